@@ -1,0 +1,175 @@
+//! The message model: everything rules read, parsed once per message.
+//!
+//! Two front ends build it: [`parse_rfc5322`] for .eml, mbox and Maildir
+//! messages (through mail-parser), and [`parse_json_draft`] for the JSON
+//! drafts mail APIs accept. Rules only ever see a [`Message`].
+
+mod draft;
+mod reply;
+mod rfc5322;
+
+pub use draft::parse_json_draft;
+pub use reply::has_reply_prefix;
+pub use rfc5322::parse_rfc5322;
+
+/// The header an address was written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    From,
+    Sender,
+    ReplyTo,
+    To,
+    Cc,
+    Bcc,
+    ResentTo,
+    ResentCc,
+    ResentBcc,
+}
+
+impl Field {
+    pub fn header_name(self) -> &'static str {
+        match self {
+            Field::From => "From",
+            Field::Sender => "Sender",
+            Field::ReplyTo => "Reply-To",
+            Field::To => "To",
+            Field::Cc => "Cc",
+            Field::Bcc => "Bcc",
+            Field::ResentTo => "Resent-To",
+            Field::ResentCc => "Resent-Cc",
+            Field::ResentBcc => "Resent-Bcc",
+        }
+    }
+
+    /// Whether every recipient of the message sees addresses in this field.
+    pub fn is_visible(self) -> bool {
+        matches!(
+            self,
+            Field::To | Field::Cc | Field::ResentTo | Field::ResentCc
+        )
+    }
+
+    pub fn is_recipient(self) -> bool {
+        !matches!(self, Field::From | Field::Sender | Field::ReplyTo)
+    }
+}
+
+/// One mailbox as written in an address header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Address {
+    /// Display name, decoded (RFC 2047), if any.
+    pub name: Option<String>,
+    /// The addr-spec as written; empty when the entry had no address at all.
+    pub addr: String,
+    pub field: Field,
+    /// Line in the source file; `None` for sources without lines (JSON drafts).
+    pub line: Option<usize>,
+    /// Index into [`Message::groups`] when the address was written inside a group.
+    pub group: Option<usize>,
+}
+
+impl Address {
+    /// The part after the last `@`, as written (not lowercased).
+    pub fn domain(&self) -> Option<&str> {
+        self.addr
+            .rsplit_once('@')
+            .map(|(_, d)| d)
+            .filter(|d| !d.is_empty())
+    }
+
+    pub fn local_part(&self) -> &str {
+        self.addr.rsplit_once('@').map_or("", |(l, _)| l)
+    }
+}
+
+/// An RFC 5322 group such as `undisclosed-recipients:;`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub name: String,
+    pub field: Field,
+    pub line: Option<usize>,
+    pub members: usize,
+}
+
+/// A header field with its unfolded, decoded value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderField {
+    pub name: String,
+    pub value: String,
+    pub line: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    Text,
+    Html,
+}
+
+/// An inline body part, decoded to text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyPart {
+    pub kind: BodyKind,
+    pub text: String,
+    /// Line where the part's content starts in the source file.
+    pub line: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub filename: Option<String>,
+    /// `type/subtype`, lowercased.
+    pub content_type: String,
+    /// Decoded size in bytes.
+    pub size: u64,
+    /// The decoded content of a text attachment (txt, csv, ...).
+    pub text: Option<String>,
+}
+
+/// A parsed message: what every rule reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Message {
+    /// All header fields in order.
+    pub headers: Vec<HeaderField>,
+    /// From, Sender, Reply-To and every recipient field, in header order.
+    pub addresses: Vec<Address>,
+    pub groups: Vec<Group>,
+    pub subject: Option<String>,
+    pub message_id: Option<String>,
+    pub has_date: bool,
+    /// In-Reply-To or References present, or a reply prefix in the subject.
+    pub is_reply: bool,
+    pub list_id: Option<String>,
+    pub precedence: Option<String>,
+    pub body: Vec<BodyPart>,
+    pub attachments: Vec<Attachment>,
+    /// Size of the message as read, in bytes.
+    pub raw_size: usize,
+}
+
+impl Message {
+    /// The first header field with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&HeaderField> {
+        self.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+    }
+
+    pub fn addresses_in(&self, field: Field) -> impl Iterator<Item = &Address> {
+        self.addresses.iter().filter(move |a| a.field == field)
+    }
+
+    /// To, Cc, Bcc and Resent-To/Cc/Bcc entries, duplicates included.
+    pub fn recipients(&self) -> impl Iterator<Item = &Address> {
+        self.addresses.iter().filter(|a| a.field.is_recipient())
+    }
+
+    /// The first From address: who the message is from.
+    pub fn sender(&self) -> Option<&Address> {
+        self.addresses_in(Field::From).next()
+    }
+
+    /// Line of the first header with this name, for locating findings.
+    pub fn header_line(&self, name: &str) -> Option<usize> {
+        self.header(name).and_then(|h| h.line)
+    }
+}

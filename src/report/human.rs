@@ -1,0 +1,60 @@
+use super::Report;
+use crate::finding::{Finding, Severity};
+use colored::Colorize;
+use std::io::{self, Write};
+
+/// `source:line: severity[rule]: message` and a `help:` line per finding,
+/// then a summary. Unreadable inputs are only counted here: they are
+/// reported on standard error as they happen. Colours follow the global
+/// `colored` setting.
+pub fn print_human(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    for msg in &report.messages {
+        for finding in &msg.findings {
+            print_finding(&msg.source, finding, out)?;
+        }
+    }
+    let s = report.summary();
+    let mut parts = vec![
+        count(s.errors, "error", "errors"),
+        count(s.warnings, "warning", "warnings"),
+        count(s.infos, "info", "infos"),
+    ];
+    if s.unreadable > 0 {
+        parts.push(count(s.unreadable, "unreadable input", "unreadable inputs"));
+    }
+    let line = format!(
+        "Checked {}: {}",
+        count(s.messages, "message", "messages"),
+        parts.join(", ")
+    );
+    let line = if s.errors > 0 || s.unreadable > 0 {
+        line.red().bold()
+    } else if s.warnings > 0 {
+        line.yellow().bold()
+    } else {
+        line.green().bold()
+    };
+    writeln!(out, "{line}")
+}
+
+fn print_finding(source: &str, f: &Finding, out: &mut dyn Write) -> io::Result<()> {
+    let place = match f.location.line {
+        Some(line) => format!("{source}:{line}:"),
+        None => format!("{source}:"),
+    };
+    let label = format!("{}[{}]", f.severity, f.rule);
+    let label = match f.severity {
+        Severity::Error => label.red().bold(),
+        Severity::Warning => label.yellow().bold(),
+        Severity::Info => label.cyan().bold(),
+    };
+    writeln!(out, "{} {label}: {}", place.bold(), f.message)?;
+    if let Some(help) = &f.help {
+        writeln!(out, "  {} {help}", "help:".cyan())?;
+    }
+    Ok(())
+}
+
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}

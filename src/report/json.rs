@@ -1,0 +1,25 @@
+use super::{InputError, MessageReport, Report, Summary};
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// Version of the JSON document; bumped only on incompatible changes.
+pub const JSON_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Document<'a> {
+    version: u32,
+    messages: &'a [MessageReport],
+    errors: &'a [InputError],
+    summary: Summary,
+}
+
+pub fn print_json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let doc = Document {
+        version: JSON_VERSION,
+        messages: &report.messages,
+        errors: &report.errors,
+        summary: report.summary(),
+    };
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)
+}

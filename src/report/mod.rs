@@ -1,0 +1,99 @@
+//! Printing: a [`Report`] holds everything checking produced; the printers
+//! here only format it.
+
+mod human;
+mod json;
+
+pub use human::print_human;
+pub use json::print_json;
+
+use crate::finding::{Finding, Severity};
+use serde::Serialize;
+
+/// The findings for one message.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageReport {
+    pub source: String,
+    pub index: usize,
+    pub message_id: Option<String>,
+    pub findings: Vec<Finding>,
+}
+
+/// An input that could not be checked.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputError {
+    pub source: String,
+    pub error: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub messages: Vec<MessageReport>,
+    pub errors: Vec<InputError>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub messages: usize,
+    pub errors: usize,
+    pub warnings: usize,
+    pub infos: usize,
+    pub unreadable: usize,
+}
+
+/// The least severity that makes the run fail (`--fail-on`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+    Never,
+}
+
+impl FailOn {
+    fn threshold(self) -> Option<Severity> {
+        match self {
+            FailOn::Error => Some(Severity::Error),
+            FailOn::Warning => Some(Severity::Warning),
+            FailOn::Info => Some(Severity::Info),
+            FailOn::Never => None,
+        }
+    }
+}
+
+/// Exit status: 2 when an input could not be checked, 1 when a finding is
+/// at or above `--fail-on`, 0 otherwise.
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_FINDINGS: i32 = 1;
+pub const EXIT_ERROR: i32 = 2;
+
+impl Report {
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary {
+            messages: self.messages.len(),
+            unreadable: self.errors.len(),
+            ..Summary::default()
+        };
+        for f in self.messages.iter().flat_map(|m| &m.findings) {
+            match f.severity {
+                Severity::Error => s.errors += 1,
+                Severity::Warning => s.warnings += 1,
+                Severity::Info => s.infos += 1,
+            }
+        }
+        s
+    }
+
+    pub fn exit_code(&self, fail_on: FailOn) -> i32 {
+        if !self.errors.is_empty() {
+            return EXIT_ERROR;
+        }
+        let failing = fail_on.threshold().is_some_and(|t| {
+            self.messages
+                .iter()
+                .flat_map(|m| &m.findings)
+                .any(|f| f.severity >= t)
+        });
+        if failing { EXIT_FINDINGS } else { EXIT_OK }
+    }
+}

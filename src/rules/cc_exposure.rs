@@ -1,0 +1,223 @@
+use super::{Context, Rule, declare_rule, plural, thousands};
+use crate::config::{OptionError, RuleSettings};
+use crate::finding::{Diagnostic, Location, Severity};
+use crate::message::Field;
+use serde::Deserialize;
+use std::collections::HashSet;
+
+declare_rule! {
+    /// ## What it checks
+    /// Recipients who do not know each other being able to see each other's
+    /// addresses: many external addresses, belonging to several unrelated
+    /// parties, in To or Cc. Each address at a personal mailbox provider
+    /// (gmail.com, hotmail.co.uk, outlook.com, yahoo.*, icloud.com, aol.com,
+    /// btinternet.com, ...) is its own party; other external addresses group
+    /// by registrable domain, so a few people at one partner company count as
+    /// one party. The sender's own addresses and internal recipients are not
+    /// counted. Replies are not checked: their addresses were already shown
+    /// by the message they answer.
+    ///
+    /// It is a warning from 10 visible external addresses in at least 3
+    /// parties, and an error from 50, or when To holds only the sender or an
+    /// empty group (`undisclosed-recipients:;`) while To and Cc carry 10 or
+    /// more external parties: the classic Cc-instead-of-Bcc.
+    ///
+    /// ## Why it matters
+    /// A police force emailed 1,136 crime victims in batches with their
+    /// addresses in Cc instead of Bcc: between 118 and 197 private addresses
+    /// were visible in every mail, and the force had to refer itself to the
+    /// data protection regulator.
+    ///
+    /// ## Example
+    /// ```text
+    /// From: Survey Team <survey@police.example.gov.uk>
+    /// To: survey@police.example.gov.uk
+    /// Cc: a.jones@gmail.com, bob.k@hotmail.co.uk, c.smith@outlook.com, ...
+    /// ```
+    ///
+    /// ## How to fix
+    /// Put recipients who do not know each other in Bcc, or send one message
+    /// per recipient (mail merge).
+    ///
+    /// ## Options
+    /// ```toml
+    /// [rules.cc-exposure]
+    /// warning = 10      # visible external addresses for a warning
+    /// error = 50        # ... for an error
+    /// min_parties = 3   # unrelated parties needed before anything fires
+    /// ```
+    id: "cc-exposure",
+    severity: Warning,
+    summary: "Recipients who do not know each other can see each other's addresses in To/Cc",
+    build: CcExposure::build,
+}
+
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct CcExposure {
+    warning: u64,
+    error: u64,
+    min_parties: u64,
+}
+
+impl Default for CcExposure {
+    fn default() -> Self {
+        CcExposure {
+            warning: 10,
+            error: 50,
+            min_parties: 3,
+        }
+    }
+}
+
+impl CcExposure {
+    fn build(settings: &RuleSettings) -> Result<Box<dyn Rule>, OptionError> {
+        let rule: CcExposure = settings.options()?;
+        if rule.warning == 0 {
+            return Err(OptionError::new("warning", "must be at least 1"));
+        }
+        if rule.error < rule.warning {
+            return Err(OptionError::new("error", "must not be below `warning`"));
+        }
+        Ok(Box::new(rule))
+    }
+}
+
+impl Rule for CcExposure {
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+        if cx.message.is_reply {
+            return;
+        }
+        let mut exposed = 0u64;
+        let mut parties = HashSet::new();
+        let mut to_count = 0u64;
+        let mut cc_count = 0u64;
+        let mut to_placeholder = true;
+        for r in &cx.audience.recipients {
+            let Some(visible) = r.visible else { continue };
+            if !r.own && matches!(visible.field, Field::To | Field::ResentTo) {
+                to_placeholder = false;
+            }
+            if r.own || !r.external {
+                continue;
+            }
+            exposed += 1;
+            parties.insert(r.party);
+            match visible.field {
+                Field::To | Field::ResentTo => to_count += 1,
+                _ => cc_count += 1,
+            }
+        }
+        let parties = parties.len() as u64;
+        if exposed < self.warning || parties < self.min_parties {
+            return;
+        }
+        let severity = if exposed >= self.error || (to_placeholder && parties >= self.warning) {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
+        let header = if cc_count >= to_count { "Cc" } else { "To" };
+        let line = cx.message.header_line(header);
+        let breakdown = match (to_count, cc_count) {
+            (0, _) => "in Cc".to_string(),
+            (_, 0) => "in To".to_string(),
+            (to, cc) => format!("in To ({}) and Cc ({})", thousands(to), thousands(cc)),
+        };
+        let mut message = format!(
+            "{} from {} are visible to every recipient {breakdown}",
+            plural(exposed, "external address", "external addresses"),
+            plural(parties, "separate party", "separate parties"),
+        );
+        if to_placeholder {
+            message.push_str("; To names nobody but the sender");
+        }
+        out.push(
+            Diagnostic::new(severity, message, Location::header(header, line))
+                .help("put recipients who do not know each other in Bcc, or send one message per recipient"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{check_rule, eml};
+
+    fn cc(n: usize, domain: impl Fn(usize) -> String) -> String {
+        (0..n)
+            .map(|i| format!("person{i}@{}", domain(i)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    #[test]
+    fn warns_on_many_parties_in_cc() {
+        let msg = eml(&format!(
+            "From: a@org.example\nTo: b@org.example\nCc: {}\n\nhi\n",
+            cc(12, |i| format!("co{}.example", i % 4))
+        ));
+        let f = check_rule("cc-exposure", &msg);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, crate::finding::Severity::Warning);
+        assert!(f[0].message.starts_with("12 external addresses from 4 separate parties"), "{}", f[0].message);
+        assert_eq!(f[0].location.header.as_deref(), Some("Cc"));
+        assert_eq!(f[0].location.line, Some(3));
+    }
+
+    #[test]
+    fn errors_when_to_is_only_the_sender() {
+        let msg = eml(&format!(
+            "From: survey@org.example\nTo: survey@org.example\nCc: {}\n\nhi\n",
+            cc(11, |_| "gmail.com".into())
+        ));
+        let f = check_rule("cc-exposure", &msg);
+        assert_eq!(f[0].severity, crate::finding::Severity::Error);
+        assert!(f[0].message.contains("To names nobody but the sender"));
+    }
+
+    #[test]
+    fn errors_at_fifty() {
+        let msg = eml(&format!(
+            "From: a@org.example\nTo: {}\n\nhi\n",
+            cc(50, |i| format!("co{}.example", i % 5))
+        ));
+        assert_eq!(check_rule("cc-exposure", &msg)[0].severity, crate::finding::Severity::Error);
+    }
+
+    #[test]
+    fn silent_for_one_partner_company_and_internal_mail() {
+        let partner = eml(&format!(
+            "From: a@org.example\nTo: {}\n\nhi\n",
+            cc(30, |i| format!("{}.partner.example.com", ["eu", "us"][i % 2]))
+        ));
+        assert!(check_rule("cc-exposure", &partner).is_empty());
+        let internal = eml(&format!(
+            "From: a@org.example\nCc: {}\n\nhi\n",
+            cc(60, |_| "dept.org.example".into())
+        ));
+        assert!(check_rule("cc-exposure", &internal).is_empty());
+    }
+
+    #[test]
+    fn silent_for_bcc_and_replies() {
+        let bcc = eml(&format!(
+            "From: a@org.example\nTo: a@org.example\nBcc: {}\n\nhi\n",
+            cc(100, |_| "gmail.com".into())
+        ));
+        assert!(check_rule("cc-exposure", &bcc).is_empty());
+        let reply = eml(&format!(
+            "From: a@org.example\nIn-Reply-To: <x@y>\nCc: {}\n\nhi\n",
+            cc(100, |_| "gmail.com".into())
+        ));
+        assert!(check_rule("cc-exposure", &reply).is_empty());
+    }
+
+    #[test]
+    fn below_threshold_is_silent() {
+        let msg = eml(&format!(
+            "From: a@org.example\nTo: b@org.example\nCc: {}\n\nhi\n",
+            cc(9, |_| "gmail.com".into())
+        ));
+        assert!(check_rule("cc-exposure", &msg).is_empty());
+    }
+}

@@ -1,0 +1,165 @@
+//! The rules and their registry.
+//!
+//! A rule is one file here: a struct implementing [`Rule`] and a
+//! `declare_rule!` block whose doc comment (What it checks / Why it matters /
+//! Example / How to fix / Options) is what `maillint explain` prints and what
+//! the README's rule table is generated from. Adding a rule means adding its
+//! file and one line to [`REGISTRY`].
+
+use crate::audience::Audience;
+use crate::config::{Config, OptionError, RuleSettings};
+use crate::finding::{Diagnostic, Severity};
+use crate::message::Message;
+
+mod cc_exposure;
+mod mass_list;
+mod recipient_count;
+mod reply_all_to_list;
+
+/// Every rule maillint has, in the order they are listed and run.
+pub static REGISTRY: &[&RuleInfo] = &[
+    &cc_exposure::RULE,
+    &recipient_count::RULE,
+    &mass_list::RULE,
+    &reply_all_to_list::RULE,
+];
+
+/// What a rule sees of one message.
+pub struct Context<'a> {
+    pub message: &'a Message,
+    pub audience: &'a Audience<'a>,
+    pub config: &'a Config,
+}
+
+pub trait Rule: Send + Sync {
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>);
+}
+
+/// A rule's identity, documentation and constructor.
+pub struct RuleInfo {
+    /// Stable kebab-case id.
+    pub id: &'static str,
+    pub default_severity: Severity,
+    pub summary: &'static str,
+    /// The rule's doc comment, Markdown.
+    pub doc: &'static str,
+    /// Builds the rule from its `[rules.<id>]` options.
+    pub build: fn(&RuleSettings) -> Result<Box<dyn Rule>, OptionError>,
+}
+
+impl RuleInfo {
+    /// The documentation with the one-space indent of `///` lines removed.
+    pub fn doc_text(&self) -> String {
+        let mut out = String::new();
+        for line in self.doc.lines() {
+            out.push_str(line.strip_prefix(' ').unwrap_or(line));
+            out.push('\n');
+        }
+        out.trim().to_string()
+    }
+}
+
+pub fn find(id: &str) -> Option<&'static RuleInfo> {
+    REGISTRY.iter().copied().find(|r| r.id == id)
+}
+
+/// The rule table of README.md, generated from the registry.
+pub fn markdown_table() -> String {
+    let mut out = String::from("| Rule | Default | What it catches |\n|---|---|---|\n");
+    for rule in REGISTRY {
+        out.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            rule.id, rule.default_severity, rule.summary
+        ));
+    }
+    out
+}
+
+/// Declares a rule's [`RuleInfo`] as `RULE`, taking its documentation from
+/// the doc comment written above it (the way clippy declares lints).
+macro_rules! declare_rule {
+    (
+        $(#[doc = $doc:literal])+
+        id: $id:literal,
+        severity: $severity:ident,
+        summary: $summary:literal,
+        build: $build:expr $(,)?
+    ) => {
+        $(#[doc = $doc])+
+        pub static RULE: $crate::rules::RuleInfo = $crate::rules::RuleInfo {
+            id: $id,
+            default_severity: $crate::finding::Severity::$severity,
+            summary: $summary,
+            doc: concat!($($doc, "\n"),+),
+            build: $build,
+        };
+    };
+}
+pub(crate) use declare_rule;
+
+/// Formats a count with thousands separators, for messages people read.
+pub(crate) fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `1 address` / `2 addresses`.
+pub(crate) fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_kebab_case() {
+        let mut seen = std::collections::HashSet::new();
+        for rule in REGISTRY {
+            assert!(seen.insert(rule.id), "duplicate id {}", rule.id);
+            assert!(
+                rule.id
+                    .split('-')
+                    .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())),
+                "{} is not kebab-case",
+                rule.id
+            );
+        }
+    }
+
+    #[test]
+    fn every_rule_documents_every_section() {
+        for rule in REGISTRY {
+            let doc = rule.doc_text();
+            for section in ["What it checks", "Why it matters", "Example", "How to fix", "Options"] {
+                assert!(
+                    doc.contains(&format!("## {section}")),
+                    "{} lacks a `## {section}` section",
+                    rule.id
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_rule_builds_with_default_options() {
+        for rule in REGISTRY {
+            assert!((rule.build)(&RuleSettings::default()).is_ok(), "{}", rule.id);
+        }
+    }
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(1_200_000), "1,200,000");
+    }
+}

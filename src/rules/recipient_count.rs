@@ -1,0 +1,202 @@
+use super::{Context, Rule, declare_rule, plural, thousands};
+use crate::config::{OptionError, RuleSettings};
+use crate::finding::{Diagnostic, Location, Severity};
+use crate::message::Field;
+use serde::Deserialize;
+
+declare_rule! {
+    /// ## What it checks
+    /// How many people the message reaches: every distinct mailbox in To, Cc
+    /// and Bcc (and Resent-To/Cc/Bcc), a mailbox written twice counting once
+    /// and a configured list counting as its number of members. It is a
+    /// warning from 25 and an error from 500.
+    ///
+    /// ## Why it matters
+    /// A test message sent to a list of every NHSmail user reached about 1.2
+    /// million people; the replies that followed made some 186 million
+    /// messages and slowed the national service for a day. A count checked
+    /// before sending turns "oops" into a prompt.
+    ///
+    /// ## Example
+    /// ```text
+    /// To: all-staff@example.ac.uk            # [lists] says 5,400 members
+    /// Cc: head@example.ac.uk
+    /// ```
+    ///
+    /// ## How to fix
+    /// Check that the message is meant for that many people. For a bulk send
+    /// use the organisation's mailing tool, or put the list in Bcc.
+    ///
+    /// ## Options
+    /// ```toml
+    /// [rules.recipient-count]
+    /// warning = 25
+    /// error = 500
+    ///
+    /// [lists."all-staff@example.ac.uk"]
+    /// members = 5400   # the list counts as 5,400 recipients
+    /// ```
+    id: "recipient-count",
+    severity: Warning,
+    summary: "The message reaches many people (lists count as their members)",
+    build: RecipientCount::build,
+}
+
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RecipientCount {
+    warning: u64,
+    error: u64,
+}
+
+impl Default for RecipientCount {
+    fn default() -> Self {
+        RecipientCount {
+            warning: 25,
+            error: 500,
+        }
+    }
+}
+
+impl RecipientCount {
+    fn build(settings: &RuleSettings) -> Result<Box<dyn Rule>, OptionError> {
+        let rule: RecipientCount = settings.options()?;
+        if rule.warning == 0 {
+            return Err(OptionError::new("warning", "must be at least 1"));
+        }
+        if rule.error < rule.warning {
+            return Err(OptionError::new("error", "must not be below `warning`"));
+        }
+        Ok(Box::new(rule))
+    }
+}
+
+/// Recipient fields in the order a breakdown lists them.
+const FIELDS: [Field; 6] = [
+    Field::To,
+    Field::Cc,
+    Field::Bcc,
+    Field::ResentTo,
+    Field::ResentCc,
+    Field::ResentBcc,
+];
+
+impl Rule for RecipientCount {
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+        let mut total = 0u64;
+        let mut per_field = [0u64; FIELDS.len()];
+        let mut expanded = Vec::new();
+        for r in &cx.audience.recipients {
+            total = total.saturating_add(r.reach());
+            if let Some(i) = FIELDS.iter().position(|f| *f == r.first.field) {
+                per_field[i] += 1;
+            }
+            if r.reach() > 1 {
+                expanded.push(format!("{} counts as {}", r.first.addr, thousands(r.reach())));
+            }
+        }
+        if total < self.warning {
+            return;
+        }
+        let severity = if total >= self.error {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
+        let breakdown: Vec<String> = FIELDS
+            .iter()
+            .zip(per_field)
+            .filter(|(_, n)| *n > 0)
+            .map(|(f, n)| format!("{} {}", f.header_name(), thousands(n)))
+            .collect();
+        let mut message = format!(
+            "{} ({})",
+            plural(total, "recipient", "recipients"),
+            breakdown.join(", ")
+        );
+        if !expanded.is_empty() {
+            message.push_str("; ");
+            message.push_str(&expanded.join(", "));
+        }
+        // Point at the field holding most recipients.
+        let busiest = FIELDS
+            .iter()
+            .zip(per_field)
+            .max_by_key(|(_, n)| *n)
+            .map_or(Field::To, |(f, _)| *f);
+        let header = busiest.header_name();
+        out.push(
+            Diagnostic::new(
+                severity,
+                message,
+                Location::header(header, cx.message.header_line(header)),
+            )
+            .help("check the message is meant for this many people; for a bulk send use a mailing tool or put the list in Bcc"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::finding::Severity;
+    use crate::testing::{check_rule, check_rule_with, eml};
+
+    fn addrs(n: usize, prefix: &str) -> String {
+        (0..n)
+            .map(|i| format!("{prefix}{i}@example.com"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    #[test]
+    fn counts_distinct_mailboxes_across_fields() {
+        let msg = eml(&format!(
+            "From: me@example.org\nTo: {}\nCc: {}\nBcc: {}, p0@EXAMPLE.COM\n\nx\n",
+            addrs(10, "p"),
+            addrs(10, "q"),
+            addrs(10, "r")
+        ));
+        let f = check_rule("recipient-count", &msg);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Warning);
+        assert_eq!(f[0].message, "30 recipients (To 10, Cc 10, Bcc 10)");
+    }
+
+    #[test]
+    fn duplicates_count_once() {
+        let msg = eml(&format!(
+            "From: me@example.org\nTo: {}\nCc: {}\n\nx\n",
+            addrs(20, "p"),
+            addrs(20, "p")
+        ));
+        assert!(check_rule("recipient-count", &msg).is_empty());
+    }
+
+    #[test]
+    fn configured_list_counts_as_its_members() {
+        let msg = eml("From: me@example.ac.uk\nTo: all-staff@Example.ac.uk\n\nx\n");
+        let f = check_rule_with(
+            "[lists.\"all-staff@example.ac.uk\"]\nmembers = 5400\n",
+            "recipient-count",
+            &msg,
+        );
+        assert_eq!(f[0].severity, Severity::Error);
+        assert_eq!(
+            f[0].message,
+            "5,400 recipients (To 1); all-staff@Example.ac.uk counts as 5,400"
+        );
+    }
+
+    #[test]
+    fn thresholds_are_configurable() {
+        let msg = eml(&format!("From: me@example.org\nBcc: {}\n\nx\n", addrs(5, "p")));
+        assert!(check_rule("recipient-count", &msg).is_empty());
+        let f = check_rule_with(
+            "[rules.recipient-count]\nwarning = 3\nerror = 5\n",
+            "recipient-count",
+            &msg,
+        );
+        assert_eq!(f[0].severity, Severity::Error);
+        assert_eq!(f[0].location.header.as_deref(), Some("Bcc"));
+    }
+}

@@ -1,0 +1,27 @@
+//! Helpers for the unit tests of rules.
+
+use crate::config::Config;
+use crate::finding::Finding;
+use crate::linter::{Linter, Selection};
+use crate::message::{Message, parse_rfc5322};
+
+pub fn eml(text: &str) -> Message {
+    parse_rfc5322(text.as_bytes(), 1).expect("test message parses")
+}
+
+/// Findings of one rule over a message, with the default configuration.
+pub fn check_rule(id: &str, msg: &Message) -> Vec<Finding> {
+    check_rule_with("", id, msg)
+}
+
+/// Findings of one rule over a message, with this `maillint.toml` text.
+pub fn check_rule_with(config: &str, id: &str, msg: &Message) -> Vec<Finding> {
+    let config = Config::parse(config, "test.toml").expect("test config parses");
+    let selection = Selection {
+        select: vec![id.to_string()],
+        ignore: Vec::new(),
+    };
+    Linter::new(config, &selection)
+        .expect("test linter builds")
+        .check(msg)
+}
