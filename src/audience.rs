@@ -7,25 +7,97 @@
 
 use crate::config::{Config, ListConfig};
 use crate::message::{Address, Message};
+use regex::RegexSet;
 use std::borrow::Cow;
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
+
+/// foldhash rather than std's SipHash: per-recipient hashing dominates a
+/// million-recipient message, and foldhash is several times faster while
+/// still seeded per process against crafted collisions.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Mailbox providers where every address is a different person: for them the
 /// whole address, not the domain, is one party. Matched on the registrable
 /// domain; the brands in [`PERSONAL_BRANDS`] match under any suffix.
 const PERSONAL_DOMAINS: &[&str] = &[
-    "gmail.com", "googlemail.com", "icloud.com", "me.com", "mac.com", "aol.com", "aol.co.uk",
-    "aim.com", "msn.com", "btinternet.com", "btopenworld.com", "sky.com", "virginmedia.com",
-    "talktalk.net", "ntlworld.com", "blueyonder.co.uk", "tiscali.co.uk", "gmx.com", "gmx.net",
-    "gmx.de", "web.de", "t-online.de", "freenet.de", "mail.ru", "yandex.ru", "yandex.com",
-    "ya.ru", "protonmail.com", "protonmail.ch", "proton.me", "pm.me", "tutanota.com",
-    "tuta.io", "zoho.com", "fastmail.com", "fastmail.fm", "hey.com", "mail.com", "qq.com",
-    "163.com", "126.com", "sina.com", "orange.fr", "wanadoo.fr", "free.fr", "laposte.net",
-    "sfr.fr", "libero.it", "virgilio.it", "seznam.cz", "wp.pl", "o2.pl", "onet.pl",
-    "interia.pl", "naver.com", "hanmail.net", "daum.net", "comcast.net", "verizon.net",
-    "att.net", "sbcglobal.net", "bellsouth.net", "cox.net", "earthlink.net", "charter.net",
-    "shaw.ca", "rogers.com", "sympatico.ca", "bigpond.com", "optusnet.com.au", "xtra.co.nz",
-    "ymail.com", "rocketmail.com", "rediffmail.com", "uol.com.br", "bol.com.br", "terra.com.br",
+    "gmail.com",
+    "googlemail.com",
+    "icloud.com",
+    "me.com",
+    "mac.com",
+    "aol.com",
+    "aol.co.uk",
+    "aim.com",
+    "msn.com",
+    "btinternet.com",
+    "btopenworld.com",
+    "sky.com",
+    "virginmedia.com",
+    "talktalk.net",
+    "ntlworld.com",
+    "blueyonder.co.uk",
+    "tiscali.co.uk",
+    "gmx.com",
+    "gmx.net",
+    "gmx.de",
+    "web.de",
+    "t-online.de",
+    "freenet.de",
+    "mail.ru",
+    "yandex.ru",
+    "yandex.com",
+    "ya.ru",
+    "protonmail.com",
+    "protonmail.ch",
+    "proton.me",
+    "pm.me",
+    "tutanota.com",
+    "tuta.io",
+    "zoho.com",
+    "fastmail.com",
+    "fastmail.fm",
+    "hey.com",
+    "mail.com",
+    "qq.com",
+    "163.com",
+    "126.com",
+    "sina.com",
+    "orange.fr",
+    "wanadoo.fr",
+    "free.fr",
+    "laposte.net",
+    "sfr.fr",
+    "libero.it",
+    "virgilio.it",
+    "seznam.cz",
+    "wp.pl",
+    "o2.pl",
+    "onet.pl",
+    "interia.pl",
+    "naver.com",
+    "hanmail.net",
+    "daum.net",
+    "comcast.net",
+    "verizon.net",
+    "att.net",
+    "sbcglobal.net",
+    "bellsouth.net",
+    "cox.net",
+    "earthlink.net",
+    "charter.net",
+    "shaw.ca",
+    "rogers.com",
+    "sympatico.ca",
+    "bigpond.com",
+    "optusnet.com.au",
+    "xtra.co.nz",
+    "ymail.com",
+    "rocketmail.com",
+    "rediffmail.com",
+    "uol.com.br",
+    "bol.com.br",
+    "terra.com.br",
 ];
 
 /// Providers that register the same brand under many country suffixes
@@ -34,9 +106,24 @@ const PERSONAL_BRANDS: &[&str] = &["hotmail", "outlook", "live", "yahoo", "windo
 
 /// Built-in everyone-style list names; `*` matches any run of characters.
 const MASS_LIST_NAMES: &[&str] = &[
-    "all", "all-*", "all.*", "all_*", "*-all", "*.all", "*_all", "allstaff", "allusers",
-    "allstudents", "allemployees", "everyone", "everyone-*", "*-everyone", "everybody",
-    "wholeschool", "whole-school", "whole.school",
+    "all",
+    "all-*",
+    "all.*",
+    "all_*",
+    "*-all",
+    "*.all",
+    "*_all",
+    "allstaff",
+    "allusers",
+    "allstudents",
+    "allemployees",
+    "everyone",
+    "everyone-*",
+    "*-everyone",
+    "everybody",
+    "wholeschool",
+    "whole-school",
+    "whole.school",
 ];
 
 /// Why a recipient is an everyone-style list.
@@ -98,58 +185,122 @@ struct DomainClass {
     party: usize,
 }
 
+/// What the configuration says about addresses, prepared once per run so
+/// that classifying a recipient is a few hash probes.
+#[derive(Debug)]
+pub struct Org {
+    /// Configured organisation domains; empty means "the sender's".
+    domains: Vec<String>,
+    personal_domains: HashSet<String>,
+    /// Configured lists by lowercased address.
+    lists: HashMap<String, ListConfig>,
+    mass_names: MassNames,
+}
+
+impl Org {
+    pub fn new(config: &Config) -> Org {
+        Org {
+            domains: config.organization.domains.clone(),
+            personal_domains: config
+                .organization
+                .personal_domains
+                .iter()
+                .cloned()
+                .collect(),
+            lists: config.lists.clone(),
+            mass_names: MassNames::new(&config.organization.mass_list_names),
+        }
+    }
+
+    /// Whether addresses at this (lowercase) domain are personal mailboxes.
+    pub fn is_personal(&self, domain: &str) -> bool {
+        let reg = registrable(domain).unwrap_or(domain);
+        PERSONAL_DOMAINS.contains(&reg)
+            || self.personal_domains.contains(reg)
+            || self.personal_domains.contains(domain)
+            || reg
+                .split('.')
+                .next()
+                .is_some_and(|brand| PERSONAL_BRANDS.contains(&brand))
+    }
+
+    /// The organisation's domains for this message: the configured ones, or
+    /// else the registrable domain of the sender (none for a personal mailbox).
+    pub fn domains_for(&self, msg: &Message) -> Vec<String> {
+        if !self.domains.is_empty() {
+            return self.domains.clone();
+        }
+        msg.sender()
+            .and_then(|a| a.domain())
+            .map(|d| d.to_ascii_lowercase())
+            .filter(|d| !self.is_personal(d))
+            .and_then(|d| registrable(&d).map(str::to_string))
+            .into_iter()
+            .collect()
+    }
+
+    fn mass_reason(&self, list: Option<&ListConfig>, local_part: &str) -> Option<MassReason> {
+        if let Some(list) = list {
+            if list.mass || list.members.is_some_and(|m| m >= MASS_LIST_MEMBERS) {
+                return Some(MassReason::Configured {
+                    members: list.members,
+                });
+            }
+            // A configured list below the threshold is known not to be one,
+            // whatever its name says.
+            return None;
+        }
+        self.mass_names
+            .find(local_part)
+            .map(|n| MassReason::Named(n.to_string()))
+    }
+}
+
 impl<'m> Audience<'m> {
-    pub fn new(msg: &'m Message, config: &'m Config) -> Self {
-        let org_domains = if config.organization.domains.is_empty() {
-            msg.sender()
-                .and_then(|a| a.domain())
-                .map(|d| d.to_ascii_lowercase())
-                .filter(|d| !is_personal(d, config))
-                .and_then(|d| registrable(&d).map(str::to_string))
-                .into_iter()
-                .collect()
-        } else {
-            config.organization.domains.clone()
-        };
-        let own: HashSet<String> = msg
+    pub fn new(msg: &'m Message, org: &'m Org) -> Self {
+        let org_domains = org.domains_for(msg);
+        // The sender's own addresses are a handful: a list beats a hash set.
+        let own: Vec<Cow<'_, str>> = msg
             .addresses
             .iter()
             .filter(|a| !a.field.is_recipient() && !a.addr.is_empty())
-            .map(|a| mailbox_key(&a.addr).into_owned())
+            .map(|a| mailbox_key(&a.addr))
             .collect();
         let sender = msg.sender().map(|a| a.addr.to_ascii_lowercase());
-        let mass_names = MassNames::new(config);
 
-        let mut domains: HashMap<String, DomainClass> = HashMap::new();
-        let mut parties: HashMap<String, usize> = HashMap::new();
-        let mut seen: HashMap<Cow<'m, str>, usize> = HashMap::new();
-        let mut recipients: Vec<Recipient<'m>> = Vec::new();
+        let mut domains: FastMap<Cow<'m, str>, DomainClass> = FastMap::default();
+        let mut parties: FastMap<String, usize> = FastMap::default();
+        let capacity = msg.recipients().count();
+        let mut seen: FastMap<Cow<'m, str>, usize> =
+            FastMap::with_capacity_and_hasher(capacity, Default::default());
+        let mut recipients: Vec<Recipient<'m>> = Vec::with_capacity(capacity);
 
         for addr in msg.recipients() {
             if addr.addr.is_empty() {
                 continue;
             }
             let key = mailbox_key(&addr.addr);
-            if let Some(&i) = seen.get(&key) {
-                let r = &mut recipients[i];
-                if r.visible.is_none() && addr.field.is_visible() {
-                    r.visible = Some(addr);
+            let slot = match seen.entry(key) {
+                Entry::Occupied(e) => {
+                    let r = &mut recipients[*e.get()];
+                    if r.visible.is_none() && addr.field.is_visible() {
+                        r.visible = Some(addr);
+                    }
+                    continue;
                 }
-                continue;
-            }
-            let domain = addr.domain().unwrap_or("").to_ascii_lowercase();
+                Entry::Vacant(e) => e,
+            };
+            let key = slot.key();
+            let domain = lowercase(addr.domain().unwrap_or(""));
             let class = match domains.get(&domain) {
                 Some(c) => *c,
                 None => {
-                    let personal = is_personal(&domain, config);
-                    let external = !is_internal(&domain, &org_domains);
                     let party_key = registrable(&domain).unwrap_or(&domain).to_string();
                     let next = parties.len();
-                    let party = *parties.entry(party_key).or_insert(next);
                     let c = DomainClass {
-                        external,
-                        personal,
-                        party,
+                        external: !is_internal(&domain, &org_domains),
+                        personal: org.is_personal(&domain),
+                        party: *parties.entry(party_key).or_insert(next),
                     };
                     domains.insert(domain, c);
                     c
@@ -161,24 +312,30 @@ impl<'m> Audience<'m> {
             } else {
                 class.party
             };
-            let list = config.lists.get(key.as_ref());
-            let mass = mass_reason(list, addr.local_part(), &mass_names).map(|reason| MassList {
-                reason,
-                sender_allowed: match (list, &sender) {
-                    (Some(l), Some(s)) => l.allowed_senders.iter().any(|a| a == s),
-                    _ => false,
-                },
-            });
+            let list = if org.lists.is_empty() {
+                None
+            } else {
+                org.lists.get(addr.addr.to_ascii_lowercase().as_str())
+            };
+            let mass = org
+                .mass_reason(list, addr.local_part())
+                .map(|reason| MassList {
+                    reason,
+                    sender_allowed: match (list, &sender) {
+                        (Some(l), Some(s)) => l.allowed_senders.iter().any(|a| a == s),
+                        _ => false,
+                    },
+                });
             recipients.push(Recipient {
                 first: addr,
                 visible: addr.field.is_visible().then_some(addr),
                 external: class.external,
-                own: own.contains(key.as_ref()),
+                own: own.iter().any(|o| o == key),
                 party,
                 list,
                 mass,
             });
-            seen.insert(key, recipients.len() - 1);
+            slot.insert(recipients.len() - 1);
         }
         Audience {
             recipients,
@@ -188,9 +345,12 @@ impl<'m> Audience<'m> {
 
     /// Everyone-style lists the sender is not allowed to write to.
     pub fn unapproved_mass_lists(&self) -> impl Iterator<Item = (&Recipient<'m>, &MassList)> {
-        self.recipients
-            .iter()
-            .filter_map(|r| r.mass.as_ref().filter(|m| !m.sender_allowed).map(|m| (r, m)))
+        self.recipients.iter().filter_map(|r| {
+            r.mass
+                .as_ref()
+                .filter(|m| !m.sender_allowed)
+                .map(|m| (r, m))
+        })
     }
 }
 
@@ -221,86 +381,50 @@ pub fn is_internal(domain: &str, org_domains: &[String]) -> bool {
     })
 }
 
-pub fn is_personal(domain: &str, config: &Config) -> bool {
-    let reg = registrable(domain).unwrap_or(domain);
-    PERSONAL_DOMAINS.contains(&reg)
-        || config.organization.personal_domains.iter().any(|d| d == reg || d == domain)
-        || reg
-            .split('.')
-            .next()
-            .is_some_and(|brand| PERSONAL_BRANDS.contains(&brand))
-}
-
-/// Built-in and configured everyone-style names, split by kind so that a
-/// lookup is a hash probe plus a scan of the few wildcard patterns.
-struct MassNames {
-    exact: HashSet<String>,
-    patterns: Vec<String>,
-}
-
-impl MassNames {
-    fn new(config: &Config) -> Self {
-        let mut exact = HashSet::new();
-        let mut patterns = Vec::new();
-        let configured = config.organization.mass_list_names.iter().map(String::as_str);
-        for name in MASS_LIST_NAMES.iter().copied().chain(configured) {
-            if name.contains('*') {
-                patterns.push(name.to_string());
-            } else {
-                exact.insert(name.to_string());
-            }
-        }
-        MassNames { exact, patterns }
+fn lowercase(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(s)
     }
-
-    fn find(&self, local_part: &str) -> Option<&str> {
-        // No list name is this long; bounds the wildcard scan on hostile input.
-        if local_part.len() > 128 {
-            return None;
-        }
-        let local = local_part.to_ascii_lowercase();
-        if let Some(name) = self.exact.get(&local) {
-            return Some(name);
-        }
-        self.patterns
-            .iter()
-            .find(|p| wildcard_match(p, &local))
-            .map(String::as_str)
-    }
-}
-
-fn mass_reason(list: Option<&ListConfig>, local_part: &str, names: &MassNames) -> Option<MassReason> {
-    if let Some(list) = list {
-        if list.mass || list.members.is_some_and(|m| m >= MASS_LIST_MEMBERS) {
-            return Some(MassReason::Configured {
-                members: list.members,
-            });
-        }
-        // A configured list below the threshold is known not to be one,
-        // whatever its name says.
-        return None;
-    }
-    names.find(local_part).map(|n| MassReason::Named(n.to_string()))
 }
 
 /// A configured list with at least this many members is everyone-style.
 pub const MASS_LIST_MEMBERS: u64 = 500;
 
-/// `*` matches any run of characters, at least one; everything else is literal.
-/// Hand-written because the patterns are a handful of short names and a
-/// glob crate would bring path semantics that do not apply to local parts.
-fn wildcard_match(pattern: &str, text: &str) -> bool {
-    match pattern.split_once('*') {
-        None => pattern == text,
-        Some((prefix, rest)) => {
-            if !text.starts_with(prefix) {
-                return false;
-            }
-            let text = &text[prefix.len()..];
-            (1..=text.len())
-                .filter(|&i| text.is_char_boundary(i))
-                .any(|i| wildcard_match(rest, &text[i..]))
+/// Built-in and configured everyone-style names, compiled once into one
+/// regex set: `*` becomes "one or more characters", the rest is literal.
+#[derive(Debug)]
+struct MassNames {
+    names: Vec<String>,
+    set: RegexSet,
+}
+
+impl MassNames {
+    fn new(configured: &[String]) -> Self {
+        let names: Vec<String> = MASS_LIST_NAMES
+            .iter()
+            .map(|n| n.to_string())
+            .chain(configured.iter().cloned())
+            .collect();
+        let patterns = names.iter().map(|name| {
+            let parts: Vec<String> = name.split('*').map(regex::escape).collect();
+            format!("(?i)^{}$", parts.join(".+"))
+        });
+        let set = RegexSet::new(patterns).expect("escaped list names are valid regexes");
+        MassNames { names, set }
+    }
+
+    fn find(&self, local_part: &str) -> Option<&str> {
+        // No list name is this long; keeps hostile input cheap.
+        if local_part.len() > 128 {
+            return None;
         }
+        self.set
+            .matches(local_part)
+            .iter()
+            .next()
+            .map(|i| self.names[i].as_str())
     }
 }
 
@@ -309,22 +433,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn wildcards() {
-        assert!(wildcard_match("all-*", "all-students"));
-        assert!(!wildcard_match("all-*", "all-"));
-        assert!(wildcard_match("*-all", "sales-all"));
-        assert!(!wildcard_match("*-all", "install"));
-        assert!(!wildcard_match("all", "allison"));
+    fn mass_list_names() {
+        let names = MassNames::new(&["staff-announce".to_string()]);
+        assert_eq!(names.find("All-Students"), Some("all-*"));
+        assert_eq!(names.find("sales-all"), Some("*-all"));
+        assert_eq!(names.find("everyone"), Some("everyone"));
+        assert_eq!(names.find("staff-announce"), Some("staff-announce"));
+        for not in [
+            "all-",
+            "install",
+            "allison",
+            "hall",
+            "overall-results",
+            "staff-announcements",
+        ] {
+            assert_eq!(names.find(not), None, "{not}");
+        }
     }
 
     #[test]
     fn personal_providers() {
-        let config = Config::default();
-        for d in ["gmail.com", "hotmail.co.uk", "yahoo.fr", "outlook.com", "btinternet.com"] {
-            assert!(is_personal(d, &config), "{d}");
+        let mut config = Config::default();
+        config.organization.personal_domains = vec!["mail.example".into()];
+        let org = Org::new(&config);
+        for d in [
+            "gmail.com",
+            "hotmail.co.uk",
+            "yahoo.fr",
+            "outlook.com",
+            "btinternet.com",
+            "mail.example",
+        ] {
+            assert!(org.is_personal(d), "{d}");
         }
         for d in ["example.com", "nhs.net", "hotmailer.example"] {
-            assert!(!is_personal(d, &config), "{d}");
+            assert!(!org.is_personal(d), "{d}");
         }
     }
 

@@ -94,9 +94,15 @@ impl RuleSettings {
     /// The rule's struct uses `deny_unknown_fields`, so a misspelt option
     /// is an error that points at its line.
     pub fn options<T: DeserializeOwned>(&self) -> Result<T, OptionError> {
-        T::deserialize(toml::Value::Table(self.options.clone())).map_err(|e| {
-            let message = e.message().to_string();
-            let key = backticked(&message).filter(|k| self.key_lines.contains_key(*k));
+        let value = toml::Value::Table(self.options.clone());
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            let message = e.inner().message().to_string();
+            // A type error carries the key as its path; an unknown key is
+            // named, in backticks, in the message.
+            let path = e.path().to_string();
+            let key = Some(path.as_str())
+                .filter(|p| self.key_lines.contains_key(*p))
+                .or_else(|| backticked(&message).filter(|k| self.key_lines.contains_key(*k)));
             OptionError {
                 key: key.map(str::to_string),
                 message,
@@ -167,7 +173,12 @@ impl Config {
             .map(|dir| dir.join(FILE_NAME))
             .find(|p| p.is_file())
         {
-            return Some(found);
+            // Shown relative to where the user is, when it is there.
+            return Some(
+                found
+                    .strip_prefix(cwd)
+                    .map_or(found.clone(), Path::to_path_buf),
+            );
         }
         let config_home = std::env::var_os("XDG_CONFIG_HOME")
             .filter(|v| !v.is_empty())
@@ -209,7 +220,10 @@ impl Config {
             ("personal_domains", &mut organization.personal_domains),
         ] {
             for domain in values.iter_mut() {
-                *domain = domain.trim().trim_start_matches(['@', '.']).to_ascii_lowercase();
+                *domain = domain
+                    .trim()
+                    .trim_start_matches(['@', '.'])
+                    .to_ascii_lowercase();
                 if domain.is_empty() || domain.contains(['@', ' ']) || !domain.contains('.') {
                     return Err(error(
                         key_line(text, key),
@@ -258,7 +272,9 @@ impl Config {
                     })?;
                     settings.level = Some(level);
                 } else {
-                    settings.key_lines.insert(key.clone(), key_line.unwrap_or(1));
+                    settings
+                        .key_lines
+                        .insert(key.clone(), key_line.unwrap_or(1));
                     settings.options.insert(key, value);
                 }
             }
@@ -336,12 +352,16 @@ severity = "warning"
         assert_eq!(list.members, Some(5400));
         assert_eq!(list.allowed_senders, ["comms@example.ac.uk"]);
         assert_eq!(config.rules["cc-exposure"].level, Some(Level::Warning));
-        assert_eq!(config.rules["recipient-count"].line_of(Some("error")), Some(11));
+        assert_eq!(
+            config.rules["recipient-count"].line_of(Some("error")),
+            Some(11)
+        );
     }
 
     #[test]
     fn unknown_key_names_its_line() {
-        let err = Config::parse("[organization]\ndomain = [\"a.example\"]\n", "m.toml").unwrap_err();
+        let err =
+            Config::parse("[organization]\ndomain = [\"a.example\"]\n", "m.toml").unwrap_err();
         assert_eq!(err.line, Some(2));
         assert!(err.message.contains("domain"), "{err}");
         assert!(err.to_string().starts_with("m.toml:2: "), "{err}");
@@ -349,7 +369,8 @@ severity = "warning"
 
     #[test]
     fn bad_severity_names_its_line() {
-        let err = Config::parse("[rules.cc-exposure]\n\nseverity = \"loud\"\n", "m.toml").unwrap_err();
+        let err =
+            Config::parse("[rules.cc-exposure]\n\nseverity = \"loud\"\n", "m.toml").unwrap_err();
         assert_eq!(err.line, Some(3));
         assert!(err.message.contains("severity"), "{err}");
     }
@@ -363,7 +384,8 @@ severity = "warning"
 
     #[test]
     fn rejects_a_domain_that_is_an_address() {
-        let err = Config::parse("[organization]\ndomains = [\"me@example.com\"]\n", "m.toml").unwrap_err();
+        let err = Config::parse("[organization]\ndomains = [\"me@example.com\"]\n", "m.toml")
+            .unwrap_err();
         assert!(err.message.contains("not a domain"), "{err}");
     }
 

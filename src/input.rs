@@ -96,7 +96,10 @@ fn io_error(e: &io::Error) -> String {
 fn walk_dir(dir: &Path, f: &mut dyn FnMut(Item)) {
     let is_maildir = dir.join("cur").is_dir() && dir.join("new").is_dir();
     let mut entries = match std::fs::read_dir(dir) {
-        Ok(rd) => rd.filter_map(Result::ok).map(|e| e.path()).collect::<Vec<_>>(),
+        Ok(rd) => rd
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .collect::<Vec<_>>(),
         Err(e) => {
             return f(Item::Error {
                 source: dir.display().to_string(),
@@ -106,7 +109,10 @@ fn walk_dir(dir: &Path, f: &mut dyn FnMut(Item)) {
     };
     entries.sort();
     for path in entries {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         // Symlinked directories are not followed: they can form cycles.
         let is_dir = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
         let hidden = name.starts_with('.');
@@ -128,7 +134,10 @@ fn walk_dir(dir: &Path, f: &mut dyn FnMut(Item)) {
 
 fn read_files_in(dir: &Path, f: &mut dyn FnMut(Item)) {
     let mut files = match std::fs::read_dir(dir) {
-        Ok(rd) => rd.filter_map(Result::ok).map(|e| e.path()).collect::<Vec<_>>(),
+        Ok(rd) => rd
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .collect::<Vec<_>>(),
         Err(e) => {
             return f(Item::Error {
                 source: dir.display().to_string(),
@@ -283,9 +292,10 @@ fn read_mbox(source: &str, mut reader: impl BufRead, f: &mut dyn FnMut(Item)) {
             if oversized {
                 continue;
             }
-            let quoted_from = line.iter().position(|&b| b != b'>').is_some_and(|i| {
-                i > 0 && line[i..].starts_with(b"From ")
-            });
+            let quoted_from = line
+                .iter()
+                .position(|&b| b != b'>')
+                .is_some_and(|i| i > 0 && line[i..].starts_with(b"From "));
             bytes.extend_from_slice(if quoted_from { &line[1..] } else { &line });
             if bytes.len() as u64 > MAX_MESSAGE_SIZE {
                 oversized = true;

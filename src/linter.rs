@@ -1,6 +1,6 @@
 //! The engine: the rules in force for a run, and checking one message.
 
-use crate::audience::Audience;
+use crate::audience::{Audience, Org};
 use crate::config::{Config, ConfigError, RuleSettings};
 use crate::finding::{Finding, Severity};
 use crate::message::Message;
@@ -15,6 +15,7 @@ struct ActiveRule {
 
 pub struct Linter {
     config: Config,
+    org: Org,
     rules: Vec<ActiveRule>,
 }
 
@@ -59,7 +60,8 @@ impl Linter {
             // Options are validated even for rules switched off, so a typo
             // does not wait to surface until the rule is switched back on.
             let rule = (info.build)(settings).map_err(|e| config.rule_error(info.id, e))?;
-            let enabled = (selection.select.is_empty() || selection.select.iter().any(|s| s == info.id))
+            let enabled = (selection.select.is_empty()
+                || selection.select.iter().any(|s| s == info.id))
                 && !selection.ignore.iter().any(|s| s == info.id);
             let level = settings.level;
             if !enabled || level.is_some_and(|l| l.severity().is_none()) {
@@ -72,6 +74,7 @@ impl Linter {
             });
         }
         Ok(Linter {
+            org: Org::new(&config),
             config,
             rules: active,
         })
@@ -83,7 +86,7 @@ impl Linter {
 
     /// Runs every active rule over one message.
     pub fn check(&self, message: &Message) -> Vec<Finding> {
-        let audience = Audience::new(message, &self.config);
+        let audience = Audience::new(message, &self.org);
         let cx = Context {
             message,
             audience: &audience,

@@ -94,7 +94,9 @@ fn run_check(args: CheckArgs) -> i32 {
     let enabled = match args.color {
         Color::Always => true,
         Color::Never => false,
-        Color::Auto => io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        Color::Auto => {
+            io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
     };
     colored::control::set_override(enabled);
 
@@ -117,7 +119,9 @@ fn run_check(args: CheckArgs) -> i32 {
 
     let inputs: Vec<Input> = if args.paths.is_empty() {
         if io::stdin().is_terminal() {
-            return fail("no input: name files to check, or pipe a message into `maillint check -`");
+            return fail(
+                "no input: name files to check, or pipe a message into `maillint check -`",
+            );
         }
         vec![Input::Stdin]
     } else {
@@ -146,7 +150,12 @@ fn print_rules(format: RulesFormat) -> i32 {
     match format {
         RulesFormat::Text => {
             for rule in REGISTRY {
-                println!("{:<20} {:<8} {}", rule.id, rule.default_severity, rule.summary);
+                println!(
+                    "{:<20} {:<8} {}",
+                    rule.id,
+                    rule.default_severity.as_str(),
+                    rule.summary
+                );
             }
         }
         RulesFormat::Markdown => print!("{}", rules::markdown_table()),
@@ -157,7 +166,12 @@ fn print_rules(format: RulesFormat) -> i32 {
 fn explain(id: &str) -> i32 {
     match rules::find(id) {
         Some(rule) => {
-            println!("# {}\n\nDefault severity: {}\n\n{}", rule.id, rule.default_severity, rule.doc_text());
+            println!(
+                "# {}\n\nDefault severity: {}\n\n{}",
+                rule.id,
+                rule.default_severity,
+                rule.doc_text()
+            );
             0
         }
         None => fail(format!("unknown rule `{id}` (see `maillint rules`)")),

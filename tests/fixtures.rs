@@ -40,7 +40,13 @@ fn rules_fired(report: &Report) -> Vec<&'static str> {
 fn rule_fixtures_fire_or_stay_silent() {
     let mut checked = 0;
     insta::glob!("../fixtures", "*/*.eml", |path| {
-        let rule = path.parent().unwrap().file_name().unwrap().to_str().unwrap();
+        let rule = path
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap();
         if rule == "incidents" {
             return;
         }
@@ -52,13 +58,24 @@ fn rule_fixtures_fire_or_stay_silent() {
             assert!(fired, "{rule}/{name} should fire:\n{}", human(&report));
             for severity in ["warning", "error"] {
                 if name.starts_with(&format!("fire_{severity}_")) {
-                    let got = report.messages[0].findings.iter().find(|f| f.rule == rule).unwrap();
+                    let got = report.messages[0]
+                        .findings
+                        .iter()
+                        .find(|f| f.rule == rule)
+                        .unwrap();
                     assert_eq!(got.severity.as_str(), severity, "{rule}/{name}");
                 }
             }
         } else {
-            assert!(name.starts_with("silent_"), "{name}: fixtures are fire_* or silent_*");
-            assert!(!fired, "{rule}/{name} should stay silent:\n{}", human(&report));
+            assert!(
+                name.starts_with("silent_"),
+                "{name}: fixtures are fire_* or silent_*"
+            );
+            assert!(
+                !fired,
+                "{rule}/{name} should stay silent:\n{}",
+                human(&report)
+            );
         }
         checked += 1;
     });
@@ -77,7 +94,10 @@ fn incidents_are_caught_and_their_counterparts_pass() {
         ("university-all-students.eml", &["mass-list"]),
         ("university-reply-all.eml", &["reply-all-to-list"]),
         ("university-discussion-list.eml", &[]),
-        ("newsroom-confidential-reply-all.eml", &["reply-all-to-list"]),
+        (
+            "newsroom-confidential-reply-all.eml",
+            &["reply-all-to-list"],
+        ),
         ("newsroom-reply-to-one.eml", &[]),
         ("passport-numbers-wrong-recipients.eml", &[]),
         ("passport-clean.eml", &[]),
@@ -85,7 +105,11 @@ fn incidents_are_caught_and_their_counterparts_pass() {
         ("school-provisioned-account.eml", &[]),
     ];
     let dir = Path::new("fixtures/incidents");
-    assert_eq!(std::fs::read_dir(dir).unwrap().count(), expected.len(), "every incident fixture is listed here");
+    assert_eq!(
+        std::fs::read_dir(dir).unwrap().count(),
+        expected.len(),
+        "every incident fixture is listed here"
+    );
     for (file, rules) in expected {
         let report = check(&dir.join(file));
         assert_eq!(&rules_fired(&report), rules, "{file}:\n{}", human(&report));

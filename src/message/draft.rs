@@ -59,7 +59,8 @@ struct DraftAttachment {
 /// Builds the model from a JSON draft. The error is serde's description of
 /// what is wrong, with its line and column in the draft.
 pub fn parse_json_draft(raw: &[u8]) -> Result<Message, String> {
-    let draft: Draft = serde_json::from_slice(raw).map_err(|e| format!("invalid JSON draft: {e}"))?;
+    let draft: Draft =
+        serde_json::from_slice(raw).map_err(|e| format!("invalid JSON draft: {e}"))?;
     let mut msg = Message {
         raw_size: raw.len(),
         ..Message::default()

@@ -2,7 +2,6 @@ use super::{
     Address, Attachment, BodyKind, BodyPart, Field, Group, HeaderField, Message, has_reply_prefix,
 };
 use mail_parser::{HeaderName, HeaderValue, MessageParser, MimeHeaders, PartType};
-use memchr::memmem;
 
 /// How far past the previous address to look for the next one when placing
 /// addresses on the lines of a folded header. Bounded so that addresses
@@ -38,7 +37,8 @@ pub fn parse_rfc5322(raw: &[u8], first_line: usize) -> Option<Message> {
             }
             _ => {}
         }
-        if let (Some(field), HeaderValue::Address(list)) = (address_field(&header.name), &header.value)
+        if let (Some(field), HeaderValue::Address(list)) =
+            (address_field(&header.name), &header.value)
         {
             let text = raw
                 .get(header.offset_start as usize..header.offset_end as usize)
@@ -268,11 +268,27 @@ impl<'a> LinePlacer<'a> {
             .len()
             .min(self.cursor + ADDRESS_SEARCH_WINDOW + spec.len());
         let window = &self.text[self.cursor..end];
-        if let Some(pos) = memmem::find(window, spec.as_bytes()) {
+        if let Some(pos) = find(window, spec.as_bytes()) {
             let newlines = memchr::memchr_iter(b'\n', &window[..pos]).count();
             self.line = Some(line + newlines);
             self.cursor += pos + spec.len();
         }
         self.line
     }
+}
+
+/// First occurrence of `needle` in a short `haystack`. The address is
+/// usually within a few bytes of the cursor, where building a `memmem`
+/// searcher would cost more than the search.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let (&first, rest) = needle.split_first()?;
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(first, &haystack[from..]) {
+        let at = from + i;
+        if haystack[at + 1..].starts_with(rest) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }

@@ -159,7 +159,12 @@ mod tests {
         let f = check_rule("cc-exposure", &msg);
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].severity, crate::finding::Severity::Warning);
-        assert!(f[0].message.starts_with("12 external addresses from 4 separate parties"), "{}", f[0].message);
+        assert!(
+            f[0].message
+                .starts_with("12 external addresses from 4 separate parties"),
+            "{}",
+            f[0].message
+        );
         assert_eq!(f[0].location.header.as_deref(), Some("Cc"));
         assert_eq!(f[0].location.line, Some(3));
     }
@@ -181,14 +186,20 @@ mod tests {
             "From: a@org.example\nTo: {}\n\nhi\n",
             cc(50, |i| format!("co{}.example", i % 5))
         ));
-        assert_eq!(check_rule("cc-exposure", &msg)[0].severity, crate::finding::Severity::Error);
+        assert_eq!(
+            check_rule("cc-exposure", &msg)[0].severity,
+            crate::finding::Severity::Error
+        );
     }
 
     #[test]
     fn silent_for_one_partner_company_and_internal_mail() {
         let partner = eml(&format!(
             "From: a@org.example\nTo: {}\n\nhi\n",
-            cc(30, |i| format!("{}.partner.example.com", ["eu", "us"][i % 2]))
+            cc(30, |i| format!(
+                "{}.partner.example.com",
+                ["eu", "us"][i % 2]
+            ))
         ));
         assert!(check_rule("cc-exposure", &partner).is_empty());
         let internal = eml(&format!(

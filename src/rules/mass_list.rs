@@ -146,10 +146,15 @@ allowed_senders = ["comms@example.org"]
 [lists."all-small@example.org"]
 members = 12
 "#;
-        let big = eml("From: a@example.org\nTo: big@example.org, staff-announce@example.org\n\nx\n");
+        let big =
+            eml("From: a@example.org\nTo: big@example.org, staff-announce@example.org\n\nx\n");
         let f = check_rule_with(config, "mass-list", &big);
         assert_eq!(f.len(), 2);
-        assert!(f[0].message.contains("a list of 900 members"), "{}", f[0].message);
+        assert!(
+            f[0].message.contains("a list of 900 members"),
+            "{}",
+            f[0].message
+        );
         let allowed = eml("From: Comms@example.org\nTo: big@example.org\n\nx\n");
         assert!(check_rule_with(config, "mass-list", &allowed).is_empty());
         let small = eml("From: a@example.org\nTo: all-small@example.org\n\nx\n");

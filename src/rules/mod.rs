@@ -102,7 +102,7 @@ pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -125,9 +125,9 @@ mod tests {
         for rule in REGISTRY {
             assert!(seen.insert(rule.id), "duplicate id {}", rule.id);
             assert!(
-                rule.id
-                    .split('-')
-                    .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())),
+                rule.id.split('-').all(|w| !w.is_empty()
+                    && w.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())),
                 "{} is not kebab-case",
                 rule.id
             );
@@ -138,7 +138,13 @@ mod tests {
     fn every_rule_documents_every_section() {
         for rule in REGISTRY {
             let doc = rule.doc_text();
-            for section in ["What it checks", "Why it matters", "Example", "How to fix", "Options"] {
+            for section in [
+                "What it checks",
+                "Why it matters",
+                "Example",
+                "How to fix",
+                "Options",
+            ] {
                 assert!(
                     doc.contains(&format!("## {section}")),
                     "{} lacks a `## {section}` section",
@@ -151,7 +157,11 @@ mod tests {
     #[test]
     fn every_rule_builds_with_default_options() {
         for rule in REGISTRY {
-            assert!((rule.build)(&RuleSettings::default()).is_ok(), "{}", rule.id);
+            assert!(
+                (rule.build)(&RuleSettings::default()).is_ok(),
+                "{}",
+                rule.id
+            );
         }
     }
 

@@ -92,7 +92,11 @@ impl Rule for RecipientCount {
                 per_field[i] += 1;
             }
             if r.reach() > 1 {
-                expanded.push(format!("{} counts as {}", r.first.addr, thousands(r.reach())));
+                expanded.push(format!(
+                    "{} counts as {}",
+                    r.first.addr,
+                    thousands(r.reach())
+                ));
             }
         }
         if total < self.warning {
@@ -189,7 +193,10 @@ mod tests {
 
     #[test]
     fn thresholds_are_configurable() {
-        let msg = eml(&format!("From: me@example.org\nBcc: {}\n\nx\n", addrs(5, "p")));
+        let msg = eml(&format!(
+            "From: me@example.org\nBcc: {}\n\nx\n",
+            addrs(5, "p")
+        ));
         assert!(check_rule("recipient-count", &msg).is_empty());
         let f = check_rule_with(
             "[rules.recipient-count]\nwarning = 3\nerror = 5\n",

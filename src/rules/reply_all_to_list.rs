@@ -76,7 +76,9 @@ mod tests {
             "Subject: AW: Termin\n",
             "Subject: =?UTF-8?B?5Zue5aSNOiDkvJrorq4=?=\n",
         ] {
-            let msg = eml(&format!("From: a@example.org\nTo: everyone@example.org\n{headers}\nx\n"));
+            let msg = eml(&format!(
+                "From: a@example.org\nTo: everyone@example.org\n{headers}\nx\n"
+            ));
             let f = check_rule("reply-all-to-list", &msg);
             assert_eq!(f.len(), 1, "{headers}");
             assert_eq!(f[0].severity, crate::finding::Severity::Error);
@@ -87,7 +89,9 @@ mod tests {
     fn silent_for_new_messages_and_ordinary_replies() {
         let new = eml("From: a@example.org\nTo: everyone@example.org\nSubject: hello\n\nx\n");
         assert!(check_rule("reply-all-to-list", &new).is_empty());
-        let reply = eml("From: a@example.org\nTo: b@example.org, dev@lists.example.org\nSubject: Re: hello\n\nx\n");
+        let reply = eml(
+            "From: a@example.org\nTo: b@example.org, dev@lists.example.org\nSubject: Re: hello\n\nx\n",
+        );
         assert!(check_rule("reply-all-to-list", &reply).is_empty());
     }
 }

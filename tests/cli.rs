@@ -1,0 +1,501 @@
+//! The `maillint` binary end to end: inputs, exit codes, formats, config.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::fs;
+use std::path::Path;
+use tempfile::TempDir;
+
+/// A `maillint` command isolated from any config on this machine.
+fn maillint(cwd: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("maillint").unwrap();
+    cmd.current_dir(cwd)
+        .env("XDG_CONFIG_HOME", cwd.join(".no-config"))
+        .env_remove("NO_COLOR");
+    cmd
+}
+
+fn fixture(rel: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(rel)
+        .display()
+        .to_string()
+}
+
+const CLEAN: &str = "From: a@example.org\nTo: b@example.org\nSubject: lunch\n\nNoon?\n";
+const STORM: &str =
+    "From: a@example.org\nTo: everyone@example.org\nSubject: Re: test\n\nPlease remove me\n";
+const MASS: &str = "From: a@example.org\nTo: everyone@example.org\nSubject: hello\n\nhi\n";
+
+fn json(output: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(output).expect("output is JSON")
+}
+
+#[test]
+fn clean_message_exits_zero() {
+    let dir = TempDir::new().unwrap();
+    fs::write(dir.path().join("ok.eml"), CLEAN).unwrap();
+    maillint(dir.path())
+        .args(["check", "ok.eml"])
+        .assert()
+        .code(0)
+        .stdout("Checked 1 message: 0 errors, 0 warnings, 0 infos\n");
+}
+
+#[test]
+fn error_finding_exits_one_with_located_output() {
+    let dir = TempDir::new().unwrap();
+    fs::write(dir.path().join("storm.eml"), STORM).unwrap();
+    maillint(dir.path())
+        .args(["check", "storm.eml", "--color", "never"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::starts_with(
+            "storm.eml:2: error[reply-all-to-list]: this reply goes to everyone on everyone@example.org",
+        ))
+        .stdout(predicate::str::contains("  help: reply to the sender only"));
+}
+
+#[test]
+fn fail_on_levels() {
+    let dir = TempDir::new().unwrap();
+    fs::write(dir.path().join("mass.eml"), MASS).unwrap();
+    for (level, code) in [("error", 0), ("warning", 1), ("info", 1), ("never", 0)] {
+        maillint(dir.path())
+            .args(["check", "mass.eml", "--fail-on", level])
+            .assert()
+            .code(code);
+    }
+    fs::write(dir.path().join("storm.eml"), STORM).unwrap();
+    maillint(dir.path())
+        .args(["check", "storm.eml", "--fail-on", "never"])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn reads_standard_input() {
+    let dir = TempDir::new().unwrap();
+    for args in [&["check", "-"][..], &["check"][..]] {
+        let out = maillint(dir.path())
+            .args(args)
+            .args(["--format", "json"])
+            .write_stdin(STORM)
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout
+            .clone();
+        let doc = json(&out);
+        assert_eq!(doc["messages"][0]["source"], "-");
+        assert_eq!(
+            doc["messages"][0]["findings"][0]["rule"],
+            "reply-all-to-list"
+        );
+    }
+}
+
+#[test]
+fn json_document_shape() {
+    let dir = TempDir::new().unwrap();
+    fs::write(
+        dir.path().join("storm.eml"),
+        format!("Message-ID: <m1@example.org>\n{STORM}"),
+    )
+    .unwrap();
+    let out = maillint(dir.path())
+        .args(["check", "storm.eml", "--format", "json"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let doc = json(&out);
+    assert_eq!(doc["version"], 1);
+    let msg = &doc["messages"][0];
+    assert_eq!(msg["source"], "storm.eml");
+    assert_eq!(msg["index"], 0);
+    assert_eq!(msg["message_id"], "m1@example.org");
+    let finding = &msg["findings"][0];
+    assert_eq!(finding["rule"], "reply-all-to-list");
+    assert_eq!(finding["severity"], "error");
+    assert_eq!(
+        finding["location"],
+        serde_json::json!({"header": "To", "line": 3})
+    );
+    assert!(finding["help"].as_str().unwrap().contains("sender only"));
+    assert_eq!(
+        doc["summary"],
+        serde_json::json!({"messages": 1, "errors": 1, "warnings": 0, "infos": 0, "unreadable": 0})
+    );
+}
+
+#[test]
+fn directory_is_walked_in_name_order() {
+    let dir = TempDir::new().unwrap();
+    let mail = dir.path().join("mail");
+    fs::create_dir_all(mail.join("sub")).unwrap();
+    fs::write(mail.join("b.eml"), MASS).unwrap();
+    fs::write(mail.join("a.eml"), CLEAN).unwrap();
+    fs::write(mail.join("sub/c.eml"), STORM).unwrap();
+    fs::write(mail.join(".hidden"), "not mail").unwrap();
+    let out = maillint(dir.path())
+        .args(["check", "mail", "--format", "json"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let doc = json(&out);
+    let sources: Vec<_> = doc["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["source"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(sources, ["mail/a.eml", "mail/b.eml", "mail/sub/c.eml"]);
+}
+
+#[test]
+fn mbox_messages_are_each_checked_with_file_lines() {
+    let dir = TempDir::new().unwrap();
+    let mbox = format!(
+        "From a@example.org Mon Jan  1 00:00:00 2024\n{CLEAN}\nFrom a@example.org Mon Jan  1 00:00:00 2024\n{STORM}"
+    );
+    fs::write(dir.path().join("box"), mbox).unwrap();
+    let out = maillint(dir.path())
+        .args(["check", "box", "--format", "json"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let doc = json(&out);
+    assert_eq!(doc["summary"]["messages"], 2);
+    let second = &doc["messages"][1];
+    assert_eq!(second["index"], 1);
+    assert_eq!(second["findings"][0]["location"]["line"], 10);
+}
+
+#[test]
+fn maildir_reads_cur_and_new_only() {
+    let dir = TempDir::new().unwrap();
+    let md = dir.path().join("Maildir");
+    for sub in ["cur", "new", "tmp", ".Sent/cur", ".Sent/new", ".Sent/tmp"] {
+        fs::create_dir_all(md.join(sub)).unwrap();
+    }
+    fs::write(md.join("cur/1700000000.1.host:2,S"), CLEAN).unwrap();
+    fs::write(md.join("new/1700000001.2.host"), MASS).unwrap();
+    fs::write(md.join("tmp/1700000002.3.host"), "half-delivered").unwrap();
+    fs::write(md.join(".Sent/cur/1700000003.4.host:2,S"), STORM).unwrap();
+    fs::write(md.join("dovecot-uidlist"), "3 V1 N4\n").unwrap();
+    let out = maillint(dir.path())
+        .args(["check", "Maildir", "--format", "json"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let doc = json(&out);
+    assert_eq!(doc["summary"]["messages"], 3);
+    assert_eq!(doc["summary"]["unreadable"], 0);
+}
+
+#[test]
+fn json_draft() {
+    let dir = TempDir::new().unwrap();
+    let draft = serde_json::json!({
+        "from": "Survey <survey@police.example.gov.uk>",
+        "to": ["survey@police.example.gov.uk"],
+        "cc": (0..12).map(|i| format!("Victim {i} <victim{i}@gmail.com>")).collect::<Vec<_>>(),
+        "subject": "How did we do?",
+        "text": "Please take our survey.",
+        "headers": {"X-Campaign": "survey-1"},
+        "attachments": [{"filename": "survey.pdf", "content_type": "application/pdf", "size": 1234}]
+    });
+    fs::write(dir.path().join("draft.json"), draft.to_string()).unwrap();
+    let out = maillint(dir.path())
+        .args(["check", "draft.json", "--format", "json"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let doc = json(&out);
+    let finding = &doc["messages"][0]["findings"][0];
+    assert_eq!(finding["rule"], "cc-exposure");
+    assert_eq!(finding["severity"], "error");
+    assert_eq!(finding["location"], serde_json::json!({"header": "Cc"}));
+}
+
+#[test]
+fn bad_inputs_are_reported_and_the_rest_still_checked() {
+    let dir = TempDir::new().unwrap();
+    fs::write(dir.path().join("a-good.eml"), MASS).unwrap();
+    fs::write(dir.path().join("b-empty.eml"), "").unwrap();
+    fs::write(
+        dir.path().join("c-junk.bin"),
+        [0u8, 159, 146, 150, 0xff, 0x00, 0x13],
+    )
+    .unwrap();
+    fs::write(dir.path().join("d-bad.json"), "{\"to\": [1, 2]").unwrap();
+    fs::write(dir.path().join("e-good.eml"), STORM).unwrap();
+    let out = maillint(dir.path())
+        .args([
+            "check",
+            "a-good.eml",
+            "b-empty.eml",
+            "c-junk.bin",
+            "d-bad.json",
+            "missing.eml",
+            "e-good.eml",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "maillint: error: b-empty.eml: empty file",
+        ))
+        .stderr(predicate::str::contains(
+            "maillint: error: c-junk.bin: not an email message",
+        ))
+        .stderr(predicate::str::contains(
+            "maillint: error: d-bad.json: invalid JSON draft",
+        ))
+        .stderr(predicate::str::contains(
+            "maillint: error: missing.eml: no such file or directory",
+        ))
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        stderr.lines().count(),
+        4,
+        "one line per bad input:\n{stderr}"
+    );
+    let doc = json(&out.stdout);
+    assert_eq!(doc["summary"]["messages"], 2);
+    assert_eq!(doc["summary"]["unreadable"], 4);
+    assert_eq!(doc["errors"][0]["source"], "b-empty.eml");
+}
+
+#[cfg(unix)]
+#[test]
+fn unreadable_file_is_an_error_not_a_crash() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("locked.eml");
+    fs::write(&path, CLEAN).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o000)).unwrap();
+    if fs::read(&path).is_ok() {
+        return; // running as root: permissions do not stop reading
+    }
+    maillint(dir.path())
+        .args(["check", "locked.eml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("locked.eml: permission denied"));
+}
+
+#[test]
+fn config_is_discovered_upwards_and_applied() {
+    let dir = TempDir::new().unwrap();
+    let nested = dir.path().join("a/b");
+    fs::create_dir_all(&nested).unwrap();
+    fs::write(
+        dir.path().join("maillint.toml"),
+        "[rules.mass-list]\nseverity = \"error\"\n",
+    )
+    .unwrap();
+    fs::write(nested.join("m.eml"), MASS).unwrap();
+    maillint(&nested)
+        .args(["check", "m.eml", "--color", "never"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("error[mass-list]"));
+}
+
+#[test]
+fn xdg_config_is_the_fallback() {
+    let dir = TempDir::new().unwrap();
+    let xdg = dir.path().join("xdg");
+    fs::create_dir_all(xdg.join("maillint")).unwrap();
+    fs::write(
+        xdg.join("maillint/config.toml"),
+        "[rules.mass-list]\nseverity = \"off\"\n",
+    )
+    .unwrap();
+    fs::write(dir.path().join("m.eml"), MASS).unwrap();
+    maillint(dir.path())
+        .env("XDG_CONFIG_HOME", &xdg)
+        .args(["check", "m.eml", "--fail-on", "warning"])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn bad_config_names_file_and_line() {
+    let dir = TempDir::new().unwrap();
+    fs::write(dir.path().join("m.eml"), CLEAN).unwrap();
+    for (text, expected) in [
+        (
+            "[organization]\ndomains = [\"example.org\"]\ncolour = 1\n",
+            "maillint.toml:3: unknown field `colour`",
+        ),
+        (
+            "[rules.no-such-rule]\nseverity = \"error\"\n",
+            "maillint.toml:1: unknown rule `no-such-rule`",
+        ),
+        (
+            "[rules.recipient-count]\nwarning = 10\nerror = \"lots\"\n",
+            "maillint.toml:3: ",
+        ),
+        (
+            "[rules.recipient-count]\nwarning = 100\nerror = 50\n",
+            "maillint.toml:3: rules.recipient-count.error: must not be below `warning`",
+        ),
+        (
+            "[rules.cc-exposure]\nseverity = \"loud\"\n",
+            "maillint.toml:2: rules.cc-exposure.severity",
+        ),
+        ("[rules.cc-exposure\n", "maillint.toml:1: "),
+    ] {
+        fs::write(dir.path().join("maillint.toml"), text).unwrap();
+        maillint(dir.path())
+            .args(["check", "m.eml"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(expected));
+    }
+}
+
+#[test]
+fn explicit_config_flag() {
+    let dir = TempDir::new().unwrap();
+    fs::write(
+        dir.path().join("m.eml"),
+        "From: a@example.org\nTo: big@example.org\n\nhi\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("org.toml"),
+        "[lists.\"big@example.org\"]\nmembers = 100000\n",
+    )
+    .unwrap();
+    maillint(dir.path())
+        .args(["check", "m.eml", "--config", "org.toml", "--color", "never"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "error[recipient-count]: 100,000 recipients",
+        ));
+    maillint(dir.path())
+        .args(["check", "m.eml", "--config", "missing.toml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("missing.toml: cannot read config"));
+}
+
+#[test]
+fn select_and_ignore() {
+    let dir = TempDir::new().unwrap();
+    fs::write(dir.path().join("m.eml"), MASS).unwrap();
+    maillint(dir.path())
+        .args([
+            "check",
+            "m.eml",
+            "--ignore",
+            "mass-list",
+            "--fail-on",
+            "warning",
+        ])
+        .assert()
+        .code(0);
+    maillint(dir.path())
+        .args([
+            "check",
+            "m.eml",
+            "--select",
+            "cc-exposure,recipient-count",
+            "--fail-on",
+            "warning",
+        ])
+        .assert()
+        .code(0);
+    maillint(dir.path())
+        .args(["check", "m.eml", "--select", "cc-exposur"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown rule `cc-exposur`"));
+}
+
+#[test]
+fn color_is_controlled() {
+    let dir = TempDir::new().unwrap();
+    fs::write(dir.path().join("m.eml"), MASS).unwrap();
+    maillint(dir.path())
+        .args(["check", "m.eml", "--color", "always"])
+        .assert()
+        .stdout(predicate::str::contains("\x1b["));
+    maillint(dir.path())
+        .args(["check", "m.eml"])
+        .assert()
+        .stdout(predicate::str::contains("\x1b[").not());
+}
+
+#[test]
+fn rules_and_explain() {
+    let dir = TempDir::new().unwrap();
+    maillint(dir.path()).arg("rules").assert().code(0).stdout(
+        predicate::str::contains("cc-exposure").and(predicate::str::contains("reply-all-to-list")),
+    );
+    maillint(dir.path())
+        .args(["explain", "cc-exposure"])
+        .assert()
+        .code(0)
+        .stdout(
+            predicate::str::contains("## Why it matters")
+                .and(predicate::str::contains("1,136 crime victims")),
+        );
+    maillint(dir.path())
+        .args(["explain", "nope"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn readme_rule_table_is_current() {
+    let readme =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme
+        .find("<!-- rules:start -->\n")
+        .expect("README has the rules:start marker")
+        + "<!-- rules:start -->\n".len();
+    let end = readme
+        .find("<!-- rules:end -->")
+        .expect("README has the rules:end marker");
+    assert_eq!(
+        &readme[start..end],
+        maillint::rules::markdown_table(),
+        "README's rule table is stale: replace it with the output of `maillint rules --format markdown`"
+    );
+}
+
+#[test]
+fn the_bundled_incident_fixture_fails_the_check() {
+    let dir = TempDir::new().unwrap();
+    maillint(dir.path())
+        .args([
+            "check",
+            &fixture("incidents/police-cc-survey.eml"),
+            "--color",
+            "never",
+        ])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "error[cc-exposure]: 150 external addresses",
+        ));
+}

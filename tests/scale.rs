@@ -1,0 +1,56 @@
+//! A message with as many recipients as the NHSmail list is an ordinary
+//! input. No timing is asserted here; speed lives in the benchmarks.
+
+use maillint::audience::{Audience, Org};
+use maillint::config::Config;
+use maillint::linter::{Linter, Selection};
+use maillint::message::parse_rfc5322;
+
+const RECIPIENTS: usize = 1_200_000;
+
+fn huge_message() -> Vec<u8> {
+    let mut raw = String::with_capacity(RECIPIENTS * 40);
+    raw.push_str("From: contractor@nhs.example.net\nSubject: test\nTo: ");
+    for i in 0..RECIPIENTS {
+        if i > 0 {
+            raw.push_str(",\n ");
+        }
+        raw.push_str(&format!("user{i}@trust{}.nhs.example.net", i % 300));
+    }
+    raw.push_str("\n\ntest\n");
+    raw.into_bytes()
+}
+
+#[test]
+fn million_recipient_header_is_counted() {
+    let raw = huge_message();
+    let msg = parse_rfc5322(&raw, 1).expect("parses");
+    assert_eq!(msg.recipients().count(), RECIPIENTS);
+    let last = msg.recipients().last().unwrap();
+    assert_eq!(
+        last.addr,
+        format!(
+            "user{}@trust{}.nhs.example.net",
+            RECIPIENTS - 1,
+            (RECIPIENTS - 1) % 300
+        )
+    );
+    assert_eq!(
+        last.line,
+        Some(3 + RECIPIENTS - 1),
+        "each address keeps its own line"
+    );
+
+    let config = Config::default();
+    let org = Org::new(&config);
+    assert_eq!(Audience::new(&msg, &org).recipients.len(), RECIPIENTS);
+
+    let linter = Linter::new(config, &Selection::default()).unwrap();
+    let findings = linter.check(&msg);
+    let count = findings
+        .iter()
+        .find(|f| f.rule == "recipient-count")
+        .expect("recipient-count fires");
+    assert_eq!(count.message, "1,200,000 recipients (To 1,200,000)");
+    assert_eq!(count.severity.as_str(), "error");
+}
