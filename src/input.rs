@@ -171,7 +171,8 @@ fn sniff(head: &[u8]) -> Result<Kind, &'static str> {
     if head.starts_with(b"From ") {
         return Ok(Kind::Mbox);
     }
-    let first_line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    // Leading blank space is tolerated: pasted messages often have it.
+    let first_line = head[start..].split(|&b| b == b'\n').next().unwrap_or_default();
     let name_len = first_line
         .iter()
         .position(|&b| !(b'!'..=b'~').contains(&b) || b == b':')
@@ -322,6 +323,7 @@ mod tests {
         assert_eq!(sniff(b"  {\"to\": []}"), Ok(Kind::JsonDraft));
         assert_eq!(sniff(b"Subject: hi\n\nx"), Ok(Kind::Rfc5322));
         assert_eq!(sniff(b"\xEF\xBB\xBFTo: a@b\r\n"), Ok(Kind::Rfc5322));
+        assert_eq!(sniff(b" From: a@b\nTo: c@d\n"), Ok(Kind::Rfc5322));
         assert!(sniff(b"").is_err());
         assert!(sniff(b" \n\n").is_err());
         assert!(sniff(b"\x89PNG\r\n\x1a\n").is_err());
