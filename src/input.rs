@@ -172,7 +172,10 @@ fn sniff(head: &[u8]) -> Result<Kind, &'static str> {
         return Ok(Kind::Mbox);
     }
     // Leading blank space is tolerated: pasted messages often have it.
-    let first_line = head[start..].split(|&b| b == b'\n').next().unwrap_or_default();
+    let first_line = head[start..]
+        .split(|&b| b == b'\n')
+        .next()
+        .unwrap_or_default();
     let name_len = first_line
         .iter()
         .position(|&b| !(b'!'..=b'~').contains(&b) || b == b':')

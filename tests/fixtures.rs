@@ -6,7 +6,7 @@
 use maillint::config::Config;
 use maillint::input::Input;
 use maillint::linter::{Linter, Selection};
-use maillint::report::{Report, print_human};
+use maillint::report::{Report, print_human, print_json};
 use std::path::Path;
 
 fn check(path: &Path) -> Report {
@@ -121,4 +121,12 @@ fn snapshots() {
     insta::glob!("../fixtures", "**/*.eml", |path| {
         insta::assert_snapshot!(human(&check(relative(path))));
     });
+}
+
+#[test]
+fn json_snapshot_of_incidents() {
+    let report = check(Path::new("fixtures/incidents"));
+    let mut out = Vec::new();
+    print_json(&report, &mut out).unwrap();
+    insta::assert_snapshot!(String::from_utf8(out).unwrap());
 }
