@@ -343,6 +343,30 @@ impl<'m> Audience<'m> {
         }
     }
 
+    /// Recipients outside the organisation, not counting the sender's own
+    /// addresses.
+    pub fn external(&self) -> impl Iterator<Item = &Recipient<'m>> {
+        self.recipients.iter().filter(|r| r.external && !r.own)
+    }
+
+    /// Whether any recipient is outside the organisation.
+    pub fn goes_outside(&self) -> bool {
+        self.external().next().is_some()
+    }
+
+    /// Whether any recipient is an everyone-style list, allowed sender or not.
+    pub fn reaches_mass_list(&self) -> bool {
+        self.recipients.iter().any(|r| r.mass.is_some())
+    }
+
+    /// How many people the message reaches, configured lists counting as
+    /// their members.
+    pub fn reach(&self) -> u64 {
+        self.recipients
+            .iter()
+            .fold(0u64, |sum, r| sum.saturating_add(r.reach()))
+    }
+
     /// Everyone-style lists the sender is not allowed to write to.
     pub fn unapproved_mass_lists(&self) -> impl Iterator<Item = (&Recipient<'m>, &MassList)> {
         self.recipients.iter().filter_map(|r| {

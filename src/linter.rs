@@ -16,6 +16,7 @@ struct ActiveRule {
 pub struct Linter {
     config: Config,
     org: Org,
+    many_recipients: u64,
     rules: Vec<ActiveRule>,
 }
 
@@ -75,6 +76,12 @@ impl Linter {
         }
         Ok(Linter {
             org: Org::new(&config),
+            many_recipients: rules::recipient_count::many_recipients(
+                config
+                    .rules
+                    .get("recipient-count")
+                    .unwrap_or(&default_settings),
+            ),
             config,
             rules: active,
         })
@@ -91,6 +98,7 @@ impl Linter {
             message,
             audience: &audience,
             config: &self.config,
+            many_recipients: self.many_recipients,
         };
         let mut findings = Vec::new();
         let mut diagnostics = Vec::new();

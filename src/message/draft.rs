@@ -101,11 +101,7 @@ pub fn parse_json_draft(raw: &[u8]) -> Result<Message, String> {
     }
     for (kind, text) in [(BodyKind::Text, draft.text), (BodyKind::Html, draft.html)] {
         if let Some(text) = text {
-            msg.body.push(BodyPart {
-                kind,
-                text,
-                line: None,
-            });
+            msg.body.push(BodyPart::new(kind, text, None));
         }
     }
     msg.attachments = draft

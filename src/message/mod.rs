@@ -4,6 +4,7 @@
 //! messages (through mail-parser), and [`parse_json_draft`] for the JSON
 //! drafts mail APIs accept. Rules only ever see a [`Message`].
 
+mod body;
 mod draft;
 mod reply;
 mod rfc5322;
@@ -109,9 +110,13 @@ pub enum BodyKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BodyPart {
     pub kind: BodyKind,
+    /// The decoded content: plain text, or HTML source.
     pub text: String,
     /// Line where the part's content starts in the source file.
     pub line: Option<usize>,
+    /// Derived views, computed on first use (see `body.rs`).
+    plain: std::sync::OnceLock<String>,
+    authored: std::sync::OnceLock<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,6 +171,19 @@ impl Message {
     /// The first From address: who the message is from.
     pub fn sender(&self) -> Option<&Address> {
         self.addresses_in(Field::From).next()
+    }
+
+    /// The parts to read the message's text from: the text/plain parts, or
+    /// the HTML ones when there is no plain text (so that a multipart/
+    /// alternative message is not read twice).
+    pub fn readable_parts(&self) -> impl Iterator<Item = &BodyPart> {
+        let has_text = self.body.iter().any(|p| p.kind == BodyKind::Text);
+        let wanted = if has_text {
+            BodyKind::Text
+        } else {
+            BodyKind::Html
+        };
+        self.body.iter().filter(move |p| p.kind == wanted)
     }
 
     /// Line of the first header with this name, for locating findings.

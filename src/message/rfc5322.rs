@@ -73,11 +73,8 @@ pub fn parse_rfc5322(raw: &[u8], first_line: usize) -> Option<Message> {
             PartType::Html(h) => (BodyKind::Html, h),
             _ => continue,
         };
-        msg.body.push(BodyPart {
-            kind,
-            text: text.to_string(),
-            line: Some(lines.line_at(part.offset_body as usize)),
-        });
+        let line = Some(lines.line_at(part.offset_body as usize));
+        msg.body.push(BodyPart::new(kind, text.to_string(), line));
     }
 
     for part in parsed.attachments() {

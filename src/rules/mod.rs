@@ -13,7 +13,7 @@ use crate::message::Message;
 
 mod cc_exposure;
 mod mass_list;
-mod recipient_count;
+pub(crate) mod recipient_count;
 mod reply_all_to_list;
 
 /// Every rule maillint has, in the order they are listed and run.
@@ -29,6 +29,9 @@ pub struct Context<'a> {
     pub message: &'a Message,
     pub audience: &'a Audience<'a>,
     pub config: &'a Config,
+    /// The recipient-count warning number: a message reaching this many
+    /// people is a large send for every rule that cares.
+    pub many_recipients: u64,
 }
 
 pub trait Rule: Send + Sync {

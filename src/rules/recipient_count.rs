@@ -58,6 +58,14 @@ impl Default for RecipientCount {
     }
 }
 
+/// The configured warning number: other rules (test-message, bulk
+/// detection) treat a message reaching this many people as a large send.
+pub fn many_recipients(settings: &RuleSettings) -> u64 {
+    settings
+        .options::<RecipientCount>()
+        .map_or(RecipientCount::default().warning, |r| r.warning)
+}
+
 impl RecipientCount {
     fn build(settings: &RuleSettings) -> Result<Box<dyn Rule>, OptionError> {
         let rule: RecipientCount = settings.options()?;
@@ -83,11 +91,10 @@ const FIELDS: [Field; 6] = [
 
 impl Rule for RecipientCount {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
-        let mut total = 0u64;
+        let total = cx.audience.reach();
         let mut per_field = [0u64; FIELDS.len()];
         let mut expanded = Vec::new();
         for r in &cx.audience.recipients {
-            total = total.saturating_add(r.reach());
             if let Some(i) = FIELDS.iter().position(|f| *f == r.first.field) {
                 per_field[i] += 1;
             }
