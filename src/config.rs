@@ -148,6 +148,83 @@ pub struct Config {
     pub lists: HashMap<String, ListConfig>,
     /// Settings per rule id, as written.
     pub rules: BTreeMap<String, RuleSettings>,
+    /// `[[custom]]` rules, in the order written.
+    pub custom: Vec<CustomRule>,
+}
+
+/// What a custom rule's pattern is matched against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CustomField {
+    Subject,
+    Body,
+    Headers,
+    AttachmentNames,
+    Recipients,
+}
+
+impl CustomField {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CustomField::Subject => "subject",
+            CustomField::Body => "body",
+            CustomField::Headers => "headers",
+            CustomField::AttachmentNames => "attachment-names",
+            CustomField::Recipients => "recipients",
+        }
+    }
+}
+
+/// When a custom rule applies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum When {
+    #[default]
+    Any,
+    /// Only when a recipient is outside the organisation.
+    External,
+    /// Only when a recipient is an everyone-style list.
+    MassList,
+}
+
+impl When {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            When::Any => "any",
+            When::External => "external",
+            When::MassList => "mass-list",
+        }
+    }
+}
+
+/// A rule written in the configuration: a regex over chosen fields.
+#[derive(Debug, Clone)]
+pub struct CustomRule {
+    pub id: String,
+    pub pattern: regex::Regex,
+    pub fields: Vec<CustomField>,
+    pub when: When,
+    pub severity: Severity,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCustomRule {
+    id: Spanned<String>,
+    pattern: Spanned<String>,
+    fields: Spanned<Vec<CustomField>>,
+    #[serde(default)]
+    when: When,
+    #[serde(default = "default_custom_severity")]
+    severity: Severity,
+    message: Spanned<String>,
+    help: Option<String>,
+}
+
+fn default_custom_severity() -> Severity {
+    Severity::Warning
 }
 
 #[derive(Deserialize)]
@@ -159,6 +236,8 @@ struct RawConfig {
     lists: BTreeMap<String, ListConfig>,
     #[serde(default)]
     rules: BTreeMap<Spanned<String>, Spanned<BTreeMap<Spanned<String>, toml::Value>>>,
+    #[serde(default)]
+    custom: Vec<RawCustomRule>,
 }
 
 impl Config {
@@ -281,11 +360,65 @@ impl Config {
             rules.insert(id.into_inner(), settings);
         }
 
+        let mut custom: Vec<CustomRule> = Vec::with_capacity(raw.custom.len());
+        for rule in raw.custom {
+            let id_line = line_of(rule.id.span().start);
+            let id = rule.id.into_inner();
+            if !is_kebab_case(&id) {
+                return Err(error(
+                    id_line,
+                    format!("custom.id: `{id}` is not a kebab-case rule id"),
+                ));
+            }
+            if crate::rules::find(&id).is_some() || custom.iter().any(|c| c.id == id) {
+                return Err(error(
+                    id_line,
+                    format!("custom.id: rule `{id}` is already defined"),
+                ));
+            }
+            let pattern = regex::Regex::new(rule.pattern.get_ref()).map_err(|e| {
+                // The regex crate's message spans lines to draw the pattern.
+                let reason = e
+                    .to_string()
+                    .lines()
+                    .last()
+                    .unwrap_or("invalid")
+                    .trim()
+                    .to_string();
+                error(
+                    line_of(rule.pattern.span().start),
+                    format!("custom.pattern of `{id}`: {reason}"),
+                )
+            })?;
+            if rule.fields.get_ref().is_empty() {
+                return Err(error(
+                    line_of(rule.fields.span().start),
+                    format!("custom.fields of `{id}`: name at least one field"),
+                ));
+            }
+            if rule.message.get_ref().trim().is_empty() {
+                return Err(error(
+                    line_of(rule.message.span().start),
+                    format!("custom.message of `{id}`: must not be empty"),
+                ));
+            }
+            custom.push(CustomRule {
+                id,
+                pattern,
+                fields: rule.fields.into_inner(),
+                when: rule.when,
+                severity: rule.severity,
+                message: rule.message.into_inner(),
+                help: rule.help,
+            });
+        }
+
         Ok(Config {
             source: None,
             organization,
             lists,
             rules,
+            custom,
         })
     }
 
@@ -307,6 +440,14 @@ impl Config {
             message: format!("rules.{id}{key}: {}", err.message),
         }
     }
+}
+
+pub fn is_kebab_case(id: &str) -> bool {
+    id.split('-').all(|w| {
+        !w.is_empty()
+            && w.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    })
 }
 
 fn line_at(text: &str, offset: usize) -> usize {
@@ -387,6 +528,73 @@ severity = "warning"
         let err = Config::parse("[organization]\ndomains = [\"me@example.com\"]\n", "m.toml")
             .unwrap_err();
         assert!(err.message.contains("not a domain"), "{err}");
+    }
+
+    const FALCON: &str = r#"
+[[custom]]
+id = "project-falcon"
+pattern = "(?i)project\\s+falcon"
+fields = ["subject", "body"]
+when = "external"
+severity = "error"
+message = "Codename Falcon must not leave the organisation"
+"#;
+
+    #[test]
+    fn parses_custom_rules() {
+        let config = Config::parse(FALCON, "m.toml").unwrap();
+        let rule = &config.custom[0];
+        assert_eq!(rule.id, "project-falcon");
+        assert!(rule.pattern.is_match("about Project  Falcon"));
+        assert_eq!(rule.fields, [CustomField::Subject, CustomField::Body]);
+        assert_eq!(rule.when, When::External);
+        assert_eq!(rule.severity, Severity::Error);
+    }
+
+    #[test]
+    fn custom_rule_errors_are_located() {
+        let bad_regex = FALCON.replace(r#"(?i)project\\s+falcon"#, "project(");
+        let err = Config::parse(&bad_regex, "m.toml").unwrap_err();
+        assert_eq!(err.line, Some(4), "{err}");
+        assert!(
+            err.message
+                .starts_with("custom.pattern of `project-falcon`"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains('\n'), "{err}");
+
+        let clash = FALCON.replace("project-falcon", "cc-exposure");
+        let err = Config::parse(&clash, "m.toml").unwrap_err();
+        assert_eq!(err.line, Some(3));
+        assert!(err.message.contains("already defined"), "{err}");
+
+        let twice = format!("{FALCON}{FALCON}");
+        assert!(
+            Config::parse(&twice, "m.toml")
+                .unwrap_err()
+                .message
+                .contains("already defined")
+        );
+
+        let bad_id = FALCON.replace("project-falcon", "Project_Falcon");
+        assert!(
+            Config::parse(&bad_id, "m.toml")
+                .unwrap_err()
+                .message
+                .contains("kebab-case")
+        );
+
+        let bad_field = FALCON.replace(r#"["subject", "body"]"#, r#"["subject", "bodies"]"#);
+        let err = Config::parse(&bad_field, "m.toml").unwrap_err();
+        assert_eq!(err.line, Some(5), "{err}");
+
+        let no_fields = FALCON.replace(r#"["subject", "body"]"#, "[]");
+        assert!(
+            Config::parse(&no_fields, "m.toml")
+                .unwrap_err()
+                .message
+                .contains("at least one field")
+        );
     }
 
     #[test]

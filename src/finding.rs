@@ -1,4 +1,5 @@
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::fmt;
 
 /// How serious a finding is; ordered so that `Error > Warning > Info`.
@@ -61,12 +62,16 @@ impl Location {
 /// One problem a rule found in one message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
-    pub rule: &'static str,
+    /// A built-in rule's id, or a custom rule's from the configuration.
+    pub rule: Cow<'static, str>,
     pub severity: Severity,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
     pub location: Location,
+    /// Silenced by the message's own `X-Maillint-Allow` header: kept for
+    /// the record, not printed, not counted.
+    pub suppressed: bool,
 }
 
 /// What a rule reports: a finding before the engine stamps the rule id on it

@@ -4,10 +4,14 @@ use crate::audience::{Audience, Org};
 use crate::config::{Config, ConfigError, RuleSettings};
 use crate::finding::{Finding, Severity};
 use crate::message::Message;
-use crate::rules::{self, Context, REGISTRY, Rule, RuleInfo};
+use crate::rules::{self, Context, REGISTRY, Rule};
+use std::borrow::Cow;
+
+/// The header a draft uses to silence named rules for itself, like `# noqa`.
+pub const ALLOW_HEADER: &str = "X-Maillint-Allow";
 
 struct ActiveRule {
-    info: &'static RuleInfo,
+    id: Cow<'static, str>,
     rule: Box<dyn Rule>,
     /// Configured severity, replacing whatever the rule reports.
     severity: Option<Severity>,
@@ -18,14 +22,26 @@ pub struct Linter {
     org: Org,
     many_recipients: u64,
     rules: Vec<ActiveRule>,
+    inline_allow: bool,
 }
 
-/// Which rules a run uses, from `--select` and `--ignore`.
+/// Which rules a run uses, from `--select`, `--ignore` and
+/// `--no-inline-allow`.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
     /// Only these rules; all when empty.
     pub select: Vec<String>,
     pub ignore: Vec<String>,
+    /// Ignore `X-Maillint-Allow` headers (for CI, where drafts must not
+    /// silence their own findings).
+    pub no_inline_allow: bool,
+}
+
+impl Selection {
+    fn enables(&self, id: &str) -> bool {
+        (self.select.is_empty() || self.select.iter().any(|s| s == id))
+            && !self.ignore.iter().any(|s| s == id)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,21 +54,27 @@ pub enum SetupError {
 
 impl Linter {
     pub fn new(config: Config, selection: &Selection) -> Result<Linter, SetupError> {
-        for id in selection.select.iter().chain(&selection.ignore) {
-            if rules::find(id).is_none() {
-                return Err(SetupError::UnknownRule(id.clone()));
-            }
+        let known =
+            |id: &str| rules::find(id).is_some() || config.custom.iter().any(|c| c.id == id);
+        if let Some(id) = selection
+            .select
+            .iter()
+            .chain(&selection.ignore)
+            .find(|id| !known(id))
+        {
+            return Err(SetupError::UnknownRule(id.clone()));
         }
-        for id in config.rules.keys() {
-            if rules::find(id).is_none() {
-                let line = config.rules[id].line_of(None);
-                return Err(ConfigError {
-                    file: config.file_name(),
-                    line,
-                    message: format!("unknown rule `{id}` in [rules.{id}]"),
-                }
-                .into());
+        if let Some((id, settings)) = config
+            .rules
+            .iter()
+            .find(|(id, _)| rules::find(id).is_none())
+        {
+            return Err(ConfigError {
+                file: config.file_name(),
+                line: settings.line_of(None),
+                message: format!("unknown rule `{id}` in [rules.{id}]"),
             }
+            .into());
         }
         let default_settings = RuleSettings::default();
         let mut active = Vec::new();
@@ -61,18 +83,24 @@ impl Linter {
             // Options are validated even for rules switched off, so a typo
             // does not wait to surface until the rule is switched back on.
             let rule = (info.build)(settings).map_err(|e| config.rule_error(info.id, e))?;
-            let enabled = (selection.select.is_empty()
-                || selection.select.iter().any(|s| s == info.id))
-                && !selection.ignore.iter().any(|s| s == info.id);
             let level = settings.level;
-            if !enabled || level.is_some_and(|l| l.severity().is_none()) {
+            if !selection.enables(info.id) || level.is_some_and(|l| l.severity().is_none()) {
                 continue;
             }
             active.push(ActiveRule {
-                info,
+                id: Cow::Borrowed(info.id),
                 rule,
                 severity: level.and_then(|l| l.severity()),
             });
+        }
+        for custom in &config.custom {
+            if selection.enables(&custom.id) {
+                active.push(ActiveRule {
+                    id: Cow::Owned(custom.id.clone()),
+                    rule: Box::new(custom.clone()),
+                    severity: None,
+                });
+            }
         }
         Ok(Linter {
             org: Org::new(&config),
@@ -84,6 +112,7 @@ impl Linter {
             ),
             config,
             rules: active,
+            inline_allow: !selection.no_inline_allow,
         })
     }
 
@@ -100,18 +129,93 @@ impl Linter {
             config: &self.config,
             many_recipients: self.many_recipients,
         };
+        let allowed = if self.inline_allow {
+            allowed_rules(message)
+        } else {
+            Vec::new()
+        };
         let mut findings = Vec::new();
         let mut diagnostics = Vec::new();
         for active in &self.rules {
             active.rule.check(&cx, &mut diagnostics);
+            let suppressed = allowed.iter().any(|a| *a == active.id);
             findings.extend(diagnostics.drain(..).map(|d| Finding {
-                rule: active.info.id,
+                rule: active.id.clone(),
                 severity: active.severity.unwrap_or(d.severity),
                 message: d.message,
                 help: d.help,
                 location: d.location,
+                suppressed,
             }));
         }
         findings
+    }
+}
+
+/// Rule ids named in `X-Maillint-Allow: rule-a, rule-b; reason=...`
+/// headers (any number of them).
+fn allowed_rules(message: &Message) -> Vec<&str> {
+    message
+        .headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case(ALLOW_HEADER))
+        .flat_map(|h| {
+            let ids = h.value.split(';').next().unwrap_or("");
+            ids.split(',').map(str::trim).filter(|id| !id.is_empty())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::parse_rfc5322;
+
+    const STORM: &str = "From: a@example.org\nTo: everyone@example.org\nSubject: Re: test\n";
+
+    fn run(headers: &str, selection: &Selection) -> Vec<Finding> {
+        let msg = parse_rfc5322(format!("{STORM}{headers}\nx\n").as_bytes(), 1).unwrap();
+        Linter::new(Config::default(), selection)
+            .unwrap()
+            .check(&msg)
+    }
+
+    #[test]
+    fn inline_allow_marks_named_rules_suppressed() {
+        let f = run(
+            "X-Maillint-Allow: reply-all-to-list; reason=announcement thread\n",
+            &Selection::default(),
+        );
+        assert_eq!(f.len(), 1);
+        assert!(f[0].suppressed);
+        let f = run(
+            "X-Maillint-Allow: cc-exposure, mass-list\n",
+            &Selection::default(),
+        );
+        assert!(!f[0].suppressed, "other rules stay active");
+        let f = run("", &Selection::default());
+        assert!(!f[0].suppressed);
+    }
+
+    #[test]
+    fn no_inline_allow_ignores_the_header() {
+        let selection = Selection {
+            no_inline_allow: true,
+            ..Selection::default()
+        };
+        let f = run("X-Maillint-Allow: reply-all-to-list\n", &selection);
+        assert!(!f[0].suppressed);
+    }
+
+    #[test]
+    fn unknown_ids_are_refused() {
+        let selection = Selection {
+            ignore: vec!["nope".into()],
+            ..Selection::default()
+        };
+        assert!(matches!(
+            Linter::new(Config::default(), &selection),
+            Err(SetupError::UnknownRule(id)) if id == "nope"
+        ));
     }
 }

@@ -21,16 +21,20 @@ struct Cli {
 enum Command {
     /// Check messages: .eml files, JSON drafts, mbox files, Maildirs, directories, or stdin (`-`)
     Check(CheckArgs),
-    /// List every rule with its default severity
+    /// List every rule, built-in and custom, with its default severity
     Rules {
-        /// `markdown` prints the table in README.md
+        /// `markdown` prints the built-in rules as the table in README.md
         #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
         format: RulesFormat,
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
     },
     /// Show the documentation of a rule
     Explain {
         /// Rule id, e.g. cc-exposure
         rule: String,
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
     },
 }
 
@@ -54,6 +58,9 @@ struct CheckArgs {
     fail_on: FailOn,
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
+    /// Ignore X-Maillint-Allow headers in messages (for CI)
+    #[arg(long)]
+    no_inline_allow: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -79,8 +86,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Check(args) => run_check(args),
-        Command::Rules { format } => print_rules(format),
-        Command::Explain { rule } => explain(&rule),
+        Command::Rules { format, config } => print_rules(format, config),
+        Command::Explain { rule, config } => explain(&rule, config),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(2))
 }
@@ -100,17 +107,14 @@ fn run_check(args: CheckArgs) -> i32 {
     };
     colored::control::set_override(enabled);
 
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let config = match Config::discover(args.config.as_deref(), &cwd) {
-        Some(path) => match Config::load(&path) {
-            Ok(c) => c,
-            Err(e) => return fail(e),
-        },
-        None => Config::default(),
+    let config = match load_config(args.config) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
     let selection = Selection {
         select: args.select,
         ignore: args.ignore,
+        no_inline_allow: args.no_inline_allow,
     };
     let linter = match Linter::new(config, &selection) {
         Ok(l) => l,
@@ -146,9 +150,31 @@ fn run_check(args: CheckArgs) -> i32 {
     report.exit_code(args.fail_on)
 }
 
-fn print_rules(format: RulesFormat) -> i32 {
+/// The configuration in force: `--config`, or discovered, or the defaults.
+/// A broken one is reported here and becomes the exit code.
+fn load_config(explicit: Option<PathBuf>) -> Result<Config, i32> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    match Config::discover(explicit.as_deref(), &cwd) {
+        Some(path) => Config::load(&path).map_err(fail),
+        None => Ok(Config::default()),
+    }
+}
+
+fn print_rules(format: RulesFormat, config: Option<PathBuf>) -> i32 {
+    let config = match load_config(config) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
     match format {
         RulesFormat::Text => {
+            for rule in &config.custom {
+                println!(
+                    "{:<20} {:<8} {} (custom)",
+                    rule.id,
+                    rule.severity.as_str(),
+                    rule.message
+                );
+            }
             for rule in REGISTRY {
                 println!(
                     "{:<20} {:<8} {}",
@@ -163,17 +189,33 @@ fn print_rules(format: RulesFormat) -> i32 {
     0
 }
 
-fn explain(id: &str) -> i32 {
-    match rules::find(id) {
-        Some(rule) => {
-            println!(
-                "# {}\n\nDefault severity: {}\n\n{}",
-                rule.id,
-                rule.default_severity,
-                rule.doc_text()
-            );
-            0
-        }
-        None => fail(format!("unknown rule `{id}` (see `maillint rules`)")),
+fn explain(id: &str, config: Option<PathBuf>) -> i32 {
+    if let Some(rule) = rules::find(id) {
+        println!(
+            "# {}\n\nDefault severity: {}\n\n{}",
+            rule.id,
+            rule.default_severity,
+            rule.doc_text()
+        );
+        return 0;
     }
+    let config = match load_config(config) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let Some(rule) = config.custom.iter().find(|c| c.id == id) else {
+        return fail(format!("unknown rule `{id}` (see `maillint rules`)"));
+    };
+    let fields: Vec<&str> = rule.fields.iter().map(|f| f.as_str()).collect();
+    println!(
+        "# {} (custom rule in {})\n\nSeverity: {}\n\n{}\n\nPattern `{}` over {}; when = \"{}\".",
+        rule.id,
+        config.file_name(),
+        rule.severity,
+        rule.message,
+        rule.pattern,
+        fields.join(", "),
+        rule.when.as_str()
+    );
+    0
 }

@@ -19,7 +19,7 @@ pub fn check_rule_with(config: &str, id: &str, msg: &Message) -> Vec<Finding> {
     let config = Config::parse(config, "test.toml").expect("test config parses");
     let selection = Selection {
         select: vec![id.to_string()],
-        ignore: Vec::new(),
+        ..Selection::default()
     };
     Linter::new(config, &selection)
         .expect("test linter builds")

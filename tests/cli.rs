@@ -125,9 +125,10 @@ fn json_document_shape() {
         serde_json::json!({"header": "To", "line": 3})
     );
     assert!(finding["help"].as_str().unwrap().contains("sender only"));
+    assert_eq!(finding["suppressed"], false);
     assert_eq!(
         doc["summary"],
-        serde_json::json!({"messages": 1, "errors": 1, "warnings": 0, "infos": 0, "unreadable": 0})
+        serde_json::json!({"messages": 1, "errors": 1, "warnings": 0, "infos": 0, "unreadable": 0, "suppressed": 0})
     );
 }
 
@@ -510,4 +511,108 @@ fn the_bundled_incident_fixture_fails_the_check() {
         .stdout(predicate::str::contains(
             "error[cc-exposure]: 150 external addresses",
         ));
+}
+
+const FALCON: &str = r#"
+[organization]
+domains = ["example.org"]
+
+[[custom]]
+id = "project-falcon"
+pattern = "(?i)project\\s+falcon"
+fields = ["subject", "body"]
+when = "external"
+severity = "error"
+message = "Codename Falcon must not leave the organisation"
+"#;
+
+#[test]
+fn custom_rules_are_checked_listed_and_explained() {
+    let dir = TempDir::new().unwrap();
+    fs::write(dir.path().join("maillint.toml"), FALCON).unwrap();
+    fs::write(
+        dir.path().join("out.eml"),
+        "From: a@example.org\nTo: b@partner.example\nSubject: Falcon\n\nThe Project Falcon budget.\n",
+    )
+    .unwrap();
+    maillint(dir.path())
+        .args(["check", "out.eml", "--color", "never"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "out.eml:5: error[project-falcon]: Codename Falcon must not leave the organisation",
+        ));
+    maillint(dir.path())
+        .args(["check", "out.eml", "--ignore", "project-falcon"])
+        .assert()
+        .code(0);
+    maillint(dir.path())
+        .arg("rules")
+        .assert()
+        .stdout(predicate::str::contains("project-falcon       error    Codename Falcon must not leave the organisation (custom)"));
+    maillint(dir.path())
+        .args(["explain", "project-falcon"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "over subject, body; when = \"external\"",
+        ));
+    let sarif_like = maillint(dir.path())
+        .args(["check", "out.eml", "--format", "json"])
+        .assert()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(
+        json(&sarif_like)["messages"][0]["findings"][0]["rule"],
+        "project-falcon"
+    );
+}
+
+#[test]
+fn custom_rule_with_a_bad_regex_is_a_config_error() {
+    let dir = TempDir::new().unwrap();
+    fs::write(
+        dir.path().join("maillint.toml"),
+        FALCON.replace("(?i)project", "(?i)project("),
+    )
+    .unwrap();
+    fs::write(dir.path().join("m.eml"), CLEAN).unwrap();
+    maillint(dir.path())
+        .args(["check", "m.eml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::starts_with(
+            "maillint: error: maillint.toml:7: custom.pattern of `project-falcon`",
+        ));
+}
+
+#[test]
+fn inline_allow_silences_named_rules_unless_disabled() {
+    let dir = TempDir::new().unwrap();
+    fs::write(
+        dir.path().join("m.eml"),
+        format!("X-Maillint-Allow: reply-all-to-list; reason=agreed with comms\n{STORM}"),
+    )
+    .unwrap();
+    maillint(dir.path())
+        .args(["check", "m.eml", "--color", "never"])
+        .assert()
+        .code(0)
+        .stdout("Checked 1 message: 0 errors, 0 warnings, 0 infos, 1 finding allowed by X-Maillint-Allow\n");
+    let out = maillint(dir.path())
+        .args(["check", "m.eml", "--format", "json"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let doc = json(&out);
+    assert_eq!(doc["messages"][0]["findings"][0]["suppressed"], true);
+    assert_eq!(doc["summary"]["suppressed"], 1);
+    assert_eq!(doc["summary"]["errors"], 0);
+    maillint(dir.path())
+        .args(["check", "m.eml", "--no-inline-allow"])
+        .assert()
+        .code(1);
 }

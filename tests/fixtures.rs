@@ -25,12 +25,12 @@ fn human(report: &Report) -> String {
     String::from_utf8(out).unwrap()
 }
 
-fn rules_fired(report: &Report) -> Vec<&'static str> {
+fn rules_fired(report: &Report) -> Vec<&str> {
     let mut rules: Vec<_> = report
         .messages
         .iter()
         .flat_map(|m| &m.findings)
-        .map(|f| f.rule)
+        .map(|f| f.rule.as_ref())
         .collect();
     rules.dedup();
     rules

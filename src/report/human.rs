@@ -9,7 +9,7 @@ use std::io::{self, Write};
 /// `colored` setting.
 pub fn print_human(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     for msg in &report.messages {
-        for finding in &msg.findings {
+        for finding in msg.active_findings() {
             print_finding(&msg.source, finding, out)?;
         }
     }
@@ -21,6 +21,13 @@ pub fn print_human(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     ];
     if s.unreadable > 0 {
         parts.push(count(s.unreadable, "unreadable input", "unreadable inputs"));
+    }
+    if s.suppressed > 0 {
+        parts.push(format!(
+            "{} allowed by {}",
+            count(s.suppressed, "finding", "findings"),
+            crate::linter::ALLOW_HEADER
+        ));
     }
     let line = format!(
         "Checked {}: {}",

@@ -39,6 +39,8 @@ pub struct Summary {
     pub warnings: usize,
     pub infos: usize,
     pub unreadable: usize,
+    /// Findings silenced by `X-Maillint-Allow`, counted in none of the above.
+    pub suppressed: usize,
 }
 
 /// The least severity that makes the run fail (`--fail-on`).
@@ -67,6 +69,13 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_FINDINGS: i32 = 1;
 pub const EXIT_ERROR: i32 = 2;
 
+impl MessageReport {
+    /// The findings that count: not silenced by the message itself.
+    pub fn active_findings(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| !f.suppressed)
+    }
+}
+
 impl Report {
     pub fn summary(&self) -> Summary {
         let mut s = Summary {
@@ -75,6 +84,10 @@ impl Report {
             ..Summary::default()
         };
         for f in self.messages.iter().flat_map(|m| &m.findings) {
+            if f.suppressed {
+                s.suppressed += 1;
+                continue;
+            }
             match f.severity {
                 Severity::Error => s.errors += 1,
                 Severity::Warning => s.warnings += 1,
@@ -91,7 +104,7 @@ impl Report {
         let failing = fail_on.threshold().is_some_and(|t| {
             self.messages
                 .iter()
-                .flat_map(|m| &m.findings)
+                .flat_map(MessageReport::active_findings)
                 .any(|f| f.severity >= t)
         });
         if failing { EXIT_FINDINGS } else { EXIT_OK }

@@ -12,6 +12,7 @@ use crate::finding::{Diagnostic, Severity};
 use crate::message::Message;
 
 mod cc_exposure;
+mod custom;
 mod mass_list;
 pub(crate) mod recipient_count;
 mod reply_all_to_list;
