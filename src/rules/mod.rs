@@ -129,9 +129,7 @@ mod tests {
         for rule in REGISTRY {
             assert!(seen.insert(rule.id), "duplicate id {}", rule.id);
             assert!(
-                rule.id.split('-').all(|w| !w.is_empty()
-                    && w.bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())),
+                crate::config::is_kebab_case(rule.id),
                 "{} is not kebab-case",
                 rule.id
             );
