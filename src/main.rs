@@ -67,6 +67,8 @@ struct CheckArgs {
 enum Format {
     Human,
     Json,
+    Sarif,
+    Github,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -140,6 +142,8 @@ fn run_check(args: CheckArgs) -> i32 {
     let printed = match args.format {
         Format::Human => report::print_human(&report, &mut out),
         Format::Json => report::print_json(&report, &mut out),
+        Format::Sarif => report::print_sarif(&report, linter.config(), &mut out),
+        Format::Github => report::print_github(&report, &mut out),
     };
     if let Err(e) = printed.and_then(|()| out.flush()) {
         // A closed pipe (`| head`) is the reader's choice, not a failure to report.

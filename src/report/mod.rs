@@ -1,11 +1,15 @@
 //! Printing: a [`Report`] holds everything checking produced; the printers
 //! here only format it.
 
+mod github;
 mod human;
 mod json;
+mod sarif;
 
+pub use github::print_github;
 pub use human::print_human;
 pub use json::print_json;
+pub use sarif::print_sarif;
 
 use crate::finding::{Finding, Severity};
 use serde::Serialize;

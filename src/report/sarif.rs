@@ -1,0 +1,134 @@
+//! SARIF 2.1.0, for code-scanning dashboards and CI tools.
+
+use super::{MessageReport, Report};
+use crate::config::Config;
+use crate::finding::{Finding, Severity};
+use crate::rules::REGISTRY;
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use serde_json::{Value, json};
+use std::io::{self, Write};
+
+const SCHEMA: &str =
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
+
+/// Characters escaped when a path becomes a URI reference: everything but
+/// unreserved characters and `/`.
+const PATH: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+fn level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "note",
+    }
+}
+
+/// The `rules` of the driver: every built-in rule, then the custom ones.
+fn rule_descriptors(config: &Config) -> Vec<Value> {
+    let builtin = REGISTRY.iter().map(|r| {
+        let doc = r.doc_text();
+        json!({
+            "id": r.id,
+            "name": r.id,
+            "shortDescription": {"text": r.summary},
+            "fullDescription": {"text": doc},
+            "help": {"text": doc, "markdown": doc},
+            "defaultConfiguration": {"level": level(r.default_severity)},
+        })
+    });
+    let custom = config.custom.iter().map(|c| {
+        json!({
+            "id": c.id,
+            "name": c.id,
+            "shortDescription": {"text": c.message},
+            "fullDescription": {"text": format!("Custom rule: pattern `{}`", c.pattern)},
+            "help": {"text": c.help.clone().unwrap_or_else(|| c.message.clone())},
+            "defaultConfiguration": {"level": level(c.severity)},
+        })
+    });
+    builtin.chain(custom).collect()
+}
+
+fn result(msg: &MessageReport, f: &Finding, rule_index: Option<usize>) -> Value {
+    let mut physical =
+        json!({"artifactLocation": {"uri": utf8_percent_encode(&msg.source, PATH).to_string()}});
+    if let Some(line) = f.location.line {
+        physical["region"] = json!({"startLine": line});
+    }
+    let text = match &f.help {
+        Some(help) => format!("{}\nhelp: {help}", f.message),
+        None => f.message.clone(),
+    };
+    let mut result = json!({
+        "ruleId": f.rule,
+        "level": level(f.severity),
+        "message": {"text": text},
+        "locations": [{"physicalLocation": physical}],
+    });
+    if let Some(i) = rule_index {
+        result["ruleIndex"] = json!(i);
+    }
+    if let Some(id) = &msg.message_id {
+        result["properties"] = json!({"messageId": id, "index": msg.index});
+    }
+    if f.suppressed {
+        result["suppressions"] =
+            json!([{"kind": "inSource", "justification": "X-Maillint-Allow header"}]);
+    }
+    result
+}
+
+pub fn print_sarif(report: &Report, config: &Config, out: &mut dyn Write) -> io::Result<()> {
+    let rules = rule_descriptors(config);
+    let index_of = |id: &str| rules.iter().position(|r| r["id"] == id);
+    let results: Vec<Value> = report
+        .messages
+        .iter()
+        .flat_map(|m| m.findings.iter().map(move |f| (m, f)))
+        .map(|(m, f)| result(m, f, index_of(&f.rule)))
+        .collect();
+    let notifications: Vec<Value> = report
+        .errors
+        .iter()
+        .map(|e| {
+            json!({
+                "level": "error",
+                "message": {"text": format!("{}: {}", e.source, e.error)},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": utf8_percent_encode(&e.source, PATH).to_string()}}}],
+            })
+        })
+        .collect();
+    let doc = json!({
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "maillint",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "invocations": [{
+                "executionSuccessful": report.errors.is_empty(),
+                "toolExecutionNotifications": notifications,
+            }],
+            "results": results,
+        }],
+    });
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)
+}

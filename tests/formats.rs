@@ -1,0 +1,151 @@
+//! Machine formats: SARIF validated against the vendored OASIS schema, and
+//! GitHub Actions annotations.
+
+use assert_cmd::Command;
+use std::fs;
+use std::path::Path;
+use tempfile::TempDir;
+
+fn maillint(cwd: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("maillint").unwrap();
+    cmd.current_dir(cwd)
+        .env("XDG_CONFIG_HOME", cwd.join(".no-config"));
+    cmd
+}
+
+const STORM: &str =
+    "From: a@example.org\nTo: everyone@example.org\nSubject: Re: test\n\nPlease remove me\n";
+
+fn sarif_schema() -> jsonschema::Validator {
+    let schema: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sarif-schema-2.1.0.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    jsonschema::draft4::new(&schema).expect("the SARIF schema compiles")
+}
+
+#[test]
+fn sarif_output_is_valid_and_located() {
+    let dir = TempDir::new().unwrap();
+    fs::write(dir.path().join("maillint.toml"), "[[custom]]\nid = \"no-tests\"\npattern = \"(?i)test\"\nfields = [\"subject\"]\nmessage = \"a test\"\n").unwrap();
+    fs::write(dir.path().join("storm mail.eml"), STORM).unwrap();
+    fs::write(
+        dir.path().join("allowed.eml"),
+        format!("X-Maillint-Allow: reply-all-to-list\n{STORM}"),
+    )
+    .unwrap();
+    fs::write(dir.path().join("junk.eml"), "\u{0}\u{1}binary").unwrap();
+    let out = maillint(dir.path())
+        .args([
+            "check",
+            "storm mail.eml",
+            "allowed.eml",
+            "junk.eml",
+            "--format",
+            "sarif",
+        ])
+        .assert()
+        .code(2)
+        .get_output()
+        .stdout
+        .clone();
+    let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let validator = sarif_schema();
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "SARIF schema violations: {errors:#?}");
+
+    let run = &doc["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    assert!(
+        rules
+            .iter()
+            .any(|r| r["id"] == "cc-exposure" && r["defaultConfiguration"]["level"] == "warning")
+    );
+    assert!(
+        rules.iter().any(|r| r["id"] == "no-tests"),
+        "custom rules are described"
+    );
+    let results = run["results"].as_array().unwrap();
+    let storm = results
+        .iter()
+        .find(|r| r["ruleId"] == "reply-all-to-list")
+        .unwrap();
+    assert_eq!(storm["level"], "error");
+    let location = &storm["locations"][0]["physicalLocation"];
+    assert_eq!(location["artifactLocation"]["uri"], "storm%20mail.eml");
+    assert_eq!(location["region"]["startLine"], 2);
+    assert_eq!(
+        rules[storm["ruleIndex"].as_u64().unwrap() as usize]["id"],
+        "reply-all-to-list"
+    );
+    let allowed = results
+        .iter()
+        .find(|r| {
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "allowed.eml"
+                && r["ruleId"] == "reply-all-to-list"
+        })
+        .unwrap();
+    assert_eq!(allowed["suppressions"][0]["kind"], "inSource");
+    let notes = run["invocations"][0]["toolExecutionNotifications"]
+        .as_array()
+        .unwrap();
+    assert_eq!(notes.len(), 1);
+    assert!(
+        notes[0]["message"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("junk.eml: ")
+    );
+    assert_eq!(run["invocations"][0]["executionSuccessful"], false);
+}
+
+#[test]
+fn sarif_of_a_clean_run_is_valid() {
+    let dir = TempDir::new().unwrap();
+    fs::write(
+        dir.path().join("ok.eml"),
+        "From: a@example.org\nTo: b@example.org\n\nhi\n",
+    )
+    .unwrap();
+    let out = maillint(dir.path())
+        .args(["check", "ok.eml", "--format", "sarif"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert!(sarif_schema().is_valid(&doc));
+    assert_eq!(doc["runs"][0]["results"], serde_json::json!([]));
+}
+
+#[test]
+fn github_annotations() {
+    let dir = TempDir::new().unwrap();
+    fs::write(dir.path().join("a,b.eml"), STORM).unwrap();
+    fs::write(dir.path().join("empty.eml"), "").unwrap();
+    let out = maillint(dir.path())
+        .args(["check", "a,b.eml", "empty.eml", "--format", "github"])
+        .assert()
+        .code(2)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "::error file=a%2Cb.eml,line=2,title=maillint reply-all-to-list::this reply goes to everyone on everyone@example.org (name matches `everyone`)%0Ahelp: reply to the sender only: remove the list from the recipients"
+    );
+    assert_eq!(
+        lines[1],
+        "::error file=empty.eml,title=maillint::empty file"
+    );
+    assert_eq!(lines.len(), 2);
+}
