@@ -80,6 +80,17 @@ pub struct Organization {
     pub personal_domains: Vec<String>,
 }
 
+/// `[sendmail]`: how `maillint sendmail` hands a message on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendmailConfig {
+    /// The real sendmail (default /usr/sbin/sendmail).
+    pub path: Option<PathBuf>,
+    /// Where blocked messages are kept (default
+    /// `$XDG_STATE_HOME/maillint/held`).
+    pub held_dir: Option<PathBuf>,
+}
+
 /// The `[rules.<id>]` table of one rule.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RuleSettings {
@@ -150,6 +161,7 @@ pub struct Config {
     pub rules: BTreeMap<String, RuleSettings>,
     /// `[[custom]]` rules, in the order written.
     pub custom: Vec<CustomRule>,
+    pub sendmail: SendmailConfig,
 }
 
 /// What a custom rule's pattern is matched against.
@@ -238,6 +250,8 @@ struct RawConfig {
     rules: BTreeMap<Spanned<String>, Spanned<BTreeMap<Spanned<String>, toml::Value>>>,
     #[serde(default)]
     custom: Vec<RawCustomRule>,
+    #[serde(default)]
+    sendmail: SendmailConfig,
 }
 
 impl Config {
@@ -419,6 +433,7 @@ impl Config {
             lists,
             rules,
             custom,
+            sendmail: raw.sendmail,
         })
     }
 

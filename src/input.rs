@@ -224,6 +224,24 @@ fn read_stream(source: &str, mut reader: impl BufRead, f: &mut dyn FnMut(Item)) 
     })
 }
 
+/// Parses one RFC 5322 message handed over whole (by a mail client or git),
+/// tolerating an mbox `From ` line in front of it.
+pub fn parse_message(bytes: &[u8]) -> Result<Message, String> {
+    if bytes.len() as u64 > MAX_MESSAGE_SIZE {
+        return Err(too_large());
+    }
+    match sniff(&bytes[..bytes.len().min(SNIFF_LEN)]) {
+        Ok(Kind::Rfc5322) => parse_rfc5322(bytes, 1),
+        Ok(Kind::Mbox) => {
+            let body = memchr::memchr(b'\n', bytes).map_or(&[][..], |i| &bytes[i + 1..]);
+            parse_rfc5322(body, 2)
+        }
+        Ok(Kind::JsonDraft) => None,
+        Err(reason) => return Err(reason.to_string()),
+    }
+    .ok_or_else(|| "not an email message".to_string())
+}
+
 fn too_large() -> String {
     format!(
         "message larger than {} MB; not checked",
@@ -348,6 +366,14 @@ mod tests {
         };
         assert_eq!(message.header_line("To"), Some(3));
         assert_eq!(message.body[0].text, "From the start\n\n");
+    }
+
+    #[test]
+    fn parse_message_accepts_an_mbox_from_line() {
+        let msg = parse_message(b"From a@b Mon Jan  1 00:00:00 2024\nSubject: hi\n\nx\n").unwrap();
+        assert_eq!(msg.header_line("Subject"), Some(2));
+        assert_eq!(parse_message(b"").unwrap_err(), "empty file");
+        assert!(parse_message(b"{\"to\": []}").is_err());
     }
 
     #[test]

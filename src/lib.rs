@@ -12,6 +12,7 @@ pub mod linter;
 pub mod message;
 pub mod report;
 pub mod rules;
+pub mod sendmail;
 
 #[cfg(test)]
 mod testing;

@@ -122,7 +122,7 @@ pub fn parse_json_draft(raw: &[u8]) -> Result<Message, String> {
 
 /// Parses `"Name <a@b>"` strings with mail-parser's address parser, the
 /// same one .eml headers go through, by presenting them as one header.
-fn push_address_strings(msg: &mut Message, field: Field, entries: &[String]) {
+pub(super) fn push_address_strings(msg: &mut Message, field: Field, entries: &[String]) {
     if entries.is_empty() {
         return;
     }

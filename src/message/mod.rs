@@ -186,6 +186,13 @@ impl Message {
         self.body.iter().filter(move |p| p.kind == wanted)
     }
 
+    /// Adds recipients given outside the headers (a sendmail command line,
+    /// an SMTP envelope), parsed like header addresses. Addresses already
+    /// in the headers are counted once by the audience.
+    pub fn add_recipients(&mut self, field: Field, entries: &[String]) {
+        draft::push_address_strings(self, field, entries);
+    }
+
     /// Line of the first header with this name, for locating findings.
     pub fn header_line(&self, name: &str) -> Option<usize> {
         self.header(name).and_then(|h| h.line)

@@ -57,6 +57,11 @@ pub enum FailOn {
 }
 
 impl FailOn {
+    /// Whether a finding of this severity fails the run.
+    pub fn fails(self, severity: Severity) -> bool {
+        self.threshold().is_some_and(|t| severity >= t)
+    }
+
     fn threshold(self) -> Option<Severity> {
         match self {
             FailOn::Error => Some(Severity::Error),
@@ -105,12 +110,11 @@ impl Report {
         if !self.errors.is_empty() {
             return EXIT_ERROR;
         }
-        let failing = fail_on.threshold().is_some_and(|t| {
-            self.messages
-                .iter()
-                .flat_map(MessageReport::active_findings)
-                .any(|f| f.severity >= t)
-        });
+        let failing = self
+            .messages
+            .iter()
+            .flat_map(MessageReport::active_findings)
+            .any(|f| fail_on.fails(f.severity));
         if failing { EXIT_FINDINGS } else { EXIT_OK }
     }
 }

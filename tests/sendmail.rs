@@ -1,0 +1,331 @@
+//! `maillint sendmail` against a fake sendmail that records what it gets,
+//! and `maillint git-hook`.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::fs;
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
+
+struct Setup {
+    dir: TempDir,
+}
+
+impl Setup {
+    /// A temp dir with a fake sendmail that saves its arguments (one per
+    /// line) and its stdin, then exits with $FAKE_EXIT (default 0).
+    fn new() -> Setup {
+        let dir = TempDir::new().unwrap();
+        let fake = dir.path().join("fake-sendmail");
+        fs::write(
+            &fake,
+            format!(
+                "#!/bin/sh\nprintf '%s\\n' \"$@\" > {0}/args\ncat > {0}/stdin\nexit ${{FAKE_EXIT:-0}}\n",
+                dir.path().display()
+            ),
+        )
+        .unwrap();
+        make_executable(&fake);
+        Setup { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn maillint(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::cargo_bin("maillint").unwrap();
+        cmd.current_dir(self.dir.path())
+            .env("XDG_CONFIG_HOME", self.path("config"))
+            .env("XDG_STATE_HOME", self.path("state"))
+            .arg("sendmail")
+            .arg("--sendmail")
+            .arg(self.path("fake-sendmail"))
+            .args(args);
+        cmd
+    }
+
+    fn held(&self) -> Vec<PathBuf> {
+        let dir = self.path("state/maillint/held");
+        let mut files: Vec<PathBuf> =
+            fs::read_dir(&dir).map_or(Vec::new(), |rd| rd.map(|e| e.unwrap().path()).collect());
+        files.sort();
+        files
+    }
+
+    fn sent(&self) -> Option<(Vec<u8>, String)> {
+        let stdin = fs::read(self.path("stdin")).ok()?;
+        Some((stdin, fs::read_to_string(self.path("args")).unwrap()))
+    }
+}
+
+fn make_executable(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+/// CRLF, 8-bit bytes and trailing space: what must pass unchanged.
+const GOOD: &[u8] = b"From: Ann <ann@example.org>\r\nTo: bob@example.org\r\nSubject: caf\xc3\xa9 \r\n\r\nSee you at noon. \r\n\xff\r\n";
+const STORM: &[u8] =
+    b"From: ann@example.org\nTo: everyone@example.org\nSubject: Re: test\n\nPlease remove me\n";
+
+#[test]
+fn good_message_passes_byte_for_byte_with_the_same_arguments() {
+    let s = Setup::new();
+    s.maillint(&["--", "-oem", "-oi", "--", "bob@example.org"])
+        .write_stdin(GOOD)
+        .assert()
+        .code(0)
+        .stderr("");
+    let (stdin, args) = s.sent().expect("the real sendmail ran");
+    assert_eq!(stdin, GOOD);
+    assert_eq!(args, "-oem\n-oi\n--\nbob@example.org\n");
+    assert!(s.held().is_empty());
+}
+
+#[test]
+fn sendmail_exit_status_is_returned() {
+    let s = Setup::new();
+    s.maillint(&["--", "bob@example.org"])
+        .env("FAKE_EXIT", "75")
+        .write_stdin(GOOD)
+        .assert()
+        .code(75);
+}
+
+#[test]
+fn bad_message_is_blocked_and_held() {
+    let s = Setup::new();
+    s.maillint(&["--", "-oi", "--", "everyone@example.org"])
+        .write_stdin(STORM)
+        .assert()
+        .code(65)
+        .stderr(predicate::str::contains("error[reply-all-to-list]"))
+        .stderr(predicate::str::contains(
+            "message not sent: 1 finding at or above --fail-on",
+        ))
+        .stderr(predicate::str::contains("a copy of the message is kept in"));
+    assert!(s.sent().is_none(), "the real sendmail must not run");
+    let held = s.held();
+    assert_eq!(held.len(), 1);
+    assert_eq!(fs::read(&held[0]).unwrap(), STORM);
+}
+
+#[test]
+fn command_line_recipients_count_as_bcc() {
+    let s = Setup::new();
+    let mut args = vec!["--fail-on", "warning", "--", "-oi", "--"];
+    let recipients: Vec<String> = (0..30).map(|i| format!("parent{i}@example.com")).collect();
+    args.extend(recipients.iter().map(String::as_str));
+    let msg = b"From: head@school.example\nTo: head@school.example\nSubject: trip\n\nHello\n";
+    s.maillint(&args)
+        .write_stdin(&msg[..])
+        .assert()
+        .code(65)
+        .stderr(predicate::str::contains(
+            "recipient-count]: 31 recipients (To 1, Bcc 30)",
+        ));
+}
+
+#[test]
+fn dash_t_reads_recipients_from_headers_bcc_included() {
+    let s = Setup::new();
+    let bcc: Vec<String> = (0..30).map(|i| format!("p{i}@example.com")).collect();
+    let msg = format!(
+        "From: a@example.org\nTo: a@example.org\nBcc: {}\nSubject: x\n\nhi\n",
+        bcc.join(", ")
+    );
+    s.maillint(&["--fail-on", "warning", "--", "-t", "-i"])
+        .write_stdin(msg.clone())
+        .assert()
+        .code(65)
+        .stderr(predicate::str::contains("31 recipients (To 1, Bcc 30)"));
+    s.maillint(&["--", "-t", "-i"])
+        .write_stdin(msg.clone())
+        .assert()
+        .code(0);
+    assert_eq!(s.sent().unwrap().0, msg.as_bytes());
+}
+
+#[test]
+fn input_that_is_no_message_is_held_not_sent() {
+    let s = Setup::new();
+    let junk = b"\x00\x01\x02 not mail";
+    s.maillint(&["--", "bob@example.org"])
+        .write_stdin(&junk[..])
+        .assert()
+        .code(65)
+        .stderr(predicate::str::contains(
+            "message not sent: not an email message",
+        ));
+    assert!(s.sent().is_none());
+    assert_eq!(fs::read(&s.held()[0]).unwrap(), junk);
+}
+
+#[test]
+fn broken_config_holds_the_message() {
+    let s = Setup::new();
+    fs::write(s.path("maillint.toml"), "[rules.cc-exposure\n").unwrap();
+    s.maillint(&["--", "bob@example.org"])
+        .write_stdin(GOOD)
+        .assert()
+        .code(78)
+        .stderr(predicate::str::contains("maillint.toml:1:"));
+    assert!(s.sent().is_none());
+    assert_eq!(fs::read(&s.held()[0]).unwrap(), GOOD);
+}
+
+#[test]
+fn missing_sendmail_holds_the_message() {
+    let s = Setup::new();
+    let mut cmd = Command::cargo_bin("maillint").unwrap();
+    cmd.current_dir(s.dir.path())
+        .env("XDG_CONFIG_HOME", s.path("config"))
+        .env("XDG_STATE_HOME", s.path("state"))
+        .args([
+            "sendmail",
+            "--sendmail",
+            "/nonexistent/sendmail",
+            "--",
+            "bob@example.org",
+        ])
+        .write_stdin(GOOD)
+        .assert()
+        .code(69)
+        .stderr(predicate::str::contains(
+            "message not sent: cannot run /nonexistent/sendmail",
+        ));
+    assert_eq!(fs::read(&s.held()[0]).unwrap(), GOOD);
+}
+
+#[test]
+fn killed_sendmail_is_not_reported_as_sent() {
+    let s = Setup::new();
+    let killer = s.path("killer");
+    fs::write(&killer, "#!/bin/sh\nkill -9 $$\n").unwrap();
+    make_executable(&killer);
+    let mut cmd = Command::cargo_bin("maillint").unwrap();
+    cmd.current_dir(s.dir.path())
+        .env("XDG_CONFIG_HOME", s.path("config"))
+        .env("XDG_STATE_HOME", s.path("state"))
+        .args(["sendmail", "--sendmail"])
+        .arg(&killer)
+        .args(["--", "bob@example.org"])
+        .write_stdin(GOOD)
+        .assert()
+        .code(75)
+        .stderr(predicate::str::contains("may not have been sent"));
+    assert_eq!(s.held().len(), 1);
+}
+
+#[test]
+fn unwritable_held_dir_says_not_sent() {
+    let s = Setup::new();
+    // A file where the directory should be stops even root.
+    fs::create_dir_all(s.path("state")).unwrap();
+    fs::write(s.path("state/maillint"), "in the way").unwrap();
+    s.maillint(&["--", "everyone@example.org"])
+        .write_stdin(STORM)
+        .assert()
+        .code(73)
+        .stderr(predicate::str::contains("the message was NOT sent"));
+    assert!(s.sent().is_none());
+}
+
+#[test]
+fn config_names_the_real_sendmail_and_held_dir() {
+    let s = Setup::new();
+    fs::write(
+        s.path("maillint.toml"),
+        format!(
+            "[sendmail]\npath = \"{}\"\nheld_dir = \"{}\"\n",
+            s.path("fake-sendmail").display(),
+            s.path("kept").display()
+        ),
+    )
+    .unwrap();
+    let run = |input: &'static [u8]| {
+        let mut cmd = Command::cargo_bin("maillint").unwrap();
+        cmd.current_dir(s.dir.path())
+            .env("XDG_CONFIG_HOME", s.path("config"))
+            .args(["sendmail", "--", "bob@example.org"])
+            .write_stdin(input)
+            .assert()
+    };
+    run(GOOD).code(0);
+    assert_eq!(s.sent().unwrap().0, GOOD);
+    run(STORM).code(65);
+    assert_eq!(fs::read_dir(s.path("kept")).unwrap().count(), 1);
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_named_maillint_sendmail_acts_as_sendmail() {
+    let s = Setup::new();
+    let link = s.path("maillint-sendmail");
+    std::os::unix::fs::symlink(assert_cmd::cargo::cargo_bin("maillint"), &link).unwrap();
+    fs::write(
+        s.path("maillint.toml"),
+        format!(
+            "[sendmail]\npath = \"{}\"\n",
+            s.path("fake-sendmail").display()
+        ),
+    )
+    .unwrap();
+    std::process::Command::new(&link)
+        .current_dir(s.dir.path())
+        .env("XDG_CONFIG_HOME", s.path("config"))
+        .args(["-oi", "bob@example.org"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(GOOD)?;
+            child.wait()
+        })
+        .map(|status| assert_eq!(status.code(), Some(0)))
+        .unwrap();
+    let (stdin, args) = s.sent().unwrap();
+    assert_eq!(stdin, GOOD);
+    assert_eq!(args, "-oi\nbob@example.org\n");
+}
+
+#[test]
+fn git_hook_checks_the_patch_and_the_envelope() {
+    let dir = TempDir::new().unwrap();
+    let patch = dir.path().join("0001-fix.patch");
+    fs::write(&patch, "From: dev@example.org\nSubject: [PATCH] fix\nTo: maintainer@example.org\n\n---\n a | 1 +\n").unwrap();
+    let envelope = dir.path().join("envelope");
+    fs::write(
+        &envelope,
+        "To: maintainer@example.org\nCc: everyone@example.org\n",
+    )
+    .unwrap();
+    let hook = |args: &[&Path]| {
+        let mut cmd = Command::cargo_bin("maillint").unwrap();
+        cmd.current_dir(dir.path())
+            .env("XDG_CONFIG_HOME", dir.path().join("c"))
+            .arg("git-hook")
+            .args(args);
+        cmd.assert()
+    };
+    hook(&[&patch]).code(0);
+    hook(&[&patch, &envelope])
+        .code(0)
+        .stderr(predicate::str::contains(
+            "warning[mass-list]: sent to an everyone-style list: everyone@example.org",
+        ));
+    let mut strict = Command::cargo_bin("maillint").unwrap();
+    strict
+        .current_dir(dir.path())
+        .env("XDG_CONFIG_HOME", dir.path().join("c"))
+        .args(["git-hook", "--fail-on", "warning"])
+        .arg(&patch)
+        .arg(&envelope)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not sending"));
+}
