@@ -283,7 +283,7 @@ fn run_sendmail(args: SendmailArgs) -> i32 {
     message.add_recipients(Field::Bcc, &envelope.recipients);
 
     let findings = linter.check(&message);
-    let blocking = sendmail::blocking(&findings, args.lint.fail_on).len();
+    let blocking = sendmail::blocking(&findings, args.lint.fail_on);
     if blocking > 0 {
         let confirmed = args.confirm && confirm_on_tty(&message, &findings);
         if !confirmed {
@@ -436,7 +436,7 @@ fn run_git_hook(args: GitHookArgs) -> i32 {
         }
     }
     let findings = linter.check(&message);
-    let blocking = sendmail::blocking(&findings, args.lint.fail_on).len();
+    let blocking = sendmail::blocking(&findings, args.lint.fail_on);
     if !findings.is_empty() {
         print_findings(&source, &message, findings, &mut io::stderr());
     }

@@ -161,12 +161,12 @@ pub fn deliver(sendmail: &Path, args: &[String], raw: &[u8]) -> Delivery {
     }
 }
 
-/// Findings at or above the threshold, which block the message.
-pub fn blocking<'a>(findings: &'a [Finding], fail_on: crate::report::FailOn) -> Vec<&'a Finding> {
+/// How many findings are at or above the threshold, and so block the message.
+pub fn blocking(findings: &[Finding], fail_on: crate::report::FailOn) -> usize {
     findings
         .iter()
         .filter(|f| !f.suppressed && fail_on.fails(f.severity))
-        .collect()
+        .count()
 }
 
 #[cfg(test)]

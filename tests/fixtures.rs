@@ -99,7 +99,7 @@ fn incidents_are_caught_and_their_counterparts_pass() {
             &["reply-all-to-list"],
         ),
         ("newsroom-reply-to-one.eml", &[]),
-        ("passport-numbers-wrong-recipients.eml", &[]),
+        ("passport-numbers-wrong-recipients.eml", &["personal-data"]),
         ("passport-clean.eml", &[]),
         ("school-personal-account.eml", &["recipient-count"]),
         ("school-provisioned-account.eml", &[]),

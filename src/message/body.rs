@@ -29,9 +29,7 @@ impl BodyPart {
     pub fn plain(&self) -> &str {
         match self.kind {
             BodyKind::Text => &self.text,
-            BodyKind::Html => self
-                .plain
-                .get_or_init(|| mail_parser::decoders::html::html_to_text(&self.text)),
+            BodyKind::Html => self.plain.get_or_init(|| html_to_text(&self.text)),
         }
     }
 
@@ -42,6 +40,24 @@ impl BodyPart {
     pub fn authored(&self) -> &str {
         self.authored.get_or_init(|| authored_text(self.plain()))
     }
+}
+
+/// Table cells, and the ends of rows, blocks and list items: mail-parser's
+/// HTML conversion breaks lines only at `<br>` and `</p>`, so without help
+/// `<td>SSN</td><td>123</td>` would read as one word, `SSN123`.
+static HTML_SEPARATORS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)<(?:(/?t[dh]\b)|/(?:tr|div|li|h[1-6]|table|blockquote|dt|dd|ul|ol)\s*>)")
+        .expect("separator pattern is valid")
+});
+
+/// HTML as text: a space between table cells and a line break after a
+/// row, block or list item, then mail-parser's conversion.
+fn html_to_text(html: &str) -> String {
+    let separated = HTML_SEPARATORS.replace_all(html, |caps: &regex::Captures<'_>| {
+        let sep = if caps.get(1).is_some() { " " } else { "<br>" };
+        format!("{sep}{}", &caps[0])
+    });
+    mail_parser::decoders::html::html_to_text(&separated)
 }
 
 /// A line at which the rest of the text is history, not new writing.
@@ -104,7 +120,20 @@ fn authored_text(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::authored_text;
+    use super::{authored_text, html_to_text};
+
+    #[test]
+    fn html_cells_and_blocks_are_separated() {
+        let text = html_to_text(
+            "<table><tr><td>SSN</td><td>123</td></tr><tr><th>Name</th><td>Ann</td></tr></table><div>one</div><div>two</div><thead>x</thead>",
+        );
+        let lines: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert_eq!(lines, ["SSN 123", "Name Ann", "one", "two", "x"]);
+    }
 
     #[test]
     fn drops_quoted_lines_and_history() {

@@ -10,7 +10,7 @@ mod reply;
 mod rfc5322;
 
 pub use draft::parse_json_draft;
-pub use reply::has_reply_prefix;
+pub use reply::{has_forward_prefix, has_reply_prefix};
 pub use rfc5322::parse_rfc5322;
 
 /// The header an address was written in.
@@ -126,7 +126,9 @@ pub struct Attachment {
     pub content_type: String,
     /// Decoded size in bytes.
     pub size: u64,
-    /// The decoded content of a text attachment (txt, csv, ...).
+    /// The decoded content of a text attachment: a `text/*` part, or a
+    /// `.txt`/`.csv`/`.tsv` file sent with another type (often
+    /// `application/octet-stream` or `application/vnd.ms-excel`).
     pub text: Option<String>,
 }
 

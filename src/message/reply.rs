@@ -15,9 +15,49 @@ pub fn has_reply_prefix(subject: &str) -> bool {
     REPLY_PREFIX.is_match(subject)
 }
 
+/// Forward prefixes (`Fwd:`, `FW:`, `WG:`, `TR:`, `RV:`, `ENC:`, `Doorst:`,
+/// `VL:`, `PD:`, `转发:`, ...), after optional list tags and reply prefixes
+/// (`Re: Fwd:` is a forward answered).
+static FORWARD_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^\s*(?:\[[^\]]*\]\s*)*(?:(?:re|aw|sv|antw)\s*[:：]\s*)*(?:fwd?|wg|tr|rv|enc|doorst|vl|vb|pd|i|fs|转发|轉寄|轉發|전달)\s*(?:\[\d+\]|\(\d+\))?\s*[:：]",
+    )
+    .expect("forward prefix pattern is valid")
+});
+
+/// Whether a subject marks the message as a forward.
+pub fn has_forward_prefix(subject: &str) -> bool {
+    FORWARD_PREFIX.is_match(subject)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::has_reply_prefix;
+    use super::{has_forward_prefix, has_reply_prefix};
+
+    #[test]
+    fn recognises_forward_prefixes() {
+        for s in [
+            "Fwd: plan",
+            "FW: plan",
+            "WG: Termin",
+            "TR: réunion",
+            "Re: Fwd: plan",
+            "[team] Fw: x",
+            "转发: 会议",
+        ] {
+            assert!(has_forward_prefix(s), "{s}");
+        }
+        for s in [
+            "Re: plan",
+            "Forward planning",
+            "Ideas: x",
+            "Trip report",
+            "Fwd plan",
+            "",
+        ] {
+            assert!(!has_forward_prefix(s), "{s}");
+        }
+    }
 
     #[test]
     fn recognises_reply_prefixes() {

@@ -85,18 +85,33 @@ pub fn parse_rfc5322(raw: &[u8], first_line: usize) -> Option<Message> {
                 None => ct.ctype().to_ascii_lowercase(),
             },
         );
+        let filename = part.attachment_name().map(str::to_string);
         let text = match &part.body {
             PartType::Text(t) | PartType::Html(t) => Some(t.to_string()),
+            PartType::Binary(b) | PartType::InlineBinary(b)
+                if filename.as_deref().is_some_and(has_text_extension) =>
+            {
+                Some(String::from_utf8_lossy(b).into_owned())
+            }
             _ => None,
         };
         msg.attachments.push(Attachment {
-            filename: part.attachment_name().map(str::to_string),
+            filename,
             content_type,
             size: part.contents().len() as u64,
             text,
         });
     }
     Some(msg)
+}
+
+/// Files that are text whatever content type the sending client gave them.
+fn has_text_extension(name: &str) -> bool {
+    name.trim().rsplit_once('.').is_some_and(|(_, ext)| {
+        ["txt", "csv", "tsv"]
+            .iter()
+            .any(|t| ext.eq_ignore_ascii_case(t))
+    })
 }
 
 fn address_field(name: &HeaderName<'_>) -> Option<Field> {

@@ -13,7 +13,9 @@ use crate::message::Message;
 
 mod cc_exposure;
 mod custom;
+mod data_attachment;
 mod mass_list;
+mod personal_data;
 pub(crate) mod recipient_count;
 mod reply_all_to_list;
 
@@ -23,6 +25,8 @@ pub static REGISTRY: &[&RuleInfo] = &[
     &recipient_count::RULE,
     &mass_list::RULE,
     &reply_all_to_list::RULE,
+    &personal_data::RULE,
+    &data_attachment::RULE,
 ];
 
 /// What a rule sees of one message.
