@@ -1,0 +1,235 @@
+//! Real mail clients sending through maillint: NeoMutt through
+//! `maillint sendmail`, and git send-email through the validate hook.
+//! `.ci/run` installs both; elsewhere a missing client skips its test with
+//! a note, and under CI a missing client fails it.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use tempfile::TempDir;
+
+fn maillint_bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("maillint")
+}
+
+/// Whether `program` can be used; under CI its absence is a failure.
+fn available(program: &Path) -> bool {
+    if program.exists() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{} is missing: .ci/run installs it",
+        program.display()
+    );
+    eprintln!("skipped: {} is not installed", program.display());
+    false
+}
+
+/// A fake sendmail recording its arguments and input in `dir`.
+fn fake_sendmail(dir: &Path) -> PathBuf {
+    let fake = dir.join("fake-sendmail");
+    fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > {0}/args\ncat > {0}/stdin\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    chmod_x(&fake);
+    fake
+}
+
+fn chmod_x(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+fn neomutt(dir: &Path, lint_args: &str, recipients: &[&str]) -> std::process::Output {
+    let fake = fake_sendmail(dir);
+    fs::write(
+        dir.join("muttrc"),
+        format!(
+            "set sendmail=\"{} sendmail {lint_args} --sendmail {} --\"\nset from=\"Ann <ann@example.org>\"\nset use_from=yes\nset record=\"\"\nset folder=\"{}\"\nset spoolfile=\"{}/spool\"\n",
+            maillint_bin().display(),
+            fake.display(),
+            dir.display(),
+            dir.display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new("neomutt")
+        .current_dir(dir)
+        .env("HOME", dir)
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .args(["-n", "-F"])
+        .arg(dir.join("muttrc"))
+        .args(["-s", "school trip"])
+        .args(recipients)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"The trip is on Friday.\n")
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn neomutt_sends_a_good_message_through_maillint() {
+    if !available(Path::new("/usr/bin/neomutt")) {
+        return;
+    }
+    let dir = TempDir::new().unwrap();
+    let out = neomutt(
+        dir.path(),
+        "",
+        &["-b", "dave@example.org", "--", "bob@example.org"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let args = fs::read_to_string(dir.path().join("args")).unwrap();
+    assert!(
+        args.contains("bob@example.org\n") && args.contains("dave@example.org\n"),
+        "{args}"
+    );
+    let sent = fs::read_to_string(dir.path().join("stdin")).unwrap();
+    assert!(
+        sent.contains("Subject: school trip") && !sent.contains("Bcc:"),
+        "{sent}"
+    );
+}
+
+#[test]
+fn neomutt_send_is_blocked_and_the_message_kept() {
+    if !available(Path::new("/usr/bin/neomutt")) {
+        return;
+    }
+    let dir = TempDir::new().unwrap();
+    let parents: Vec<String> = (0..30).map(|i| format!("parent{i}@example.com")).collect();
+    let bcc = parents.join(",");
+    let out = neomutt(
+        dir.path(),
+        "--fail-on warning",
+        &["-b", &bcc, "--", "ann@example.org"],
+    );
+    assert!(
+        !out.status.success(),
+        "neomutt must report the send as failed"
+    );
+    assert!(
+        !dir.path().join("stdin").exists(),
+        "the real sendmail must not run"
+    );
+    let held: Vec<_> = fs::read_dir(dir.path().join("state/maillint/held"))
+        .unwrap()
+        .collect();
+    assert_eq!(held.len(), 1);
+    let kept = fs::read_to_string(held[0].as_ref().unwrap().path()).unwrap();
+    assert!(kept.contains("The trip is on Friday."));
+}
+
+fn git(repo: &Path, path_env: &str, args: &[&str]) -> std::process::Output {
+    Command::new("/usr/bin/git")
+        .current_dir(repo)
+        .env("PATH", path_env)
+        .env("HOME", repo)
+        .env("XDG_CONFIG_HOME", repo.join(".config"))
+        .env("GIT_AUTHOR_NAME", "Dev")
+        .env("GIT_AUTHOR_EMAIL", "dev@example.org")
+        .env("GIT_COMMITTER_NAME", "Dev")
+        .env("GIT_COMMITTER_EMAIL", "dev@example.org")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn git_send_email_runs_the_hook_and_stops_a_bad_patch() {
+    if !available(Path::new("/usr/lib/git-core/git-send-email")) {
+        return;
+    }
+    let dir = TempDir::new().unwrap();
+    let repo = dir.path();
+    let bin_dir = maillint_bin().parent().unwrap().to_path_buf();
+    let path_env = format!("{}:/usr/bin:/bin", bin_dir.display());
+    let ok = |out: std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    };
+    ok(git(repo, &path_env, &["init", "-q"]));
+    fs::write(repo.join("a.txt"), "a\n").unwrap();
+    ok(git(repo, &path_env, &["add", "a.txt"]));
+    ok(git(repo, &path_env, &["commit", "-qm", "add a"]));
+    let install = Command::new(maillint_bin())
+        .current_dir(repo)
+        .env("PATH", &path_env)
+        .args(["git-hook", "--install"])
+        .output()
+        .unwrap();
+    assert!(
+        install.status.success(),
+        "{}",
+        String::from_utf8_lossy(&install.stderr)
+    );
+    fs::write(
+        repo.join("maillint.toml"),
+        "[rules.mass-list]\nseverity = \"error\"\n",
+    )
+    .unwrap();
+    let fake = fake_sendmail(repo);
+
+    for (to, should_send) in [
+        ("everyone@example.org", false),
+        ("maintainer@example.org", true),
+    ] {
+        let _ = fs::remove_file(repo.join("stdin"));
+        let patch = ok(git(
+            repo,
+            &path_env,
+            &["format-patch", "-1", &format!("--to={to}"), "-o", "out"],
+        ));
+        let patch_path = String::from_utf8(patch.stdout).unwrap().trim().to_string();
+        let out = git(
+            repo,
+            &path_env,
+            &[
+                "send-email",
+                "--confirm=never",
+                "--quiet",
+                &format!("--smtp-server={}", fake.display()),
+                &patch_path,
+            ],
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.success(), should_send, "to {to}: {stderr}");
+        assert_eq!(
+            repo.join("stdin").exists(),
+            should_send,
+            "to {to}: {stderr}"
+        );
+        if !should_send {
+            assert!(stderr.contains("error[mass-list]"), "{stderr}");
+        }
+        fs::remove_dir_all(repo.join("out")).unwrap();
+    }
+}
