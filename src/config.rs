@@ -465,6 +465,52 @@ pub fn is_kebab_case(id: &str) -> bool {
     })
 }
 
+/// The commented configuration `maillint init` writes.
+pub fn starter(domain: Option<&str>) -> String {
+    let domains = match domain {
+        Some(d) => format!("domains = [\"{d}\"]"),
+        None => "# domains = [\"example.org\"]".to_string(),
+    };
+    format!(
+        r#"# maillint configuration. `maillint explain <rule>` documents each rule and its options.
+
+[organization]
+# The organisation's domains; subdomains are internal too. Without them the
+# organisation is the sender's own domain.
+{domains}
+# More everyone-style list names (`*` matches anything):
+# mass_list_names = ["staff-announce", "*-everyone"]
+
+# Lists maillint should know about. A list counts as its members in
+# recipient-count; 500 or more members (or mass = true) makes it an
+# everyone-style list, which only allowed_senders may write to.
+# [lists."all-staff@example.org"]
+# members = 5400
+# allowed_senders = ["comms@example.org"]
+
+# Rule settings: severity = "error" | "warning" | "info" | "off", plus the
+# rule's own options.
+# [rules.recipient-count]
+# warning = 25
+# error = 500
+
+# Rules of your own: a regex over parts of the message.
+# [[custom]]
+# id = "project-falcon"
+# pattern = "(?i)project\\s+falcon"
+# fields = ["subject", "body"]
+# when = "external"
+# severity = "error"
+# message = "Codename Falcon must not leave the organisation"
+
+# For `maillint sendmail`: the real sendmail, and where held messages go.
+# [sendmail]
+# path = "/usr/sbin/sendmail"
+# held_dir = "/home/me/.local/state/maillint/held"
+"#
+    )
+}
+
 fn line_at(text: &str, offset: usize) -> usize {
     1 + text.as_bytes()[..offset.min(text.len())]
         .iter()
@@ -512,6 +558,36 @@ severity = "warning"
             config.rules["recipient-count"].line_of(Some("error")),
             Some(11)
         );
+    }
+
+    #[test]
+    fn starter_config_parses() {
+        let with = Config::parse(&starter(Some("example.ac.uk")), "m.toml").unwrap();
+        assert_eq!(with.organization.domains, ["example.ac.uk"]);
+        assert!(
+            Config::parse(&starter(None), "m.toml")
+                .unwrap()
+                .organization
+                .domains
+                .is_empty()
+        );
+        // Uncommented, every example in it is valid too.
+        let uncommented: String = starter(Some("example.org"))
+            .lines()
+            .map(|l| {
+                let setting = |r: &&str| {
+                    r.starts_with('[')
+                        || r.split_once(" = ").is_some_and(|(k, _)| {
+                            k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                        })
+                };
+                l.strip_prefix("# ").filter(setting).unwrap_or(l)
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let all = Config::parse(&uncommented, "m.toml").unwrap();
+        assert_eq!(all.custom.len(), 1);
+        assert_eq!(all.lists["all-staff@example.org"].members, Some(5400));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The `maillint` command line.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use maillint::config::Config;
 use maillint::input::{self, Input};
 use maillint::linter::{Linter, Selection};
@@ -12,9 +12,10 @@ use std::io::{self, BufRead, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Invoked under this name (a symlink), maillint is `maillint sendmail --`,
+/// Invoked under one of these names (a symlink, or a client such as s-nail
+/// that sets argv[0] to `sendmail`), maillint is `maillint sendmail --`:
 /// for clients that take only a program path.
-const SENDMAIL_ALIAS: &str = "maillint-sendmail";
+const SENDMAIL_NAMES: &[&str] = &["maillint-sendmail", "sendmail"];
 
 #[derive(Parser)]
 #[command(name = "maillint", version, about = "A linter for outgoing email")]
@@ -31,6 +32,16 @@ enum Command {
     Sendmail(SendmailArgs),
     /// git send-email's sendemail-validate hook: check a patch mail before it is sent
     GitHook(GitHookArgs),
+    /// Write a commented starter maillint.toml in the current directory
+    Init {
+        /// The organisation's domain (default: the domain of `git config user.email`)
+        #[arg(long)]
+        domain: Option<String>,
+    },
+    /// Print a shell completion script
+    Completions { shell: clap_complete::Shell },
+    /// Print the manual page (roff)
+    Man,
     /// List every rule, built-in and custom, with its default severity
     Rules {
         /// `markdown` prints the built-in rules as the table in README.md
@@ -135,7 +146,10 @@ fn main() -> ExitCode {
         .next()
         .map(PathBuf::from)
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
-    let code = if invoked_as.as_deref() == Some(SENDMAIL_ALIAS) {
+    let code = if invoked_as
+        .as_deref()
+        .is_some_and(|name| SENDMAIL_NAMES.contains(&name))
+    {
         run_sendmail(SendmailArgs {
             lint: LintArgs {
                 config: None,
@@ -153,6 +167,15 @@ fn main() -> ExitCode {
             Command::Check(args) => run_check(args),
             Command::Sendmail(args) => run_sendmail(args),
             Command::GitHook(args) => run_git_hook(args),
+            Command::Init { domain } => init(domain),
+            Command::Completions { shell } => {
+                clap_complete::generate(shell, &mut Cli::command(), "maillint", &mut io::stdout());
+                0
+            }
+            Command::Man => match clap_mangen::Man::new(Cli::command()).render(&mut io::stdout()) {
+                Ok(()) => 0,
+                Err(e) => fail(format!("cannot write the manual: {e}")),
+            },
             Command::Rules { format, config } => print_rules(format, config),
             Command::Explain { rule, config } => explain(&rule, config),
         }
@@ -487,6 +510,42 @@ fn install_git_hook() -> i32 {
     }
     println!("installed {}", path.display());
     0
+}
+
+fn init(domain: Option<String>) -> i32 {
+    let path = Path::new(maillint::config::FILE_NAME);
+    if path.exists() {
+        return fail(format!(
+            "{} already exists; not overwriting it",
+            path.display()
+        ));
+    }
+    let domain = domain.or_else(git_email_domain);
+    let text = maillint::config::starter(domain.as_deref());
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()));
+    if let Err(e) = created {
+        return fail(format!("cannot write {}: {e}", path.display()));
+    }
+    match domain {
+        Some(d) => println!("wrote {} for the organisation {d}", path.display()),
+        None => println!("wrote {}; set [organization] domains in it", path.display()),
+    }
+    0
+}
+
+/// The domain of the user's git email, a good guess at their organisation.
+fn git_email_domain() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["config", "user.email"])
+        .output()
+        .ok()?;
+    let email = String::from_utf8(out.stdout).ok()?;
+    let domain = email.trim().rsplit_once('@')?.1.to_ascii_lowercase();
+    (!domain.is_empty()).then_some(domain)
 }
 
 fn print_rules(format: RulesFormat, config: Option<PathBuf>) -> i32 {

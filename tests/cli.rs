@@ -616,3 +616,44 @@ fn inline_allow_silences_named_rules_unless_disabled() {
         .assert()
         .code(1);
 }
+
+#[test]
+fn init_writes_a_starter_config_once() {
+    let dir = TempDir::new().unwrap();
+    maillint(dir.path())
+        .args(["init", "--domain", "example.ac.uk"])
+        .assert()
+        .code(0)
+        .stdout("wrote maillint.toml for the organisation example.ac.uk\n");
+    let text = fs::read_to_string(dir.path().join("maillint.toml")).unwrap();
+    assert!(text.contains("domains = [\"example.ac.uk\"]"));
+    fs::write(dir.path().join("m.eml"), MASS).unwrap();
+    maillint(dir.path())
+        .args(["check", "m.eml"])
+        .assert()
+        .code(0);
+    maillint(dir.path())
+        .args(["init"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("already exists"));
+    assert_eq!(
+        fs::read_to_string(dir.path().join("maillint.toml")).unwrap(),
+        text
+    );
+}
+
+#[test]
+fn completions_and_man_page() {
+    let dir = TempDir::new().unwrap();
+    maillint(dir.path())
+        .args(["completions", "bash"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("_maillint()").and(predicate::str::contains("--fail-on")));
+    maillint(dir.path())
+        .arg("man")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(".TH maillint").and(predicate::str::contains("sendmail")));
+}
