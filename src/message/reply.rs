@@ -15,9 +15,65 @@ pub fn has_reply_prefix(subject: &str) -> bool {
     REPLY_PREFIX.is_match(subject)
 }
 
+/// Forward prefixes: `Fwd:`, `Fw:`, German `WG:`, French `TR:`, Spanish
+/// `RV:`, Portuguese `Enc:`, Dutch `Doorst:`, Swedish `VB:`, Finnish `VL:`,
+/// Chinese `转发:`, Japanese `転送:`, after optional list tags.
+static FORWARD_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^\s*(?:\[[^\]]*\]\s*)*(?:fwd?|wg|tr|rv|enc|doorst|vb|vl|转发|轉寄|転送)\s*(?:\[\d+\]|\(\d+\))?\s*[:：]",
+    )
+    .expect("forward prefix pattern is valid")
+});
+
+pub fn has_forward_prefix(subject: &str) -> bool {
+    FORWARD_PREFIX.is_match(subject)
+}
+
+/// The subject without leading list tags and reply or forward prefixes:
+/// `[team] Re: Fwd: lunch` -> `lunch`. A subject that carries one of these
+/// prefixes was written for an earlier message.
+pub fn strip_subject_prefixes(subject: &str) -> &str {
+    let mut rest = subject.trim_start();
+    loop {
+        let found = REPLY_PREFIX
+            .find(rest)
+            .or_else(|| FORWARD_PREFIX.find(rest));
+        match found {
+            Some(m) if m.end() > 0 => rest = rest[m.end()..].trim_start(),
+            _ => break,
+        }
+    }
+    // A list tag with nothing after it is the whole subject, not a tag.
+    let untagged = LIST_TAG.replace(rest, "");
+    if untagged.trim().is_empty() {
+        rest
+    } else {
+        &rest[rest.len() - untagged.len()..]
+    }
+}
+
+/// Leading `[list-name]` tags.
+static LIST_TAG: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(?:\[[^\]]*\]\s*)+").expect("list tag pattern is valid"));
+
 #[cfg(test)]
 mod tests {
-    use super::has_reply_prefix;
+    use super::{has_forward_prefix, has_reply_prefix, strip_subject_prefixes};
+
+    #[test]
+    fn strips_prefixes_and_list_tags() {
+        assert_eq!(strip_subject_prefixes("Re: test"), "test");
+        assert_eq!(strip_subject_prefixes("[team] RE: Fwd: AW: lunch"), "lunch");
+        assert_eq!(strip_subject_prefixes("[Ppp] testing #5"), "testing #5");
+        assert_eq!(strip_subject_prefixes("WG: Termin"), "Termin");
+        assert_eq!(strip_subject_prefixes("[CONFIDENTIAL]"), "[CONFIDENTIAL]");
+        assert_eq!(strip_subject_prefixes("Results: survey"), "Results: survey");
+        assert_eq!(strip_subject_prefixes(""), "");
+        assert!(has_forward_prefix("Fwd: lunch"));
+        assert!(has_forward_prefix("FW: lunch"));
+        assert!(!has_forward_prefix("Fwiw: lunch"));
+        assert!(!has_forward_prefix("Trip: lunch"));
+    }
 
     #[test]
     fn recognises_reply_prefixes() {
