@@ -176,6 +176,7 @@ pub struct Audience<'m> {
     /// The organisation's domains in force: configured, or the sender's
     /// registrable domain.
     pub org_domains: Vec<String>,
+    org: &'m Org,
 }
 
 #[derive(Clone, Copy)]
@@ -340,7 +341,19 @@ impl<'m> Audience<'m> {
         Audience {
             recipients,
             org_domains,
+            org,
         }
+    }
+
+    /// Whether addresses at this domain are personal mailboxes (gmail.com,
+    /// hotmail.co.uk, ..., and `organization.personal_domains`).
+    pub fn is_personal(&self, domain: &str) -> bool {
+        self.org.is_personal(&domain.to_ascii_lowercase())
+    }
+
+    /// Whether a domain belongs to the organisation (subdomains included).
+    pub fn is_internal(&self, domain: &str) -> bool {
+        is_internal(&domain.to_ascii_lowercase(), &self.org_domains)
     }
 
     /// Recipients outside the organisation, not counting the sender's own

@@ -60,6 +60,76 @@ fn html_to_text(html: &str) -> String {
     mail_parser::decoders::html::html_to_text(&separated)
 }
 
+/// The paragraphs of a text: runs of non-blank lines, trimmed, in order.
+pub fn paragraphs(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        loop {
+            if rest.is_empty() {
+                return None;
+            }
+            // The end of the next blank line (a line of only whitespace).
+            let mut end = rest.len();
+            let mut next = rest.len();
+            let mut offset = 0;
+            for line in rest.split_inclusive('\n') {
+                if line.trim().is_empty() && offset > 0 {
+                    end = offset;
+                    next = offset + line.len();
+                    break;
+                }
+                offset += line.len();
+            }
+            let paragraph = rest[..end].trim();
+            rest = &rest[next..];
+            if !paragraph.is_empty() {
+                return Some(paragraph);
+            }
+        }
+    })
+}
+
+/// Phrases of the legal and antivirus footers organisations append to
+/// every message ("This email and any attachments are confidential and
+/// intended solely for the addressee..."), in English, German, French,
+/// Spanish and Dutch.
+static DISCLAIMER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?i)",
+        r"\bintended\s+(?:recipients?|addressees?)\b",
+        r"|\bintended\s+(?:solely|only|exclusively)\s+for\b",
+        r"|\b(?:received|receive|got)\s+this\s+(?:e-?\s?mail|message|communication|transmission)\s+(?:in|by)\s+(?:error|mistake)",
+        r"|\bnotify\s+(?:the\s+)?sender\b",
+        r"|\bmay\s+contain\s+(?:\w+\s+){0,2}(?:confidential|privileged|proprietary|sensitive)",
+        r"|\bconfidential\s+and\s+(?:may\s+(?:be|also\s+be)\s+)?(?:legally\s+)?privileged",
+        r"|\bconfidentiality\s+(?:notice|statement|disclaimer|note|warning)\b",
+        r"|\b(?:legally|professionally)\s+privileged\b",
+        r"|\bunauthori[sz]ed\s+(?:use|disclosure|review|dissemination|distribution|copying|reading)",
+        r"|\b(?:e-?mail|message|transmission)\s+and\s+any\s+(?:attachments|files|documents)\b",
+        r"|\bvirus(?:es)?\b[\s\S]{0,120}\b(?:attachments?|e-?mails?|messages?|transmissions?)\b",
+        r"|\b(?:attachments?|e-?mails?|messages?|transmissions?)\b[\s\S]{0,120}\bvirus(?:es)?\b",
+        r"|\bdisclaimer\b",
+        // German, French, Spanish, Dutch.
+        r"|\b(?:irrtümlich|fälschlicherweise|par\s+erreur|por\s+error|per\s+abuis|onterecht)\b",
+        r"|\b(?:richtige[nr]?\s+adressat|destinataires?\s+(?:prévus?|désignés?)|destinatarios?\s+(?:indicados?|previstos?)|beoogde\s+ontvanger)",
+        r"|\b(?:ce\s+message|cet\s+e-?mail|este\s+(?:mensaje|correo)|diese\s+(?:e-?mail|nachricht)|dit\s+(?:bericht|e-?mailbericht))\s+(?:et|y|und|en)\s+(?:ses|sus|toutes?\s+les|alle|seine|eventuele|de)\b",
+    ))
+    .expect("disclaimer pattern is valid")
+});
+
+/// Whether a paragraph is a legal or antivirus footer rather than
+/// something the sender wrote for this message. Footers often come without
+/// a `-- ` signature delimiter, so rules reading the text for what it says
+/// (a confidentiality marking, a promised attachment) skip such paragraphs.
+pub fn is_disclaimer(paragraph: &str) -> bool {
+    // A footer is a paragraph, not a book: bounded to keep this linear.
+    let head = match paragraph.char_indices().nth(2000) {
+        Some((i, _)) => &paragraph[..i],
+        None => paragraph,
+    };
+    DISCLAIMER.is_match(head)
+}
+
 /// A line at which the rest of the text is history, not new writing.
 static HISTORY_START: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
@@ -120,7 +190,7 @@ fn authored_text(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{authored_text, html_to_text};
+    use super::{authored_text, html_to_text, is_disclaimer, paragraphs};
 
     #[test]
     fn html_cells_and_blocks_are_separated() {
@@ -133,6 +203,42 @@ mod tests {
             .filter(|l| !l.is_empty())
             .collect();
         assert_eq!(lines, ["SSN 123", "Name Ann", "one", "two", "x"]);
+    }
+
+    #[test]
+    fn splits_paragraphs_on_blank_lines() {
+        let text = "\n\nHi Ann,\n\nLine one\nline two\n  \t\nEnd\n\n\n";
+        assert_eq!(
+            paragraphs(text).collect::<Vec<_>>(),
+            ["Hi Ann,", "Line one\nline two", "End"]
+        );
+        assert_eq!(paragraphs("").count(), 0);
+        assert_eq!(paragraphs("one").collect::<Vec<_>>(), ["one"]);
+    }
+
+    #[test]
+    fn recognises_legal_footers() {
+        for footer in [
+            "This email and any attachments are confidential and intended solely for the addressee.",
+            "If you have received this email in error please notify the sender immediately.",
+            "This message may contain confidential information.",
+            "The information in this e-mail is confidential and may be legally privileged.",
+            "CONFIDENTIALITY NOTICE: the contents of this message are private.",
+            "Although we have taken steps to ensure that this email and attachments are free from any virus, we accept no liability.",
+            "Ce message et toutes les pièces jointes sont confidentiels. Si vous avez reçu ce message par erreur, merci de le détruire.",
+            "Diese E-Mail enthält vertrauliche Informationen. Wenn Sie nicht der richtige Adressat sind oder diese E-Mail irrtümlich erhalten haben, informieren Sie bitte sofort den Absender.",
+            "Este mensaje y sus adjuntos son confidenciales. Si lo ha recibido por error, bórrelo.",
+        ] {
+            assert!(is_disclaimer(footer), "{footer}");
+        }
+        for text in [
+            "Please keep this confidential for now.",
+            "Please find attached the minutes of Tuesday's meeting.",
+            "The virus outbreak on ward 7 is over.",
+            "CONFIDENTIAL",
+        ] {
+            assert!(!is_disclaimer(text), "{text}");
+        }
     }
 
     #[test]

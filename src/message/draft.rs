@@ -115,6 +115,7 @@ pub fn parse_json_draft(raw: &[u8]) -> Result<Message, String> {
                 .to_ascii_lowercase(),
             size: a.size,
             text: None,
+            inline: false,
         })
         .collect();
     Ok(msg)

@@ -9,8 +9,9 @@ mod draft;
 mod reply;
 mod rfc5322;
 
+pub use body::{is_disclaimer, paragraphs};
 pub use draft::parse_json_draft;
-pub use reply::{has_forward_prefix, has_reply_prefix};
+pub use reply::{has_forward_prefix, has_reply_prefix, strip_subject_prefixes};
 pub use rfc5322::parse_rfc5322;
 
 /// The header an address was written in.
@@ -130,6 +131,10 @@ pub struct Attachment {
     /// `.txt`/`.csv`/`.tsv` file sent with another type (often
     /// `application/octet-stream` or `application/vnd.ms-excel`).
     pub text: Option<String>,
+    /// Shown in the body rather than offered as a file: `Content-Disposition:
+    /// inline`, or no disposition but a `Content-ID` for the HTML to show
+    /// (signature logos, pasted screenshots). Always false in JSON drafts.
+    pub inline: bool,
 }
 
 /// A parsed message: what every rule reads.

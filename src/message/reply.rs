@@ -16,11 +16,11 @@ pub fn has_reply_prefix(subject: &str) -> bool {
 }
 
 /// Forward prefixes (`Fwd:`, `FW:`, `WG:`, `TR:`, `RV:`, `ENC:`, `Doorst:`,
-/// `VL:`, `PD:`, `转发:`, ...), after optional list tags and reply prefixes
+/// `VL:`, `PD:`, `转发:`, `転送:`, ...), after optional list tags and reply prefixes
 /// (`Re: Fwd:` is a forward answered).
 static FORWARD_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^\s*(?:\[[^\]]*\]\s*)*(?:(?:re|aw|sv|antw)\s*[:：]\s*)*(?:fwd?|wg|tr|rv|enc|doorst|vl|vb|pd|i|fs|转发|轉寄|轉發|전달)\s*(?:\[\d+\]|\(\d+\))?\s*[:：]",
+        r"(?i)^\s*(?:\[[^\]]*\]\s*)*(?:(?:re|aw|sv|antw)\s*[:：]\s*)*(?:fwd?|wg|tr|rv|enc|doorst|vl|vb|pd|i|fs|转发|轉寄|轉發|転送|전달)\s*(?:\[\d+\]|\(\d+\))?\s*[:：]",
     )
     .expect("forward prefix pattern is valid")
 });
@@ -30,9 +30,36 @@ pub fn has_forward_prefix(subject: &str) -> bool {
     FORWARD_PREFIX.is_match(subject)
 }
 
+/// The subject without leading list tags and reply or forward prefixes:
+/// `[team] Re: Fwd: lunch` -> `lunch`. A subject that carries one of these
+/// prefixes was written for an earlier message.
+pub fn strip_subject_prefixes(subject: &str) -> &str {
+    let mut rest = subject.trim_start();
+    loop {
+        let found = REPLY_PREFIX
+            .find(rest)
+            .or_else(|| FORWARD_PREFIX.find(rest));
+        match found {
+            Some(m) if m.end() > 0 => rest = rest[m.end()..].trim_start(),
+            _ => break,
+        }
+    }
+    // A list tag with nothing after it is the whole subject, not a tag.
+    let untagged = LIST_TAG.replace(rest, "");
+    if untagged.trim().is_empty() {
+        rest
+    } else {
+        &rest[rest.len() - untagged.len()..]
+    }
+}
+
+/// Leading `[list-name]` tags.
+static LIST_TAG: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(?:\[[^\]]*\]\s*)+").expect("list tag pattern is valid"));
+
 #[cfg(test)]
 mod tests {
-    use super::{has_forward_prefix, has_reply_prefix};
+    use super::{has_forward_prefix, has_reply_prefix, strip_subject_prefixes};
 
     #[test]
     fn recognises_forward_prefixes() {
@@ -57,6 +84,21 @@ mod tests {
         ] {
             assert!(!has_forward_prefix(s), "{s}");
         }
+    }
+
+    #[test]
+    fn strips_prefixes_and_list_tags() {
+        assert_eq!(strip_subject_prefixes("Re: test"), "test");
+        assert_eq!(strip_subject_prefixes("[team] RE: Fwd: AW: lunch"), "lunch");
+        assert_eq!(strip_subject_prefixes("[Ppp] testing #5"), "testing #5");
+        assert_eq!(strip_subject_prefixes("WG: Termin"), "Termin");
+        assert_eq!(strip_subject_prefixes("[CONFIDENTIAL]"), "[CONFIDENTIAL]");
+        assert_eq!(strip_subject_prefixes("Results: survey"), "Results: survey");
+        assert_eq!(strip_subject_prefixes(""), "");
+        assert!(has_forward_prefix("Fwd: lunch"));
+        assert!(has_forward_prefix("FW: lunch"));
+        assert!(!has_forward_prefix("Fwiw: lunch"));
+        assert!(!has_forward_prefix("Trip: lunch"));
     }
 
     #[test]

@@ -100,6 +100,9 @@ pub fn parse_rfc5322(raw: &[u8], first_line: usize) -> Option<Message> {
             content_type,
             size: part.contents().len() as u64,
             text,
+            inline: part
+                .content_disposition()
+                .map_or(part.content_id().is_some(), |d| d.is_inline()),
         });
     }
     Some(msg)

@@ -12,12 +12,16 @@ use crate::finding::{Diagnostic, Severity};
 use crate::message::Message;
 
 mod cc_exposure;
+mod confidential_broad;
 mod custom;
 mod data_attachment;
+mod forgotten_attachment;
 mod mass_list;
 mod personal_data;
+mod personal_sender;
 pub(crate) mod recipient_count;
 mod reply_all_to_list;
+mod test_message;
 
 /// Every rule maillint has, in the order they are listed and run.
 pub static REGISTRY: &[&RuleInfo] = &[
@@ -27,6 +31,10 @@ pub static REGISTRY: &[&RuleInfo] = &[
     &reply_all_to_list::RULE,
     &personal_data::RULE,
     &data_attachment::RULE,
+    &test_message::RULE,
+    &confidential_broad::RULE,
+    &personal_sender::RULE,
+    &forgotten_attachment::RULE,
 ];
 
 /// What a rule sees of one message.

@@ -1,0 +1,405 @@
+use super::{Context, Rule, declare_rule, plural};
+use crate::config::{OptionError, RuleSettings};
+use crate::finding::{Diagnostic, Location, Severity};
+use crate::message::{Attachment, has_forward_prefix, is_disclaimer, paragraphs};
+use regex::Regex;
+use serde::Deserialize;
+use std::sync::LazyLock;
+
+declare_rule! {
+    /// ## What it checks
+    /// A message that says something is attached when nothing is. It reads
+    /// the subject and the text the sender wrote (not quoted history, not
+    /// the signature, not legal or antivirus footers) for phrases that
+    /// promise an attachment:
+    ///
+    /// - English: `please find attached`, `see attached`, `I've attached`,
+    ///   `attached is`, `the report is attached.`, `I attach`, `enclosed`,
+    ///   `Attached:`;
+    /// - German: `anbei`, `im Anhang`, `als Anhang`, `habe ... angehängt`,
+    ///   `beigefügt`;
+    /// - French: `ci-joint`, `en pièce jointe`, `je vous joins`;
+    /// - Spanish: `te adjunto`, `adjunto el informe`, `archivo adjunto`;
+    /// - Dutch: `bijgevoegd`, `bijgaand`, `in de bijlage`, `zie bijlage`.
+    ///
+    /// Phrases about an attachment someone else sent (`the attachment you
+    /// sent`, `thanks for the attached`, `I couldn't open the attached file`,
+    /// `no attachment needed`) do not count. In replies, `the attached
+    /// report` and the like usually mean the attachment being answered, so
+    /// only the first-person phrases (`I've attached`, `please find
+    /// attached`, `attached is`) count there, and a reply's or forward's
+    /// subject is not read.
+    ///
+    /// An inline image of at least 20 KiB counts as the attachment (people
+    /// paste a screenshot and write "see attached"); smaller inline images
+    /// are signature logos and icons and do not.
+    ///
+    /// ## Why it matters
+    /// A forgotten attachment costs a round trip: the recipient has to ask,
+    /// the sender has to send again, and the thread doubles. It is cheap to
+    /// catch before sending.
+    ///
+    /// ## Example
+    /// ```text
+    /// Subject: Q3 report
+    ///
+    /// Hi Ann, please find attached the Q3 report.
+    /// ```
+    ///
+    /// ## How to fix
+    /// Attach the file, or remove the sentence that says it is attached.
+    ///
+    /// ## Options
+    /// ```toml
+    /// [rules.forgotten-attachment]
+    /// inline_image_bytes = 20480   # inline images from this size count as attachments
+    /// ```
+    id: "forgotten-attachment",
+    severity: Warning,
+    summary: "The text says something is attached, but nothing is",
+    build: ForgottenAttachment::build,
+}
+
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct ForgottenAttachment {
+    inline_image_bytes: u64,
+}
+
+impl Default for ForgottenAttachment {
+    fn default() -> Self {
+        ForgottenAttachment {
+            inline_image_bytes: 20 * 1024,
+        }
+    }
+}
+
+impl ForgottenAttachment {
+    fn build(settings: &RuleSettings) -> Result<Box<dyn Rule>, OptionError> {
+        let rule: ForgottenAttachment = settings.options()?;
+        Ok(Box::new(rule))
+    }
+
+    /// Whether an attachment is one a sender could mean by "attached".
+    fn is_real(&self, a: &Attachment) -> bool {
+        !(a.inline && a.content_type.starts_with("image/") && a.size < self.inline_image_bytes)
+    }
+}
+
+/// Phrases by which the sender says they attach something.
+static OWN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?im)",
+        // English
+        r"\b(?:please\s+)?find\s+(?:the\s+|my\s+|our\s+)?(?:attached|enclosed|herewith|attachments?)\b",
+        r"|\bsee\s+(?:the\s+)?(?:attached|enclosed|attachments?)\b",
+        r"|\b(?:attached|enclosed)\s+(?:is|are|please\s+find|you\s+(?:will|'ll|’ll)\s+find|herewith|here\s+(?:is|are))\b",
+        r"|\b(?:attached|enclosed)\s+herewith\b|\bherewith\s+(?:attached|enclosed)\b",
+        r"|^\s*(?:attached|enclosed|attachments?)\s*:",
+        r"|^\s*attached\s+(?:the|a|an|my|our|two|three|some)\b",
+        r"|^\s*attaching\b",
+        r"|\b(?:i|we)(?:'ve|’ve|\s+have|\s+had|'d|’d)?\s+(?:also\s+|just\s+|now\s+)?(?:attached|enclosed)\b",
+        r"|\b(?:i|we)(?:'m|’m|\s+am|'re|’re|\s+are)\s+(?:also\s+|now\s+)?(?:attaching|enclosing)\b",
+        r"|\b(?:i|we)\s+(?:also\s+)?(?:attach|enclose)\b",
+        r"|(?:\b(?:is|are)|\bit['’]s)\s+(?:also\s+|now\s+)?(?:attached|enclosed)",
+        r"(?:\s+(?:here|herewith|below|above|again|for\s+(?:your\s+)?(?:review|reference|information|convenience|records)|to\s+this\s+(?:e-?mail|message|note|mail)))?",
+        r"\s*(?:[.,;!:)]|$)",
+        // German
+        r"|\banbei\b|\b(?:im|als)\s+anhang\b|\bin\s+der\s+anlage\b",
+        r"|\b(?:habe|haben|hab|hast|habt)\b[^.!?\n]{0,60}\b(?:angehängt|beigefügt)\b",
+        r"|\b(?:angehängt|beigefügt)\s+(?:finden|findest|findet|ist|sind|erhalten|erhältst|sende|schicke)\b",
+        // French
+        r"|\bci[-\s]joint(?:e|s|es)?\b|\ben\s+pi[eè]ces?[-\s]jointes?\b|\ben\s+pj\b",
+        r"|\bje\s+(?:vous\s+|te\s+)?joins\b",
+        // Spanish
+        r"|\b(?:te|le|les|os)\s+(?:env[ií]o\s+|remito\s+|mando\s+)?adjunt[oa]s?\b",
+        r"|\badjunt[oa]s?\s+(?:encontrar[aá]s?|encontrar[aá]n|podr[aá]s?|va|van|env[ií]o|remito|el|la|los|las|mi|mis|nuestro|nuestra|un|una)\b",
+        r"|\ben\s+(?:el\s+)?(?:archivo\s+)?adjunto\b",
+        r"|\b(?:encontrar[aá]s?|encontrar[aá]n|encuentra[ns]?|va|van|env[ií]o|remito|mando)\s+adjunt[oa]s?\b",
+        r"|^\s*adjuntos?\s*:",
+        // Dutch
+        r"|\bbijgevoegd\b|\bbijgaand\b|\bin\s+(?:de|het)\s+bijlage\b|\bals\s+bijlage\b|\bzie\s+(?:de\s+)?bijlage\b",
+        r"|^\s*bijlagen?\s*:",
+    ))
+    .expect("attachment pattern is valid")
+});
+
+/// Phrases about "the attached" thing: the sender's own in a new message,
+/// more often the one being answered in a reply.
+static NEW_ONLY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?i)\b(?:the|my|our|this|these)\s+(?:attached|enclosed)\b",
+        r"|\b(?:in|open|review|check|read|print|sign|complete|return)\s+(?:the|my|our|this)\s+attachments?\b",
+        r"|\b(?:angehängten?|beigefügten?|anhängenden?)\b",
+        r"|\bpi[eè]ces?\s+jointes?\b",
+        r"|\b(?:archivo|documento|fichero|informe|factura|presupuesto|contrato|imagen|foto)s?\s+adjunt[oa]s?\b",
+        r"|\b(?:bijgevoegde|bijgaande)\b",
+    ))
+    .expect("attachment pattern is valid")
+});
+
+/// Subject forms: `Report attached`, `Invoice (attached)`, `Attached: minutes`.
+static SUBJECT_ONLY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?i)\battached\s*[\])]?\s*$",
+        r"|^\s*(?:attached|enclosed)\s*[:\-–]",
+        r"|[\[(]\s*(?:attached|attachment|enclosed)\s*[\])]",
+    ))
+    .expect("attachment pattern is valid")
+});
+
+/// A clause that talks about someone else's attachment, or about a missing
+/// one, or uses "attach" in another sense.
+static NOT_A_PROMISE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?i)\b(?:you|you've|you’ve|they|he|she)\s+(?:have\s+|had\s+|just\s+|kindly\s+)?(?:sent|send|attached|forwarded|enclosed|shared|provided|included|mentioned)\b",
+        r"|\byour\s+(?:attachments?|attached|e-?mail|message|mail|file|document|letter)\b",
+        r"|\bsent\s+(?:me|us)\b",
+        r"|\bthank(?:s|\s+you)\s+(?:\w+\s+){0,2}for\b",
+        r"|\b(?:i|we|i've|we've|have|has)\s+(?:just\s+)?(?:received|got)\b",
+        r"|\bno\s+(?:attachments?|files?|documents?)\b|\bwithout\s+(?:an?\s+|the\s+|any\s+)?(?:attach|file|document)",
+        r"|\b(?:missing|forgot|forgotten|forget|neglected|omitted)\b",
+        r"|\b(?:not|never|cannot|can't|can’t|couldn't|couldn’t|didn't|didn’t|doesn't|doesn’t|don't|don’t|isn't|isn’t|aren't|aren’t|wasn't|wasn’t|won't|won’t|wouldn't|shouldn't)\b",
+        // "the enclosed message" of bounces and forwards is usually inline below
+        r"|\b(?:attached|enclosed)\s+(?:original\s+|returned\s+)?(?:message|e-?mail)\b",
+        r"|\battach\w*\s+(?:great\s+|much\s+|little\s+|no\s+|any\s+|some\s+)?(?:importance|significance|value|weight|conditions?|strings|blame)\b",
+        r"|\b(?:director|directora|subdirector|subdirectora|profesor|profesora|secretario|secretaria|gerente|jefe|jefa|coordinador|coordinadora|fiscal|delegado|delegada|ministro|ministra|editor)\s+adjunt",
+        // German, French, Spanish, Dutch
+        r"|\b(?:kein|keine|keinen|ohne|nicht|fehlt|fehlen)\b|\bdanke\s+für\b|\b(?:ihr|ihrem|ihren|dein|deinem|deinen)\s+anhang\b",
+        r"|\b(?:Sie|du)\s+(?:haben|hast)\b[^.!?]{0,40}\b(?:geschickt|gesendet|angehängt)\b",
+        r"|\b(?:pas|sans|aucune?)\b|\bmerci\s+pour\b|\b(?:votre|vos|ta|tes)\s+pi[eè]ces?\s+jointes?\b|\b(?:vous\s+m'avez|tu\s+m'as|vous\s+m’avez|tu\s+m’as)\b",
+        r"|\b(?:sin|ningún|ninguna)\b|\bgracias\s+por\b|\b(?:tu|su)\s+(?:archivo\s+)?adjunto\b|\bme\s+(?:has|ha|han)\s+(?:enviado|mandado)\b",
+        r"|\b(?:geen|zonder|niet)\b|\b(?:bedankt|dank)\s+voor\b|\bjouw\b|\buw\s+bijlage\b|\b(?:je|jij|u)\s+(?:stuurde|stuurt|hebt\s+gestuurd|heeft\s+gestuurd)\b",
+    ))
+    .expect("attachment pattern is valid")
+});
+
+/// The clause around a match: from the previous to the next `.`, `!`, `?`,
+/// `;`, `,` or dash between spaces, at most a few hundred characters each way.
+fn clause(text: &str, start: usize, end: usize) -> &str {
+    const REACH: usize = 300;
+    let is_boundary = |c: char| matches!(c, '.' | '!' | '?' | ';' | ',' | '–' | '—');
+    let before = &text[..start];
+    let mut from = start;
+    for (i, c) in before.char_indices().rev().take(REACH) {
+        if is_boundary(c) || before[i..].starts_with(" - ") {
+            break;
+        }
+        from = i;
+    }
+    let after = &text[end..];
+    let mut to = end;
+    for (i, c) in after.char_indices().take(REACH) {
+        if is_boundary(c) || after[i..].starts_with(" - ") {
+            break;
+        }
+        to = end + i + c.len_utf8();
+    }
+    &text[from..to]
+}
+
+/// The first phrase in a text that promises an attachment.
+fn promise<'t>(text: &'t str, patterns: &[&Regex]) -> Option<&'t str> {
+    for re in patterns {
+        for m in re.find_iter(text) {
+            if !NOT_A_PROMISE.is_match(clause(text, m.start(), m.end())) {
+                return Some(m.as_str().trim());
+            }
+        }
+    }
+    None
+}
+
+impl Rule for ForgottenAttachment {
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+        let msg = cx.message;
+        if msg.attachments.iter().any(|a| self.is_real(a)) {
+            return;
+        }
+        let own_only: &[&Regex] = &[&OWN];
+        let all: &[&Regex] = &[&OWN, &NEW_ONLY];
+        let body_patterns = if msg.is_reply { own_only } else { all };
+        let subject = msg.subject.as_deref().unwrap_or("");
+        let found = if !msg.is_reply && !has_forward_prefix(subject) && subject.len() <= 1000 {
+            promise(subject, &[&OWN, &NEW_ONLY, &SUBJECT_ONLY]).map(|p| {
+                (
+                    p,
+                    "subject",
+                    Location::header("Subject", msg.header_line("Subject")),
+                )
+            })
+        } else {
+            None
+        };
+        let found = found.or_else(|| {
+            msg.readable_parts().find_map(|part| {
+                paragraphs(part.authored())
+                    .filter(|p| !is_disclaimer(p))
+                    .find_map(|p| promise(p, body_patterns))
+                    .map(|p| (p, "text", Location::part(part.mime_type(), part.line)))
+            })
+        });
+        let Some((phrase, where_, location)) = found else {
+            return;
+        };
+        let phrase = phrase.split_whitespace().collect::<Vec<_>>().join(" ");
+        let small = msg.attachments.len() as u64;
+        let mut message = format!("the {where_} says {phrase:?}, but nothing is attached");
+        if small > 0 {
+            message.push_str(&format!(
+                " (only {}, such as signature logos)",
+                plural(small, "small inline image", "small inline images")
+            ));
+        }
+        out.push(
+            Diagnostic::new(Severity::Warning, message, location)
+                .help("attach the file, or take out the sentence that says it is attached"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{check_rule, check_rule_with, eml};
+
+    fn promises(text: &str) -> bool {
+        promise(text, &[&OWN, &NEW_ONLY]).is_some()
+    }
+
+    #[test]
+    fn promising_phrases() {
+        for s in [
+            "Please find attached the minutes.",
+            "Hi Ann, please find attached the Q3 report",
+            "See attached.",
+            "see attachment",
+            "I've attached the slides from today.",
+            "I have attached two options",
+            "We are attaching the signed contract.",
+            "I attach the agenda for Monday.",
+            "Attached is the invoice for March.",
+            "Attached: minutes.pdf",
+            "Attaching the photos from Saturday",
+            "The revised budget is attached.",
+            "The plan is attached to this email.",
+            "It's attached.",
+            "Please review the attached document and let me know.",
+            "Enclosed please find our offer",
+            "Anbei die Unterlagen für Montag.",
+            "Im Anhang finden Sie das Protokoll.",
+            "ich habe Ihnen die Rechnung angehängt",
+            "Veuillez trouver ci-joint le compte rendu.",
+            "Je vous envoie le rapport en pièce jointe.",
+            "Te adjunto el informe de ventas.",
+            "Adjunto el presupuesto actualizado.",
+            "Bijgevoegd vindt u de offerte.",
+            "In de bijlage vindt u het verslag.",
+            "Zie bijlage.",
+            "Anbei Ihre Rechnung.",
+        ] {
+            assert!(promises(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn phrases_that_promise_nothing() {
+        for s in [
+            "Thanks for the attached report.",
+            "The attachment you sent is corrupted.",
+            "I couldn't open the attached file, can you resend?",
+            "No attachment needed, the details are below.",
+            "Is the report attached?",
+            "I am attached to this plan.",
+            "An error was detected while processing the enclosed message.",
+            "He is attached to the Leeds office.",
+            "Your attachment was too large for our server.",
+            "We attach great importance to privacy.",
+            "The attachment size limit is 25 MB.",
+            "I forgot to attach it, sorry.",
+            "El director adjunto presentó el informe.",
+            "Danke für den Anhang.",
+            "Merci pour la pièce jointe.",
+            "Ik heb geen bijlage ontvangen.",
+            "Please attach your CV to the application.",
+            "Can you send it as an attachment?",
+        ] {
+            assert!(!promises(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn fires_without_attachment() {
+        let msg = eml(
+            "From: a@org.example\nTo: b@org.example\nSubject: Q3\n\nHi Bob,\n\nPlease find attached the Q3 report.\n\nAnn\n",
+        );
+        let f = check_rule("forgotten-attachment", &msg);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Warning);
+        assert_eq!(
+            f[0].message,
+            "the text says \"Please find attached\", but nothing is attached"
+        );
+        assert_eq!(f[0].location.part.as_deref(), Some("text/plain"));
+        let subject =
+            eml("From: a@org.example\nTo: b@org.example\nSubject: Invoice 1043 attached\n\nHi\n");
+        let f = check_rule("forgotten-attachment", &subject);
+        assert_eq!(f[0].location.header.as_deref(), Some("Subject"));
+    }
+
+    fn with_part(headers: &str, size: usize) -> crate::message::Message {
+        let data = "A".repeat(size);
+        eml(&format!(
+            "From: a@org.example\nTo: b@org.example\nSubject: x\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nSee attached.\n--b\n{headers}\n\n{data}\n--b--\n"
+        ))
+    }
+
+    #[test]
+    fn attachments_and_inline_images() {
+        let pdf = with_part(
+            "Content-Type: application/pdf\nContent-Disposition: attachment; filename=q3.pdf",
+            100,
+        );
+        assert!(check_rule("forgotten-attachment", &pdf).is_empty());
+        let logo = with_part(
+            "Content-Type: image/png\nContent-ID: <logo@x>\nContent-Disposition: inline",
+            4000,
+        );
+        let f = check_rule("forgotten-attachment", &logo);
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message
+                .ends_with("(only 1 small inline image, such as signature logos)"),
+            "{}",
+            f[0].message
+        );
+        let screenshot = with_part("Content-Type: image/png\nContent-ID: <shot@x>", 30_000);
+        assert!(check_rule("forgotten-attachment", &screenshot).is_empty());
+        let config = "[rules.forgotten-attachment]\ninline_image_bytes = 1000\n";
+        assert!(check_rule_with(config, "forgotten-attachment", &logo).is_empty());
+    }
+
+    #[test]
+    fn silent_for_quotes_footers_and_replies_about_the_attachment() {
+        let quoted = eml(
+            "From: a@org.example\nTo: b@org.example\nSubject: Re: Q3\nIn-Reply-To: <x@y>\n\nLooks good.\n\nOn Mon, 1 Jan 2024, Bob <b@org.example> wrote:\n> Please find attached the Q3 report.\n",
+        );
+        assert!(check_rule("forgotten-attachment", &quoted).is_empty());
+        let reply = eml(
+            "From: a@org.example\nTo: b@org.example\nSubject: Re: Q3\nIn-Reply-To: <x@y>\n\nI read the attached report, two comments below.\n",
+        );
+        assert!(check_rule("forgotten-attachment", &reply).is_empty());
+        let footer = eml(
+            "From: a@org.example\nTo: b@org.example\nSubject: lunch\n\nNoon is fine.\n\nThis email and any attachments are confidential. Attachments may contain viruses; we accept no liability.\n",
+        );
+        assert!(check_rule("forgotten-attachment", &footer).is_empty());
+        let reply_own = eml(
+            "From: a@org.example\nTo: b@org.example\nSubject: Re: Q3\nIn-Reply-To: <x@y>\n\nI've attached the corrected version.\n",
+        );
+        assert_eq!(check_rule("forgotten-attachment", &reply_own).len(), 1);
+        let reply_subject = eml(
+            "From: a@org.example\nTo: b@org.example\nSubject: Re: Report attached\n\nThanks!\n",
+        );
+        assert!(check_rule("forgotten-attachment", &reply_subject).is_empty());
+    }
+}

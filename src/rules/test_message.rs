@@ -1,0 +1,444 @@
+use super::{Context, Rule, declare_rule, mass_list, plural};
+use crate::config::{OptionError, RuleSettings};
+use crate::finding::{Diagnostic, Location, Severity};
+use crate::message::{
+    BodyPart, has_forward_prefix, is_disclaimer, paragraphs, strip_subject_prefixes,
+};
+use regex::Regex;
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+declare_rule! {
+    /// ## What it checks
+    /// A test message sent to an everyone-style list (see `mass-list`) or to
+    /// at least as many people as the `recipient-count` warning (25 by
+    /// default). A message is a test when
+    ///
+    /// - its subject is only a test phrase: `test`, `testing`, `test 123`,
+    ///   `test message`, `test email`, `this is a test`, `please ignore`,
+    ///   `ignore this`, `ignore`, `test - please ignore`, `please disregard`,
+    ///   and combinations of them, in any case and with any punctuation
+    ///   (`TEST!!`, `[list] testing #3`; also `Testnachricht`, `prueba`,
+    ///   `essai`, `bitte ignorieren`); or
+    /// - the text the sender wrote is only such a phrase, after an optional
+    ///   greeting and before an optional short signature (a few short lines
+    ///   without sentences).
+    ///
+    /// A subject that only contains the word does not count: `Test results
+    /// for Q3`, `Testing strategy review`, `A/B test outcome`, `Driving test
+    /// booked`; nor does `Please ignore the previous link` in a longer body.
+    ///
+    /// Replies and forwards (`Re: test`, `Fwd: test`) are judged by their
+    /// body only: their subject was written for the message they answer. The
+    /// "please remove me" replies of a reply-all storm are `reply-all-to-list`'s
+    /// error; a reply that itself says only "test" to everyone is this one's.
+    /// A test to a few colleagues is fine.
+    ///
+    /// ## Why it matters
+    /// The national NHSmail storm began with a contractor's test message to
+    /// a list that held every NHSmail user (about 1.2 million people);
+    /// hundreds replied to all asking to be taken off, some 186 million
+    /// messages followed, and the national service was degraded.
+    ///
+    /// ## Example
+    /// ```text
+    /// From: Dylan Foster <dylan.foster@nhs.example.net>
+    /// To: everyone@nhs.example.net
+    /// Subject: test
+    ///
+    /// test
+    /// ```
+    ///
+    /// ## How to fix
+    /// Send tests to yourself or to a test list with a handful of members,
+    /// never to a real distribution list.
+    ///
+    /// ## Options
+    /// ```toml
+    /// [rules.test-message]
+    /// min_recipients = 25   # default: the recipient-count warning number
+    /// phrases = []          # more test phrases, e.g. ["probe", "ping"]
+    /// ```
+    id: "test-message",
+    severity: Error,
+    summary: "A test message (\"test\", \"please ignore\") goes to a mass list or many people",
+    build: TestMessage::build,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct Options {
+    min_recipients: Option<u64>,
+    phrases: Vec<String>,
+}
+
+struct TestMessage {
+    min_recipients: Option<u64>,
+    /// Configured phrases, normalised like the text they are compared to.
+    phrases: HashSet<String>,
+}
+
+impl TestMessage {
+    fn build(settings: &RuleSettings) -> Result<Box<dyn Rule>, OptionError> {
+        let options: Options = settings.options()?;
+        if options.min_recipients == Some(0) {
+            return Err(OptionError::new("min_recipients", "must be at least 1"));
+        }
+        let mut phrases = HashSet::new();
+        for phrase in &options.phrases {
+            let normal = normalise(phrase);
+            if normal.is_empty() {
+                return Err(OptionError::new(
+                    "phrases",
+                    format!("{phrase:?} has no letters or digits"),
+                ));
+            }
+            phrases.insert(normal);
+        }
+        Ok(Box::new(TestMessage {
+            min_recipients: options.min_recipients,
+            phrases,
+        }))
+    }
+
+    fn is_test_phrase(&self, text: &str) -> bool {
+        // No test phrase is long; keeps a long subject or line cheap.
+        if text.len() > 200 {
+            return false;
+        }
+        let normal = normalise(text);
+        !normal.is_empty() && (TEST_PHRASE.is_match(&normal) || self.phrases.contains(&normal))
+    }
+
+    /// The test phrase a body part consists of, if it is one.
+    fn test_body<'p>(&self, part: &'p BodyPart) -> Option<&'p str> {
+        let mut lines = paragraphs(part.authored())
+            .filter(|p| !is_disclaimer(p))
+            .flat_map(str::lines)
+            .map(str::trim)
+            .filter(|l| !l.is_empty());
+        let mut first = lines.next()?;
+        if GREETING.is_match(&normalise(first)) {
+            first = lines.next()?;
+        }
+        if !self.is_test_phrase(first) {
+            return None;
+        }
+        // What follows may be more test phrases or a short signature (name,
+        // job title, organisation, phone): a few short lines, no sentences.
+        let mut rest = 0;
+        for line in lines {
+            rest += 1;
+            if rest > SIGNATURE_LINES
+                || line.chars().count() > SIGNATURE_WIDTH
+                || (!self.is_test_phrase(line) && is_sentence(line))
+            {
+                return None;
+            }
+        }
+        Some(first)
+    }
+}
+
+/// The most lines a signature below a test phrase may have.
+const SIGNATURE_LINES: usize = 8;
+/// ... and the longest such line, in characters.
+const SIGNATURE_WIDTH: usize = 80;
+
+/// A line of prose rather than a signature line: five or more words ending
+/// like a sentence.
+fn is_sentence(line: &str) -> bool {
+    line.split_whitespace().count() >= 5 && line.trim_end().ends_with(['.', '!', '?'])
+}
+
+/// Lowercase words separated by single spaces: punctuation, brackets and
+/// symbols become spaces, so `Test - please ignore!!` is `test please ignore`.
+fn normalise(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for word in text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.extend(word.chars().flat_map(char::to_lowercase));
+    }
+    out
+}
+
+/// A whole normalised text that is only test phrases.
+static TEST_PHRASE: LazyLock<Regex> = LazyLock::new(|| {
+    let test_word = r"(?:test(?:ing)?\d*|tst|testmail|testemail|testnachricht|prueba|teste|essai)";
+    let kind = r"(?:message|msg|email|e mail|mail|post|only|run|send|nachricht|mensaje|correo)";
+    let count = r"(?:\d+|one|two|three|un|deux|trois|eins|zwei|drei|uno|dos|tres)";
+    let please = r"(?:please|pls|plz|kindly|bitte|por favor|svp|graag|merci d)";
+    let ignore = r"(?:ignore|disregard|ignorieren|ignorer|ignorar|negeren)";
+    let test = format!(
+        r"(?:(?:this is |it s |its )?(?:just |only )?(?:a )?{test_word}(?: {kind})?(?: {count})*)"
+    );
+    let ignore = format!(
+        r"(?:(?:{please} )?{ignore}(?: (?:this|me|it|that))?(?: (?:{kind}|one|test))?(?: {please})?)"
+    );
+    let phrase = format!(r"(?:{test}|{ignore}|sorry|thanks|thank you|thx)");
+    Regex::new(&format!(r"^(?:{test}|{ignore})(?: {phrase})*$"))
+        .expect("test phrase pattern is valid")
+});
+
+/// A greeting line before a test phrase: `Hi all,`.
+static GREETING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^(?:hi|hello|hey|dear|good morning|good afternoon|hallo|bonjour|hola)?(?: (?:all|everyone|everybody|team|colleagues|folks|there))?$",
+    )
+    .expect("greeting pattern is valid")
+});
+
+impl Rule for TestMessage {
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+        let audience = cx.audience;
+        let mass = audience
+            .recipients
+            .iter()
+            .find_map(|r| r.mass.as_ref().map(|m| (r, m)));
+        let reach = audience.reach();
+        let min = self.min_recipients.unwrap_or(cx.many_recipients);
+        if mass.is_none() && reach < min {
+            return;
+        }
+        let msg = cx.message;
+        let subject = msg.subject.as_deref().unwrap_or("");
+        // A reply's or forward's subject belongs to the earlier message.
+        let own_subject = !msg.is_reply && !has_forward_prefix(subject);
+        let (what, location) =
+            if own_subject && self.is_test_phrase(strip_subject_prefixes(subject)) {
+                (
+                    format!("the subject is {:?}", shorten(subject.trim())),
+                    Location::header("Subject", msg.header_line("Subject")),
+                )
+            } else if let Some((part, phrase)) = msg
+                .readable_parts()
+                .find_map(|p| self.test_body(p).map(|phrase| (p, phrase)))
+            {
+                (
+                    format!("the text says only {:?}", shorten(phrase)),
+                    Location::part(part.mime_type(), part.line),
+                )
+            } else {
+                return;
+            };
+        let to_whom = match mass {
+            Some((r, m)) => format!("the everyone-style list {}", mass_list::describe(r, m)),
+            None => plural(reach, "person", "people"),
+        };
+        out.push(
+            Diagnostic::new(
+                Severity::Error,
+                format!("test message sent to {to_whom}: {what}"),
+                location,
+            )
+            .help("send tests to yourself or a small test list, never to a real distribution list"),
+        );
+    }
+}
+
+/// At most 60 characters of a phrase, for messages.
+fn shorten(s: &str) -> String {
+    match s.char_indices().nth(60) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{check_rule, check_rule_with, eml};
+
+    fn rule() -> TestMessage {
+        TestMessage {
+            min_recipients: None,
+            phrases: HashSet::new(),
+        }
+    }
+
+    #[test]
+    fn test_phrases() {
+        let r = rule();
+        for s in [
+            "test",
+            "Test",
+            "TEST!!!",
+            "testing",
+            "Testing, testing",
+            "test 123",
+            "Testing 1 2 3",
+            "test message",
+            "Test Email",
+            "test e-mail",
+            "please ignore",
+            "Ignore this",
+            "ignore",
+            "test - please ignore",
+            "Test (please ignore)",
+            "This is a test",
+            "this is just a test message",
+            "Please ignore this email",
+            "please disregard",
+            "test #5",
+            "test2",
+            "Testnachricht",
+            "bitte ignorieren",
+            "Test, sorry",
+        ] {
+            assert!(r.is_test_phrase(s), "{s}");
+        }
+        for s in [
+            "Test results for Q3",
+            "Testing strategy review",
+            "A/B test outcome",
+            "Driving test booked",
+            "Please ignore the previous link",
+            "Test message from Netscape Communicator 4.7",
+            "MIME test 1",
+            "Please test this",
+            "",
+            "!!!",
+            "Latest",
+            "Contest",
+        ] {
+            assert!(!r.is_test_phrase(s), "{s}");
+        }
+    }
+
+    fn to_everyone(subject: &str, body: &str) -> crate::message::Message {
+        eml(&format!(
+            "From: a@org.example\nTo: everyone@org.example\nSubject: {subject}\n\n{body}"
+        ))
+    }
+
+    #[test]
+    fn fires_on_a_test_subject_to_a_mass_list() {
+        let f = check_rule("test-message", &to_everyone("test", "test\n"));
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Error);
+        assert_eq!(
+            f[0].message,
+            "test message sent to the everyone-style list everyone@org.example (name matches `everyone`): the subject is \"test\""
+        );
+        assert_eq!(f[0].location.header.as_deref(), Some("Subject"));
+        assert_eq!(f[0].location.line, Some(3));
+    }
+
+    #[test]
+    fn fires_on_a_test_body_with_a_signature() {
+        let body = "Hi all,\n\nTesting, please ignore.\n\nDylan Foster\nIT Infrastructure (contractor)\nTel: 01632 960 123\n";
+        let f = check_rule("test-message", &to_everyone("Ward lists", body));
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message
+                .ends_with("the text says only \"Testing, please ignore.\""),
+            "{}",
+            f[0].message
+        );
+        assert_eq!(f[0].location.part.as_deref(), Some("text/plain"));
+    }
+
+    #[test]
+    fn a_real_body_under_an_ordinary_subject_is_silent() {
+        for body in [
+            "Please ignore the previous link, the right one is below.\n",
+            "Test\n\nThe fire alarm will be tested on Tuesday at 10:00. Please do not leave the building.\n",
+            "test\n\n1\n2\n3\n4\n5\n6\n7\n8\n9\n",
+        ] {
+            assert!(
+                check_rule("test-message", &to_everyone("Fire alarm", body)).is_empty(),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn replies_are_judged_by_their_body() {
+        let storm = eml(
+            "From: b@org.example\nTo: everyone@org.example\nSubject: Re: test\nIn-Reply-To: <x@org.example>\n\nplease remove me from this list\n\n> test\n",
+        );
+        assert!(check_rule("test-message", &storm).is_empty());
+        let again = eml(
+            "From: b@org.example\nTo: everyone@org.example\nSubject: Re: test\n\ntest\n\nOn Mon, 1 Jan 2024, A <a@org.example> wrote:\n> test\n",
+        );
+        assert_eq!(check_rule("test-message", &again).len(), 1);
+        let forward = eml(
+            "From: b@org.example\nTo: everyone@org.example\nSubject: Fwd: test\n\nSee below.\n\n---------- Forwarded message ---------\ntest\n",
+        );
+        assert!(check_rule("test-message", &forward).is_empty());
+    }
+
+    #[test]
+    fn counts_people_without_a_mass_list() {
+        let many = |n: usize| {
+            let to: Vec<String> = (0..n).map(|i| format!("p{i}@org.example")).collect();
+            eml(&format!(
+                "From: a@org.example\nTo: {}\nSubject: Test email\n\nx\n",
+                to.join(", ")
+            ))
+        };
+        let f = check_rule("test-message", &many(25));
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message.starts_with("test message sent to 25 people"),
+            "{}",
+            f[0].message
+        );
+        assert!(check_rule("test-message", &many(24)).is_empty());
+        let one = eml("From: a@org.example\nTo: b@org.example\nSubject: test\n\ntest\n");
+        assert!(check_rule("test-message", &one).is_empty());
+        // Options: a lower threshold, and the shared recipient-count one.
+        assert_eq!(
+            check_rule_with(
+                "[rules.test-message]\nmin_recipients = 1\n",
+                "test-message",
+                &one
+            )
+            .len(),
+            1
+        );
+        assert_eq!(
+            check_rule_with(
+                "[rules.recipient-count]\nwarning = 10\n",
+                "test-message",
+                &many(10)
+            )
+            .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn configured_lists_count_as_their_members() {
+        let config = "[lists.\"ward7@org.example\"]\nmembers = 40\n";
+        let msg = eml("From: a@org.example\nTo: ward7@org.example\nSubject: testing\n\n");
+        let f = check_rule_with(config, "test-message", &msg);
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message.starts_with("test message sent to 40 people"),
+            "{}",
+            f[0].message
+        );
+    }
+
+    #[test]
+    fn extra_phrases_and_option_errors() {
+        let config = "[rules.test-message]\nphrases = [\"Probe!\"]\n";
+        let msg = to_everyone("probe", "x\n");
+        assert_eq!(check_rule_with(config, "test-message", &msg).len(), 1);
+        assert!(check_rule("test-message", &msg).is_empty());
+        let settings = |toml: &str| {
+            crate::config::Config::parse(toml, "t.toml").unwrap().rules["test-message"].clone()
+        };
+        let bad = TestMessage::build(&settings("[rules.test-message]\nmin_recipients = 0\n"));
+        assert_eq!(bad.err().unwrap().key.as_deref(), Some("min_recipients"));
+        let bad = TestMessage::build(&settings("[rules.test-message]\nphrases = [\"--\"]\n"));
+        assert_eq!(bad.err().unwrap().key.as_deref(), Some("phrases"));
+    }
+}
