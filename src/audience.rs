@@ -194,7 +194,7 @@ pub struct Org {
     domains: Vec<String>,
     personal_domains: HashSet<String>,
     /// Configured lists by lowercased address.
-    lists: HashMap<String, ListConfig>,
+    lists: FastMap<String, ListConfig>,
     mass_names: MassNames,
 }
 
@@ -208,7 +208,11 @@ impl Org {
                 .iter()
                 .cloned()
                 .collect(),
-            lists: config.lists.clone(),
+            lists: config
+                .lists
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             mass_names: MassNames::new(&config.organization.mass_list_names),
         }
     }
@@ -316,7 +320,12 @@ impl<'m> Audience<'m> {
             let list = if org.lists.is_empty() {
                 None
             } else {
-                org.lists.get(addr.addr.to_ascii_lowercase().as_str())
+                // The key already has a lowercase domain; only a local part
+                // with capitals needs a lowercased copy.
+                match lowercase(key) {
+                    Cow::Borrowed(k) => org.lists.get(k),
+                    Cow::Owned(k) => org.lists.get(k.as_str()),
+                }
             };
             let mass = org
                 .mass_reason(list, addr.local_part())
@@ -434,6 +443,9 @@ pub const MASS_LIST_MEMBERS: u64 = 500;
 #[derive(Debug)]
 struct MassNames {
     names: Vec<String>,
+    /// All names in one regex: almost no local part is a list name, and one
+    /// `is_match` says so faster than the set's overlapping search.
+    any: regex::Regex,
     set: RegexSet,
 }
 
@@ -444,17 +456,23 @@ impl MassNames {
             .map(|n| n.to_string())
             .chain(configured.iter().cloned())
             .collect();
-        let patterns = names.iter().map(|name| {
-            let parts: Vec<String> = name.split('*').map(regex::escape).collect();
-            format!("(?i)^{}$", parts.join(".+"))
-        });
-        let set = RegexSet::new(patterns).expect("escaped list names are valid regexes");
-        MassNames { names, set }
+        let patterns: Vec<String> = names
+            .iter()
+            .map(|name| {
+                let parts: Vec<String> = name.split('*').map(regex::escape).collect();
+                format!("^{}$", parts.join(".+"))
+            })
+            .collect();
+        let any = regex::Regex::new(&format!("(?i){}", patterns.join("|")))
+            .expect("escaped list names are valid regexes");
+        let set = RegexSet::new(patterns.iter().map(|p| format!("(?i){p}")))
+            .expect("escaped list names are valid regexes");
+        MassNames { names, any, set }
     }
 
     fn find(&self, local_part: &str) -> Option<&str> {
         // No list name is this long; keeps hostile input cheap.
-        if local_part.len() > 128 {
+        if local_part.len() > 128 || !self.any.is_match(local_part) {
             return None;
         }
         self.set
