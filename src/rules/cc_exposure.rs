@@ -1,4 +1,4 @@
-use super::{Context, Rule, declare_rule, plural, thousands};
+use super::{Context, Rule, check_thresholds, declare_rule, plural, thousands};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
 use crate::message::Field;
@@ -73,12 +73,7 @@ impl Default for CcExposure {
 impl CcExposure {
     fn build(settings: &RuleSettings) -> Result<Box<dyn Rule>, OptionError> {
         let rule: CcExposure = settings.options()?;
-        if rule.warning == 0 {
-            return Err(OptionError::new("warning", "must be at least 1"));
-        }
-        if rule.error < rule.warning {
-            return Err(OptionError::new("error", "must not be below `warning`"));
-        }
+        check_thresholds(rule.warning, rule.error)?;
         Ok(Box::new(rule))
     }
 }

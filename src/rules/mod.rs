@@ -126,6 +126,17 @@ pub(crate) fn thousands(n: u64) -> String {
     out
 }
 
+/// Checks a rule's `warning`/`error` pair of thresholds.
+pub(crate) fn check_thresholds(warning: u64, error: u64) -> Result<(), OptionError> {
+    if warning == 0 {
+        return Err(OptionError::new("warning", "must be at least 1"));
+    }
+    if error < warning {
+        return Err(OptionError::new("error", "must not be below `warning`"));
+    }
+    Ok(())
+}
+
 /// `1 address` / `2 addresses`.
 pub(crate) fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{} {}", thousands(n), if n == 1 { one } else { many })

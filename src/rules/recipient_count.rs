@@ -1,4 +1,4 @@
-use super::{Context, Rule, declare_rule, plural, thousands};
+use super::{Context, Rule, check_thresholds, declare_rule, plural, thousands};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
 use crate::message::Field;
@@ -69,12 +69,7 @@ pub fn many_recipients(settings: &RuleSettings) -> u64 {
 impl RecipientCount {
     fn build(settings: &RuleSettings) -> Result<Box<dyn Rule>, OptionError> {
         let rule: RecipientCount = settings.options()?;
-        if rule.warning == 0 {
-            return Err(OptionError::new("warning", "must be at least 1"));
-        }
-        if rule.error < rule.warning {
-            return Err(OptionError::new("error", "must not be below `warning`"));
-        }
+        check_thresholds(rule.warning, rule.error)?;
         Ok(Box::new(rule))
     }
 }
