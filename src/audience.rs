@@ -20,7 +20,7 @@ type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 /// Mailbox providers where every address is a different person: for them the
 /// whole address, not the domain, is one party. Matched on the registrable
 /// domain; the brands in [`PERSONAL_BRANDS`] match under any suffix.
-const PERSONAL_DOMAINS: &[&str] = &[
+pub(crate) const PERSONAL_DOMAINS: &[&str] = &[
     "gmail.com",
     "googlemail.com",
     "icloud.com",
@@ -102,7 +102,7 @@ const PERSONAL_DOMAINS: &[&str] = &[
 
 /// Providers that register the same brand under many country suffixes
 /// (`hotmail.co.uk`, `yahoo.fr`, `outlook.de`, ...).
-const PERSONAL_BRANDS: &[&str] = &["hotmail", "outlook", "live", "yahoo", "windowslive"];
+pub(crate) const PERSONAL_BRANDS: &[&str] = &["hotmail", "outlook", "live", "yahoo", "windowslive"];
 
 /// Built-in everyone-style list names; `*` matches any run of characters.
 const MASS_LIST_NAMES: &[&str] = &[

@@ -101,7 +101,10 @@ fn incidents_are_caught_and_their_counterparts_pass() {
         ("newsroom-reply-to-one.eml", &[]),
         ("passport-numbers-wrong-recipients.eml", &[]),
         ("passport-clean.eml", &[]),
-        ("school-personal-account.eml", &["recipient-count"]),
+        (
+            "school-personal-account.eml",
+            &["recipient-count", "invalid-address"],
+        ),
         ("school-provisioned-account.eml", &[]),
     ];
     let dir = Path::new("fixtures/incidents");

@@ -12,6 +12,10 @@ use crate::finding::{Diagnostic, Severity};
 use crate::message::Message;
 
 mod cc_exposure;
+mod duplicate_recipient;
+mod external_recipients;
+mod invalid_address;
+mod lookalike_domain;
 mod mass_list;
 pub(crate) mod recipient_count;
 mod reply_all_to_list;
@@ -22,6 +26,10 @@ pub static REGISTRY: &[&RuleInfo] = &[
     &recipient_count::RULE,
     &mass_list::RULE,
     &reply_all_to_list::RULE,
+    &invalid_address::RULE,
+    &duplicate_recipient::RULE,
+    &lookalike_domain::RULE,
+    &external_recipients::RULE,
 ];
 
 /// What a rule sees of one message.
