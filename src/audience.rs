@@ -6,6 +6,7 @@
 //! linear in the number of recipients.
 
 use crate::config::{Config, ListConfig};
+pub use crate::message::mailbox_key;
 use crate::message::{Address, Message};
 use regex::RegexSet;
 use std::borrow::Cow;
@@ -20,7 +21,7 @@ type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 /// Mailbox providers where every address is a different person: for them the
 /// whole address, not the domain, is one party. Matched on the registrable
 /// domain; the brands in [`PERSONAL_BRANDS`] match under any suffix.
-const PERSONAL_DOMAINS: &[&str] = &[
+pub(crate) const PERSONAL_DOMAINS: &[&str] = &[
     "gmail.com",
     "googlemail.com",
     "icloud.com",
@@ -102,7 +103,7 @@ const PERSONAL_DOMAINS: &[&str] = &[
 
 /// Providers that register the same brand under many country suffixes
 /// (`hotmail.co.uk`, `yahoo.fr`, `outlook.de`, ...).
-const PERSONAL_BRANDS: &[&str] = &["hotmail", "outlook", "live", "yahoo", "windowslive"];
+pub(crate) const PERSONAL_BRANDS: &[&str] = &["hotmail", "outlook", "live", "yahoo", "windowslive"];
 
 /// Built-in everyone-style list names; `*` matches any run of characters.
 const MASS_LIST_NAMES: &[&str] = &[
@@ -397,18 +398,6 @@ impl<'m> Audience<'m> {
                 .filter(|m| !m.sender_allowed)
                 .map(|m| (r, m))
         })
-    }
-}
-
-/// The identity of a mailbox: local part as written, domain lowercased
-/// (local parts may be case-sensitive; domains never are). Borrowed when the
-/// address is already in that form, which is the usual case.
-pub fn mailbox_key(addr: &str) -> Cow<'_, str> {
-    match addr.rsplit_once('@') {
-        Some((local, domain)) if domain.bytes().any(|b| b.is_ascii_uppercase()) => {
-            Cow::Owned(format!("{local}@{}", domain.to_ascii_lowercase()))
-        }
-        _ => Cow::Borrowed(addr),
     }
 }
 

@@ -118,7 +118,10 @@ fn incidents_are_caught_and_their_counterparts_pass() {
             &["personal-data", "confidential-broad"],
         ),
         ("passport-clean.eml", &[]),
-        ("school-personal-account.eml", &["recipient-count"]),
+        (
+            "school-personal-account.eml",
+            &["recipient-count", "invalid-address"],
+        ),
         ("school-provisioned-account.eml", &[]),
     ];
     let dir = Path::new("fixtures/incidents");
@@ -129,7 +132,12 @@ fn incidents_are_caught_and_their_counterparts_pass() {
     );
     for (file, rules) in expected {
         let report = check(&dir.join(file));
-        assert_eq!(&rules_fired(&report), rules, "{file}:\n{}", human(&report));
+        let mut fired = rules_fired(&report);
+        fired.sort_unstable();
+        fired.dedup();
+        let mut want = rules.to_vec();
+        want.sort_unstable();
+        assert_eq!(fired, want, "{file}:\n{}", human(&report));
     }
 }
 

@@ -54,3 +54,49 @@ fn million_recipient_header_is_counted() {
     assert_eq!(count.message, "1,200,000 recipients (To 1,200,000)");
     assert_eq!(count.severity.as_str(), "error");
 }
+
+/// A junk list as long as the NHSmail one: every entry broken, and some
+/// written twice. Findings stay a readable handful.
+#[test]
+fn million_junk_recipients_give_capped_findings() {
+    let mut raw = String::with_capacity(RECIPIENTS * 40);
+    raw.push_str("From: contractor@nhs.example.net\nSubject: test\nTo: ");
+    for i in 0..RECIPIENTS {
+        if i > 0 {
+            raw.push_str(",\n ");
+        }
+        match i % 4 {
+            0 => raw.push_str(&format!("user{i}@@trust{}.example.net", i % 300)),
+            1 => raw.push_str(&format!("user{i}.gmail.com")),
+            2 => raw.push_str(&format!("user{i}@gmial.com")),
+            _ => raw.push_str(&format!("user{}@gmial.com", i - 1)),
+        }
+    }
+    raw.push_str("\n\ntest\n");
+    let msg = parse_rfc5322(raw.as_bytes(), 1).expect("parses");
+    let linter = Linter::new(Config::default(), &Selection::default()).unwrap();
+    let findings = linter.check(&msg);
+    let of = |rule: &str| -> Vec<&str> {
+        findings
+            .iter()
+            .filter(|f| f.rule == rule)
+            .map(|f| f.message.as_str())
+            .collect()
+    };
+    let invalid = of("invalid-address");
+    assert_eq!(invalid.len(), 21);
+    assert_eq!(invalid[20], "and 599,980 more invalid addresses");
+    let duplicates = of("duplicate-recipient");
+    assert_eq!(duplicates.len(), 21);
+    assert_eq!(
+        duplicates[20],
+        "and 299,980 more addresses written more than once"
+    );
+    assert_eq!(
+        of("lookalike-domain"),
+        [
+            "300,000 recipients at gmial.com (first `user2@gmial.com`): gmial.com looks like a typo of gmail.com (a major mail provider)"
+        ]
+    );
+    assert!(findings.len() < 50, "{} findings", findings.len());
+}

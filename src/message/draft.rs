@@ -144,7 +144,17 @@ pub(super) fn push_address_strings(msg: &mut Message, field: Field, entries: &[S
         .and_then(|m| m.parts.first())
         .and_then(|p| p.headers.first())
         .map(|h| &h.value);
-    if let Some(HeaderValue::Address(list)) = value {
-        push_addresses(msg, list, field, &mut LinePlacer::without_lines());
-    }
+    let list = match value {
+        Some(HeaderValue::Address(list)) => Some(list),
+        _ => None,
+    };
+    let text = header
+        .get(3..header.len().saturating_sub(4))
+        .unwrap_or_default();
+    push_addresses(
+        msg,
+        list,
+        field,
+        &mut LinePlacer::new(text.as_bytes(), None),
+    );
 }

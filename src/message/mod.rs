@@ -14,6 +14,20 @@ pub use draft::parse_json_draft;
 pub use reply::{has_forward_prefix, has_reply_prefix, strip_subject_prefixes};
 pub use rfc5322::parse_rfc5322;
 
+use std::borrow::Cow;
+
+/// The identity of a mailbox: local part as written, domain lowercased
+/// (local parts may be case-sensitive; domains never are). Borrowed when the
+/// address is already in that form, which is the usual case.
+pub fn mailbox_key(addr: &str) -> Cow<'_, str> {
+    match addr.rsplit_once('@') {
+        Some((local, domain)) if domain.bytes().any(|b| b.is_ascii_uppercase()) => {
+            Cow::Owned(format!("{local}@{}", domain.to_ascii_lowercase()))
+        }
+        _ => Cow::Borrowed(addr),
+    }
+}
+
 /// The header an address was written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Field {
@@ -194,10 +208,21 @@ impl Message {
     }
 
     /// Adds recipients given outside the headers (a sendmail command line,
-    /// an SMTP envelope), parsed like header addresses. Addresses already
-    /// in the headers are counted once by the audience.
+    /// an SMTP envelope), parsed like header addresses. Mailboxes already
+    /// among the recipients are not added again: they were not written twice.
     pub fn add_recipients(&mut self, field: Field, entries: &[String]) {
+        let before = self.addresses.len();
         draft::push_address_strings(self, field, entries);
+        let added = self.addresses.split_off(before);
+        let mut known: std::collections::HashSet<String> = self
+            .recipients()
+            .map(|a| mailbox_key(&a.addr).into_owned())
+            .collect();
+        self.addresses.extend(
+            added
+                .into_iter()
+                .filter(|a| known.insert(mailbox_key(&a.addr).into_owned())),
+        );
     }
 
     /// Line of the first header with this name, for locating findings.

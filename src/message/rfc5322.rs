@@ -37,13 +37,16 @@ pub fn parse_rfc5322(raw: &[u8], first_line: usize) -> Option<Message> {
             }
             _ => {}
         }
-        if let (Some(field), HeaderValue::Address(list)) =
-            (address_field(&header.name), &header.value)
-        {
+        if let Some(field) = address_field(&header.name) {
             let text = raw
                 .get(header.offset_start as usize..header.offset_end as usize)
                 .unwrap_or_default();
-            let mut placer = LinePlacer::new(text, line);
+            let mut placer = LinePlacer::new(text, Some(line));
+            // mail-parser gives `Empty` for a header holding only `<>`.
+            let list = match &header.value {
+                HeaderValue::Address(list) => Some(list),
+                _ => None,
+            };
             push_addresses(&mut msg, list, field, &mut placer);
         }
         msg.headers.push(HeaderField {
@@ -135,25 +138,71 @@ fn address_field(name: &HeaderName<'_>) -> Option<Field> {
 /// Appends the addresses of one parsed address header to the model.
 /// Shared with the JSON draft front end, which parses its address strings
 /// with the same mail-parser code.
+///
+/// Two things mail-parser loses are put back from the header's raw text, so
+/// that no entry the user wrote vanishes: an empty `<>` entry (dropped by
+/// mail-parser) becomes an [`Address`] with an empty `addr` and no name, and
+/// a quoted local part (`"john doe"@example.com`, which mail-parser reads as
+/// the name `john doe` and the address `@example.com`) is restored.
 pub(super) fn push_addresses(
     msg: &mut Message,
-    value: &mail_parser::Address<'_>,
+    value: Option<&mail_parser::Address<'_>>,
     field: Field,
     placer: &mut LinePlacer<'_>,
 ) {
-    let push = |msg: &mut Message,
-                placer: &mut LinePlacer<'_>,
-                addr: &mail_parser::Addr<'_>,
-                group: Option<usize>| {
-        let spec = addr.address.as_deref().unwrap_or("").trim().to_string();
+    let empties = empty_angle_addrs(placer.text);
+    let mut pending = empties.iter().copied().peekable();
+    // Newlines are counted forward from the previous empty entry, so a
+    // header of a million `<>` is still read once.
+    let (mut counted, mut empty_line) = (0, placer.first_line);
+    // Empty `<>` entries before this raw offset go in first, in header order.
+    let mut flush = |msg: &mut Message, placer: &LinePlacer<'_>, before: usize| {
+        while let Some(at) = pending.next_if(|&at| at < before) {
+            let skipped = placer.text.get(counted..at).unwrap_or_default();
+            empty_line = empty_line.map(|l| l + memchr::memchr_iter(b'\n', skipped).count());
+            counted = at;
+            msg.addresses.push(Address {
+                name: None,
+                addr: String::new(),
+                field,
+                line: empty_line,
+                group: None,
+            });
+        }
+    };
+    let mut push = |msg: &mut Message,
+                    placer: &mut LinePlacer<'_>,
+                    addr: &mail_parser::Addr<'_>,
+                    group: Option<usize>| {
+        let mut spec = addr.address.as_deref().unwrap_or("").trim().to_string();
+        let mut name = addr
+            .name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string);
+        if spec.is_empty()
+            && let Some(comment) = &name
+            && placer.skip_comment_entry(comment)
+        {
+            // `group: (some text);`: a comment, which mail-parser reports
+            // as a name without an address. Nothing was addressed.
+            return;
+        }
         let line = placer.place(&spec);
+        if spec.starts_with('@')
+            && let Some(quoted) = placer.quoted_before_match()
+        {
+            // `"john doe"@example.com`: mail-parser took the quoted local
+            // part for a display name.
+            name = None;
+            spec.insert_str(0, &quoted);
+        }
+        if let Some(at) = placer.last_match {
+            flush(msg, placer, at);
+        }
         msg.addresses.push(Address {
-            name: addr
-                .name
-                .as_deref()
-                .map(str::trim)
-                .filter(|n| !n.is_empty())
-                .map(str::to_string),
+            name,
             addr: spec,
             field,
             line,
@@ -161,12 +210,13 @@ pub(super) fn push_addresses(
         });
     };
     match value {
-        mail_parser::Address::List(list) => {
+        None => {}
+        Some(mail_parser::Address::List(list)) => {
             for addr in list {
                 push(msg, placer, addr, None);
             }
         }
-        mail_parser::Address::Group(groups) => {
+        Some(mail_parser::Address::Group(groups)) => {
             for group in groups {
                 // mail-parser represents addresses outside any group, in a
                 // header that also has groups, as groups without a name.
@@ -185,6 +235,68 @@ pub(super) fn push_addresses(
             }
         }
     }
+    flush(msg, placer, usize::MAX);
+}
+
+/// Offsets of empty angle addresses (`<>`, `< >`) that stand alone as an
+/// entry, with no display name before them in the same entry: the ones
+/// mail-parser drops. Quoted strings and comments are skipped. One pass;
+/// headers without such an entry cost a `memchr` scan.
+fn empty_angle_addrs(text: &[u8]) -> Vec<usize> {
+    let next_non_space = |from: usize| {
+        text.get(from..)
+            .and_then(|rest| rest.iter().position(|b| !b.is_ascii_whitespace()))
+            .map(|i| from + i)
+    };
+    let any = memchr::memchr_iter(b'<', text)
+        .any(|i| next_non_space(i + 1).is_some_and(|j| text.get(j) == Some(&b'>')));
+    if !any {
+        return Vec::new();
+    }
+    let mut found = Vec::new();
+    let mut i = 0;
+    let mut content = false;
+    while let Some(&b) = text.get(i) {
+        match b {
+            b'"' | b'(' => {
+                // Skip a quoted string or a (possibly nested) comment.
+                let mut depth = 0usize;
+                let quote = b == b'"';
+                i += 1;
+                while let Some(&c) = text.get(i) {
+                    match c {
+                        b'\\' => i += 1,
+                        b'"' if quote => break,
+                        b'(' if !quote => depth += 1,
+                        b')' if !quote => {
+                            if depth == 0 {
+                                break;
+                            }
+                            depth -= 1;
+                        }
+                        _ => {}
+                    }
+                    i += 1;
+                }
+                content = true;
+            }
+            b',' | b';' | b':' => content = false,
+            b'<' => match next_non_space(i + 1) {
+                Some(j) if text.get(j) == Some(&b'>') => {
+                    if !content {
+                        found.push(i);
+                    }
+                    content = true;
+                    i = j;
+                }
+                _ => content = true,
+            },
+            b if b.is_ascii_whitespace() => {}
+            _ => content = true,
+        }
+        i += 1;
+    }
+    found
 }
 
 /// The value of a header as text: decoded where mail-parser decoded it,
@@ -248,24 +360,23 @@ impl<'a> LineCounter<'a> {
 pub(super) struct LinePlacer<'a> {
     text: &'a [u8],
     cursor: usize,
+    /// Line of the header's first line; `None` for sources without lines.
+    first_line: Option<usize>,
     line: Option<usize>,
+    /// Offset in `text` where the last placed address was found.
+    last_match: Option<usize>,
 }
 
 impl<'a> LinePlacer<'a> {
-    pub(super) fn new(text: &'a [u8], line: usize) -> Self {
+    /// `text` is the header's raw value; `line` the line it starts on, or
+    /// `None` for sources without line numbers (JSON drafts).
+    pub(super) fn new(text: &'a [u8], line: Option<usize>) -> Self {
         LinePlacer {
             text,
             cursor: 0,
-            line: Some(line),
-        }
-    }
-
-    /// For sources without line numbers.
-    pub(super) fn without_lines() -> Self {
-        LinePlacer {
-            text: &[],
-            cursor: 0,
-            line: None,
+            first_line: line,
+            line,
+            last_match: None,
         }
     }
 
@@ -274,21 +385,80 @@ impl<'a> LinePlacer<'a> {
     }
 
     fn place(&mut self, spec: &str) -> Option<usize> {
-        let line = self.line?;
+        self.last_match = None;
         if spec.is_empty() {
-            return Some(line);
+            return self.line;
         }
         let end = self
             .text
             .len()
             .min(self.cursor + ADDRESS_SEARCH_WINDOW + spec.len());
-        let window = &self.text[self.cursor..end];
+        let window = self.text.get(self.cursor..end).unwrap_or_default();
         if let Some(pos) = find(window, spec.as_bytes()) {
             let newlines = memchr::memchr_iter(b'\n', &window[..pos]).count();
-            self.line = Some(line + newlines);
+            self.line = self.line.map(|line| line + newlines);
+            self.last_match = Some(self.cursor + pos);
             self.cursor += pos + spec.len();
         }
         self.line
+    }
+
+    /// Whether `(comment)` stands alone as an entry (only separators or
+    /// the header's ends around it) ahead of the cursor; if so the cursor
+    /// moves past it.
+    fn skip_comment_entry(&mut self, comment: &str) -> bool {
+        let needle = format!("({comment})");
+        let end = self
+            .text
+            .len()
+            .min(self.cursor + ADDRESS_SEARCH_WINDOW + needle.len());
+        let window = self.text.get(self.cursor..end).unwrap_or_default();
+        let Some(pos) = find(window, needle.as_bytes()) else {
+            return false;
+        };
+        let separated = |b: Option<&u8>| b.is_none_or(|b| matches!(b, b',' | b';' | b':'));
+        let alone = separated(
+            window[..pos]
+                .iter()
+                .rev()
+                .find(|b| !b.is_ascii_whitespace()),
+        ) && separated(
+            window[pos + needle.len()..]
+                .iter()
+                .find(|b| !b.is_ascii_whitespace()),
+        );
+        if alone {
+            self.cursor += pos + needle.len();
+        }
+        alone
+    }
+
+    /// The quoted string (quotes included) that ends right where the last
+    /// placed address starts, if there is one: `"john doe"` before
+    /// `@example.com`.
+    fn quoted_before_match(&self) -> Option<String> {
+        let at = self.last_match?;
+        let before = self.text.get(..at)?;
+        let close = before.len().checked_sub(1)?;
+        if before.get(close) != Some(&b'"') {
+            return None;
+        }
+        // The opening quote: the previous `"` not escaped by a backslash.
+        let mut open = close;
+        loop {
+            open = memchr::memrchr(b'"', before.get(..open)?)?;
+            let escapes = before[..open]
+                .iter()
+                .rev()
+                .take_while(|&&b| b == b'\\')
+                .count();
+            if escapes % 2 == 0 {
+                break;
+            }
+        }
+        let quoted = String::from_utf8_lossy(&before[open..=close]);
+        // A folded quoted string: unfold it as mail-parser would.
+        Some(quoted.replace(['\r', '\n'], ""))
     }
 }
 
@@ -306,4 +476,91 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
         from = at + 1;
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_rfc5322;
+    use crate::message::parse_json_draft;
+
+    fn entries(to: &str) -> Vec<(Option<String>, String, Option<usize>)> {
+        let raw = format!("From: a@example.com\nTo: {to}\n\nx\n");
+        parse_rfc5322(raw.as_bytes(), 1)
+            .unwrap()
+            .recipients()
+            .map(|a| (a.name.clone(), a.addr.clone(), a.line))
+            .collect()
+    }
+
+    fn addrs(to: &str) -> Vec<String> {
+        entries(to).into_iter().map(|(_, a, _)| a).collect()
+    }
+
+    #[test]
+    fn broken_entries_are_kept_as_written() {
+        assert_eq!(addrs("j.doe@@example.com"), ["j.doe@@example.com"]);
+        assert_eq!(addrs("parent.smith@example"), ["parent.smith@example"]);
+        assert_eq!(addrs("a@b..com"), ["a@b..com"]);
+        assert_eq!(
+            entries("mrs.khan.hotmail.co.uk"),
+            [(
+                Some("mrs.khan.hotmail.co.uk".to_string()),
+                String::new(),
+                Some(2)
+            )]
+        );
+    }
+
+    #[test]
+    fn empty_angle_addresses_are_kept_in_order_and_place() {
+        assert_eq!(entries("<>"), [(None, String::new(), Some(2))]);
+        assert_eq!(addrs("a@b.com, <>, c@d.com"), ["a@b.com", "", "c@d.com"]);
+        assert_eq!(
+            entries("a@b.com,\n < >,\n c@d.com")
+                .iter()
+                .map(|e| e.2)
+                .collect::<Vec<_>>(),
+            [Some(2), Some(3), Some(4)]
+        );
+        // With a name, mail-parser keeps the entry itself; not counted twice.
+        assert_eq!(
+            entries("Bob <>, \"x <> y\" <x@y.com>"),
+            [
+                (Some("Bob".to_string()), String::new(), Some(2)),
+                (Some("x <> y".to_string()), "x@y.com".to_string(), Some(2)),
+            ]
+        );
+    }
+
+    #[test]
+    fn quoted_local_parts_are_restored() {
+        assert_eq!(
+            entries("\"john doe\"@example.com, Bob <b@x.com>"),
+            [
+                (None, "\"john doe\"@example.com".to_string(), Some(2)),
+                (Some("Bob".to_string()), "b@x.com".to_string(), Some(2)),
+            ]
+        );
+        assert_eq!(addrs("\"a\\\"b\"@example.com"), ["\"a\\\"b\"@example.com"]);
+        assert_eq!(addrs("John <\"j d\"@example.com>"), ["\"j d\"@example.com"]);
+    }
+
+    #[test]
+    fn comments_are_not_entries() {
+        assert_eq!(entries("team: (to follow);, b@x.com").len(), 1);
+        assert_eq!(
+            entries("(Bob) bob@x.com")[0],
+            (Some("Bob".to_string()), "bob@x.com".to_string(), Some(2))
+        );
+    }
+
+    #[test]
+    fn json_drafts_get_the_same_repairs() {
+        let msg =
+            parse_json_draft(br#"{"to": ["<>", "\"john doe\"@example.com", "ann@example.com"]}"#)
+                .unwrap();
+        let got: Vec<&str> = msg.recipients().map(|a| a.addr.as_str()).collect();
+        assert_eq!(got, ["", "\"john doe\"@example.com", "ann@example.com"]);
+        assert!(msg.recipients().all(|a| a.line.is_none()));
+    }
 }

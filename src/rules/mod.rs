@@ -15,7 +15,11 @@ mod cc_exposure;
 mod confidential_broad;
 mod custom;
 mod data_attachment;
+mod duplicate_recipient;
+mod external_recipients;
 mod forgotten_attachment;
+mod invalid_address;
+mod lookalike_domain;
 mod mass_list;
 mod personal_data;
 mod personal_sender;
@@ -29,10 +33,14 @@ pub static REGISTRY: &[&RuleInfo] = &[
     &recipient_count::RULE,
     &mass_list::RULE,
     &reply_all_to_list::RULE,
-    &personal_data::RULE,
-    &data_attachment::RULE,
     &test_message::RULE,
     &confidential_broad::RULE,
+    &personal_data::RULE,
+    &data_attachment::RULE,
+    &invalid_address::RULE,
+    &lookalike_domain::RULE,
+    &external_recipients::RULE,
+    &duplicate_recipient::RULE,
     &personal_sender::RULE,
     &forgotten_attachment::RULE,
 ];

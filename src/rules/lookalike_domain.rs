@@ -1,0 +1,855 @@
+use super::invalid_address::{Capped, domain_problem, idna_ascii};
+use super::{Context, Rule, declare_rule, plural};
+use crate::audience::{PERSONAL_BRANDS, PERSONAL_DOMAINS, Recipient, registrable};
+use crate::config::{OptionError, RuleSettings};
+use crate::finding::{Diagnostic, Location, Severity};
+use serde::Deserialize;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+
+declare_rule! {
+    /// ## What it checks
+    /// A recipient domain that looks like a slip of the keyboard away from a
+    /// domain the message was surely meant for:
+    ///
+    /// - **one edit away** (a letter added, dropped, changed, or two
+    ///   neighbours swapped) from your organisation's domain, a domain in
+    ///   `known_domains`, a major mail provider (gmail.com, hotmail.co.uk,
+    ///   outlook.com, yahoo.com, icloud.com, btinternet.com, nhs.net, ...),
+    ///   or a domain more common among this message's other recipients:
+    ///   `gmial.com`, `hotmial.co.uk`, `outlok.com`, `gmail.co`;
+    /// - **the wrong ending** on a provider or a configured domain, among
+    ///   .com, .net, .org and .co.uk: `nhs.com` for nhs.net, `gmail.co.uk`.
+    ///
+    /// Domains are compared by their registrable part (`mail.example.co.uk`
+    /// is `example.co.uk`), so the organisation's subdomains never match.
+    /// Names before the ending must be 4 characters or more to be compared
+    /// letter by letter (5 for the built-in providers: `live`, `aol`, `nhs`
+    /// only match a wrong ending), and 6 or more to differ in their first
+    /// letter (here.com and there.com are different words, not a typo), so
+    /// short names like bt.com do not match everything; a digit changed for
+    /// another (shop1, shop2) is a series, not a typo. A domain of another
+    /// recipient is a target only when it is more common in this message
+    /// (two or more recipients) than the suspect (one): two partners with
+    /// similar names that both appear several times are left alone. Real
+    /// provider domains (yahoo.co.uk and yahoo.com, hotmail.fr, ymail.com,
+    /// ...) are never lookalikes of each other.
+    ///
+    /// It is an **error** when a domain written with non-Latin letters that
+    /// look Latin (Cyrillic `а`, `е`, `о`, `р`, `с`, Greek `ο`, ...; shown as
+    /// `xn--...` in Punycode) reads the same as one of those domains:
+    /// that is impersonation, not a typo.
+    ///
+    /// ## Why it matters
+    /// A mistyped domain sends the message to whoever owns the typo. Typo
+    /// domains of big providers and of organisations are registered on
+    /// purpose to collect such mail: researchers who registered about 30
+    /// look-alikes of large companies' domains received some 120,000
+    /// misdirected emails in six months. Look-alike letters are how invoice
+    /// fraud poses as a supplier in a reply thread.
+    ///
+    /// ## Example
+    /// ```text
+    /// From: Rachel Dunmore <r.dunmore@school.example.sch.uk>
+    /// Bcc: keith.garcia@gmial.com, a.khan@hotmial.co.uk, j.li@nhs.com
+    /// ```
+    ///
+    /// ## How to fix
+    /// Correct the domain. If it is right (a real partner with a similar
+    /// name), add it to `allowed`.
+    ///
+    /// ## Options
+    /// ```toml
+    /// [rules.lookalike-domain]
+    /// known_domains = []      # more domains to protect: partners, suppliers
+    /// allowed = []            # real domains never reported, e.g. "exampel.com"
+    /// min_label_length = 4    # shortest name compared letter by letter
+    /// max_reported = 20       # domains reported one by one; the rest in one summary
+    /// ```
+    id: "lookalike-domain",
+    severity: Warning,
+    summary: "A recipient domain looks like a typo or a look-alike of a known domain (gmial.com, nhs.com)",
+    build: LookalikeDomain::build,
+}
+
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct Options {
+    known_domains: Vec<String>,
+    allowed: Vec<String>,
+    min_label_length: usize,
+    max_reported: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            known_domains: Vec::new(),
+            allowed: Vec::new(),
+            min_label_length: 4,
+            max_reported: 20,
+        }
+    }
+}
+
+struct LookalikeDomain {
+    /// Registrable parts of `known_domains`.
+    known: Vec<String>,
+    allowed: HashSet<String>,
+    min_label: usize,
+    max_reported: usize,
+}
+
+impl LookalikeDomain {
+    fn build(settings: &RuleSettings) -> Result<Box<dyn Rule>, OptionError> {
+        let options: Options = settings.options()?;
+        let normalise = |key: &str, list: Vec<String>| -> Result<Vec<String>, OptionError> {
+            list.into_iter()
+                .map(|d| {
+                    let d = d.trim().trim_start_matches(['@', '.']).to_ascii_lowercase();
+                    if d.is_empty() || domain_problem(&d).is_some() {
+                        Err(OptionError::new(key, format!("`{d}` is not a domain name")))
+                    } else {
+                        Ok(d)
+                    }
+                })
+                .collect()
+        };
+        if options.max_reported == 0 {
+            return Err(OptionError::new("max_reported", "must be at least 1"));
+        }
+        if options.min_label_length < 2 {
+            return Err(OptionError::new("min_label_length", "must be at least 2"));
+        }
+        let known = normalise("known_domains", options.known_domains)?
+            .into_iter()
+            .map(|d| registrable(&d).map_or(d.clone(), str::to_string))
+            .collect();
+        let allowed = normalise("allowed", options.allowed)?.into_iter().collect();
+        Ok(Box::new(LookalikeDomain {
+            known,
+            allowed,
+            min_label: options.min_label_length,
+            max_reported: options.max_reported,
+        }))
+    }
+}
+
+/// Big mail providers whose typo domains catch misdirected mail. The
+/// provider's real country variants are in [`is_real_provider`].
+const PROVIDERS: &[&str] = &[
+    "gmail.com",
+    "googlemail.com",
+    "hotmail.com",
+    "hotmail.co.uk",
+    "outlook.com",
+    "live.com",
+    "live.co.uk",
+    "msn.com",
+    "yahoo.com",
+    "yahoo.co.uk",
+    "ymail.com",
+    "icloud.com",
+    "aol.com",
+    "btinternet.com",
+    "protonmail.com",
+    "nhs.net",
+    "gmx.com",
+    "gmx.de",
+    "web.de",
+    "mail.com",
+    "zoho.com",
+    "fastmail.com",
+    "virginmedia.com",
+    "talktalk.net",
+    "sky.com",
+    "comcast.net",
+    "verizon.net",
+    "orange.fr",
+    "t-online.de",
+];
+
+/// Real domains one edit away from a provider: never typos.
+const REAL_NEIGHBOURS: &[&str] = &["email.com", "cloud.com", "163.net"];
+
+/// Built-in providers are compared letter by letter only from this length:
+/// `live`, `aol` and `nhs` have too many real neighbours (olive.com, ...).
+const PROVIDER_MIN_LABEL: usize = 5;
+
+/// Names at least this long may differ in their first letter (`ggmail`,
+/// `otmail`); shorter ones only after it.
+const FIRST_LETTER_MIN_LABEL: usize = 6;
+
+/// Endings people confuse with each other; a wrong one among these is
+/// reported for providers and configured domains.
+const SWAPPED_ENDINGS: &[&str] = &["com", "net", "org", "co.uk"];
+
+/// Endings common enough that one a letter away is a typo of them (`co`,
+/// `cm`, `con` for `com`); country endings a letter apart (`de`, `be`)
+/// are both real.
+const COMMON_ENDINGS: &[&str] = &[
+    "com", "net", "org", "edu", "gov", "co.uk", "org.uk", "ac.uk", "gov.uk",
+];
+
+/// Frequent domains of this message used as targets: the most common few
+/// are where a typo would have come from, and a fixed number keeps the
+/// comparison linear.
+const MESSAGE_TARGETS: usize = 16;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Org,
+    Known,
+    Provider,
+    /// Another domain of this message, with its number of recipients.
+    Recipients(u64),
+}
+
+struct Target {
+    domain: String,
+    /// Length of the name before the ending (`hotmail` in hotmail.co.uk);
+    /// `None` when the public suffix list cannot split the domain.
+    name_len: Option<usize>,
+    kind: Kind,
+    /// Wrong endings among [`SWAPPED_ENDINGS`] count.
+    swaps: bool,
+    min_label: usize,
+}
+
+impl Target {
+    fn new(domain: String, kind: Kind, swaps: bool, min_label: usize) -> Self {
+        Target {
+            name_len: split(&domain).map(|(name, _)| name.len()),
+            domain,
+            kind,
+            swaps,
+            min_label,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self.kind {
+            Kind::Org => format!("{} (your organisation's domain)", self.domain),
+            Kind::Known => format!("{} (a configured known domain)", self.domain),
+            Kind::Provider => format!("{} (a major mail provider)", self.domain),
+            Kind::Recipients(n) => format!(
+                "{} (the domain of {} in this message)",
+                self.domain,
+                plural(n, "other recipient", "other recipients")
+            ),
+        }
+    }
+}
+
+/// The recipients at one registrable domain.
+struct Domain<'a, 'm> {
+    /// Registrable part, lowercase ASCII (Punycode for IDNs).
+    registrable: String,
+    first: &'a Recipient<'m>,
+    count: u64,
+    external: bool,
+}
+
+impl Rule for LookalikeDomain {
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+        type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+        // Domains as written -> index into `domains`: each distinct domain
+        // is validated and split by the public suffix list once.
+        let mut by_written: FastMap<&str, Option<usize>> = FastMap::default();
+        let mut by_registrable: FastMap<String, usize> = FastMap::default();
+        let mut domains: Vec<Domain<'_, '_>> = Vec::new();
+        for r in &cx.audience.recipients {
+            if r.own {
+                continue;
+            }
+            let Some(written) = r.first.domain() else {
+                continue;
+            };
+            let slot = match by_written.get(written) {
+                Some(slot) => *slot,
+                None => {
+                    let slot = registrable_ascii(written).map(|reg| {
+                        *by_registrable.entry(reg).or_insert_with_key(|reg| {
+                            domains.push(Domain {
+                                registrable: reg.clone(),
+                                first: r,
+                                count: 0,
+                                external: false,
+                            });
+                            domains.len() - 1
+                        })
+                    });
+                    by_written.insert(written, slot);
+                    slot
+                }
+            };
+            if let Some(d) = slot.and_then(|i| domains.get_mut(i)) {
+                d.count += 1;
+                d.external |= r.external;
+            }
+        }
+        if domains.is_empty() {
+            return;
+        }
+
+        let targets = self.targets(cx, &domains);
+        // A domain that is itself the organisation's, a known one or a
+        // provider's is no typo; a common domain of this message may be.
+        let exact: HashSet<&str> = targets
+            .iter()
+            .filter(|t| !matches!(t.kind, Kind::Recipients(_)))
+            .map(|t| t.domain.as_str())
+            .collect();
+        let personal: HashSet<&str> = cx
+            .config
+            .organization
+            .personal_domains
+            .iter()
+            .map(String::as_str)
+            .collect();
+        let mut skeletons = None;
+        let mut capped = Capped::new(self.max_reported);
+        for d in &domains {
+            let reg = d.registrable.as_str();
+            if !d.external
+                || exact.contains(reg)
+                || self.allowed.contains(reg)
+                || is_real_provider(reg)
+                || personal.contains(reg)
+            {
+                continue;
+            }
+            let finding = if is_idn(reg) {
+                let map = skeletons.get_or_insert_with(|| skeleton_map(&targets, &domains));
+                confusable(reg, map)
+            } else {
+                let Some((name, _)) = split(reg) else {
+                    continue;
+                };
+                targets.iter().find_map(|t| {
+                    let comparable = match t.kind {
+                        Kind::Recipients(n) => d.count == 1 && n >= 2 && t.domain != reg,
+                        _ => true,
+                    };
+                    let slip = comparable.then(|| near(reg, name.len(), t)).flatten()?;
+                    Some(Finding::Typo(t.describe(), slip))
+                })
+            };
+            let Some(finding) = finding else { continue };
+            let location = Location::header(d.first.first.field.header_name(), d.first.first.line);
+            capped.push(out, location, |location| finding.diagnostic(d, location));
+        }
+        capped.finish(out, |n, location| {
+            Diagnostic::new(
+                Severity::Warning,
+                format!(
+                    "and {} that look like typos of known domains",
+                    plural(n, "more domain", "more domains")
+                ),
+                location,
+            )
+            .help("check every recipient domain")
+        });
+    }
+}
+
+impl LookalikeDomain {
+    /// What recipient domains are compared with: the organisation, the
+    /// configured known domains, the providers, and the most common domains
+    /// of this message.
+    fn targets(&self, cx: &Context<'_>, domains: &[Domain<'_, '_>]) -> Vec<Target> {
+        let configured_org = !cx.config.organization.domains.is_empty();
+        let mut seen = HashSet::new();
+        let mut targets = Vec::new();
+        let mut add = |domain: String, kind: Kind, swaps: bool, min_label: usize| {
+            if seen.insert(domain.clone()) {
+                targets.push(Target::new(domain, kind, swaps, min_label));
+            }
+        };
+        for org in &cx.audience.org_domains {
+            let reg = registrable(org).unwrap_or(org).to_string();
+            add(reg, Kind::Org, configured_org, self.min_label);
+        }
+        for known in &self.known {
+            add(known.clone(), Kind::Known, true, self.min_label);
+        }
+        for provider in PROVIDERS {
+            add(
+                provider.to_string(),
+                Kind::Provider,
+                true,
+                PROVIDER_MIN_LABEL.max(self.min_label),
+            );
+        }
+        let mut frequent: Vec<&Domain<'_, '_>> = domains.iter().filter(|d| d.count >= 2).collect();
+        let keep = MESSAGE_TARGETS.min(frequent.len());
+        if keep > 0 && keep < frequent.len() {
+            frequent.select_nth_unstable_by_key(keep - 1, |d| std::cmp::Reverse(d.count));
+        }
+        frequent.truncate(keep);
+        for d in frequent {
+            add(
+                d.registrable.clone(),
+                Kind::Recipients(d.count),
+                false,
+                self.min_label,
+            );
+        }
+        targets
+    }
+}
+
+/// What a suspect domain looks like; targets as [`Target::describe`] says them.
+enum Finding {
+    Typo(String, Slip),
+    Confusable {
+        target: String,
+        unicode: String,
+        letters: Vec<char>,
+    },
+}
+
+impl Finding {
+    fn diagnostic(&self, d: &Domain<'_, '_>, location: Location) -> Diagnostic {
+        let who = if d.count == 1 {
+            format!("`{}`", d.first.first.addr)
+        } else {
+            format!(
+                "{} at {} (first `{}`)",
+                plural(d.count, "recipient", "recipients"),
+                d.registrable,
+                d.first.first.addr
+            )
+        };
+        match self {
+            Finding::Typo(target, slip) => Diagnostic::new(
+                Severity::Warning,
+                match slip {
+                    Slip::Letters => {
+                        format!("{who}: {} looks like a typo of {target}", d.registrable)
+                    }
+                    Slip::Ending => format!(
+                        "{who}: {} looks like {target} with the wrong ending",
+                        d.registrable
+                    ),
+                },
+                location,
+            )
+            .help(format!(
+                "correct the domain; if {} is right, add it to `allowed` under [rules.lookalike-domain]",
+                d.registrable
+            )),
+            Finding::Confusable {
+                target,
+                unicode,
+                letters,
+            } => {
+                let letters: Vec<String> = letters.iter().map(|&c| describe_char(c)).collect();
+                Diagnostic::new(
+                    Severity::Error,
+                    format!(
+                        "{who}: {} is {unicode}, written with {}: it looks like {target} but is a different domain",
+                        d.registrable,
+                        letters.join(", "),
+                    ),
+                    location,
+                )
+                .help("look-alike letters are how impersonators pose as someone you know: check the address with its owner by other means before sending")
+            }
+        }
+    }
+}
+
+/// The registrable part of a domain as lowercase ASCII (Punycode for an
+/// internationalised domain), or `None` for an invalid domain, which
+/// invalid-address reports.
+fn registrable_ascii(domain: &str) -> Option<String> {
+    if domain_problem(domain).is_some() || domain.starts_with('[') {
+        return None;
+    }
+    let ascii: Cow<'_, str> = if domain.is_ascii() {
+        Cow::Owned(domain.to_ascii_lowercase())
+    } else {
+        Cow::Owned(idna_ascii(domain)?.into_owned())
+    };
+    registrable(&ascii).map(str::to_string)
+}
+
+fn is_idn(domain: &str) -> bool {
+    domain.starts_with("xn--") || domain.contains(".xn--")
+}
+
+/// Splits a registrable domain into its name and its public-suffix ending:
+/// `hotmail.co.uk` -> (`hotmail`, `co.uk`).
+fn split(domain: &str) -> Option<(&str, &str)> {
+    let suffix = psl::suffix_str(domain)?;
+    let name = domain.strip_suffix(suffix)?.strip_suffix('.')?;
+    (!name.is_empty() && !name.contains('.')).then_some((name, suffix))
+}
+
+/// How a suspect domain differs from its target.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Slip {
+    /// A letter added, dropped, changed or swapped: `gmial.com`.
+    Letters,
+    /// The same name with another ending: `nhs.com` for nhs.net.
+    Ending,
+}
+
+/// Whether `candidate`, whose name is its first `name_len` bytes, looks
+/// like a slip away from `target` (both registrable, lowercase ASCII).
+fn near(candidate: &str, name_len: usize, target: &Target) -> Option<Slip> {
+    let t_name_len = target.name_len?;
+    // Cheap rejection first: most domains are nowhere near most targets.
+    if candidate.len().abs_diff(target.domain.len()) > 1 && name_len != t_name_len {
+        return None;
+    }
+    let (name, ending) = (candidate.get(..name_len)?, candidate.get(name_len + 1..)?);
+    let t = target.domain.as_str();
+    let (t_name, t_ending) = (t.get(..t_name_len)?, t.get(t_name_len + 1..)?);
+    if name == t_name {
+        // Same name, another ending: `gmail.co`, `nhs.com` for nhs.net.
+        let typo = one_edit(ending.as_bytes(), t_ending.as_bytes())
+            && (COMMON_ENDINGS.contains(&ending) || COMMON_ENDINGS.contains(&t_ending));
+        let swap = target.swaps
+            && SWAPPED_ENDINGS.contains(&ending)
+            && SWAPPED_ENDINGS.contains(&t_ending);
+        (name.len() >= 3 && (typo || swap)).then_some(Slip::Ending)
+    } else {
+        // A different first letter makes a different word more often than
+        // a typo (here.com, there.com; some.example, dome.example): only
+        // for longer names.
+        let first_letter = candidate.as_bytes().first() != target.domain.as_bytes().first();
+        let shortest = name.len().min(t_name.len());
+        (shortest >= target.min_label
+            && (!first_letter || shortest >= FIRST_LETTER_MIN_LABEL)
+            && one_edit(candidate.as_bytes(), target.domain.as_bytes()))
+        .then_some(Slip::Letters)
+    }
+}
+
+/// Whether `a` becomes `b` by exactly one insertion, deletion, substitution
+/// (but not of a digit for a digit) or swap of adjacent characters (optimal
+/// string alignment distance 1).
+/// Linear: only the text after the common prefix is compared.
+fn one_edit(a: &[u8], b: &[u8]) -> bool {
+    if a == b || a.len().abs_diff(b.len()) > 1 {
+        return false;
+    }
+    let p = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let (a, b) = (&a[p..], &b[p..]);
+    match a.len().cmp(&b.len()) {
+        std::cmp::Ordering::Equal => {
+            // A digit changed for another is a different number in a
+            // series (shop1, shop2), not a typo.
+            let digits = a[0].is_ascii_digit() && b[0].is_ascii_digit();
+            (a.get(1..) == b.get(1..) && !digits)
+                || (a.len() >= 2 && a[0] == b[1] && a[1] == b[0] && a[2..] == b[2..])
+        }
+        std::cmp::Ordering::Less => a == &b[1..],
+        std::cmp::Ordering::Greater => &a[1..] == b,
+    }
+}
+
+/// A provider's own domain: listed, or a multi-country brand (hotmail.fr,
+/// yahoo.co.jp) under any real ending; an ending a letter away from `com`
+/// (`hotmail.co`, `yahoo.cm`) is a typo, not a country.
+fn is_real_provider(domain: &str) -> bool {
+    if PROVIDERS.contains(&domain)
+        || PERSONAL_DOMAINS.contains(&domain)
+        || REAL_NEIGHBOURS.contains(&domain)
+    {
+        return true;
+    }
+    split(domain).is_some_and(|(name, ending)| {
+        PERSONAL_BRANDS.contains(&name) && (ending == "com" || !one_edit(ending.as_bytes(), b"com"))
+    })
+}
+
+/// UTS #39 skeletons of every ASCII target and recipient domain, with how
+/// each is described, to look internationalised domains up in. Built only
+/// for a message that has one.
+///
+/// The confusables data comes from the `unicode-security` crate (unicode-rs,
+/// the crate behind rustc's `confusable_idents` lint, kept at the current
+/// Unicode version): it maps every character Unicode lists as confusable
+/// (Cyrillic `а`, Greek `ο`, Latin `ɑ`, fullwidth letters, ...) to its
+/// prototype. A hand-written table of the common Cyrillic and Greek letters
+/// would miss most of the thousands of entries in confusables.txt.
+fn skeleton_map<'t>(
+    targets: &'t [Target],
+    domains: &'t [Domain<'_, '_>],
+) -> HashMap<String, Lookalike<'t>, foldhash::fast::RandomState> {
+    let mut map = HashMap::default();
+    for t in targets {
+        map.entry(skeleton(&t.domain))
+            .or_insert(Lookalike::Target(t));
+    }
+    // Any ASCII domain of this message is one a look-alike could pose as.
+    for d in domains.iter().filter(|d| !is_idn(&d.registrable)) {
+        map.entry(skeleton(&d.registrable))
+            .or_insert(Lookalike::Domain(d));
+    }
+    map
+}
+
+/// What a look-alike domain poses as.
+#[derive(Clone, Copy)]
+enum Lookalike<'t> {
+    Target(&'t Target),
+    Domain(&'t Domain<'t, 't>),
+}
+
+impl Lookalike<'_> {
+    fn describe(self) -> String {
+        match self {
+            Lookalike::Target(t) => t.describe(),
+            Lookalike::Domain(d) => {
+                Target::new(d.registrable.clone(), Kind::Recipients(d.count), false, 0).describe()
+            }
+        }
+    }
+}
+
+fn skeleton(domain: &str) -> String {
+    unicode_security::confusable_detection::skeleton(domain).collect()
+}
+
+fn confusable(
+    reg: &str,
+    map: &HashMap<String, Lookalike<'_>, foldhash::fast::RandomState>,
+) -> Option<Finding> {
+    let (unicode, result) = idna::domain_to_unicode(reg);
+    if result.is_err() || unicode.is_ascii() {
+        return None;
+    }
+    let target = map.get(&skeleton(&unicode))?.describe();
+    let mut letters: Vec<char> = Vec::new();
+    for c in unicode.chars() {
+        if letters.len() < 3
+            && !c.is_ascii()
+            && !letters.contains(&c)
+            && skeleton(c.encode_utf8(&mut [0; 4])).is_ascii()
+        {
+            letters.push(c);
+        }
+    }
+    Some(Finding::Confusable {
+        target,
+        unicode,
+        letters,
+    })
+}
+
+/// `Cyrillic `а` (U+0430)`.
+fn describe_char(c: char) -> String {
+    let script = match c as u32 {
+        0x0370..=0x03FF | 0x1F00..=0x1FFF => "Greek ",
+        0x0400..=0x052F | 0x1C80..=0x1C8F | 0x2DE0..=0x2DFF | 0xA640..=0xA69F => "Cyrillic ",
+        0x0530..=0x058F => "Armenian ",
+        0x13A0..=0x13FF => "Cherokee ",
+        0xFF00..=0xFFEF => "fullwidth ",
+        0x0080..=0x024F | 0x1E00..=0x1EFF => "Latin ",
+        _ => "",
+    };
+    format!("{script}`{c}` (U+{:04X})", c as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{check_rule, check_rule_with, eml};
+
+    fn findings(from: &str, to: &str) -> Vec<crate::finding::Finding> {
+        check_rule(
+            "lookalike-domain",
+            &eml(&format!("From: {from}\nTo: {to}\n\nx\n")),
+        )
+    }
+
+    #[test]
+    fn one_edit_distance() {
+        assert!(one_edit(b"gmial.com", b"gmail.com")); // swap
+        assert!(one_edit(b"gmai.com", b"gmail.com")); // deletion
+        assert!(one_edit(b"gmaill.com", b"gmail.com")); // insertion
+        assert!(one_edit(b"gnail.com", b"gmail.com")); // substitution
+        assert!(one_edit(b"gmail.co", b"gmail.com"));
+        assert!(!one_edit(b"gmail.com", b"gmail.com"));
+        assert!(!one_edit(b"gmali.cmo", b"gmail.com"));
+        assert!(!one_edit(b"shop1.com", b"shop2.com"));
+        assert!(!one_edit(b"", b"ab"));
+        assert!(one_edit(b"", b"a"));
+    }
+
+    #[test]
+    fn provider_typos() {
+        for (to, target) in [
+            ("keith@gmial.com", "gmail.com (a major mail provider)"),
+            ("a@gmail.co", "gmail.com (a major mail provider)"),
+            ("a@gmail.con", "gmail.com (a major mail provider)"),
+            (
+                "a.khan@hotmial.co.uk",
+                "hotmail.co.uk (a major mail provider)",
+            ),
+            ("y@outlok.com", "outlook.com (a major mail provider)"),
+            ("y@hotmail.co", "hotmail.com (a major mail provider)"),
+            ("j.li@nhs.com", "nhs.net (a major mail provider)"),
+            ("j.li@gmail.co.uk", "gmail.com (a major mail provider)"),
+        ] {
+            let f = findings("ann@example.org", to);
+            assert_eq!(f.len(), 1, "{to}");
+            assert!(f[0].message.contains(target), "{to}: {}", f[0].message);
+            assert_eq!(f[0].severity, Severity::Warning);
+        }
+        let f = findings("ann@example.org", "j.li@nhs.com");
+        assert_eq!(
+            f[0].message,
+            "`j.li@nhs.com`: nhs.com looks like nhs.net (a major mail provider) with the wrong ending"
+        );
+    }
+
+    #[test]
+    fn real_providers_and_short_names_are_not_typos() {
+        for to in [
+            "a@yahoo.co.uk, b@yahoo.com, c@yahoo.fr, d@hotmail.fr, e@ymail.com",
+            "a@email.com, b@mail.com, c@gmx.de, d@cloud.com, e@live.co.uk",
+            "a@olive.com, b@bt.co, c@bt.com, d@aol.co.uk, e@me.com, f@mac.com",
+            "a@nhs.uk, b@trust.nhs.uk, c@googlemail.com, d@outlook.de, e@yahoo.co.jp",
+        ] {
+            assert!(findings("ann@example.org", to).is_empty(), "{to}");
+        }
+    }
+
+    #[test]
+    fn organisation_domains() {
+        let f = findings("ann@example.org", "bob@exmaple.org, c@sub.example.org");
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            f[0].message,
+            "`bob@exmaple.org`: exmaple.org looks like a typo of example.org (your organisation's domain)"
+        );
+        // Sister domains of an organisation guessed from the sender may be
+        // real (debian.org, debian.net): only configured ones count.
+        assert!(findings("ann@example.org", "bob@example.net").is_empty());
+        let f = check_rule_with(
+            "[organization]\ndomains = [\"example.org\"]\n",
+            "lookalike-domain",
+            &eml("From: ann@example.org\nTo: bob@example.net\n\nx\n"),
+        );
+        assert_eq!(f.len(), 1);
+        assert!(f[0].message.contains("with the wrong ending"));
+        // A different first letter in a short name is another word.
+        assert!(findings("me@here.com", "you@there.com").is_empty());
+    }
+
+    #[test]
+    fn other_recipients_only_when_more_common() {
+        let f = findings(
+            "ann@example.org",
+            "a@partner.example, b@partner.example, c@partnr.example",
+        );
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            f[0].message,
+            "`c@partnr.example`: partnr.example looks like a typo of partner.example (the domain of 2 other recipients in this message)"
+        );
+        assert_eq!(f[0].location.line, Some(2));
+        // One each: no telling which is the typo.
+        assert!(findings("ann@example.org", "a@partner.example, c@partnr.example").is_empty());
+        // Both several times: two real partners.
+        assert!(
+            findings(
+                "ann@example.org",
+                "a@acme.example, b@acme.example, c@acne.example, d@acne.example"
+            )
+            .is_empty()
+        );
+        // A series is not a typo.
+        assert!(
+            findings(
+                "ann@example.org",
+                "a@school1.example, b@school1.example, c@school2.example"
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn confusable_letters_are_an_error() {
+        // gmаil.com with a Cyrillic а, in Punycode and as written.
+        for to in ["o@xn--gmil-63d.com", "o@gm\u{430}il.com"] {
+            let f = findings("ann@example.org", to);
+            assert_eq!(f.len(), 1, "{to}");
+            assert_eq!(f[0].severity, Severity::Error);
+            assert!(
+                f[0].message.contains(
+                    "xn--gmil-63d.com is gm\u{430}il.com, written with Cyrillic `\u{430}` (U+0430): it looks like gmail.com (a major mail provider)"
+                ),
+                "{}",
+                f[0].message
+            );
+        }
+        let f = findings("ann@example.org", "o@yah\u{3bf}\u{3bf}.com");
+        assert!(
+            f[0].message
+                .contains("written with Greek `\u{3bf}` (U+03BF): it looks like yahoo.com"),
+            "{}",
+            f[0].message
+        );
+        // A look-alike of another recipient's domain, Cyrillic е in supplier.
+        let f = findings(
+            "ann@example.org",
+            "a@supplier.example, b@supplier.example, c@supplier.example, d@supplier.example, e@supplier.example, x@supplier.example, y@suppli\u{435}r.example",
+        );
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Error);
+        // Real internationalised domains are not look-alikes.
+        assert!(findings("ann@example.org", "a@exämple.com, b@münchen.example").is_empty());
+    }
+
+    #[test]
+    fn options() {
+        let msg = eml("From: ann@example.org\nTo: a@gmial.com, b@partnr.example\n\nx\n");
+        let config = "[rules.lookalike-domain]\nallowed = [\"gmial.com\"]\nknown_domains = [\"partner.example\"]\n";
+        let f = check_rule_with(config, "lookalike-domain", &msg);
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message
+                .contains("partner.example (a configured known domain)")
+        );
+        let bad = crate::config::Config::parse(
+            "[rules.lookalike-domain]\nallowed = [\"not a domain\"]\n",
+            "m.toml",
+        )
+        .unwrap();
+        assert!(crate::linter::Linter::new(bad, &crate::linter::Selection::default()).is_err());
+    }
+
+    #[test]
+    fn capped_output() {
+        // 30 distinct typos of gmail.com: one letter changed after the first.
+        let to: Vec<String> = [1, 2]
+            .into_iter()
+            .flat_map(|at| (b'a'..=b'z').map(move |c| (at, c)))
+            .filter_map(|(at, c)| {
+                let mut name = b"gmail".to_vec();
+                (name[at] != c).then(|| {
+                    name[at] = c;
+                    format!("p@{}.com", String::from_utf8_lossy(&name))
+                })
+            })
+            .take(30)
+            .collect();
+        let msg = eml(&format!(
+            "From: ann@example.org\nTo: {}\n\nx\n",
+            to.join(",\n ")
+        ));
+        let f = check_rule("lookalike-domain", &msg);
+        assert_eq!(f.len(), 21, "{f:#?}");
+        assert_eq!(
+            f[20].message,
+            "and 10 more domains that look like typos of known domains"
+        );
+        assert_eq!(f[20].location.line, Some(22));
+    }
+}
