@@ -407,6 +407,12 @@ pub fn registrable(domain: &str) -> Option<&str> {
     psl::domain_str(domain)
 }
 
+/// Whether a (lowercase) domain ends in a suffix the public suffix list
+/// knows (`.com`, `.co.uk`), rather than one it only assumes (`.js`, `.pdf`).
+pub fn has_known_suffix(domain: &str) -> bool {
+    psl::suffix(domain.as_bytes()).is_some_and(|s| s.is_known())
+}
+
 pub fn is_internal(domain: &str, org_domains: &[String]) -> bool {
     org_domains.iter().any(|org| {
         domain == org

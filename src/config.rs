@@ -91,6 +91,16 @@ pub struct SendmailConfig {
     pub held_dir: Option<PathBuf>,
 }
 
+/// `[bulk]`: when every message counts as bulk mail.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkConfig {
+    /// Every message checked is a bulk send (a repository of newsletter or
+    /// notification templates), whatever its headers and recipients say.
+    #[serde(default)]
+    pub always: bool,
+}
+
 /// The `[rules.<id>]` table of one rule.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RuleSettings {
@@ -162,6 +172,7 @@ pub struct Config {
     /// `[[custom]]` rules, in the order written.
     pub custom: Vec<CustomRule>,
     pub sendmail: SendmailConfig,
+    pub bulk: BulkConfig,
 }
 
 /// What a custom rule's pattern is matched against.
@@ -252,6 +263,8 @@ struct RawConfig {
     custom: Vec<RawCustomRule>,
     #[serde(default)]
     sendmail: SendmailConfig,
+    #[serde(default)]
+    bulk: BulkConfig,
 }
 
 impl Config {
@@ -434,6 +447,7 @@ impl Config {
             rules,
             custom,
             sendmail: raw.sendmail,
+            bulk: raw.bulk,
         })
     }
 
@@ -502,6 +516,11 @@ pub fn starter(domain: Option<&str>) -> String {
 # when = "external"
 # severity = "error"
 # message = "Codename Falcon must not leave the organisation"
+
+# A repository of newsletter or notification templates: check every message
+# as bulk mail (unsubscribe headers, sender alignment, ...).
+# [bulk]
+# always = true
 
 # For `maillint sendmail`: the real sendmail, and where held messages go.
 # [sendmail]
@@ -588,6 +607,15 @@ severity = "warning"
         let all = Config::parse(&uncommented, "m.toml").unwrap();
         assert_eq!(all.custom.len(), 1);
         assert_eq!(all.lists["all-staff@example.org"].members, Some(5400));
+    }
+
+    #[test]
+    fn bulk_section() {
+        let config = Config::parse("[bulk]\nalways = true\n", "m.toml").unwrap();
+        assert!(config.bulk.always);
+        assert!(!Config::default().bulk.always);
+        let err = Config::parse("[bulk]\nalway = true\n", "m.toml").unwrap_err();
+        assert_eq!(err.line, Some(2), "{err}");
     }
 
     #[test]

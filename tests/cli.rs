@@ -660,3 +660,85 @@ fn completions_and_man_page() {
         .code(0)
         .stdout(predicate::str::contains(".TH maillint").and(predicate::str::contains("sendmail")));
 }
+
+/// Copies a directory tree, such as an example, into a temporary directory.
+fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// The fenced block that follows `after` in the README.
+fn readme_block(readme: &str, after: &str) -> String {
+    let start = readme.find(after).expect("README has the passage") + after.len();
+    let rest = &readme[start..];
+    let open = rest.find("```").unwrap();
+    let body = &rest[open..];
+    let body = &body[body.find('\n').unwrap() + 1..];
+    body[..body.find("```").unwrap()].to_string()
+}
+
+#[test]
+fn newsletter_example_runs_as_the_readme_says() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let example = root.join("examples/newsletter");
+    let readme = fs::read_to_string(root.join("README.md")).unwrap();
+    // The README shows the example's real configuration and templates.
+    let config = fs::read_to_string(example.join("maillint.toml")).unwrap();
+    assert_eq!(
+        readme_block(&readme, "supplies:\n"),
+        config,
+        "README shows examples/newsletter/maillint.toml"
+    );
+    let welcome = fs::read_to_string(example.join("templates/welcome.eml")).unwrap();
+    assert!(welcome.starts_with(&readme_block(
+        &readme,
+        "The start of `templates/welcome.eml`:"
+    )));
+    assert_eq!(
+        readme_block(
+            &readme,
+            "(the configuration is found in\nthe current directory):"
+        ),
+        "maillint check templates/ --fail-on warning\n"
+    );
+
+    let dir = TempDir::new().unwrap();
+    copy_tree(&example, dir.path());
+    maillint(dir.path())
+        .args(["check", "templates/", "--fail-on", "warning"])
+        .assert()
+        .code(0)
+        .stdout(readme_block(
+            &readme,
+            "maillint check templates/ --fail-on warning\n```\n",
+        ));
+
+    // The breakage the README shows: no one-click header, a misspelt variable.
+    let welcome_path = dir.path().join("templates/welcome.eml");
+    fs::write(
+        &welcome_path,
+        welcome.replace("List-Unsubscribe-Post: List-Unsubscribe=One-Click\n", ""),
+    )
+    .unwrap();
+    let digest_path = dir.path().join("templates/monthly-digest.eml");
+    let digest = fs::read_to_string(&digest_path).unwrap();
+    assert!(digest.contains("<p>Hi {{ first_name }},</p>"));
+    fs::write(
+        &digest_path,
+        digest.replace("<p>Hi {{ first_name }},</p>", "<p>Hi {{ frist_name }},</p>"),
+    )
+    .unwrap();
+    maillint(dir.path())
+        .args(["check", "templates/", "--fail-on", "warning"])
+        .assert()
+        .code(1)
+        .stdout(readme_block(&readme, "fails with exit code 1:"));
+}

@@ -110,7 +110,7 @@ fn sarif_of_a_clean_run_is_valid() {
     let dir = TempDir::new().unwrap();
     fs::write(
         dir.path().join("ok.eml"),
-        "From: a@example.org\nTo: b@example.org\n\nhi\n",
+        "From: a@example.org\nTo: b@example.org\nSubject: lunch\n\nhi\n",
     )
     .unwrap();
     let out = maillint(dir.path())

@@ -1,7 +1,7 @@
 //! Body text as rules want it: HTML turned into text, and the text the
 //! sender wrote in this message told apart from the quoted history below it.
 
-use super::{BodyKind, BodyPart};
+use super::{BodyKind, BodyPart, HtmlView};
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -11,9 +11,31 @@ impl BodyPart {
             kind,
             text,
             line,
+            verbatim: false,
             plain: Default::default(),
             authored: Default::default(),
+            html: Default::default(),
         }
+    }
+
+    /// The links, images and visible text of an HTML part, parsed the first
+    /// time any rule asks and shared by all of them; `None` for plain text.
+    pub fn html(&self) -> Option<&HtmlView> {
+        match self.kind {
+            BodyKind::Text => None,
+            BodyKind::Html => Some(self.html.get_or_init(|| HtmlView::parse(&self.text))),
+        }
+    }
+
+    /// The file line of line `n` (from 1) of the content: exact when the
+    /// part is [`verbatim`](Self::verbatim), else the line the part starts on.
+    pub fn source_line(&self, n: usize) -> Option<usize> {
+        let start = self.line?;
+        Some(if self.verbatim {
+            start.saturating_add(n.saturating_sub(1))
+        } else {
+            start
+        })
     }
 
     /// `text/plain` or `text/html`, for locations.
@@ -191,6 +213,27 @@ fn authored_text(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::{authored_text, html_to_text, is_disclaimer, paragraphs};
+
+    #[test]
+    fn source_lines_are_exact_only_for_unencoded_parts() {
+        let qp = crate::testing::eml(
+            "From: a@example.com\nContent-Type: text/html\nContent-Transfer-Encoding: quoted-printable\n\n<p>a=\nb</p>\n<a href=3D\"https://x.example\">x</a>\n",
+        );
+        let part = &qp.body[0];
+        assert!(!part.verbatim);
+        assert_eq!(part.source_line(2), part.line);
+        assert_eq!(part.html().unwrap().links[0].href, "https://x.example");
+        let plain = crate::testing::eml(
+            "From: a@example.com\nContent-Type: text/html\n\n<p>a</p>\n<a href=\"x\">x</a>\n",
+        );
+        assert!(plain.body[0].verbatim);
+        assert_eq!(plain.body[0].source_line(2), Some(5));
+        assert!(
+            crate::testing::eml("From: a@example.com\n\nhi\n").body[0]
+                .html()
+                .is_none()
+        );
+    }
 
     #[test]
     fn html_cells_and_blocks_are_separated() {

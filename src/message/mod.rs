@@ -6,11 +6,13 @@
 
 mod body;
 mod draft;
+mod html;
 mod reply;
 mod rfc5322;
 
 pub use body::{is_disclaimer, paragraphs};
 pub use draft::parse_json_draft;
+pub use html::{HtmlImage, HtmlLink, HtmlView, url_host, url_scheme};
 pub use reply::{has_forward_prefix, has_reply_prefix, strip_subject_prefixes};
 pub use rfc5322::parse_rfc5322;
 
@@ -129,9 +131,15 @@ pub struct BodyPart {
     pub text: String,
     /// Line where the part's content starts in the source file.
     pub line: Option<usize>,
+    /// The content's lines are the source file's lines, one for one: the
+    /// part was not quoted-printable or base64 encoded. Only then can a
+    /// line inside the content be turned into a file line
+    /// ([`source_line`](Self::source_line)).
+    pub verbatim: bool,
     /// Derived views, computed on first use (see `body.rs`).
     plain: std::sync::OnceLock<String>,
     authored: std::sync::OnceLock<String>,
+    html: std::sync::OnceLock<HtmlView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,6 +231,32 @@ impl Message {
                 .into_iter()
                 .filter(|a| known.insert(mailbox_key(&a.addr).into_owned())),
         );
+    }
+
+    /// A member's post as a discussion list relays it: `List-Post` names a
+    /// `mailto:` address (an announce-only list says `List-Post: NO`). Its
+    /// From is the author, and its list headers are the list server's.
+    pub fn is_discussion_list_post(&self) -> bool {
+        self.headers
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case("List-Post"))
+            .any(|h| h.value.to_ascii_lowercase().contains("mailto:"))
+    }
+
+    /// A message a program sent on its own: `Auto-Submitted` other than
+    /// `no` (RFC 3834: auto-replies, vacation notices), or From a mail
+    /// system's own sender (`MAILER-DAEMON`, `postmaster`, MDaemon's
+    /// `MDaemon`), which is how delivery reports arrive.
+    pub fn is_automatic(&self) -> bool {
+        let auto_submitted = self
+            .header("Auto-Submitted")
+            .is_some_and(|h| !h.value.trim().eq_ignore_ascii_case("no"));
+        let system_sender = self.sender().is_some_and(|a| {
+            ["mailer-daemon", "postmaster", "mdaemon"]
+                .iter()
+                .any(|s| a.local_part().eq_ignore_ascii_case(s))
+        });
+        auto_submitted || system_sender
     }
 
     /// Line of the first header with this name, for locating findings.

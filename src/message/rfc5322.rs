@@ -77,7 +77,13 @@ pub fn parse_rfc5322(raw: &[u8], first_line: usize) -> Option<Message> {
             _ => continue,
         };
         let line = Some(lines.line_at(part.offset_body as usize));
-        msg.body.push(BodyPart::new(kind, text.to_string(), line));
+        let mut body = BodyPart::new(kind, text.to_string(), line);
+        body.verbatim = part.content_transfer_encoding().is_none_or(|cte| {
+            ["7bit", "8bit", "binary"]
+                .iter()
+                .any(|v| cte.trim().eq_ignore_ascii_case(v))
+        });
+        msg.body.push(body);
     }
 
     for part in parsed.attachments() {

@@ -18,13 +18,22 @@ mod data_attachment;
 mod duplicate_recipient;
 mod external_recipients;
 mod forgotten_attachment;
+mod html_only;
+mod image_alt;
+mod insecure_link;
 mod invalid_address;
+mod link_text_mismatch;
+mod list_unsubscribe;
 mod lookalike_domain;
 mod mass_list;
+mod message_size;
+mod missing_header;
 mod personal_data;
 mod personal_sender;
 pub(crate) mod recipient_count;
 mod reply_all_to_list;
+mod sender_alignment;
+mod template_placeholder;
 mod test_message;
 
 /// Every rule maillint has, in the order they are listed and run.
@@ -43,6 +52,15 @@ pub static REGISTRY: &[&RuleInfo] = &[
     &duplicate_recipient::RULE,
     &personal_sender::RULE,
     &forgotten_attachment::RULE,
+    &list_unsubscribe::RULE,
+    &template_placeholder::RULE,
+    &html_only::RULE,
+    &message_size::RULE,
+    &link_text_mismatch::RULE,
+    &insecure_link::RULE,
+    &image_alt::RULE,
+    &missing_header::RULE,
+    &sender_alignment::RULE,
 ];
 
 /// What a rule sees of one message.
@@ -53,6 +71,65 @@ pub struct Context<'a> {
     /// The recipient-count warning number: a message reaching this many
     /// people is a large send for every rule that cares.
     pub many_recipients: u64,
+}
+
+impl Context<'_> {
+    /// Whether and why the message is bulk mail. With `[bulk] always =
+    /// true` every message is. Otherwise replies, posts a discussion list
+    /// relays ([`Message::is_discussion_list_post`]) and automatic mail
+    /// (bounces, auto-replies: [`Message::is_automatic`]) never are: each
+    /// answers or carries one person's message, whatever headers a server
+    /// added. Other messages are when they declare it (`Precedence: bulk`
+    /// or `list`, a List-Unsubscribe header), or by their audience: an
+    /// everyone-style list among the recipients, or at least
+    /// [`many_recipients`](Self::many_recipients) recipients.
+    pub fn bulk(&self) -> Option<Bulk> {
+        let msg = self.message;
+        let declared = |reason: String| {
+            Some(Bulk {
+                reason,
+                declared: true,
+            })
+        };
+        if self.config.bulk.always {
+            return declared("[bulk] always = true".into());
+        }
+        if msg.is_reply || msg.is_discussion_list_post() || msg.is_automatic() {
+            return None;
+        }
+        if let Some(p @ ("bulk" | "list")) = msg.precedence.as_deref() {
+            return declared(format!("Precedence: {p}"));
+        }
+        if msg.header("List-Unsubscribe").is_some() {
+            return declared("List-Unsubscribe present".into());
+        }
+        let by_audience = |reason: String| Bulk {
+            reason,
+            declared: false,
+        };
+        if let Some(r) = self.audience.recipients.iter().find(|r| r.mass.is_some()) {
+            return Some(by_audience(format!("sent to {}", r.first.addr)));
+        }
+        let reach = self.audience.reach();
+        (reach >= self.many_recipients)
+            .then(|| by_audience(plural(reach, "recipient", "recipients")))
+    }
+
+    pub fn is_bulk(&self) -> bool {
+        self.bulk().is_some()
+    }
+}
+
+/// Why a message is bulk mail (see [`Context::bulk`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bulk {
+    /// What findings say: `Precedence: bulk`, `sent to all@example.org`,
+    /// `1,200 recipients`, ...
+    pub reason: String,
+    /// Declared by the configuration or the message's own headers, rather
+    /// than inferred from its recipients (a person writing to many people
+    /// from a mail client).
+    pub declared: bool,
 }
 
 pub trait Rule: Send + Sync {
@@ -196,6 +273,65 @@ mod tests {
                 rule.id
             );
         }
+    }
+
+    fn bulk_reason(config: &str, text: &str) -> Option<String> {
+        let config = Config::parse(config, "m.toml").unwrap();
+        let msg = crate::testing::eml(text);
+        let org = crate::audience::Org::new(&config);
+        let audience = Audience::new(&msg, &org);
+        let cx = Context {
+            message: &msg,
+            audience: &audience,
+            config: &config,
+            many_recipients: 25,
+        };
+        cx.bulk().map(|b| b.reason)
+    }
+
+    #[test]
+    fn what_makes_bulk_mail() {
+        let head = "From: news@example.com\nTo: a@example.net\nSubject: May news\n";
+        let bulk = |extra: &str| bulk_reason("", &format!("{head}{extra}\nx\n"));
+        assert_eq!(bulk(""), None);
+        assert_eq!(
+            bulk("Precedence: bulk\n").as_deref(),
+            Some("Precedence: bulk")
+        );
+        assert_eq!(
+            bulk("List-Unsubscribe: <mailto:u@example.com>\n").as_deref(),
+            Some("List-Unsubscribe present")
+        );
+        assert_eq!(
+            bulk("Cc: everyone@example.com\n").as_deref(),
+            Some("sent to everyone@example.com")
+        );
+        let many: Vec<String> = (0..25).map(|i| format!("p{i}@example.net")).collect();
+        assert_eq!(
+            bulk(&format!("Bcc: {}\n", many.join(","))).as_deref(),
+            Some("26 recipients")
+        );
+        // Replies, list relays and automatic mail are not bulk sends.
+        assert_eq!(
+            bulk("Precedence: bulk\nIn-Reply-To: <1@example.net>\n"),
+            None
+        );
+        assert_eq!(
+            bulk("Precedence: list\nList-Post: <mailto:devel@lists.example.org>\n"),
+            None
+        );
+        assert!(bulk("Precedence: list\nList-Post: NO\n").is_some());
+        assert_eq!(
+            bulk("Precedence: bulk\nAuto-Submitted: auto-replied\n"),
+            None
+        );
+        let bounce = "From: MAILER-DAEMON@example.com\nTo: a@example.net\nSubject: failure\nPrecedence: bulk\n\nx\n";
+        assert_eq!(bulk_reason("", bounce), None);
+        // Unless every message is.
+        assert_eq!(
+            bulk_reason("[bulk]\nalways = true\n", bounce).as_deref(),
+            Some("[bulk] always = true")
+        );
     }
 
     #[test]

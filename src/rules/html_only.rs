@@ -1,0 +1,229 @@
+use super::{Context, Rule, declare_rule, thousands};
+use crate::config::{OptionError, RuleSettings};
+use crate::finding::{Diagnostic, Location, Severity};
+use crate::message::{BodyKind, BodyPart};
+use serde::Deserialize;
+
+declare_rule! {
+    /// ## What it checks
+    /// A message whose body is HTML without a `text/plain` alternative, and
+    /// a text alternative that says next to nothing: empty, or under 10% of
+    /// the HTML's visible text (counted without whitespace; compared only
+    /// when the HTML has at least 200 visible characters, so a short note is
+    /// not measured). HTML without visible text (a pasted image) is not
+    /// checked.
+    ///
+    /// ## Why it matters
+    /// Spam filters score HTML-only mail (SpamAssassin's `MIME_HTML_ONLY`),
+    /// and an alternative that only says "view this email in your browser"
+    /// is read the same way. Text-only clients, screen-reader set-ups,
+    /// smartwatch previews and people who turn HTML off see the text part,
+    /// or nothing.
+    ///
+    /// ## Example
+    /// ```text
+    /// Content-Type: multipart/alternative
+    ///   text/plain: "View this email in your browser."
+    ///   text/html:  a 4,000-character newsletter
+    /// ```
+    ///
+    /// ## How to fix
+    /// Send `multipart/alternative` with a text part that carries the same
+    /// content as the HTML: most mailing tools generate one from the HTML
+    /// if asked; check what it says.
+    ///
+    /// ## Options
+    /// ```toml
+    /// [rules.html-only]
+    /// min_text_ratio = 0.1   # text alternative / HTML visible text, below which it warns
+    /// min_html_text = 200    # visible HTML characters before the ratio is checked
+    /// ```
+    id: "html-only",
+    severity: Warning,
+    summary: "HTML body without a real text/plain alternative",
+    build: HtmlOnly::build,
+}
+
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct HtmlOnly {
+    min_text_ratio: f64,
+    min_html_text: u64,
+}
+
+impl Default for HtmlOnly {
+    fn default() -> Self {
+        HtmlOnly {
+            min_text_ratio: 0.1,
+            min_html_text: 200,
+        }
+    }
+}
+
+impl HtmlOnly {
+    fn build(settings: &RuleSettings) -> Result<Box<dyn Rule>, OptionError> {
+        let rule: HtmlOnly = settings.options()?;
+        if !(0.0..=1.0).contains(&rule.min_text_ratio) {
+            return Err(OptionError::new(
+                "min_text_ratio",
+                "must be between 0 and 1",
+            ));
+        }
+        Ok(Box::new(rule))
+    }
+}
+
+/// Characters that are not whitespace.
+fn visible_chars(text: &str) -> u64 {
+    text.chars().filter(|c| !c.is_whitespace()).count() as u64
+}
+
+fn html_chars(part: &BodyPart) -> u64 {
+    part.html().map_or(0, |v| visible_chars(&v.text))
+}
+
+impl Rule for HtmlOnly {
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+        let body = &cx.message.body;
+        let Some(first_html) = body.iter().find(|p| p.kind == BodyKind::Html) else {
+            return;
+        };
+        let html: u64 = body
+            .iter()
+            .filter(|p| p.kind == BodyKind::Html)
+            .map(html_chars)
+            .sum();
+        // Nothing to say in words (an image, an empty draft): nothing to
+        // compare.
+        if html == 0 {
+            return;
+        }
+        let Some(first_text) = body.iter().find(|p| p.kind == BodyKind::Text) else {
+            out.push(
+                Diagnostic::new(
+                    Severity::Warning,
+                    format!(
+                        "the body is HTML only ({} visible characters), without a text/plain alternative",
+                        thousands(html)
+                    ),
+                    Location::part("text/html", first_html.line),
+                )
+                .help("send multipart/alternative with a text/plain part carrying the same content"),
+            );
+            return;
+        };
+        let text: u64 = body
+            .iter()
+            .filter(|p| p.kind == BodyKind::Text)
+            .map(|p| visible_chars(&p.text))
+            .sum();
+        let location = Location::part("text/plain", first_text.line);
+        if text == 0 {
+            out.push(
+                Diagnostic::new(
+                    Severity::Warning,
+                    format!(
+                        "the text/plain alternative is empty while the HTML has {} visible characters",
+                        thousands(html)
+                    ),
+                    location,
+                )
+                .help("put the message's content in the text/plain part too"),
+            );
+            return;
+        }
+        if html >= self.min_html_text && (text as f64) < self.min_text_ratio * html as f64 {
+            let percent = (text as f64 * 100.0 / html as f64).round();
+            out.push(
+                Diagnostic::new(
+                    Severity::Warning,
+                    format!(
+                        "the text/plain alternative has {} visible characters, {percent}% of the HTML's {}",
+                        thousands(text),
+                        thousands(html)
+                    ),
+                    location,
+                )
+                .help("make the text/plain part carry the same content as the HTML, not only a link to it"),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::finding::Severity;
+    use crate::testing::{check_rule, check_rule_with, eml};
+
+    fn alternative(text: &str, html: &str) -> crate::message::Message {
+        eml(&format!(
+            "From: a@example.com\nTo: b@example.net\nSubject: news\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=\"b\"\n\n--b\nContent-Type: text/plain; charset=utf-8\n\n{text}\n--b\nContent-Type: text/html; charset=utf-8\n\n{html}\n--b--\n"
+        ))
+    }
+
+    fn long_html() -> String {
+        format!(
+            "<html><body><p>{}</p></body></html>",
+            "Our spring update has news. ".repeat(20)
+        )
+    }
+
+    #[test]
+    fn html_only_warns() {
+        let msg = eml(&format!(
+            "From: a@example.com\nTo: b@example.net\nSubject: news\nContent-Type: text/html\n\n{}\n",
+            long_html()
+        ));
+        let f = check_rule("html-only", &msg);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Warning);
+        assert!(
+            f[0].message
+                .starts_with("the body is HTML only (460 visible characters)"),
+            "{}",
+            f[0].message
+        );
+        assert_eq!(f[0].location.line, Some(6));
+    }
+
+    #[test]
+    fn tiny_or_empty_alternative_warns() {
+        let f = check_rule(
+            "html-only",
+            &alternative("View this email in your browser.", &long_html()),
+        );
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message
+                .contains("27 visible characters, 6% of the HTML's 460"),
+            "{}",
+            f[0].message
+        );
+        let f = check_rule("html-only", &alternative("  ", "<p>Hello</p>"));
+        assert!(f[0].message.contains("is empty"), "{}", f[0].message);
+        let config = "[rules.html-only]\nmin_text_ratio = 0.05\n";
+        assert!(
+            check_rule_with(
+                config,
+                "html-only",
+                &alternative("View this email in your browser.", &long_html())
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn full_alternatives_and_short_notes_are_silent() {
+        let text = "Our spring update has news. ".repeat(20);
+        assert!(check_rule("html-only", &alternative(&text, &long_html())).is_empty());
+        assert!(
+            check_rule(
+                "html-only",
+                &alternative("Thanks!", "<p>Thanks! See you at the <b>meeting</b>.</p>")
+            )
+            .is_empty()
+        );
+        let plain = eml("From: a@example.com\nTo: b@example.net\nSubject: hi\n\nhello\n");
+        assert!(check_rule("html-only", &plain).is_empty());
+    }
+}

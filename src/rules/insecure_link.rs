@@ -1,0 +1,184 @@
+use super::mass_list::NoOptions;
+use super::{Context, Rule, declare_rule, plural};
+use crate::config::{OptionError, RuleSettings};
+use crate::finding::{Diagnostic, Location, Severity};
+use crate::message::{BodyPart, HtmlLink, url_host, url_scheme};
+
+declare_rule! {
+    /// ## What it checks
+    /// Links in HTML bodies:
+    ///
+    /// - an error for a `javascript:`, `vbscript:` or `data:` link, in any
+    ///   message;
+    /// - info for a plain `http://` link in bulk mail (see
+    ///   `list-unsubscribe`). In personal mail an http link to someone's old
+    ///   site is simply the link there is.
+    ///
+    /// Links in quoted history (a `<blockquote type="cite">`, a Gmail or
+    /// Outlook reply block) are someone else's and are not read.
+    ///
+    /// ## Why it matters
+    /// Mail clients do not run script links and most block `data:` links;
+    /// spam and phishing filters treat them as attacks, so one such link can
+    /// send a whole campaign to spam. Plain http links can be read and
+    /// changed on the way, browsers mark the pages "Not secure", and an http
+    /// tracking or unsubscribe link leaks the recipient's token.
+    ///
+    /// ## Example
+    /// ```text
+    /// <a href="javascript:openSurvey()">Take the survey</a>
+    /// <a href="http://example.com/offers">See the offers</a>
+    /// ```
+    ///
+    /// ## How to fix
+    /// Link to an https page instead of running script or embedding data,
+    /// and use https for every link (and for the tracking domain of your
+    /// mailing tool).
+    ///
+    /// ## Options
+    /// None besides `severity`.
+    id: "insecure-link",
+    severity: Error,
+    summary: "javascript: or data: links; plain http links in bulk mail",
+    build: InsecureLink::build,
+}
+
+struct InsecureLink;
+
+impl InsecureLink {
+    fn build(settings: &RuleSettings) -> Result<Box<dyn Rule>, OptionError> {
+        settings.options::<NoOptions>()?;
+        Ok(Box::new(InsecureLink))
+    }
+}
+
+/// A link as a finding shows it, without its path or query (tokens).
+fn shown(href: &str, scheme: &str) -> String {
+    match url_host(href) {
+        Some(host) => format!("`{scheme}://{host}/…`"),
+        None => format!("`{scheme}:…`"),
+    }
+}
+
+fn report(
+    out: &mut Vec<Diagnostic>,
+    part: &BodyPart,
+    links: &[(&HtmlLink, String)],
+    severity: Severity,
+    what: (&str, &str),
+    help: &str,
+) {
+    let Some((first, _)) = links.first() else {
+        return;
+    };
+    let mut examples: Vec<&str> = Vec::new();
+    for (_, s) in links {
+        if examples.len() < 3 && !examples.contains(&s.as_str()) {
+            examples.push(s);
+        }
+    }
+    let n = links.len() as u64;
+    out.push(
+        Diagnostic::new(
+            severity,
+            format!(
+                "{} {}: {}",
+                plural(n, "link", "links"),
+                if n == 1 { what.0 } else { what.1 },
+                examples.join(", ")
+            ),
+            Location::part(part.mime_type(), part.source_line(first.line)),
+        )
+        .help(help.to_string()),
+    );
+}
+
+impl Rule for InsecureLink {
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+        let bulk = cx.is_bulk();
+        for part in &cx.message.body {
+            let Some(view) = part.html() else { continue };
+            let mut dangerous = Vec::new();
+            let mut plain_http = Vec::new();
+            for link in view.links.iter().filter(|l| !l.quoted) {
+                // Browsers ignore tabs and newlines inside a scheme.
+                let href: String = link.href.chars().filter(|c| !c.is_whitespace()).collect();
+                match url_scheme(&href).as_deref() {
+                    Some(s @ ("javascript" | "vbscript" | "data")) => {
+                        dangerous.push((link, format!("`{s}:…`")));
+                    }
+                    Some("http") if bulk => plain_http.push((link, shown(&href, "http"))),
+                    _ => {}
+                }
+            }
+            report(
+                out,
+                part,
+                &dangerous,
+                Severity::Error,
+                (
+                    "runs script or embeds data instead of opening a page",
+                    "run script or embed data instead of opening a page",
+                ),
+                "link to an https page; mail clients block such links and filters treat them as attacks",
+            );
+            report(
+                out,
+                part,
+                &plain_http,
+                Severity::Info,
+                ("uses plain http", "use plain http"),
+                "use https links (and an https tracking domain)",
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::finding::Severity;
+    use crate::testing::{check_rule, eml};
+
+    fn html(headers: &str, body: &str) -> crate::message::Message {
+        eml(&format!(
+            "From: a@example.com\nTo: b@example.net\nSubject: news\n{headers}Content-Type: text/html\n\n<p>Hello</p>\n{body}\n"
+        ))
+    }
+
+    #[test]
+    fn script_and_data_links_are_errors_anywhere() {
+        let f = check_rule(
+            "insecure-link",
+            &html(
+                "",
+                "<a href=\" JavaScript:open()\">x</a><a href=\"data:text/html;base64,PHNj\">y</a>\n<a href=\"java\nscript:x\">z</a>",
+            ),
+        );
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Error);
+        assert_eq!(
+            f[0].message,
+            "3 links run script or embed data instead of opening a page: `javascript:…`, `data:…`"
+        );
+        assert_eq!(f[0].location.line, Some(7));
+    }
+
+    #[test]
+    fn plain_http_is_info_in_bulk_mail_only() {
+        let body = "<a href=\"http://example.com/offers?token=secret\">offers</a><a href=\"https://example.com/\">home</a>";
+        let f = check_rule("insecure-link", &html("Precedence: bulk\n", body));
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Info);
+        assert_eq!(
+            f[0].message,
+            "1 link uses plain http: `http://example.com/…`"
+        );
+        assert!(check_rule("insecure-link", &html("", body)).is_empty());
+    }
+
+    #[test]
+    fn quoted_links_are_not_read() {
+        let body = "<blockquote type=\"cite\"><a href=\"javascript:x()\">old</a></blockquote>";
+        assert!(check_rule("insecure-link", &html("", body)).is_empty());
+    }
+}

@@ -1,0 +1,909 @@
+use super::{Context, Rule, declare_rule, plural};
+use crate::config::{OptionError, RuleSettings};
+use crate::finding::{Diagnostic, Location, Severity};
+use crate::message::{BodyKind, BodyPart};
+use regex::Regex;
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+declare_rule! {
+    /// ## What it checks
+    /// Merge fields a mail merge or template engine should have replaced,
+    /// left in the subject, the headers or the body:
+    ///
+    /// - `{{ first_name }}`, `{{{ name }}}`, `{% if company %}` (Jinja,
+    ///   Liquid, Handlebars, Mustache, HubL),
+    /// - `*|FNAME|*` (Mailchimp) and `%%FirstName%%` (Marketing Cloud),
+    /// - `${firstName}` (FreeMarker, Velocity, JavaScript) and `<<Name>>`,
+    /// - `[FirstName]`-style bracketed fields, only with a merge-field name:
+    ///   FirstName, First_Name, `First Name`, FNAME, LastName, Surname, Name,
+    ///   FullName, Email, Company, Organisation, JobTitle, Phone, City,
+    ///   Country, Address, Postcode, Salutation, RecipientName, Username,
+    ///   UnsubscribeLink... in any case or separator style. `[PATCH]`,
+    ///   `[team]` list tags, `[1]` footnotes, `[sic]`, `d[name]` indexing and
+    ///   Markdown links `[Email](mailto:...)` are not fields.
+    ///
+    /// In bulk mail (see `list-unsubscribe`) every such placeholder counts,
+    /// everywhere in the message: HTML is read as its visible text and its
+    /// links' and images' `href`, `src` and `alt`. In other mail, where `{{ ... }}` or
+    /// `${HOME}` is more often code under discussion, only the text the
+    /// sender wrote is read (not quoted history), and only placeholders with
+    /// a merge-field name (the list above) count, except the unmistakable
+    /// `*|...|*` and `%%...%%`.
+    ///
+    /// With `mode = "template"` the messages are templates and placeholders
+    /// are expected: it is an error when `{{`/`}}` or `{%`/`%}` do not pair
+    /// up, and when `allowed` is set, when a placeholder uses a variable not
+    /// in it (`first_name` allows `first_name`; `user` allows `user.email`
+    /// too; variables a template binds itself with `{% for x in ... %}`,
+    /// `{% set x = ... %}`, `{% assign %}`, `{% capture %}` or `{{#each ...
+    /// as |x|}}` are fine). Trace and structural headers (Received,
+    /// DKIM-Signature, Content-Type, Message-ID, ...) are not read.
+    ///
+    /// ## Why it matters
+    /// "Dear {{first_name}}," to ten thousand customers tells each of them
+    /// the mail is a broken mass mailing, and spam filters agree. A misspelt
+    /// variable in a template renders as nothing, or fails the send, only
+    /// when it is too late.
+    ///
+    /// ## Example
+    /// ```text
+    /// Subject: *|FNAME|*, your May statement
+    ///
+    /// Hi {{ first_name }},
+    /// ```
+    ///
+    /// ## How to fix
+    /// Render the template before sending, or fix the merge field's name so
+    /// that the mailing tool recognises it. For a repository of templates
+    /// set `mode = "template"` and list the variables the sending system
+    /// supplies in `allowed`.
+    ///
+    /// ## Options
+    /// ```toml
+    /// [rules.template-placeholder]
+    /// mode = "rendered"   # or "template": the messages are templates
+    /// allowed = []        # variables that may appear, e.g. ["first_name", "unsubscribe_url"];
+    ///                     # in rendered mode, placeholders the mailing tool fills in later
+    /// ```
+    id: "template-placeholder",
+    severity: Error,
+    summary: "Unrendered merge fields ({{ name }}, %%Name%%, [FirstName], ...), or template errors in template mode",
+    build: TemplatePlaceholder::build,
+}
+
+#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum Mode {
+    #[default]
+    Rendered,
+    Template,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct TemplatePlaceholder {
+    mode: Mode,
+    allowed: Vec<String>,
+}
+
+impl TemplatePlaceholder {
+    fn build(settings: &RuleSettings) -> Result<Box<dyn Rule>, OptionError> {
+        let rule: TemplatePlaceholder = settings.options()?;
+        if let Some(bad) = rule.allowed.iter().find(|a| {
+            a.is_empty()
+                || !a
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-' | ':' | '@'))
+        }) {
+            return Err(OptionError::new(
+                "allowed",
+                format!("`{bad}` is not a variable name"),
+            ));
+        }
+        Ok(Box::new(rule))
+    }
+
+    /// Template mode: whether a variable may appear.
+    fn is_allowed(&self, name: &str, bound: &HashSet<String>) -> bool {
+        let root = root_of(name);
+        BUILTINS.contains(&root) || bound.contains(root) || self.in_allowed(name)
+    }
+
+    /// Whether `allowed` names the variable: `user` allows `user.email`;
+    /// `user.email` allows itself.
+    fn in_allowed(&self, name: &str) -> bool {
+        self.allowed.iter().any(|a| {
+            name == a
+                || name
+                    .strip_prefix(a.as_str())
+                    .is_some_and(|rest| rest.starts_with(['.', '[']))
+        })
+    }
+}
+
+/// Names template languages define themselves.
+const BUILTINS: &[&str] = &[
+    "this", "loop", "forloop", "super", "true", "false", "none", "nil", "null", "blank", "empty",
+    "self", "else",
+];
+
+/// Merge-field names, lowercased without `_`, `-`, `.` or spaces.
+const FIELD_NAMES: &[&str] = &[
+    "firstname",
+    "fname",
+    "forename",
+    "givenname",
+    "lastname",
+    "lname",
+    "surname",
+    "familyname",
+    "name",
+    "fullname",
+    "displayname",
+    "nickname",
+    "yourname",
+    "email",
+    "emailaddress",
+    "company",
+    "companyname",
+    "yourcompany",
+    "organisation",
+    "organization",
+    "orgname",
+    "businessname",
+    "jobtitle",
+    "phone",
+    "phonenumber",
+    "mobile",
+    "city",
+    "country",
+    "address",
+    "postcode",
+    "postalcode",
+    "zipcode",
+    "salutation",
+    "recipient",
+    "recipientname",
+    "contactname",
+    "customername",
+    "clientname",
+    "username",
+    "unsubscribelink",
+    "unsubscribeurl",
+];
+
+/// Whether a variable (its last dotted part) is a merge-field name.
+fn is_field_name(name: &str) -> bool {
+    let last = name.rsplit('.').next().unwrap_or(name);
+    let key: String = last
+        .chars()
+        .filter(|c| !matches!(c, '_' | '-' | ' ' | '.'))
+        .flat_map(char::to_lowercase)
+        .collect();
+    FIELD_NAMES.contains(&key.as_str())
+}
+
+/// The variable a placeholder is about, up to its first `.` or `[`.
+fn root_of(name: &str) -> &str {
+    name.split(['.', '[']).next().unwrap_or(name)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Syntax {
+    Curly,
+    Tag,
+    Mailchimp,
+    Percent,
+    Bracket,
+    Angle,
+    Dollar,
+}
+
+impl Syntax {
+    /// Never anything but a merge field, whatever the name.
+    fn unmistakable(self) -> bool {
+        matches!(self, Syntax::Mailchimp | Syntax::Percent)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Found {
+    text: String,
+    name: Option<String>,
+    syntax: Syntax,
+    /// Byte offset in the scanned text.
+    offset: usize,
+}
+
+/// Every placeholder syntax in one pass: the group that matched says which.
+static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?P<curly>\{\{\{?[^{}\n]{0,120}\}\}\}?)",
+        r"|(?P<tag>\{%[^%\n]{0,120}%\})",
+        r"|(?P<mc>\*\|[A-Za-z0-9_:]{1,40}(?:[ :][^|*\n]{0,40})?\|\*)",
+        r"|(?P<pct>%%[A-Za-z_][A-Za-z0-9_.\-]{1,60}%%|%%=[^%\n]{1,80}=%%)",
+        r"|(?P<dollar>\$\{[A-Za-z_][A-Za-z0-9_.]{0,60}\})",
+        r"|(?P<angle><<[A-Za-z_][A-Za-z0-9_.\-]{0,40}(?: [A-Za-z0-9_.\-]{1,40}){0,2}>>)",
+        r"|(?P<bracket>\[[A-Za-z][A-Za-z0-9_.\-]{0,30}(?: [A-Za-z0-9_.\-]{1,20}){0,2}\])",
+    ))
+    .expect("placeholder pattern is valid")
+});
+
+/// The leading variable path of an expression: `user.first_name | upper`
+/// -> `user.first_name`.
+static PATH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[A-Za-z_@][A-Za-z0-9_@]*(?:\.[A-Za-z_][A-Za-z0-9_]*|\[[^\]]{0,40}\])*")
+        .expect("path pattern is valid")
+});
+
+fn path(expr: &str) -> Option<String> {
+    let expr = expr.trim_start();
+    let expr = expr.trim_start_matches("../");
+    PATH.find(expr)
+        .map(|m| m.as_str().to_string())
+        .filter(|p| !p.starts_with('@'))
+}
+
+/// The variable of a `{{ ... }}` expression, and any name it binds
+/// (`{{#each items as |item|}}`).
+fn curly_name(inner: &str) -> (Option<String>, Vec<String>) {
+    let inner = inner.trim_matches(|c: char| c == '{' || c == '}' || c.is_whitespace());
+    let inner = inner.trim_start_matches(['-', '~', '&']).trim_start();
+    let mut bound = Vec::new();
+    let name = match inner.chars().next() {
+        None | Some('!' | '/' | '>') => None,
+        Some('#' | '^') => {
+            let rest = inner[1..].trim_start();
+            let (word, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            if let Some((_, alias)) = args.split_once(" as ") {
+                bound.extend(
+                    alias
+                        .split(|c: char| c == '|' || c.is_whitespace())
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string),
+                );
+            }
+            if matches!(word, "if" | "unless" | "each" | "with") {
+                path(args)
+            } else {
+                path(word)
+            }
+        }
+        _ => path(inner).filter(|p| p != "else"),
+    };
+    (name, bound)
+}
+
+/// The variable a `{% ... %}` tag reads, and the name it binds.
+fn tag_name(inner: &str) -> (Option<String>, Vec<String>) {
+    let inner = inner
+        .trim_start_matches("{%")
+        .trim_end_matches("%}")
+        .trim_matches(|c: char| c == '-' || c == '~' || c.is_whitespace());
+    let words: Vec<&str> = inner.split_whitespace().collect();
+    match words.as_slice() {
+        ["if" | "elif" | "elsif" | "unless", rest @ ..] => {
+            (rest.first().and_then(|w| path(w)), Vec::new())
+        }
+        ["for", rest @ ..] => {
+            // `for x in seq`, `for k, v in seq`, `for item in items limit:3`.
+            let Some(at) = rest.iter().position(|w| *w == "in") else {
+                return (None, Vec::new());
+            };
+            let bound = rest[..at]
+                .iter()
+                .flat_map(|v| v.split(','))
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+                .collect();
+            (rest.get(at + 1).and_then(|seq| path(seq)), bound)
+        }
+        ["set" | "assign" | "capture", var, ..] => {
+            let var = var.split('=').next().unwrap_or(var);
+            (None, vec![var.to_string()])
+        }
+        _ => (None, Vec::new()),
+    }
+}
+
+/// The placeholders in a text.
+fn scan(text: &str) -> Vec<Found> {
+    let mut out = Vec::new();
+    for caps in PLACEHOLDER.captures_iter(text) {
+        let Some(m) = caps.get(0) else { continue };
+        let s = m.as_str();
+        let (syntax, name) = if caps.name("curly").is_some() {
+            (Syntax::Curly, curly_name(s).0)
+        } else if caps.name("tag").is_some() {
+            (Syntax::Tag, tag_name(s).0)
+        } else if caps.name("mc").is_some() {
+            let inner = &s[2..s.len() - 2];
+            let inner = inner
+                .strip_prefix("IF:")
+                .or_else(|| inner.strip_prefix("ELSEIF:"))
+                .unwrap_or(inner);
+            let name = (!inner.starts_with("END:") && inner != "ELSE:")
+                .then(|| inner.split([' ', ':']).next().unwrap_or(inner).to_string());
+            (Syntax::Mailchimp, name)
+        } else if caps.name("pct").is_some() {
+            let inner = &s[2..s.len() - 2];
+            (
+                Syntax::Percent,
+                (!inner.starts_with('=')).then(|| inner.to_string()),
+            )
+        } else if caps.name("dollar").is_some() {
+            (Syntax::Dollar, Some(s[2..s.len() - 1].to_string()))
+        } else if caps.name("angle").is_some() {
+            // `<<<x>>` or `a<<b>>c` is code, not a field.
+            let before = text[..m.start()].chars().next_back();
+            let after = text[m.end()..].chars().next();
+            if before.is_some_and(|c| c == '<' || c.is_alphanumeric())
+                || after.is_some_and(|c| c == '>' || c.is_alphanumeric())
+            {
+                continue;
+            }
+            (Syntax::Angle, Some(s[2..s.len() - 2].to_string()))
+        } else {
+            let inner = &s[1..s.len() - 1];
+            let before = text[..m.start()].chars().next_back();
+            let after = text[m.end()..].chars().next();
+            // Indexing (`d[name]`, `x)[name]`), Markdown links and
+            // reference definitions (`[Email](...)`, `[Name]: ...`), and
+            // names that are not merge fields are not placeholders.
+            if before.is_some_and(|c| c.is_alphanumeric() || matches!(c, '_' | ']' | ')'))
+                || after.is_some_and(|c| matches!(c, '(' | '[' | ':'))
+                || !is_field_name(inner)
+            {
+                continue;
+            }
+            (Syntax::Bracket, Some(inner.to_string()))
+        };
+        out.push(Found {
+            text: s.to_string(),
+            name,
+            syntax,
+            offset: m.start(),
+        });
+    }
+    out
+}
+
+/// The first `{{`/`}}` or `{%`/`%}` that does not pair up, with its byte
+/// offset.
+fn unbalanced(text: &str) -> Option<(usize, &'static str)> {
+    let bytes = text.as_bytes();
+    // The open delimiter and where it was.
+    let mut open: Option<(&'static str, usize)> = None;
+    let mut i = 0;
+    while i + 1 < bytes.len() {
+        let pair = &bytes[i..i + 2];
+        let found: Option<(&'static str, bool)> = match pair {
+            b"{{" => Some(("{{", true)),
+            b"{%" => Some(("{%", true)),
+            b"}}" => Some(("}}", false)),
+            b"%}" => Some(("%}", false)),
+            _ => None,
+        };
+        let Some((delim, opening)) = found else {
+            i += 1;
+            continue;
+        };
+        if opening {
+            if let Some((prev, at)) = open {
+                return Some((
+                    at,
+                    if prev == "{{" {
+                        "`{{` without `}}`"
+                    } else {
+                        "`{%` without `%}`"
+                    },
+                ));
+            }
+            open = Some((delim, i));
+            i += 2;
+            // `{{{ raw }}}`.
+            while bytes.get(i) == Some(&b'{') {
+                i += 1;
+            }
+        } else {
+            let expected = if delim == "}}" { "{{" } else { "{%" };
+            match open {
+                Some((o, _)) if o == expected => open = None,
+                Some((o, at)) => {
+                    return Some((
+                        at,
+                        if o == "{{" {
+                            "`{{` closed by `%}`"
+                        } else {
+                            "`{%` closed by `}}`"
+                        },
+                    ));
+                }
+                None => {
+                    return Some((
+                        i,
+                        if delim == "}}" {
+                            "`}}` without `{{`"
+                        } else {
+                            "`%}` without `{%`"
+                        },
+                    ));
+                }
+            }
+            i += 2;
+            while bytes.get(i) == Some(&b'}') {
+                i += 1;
+            }
+        }
+    }
+    open.map(|(o, at)| {
+        (
+            at,
+            if o == "{{" {
+                "`{{` without `}}`"
+            } else {
+                "`{%` without `%}`"
+            },
+        )
+    })
+}
+
+/// Headers that are trace or structure, never template output.
+fn skipped_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    name.starts_with("arc-")
+        || name.starts_with("content-")
+        || name.starts_with("x-google-")
+        || matches!(
+            name.as_str(),
+            "received"
+                | "dkim-signature"
+                | "domainkey-signature"
+                | "authentication-results"
+                | "received-spf"
+                | "mime-version"
+                | "message-id"
+                | "references"
+                | "in-reply-to"
+                | "date"
+                | "x-maillint-allow"
+        )
+}
+
+/// One place of the message that was read, and what to call it.
+struct Place<'m> {
+    text: &'m str,
+    location: Location,
+    /// Where the scanned text's lines are in the source: a verbatim part,
+    /// to turn the first finding's offset into its line.
+    part: Option<&'m BodyPart>,
+    /// For text that is not the part's own text (HTML's visible text, an
+    /// attribute): the part's source, to look the placeholder up in.
+    html_source: Option<&'m str>,
+    /// A fixed line (headers, links).
+    line: Option<usize>,
+}
+
+impl Place<'_> {
+    fn line_of(&self, found: &str, offset: usize) -> Option<usize> {
+        if let Some(line) = self.line {
+            return Some(line);
+        }
+        let part = self.part?;
+        let n = match self.html_source {
+            Some(source) => source.find(found).map(|at| line_in(source, at)),
+            None => Some(line_in(self.text, offset)),
+        };
+        n.map_or(part.line, |n| part.source_line(n))
+    }
+}
+
+fn line_in(text: &str, offset: usize) -> usize {
+    1 + memchr::memchr_iter(b'\n', &text.as_bytes()[..offset.min(text.len())]).count()
+}
+
+/// The places to read: the subject and other headers, then the body
+/// (everything in bulk mail and templates, what the sender wrote otherwise).
+fn places<'m>(cx: &Context<'m>, everything: bool) -> Vec<Place<'m>> {
+    let msg = cx.message;
+    let mut out = Vec::new();
+    for h in &msg.headers {
+        if skipped_header(&h.name) {
+            continue;
+        }
+        out.push(Place {
+            text: (h.value.as_str()),
+            location: Location::header(h.name.clone(), h.line),
+            part: None,
+            html_source: None,
+            line: h.line,
+        });
+    }
+    if !everything {
+        for part in msg.readable_parts() {
+            out.push(Place {
+                text: (part.authored()),
+                location: Location::part(part.mime_type(), part.line),
+                part: None,
+                html_source: None,
+                line: part.line,
+            });
+        }
+        return out;
+    }
+    for part in &msg.body {
+        let location = Location::part(part.mime_type(), part.line);
+        match (part.kind, part.html()) {
+            (BodyKind::Html, Some(view)) => {
+                out.push(Place {
+                    text: (view.text.as_str()),
+                    location: location.clone(),
+                    part: Some(part),
+                    html_source: Some(&part.text),
+                    line: None,
+                });
+                let attributes = view.links.iter().map(|l| (l.href.as_str(), l.line)).chain(
+                    view.images.iter().flat_map(|i| {
+                        [
+                            (i.src.as_str(), i.line),
+                            (i.alt.as_deref().unwrap_or(""), i.line),
+                        ]
+                    }),
+                );
+                for (value, line) in attributes {
+                    if value.is_empty() {
+                        continue;
+                    }
+                    out.push(Place {
+                        text: (value),
+                        location: location.clone(),
+                        part: Some(part),
+                        html_source: None,
+                        line: part.source_line(line),
+                    });
+                }
+            }
+            _ => out.push(Place {
+                text: (part.text.as_str()),
+                location,
+                part: Some(part),
+                html_source: None,
+                line: None,
+            }),
+        }
+    }
+    out
+}
+
+/// `{{ first_name }}`, shortened for a finding.
+fn show(s: &str) -> String {
+    let mut out: String = s.chars().take(40).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    format!("`{out}`")
+}
+
+/// Findings of one kind, merged per location: count, first line, examples.
+struct Report {
+    location: Location,
+    count: u64,
+    examples: Vec<String>,
+}
+
+/// Adds a finding to the report of its place. A place's findings arrive
+/// together, so only the last report can be the same place; the line is
+/// looked up once, for the first finding of a place.
+fn merge(
+    reports: &mut Vec<Report>,
+    location: &Location,
+    line: impl FnOnce() -> Option<usize>,
+    example: String,
+) {
+    let same =
+        |r: &Report| r.location.header == location.header && r.location.part == location.part;
+    if let Some(r) = reports.last_mut().filter(|r| same(r)) {
+        r.count += 1;
+        if r.examples.len() < 3 && !r.examples.contains(&example) {
+            r.examples.push(example);
+        }
+        return;
+    }
+    let mut location = location.clone();
+    location.line = line().or(location.line);
+    reports.push(Report {
+        location,
+        count: 1,
+        examples: vec![example],
+    });
+}
+
+fn describe_place(location: &Location) -> String {
+    match (&location.header, &location.part) {
+        (Some(h), _) => h.clone(),
+        (None, Some(p)) => format!("the {p} body"),
+        (None, None) => "the message".into(),
+    }
+}
+
+impl Rule for TemplatePlaceholder {
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+        let template = self.mode == Mode::Template;
+        let bulk = template || cx.is_bulk();
+        let places = places(cx, bulk);
+        let scanned: Vec<Vec<Found>> = places.iter().map(|p| scan(p.text)).collect();
+
+        if template {
+            let mut broken = Vec::new();
+            for place in &places {
+                if let Some((offset, what)) = unbalanced(place.text) {
+                    let fragment: String = place.text[offset..]
+                        .chars()
+                        .take_while(|c| *c != '\n')
+                        .take(30)
+                        .collect();
+                    merge(
+                        &mut broken,
+                        &place.location,
+                        || place.line_of(&fragment, offset),
+                        format!("{what} at {}", show(fragment.trim_end())),
+                    );
+                }
+            }
+            for r in broken {
+                out.push(
+                    Diagnostic::new(
+                        Severity::Error,
+                        format!(
+                            "unbalanced template delimiters in {}: {}",
+                            describe_place(&r.location),
+                            r.examples.join("; ")
+                        ),
+                        r.location,
+                    )
+                    .help("close every `{{` with `}}` and every `{%` with `%}`"),
+                );
+            }
+            if self.allowed.is_empty() {
+                return;
+            }
+            let mut bound: HashSet<String> = HashSet::new();
+            for place in &places {
+                for caps in PLACEHOLDER.captures_iter(place.text) {
+                    let Some(m) = caps.get(0) else { continue };
+                    if caps.name("curly").is_some() {
+                        bound.extend(curly_name(m.as_str()).1);
+                    } else if caps.name("tag").is_some() {
+                        bound.extend(tag_name(m.as_str()).1);
+                    }
+                }
+            }
+            let mut unknown = Vec::new();
+            for (place, found) in places.iter().zip(&scanned) {
+                for f in found {
+                    let Some(name) = &f.name else { continue };
+                    if self.is_allowed(name, &bound) {
+                        continue;
+                    }
+                    merge(
+                        &mut unknown,
+                        &place.location,
+                        || place.line_of(&f.text, f.offset),
+                        format!("`{}` in {}", root_of(name), show(&f.text)),
+                    );
+                }
+            }
+            for r in unknown {
+                out.push(
+                    Diagnostic::new(
+                        Severity::Error,
+                        format!(
+                            "{} not in `allowed` in {}: {}",
+                            plural(r.count, "template variable", "template variables"),
+                            describe_place(&r.location),
+                            r.examples.join(", ")
+                        ),
+                        r.location,
+                    )
+                    .help("fix the variable's name, or add it to `allowed` in [rules.template-placeholder] if the sending system supplies it"),
+                );
+            }
+            return;
+        }
+
+        let mut reports = Vec::new();
+        for (place, found) in places.iter().zip(&scanned) {
+            for f in found {
+                let counts = f.syntax.unmistakable()
+                    || (bulk && f.syntax != Syntax::Bracket)
+                    || f.name.as_deref().is_some_and(is_field_name);
+                if !counts || f.name.as_deref().is_some_and(|n| self.in_allowed(n)) {
+                    continue;
+                }
+                merge(
+                    &mut reports,
+                    &place.location,
+                    || place.line_of(&f.text, f.offset),
+                    show(&f.text),
+                );
+            }
+        }
+        for r in reports {
+            out.push(
+                Diagnostic::new(
+                    Severity::Error,
+                    format!(
+                        "{} in {}: {}",
+                        plural(r.count, "unrendered merge field", "unrendered merge fields"),
+                        describe_place(&r.location),
+                        r.examples.join(", ")
+                    ),
+                    r.location,
+                )
+                .help("render the template before sending, or fix the field's name so the mailing tool fills it in"),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Syntax, scan, unbalanced};
+    use crate::finding::Severity;
+    use crate::testing::{check_rule, check_rule_with, eml};
+
+    fn names(text: &str) -> Vec<(Syntax, Option<String>)> {
+        scan(text).into_iter().map(|f| (f.syntax, f.name)).collect()
+    }
+
+    #[test]
+    fn finds_every_syntax() {
+        let found = names(
+            "Hi {{ first_name | default('there') }} {{{raw}}} {% if company %} *|FNAME|* *|IF:LNAME|* %%FirstName%% ${user.firstName} <<First Name>> [FirstName] [first_name]",
+        );
+        assert_eq!(
+            found,
+            [
+                (Syntax::Curly, Some("first_name".into())),
+                (Syntax::Curly, Some("raw".into())),
+                (Syntax::Tag, Some("company".into())),
+                (Syntax::Mailchimp, Some("FNAME".into())),
+                (Syntax::Mailchimp, Some("LNAME".into())),
+                (Syntax::Percent, Some("FirstName".into())),
+                (Syntax::Dollar, Some("user.firstName".into())),
+                (Syntax::Angle, Some("First Name".into())),
+                (Syntax::Bracket, Some("FirstName".into())),
+                (Syntax::Bracket, Some("first_name".into())),
+            ]
+        );
+    }
+
+    #[test]
+    fn brackets_need_a_field_name() {
+        for text in [
+            "[PATCH v2] fix",
+            "[team] standup",
+            "see [1] and [sic]",
+            "value = d[name]",
+            "[Email](mailto:a@example.com)",
+            "[Name]: https://example.com",
+            "[Unsubscribe] [View online]",
+            "[email protected]",
+            "cout << x >> y; a<<b>>c",
+        ] {
+            assert!(scan(text).is_empty(), "{text}: {:?}", scan(text));
+        }
+        assert_eq!(scan("Dear [First Name],").len(), 1);
+        assert_eq!(scan("Dear [NAME],").len(), 1);
+    }
+
+    #[test]
+    fn delimiters_pair_up() {
+        assert_eq!(
+            unbalanced("Hi {{ name }}, {% if x %}y{% endif %} {{{raw}}}"),
+            None
+        );
+        assert!(unbalanced("Hi {{ name }").is_some());
+        assert!(unbalanced("Hi { name }}").is_some());
+        assert!(unbalanced("{% if x }}").is_some());
+        assert!(unbalanced("{{ a {{ b }}").is_some());
+    }
+
+    const SENT: &str = "From: News <news@example.com>\nTo: ann@example.net\nSubject: *|FNAME|*, May news\nPrecedence: bulk\n\nHi {{ first_name }},\n\n[FirstName] [PATCH] ${HOME}\n";
+
+    #[test]
+    fn reports_per_place_with_lines() {
+        let f = check_rule("template-placeholder", &eml(SENT));
+        assert_eq!(f.len(), 2, "{f:?}");
+        assert_eq!(f[0].severity, Severity::Error);
+        assert_eq!(f[0].location.header.as_deref(), Some("Subject"));
+        assert_eq!(f[0].location.line, Some(3));
+        assert!(f[1].message.starts_with("3 unrendered merge fields in the text/plain body: `{{ first_name }}`, `[FirstName]`, `${HOME}`"), "{}", f[1].message);
+        assert_eq!(f[1].location.line, Some(6));
+    }
+
+    #[test]
+    fn personal_mail_counts_only_merge_field_names_in_new_text() {
+        let code = eml(
+            "From: a@example.com\nTo: b@example.net\nSubject: template question\n\nUse {{ form.as_p }} and ${RPM_BUILD_ROOT}; {% for x in items %}.\n\nOn Mon, Ann wrote:\n> Hi {{ first_name }}\n",
+        );
+        assert!(check_rule("template-placeholder", &code).is_empty());
+        let merge = eml(
+            "From: a@example.com\nTo: b@example.net\nSubject: hello\n\nDear {{ first_name }},\n",
+        );
+        assert_eq!(check_rule("template-placeholder", &merge).len(), 1);
+        let mc = eml("From: a@example.com\nTo: b@example.net\nSubject: hello\n\nHi *|MERGE7|*\n");
+        assert_eq!(check_rule("template-placeholder", &mc).len(), 1);
+    }
+
+    #[test]
+    fn html_text_and_links_are_read() {
+        let msg = eml(
+            "From: a@example.com\nTo: b@example.net\nSubject: hi\nPrecedence: bulk\nContent-Type: text/html\n\n<p>Hi &lbrace;&lbrace;name&rbrace;&rbrace;</p>\n<a href=\"https://example.com/u?id={{ id }}\">Unsubscribe</a>\n",
+        );
+        let f = check_rule("template-placeholder", &msg);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(
+            f[0].message.starts_with(
+                "2 unrendered merge fields in the text/html body: `{{name}}`, `{{ id }}`"
+            ),
+            "{}",
+            f[0].message
+        );
+        assert_eq!(f[0].location.line, Some(7));
+    }
+
+    const TEMPLATE: &str = "[rules.template-placeholder]\nmode = \"template\"\nallowed = [\"first_name\", \"user\", \"unsubscribe_url\", \"items\"]\n";
+
+    #[test]
+    fn template_mode_checks_delimiters_and_names() {
+        let good = eml(
+            "From: a@example.com\nTo: b@example.net\nSubject: Hi {{ first_name }}\n\n{{ user.email }} {% for item in items %}{{ item.title }}{% endfor %} {{ loop.index }}\n",
+        );
+        assert!(check_rule_with(TEMPLATE, "template-placeholder", &good).is_empty());
+        let bad = eml(
+            "From: a@example.com\nTo: b@example.net\nSubject: Hi {{ firstname }}\n\nHello {{ first_name }\n",
+        );
+        let f = check_rule_with(TEMPLATE, "template-placeholder", &bad);
+        assert_eq!(f.len(), 2, "{f:?}");
+        assert!(
+            f[0].message
+                .starts_with("unbalanced template delimiters in the text/plain body"),
+            "{}",
+            f[0].message
+        );
+        assert_eq!(f[0].location.line, Some(5));
+        assert_eq!(
+            f[1].message,
+            "1 template variable not in `allowed` in Subject: `firstname` in `{{ firstname }}`"
+        );
+        let no_names = "[rules.template-placeholder]\nmode = \"template\"\n";
+        let f = check_rule_with(no_names, "template-placeholder", &bad);
+        assert_eq!(f.len(), 1);
+    }
+
+    #[test]
+    fn allowed_names_stay_in_rendered_mode_and_options_are_checked() {
+        let config = "[rules.template-placeholder]\nallowed = [\"FNAME\"]\n";
+        let msg = eml("From: a@example.com\nTo: b@example.net\nSubject: *|FNAME|*\n\nhi\n");
+        assert!(check_rule_with(config, "template-placeholder", &msg).is_empty());
+        for bad in [
+            "mode = \"draft\"\n",
+            "allowed = [\"a b\"]\n",
+            "alowed = []\n",
+        ] {
+            let config = crate::config::Config::parse(
+                &format!("[rules.template-placeholder]\n{bad}"),
+                "m.toml",
+            )
+            .unwrap();
+            let selection = crate::linter::Selection::default();
+            assert!(
+                crate::linter::Linter::new(config, &selection).is_err(),
+                "{bad}"
+            );
+        }
+    }
+}
