@@ -165,6 +165,27 @@ fn well_formed_newsletter_is_silent_for_every_rule() {
     }
 }
 
+/// Everyday mail: an internal thread (with a legal footer, "attached" and
+/// "confidential" only in quoted or footer text), a one-to-one reply to an
+/// outside supplier, and the newsletter above. No warning or error.
+#[test]
+fn everyday_mail_gets_no_warning_or_error() {
+    for file in [
+        "fixtures/external-recipients/silent_internal_thread.eml",
+        "fixtures/external-recipients/silent_one_to_one_external_reply.eml",
+        "fixtures/list-unsubscribe/silent_well_formed_newsletter.eml",
+    ] {
+        let report = check(Path::new(file));
+        assert_eq!(report.messages.len(), 1, "{file}");
+        let loud: Vec<_> = report.messages[0]
+            .findings
+            .iter()
+            .filter(|f| f.severity >= maillint::finding::Severity::Warning)
+            .collect();
+        assert!(loud.is_empty(), "{file}:\n{}", human(&report));
+    }
+}
+
 #[test]
 fn snapshots() {
     insta::glob!("../fixtures", "**/*.eml", |path| {
