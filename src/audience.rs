@@ -5,7 +5,7 @@
 //! is a hash lookup, and domains are classified once each, so the work is
 //! linear in the number of recipients.
 
-use crate::config::{Config, ListConfig};
+use crate::config::{Config, ConfigError, ListConfig};
 use crate::message::{Address, Message};
 use regex::RegexSet;
 use std::borrow::Cow;
@@ -198,8 +198,16 @@ pub struct Org {
 }
 
 impl Org {
-    pub fn new(config: &Config) -> Org {
-        Org {
+    /// Fails only when the everyone-style list names are too many or too
+    /// long to match at once; [`Config::parse`] refuses such a file first.
+    pub fn new(config: &Config) -> Result<Org, ConfigError> {
+        let names = &config.organization.mass_list_names;
+        let mass_names = MassNames::new(names).map_err(|reason| ConfigError {
+            file: config.file_name(),
+            line: None,
+            message: format!("organization.mass_list_names: {reason}"),
+        })?;
+        Ok(Org {
             domains: config.organization.domains.clone(),
             personal_domains: config
                 .organization
@@ -208,8 +216,8 @@ impl Org {
                 .cloned()
                 .collect(),
             lists: config.lists.clone(),
-            mass_names: MassNames::new(&config.organization.mass_list_names),
-        }
+            mass_names,
+        })
     }
 
     /// Whether addresses at this (lowercase) domain are personal mailboxes.
@@ -419,13 +427,15 @@ pub const MASS_LIST_MEMBERS: u64 = 500;
 /// Built-in and configured everyone-style names, compiled once into one
 /// regex set: `*` becomes "one or more characters", the rest is literal.
 #[derive(Debug)]
-struct MassNames {
+pub(crate) struct MassNames {
     names: Vec<String>,
     set: RegexSet,
 }
 
 impl MassNames {
-    fn new(configured: &[String]) -> Self {
+    /// The built-in names and `configured`; fails when there are too many,
+    /// or too long, to compile into one matcher (the regex size limit).
+    pub(crate) fn new(configured: &[String]) -> Result<Self, String> {
         let names: Vec<String> = MASS_LIST_NAMES
             .iter()
             .map(|n| n.to_string())
@@ -435,8 +445,15 @@ impl MassNames {
             let parts: Vec<String> = name.split('*').map(regex::escape).collect();
             format!("(?i)^{}$", parts.join(".+"))
         });
-        let set = RegexSet::new(patterns).expect("escaped list names are valid regexes");
-        MassNames { names, set }
+        // The names are escaped, so only the size limit can refuse them.
+        let set = RegexSet::new(patterns).map_err(|e| {
+            format!(
+                "{} names are too many or too long to match at once ({})",
+                configured.len(),
+                e.to_string().trim_end_matches('.').to_lowercase()
+            )
+        })?;
+        Ok(MassNames { names, set })
     }
 
     fn find(&self, local_part: &str) -> Option<&str> {
@@ -458,7 +475,7 @@ mod tests {
 
     #[test]
     fn mass_list_names() {
-        let names = MassNames::new(&["staff-announce".to_string()]);
+        let names = MassNames::new(&["staff-announce".to_string()]).unwrap();
         assert_eq!(names.find("All-Students"), Some("all-*"));
         assert_eq!(names.find("sales-all"), Some("*-all"));
         assert_eq!(names.find("everyone"), Some("everyone"));
@@ -479,7 +496,7 @@ mod tests {
     fn personal_providers() {
         let mut config = Config::default();
         config.organization.personal_domains = vec!["mail.example".into()];
-        let org = Org::new(&config);
+        let org = Org::new(&config).unwrap();
         for d in [
             "gmail.com",
             "hotmail.co.uk",

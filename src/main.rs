@@ -83,6 +83,8 @@ enum Color {
 }
 
 fn main() -> ExitCode {
+    // A panic in the parser is reported as that input's one-line error.
+    maillint::guard::quiet_caught_panics();
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Check(args) => run_check(args),

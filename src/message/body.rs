@@ -45,6 +45,8 @@ impl BodyPart {
 }
 
 /// A line at which the rest of the text is history, not new writing.
+// A constant pattern, compiled by every test run: `expect` cannot fail.
+#[allow(clippy::expect_used)]
 static HISTORY_START: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?i)^\s*(?:",
@@ -60,8 +62,12 @@ static HISTORY_START: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// The Outlook header block that starts quoted history: `From:` then `Sent:`.
+// A constant pattern, compiled by every test run: `expect` cannot fail.
+#[allow(clippy::expect_used)]
 static OUTLOOK_FROM: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)^\s*\*?(?:from|von|de|van)\s*:\*?\s").expect("valid"));
+// A constant pattern, compiled by every test run: `expect` cannot fail.
+#[allow(clippy::expect_used)]
 static OUTLOOK_SENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^\s*\*?(?:sent|date|gesendet|envoyé|enviado|verzonden)\s*:\*?\s")
         .expect("valid")

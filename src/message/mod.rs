@@ -5,6 +5,7 @@
 //! drafts mail APIs accept. Rules only ever see a [`Message`].
 
 mod body;
+mod cost;
 mod draft;
 mod reply;
 mod rfc5322;

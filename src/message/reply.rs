@@ -4,6 +4,8 @@ use std::sync::LazyLock;
 /// Reply prefixes used by mail clients in the languages they ship in,
 /// after optional list tags such as `[team]`; counters like `Re[2]:` and
 /// full-width colons are accepted.
+// A constant pattern, compiled by every test run: `expect` cannot fail.
+#[allow(clippy::expect_used)]
 static REPLY_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?i)^\s*(?:\[[^\]]*\]\s*)*(?:re|aw|sv|vs|antw|antwort|réf|rif|res|odp|atb|vá|ynt|yanıt|απ|отв|回复|回覆|答复|答覆|返信|회신)\s*(?:\[\d+\]|\(\d+\))?\s*[:：]",
