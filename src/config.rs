@@ -659,6 +659,41 @@ severity = "warning"
     }
 
     #[test]
+    fn message_size_in_bytes_or_units() {
+        let size = |v: &str| {
+            Config::parse(&format!("[input]\nmax_message_size = {v}\n"), "m.toml")
+                .map(|c| c.input.max_message_size)
+        };
+        assert_eq!(size("1048576"), Ok(1 << 20));
+        assert_eq!(size("\"100MB\""), Ok(100 << 20));
+        assert_eq!(size("\"512 KB\""), Ok(512 << 10));
+        assert_eq!(size("\"1GiB\""), Ok(1 << 30));
+        assert_eq!(size("\"2gb\""), Ok(2 << 30));
+        assert_eq!(size("\"750\""), Ok(750));
+        assert!(size("\"2049MB\"").is_err());
+        assert!(size("\"MB\"").is_err());
+        assert!(size("\"99999999999999999999GB\"").is_err());
+        assert_eq!(
+            Config::parse("", "m.toml").map(|c| c.input.max_message_size),
+            Ok(crate::input::DEFAULT_MAX_MESSAGE_SIZE)
+        );
+    }
+
+    #[test]
+    fn syntax_errors_name_the_key_on_their_line() {
+        assert_eq!(
+            key_on_line("[rules.cc-exposure]\n# c\nwarning = \n", 3).as_deref(),
+            Some("rules.cc-exposure.warning")
+        );
+        assert_eq!(key_on_line("a = [\n", 1).as_deref(), Some("a"));
+        assert_eq!(
+            key_on_line("[[custom]]\nid = \"x\n", 2).as_deref(),
+            Some("custom.id")
+        );
+        assert_eq!(key_on_line("[rules.x\n", 1), None);
+    }
+
+    #[test]
     fn unknown_key_names_its_line() {
         let err =
             Config::parse("[organization]\ndomain = [\"a.example\"]\n", "m.toml").unwrap_err();

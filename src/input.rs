@@ -441,4 +441,127 @@ mod tests {
         let mbox = b"From a@b Mon\nFrom: a@b\n\nline\nFrom here on\n";
         assert_eq!(collect(mbox).len(), 1);
     }
+
+    /// A reader that counts what has been taken from it.
+    struct Counting<'a> {
+        inner: &'a [u8],
+        read: std::rc::Rc<std::cell::Cell<usize>>,
+    }
+
+    impl Read for Counting<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.inner.read(buf)?;
+            self.read.set(self.read.get() + n);
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn mbox_messages_are_handed_over_while_the_file_is_still_being_read() {
+        let mut mbox = Vec::new();
+        for i in 0..2000 {
+            mbox.extend(format!("From a@b Mon\nFrom: a@b\nSubject: {i}\n\nbody {i}\n\n").bytes());
+        }
+        let read = std::rc::Rc::new(std::cell::Cell::new(0));
+        let reader = BufReader::new(Counting {
+            inner: &mbox,
+            read: read.clone(),
+        });
+        // How much of the file had been read when each message arrived.
+        let mut read_at = Vec::new();
+        let mut f = |item| {
+            assert!(matches!(item, Item::Message { .. }));
+            read_at.push(read.get());
+        };
+        Reader {
+            limits: &Limits::default(),
+            f: &mut f,
+        }
+        .read_stream("t", reader);
+        assert_eq!(read_at.len(), 2000);
+        assert!(read_at[0] < 16 * 1024, "{}", read_at[0]);
+        assert!(read_at[1000] < mbox.len() * 6 / 10, "{}", read_at[1000]);
+    }
+
+    #[test]
+    fn a_line_is_kept_only_up_to_the_cap() {
+        let mut input = vec![b'a'; 1 << 20];
+        input.extend(b"\nnext\n");
+        let mut reader = BufReader::new(&input[..]);
+        let mut line = Vec::new();
+        assert_eq!(
+            read_line_capped(&mut reader, &mut line, 100).unwrap(),
+            (1 << 20) + 1
+        );
+        assert_eq!(line.len(), 100);
+        line.clear();
+        read_line_capped(&mut reader, &mut line, 100).unwrap();
+        assert_eq!(line, b"next\n");
+        line.clear();
+        assert_eq!(read_line_capped(&mut reader, &mut line, 100).unwrap(), 0);
+    }
+
+    #[test]
+    fn the_size_limit_is_configurable_and_names_itself() {
+        let limits = Limits {
+            max_message_size: 64,
+        };
+        let small = b"From: a@b\n\nhi\n";
+        assert!(matches!(
+            collect_with(small, &limits)[0],
+            Item::Message { .. }
+        ));
+        let big = [&small[..], &[b'x'; 64]].concat();
+        let Item::Error { error, .. } = &collect_with(&big, &limits)[0] else {
+            panic!("not refused");
+        };
+        assert_eq!(
+            error,
+            "message larger than the 64 bytes limit ([input] max_message_size); not checked"
+        );
+        // In an mbox the limit applies to each message, and the next is read.
+        let mbox = [&b"From x\n"[..], &big, b"\n\nFrom y\nFrom: y@b\n\nok\n"].concat();
+        let items = collect_with(&mbox, &limits);
+        assert!(
+            matches!(&items[0], Item::Error { source, .. } if source == "t (message 1, line 1)")
+        );
+        assert!(matches!(&items[1], Item::Message { index: 1, .. }));
+    }
+
+    #[test]
+    fn sizes_are_shown_in_round_units() {
+        assert_eq!(format_size(DEFAULT_MAX_MESSAGE_SIZE), "100 MB");
+        assert_eq!(format_size(2 << 30), "2 GB");
+        assert_eq!(format_size(1536), "1536 bytes");
+        assert_eq!(format_size(512 * 1024), "512 KB");
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_an_mbox() {
+        let items = collect(b"\xEF\xBB\xBFFrom a@b Mon\nFrom: a@b\n\nhi\n");
+        assert!(matches!(items[..], [Item::Message { .. }]), "{items:?}");
+    }
+
+    /// A pipe may hand over the first bytes one at a time.
+    #[test]
+    fn sniffing_does_not_depend_on_how_the_input_arrives() {
+        struct Trickle<'a>(&'a [u8]);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let n = buf.len().min(self.0.len()).min(1);
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mbox = b"From a@b Mon\nFrom: a@b\n\nhi\n";
+        let mut items = Vec::new();
+        let mut f = |i| items.push(i);
+        Reader {
+            limits: &Limits::default(),
+            f: &mut f,
+        }
+        .read_stream("t", BufReader::with_capacity(1, Trickle(mbox)));
+        assert!(matches!(items[..], [Item::Message { .. }]), "{items:?}");
+    }
 }

@@ -85,9 +85,21 @@ fn check(bytes: &[u8]) -> Report {
             error.error
         );
     }
+    // The human format keeps one line per finding and per help, whatever
+    // the message quoted from the mail.
+    colored::control::set_override(false);
     let mut out = Vec::new();
     print_human(&report, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let findings = report.messages.iter().flat_map(|m| m.active_findings());
+    let expected_lines = 1 + findings
+        .map(|f| 1 + usize::from(f.help.is_some()))
+        .sum::<usize>();
+    assert_eq!(text.lines().count(), expected_lines, "{text}");
+    assert!(!text.contains(['\r', '\x1b', '\0']), "{text:?}");
+    let mut out = Vec::new();
     print_json(&report, &mut out).unwrap();
+    serde_json::from_slice::<serde_json::Value>(&out).unwrap();
     report
 }
 
@@ -328,9 +340,27 @@ fn with_prefix() -> impl Strategy<Value = Vec<u8>> {
         .prop_map(|(prefix, rest)| [prefix, &rest[..]].concat())
 }
 
+const WORDS: &[&[u8]] = &[b"a@example.org", b"all@example.org", b"Bob", b"x"];
+const HEADS: &[&[u8]] = &[b"From: a@example.org\n", b"To: ", b"Content-Type: "];
+
+/// A message assembled from [`NASTY`] fragments and short random runs: the
+/// parser's state machines meet their delimiters in every order.
+fn token_soup() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        4 => prop::sample::select(NASTY).prop_map(<[u8]>::to_vec),
+        1 => prop::collection::vec(any::<u8>(), 1..8),
+        1 => prop::sample::select(WORDS).prop_map(<[u8]>::to_vec),
+    ];
+    (
+        prop::sample::select(HEADS),
+        prop::collection::vec(piece, 0..96),
+    )
+        .prop_map(|(head, pieces)| [head.to_vec(), pieces.concat()].concat())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: cases(1000),
+        cases: cases(2000),
         // Next to this file: tests/robustness.proptest-regressions.
         failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
             "proptest-regressions",
@@ -345,6 +375,11 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_past_the_sniffer(bytes in with_prefix()) {
+        check(&bytes);
+    }
+
+    #[test]
+    fn token_soup_messages(bytes in token_soup()) {
         check(&bytes);
     }
 
@@ -445,4 +480,26 @@ fn the_binary_reports_every_malformed_file_once() {
         }
     }
     assert_eq!(messages.len() + errors.len(), names.len());
+}
+
+/// A carriage return or escape sequence in an address does not reach the
+/// terminal: it could hide or rewrite a finding.
+#[test]
+fn control_characters_in_findings_are_escaped() {
+    let dir = tempfile::TempDir::new().unwrap();
+    std::fs::write(
+        dir.path().join("m.eml"),
+        "From: a@example.org\nTo: all-\rstaff@example.org, every\x1b[2Kone@example.org\nSubject: x\n\nhi\n",
+    )
+    .unwrap();
+    let output = assert_cmd::Command::cargo_bin("maillint")
+        .unwrap()
+        .current_dir(dir.path())
+        .env("XDG_CONFIG_HOME", dir.path().join(".no-config"))
+        .args(["check", "m.eml", "--color", "never"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("all-\\rstaff@example.org"), "{stdout}");
+    assert!(!stdout.contains(['\r', '\x1b']), "{stdout:?}");
 }

@@ -128,47 +128,46 @@ static BOUNDARY: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
         .ok()
 });
 
-/// Each `boundary=` parameter with its value and where it is declared.
+/// Each `boundary=` parameter with its value and where it is declared. A
+/// `boundary` inside the value of the one before is part of that value,
+/// which also keeps this scan linear (`boundary=boundary=boundary=...`).
 fn boundary_declarations(raw: &[u8]) -> impl Iterator<Item = (usize, &[u8])> + '_ {
+    let mut value_end = 0;
     BOUNDARY
         .iter()
         .flat_map(move |ac| ac.find_iter(raw))
         .filter_map(move |m| {
-            let rest = raw.get(m.end()..)?;
-            // `boundary*0=` continuations: the first piece stands in for it.
-            let rest = rest.strip_prefix(b"*").map_or(rest, |r| {
-                let digits = r.iter().take_while(|b| b.is_ascii_digit()).count();
-                let r = &r[digits..];
-                r.strip_prefix(b"*").unwrap_or(r)
-            });
-            let rest = trim_start(rest).strip_prefix(b"=")?;
-            let rest = trim_start(rest);
-            let value = match rest.strip_prefix(b"\"") {
-                Some(quoted) => {
-                    let len = quoted
-                        .iter()
-                        .position(|&b| matches!(b, b'"' | b'\n'))
-                        .unwrap_or(quoted.len());
-                    &quoted[..len]
-                }
-                None => {
-                    let len = rest
-                        .iter()
-                        .position(|&b| b == b';' || b == b'"' || b.is_ascii_whitespace())
-                        .unwrap_or(rest.len());
-                    &rest[..len]
-                }
+            if m.start() < value_end {
+                return None;
+            }
+            let skip = |at: usize, what: fn(&u8) -> bool| {
+                at + raw
+                    .get(at..)
+                    .map_or(0, |r| r.iter().take_while(|b| what(b)).count())
             };
+            let mut at = m.end();
+            // `boundary*0=` continuations: the first piece stands in for it.
+            if raw.get(at) == Some(&b'*') {
+                at = skip(at + 1, u8::is_ascii_digit);
+                if raw.get(at) == Some(&b'*') {
+                    at += 1;
+                }
+            }
+            at = skip(at, |b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
+            if raw.get(at) != Some(&b'=') {
+                return None;
+            }
+            at = skip(at + 1, |b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
+            let (start, end) = if raw.get(at) == Some(&b'"') {
+                (at + 1, skip(at + 1, |&b| b != b'"' && b != b'\n'))
+            } else {
+                let token = |&b: &u8| b != b';' && b != b'"' && !b.is_ascii_whitespace();
+                (at, skip(at, token))
+            };
+            value_end = end;
+            let value = raw.get(start..end)?;
             (!value.is_empty()).then_some((m.start(), value))
         })
-}
-
-fn trim_start(bytes: &[u8]) -> &[u8] {
-    let skip = bytes
-        .iter()
-        .take_while(|&&b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
-        .count();
-    &bytes[skip..]
 }
 
 /// Bytes read looking for boundaries that never appear after their
@@ -275,6 +274,19 @@ mod tests {
         assert_eq!(missing_boundary_rescans(raw), raw.len() as u64 - 31);
         let closed_only = b"Content-Type: multipart/mixed; boundary=zz\n\n--zz--\n";
         assert_eq!(missing_boundary_rescans(closed_only), 0);
+    }
+
+    #[test]
+    fn the_estimate_itself_is_linear() {
+        // Each value would run to the end of the input if it were
+        // scanned anew for every `boundary=` in it.
+        let raw = b"boundary=".repeat(200_000);
+        let declared: Vec<_> = boundary_declarations(&raw).collect();
+        assert_eq!(declared.len(), 1);
+        assert_eq!(declared[0].1.len(), raw.len() - 9);
+        let quoted = b"boundary=\"a\" boundary=\"b\"";
+        let values: Vec<_> = boundary_declarations(quoted).map(|(_, v)| v).collect();
+        assert_eq!(values, [b"a", b"b"]);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 use super::Report;
 use crate::finding::{Finding, Severity};
+use crate::guard::one_line;
 use colored::Colorize;
 use std::io::{self, Write};
 
@@ -55,9 +56,12 @@ fn print_finding(source: &str, f: &Finding, out: &mut dyn Write) -> io::Result<(
         Severity::Warning => label.yellow().bold(),
         Severity::Info => label.cyan().bold(),
     };
-    writeln!(out, "{} {label}: {}", place.bold(), f.message)?;
+    // Messages quote addresses from the mail, which may hold a carriage
+    // return or an escape sequence: one finding stays one line.
+    let message = one_line(&f.message);
+    writeln!(out, "{} {label}: {message}", place.bold())?;
     if let Some(help) = &f.help {
-        writeln!(out, "  {} {help}", "help:".cyan())?;
+        writeln!(out, "  {} {}", "help:".cyan(), one_line(help))?;
     }
     Ok(())
 }
