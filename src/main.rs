@@ -136,7 +136,9 @@ fn run_check(args: CheckArgs) -> i32 {
 
     let report = maillint::check(&inputs, &linter);
     for err in &report.errors {
-        eprintln!("maillint: error: {}: {}", err.source, err.error);
+        // A file name may hold a line break too.
+        let source = maillint::guard::one_line(&err.source);
+        eprintln!("maillint: error: {source}: {}", err.error);
     }
     let mut out = io::stdout().lock();
     let printed = match args.format {

@@ -503,3 +503,24 @@ fn control_characters_in_findings_are_escaped() {
     assert!(stdout.contains("all-\\rstaff@example.org"), "{stdout}");
     assert!(!stdout.contains(['\r', '\x1b']), "{stdout:?}");
 }
+
+/// A file name with a line break in it still gives one line per error.
+#[cfg(unix)]
+#[test]
+fn file_names_with_line_breaks_stay_on_one_line() {
+    let dir = tempfile::TempDir::new().unwrap();
+    std::fs::write(dir.path().join("not\na message.eml"), "hello\n").unwrap();
+    let output = assert_cmd::Command::cargo_bin("maillint")
+        .unwrap()
+        .current_dir(dir.path())
+        .env("XDG_CONFIG_HOME", dir.path().join(".no-config"))
+        .args(["check", "."])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(
+        stderr,
+        "maillint: error: ./not\\na message.eml: not an email message: the first line is not a header field\n"
+    );
+}

@@ -46,6 +46,7 @@ pub fn print_human(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 }
 
 fn print_finding(source: &str, f: &Finding, out: &mut dyn Write) -> io::Result<()> {
+    let source = one_line(source);
     let place = match f.location.line {
         Some(line) => format!("{source}:{line}:"),
         None => format!("{source}:"),
