@@ -5,7 +5,7 @@
 //! is a hash lookup, and domains are classified once each, so the work is
 //! linear in the number of recipients.
 
-use crate::config::{Config, ListConfig};
+use crate::config::{Config, ConfigError, ListConfig};
 pub use crate::message::mailbox_key;
 use crate::message::{Address, Message};
 use regex::RegexSet;
@@ -200,8 +200,16 @@ pub struct Org {
 }
 
 impl Org {
-    pub fn new(config: &Config) -> Org {
-        Org {
+    /// Fails only when the everyone-style list names are too many or too
+    /// long to match at once; [`Config::parse`] refuses such a file first.
+    pub fn new(config: &Config) -> Result<Org, ConfigError> {
+        let names = &config.organization.mass_list_names;
+        let mass_names = MassNames::new(names).map_err(|reason| ConfigError {
+            file: config.file_name(),
+            line: None,
+            message: format!("organization.mass_list_names: {reason}"),
+        })?;
+        Ok(Org {
             domains: config.organization.domains.clone(),
             personal_domains: config
                 .organization
@@ -214,8 +222,8 @@ impl Org {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
-            mass_names: MassNames::new(&config.organization.mass_list_names),
-        }
+            mass_names,
+        })
     }
 
     /// Whether addresses at this (lowercase) domain are personal mailboxes.
@@ -436,7 +444,7 @@ pub const MASS_LIST_MEMBERS: u64 = 500;
 /// Built-in and configured everyone-style names, compiled once into one
 /// regex set: `*` becomes "one or more characters", the rest is literal.
 #[derive(Debug)]
-struct MassNames {
+pub(crate) struct MassNames {
     names: Vec<String>,
     /// All names in one regex: almost no local part is a list name, and one
     /// `is_match` says so faster than the set's overlapping search.
@@ -445,7 +453,9 @@ struct MassNames {
 }
 
 impl MassNames {
-    fn new(configured: &[String]) -> Self {
+    /// The built-in names and `configured`; fails when there are too many,
+    /// or too long, to compile into one matcher (the regex size limit).
+    pub(crate) fn new(configured: &[String]) -> Result<Self, String> {
         let names: Vec<String> = MASS_LIST_NAMES
             .iter()
             .map(|n| n.to_string())
@@ -458,11 +468,17 @@ impl MassNames {
                 format!("^{}$", parts.join(".+"))
             })
             .collect();
-        let any = regex::Regex::new(&format!("(?i){}", patterns.join("|")))
-            .expect("escaped list names are valid regexes");
-        let set = RegexSet::new(patterns.iter().map(|p| format!("(?i){p}")))
-            .expect("escaped list names are valid regexes");
-        MassNames { names, any, set }
+        // The names are escaped, so only the size limit can refuse them.
+        let too_big = |e: regex::Error| {
+            format!(
+                "{} names are too many or too long to match at once ({})",
+                configured.len(),
+                e.to_string().trim_end_matches('.').to_lowercase()
+            )
+        };
+        let any = regex::Regex::new(&format!("(?i){}", patterns.join("|"))).map_err(too_big)?;
+        let set = RegexSet::new(patterns.iter().map(|p| format!("(?i){p}"))).map_err(too_big)?;
+        Ok(MassNames { names, any, set })
     }
 
     fn find(&self, local_part: &str) -> Option<&str> {
@@ -484,7 +500,7 @@ mod tests {
 
     #[test]
     fn mass_list_names() {
-        let names = MassNames::new(&["staff-announce".to_string()]);
+        let names = MassNames::new(&["staff-announce".to_string()]).unwrap();
         assert_eq!(names.find("All-Students"), Some("all-*"));
         assert_eq!(names.find("sales-all"), Some("*-all"));
         assert_eq!(names.find("everyone"), Some("everyone"));
@@ -505,7 +521,7 @@ mod tests {
     fn personal_providers() {
         let mut config = Config::default();
         config.organization.personal_domains = vec!["mail.example".into()];
-        let org = Org::new(&config);
+        let org = Org::new(&config).unwrap();
         for d in [
             "gmail.com",
             "hotmail.co.uk",

@@ -4,6 +4,7 @@
 //! in a config never passes silently.
 
 use crate::finding::Severity;
+use crate::input::Limits;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, HashMap};
@@ -22,10 +23,12 @@ pub struct ConfigError {
 }
 
 impl fmt::Display for ConfigError {
+    /// One line, even when the message quotes a key with a line break in it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let message = crate::guard::one_line(&self.message);
         match self.line {
-            Some(line) => write!(f, "{}:{}: {}", self.file, line, self.message),
-            None => write!(f, "{}: {}", self.file, self.message),
+            Some(line) => write!(f, "{}:{}: {}", self.file, line, message),
+            None => write!(f, "{}: {}", self.file, message),
         }
     }
 }
@@ -173,6 +176,8 @@ pub struct Config {
     pub custom: Vec<CustomRule>,
     pub sendmail: SendmailConfig,
     pub bulk: BulkConfig,
+    /// `[input]`: limits on what is read.
+    pub input: Limits,
 }
 
 /// What a custom rule's pattern is matched against.
@@ -265,6 +270,56 @@ struct RawConfig {
     sendmail: SendmailConfig,
     #[serde(default)]
     bulk: BulkConfig,
+    #[serde(default)]
+    input: RawInput,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawInput {
+    /// `"100MB"` or a number of bytes.
+    max_message_size: Option<Spanned<toml::Value>>,
+}
+
+/// The largest `max_message_size` accepted: mail-parser addresses a
+/// message with 32-bit offsets, and the whole message is held in memory.
+pub const MAX_MESSAGE_SIZE_LIMIT: u64 = 2 * 1024 * 1024 * 1024;
+
+/// A size: a number of bytes, or a string such as `"100MB"` or `"512 KB"`
+/// (B, KB, MB, GB in units of 1024; KiB, MiB, GiB are the same).
+fn parse_size(value: &toml::Value) -> Result<u64, String> {
+    const EXPECTED: &str = "expected a size such as \"100MB\" or a number of bytes";
+    let bytes = match value {
+        toml::Value::Integer(n) => u64::try_from(*n).map_err(|_| format!("{EXPECTED}, not {n}"))?,
+        toml::Value::String(text) => {
+            let trimmed = text.trim();
+            let digits = trimmed.bytes().take_while(u8::is_ascii_digit).count();
+            let (number, unit) = trimmed.split_at(digits);
+            let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+                "" | "b" => 1,
+                "kb" | "kib" => 1024,
+                "mb" | "mib" => 1024 * 1024,
+                "gb" | "gib" => 1024 * 1024 * 1024,
+                _ => return Err(format!("{EXPECTED}, not \"{text}\"")),
+            };
+            number
+                .parse::<u64>()
+                .ok()
+                .and_then(|n| n.checked_mul(factor))
+                .ok_or_else(|| format!("{EXPECTED}, not \"{text}\""))?
+        }
+        other => return Err(format!("{EXPECTED}, not a {}", other.type_str())),
+    };
+    if bytes == 0 {
+        return Err("must be at least 1 byte".into());
+    }
+    if bytes > MAX_MESSAGE_SIZE_LIMIT {
+        return Err(format!(
+            "must be at most {}",
+            crate::input::format_size(MAX_MESSAGE_SIZE_LIMIT)
+        ));
+    }
+    Ok(bytes)
 }
 
 impl Config {
@@ -313,11 +368,25 @@ impl Config {
             line,
             message,
         };
-        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+        // A syntax error names the key on its line, when there is one.
+        let syntax = |e: toml::de::Error| {
+            let line = e.span().and_then(|s| line_of(s.start));
+            let message = e.message().trim();
             error(
-                e.span().and_then(|s| line_of(s.start)),
-                e.message().trim().to_string(),
+                line,
+                match line.and_then(|l| key_on_line(text, l)) {
+                    Some(key) => format!("{key}: {message}"),
+                    None => message.to_string(),
+                },
             )
+        };
+        let deserializer = toml::Deserializer::parse(text).map_err(syntax)?;
+        // A wrong type or an unknown key is named by its path.
+        let raw: RawConfig = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+            let path = key_path(e.path());
+            let e = e.into_inner();
+            let line = e.span().and_then(|s| line_of(s.start));
+            error(line, format!("{path}: {}", e.message().trim()))
         })?;
 
         let mut organization = raw.organization;
@@ -340,6 +409,12 @@ impl Config {
         }
         for name in &mut organization.mass_list_names {
             *name = name.trim().to_ascii_lowercase();
+        }
+        if let Err(reason) = crate::audience::MassNames::new(&organization.mass_list_names) {
+            return Err(error(
+                key_line(text, "mass_list_names"),
+                format!("organization.mass_list_names: {reason}"),
+            ));
         }
 
         let mut lists = HashMap::with_capacity(raw.lists.len());
@@ -440,6 +515,16 @@ impl Config {
             });
         }
 
+        let mut input = Limits::default();
+        if let Some(size) = raw.input.max_message_size {
+            input.max_message_size = parse_size(size.get_ref()).map_err(|reason| {
+                error(
+                    line_of(size.span().start),
+                    format!("input.max_message_size: {reason}"),
+                )
+            })?;
+        }
+
         Ok(Config {
             source: None,
             organization,
@@ -448,6 +533,7 @@ impl Config {
             custom,
             sendmail: raw.sendmail,
             bulk: raw.bulk,
+            input,
         })
     }
 
@@ -537,10 +623,83 @@ fn line_at(text: &str, offset: usize) -> usize {
         .count()
 }
 
+/// A deserialisation path as it is written in TOML: `organization.domains`,
+/// `lists."all@example.org".members`, `custom[0].fields`.
+fn key_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            // toml's `Spanned` wrapper shows up as a key of its own.
+            Segment::Map { key } if key.starts_with("$__serde") => {}
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(&toml_key(key));
+            }
+            Segment::Unknown => out.push_str(".?"),
+        }
+    }
+    out
+}
+
+/// A key as TOML writes it: bare when it can be, quoted otherwise.
+fn toml_key(key: &str) -> String {
+    let bare = !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if bare {
+        key.to_string()
+    } else {
+        format!("{key:?}")
+    }
+}
+
+/// The dotted key assigned on a line of config text, with its table:
+/// `rules.cc-exposure.warning` for `warning = ` under `[rules.cc-exposure]`.
+fn key_on_line(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().take(line).collect();
+    let (key, _) = lines.last()?.split_once('=')?;
+    let key = key.trim();
+    let valid = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '"' | '\'' | ' '));
+    if !valid {
+        return None;
+    }
+    let table = lines[..lines.len() - 1].iter().rev().find_map(|l| {
+        let l = l.trim();
+        l.strip_prefix('[')
+            .and_then(|t| t.split_once(']'))
+            .map(|(t, _)| t.trim_matches(['[', ' ']).to_string())
+    });
+    Some(match table {
+        Some(table) if !table.is_empty() => format!("{table}.{key}"),
+        _ => key.to_string(),
+    })
+}
+
 /// The first line that assigns `key`, for errors found after parsing, when
 /// serde no longer has spans.
 fn key_line(text: &str, key: &str) -> Option<usize> {
-    text.lines().position(|l| l.contains(key)).map(|i| i + 1)
+    // `key =` or `"key"]` (a table name) rather than any mention of it, so
+    // that `domains` is not found in `personal_domains = ...`.
+    let assigns = |line: &str| {
+        let line = line.trim_start().trim_start_matches("[lists.");
+        let rest = line.strip_prefix('"').unwrap_or(line);
+        rest.strip_prefix(key).is_some_and(|r| {
+            let r = r.strip_prefix('"').unwrap_or(r).trim_start();
+            r.starts_with('=') || r.starts_with(']')
+        })
+    };
+    text.lines()
+        .position(assigns)
+        .or_else(|| text.lines().position(|l| l.contains(key)))
+        .map(|i| i + 1)
 }
 
 #[cfg(test)]
@@ -616,6 +775,41 @@ severity = "warning"
         assert!(!Config::default().bulk.always);
         let err = Config::parse("[bulk]\nalway = true\n", "m.toml").unwrap_err();
         assert_eq!(err.line, Some(2), "{err}");
+    }
+
+    #[test]
+    fn message_size_in_bytes_or_units() {
+        let size = |v: &str| {
+            Config::parse(&format!("[input]\nmax_message_size = {v}\n"), "m.toml")
+                .map(|c| c.input.max_message_size)
+        };
+        assert_eq!(size("1048576"), Ok(1 << 20));
+        assert_eq!(size("\"100MB\""), Ok(100 << 20));
+        assert_eq!(size("\"512 KB\""), Ok(512 << 10));
+        assert_eq!(size("\"1GiB\""), Ok(1 << 30));
+        assert_eq!(size("\"2gb\""), Ok(2 << 30));
+        assert_eq!(size("\"750\""), Ok(750));
+        assert!(size("\"2049MB\"").is_err());
+        assert!(size("\"MB\"").is_err());
+        assert!(size("\"99999999999999999999GB\"").is_err());
+        assert_eq!(
+            Config::parse("", "m.toml").map(|c| c.input.max_message_size),
+            Ok(crate::input::DEFAULT_MAX_MESSAGE_SIZE)
+        );
+    }
+
+    #[test]
+    fn syntax_errors_name_the_key_on_their_line() {
+        assert_eq!(
+            key_on_line("[rules.cc-exposure]\n# c\nwarning = \n", 3).as_deref(),
+            Some("rules.cc-exposure.warning")
+        );
+        assert_eq!(key_on_line("a = [\n", 1).as_deref(), Some("a"));
+        assert_eq!(
+            key_on_line("[[custom]]\nid = \"x\n", 2).as_deref(),
+            Some("custom.id")
+        );
+        assert_eq!(key_on_line("[rules.x\n", 1), None);
     }
 
     #[test]

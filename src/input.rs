@@ -6,8 +6,36 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-/// Messages larger than this are refused rather than read into memory.
-pub const MAX_MESSAGE_SIZE: u64 = 100 * 1024 * 1024;
+/// The default of [`Limits::max_message_size`]: 100 MB.
+pub const DEFAULT_MAX_MESSAGE_SIZE: u64 = 100 * 1024 * 1024;
+
+/// What reading may cost, from `[input]` in the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// A message larger than this (in bytes) is refused rather than read
+    /// into memory. An mbox file may be of any size: it is read one
+    /// message at a time, and this applies to each message.
+    pub max_message_size: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+        }
+    }
+}
+
+/// A byte count for people: `100 MB`, `64 KB`, `1500 bytes` (units of 1024).
+pub fn format_size(bytes: u64) -> String {
+    const KB: u64 = 1024;
+    for (unit, size) in [("GB", KB * KB * KB), ("MB", KB * KB), ("KB", KB)] {
+        if bytes >= size && bytes.is_multiple_of(size) {
+            return format!("{} {unit}", bytes / size);
+        }
+    }
+    format!("{bytes} bytes")
+}
 
 /// Bytes read to tell what kind of input a file is.
 const SNIFF_LEN: usize = 4096;
@@ -40,46 +68,262 @@ pub enum Item {
     },
     Error {
         source: String,
+        /// One line: control characters are escaped.
         error: String,
     },
 }
 
-/// Reads every input in order, calling `f` for each message or error.
-/// Directories are walked in a stable (sorted) order.
-pub fn read_inputs(inputs: &[Input], f: &mut dyn FnMut(Item)) {
-    for input in inputs {
-        match input {
-            Input::Stdin => read_stream("-", io::stdin().lock(), f),
-            Input::Path(path) => read_path(path, true, f),
+impl Item {
+    fn error(source: impl Into<String>, error: impl AsRef<str>) -> Item {
+        Item::Error {
+            source: source.into(),
+            error: crate::guard::one_line(error.as_ref()),
         }
     }
 }
 
-fn read_path(path: &Path, explicit: bool, f: &mut dyn FnMut(Item)) {
-    let source = path.display().to_string();
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) => {
-            return f(Item::Error {
-                source,
-                error: io_error(&e),
-            });
+/// Reads every input in order, calling `f` for each message or error.
+/// Directories are walked in a stable (sorted) order.
+pub fn read_inputs(inputs: &[Input], limits: &Limits, f: &mut dyn FnMut(Item)) {
+    let mut reader = Reader { limits, f };
+    for input in inputs {
+        match input {
+            Input::Stdin => reader.read_stream("-", io::stdin().lock()),
+            Input::Path(path) => reader.read_path(path, true),
         }
-    };
-    if meta.is_dir() {
-        return walk_dir(path, f);
     }
-    // Inside a directory only regular files are messages; named explicitly,
-    // a pipe or device is read too (`maillint check /dev/stdin`).
-    if !explicit && !meta.is_file() {
-        return;
+}
+
+/// Reads one input held in memory (a message, JSON draft or mbox, told
+/// apart by content, as for files), calling `f` for each message or error.
+pub fn read_bytes(source: &str, bytes: &[u8], limits: &Limits, f: &mut dyn FnMut(Item)) {
+    Reader { limits, f }.read_stream(source, bytes);
+}
+
+/// Parses one message handed over whole (by a mail client or git), with the
+/// same sniffing and limits as a file: an mbox `From ` line in front is
+/// fine, several messages are not one message to send.
+pub fn parse_message(bytes: &[u8], limits: &Limits) -> Result<Message, String> {
+    let mut items = Vec::new();
+    read_bytes("message", bytes, limits, &mut |item| items.push(item));
+    let mut items = items.into_iter();
+    match (items.next(), items.next()) {
+        (Some(Item::Message { message, .. }), None) => Ok(*message),
+        (Some(Item::Error { error, .. }), _) => Err(error),
+        (None, _) => Err("empty file".into()),
+        (Some(Item::Message { .. }), Some(_)) => {
+            Err("several messages where one was expected".into())
+        }
     }
-    match File::open(path) {
-        Ok(file) => read_stream(&source, BufReader::new(file), f),
-        Err(e) => f(Item::Error {
-            source,
-            error: io_error(&e),
-        }),
+}
+
+/// Reading state shared by every input of a run.
+struct Reader<'a> {
+    limits: &'a Limits,
+    f: &'a mut dyn FnMut(Item),
+}
+
+impl Reader<'_> {
+    fn emit(&mut self, item: Item) {
+        (self.f)(item);
+    }
+
+    fn read_path(&mut self, path: &Path, explicit: bool) {
+        let source = path.display().to_string();
+        let meta = match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) => return self.emit(Item::error(source, io_error(&e))),
+        };
+        if meta.is_dir() {
+            return self.walk_dir(path);
+        }
+        // Inside a directory only regular files are messages; named explicitly,
+        // a pipe or device is read too (`maillint check /dev/stdin`).
+        if !explicit && !meta.is_file() {
+            return;
+        }
+        match File::open(path) {
+            Ok(file) => self.read_stream(&source, BufReader::new(file)),
+            Err(e) => self.emit(Item::error(source, io_error(&e))),
+        }
+    }
+
+    /// A directory: a Maildir's `cur/` and `new/` (and its Maildir++ `.folders`),
+    /// otherwise every file below it that is not hidden, in name order.
+    fn walk_dir(&mut self, dir: &Path) {
+        let is_maildir = dir.join("cur").is_dir() && dir.join("new").is_dir();
+        let Some(entries) = self.sorted_entries(dir) else {
+            return;
+        };
+        for path in entries {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            // Symlinked directories are not followed: they can form cycles.
+            let is_dir = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
+            let hidden = name.starts_with('.');
+            if is_maildir {
+                if is_dir && (name == "cur" || name == "new") {
+                    self.read_files_in(&path);
+                } else if is_dir && hidden && path.join("cur").is_dir() {
+                    self.walk_dir(&path);
+                }
+            } else if hidden {
+                continue;
+            } else if is_dir {
+                self.walk_dir(&path);
+            } else {
+                self.read_path(&path, false);
+            }
+        }
+    }
+
+    fn read_files_in(&mut self, dir: &Path) {
+        for path in self.sorted_entries(dir).unwrap_or_default() {
+            self.read_path(&path, false);
+        }
+    }
+
+    /// The entries of a directory in name order, or `None` after reporting
+    /// why it cannot be listed.
+    fn sorted_entries(&mut self, dir: &Path) -> Option<Vec<PathBuf>> {
+        match std::fs::read_dir(dir) {
+            Ok(rd) => {
+                let mut entries: Vec<PathBuf> =
+                    rd.filter_map(Result::ok).map(|e| e.path()).collect();
+                entries.sort();
+                Some(entries)
+            }
+            Err(e) => {
+                self.emit(Item::error(dir.display().to_string(), io_error(&e)));
+                None
+            }
+        }
+    }
+
+    fn read_stream(&mut self, source: &str, mut reader: impl BufRead) {
+        // Read the head whole: a pipe may deliver it a few bytes at a time.
+        let mut head = Vec::with_capacity(SNIFF_LEN);
+        if let Err(e) = reader
+            .by_ref()
+            .take(SNIFF_LEN as u64)
+            .read_to_end(&mut head)
+        {
+            return self.emit(Item::error(source, io_error(&e)));
+        }
+        let kind = match sniff(&head) {
+            Ok(kind) => kind,
+            Err(reason) => return self.emit(Item::error(source, reason)),
+        };
+        let reader = io::Cursor::new(head).chain(reader);
+        if kind == Kind::Mbox {
+            return self.read_mbox(source, reader);
+        }
+        let max = self.limits.max_message_size;
+        let mut bytes = Vec::new();
+        if let Err(e) = reader.take(max.saturating_add(1)).read_to_end(&mut bytes) {
+            return self.emit(Item::error(source, io_error(&e)));
+        }
+        if bytes.len() as u64 > max {
+            return self.emit(Item::error(source, too_large(max)));
+        }
+        let parsed = match kind {
+            Kind::JsonDraft => parse_json_draft(&bytes),
+            _ => parse_rfc5322(&bytes, 1),
+        };
+        self.emit(match parsed {
+            Ok(message) => Item::Message {
+                source: source.to_string(),
+                index: 0,
+                message: Box::new(message),
+            },
+            Err(e) => Item::error(source, e),
+        });
+    }
+
+    /// Splits an mbox into messages while reading it, so memory is bounded
+    /// by the size limit, not the file: one message and one line are held
+    /// at a time, each at most `max_message_size`. Hand-written rather
+    /// than mail-parser's mbox iterator because findings must point at
+    /// lines of the mbox file, which needs the line each message starts on.
+    ///
+    /// A `From ` line starts a message at the top of the file or after a
+    /// blank line; `>From ` quoting (mboxrd) is undone.
+    fn read_mbox(&mut self, source: &str, mut reader: impl BufRead) {
+        let max = self.limits.max_message_size;
+        // The message being read: its first line in the file and its bytes.
+        let mut current: Option<(usize, Vec<u8>)> = None;
+        let mut oversized = false;
+        let mut index = 0usize;
+        let mut line_no = 0usize;
+        let mut previous_blank = true;
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match read_line_capped(&mut reader, &mut line, max.saturating_add(1)) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    self.finish_mbox_message(source, current.take(), oversized, &mut index);
+                    return self.emit(Item::error(source, io_error(&e)));
+                }
+            }
+            line_no += 1;
+            if line_no == 1 && line.starts_with(b"\xEF\xBB\xBF") {
+                line.drain(..3);
+            }
+            if previous_blank && line.starts_with(b"From ") {
+                self.finish_mbox_message(source, current.take(), oversized, &mut index);
+                current = Some((line_no + 1, Vec::new()));
+                oversized = false;
+                previous_blank = false;
+                continue;
+            }
+            previous_blank = line == b"\n" || line == b"\r\n";
+            if let Some((_, bytes)) = &mut current {
+                if oversized {
+                    continue;
+                }
+                let quoted_from = line
+                    .iter()
+                    .position(|&b| b != b'>')
+                    .is_some_and(|i| i > 0 && line[i..].starts_with(b"From "));
+                bytes.extend_from_slice(if quoted_from { &line[1..] } else { &line });
+                if bytes.len() as u64 > max {
+                    oversized = true;
+                    *bytes = Vec::new();
+                }
+            }
+        }
+        self.finish_mbox_message(source, current, oversized, &mut index);
+    }
+
+    fn finish_mbox_message(
+        &mut self,
+        source: &str,
+        current: Option<(usize, Vec<u8>)>,
+        oversized: bool,
+        index: &mut usize,
+    ) {
+        let Some((first_line, bytes)) = current else {
+            return;
+        };
+        let located = || format!("{source} (message {}, line {})", *index + 1, first_line - 1);
+        let item = if oversized {
+            Item::error(located(), too_large(self.limits.max_message_size))
+        } else {
+            match parse_rfc5322(&bytes, first_line) {
+                Ok(message) => Item::Message {
+                    source: source.to_string(),
+                    index: *index,
+                    message: Box::new(message),
+                },
+                Err(e) => Item::error(located(), e),
+            }
+        };
+        *index += 1;
+        self.emit(item);
     }
 }
 
@@ -91,63 +335,40 @@ fn io_error(e: &io::Error) -> String {
     }
 }
 
-/// A directory: a Maildir's `cur/` and `new/` (and its Maildir++ `.folders`),
-/// otherwise every file below it that is not hidden, in name order.
-fn walk_dir(dir: &Path, f: &mut dyn FnMut(Item)) {
-    let is_maildir = dir.join("cur").is_dir() && dir.join("new").is_dir();
-    let mut entries = match std::fs::read_dir(dir) {
-        Ok(rd) => rd
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .collect::<Vec<_>>(),
-        Err(e) => {
-            return f(Item::Error {
-                source: dir.display().to_string(),
-                error: io_error(&e),
-            });
-        }
-    };
-    entries.sort();
-    for path in entries {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        // Symlinked directories are not followed: they can form cycles.
-        let is_dir = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
-        let hidden = name.starts_with('.');
-        if is_maildir {
-            if is_dir && (name == "cur" || name == "new") {
-                read_files_in(&path, f);
-            } else if is_dir && hidden && path.join("cur").is_dir() {
-                walk_dir(&path, f);
-            }
-        } else if hidden {
-            continue;
-        } else if is_dir {
-            walk_dir(&path, f);
-        } else {
-            read_path(&path, false, f);
-        }
-    }
+fn too_large(max: u64) -> String {
+    format!(
+        "message larger than the {} limit ([input] max_message_size); not checked",
+        format_size(max)
+    )
 }
 
-fn read_files_in(dir: &Path, f: &mut dyn FnMut(Item)) {
-    let mut files = match std::fs::read_dir(dir) {
-        Ok(rd) => rd
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .collect::<Vec<_>>(),
-        Err(e) => {
-            return f(Item::Error {
-                source: dir.display().to_string(),
-                error: io_error(&e),
-            });
+/// Reads one line (up to and including `\n`) into `line`, keeping at most
+/// `cap` bytes of it and skipping the rest, so that a file without line
+/// breaks cannot fill memory. Returns the bytes consumed; 0 at the end.
+fn read_line_capped(reader: &mut impl BufRead, line: &mut Vec<u8>, cap: u64) -> io::Result<usize> {
+    let cap = usize::try_from(cap).unwrap_or(usize::MAX);
+    let mut consumed = 0;
+    loop {
+        let buf = match reader.fill_buf() {
+            Ok(buf) => buf,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            return Ok(consumed);
         }
-    };
-    files.sort();
-    for path in files {
-        read_path(&path, false, f);
+        let (chunk, done) = match memchr::memchr(b'\n', buf) {
+            Some(i) => (&buf[..=i], true),
+            None => (buf, false),
+        };
+        let room = cap.saturating_sub(line.len());
+        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        let len = chunk.len();
+        reader.consume(len);
+        consumed += len;
+        if done {
+            return Ok(consumed);
+        }
     }
 }
 
@@ -187,155 +408,38 @@ fn sniff(head: &[u8]) -> Result<Kind, &'static str> {
     }
 }
 
-fn read_stream(source: &str, mut reader: impl BufRead, f: &mut dyn FnMut(Item)) {
-    let error = |error: String| Item::Error {
-        source: source.to_string(),
-        error,
-    };
-    let head = match reader.fill_buf() {
-        Ok(buf) => buf[..buf.len().min(SNIFF_LEN)].to_vec(),
-        Err(e) => return f(error(io_error(&e))),
-    };
-    let kind = match sniff(&head) {
-        Ok(kind) => kind,
-        Err(reason) => return f(error(reason.to_string())),
-    };
-    if kind == Kind::Mbox {
-        return read_mbox(source, reader, f);
-    }
-    let mut bytes = Vec::new();
-    if let Err(e) = reader.take(MAX_MESSAGE_SIZE + 1).read_to_end(&mut bytes) {
-        return f(error(io_error(&e)));
-    }
-    if bytes.len() as u64 > MAX_MESSAGE_SIZE {
-        return f(error(too_large()));
-    }
-    let parsed = match kind {
-        Kind::JsonDraft => parse_json_draft(&bytes),
-        _ => parse_rfc5322(&bytes, 1).ok_or_else(|| "not an email message".to_string()),
-    };
-    f(match parsed {
-        Ok(message) => Item::Message {
-            source: source.to_string(),
-            index: 0,
-            message: Box::new(message),
-        },
-        Err(e) => error(e),
-    })
-}
-
-/// Parses one RFC 5322 message handed over whole (by a mail client or git),
-/// tolerating an mbox `From ` line in front of it.
-pub fn parse_message(bytes: &[u8]) -> Result<Message, String> {
-    if bytes.len() as u64 > MAX_MESSAGE_SIZE {
-        return Err(too_large());
-    }
-    match sniff(&bytes[..bytes.len().min(SNIFF_LEN)]) {
-        Ok(Kind::Rfc5322) => parse_rfc5322(bytes, 1),
-        Ok(Kind::Mbox) => {
-            let body = memchr::memchr(b'\n', bytes).map_or(&[][..], |i| &bytes[i + 1..]);
-            parse_rfc5322(body, 2)
-        }
-        Ok(Kind::JsonDraft) => None,
-        Err(reason) => return Err(reason.to_string()),
-    }
-    .ok_or_else(|| "not an email message".to_string())
-}
-
-fn too_large() -> String {
-    format!(
-        "message larger than {} MB; not checked",
-        MAX_MESSAGE_SIZE / (1024 * 1024)
-    )
-}
-
-/// Splits an mbox into messages while reading it, so memory is bounded by
-/// the largest message, not the file. Hand-written rather than
-/// mail-parser's mbox iterator because findings must point at lines of the
-/// mbox file, which needs the line each message starts on.
-///
-/// A `From ` line starts a message at the top of the file or after a blank
-/// line; `>From ` quoting (mboxrd) is undone.
-fn read_mbox(source: &str, mut reader: impl BufRead, f: &mut dyn FnMut(Item)) {
-    let mut line_no = 0usize;
-    let mut current: Option<(usize, Vec<u8>)> = None;
-    let mut oversized = false;
-    let mut index = 0usize;
-    let mut previous_blank = true;
-    let mut line = Vec::new();
-    let mut finish = |current: Option<(usize, Vec<u8>)>, oversized: bool, index: &mut usize| {
-        let Some((first_line, bytes)) = current else {
-            return;
-        };
-        let item = if oversized {
-            Item::Error {
-                source: format!("{source} (message {}, line {})", *index + 1, first_line - 1),
-                error: too_large(),
-            }
-        } else {
-            match parse_rfc5322(&bytes, first_line) {
-                Some(message) => Item::Message {
-                    source: source.to_string(),
-                    index: *index,
-                    message: Box::new(message),
-                },
-                None => Item::Error {
-                    source: format!("{source} (message {}, line {})", *index + 1, first_line - 1),
-                    error: "not an email message".into(),
-                },
-            }
-        };
-        *index += 1;
-        f(item);
-    };
-    loop {
-        line.clear();
-        match reader.read_until(b'\n', &mut line) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) => {
-                finish(current.take(), oversized, &mut index);
-                return f(Item::Error {
-                    source: source.to_string(),
-                    error: io_error(&e),
-                });
-            }
-        }
-        line_no += 1;
-        if previous_blank && line.starts_with(b"From ") {
-            finish(current.take(), oversized, &mut index);
-            current = Some((line_no + 1, Vec::new()));
-            oversized = false;
-            previous_blank = false;
-            continue;
-        }
-        previous_blank = line == b"\n" || line == b"\r\n";
-        if let Some((_, bytes)) = &mut current {
-            if oversized {
-                continue;
-            }
-            let quoted_from = line
-                .iter()
-                .position(|&b| b != b'>')
-                .is_some_and(|i| i > 0 && line[i..].starts_with(b"From "));
-            bytes.extend_from_slice(if quoted_from { &line[1..] } else { &line });
-            if bytes.len() as u64 > MAX_MESSAGE_SIZE {
-                oversized = true;
-                *bytes = Vec::new();
-            }
-        }
-    }
-    finish(current, oversized, &mut index);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn collect(bytes: &[u8]) -> Vec<Item> {
+        collect_with(bytes, &Limits::default())
+    }
+
+    fn collect_with(bytes: &[u8], limits: &Limits) -> Vec<Item> {
         let mut items = Vec::new();
-        read_stream("t", BufReader::new(bytes), &mut |i| items.push(i));
+        let mut f = |i| items.push(i);
+        Reader { limits, f: &mut f }.read_stream("t", BufReader::new(bytes));
         items
+    }
+
+    #[test]
+    fn parse_message_takes_exactly_one_message() {
+        let limits = Limits::default();
+        let msg = parse_message(
+            b"From a@b Mon Jan  1 00:00:00 2024\nSubject: hi\n\nx\n",
+            &limits,
+        )
+        .unwrap();
+        assert_eq!(msg.header_line("Subject"), Some(2));
+        assert!(parse_message(b"", &limits).is_err());
+        assert!(parse_message(b"\x00\x01 junk", &limits).is_err());
+        let two = b"From a@b Mon\nSubject: one\n\nx\n\nFrom a@b Mon\nSubject: two\n\ny\n";
+        assert!(
+            parse_message(two, &limits)
+                .unwrap_err()
+                .contains("several messages")
+        );
     }
 
     #[test]
@@ -369,16 +473,131 @@ mod tests {
     }
 
     #[test]
-    fn parse_message_accepts_an_mbox_from_line() {
-        let msg = parse_message(b"From a@b Mon Jan  1 00:00:00 2024\nSubject: hi\n\nx\n").unwrap();
-        assert_eq!(msg.header_line("Subject"), Some(2));
-        assert_eq!(parse_message(b"").unwrap_err(), "empty file");
-        assert!(parse_message(b"{\"to\": []}").is_err());
-    }
-
-    #[test]
     fn from_inside_a_paragraph_does_not_split() {
         let mbox = b"From a@b Mon\nFrom: a@b\n\nline\nFrom here on\n";
         assert_eq!(collect(mbox).len(), 1);
+    }
+
+    /// A reader that counts what has been taken from it.
+    struct Counting<'a> {
+        inner: &'a [u8],
+        read: std::rc::Rc<std::cell::Cell<usize>>,
+    }
+
+    impl Read for Counting<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.inner.read(buf)?;
+            self.read.set(self.read.get() + n);
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn mbox_messages_are_handed_over_while_the_file_is_still_being_read() {
+        let mut mbox = Vec::new();
+        for i in 0..2000 {
+            mbox.extend(format!("From a@b Mon\nFrom: a@b\nSubject: {i}\n\nbody {i}\n\n").bytes());
+        }
+        let read = std::rc::Rc::new(std::cell::Cell::new(0));
+        let reader = BufReader::new(Counting {
+            inner: &mbox,
+            read: read.clone(),
+        });
+        // How much of the file had been read when each message arrived.
+        let mut read_at = Vec::new();
+        let mut f = |item| {
+            assert!(matches!(item, Item::Message { .. }));
+            read_at.push(read.get());
+        };
+        Reader {
+            limits: &Limits::default(),
+            f: &mut f,
+        }
+        .read_stream("t", reader);
+        assert_eq!(read_at.len(), 2000);
+        assert!(read_at[0] < 16 * 1024, "{}", read_at[0]);
+        assert!(read_at[1000] < mbox.len() * 6 / 10, "{}", read_at[1000]);
+    }
+
+    #[test]
+    fn a_line_is_kept_only_up_to_the_cap() {
+        let mut input = vec![b'a'; 1 << 20];
+        input.extend(b"\nnext\n");
+        let mut reader = BufReader::new(&input[..]);
+        let mut line = Vec::new();
+        assert_eq!(
+            read_line_capped(&mut reader, &mut line, 100).unwrap(),
+            (1 << 20) + 1
+        );
+        assert_eq!(line.len(), 100);
+        line.clear();
+        read_line_capped(&mut reader, &mut line, 100).unwrap();
+        assert_eq!(line, b"next\n");
+        line.clear();
+        assert_eq!(read_line_capped(&mut reader, &mut line, 100).unwrap(), 0);
+    }
+
+    #[test]
+    fn the_size_limit_is_configurable_and_names_itself() {
+        let limits = Limits {
+            max_message_size: 64,
+        };
+        let small = b"From: a@b\n\nhi\n";
+        assert!(matches!(
+            collect_with(small, &limits)[0],
+            Item::Message { .. }
+        ));
+        let big = [&small[..], &[b'x'; 64]].concat();
+        let Item::Error { error, .. } = &collect_with(&big, &limits)[0] else {
+            panic!("not refused");
+        };
+        assert_eq!(
+            error,
+            "message larger than the 64 bytes limit ([input] max_message_size); not checked"
+        );
+        // In an mbox the limit applies to each message, and the next is read.
+        let mbox = [&b"From x\n"[..], &big, b"\n\nFrom y\nFrom: y@b\n\nok\n"].concat();
+        let items = collect_with(&mbox, &limits);
+        assert!(
+            matches!(&items[0], Item::Error { source, .. } if source == "t (message 1, line 1)")
+        );
+        assert!(matches!(&items[1], Item::Message { index: 1, .. }));
+    }
+
+    #[test]
+    fn sizes_are_shown_in_round_units() {
+        assert_eq!(format_size(DEFAULT_MAX_MESSAGE_SIZE), "100 MB");
+        assert_eq!(format_size(2 << 30), "2 GB");
+        assert_eq!(format_size(1536), "1536 bytes");
+        assert_eq!(format_size(512 * 1024), "512 KB");
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_an_mbox() {
+        let items = collect(b"\xEF\xBB\xBFFrom a@b Mon\nFrom: a@b\n\nhi\n");
+        assert!(matches!(items[..], [Item::Message { .. }]), "{items:?}");
+    }
+
+    /// A pipe may hand over the first bytes one at a time.
+    #[test]
+    fn sniffing_does_not_depend_on_how_the_input_arrives() {
+        struct Trickle<'a>(&'a [u8]);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let n = buf.len().min(self.0.len()).min(1);
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mbox = b"From a@b Mon\nFrom: a@b\n\nhi\n";
+        let mut items = Vec::new();
+        let mut f = |i| items.push(i);
+        Reader {
+            limits: &Limits::default(),
+            f: &mut f,
+        }
+        .read_stream("t", BufReader::with_capacity(1, Trickle(mbox)));
+        assert!(matches!(items[..], [Item::Message { .. }]), "{items:?}");
     }
 }

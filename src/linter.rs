@@ -103,7 +103,7 @@ impl Linter {
             }
         }
         Ok(Linter {
-            org: Org::new(&config),
+            org: Org::new(&config)?,
             many_recipients: rules::recipient_count::many_recipients(
                 config
                     .rules

@@ -142,6 +142,8 @@ enum Color {
 }
 
 fn main() -> ExitCode {
+    // A panic in the parser is reported as that input's one-line error.
+    maillint::guard::quiet_caught_panics();
     let invoked_as = std::env::args_os()
         .next()
         .map(PathBuf::from)
@@ -235,7 +237,9 @@ fn run_check(args: CheckArgs) -> i32 {
 
     let report = maillint::check(&inputs, &linter);
     for err in &report.errors {
-        eprintln!("maillint: error: {}: {}", err.source, err.error);
+        // A file name may hold a line break too.
+        let source = maillint::guard::one_line(&err.source);
+        eprintln!("maillint: error: {source}: {}", err.error);
     }
     let mut out = io::stdout().lock();
     let printed = match args.format {
@@ -290,7 +294,7 @@ fn run_sendmail(args: SendmailArgs) -> i32 {
         Err(e) => return hold_and_report(&raw, None, exit::CONFIG, &e),
     };
     let held_dir = linter.config().sendmail.held_dir.clone();
-    let mut message = match input::parse_message(&raw) {
+    let mut message = match input::parse_message(&raw, &linter.config().input) {
         Ok(m) => m,
         Err(e) => {
             return hold_and_report(
@@ -303,7 +307,14 @@ fn run_sendmail(args: SendmailArgs) -> i32 {
     };
     let envelope = Envelope::parse(&args.args);
     // Recipients only on the command line are invisible to the others: Bcc.
-    message.add_recipients(Field::Bcc, &envelope.recipients);
+    if let Err(e) = message.add_recipients(Field::Bcc, &envelope.recipients) {
+        return hold_and_report(
+            &raw,
+            held_dir,
+            exit::DATAERR,
+            &format!("message not sent: {e}"),
+        );
+    }
 
     let findings = linter.check(&message);
     let blocking = sendmail::blocking(&findings, args.lint.fail_on);
@@ -436,7 +447,7 @@ fn run_git_hook(args: GitHookArgs) -> i32 {
     let source = patch.display().to_string();
     let mut message = match std::fs::read(&patch)
         .map_err(|e| e.to_string())
-        .and_then(|b| input::parse_message(&b))
+        .and_then(|b| input::parse_message(&b, &linter.config().input))
     {
         Ok(m) => m,
         Err(e) => return fail(format!("{source}: {e}")),
@@ -444,7 +455,7 @@ fn run_git_hook(args: GitHookArgs) -> i32 {
     if let Some(envelope) = &args.envelope {
         match std::fs::read(envelope)
             .map_err(|e| e.to_string())
-            .and_then(|b| input::parse_message(&b))
+            .and_then(|b| input::parse_message(&b, &linter.config().input))
         {
             Ok(headers) => {
                 for field in [Field::To, Field::Cc, Field::Bcc] {
@@ -452,7 +463,9 @@ fn run_git_hook(args: GitHookArgs) -> i32 {
                         .addresses_in(field)
                         .map(|a| a.addr.clone())
                         .collect();
-                    message.add_recipients(field, &addrs);
+                    if let Err(e) = message.add_recipients(field, &addrs) {
+                        return fail(format!("{}: {e}", envelope.display()));
+                    }
                 }
             }
             Err(e) => return fail(format!("{}: {e}", envelope.display())),

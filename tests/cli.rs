@@ -355,7 +355,7 @@ fn bad_config_names_file_and_line() {
     for (text, expected) in [
         (
             "[organization]\ndomains = [\"example.org\"]\ncolour = 1\n",
-            "maillint.toml:3: unknown field `colour`",
+            "maillint.toml:3: organization.colour: unknown field `colour`",
         ),
         (
             "[rules.no-such-rule]\nseverity = \"error\"\n",

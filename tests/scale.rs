@@ -42,7 +42,7 @@ fn million_recipient_header_is_counted() {
     );
 
     let config = Config::default();
-    let org = Org::new(&config);
+    let org = Org::new(&config).unwrap();
     assert_eq!(Audience::new(&msg, &org).recipients.len(), RECIPIENTS);
 
     let linter = Linter::new(config, &Selection::default()).unwrap();

@@ -67,6 +67,8 @@ impl BodyPart {
 /// Table cells, and the ends of rows, blocks and list items: mail-parser's
 /// HTML conversion breaks lines only at `<br>` and `</p>`, so without help
 /// `<td>SSN</td><td>123</td>` would read as one word, `SSN123`.
+// A constant pattern, compiled by every test run: `expect` cannot fail.
+#[allow(clippy::expect_used)]
 static HTML_SEPARATORS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)<(?:(/?t[dh]\b)|/(?:tr|div|li|h[1-6]|table|blockquote|dt|dd|ul|ol)\s*>)")
         .expect("separator pattern is valid")
@@ -115,6 +117,8 @@ pub fn paragraphs(text: &str) -> impl Iterator<Item = &str> {
 /// every message ("This email and any attachments are confidential and
 /// intended solely for the addressee..."), in English, German, French,
 /// Spanish and Dutch.
+// A constant pattern, compiled by every test run: `expect` cannot fail.
+#[allow(clippy::expect_used)]
 static DISCLAIMER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?i)",
@@ -153,6 +157,8 @@ pub fn is_disclaimer(paragraph: &str) -> bool {
 }
 
 /// A line at which the rest of the text is history, not new writing.
+// A constant pattern, compiled by every test run: `expect` cannot fail.
+#[allow(clippy::expect_used)]
 static HISTORY_START: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?i)^\s*(?:",
@@ -168,8 +174,12 @@ static HISTORY_START: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// The Outlook header block that starts quoted history: `From:` then `Sent:`.
+// A constant pattern, compiled by every test run: `expect` cannot fail.
+#[allow(clippy::expect_used)]
 static OUTLOOK_FROM: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)^\s*\*?(?:from|von|de|van)\s*:\*?\s").expect("valid"));
+// A constant pattern, compiled by every test run: `expect` cannot fail.
+#[allow(clippy::expect_used)]
 static OUTLOOK_SENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^\s*\*?(?:sent|date|gesendet|envoyé|enviado|verzonden)\s*:\*?\s")
         .expect("valid")

@@ -1,7 +1,9 @@
 //! JSON drafts in the shape mail-sending APIs accept.
 
+use super::cost::check_parse_cost;
 use super::rfc5322::{LinePlacer, push_addresses};
 use super::{Attachment, BodyKind, BodyPart, Field, HeaderField, Message, has_reply_prefix};
+use crate::guard::catch_panic;
 use mail_parser::{HeaderValue, MessageParser};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -57,8 +59,14 @@ struct DraftAttachment {
 }
 
 /// Builds the model from a JSON draft. The error is serde's description of
-/// what is wrong, with its line and column in the draft.
+/// what is wrong, with its line and column in the draft. Like
+/// [`parse_rfc5322`](super::parse_rfc5322), it never panics.
 pub fn parse_json_draft(raw: &[u8]) -> Result<Message, String> {
+    catch_panic(|| build(raw))
+        .map_err(|panic| format!("could not parse: internal parser error ({panic}); not checked"))?
+}
+
+fn build(raw: &[u8]) -> Result<Message, String> {
     let draft: Draft =
         serde_json::from_slice(raw).map_err(|e| format!("invalid JSON draft: {e}"))?;
     let mut msg = Message {
@@ -73,7 +81,7 @@ pub fn parse_json_draft(raw: &[u8]) -> Result<Message, String> {
         (Field::Cc, draft.cc.into_vec()),
         (Field::Bcc, draft.bcc.into_vec()),
     ] {
-        push_address_strings(&mut msg, field, &entries);
+        push_address_strings(&mut msg, field, &entries)?;
     }
     for (name, value) in draft.headers {
         match name.to_ascii_lowercase().as_str() {
@@ -123,9 +131,13 @@ pub fn parse_json_draft(raw: &[u8]) -> Result<Message, String> {
 
 /// Parses `"Name <a@b>"` strings with mail-parser's address parser, the
 /// same one .eml headers go through, by presenting them as one header.
-pub(super) fn push_address_strings(msg: &mut Message, field: Field, entries: &[String]) {
+pub(super) fn push_address_strings(
+    msg: &mut Message,
+    field: Field,
+    entries: &[String],
+) -> Result<(), String> {
     if entries.is_empty() {
-        return;
+        return Ok(());
     }
     let mut header = String::from("X: ");
     for (i, entry) in entries.iter().enumerate() {
@@ -136,6 +148,7 @@ pub(super) fn push_address_strings(msg: &mut Message, field: Field, entries: &[S
         header.extend(entry.chars().map(|c| if c.is_control() { ' ' } else { c }));
     }
     header.push_str("\r\n\r\n");
+    check_parse_cost(header.as_bytes())?;
     let parsed = MessageParser::new()
         .header_address(mail_parser::HeaderName::Other("X".into()))
         .parse_headers(header.as_bytes());
@@ -157,4 +170,5 @@ pub(super) fn push_address_strings(msg: &mut Message, field: Field, entries: &[S
         field,
         &mut LinePlacer::new(text.as_bytes(), None),
     );
+    Ok(())
 }

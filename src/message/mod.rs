@@ -5,6 +5,7 @@
 //! drafts mail APIs accept. Rules only ever see a [`Message`].
 
 mod body;
+mod cost;
 mod draft;
 mod html;
 mod reply;
@@ -218,9 +219,10 @@ impl Message {
     /// Adds recipients given outside the headers (a sendmail command line,
     /// an SMTP envelope), parsed like header addresses. Mailboxes already
     /// among the recipients are not added again: they were not written twice.
-    pub fn add_recipients(&mut self, field: Field, entries: &[String]) {
+    /// Fails, adding nothing, when the addresses are too costly to parse.
+    pub fn add_recipients(&mut self, field: Field, entries: &[String]) -> Result<(), String> {
         let before = self.addresses.len();
-        draft::push_address_strings(self, field, entries);
+        draft::push_address_strings(self, field, entries)?;
         let added = self.addresses.split_off(before);
         let mut known: std::collections::HashSet<String> = self
             .recipients()
@@ -231,6 +233,7 @@ impl Message {
                 .into_iter()
                 .filter(|a| known.insert(mailbox_key(&a.addr).into_owned())),
         );
+        Ok(())
     }
 
     /// A member's post as a discussion list relays it: `List-Post` names a

@@ -4,6 +4,8 @@ use std::sync::LazyLock;
 /// Reply prefixes used by mail clients in the languages they ship in,
 /// after optional list tags such as `[team]`; counters like `Re[2]:` and
 /// full-width colons are accepted.
+// A constant pattern, compiled by every test run: `expect` cannot fail.
+#[allow(clippy::expect_used)]
 static REPLY_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?i)^\s*(?:\[[^\]]*\]\s*)*(?:re|aw|sv|vs|antw|antwort|réf|rif|res|odp|atb|vá|ynt|yanıt|απ|отв|回复|回覆|答复|答覆|返信|회신)\s*(?:\[\d+\]|\(\d+\))?\s*[:：]",
@@ -18,6 +20,8 @@ pub fn has_reply_prefix(subject: &str) -> bool {
 /// Forward prefixes (`Fwd:`, `FW:`, `WG:`, `TR:`, `RV:`, `ENC:`, `Doorst:`,
 /// `VL:`, `PD:`, `转发:`, `転送:`, ...), after optional list tags and reply prefixes
 /// (`Re: Fwd:` is a forward answered).
+// A constant pattern, compiled by every test run: `expect` cannot fail.
+#[allow(clippy::expect_used)]
 static FORWARD_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?i)^\s*(?:\[[^\]]*\]\s*)*(?:(?:re|aw|sv|antw)\s*[:：]\s*)*(?:fwd?|wg|tr|rv|enc|doorst|vl|vb|pd|i|fs|转发|轉寄|轉發|転送|전달)\s*(?:\[\d+\]|\(\d+\))?\s*[:：]",
@@ -54,6 +58,8 @@ pub fn strip_subject_prefixes(subject: &str) -> &str {
 }
 
 /// Leading `[list-name]` tags.
+// A constant pattern, compiled by every test run: `expect` cannot fail.
+#[allow(clippy::expect_used)]
 static LIST_TAG: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(?:\[[^\]]*\]\s*)+").expect("list tag pattern is valid"));
 

@@ -1,6 +1,8 @@
+use super::cost::check_parse_cost;
 use super::{
     Address, Attachment, BodyKind, BodyPart, Field, Group, HeaderField, Message, has_reply_prefix,
 };
+use crate::guard::catch_panic;
 use mail_parser::{HeaderName, HeaderValue, MessageParser, MimeHeaders, PartType};
 
 /// How far past the previous address to look for the next one when placing
@@ -12,9 +14,39 @@ const ADDRESS_SEARCH_WINDOW: usize = 512;
 /// the source file the message starts on (1 for a single .eml), so that
 /// every line in the model is a line of the file the user opened.
 ///
-/// Returns `None` when mail-parser finds no message at all.
-pub fn parse_rfc5322(raw: &[u8], first_line: usize) -> Option<Message> {
-    let parsed = MessageParser::default().parse(raw)?;
+/// Never panics and takes time linear in the message: input that would
+/// make mail-parser go quadratic is refused up front (see `cost.rs`), and
+/// a panic inside mail-parser becomes an error. Errors are one line.
+pub fn parse_rfc5322(raw: &[u8], first_line: usize) -> Result<Message, String> {
+    check_parse_cost(raw)?;
+    catch_panic(|| {
+        let parsed = MessageParser::default().parse(raw)?;
+        let msg = build(&parsed, raw, first_line);
+        dismantle(parsed);
+        msg
+    })
+    .map_err(|panic| format!("could not parse: internal parser error ({panic}); not checked"))?
+    .ok_or_else(|| "not an email message: no header fields".to_string())
+}
+
+/// Drops a parsed message without recursion. mail-parser nests each
+/// attached `message/rfc822` inside its parent, and the default drop
+/// recurses once per level: a message nested 100,000 deep (4 MB) would
+/// overflow the stack, which aborts the process.
+fn dismantle(parsed: mail_parser::Message<'_>) {
+    let mut pending = vec![parsed];
+    while let Some(mut message) = pending.pop() {
+        for part in &mut message.parts {
+            if matches!(part.body, PartType::Message(_))
+                && let PartType::Message(inner) = std::mem::take(&mut part.body)
+            {
+                pending.push(inner);
+            }
+        }
+    }
+}
+
+fn build(parsed: &mail_parser::Message<'_>, raw: &[u8], first_line: usize) -> Option<Message> {
     let root = parsed.parts.first()?;
     let mut lines = LineCounter::new(raw, first_line);
     let mut msg = Message {

@@ -1,5 +1,6 @@
 use super::Report;
 use crate::finding::{Finding, Severity};
+use crate::guard::one_line;
 use colored::Colorize;
 use std::io::{self, Write};
 
@@ -45,6 +46,7 @@ pub fn print_human(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 }
 
 fn print_finding(source: &str, f: &Finding, out: &mut dyn Write) -> io::Result<()> {
+    let source = one_line(source);
     let place = match f.location.line {
         Some(line) => format!("{source}:{line}:"),
         None => format!("{source}:"),
@@ -55,9 +57,12 @@ fn print_finding(source: &str, f: &Finding, out: &mut dyn Write) -> io::Result<(
         Severity::Warning => label.yellow().bold(),
         Severity::Info => label.cyan().bold(),
     };
-    writeln!(out, "{} {label}: {}", place.bold(), f.message)?;
+    // Messages quote addresses from the mail, which may hold a carriage
+    // return or an escape sequence: one finding stays one line.
+    let message = one_line(&f.message);
+    writeln!(out, "{} {label}: {message}", place.bold())?;
     if let Some(help) = &f.help {
-        writeln!(out, "  {} {help}", "help:".cyan())?;
+        writeln!(out, "  {} {}", "help:".cyan(), one_line(help))?;
     }
     Ok(())
 }

@@ -278,7 +278,7 @@ mod tests {
     fn bulk_reason(config: &str, text: &str) -> Option<String> {
         let config = Config::parse(config, "m.toml").unwrap();
         let msg = crate::testing::eml(text);
-        let org = crate::audience::Org::new(&config);
+        let org = crate::audience::Org::new(&config).unwrap();
         let audience = Audience::new(&msg, &org);
         let cx = Context {
             message: &msg,

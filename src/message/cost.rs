@@ -1,0 +1,318 @@
+//! What parsing a message will cost, estimated before mail-parser sees it.
+//!
+//! mail-parser (0.11) is linear on ordinary mail, but some shapes of input
+//! make it scan the same bytes again and again:
+//!
+//! - every `=?` in a header starts an RFC 2047 decode attempt that, when no
+//!   `?=` closes it, reads to the end of the (unfolded) header before giving
+//!   up, and the next `=?` starts over: quadratic in the header's length;
+//! - every multipart part whose boundary never appears makes the parser
+//!   read to the end of the message looking for it, then go back;
+//! - every `--` in the message is compared against the boundary in force,
+//!   so a very long boundary costs its length at each `--`;
+//! - RFC 2231 parameter continuations (`name*1=...`) are merged by
+//!   re-copying the parameter for each one: quadratic in their number.
+//!
+//! One linear pass bounds each of these from above. A message whose bound
+//! exceeds a generous multiple of its size is refused with a one-line error
+//! naming the cause, rather than hanging the sending path for minutes.
+
+use aho_corasick::AhoCorasick;
+use memchr::{memchr_iter, memmem};
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+/// Steps of work allowed beyond one pass, per byte of the message.
+const STEPS_PER_BYTE: u64 = 16;
+/// Steps allowed whatever the size, so small messages are never refused.
+const BASE_STEPS: u64 = 256 * 1024 * 1024;
+
+/// The work budget for a message of `len` bytes.
+fn budget(len: usize) -> u64 {
+    BASE_STEPS.saturating_add(STEPS_PER_BYTE.saturating_mul(len as u64))
+}
+
+/// Refuses a message whose structure would make parsing take far longer
+/// than its size warrants. The error is one line, naming the cause.
+pub(crate) fn check_parse_cost(raw: &[u8]) -> Result<(), String> {
+    let costs = [
+        (
+            encoded_word_rescans(raw),
+            "unterminated encoded words (`=?` without `?=`) in long headers",
+        ),
+        (
+            missing_boundary_rescans(raw),
+            "multipart boundaries that never appear",
+        ),
+        (boundary_comparisons(raw), "a very long MIME boundary"),
+        (
+            continuation_merges(raw),
+            "too many RFC 2231 parameter continuations (`name*1=`)",
+        ),
+    ];
+    let total = costs
+        .iter()
+        .fold(0u64, |sum, (c, _)| sum.saturating_add(*c));
+    if total <= budget(raw.len()) {
+        return Ok(());
+    }
+    let cause = costs
+        .iter()
+        .max_by_key(|(c, _)| *c)
+        .map_or("its structure", |(_, cause)| cause);
+    Err(format!(
+        "could not parse: {cause} would make parsing take quadratic time; not checked"
+    ))
+}
+
+/// Positions of each line break not followed by folding white space, and
+/// the end of the input: where a header field (or a body line) ends.
+fn unfolded_ends(raw: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    memchr_iter(b'\n', raw)
+        .filter(|&i| !matches!(raw.get(i + 1), Some(b' ' | b'\t')))
+        .chain(std::iter::once(raw.len()))
+}
+
+/// Bytes read by RFC 2047 decode attempts: each `=?` reads up to the first
+/// `?=` after it, or the end of its unfolded line. Body lines are counted
+/// as if they were headers, which only overestimates.
+fn encoded_word_rescans(raw: &[u8]) -> u64 {
+    let mut opens = memmem::find_iter(raw, b"=?").peekable();
+    let mut closes = memmem::find_iter(raw, b"?=").peekable();
+    let mut ends = unfolded_ends(raw).peekable();
+    // Open attempts: how many, the sum of their positions, and the last one.
+    let (mut count, mut sum, mut last) = (0u64, 0u64, 0usize);
+    let mut cost = 0u64;
+    let mut resolve = |count: &mut u64, sum: &mut u64, at: usize| {
+        cost = cost.saturating_add((*count).saturating_mul(at as u64).saturating_sub(*sum));
+        *count = 0;
+        *sum = 0;
+    };
+    loop {
+        let open = opens.peek().copied().unwrap_or(usize::MAX);
+        let close = closes.peek().copied().unwrap_or(usize::MAX);
+        let end = ends.peek().copied().unwrap_or(usize::MAX);
+        if open == usize::MAX && end == usize::MAX {
+            break;
+        }
+        if open < close && open < end {
+            opens.next();
+            count += 1;
+            sum = sum.saturating_add(open as u64);
+            last = open;
+        } else if close < end {
+            closes.next();
+            // In `=?=` the `?=` is the opening's own `?`: it closes
+            // the attempts before it, not that one.
+            if count > 0 && last + 1 == close {
+                count -= 1;
+                sum = sum.saturating_sub(last as u64);
+                resolve(&mut count, &mut sum, close);
+                count = 1;
+                sum = last as u64;
+            } else {
+                resolve(&mut count, &mut sum, close);
+            }
+        } else {
+            ends.next();
+            resolve(&mut count, &mut sum, end);
+        }
+    }
+    cost
+}
+
+// A constant pattern, compiled by every test run: `expect` cannot fail.
+#[allow(clippy::expect_used)]
+static BOUNDARY: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(["boundary"])
+        .ok()
+});
+
+/// Each `boundary=` parameter with its value and where it is declared. A
+/// `boundary` inside the value of the one before is part of that value,
+/// which also keeps this scan linear (`boundary=boundary=boundary=...`).
+fn boundary_declarations(raw: &[u8]) -> impl Iterator<Item = (usize, &[u8])> + '_ {
+    let mut value_end = 0;
+    BOUNDARY
+        .iter()
+        .flat_map(move |ac| ac.find_iter(raw))
+        .filter_map(move |m| {
+            if m.start() < value_end {
+                return None;
+            }
+            let skip = |at: usize, what: fn(&u8) -> bool| {
+                at + raw
+                    .get(at..)
+                    .map_or(0, |r| r.iter().take_while(|b| what(b)).count())
+            };
+            let mut at = m.end();
+            // `boundary*0=` continuations: the first piece stands in for it.
+            if raw.get(at) == Some(&b'*') {
+                at = skip(at + 1, u8::is_ascii_digit);
+                if raw.get(at) == Some(&b'*') {
+                    at += 1;
+                }
+            }
+            at = skip(at, |b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
+            if raw.get(at) != Some(&b'=') {
+                return None;
+            }
+            at = skip(at + 1, |b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
+            let (start, end) = if raw.get(at) == Some(&b'"') {
+                (at + 1, skip(at + 1, |&b| b != b'"' && b != b'\n'))
+            } else {
+                let token = |&b: &u8| b != b';' && b != b'"' && !b.is_ascii_whitespace();
+                (at, skip(at, token))
+            };
+            value_end = end;
+            let value = raw.get(start..end)?;
+            (!value.is_empty()).then_some((m.start(), value))
+        })
+}
+
+/// Bytes read looking for boundaries that never appear after their
+/// declaration: each such multipart makes the parser read to the end.
+/// A boundary counts as present only as a whole `--boundary` line (as
+/// senders write them); the parser also finds it inside a line, so this
+/// only overestimates.
+fn missing_boundary_rescans(raw: &[u8]) -> u64 {
+    let mut declarations = boundary_declarations(raw).peekable();
+    if declarations.peek().is_none() {
+        return 0;
+    }
+    // The last line start where each `--token` line appears.
+    let mut last_seen: HashMap<&[u8], usize, foldhash::fast::RandomState> = HashMap::default();
+    let starts = std::iter::once(0).chain(memchr_iter(b'\n', raw).map(|i| i + 1));
+    for start in starts {
+        let Some(line) = raw.get(start..).and_then(|r| r.strip_prefix(b"--")) else {
+            continue;
+        };
+        let len = memchr::memchr(b'\n', line).unwrap_or(line.len());
+        let token = line[..len].trim_ascii_end();
+        last_seen.insert(token, start);
+        if let Some(open) = token.strip_suffix(b"--") {
+            last_seen.insert(open, start);
+        }
+    }
+    declarations
+        .filter(|(at, value)| last_seen.get(value).is_none_or(|seen| seen < at))
+        .fold(0u64, |sum, (at, _)| {
+            sum.saturating_add((raw.len() - at) as u64)
+        })
+}
+
+/// Boundaries up to this long cost at most this many bytes per `--`: a
+/// constant factor, not counted. RFC 2046 allows 70; senders stay below.
+const ORDINARY_BOUNDARY_LEN: usize = 256;
+
+/// Bytes compared against boundaries: at each `--`, up to the length of
+/// the longest boundary declared, when that is longer than any sender uses.
+fn boundary_comparisons(raw: &[u8]) -> u64 {
+    let longest = boundary_declarations(raw)
+        .map(|(_, value)| value.len())
+        .max()
+        .unwrap_or(0);
+    if longest <= ORDINARY_BOUNDARY_LEN {
+        return 0;
+    }
+    // Non-overlapping matches: `----` counts 2 of its 3 pairs.
+    let dashes = 2 * memmem::find_iter(raw, b"--").count() as u64;
+    dashes.saturating_mul(longest as u64)
+}
+
+/// Work merging parameter continuations: per header field, the number of
+/// `*<digit>` markers times the field's length.
+fn continuation_merges(raw: &[u8]) -> u64 {
+    let mut markers = memchr_iter(b'*', raw)
+        .filter(|&i| raw.get(i + 1).is_some_and(u8::is_ascii_digit))
+        .peekable();
+    if markers.peek().is_none() {
+        return 0;
+    }
+    let mut cost = 0u64;
+    let mut start = 0usize;
+    for end in unfolded_ends(raw) {
+        let mut count = 0u64;
+        while markers.next_if(|&m| m < end).is_some() {
+            count += 1;
+        }
+        cost = cost.saturating_add(count.saturating_mul((end - start) as u64));
+        start = end;
+    }
+    cost
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ordinary_mail_costs_nothing_extra() {
+        let raw = b"From: =?utf-8?q?Ann_M=C3=BCller?= <ann@example.org>\nSubject: =?utf-8?b?SGVsbG8=?= =?utf-8?q?x?=\nContent-Type: multipart/mixed; boundary=\"b1\"\n\n--b1\nContent-Type: text/plain; name*0=\"a\"; name*1=\"b\"\n\nhi -- there\n--b1--\n";
+        assert!(encoded_word_rescans(raw) < 200);
+        assert_eq!(missing_boundary_rescans(raw), 0);
+        assert_eq!(boundary_comparisons(raw), 0);
+        // A message of dashes with an ordinary boundary is not refused.
+        let mut dashes = b"Content-Type: multipart/mixed; boundary=\"----=_NextPart_000_0012_01D6ABCD.12345678\"\n\n".to_vec();
+        dashes.extend(b"-".repeat(20 << 20));
+        assert!(check_parse_cost(&dashes).is_ok());
+        assert!(continuation_merges(raw) < 200);
+        assert!(check_parse_cost(raw).is_ok());
+    }
+
+    #[test]
+    fn unterminated_encoded_words_are_quadratic() {
+        let mut raw = b"Subject: ".to_vec();
+        raw.extend(b"=?ab?q? ".repeat(1000));
+        raw.extend(b"\n\nbody\n");
+        let cost = encoded_word_rescans(&raw);
+        assert!(cost > 1000 * 8000 / 2 - 8000, "{cost}");
+        // Closed words cost only their own length.
+        let closed = b"Subject: =?ab?q?x?= ".repeat(1000);
+        assert!(encoded_word_rescans(&closed) < 20_000);
+        // `=?=` does not close itself.
+        assert!(encoded_word_rescans(b"X: =?=aaaaaaaaaa\n") >= 10);
+    }
+
+    #[test]
+    fn missing_boundaries_cost_the_rest_of_the_message() {
+        let raw = b"Content-Type: multipart/mixed; BOUNDARY=abc\n\n--abc\nx\n--nope\n";
+        assert_eq!(missing_boundary_rescans(raw), 0);
+        let raw = b"Content-Type: multipart/mixed; boundary = \"zz\"\n\n--abc\nx\n";
+        assert_eq!(missing_boundary_rescans(raw), raw.len() as u64 - 31);
+        let closed_only = b"Content-Type: multipart/mixed; boundary=zz\n\n--zz--\n";
+        assert_eq!(missing_boundary_rescans(closed_only), 0);
+    }
+
+    #[test]
+    fn the_estimate_itself_is_linear() {
+        // Each value would run to the end of the input if it were
+        // scanned anew for every `boundary=` in it.
+        let raw = b"boundary=".repeat(200_000);
+        let declared: Vec<_> = boundary_declarations(&raw).collect();
+        assert_eq!(declared.len(), 1);
+        assert_eq!(declared[0].1.len(), raw.len() - 9);
+        let quoted = b"boundary=\"a\" boundary=\"b\"";
+        let values: Vec<_> = boundary_declarations(quoted).map(|(_, v)| v).collect();
+        assert_eq!(values, [b"a", b"b"]);
+    }
+
+    #[test]
+    fn refuses_what_would_hang_and_says_why() {
+        let mut raw = b"From: a@example.org\nSubject: ".to_vec();
+        raw.extend(b"=?ab?q? ".repeat(20_000));
+        raw.extend(b"\n\nbody\n");
+        let err = check_parse_cost(&raw).unwrap_err();
+        assert!(err.contains("encoded words"), "{err}");
+        assert!(!err.contains('\n'));
+
+        let mut raw = b"Content-Type: multipart/mixed; boundary=\"".to_vec();
+        raw.extend(b"-".repeat(100_000));
+        raw.extend(b"x\"\n\n");
+        raw.extend(b"-".repeat(10_000));
+        let err = check_parse_cost(&raw).unwrap_err();
+        assert!(err.contains("long MIME boundary"), "{err}");
+    }
+}
