@@ -329,3 +329,28 @@ fn git_hook_checks_the_patch_and_the_envelope() {
         .code(1)
         .stderr(predicate::str::contains("not sending"));
 }
+
+#[test]
+fn sendmail_that_stops_reading_is_not_reported_as_sent() {
+    let s = Setup::new();
+    let quitter = s.path("quitter");
+    fs::write(&quitter, "#!/bin/sh\nexit 0\n").unwrap();
+    make_executable(&quitter);
+    // Larger than a pipe's buffer, so the write meets the closed pipe.
+    let mut big = b"From: ann@example.org\nTo: bob@example.org\nSubject: minutes\n\n".to_vec();
+    big.extend(std::iter::repeat_n(b"minutes of the meeting\n".as_slice(), 50_000).flatten());
+    let mut cmd = Command::cargo_bin("maillint").unwrap();
+    cmd.current_dir(s.dir.path())
+        .env("XDG_CONFIG_HOME", s.path("config"))
+        .env("XDG_STATE_HOME", s.path("state"))
+        .args(["sendmail", "--sendmail"])
+        .arg(&quitter)
+        .args(["--", "bob@example.org"])
+        .write_stdin(big.clone())
+        .assert()
+        .code(75)
+        .stderr(predicate::str::contains(
+            "exited before reading the whole message",
+        ));
+    assert_eq!(fs::read(&s.held()[0]).unwrap(), big);
+}
