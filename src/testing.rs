@@ -9,6 +9,14 @@ pub fn eml(text: &str) -> Message {
     parse_rfc5322(text.as_bytes(), 1).expect("test message parses")
 }
 
+/// An HTML-only message to an outside recipient, with extra `headers`
+/// (each ending in a newline) and `body` after a first paragraph.
+pub fn html_eml(headers: &str, body: &str) -> Message {
+    eml(&format!(
+        "From: a@example.com\nTo: b@example.net\nSubject: news\n{headers}Content-Type: text/html\n\n<p>Hello</p>\n{body}\n"
+    ))
+}
+
 /// Findings of one rule over a message, with the default configuration.
 pub fn check_rule(id: &str, msg: &Message) -> Vec<Finding> {
     check_rule_with("", id, msg)

@@ -102,13 +102,7 @@ impl Rule for ImageAlt {
 #[cfg(test)]
 mod tests {
     use crate::finding::Severity;
-    use crate::testing::{check_rule, eml};
-
-    fn html(headers: &str, body: &str) -> crate::message::Message {
-        eml(&format!(
-            "From: a@example.com\nTo: b@example.net\nSubject: news\n{headers}Content-Type: text/html\n\n<p>Hello</p>\n{body}\n"
-        ))
-    }
+    use crate::testing::{check_rule, html_eml as html};
 
     #[test]
     fn images_without_alt_in_bulk_mail() {

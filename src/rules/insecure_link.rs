@@ -137,13 +137,7 @@ impl Rule for InsecureLink {
 #[cfg(test)]
 mod tests {
     use crate::finding::Severity;
-    use crate::testing::{check_rule, eml};
-
-    fn html(headers: &str, body: &str) -> crate::message::Message {
-        eml(&format!(
-            "From: a@example.com\nTo: b@example.net\nSubject: news\n{headers}Content-Type: text/html\n\n<p>Hello</p>\n{body}\n"
-        ))
-    }
+    use crate::testing::{check_rule, html_eml as html};
 
     #[test]
     fn script_and_data_links_are_errors_anywhere() {
