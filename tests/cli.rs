@@ -742,3 +742,40 @@ fn newsletter_example_runs_as_the_readme_says() {
         .code(1)
         .stdout(readme_block(&readme, "fails with exit code 1:"));
 }
+
+#[test]
+fn a_batch_ends_with_the_messages_each_rule_hit() {
+    let dir = TempDir::new().unwrap();
+    let mail = dir.path().join("mail");
+    fs::create_dir_all(&mail).unwrap();
+    fs::write(mail.join("a.eml"), MASS).unwrap();
+    fs::write(mail.join("b.eml"), STORM).unwrap();
+    fs::write(mail.join("c.eml"), MASS).unwrap();
+    fs::write(mail.join("d.eml"), CLEAN).unwrap();
+    let out = maillint(dir.path())
+        .args(["check", "mail", "--color", "never"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let table: Vec<&str> = text
+        .lines()
+        .skip_while(|l| *l != "Messages hit per rule:")
+        .collect();
+    assert_eq!(
+        table,
+        [
+            "Messages hit per rule:",
+            "  mass-list                    2",
+            "  reply-all-to-list            1",
+            "Checked 4 messages: 1 error, 2 warnings, 0 infos",
+        ]
+    );
+    // One message: no table.
+    maillint(dir.path())
+        .args(["check", "mail/a.eml"])
+        .assert()
+        .stdout(predicate::str::contains("Messages hit per rule").not());
+}

@@ -4,14 +4,21 @@ use crate::guard::one_line;
 use colored::Colorize;
 use std::io::{self, Write};
 
-/// `source:line: severity[rule]: message` and a `help:` line per finding,
-/// then a summary. Unreadable inputs are only counted here: they are
-/// reported on standard error as they happen. Colours follow the global
-/// `colored` setting.
+/// `source:line: severity[rule]: message` and a `help:` line per finding;
+/// for a batch, how many messages each rule hit; then a summary.
+/// Unreadable inputs are only counted here: they are reported on standard
+/// error as they happen. Colours follow the global `colored` setting.
 pub fn print_human(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     for msg in &report.messages {
         for finding in msg.active_findings() {
             print_finding(&msg.source, finding, out)?;
+        }
+    }
+    let hits = report.rule_hits();
+    if report.messages.len() > 1 && !hits.is_empty() {
+        writeln!(out, "{}", "Messages hit per rule:".bold())?;
+        for (rule, messages) in hits {
+            writeln!(out, "  {rule:<22} {messages:>7}")?;
         }
     }
     let s = report.summary();

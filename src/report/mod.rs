@@ -106,6 +106,23 @@ impl Report {
         s
     }
 
+    /// For each rule with findings, how many messages it hit: most first,
+    /// then by id.
+    pub fn rule_hits(&self) -> Vec<(&str, usize)> {
+        let mut hits: std::collections::BTreeMap<&str, usize> = Default::default();
+        for msg in &self.messages {
+            let mut rules: Vec<&str> = msg.active_findings().map(|f| f.rule.as_ref()).collect();
+            rules.sort_unstable();
+            rules.dedup();
+            for rule in rules {
+                *hits.entry(rule).or_default() += 1;
+            }
+        }
+        let mut hits: Vec<(&str, usize)> = hits.into_iter().collect();
+        hits.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        hits
+    }
+
     pub fn exit_code(&self, fail_on: FailOn) -> i32 {
         if !self.errors.is_empty() {
             return EXIT_ERROR;
