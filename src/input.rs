@@ -56,16 +56,12 @@ impl Input {
     }
 }
 
-/// One message read, or the reason a source could not be read.
+/// One message read but not yet parsed, or the reason a source could not
+/// be read. Parsing is left to whoever checks the message, so that a batch
+/// parses on every core while one thread reads.
 #[derive(Debug)]
 pub enum Item {
-    Message {
-        /// The file (or `-`) the message came from.
-        source: String,
-        /// Position of the message within its source (mbox), from 0.
-        index: usize,
-        message: Box<Message>,
-    },
+    Message(RawMessage),
     Error {
         source: String,
         /// One line: control characters are escaped.
@@ -80,6 +76,46 @@ impl Item {
             error: crate::guard::one_line(error.as_ref()),
         }
     }
+}
+
+/// The bytes of one message, with where they came from.
+#[derive(Debug)]
+pub struct RawMessage {
+    /// The file (or `-`) the message came from.
+    pub source: String,
+    /// Position of the message within its source (mbox), from 0.
+    pub index: usize,
+    /// The line of the source the message starts on (after an mbox `From `
+    /// line), so findings point at lines of the file.
+    first_line: usize,
+    in_mbox: bool,
+    is_json_draft: bool,
+    pub bytes: Vec<u8>,
+}
+
+impl RawMessage {
+    /// Parses the message; a panic in the parser is an `Err` too.
+    pub fn parse(&self) -> Result<Message, String> {
+        if self.is_json_draft {
+            parse_json_draft(&self.bytes)
+        } else {
+            parse_rfc5322(&self.bytes, self.first_line)
+        }
+    }
+
+    /// How an error about this message names it: the file, and inside an
+    /// mbox the message's number and the line of its `From ` line.
+    pub fn located_source(&self) -> String {
+        if self.in_mbox {
+            mbox_location(&self.source, self.index, self.first_line - 1)
+        } else {
+            self.source.clone()
+        }
+    }
+}
+
+fn mbox_location(source: &str, index: usize, from_line: usize) -> String {
+    format!("{source} (message {}, line {from_line})", index + 1)
 }
 
 /// Reads every input in order, calling `f` for each message or error.
@@ -108,12 +144,10 @@ pub fn parse_message(bytes: &[u8], limits: &Limits) -> Result<Message, String> {
     read_bytes("message", bytes, limits, &mut |item| items.push(item));
     let mut items = items.into_iter();
     match (items.next(), items.next()) {
-        (Some(Item::Message { message, .. }), None) => Ok(*message),
+        (Some(Item::Message(raw)), None) => raw.parse(),
         (Some(Item::Error { error, .. }), _) => Err(error),
         (None, _) => Err("empty file".into()),
-        (Some(Item::Message { .. }), Some(_)) => {
-            Err("several messages where one was expected".into())
-        }
+        (Some(Item::Message(_)), Some(_)) => Err("several messages where one was expected".into()),
     }
 }
 
@@ -228,18 +262,14 @@ impl Reader<'_> {
         if bytes.len() as u64 > max {
             return self.emit(Item::error(source, too_large(max)));
         }
-        let parsed = match kind {
-            Kind::JsonDraft => parse_json_draft(&bytes),
-            _ => parse_rfc5322(&bytes, 1),
-        };
-        self.emit(match parsed {
-            Ok(message) => Item::Message {
-                source: source.to_string(),
-                index: 0,
-                message: Box::new(message),
-            },
-            Err(e) => Item::error(source, e),
-        });
+        self.emit(Item::Message(RawMessage {
+            source: source.to_string(),
+            index: 0,
+            first_line: 1,
+            in_mbox: false,
+            is_json_draft: kind == Kind::JsonDraft,
+            bytes,
+        }));
     }
 
     /// Splits an mbox into messages while reading it, so memory is bounded
@@ -309,18 +339,20 @@ impl Reader<'_> {
         let Some((first_line, bytes)) = current else {
             return;
         };
-        let located = || format!("{source} (message {}, line {})", *index + 1, first_line - 1);
         let item = if oversized {
-            Item::error(located(), too_large(self.limits.max_message_size))
+            Item::error(
+                mbox_location(source, *index, first_line - 1),
+                too_large(self.limits.max_message_size),
+            )
         } else {
-            match parse_rfc5322(&bytes, first_line) {
-                Ok(message) => Item::Message {
-                    source: source.to_string(),
-                    index: *index,
-                    message: Box::new(message),
-                },
-                Err(e) => Item::error(located(), e),
-            }
+            Item::Message(RawMessage {
+                source: source.to_string(),
+                index: *index,
+                first_line,
+                in_mbox: true,
+                is_json_draft: false,
+                bytes,
+            })
         };
         *index += 1;
         self.emit(item);
@@ -460,14 +492,16 @@ mod tests {
         let mbox = b"From a@b Mon Jan  1 00:00:00 2024\nFrom: a@b\nTo: c@d\n\n>From the start\n\nFrom x@y Mon Jan  1 00:00:00 2024\nFrom: x@y\nSubject: two\n\nbody\n";
         let items = collect(mbox);
         assert_eq!(items.len(), 2);
-        let Item::Message { message, index, .. } = &items[1] else {
+        let Item::Message(raw) = &items[1] else {
             panic!("{:?}", items[1]);
         };
-        assert_eq!(*index, 1);
-        assert_eq!(message.header_line("Subject"), Some(9));
-        let Item::Message { message, .. } = &items[0] else {
+        assert_eq!(raw.index, 1);
+        assert_eq!(raw.located_source(), "t (message 2, line 7)");
+        assert_eq!(raw.parse().unwrap().header_line("Subject"), Some(9));
+        let Item::Message(raw) = &items[0] else {
             panic!()
         };
+        let message = raw.parse().unwrap();
         assert_eq!(message.header_line("To"), Some(3));
         assert_eq!(message.body[0].text, "From the start\n\n");
     }
@@ -506,7 +540,7 @@ mod tests {
         // How much of the file had been read when each message arrived.
         let mut read_at = Vec::new();
         let mut f = |item| {
-            assert!(matches!(item, Item::Message { .. }));
+            assert!(matches!(item, Item::Message(_)));
             read_at.push(read.get());
         };
         Reader {
@@ -543,10 +577,7 @@ mod tests {
             max_message_size: 64,
         };
         let small = b"From: a@b\n\nhi\n";
-        assert!(matches!(
-            collect_with(small, &limits)[0],
-            Item::Message { .. }
-        ));
+        assert!(matches!(collect_with(small, &limits)[0], Item::Message(_)));
         let big = [&small[..], &[b'x'; 64]].concat();
         let Item::Error { error, .. } = &collect_with(&big, &limits)[0] else {
             panic!("not refused");
@@ -561,7 +592,7 @@ mod tests {
         assert!(
             matches!(&items[0], Item::Error { source, .. } if source == "t (message 1, line 1)")
         );
-        assert!(matches!(&items[1], Item::Message { index: 1, .. }));
+        assert!(matches!(&items[1], Item::Message(raw) if raw.index == 1));
     }
 
     #[test]
@@ -575,7 +606,7 @@ mod tests {
     #[test]
     fn a_byte_order_mark_before_an_mbox() {
         let items = collect(b"\xEF\xBB\xBFFrom a@b Mon\nFrom: a@b\n\nhi\n");
-        assert!(matches!(items[..], [Item::Message { .. }]), "{items:?}");
+        assert!(matches!(items[..], [Item::Message(_)]), "{items:?}");
     }
 
     /// A pipe may hand over the first bytes one at a time.
@@ -598,6 +629,6 @@ mod tests {
             f: &mut f,
         }
         .read_stream("t", BufReader::with_capacity(1, Trickle(mbox)));
-        assert!(matches!(items[..], [Item::Message { .. }]), "{items:?}");
+        assert!(matches!(items[..], [Item::Message(_)]), "{items:?}");
     }
 }

@@ -27,49 +27,131 @@ pub mod sendmail;
 #[cfg(test)]
 mod testing;
 
-use input::{Input, Item};
+use input::{Input, Item, Limits};
 use linter::Linter;
+use rayon::prelude::*;
 use report::{InputError, MessageReport, Report};
+use std::sync::mpsc;
+
+/// Messages handed to the cores together: enough to keep every core busy,
+/// few enough that memory stays bounded on a mailbox of any size (one
+/// chunk being checked, one waiting, one being read).
+const CHUNK_MESSAGES: usize = 256;
+const CHUNK_BYTES: usize = 32 << 20;
 
 /// Checks every message in the inputs. Each input gives a message report
 /// or an error, never a panic: a rule that panics on a message turns into
 /// an error for that message, and the others are still checked.
+///
+/// One thread reads (files in order, an mbox message by message) while
+/// the messages are parsed and checked on every core; the report lists
+/// them in input order all the same.
 pub fn check(inputs: &[Input], linter: &Linter) -> Report {
-    let mut report = Report::default();
-    input::read_inputs(inputs, &linter.config().input, &mut |item| {
-        add(&mut report, linter, item);
-    });
-    report
+    check_with_progress(inputs, linter, &|| {})
+}
+
+/// [`check`], calling `progress` each time a message is checked (from any
+/// thread, in any order): for a progress bar.
+pub fn check_with_progress(
+    inputs: &[Input],
+    linter: &Linter,
+    progress: &(dyn Fn() + Sync),
+) -> Report {
+    run(
+        |limits, emit| input::read_inputs(inputs, limits, emit),
+        linter,
+        progress,
+    )
 }
 
 /// Checks one input held in memory, as [`check`] checks a file: `source`
 /// names it in the report.
 pub fn check_bytes(source: &str, bytes: &[u8], linter: &Linter) -> Report {
-    let mut report = Report::default();
-    input::read_bytes(source, bytes, &linter.config().input, &mut |item| {
-        add(&mut report, linter, item);
-    });
-    report
+    run(
+        |limits, emit| input::read_bytes(source, bytes, limits, emit),
+        linter,
+        &|| {},
+    )
 }
 
-fn add(report: &mut Report, linter: &Linter, item: Item) {
-    match item {
-        Item::Message {
-            source,
-            index,
-            message,
-        } => match guard::catch_panic(|| linter.check(&message)) {
-            Ok(findings) => report.messages.push(MessageReport {
-                findings,
-                message_id: message.message_id.clone(),
-                source,
-                index,
-            }),
-            Err(panic) => report.errors.push(InputError {
-                source,
-                error: format!("internal error while checking ({panic}); not checked"),
-            }),
-        },
-        Item::Error { source, error } => report.errors.push(InputError { source, error }),
+fn run(
+    read: impl FnOnce(&Limits, &mut dyn FnMut(Item)) + Send,
+    linter: &Linter,
+    progress: &(dyn Fn() + Sync),
+) -> Report {
+    let limits = linter.config().input;
+    let (sender, chunks) = mpsc::sync_channel::<Vec<Item>>(1);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut chunk = Vec::new();
+            let mut chunk_bytes = 0;
+            // The receiver lives until every chunk is taken.
+            read(&limits, &mut |item| {
+                if let Item::Message(raw) = &item {
+                    chunk_bytes += raw.bytes.len();
+                }
+                chunk.push(item);
+                if chunk.len() >= CHUNK_MESSAGES || chunk_bytes >= CHUNK_BYTES {
+                    _ = sender.send(std::mem::take(&mut chunk));
+                    chunk_bytes = 0;
+                }
+            });
+            _ = sender.send(chunk);
+        });
+        let mut report = Report::default();
+        for chunk in chunks {
+            check_chunk(chunk, linter, progress, &mut report);
+        }
+        report
+    })
+}
+
+fn check_chunk(
+    chunk: Vec<Item>,
+    linter: &Linter,
+    progress: &(dyn Fn() + Sync),
+    report: &mut Report,
+) {
+    let check = |item| {
+        let outcome = check_item(item, linter);
+        progress();
+        outcome
+    };
+    // A lone message (the usual pre-send check) needs no thread pool.
+    let outcomes: Vec<_> = if chunk.len() == 1 {
+        chunk.into_iter().map(check).collect()
+    } else {
+        chunk.into_par_iter().map(check).collect()
+    };
+    for outcome in outcomes {
+        match outcome {
+            Ok(checked) => report.messages.push(checked),
+            Err(error) => report.errors.push(error),
+        }
     }
+}
+
+/// Parses and checks one message: its report, or why it could not be
+/// checked.
+fn check_item(item: Item, linter: &Linter) -> Result<MessageReport, InputError> {
+    let raw = match item {
+        Item::Message(raw) => raw,
+        Item::Error { source, error } => return Err(InputError { source, error }),
+    };
+    let failed = |error: String| InputError {
+        source: raw.located_source(),
+        error: guard::one_line(&error),
+    };
+    let message = raw.parse().map_err(failed)?;
+    let findings = guard::catch_panic(|| linter.check(&message)).map_err(|panic| {
+        failed(format!(
+            "internal error while checking ({panic}); not checked"
+        ))
+    })?;
+    Ok(MessageReport {
+        findings,
+        message_id: message.message_id.clone(),
+        source: raw.source,
+        index: raw.index,
+    })
 }

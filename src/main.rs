@@ -11,6 +11,7 @@ use maillint::sendmail::{self, Delivery, Envelope, exit};
 use std::io::{self, BufRead, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Invoked under one of these names (a symlink, or a client such as s-nail
 /// that sets argv[0] to `sendmail`), maillint is `maillint sendmail --`:
@@ -235,7 +236,9 @@ fn run_check(args: CheckArgs) -> i32 {
         args.paths.iter().map(|p| Input::from_arg(p)).collect()
     };
 
-    let report = maillint::check(&inputs, &linter);
+    let progress = BatchProgress::new(io::stderr().is_terminal());
+    let report = maillint::check_with_progress(&inputs, &linter, &|| progress.checked());
+    progress.finish();
     for err in &report.errors {
         // A file name may hold a line break too.
         let source = maillint::guard::one_line(&err.source);
@@ -255,6 +258,50 @@ fn run_check(args: CheckArgs) -> i32 {
         }
     }
     report.exit_code(args.lint.fail_on)
+}
+
+/// A progress bar on stderr for batch runs, drawn only on a terminal and
+/// only once a few hundred messages are checked: a single message or a
+/// small folder is done before a bar would be read.
+struct BatchProgress {
+    bar: Option<indicatif::ProgressBar>,
+    checked: AtomicUsize,
+}
+
+impl BatchProgress {
+    const SHOWN_AFTER: usize = 300;
+
+    fn new(terminal: bool) -> Self {
+        let bar = terminal.then(|| {
+            let bar = indicatif::ProgressBar::hidden();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} {human_pos} messages checked ({elapsed})",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar
+        });
+        BatchProgress {
+            bar,
+            checked: AtomicUsize::new(0),
+        }
+    }
+
+    fn checked(&self) {
+        let Some(bar) = &self.bar else { return };
+        if self.checked.fetch_add(1, Ordering::Relaxed) + 1 == Self::SHOWN_AFTER {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+        bar.inc(1);
+    }
+
+    /// Clears the bar before the report is printed.
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 /// One message's findings, printed for a person (on stderr or a terminal).

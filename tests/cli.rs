@@ -779,3 +779,82 @@ fn a_batch_ends_with_the_messages_each_rule_hit() {
         .assert()
         .stdout(predicate::str::contains("Messages hit per rule").not());
 }
+
+/// Batches are checked on every core, in chunks; the report still lists
+/// messages and errors in input order, and a progress bar is never drawn
+/// when stderr is not a terminal (CI logs, pipes).
+#[test]
+fn a_parallel_batch_reports_in_input_order() {
+    let dir = TempDir::new().unwrap();
+    let mail = dir.path().join("mail");
+    fs::create_dir_all(&mail).unwrap();
+    let mut mbox = String::new();
+    let mut expected_files = Vec::new();
+    for i in 0..700 {
+        let name = format!("{i:03}.eml");
+        if i % 97 == 5 {
+            fs::write(mail.join(&name), "").unwrap();
+            continue;
+        }
+        // Some messages take far longer than their neighbours to check.
+        let body = if i % 50 == 0 {
+            "word ".repeat(200_000)
+        } else {
+            format!("hello {i}")
+        };
+        let text = format!("From: a@example.org\nTo: b@example.org\nSubject: n{i}\n\n{body}\n");
+        fs::write(mail.join(&name), &text).unwrap();
+        mbox.push_str(&format!(
+            "From a@example.org Mon Jan  1 00:00:00 2024\n{text}\n"
+        ));
+        expected_files.push(format!("mail/{name}"));
+    }
+    fs::write(dir.path().join("box"), &mbox).unwrap();
+    let out = maillint(dir.path())
+        .args(["check", "mail", "box", "--format", "json"])
+        .env("RAYON_NUM_THREADS", "2")
+        .assert()
+        .code(2)
+        .stderr(predicate::function(|err: &str| {
+            err.lines().all(|l| l.starts_with("maillint: error: mail/"))
+        }))
+        .get_output()
+        .stdout
+        .clone();
+    let doc = json(&out);
+    let messages = doc["messages"].as_array().unwrap();
+    let sources: Vec<&str> = messages
+        .iter()
+        .map(|m| m["source"].as_str().unwrap())
+        .collect();
+    let (files, boxed) = sources.split_at(expected_files.len());
+    assert_eq!(files, expected_files);
+    assert!(boxed.iter().all(|s| *s == "box"));
+    let indices: Vec<u64> = messages[files.len()..]
+        .iter()
+        .map(|m| m["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        indices,
+        (0..expected_files.len() as u64).collect::<Vec<_>>()
+    );
+    let errors: Vec<&str> = doc["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "mail/005.eml",
+            "mail/102.eml",
+            "mail/199.eml",
+            "mail/296.eml",
+            "mail/393.eml",
+            "mail/490.eml",
+            "mail/587.eml",
+            "mail/684.eml"
+        ]
+    );
+}
