@@ -6,27 +6,21 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use maillint::config::Config;
 use maillint::linter::{Linter, Selection};
 use maillint::message::parse_rfc5322;
-use std::fmt::Write as _;
 use std::hint::black_box;
 
 #[path = "support/corpus.rs"]
 #[allow(dead_code)]
 mod corpus;
 
-fn config_with_lists(lists: usize) -> Config {
-    let mut text = String::from("[organization]\ndomains = [\"nhs.example.net\"]\n");
-    for i in 0..lists {
-        let _ = write!(
-            text,
-            "[lists.\"list{i}@nhs.example.net\"]\nmembers = {}\n",
-            10 + i
-        );
-    }
-    Config::parse(&text, "bench.toml").expect("bench config")
-}
+/// Lists in the configuration: each recipient is looked up among them.
+const LISTS: usize = 10_000;
 
 fn recipients(c: &mut Criterion) {
-    let linter = Linter::new(config_with_lists(10_000), &Selection::default()).expect("linter");
+    let linter = Linter::new(
+        Config::parse(&corpus::lists_config(LISTS), "bench.toml").expect("bench config"),
+        &Selection::default(),
+    )
+    .expect("linter");
     let mut group = c.benchmark_group("recipients");
     group.sample_size(10);
     for n in [120_000, 1_200_000] {

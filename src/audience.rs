@@ -8,14 +8,17 @@
 use crate::config::{Config, ConfigError, ListConfig};
 pub use crate::message::mailbox_key;
 use crate::message::{Address, Message};
+use hashbrown::{HashTable, hash_table};
 use regex::RegexSet;
 use std::borrow::Cow;
-use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
 
 /// foldhash rather than std's SipHash: per-recipient hashing dominates a
 /// million-recipient message, and foldhash is several times faster while
 /// still seeded per process against crafted collisions.
+const NOT_A_RECIPIENT: u32 = u32::MAX;
+
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Mailbox providers where every address is a different person: for them the
@@ -159,7 +162,9 @@ pub struct Recipient<'m> {
     pub party: usize,
     /// The configured list, if the address is one.
     pub list: Option<&'m ListConfig>,
-    pub mass: Option<MassList>,
+    /// Boxed: almost no recipient is one, and a million recipients are
+    /// kept at once.
+    pub mass: Option<Box<MassList>>,
 }
 
 impl Recipient<'_> {
@@ -174,6 +179,9 @@ impl Recipient<'_> {
 pub struct Audience<'m> {
     /// Distinct recipients in order of first appearance.
     pub recipients: Vec<Recipient<'m>>,
+    /// For each entry of `Message::addresses`, its index in `recipients`
+    /// (`NOT_A_RECIPIENT` for senders and empty entries).
+    recipient_of: Vec<u32>,
     /// The organisation's domains in force: configured, or the sender's
     /// registrable domain.
     pub org_domains: Vec<String>,
@@ -285,26 +293,37 @@ impl<'m> Audience<'m> {
         let mut domains: FastMap<Cow<'m, str>, DomainClass> = FastMap::default();
         let mut parties: FastMap<String, usize> = FastMap::default();
         let capacity = msg.recipients().count();
-        let mut seen: FastMap<Cow<'m, str>, usize> =
-            FastMap::with_capacity_and_hasher(capacity, Default::default());
         let mut recipients: Vec<Recipient<'m>> = Vec::with_capacity(capacity);
-
-        for addr in msg.recipients() {
-            if addr.addr.is_empty() {
+        let mut recipient_of = vec![NOT_A_RECIPIENT; msg.addresses.len()];
+        // Distinct mailboxes as an index into `recipients` and the high
+        // half of the key's hash: 8 bytes a slot rather than a key and a
+        // value, so a million recipients stay far more in the processor's
+        // cache, and the stored hash spares comparing keys on a near miss.
+        let mut seen: HashTable<(u32, u32)> = HashTable::with_capacity(capacity);
+        let hasher = foldhash::fast::FixedState::default();
+        for (position, addr) in msg.addresses.iter().enumerate() {
+            if !addr.field.is_recipient() || addr.addr.is_empty() {
                 continue;
             }
             let key = mailbox_key(&addr.addr);
-            let slot = match seen.entry(key) {
-                Entry::Occupied(e) => {
-                    let r = &mut recipients[*e.get()];
+            let hash = hasher.hash_one(&key);
+            let high = (hash >> 32) as u32;
+            let slot = match seen.entry(
+                hash,
+                |&(i, h)| h == high && mailbox_key(&recipients[i as usize].first.addr) == key,
+                |&(i, _)| hasher.hash_one(mailbox_key(&recipients[i as usize].first.addr)),
+            ) {
+                hash_table::Entry::Occupied(e) => {
+                    let index = e.get().0;
+                    recipient_of[position] = index;
+                    let r = &mut recipients[index as usize];
                     if r.visible.is_none() && addr.field.is_visible() {
                         r.visible = Some(addr);
                     }
                     continue;
                 }
-                Entry::Vacant(e) => e,
+                hash_table::Entry::Vacant(e) => e,
             };
-            let key = slot.key();
             let domain = lowercase(addr.domain().unwrap_or(""));
             let class = match domains.get(&domain) {
                 Some(c) => *c,
@@ -331,36 +350,50 @@ impl<'m> Audience<'m> {
             } else {
                 // The key already has a lowercase domain; only a local part
                 // with capitals needs a lowercased copy.
-                match lowercase(key) {
+                match lowercase(&key) {
                     Cow::Borrowed(k) => org.lists.get(k),
                     Cow::Owned(k) => org.lists.get(k.as_str()),
                 }
             };
-            let mass = org
-                .mass_reason(list, addr.local_part())
-                .map(|reason| MassList {
+            let mass = org.mass_reason(list, addr.local_part()).map(|reason| {
+                Box::new(MassList {
                     reason,
                     sender_allowed: match (list, &sender) {
                         (Some(l), Some(s)) => l.allowed_senders.iter().any(|a| a == s),
                         _ => false,
                     },
-                });
+                })
+            });
+            // At most `u32::MAX` addresses fit in a message maillint reads:
+            // the size limit keeps messages far below 4 GB.
+            let index = recipients.len() as u32;
             recipients.push(Recipient {
                 first: addr,
                 visible: addr.field.is_visible().then_some(addr),
                 external: class.external,
-                own: own.iter().any(|o| o == key),
+                own: own.iter().any(|o| *o == key),
                 party,
                 list,
                 mass,
             });
-            slot.insert(recipients.len() - 1);
+            slot.insert((index, high));
+            recipient_of[position] = index;
         }
         Audience {
             recipients,
+            recipient_of,
             org_domains,
             org,
         }
+    }
+
+    /// The recipient (an index into `recipients`) that the entry at
+    /// `address_index` of `Message::addresses` is, if it is one.
+    pub fn recipient_index(&self, address_index: usize) -> Option<usize> {
+        self.recipient_of
+            .get(address_index)
+            .filter(|&&i| i != NOT_A_RECIPIENT)
+            .map(|&i| i as usize)
     }
 
     /// Whether addresses at this domain are personal mailboxes (gmail.com,
@@ -404,7 +437,7 @@ impl<'m> Audience<'m> {
             r.mass
                 .as_ref()
                 .filter(|m| !m.sender_allowed)
-                .map(|m| (r, m))
+                .map(|m| (r, &**m))
         })
     }
 }

@@ -27,7 +27,7 @@ pub mod sendmail;
 #[cfg(test)]
 mod testing;
 
-use input::{Input, Item, Limits};
+use input::{Input, Item, Limits, RawMessage};
 use linter::Linter;
 use rayon::prelude::*;
 use report::{InputError, MessageReport, Report};
@@ -134,19 +134,22 @@ fn check_chunk(
 /// Parses and checks one message: its report, or why it could not be
 /// checked.
 fn check_item(item: Item, linter: &Linter) -> Result<MessageReport, InputError> {
-    let raw = match item {
+    let mut raw = match item {
         Item::Message(raw) => raw,
         Item::Error { source, error } => return Err(InputError { source, error }),
     };
-    let failed = |error: String| InputError {
+    let failed = |raw: &RawMessage, error: String| InputError {
         source: raw.located_source(),
         error: guard::one_line(&error),
     };
-    let message = raw.parse().map_err(failed)?;
+    let message = raw.parse().map_err(|e| failed(&raw, e))?;
+    // The model owns everything rules read: the bytes can go before checking.
+    raw.bytes = Vec::new();
     let findings = guard::catch_panic(|| linter.check(&message)).map_err(|panic| {
-        failed(format!(
-            "internal error while checking ({panic}); not checked"
-        ))
+        failed(
+            &raw,
+            format!("internal error while checking ({panic}); not checked"),
+        )
     })?;
     Ok(MessageReport {
         findings,

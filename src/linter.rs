@@ -2,10 +2,14 @@
 
 use crate::audience::{Audience, Org};
 use crate::config::{Config, ConfigError, RuleSettings};
-use crate::finding::{Finding, Severity};
+use crate::finding::{Diagnostic, Finding, Severity};
 use crate::message::Message;
 use crate::rules::{self, Context, REGISTRY, Rule};
+use rayon::prelude::*;
 use std::borrow::Cow;
+
+/// Recipients from which a message's rules run in parallel.
+const PARALLEL_RULES_FROM: usize = 10_000;
 
 /// The header a draft uses to silence named rules for itself, like `# noqa`.
 pub const ALLOW_HEADER: &str = "X-Maillint-Allow";
@@ -134,12 +138,23 @@ impl Linter {
         } else {
             Vec::new()
         };
-        let mut findings = Vec::new();
-        let mut diagnostics = Vec::new();
-        for active in &self.rules {
+        let run = |active: &ActiveRule| {
+            let mut diagnostics = Vec::new();
             active.rule.check(&cx, &mut diagnostics);
+            diagnostics
+        };
+        // The rules of one message are independent: a message with many
+        // recipients has them run on every core (a batch already keeps the
+        // cores busy with other messages).
+        let results: Vec<Vec<Diagnostic>> = if audience.recipients.len() >= PARALLEL_RULES_FROM {
+            self.rules.par_iter().map(run).collect()
+        } else {
+            self.rules.iter().map(run).collect()
+        };
+        let mut findings = Vec::new();
+        for (active, diagnostics) in self.rules.iter().zip(results) {
             let suppressed = allowed.iter().any(|a| *a == active.id);
-            findings.extend(diagnostics.drain(..).map(|d| Finding {
+            findings.extend(diagnostics.into_iter().map(|d| Finding {
                 rule: active.id.clone(),
                 severity: active.severity.unwrap_or(d.severity),
                 message: d.message,

@@ -508,7 +508,7 @@ fn run_git_hook(args: GitHookArgs) -> i32 {
                 for field in [Field::To, Field::Cc, Field::Bcc] {
                     let addrs: Vec<String> = headers
                         .addresses_in(field)
-                        .map(|a| a.addr.clone())
+                        .map(|a| a.addr.to_string())
                         .collect();
                     if let Err(e) = message.add_recipients(field, &addrs) {
                         return fail(format!("{}: {e}", envelope.display()));

@@ -28,7 +28,7 @@ fn million_recipient_header_is_counted() {
     assert_eq!(msg.recipients().count(), RECIPIENTS);
     let last = msg.recipients().last().unwrap();
     assert_eq!(
-        last.addr,
+        &*last.addr,
         format!(
             "user{}@trust{}.nhs.example.net",
             RECIPIENTS - 1,

@@ -174,3 +174,17 @@ pub fn many_recipients(n: usize) -> Vec<u8> {
     raw.push_str("\n\ntest\n");
     raw.into_bytes()
 }
+
+/// A configuration for the organisation the recipients belong to, listing
+/// `lists` mailing lists with their member counts.
+pub fn lists_config(lists: usize) -> String {
+    let mut text = String::from("[organization]\ndomains = [\"nhs.example.net\"]\n");
+    for i in 0..lists {
+        let _ = write!(
+            text,
+            "[lists.\"list{i}@nhs.example.net\"]\nmembers = {}\n",
+            10 + i
+        );
+    }
+    text
+}

@@ -77,9 +77,10 @@ impl Field {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Address {
     /// Display name, decoded (RFC 2047), if any.
-    pub name: Option<String>,
+    pub name: Option<Box<str>>,
     /// The addr-spec as written; empty when the entry had no address at all.
-    pub addr: String,
+    /// Boxed strings, as a message may hold a million addresses.
+    pub addr: Box<str>,
     pub field: Field,
     /// Line in the source file; `None` for sources without lines (JSON drafts).
     pub line: Option<usize>,

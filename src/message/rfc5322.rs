@@ -201,7 +201,7 @@ pub(super) fn push_addresses(
             counted = at;
             msg.addresses.push(Address {
                 name: None,
-                addr: String::new(),
+                addr: Box::default(),
                 field,
                 line: empty_line,
                 group: None,
@@ -240,8 +240,8 @@ pub(super) fn push_addresses(
             flush(msg, placer, at);
         }
         msg.addresses.push(Address {
-            name,
-            addr: spec,
+            name: name.map(String::into_boxed_str),
+            addr: spec.into_boxed_str(),
             field,
             line,
             group,
@@ -347,20 +347,25 @@ fn header_text(value: &HeaderValue<'_>, raw: &[u8], header: &mail_parser::Header
             let bytes = raw
                 .get(header.offset_start as usize..header.offset_end as usize)
                 .unwrap_or_default();
-            unfold(&String::from_utf8_lossy(bytes))
+            // Validating first is much faster than the lossy conversion
+            // on the usual, valid text (address headers can be megabytes).
+            match std::str::from_utf8(bytes) {
+                Ok(text) => unfold(text),
+                Err(_) => unfold(&String::from_utf8_lossy(bytes)),
+            }
         }
     }
 }
 
 fn unfold(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
-    for (i, line) in value.lines().enumerate() {
-        if i > 0 {
+    for line in value.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if !out.is_empty() {
             out.push(' ');
         }
-        out.push_str(line.trim());
+        out.push_str(line);
     }
-    out.trim().to_string()
+    out
 }
 
 /// Turns byte offsets into file line numbers in one forward pass; offsets
@@ -526,7 +531,13 @@ mod tests {
         parse_rfc5322(raw.as_bytes(), 1)
             .unwrap()
             .recipients()
-            .map(|a| (a.name.clone(), a.addr.clone(), a.line))
+            .map(|a| {
+                (
+                    a.name.as_deref().map(str::to_string),
+                    a.addr.to_string(),
+                    a.line,
+                )
+            })
             .collect()
     }
 
@@ -597,7 +608,7 @@ mod tests {
         let msg =
             parse_json_draft(br#"{"to": ["<>", "\"john doe\"@example.com", "ann@example.com"]}"#)
                 .unwrap();
-        let got: Vec<&str> = msg.recipients().map(|a| a.addr.as_str()).collect();
+        let got: Vec<&str> = msg.recipients().map(|a| &*a.addr).collect();
         assert_eq!(got, ["", "\"john doe\"@example.com", "ann@example.com"]);
         assert!(msg.recipients().all(|a| a.line.is_none()));
     }

@@ -1,13 +1,9 @@
 use super::invalid_address::Capped;
 use super::{Context, Rule, declare_rule, plural, thousands};
-use crate::audience::mailbox_key;
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
 use crate::message::{Address, Field};
 use serde::Deserialize;
-use std::borrow::Cow;
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 
 declare_rule! {
     /// ## What it checks
@@ -70,57 +66,63 @@ impl DuplicateRecipient {
 
 const FIELDS: [Field; 3] = [Field::To, Field::Cc, Field::Bcc];
 
-/// One mailbox and where it was written.
+/// A repeated mailbox and where it was written.
 struct Seen<'m> {
     first: &'m Address,
     /// The second appearance: where the finding points.
-    second: Option<&'m Address>,
+    second: &'m Address,
     /// Appearances per field of [`FIELDS`].
     counts: [u64; 3],
 }
 
+/// What is known of one distinct recipient so far.
+#[derive(Clone, Copy)]
+enum Slot {
+    Unseen,
+    /// Written once, at this index of `Message::addresses`.
+    Once(usize),
+    /// Written again: this index into the repeated mailboxes.
+    Repeated(usize),
+}
+
 impl Rule for DuplicateRecipient {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
-        let capacity = cx.message.recipients().count();
-        let mut seen: HashMap<Cow<'_, str>, usize, foldhash::fast::RandomState> =
-            HashMap::with_capacity_and_hasher(capacity, Default::default());
-        let mut mailboxes: Vec<Seen<'_>> = Vec::with_capacity(capacity);
-        // Indices into `mailboxes`, in order of their second appearance.
-        let mut repeated: Vec<usize> = Vec::new();
-        for address in &cx.message.addresses {
-            let Some(slot) = FIELDS.iter().position(|f| *f == address.field) else {
+        let addresses = &cx.message.addresses;
+        // The audience has already told mailboxes apart; this only counts,
+        // in one slot per distinct recipient.
+        let mut slots = vec![Slot::Unseen; cx.audience.recipients.len()];
+        // In order of their second appearance.
+        let mut repeated: Vec<Seen<'_>> = Vec::new();
+        for (position, address) in addresses.iter().enumerate() {
+            let Some(field) = FIELDS.iter().position(|f| *f == address.field) else {
                 continue;
             };
-            if address.addr.is_empty() {
+            let Some(recipient) = cx.audience.recipient_index(position) else {
                 continue;
-            }
-            match seen.entry(mailbox_key(&address.addr)) {
-                Entry::Vacant(e) => {
-                    e.insert(mailboxes.len());
+            };
+            let slot = &mut slots[recipient];
+            match *slot {
+                Slot::Unseen => *slot = Slot::Once(position),
+                Slot::Once(first) => {
+                    let first = &addresses[first];
                     let mut counts = [0; 3];
-                    counts[slot] = 1;
-                    mailboxes.push(Seen {
-                        first: address,
-                        second: None,
+                    counts[field] += 1;
+                    if let Some(f) = FIELDS.iter().position(|f| *f == first.field) {
+                        counts[f] += 1;
+                    }
+                    *slot = Slot::Repeated(repeated.len());
+                    repeated.push(Seen {
+                        first,
+                        second: address,
                         counts,
                     });
                 }
-                Entry::Occupied(e) => {
-                    let index = *e.get();
-                    let m = &mut mailboxes[index];
-                    m.counts[slot] += 1;
-                    if m.second.is_none() {
-                        m.second = Some(address);
-                        repeated.push(index);
-                    }
-                }
+                Slot::Repeated(index) => repeated[index].counts[field] += 1,
             }
         }
         let mut capped = Capped::new(self.max_reported);
-        for index in repeated {
-            let m = &mailboxes[index];
-            let Some(second) = m.second else { continue };
-            let location = Location::header(second.field.header_name(), second.line);
+        for m in &repeated {
+            let location = Location::header(m.second.field.header_name(), m.second.line);
             capped.push(out, location, |location| describe(m, location));
         }
         capped.finish(out, |n, location| {

@@ -98,7 +98,7 @@ impl Rule for InvalidAddress {
             let Some(problem) = entry_problem(address, &mut domains) else {
                 continue;
             };
-            if !reported.insert((address.addr.as_str(), address.name.as_deref())) {
+            if !reported.insert((&*address.addr, address.name.as_deref())) {
                 continue;
             }
             let location = Location::header(address.field.header_name(), address.line);
@@ -226,7 +226,7 @@ fn entry_problem<'m>(
     address: &'m Address,
     domains: &mut HashMap<&'m str, Option<String>, foldhash::fast::RandomState>,
 ) -> Option<Problem> {
-    let addr = address.addr.as_str();
+    let addr = &*address.addr;
     if addr.is_empty() {
         return Some(name_only_problem(address.name.as_deref()));
     }
@@ -468,7 +468,7 @@ mod tests {
     fn reason(addr: &str) -> Option<String> {
         let address = Address {
             name: None,
-            addr: addr.to_string(),
+            addr: addr.into(),
             field: Field::To,
             line: None,
             group: None,
@@ -607,7 +607,7 @@ mod tests {
         );
         assert!(check_rule("invalid-address", &msg).is_empty());
         assert_eq!(
-            msg.recipients().next().unwrap().addr,
+            &*msg.recipients().next().unwrap().addr,
             "\"john doe\"@example.com"
         );
     }

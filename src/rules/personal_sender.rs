@@ -121,7 +121,7 @@ impl Rule for PersonalSender {
             }
             if r.list.is_some() {
                 lists += 1;
-                first_list.get_or_insert(r.first.addr.as_str());
+                first_list.get_or_insert(&r.first.addr);
             } else if !r.external {
                 internal += 1;
             }
