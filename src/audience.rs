@@ -371,7 +371,7 @@ impl<'m> Audience<'m> {
                 first: addr,
                 visible: addr.field.is_visible().then_some(addr),
                 external: class.external,
-                own: own.iter().any(|o| *o == key),
+                own: own.contains(&key),
                 party,
                 list,
                 mass,
