@@ -12,6 +12,7 @@ pub mod audience;
 #[deny(clippy::unwrap_used, clippy::expect_used)]
 pub mod config;
 pub mod finding;
+mod gate;
 #[deny(clippy::unwrap_used, clippy::expect_used)]
 pub mod guard;
 #[deny(clippy::unwrap_used, clippy::expect_used)]

@@ -2,6 +2,8 @@
 //! sender wrote in this message told apart from the quoted history below it.
 
 use super::{BodyKind, BodyPart, HtmlView};
+use crate::gate;
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -126,14 +128,14 @@ static DISCLAIMER: LazyLock<Regex> = LazyLock::new(|| {
         r"|\bintended\s+(?:solely|only|exclusively)\s+for\b",
         r"|\b(?:received|receive|got)\s+this\s+(?:e-?\s?mail|message|communication|transmission)\s+(?:in|by)\s+(?:error|mistake)",
         r"|\bnotify\s+(?:the\s+)?sender\b",
-        r"|\bmay\s+contain\s+(?:\w+\s+){0,2}(?:confidential|privileged|proprietary|sensitive)",
+        r"|\bmay\s+contain\s+(?:(?-i:\w)+\s+){0,2}(?:confidential|privileged|proprietary|sensitive)",
         r"|\bconfidential\s+and\s+(?:may\s+(?:be|also\s+be)\s+)?(?:legally\s+)?privileged",
         r"|\bconfidentiality\s+(?:notice|statement|disclaimer|note|warning)\b",
         r"|\b(?:legally|professionally)\s+privileged\b",
         r"|\bunauthori[sz]ed\s+(?:use|disclosure|review|dissemination|distribution|copying|reading)",
         r"|\b(?:e-?mail|message|transmission)\s+and\s+any\s+(?:attachments|files|documents)\b",
-        r"|\bvirus(?:es)?\b[\s\S]{0,120}\b(?:attachments?|e-?mails?|messages?|transmissions?)\b",
-        r"|\b(?:attachments?|e-?mails?|messages?|transmissions?)\b[\s\S]{0,120}\bvirus(?:es)?\b",
+        r"|\bvirus(?:es)?\b(?s-i:.){0,120}\b(?:attachments?|e-?mails?|messages?|transmissions?)\b",
+        r"|\b(?:attachments?|e-?mails?|messages?|transmissions?)\b(?s-i:.){0,120}\bvirus(?:es)?\b",
         r"|\bdisclaimer\b",
         // German, French, Spanish, Dutch.
         r"|\b(?:irrtümlich|fälschlicherweise|par\s+erreur|por\s+error|per\s+abuis|onterecht)\b",
@@ -153,8 +155,42 @@ pub fn is_disclaimer(paragraph: &str) -> bool {
         Some((i, _)) => &paragraph[..i],
         None => paragraph,
     };
-    DISCLAIMER.is_match(head)
+    DISCLAIMER_WORDS.is_match(head) && DISCLAIMER.is_match(head)
 }
+
+/// A word of every [`DISCLAIMER`] alternative (see `gate.rs`).
+static DISCLAIMER_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    gate::words(&[
+        "intended",
+        "error",
+        "mistake",
+        "notify",
+        "contain",
+        "privileged",
+        "confidential",
+        "unauthori",
+        "attachments",
+        "files",
+        "documents",
+        "virus",
+        "disclaimer",
+        "irrt",
+        "lschlicherweise",
+        "erreur",
+        "abuis",
+        "onterecht",
+        "adressat",
+        "destinatair",
+        "destinatario",
+        "ontvanger",
+        "message",
+        "mail",
+        "mensaje",
+        "correo",
+        "nachricht",
+        "bericht",
+    ])
+});
 
 /// A line at which the rest of the text is history, not new writing.
 // A constant pattern, compiled by every test run: `expect` cannot fail.
@@ -171,6 +207,31 @@ static HISTORY_START: LazyLock<Regex> = LazyLock::new(|| {
         r")\s*$"
     ))
     .expect("history pattern is valid")
+});
+
+fn is_history_start(line: &str) -> bool {
+    HISTORY_WORDS.is_match(line) && HISTORY_START.is_match(line)
+}
+
+/// A word of every [`HISTORY_START`] alternative (see `gate.rs`).
+static HISTORY_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    gate::words(&[
+        "original message",
+        "forwarded message",
+        "nachricht",
+        "message transf",
+        "mensaje reenviado",
+        "doorgestuurd bericht",
+        "____________________",
+        "wrote",
+        "schrieb",
+        "crit",
+        "escribi",
+        "schreef",
+        "scritto",
+        "skrev",
+        "napisa",
+    ])
 });
 
 /// The Outlook header block that starts quoted history: `From:` then `Sent:`.
@@ -197,8 +258,8 @@ fn authored_text(text: &str) -> String {
         // An attribution wrapped over two lines: "On Mon, 1 Jan, Ann <\nann@x> wrote:".
         let joined_attribution = !previous.is_empty()
             && line.trim_end().ends_with(':')
-            && HISTORY_START.is_match(&format!("{} {}", previous.trim(), trimmed));
-        if HISTORY_START.is_match(line) || joined_attribution {
+            && is_history_start(&format!("{} {}", previous.trim(), trimmed));
+        if is_history_start(line) || joined_attribution {
             if joined_attribution {
                 // The first half of the attribution is already in `out`.
                 let cut = out.trim_end_matches('\n').rfind('\n').map_or(0, |i| i + 1);

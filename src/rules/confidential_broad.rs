@@ -116,7 +116,7 @@ impl ConfidentialBroad {
         let markings = (!alternatives.is_empty())
             .then(|| {
                 Regex::new(&format!(
-                    r"(?i)(?:^|[^\w])(?:{})(?:$|[^\w])",
+                    r"(?i)(?:^|(?-i:[^\w]))(?:{})(?:$|(?-i:[^\w]))",
                     alternatives.join("|")
                 ))
             })
@@ -278,7 +278,7 @@ static LABEL_BRACKET: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Requests in running text that the message not travel.
 static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
-    let subject = r"(?:this|it|that|these|them|the\s+\w+(?:\s+\w+)?)";
+    let subject = r"(?:this|it|that|these|them|the\s+(?-i:\w)+(?:\s+(?-i:\w)+)?)";
     let degree = r"(?:(?:strictly|completely|absolutely|totally|highly|very|still)\s+)?";
     // The end of the request: `keep this confidential.`, `... for now`, not
     // `keep the server confidential logs`.
@@ -330,8 +330,10 @@ const END_WORDS: &[&str] = &[
 
 /// Classification values that restrict who may read a message.
 static CLASSIFIED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:^|[^\w-])(?:confidential|restricted|secret|protected|in[\s-]confidence)\b")
-        .expect("classification pattern is valid")
+    Regex::new(
+        r"(?i)(?:^|(?-i:[^\w-]))(?:confidential|restricted|secret|protected|in[\s-]confidence)\b",
+    )
+    .expect("classification pattern is valid")
 });
 static UNCLASSIFIED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?:non|not|un)[\s-]*(?:confidential|restricted|secret|protected)")

@@ -1,7 +1,9 @@
 use super::{Context, Rule, declare_rule, plural};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
+use crate::gate;
 use crate::message::{Attachment, has_forward_prefix, is_disclaimer, paragraphs};
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 use serde::Deserialize;
 use std::sync::LazyLock;
@@ -155,14 +157,14 @@ static NOT_A_PROMISE: LazyLock<Regex> = LazyLock::new(|| {
         r"(?i)\b(?:you|you've|you’ve|they|he|she)\s+(?:have\s+|had\s+|just\s+|kindly\s+)?(?:sent|send|attached|forwarded|enclosed|shared|provided|included|mentioned)\b",
         r"|\byour\s+(?:attachments?|attached|e-?mail|message|mail|file|document|letter)\b",
         r"|\bsent\s+(?:me|us)\b",
-        r"|\bthank(?:s|\s+you)\s+(?:\w+\s+){0,2}for\b",
+        r"|\bthank(?:s|\s+you)\s+(?:(?-i:\w)+\s+){0,2}for\b",
         r"|\b(?:i|we|i've|we've|have|has)\s+(?:just\s+)?(?:received|got)\b",
         r"|\bno\s+(?:attachments?|files?|documents?)\b|\bwithout\s+(?:an?\s+|the\s+|any\s+)?(?:attach|file|document)",
         r"|\b(?:missing|forgot|forgotten|forget|neglected|omitted)\b",
         r"|\b(?:not|never|cannot|can't|can’t|couldn't|couldn’t|didn't|didn’t|doesn't|doesn’t|don't|don’t|isn't|isn’t|aren't|aren’t|wasn't|wasn’t|won't|won’t|wouldn't|shouldn't)\b",
         // "the enclosed message" of bounces and forwards is usually inline below
         r"|\b(?:attached|enclosed)\s+(?:original\s+|returned\s+)?(?:message|e-?mail)\b",
-        r"|\battach\w*\s+(?:great\s+|much\s+|little\s+|no\s+|any\s+|some\s+)?(?:importance|significance|value|weight|conditions?|strings|blame)\b",
+        r"|\battach(?-i:\w)*\s+(?:great\s+|much\s+|little\s+|no\s+|any\s+|some\s+)?(?:importance|significance|value|weight|conditions?|strings|blame)\b",
         r"|\b(?:director|directora|subdirector|subdirectora|profesor|profesora|secretario|secretaria|gerente|jefe|jefa|coordinador|coordinadora|fiscal|delegado|delegada|ministro|ministra|editor)\s+adjunt",
         // German, French, Spanish, Dutch
         r"|\b(?:kein|keine|keinen|ohne|nicht|fehlt|fehlen)\b|\bdanke\s+für\b|\b(?:ihr|ihrem|ihren|dein|deinem|deinen)\s+anhang\b",
@@ -198,8 +200,34 @@ fn clause(text: &str, start: usize, end: usize) -> &str {
     &text[from..to]
 }
 
+/// A word of every [`OWN`], [`NEW_ONLY`] and [`SUBJECT_ONLY`] alternative
+/// (see `gate.rs`).
+static ATTACHMENT_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    gate::words(&[
+        "attach",
+        "enclos",
+        "herewith",
+        "anbei",
+        "anhang",
+        "anhäng",
+        "anlage",
+        "angehängt",
+        "beigefügt",
+        "joint",
+        "joins",
+        "pj",
+        "adjunt",
+        "bijgevoegd",
+        "bijgaand",
+        "bijlage",
+    ])
+});
+
 /// The first phrase in a text that promises an attachment.
 fn promise<'t>(text: &'t str, patterns: &[&Regex]) -> Option<&'t str> {
+    if !ATTACHMENT_WORDS.is_match(text) {
+        return None;
+    }
     for re in patterns {
         for m in re.find_iter(text) {
             if !NOT_A_PROMISE.is_match(clause(text, m.start(), m.end())) {
@@ -233,9 +261,9 @@ impl Rule for ForgottenAttachment {
         };
         let found = found.or_else(|| {
             msg.readable_parts().find_map(|part| {
+                // A footer is told apart only where a promise is found.
                 paragraphs(part.authored())
-                    .filter(|p| !is_disclaimer(p))
-                    .find_map(|p| promise(p, body_patterns))
+                    .find_map(|p| promise(p, body_patterns).filter(|_| !is_disclaimer(p)))
                     .map(|p| (p, "text", Location::part(part.mime_type(), part.line)))
             })
         });

@@ -1,7 +1,9 @@
 use super::{Context, Rule, declare_rule, plural};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
+use crate::gate;
 use crate::message::{BodyKind, BodyPart};
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -231,6 +233,19 @@ static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
     .expect("placeholder pattern is valid")
 });
 
+/// The opening of every [`PLACEHOLDER`] alternative (see `gate.rs`).
+static PLACEHOLDER_OPENINGS: LazyLock<AhoCorasick> =
+    LazyLock::new(|| gate::words(&["{{", "{%", "*|", "%%", "${", "<<", "["]));
+
+/// The placeholder-like matches in a text.
+fn placeholders(text: &str) -> impl Iterator<Item = regex::Captures<'_>> {
+    PLACEHOLDER_OPENINGS
+        .is_match(text)
+        .then(|| PLACEHOLDER.captures_iter(text))
+        .into_iter()
+        .flatten()
+}
+
 /// The leading variable path of an expression: `user.first_name | upper`
 /// -> `user.first_name`.
 static PATH: LazyLock<Regex> = LazyLock::new(|| {
@@ -311,7 +326,7 @@ fn tag_name(inner: &str) -> (Option<String>, Vec<String>) {
 /// The placeholders in a text.
 fn scan(text: &str) -> Vec<Found> {
     let mut out = Vec::new();
-    for caps in PLACEHOLDER.captures_iter(text) {
+    for caps in placeholders(text) {
         let Some(m) = caps.get(0) else { continue };
         let s = m.as_str();
         let (syntax, name) = if caps.name("curly").is_some() {
@@ -671,7 +686,7 @@ impl Rule for TemplatePlaceholder {
             }
             let mut bound: HashSet<String> = HashSet::new();
             for place in &places {
-                for caps in PLACEHOLDER.captures_iter(place.text) {
+                for caps in placeholders(place.text) {
                     let Some(m) = caps.get(0) else { continue };
                     if caps.name("curly").is_some() {
                         bound.extend(curly_name(m.as_str()).1);
