@@ -224,7 +224,8 @@ static ATTACHMENT_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
 });
 
 /// The first phrase in a text that promises an attachment.
-fn promise<'t>(text: &'t str, patterns: &[&Regex]) -> Option<&'t str> {
+/// The patterns are compiled on first use, past the gate.
+fn promise<'t>(text: &'t str, patterns: &[&LazyLock<Regex>]) -> Option<&'t str> {
     if !ATTACHMENT_WORDS.is_match(text) {
         return None;
     }
@@ -244,8 +245,8 @@ impl Rule for ForgottenAttachment {
         if msg.attachments.iter().any(|a| self.is_real(a)) {
             return;
         }
-        let own_only: &[&Regex] = &[&OWN];
-        let all: &[&Regex] = &[&OWN, &NEW_ONLY];
+        let own_only: &[&LazyLock<Regex>] = &[&OWN];
+        let all: &[&LazyLock<Regex>] = &[&OWN, &NEW_ONLY];
         let body_patterns = if msg.is_reply { own_only } else { all };
         let subject = msg.subject.as_deref().unwrap_or("");
         let found = if !msg.is_reply && !has_forward_prefix(subject) && subject.len() <= 1000 {

@@ -1,7 +1,9 @@
 use super::{Context, Rule, declare_rule, plural, thousands};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
+use crate::gate;
 use crate::message::{Attachment, BodyKind, has_forward_prefix};
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -366,7 +368,20 @@ fn mask(value: &str) -> String {
 }
 
 fn scan(text: &str, kinds: &[Kind], hits: &mut Hits<'_>) {
+    // Most text has too few digits for a card or an ID number, and no
+    // passport label: then those patterns are neither run nor compiled.
+    let digits = text.bytes().filter(u8::is_ascii_digit).count();
     for kind in kinds {
+        let possible = match kind {
+            Kind::Card => digits >= 13,
+            Kind::Iban => digits >= 2,
+            Kind::Ni => digits >= 6,
+            Kind::Ssn => digits >= 9,
+            Kind::Passport => PASSPORT_WORDS.is_match(text),
+        };
+        if !possible {
+            continue;
+        }
         match kind {
             Kind::Card => scan_cards(text, hits),
             Kind::Iban => scan_ibans(text, hits),
@@ -785,6 +800,18 @@ fn passport_token(token: &str) -> bool {
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
         && token.bytes().any(|b| b.is_ascii_digit())
 }
+
+/// A word of every [`PASSPORT_LABEL`] alternative (see `gate.rs`).
+static PASSPORT_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    gate::words(&[
+        "passport",
+        "reisepass",
+        "passeport",
+        "pasaporte",
+        "passaport",
+        "paspoort",
+    ])
+});
 
 fn scan_passports(text: &str, hits: &mut Hits<'_>) {
     for m in PASSPORT_LABEL.find_iter(text) {
