@@ -182,6 +182,10 @@ pub struct Audience<'m> {
     /// For each entry of `Message::addresses`, its index in `recipients`
     /// (`NOT_A_RECIPIENT` for senders and empty entries).
     recipient_of: Vec<u32>,
+    /// Summaries many rules ask for, kept so that none rescans a million
+    /// recipients: the total reach and the first everyone-style list.
+    reach: u64,
+    first_mass: Option<usize>,
     /// The organisation's domains in force: configured, or the sender's
     /// registrable domain.
     pub org_domains: Vec<String>,
@@ -379,9 +383,15 @@ impl<'m> Audience<'m> {
             slot.insert((index, high));
             recipient_of[position] = index;
         }
+        let reach = recipients
+            .iter()
+            .fold(0u64, |sum, r| sum.saturating_add(r.reach()));
+        let first_mass = recipients.iter().position(|r| r.mass.is_some());
         Audience {
             recipients,
             recipient_of,
+            reach,
+            first_mass,
             org_domains,
             org,
         }
@@ -420,15 +430,19 @@ impl<'m> Audience<'m> {
 
     /// Whether any recipient is an everyone-style list, allowed sender or not.
     pub fn reaches_mass_list(&self) -> bool {
-        self.recipients.iter().any(|r| r.mass.is_some())
+        self.first_mass.is_some()
+    }
+
+    /// The first recipient that is an everyone-style list, allowed sender
+    /// or not.
+    pub fn first_mass_list(&self) -> Option<&Recipient<'m>> {
+        self.first_mass.map(|i| &self.recipients[i])
     }
 
     /// How many people the message reaches, configured lists counting as
     /// their members.
     pub fn reach(&self) -> u64 {
-        self.recipients
-            .iter()
-            .fold(0u64, |sum, r| sum.saturating_add(r.reach()))
+        self.reach
     }
 
     /// Everyone-style lists the sender is not allowed to write to.

@@ -198,9 +198,8 @@ impl Rule for TestMessage {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         let audience = cx.audience;
         let mass = audience
-            .recipients
-            .iter()
-            .find_map(|r| r.mass.as_ref().map(|m| (r, m)));
+            .first_mass_list()
+            .and_then(|r| r.mass.as_ref().map(|m| (r, m)));
         let reach = audience.reach();
         let min = self.min_recipients.unwrap_or(cx.many_recipients);
         if mass.is_none() && reach < min {
