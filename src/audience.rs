@@ -6,8 +6,10 @@
 //! linear in the number of recipients.
 
 use crate::config::{Config, ConfigError, ListConfig};
+use crate::gate;
 pub use crate::message::mailbox_key;
 use crate::message::{Address, Message};
+use aho_corasick::AhoCorasick;
 use hashbrown::{HashTable, hash_table};
 use regex::RegexSet;
 use std::borrow::Cow;
@@ -493,6 +495,10 @@ pub const MASS_LIST_MEMBERS: u64 = 500;
 #[derive(Debug)]
 pub(crate) struct MassNames {
     names: Vec<String>,
+    /// The longest literal piece of every name, one of which a local part
+    /// must contain to match (see `gate.rs`); `None` when some name has no
+    /// piece the gate can test.
+    gate: Option<AhoCorasick>,
     /// All names in one regex: almost no local part is a list name, and one
     /// `is_match` says so faster than the set's overlapping search.
     any: regex::Regex,
@@ -525,12 +531,31 @@ impl MassNames {
         };
         let any = regex::Regex::new(&format!("(?i){}", patterns.join("|"))).map_err(too_big)?;
         let set = RegexSet::new(patterns.iter().map(|p| format!("(?i){p}"))).map_err(too_big)?;
-        Ok(MassNames { names, any, set })
+        // A piece with non-ASCII letters could differ in case beyond what
+        // the gate folds: such a name turns the gate off.
+        let pieces: Option<Vec<&str>> = names
+            .iter()
+            .map(|name| {
+                name.split('*')
+                    .max_by_key(|piece| piece.len())
+                    .filter(|piece| !piece.is_empty() && piece.is_ascii())
+            })
+            .collect();
+        let gate = pieces.map(|pieces| gate::words(&pieces));
+        Ok(MassNames {
+            names,
+            gate,
+            any,
+            set,
+        })
     }
 
     fn find(&self, local_part: &str) -> Option<&str> {
         // No list name is this long; keeps hostile input cheap.
-        if local_part.len() > 128 || !self.any.is_match(local_part) {
+        if local_part.len() > 128
+            || self.gate.as_ref().is_some_and(|g| !g.is_match(local_part))
+            || !self.any.is_match(local_part)
+        {
             return None;
         }
         self.set
