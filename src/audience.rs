@@ -623,4 +623,56 @@ mod tests {
         assert_eq!(mailbox_key("Bob@Example.COM"), "Bob@example.com");
         assert!(matches!(mailbox_key("bob@example.com"), Cow::Borrowed(_)));
     }
+
+    #[test]
+    fn configured_names_the_literal_gate_cannot_test_still_match() {
+        // A bare wildcard and a non-ASCII name leave nothing the ASCII gate
+        // can require, so the gate is off and the regex decides.
+        let names = MassNames::new(&["TÜM-personel".to_string()]).unwrap();
+        assert!(names.gate.is_none());
+        assert_eq!(names.find("tüm-personel"), Some("TÜM-personel"));
+        let names = MassNames::new(&["*".to_string()]).unwrap();
+        assert!(names.gate.is_none());
+        assert_eq!(names.find("anything"), Some("*"));
+        // Otherwise the gate holds each name's longest literal piece.
+        let names = MassNames::new(&["staff-*-all-hands".to_string()]).unwrap();
+        assert!(names.gate.is_some());
+        assert_eq!(
+            names.find("STAFF-north-ALL-HANDS"),
+            Some("staff-*-all-hands")
+        );
+        assert_eq!(names.find("staff-north"), None);
+    }
+
+    #[test]
+    fn each_address_knows_its_distinct_recipient() {
+        let msg = crate::message::parse_rfc5322(
+            b"From: me@example.org\nTo: Ann <ann@Example.org>, everyone@example.org\nCc: ann@example.org, bob@example.org\nBcc: me@example.org\n\nhi\n",
+            1,
+        )
+        .unwrap();
+        let org = Org::new(&Config::default()).unwrap();
+        let audience = Audience::new(&msg, &org);
+        let addrs: Vec<&str> = audience.recipients.iter().map(|r| &*r.first.addr).collect();
+        assert_eq!(
+            addrs,
+            [
+                "ann@Example.org",
+                "everyone@example.org",
+                "bob@example.org",
+                "me@example.org"
+            ]
+        );
+        let of: Vec<Option<usize>> = (0..msg.addresses.len())
+            .map(|i| audience.recipient_index(i))
+            .collect();
+        // From, then To (2), Cc (2), Bcc: the Cc copy of Ann is recipient 0.
+        assert_eq!(of, [None, Some(0), Some(1), Some(0), Some(2), Some(3)]);
+        assert_eq!(audience.reach(), 4);
+        assert_eq!(
+            audience.first_mass_list().map(|r| &*r.first.addr),
+            Some("everyone@example.org")
+        );
+        assert!(audience.recipients[3].own);
+    }
 }
