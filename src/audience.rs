@@ -10,7 +10,7 @@ use crate::gate;
 pub use crate::message::mailbox_key;
 use crate::message::{Address, Message};
 use aho_corasick::AhoCorasick;
-use hashbrown::{HashTable, hash_table};
+use rayon::slice::ParallelSliceMut;
 use regex::RegexSet;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -301,35 +301,23 @@ impl<'m> Audience<'m> {
         let capacity = msg.recipients().count();
         let mut recipients: Vec<Recipient<'m>> = Vec::with_capacity(capacity);
         let mut recipient_of = vec![NOT_A_RECIPIENT; msg.addresses.len()];
-        // Distinct mailboxes as an index into `recipients` and the high
-        // half of the key's hash: 8 bytes a slot rather than a key and a
-        // value, so a million recipients stay far more in the processor's
-        // cache, and the stored hash spares comparing keys on a near miss.
-        let mut seen: HashTable<(u32, u32)> = HashTable::with_capacity(capacity);
-        let hasher = foldhash::fast::FixedState::default();
+        let first = first_occurrences(msg);
         for (position, addr) in msg.addresses.iter().enumerate() {
-            if !addr.field.is_recipient() || addr.addr.is_empty() {
+            let earlier = first[position];
+            if earlier == NOT_A_RECIPIENT {
+                continue;
+            }
+            if earlier as usize != position {
+                // Seen before: the earlier entry already has its recipient.
+                let index = recipient_of[earlier as usize];
+                recipient_of[position] = index;
+                let r = &mut recipients[index as usize];
+                if r.visible.is_none() && addr.field.is_visible() {
+                    r.visible = Some(addr);
+                }
                 continue;
             }
             let key = mailbox_key(&addr.addr);
-            let hash = hasher.hash_one(&key);
-            let high = (hash >> 32) as u32;
-            let slot = match seen.entry(
-                hash,
-                |&(i, h)| h == high && mailbox_key(&recipients[i as usize].first.addr) == key,
-                |&(i, _)| hasher.hash_one(mailbox_key(&recipients[i as usize].first.addr)),
-            ) {
-                hash_table::Entry::Occupied(e) => {
-                    let index = e.get().0;
-                    recipient_of[position] = index;
-                    let r = &mut recipients[index as usize];
-                    if r.visible.is_none() && addr.field.is_visible() {
-                        r.visible = Some(addr);
-                    }
-                    continue;
-                }
-                hash_table::Entry::Vacant(e) => e,
-            };
             let domain = lowercase(addr.domain().unwrap_or(""));
             let class = match domains.get(&domain) {
                 Some(c) => *c,
@@ -382,7 +370,6 @@ impl<'m> Audience<'m> {
                 list,
                 mass,
             });
-            slot.insert((index, high));
             recipient_of[position] = index;
         }
         let reach = recipients
@@ -456,6 +443,59 @@ impl<'m> Audience<'m> {
                 .map(|m| (r, &**m))
         })
     }
+}
+
+/// Recipients from which their mailboxes are sorted on every core.
+const PARALLEL_SORT_FROM: usize = 100_000;
+
+/// For each entry of `msg.addresses`, the position of the first entry with
+/// the same mailbox (its own position when it is the first), or
+/// `NOT_A_RECIPIENT` for senders and empty entries.
+///
+/// Mailboxes are told apart by sorting (hash, position) pairs rather than
+/// by probing a hash table: for a million recipients a table is far larger
+/// than the processor's cache and nearly every probe misses, while a sort
+/// streams through memory, and only entries that share a hash are compared.
+fn first_occurrences(msg: &Message) -> Vec<u32> {
+    // Seeded per run, so that no input can be made of colliding hashes.
+    let hasher = foldhash::fast::RandomState::default();
+    let mut keyed: Vec<(u64, u32)> = msg
+        .addresses
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.field.is_recipient() && !a.addr.is_empty())
+        // At most `u32::MAX` addresses fit in a message maillint reads:
+        // the size limit keeps messages far below 4 GB.
+        .map(|(i, a)| (hasher.hash_one(mailbox_key(&a.addr)), i as u32))
+        .collect();
+    if keyed.len() >= PARALLEL_SORT_FROM {
+        keyed.par_sort_unstable();
+    } else {
+        keyed.sort_unstable();
+    }
+    let mut first = vec![NOT_A_RECIPIENT; msg.addresses.len()];
+    let key = |position: u32| mailbox_key(&msg.addresses[position as usize].addr);
+    // The different mailboxes within one run of equal hashes: almost always one.
+    let mut distinct: Vec<u32> = Vec::new();
+    for run in keyed.chunk_by(|a, b| a.0 == b.0) {
+        if let [(_, only)] = run {
+            first[*only as usize] = *only;
+            continue;
+        }
+        // Positions ascend within a run: a mailbox's first entry comes first.
+        distinct.clear();
+        for &(_, position) in run {
+            let this = key(position);
+            first[position as usize] = match distinct.iter().find(|&&d| key(d) == this) {
+                Some(&earlier) => earlier,
+                None => {
+                    distinct.push(position);
+                    position
+                }
+            };
+        }
+    }
+    first
 }
 
 /// The registrable domain (`eu.partner.example.com` -> `example.com`) by the
@@ -674,5 +714,28 @@ mod tests {
             Some("everyone@example.org")
         );
         assert!(audience.recipients[3].own);
+    }
+
+    #[test]
+    fn one_mailbox_written_many_times_is_one_recipient() {
+        // One long run of equal hashes: each entry is compared with the
+        // run's one distinct mailbox, not with every entry before it.
+        let copies = 50_000;
+        let mut raw = String::from("From: me@example.org\nTo: ");
+        for i in 0..copies {
+            raw.push_str(if i % 2 == 0 {
+                "Ann@Example.org,\n "
+            } else {
+                "Ann@example.ORG,\n "
+            });
+        }
+        raw.push_str("bob@example.org\n\nhi\n");
+        let msg = crate::message::parse_rfc5322(raw.as_bytes(), 1).unwrap();
+        let org = Org::new(&Config::default()).unwrap();
+        let audience = Audience::new(&msg, &org);
+        assert_eq!(audience.recipients.len(), 2);
+        assert_eq!(&*audience.recipients[0].first.addr, "Ann@Example.org");
+        assert!((1..=copies).all(|i| audience.recipient_index(i) == Some(0)));
+        assert_eq!(audience.recipient_index(copies + 1), Some(1));
     }
 }
