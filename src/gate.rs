@@ -13,11 +13,21 @@ use aho_corasick::AhoCorasick;
 /// behind gates fold case by Unicode rules; the only letters that differ
 /// (the long `ſ` and the Kelvin sign `K`) do not occur in these words'
 /// real spellings.
+pub(crate) fn words(words: &[&str]) -> AhoCorasick {
+    build(words, true)
+}
+
+/// A matcher for any of `literals` exactly: for punctuation, where folding
+/// case would only slow the search down.
+pub(crate) fn literals(literals: &[&str]) -> AhoCorasick {
+    build(literals, false)
+}
+
 // A handful of constant literals, built by every test run: `expect` cannot fail.
 #[allow(clippy::expect_used)]
-pub(crate) fn words(words: &[&str]) -> AhoCorasick {
+fn build(patterns: &[&str], ascii_case_insensitive: bool) -> AhoCorasick {
     AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .build(words)
-        .expect("gate words are valid")
+        .ascii_case_insensitive(ascii_case_insensitive)
+        .build(patterns)
+        .expect("gate patterns are valid")
 }

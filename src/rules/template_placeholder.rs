@@ -235,7 +235,7 @@ static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
 
 /// The opening of every [`PLACEHOLDER`] alternative (see `gate.rs`).
 static PLACEHOLDER_OPENINGS: LazyLock<AhoCorasick> =
-    LazyLock::new(|| gate::words(&["{{", "{%", "*|", "%%", "${", "<<", "["]));
+    LazyLock::new(|| gate::literals(&["{{", "{%", "*|", "%%", "${", "<<", "["]));
 
 /// The placeholder-like matches in a text.
 fn placeholders(text: &str) -> impl Iterator<Item = regex::Captures<'_>> {
