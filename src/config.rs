@@ -843,15 +843,8 @@ severity = "warning"
         assert!(err.message.contains("not a domain"), "{err}");
     }
 
-    const FALCON: &str = r#"
-[[custom]]
-id = "project-falcon"
-pattern = "(?i)project\\s+falcon"
-fields = ["subject", "body"]
-when = "external"
-severity = "error"
-message = "Codename Falcon must not leave the organisation"
-"#;
+    /// A custom rule, shared with the CLI tests.
+    const FALCON: &str = include_str!("../tests/data/falcon.toml");
 
     #[test]
     fn parses_custom_rules() {
@@ -868,7 +861,7 @@ message = "Codename Falcon must not leave the organisation"
     fn custom_rule_errors_are_located() {
         let bad_regex = FALCON.replace(r#"(?i)project\\s+falcon"#, "project(");
         let err = Config::parse(&bad_regex, "m.toml").unwrap_err();
-        assert_eq!(err.line, Some(4), "{err}");
+        assert_eq!(err.line, Some(3), "{err}");
         assert!(
             err.message
                 .starts_with("custom.pattern of `project-falcon`"),
@@ -878,7 +871,7 @@ message = "Codename Falcon must not leave the organisation"
 
         let clash = FALCON.replace("project-falcon", "cc-exposure");
         let err = Config::parse(&clash, "m.toml").unwrap_err();
-        assert_eq!(err.line, Some(3));
+        assert_eq!(err.line, Some(2));
         assert!(err.message.contains("already defined"), "{err}");
 
         let twice = format!("{FALCON}{FALCON}");
@@ -899,7 +892,7 @@ message = "Codename Falcon must not leave the organisation"
 
         let bad_field = FALCON.replace(r#"["subject", "body"]"#, r#"["subject", "bodies"]"#);
         let err = Config::parse(&bad_field, "m.toml").unwrap_err();
-        assert_eq!(err.line, Some(5), "{err}");
+        assert_eq!(err.line, Some(4), "{err}");
 
         let no_fields = FALCON.replace(r#"["subject", "body"]"#, "[]");
         assert!(

@@ -513,23 +513,18 @@ fn the_bundled_incident_fixture_fails_the_check() {
         ));
 }
 
-const FALCON: &str = r#"
-[organization]
-domains = ["example.org"]
-
-[[custom]]
-id = "project-falcon"
-pattern = "(?i)project\\s+falcon"
-fields = ["subject", "body"]
-when = "external"
-severity = "error"
-message = "Codename Falcon must not leave the organisation"
-"#;
+/// The custom rule of the config unit tests, for an organisation.
+fn falcon_config() -> String {
+    format!(
+        "[organization]\ndomains = [\"example.org\"]\n\n{}",
+        include_str!("data/falcon.toml")
+    )
+}
 
 #[test]
 fn custom_rules_are_checked_listed_and_explained() {
     let dir = TempDir::new().unwrap();
-    fs::write(dir.path().join("maillint.toml"), FALCON).unwrap();
+    fs::write(dir.path().join("maillint.toml"), falcon_config()).unwrap();
     fs::write(
         dir.path().join("out.eml"),
         "From: a@example.org\nTo: b@partner.example\nSubject: Falcon\n\nThe Project Falcon budget.\n",
@@ -577,7 +572,7 @@ fn custom_rule_with_a_bad_regex_is_a_config_error() {
     let dir = TempDir::new().unwrap();
     fs::write(
         dir.path().join("maillint.toml"),
-        FALCON.replace("(?i)project", "(?i)project("),
+        falcon_config().replace("(?i)project", "(?i)project("),
     )
     .unwrap();
     fs::write(dir.path().join("m.eml"), CLEAN).unwrap();
@@ -586,7 +581,7 @@ fn custom_rule_with_a_bad_regex_is_a_config_error() {
         .assert()
         .code(2)
         .stderr(predicate::str::starts_with(
-            "maillint: error: maillint.toml:7: custom.pattern of `project-falcon`",
+            "maillint: error: maillint.toml:6: custom.pattern of `project-falcon`",
         ));
 }
 
