@@ -214,6 +214,8 @@ impl Syntax {
 struct Found {
     text: String,
     name: Option<String>,
+    /// Variables the placeholder binds (`{% for x in xs %}` binds `x`).
+    binds: Vec<String>,
     syntax: Syntax,
     /// Byte offset in the scanned text.
     offset: usize,
@@ -236,15 +238,6 @@ static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
 /// The opening of every [`PLACEHOLDER`] alternative (see `gate.rs`).
 static PLACEHOLDER_OPENINGS: LazyLock<AhoCorasick> =
     LazyLock::new(|| gate::literals(&["{{", "{%", "*|", "%%", "${", "<<", "["]));
-
-/// The placeholder-like matches in a text.
-fn placeholders(text: &str) -> impl Iterator<Item = regex::Captures<'_>> {
-    PLACEHOLDER_OPENINGS
-        .is_match(text)
-        .then(|| PLACEHOLDER.captures_iter(text))
-        .into_iter()
-        .flatten()
-}
 
 /// The leading variable path of an expression: `user.first_name | upper`
 /// -> `user.first_name`.
@@ -326,13 +319,21 @@ fn tag_name(inner: &str) -> (Option<String>, Vec<String>) {
 /// The placeholders in a text.
 fn scan(text: &str) -> Vec<Found> {
     let mut out = Vec::new();
-    for caps in placeholders(text) {
+    if !PLACEHOLDER_OPENINGS.is_match(text) {
+        return out;
+    }
+    for caps in PLACEHOLDER.captures_iter(text) {
         let Some(m) = caps.get(0) else { continue };
         let s = m.as_str();
+        let mut binds = Vec::new();
         let (syntax, name) = if caps.name("curly").is_some() {
-            (Syntax::Curly, curly_name(s).0)
+            let (name, bound) = curly_name(s);
+            binds = bound;
+            (Syntax::Curly, name)
         } else if caps.name("tag").is_some() {
-            (Syntax::Tag, tag_name(s).0)
+            let (name, bound) = tag_name(s);
+            binds = bound;
+            (Syntax::Tag, name)
         } else if caps.name("mc").is_some() {
             let inner = &s[2..s.len() - 2];
             let inner = inner
@@ -378,6 +379,7 @@ fn scan(text: &str) -> Vec<Found> {
         out.push(Found {
             text: s.to_string(),
             name,
+            binds,
             syntax,
             offset: m.start(),
         });
@@ -635,6 +637,19 @@ fn merge(
     });
 }
 
+/// One error finding per merged report, worded by `message`.
+fn push_reports(
+    out: &mut Vec<Diagnostic>,
+    reports: Vec<Report>,
+    message: impl Fn(&Report) -> String,
+    help: &'static str,
+) {
+    for r in reports {
+        let message = message(&r);
+        out.push(Diagnostic::new(Severity::Error, message, r.location).help(help));
+    }
+}
+
 fn describe_place(location: &Location) -> String {
     match (&location.header, &location.part) {
         (Some(h), _) => h.clone(),
@@ -667,34 +682,26 @@ impl Rule for TemplatePlaceholder {
                     );
                 }
             }
-            for r in broken {
-                out.push(
-                    Diagnostic::new(
-                        Severity::Error,
-                        format!(
-                            "unbalanced template delimiters in {}: {}",
-                            describe_place(&r.location),
-                            r.examples.join("; ")
-                        ),
-                        r.location,
+            push_reports(
+                out,
+                broken,
+                |r| {
+                    format!(
+                        "unbalanced template delimiters in {}: {}",
+                        describe_place(&r.location),
+                        r.examples.join("; ")
                     )
-                    .help("close every `{{` with `}}` and every `{%` with `%}`"),
-                );
-            }
+                },
+                "close every `{{` with `}}` and every `{%` with `%}`",
+            );
             if self.allowed.is_empty() {
                 return;
             }
-            let mut bound: HashSet<String> = HashSet::new();
-            for place in &places {
-                for caps in placeholders(place.text) {
-                    let Some(m) = caps.get(0) else { continue };
-                    if caps.name("curly").is_some() {
-                        bound.extend(curly_name(m.as_str()).1);
-                    } else if caps.name("tag").is_some() {
-                        bound.extend(tag_name(m.as_str()).1);
-                    }
-                }
-            }
+            let bound: HashSet<String> = scanned
+                .iter()
+                .flatten()
+                .flat_map(|f| f.binds.iter().cloned())
+                .collect();
             let mut unknown = Vec::new();
             for (place, found) in places.iter().zip(&scanned) {
                 for f in found {
@@ -710,21 +717,19 @@ impl Rule for TemplatePlaceholder {
                     );
                 }
             }
-            for r in unknown {
-                out.push(
-                    Diagnostic::new(
-                        Severity::Error,
-                        format!(
-                            "{} not in `allowed` in {}: {}",
-                            plural(r.count, "template variable", "template variables"),
-                            describe_place(&r.location),
-                            r.examples.join(", ")
-                        ),
-                        r.location,
+            push_reports(
+                out,
+                unknown,
+                |r| {
+                    format!(
+                        "{} not in `allowed` in {}: {}",
+                        plural(r.count, "template variable", "template variables"),
+                        describe_place(&r.location),
+                        r.examples.join(", ")
                     )
-                    .help("fix the variable's name, or add it to `allowed` in [rules.template-placeholder] if the sending system supplies it"),
-                );
-            }
+                },
+                "fix the variable's name, or add it to `allowed` in [rules.template-placeholder] if the sending system supplies it",
+            );
             return;
         }
 
@@ -745,21 +750,19 @@ impl Rule for TemplatePlaceholder {
                 );
             }
         }
-        for r in reports {
-            out.push(
-                Diagnostic::new(
-                    Severity::Error,
-                    format!(
-                        "{} in {}: {}",
-                        plural(r.count, "unrendered merge field", "unrendered merge fields"),
-                        describe_place(&r.location),
-                        r.examples.join(", ")
-                    ),
-                    r.location,
+        push_reports(
+            out,
+            reports,
+            |r| {
+                format!(
+                    "{} in {}: {}",
+                    plural(r.count, "unrendered merge field", "unrendered merge fields"),
+                    describe_place(&r.location),
+                    r.examples.join(", ")
                 )
-                .help("render the template before sending, or fix the field's name so the mailing tool fills it in"),
-            );
-        }
+            },
+            "render the template before sending, or fix the field's name so the mailing tool fills it in",
+        );
     }
 }
 
