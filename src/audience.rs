@@ -19,8 +19,6 @@ use std::hash::BuildHasher;
 /// foldhash rather than std's SipHash: per-recipient hashing dominates a
 /// million-recipient message, and foldhash is several times faster while
 /// still seeded per process against crafted collisions.
-const NOT_A_RECIPIENT: u32 = u32::MAX;
-
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Mailbox providers where every address is a different person: for them the
@@ -424,8 +422,9 @@ impl<'m> Audience<'m> {
 
     /// The first recipient that is an everyone-style list, allowed sender
     /// or not.
-    pub fn first_mass_list(&self) -> Option<&Recipient<'m>> {
-        self.first_mass.map(|i| &self.recipients[i])
+    pub fn first_mass_list(&self) -> Option<(&Recipient<'m>, &MassList)> {
+        let r = &self.recipients[self.first_mass?];
+        r.mass.as_deref().map(|m| (r, m))
     }
 
     /// How many people the message reaches, configured lists counting as
@@ -444,6 +443,10 @@ impl<'m> Audience<'m> {
         })
     }
 }
+
+/// Marks an entry of `Message::addresses` that is no recipient (a sender,
+/// an empty entry) in the per-address index arrays.
+const NOT_A_RECIPIENT: u32 = u32::MAX;
 
 /// Recipients from which their mailboxes are sorted on every core.
 const PARALLEL_SORT_FROM: usize = 100_000;
@@ -710,7 +713,7 @@ mod tests {
         assert_eq!(of, [None, Some(0), Some(1), Some(0), Some(2), Some(3)]);
         assert_eq!(audience.reach(), 4);
         assert_eq!(
-            audience.first_mass_list().map(|r| &*r.first.addr),
+            audience.first_mass_list().map(|(r, _)| &*r.first.addr),
             Some("everyone@example.org")
         );
         assert!(audience.recipients[3].own);

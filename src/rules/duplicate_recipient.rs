@@ -79,8 +79,12 @@ struct Seen<'m> {
 #[derive(Clone, Copy)]
 enum Slot {
     Unseen,
-    /// Written once, at this index of `Message::addresses`.
-    Once(usize),
+    /// Written once, at this index of `Message::addresses`, in this field
+    /// of [`FIELDS`].
+    Once {
+        position: usize,
+        field: usize,
+    },
     /// Written again: this index into the repeated mailboxes.
     Repeated(usize),
 }
@@ -102,17 +106,17 @@ impl Rule for DuplicateRecipient {
             };
             let slot = &mut slots[recipient];
             match *slot {
-                Slot::Unseen => *slot = Slot::Once(position),
-                Slot::Once(first) => {
-                    let first = &addresses[first];
+                Slot::Unseen => *slot = Slot::Once { position, field },
+                Slot::Once {
+                    position: first,
+                    field: first_field,
+                } => {
                     let mut counts = [0; 3];
+                    counts[first_field] += 1;
                     counts[field] += 1;
-                    if let Some(f) = FIELDS.iter().position(|f| *f == first.field) {
-                        counts[f] += 1;
-                    }
                     *slot = Slot::Repeated(repeated.len());
                     repeated.push(Seen {
-                        first,
+                        first: &addresses[first],
                         second: address,
                         counts,
                     });

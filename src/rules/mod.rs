@@ -107,7 +107,7 @@ impl Context<'_> {
             reason,
             declared: false,
         };
-        if let Some(r) = self.audience.first_mass_list() {
+        if let Some((r, _)) = self.audience.first_mass_list() {
             return Some(by_audience(format!("sent to {}", r.first.addr)));
         }
         let reach = self.audience.reach();

@@ -197,9 +197,7 @@ static GREETING: LazyLock<Regex> = LazyLock::new(|| {
 impl Rule for TestMessage {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         let audience = cx.audience;
-        let mass = audience
-            .first_mass_list()
-            .and_then(|r| r.mass.as_ref().map(|m| (r, m)));
+        let mass = audience.first_mass_list();
         let reach = audience.reach();
         let min = self.min_recipients.unwrap_or(cx.many_recipients);
         if mass.is_none() && reach < min {
