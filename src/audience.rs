@@ -146,13 +146,13 @@ pub struct MassList {
     pub sender_allowed: bool,
 }
 
-/// One distinct mailbox among the recipients.
-#[derive(Debug, Clone)]
-pub struct Recipient<'m> {
+/// One distinct mailbox among the recipients: a view into the audience.
+#[derive(Debug, Clone, Copy)]
+pub struct Recipient<'a> {
     /// Its first occurrence in To/Cc/Bcc/Resent-*.
-    pub first: &'m Address,
+    pub first: Address<'a>,
     /// Its first occurrence in a header every recipient sees (To, Cc).
-    pub visible: Option<&'m Address>,
+    pub visible: Option<Address<'a>>,
     /// Outside the organisation.
     pub external: bool,
     /// One of the sender's own addresses (From, Sender, Reply-To).
@@ -161,31 +161,52 @@ pub struct Recipient<'m> {
     /// or one person at a personal-mailbox provider.
     pub party: usize,
     /// The configured list, if the address is one.
-    pub list: Option<&'m ListConfig>,
-    /// Boxed: almost no recipient is one, and a million recipients are
-    /// kept at once.
-    pub mass: Option<Box<MassList>>,
+    pub list: Option<&'a ListConfig>,
+    pub mass: Option<&'a MassList>,
 }
 
 impl Recipient<'_> {
     /// How many people this address reaches: its configured member count,
     /// or one.
     pub fn reach(&self) -> u64 {
-        self.list.and_then(|l| l.members).unwrap_or(1).max(1)
+        reach(self.list)
     }
 }
 
+fn reach(list: Option<&ListConfig>) -> u64 {
+    list.and_then(|l| l.members).unwrap_or(1).max(1)
+}
+
+/// A recipient as the audience stores it: 20 bytes, for a million of them.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    /// Positions in `Message::addresses`; `visible` may be `NONE`.
+    first: u32,
+    visible: u32,
+    party: u32,
+    /// Index into `Org::list_configs`, or `NONE`.
+    list: u32,
+    external: bool,
+    own: bool,
+    /// Has an entry in `Audience::masses`.
+    mass: bool,
+}
+
+/// An absent index in an [`Entry`] or the per-address arrays.
+const NONE: u32 = u32::MAX;
+
 #[derive(Debug)]
 pub struct Audience<'m> {
+    msg: &'m Message,
     /// Distinct recipients in order of first appearance.
-    pub recipients: Vec<Recipient<'m>>,
-    /// For each entry of `Message::addresses`, its index in `recipients`
-    /// (`NOT_A_RECIPIENT` for senders and empty entries).
+    entries: Vec<Entry>,
+    /// The everyone-style lists among them (few), by recipient index.
+    masses: Vec<(u32, MassList)>,
+    /// For each entry of `Message::addresses`, its index in `entries`
+    /// (`NONE` for senders and empty entries).
     recipient_of: Vec<u32>,
-    /// Summaries many rules ask for, kept so that none rescans a million
-    /// recipients: the total reach and the first everyone-style list.
+    /// The total reach, kept so that no rule rescans a million recipients.
     reach: u64,
-    first_mass: Option<usize>,
     /// The organisation's domains in force: configured, or the sender's
     /// registrable domain.
     pub org_domains: Vec<String>,
@@ -206,8 +227,9 @@ pub struct Org {
     /// Configured organisation domains; empty means "the sender's".
     domains: Vec<String>,
     personal_domains: HashSet<String>,
-    /// Configured lists by lowercased address.
-    lists: FastMap<String, ListConfig>,
+    /// Configured lists by lowercased address: indices into `list_configs`.
+    lists: FastMap<String, u32>,
+    list_configs: Vec<ListConfig>,
     mass_names: MassNames,
 }
 
@@ -221,6 +243,12 @@ impl Org {
             line: None,
             message: format!("organization.mass_list_names: {reason}"),
         })?;
+        let (lists, list_configs) = config
+            .lists
+            .iter()
+            .enumerate()
+            .map(|(i, (address, list))| ((address.clone(), i as u32), list.clone()))
+            .unzip();
         Ok(Org {
             domains: config.organization.domains.clone(),
             personal_domains: config
@@ -229,11 +257,8 @@ impl Org {
                 .iter()
                 .cloned()
                 .collect(),
-            lists: config
-                .lists
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            lists,
+            list_configs,
             mass_names,
         })
     }
@@ -287,35 +312,36 @@ impl<'m> Audience<'m> {
         let org_domains = org.domains_for(msg);
         // The sender's own addresses are a handful: a list beats a hash set.
         let own: Vec<Cow<'_, str>> = msg
-            .addresses
-            .iter()
+            .addresses()
             .filter(|a| !a.field.is_recipient() && !a.addr.is_empty())
-            .map(|a| mailbox_key(&a.addr))
+            .map(|a| mailbox_key(a.addr))
             .collect();
         let sender = msg.sender().map(|a| a.addr.to_ascii_lowercase());
 
         let mut domains: FastMap<Cow<'m, str>, DomainClass> = FastMap::default();
         let mut parties: FastMap<String, usize> = FastMap::default();
-        let capacity = msg.recipients().count();
-        let mut recipients: Vec<Recipient<'m>> = Vec::with_capacity(capacity);
-        let mut recipient_of = vec![NOT_A_RECIPIENT; msg.addresses.len()];
         let first = first_occurrences(msg);
-        for (position, addr) in msg.addresses.iter().enumerate() {
-            let earlier = first[position];
-            if earlier == NOT_A_RECIPIENT {
+        let mut entries: Vec<Entry> =
+            Vec::with_capacity(first.iter().filter(|&&f| f != NONE).count());
+        let mut masses = Vec::new();
+        let mut recipient_of = first;
+        for (position, addr) in msg.addresses().enumerate() {
+            let earlier = recipient_of[position];
+            if earlier == NONE {
                 continue;
             }
             if earlier as usize != position {
-                // Seen before: the earlier entry already has its recipient.
+                // Seen before: the earlier entry already has its recipient
+                // (earlier positions hold recipient indices by now).
                 let index = recipient_of[earlier as usize];
                 recipient_of[position] = index;
-                let r = &mut recipients[index as usize];
-                if r.visible.is_none() && addr.field.is_visible() {
-                    r.visible = Some(addr);
+                let r = &mut entries[index as usize];
+                if r.visible == NONE && addr.field.is_visible() {
+                    r.visible = position as u32;
                 }
                 continue;
             }
-            let key = mailbox_key(&addr.addr);
+            let key = mailbox_key(addr.addr);
             let domain = lowercase(addr.domain().unwrap_or(""));
             let class = match domains.get(&domain) {
                 Some(c) => *c,
@@ -346,50 +372,103 @@ impl<'m> Audience<'m> {
                     Cow::Borrowed(k) => org.lists.get(k),
                     Cow::Owned(k) => org.lists.get(k.as_str()),
                 }
+                .copied()
             };
-            let mass = org.mass_reason(list, addr.local_part()).map(|reason| {
-                Box::new(MassList {
+            let config = list.map(|i| &org.list_configs[i as usize]);
+            // At most `u32::MAX` addresses fit in a message maillint reads:
+            // the size limit keeps messages far below 4 GB.
+            let index = entries.len() as u32;
+            let mass = org
+                .mass_reason(config, addr.local_part())
+                .map(|reason| MassList {
                     reason,
-                    sender_allowed: match (list, &sender) {
+                    sender_allowed: match (config, &sender) {
                         (Some(l), Some(s)) => l.allowed_senders.iter().any(|a| a == s),
                         _ => false,
                     },
-                })
-            });
-            // At most `u32::MAX` addresses fit in a message maillint reads:
-            // the size limit keeps messages far below 4 GB.
-            let index = recipients.len() as u32;
-            recipients.push(Recipient {
-                first: addr,
-                visible: addr.field.is_visible().then_some(addr),
+                });
+            entries.push(Entry {
+                first: position as u32,
+                visible: if addr.field.is_visible() {
+                    position as u32
+                } else {
+                    NONE
+                },
+                party: party as u32,
+                list: list.unwrap_or(NONE),
                 external: class.external,
                 own: own.contains(&key),
-                party,
-                list,
-                mass,
+                mass: mass.is_some(),
             });
+            if let Some(mass) = mass {
+                masses.push((index, mass));
+            }
             recipient_of[position] = index;
         }
-        let reach = recipients
-            .iter()
-            .fold(0u64, |sum, r| sum.saturating_add(r.reach()));
-        let first_mass = recipients.iter().position(|r| r.mass.is_some());
+        let reach = entries.iter().fold(0u64, |sum, e| {
+            sum.saturating_add(reach(org.list_configs.get(e.list as usize)))
+        });
         Audience {
-            recipients,
+            msg,
+            entries,
+            masses,
             recipient_of,
             reach,
-            first_mass,
             org_domains,
             org,
         }
     }
 
-    /// The recipient (an index into `recipients`) that the entry at
-    /// `address_index` of `Message::addresses` is, if it is one.
+    /// How many distinct recipients the message has.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Distinct recipients in order of first appearance.
+    pub fn recipients(&self) -> impl ExactSizeIterator<Item = Recipient<'_>> + Clone {
+        self.entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| self.view(i, e))
+    }
+
+    /// The recipient at this index of [`recipients`](Self::recipients).
+    pub fn recipient(&self, index: usize) -> Option<Recipient<'_>> {
+        self.entries.get(index).map(|e| self.view(index, e))
+    }
+
+    fn view(&self, index: usize, e: &Entry) -> Recipient<'_> {
+        let address = |position: u32| self.msg.address(position as usize);
+        Recipient {
+            // `first` is always a position in the message.
+            first: address(e.first).unwrap_or_default(),
+            visible: address(e.visible),
+            external: e.external,
+            own: e.own,
+            party: e.party as usize,
+            list: self.org.list_configs.get(e.list as usize),
+            mass: e.mass.then(|| self.mass(index)).flatten(),
+        }
+    }
+
+    fn mass(&self, index: usize) -> Option<&MassList> {
+        let at = self
+            .masses
+            .binary_search_by_key(&index, |(i, _)| *i as usize)
+            .ok()?;
+        self.masses.get(at).map(|(_, m)| m)
+    }
+
+    /// The recipient (an index into [`recipients`](Self::recipients)) that
+    /// the entry at `address_index` of `Message::addresses` is, if it is one.
     pub fn recipient_index(&self, address_index: usize) -> Option<usize> {
         self.recipient_of
             .get(address_index)
-            .filter(|&&i| i != NOT_A_RECIPIENT)
+            .filter(|&&i| i != NONE)
             .map(|&i| i as usize)
     }
 
@@ -406,25 +485,24 @@ impl<'m> Audience<'m> {
 
     /// Recipients outside the organisation, not counting the sender's own
     /// addresses.
-    pub fn external(&self) -> impl Iterator<Item = &Recipient<'m>> {
-        self.recipients.iter().filter(|r| r.external && !r.own)
+    pub fn external(&self) -> impl Iterator<Item = Recipient<'_>> {
+        self.recipients().filter(|r| r.external && !r.own)
     }
 
     /// Whether any recipient is outside the organisation.
     pub fn goes_outside(&self) -> bool {
-        self.external().next().is_some()
+        self.entries.iter().any(|e| e.external && !e.own)
     }
 
     /// Whether any recipient is an everyone-style list, allowed sender or not.
     pub fn reaches_mass_list(&self) -> bool {
-        self.first_mass.is_some()
+        !self.masses.is_empty()
     }
 
     /// The first recipient that is an everyone-style list, allowed sender
     /// or not.
-    pub fn first_mass_list(&self) -> Option<(&Recipient<'m>, &MassList)> {
-        let r = &self.recipients[self.first_mass?];
-        r.mass.as_deref().map(|m| (r, m))
+    pub fn first_mass_list(&self) -> Option<(Recipient<'_>, &MassList)> {
+        self.mass_lists().next()
     }
 
     /// How many people the message reaches, configured lists counting as
@@ -434,26 +512,24 @@ impl<'m> Audience<'m> {
     }
 
     /// Everyone-style lists the sender is not allowed to write to.
-    pub fn unapproved_mass_lists(&self) -> impl Iterator<Item = (&Recipient<'m>, &MassList)> {
-        self.recipients.iter().filter_map(|r| {
-            r.mass
-                .as_ref()
-                .filter(|m| !m.sender_allowed)
-                .map(|m| (r, &**m))
+    pub fn unapproved_mass_lists(&self) -> impl Iterator<Item = (Recipient<'_>, &MassList)> {
+        self.mass_lists().filter(|(_, m)| !m.sender_allowed)
+    }
+
+    fn mass_lists(&self) -> impl Iterator<Item = (Recipient<'_>, &MassList)> {
+        self.masses.iter().filter_map(|(i, m)| {
+            let i = *i as usize;
+            self.entries.get(i).map(|e| (self.view(i, e), m))
         })
     }
 }
-
-/// Marks an entry of `Message::addresses` that is no recipient (a sender,
-/// an empty entry) in the per-address index arrays.
-const NOT_A_RECIPIENT: u32 = u32::MAX;
 
 /// Recipients from which their mailboxes are sorted on every core.
 const PARALLEL_SORT_FROM: usize = 100_000;
 
 /// For each entry of `msg.addresses`, the position of the first entry with
 /// the same mailbox (its own position when it is the first), or
-/// `NOT_A_RECIPIENT` for senders and empty entries.
+/// `NONE` for senders and empty entries.
 ///
 /// Mailboxes are told apart by sorting (hash, position) pairs rather than
 /// by probing a hash table: for a million recipients a table is far larger
@@ -463,21 +539,20 @@ fn first_occurrences(msg: &Message) -> Vec<u32> {
     // Seeded per run, so that no input can be made of colliding hashes.
     let hasher = foldhash::fast::RandomState::default();
     let mut keyed: Vec<(u64, u32)> = msg
-        .addresses
-        .iter()
+        .addresses()
         .enumerate()
         .filter(|(_, a)| a.field.is_recipient() && !a.addr.is_empty())
         // At most `u32::MAX` addresses fit in a message maillint reads:
         // the size limit keeps messages far below 4 GB.
-        .map(|(i, a)| (hasher.hash_one(mailbox_key(&a.addr)), i as u32))
+        .map(|(i, a)| (hasher.hash_one(mailbox_key(a.addr)), i as u32))
         .collect();
     if keyed.len() >= PARALLEL_SORT_FROM {
         keyed.par_sort_unstable();
     } else {
         keyed.sort_unstable();
     }
-    let mut first = vec![NOT_A_RECIPIENT; msg.addresses.len()];
-    let key = |position: u32| mailbox_key(&msg.addresses[position as usize].addr);
+    let mut first = vec![NONE; msg.addresses().len()];
+    let key = |position: u32| mailbox_key(msg.address(position as usize).map_or("", |a| a.addr));
     // The different mailboxes within one run of equal hashes: almost always one.
     let mut distinct: Vec<u32> = Vec::new();
     for run in keyed.chunk_by(|a, b| a.0 == b.0) {
@@ -696,7 +771,7 @@ mod tests {
         .unwrap();
         let org = Org::new(&Config::default()).unwrap();
         let audience = Audience::new(&msg, &org);
-        let addrs: Vec<&str> = audience.recipients.iter().map(|r| &*r.first.addr).collect();
+        let addrs: Vec<&str> = audience.recipients().map(|r| r.first.addr).collect();
         assert_eq!(
             addrs,
             [
@@ -706,17 +781,17 @@ mod tests {
                 "me@example.org"
             ]
         );
-        let of: Vec<Option<usize>> = (0..msg.addresses.len())
+        let of: Vec<Option<usize>> = (0..msg.addresses().len())
             .map(|i| audience.recipient_index(i))
             .collect();
         // From, then To (2), Cc (2), Bcc: the Cc copy of Ann is recipient 0.
         assert_eq!(of, [None, Some(0), Some(1), Some(0), Some(2), Some(3)]);
         assert_eq!(audience.reach(), 4);
         assert_eq!(
-            audience.first_mass_list().map(|(r, _)| &*r.first.addr),
+            audience.first_mass_list().map(|(r, _)| r.first.addr),
             Some("everyone@example.org")
         );
-        assert!(audience.recipients[3].own);
+        assert!(audience.recipient(3).unwrap().own);
     }
 
     #[test]
@@ -736,8 +811,8 @@ mod tests {
         let msg = crate::message::parse_rfc5322(raw.as_bytes(), 1).unwrap();
         let org = Org::new(&Config::default()).unwrap();
         let audience = Audience::new(&msg, &org);
-        assert_eq!(audience.recipients.len(), 2);
-        assert_eq!(&*audience.recipients[0].first.addr, "Ann@Example.org");
+        assert_eq!(audience.len(), 2);
+        assert_eq!(audience.recipient(0).unwrap().first.addr, "Ann@Example.org");
         assert!((1..=copies).all(|i| audience.recipient_index(i) == Some(0)));
         assert_eq!(audience.recipient_index(copies + 1), Some(1));
     }

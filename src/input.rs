@@ -1,7 +1,7 @@
 //! Reading what the user points maillint at: files, standard input,
 //! directories, Maildirs and mbox files, each recognised by its content.
 
-use crate::message::{Message, parse_json_draft, parse_rfc5322};
+use crate::message::{Message, parse_json_draft, parse_rfc5322_owned};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -94,12 +94,16 @@ pub struct RawMessage {
 }
 
 impl RawMessage {
-    /// Parses the message; a panic in the parser is an `Err` too.
-    pub fn parse(&self) -> Result<Message, String> {
+    /// Parses the message, giving its bytes to the model (which keeps
+    /// what it points into and frees the rest); a panic in the parser is an
+    /// `Err` too.
+    pub fn parse(&mut self) -> Result<Message, String> {
         if self.is_json_draft {
-            parse_json_draft(&self.bytes)
+            let message = parse_json_draft(&self.bytes);
+            self.bytes = Vec::new();
+            message
         } else {
-            parse_rfc5322(&self.bytes, self.first_line)
+            parse_rfc5322_owned(std::mem::take(&mut self.bytes), self.first_line)
         }
     }
 
@@ -144,7 +148,7 @@ pub fn parse_message(bytes: &[u8], limits: &Limits) -> Result<Message, String> {
     read_bytes("message", bytes, limits, &mut |item| items.push(item));
     let mut items = items.into_iter();
     match (items.next(), items.next()) {
-        (Some(Item::Message(raw)), None) => raw.parse(),
+        (Some(Item::Message(mut raw)), None) => raw.parse(),
         (Some(Item::Error { error, .. }), _) => Err(error),
         (None, _) => Err("empty file".into()),
         (Some(Item::Message(_)), Some(_)) => Err("several messages where one was expected".into()),
@@ -490,15 +494,15 @@ mod tests {
     #[test]
     fn mbox_messages_keep_their_file_lines() {
         let mbox = b"From a@b Mon Jan  1 00:00:00 2024\nFrom: a@b\nTo: c@d\n\n>From the start\n\nFrom x@y Mon Jan  1 00:00:00 2024\nFrom: x@y\nSubject: two\n\nbody\n";
-        let items = collect(mbox);
+        let mut items = collect(mbox);
         assert_eq!(items.len(), 2);
-        let Item::Message(raw) = &items[1] else {
+        let Item::Message(raw) = &mut items[1] else {
             panic!("{:?}", items[1]);
         };
         assert_eq!(raw.index, 1);
         assert_eq!(raw.located_source(), "t (message 2, line 7)");
         assert_eq!(raw.parse().unwrap().header_line("Subject"), Some(9));
-        let Item::Message(raw) = &items[0] else {
+        let Item::Message(raw) = &mut items[0] else {
             panic!()
         };
         let message = raw.parse().unwrap();

@@ -144,8 +144,6 @@ fn check_item(item: Item, linter: &Linter) -> Result<MessageReport, InputError> 
         error: guard::one_line(&error),
     };
     let message = raw.parse().map_err(|e| failed(&raw, e))?;
-    // The model owns everything rules read: the bytes can go before checking.
-    raw.bytes = Vec::new();
     let findings = guard::catch_panic(|| linter.check(&message)).map_err(|panic| {
         failed(
             &raw,

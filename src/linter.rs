@@ -146,7 +146,7 @@ impl Linter {
         // The rules of one message are independent: a message with many
         // recipients has them run on every core (a batch already keeps the
         // cores busy with other messages).
-        let results: Vec<Vec<Diagnostic>> = if audience.recipients.len() >= PARALLEL_RULES_FROM {
+        let results: Vec<Vec<Diagnostic>> = if audience.len() >= PARALLEL_RULES_FROM {
             self.rules.par_iter().map(run).collect()
         } else {
             self.rules.iter().map(run).collect()
@@ -171,8 +171,7 @@ impl Linter {
 /// headers (any number of them).
 fn allowed_rules(message: &Message) -> Vec<&str> {
     message
-        .headers
-        .iter()
+        .headers()
         .filter(|h| h.name.eq_ignore_ascii_case(ALLOW_HEADER))
         .flat_map(|h| {
             let ids = h.value.split(';').next().unwrap_or("");

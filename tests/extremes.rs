@@ -141,7 +141,7 @@ fn a_million_empty_addresses() {
 fn address_groups_left_open() {
     let raw = b"From: ann@example.org\nTo: team: a@example.com, c@example.net\nSubject: open group\n\nhi\n";
     let msg = parse_rfc5322(raw, 1).unwrap();
-    let addrs: Vec<&str> = msg.recipients().map(|a| &*a.addr).collect();
+    let addrs: Vec<&str> = msg.recipients().map(|a| a.addr).collect();
     assert_eq!(addrs, ["a@example.com", "c@example.net"]);
     assert_eq!(msg.groups.len(), 1);
     assert_eq!(msg.subject.as_deref(), Some("open group"));

@@ -2,7 +2,7 @@
 
 use super::cost::check_parse_cost;
 use super::rfc5322::{LinePlacer, push_addresses};
-use super::{Attachment, BodyKind, BodyPart, Field, HeaderField, Message, has_reply_prefix};
+use super::{Attachment, BodyKind, BodyPart, Field, Message, has_reply_prefix};
 use crate::guard::catch_panic;
 use mail_parser::{HeaderValue, MessageParser};
 use serde::Deserialize;
@@ -92,19 +92,11 @@ fn build(raw: &[u8]) -> Result<Message, String> {
             "precedence" => msg.precedence = Some(value.trim().to_ascii_lowercase()),
             _ => {}
         }
-        msg.headers.push(HeaderField {
-            name,
-            value,
-            line: None,
-        });
+        msg.push_header(&name, &value, None);
     }
     if let Some(subject) = draft.subject {
         msg.is_reply |= has_reply_prefix(&subject);
-        msg.headers.push(HeaderField {
-            name: "Subject".into(),
-            value: subject.clone(),
-            line: None,
-        });
+        msg.push_header("Subject", &subject, None);
         msg.subject = Some(subject);
     }
     for (kind, text) in [(BodyKind::Text, draft.text), (BodyKind::Html, draft.html)] {
@@ -164,11 +156,12 @@ pub(super) fn push_address_strings(
     let text = header
         .get(3..header.len().saturating_sub(4))
         .unwrap_or_default();
+    let copy = msg.push_unfolded(text);
     push_addresses(
         msg,
         list,
         field,
-        &mut LinePlacer::new(text.as_bytes(), None),
+        &mut LinePlacer::new(text.as_bytes(), None, copy),
     );
     Ok(())
 }

@@ -15,7 +15,7 @@ pub use body::{is_disclaimer, paragraphs};
 pub use draft::parse_json_draft;
 pub use html::{HtmlImage, HtmlLink, HtmlView, url_host, url_scheme};
 pub use reply::{has_forward_prefix, has_reply_prefix, strip_subject_prefixes};
-pub use rfc5322::parse_rfc5322;
+pub use rfc5322::{parse_rfc5322, parse_rfc5322_owned};
 
 use std::borrow::Cow;
 
@@ -32,8 +32,9 @@ pub fn mailbox_key(addr: &str) -> Cow<'_, str> {
 }
 
 /// The header an address was written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum Field {
+    #[default]
     From,
     Sender,
     ReplyTo,
@@ -73,14 +74,14 @@ impl Field {
     }
 }
 
-/// One mailbox as written in an address header.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Address {
+/// One mailbox as written in an address header: a view into the message,
+/// which keeps its addresses compactly (a message may hold a million).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Address<'m> {
     /// Display name, decoded (RFC 2047), if any.
-    pub name: Option<Box<str>>,
+    pub name: Option<&'m str>,
     /// The addr-spec as written; empty when the entry had no address at all.
-    /// Boxed strings, as a message may hold a million addresses.
-    pub addr: Box<str>,
+    pub addr: &'m str,
     pub field: Field,
     /// Line in the source file; `None` for sources without lines (JSON drafts).
     pub line: Option<usize>,
@@ -88,16 +89,16 @@ pub struct Address {
     pub group: Option<usize>,
 }
 
-impl Address {
+impl<'m> Address<'m> {
     /// The part after the last `@`, as written (not lowercased).
-    pub fn domain(&self) -> Option<&str> {
+    pub fn domain(&self) -> Option<&'m str> {
         self.addr
             .rsplit_once('@')
             .map(|(_, d)| d)
             .filter(|d| !d.is_empty())
     }
 
-    pub fn local_part(&self) -> &str {
+    pub fn local_part(&self) -> &'m str {
         self.addr.rsplit_once('@').map_or("", |(l, _)| l)
     }
 }
@@ -111,12 +112,88 @@ pub struct Group {
     pub members: usize,
 }
 
-/// A header field with its unfolded, decoded value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeaderField {
-    pub name: String,
-    pub value: String,
+/// A header field: a view into the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderField<'m> {
+    pub name: &'m str,
+    /// The value, unfolded and decoded. Address headers keep their text as
+    /// written, with each line break turned into a space: a million-address
+    /// header is kept once, and its addresses point into it.
+    pub value: &'m str,
     pub line: Option<usize>,
+}
+
+/// Where a string of the model lives: in [`Message`]'s `source` (the
+/// message's own bytes) when the top bit of `start` is set, else in its
+/// `text`. 32 bits suffice: maillint reads no message of 2 GB or more.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Span {
+    start: u32,
+    len: u32,
+}
+
+/// The bit of `Span::start` that says the string is in `source`.
+const IN_SOURCE: u32 = 1 << 31;
+
+impl Span {
+    /// A range of the model's `text`.
+    pub(crate) fn new(start: usize, len: usize) -> Span {
+        Span {
+            start: u32::try_from(start).unwrap_or(u32::MAX) & !IN_SOURCE,
+            len: u32::try_from(len).unwrap_or(0),
+        }
+    }
+
+    /// A range of the message's bytes, if offsets that large can be kept.
+    pub(crate) fn in_source(start: usize, len: usize) -> Option<Span> {
+        let start = u32::try_from(start).ok().filter(|s| s & IN_SOURCE == 0)?;
+        Some(Span {
+            start: start | IN_SOURCE,
+            len: u32::try_from(len).ok()?,
+        })
+    }
+
+    /// The part of this span that starts `offset` bytes in and is `len` long.
+    pub(crate) fn sub(self, offset: usize, len: usize) -> Span {
+        Span {
+            start: self.start + u32::try_from(offset).unwrap_or(0),
+            len: u32::try_from(len).unwrap_or(0),
+        }
+    }
+
+    fn get<'m>(self, text: &'m str, source: &'m str) -> &'m str {
+        let (buffer, start) = if self.start & IN_SOURCE == 0 {
+            (text, self.start)
+        } else {
+            (source, self.start & !IN_SOURCE)
+        };
+        let start = start as usize;
+        buffer
+            .get(start..start + self.len as usize)
+            .unwrap_or_default()
+    }
+}
+
+/// An address as the model stores it: 28 bytes, its strings in the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct AddressEntry {
+    addr: Span,
+    /// Empty when there is no display name.
+    name: Span,
+    /// Lines after [`Message::first_line`]; unused without it.
+    line: u32,
+    group: u32,
+    field: Field,
+}
+
+/// `AddressEntry::group` of an address outside any group.
+const NO_GROUP: u32 = u32::MAX;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct HeaderEntry {
+    name: String,
+    value: Span,
+    line: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,10 +241,20 @@ pub struct Attachment {
 /// A parsed message: what every rule reads.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Message {
-    /// All header fields in order.
-    pub headers: Vec<HeaderField>,
-    /// From, Sender, Reply-To and every recipient field, in header order.
-    pub addresses: Vec<Address>,
+    /// Header fields in order; read through [`Message::headers`].
+    headers: Vec<HeaderEntry>,
+    /// From, Sender, Reply-To and every recipient field, in header order;
+    /// read through [`Message::addresses`].
+    addresses: Vec<AddressEntry>,
+    /// The message's bytes up to the end of its last address header, line
+    /// breaks in address headers turned into spaces: the values of address
+    /// headers and the addresses found verbatim in them point into it, so
+    /// that a million-address header is not copied.
+    source: String,
+    /// Every other string of headers and addresses, one after another.
+    text: String,
+    /// The line address lines count from; `None` for sources without lines.
+    first_line: Option<usize>,
     pub groups: Vec<Group>,
     pub subject: Option<String>,
     pub message_id: Option<String>,
@@ -183,25 +270,142 @@ pub struct Message {
 }
 
 impl Message {
-    /// The first header field with this name (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&HeaderField> {
-        self.headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name))
+    /// All header fields in order.
+    pub fn headers(&self) -> impl DoubleEndedIterator<Item = HeaderField<'_>> + Clone {
+        self.headers.iter().map(|h| HeaderField {
+            name: &h.name,
+            value: h.value.get(&self.text, &self.source),
+            line: h.line,
+        })
     }
 
-    pub fn addresses_in(&self, field: Field) -> impl Iterator<Item = &Address> {
-        self.addresses.iter().filter(move |a| a.field == field)
+    /// The first header field with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<HeaderField<'_>> {
+        self.headers().find(|h| h.name.eq_ignore_ascii_case(name))
+    }
+
+    /// From, Sender, Reply-To and every recipient field, in header order.
+    pub fn addresses(&self) -> impl ExactSizeIterator<Item = Address<'_>> + Clone {
+        self.addresses.iter().map(|e| self.view(e))
+    }
+
+    /// The entry at this position of [`addresses`](Self::addresses).
+    pub fn address(&self, index: usize) -> Option<Address<'_>> {
+        self.addresses.get(index).map(|e| self.view(e))
+    }
+
+    fn view(&self, entry: &AddressEntry) -> Address<'_> {
+        Address {
+            name: (entry.name.len > 0).then(|| entry.name.get(&self.text, &self.source)),
+            addr: entry.addr.get(&self.text, &self.source),
+            field: entry.field,
+            line: self.first_line.map(|l| l + entry.line as usize),
+            group: (entry.group != NO_GROUP).then_some(entry.group as usize),
+        }
+    }
+
+    pub fn addresses_in(&self, field: Field) -> impl Iterator<Item = Address<'_>> {
+        self.addresses().filter(move |a| a.field == field)
     }
 
     /// To, Cc, Bcc and Resent-To/Cc/Bcc entries, duplicates included.
-    pub fn recipients(&self) -> impl Iterator<Item = &Address> {
-        self.addresses.iter().filter(|a| a.field.is_recipient())
+    pub fn recipients(&self) -> impl Iterator<Item = Address<'_>> {
+        self.addresses().filter(|a| a.field.is_recipient())
     }
 
     /// The first From address: who the message is from.
-    pub fn sender(&self) -> Option<&Address> {
+    pub fn sender(&self) -> Option<Address<'_>> {
         self.addresses_in(Field::From).next()
+    }
+
+    /// Appends text to the model's strings, giving where it is.
+    pub(crate) fn push_text(&mut self, text: &str) -> Span {
+        let start = self.text.len();
+        self.text.push_str(text);
+        Span::new(start, text.len())
+    }
+
+    /// Appends text as written, its line breaks turned into spaces, and
+    /// gives where it is.
+    pub(crate) fn push_unfolded(&mut self, text: &str) -> Span {
+        let start = self.text.len();
+        self.text.reserve(text.len());
+        for (i, piece) in text.split(['\r', '\n']).enumerate() {
+            if i > 0 {
+                self.text.push(' ');
+            }
+            self.text.push_str(piece);
+        }
+        Span::new(start, text.len())
+    }
+
+    /// Appends a header field whose value is already in the model.
+    pub(crate) fn push_header_at(&mut self, name: &str, value: Span, line: Option<usize>) {
+        self.headers.push(HeaderEntry {
+            name: name.to_string(),
+            value,
+            line,
+        });
+    }
+
+    /// Keeps the start of the message's bytes that spans point into (see
+    /// `source`): `unfold` are the ranges of address headers, valid UTF-8,
+    /// whose line breaks become spaces; any other invalid UTF-8 becomes `?`,
+    /// byte for byte, so that offsets stay true.
+    pub(crate) fn keep_source(&mut self, mut bytes: Vec<u8>, unfold: &[std::ops::Range<usize>]) {
+        for range in unfold {
+            if let Some(value) = bytes.get_mut(range.clone()) {
+                for b in value.iter_mut().filter(|b| matches!(b, b'\r' | b'\n')) {
+                    *b = b' ';
+                }
+            }
+        }
+        let mut from = 0;
+        while let Err(e) = std::str::from_utf8(&bytes[from..]) {
+            let bad = from + e.valid_up_to();
+            let end = e.error_len().map_or(bytes.len(), |n| bad + n);
+            bytes[bad..end].fill(b'?');
+            from = end;
+        }
+        self.source = String::from_utf8(bytes).unwrap_or_default();
+    }
+
+    /// Appends a header field whose value is new text.
+    pub(crate) fn push_header(&mut self, name: &str, value: &str, line: Option<usize>) {
+        let value = self.push_text(value);
+        self.push_header_at(name, value, line);
+    }
+
+    /// Sets the line address lines count from (the message's first line).
+    pub(crate) fn set_first_line(&mut self, line: usize) {
+        self.first_line = Some(line);
+    }
+
+    /// Appends an address; `addr` and `name` are already in the text.
+    pub(crate) fn push_address(
+        &mut self,
+        field: Field,
+        addr: Span,
+        name: Option<Span>,
+        line: Option<usize>,
+        group: Option<usize>,
+    ) {
+        let line = match (self.first_line, line) {
+            (Some(first), Some(line)) => u32::try_from(line.saturating_sub(first)).unwrap_or(0),
+            _ => 0,
+        };
+        self.addresses.push(AddressEntry {
+            addr,
+            name: name.unwrap_or_default(),
+            line,
+            group: group.map_or(NO_GROUP, |g| u32::try_from(g).unwrap_or(NO_GROUP)),
+            field,
+        });
+    }
+
+    /// Room for this many more addresses.
+    pub(crate) fn reserve_addresses(&mut self, additional: usize) {
+        self.addresses.reserve(additional);
     }
 
     /// The parts to read the message's text from: the text/plain parts, or
@@ -227,13 +431,13 @@ impl Message {
         let added = self.addresses.split_off(before);
         let mut known: std::collections::HashSet<String> = self
             .recipients()
-            .map(|a| mailbox_key(&a.addr).into_owned())
+            .map(|a| mailbox_key(a.addr).into_owned())
             .collect();
-        self.addresses.extend(
-            added
-                .into_iter()
-                .filter(|a| known.insert(mailbox_key(&a.addr).into_owned())),
-        );
+        for entry in added {
+            if known.insert(mailbox_key(self.view(&entry).addr).into_owned()) {
+                self.addresses.push(entry);
+            }
+        }
         Ok(())
     }
 
@@ -241,8 +445,7 @@ impl Message {
     /// `mailto:` address (an announce-only list says `List-Post: NO`). Its
     /// From is the author, and its list headers are the list server's.
     pub fn is_discussion_list_post(&self) -> bool {
-        self.headers
-            .iter()
+        self.headers()
             .filter(|h| h.name.eq_ignore_ascii_case("List-Post"))
             .any(|h| h.value.to_ascii_lowercase().contains("mailto:"))
     }

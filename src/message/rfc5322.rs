@@ -1,9 +1,9 @@
 use super::cost::check_parse_cost;
-use super::{
-    Address, Attachment, BodyKind, BodyPart, Field, Group, HeaderField, Message, has_reply_prefix,
-};
+use super::{Attachment, BodyKind, BodyPart, Field, Group, Message, Span, has_reply_prefix};
 use crate::guard::catch_panic;
 use mail_parser::{HeaderName, HeaderValue, MessageParser, MimeHeaders, PartType};
+use std::borrow::Cow;
+use std::sync::LazyLock;
 
 /// How far past the previous address to look for the next one when placing
 /// addresses on the lines of a folded header. Bounded so that addresses
@@ -18,16 +18,119 @@ const ADDRESS_SEARCH_WINDOW: usize = 512;
 /// make mail-parser go quadratic is refused up front (see `cost.rs`), and
 /// a panic inside mail-parser becomes an error. Errors are one line.
 pub fn parse_rfc5322(raw: &[u8], first_line: usize) -> Result<Message, String> {
+    let (mut msg, kept) = parse(raw, first_line)?;
+    msg.keep_source(
+        raw.get(..kept.end).unwrap_or_default().to_vec(),
+        &kept.unfold,
+    );
+    Ok(msg)
+}
+
+/// [`parse_rfc5322`] taking the bytes: the part the model points into (see
+/// [`Kept`]) is kept rather than copied, and the rest freed.
+pub fn parse_rfc5322_owned(mut raw: Vec<u8>, first_line: usize) -> Result<Message, String> {
+    let (mut msg, kept) = parse(&raw, first_line)?;
+    raw.truncate(kept.end);
+    raw.shrink_to_fit();
+    msg.keep_source(raw, &kept.unfold);
+    Ok(msg)
+}
+
+/// What the model needs of the message's bytes once parsed: the ranges of
+/// its address headers, which the model points into instead of copying a
+/// header of a million addresses, and where the last one ends.
+#[derive(Default)]
+struct Kept {
+    end: usize,
+    unfold: Vec<std::ops::Range<usize>>,
+}
+
+fn parse(raw: &[u8], first_line: usize) -> Result<(Message, Kept), String> {
     check_parse_cost(raw)?;
     catch_panic(|| {
-        let parsed = MessageParser::default().parse(raw)?;
-        let msg = build(&parsed, raw, first_line);
+        let parsed = MESSAGE_PARSER.parse(raw)?;
+        let built = build(&parsed, raw, first_line);
         dismantle(parsed);
-        msg
+        built
     })
     .map_err(|panic| format!("could not parse: internal parser error ({panic}); not checked"))?
     .ok_or_else(|| "not an email message: no header fields".to_string())
 }
+
+/// mail-parser's default header parsers, except that the address headers
+/// maillint reads are skipped: each is parsed on its own afterwards
+/// ([`ADDRESS_PARSER`]), so that the parser's own list of a million
+/// addresses is held for one header at a time, not for all of them.
+/// (Once any parser is set, every unlisted header is read raw, so the
+/// defaults are all listed.)
+static MESSAGE_PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
+    let mut parser = MessageParser::new();
+    for name in [
+        HeaderName::Subject,
+        HeaderName::Comments,
+        HeaderName::ContentDescription,
+        HeaderName::ContentLocation,
+        HeaderName::ContentTransferEncoding,
+    ] {
+        parser = parser.header_text(name);
+    }
+    for name in [
+        HeaderName::ResentFrom,
+        HeaderName::ResentSender,
+        HeaderName::ListArchive,
+        HeaderName::ListHelp,
+        HeaderName::ListId,
+        HeaderName::ListOwner,
+        HeaderName::ListPost,
+        HeaderName::ListSubscribe,
+        HeaderName::ListUnsubscribe,
+    ] {
+        parser = parser.header_address(name);
+    }
+    for name in [
+        HeaderName::MessageId,
+        HeaderName::References,
+        HeaderName::InReplyTo,
+        HeaderName::ReturnPath,
+        HeaderName::ContentId,
+        HeaderName::ResentMessageId,
+    ] {
+        parser = parser.header_id(name);
+    }
+    for field in ADDRESS_FIELDS {
+        parser = parser.ignore_header(field.1);
+    }
+    parser
+        .header_date(HeaderName::Date)
+        .header_date(HeaderName::ResentDate)
+        .header_comma_separated(HeaderName::Keywords)
+        .header_comma_separated(HeaderName::ContentLanguage)
+        .header_received(HeaderName::Received)
+        .header_content_type(HeaderName::ContentType)
+        .header_content_type(HeaderName::ContentDisposition)
+});
+
+/// Parses one address header on its own.
+static ADDRESS_PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
+    ADDRESS_FIELDS
+        .iter()
+        .fold(MessageParser::new(), |parser, field| {
+            parser.header_address(field.1.clone())
+        })
+});
+
+/// The headers whose addresses the model keeps.
+const ADDRESS_FIELDS: [(Field, HeaderName<'static>); 9] = [
+    (Field::From, HeaderName::From),
+    (Field::Sender, HeaderName::Sender),
+    (Field::ReplyTo, HeaderName::ReplyTo),
+    (Field::To, HeaderName::To),
+    (Field::Cc, HeaderName::Cc),
+    (Field::Bcc, HeaderName::Bcc),
+    (Field::ResentTo, HeaderName::ResentTo),
+    (Field::ResentCc, HeaderName::ResentCc),
+    (Field::ResentBcc, HeaderName::ResentBcc),
+];
 
 /// Drops a parsed message without recursion. mail-parser nests each
 /// attached `message/rfc822` inside its parent, and the default drop
@@ -46,7 +149,11 @@ fn dismantle(parsed: mail_parser::Message<'_>) {
     }
 }
 
-fn build(parsed: &mail_parser::Message<'_>, raw: &[u8], first_line: usize) -> Option<Message> {
+fn build(
+    parsed: &mail_parser::Message<'_>,
+    raw: &[u8],
+    first_line: usize,
+) -> Option<(Message, Kept)> {
     let root = parsed.parts.first()?;
     let mut lines = LineCounter::new(raw, first_line);
     let mut msg = Message {
@@ -54,9 +161,48 @@ fn build(parsed: &mail_parser::Message<'_>, raw: &[u8], first_line: usize) -> Op
         ..Message::default()
     };
 
+    msg.set_first_line(first_line);
+    let mut kept = Kept::default();
     for header in &root.headers {
         let line = lines.line_at(header.offset_field as usize);
         let name = header.name.as_str();
+        if let Some(field) = address_field(&header.name) {
+            let range = header.offset_start as usize..header.offset_end as usize;
+            let bytes = raw.get(range.clone()).unwrap_or_default();
+            let kept_span = std::str::from_utf8(bytes)
+                .ok()
+                .and_then(|text| Some((text, Span::in_source(range.start, text.len())?)));
+            let (text, copy) = match kept_span {
+                Some((text, span)) => {
+                    kept.end = kept.end.max(range.end);
+                    kept.unfold.push(range);
+                    (Cow::Borrowed(text), span)
+                }
+                None => {
+                    let text = String::from_utf8_lossy(bytes);
+                    let copy = msg.push_unfolded(&text);
+                    (text, copy)
+                }
+            };
+            let leading = text.len() - text.trim_start().len();
+            msg.push_header_at(name, copy.sub(leading, text.trim().len()), Some(line));
+            let whole = raw
+                .get(header.offset_field as usize..header.offset_end as usize)
+                .unwrap_or_default();
+            let parsed = ADDRESS_PARSER.parse_headers(whole);
+            // mail-parser gives `Empty` for a header holding only `<>`.
+            let list = parsed
+                .as_ref()
+                .and_then(|m| m.parts.first())
+                .and_then(|p| p.headers.first())
+                .and_then(|h| match &h.value {
+                    HeaderValue::Address(list) => Some(list),
+                    _ => None,
+                });
+            let mut placer = LinePlacer::new(text.as_bytes(), Some(line), copy);
+            push_addresses(&mut msg, list, field, &mut placer);
+            continue;
+        }
         let value = header_text(&header.value, raw, header);
         match &header.name {
             HeaderName::Subject => msg.subject = Some(value.clone()),
@@ -69,23 +215,7 @@ fn build(parsed: &mail_parser::Message<'_>, raw: &[u8], first_line: usize) -> Op
             }
             _ => {}
         }
-        if let Some(field) = address_field(&header.name) {
-            let text = raw
-                .get(header.offset_start as usize..header.offset_end as usize)
-                .unwrap_or_default();
-            let mut placer = LinePlacer::new(text, Some(line));
-            // mail-parser gives `Empty` for a header holding only `<>`.
-            let list = match &header.value {
-                HeaderValue::Address(list) => Some(list),
-                _ => None,
-            };
-            push_addresses(&mut msg, list, field, &mut placer);
-        }
-        msg.headers.push(HeaderField {
-            name: name.to_string(),
-            value,
-            line: Some(line),
-        });
+        msg.push_header(name, &value, Some(line));
     }
     if let Some(subject) = &msg.subject {
         msg.is_reply |= has_reply_prefix(subject);
@@ -146,7 +276,7 @@ fn build(parsed: &mail_parser::Message<'_>, raw: &[u8], first_line: usize) -> Op
                 .map_or(part.content_id().is_some(), |d| d.is_inline()),
         });
     }
-    Some(msg)
+    Some((msg, kept))
 }
 
 /// Files that are text whatever content type the sending client gave them.
@@ -159,18 +289,10 @@ fn has_text_extension(name: &str) -> bool {
 }
 
 fn address_field(name: &HeaderName<'_>) -> Option<Field> {
-    Some(match name {
-        HeaderName::From => Field::From,
-        HeaderName::Sender => Field::Sender,
-        HeaderName::ReplyTo => Field::ReplyTo,
-        HeaderName::To => Field::To,
-        HeaderName::Cc => Field::Cc,
-        HeaderName::Bcc => Field::Bcc,
-        HeaderName::ResentTo => Field::ResentTo,
-        HeaderName::ResentCc => Field::ResentCc,
-        HeaderName::ResentBcc => Field::ResentBcc,
-        _ => return None,
-    })
+    ADDRESS_FIELDS
+        .iter()
+        .find(|(_, n)| n == name)
+        .map(|(field, _)| *field)
 }
 
 /// Appends the addresses of one parsed address header to the model.
@@ -199,57 +321,53 @@ pub(super) fn push_addresses(
             let skipped = placer.text.get(counted..at).unwrap_or_default();
             empty_line = empty_line.map(|l| l + memchr::memchr_iter(b'\n', skipped).count());
             counted = at;
-            msg.addresses.push(Address {
-                name: None,
-                addr: Box::default(),
-                field,
-                line: empty_line,
-                group: None,
-            });
+            msg.push_address(field, Span::default(), None, empty_line, None);
         }
     };
     let mut push = |msg: &mut Message,
                     placer: &mut LinePlacer<'_>,
                     addr: &mail_parser::Addr<'_>,
                     group: Option<usize>| {
-        let mut spec = addr.address.as_deref().unwrap_or("").trim().to_string();
+        let spec = addr.address.as_deref().unwrap_or("").trim();
         let mut name = addr
             .name
             .as_deref()
             .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .map(str::to_string);
+            .filter(|n| !n.is_empty());
         if spec.is_empty()
-            && let Some(comment) = &name
+            && let Some(comment) = name
             && placer.skip_comment_entry(comment)
         {
             // `group: (some text);`: a comment, which mail-parser reports
             // as a name without an address. Nothing was addressed.
             return;
         }
-        let line = placer.place(&spec);
-        if spec.starts_with('@')
-            && let Some(quoted) = placer.quoted_before_match()
-        {
+        let line = placer.place(spec);
+        let quoted = if spec.starts_with('@') {
+            placer.quoted_before_match()
+        } else {
+            None
+        };
+        let spec = match (quoted, placer.copied_match(spec)) {
             // `"john doe"@example.com`: mail-parser took the quoted local
             // part for a display name.
-            name = None;
-            spec.insert_str(0, &quoted);
-        }
+            (Some(quoted), _) => {
+                name = None;
+                msg.push_text(&format!("{quoted}{spec}"))
+            }
+            (None, Some(span)) => span,
+            (None, None) => msg.push_text(spec),
+        };
+        let name = name.map(|n| msg.push_text(n));
         if let Some(at) = placer.last_match {
             flush(msg, placer, at);
         }
-        msg.addresses.push(Address {
-            name: name.map(String::into_boxed_str),
-            addr: spec.into_boxed_str(),
-            field,
-            line,
-            group,
-        });
+        msg.push_address(field, spec, name, line, group);
     };
     match value {
         None => {}
         Some(mail_parser::Address::List(list)) => {
+            msg.reserve_addresses(list.len());
             for addr in list {
                 push(msg, placer, addr, None);
             }
@@ -267,6 +385,7 @@ pub(super) fn push_addresses(
                     });
                     msg.groups.len() - 1
                 });
+                msg.reserve_addresses(group.addresses.len());
                 for addr in &group.addresses {
                     push(msg, placer, addr, index);
                 }
@@ -408,19 +527,31 @@ pub(super) struct LinePlacer<'a> {
     line: Option<usize>,
     /// Offset in `text` where the last placed address was found.
     last_match: Option<usize>,
+    /// Where the model keeps `text` (line breaks turned into spaces).
+    copy: Span,
 }
 
 impl<'a> LinePlacer<'a> {
     /// `text` is the header's raw value; `line` the line it starts on, or
     /// `None` for sources without line numbers (JSON drafts).
-    pub(super) fn new(text: &'a [u8], line: Option<usize>) -> Self {
+    /// `copy` is where the model keeps `text`, so that addresses found in
+    /// it need no string of their own.
+    pub(super) fn new(text: &'a [u8], line: Option<usize>, copy: Span) -> Self {
         LinePlacer {
             text,
             cursor: 0,
             first_line: line,
             line,
             last_match: None,
+            copy,
         }
+    }
+
+    /// Where the copy of the address just placed is in the model's text,
+    /// if it was found verbatim and is the same in the copy (no line break).
+    fn copied_match(&self, spec: &str) -> Option<Span> {
+        let at = self.last_match?;
+        (!spec.contains(['\r', '\n'])).then(|| self.copy.sub(at, spec.len()))
     }
 
     fn line(&self) -> Option<usize> {
@@ -523,7 +654,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_rfc5322;
+    use super::{parse_rfc5322, parse_rfc5322_owned};
     use crate::message::parse_json_draft;
 
     fn entries(to: &str) -> Vec<(Option<String>, String, Option<usize>)> {
@@ -531,13 +662,7 @@ mod tests {
         parse_rfc5322(raw.as_bytes(), 1)
             .unwrap()
             .recipients()
-            .map(|a| {
-                (
-                    a.name.as_deref().map(str::to_string),
-                    a.addr.to_string(),
-                    a.line,
-                )
-            })
+            .map(|a| (a.name.map(str::to_string), a.addr.to_string(), a.line))
             .collect()
     }
 
@@ -604,11 +729,55 @@ mod tests {
     }
 
     #[test]
+    fn address_headers_keep_their_text_with_line_breaks_as_spaces() {
+        let raw = "From: a@example.com\nTo: Ann <ann@x.com>,\n bob@y.com\nSubject: s\n\nx\n";
+        let msg = parse_rfc5322(raw.as_bytes(), 1).unwrap();
+        assert_eq!(
+            msg.header("To").unwrap().value,
+            "Ann <ann@x.com>,  bob@y.com"
+        );
+        assert_eq!(msg.header("Subject").unwrap().value, "s");
+        let to: Vec<_> = msg.recipients().map(|a| (a.name, a.addr, a.line)).collect();
+        assert_eq!(
+            to,
+            [
+                (Some("Ann"), "ann@x.com", Some(2)),
+                (None, "bob@y.com", Some(3))
+            ]
+        );
+        // Giving the parser the bytes builds the same model.
+        assert_eq!(
+            parse_rfc5322_owned(raw.as_bytes().to_vec(), 1).unwrap(),
+            msg
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_in_headers_does_not_shift_addresses() {
+        let raw =
+            b"Subject: caf\xe9\nFrom: a@example.com\nTo: \xe9l\xe8ve <e@x.com>, f@x.com\n\nx\n";
+        for msg in [
+            parse_rfc5322(raw, 1).unwrap(),
+            parse_rfc5322_owned(raw.to_vec(), 1).unwrap(),
+        ] {
+            let to: Vec<&str> = msg.recipients().map(|a| a.addr).collect();
+            assert_eq!(to, ["e@x.com", "f@x.com"]);
+            assert_eq!(msg.sender().unwrap().addr, "a@example.com");
+            assert!(
+                msg.header("To")
+                    .unwrap()
+                    .value
+                    .ends_with("<e@x.com>, f@x.com")
+            );
+        }
+    }
+
+    #[test]
     fn json_drafts_get_the_same_repairs() {
         let msg =
             parse_json_draft(br#"{"to": ["<>", "\"john doe\"@example.com", "ann@example.com"]}"#)
                 .unwrap();
-        let got: Vec<&str> = msg.recipients().map(|a| &*a.addr).collect();
+        let got: Vec<&str> = msg.recipients().map(|a| a.addr).collect();
         assert_eq!(got, ["", "\"john doe\"@example.com", "ann@example.com"]);
         assert!(msg.recipients().all(|a| a.line.is_none()));
     }

@@ -88,7 +88,7 @@ impl Rule for CcExposure {
         let mut to_count = 0u64;
         let mut cc_count = 0u64;
         let mut to_placeholder = true;
-        for r in &cx.audience.recipients {
+        for r in cx.audience.recipients() {
             let Some(visible) = r.visible else { continue };
             if !r.own && matches!(visible.field, Field::To | Field::ResentTo) {
                 to_placeholder = false;

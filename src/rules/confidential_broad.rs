@@ -159,8 +159,8 @@ impl ConfidentialBroad {
                 ));
             }
         }
-        for header in &msg.headers {
-            if header_marks(&header.name, &header.value) {
+        for header in msg.headers() {
+            if header_marks(header.name, header.value) {
                 return Some((
                     Kind::Confidential,
                     format!(
@@ -168,7 +168,7 @@ impl ConfidentialBroad {
                         header.name,
                         shorten(header.value.trim())
                     ),
-                    Location::header(header.name.clone(), header.line),
+                    Location::header(header.name, header.line),
                 ));
             }
         }
@@ -391,10 +391,7 @@ impl Rule for ConfidentialBroad {
                 }
             }
         }
-        let mut lists = audience
-            .recipients
-            .iter()
-            .filter_map(|r| r.mass.as_ref().map(|m| (r, m)));
+        let mut lists = audience.recipients().filter_map(|r| r.mass.map(|m| (r, m)));
         let first_list = lists.next();
         if external == 0 && first_list.is_none() {
             return;

@@ -42,10 +42,9 @@ impl CustomRule {
                 .find(|p| self.pattern.is_match(p.plain()))
                 .map(|p| Location::part(p.mime_type(), p.line)),
             CustomField::Headers => msg
-                .headers
-                .iter()
+                .headers()
                 .find(|h| self.pattern.is_match(&format!("{}: {}", h.name, h.value)))
-                .map(|h| Location::header(h.name.clone(), h.line)),
+                .map(|h| Location::header(h.name, h.line)),
             CustomField::AttachmentNames => msg
                 .attachments
                 .iter()
@@ -55,8 +54,8 @@ impl CustomRule {
             CustomField::Recipients => msg
                 .recipients()
                 .find(|a| {
-                    self.pattern.is_match(&a.addr)
-                        || a.name.as_deref().is_some_and(|n| self.pattern.is_match(n))
+                    self.pattern.is_match(a.addr)
+                        || a.name.is_some_and(|n| self.pattern.is_match(n))
                 })
                 .map(|a| Location::header(a.field.header_name(), a.line)),
         }

@@ -68,9 +68,9 @@ const FIELDS: [Field; 3] = [Field::To, Field::Cc, Field::Bcc];
 
 /// A repeated mailbox and where it was written.
 struct Seen<'m> {
-    first: &'m Address,
+    first: Address<'m>,
     /// The second appearance: where the finding points.
-    second: &'m Address,
+    second: Address<'m>,
     /// Appearances per field of [`FIELDS`].
     counts: [u64; 3],
 }
@@ -91,13 +91,12 @@ enum Slot {
 
 impl Rule for DuplicateRecipient {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
-        let addresses = &cx.message.addresses;
         // The audience has already told mailboxes apart; this only counts,
         // in one slot per distinct recipient.
-        let mut slots = vec![Slot::Unseen; cx.audience.recipients.len()];
+        let mut slots = vec![Slot::Unseen; cx.audience.len()];
         // In order of their second appearance.
         let mut repeated: Vec<Seen<'_>> = Vec::new();
-        for (position, address) in addresses.iter().enumerate() {
+        for (position, address) in cx.message.addresses().enumerate() {
             let Some(field) = FIELDS.iter().position(|f| *f == address.field) else {
                 continue;
             };
@@ -116,7 +115,7 @@ impl Rule for DuplicateRecipient {
                     counts[field] += 1;
                     *slot = Slot::Repeated(repeated.len());
                     repeated.push(Seen {
-                        first: &addresses[first],
+                        first: cx.message.address(first).unwrap_or_default(),
                         second: address,
                         counts,
                     });
@@ -151,7 +150,7 @@ fn describe(m: &Seen<'_>, location: Location) -> Diagnostic {
         .filter(|(_, n)| *n > 0)
         .map(|(f, n)| (f.header_name(), n))
         .collect();
-    let addr = &m.first.addr;
+    let addr = m.first.addr;
     let message = match fields.as_slice() {
         [(field, n)] => format!("`{addr}` is in {field} {} times", thousands(*n)),
         _ if total as usize == fields.len() => {

@@ -96,7 +96,7 @@ impl Rule for ExternalRecipients {
             return;
         }
         let configured = !cx.config.organization.domains.is_empty();
-        if !configured && !audience.recipients.iter().any(|r| !r.external && !r.own) {
+        if !configured && !audience.recipients().any(|r| !r.external && !r.own) {
             return;
         }
         // Domains as written -> index into `groups`: one registrable-domain

@@ -91,14 +91,14 @@ impl Rule for InvalidAddress {
         let mut reported: HashSet<(&str, Option<&str>), foldhash::fast::RandomState> =
             HashSet::default();
         let mut capped = Capped::new(self.max_reported);
-        for address in &cx.message.addresses {
+        for address in cx.message.addresses() {
             if !self.check_sender && !address.field.is_recipient() {
                 continue;
             }
             let Some(problem) = entry_problem(address, &mut domains) else {
                 continue;
             };
-            if !reported.insert((&*address.addr, address.name.as_deref())) {
+            if !reported.insert((address.addr, address.name)) {
                 continue;
             }
             let location = Location::header(address.field.header_name(), address.line);
@@ -200,7 +200,7 @@ impl Problem {
     }
 
     /// "Bcc address `x`" or "Bcc entry `John Smith`".
-    fn subject(&self, address: &Address) -> String {
+    fn subject(&self, address: Address<'_>) -> String {
         let header = address.field.header_name();
         if self.no_address {
             match &address.name {
@@ -208,7 +208,7 @@ impl Problem {
                 None => format!("{header} entry `<>`"),
             }
         } else {
-            format!("{header} address `{}`", shorten(&address.addr))
+            format!("{header} address `{}`", shorten(address.addr))
         }
     }
 }
@@ -223,12 +223,12 @@ fn shorten(s: &str) -> String {
 }
 
 fn entry_problem<'m>(
-    address: &'m Address,
+    address: Address<'m>,
     domains: &mut HashMap<&'m str, Option<String>, foldhash::fast::RandomState>,
 ) -> Option<Problem> {
-    let addr = &*address.addr;
+    let addr = address.addr;
     if addr.is_empty() {
-        return Some(name_only_problem(address.name.as_deref()));
+        return Some(name_only_problem(address.name));
     }
     let (local, domain) = match split(addr) {
         Ok(parts) => parts,
@@ -468,13 +468,13 @@ mod tests {
     fn reason(addr: &str) -> Option<String> {
         let address = Address {
             name: None,
-            addr: addr.into(),
+            addr,
             field: Field::To,
             line: None,
             group: None,
         };
         let mut domains = HashMap::default();
-        entry_problem(&address, &mut domains).map(|p| p.reason)
+        entry_problem(address, &mut domains).map(|p| p.reason)
     }
 
     #[test]
@@ -607,7 +607,7 @@ mod tests {
         );
         assert!(check_rule("invalid-address", &msg).is_empty());
         assert_eq!(
-            &*msg.recipients().next().unwrap().addr,
+            msg.recipients().next().unwrap().addr,
             "\"john doe\"@example.com"
         );
     }

@@ -198,8 +198,7 @@ fn unsigned<'h>(cx: &Context<'_>, headers: &[&'h str]) -> Option<(String, Vec<&'
     let mut best: Option<(String, Vec<&'h str>)> = None;
     for sig in cx
         .message
-        .headers
-        .iter()
+        .headers()
         .filter(|h| h.name.eq_ignore_ascii_case("DKIM-Signature"))
     {
         let tags: Vec<(&str, &str)> = sig
@@ -265,7 +264,7 @@ impl Rule for ListUnsubscribe {
             return;
         };
         let location = || Location::header("List-Unsubscribe", header.line);
-        let uris = match entries(&header.value) {
+        let uris = match entries(header.value) {
             Ok(uris) if uris.is_empty() => {
                 out.push(
                     Diagnostic::new(Severity::Error, "List-Unsubscribe is empty", location())

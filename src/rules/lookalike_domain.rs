@@ -242,10 +242,10 @@ impl Target {
 }
 
 /// The recipients at one registrable domain.
-struct Domain<'a, 'm> {
+struct Domain<'a> {
     /// Registrable part, lowercase ASCII (Punycode for IDNs).
     registrable: String,
-    first: &'a Recipient<'m>,
+    first: Recipient<'a>,
     count: u64,
     external: bool,
 }
@@ -257,8 +257,8 @@ impl Rule for LookalikeDomain {
         // is validated and split by the public suffix list once.
         let mut by_written: FastMap<&str, Option<usize>> = FastMap::default();
         let mut by_registrable: FastMap<String, usize> = FastMap::default();
-        let mut domains: Vec<Domain<'_, '_>> = Vec::new();
-        for r in &cx.audience.recipients {
+        let mut domains: Vec<Domain<'_>> = Vec::new();
+        for r in cx.audience.recipients() {
             if r.own {
                 continue;
             }
@@ -357,7 +357,7 @@ impl LookalikeDomain {
     /// What recipient domains are compared with: the organisation, the
     /// configured known domains, the providers, and the most common domains
     /// of this message.
-    fn targets(&self, cx: &Context<'_>, domains: &[Domain<'_, '_>]) -> Vec<Target> {
+    fn targets(&self, cx: &Context<'_>, domains: &[Domain<'_>]) -> Vec<Target> {
         let configured_org = !cx.config.organization.domains.is_empty();
         let mut seen = HashSet::new();
         let mut targets = Vec::new();
@@ -381,7 +381,7 @@ impl LookalikeDomain {
                 PROVIDER_MIN_LABEL.max(self.min_label),
             );
         }
-        let mut frequent: Vec<&Domain<'_, '_>> = domains.iter().filter(|d| d.count >= 2).collect();
+        let mut frequent: Vec<&Domain<'_>> = domains.iter().filter(|d| d.count >= 2).collect();
         let keep = MESSAGE_TARGETS.min(frequent.len());
         if keep > 0 && keep < frequent.len() {
             frequent.select_nth_unstable_by_key(keep - 1, |d| std::cmp::Reverse(d.count));
@@ -410,7 +410,7 @@ enum Finding {
 }
 
 impl Finding {
-    fn diagnostic(&self, d: &Domain<'_, '_>, location: Location) -> Diagnostic {
+    fn diagnostic(&self, d: &Domain<'_>, location: Location) -> Diagnostic {
         let who = if d.count == 1 {
             format!("`{}`", d.first.first.addr)
         } else {
@@ -578,7 +578,7 @@ fn is_real_provider(domain: &str) -> bool {
 /// would miss most of the thousands of entries in confusables.txt.
 fn skeleton_map<'t>(
     targets: &'t [Target],
-    domains: &'t [Domain<'_, '_>],
+    domains: &'t [Domain<'_>],
 ) -> HashMap<String, Lookalike<'t>, foldhash::fast::RandomState> {
     let mut map = HashMap::default();
     for t in targets {
@@ -597,7 +597,7 @@ fn skeleton_map<'t>(
 #[derive(Clone, Copy)]
 enum Lookalike<'t> {
     Target(&'t Target),
-    Domain(&'t Domain<'t, 't>),
+    Domain(&'t Domain<'t>),
 }
 
 impl Lookalike<'_> {

@@ -63,7 +63,7 @@ impl MassListRule {
 pub(super) struct NoOptions {}
 
 /// How a mass list is described in findings: `everyone@x (an everyone-style name)`.
-pub(super) fn describe(r: &Recipient<'_>, mass: &MassList) -> String {
+pub(super) fn describe(r: Recipient<'_>, mass: &MassList) -> String {
     match &mass.reason {
         MassReason::Configured { members: Some(n) } => {
             format!("{} (a list of {} members)", r.first.addr, thousands(*n))
@@ -76,7 +76,7 @@ pub(super) fn describe(r: &Recipient<'_>, mass: &MassList) -> String {
 }
 
 /// Where a recipient was written.
-pub(super) fn location(r: &Recipient<'_>) -> Location {
+pub(super) fn location(r: Recipient<'_>) -> Location {
     Location::header(r.first.field.header_name(), r.first.line)
 }
 

@@ -115,13 +115,13 @@ impl Rule for PersonalSender {
         let mut internal = 0u64;
         let mut lists = 0u64;
         let mut first_list = None;
-        for r in &audience.recipients {
+        for r in audience.recipients() {
             if r.own {
                 continue;
             }
             if r.list.is_some() {
                 lists += 1;
-                first_list.get_or_insert(&r.first.addr);
+                first_list.get_or_insert(r.first.addr);
             } else if !r.external {
                 internal += 1;
             }

@@ -89,7 +89,7 @@ impl Rule for RecipientCount {
         let total = cx.audience.reach();
         let mut per_field = [0u64; FIELDS.len()];
         let mut expanded = Vec::new();
-        for r in &cx.audience.recipients {
+        for r in cx.audience.recipients() {
             if let Some(i) = FIELDS.iter().position(|f| *f == r.first.field) {
                 per_field[i] += 1;
             }

@@ -109,11 +109,11 @@ impl Rule for SenderAlignment {
         // DMARC: any aligned DKIM signature or an aligned Return-Path passes.
         let mut identifiers: Vec<(String, &str, Option<usize>)> = Vec::new();
         let mut aligned = false;
-        for h in &msg.headers {
+        for h in msg.headers() {
             let (label, domain) = if h.name.eq_ignore_ascii_case("DKIM-Signature") {
-                ("DKIM d=", dkim_domain(&h.value))
+                ("DKIM d=", dkim_domain(h.value))
             } else if h.name.eq_ignore_ascii_case("Return-Path") {
-                ("Return-Path", return_path_domain(&h.value))
+                ("Return-Path", return_path_domain(h.value))
             } else {
                 continue;
             };
@@ -126,7 +126,7 @@ impl Rule for SenderAlignment {
                         "{label}{}{domain}",
                         if label.ends_with('=') { "" } else { " " }
                     ),
-                    h.name.as_str(),
+                    h.name,
                     h.line,
                 ));
             }

@@ -526,13 +526,13 @@ fn line_in(text: &str, offset: usize) -> usize {
 fn places<'m>(cx: &Context<'m>, everything: bool) -> Vec<Place<'m>> {
     let msg = cx.message;
     let mut out = Vec::new();
-    for h in &msg.headers {
-        if skipped_header(&h.name) {
+    for h in msg.headers() {
+        if skipped_header(h.name) {
             continue;
         }
         out.push(Place {
-            text: (h.value.as_str()),
-            location: Location::header(h.name.clone(), h.line),
+            text: h.value,
+            location: Location::header(h.name, h.line),
             part: None,
             html_source: None,
             line: h.line,
