@@ -3,7 +3,6 @@ use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
 use crate::gate;
 use crate::message::{BodyKind, BodyPart};
-use aho_corasick::AhoCorasick;
 use regex::Regex;
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -236,7 +235,7 @@ static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// The opening of every [`PLACEHOLDER`] alternative (see `gate.rs`).
-static PLACEHOLDER_OPENINGS: LazyLock<AhoCorasick> =
+static PLACEHOLDER_OPENINGS: LazyLock<gate::Literals> =
     LazyLock::new(|| gate::literals(&["{{", "{%", "*|", "%%", "${", "<<", "["]));
 
 /// The leading variable path of an expression: `user.first_name | upper`
