@@ -146,17 +146,19 @@ impl Span {
 
     /// A range of the message's bytes, if offsets that large can be kept.
     pub(crate) fn in_source(start: usize, len: usize) -> Option<Span> {
-        let start = u32::try_from(start).ok().filter(|s| s & IN_SOURCE == 0)?;
-        Some(Span {
-            start: start | IN_SOURCE,
-            len: u32::try_from(len).ok()?,
+        let end = u32::try_from(start.checked_add(len)?).ok()?;
+        (end < IN_SOURCE).then_some(Span {
+            start: start as u32 | IN_SOURCE,
+            len: len as u32,
         })
     }
 
     /// The part of this span that starts `offset` bytes in and is `len` long.
     pub(crate) fn sub(self, offset: usize, len: usize) -> Span {
         Span {
-            start: self.start + u32::try_from(offset).unwrap_or(0),
+            start: self
+                .start
+                .saturating_add(u32::try_from(offset).unwrap_or(u32::MAX)),
             len: u32::try_from(len).unwrap_or(0),
         }
     }
