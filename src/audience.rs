@@ -10,6 +10,7 @@ use crate::gate;
 pub use crate::message::mailbox_key;
 use crate::message::{Address, Message};
 use aho_corasick::AhoCorasick;
+use rayon::iter::{IntoParallelRefIterator, ParallelIterator};
 use rayon::slice::ParallelSliceMut;
 use regex::RegexSet;
 use std::borrow::Cow;
@@ -310,19 +311,14 @@ impl Org {
 impl<'m> Audience<'m> {
     pub fn new(msg: &'m Message, org: &'m Org) -> Self {
         let org_domains = org.domains_for(msg);
-        // The sender's own addresses are a handful: a list beats a hash set.
-        let own: Vec<Cow<'_, str>> = msg
-            .addresses()
-            .filter(|a| !a.field.is_recipient() && !a.addr.is_empty())
-            .map(|a| mailbox_key(a.addr))
-            .collect();
-        let sender = msg.sender().map(|a| a.addr.to_ascii_lowercase());
+        let first = first_occurrences(msg);
+        let lookups = lookups(msg, org, &first);
+        let mut entries: Vec<Entry> = Vec::with_capacity(lookups.len());
+        // In order of first appearance, as recipients are met below.
+        let mut lookups = lookups.into_iter();
 
         let mut domains: FastMap<Cow<'m, str>, DomainClass> = FastMap::default();
         let mut parties: FastMap<String, usize> = FastMap::default();
-        let first = first_occurrences(msg);
-        let mut entries: Vec<Entry> =
-            Vec::with_capacity(first.iter().filter(|&&f| f != NONE).count());
         let mut masses = Vec::new();
         let mut recipient_of = first;
         for (position, addr) in msg.addresses().enumerate() {
@@ -341,7 +337,12 @@ impl<'m> Audience<'m> {
                 }
                 continue;
             }
-            let key = mailbox_key(addr.addr);
+            // At most `u32::MAX` addresses fit in a message maillint reads:
+            // the size limit keeps messages far below 4 GB.
+            let index = entries.len() as u32;
+            let Some(lookup) = lookups.next() else {
+                continue;
+            };
             let domain = lowercase(addr.domain().unwrap_or(""));
             let class = match domains.get(&domain) {
                 Some(c) => *c,
@@ -359,34 +360,12 @@ impl<'m> Audience<'m> {
             };
             let party = if class.personal {
                 let next = parties.len();
-                *parties.entry(key.to_string()).or_insert(next)
+                *parties
+                    .entry(mailbox_key(addr.addr).into_owned())
+                    .or_insert(next)
             } else {
                 class.party
             };
-            let list = if org.lists.is_empty() {
-                None
-            } else {
-                // The key already has a lowercase domain; only a local part
-                // with capitals needs a lowercased copy.
-                match lowercase(&key) {
-                    Cow::Borrowed(k) => org.lists.get(k),
-                    Cow::Owned(k) => org.lists.get(k.as_str()),
-                }
-                .copied()
-            };
-            let config = list.map(|i| &org.list_configs[i as usize]);
-            // At most `u32::MAX` addresses fit in a message maillint reads:
-            // the size limit keeps messages far below 4 GB.
-            let index = entries.len() as u32;
-            let mass = org
-                .mass_reason(config, addr.local_part())
-                .map(|reason| MassList {
-                    reason,
-                    sender_allowed: match (config, &sender) {
-                        (Some(l), Some(s)) => l.allowed_senders.iter().any(|a| a == s),
-                        _ => false,
-                    },
-                });
             entries.push(Entry {
                 first: position as u32,
                 visible: if addr.field.is_visible() {
@@ -395,13 +374,13 @@ impl<'m> Audience<'m> {
                     NONE
                 },
                 party: party as u32,
-                list: list.unwrap_or(NONE),
+                list: lookup.list,
                 external: class.external,
-                own: own.contains(&key),
-                mass: mass.is_some(),
+                own: lookup.own,
+                mass: lookup.mass.is_some(),
             });
-            if let Some(mass) = mass {
-                masses.push((index, mass));
+            if let Some(mass) = lookup.mass {
+                masses.push((index, *mass));
             }
             recipient_of[position] = index;
         }
@@ -443,10 +422,16 @@ impl<'m> Audience<'m> {
 
     fn view(&self, index: usize, e: &Entry) -> Recipient<'_> {
         let address = |position: u32| self.msg.address(position as usize);
+        // `first` is always a position in the message.
+        let first = address(e.first).unwrap_or_default();
         Recipient {
-            // `first` is always a position in the message.
-            first: address(e.first).unwrap_or_default(),
-            visible: address(e.visible),
+            first,
+            // Usually the first occurrence itself: no second lookup.
+            visible: if e.visible == e.first {
+                Some(first)
+            } else {
+                address(e.visible)
+            },
             external: e.external,
             own: e.own,
             party: e.party as usize,
@@ -516,7 +501,8 @@ impl<'m> Audience<'m> {
         self.mass_lists().filter(|(_, m)| !m.sender_allowed)
     }
 
-    fn mass_lists(&self) -> impl Iterator<Item = (Recipient<'_>, &MassList)> {
+    /// Everyone-style lists, allowed sender or not, in order.
+    pub fn mass_lists(&self) -> impl Iterator<Item = (Recipient<'_>, &MassList)> {
         self.masses.iter().filter_map(|(i, m)| {
             let i = *i as usize;
             self.entries.get(i).map(|e| (self.view(i, e), m))
@@ -524,7 +510,71 @@ impl<'m> Audience<'m> {
     }
 }
 
-/// Recipients from which their mailboxes are sorted on every core.
+/// What a recipient is by its own address alone, looked up apart from the
+/// rest of the audience so that a large one is looked up on every core.
+struct Lookup {
+    /// Index into `Org::list_configs`, or `NONE`.
+    list: u32,
+    own: bool,
+    /// Boxed: almost no recipient is one.
+    mass: Option<Box<MassList>>,
+}
+
+/// The [`Lookup`] of each distinct recipient, in order of first appearance
+/// (`first` as [`first_occurrences`] gives it).
+fn lookups(msg: &Message, org: &Org, first: &[u32]) -> Vec<Lookup> {
+    // The sender's own addresses are a handful: a list beats a hash set.
+    let own: Vec<Cow<'_, str>> = msg
+        .addresses()
+        .filter(|a| !a.field.is_recipient() && !a.addr.is_empty())
+        .map(|a| mailbox_key(a.addr))
+        .collect();
+    let sender = msg.sender().map(|a| a.addr.to_ascii_lowercase());
+    let lookup = |position: u32| {
+        let addr = msg.address(position as usize).unwrap_or_default();
+        let key = mailbox_key(addr.addr);
+        let list = if org.lists.is_empty() {
+            None
+        } else {
+            // The key already has a lowercase domain; only a local part
+            // with capitals needs a lowercased copy.
+            match lowercase(&key) {
+                Cow::Borrowed(k) => org.lists.get(k),
+                Cow::Owned(k) => org.lists.get(k.as_str()),
+            }
+            .copied()
+        };
+        let config = list.and_then(|i| org.list_configs.get(i as usize));
+        let mass = org.mass_reason(config, addr.local_part()).map(|reason| {
+            Box::new(MassList {
+                reason,
+                sender_allowed: match (config, &sender) {
+                    (Some(l), Some(s)) => l.allowed_senders.iter().any(|a| a == s),
+                    _ => false,
+                },
+            })
+        });
+        Lookup {
+            list: list.unwrap_or(NONE),
+            own: own.contains(&key),
+            mass,
+        }
+    };
+    let firsts: Vec<u32> = first
+        .iter()
+        .enumerate()
+        .filter(|&(position, &f)| f as usize == position)
+        .map(|(position, _)| position as u32)
+        .collect();
+    if firsts.len() >= PARALLEL_SORT_FROM {
+        firsts.par_iter().map(|&p| lookup(p)).collect()
+    } else {
+        firsts.iter().map(|&p| lookup(p)).collect()
+    }
+}
+
+/// Recipients from which their mailboxes are sorted, and looked up, on
+/// every core.
 const PARALLEL_SORT_FROM: usize = 100_000;
 
 /// For each entry of `msg.addresses`, the position of the first entry with

@@ -391,7 +391,7 @@ impl Rule for ConfidentialBroad {
                 }
             }
         }
-        let mut lists = audience.recipients().filter_map(|r| r.mass.map(|m| (r, m)));
+        let mut lists = audience.mass_lists();
         let first_list = lists.next();
         if external == 0 && first_list.is_none() {
             return;
