@@ -193,6 +193,8 @@ struct Entry {
     mass: bool,
 }
 
+const _: () = assert!(std::mem::size_of::<Entry>() == 20);
+
 /// An absent index in an [`Entry`] or the per-address arrays.
 const NONE: u32 = u32::MAX;
 

@@ -188,6 +188,9 @@ struct AddressEntry {
     field: Field,
 }
 
+// A million-recipient message holds a million of them.
+const _: () = assert!(std::mem::size_of::<AddressEntry>() == 28);
+
 /// `AddressEntry::group` of an address outside any group.
 const NO_GROUP: u32 = u32::MAX;
 
