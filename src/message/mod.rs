@@ -344,6 +344,12 @@ impl Message {
         Span::new(start, text.len())
     }
 
+    /// Appends a header field whose value is new text.
+    pub(crate) fn push_header(&mut self, name: &str, value: &str, line: Option<usize>) {
+        let value = self.push_text(value);
+        self.push_header_at(name, value, line);
+    }
+
     /// Appends a header field whose value is already in the model.
     pub(crate) fn push_header_at(&mut self, name: &str, value: Span, line: Option<usize>) {
         self.headers.push(HeaderEntry {
@@ -375,18 +381,12 @@ impl Message {
         self.source = String::from_utf8(bytes).unwrap_or_default();
     }
 
-    /// Appends a header field whose value is new text.
-    pub(crate) fn push_header(&mut self, name: &str, value: &str, line: Option<usize>) {
-        let value = self.push_text(value);
-        self.push_header_at(name, value, line);
-    }
-
     /// Sets the line address lines count from (the message's first line).
     pub(crate) fn set_first_line(&mut self, line: usize) {
         self.first_line = Some(line);
     }
 
-    /// Appends an address; `addr` and `name` are already in the text.
+    /// Appends an address; `addr` and `name` are already in the model.
     pub(crate) fn push_address(
         &mut self,
         field: Field,
