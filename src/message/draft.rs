@@ -1,10 +1,9 @@
 //! JSON drafts in the shape mail-sending APIs accept.
 
 use super::cost::check_parse_cost;
-use super::rfc5322::{LinePlacer, push_addresses};
+use super::rfc5322::{LinePlacer, push_addresses, with_address_list};
 use super::{Attachment, BodyKind, BodyPart, Field, Message, has_reply_prefix};
 use crate::guard::catch_panic;
-use mail_parser::{HeaderValue, MessageParser};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -131,7 +130,7 @@ pub(super) fn push_address_strings(
     if entries.is_empty() {
         return Ok(());
     }
-    let mut header = String::from("X: ");
+    let mut header = String::from("To: ");
     for (i, entry) in entries.iter().enumerate() {
         if i > 0 {
             header.push_str(",\r\n ");
@@ -141,27 +140,17 @@ pub(super) fn push_address_strings(
     }
     header.push_str("\r\n\r\n");
     check_parse_cost(header.as_bytes())?;
-    let parsed = MessageParser::new()
-        .header_address(mail_parser::HeaderName::Other("X".into()))
-        .parse_headers(header.as_bytes());
-    let value = parsed
-        .as_ref()
-        .and_then(|m| m.parts.first())
-        .and_then(|p| p.headers.first())
-        .map(|h| &h.value);
-    let list = match value {
-        Some(HeaderValue::Address(list)) => Some(list),
-        _ => None,
-    };
     let text = header
-        .get(3..header.len().saturating_sub(4))
+        .get("To: ".len()..header.len().saturating_sub(4))
         .unwrap_or_default();
     let copy = msg.push_unfolded(text);
-    push_addresses(
-        msg,
-        list,
-        field,
-        &mut LinePlacer::new(text.as_bytes(), None, copy),
-    );
+    with_address_list(header.as_bytes(), |list| {
+        push_addresses(
+            msg,
+            list,
+            field,
+            &mut LinePlacer::new(text.as_bytes(), None, copy),
+        );
+    });
     Ok(())
 }

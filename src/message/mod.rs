@@ -381,11 +381,6 @@ impl Message {
         self.source = String::from_utf8(bytes).unwrap_or_default();
     }
 
-    /// Sets the line address lines count from (the message's first line).
-    pub(crate) fn set_first_line(&mut self, line: usize) {
-        self.first_line = Some(line);
-    }
-
     /// Appends an address; `addr` and `name` are already in the model.
     pub(crate) fn push_address(
         &mut self,
@@ -406,11 +401,6 @@ impl Message {
             group: group.map_or(NO_GROUP, |g| u32::try_from(g).unwrap_or(NO_GROUP)),
             field,
         });
-    }
-
-    /// Room for this many more addresses.
-    pub(crate) fn reserve_addresses(&mut self, additional: usize) {
-        self.addresses.reserve(additional);
     }
 
     /// The parts to read the message's text from: the text/plain parts, or

@@ -110,7 +110,25 @@ static MESSAGE_PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
         .header_content_type(HeaderName::ContentDisposition)
 });
 
-/// Parses one address header on its own.
+/// Parses one address header field (`To: ...`, its name included) on its
+/// own and hands its address list to `f`: `None` when it holds none
+/// (mail-parser gives `Empty` for a header holding only `<>`).
+pub(super) fn with_address_list<R>(
+    field: &[u8],
+    f: impl FnOnce(Option<&mail_parser::Address<'_>>) -> R,
+) -> R {
+    let parsed = ADDRESS_PARSER.parse_headers(field);
+    let list = parsed
+        .as_ref()
+        .and_then(|m| m.parts.first())
+        .and_then(|p| p.headers.first())
+        .and_then(|h| match &h.value {
+            HeaderValue::Address(list) => Some(list),
+            _ => None,
+        });
+    f(list)
+}
+
 static ADDRESS_PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
     ADDRESS_FIELDS
         .iter()
@@ -158,10 +176,9 @@ fn build(
     let mut lines = LineCounter::new(raw, first_line);
     let mut msg = Message {
         raw_size: raw.len(),
+        first_line: Some(first_line),
         ..Message::default()
     };
-
-    msg.set_first_line(first_line);
     let mut kept = Kept::default();
     for header in &root.headers {
         let line = lines.line_at(header.offset_field as usize);
@@ -189,18 +206,10 @@ fn build(
             let whole = raw
                 .get(header.offset_field as usize..header.offset_end as usize)
                 .unwrap_or_default();
-            let parsed = ADDRESS_PARSER.parse_headers(whole);
-            // mail-parser gives `Empty` for a header holding only `<>`.
-            let list = parsed
-                .as_ref()
-                .and_then(|m| m.parts.first())
-                .and_then(|p| p.headers.first())
-                .and_then(|h| match &h.value {
-                    HeaderValue::Address(list) => Some(list),
-                    _ => None,
-                });
-            let mut placer = LinePlacer::new(text.as_bytes(), Some(line), copy);
-            push_addresses(&mut msg, list, field, &mut placer);
+            with_address_list(whole, |list| {
+                let mut placer = LinePlacer::new(text.as_bytes(), Some(line), copy);
+                push_addresses(&mut msg, list, field, &mut placer);
+            });
             continue;
         }
         let value = header_text(&header.value, raw, header);
@@ -367,7 +376,7 @@ pub(super) fn push_addresses(
     match value {
         None => {}
         Some(mail_parser::Address::List(list)) => {
-            msg.reserve_addresses(list.len());
+            msg.addresses.reserve(list.len());
             for addr in list {
                 push(msg, placer, addr, None);
             }
@@ -385,7 +394,7 @@ pub(super) fn push_addresses(
                     });
                     msg.groups.len() - 1
                 });
-                msg.reserve_addresses(group.addresses.len());
+                msg.addresses.reserve(group.addresses.len());
                 for addr in &group.addresses {
                     push(msg, placer, addr, index);
                 }
