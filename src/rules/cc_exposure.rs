@@ -18,9 +18,11 @@ declare_rule! {
     /// by the message they answer.
     ///
     /// It is a warning from 10 visible external addresses in at least 3
-    /// parties, and an error from 50, or when To holds only the sender or an
-    /// empty group (`undisclosed-recipients:;`) while To and Cc carry 10 or
-    /// more external parties: the classic Cc-instead-of-Bcc.
+    /// parties, and an error from 50, or when To holds nobody outside the
+    /// organisation (only the sender, a shared mailbox, a team's group or
+    /// other addresses inside, or an empty group like
+    /// `undisclosed-recipients:;`) while Cc carries 10 or more external
+    /// parties: the classic Cc-instead-of-Bcc.
     ///
     /// ## Why it matters
     /// A police force emailed 1,136 crime victims in batches with their
@@ -87,13 +89,16 @@ impl Rule for CcExposure {
         let mut parties = HashSet::new();
         let mut to_count = 0u64;
         let mut cc_count = 0u64;
-        let mut to_placeholder = true;
+        // Whether To names someone inside the organisation other than the
+        // sender: a shared mailbox or a group rather than the sender alone.
+        let mut to_internal = false;
         for r in cx.audience.recipients() {
             let Some(visible) = r.visible else { continue };
-            if !r.own && matches!(visible.field, Field::To | Field::ResentTo) {
-                to_placeholder = false;
+            if r.own {
+                continue;
             }
-            if r.own || !r.external {
+            if !r.external {
+                to_internal |= matches!(visible.field, Field::To | Field::ResentTo);
                 continue;
             }
             exposed += 1;
@@ -107,7 +112,9 @@ impl Rule for CcExposure {
         if exposed < self.warning || parties < self.min_parties {
             return;
         }
-        let severity = if exposed >= self.error || (to_placeholder && parties >= self.warning) {
+        // Everyone outside is in Cc, and To is a placeholder.
+        let placeholder_to = to_count == 0 && parties >= self.warning;
+        let severity = if exposed >= self.error || placeholder_to {
             Severity::Error
         } else {
             Severity::Warning
@@ -124,8 +131,12 @@ impl Rule for CcExposure {
             plural(exposed, "external address", "external addresses"),
             plural(parties, "separate party", "separate parties"),
         );
-        if to_placeholder {
-            message.push_str("; To names nobody but the sender");
+        if placeholder_to {
+            message.push_str(if to_internal {
+                "; To names only the organisation's own addresses"
+            } else {
+                "; To names nobody but the sender"
+            });
         }
         out.push(
             Diagnostic::new(severity, message, Location::header(header, line))
@@ -173,6 +184,32 @@ mod tests {
         let f = check_rule("cc-exposure", &msg);
         assert_eq!(f[0].severity, crate::finding::Severity::Error);
         assert!(f[0].message.contains("To names nobody but the sender"));
+    }
+
+    #[test]
+    fn errors_when_to_is_only_the_organisations_own_addresses() {
+        // A shared mailbox in To, private addresses in Cc.
+        let msg = eml(&format!(
+            "From: jo@org.example\nTo: team@org.example, office@dept.org.example\nCc: {}\n\nhi\n",
+            cc(28, |_| "gmail.com".into())
+        ));
+        let f = check_rule("cc-exposure", &msg);
+        assert_eq!(f[0].severity, crate::finding::Severity::Error);
+        assert!(
+            f[0].message
+                .ends_with("in Cc; To names only the organisation's own addresses"),
+            "{}",
+            f[0].message
+        );
+        // Someone outside in To: the Cc may be that person's business.
+        let msg = eml(&format!(
+            "From: jo@org.example\nTo: team@org.example, client@partner.example\nCc: {}\n\nhi\n",
+            cc(28, |_| "gmail.com".into())
+        ));
+        assert_eq!(
+            check_rule("cc-exposure", &msg)[0].severity,
+            crate::finding::Severity::Warning
+        );
     }
 
     #[test]
