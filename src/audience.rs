@@ -131,6 +131,50 @@ const MASS_LIST_NAMES: &[&str] = &[
     "whole.school",
 ];
 
+/// Words that, after an everyone-style name and the audience it names,
+/// make the address that of the few people who plan or run something for
+/// everyone (`all-hands-planning`, `all-staff-social-committee`), not
+/// everyone's. Right after the name they are the audience itself: the
+/// planning department's `all-planning`.
+const SMALL_GROUP_WORDS: &[&str] = &[
+    "planning",
+    "planners",
+    "committee",
+    "organisers",
+    "organizers",
+    "organising",
+    "organizing",
+    "steering",
+    "working",
+    "wg",
+    "panel",
+    "prep",
+    "coordinators",
+    "admin",
+    "admins",
+    "editors",
+    "approvers",
+];
+
+/// The addresses of a mailing list's managers (Mailman's `-owner`,
+/// `-request`, `-bounces`; `-moderators`): `all-staff-owner`,
+/// `everyone-moderators`.
+const LIST_MANAGER_WORDS: &[&str] = &["owner", "owners", "moderators", "request", "bounces"];
+
+/// Whether a local part matching a built-in everyone-style name is the
+/// address of a few people: a word of [`LIST_MANAGER_WORDS`] after its first
+/// word, or of [`SMALL_GROUP_WORDS`] after its first two.
+fn names_a_small_group(local_part: &str) -> bool {
+    let is_in = |words: &[&str], word: &str| words.iter().any(|w| w.eq_ignore_ascii_case(word));
+    local_part
+        .split(['-', '.', '_'])
+        .enumerate()
+        .skip(1)
+        .any(|(i, word)| {
+            is_in(LIST_MANAGER_WORDS, word) || (i >= 2 && is_in(SMALL_GROUP_WORDS, word))
+        })
+}
+
 /// Why a recipient is an everyone-style list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MassReason {
@@ -498,6 +542,13 @@ impl<'m> Audience<'m> {
         self.reach
     }
 
+    /// Whether the sender is one of a configured list's `allowed_senders`.
+    pub fn sender_allowed(&self, list: &ListConfig) -> bool {
+        self.msg
+            .sender()
+            .is_some_and(|s| allows(list, &s.addr.to_ascii_lowercase()))
+    }
+
     /// Everyone-style lists the sender is not allowed to write to.
     pub fn unapproved_mass_lists(&self) -> impl Iterator<Item = (Recipient<'_>, &MassList)> {
         self.mass_lists().filter(|(_, m)| !m.sender_allowed)
@@ -551,7 +602,7 @@ fn lookups(msg: &Message, org: &Org, first: &[u32]) -> Vec<Lookup> {
             Box::new(MassList {
                 reason,
                 sender_allowed: match (config, &sender) {
-                    (Some(l), Some(s)) => l.allowed_senders.iter().any(|a| a == s),
+                    (Some(l), Some(s)) => allows(l, s),
                     _ => false,
                 },
             })
@@ -573,6 +624,11 @@ fn lookups(msg: &Message, org: &Org, first: &[u32]) -> Vec<Lookup> {
     } else {
         firsts.iter().map(|&p| lookup(p)).collect()
     }
+}
+
+/// Whether a (lowercase) sender is among a list's `allowed_senders`.
+fn allows(list: &ListConfig, sender: &str) -> bool {
+    list.allowed_senders.iter().any(|a| a == sender)
 }
 
 /// Recipients from which their mailboxes are sorted, and looked up, on
@@ -728,10 +784,13 @@ impl MassNames {
         {
             return None;
         }
+        // The built-in names come first; configured ones are the
+        // organisation's own and match as written.
+        let small_group = names_a_small_group(local_part);
         self.set
             .matches(local_part)
             .iter()
-            .next()
+            .find(|&i| i >= MASS_LIST_NAMES.len() || !small_group)
             .map(|i| self.names[i].as_str())
     }
 }
@@ -757,6 +816,31 @@ mod tests {
         ] {
             assert_eq!(names.find(not), None, "{not}");
         }
+    }
+
+    #[test]
+    fn the_few_who_run_an_everyone_list_are_not_everyone() {
+        let names = MassNames::new(&[]).unwrap();
+        for group in [
+            "all-hands-planning",
+            "All_Staff_Committee",
+            "all.staff.owner",
+            "everyone-moderators",
+            "all-staff-social-committee",
+        ] {
+            assert_eq!(names.find(group), None, "{group}");
+        }
+        for list in [
+            "all-hands",
+            "all-staff-london",
+            "all-planning",
+            "all-admins",
+        ] {
+            assert!(names.find(list).is_some(), "{list}");
+        }
+        // Names the organisation configures match as written.
+        let names = MassNames::new(&["all-hands-*".to_string()]).unwrap();
+        assert_eq!(names.find("all-hands-planning"), Some("all-hands-*"));
     }
 
     #[test]

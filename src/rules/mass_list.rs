@@ -11,8 +11,11 @@ declare_rule! {
     /// `all_staff`, `everyone`, `everybody`, `all-users`, `all-students`,
     /// `all-employees`, `wholeschool`, and the names in
     /// `organization.mass_list_names`. A configured list below 500 members is
-    /// never one, whatever its name. Silent when the sender is in the list's
-    /// `allowed_senders`.
+    /// never one, whatever its name. A built-in name that goes on to name the
+    /// few people who plan or run something (`all-hands-planning`,
+    /// `all-staff-social-committee`) or a list's managers (`all-staff-owner`,
+    /// `everyone-moderators`, `-request`, `-bounces`) is their address, not
+    /// everyone's. Silent when the sender is in the list's `allowed_senders`.
     ///
     /// ## Why it matters
     /// A university's all-students lists lost their access controls: a

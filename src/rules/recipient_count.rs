@@ -11,6 +11,10 @@ declare_rule! {
     /// and a configured list counting as its number of members. It is a
     /// warning from 25 and an error from 500.
     ///
+    /// A list counts as one recipient when the sender is one of its
+    /// `allowed_senders`: reaching its members is what those senders are
+    /// for (the other recipients still count).
+    ///
     /// ## Why it matters
     /// A test message sent to a list of every NHSmail user reached about 1.2
     /// million people; the replies that followed made some 186 million
@@ -34,7 +38,8 @@ declare_rule! {
     /// error = 500
     ///
     /// [lists."all-staff@example.ac.uk"]
-    /// members = 5400   # the list counts as 5,400 recipients
+    /// members = 5400   # the list counts as 5,400 recipients,
+    /// allowed_senders = ["comms@example.ac.uk"]   # as one when these send
     /// ```
     id: "recipient-count",
     severity: Warning,
@@ -86,19 +91,24 @@ const FIELDS: [Field; 6] = [
 
 impl Rule for RecipientCount {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
-        let total = cx.audience.reach();
+        let audience = cx.audience;
+        let mut total = audience.reach();
         let mut per_field = [0u64; FIELDS.len()];
         let mut expanded = Vec::new();
-        for r in cx.audience.recipients() {
+        for r in audience.recipients() {
             if let Some(i) = FIELDS.iter().position(|f| *f == r.first.field) {
                 per_field[i] += 1;
             }
             if r.reach() > 1 {
-                expanded.push(format!(
-                    "{} counts as {}",
-                    r.first.addr,
-                    thousands(r.reach())
-                ));
+                if r.list.is_some_and(|l| audience.sender_allowed(l)) {
+                    total = total.saturating_sub(r.reach() - 1);
+                } else {
+                    expanded.push(format!(
+                        "{} counts as {}",
+                        r.first.addr,
+                        thousands(r.reach())
+                    ));
+                }
             }
         }
         if total < self.warning {
@@ -190,6 +200,28 @@ mod tests {
         assert_eq!(
             f[0].message,
             "5,400 recipients (To 1); all-staff@Example.ac.uk counts as 5,400"
+        );
+    }
+
+    #[test]
+    fn a_list_counts_as_one_from_its_allowed_senders() {
+        let config = "[lists.\"all-staff@example.ac.uk\"]\nmembers = 5400\nallowed_senders = [\"comms@example.ac.uk\"]\n[lists.\"year1@example.ac.uk\"]\nmembers = 180\n";
+        let allowed = eml("From: Comms@Example.ac.uk\nTo: all-staff@example.ac.uk\n\nx\n");
+        assert!(check_rule_with(config, "recipient-count", &allowed).is_empty());
+        let other = eml("From: sam@example.ac.uk\nTo: all-staff@example.ac.uk\n\nx\n");
+        assert_eq!(
+            check_rule_with(config, "recipient-count", &other)[0].severity,
+            Severity::Error
+        );
+        // The other recipients still count.
+        let both = eml(
+            "From: comms@example.ac.uk\nTo: all-staff@example.ac.uk\nBcc: year1@example.ac.uk\n\nx\n",
+        );
+        let f = check_rule_with(config, "recipient-count", &both);
+        assert_eq!(f[0].severity, Severity::Warning);
+        assert_eq!(
+            f[0].message,
+            "181 recipients (To 1, Bcc 1); year1@example.ac.uk counts as 180"
         );
     }
 
