@@ -1,10 +1,14 @@
 use super::{Context, Rule, declare_rule, mass_list, plural};
-use crate::audience::is_internal;
+use crate::audience::{Audience, is_internal, registrable};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
-use crate::message::{Message, is_disclaimer, paragraphs, strip_subject_prefixes};
+use crate::message::{
+    Message, has_forward_prefix, has_reply_prefix, is_disclaimer, paragraphs,
+    strip_subject_prefixes,
+};
 use regex::Regex;
 use serde::Deserialize;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 declare_rule! {
@@ -19,6 +23,13 @@ declare_rule! {
     ///   `embargoed`, `under embargo`;
     /// - in the first five lines the sender wrote: the same, as a label
     ///   (`CONFIDENTIAL`, `Confidential - draft`);
+    /// - in either, the UK government's classification markings as labels:
+    ///   `OFFICIAL-SENSITIVE` (or `OFFICIAL SENSITIVE`, with `PERSONAL`,
+    ///   `COMMERCIAL` or `LOCSEN` after it), and in capitals `SECRET` and
+    ///   `TOP SECRET` (`[OFFICIAL-SENSITIVE] Case notes`, `SECRET - UK EYES
+    ///   ONLY`). `OFFICIAL` alone is the everyday marking of most government
+    ///   mail and does not count, nor do `Secret Santa` or `the official
+    ///   sensitive data course`;
     /// - anywhere in the text the sender wrote, a request: `please keep this
     ///   confidential`, `this is strictly confidential`, `treat it as
     ///   confidential`, `do not forward this`, `not for distribution`,
@@ -26,12 +37,20 @@ declare_rule! {
     /// - a header: `Sensitivity: Company-Confidential` or `Private`, or a
     ///   classification header (`X-Classification`, `Classification`,
     ///   `X-Microsoft-Classification`, `X-Protective-Marking`) whose value
-    ///   says confidential, restricted, secret, protected or in confidence.
+    ///   says confidential, restricted, secret, protected, sensitive or in
+    ///   confidence.
     ///
     /// An embargo (`embargoed`, `under embargo`, `embargoed until ...`) counts
     /// only for everyone-style lists: press releases go to journalists
     /// outside under embargo by design, but an embargoed result sent to
     /// all staff is as good as published.
+    ///
+    /// A reply's subject marking (`RE: [Confidential] ...`) was written for
+    /// the thread: it counts only for outside recipients new to the thread,
+    /// that is, at none of the domains (or, at personal mailbox providers,
+    /// none of the addresses) in the quoted history or in the Message-IDs of
+    /// In-Reply-To and References. Sending it back to the people who started
+    /// the thread is not broad.
     ///
     /// Quoted text of earlier messages is not this message's marking, and
     /// neither is a legal footer ("This email and any attachments are
@@ -63,14 +82,15 @@ declare_rule! {
     /// ## How to fix
     /// Check that every recipient may read it: take the list and the outside
     /// recipients off, or take the confidential content out. Partners who
-    /// routinely receive confidential mail go in `trusted_domains`.
+    /// routinely receive confidential mail go in `trusted_domains` (e.g.
+    /// `gov.uk` for OFFICIAL-SENSITIVE mail between government departments).
     ///
     /// ## Options
     /// ```toml
     /// [rules.confidential-broad]
     /// trusted_domains = []   # e.g. ["lawfirm.example"]: not "outside" for this rule
     /// markings = []          # more markings for the subject and first lines,
-    ///                        # e.g. ["OFFICIAL-SENSITIVE"]
+    ///                        # e.g. ["COMMERCIAL IN CONFIDENCE"]
     /// ```
     id: "confidential-broad",
     severity: Error,
@@ -144,32 +164,44 @@ impl ConfidentialBroad {
             .then_some(Kind::Confidential)
     }
 
-    /// Where the message is marked, how, and how it says so.
-    fn marking(&self, msg: &Message, embargo_counts: bool) -> Option<(Kind, String, Location)> {
+    /// Where the message is marked, how, and how it says so. A marking of
+    /// this message's own (a header, the text the sender wrote) comes before
+    /// one the subject inherited from the thread.
+    fn marking(&self, msg: &Message, embargo_counts: bool) -> Option<Marking> {
+        let mut inherited = None;
         if let Some(subject) = msg.subject.as_deref() {
             let stripped = strip_subject_prefixes(subject);
             if let Some(kind) = self
                 .label(stripped, embargo_counts)
                 .or_else(|| self.label(subject, embargo_counts))
             {
-                return Some((
+                let marking = Marking {
                     kind,
-                    format!("the subject {:?}", shorten(subject.trim())),
-                    Location::header("Subject", msg.header_line("Subject")),
-                ));
+                    by: format!("the subject {:?}", shorten(subject.trim())),
+                    location: Location::header("Subject", msg.header_line("Subject")),
+                    inherited: false,
+                };
+                if !self.inherited(subject, embargo_counts) {
+                    return Some(marking);
+                }
+                inherited = Some(Marking {
+                    inherited: true,
+                    ..marking
+                });
             }
         }
         for header in msg.headers() {
             if header_marks(header.name, header.value) {
-                return Some((
-                    Kind::Confidential,
-                    format!(
+                return Some(Marking {
+                    kind: Kind::Confidential,
+                    by: format!(
                         "the header `{}: {}`",
                         header.name,
                         shorten(header.value.trim())
                     ),
-                    Location::header(header.name, header.line),
-                ));
+                    location: Location::header(header.name, header.line),
+                    inherited: false,
+                });
             }
         }
         for part in msg.readable_parts() {
@@ -182,13 +214,15 @@ impl ConfidentialBroad {
                 .map(str::trim)
                 .filter(|l| !l.is_empty())
                 .take(FIRST_LINES);
+            let location = || Location::part(part.mime_type(), part.line);
             for line in first_lines {
                 if let Some(kind) = self.label(line, embargo_counts) {
-                    return Some((
+                    return Some(Marking {
                         kind,
-                        format!("the line {:?}", shorten(line)),
-                        Location::part(part.mime_type(), part.line),
-                    ));
+                        by: format!("the line {:?}", shorten(line)),
+                        location: location(),
+                        inherited: false,
+                    });
                 }
             }
             for paragraph in &written {
@@ -197,16 +231,38 @@ impl ConfidentialBroad {
                     if kind == Kind::Embargoed && !embargo_counts {
                         continue;
                     }
-                    return Some((
+                    return Some(Marking {
                         kind,
-                        format!("the text {:?}", shorten(&request_words(m.as_str()))),
-                        Location::part(part.mime_type(), part.line),
-                    ));
+                        by: format!("the text {:?}", shorten(&request_words(m.as_str()))),
+                        location: location(),
+                        inherited: false,
+                    });
                 }
             }
         }
-        None
+        inherited
     }
+
+    /// Whether a marked subject is a reply's, its marking after the reply
+    /// prefix (`RE: [Confidential] plan`, not `[Confidential] RE: plan`):
+    /// written for an earlier message of the thread.
+    fn inherited(&self, subject: &str, embargo_counts: bool) -> bool {
+        if !has_reply_prefix(subject) || has_forward_prefix(subject) {
+            return false;
+        }
+        let before_prefix = subject.split([':', '：']).next().unwrap_or("");
+        self.label(before_prefix, embargo_counts).is_none()
+    }
+}
+
+/// A marking found in a message.
+struct Marking {
+    kind: Kind,
+    /// `the subject "..."`, `the line "..."`, ...
+    by: String,
+    location: Location,
+    /// A reply's subject marking, written for the thread.
+    inherited: bool,
 }
 
 /// What a marking asks.
@@ -252,8 +308,14 @@ static STRONG: LazyLock<Regex> = LazyLock::new(|| {
     .expect("marking pattern is valid")
 });
 
-/// The words that mark a text only when they stand as a label.
-const LABEL: &str = r"(?:(?:strictly|highly|company|commercially)[\s-]+)?(?:confidential|internal[\s-]+only|in\s+confidence)";
+/// The words that mark a text only when they stand as a label, the UK
+/// government's classifications among them (`SECRET` only in capitals:
+/// `Secret Santa`).
+const LABEL: &str = concat!(
+    r"(?:(?:(?:strictly|highly|company|commercially)[\s-]+)?(?:confidential|internal[\s-]+only|in\s+confidence)",
+    r"|official[\s:-]+sensitive(?:[\s:-]+(?:personal|commercial|locsen))?",
+    r"|(?-i:(?:UK\s+)?(?:TOP\s+)?SECRET))",
+);
 
 /// `Confidential: ...`, `CONFIDENTIAL`, `** Confidential - draft **`.
 static LABEL_START: LazyLock<Regex> = LazyLock::new(|| {
@@ -331,12 +393,12 @@ const END_WORDS: &[&str] = &[
 /// Classification values that restrict who may read a message.
 static CLASSIFIED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)(?:^|(?-i:[^\w-]))(?:confidential|restricted|secret|protected|in[\s-]confidence)\b",
+        r"(?i)(?:^|(?-i:[^\w-]))(?:confidential|restricted|secret|protected|(?:official[\s:-]+)?sensitive|in[\s-]confidence)\b",
     )
     .expect("classification pattern is valid")
 });
 static UNCLASSIFIED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:non|not|un)[\s-]*(?:confidential|restricted|secret|protected)")
+    Regex::new(r"(?i)\b(?:non|not|un)[\s-]*(?:confidential|restricted|secret|protected|sensitive)")
         .expect("classification pattern is valid")
 });
 
@@ -371,39 +433,130 @@ fn shorten(s: &str) -> String {
 /// How many example domains a finding names.
 const EXAMPLE_DOMAINS: usize = 3;
 
-impl Rule for ConfidentialBroad {
-    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
-        let audience = cx.audience;
-        // Without an organisation (a personal mailbox and no configured
-        // domains) nobody is "outside": only lists count.
-        let has_org = !audience.org_domains.is_empty();
+impl ConfidentialBroad {
+    /// How many recipients are outside the organisation and its trusted
+    /// domains (and, given a thread, new to it), with the first few domains.
+    fn outside(&self, audience: &Audience<'_>, thread: Option<&Thread>) -> (u64, Vec<String>) {
         let mut external = 0u64;
         let mut domains: Vec<String> = Vec::new();
-        if has_org {
-            for r in audience.external() {
-                let domain = r.first.domain().unwrap_or("").to_ascii_lowercase();
-                if is_internal(&domain, &self.trusted_domains) {
-                    continue;
-                }
-                external += 1;
-                if domains.len() < EXAMPLE_DOMAINS && !domains.contains(&domain) {
-                    domains.push(domain);
+        // Without an organisation (a personal mailbox and no configured
+        // domains) nobody is "outside": only lists count.
+        if audience.org_domains.is_empty() {
+            return (external, domains);
+        }
+        for r in audience.external() {
+            let domain = r.first.domain().unwrap_or("").to_ascii_lowercase();
+            if is_internal(&domain, &self.trusted_domains)
+                || thread.is_some_and(|t| t.includes(r.first.addr, &domain, audience))
+            {
+                continue;
+            }
+            external += 1;
+            if domains.len() < EXAMPLE_DOMAINS && !domains.contains(&domain) {
+                domains.push(domain);
+            }
+        }
+        (external, domains)
+    }
+}
+
+/// Who took part in the thread a reply answers, as far as the reply shows:
+/// the addresses in its quoted history, and the domains of those and of
+/// the Message-IDs it answers. At a personal mailbox provider only the
+/// address counts: one gmail.com writer does not make every gmail.com
+/// address part of the thread.
+#[derive(Default)]
+struct Thread {
+    addresses: HashSet<String>,
+    /// Registrable domains.
+    domains: HashSet<String>,
+}
+
+impl Thread {
+    fn of(msg: &Message, audience: &Audience<'_>) -> Thread {
+        let mut thread = Thread::default();
+        let replied_to = msg.headers().filter(|h| {
+            h.name.eq_ignore_ascii_case("In-Reply-To") || h.name.eq_ignore_ascii_case("References")
+        });
+        for header in replied_to {
+            for id in MESSAGE_ID_DOMAIN.captures_iter(header.value) {
+                thread.add_domain(&id[1].to_ascii_lowercase(), audience);
+            }
+        }
+        for part in msg.readable_parts() {
+            // The history holds the addresses the whole text has more of
+            // than the part the sender wrote.
+            let mut history: HashMap<String, i64> = HashMap::new();
+            for m in ADDRESS.find_iter(part.plain()) {
+                *history.entry(m.as_str().to_ascii_lowercase()).or_default() += 1;
+            }
+            for m in ADDRESS.find_iter(part.authored()) {
+                *history.entry(m.as_str().to_ascii_lowercase()).or_default() -= 1;
+            }
+            for (address, n) in history {
+                if n > 0 {
+                    if let Some((_, domain)) = address.rsplit_once('@') {
+                        thread.add_domain(domain, audience);
+                    }
+                    thread.addresses.insert(address);
                 }
             }
         }
+        thread
+    }
+
+    fn add_domain(&mut self, domain: &str, audience: &Audience<'_>) {
+        if !audience.is_personal(domain) {
+            self.domains
+                .insert(registrable(domain).unwrap_or(domain).to_string());
+        }
+    }
+
+    /// Whether a recipient (its domain lowercase) took part.
+    fn includes(&self, addr: &str, domain: &str, audience: &Audience<'_>) -> bool {
+        self.addresses.contains(&addr.to_ascii_lowercase())
+            || (!audience.is_personal(domain)
+                && self.domains.contains(registrable(domain).unwrap_or(domain)))
+    }
+}
+
+/// The domain of a message identifier: `id@host.example`.
+static MESSAGE_ID_DOMAIN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)").expect("message id pattern is valid")
+});
+
+/// An email address in running text.
+static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+        .expect("address pattern is valid")
+});
+
+impl Rule for ConfidentialBroad {
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+        let audience = cx.audience;
+        let (mut external, mut domains) = self.outside(audience, None);
         let mut lists = audience.mass_lists();
         let first_list = lists.next();
         if external == 0 && first_list.is_none() {
             return;
         }
-        let Some((kind, marking, location)) = self.marking(cx.message, first_list.is_some()) else {
+        let Some(marking) = self.marking(cx.message, first_list.is_some()) else {
             return;
         };
+        if marking.inherited && external > 0 {
+            let thread = Thread::of(cx.message, audience);
+            (external, domains) = self.outside(audience, Some(&thread));
+        }
         let mut reach = Vec::new();
-        if external > 0 && kind == Kind::Confidential {
+        if external > 0 && marking.kind == Kind::Confidential {
             reach.push(format!(
-                "{} outside the organisation (at {}{})",
+                "{} outside the organisation{} (at {}{})",
                 plural(external, "recipient", "recipients"),
+                if marking.inherited {
+                    " and new to the thread"
+                } else {
+                    ""
+                },
                 domains.join(", "),
                 if external as usize > domains.len() && domains.len() == EXAMPLE_DOMAINS {
                     ", ..."
@@ -423,18 +576,22 @@ impl Rule for ConfidentialBroad {
             }
             reach.push(s);
         }
+        if reach.is_empty() {
+            return;
+        }
         out.push(
             Diagnostic::new(
                 Severity::Error,
                 format!(
-                    "marked {} by {marking} but sent to {}",
-                    match kind {
+                    "marked {} by {} but sent to {}",
+                    match marking.kind {
                         Kind::Confidential => "confidential",
                         Kind::Embargoed => "embargoed",
                     },
+                    marking.by,
                     reach.join(" and to ")
                 ),
-                location,
+                marking.location,
             )
             .help("make sure every recipient may read it: remove the list and outside recipients, or the confidential content"),
         );
@@ -639,14 +796,110 @@ mod tests {
     }
 
     #[test]
+    fn uk_government_classifications() {
+        let r = rule();
+        for s in [
+            "OFFICIAL-SENSITIVE: case notes",
+            "[OFFICIAL SENSITIVE] Evaluation scores - lot 3",
+            "OFFICIAL-SENSITIVE PERSONAL",
+            "Official-Sensitive Commercial: contract variation",
+            "Case notes - OFFICIAL-SENSITIVE",
+            "OFFICIAL: Sensitive",
+            "SECRET - UK EYES ONLY",
+            "TOP SECRET",
+            "UK SECRET: trial dates",
+        ] {
+            assert!(r.label(s, false).is_some(), "{s}");
+        }
+        for s in [
+            "OFFICIAL",
+            "OFFICIAL: Resurfacing programme, weeks 48-50",
+            "Official sensitive data handling course",
+            "OFFICIAL-SENSITIVE handling: new guidance",
+            "Secret Santa draw on Friday",
+            "SECRET SANTA 2025",
+            "Top secret: the surprise party",
+            "Company secretary appointment",
+        ] {
+            assert!(r.label(s, false).is_none(), "{s}");
+        }
+        assert!(header_marks("X-Protective-Marking", "OFFICIAL-SENSITIVE"));
+        assert!(!header_marks("X-Classification", "OFFICIAL"));
+        assert!(!header_marks("X-Classification", "Non-Sensitive"));
+    }
+
+    #[test]
+    fn a_reply_may_send_an_inherited_subject_marking_back_to_the_thread() {
+        let reply = |cc: &str, references: &str, quote: &str| {
+            eml(&format!(
+                "From: nadia@lawfirm.example.com\nTo: tom@client.example.org, jana@client.example.org\n{cc}Subject: RE: [Confidential] Leeds site\nIn-Reply-To: <x@AM6PR04.prod.outlook.com>\nReferences: {references}\n\nThanks, advice by Thursday.\n\n{quote}"
+            ))
+        };
+        let quote = "From: Tom <tom@client.example.org>\nSent: 24 November 2025 18:03\nSubject: [Confidential] Leeds site\n\nPlease keep this confidential.\n";
+        let outlook_ids = "<x@AM6PR04.prod.outlook.com>";
+        // Back to the people who started it, known from the quoted history
+        // or from the Message-IDs the reply answers.
+        assert!(check_rule("confidential-broad", &reply("", outlook_ids, quote)).is_empty());
+        assert!(
+            check_rule(
+                "confidential-broad",
+                &reply("", "<a1@mail.client.example.org>", "")
+            )
+            .is_empty()
+        );
+        // Someone new to the thread.
+        let f = check_rule(
+            "confidential-broad",
+            &reply("Cc: owen@hr.example.net\n", outlook_ids, quote),
+        );
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            f[0].message,
+            "marked confidential by the subject \"RE: [Confidential] Leeds site\" but sent to 1 recipient outside the organisation and new to the thread (at hr.example.net)"
+        );
+        // Nothing shows who was in the thread: Outlook's Message-IDs and no quote.
+        assert_eq!(
+            check_rule("confidential-broad", &reply("", outlook_ids, "")).len(),
+            1
+        );
+        // At a personal mailbox provider only the address itself was there.
+        let gmail = |to: &str| {
+            eml(&format!(
+                "From: a@corp.example\nTo: {to}\nSubject: Re: Confidential: offer\nReferences: <CA1@mail.gmail.com>\n\nAgreed.\n\nOn Mon, 24 Nov 2025, Bob <bob@gmail.com> wrote:\n> Confidential: our offer\n"
+            ))
+        };
+        assert!(check_rule("confidential-broad", &gmail("bob@gmail.com")).is_empty());
+        assert_eq!(
+            check_rule("confidential-broad", &gmail("bob@gmail.com, eve@gmail.com")).len(),
+            1
+        );
+        // The reply's own marking, a marking put before the reply prefix, or
+        // a forward's, counts for everyone outside.
+        let own_text = eml(&format!(
+            "From: nadia@lawfirm.example.com\nTo: tom@client.example.org\nSubject: RE: [Confidential] Leeds site\n\nPlease keep this confidential.\n\n{quote}"
+        ));
+        let f = check_rule("confidential-broad", &own_text);
+        assert!(f[0].message.contains("by the text"), "{}", f[0].message);
+        for subject in [
+            "[Confidential] RE: Leeds site",
+            "FW: [Confidential] Leeds site",
+        ] {
+            let msg = eml(&format!(
+                "From: nadia@lawfirm.example.com\nTo: tom@client.example.org\nSubject: {subject}\n\nx\n\n{quote}"
+            ));
+            assert_eq!(check_rule("confidential-broad", &msg).len(), 1, "{subject}");
+        }
+    }
+
+    #[test]
     fn options() {
         let msg = eml(
-            "From: a@corp.example\nTo: b@eu.lawfirm.example\nSubject: OFFICIAL-SENSITIVE: case notes\n\nx\n",
+            "From: a@corp.example\nTo: b@eu.lawfirm.example\nSubject: COMMERCIAL IN CONFIDENCE: bid pricing\n\nx\n",
         );
         assert!(check_rule("confidential-broad", &msg).is_empty());
-        let config = "[rules.confidential-broad]\nmarkings = [\"official-sensitive\"]\n";
+        let config = "[rules.confidential-broad]\nmarkings = [\"commercial in confidence\"]\n";
         assert_eq!(check_rule_with(config, "confidential-broad", &msg).len(), 1);
-        let trusted = "[rules.confidential-broad]\nmarkings = [\"OFFICIAL-SENSITIVE\"]\ntrusted_domains = [\"lawfirm.example\"]\n";
+        let trusted = "[rules.confidential-broad]\nmarkings = [\"COMMERCIAL IN CONFIDENCE\"]\ntrusted_domains = [\"lawfirm.example\"]\n";
         assert!(check_rule_with(trusted, "confidential-broad", &msg).is_empty());
         let settings = |toml: &str| {
             crate::config::Config::parse(toml, "t.toml").unwrap().rules["confidential-broad"]
