@@ -112,9 +112,13 @@ impl Rule for PersonalSender {
         {
             return;
         }
+        let configured = &cx.config.organization.domains;
         let mut internal = 0u64;
         let mut lists = 0u64;
         let mut first_list = None;
+        // The organisation's domains the recipients are at, in order: the
+        // account to send from is at one of these.
+        let mut recipient_org: Vec<&str> = Vec::new();
         for r in audience.recipients() {
             if r.own {
                 continue;
@@ -124,12 +128,26 @@ impl Rule for PersonalSender {
                 first_list.get_or_insert(r.first.addr);
             } else if !r.external {
                 internal += 1;
+            } else {
+                continue;
+            }
+            let domain = r.first.domain().unwrap_or("").to_ascii_lowercase();
+            if let Some(org) = configured
+                .iter()
+                .find(|org| is_internal(&domain, std::slice::from_ref(org)))
+                && !recipient_org.contains(&org.as_str())
+            {
+                recipient_org.push(org);
             }
         }
         if internal == 0 && lists == 0 {
             return;
         }
-        let org = cx.config.organization.domains.join(", ");
+        // Lists outside the organisation's domains leave only the configured ones.
+        if recipient_org.is_empty() {
+            recipient_org = configured.iter().map(String::as_str).collect();
+        }
+        let org = recipient_org.join(", ");
         let mut to_whom = Vec::new();
         if internal > 0 {
             to_whom.push(format!(
@@ -165,7 +183,7 @@ impl Rule for PersonalSender {
             )
             .help(format!(
                 "send organisation mail from your account at {}; an outside sender that may write for the organisation goes in `allowed_senders`",
-                cx.config.organization.domains.first().map_or("", String::as_str)
+                recipient_org.join(" or ")
             )),
         );
     }
@@ -211,6 +229,41 @@ members = 28
             f[0].message.starts_with("sent from r@home.example, outside the organisation's domains, to 1 recipient inside"),
             "{}",
             f[0].message
+        );
+    }
+
+    #[test]
+    fn names_the_recipients_own_organisation_domain() {
+        let config = "[organization]\ndomains = [\"trust.example.org.uk\", \"oakfield.example.sch.uk\", \"riverside.example.sch.uk\"]\n";
+        let msg = eml(
+            "From: tom@gmail.com\nTo: office@riverside.example.sch.uk\nCc: y6@mail.riverside.example.sch.uk\n\nx\n",
+        );
+        let f = check_rule_with(config, "personal-sender", &msg);
+        assert_eq!(
+            f[0].message,
+            "sent from a personal mailbox, tom@gmail.com, to 2 recipients inside the organisation (riverside.example.sch.uk)"
+        );
+        assert_eq!(
+            f[0].help.as_deref(),
+            Some(
+                "send organisation mail from your account at riverside.example.sch.uk; an outside sender that may write for the organisation goes in `allowed_senders`"
+            )
+        );
+        let two = eml(
+            "From: tom@gmail.com\nTo: office@riverside.example.sch.uk, head@oakfield.example.sch.uk\n\nx\n",
+        );
+        let f = check_rule_with(config, "personal-sender", &two);
+        assert!(
+            f[0].message
+                .ends_with("(riverside.example.sch.uk, oakfield.example.sch.uk)"),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            f[0].help
+                .as_deref()
+                .unwrap()
+                .contains("at riverside.example.sch.uk or oakfield.example.sch.uk;")
         );
     }
 
