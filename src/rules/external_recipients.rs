@@ -24,6 +24,9 @@ declare_rule! {
     ///
     /// It is an info, and a warning from 5 external domains. Replies stay
     /// infos: answering the people already in a thread is normal business.
+    /// So does a message whose outside recipients are all in Bcc (a letter
+    /// to parents, a client mailing): they were put there on purpose, and
+    /// nobody sees them.
     ///
     /// ## Why it matters
     /// An outside address slips into a message easily: a similar name
@@ -107,7 +110,9 @@ impl Rule for ExternalRecipients {
         let mut groups: Vec<(String, u64)> = Vec::new();
         let mut first = None;
         let mut total = 0u64;
+        let mut all_in_bcc = true;
         for r in audience.external() {
+            all_in_bcc &= r.visible.is_none();
             let domain = r.first.domain().unwrap_or("");
             let group = match by_domain.get(domain) {
                 Some(&g) => g,
@@ -162,10 +167,11 @@ impl Rule for ExternalRecipients {
         };
         let verb = if total == 1 { "is" } else { "are" };
         let message = format!(
-            "{} {verb} outside your organisation ({domains})",
-            plural(total, "recipient", "recipients")
+            "{} {verb} outside your organisation{} ({domains})",
+            plural(total, "recipient", "recipients"),
+            if all_in_bcc { ", in Bcc" } else { "" }
         );
-        let severity = if groups.len() >= self.warning && !cx.message.is_reply {
+        let severity = if groups.len() >= self.warning && !cx.message.is_reply && !all_in_bcc {
             Severity::Warning
         } else {
             Severity::Info
@@ -252,6 +258,32 @@ mod tests {
             f[0].message.ends_with("co1.example and 5 more)"),
             "{}",
             f[0].message
+        );
+    }
+
+    #[test]
+    fn outside_recipients_all_in_bcc_are_an_info() {
+        let externals: Vec<String> = (0..7).map(|i| format!("p{i}@co{i}.example")).collect();
+        let msg = eml(&format!(
+            "From: head@example.org\nTo: office@example.org\nBcc: {}\n\nx\n",
+            externals.join(", ")
+        ));
+        let f = check_rule("external-recipients", &msg);
+        assert_eq!(f[0].severity, Severity::Info);
+        assert!(
+            f[0].message
+                .starts_with("7 recipients are outside your organisation, in Bcc (7 domains:"),
+            "{}",
+            f[0].message
+        );
+        // One of them visible: the warning stands.
+        let msg = eml(&format!(
+            "From: head@example.org\nTo: office@example.org\nCc: p0@co0.example\nBcc: {}\n\nx\n",
+            externals.join(", ")
+        ));
+        assert_eq!(
+            check_rule("external-recipients", &msg)[0].severity,
+            Severity::Warning
         );
     }
 

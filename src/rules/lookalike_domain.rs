@@ -3,6 +3,7 @@ use super::{Context, Rule, declare_rule, plural};
 use crate::audience::{PERSONAL_BRANDS, PERSONAL_DOMAINS, Recipient, registrable};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
+use crate::message::Field;
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -35,10 +36,20 @@ declare_rule! {
     /// provider domains (yahoo.co.uk and yahoo.com, hotmail.fr, ymail.com,
     /// ...) are never lookalikes of each other.
     ///
-    /// It is an **error** when a domain written with non-Latin letters that
+    /// It is an **error** when a domain reads the same as one of those
+    /// domains or another recipient's: written with non-Latin letters that
     /// look Latin (Cyrillic `а`, `е`, `о`, `р`, `с`, Greek `ο`, ...; shown as
-    /// `xn--...` in Punycode) reads the same as one of those domains:
-    /// that is impersonation, not a typo.
+    /// `xn--...` in Punycode), or with Latin letters and digits that pass for
+    /// others (`1` or a capital `I` for `l`, `0` for `o`, `rn` for `m`, `vv`
+    /// for `w`, `cl` for `d`: `northwind-supp1ies.example`). Nobody types
+    /// those by accident: that is impersonation, not a typo.
+    ///
+    /// **Reply-To** is checked too: a Reply-To address whose domain is a
+    /// typo or a look-alike of the From address's domain, the
+    /// organisation's or a known domain is an error, because every reply
+    /// would go to whoever owns it. Someone who gets into a mailbox adds
+    /// such a Reply-To to collect the answers to invoices and payment
+    /// requests.
     ///
     /// ## Why it matters
     /// A mistyped domain sends the message to whoever owns the typo. Typo
@@ -46,7 +57,8 @@ declare_rule! {
     /// purpose to collect such mail: researchers who registered about 30
     /// look-alikes of large companies' domains received some 120,000
     /// misdirected emails in six months. Look-alike letters are how invoice
-    /// fraud poses as a supplier in a reply thread.
+    /// fraud poses as a supplier in a reply thread, and a look-alike
+    /// Reply-To is how it diverts a real supplier's mail.
     ///
     /// ## Example
     /// ```text
@@ -56,7 +68,8 @@ declare_rule! {
     ///
     /// ## How to fix
     /// Correct the domain. If it is right (a real partner with a similar
-    /// name), add it to `allowed`.
+    /// name), add it to `allowed`. A look-alike Reply-To you did not set
+    /// means someone changed your account's settings: tell your IT team.
     ///
     /// ## Options
     /// ```toml
@@ -68,7 +81,7 @@ declare_rule! {
     /// ```
     id: "lookalike-domain",
     severity: Warning,
-    summary: "A recipient domain looks like a typo or a look-alike of a known domain (gmial.com, nhs.com)",
+    summary: "A recipient or Reply-To domain looks like a typo or a look-alike of a known domain (gmial.com, nhs.com)",
     build: LookalikeDomain::build,
 }
 
@@ -199,12 +212,15 @@ const MESSAGE_TARGETS: usize = 16;
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Org,
+    /// The From address's domain, for Reply-To.
+    From,
     Known,
     Provider,
     /// Another domain of this message, with its number of recipients.
     Recipients(u64),
 }
 
+#[derive(Clone)]
 struct Target {
     domain: String,
     /// Length of the name before the ending (`hotmail` in hotmail.co.uk);
@@ -230,6 +246,7 @@ impl Target {
     fn describe(&self) -> String {
         match self.kind {
             Kind::Org => format!("{} (your organisation's domain)", self.domain),
+            Kind::From => format!("{} (the From address's domain)", self.domain),
             Kind::Known => format!("{} (a configured known domain)", self.domain),
             Kind::Provider => format!("{} (a major mail provider)", self.domain),
             Kind::Recipients(n) => format!(
@@ -288,11 +305,11 @@ impl Rule for LookalikeDomain {
                 d.external |= r.external;
             }
         }
+        let targets = self.targets(cx, &domains);
+        self.check_reply_to(cx, &targets, out);
         if domains.is_empty() {
             return;
         }
-
-        let targets = self.targets(cx, &domains);
         // A domain that is itself the organisation's, a known one or a
         // provider's is no typo; a common domain of this message may be.
         let exact: HashSet<&str> = targets
@@ -300,40 +317,27 @@ impl Rule for LookalikeDomain {
             .filter(|t| !matches!(t.kind, Kind::Recipients(_)))
             .map(|t| t.domain.as_str())
             .collect();
-        let personal: HashSet<&str> = cx
-            .config
-            .organization
-            .personal_domains
-            .iter()
-            .map(String::as_str)
-            .collect();
         let mut skeletons = None;
+        let mut homoglyphs = None;
         let mut capped = Capped::new(self.max_reported);
         for d in &domains {
             let reg = d.registrable.as_str();
-            if !d.external
-                || exact.contains(reg)
-                || self.allowed.contains(reg)
-                || is_real_provider(reg)
-                || personal.contains(reg)
-            {
+            if !d.external || exact.contains(reg) || self.never_reported(cx, reg) {
                 continue;
             }
             let finding = if is_idn(reg) {
                 let map = skeletons.get_or_insert_with(|| skeleton_map(&targets, &domains));
                 confusable(reg, map)
             } else {
-                let Some((name, _)) = split(reg) else {
-                    continue;
-                };
-                targets.iter().find_map(|t| {
-                    let comparable = match t.kind {
-                        Kind::Recipients(n) => d.count == 1 && n >= 2 && t.domain != reg,
-                        _ => true,
-                    };
-                    let slip = comparable.then(|| near(reg, name.len(), t)).flatten()?;
-                    Some(Finding::Typo(t.describe(), slip))
-                })
+                let written = written_registrable(d.first.first.domain().unwrap_or(""), reg);
+                let imitated = has_imitation(written)
+                    .then(|| {
+                        let map =
+                            homoglyphs.get_or_insert_with(|| homoglyph_map(&targets, &domains));
+                        homoglyph(written, reg, map, self.min_label)
+                    })
+                    .flatten();
+                imitated.or_else(|| typo(reg, &targets, d.count))
             };
             let Some(finding) = finding else { continue };
             let location = Location::header(d.first.first.field.header_name(), d.first.first.line);
@@ -397,11 +401,121 @@ impl LookalikeDomain {
         }
         targets
     }
+
+    /// Real domains: allowed, a provider's own, or configured personal ones.
+    fn never_reported(&self, cx: &Context<'_>, reg: &str) -> bool {
+        self.allowed.contains(reg)
+            || is_real_provider(reg)
+            || cx
+                .config
+                .organization
+                .personal_domains
+                .iter()
+                .any(|p| p == reg)
+    }
+
+    /// Reply-To addresses that look like the From domain, the
+    /// organisation's or a known one: replies would go to whoever owns the
+    /// look-alike. Someone who can change a mailbox's settings adds such a
+    /// Reply-To to divert the answers to invoices and payment requests.
+    fn check_reply_to(&self, cx: &Context<'_>, targets: &[Target], out: &mut Vec<Diagnostic>) {
+        let msg = cx.message;
+        let mut reply_to = msg.addresses_in(Field::ReplyTo).peekable();
+        if reply_to.peek().is_none() {
+            return;
+        }
+        let mut own: Vec<Target> = targets
+            .iter()
+            .filter(|t| matches!(t.kind, Kind::Org | Kind::Known))
+            .cloned()
+            .collect();
+        let from = msg
+            .sender()
+            .and_then(|a| a.domain())
+            .and_then(registrable_ascii);
+        if let Some(from) = from.filter(|f| !own.iter().any(|t| &t.domain == f)) {
+            own.push(Target::new(from, Kind::From, false, self.min_label));
+        }
+        let mut skeletons = None;
+        let mut homoglyphs = None;
+        let mut seen = HashSet::new();
+        let mut capped = Capped::new(self.max_reported);
+        for a in reply_to {
+            let Some(domain) = a.domain() else { continue };
+            let Some(reg) = registrable_ascii(domain) else {
+                continue;
+            };
+            if own.iter().any(|t| t.domain == reg)
+                || self.never_reported(cx, &reg)
+                || !seen.insert(reg.clone())
+            {
+                continue;
+            }
+            let finding = if is_idn(&reg) {
+                confusable(
+                    &reg,
+                    skeletons.get_or_insert_with(|| skeleton_map(&own, &[])),
+                )
+            } else {
+                let written = written_registrable(domain, &reg);
+                let imitated = has_imitation(written)
+                    .then(|| {
+                        let map = homoglyphs.get_or_insert_with(|| homoglyph_map(&own, &[]));
+                        homoglyph(written, &reg, map, self.min_label)
+                    })
+                    .flatten();
+                imitated.or_else(|| typo(&reg, &own, 1))
+            };
+            let Some(finding) = finding else { continue };
+            capped.push(out, Location::header("Reply-To", a.line), |location| {
+                Diagnostic::new(
+                    Severity::Error,
+                    format!(
+                        "replies would go to `{}`: {}",
+                        a.addr,
+                        finding.describe(&reg)
+                    ),
+                    location,
+                )
+                .help("if you did not set this Reply-To, someone may have changed your account's settings to divert replies: check them and tell your IT team; otherwise correct the address")
+            });
+        }
+        capped.finish(out, |n, location| {
+            Diagnostic::new(
+                Severity::Error,
+                format!(
+                    "and {} in Reply-To that look like the sender's",
+                    plural(n, "more domain", "more domains")
+                ),
+                location,
+            )
+            .help("check every Reply-To address")
+        });
+    }
+}
+
+/// A slip of the keyboard from one of `targets` (a domain of this message
+/// only when more common in it than the suspect, seen `count` times).
+fn typo(reg: &str, targets: &[Target], count: u64) -> Option<Finding> {
+    let (name, _) = split(reg)?;
+    targets.iter().find_map(|t| {
+        let comparable = match t.kind {
+            Kind::Recipients(n) => count == 1 && n >= 2 && t.domain != reg,
+            _ => true,
+        };
+        let slip = comparable.then(|| near(reg, name.len(), t)).flatten()?;
+        Some(Finding::Typo(t.describe(), slip))
+    })
 }
 
 /// What a suspect domain looks like; targets as [`Target::describe`] says them.
 enum Finding {
     Typo(String, Slip),
+    /// Latin letters or digits that read as others: `1` for `l`, `rn` for `m`.
+    Homoglyph {
+        target: String,
+        swaps: Vec<(String, char)>,
+    },
     Confusable {
         target: String,
         unicode: String,
@@ -410,6 +524,37 @@ enum Finding {
 }
 
 impl Finding {
+    /// What the suspect domain `reg` does: `gmial.com looks like a typo of ...`.
+    fn describe(&self, reg: &str) -> String {
+        match self {
+            Finding::Typo(target, Slip::Letters) => format!("{reg} looks like a typo of {target}"),
+            Finding::Typo(target, Slip::Ending) => {
+                format!("{reg} looks like {target} with the wrong ending")
+            }
+            Finding::Homoglyph { target, swaps } => {
+                let swaps: Vec<String> = swaps
+                    .iter()
+                    .map(|(written, meant)| format!("`{written}` for `{meant}`"))
+                    .collect();
+                format!(
+                    "{reg} imitates {target}, with {}: it reads the same but is a different domain",
+                    swaps.join(", ")
+                )
+            }
+            Finding::Confusable {
+                target,
+                unicode,
+                letters,
+            } => {
+                let letters: Vec<String> = letters.iter().map(|&c| describe_char(c)).collect();
+                format!(
+                    "{reg} is {unicode}, written with {}: it looks like {target} but is a different domain",
+                    letters.join(", "),
+                )
+            }
+        }
+    }
+
     fn diagnostic(&self, d: &Domain<'_>, location: Location) -> Diagnostic {
         let who = if d.count == 1 {
             format!("`{}`", d.first.first.addr)
@@ -421,40 +566,15 @@ impl Finding {
                 d.first.first.addr
             )
         };
+        let message = format!("{who}: {}", self.describe(&d.registrable));
         match self {
-            Finding::Typo(target, slip) => Diagnostic::new(
-                Severity::Warning,
-                match slip {
-                    Slip::Letters => {
-                        format!("{who}: {} looks like a typo of {target}", d.registrable)
-                    }
-                    Slip::Ending => format!(
-                        "{who}: {} looks like {target} with the wrong ending",
-                        d.registrable
-                    ),
-                },
-                location,
-            )
-            .help(format!(
+            Finding::Typo(..) => Diagnostic::new(Severity::Warning, message, location).help(format!(
                 "correct the domain; if {} is right, add it to `allowed` under [rules.lookalike-domain]",
                 d.registrable
             )),
-            Finding::Confusable {
-                target,
-                unicode,
-                letters,
-            } => {
-                let letters: Vec<String> = letters.iter().map(|&c| describe_char(c)).collect();
-                Diagnostic::new(
-                    Severity::Error,
-                    format!(
-                        "{who}: {} is {unicode}, written with {}: it looks like {target} but is a different domain",
-                        d.registrable,
-                        letters.join(", "),
-                    ),
-                    location,
-                )
-                .help("look-alike letters are how impersonators pose as someone you know: check the address with its owner by other means before sending")
+            Finding::Homoglyph { .. } | Finding::Confusable { .. } => {
+                Diagnostic::new(Severity::Error, message, location)
+                    .help("look-alike letters are how impersonators pose as someone you know: check the address with its owner by other means before sending")
             }
         }
     }
@@ -600,7 +720,14 @@ enum Lookalike<'t> {
     Domain(&'t Domain<'t>),
 }
 
-impl Lookalike<'_> {
+impl<'t> Lookalike<'t> {
+    fn domain(self) -> &'t str {
+        match self {
+            Lookalike::Target(t) => &t.domain,
+            Lookalike::Domain(d) => &d.registrable,
+        }
+    }
+
     fn describe(self) -> String {
         match self {
             Lookalike::Target(t) => t.describe(),
@@ -609,6 +736,152 @@ impl Lookalike<'_> {
             }
         }
     }
+}
+
+/// Latin letters and digits that read as others in common fonts: (as
+/// written, what it reads as). A capital `I` reads as `l` only among small
+/// letters: in `PAYPAI.COM` it is plainly an I.
+const IMITATIONS: &[(&str, char)] = &[
+    ("rn", 'm'),
+    ("vv", 'w'),
+    ("cl", 'd'),
+    ("1", 'l'),
+    ("0", 'o'),
+    ("I", 'l'),
+];
+
+/// The imitation written at byte `i`, its length and what it reads as.
+fn imitation_at(written: &[u8], i: usize, small_letters: bool) -> Option<(usize, char)> {
+    let rest = written.get(i..)?;
+    IMITATIONS
+        .iter()
+        .find(|(w, _)| rest.starts_with(w.as_bytes()) && (*w != "I" || small_letters))
+        .map(|(w, meant)| (w.len(), *meant))
+}
+
+fn has_small_letters(written: &str) -> bool {
+    written.bytes().any(|b| b.is_ascii_lowercase())
+}
+
+/// Whether an ASCII domain as written holds an imitation anywhere.
+fn has_imitation(written: &str) -> bool {
+    let small_letters = has_small_letters(written);
+    (0..written.len()).any(|i| imitation_at(written.as_bytes(), i, small_letters).is_some())
+}
+
+/// An ASCII domain with each character replaced by the form it shares with
+/// its imitations (`m` and `rn` -> `rn`, `l`, `1` and `I` -> `l`, ...): two
+/// domains that read the same have the same skeleton.
+fn ascii_skeleton(written: &str) -> String {
+    let small_letters = has_small_letters(written);
+    let mut out = String::with_capacity(written.len() + 4);
+    for c in written.chars() {
+        match c {
+            'I' if small_letters => out.push('l'),
+            '1' => out.push('l'),
+            '0' => out.push('o'),
+            _ => match c.to_ascii_lowercase() {
+                'm' => out.push_str("rn"),
+                'w' => out.push_str("vv"),
+                'd' => out.push_str("cl"),
+                lower => out.push(lower),
+            },
+        }
+    }
+    out
+}
+
+/// The imitations by which `written` (an ASCII domain as written) reads as
+/// `target` (lowercase), in order and without repeats; `None` when it does
+/// not, or is the same domain.
+fn imitations(written: &str, target: &str) -> Option<Vec<(String, char)>> {
+    let small_letters = has_small_letters(written);
+    let (w, t) = (written.as_bytes(), target.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    let mut swaps: Vec<(String, char)> = Vec::new();
+    while i < w.len() {
+        let meant = *t.get(j)?;
+        if w[i].to_ascii_lowercase() == meant {
+            i += 1;
+        } else {
+            // An imitation begins with a different character from what it
+            // reads as, so where both agree there is none to try.
+            let (len, reads_as) = imitation_at(w, i, small_letters)?;
+            if reads_as as u32 != u32::from(meant) {
+                return None;
+            }
+            let swap = (written.get(i..i + len)?.to_string(), reads_as);
+            if !swaps.contains(&swap) {
+                swaps.push(swap);
+            }
+            i += len;
+        }
+        j += 1;
+    }
+    (j == t.len() && !swaps.is_empty()).then_some(swaps)
+}
+
+/// The domains an imitation could pose as by [`ascii_skeleton`]: every
+/// ASCII target and recipient domain, with what each is. Domains that
+/// read the same share a skeleton, the imitation among them too.
+type HomoglyphMap<'t> = HashMap<String, Vec<Lookalike<'t>>, foldhash::fast::RandomState>;
+
+fn homoglyph_map<'t>(targets: &'t [Target], domains: &'t [Domain<'_>]) -> HomoglyphMap<'t> {
+    let mut map = HomoglyphMap::default();
+    let mut seen = HashSet::new();
+    let targets = targets.iter().map(Lookalike::Target);
+    let domains = domains.iter().map(Lookalike::Domain);
+    for lookalike in targets.chain(domains) {
+        let domain = lookalike.domain();
+        if !is_idn(domain) && seen.insert(domain) {
+            map.entry(ascii_skeleton(domain))
+                .or_default()
+                .push(lookalike);
+        }
+    }
+    map
+}
+
+/// A domain written with imitations of the letters of a target or another
+/// recipient's domain: `supp1ies.example` for supplies.example. Names are
+/// held to the lengths typos are (see [`near`]).
+fn homoglyph(
+    written: &str,
+    reg: &str,
+    map: &HomoglyphMap<'_>,
+    min_label: usize,
+) -> Option<Finding> {
+    let name_len = split(reg)?.0.len();
+    map.get(&ascii_skeleton(written))?
+        .iter()
+        .find_map(|&lookalike| {
+            let target = lookalike.domain();
+            let swaps = imitations(written, target)?;
+            let min_label = match lookalike {
+                Lookalike::Target(t) => t.min_label,
+                Lookalike::Domain(_) => min_label,
+            };
+            let shortest = name_len.min(split(target)?.0.len());
+            let first_letter = reg.as_bytes().first() != target.as_bytes().first();
+            (shortest >= min_label && (!first_letter || shortest >= FIRST_LETTER_MIN_LABEL)).then(
+                || Finding::Homoglyph {
+                    target: lookalike.describe(),
+                    swaps,
+                },
+            )
+        })
+}
+
+/// The registrable part of a domain as written, capitals kept (`reg` is
+/// the same, lowercase); `reg` itself when the two differ otherwise.
+fn written_registrable<'a>(written: &'a str, reg: &'a str) -> &'a str {
+    let written = written.trim_end_matches('.');
+    written
+        .len()
+        .checked_sub(reg.len())
+        .and_then(|start| written.get(start..))
+        .filter(|tail| tail.eq_ignore_ascii_case(reg))
+        .unwrap_or(reg)
 }
 
 fn skeleton(domain: &str) -> String {
@@ -805,6 +1078,126 @@ mod tests {
         assert_eq!(f[0].severity, Severity::Error);
         // Real internationalised domains are not look-alikes.
         assert!(findings("ann@example.org", "a@exämple.com, b@münchen.example").is_empty());
+    }
+
+    #[test]
+    fn latin_imitations_are_an_error() {
+        // `1` for `l` in a supplier's domain, the real one in Cc.
+        let f = findings(
+            "megan@example.com",
+            "accounts@northwind-supp1ies.example, jon@northwind-supplies.example",
+        );
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].severity, Severity::Error);
+        assert_eq!(
+            f[0].message,
+            "`accounts@northwind-supp1ies.example`: northwind-supp1ies.example imitates northwind-supplies.example (the domain of 1 other recipient in this message), with `1` for `l`: it reads the same but is a different domain"
+        );
+        // Whichever comes first.
+        let f = findings(
+            "megan@example.com",
+            "jon@northwind-supplies.example, accounts@northwind-supp1ies.example",
+        );
+        assert_eq!(f.len(), 1);
+        assert!(f[0].message.starts_with("`accounts@northwind-supp1ies"));
+        for (to, swaps) in [
+            ("a@hotrnail.com", "`rn` for `m`"),
+            ("a@gmai1.com", "`1` for `l`"),
+            ("a@yah00.com", "`0` for `o`"),
+            (
+                "a@Northwind-SuppIies.example, b@northwind-supplies.example",
+                "`I` for `l`",
+            ),
+        ] {
+            let f = findings("megan@example.com", to);
+            assert_eq!(f.len(), 1, "{to}");
+            assert_eq!(f[0].severity, Severity::Error, "{to}");
+            assert!(f[0].message.contains(swaps), "{to}: {}", f[0].message);
+        }
+        // A capital I among capitals is an I; a series is not an imitation;
+        // the real domain beside an imitation is not one either way round.
+        for to in [
+            "a@NORTHWIND-SUPPIIES.EXAMPLE, b@northwind-supplies.example",
+            "a@shop1.example, b@shop2.example, c@shop2.example",
+            "a@web1.example",
+            "a@modern.example",
+        ] {
+            let f = findings("megan@example.com", to);
+            assert!(
+                f.iter().all(|f| f.severity != Severity::Error),
+                "{to}: {f:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn reply_to_look_alikes_of_the_senders_domains() {
+        let reply_to = |config: &str, from: &str, reply_to: &str| {
+            check_rule_with(
+                config,
+                "lookalike-domain",
+                &eml(&format!(
+                    "From: {from}\nReply-To: {reply_to}\nTo: megan@customer.example\n\nx\n"
+                )),
+            )
+        };
+        let f = reply_to(
+            "",
+            "accounts@northwind-supplies.example",
+            "accounts@northwind-suppiles.example",
+        );
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Error);
+        assert_eq!(
+            f[0].message,
+            "replies would go to `accounts@northwind-suppiles.example`: northwind-suppiles.example looks like a typo of northwind-supplies.example (your organisation's domain)"
+        );
+        assert_eq!(f[0].location.header.as_deref(), Some("Reply-To"));
+        assert_eq!(f[0].location.line, Some(2));
+        // The From domain when the organisation is configured apart from it,
+        // a configured organisation domain, imitations.
+        let org = "[organization]\ndomains = [\"example.org\"]\n";
+        let f = reply_to(org, "bob@gmail.com", "bob@gmial.com");
+        assert!(
+            f[0].message
+                .ends_with("gmial.com looks like a typo of gmail.com (the From address's domain)"),
+            "{}",
+            f[0].message
+        );
+        let f = reply_to(org, "ann@example.org", "ann@example.net");
+        assert!(
+            f[0].message.ends_with("with the wrong ending"),
+            "{}",
+            f[0].message
+        );
+        let f = reply_to("", "ann@northwind.example", "ann@n0rthwind.example");
+        assert!(
+            f[0].message.contains("with `0` for `o`"),
+            "{}",
+            f[0].message
+        );
+        let f = reply_to("", "ann@northwind.example", "ann@n\u{43e}rthwind.example");
+        assert_eq!(f[0].severity, Severity::Error);
+        // The same domain, sister domains of an unconfigured organisation,
+        // other services, real providers and allowed domains.
+        for (from, to) in [
+            ("ann@northwind.example", "Ann@NorthWind.example"),
+            ("ann@northwind.example", "help@mail.northwind.example"),
+            ("ann@example.org", "ann@example.net"),
+            ("news@charity.example", "support@charity.zendesk.example"),
+            ("ann@yahoo.com", "ann@yahoo.co.uk"),
+        ] {
+            assert!(reply_to("", from, to).is_empty(), "{to}");
+        }
+        let allowed = "[rules.lookalike-domain]\nallowed = [\"northwind-suppiles.example\"]\n";
+        assert!(
+            reply_to(
+                allowed,
+                "a@northwind-supplies.example",
+                "a@northwind-suppiles.example"
+            )
+            .is_empty()
+        );
     }
 
     #[test]
