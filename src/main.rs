@@ -4,7 +4,7 @@
 mod cli;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use cli::{check, explain, git_hook, init, rules, sendmail};
+use cli::{ExitStatus, check, explain, git_hook, init, man, rules, sendmail};
 use std::io;
 use std::process::ExitCode;
 
@@ -38,25 +38,21 @@ enum Command {
 fn main() -> ExitCode {
     // A panic in the parser is reported as that input's one-line error.
     maillint::guard::quiet_caught_panics();
-    let code = if sendmail::invoked_as_sendmail() {
-        sendmail::run_as_sendmail()
-    } else {
-        match Cli::parse().command {
-            Command::Check(args) => check::run(args),
-            Command::Sendmail(args) => sendmail::run(args),
-            Command::GitHook(args) => git_hook::run(args),
-            Command::Init(args) => init::run(args),
-            Command::Completions { shell } => {
-                clap_complete::generate(shell, &mut Cli::command(), "maillint", &mut io::stdout());
-                0
-            }
-            Command::Man => match clap_mangen::Man::new(Cli::command()).render(&mut io::stdout()) {
-                Ok(()) => 0,
-                Err(e) => cli::fail(format!("cannot write the manual: {e}")),
-            },
-            Command::Rules(args) => rules::run(args),
-            Command::Explain(args) => explain::run(args),
+    if sendmail::invoked_as_sendmail() {
+        return ExitStatus::Sendmail(sendmail::run_as_sendmail()).into();
+    }
+    let status = match Cli::parse().command {
+        Command::Check(args) => check::run(args),
+        Command::Sendmail(args) => ExitStatus::Sendmail(sendmail::run(args)),
+        Command::GitHook(args) => git_hook::run(args),
+        Command::Init(args) => init::run(args),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "maillint", &mut io::stdout());
+            ExitStatus::Success
         }
+        Command::Man => man::run(Cli::command()),
+        Command::Rules(args) => rules::run(args),
+        Command::Explain(args) => explain::run(args),
     };
-    ExitCode::from(u8::try_from(code).unwrap_or(2))
+    status.into()
 }

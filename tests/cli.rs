@@ -656,6 +656,88 @@ fn completions_and_man_page() {
         .stdout(predicate::str::contains(".TH maillint").and(predicate::str::contains("sendmail")));
 }
 
+#[test]
+fn completion_offers_rule_ids_after_explain_and_select() {
+    let dir = TempDir::new().unwrap();
+    let out = maillint(dir.path())
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    let script = String::from_utf8(out.stdout).unwrap();
+    let every_id = maillint::rules::REGISTRY
+        .iter()
+        .map(|r| r.id)
+        .collect::<Vec<_>>()
+        .join(" ");
+    // `explain <TAB>`: the options and rule ids; `--select <TAB>`: rule ids.
+    assert!(
+        script.contains(&format!("opts=\"-h --config --help {every_id}\"")),
+        "{script}"
+    );
+    assert!(script.contains(&format!("compgen -W \"{every_id}\"")));
+}
+
+#[test]
+fn man_page_has_every_command_exit_status_and_files() {
+    let dir = TempDir::new().unwrap();
+    let out = maillint(dir.path()).arg("man").output().unwrap();
+    assert!(out.status.success());
+    let page = String::from_utf8(out.stdout).unwrap();
+    for command in [
+        "check",
+        "sendmail",
+        "git-hook",
+        "init",
+        "completions",
+        "man",
+        "rules",
+        "explain",
+    ] {
+        let heading = format!(".SS \"maillint {command}\"\n");
+        assert!(page.contains(&heading), "{heading}");
+    }
+    for text in [
+        r"\fB\-\-fail\-on\fR",
+        r"\fB\-\-sendmail\fR \fI<PATH>\fR",
+        r"\fB\-\-domain\fR",
+        ".SH \"EXIT STATUS\"",
+        ".SH CONFIGURATION",
+        ".SH FILES",
+        ".SH ENVIRONMENT",
+    ] {
+        assert!(page.contains(text), "{text}");
+    }
+    // The stub pointed to pages that do not exist.
+    assert!(!page.contains("maillint-check(1)"));
+    // One page: no command's own NAME or OPTIONS heading inside it.
+    assert_eq!(page.matches(".SH OPTIONS").count(), 0);
+}
+
+#[test]
+fn select_and_ignore_accept_spaces_after_commas() {
+    let dir = TempDir::new().unwrap();
+    fs::write(dir.path().join("storm.eml"), STORM).unwrap();
+    maillint(dir.path())
+        .args([
+            "check",
+            "storm.eml",
+            "--select",
+            "cc-exposure, reply-all-to-list",
+        ])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("error[reply-all-to-list]"));
+    maillint(dir.path())
+        .args([
+            "check",
+            "storm.eml",
+            "--ignore",
+            "mass-list , reply-all-to-list",
+        ])
+        .assert()
+        .code(0);
+}
+
 /// Copies a directory tree, such as an example, into a temporary directory.
 fn copy_tree(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();

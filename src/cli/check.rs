@@ -1,10 +1,10 @@
 //! `maillint check`: files, folders, mailboxes or stdin, reported in one of
 //! the output formats.
 
-use super::{Color, LintArgs, build_linter, fail, set_color};
+use super::{Color, ExitStatus, LintArgs, build_linter, fail};
 use clap::{Args, ValueEnum};
 use maillint::input::Input;
-use maillint::report;
+use maillint::report::{self, HumanOptions};
 use std::io::{self, IsTerminal, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -28,8 +28,8 @@ enum Format {
     Github,
 }
 
-pub fn run(args: CheckArgs) -> i32 {
-    set_color(args.color, io::stdout().is_terminal());
+pub fn run(args: CheckArgs) -> ExitStatus {
+    let color = args.color.enabled(io::stdout().is_terminal());
     let linter = match build_linter(&args.lint) {
         Ok(l) => l,
         Err(e) => return fail(e),
@@ -55,7 +55,7 @@ pub fn run(args: CheckArgs) -> i32 {
     }
     let mut out = io::stdout().lock();
     let printed = match args.format {
-        Format::Human => report::print_human(&report, &mut out),
+        Format::Human => report::print_human(&report, HumanOptions { color }, &mut out),
         Format::Json => report::print_json(&report, &mut out),
         Format::Sarif => report::print_sarif(&report, linter.config(), &mut out),
         Format::Github => report::print_github(&report, &mut out),
@@ -66,7 +66,13 @@ pub fn run(args: CheckArgs) -> i32 {
             return fail(format!("cannot write output: {e}"));
         }
     }
-    report.exit_code(args.lint.fail_on)
+    if !report.errors.is_empty() {
+        ExitStatus::Error
+    } else if report.fails(args.lint.fail_on) {
+        ExitStatus::Findings
+    } else {
+        ExitStatus::Success
+    }
 }
 
 /// A progress bar on stderr for batch runs, drawn only on a terminal and

@@ -1,6 +1,6 @@
 //! `maillint explain`: a rule's documentation.
 
-use super::{fail, load_config};
+use super::{ExitStatus, RuleId, fail, load_config};
 use clap::Args;
 use maillint::rules;
 use std::path::PathBuf;
@@ -8,12 +8,13 @@ use std::path::PathBuf;
 #[derive(Args)]
 pub struct ExplainArgs {
     /// Rule id, e.g. cc-exposure
+    #[arg(value_parser = RuleId, hide_possible_values = true)]
     rule: String,
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
 }
 
-pub fn run(args: ExplainArgs) -> i32 {
+pub fn run(args: ExplainArgs) -> ExitStatus {
     let id = args.rule.as_str();
     if let Some(rule) = rules::find(id) {
         println!(
@@ -22,7 +23,7 @@ pub fn run(args: ExplainArgs) -> i32 {
             rule.default_severity,
             rule.doc_text()
         );
-        return 0;
+        return ExitStatus::Success;
     }
     let config = match load_config(args.config.as_deref()) {
         Ok(c) => c,
@@ -42,5 +43,5 @@ pub fn run(args: ExplainArgs) -> i32 {
         fields.join(", "),
         rule.when.as_str()
     );
-    0
+    ExitStatus::Success
 }

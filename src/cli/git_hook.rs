@@ -1,13 +1,14 @@
 //! `maillint git-hook`: git send-email's sendemail-validate hook, and its
 //! installer.
 
-use super::{Color, LintArgs, build_linter, fail, print_findings, set_color};
+use super::{Color, ExitStatus, LintArgs, build_linter, fail, print_findings};
 use clap::Args;
 use maillint::input;
-use maillint::message::Field;
+use maillint::linter::Linter;
+use maillint::message::{Field, Message};
 use maillint::sendmail;
 use std::io::{self, IsTerminal};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Args)]
 pub struct GitHookArgs {
@@ -23,8 +24,8 @@ pub struct GitHookArgs {
     envelope: Option<PathBuf>,
 }
 
-pub fn run(args: GitHookArgs) -> i32 {
-    set_color(Color::Auto, io::stderr().is_terminal());
+pub fn run(args: GitHookArgs) -> ExitStatus {
+    let color = Color::Auto.enabled(io::stderr().is_terminal());
     if args.install {
         return install();
     }
@@ -36,18 +37,12 @@ pub fn run(args: GitHookArgs) -> i32 {
         return fail("no patch file given");
     };
     let source = patch.display().to_string();
-    let mut message = match std::fs::read(&patch)
-        .map_err(|e| e.to_string())
-        .and_then(|b| input::parse_message(&b, &linter.config().input))
-    {
+    let mut message = match read_message(&patch, &linter) {
         Ok(m) => m,
         Err(e) => return fail(format!("{source}: {e}")),
     };
     if let Some(envelope) = &args.envelope {
-        match std::fs::read(envelope)
-            .map_err(|e| e.to_string())
-            .and_then(|b| input::parse_message(&b, &linter.config().input))
-        {
+        match read_message(envelope, &linter) {
             Ok(headers) => {
                 for field in [Field::To, Field::Cc, Field::Bcc] {
                     let addrs: Vec<String> = headers
@@ -65,20 +60,25 @@ pub fn run(args: GitHookArgs) -> i32 {
     let findings = linter.check(&message);
     let blocking = sendmail::blocking(&findings, args.lint.fail_on);
     if !findings.is_empty() {
-        print_findings(&source, &message, findings, &mut io::stderr());
+        print_findings(&source, &message, findings, color, &mut io::stderr());
     }
     if blocking > 0 {
         eprintln!(
             "maillint: not sending {source}: fix the findings above, or run git send-email --no-validate"
         );
-        return 1;
+        return ExitStatus::Findings;
     }
-    0
+    ExitStatus::Success
+}
+
+fn read_message(path: &Path, linter: &Linter) -> Result<Message, String> {
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    input::parse_message(&bytes, &linter.config().input).map_err(|e| e.to_string())
 }
 
 const GIT_HOOK: &str = "#!/bin/sh\n# Installed by `maillint git-hook --install`: check each patch mail before git send-email sends it.\nexec maillint git-hook \"$@\"\n";
 
-fn install() -> i32 {
+fn install() -> ExitStatus {
     let hooks = match std::process::Command::new("git")
         .args(["rev-parse", "--git-path", "hooks"])
         .output()
@@ -113,5 +113,5 @@ fn install() -> i32 {
         }
     }
     println!("installed {}", path.display());
-    0
+    ExitStatus::Success
 }

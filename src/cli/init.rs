@@ -1,6 +1,6 @@
 //! `maillint init`: a commented starter maillint.toml.
 
-use super::fail;
+use super::{ExitStatus, fail};
 use clap::Args;
 use std::io::Write;
 use std::path::Path;
@@ -12,7 +12,7 @@ pub struct InitArgs {
     domain: Option<String>,
 }
 
-pub fn run(args: InitArgs) -> i32 {
+pub fn run(args: InitArgs) -> ExitStatus {
     let path = Path::new(maillint::config::FILE_NAME);
     if path.exists() {
         return fail(format!(
@@ -34,7 +34,7 @@ pub fn run(args: InitArgs) -> i32 {
         Some(d) => println!("wrote {} for the organisation {d}", path.display()),
         None => println!("wrote {}; set [organization] domains in it", path.display()),
     }
-    0
+    ExitStatus::Success
 }
 
 /// The domain of the user's git email, a good guess at their organisation.

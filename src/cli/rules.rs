@@ -1,6 +1,6 @@
 //! `maillint rules`: every rule, built-in and custom.
 
-use super::{fail, load_config};
+use super::{ExitStatus, fail, load_config};
 use clap::{Args, ValueEnum};
 use maillint::rules::{self, REGISTRY};
 use std::path::PathBuf;
@@ -20,7 +20,7 @@ enum RulesFormat {
     Markdown,
 }
 
-pub fn run(args: RulesArgs) -> i32 {
+pub fn run(args: RulesArgs) -> ExitStatus {
     let config = match load_config(args.config.as_deref()) {
         Ok(c) => c,
         Err(e) => return fail(e),
@@ -46,5 +46,5 @@ pub fn run(args: RulesArgs) -> i32 {
         }
         RulesFormat::Markdown => print!("{}", rules::markdown_table()),
     }
-    0
+    ExitStatus::Success
 }

@@ -2,12 +2,13 @@
 //! real sendmail, or hold it (and ask first with `--confirm`). The message
 //! is never lost: every way out that does not send it keeps a copy.
 
-use super::{Color, LintArgs, build_linter, print_findings, set_color};
+use super::{Color, LintArgs, build_linter, print_findings};
 use clap::Args;
 use maillint::finding::Finding;
-use maillint::input;
 use maillint::message::{Field, Message};
 use maillint::sendmail::{self, Delivery, Envelope, exit};
+use maillint::{guard, input};
+use std::ffi::OsString;
 use std::io::{self, BufRead, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -28,7 +29,7 @@ pub struct SendmailArgs {
     confirm: bool,
     /// The sendmail arguments, after `--`, passed on unchanged
     #[arg(last = true, allow_hyphen_values = true)]
-    args: Vec<String>,
+    args: Vec<OsString>,
 }
 
 /// Whether the program was invoked under a sendmail name.
@@ -41,18 +42,19 @@ pub fn invoked_as_sendmail() -> bool {
 }
 
 /// `maillint sendmail -- ARGS` with the defaults, for a program invoked as
-/// sendmail: every argument is the real sendmail's.
+/// sendmail: every argument is the real sendmail's, passed on as bytes
+/// (a Latin-1 `-F` full name is not UTF-8).
 pub fn run_as_sendmail() -> i32 {
     run(SendmailArgs {
         lint: LintArgs::default(),
         sendmail: None,
         confirm: false,
-        args: std::env::args().skip(1).collect(),
+        args: std::env::args_os().skip(1).collect(),
     })
 }
 
 pub fn run(args: SendmailArgs) -> i32 {
-    set_color(Color::Auto, io::stderr().is_terminal());
+    let color = Color::Auto.enabled(io::stderr().is_terminal());
     let mut raw = Vec::new();
     if let Err(e) = io::stdin().lock().read_to_end(&mut raw) {
         // Whatever arrived is still worth keeping.
@@ -63,16 +65,28 @@ pub fn run(args: SendmailArgs) -> i32 {
             &format!("cannot read the message: {e}"),
         );
     }
+    // Whatever goes wrong inside maillint, the message is kept.
+    guard::catch_panic(|| check_and_send(args, &raw, color)).unwrap_or_else(|panic| {
+        hold_and_report(
+            &raw,
+            None,
+            exit::TEMPFAIL,
+            &format!("message not sent: internal error ({panic})"),
+        )
+    })
+}
+
+fn check_and_send(args: SendmailArgs, raw: &[u8], color: bool) -> i32 {
     let linter = match build_linter(&args.lint) {
         Ok(l) => l,
-        Err(e) => return hold_and_report(&raw, None, exit::CONFIG, &e),
+        Err(e) => return hold_and_report(raw, None, exit::CONFIG, &e),
     };
     let held_dir = linter.config().sendmail.held_dir.clone();
-    let mut message = match input::parse_message(&raw, &linter.config().input) {
+    let mut message = match input::parse_message(raw, &linter.config().input) {
         Ok(m) => m,
         Err(e) => {
             return hold_and_report(
-                &raw,
+                raw,
                 held_dir,
                 exit::DATAERR,
                 &format!("message not sent: {e}"),
@@ -83,7 +97,7 @@ pub fn run(args: SendmailArgs) -> i32 {
     // Recipients only on the command line are invisible to the others: Bcc.
     if let Err(e) = message.add_recipients(Field::Bcc, &envelope.recipients) {
         return hold_and_report(
-            &raw,
+            raw,
             held_dir,
             exit::DATAERR,
             &format!("message not sent: {e}"),
@@ -93,9 +107,9 @@ pub fn run(args: SendmailArgs) -> i32 {
     let findings = linter.check(&message);
     let blocking = sendmail::blocking(&findings, args.lint.fail_on);
     if blocking > 0 {
-        let confirmed = args.confirm && confirm_on_tty(&message, &findings);
+        let confirmed = args.confirm && confirm_on_tty(&message, &findings, color);
         if !confirmed {
-            print_findings("message", &message, findings, &mut io::stderr());
+            print_findings("message", &message, findings, color, &mut io::stderr());
             let reason = format!(
                 "message not sent: {} at or above --fail-on",
                 if blocking == 1 {
@@ -104,11 +118,11 @@ pub fn run(args: SendmailArgs) -> i32 {
                     format!("{blocking} findings")
                 }
             );
-            return hold_and_report(&raw, held_dir, exit::DATAERR, &reason);
+            return hold_and_report(raw, held_dir, exit::DATAERR, &reason);
         }
     } else if !findings.is_empty() {
         // Below the threshold: shown, and sent.
-        print_findings("message", &message, findings, &mut io::stderr());
+        print_findings("message", &message, findings, color, &mut io::stderr());
     }
 
     let path = args
@@ -117,7 +131,7 @@ pub fn run(args: SendmailArgs) -> i32 {
         .unwrap_or_else(|| PathBuf::from(sendmail::DEFAULT_SENDMAIL));
     if is_this_program(&path) {
         return hold_and_report(
-            &raw,
+            raw,
             held_dir,
             exit::CONFIG,
             &format!(
@@ -126,16 +140,16 @@ pub fn run(args: SendmailArgs) -> i32 {
             ),
         );
     }
-    match sendmail::deliver(&path, &args.args, &raw) {
+    match sendmail::deliver(&path, &args.args, raw) {
         Delivery::Exited(code) => code,
         Delivery::NotStarted(e) => hold_and_report(
-            &raw,
+            raw,
             held_dir,
             exit::UNAVAILABLE,
             &format!("message not sent: {e}"),
         ),
         Delivery::Failed(e) => hold_and_report(
-            &raw,
+            raw,
             held_dir,
             exit::TEMPFAIL,
             &format!("message may not have been sent: {e}"),
@@ -181,7 +195,7 @@ fn is_this_program(path: &Path) -> bool {
 }
 
 /// Shows the findings on the terminal and asks. No terminal: no.
-fn confirm_on_tty(message: &Message, findings: &[Finding]) -> bool {
+fn confirm_on_tty(message: &Message, findings: &[Finding], color: bool) -> bool {
     let Ok(tty) = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -192,7 +206,7 @@ fn confirm_on_tty(message: &Message, findings: &[Finding]) -> bool {
     let Ok(mut writer) = tty.try_clone() else {
         return false;
     };
-    print_findings("message", message, findings.to_vec(), &mut writer);
+    print_findings("message", message, findings.to_vec(), color, &mut writer);
     if write!(writer, "Send anyway? [y/N] ")
         .and_then(|()| writer.flush())
         .is_err()

@@ -1,4 +1,4 @@
-use super::{Context, Rule, declare_rule, mass_list, plural};
+use super::{Context, Rule, declare_rule, plural, shared};
 use crate::audience::is_internal;
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
@@ -414,7 +414,7 @@ impl Rule for ConfidentialBroad {
         }
         if let Some((r, m)) = first_list {
             let more = lists.count();
-            let mut s = format!("the everyone-style list {}", mass_list::describe(r, m));
+            let mut s = format!("the everyone-style list {}", shared::describe(r, m));
             if more > 0 {
                 s.push_str(&format!(
                     " and {}",

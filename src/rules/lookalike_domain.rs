@@ -1,4 +1,4 @@
-use super::invalid_address::{Capped, domain_problem, idna_ascii};
+use super::shared::{Capped, domain_problem, idna_ascii};
 use super::{Context, Rule, declare_rule, plural};
 use crate::audience::{PERSONAL_BRANDS, PERSONAL_DOMAINS, Recipient, registrable};
 use crate::config::{OptionError, RuleSettings};

@@ -1,4 +1,4 @@
-use super::{Context, Rule, declare_rule, mass_list, plural};
+use super::{Context, Rule, declare_rule, plural, shared};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
 use crate::message::{
@@ -225,7 +225,7 @@ impl Rule for TestMessage {
                 return;
             };
         let to_whom = match mass {
-            Some((r, m)) => format!("the everyone-style list {}", mass_list::describe(r, m)),
+            Some((r, m)) => format!("the everyone-style list {}", shared::describe(r, m)),
             None => plural(reach, "person", "people"),
         };
         out.push(
