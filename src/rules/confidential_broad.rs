@@ -444,7 +444,7 @@ impl Rule for ConfidentialBroad {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{check_rule, check_rule_with, eml};
+    use crate::testing::{check_rule, check_rule_with, eml, option_error_key};
 
     fn rule() -> ConfidentialBroad {
         ConfidentialBroad {
@@ -648,17 +648,13 @@ mod tests {
         assert_eq!(check_rule_with(config, "confidential-broad", &msg).len(), 1);
         let trusted = "[rules.confidential-broad]\nmarkings = [\"OFFICIAL-SENSITIVE\"]\ntrusted_domains = [\"lawfirm.example\"]\n";
         assert!(check_rule_with(trusted, "confidential-broad", &msg).is_empty());
-        let settings = |toml: &str| {
-            crate::config::Config::parse(toml, "t.toml").unwrap().rules["confidential-broad"]
-                .clone()
-        };
-        let bad = ConfidentialBroad::build(&settings(
-            "[rules.confidential-broad]\ntrusted_domains = [\"a b\"]\n",
-        ));
-        assert_eq!(bad.err().unwrap().key.as_deref(), Some("trusted_domains"));
-        let bad = ConfidentialBroad::build(&settings(
-            "[rules.confidential-broad]\nmarkings = [\" \"]\n",
-        ));
-        assert_eq!(bad.err().unwrap().key.as_deref(), Some("markings"));
+        assert_eq!(
+            option_error_key("confidential-broad", "trusted_domains = [\"a b\"]").as_deref(),
+            Some("trusted_domains")
+        );
+        assert_eq!(
+            option_error_key("confidential-broad", "markings = [\" \"]").as_deref(),
+            Some("markings")
+        );
     }
 }
