@@ -48,7 +48,7 @@ impl From<ExitStatus> for ExitCode {
 }
 
 /// Options every checking command shares.
-#[derive(Args)]
+#[derive(Args, Default)]
 pub struct LintArgs {
     /// Configuration file (default: nearest maillint.toml, then $XDG_CONFIG_HOME/maillint/config.toml)
     #[arg(long, value_name = "FILE")]
@@ -60,23 +60,11 @@ pub struct LintArgs {
     #[arg(long, value_delimiter = ',', value_name = "RULE,...", value_parser = RuleId, hide_possible_values = true)]
     pub ignore: Vec<String>,
     /// Fail (exit 1; block, for sendmail and git-hook) on a finding at or above this severity
-    #[arg(long, default_value = FailOn::Error.as_str(), value_parser = fail_on_parser())]
+    #[arg(long, default_value = FailOn::default().as_str(), value_parser = fail_on_parser())]
     pub fail_on: FailOn,
     /// Ignore X-Maillint-Allow headers in messages (for CI)
     #[arg(long)]
     pub no_inline_allow: bool,
-}
-
-impl Default for LintArgs {
-    fn default() -> Self {
-        LintArgs {
-            config: None,
-            select: Vec::new(),
-            ignore: Vec::new(),
-            fail_on: FailOn::Error,
-            no_inline_allow: false,
-        }
-    }
 }
 
 /// `--fail-on`'s names, from the library's list.

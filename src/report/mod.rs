@@ -48,8 +48,9 @@ pub struct Summary {
 }
 
 /// The least severity that makes the run fail (`--fail-on`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum FailOn {
+    #[default]
     Error,
     Warning,
     Info,
