@@ -6,13 +6,11 @@
 //! linear in the number of recipients.
 
 use crate::config::{Config, ConfigError, ListConfig};
-use crate::gate;
+use crate::mass_names::MassNames;
 pub use crate::message::mailbox_key;
 use crate::message::{Address, Message};
-use aho_corasick::AhoCorasick;
 use rayon::iter::{IntoParallelRefIterator, ParallelIterator};
 use rayon::slice::ParallelSliceMut;
-use regex::RegexSet;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
@@ -108,72 +106,6 @@ pub(crate) const PERSONAL_DOMAINS: &[&str] = &[
 /// Providers that register the same brand under many country suffixes
 /// (`hotmail.co.uk`, `yahoo.fr`, `outlook.de`, ...).
 pub(crate) const PERSONAL_BRANDS: &[&str] = &["hotmail", "outlook", "live", "yahoo", "windowslive"];
-
-/// Built-in everyone-style list names; `*` matches any run of characters.
-const MASS_LIST_NAMES: &[&str] = &[
-    "all",
-    "all-*",
-    "all.*",
-    "all_*",
-    "*-all",
-    "*.all",
-    "*_all",
-    "allstaff",
-    "allusers",
-    "allstudents",
-    "allemployees",
-    "everyone",
-    "everyone-*",
-    "*-everyone",
-    "everybody",
-    "wholeschool",
-    "whole-school",
-    "whole.school",
-];
-
-/// Words that, after an everyone-style name and the audience it names,
-/// make the address that of the few people who plan or run something for
-/// everyone (`all-hands-planning`, `all-staff-social-committee`), not
-/// everyone's. Right after the name they are the audience itself: the
-/// planning department's `all-planning`.
-const SMALL_GROUP_WORDS: &[&str] = &[
-    "planning",
-    "planners",
-    "committee",
-    "organisers",
-    "organizers",
-    "organising",
-    "organizing",
-    "steering",
-    "working",
-    "wg",
-    "panel",
-    "prep",
-    "coordinators",
-    "admin",
-    "admins",
-    "editors",
-    "approvers",
-];
-
-/// The addresses of a mailing list's managers (Mailman's `-owner`,
-/// `-request`, `-bounces`; `-moderators`): `all-staff-owner`,
-/// `everyone-moderators`.
-const LIST_MANAGER_WORDS: &[&str] = &["owner", "owners", "moderators", "request", "bounces"];
-
-/// Whether a local part matching a built-in everyone-style name is the
-/// address of a few people: a word of [`LIST_MANAGER_WORDS`] after its first
-/// word, or of [`SMALL_GROUP_WORDS`] after its first two.
-fn names_a_small_group(local_part: &str) -> bool {
-    let is_in = |words: &[&str], word: &str| words.iter().any(|w| w.eq_ignore_ascii_case(word));
-    local_part
-        .split(['-', '.', '_'])
-        .enumerate()
-        .skip(1)
-        .any(|(i, word)| {
-            is_in(LIST_MANAGER_WORDS, word) || (i >= 2 && is_in(SMALL_GROUP_WORDS, word))
-        })
-}
 
 /// Why a recipient is an everyone-style list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -716,132 +648,9 @@ fn lowercase(s: &str) -> Cow<'_, str> {
 /// A configured list with at least this many members is everyone-style.
 pub const MASS_LIST_MEMBERS: u64 = 500;
 
-/// Built-in and configured everyone-style names, compiled once into one
-/// regex set: `*` becomes "one or more characters", the rest is literal.
-#[derive(Debug)]
-pub(crate) struct MassNames {
-    names: Vec<String>,
-    /// The longest literal piece of every name, one of which a local part
-    /// must contain to match (see `gate.rs`); `None` when some name has no
-    /// piece the gate can test.
-    gate: Option<AhoCorasick>,
-    /// All names in one regex: almost no local part is a list name, and one
-    /// `is_match` says so faster than the set's overlapping search.
-    any: regex::Regex,
-    set: RegexSet,
-}
-
-impl MassNames {
-    /// The built-in names and `configured`; fails when there are too many,
-    /// or too long, to compile into one matcher (the regex size limit).
-    pub(crate) fn new(configured: &[String]) -> Result<Self, String> {
-        let names: Vec<String> = MASS_LIST_NAMES
-            .iter()
-            .map(|n| n.to_string())
-            .chain(configured.iter().cloned())
-            .collect();
-        let patterns: Vec<String> = names
-            .iter()
-            .map(|name| {
-                let parts: Vec<String> = name.split('*').map(regex::escape).collect();
-                format!("^{}$", parts.join(".+"))
-            })
-            .collect();
-        // The names are escaped, so only the size limit can refuse them.
-        let too_big = |e: regex::Error| {
-            format!(
-                "{} names are too many or too long to match at once ({})",
-                configured.len(),
-                e.to_string().trim_end_matches('.').to_lowercase()
-            )
-        };
-        let any = regex::Regex::new(&format!("(?i){}", patterns.join("|"))).map_err(too_big)?;
-        let set = RegexSet::new(patterns.iter().map(|p| format!("(?i){p}"))).map_err(too_big)?;
-        // A piece with non-ASCII letters could differ in case beyond what
-        // the gate folds: such a name turns the gate off.
-        let pieces: Option<Vec<&str>> = names
-            .iter()
-            .map(|name| {
-                name.split('*')
-                    .max_by_key(|piece| piece.len())
-                    .filter(|piece| !piece.is_empty() && piece.is_ascii())
-            })
-            .collect();
-        let gate = pieces.map(|pieces| gate::words(&pieces));
-        Ok(MassNames {
-            names,
-            gate,
-            any,
-            set,
-        })
-    }
-
-    fn find(&self, local_part: &str) -> Option<&str> {
-        // No list name is this long; keeps hostile input cheap.
-        if local_part.len() > 128
-            || self.gate.as_ref().is_some_and(|g| !g.is_match(local_part))
-            || !self.any.is_match(local_part)
-        {
-            return None;
-        }
-        // The built-in names come first; configured ones are the
-        // organisation's own and match as written.
-        let small_group = names_a_small_group(local_part);
-        self.set
-            .matches(local_part)
-            .iter()
-            .find(|&i| i >= MASS_LIST_NAMES.len() || !small_group)
-            .map(|i| self.names[i].as_str())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn mass_list_names() {
-        let names = MassNames::new(&["staff-announce".to_string()]).unwrap();
-        assert_eq!(names.find("All-Students"), Some("all-*"));
-        assert_eq!(names.find("sales-all"), Some("*-all"));
-        assert_eq!(names.find("everyone"), Some("everyone"));
-        assert_eq!(names.find("staff-announce"), Some("staff-announce"));
-        for not in [
-            "all-",
-            "install",
-            "allison",
-            "hall",
-            "overall-results",
-            "staff-announcements",
-        ] {
-            assert_eq!(names.find(not), None, "{not}");
-        }
-    }
-
-    #[test]
-    fn the_few_who_run_an_everyone_list_are_not_everyone() {
-        let names = MassNames::new(&[]).unwrap();
-        for group in [
-            "all-hands-planning",
-            "All_Staff_Committee",
-            "all.staff.owner",
-            "everyone-moderators",
-            "all-staff-social-committee",
-        ] {
-            assert_eq!(names.find(group), None, "{group}");
-        }
-        for list in [
-            "all-hands",
-            "all-staff-london",
-            "all-planning",
-            "all-admins",
-        ] {
-            assert!(names.find(list).is_some(), "{list}");
-        }
-        // Names the organisation configures match as written.
-        let names = MassNames::new(&["all-hands-*".to_string()]).unwrap();
-        assert_eq!(names.find("all-hands-planning"), Some("all-hands-*"));
-    }
 
     #[test]
     fn personal_providers() {
@@ -876,26 +685,6 @@ mod tests {
     fn mailbox_key_lowercases_only_the_domain() {
         assert_eq!(mailbox_key("Bob@Example.COM"), "Bob@example.com");
         assert!(matches!(mailbox_key("bob@example.com"), Cow::Borrowed(_)));
-    }
-
-    #[test]
-    fn configured_names_the_literal_gate_cannot_test_still_match() {
-        // A bare wildcard and a non-ASCII name leave nothing the ASCII gate
-        // can require, so the gate is off and the regex decides.
-        let names = MassNames::new(&["TÜM-personel".to_string()]).unwrap();
-        assert!(names.gate.is_none());
-        assert_eq!(names.find("tüm-personel"), Some("TÜM-personel"));
-        let names = MassNames::new(&["*".to_string()]).unwrap();
-        assert!(names.gate.is_none());
-        assert_eq!(names.find("anything"), Some("*"));
-        // Otherwise the gate holds each name's longest literal piece.
-        let names = MassNames::new(&["staff-*-all-hands".to_string()]).unwrap();
-        assert!(names.gate.is_some());
-        assert_eq!(
-            names.find("STAFF-north-ALL-HANDS"),
-            Some("staff-*-all-hands")
-        );
-        assert_eq!(names.find("staff-north"), None);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Reading what the user points maillint at: files, standard input,
 //! directories, Maildirs and mbox files, each recognised by its content.
 
-use crate::message::{Message, parse_json_draft, parse_rfc5322_owned};
+use crate::message::{Message, ParseError, parse_json_draft, parse_rfc5322_owned};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -97,7 +97,7 @@ impl RawMessage {
     /// Parses the message, giving its bytes to the model (which keeps
     /// what it points into and frees the rest); a panic in the parser is an
     /// `Err` too.
-    pub fn parse(&mut self) -> Result<Message, String> {
+    pub fn parse(&mut self) -> Result<Message, ParseError> {
         if self.is_json_draft {
             let message = parse_json_draft(&self.bytes);
             self.bytes = Vec::new();
@@ -140,18 +140,31 @@ pub fn read_bytes(source: &str, bytes: &[u8], limits: &Limits, f: &mut dyn FnMut
     Reader { limits, f }.read_stream(source, bytes);
 }
 
+/// Why [`parse_message`] found no message to check.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MessageError {
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// Refused before parsing (empty, too large, not a message, ...): the
+    /// reader's one-line reason.
+    #[error("{0}")]
+    Unreadable(String),
+    #[error("several messages where one was expected")]
+    Several,
+}
+
 /// Parses one message handed over whole (by a mail client or git), with the
 /// same sniffing and limits as a file: an mbox `From ` line in front is
 /// fine, several messages are not one message to send.
-pub fn parse_message(bytes: &[u8], limits: &Limits) -> Result<Message, String> {
+pub fn parse_message(bytes: &[u8], limits: &Limits) -> Result<Message, MessageError> {
     let mut items = Vec::new();
     read_bytes("message", bytes, limits, &mut |item| items.push(item));
     let mut items = items.into_iter();
     match (items.next(), items.next()) {
-        (Some(Item::Message(mut raw)), None) => raw.parse(),
-        (Some(Item::Error { error, .. }), _) => Err(error),
-        (None, _) => Err("empty file".into()),
-        (Some(Item::Message(_)), Some(_)) => Err("several messages where one was expected".into()),
+        (Some(Item::Message(mut raw)), None) => Ok(raw.parse()?),
+        (Some(Item::Error { error, .. }), _) => Err(MessageError::Unreadable(error)),
+        (None, _) => Err(MessageError::Unreadable("empty file".into())),
+        (Some(Item::Message(_)), Some(_)) => Err(MessageError::Several),
     }
 }
 
@@ -468,13 +481,22 @@ mod tests {
         )
         .unwrap();
         assert_eq!(msg.header_line("Subject"), Some(2));
-        assert!(parse_message(b"", &limits).is_err());
-        assert!(parse_message(b"\x00\x01 junk", &limits).is_err());
+        assert_eq!(
+            parse_message(b"", &limits),
+            Err(MessageError::Unreadable("empty file".into()))
+        );
+        assert!(matches!(
+            parse_message(b"\x00\x01 junk", &limits),
+            Err(MessageError::Unreadable(_))
+        ));
         let two = b"From a@b Mon\nSubject: one\n\nx\n\nFrom a@b Mon\nSubject: two\n\ny\n";
+        let several = parse_message(two, &limits).unwrap_err();
+        assert_eq!(several, MessageError::Several);
+        assert!(several.to_string().contains("several messages"));
+        let draft = parse_message(b"{\"to\": 1}", &limits).unwrap_err();
         assert!(
-            parse_message(two, &limits)
-                .unwrap_err()
-                .contains("several messages")
+            matches!(draft, MessageError::Parse(ParseError::InvalidDraft(_))),
+            "{draft}"
         );
     }
 

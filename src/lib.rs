@@ -19,6 +19,7 @@ pub mod guard;
 pub mod input;
 #[deny(clippy::unwrap_used, clippy::expect_used)]
 pub mod linter;
+mod mass_names;
 #[deny(clippy::unwrap_used, clippy::expect_used)]
 pub mod message;
 pub mod report;
@@ -143,7 +144,7 @@ fn check_item(item: Item, linter: &Linter) -> Result<MessageReport, InputError> 
         source: raw.located_source(),
         error: guard::one_line(&error),
     };
-    let message = raw.parse().map_err(|e| failed(&raw, e))?;
+    let message = raw.parse().map_err(|e| failed(&raw, e.to_string()))?;
     let findings = guard::catch_panic(|| linter.check(&message)).map_err(|panic| {
         failed(
             &raw,
@@ -156,4 +157,52 @@ fn check_item(item: Item, linter: &Linter) -> Result<MessageReport, InputError> 
         source: raw.source,
         index: raw.index,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+    use std::path::Path;
+
+    /// The layers point one way: the configuration is read by the others
+    /// and imports none of them, and no rule imports another rule (what
+    /// two rules share is in `rules/shared.rs`).
+    #[test]
+    fn layers_point_one_way() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let read = |file: &str| fs::read_to_string(src.join(file)).unwrap();
+        for (file, layers) in [
+            ("config.rs", &["audience", "rules", "linter", "report"][..]),
+            ("mass_names.rs", &["config", "audience", "rules"][..]),
+        ] {
+            let text = read(file);
+            for layer in layers {
+                assert!(
+                    !text.contains(&format!("crate::{layer}")),
+                    "{file} uses {layer}"
+                );
+            }
+        }
+        let rules: Vec<String> = fs::read_dir(src.join("rules"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter_map(|name| name.strip_suffix(".rs").map(str::to_string))
+            .filter(|name| name != "mod" && name != "shared")
+            .collect();
+        for rule in &rules {
+            let text = read(&format!("rules/{rule}.rs"));
+            for other in rules.iter().filter(|other| *other != rule) {
+                let in_a_use_group = text.lines().any(|line| {
+                    line.trim_start().starts_with("use super::{")
+                        && line
+                            .split(['{', '}', ',', ' '])
+                            .any(|item| item == other.as_str())
+                });
+                let uses_other = in_a_use_group
+                    || text.contains(&format!("super::{other}::"))
+                    || text.contains(&format!("rules::{other}::"));
+                assert!(!uses_other, "rule {rule} imports rule {other}");
+            }
+        }
+    }
 }

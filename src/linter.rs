@@ -58,6 +58,7 @@ pub enum SetupError {
 
 impl Linter {
     pub fn new(config: Config, selection: &Selection) -> Result<Linter, SetupError> {
+        rules::check_custom_ids(&config)?;
         let known =
             |id: &str| rules::find(id).is_some() || config.custom.iter().any(|c| c.id == id);
         if let Some(id) = selection

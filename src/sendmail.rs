@@ -3,6 +3,7 @@
 //! the same bytes; a bad one is held, and nothing the user wrote is lost.
 
 use crate::finding::Finding;
+use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -42,20 +43,24 @@ pub struct Envelope {
 }
 
 impl Envelope {
-    pub fn parse(args: &[String]) -> Envelope {
+    /// Reads the arguments as given, which need not be UTF-8 (a Latin-1
+    /// `-F` full name); a recipient that is not is read with U+FFFD in
+    /// place of its bad bytes, which no address allows.
+    pub fn parse<S: AsRef<OsStr>>(args: &[S]) -> Envelope {
+        let text = |arg: &OsStr| arg.to_string_lossy().into_owned();
         let mut envelope = Envelope::default();
-        let mut args = args.iter();
+        let mut args = args.iter().map(AsRef::as_ref);
         while let Some(arg) = args.next() {
             if arg == "--" {
-                envelope.recipients.extend(args.by_ref().cloned());
+                envelope.recipients.extend(args.by_ref().map(text));
                 break;
             }
             if arg == "-t" {
                 envelope.from_headers = true;
-            } else if OPTIONS_WITH_VALUE.contains(&arg.as_str()) {
+            } else if OPTIONS_WITH_VALUE.iter().any(|o| arg == *o) {
                 args.next();
-            } else if !arg.starts_with('-') {
-                envelope.recipients.push(arg.clone());
+            } else if !arg.as_encoded_bytes().starts_with(b"-") {
+                envelope.recipients.push(text(arg));
             }
         }
         envelope
@@ -131,8 +136,9 @@ pub enum Delivery {
     Failed(String),
 }
 
-/// Runs the real sendmail with `args`, feeding it `raw` on standard input.
-pub fn deliver(sendmail: &Path, args: &[String], raw: &[u8]) -> Delivery {
+/// Runs the real sendmail with `args`, unchanged, feeding it `raw` on
+/// standard input.
+pub fn deliver<S: AsRef<OsStr>>(sendmail: &Path, args: &[S], raw: &[u8]) -> Delivery {
     let mut child = match Command::new(sendmail)
         .args(args)
         .stdin(Stdio::piped())

@@ -15,6 +15,36 @@ fn maillint(cwd: &Path) -> Command {
     cmd
 }
 
+/// A temporary working directory for one test.
+struct Workdir(TempDir);
+
+impl Workdir {
+    fn new() -> Workdir {
+        Workdir(TempDir::new().unwrap())
+    }
+
+    fn path(&self) -> &Path {
+        self.0.path()
+    }
+
+    /// Writes `name` (below the directory) with `contents`.
+    fn write(&self, name: &str, contents: impl AsRef<[u8]>) {
+        fs::write(self.path().join(name), contents).unwrap();
+    }
+
+    /// `maillint`, run here.
+    fn maillint(&self) -> Command {
+        maillint(self.path())
+    }
+
+    /// The JSON document `maillint ARGS` prints here, which must exit
+    /// with `code`.
+    fn json_output(&self, args: &[&str], code: i32) -> serde_json::Value {
+        let out = self.maillint().args(args).assert().code(code);
+        json(&out.get_output().stdout)
+    }
+}
+
 fn fixture(rel: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures")
@@ -34,9 +64,9 @@ fn json(output: &[u8]) -> serde_json::Value {
 
 #[test]
 fn clean_message_exits_zero() {
-    let dir = TempDir::new().unwrap();
-    fs::write(dir.path().join("ok.eml"), CLEAN).unwrap();
-    maillint(dir.path())
+    let dir = Workdir::new();
+    dir.write("ok.eml", CLEAN);
+    dir.maillint()
         .args(["check", "ok.eml"])
         .assert()
         .code(0)
@@ -45,9 +75,9 @@ fn clean_message_exits_zero() {
 
 #[test]
 fn error_finding_exits_one_with_located_output() {
-    let dir = TempDir::new().unwrap();
-    fs::write(dir.path().join("storm.eml"), STORM).unwrap();
-    maillint(dir.path())
+    let dir = Workdir::new();
+    dir.write("storm.eml", STORM);
+    dir.maillint()
         .args(["check", "storm.eml", "--color", "never"])
         .assert()
         .code(1)
@@ -59,16 +89,16 @@ fn error_finding_exits_one_with_located_output() {
 
 #[test]
 fn fail_on_levels() {
-    let dir = TempDir::new().unwrap();
-    fs::write(dir.path().join("mass.eml"), MASS).unwrap();
+    let dir = Workdir::new();
+    dir.write("mass.eml", MASS);
     for (level, code) in [("error", 0), ("warning", 1), ("info", 1), ("never", 0)] {
-        maillint(dir.path())
+        dir.maillint()
             .args(["check", "mass.eml", "--fail-on", level])
             .assert()
             .code(code);
     }
-    fs::write(dir.path().join("storm.eml"), STORM).unwrap();
-    maillint(dir.path())
+    dir.write("storm.eml", STORM);
+    dir.maillint()
         .args(["check", "storm.eml", "--fail-on", "never"])
         .assert()
         .code(0);
@@ -76,9 +106,10 @@ fn fail_on_levels() {
 
 #[test]
 fn reads_standard_input() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     for args in [&["check", "-"][..], &["check"][..]] {
-        let out = maillint(dir.path())
+        let out = dir
+            .maillint()
             .args(args)
             .args(["--format", "json"])
             .write_stdin(STORM)
@@ -98,20 +129,12 @@ fn reads_standard_input() {
 
 #[test]
 fn json_document_shape() {
-    let dir = TempDir::new().unwrap();
-    fs::write(
-        dir.path().join("storm.eml"),
+    let dir = Workdir::new();
+    dir.write(
+        "storm.eml",
         format!("Message-ID: <m1@example.org>\n{STORM}"),
-    )
-    .unwrap();
-    let out = maillint(dir.path())
-        .args(["check", "storm.eml", "--format", "json"])
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let doc = json(&out);
+    );
+    let doc = dir.json_output(&["check", "storm.eml", "--format", "json"], 1);
     assert_eq!(doc["version"], 1);
     let msg = &doc["messages"][0];
     assert_eq!(msg["source"], "storm.eml");
@@ -134,21 +157,14 @@ fn json_document_shape() {
 
 #[test]
 fn directory_is_walked_in_name_order() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let mail = dir.path().join("mail");
     fs::create_dir_all(mail.join("sub")).unwrap();
     fs::write(mail.join("b.eml"), MASS).unwrap();
     fs::write(mail.join("a.eml"), CLEAN).unwrap();
     fs::write(mail.join("sub/c.eml"), STORM).unwrap();
     fs::write(mail.join(".hidden"), "not mail").unwrap();
-    let out = maillint(dir.path())
-        .args(["check", "mail", "--format", "json"])
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let doc = json(&out);
+    let doc = dir.json_output(&["check", "mail", "--format", "json"], 1);
     let sources: Vec<_> = doc["messages"]
         .as_array()
         .unwrap()
@@ -160,19 +176,12 @@ fn directory_is_walked_in_name_order() {
 
 #[test]
 fn mbox_messages_are_each_checked_with_file_lines() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let mbox = format!(
         "From a@example.org Mon Jan  1 00:00:00 2024\n{CLEAN}\nFrom a@example.org Mon Jan  1 00:00:00 2024\n{STORM}"
     );
-    fs::write(dir.path().join("box"), mbox).unwrap();
-    let out = maillint(dir.path())
-        .args(["check", "box", "--format", "json"])
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let doc = json(&out);
+    dir.write("box", mbox);
+    let doc = dir.json_output(&["check", "box", "--format", "json"], 1);
     assert_eq!(doc["summary"]["messages"], 2);
     let second = &doc["messages"][1];
     assert_eq!(second["index"], 1);
@@ -181,7 +190,7 @@ fn mbox_messages_are_each_checked_with_file_lines() {
 
 #[test]
 fn maildir_reads_cur_and_new_only() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let md = dir.path().join("Maildir");
     for sub in ["cur", "new", "tmp", ".Sent/cur", ".Sent/new", ".Sent/tmp"] {
         fs::create_dir_all(md.join(sub)).unwrap();
@@ -191,21 +200,14 @@ fn maildir_reads_cur_and_new_only() {
     fs::write(md.join("tmp/1700000002.3.host"), "half-delivered").unwrap();
     fs::write(md.join(".Sent/cur/1700000003.4.host:2,S"), STORM).unwrap();
     fs::write(md.join("dovecot-uidlist"), "3 V1 N4\n").unwrap();
-    let out = maillint(dir.path())
-        .args(["check", "Maildir", "--format", "json"])
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let doc = json(&out);
+    let doc = dir.json_output(&["check", "Maildir", "--format", "json"], 1);
     assert_eq!(doc["summary"]["messages"], 3);
     assert_eq!(doc["summary"]["unreadable"], 0);
 }
 
 #[test]
 fn json_draft() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let draft = serde_json::json!({
         "from": "Survey <survey@police.example.gov.uk>",
         "to": ["survey@police.example.gov.uk"],
@@ -215,15 +217,8 @@ fn json_draft() {
         "headers": {"X-Campaign": "survey-1"},
         "attachments": [{"filename": "survey.pdf", "content_type": "application/pdf", "size": 1234}]
     });
-    fs::write(dir.path().join("draft.json"), draft.to_string()).unwrap();
-    let out = maillint(dir.path())
-        .args(["check", "draft.json", "--format", "json"])
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let doc = json(&out);
+    dir.write("draft.json", draft.to_string());
+    let doc = dir.json_output(&["check", "draft.json", "--format", "json"], 1);
     let finding = &doc["messages"][0]["findings"][0];
     assert_eq!(finding["rule"], "cc-exposure");
     assert_eq!(finding["severity"], "error");
@@ -232,17 +227,14 @@ fn json_draft() {
 
 #[test]
 fn bad_inputs_are_reported_and_the_rest_still_checked() {
-    let dir = TempDir::new().unwrap();
-    fs::write(dir.path().join("a-good.eml"), MASS).unwrap();
-    fs::write(dir.path().join("b-empty.eml"), "").unwrap();
-    fs::write(
-        dir.path().join("c-junk.bin"),
-        [0u8, 159, 146, 150, 0xff, 0x00, 0x13],
-    )
-    .unwrap();
-    fs::write(dir.path().join("d-bad.json"), "{\"to\": [1, 2]").unwrap();
-    fs::write(dir.path().join("e-good.eml"), STORM).unwrap();
-    let out = maillint(dir.path())
+    let dir = Workdir::new();
+    dir.write("a-good.eml", MASS);
+    dir.write("b-empty.eml", "");
+    dir.write("c-junk.bin", [0u8, 159, 146, 150, 0xff, 0x00, 0x13]);
+    dir.write("d-bad.json", "{\"to\": [1, 2]");
+    dir.write("e-good.eml", STORM);
+    let out = dir
+        .maillint()
         .args([
             "check",
             "a-good.eml",
@@ -284,9 +276,9 @@ fn bad_inputs_are_reported_and_the_rest_still_checked() {
 
 #[test]
 fn unreadable_paths_are_errors_not_crashes() {
-    let dir = TempDir::new().unwrap();
-    fs::write(dir.path().join("m.eml"), CLEAN).unwrap();
-    maillint(dir.path())
+    let dir = Workdir::new();
+    dir.write("m.eml", CLEAN);
+    dir.maillint()
         .args(["check", "m.eml/inside", "m.eml"])
         .assert()
         .code(2)
@@ -303,7 +295,7 @@ fn unreadable_paths_are_errors_not_crashes() {
         fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
         // Permissions do not stop root, so this half only runs for other users.
         if fs::read(&locked).is_err() {
-            maillint(dir.path())
+            dir.maillint()
                 .args(["check", "locked.eml"])
                 .assert()
                 .code(2)
@@ -314,14 +306,10 @@ fn unreadable_paths_are_errors_not_crashes() {
 
 #[test]
 fn config_is_discovered_upwards_and_applied() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let nested = dir.path().join("a/b");
     fs::create_dir_all(&nested).unwrap();
-    fs::write(
-        dir.path().join("maillint.toml"),
-        "[rules.mass-list]\nseverity = \"error\"\n",
-    )
-    .unwrap();
+    dir.write("maillint.toml", "[rules.mass-list]\nseverity = \"error\"\n");
     fs::write(nested.join("m.eml"), MASS).unwrap();
     maillint(&nested)
         .args(["check", "m.eml", "--color", "never"])
@@ -332,7 +320,7 @@ fn config_is_discovered_upwards_and_applied() {
 
 #[test]
 fn xdg_config_is_the_fallback() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let xdg = dir.path().join("xdg");
     fs::create_dir_all(xdg.join("maillint")).unwrap();
     fs::write(
@@ -340,8 +328,8 @@ fn xdg_config_is_the_fallback() {
         "[rules.mass-list]\nseverity = \"off\"\n",
     )
     .unwrap();
-    fs::write(dir.path().join("m.eml"), MASS).unwrap();
-    maillint(dir.path())
+    dir.write("m.eml", MASS);
+    dir.maillint()
         .env("XDG_CONFIG_HOME", &xdg)
         .args(["check", "m.eml", "--fail-on", "warning"])
         .assert()
@@ -350,8 +338,8 @@ fn xdg_config_is_the_fallback() {
 
 #[test]
 fn bad_config_names_file_and_line() {
-    let dir = TempDir::new().unwrap();
-    fs::write(dir.path().join("m.eml"), CLEAN).unwrap();
+    let dir = Workdir::new();
+    dir.write("m.eml", CLEAN);
     for (text, expected) in [
         (
             "[organization]\ndomains = [\"example.org\"]\ncolour = 1\n",
@@ -375,8 +363,8 @@ fn bad_config_names_file_and_line() {
         ),
         ("[rules.cc-exposure\n", "maillint.toml:1: "),
     ] {
-        fs::write(dir.path().join("maillint.toml"), text).unwrap();
-        maillint(dir.path())
+        dir.write("maillint.toml", text);
+        dir.maillint()
             .args(["check", "m.eml"])
             .assert()
             .code(2)
@@ -386,25 +374,20 @@ fn bad_config_names_file_and_line() {
 
 #[test]
 fn explicit_config_flag() {
-    let dir = TempDir::new().unwrap();
-    fs::write(
-        dir.path().join("m.eml"),
-        "From: a@example.org\nTo: big@example.org\n\nhi\n",
-    )
-    .unwrap();
-    fs::write(
-        dir.path().join("org.toml"),
+    let dir = Workdir::new();
+    dir.write("m.eml", "From: a@example.org\nTo: big@example.org\n\nhi\n");
+    dir.write(
+        "org.toml",
         "[lists.\"big@example.org\"]\nmembers = 100000\n",
-    )
-    .unwrap();
-    maillint(dir.path())
+    );
+    dir.maillint()
         .args(["check", "m.eml", "--config", "org.toml", "--color", "never"])
         .assert()
         .code(1)
         .stdout(predicate::str::contains(
             "error[recipient-count]: 100,000 recipients",
         ));
-    maillint(dir.path())
+    dir.maillint()
         .args(["check", "m.eml", "--config", "missing.toml"])
         .assert()
         .code(2)
@@ -413,9 +396,9 @@ fn explicit_config_flag() {
 
 #[test]
 fn select_and_ignore() {
-    let dir = TempDir::new().unwrap();
-    fs::write(dir.path().join("m.eml"), MASS).unwrap();
-    maillint(dir.path())
+    let dir = Workdir::new();
+    dir.write("m.eml", MASS);
+    dir.maillint()
         .args([
             "check",
             "m.eml",
@@ -426,7 +409,7 @@ fn select_and_ignore() {
         ])
         .assert()
         .code(0);
-    maillint(dir.path())
+    dir.maillint()
         .args([
             "check",
             "m.eml",
@@ -437,7 +420,7 @@ fn select_and_ignore() {
         ])
         .assert()
         .code(0);
-    maillint(dir.path())
+    dir.maillint()
         .args(["check", "m.eml", "--select", "cc-exposur"])
         .assert()
         .code(2)
@@ -446,13 +429,13 @@ fn select_and_ignore() {
 
 #[test]
 fn color_is_controlled() {
-    let dir = TempDir::new().unwrap();
-    fs::write(dir.path().join("m.eml"), MASS).unwrap();
-    maillint(dir.path())
+    let dir = Workdir::new();
+    dir.write("m.eml", MASS);
+    dir.maillint()
         .args(["check", "m.eml", "--color", "always"])
         .assert()
         .stdout(predicate::str::contains("\x1b["));
-    maillint(dir.path())
+    dir.maillint()
         .args(["check", "m.eml"])
         .assert()
         .stdout(predicate::str::contains("\x1b[").not());
@@ -460,11 +443,11 @@ fn color_is_controlled() {
 
 #[test]
 fn rules_and_explain() {
-    let dir = TempDir::new().unwrap();
-    maillint(dir.path()).arg("rules").assert().code(0).stdout(
+    let dir = Workdir::new();
+    dir.maillint().arg("rules").assert().code(0).stdout(
         predicate::str::contains("cc-exposure").and(predicate::str::contains("reply-all-to-list")),
     );
-    maillint(dir.path())
+    dir.maillint()
         .args(["explain", "cc-exposure"])
         .assert()
         .code(0)
@@ -472,10 +455,7 @@ fn rules_and_explain() {
             predicate::str::contains("## Why it matters")
                 .and(predicate::str::contains("1,136 crime victims")),
         );
-    maillint(dir.path())
-        .args(["explain", "nope"])
-        .assert()
-        .code(2);
+    dir.maillint().args(["explain", "nope"]).assert().code(2);
 }
 
 #[test]
@@ -498,8 +478,8 @@ fn readme_rule_table_is_current() {
 
 #[test]
 fn the_bundled_incident_fixture_fails_the_check() {
-    let dir = TempDir::new().unwrap();
-    maillint(dir.path())
+    let dir = Workdir::new();
+    dir.maillint()
         .args([
             "check",
             &fixture("incidents/police-cc-survey.eml"),
@@ -523,36 +503,33 @@ fn falcon_config() -> String {
 
 #[test]
 fn custom_rules_are_checked_listed_and_explained() {
-    let dir = TempDir::new().unwrap();
-    fs::write(dir.path().join("maillint.toml"), falcon_config()).unwrap();
-    fs::write(
-        dir.path().join("out.eml"),
-        "From: a@example.org\nTo: b@partner.example\nSubject: Falcon\n\nThe Project Falcon budget.\n",
-    )
-    .unwrap();
-    maillint(dir.path())
+    let dir = Workdir::new();
+    dir.write("maillint.toml", falcon_config());
+    dir.write("out.eml", "From: a@example.org\nTo: b@partner.example\nSubject: Falcon\n\nThe Project Falcon budget.\n");
+    dir.maillint()
         .args(["check", "out.eml", "--color", "never"])
         .assert()
         .code(1)
         .stdout(predicate::str::contains(
             "out.eml:5: error[project-falcon]: Codename Falcon must not leave the organisation",
         ));
-    maillint(dir.path())
+    dir.maillint()
         .args(["check", "out.eml", "--ignore", "project-falcon"])
         .assert()
         .code(0);
-    maillint(dir.path())
+    dir.maillint()
         .arg("rules")
         .assert()
         .stdout(predicate::str::contains("project-falcon       error    Codename Falcon must not leave the organisation (custom)"));
-    maillint(dir.path())
+    dir.maillint()
         .args(["explain", "project-falcon"])
         .assert()
         .code(0)
         .stdout(predicate::str::contains(
             "over subject, body; when = \"external\"",
         ));
-    let out = maillint(dir.path())
+    let out = dir
+        .maillint()
         .args(["check", "out.eml", "--format", "json"])
         .assert()
         .get_output()
@@ -569,14 +546,13 @@ fn custom_rules_are_checked_listed_and_explained() {
 
 #[test]
 fn custom_rule_with_a_bad_regex_is_a_config_error() {
-    let dir = TempDir::new().unwrap();
-    fs::write(
-        dir.path().join("maillint.toml"),
+    let dir = Workdir::new();
+    dir.write(
+        "maillint.toml",
         falcon_config().replace("(?i)project", "(?i)project("),
-    )
-    .unwrap();
-    fs::write(dir.path().join("m.eml"), CLEAN).unwrap();
-    maillint(dir.path())
+    );
+    dir.write("m.eml", CLEAN);
+    dir.maillint()
         .args(["check", "m.eml"])
         .assert()
         .code(2)
@@ -587,29 +563,21 @@ fn custom_rule_with_a_bad_regex_is_a_config_error() {
 
 #[test]
 fn inline_allow_silences_named_rules_unless_disabled() {
-    let dir = TempDir::new().unwrap();
-    fs::write(
-        dir.path().join("m.eml"),
+    let dir = Workdir::new();
+    dir.write(
+        "m.eml",
         format!("X-Maillint-Allow: reply-all-to-list; reason=agreed with comms\n{STORM}"),
-    )
-    .unwrap();
-    maillint(dir.path())
+    );
+    dir.maillint()
         .args(["check", "m.eml", "--color", "never"])
         .assert()
         .code(0)
         .stdout("Checked 1 message: 0 errors, 0 warnings, 0 infos, 1 finding allowed by X-Maillint-Allow\n");
-    let out = maillint(dir.path())
-        .args(["check", "m.eml", "--format", "json"])
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
-    let doc = json(&out);
+    let doc = dir.json_output(&["check", "m.eml", "--format", "json"], 0);
     assert_eq!(doc["messages"][0]["findings"][0]["suppressed"], true);
     assert_eq!(doc["summary"]["suppressed"], 1);
     assert_eq!(doc["summary"]["errors"], 0);
-    maillint(dir.path())
+    dir.maillint()
         .args(["check", "m.eml", "--no-inline-allow"])
         .assert()
         .code(1);
@@ -617,20 +585,17 @@ fn inline_allow_silences_named_rules_unless_disabled() {
 
 #[test]
 fn init_writes_a_starter_config_once() {
-    let dir = TempDir::new().unwrap();
-    maillint(dir.path())
+    let dir = Workdir::new();
+    dir.maillint()
         .args(["init", "--domain", "example.ac.uk"])
         .assert()
         .code(0)
         .stdout("wrote maillint.toml for the organisation example.ac.uk\n");
     let text = fs::read_to_string(dir.path().join("maillint.toml")).unwrap();
     assert!(text.contains("domains = [\"example.ac.uk\"]"));
-    fs::write(dir.path().join("m.eml"), MASS).unwrap();
-    maillint(dir.path())
-        .args(["check", "m.eml"])
-        .assert()
-        .code(0);
-    maillint(dir.path())
+    dir.write("m.eml", MASS);
+    dir.maillint().args(["check", "m.eml"]).assert().code(0);
+    dir.maillint()
         .args(["init"])
         .assert()
         .code(2)
@@ -643,17 +608,100 @@ fn init_writes_a_starter_config_once() {
 
 #[test]
 fn completions_and_man_page() {
-    let dir = TempDir::new().unwrap();
-    maillint(dir.path())
+    let dir = Workdir::new();
+    dir.maillint()
         .args(["completions", "bash"])
         .assert()
         .code(0)
         .stdout(predicate::str::contains("_maillint()").and(predicate::str::contains("--fail-on")));
-    maillint(dir.path())
+    dir.maillint()
         .arg("man")
         .assert()
         .code(0)
         .stdout(predicate::str::contains(".TH maillint").and(predicate::str::contains("sendmail")));
+}
+
+#[test]
+fn completion_offers_rule_ids_after_explain_and_select() {
+    let dir = Workdir::new();
+    let out = dir
+        .maillint()
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    let script = String::from_utf8(out.stdout).unwrap();
+    let every_id = maillint::rules::REGISTRY
+        .iter()
+        .map(|r| r.id)
+        .collect::<Vec<_>>()
+        .join(" ");
+    // `explain <TAB>`: the options and rule ids; `--select <TAB>`: rule ids.
+    assert!(
+        script.contains(&format!("opts=\"-h --config --help {every_id}\"")),
+        "{script}"
+    );
+    assert!(script.contains(&format!("compgen -W \"{every_id}\"")));
+}
+
+#[test]
+fn man_page_has_every_command_exit_status_and_files() {
+    let dir = Workdir::new();
+    let out = dir.maillint().arg("man").output().unwrap();
+    assert!(out.status.success());
+    let page = String::from_utf8(out.stdout).unwrap();
+    for command in [
+        "check",
+        "sendmail",
+        "git-hook",
+        "init",
+        "completions",
+        "man",
+        "rules",
+        "explain",
+    ] {
+        let heading = format!(".SS \"maillint {command}\"\n");
+        assert!(page.contains(&heading), "{heading}");
+    }
+    for text in [
+        r"\fB\-\-fail\-on\fR",
+        r"\fB\-\-sendmail\fR \fI<PATH>\fR",
+        r"\fB\-\-domain\fR",
+        ".SH \"EXIT STATUS\"",
+        ".SH CONFIGURATION",
+        ".SH FILES",
+        ".SH ENVIRONMENT",
+    ] {
+        assert!(page.contains(text), "{text}");
+    }
+    // The stub pointed to pages that do not exist.
+    assert!(!page.contains("maillint-check(1)"));
+    // One page: no command's own NAME or OPTIONS heading inside it.
+    assert_eq!(page.matches(".SH OPTIONS").count(), 0);
+}
+
+#[test]
+fn select_and_ignore_accept_spaces_after_commas() {
+    let dir = Workdir::new();
+    dir.write("storm.eml", STORM);
+    dir.maillint()
+        .args([
+            "check",
+            "storm.eml",
+            "--select",
+            "cc-exposure, reply-all-to-list",
+        ])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("error[reply-all-to-list]"));
+    dir.maillint()
+        .args([
+            "check",
+            "storm.eml",
+            "--ignore",
+            "mass-list , reply-all-to-list",
+        ])
+        .assert()
+        .code(0);
 }
 
 /// Copies a directory tree, such as an example, into a temporary directory.
@@ -705,9 +753,9 @@ fn newsletter_example_runs_as_the_readme_says() {
         "maillint check templates/ --fail-on warning\n"
     );
 
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     copy_tree(&example, dir.path());
-    maillint(dir.path())
+    dir.maillint()
         .args(["check", "templates/", "--fail-on", "warning"])
         .assert()
         .code(0)
@@ -731,7 +779,7 @@ fn newsletter_example_runs_as_the_readme_says() {
         digest.replace("<p>Hi {{ first_name }},</p>", "<p>Hi {{ frist_name }},</p>"),
     )
     .unwrap();
-    maillint(dir.path())
+    dir.maillint()
         .args(["check", "templates/", "--fail-on", "warning"])
         .assert()
         .code(1)
@@ -740,14 +788,15 @@ fn newsletter_example_runs_as_the_readme_says() {
 
 #[test]
 fn a_batch_ends_with_the_messages_each_rule_hit() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let mail = dir.path().join("mail");
     fs::create_dir_all(&mail).unwrap();
     fs::write(mail.join("a.eml"), MASS).unwrap();
     fs::write(mail.join("b.eml"), STORM).unwrap();
     fs::write(mail.join("c.eml"), MASS).unwrap();
     fs::write(mail.join("d.eml"), CLEAN).unwrap();
-    let out = maillint(dir.path())
+    let out = dir
+        .maillint()
         .args(["check", "mail", "--color", "never"])
         .assert()
         .code(1)
@@ -769,7 +818,7 @@ fn a_batch_ends_with_the_messages_each_rule_hit() {
         ]
     );
     // One message: no table.
-    maillint(dir.path())
+    dir.maillint()
         .args(["check", "mail/a.eml"])
         .assert()
         .stdout(predicate::str::contains("Messages hit per rule").not());
@@ -780,7 +829,7 @@ fn a_batch_ends_with_the_messages_each_rule_hit() {
 /// when stderr is not a terminal (CI logs, pipes).
 #[test]
 fn a_parallel_batch_reports_in_input_order() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let mail = dir.path().join("mail");
     fs::create_dir_all(&mail).unwrap();
     let mut mbox = String::new();
@@ -804,8 +853,9 @@ fn a_parallel_batch_reports_in_input_order() {
         ));
         expected_files.push(format!("mail/{name}"));
     }
-    fs::write(dir.path().join("box"), &mbox).unwrap();
-    let out = maillint(dir.path())
+    dir.write("box", &mbox);
+    let out = dir
+        .maillint()
         .args(["check", "mail", "box", "--format", "json"])
         .env("RAYON_NUM_THREADS", "2")
         .assert()

@@ -8,7 +8,7 @@
 use maillint::config::Config;
 use maillint::input::Input;
 use maillint::linter::{Linter, Selection};
-use maillint::report::{Report, print_human, print_json};
+use maillint::report::{HumanOptions, Report, print_human, print_json};
 use std::path::Path;
 
 /// Checks a fixture file or directory with the configuration of its
@@ -34,9 +34,8 @@ fn relative(path: &Path) -> &Path {
 }
 
 fn human(report: &Report) -> String {
-    colored::control::set_override(false);
     let mut out = Vec::new();
-    print_human(report, &mut out).unwrap();
+    print_human(report, HumanOptions::default(), &mut out).unwrap();
     String::from_utf8(out).unwrap()
 }
 

@@ -15,7 +15,7 @@
 
 use maillint::config::Config;
 use maillint::linter::{Linter, Selection};
-use maillint::report::{Report, print_human, print_json};
+use maillint::report::{HumanOptions, Report, print_human, print_json};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::strategy::ValueTree;
@@ -87,9 +87,8 @@ fn check(bytes: &[u8]) -> Report {
     }
     // The human format keeps one line per finding and per help, whatever
     // the message quoted from the mail.
-    colored::control::set_override(false);
     let mut out = Vec::new();
-    print_human(&report, &mut out).unwrap();
+    print_human(&report, HumanOptions::default(), &mut out).unwrap();
     let text = String::from_utf8(out).unwrap();
     let findings = report.messages.iter().flat_map(|m| m.active_findings());
     let expected_lines = 1 + findings

@@ -45,6 +45,38 @@ impl Setup {
         cmd
     }
 
+    /// Runs maillint through a symlink called `name`, as a client that
+    /// takes only a program path does, with the fake as the configured
+    /// real sendmail.
+    #[cfg(unix)]
+    fn run_as<S: AsRef<std::ffi::OsStr>>(
+        &self,
+        name: &str,
+        args: &[S],
+        stdin: &[u8],
+    ) -> std::process::ExitStatus {
+        let link = self.path(name);
+        std::os::unix::fs::symlink(assert_cmd::cargo::cargo_bin("maillint"), &link).unwrap();
+        fs::write(
+            self.path("maillint.toml"),
+            format!(
+                "[sendmail]\npath = \"{}\"\n",
+                self.path("fake-sendmail").display()
+            ),
+        )
+        .unwrap();
+        let mut child = std::process::Command::new(&link)
+            .current_dir(self.dir.path())
+            .env("XDG_CONFIG_HOME", self.path("config"))
+            .env("XDG_STATE_HOME", self.path("state"))
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), stdin).unwrap();
+        child.wait().unwrap()
+    }
+
     fn held(&self) -> Vec<PathBuf> {
         let dir = self.path("state/maillint/held");
         let mut files: Vec<PathBuf> =
@@ -265,32 +297,37 @@ fn config_names_the_real_sendmail_and_held_dir() {
 #[test]
 fn symlink_named_maillint_sendmail_acts_as_sendmail() {
     let s = Setup::new();
-    let link = s.path("maillint-sendmail");
-    std::os::unix::fs::symlink(assert_cmd::cargo::cargo_bin("maillint"), &link).unwrap();
-    fs::write(
-        s.path("maillint.toml"),
-        format!(
-            "[sendmail]\npath = \"{}\"\n",
-            s.path("fake-sendmail").display()
-        ),
-    )
-    .unwrap();
-    std::process::Command::new(&link)
-        .current_dir(s.dir.path())
-        .env("XDG_CONFIG_HOME", s.path("config"))
-        .args(["-oi", "bob@example.org"])
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            child.stdin.take().unwrap().write_all(GOOD)?;
-            child.wait()
-        })
-        .map(|status| assert_eq!(status.code(), Some(0)))
-        .unwrap();
+    let status = s.run_as("maillint-sendmail", &["-oi", "bob@example.org"], GOOD);
+    assert_eq!(status.code(), Some(0));
     let (stdin, args) = s.sent().unwrap();
     assert_eq!(stdin, GOOD);
     assert_eq!(args, "-oi\nbob@example.org\n");
+}
+
+#[cfg(unix)]
+#[test]
+fn arguments_that_are_not_utf8_pass_through_unchanged() {
+    use std::os::unix::ffi::OsStrExt;
+    let s = Setup::new();
+    // A Latin-1 full name, as older clients pass it.
+    let name = std::ffi::OsStr::from_bytes(b"Ren\xe9 Dupont");
+    let status = s.run_as(
+        "sendmail",
+        &[
+            "-oi".as_ref(),
+            "-F".as_ref(),
+            name,
+            "bob@example.org".as_ref(),
+        ],
+        GOOD,
+    );
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(fs::read(s.path("stdin")).unwrap(), GOOD);
+    assert_eq!(
+        fs::read(s.path("args")).unwrap(),
+        b"-oi\n-F\nRen\xe9 Dupont\nbob@example.org\n"
+    );
+    assert!(s.held().is_empty());
 }
 
 #[test]

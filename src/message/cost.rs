@@ -17,6 +17,7 @@
 //! exceeds a generous multiple of its size is refused with a one-line error
 //! naming the cause, rather than hanging the sending path for minutes.
 
+use super::ParseError;
 use aho_corasick::AhoCorasick;
 use memchr::{memchr_iter, memmem};
 use std::collections::HashMap;
@@ -34,7 +35,7 @@ fn budget(len: usize) -> u64 {
 
 /// Refuses a message whose structure would make parsing take far longer
 /// than its size warrants. The error is one line, naming the cause.
-pub(crate) fn check_parse_cost(raw: &[u8]) -> Result<(), String> {
+pub(crate) fn check_parse_cost(raw: &[u8]) -> Result<(), ParseError> {
     let costs = [
         (
             encoded_word_rescans(raw),
@@ -60,9 +61,7 @@ pub(crate) fn check_parse_cost(raw: &[u8]) -> Result<(), String> {
         .iter()
         .max_by_key(|(c, _)| *c)
         .map_or("its structure", |(_, cause)| cause);
-    Err(format!(
-        "could not parse: {cause} would make parsing take quadratic time; not checked"
-    ))
+    Err(ParseError::TooCostly(cause))
 }
 
 /// Positions of each line break not followed by folding white space, and
@@ -304,7 +303,7 @@ mod tests {
         let mut raw = b"From: a@example.org\nSubject: ".to_vec();
         raw.extend(b"=?ab?q? ".repeat(20_000));
         raw.extend(b"\n\nbody\n");
-        let err = check_parse_cost(&raw).unwrap_err();
+        let err = check_parse_cost(&raw).unwrap_err().to_string();
         assert!(err.contains("encoded words"), "{err}");
         assert!(!err.contains('\n'));
 
@@ -312,7 +311,7 @@ mod tests {
         raw.extend(b"-".repeat(100_000));
         raw.extend(b"x\"\n\n");
         raw.extend(b"-".repeat(10_000));
-        let err = check_parse_cost(&raw).unwrap_err();
+        let err = check_parse_cost(&raw).unwrap_err().to_string();
         assert!(err.contains("long MIME boundary"), "{err}");
     }
 }

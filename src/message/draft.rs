@@ -2,7 +2,7 @@
 
 use super::cost::check_parse_cost;
 use super::rfc5322::{LinePlacer, push_addresses, with_address_list};
-use super::{Attachment, BodyKind, BodyPart, Field, Message, has_reply_prefix};
+use super::{Attachment, BodyKind, BodyPart, Field, Message, ParseError, has_reply_prefix};
 use crate::guard::catch_panic;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -60,14 +60,13 @@ struct DraftAttachment {
 /// Builds the model from a JSON draft. The error is serde's description of
 /// what is wrong, with its line and column in the draft. Like
 /// [`parse_rfc5322`](super::parse_rfc5322), it never panics.
-pub fn parse_json_draft(raw: &[u8]) -> Result<Message, String> {
-    catch_panic(|| build(raw))
-        .map_err(|panic| format!("could not parse: internal parser error ({panic}); not checked"))?
+pub fn parse_json_draft(raw: &[u8]) -> Result<Message, ParseError> {
+    catch_panic(|| build(raw)).map_err(ParseError::ParserPanicked)?
 }
 
-fn build(raw: &[u8]) -> Result<Message, String> {
+fn build(raw: &[u8]) -> Result<Message, ParseError> {
     let draft: Draft =
-        serde_json::from_slice(raw).map_err(|e| format!("invalid JSON draft: {e}"))?;
+        serde_json::from_slice(raw).map_err(|e| ParseError::InvalidDraft(e.to_string()))?;
     let mut msg = Message {
         raw_size: raw.len(),
         ..Message::default()
@@ -126,7 +125,7 @@ pub(super) fn push_address_strings(
     msg: &mut Message,
     field: Field,
     entries: &[String],
-) -> Result<(), String> {
+) -> Result<(), ParseError> {
     if entries.is_empty() {
         return Ok(());
     }

@@ -19,6 +19,24 @@ pub use rfc5322::{parse_rfc5322, parse_rfc5322_owned};
 
 use std::borrow::Cow;
 
+/// Why a message could not be read into the model. Each says what
+/// happened in one line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// Its structure would make parsing take far longer than its size
+    /// warrants (see `cost.rs`); names the cause.
+    #[error("could not parse: {0} would make parsing take quadratic time; not checked")]
+    TooCostly(&'static str),
+    /// The parser panicked; the panic's message.
+    #[error("could not parse: internal parser error ({0}); not checked")]
+    ParserPanicked(String),
+    #[error("not an email message: no header fields")]
+    NoHeaderFields,
+    /// serde's description, with the line and column in the draft.
+    #[error("invalid JSON draft: {0}")]
+    InvalidDraft(String),
+}
+
 /// The identity of a mailbox: local part as written, domain lowercased
 /// (local parts may be case-sensitive; domains never are). Borrowed when the
 /// address is already in that form, which is the usual case.
@@ -420,7 +438,7 @@ impl Message {
     /// an SMTP envelope), parsed like header addresses. Mailboxes already
     /// among the recipients are not added again: they were not written twice.
     /// Fails, adding nothing, when the addresses are too costly to parse.
-    pub fn add_recipients(&mut self, field: Field, entries: &[String]) -> Result<(), String> {
+    pub fn add_recipients(&mut self, field: Field, entries: &[String]) -> Result<(), ParseError> {
         let before = self.addresses.len();
         draft::push_address_strings(self, field, entries)?;
         let added = self.addresses.split_off(before);

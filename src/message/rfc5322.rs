@@ -1,5 +1,7 @@
 use super::cost::check_parse_cost;
-use super::{Attachment, BodyKind, BodyPart, Field, Group, Message, Span, has_reply_prefix};
+use super::{
+    Attachment, BodyKind, BodyPart, Field, Group, Message, ParseError, Span, has_reply_prefix,
+};
 use crate::guard::catch_panic;
 use mail_parser::{HeaderName, HeaderValue, MessageParser, MimeHeaders, PartType};
 use std::borrow::Cow;
@@ -17,7 +19,7 @@ const ADDRESS_SEARCH_WINDOW: usize = 512;
 /// Never panics and takes time linear in the message: input that would
 /// make mail-parser go quadratic is refused up front (see `cost.rs`), and
 /// a panic inside mail-parser becomes an error. Errors are one line.
-pub fn parse_rfc5322(raw: &[u8], first_line: usize) -> Result<Message, String> {
+pub fn parse_rfc5322(raw: &[u8], first_line: usize) -> Result<Message, ParseError> {
     let (mut msg, kept) = parse(raw, first_line)?;
     msg.keep_source(
         raw.get(..kept.end).unwrap_or_default().to_vec(),
@@ -28,7 +30,7 @@ pub fn parse_rfc5322(raw: &[u8], first_line: usize) -> Result<Message, String> {
 
 /// [`parse_rfc5322`] taking the bytes: the part the model points into (see
 /// [`Kept`]) is kept rather than copied, and the rest freed.
-pub fn parse_rfc5322_owned(mut raw: Vec<u8>, first_line: usize) -> Result<Message, String> {
+pub fn parse_rfc5322_owned(mut raw: Vec<u8>, first_line: usize) -> Result<Message, ParseError> {
     let (mut msg, kept) = parse(&raw, first_line)?;
     raw.truncate(kept.end);
     raw.shrink_to_fit();
@@ -45,7 +47,7 @@ struct Kept {
     unfold: Vec<std::ops::Range<usize>>,
 }
 
-fn parse(raw: &[u8], first_line: usize) -> Result<(Message, Kept), String> {
+fn parse(raw: &[u8], first_line: usize) -> Result<(Message, Kept), ParseError> {
     check_parse_cost(raw)?;
     catch_panic(|| {
         let parsed = MESSAGE_PARSER.parse(raw)?;
@@ -53,8 +55,8 @@ fn parse(raw: &[u8], first_line: usize) -> Result<(Message, Kept), String> {
         dismantle(parsed);
         built
     })
-    .map_err(|panic| format!("could not parse: internal parser error ({panic}); not checked"))?
-    .ok_or_else(|| "not an email message: no header fields".to_string())
+    .map_err(ParseError::ParserPanicked)?
+    .ok_or(ParseError::NoHeaderFields)
 }
 
 /// mail-parser's default header parsers, except that the address headers

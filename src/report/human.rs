@@ -1,22 +1,23 @@
 use super::Report;
 use crate::finding::{Finding, Severity};
 use crate::guard::one_line;
-use colored::Colorize;
+use anstyle::{AnsiColor, Style};
 use std::io::{self, Write};
 
 /// `source:line: severity[rule]: message` and a `help:` line per finding;
 /// for a batch, how many messages each rule hit; then a summary.
 /// Unreadable inputs are only counted here: they are reported on standard
-/// error as they happen. Colours follow the global `colored` setting.
-pub fn print_human(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+/// error as they happen.
+pub fn print_human(report: &Report, options: HumanOptions, out: &mut dyn Write) -> io::Result<()> {
+    let paint = Paint(options.color);
     for msg in &report.messages {
         for finding in msg.active_findings() {
-            print_finding(&msg.source, finding, out)?;
+            print_finding(&msg.source, finding, paint, out)?;
         }
     }
     let hits = report.rule_hits();
     if report.messages.len() > 1 && !hits.is_empty() {
-        writeln!(out, "{}", "Messages hit per rule:".bold())?;
+        writeln!(out, "{}", paint.bold("Messages hit per rule:"))?;
         for (rule, messages) in hits {
             writeln!(out, "  {rule:<22} {messages:>7}")?;
         }
@@ -42,17 +43,46 @@ pub fn print_human(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         count(s.messages, "message", "messages"),
         parts.join(", ")
     );
-    let line = if s.errors > 0 || s.unreadable > 0 {
-        line.red().bold()
+    let colour = if s.errors > 0 || s.unreadable > 0 {
+        AnsiColor::Red
     } else if s.warnings > 0 {
-        line.yellow().bold()
+        AnsiColor::Yellow
     } else {
-        line.green().bold()
+        AnsiColor::Green
     };
-    writeln!(out, "{line}")
+    writeln!(out, "{}", paint.bold_in(colour, &line))
 }
 
-fn print_finding(source: &str, f: &Finding, out: &mut dyn Write) -> io::Result<()> {
+/// How [`print_human`] prints.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HumanOptions {
+    /// ANSI colours and bold, for a terminal.
+    pub color: bool,
+}
+
+/// Styles text when colour is on, and leaves it alone otherwise.
+#[derive(Clone, Copy)]
+struct Paint(bool);
+
+impl Paint {
+    fn styled(self, style: Style, text: &str) -> String {
+        if self.0 {
+            format!("{style}{text}{style:#}")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn bold(self, text: &str) -> String {
+        self.styled(Style::new().bold(), text)
+    }
+
+    fn bold_in(self, colour: AnsiColor, text: &str) -> String {
+        self.styled(Style::new().bold().fg_color(Some(colour.into())), text)
+    }
+}
+
+fn print_finding(source: &str, f: &Finding, paint: Paint, out: &mut dyn Write) -> io::Result<()> {
     let source = one_line(source);
     let place = match f.location.line {
         Some(line) => format!("{source}:{line}:"),
@@ -60,16 +90,17 @@ fn print_finding(source: &str, f: &Finding, out: &mut dyn Write) -> io::Result<(
     };
     let label = format!("{}[{}]", f.severity, f.rule);
     let label = match f.severity {
-        Severity::Error => label.red().bold(),
-        Severity::Warning => label.yellow().bold(),
-        Severity::Info => label.cyan().bold(),
+        Severity::Error => paint.bold_in(AnsiColor::Red, &label),
+        Severity::Warning => paint.bold_in(AnsiColor::Yellow, &label),
+        Severity::Info => paint.bold_in(AnsiColor::Cyan, &label),
     };
     // Messages quote addresses from the mail, which may hold a carriage
     // return or an escape sequence: one finding stays one line.
     let message = one_line(&f.message);
-    writeln!(out, "{} {label}: {message}", place.bold())?;
+    writeln!(out, "{} {label}: {message}", paint.bold(&place))?;
     if let Some(help) = &f.help {
-        writeln!(out, "  {} {}", "help:".cyan(), one_line(help))?;
+        let help_label = paint.styled(AnsiColor::Cyan.on_default(), "help:");
+        writeln!(out, "  {help_label} {}", one_line(help))?;
     }
     Ok(())
 }

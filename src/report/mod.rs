@@ -7,7 +7,7 @@ mod json;
 mod sarif;
 
 pub use github::print_github;
-pub use human::print_human;
+pub use human::{HumanOptions, print_human};
 pub use json::print_json;
 pub use sarif::print_sarif;
 
@@ -48,8 +48,9 @@ pub struct Summary {
 }
 
 /// The least severity that makes the run fail (`--fail-on`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum FailOn {
+    #[default]
     Error,
     Warning,
     Info,
@@ -57,6 +58,18 @@ pub enum FailOn {
 }
 
 impl FailOn {
+    pub const ALL: [FailOn; 4] = [FailOn::Error, FailOn::Warning, FailOn::Info, FailOn::Never];
+
+    /// The name `--fail-on` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailOn::Error => "error",
+            FailOn::Warning => "warning",
+            FailOn::Info => "info",
+            FailOn::Never => "never",
+        }
+    }
+
     /// Whether a finding of this severity fails the run.
     pub fn fails(self, severity: Severity) -> bool {
         self.threshold().is_some_and(|t| severity >= t)
@@ -72,11 +85,19 @@ impl FailOn {
     }
 }
 
-/// Exit status: 2 when an input could not be checked, 1 when a finding is
-/// at or above `--fail-on`, 0 otherwise.
-pub const EXIT_OK: i32 = 0;
-pub const EXIT_FINDINGS: i32 = 1;
-pub const EXIT_ERROR: i32 = 2;
+impl std::str::FromStr for FailOn {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        FailOn::ALL
+            .into_iter()
+            .find(|f| f.as_str() == name)
+            .ok_or_else(|| {
+                let names = FailOn::ALL.map(FailOn::as_str).join(", ");
+                format!("expected one of {names}, not `{name}`")
+            })
+    }
+}
 
 impl MessageReport {
     /// The findings that count: not silenced by the message itself.
@@ -123,15 +144,12 @@ impl Report {
         hits
     }
 
-    pub fn exit_code(&self, fail_on: FailOn) -> i32 {
-        if !self.errors.is_empty() {
-            return EXIT_ERROR;
-        }
-        let failing = self
-            .messages
+    /// Whether a finding not silenced by its message is at or above
+    /// `fail_on`.
+    pub fn fails(&self, fail_on: FailOn) -> bool {
+        self.messages
             .iter()
             .flat_map(MessageReport::active_findings)
-            .any(|f| fail_on.fails(f.severity));
-        if failing { EXIT_FINDINGS } else { EXIT_OK }
+            .any(|f| fail_on.fails(f.severity))
     }
 }

@@ -1,4 +1,4 @@
-use super::{Context, Rule, declare_rule, mass_list, plural};
+use super::{Context, Rule, declare_rule, plural, shared};
 use crate::audience::{Audience, is_internal, registrable};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
@@ -567,7 +567,7 @@ impl Rule for ConfidentialBroad {
         }
         if let Some((r, m)) = first_list {
             let more = lists.count();
-            let mut s = format!("the everyone-style list {}", mass_list::describe(r, m));
+            let mut s = format!("the everyone-style list {}", shared::describe(r, m));
             if more > 0 {
                 s.push_str(&format!(
                     " and {}",
@@ -601,7 +601,7 @@ impl Rule for ConfidentialBroad {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{check_rule, check_rule_with, eml};
+    use crate::testing::{check_rule, check_rule_with, eml, option_error_key};
 
     fn rule() -> ConfidentialBroad {
         ConfidentialBroad {
@@ -901,17 +901,13 @@ mod tests {
         assert_eq!(check_rule_with(config, "confidential-broad", &msg).len(), 1);
         let trusted = "[rules.confidential-broad]\nmarkings = [\"COMMERCIAL IN CONFIDENCE\"]\ntrusted_domains = [\"lawfirm.example\"]\n";
         assert!(check_rule_with(trusted, "confidential-broad", &msg).is_empty());
-        let settings = |toml: &str| {
-            crate::config::Config::parse(toml, "t.toml").unwrap().rules["confidential-broad"]
-                .clone()
-        };
-        let bad = ConfidentialBroad::build(&settings(
-            "[rules.confidential-broad]\ntrusted_domains = [\"a b\"]\n",
-        ));
-        assert_eq!(bad.err().unwrap().key.as_deref(), Some("trusted_domains"));
-        let bad = ConfidentialBroad::build(&settings(
-            "[rules.confidential-broad]\nmarkings = [\" \"]\n",
-        ));
-        assert_eq!(bad.err().unwrap().key.as_deref(), Some("markings"));
+        assert_eq!(
+            option_error_key("confidential-broad", "trusted_domains = [\"a b\"]").as_deref(),
+            Some("trusted_domains")
+        );
+        assert_eq!(
+            option_error_key("confidential-broad", "markings = [\" \"]").as_deref(),
+            Some("markings")
+        );
     }
 }

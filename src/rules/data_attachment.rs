@@ -240,7 +240,7 @@ impl Rule for DataAttachment {
 mod tests {
     use super::size;
     use crate::finding::Severity;
-    use crate::testing::{check_rule, check_rule_with, eml};
+    use crate::testing::{check_rule, check_rule_with, eml, option_error};
 
     fn with_attachments(to: &str, parts: &[(&str, &str)]) -> crate::message::Message {
         let mut text = format!(
@@ -376,15 +376,7 @@ mod tests {
             "min_size = -1",
             "size = 1",
         ] {
-            let config = crate::config::Config::parse(
-                &format!("[rules.data-attachment]\n{bad}\n"),
-                "t.toml",
-            )
-            .unwrap();
-            assert!(
-                super::DataAttachment::build(&config.rules["data-attachment"]).is_err(),
-                "{bad}"
-            );
+            assert!(option_error("data-attachment", bad).is_some(), "{bad}");
         }
     }
 

@@ -1,4 +1,4 @@
-use super::invalid_address::Capped;
+use super::shared::Capped;
 use super::{Context, Rule, declare_rule, plural, thousands};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};

@@ -1,4 +1,4 @@
-use super::mass_list::NoOptions;
+use super::shared::NoOptions;
 use super::{Context, Rule, declare_rule, plural};
 use crate::audience::{has_known_suffix, registrable};
 use crate::config::{OptionError, RuleSettings};

@@ -1,4 +1,4 @@
-use super::mass_list::NoOptions;
+use super::shared::NoOptions;
 use super::{Context, Rule, declare_rule, plural};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};

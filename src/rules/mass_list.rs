@@ -1,7 +1,7 @@
-use super::{Context, Rule, declare_rule, thousands};
-use crate::audience::{MassList, MassReason, Recipient};
+use super::shared::{NoOptions, describe, location};
+use super::{Context, Rule, declare_rule};
 use crate::config::{OptionError, RuleSettings};
-use crate::finding::{Diagnostic, Location, Severity};
+use crate::finding::{Diagnostic, Severity};
 
 declare_rule! {
     /// ## What it checks
@@ -58,29 +58,6 @@ impl MassListRule {
         settings.options::<NoOptions>()?;
         Ok(Box::new(MassListRule))
     }
-}
-
-/// For rules without options: rejects any key.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct NoOptions {}
-
-/// How a mass list is described in findings: `everyone@x (an everyone-style name)`.
-pub(super) fn describe(r: Recipient<'_>, mass: &MassList) -> String {
-    match &mass.reason {
-        MassReason::Configured { members: Some(n) } => {
-            format!("{} (a list of {} members)", r.first.addr, thousands(*n))
-        }
-        MassReason::Configured { members: None } => {
-            format!("{} (configured as a mass list)", r.first.addr)
-        }
-        MassReason::Named(name) => format!("{} (name matches `{name}`)", r.first.addr),
-    }
-}
-
-/// Where a recipient was written.
-pub(super) fn location(r: Recipient<'_>) -> Location {
-    Location::header(r.first.field.header_name(), r.first.line)
 }
 
 impl Rule for MassListRule {

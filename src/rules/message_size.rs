@@ -165,7 +165,7 @@ impl Rule for MessageSize {
 mod tests {
     use crate::finding::Severity;
     use crate::message::{Attachment, Message, parse_json_draft};
-    use crate::testing::{check_rule, check_rule_with, eml};
+    use crate::testing::{check_rule, check_rule_with, eml, option_error};
 
     fn html_message(bytes: usize, subject: &str) -> Message {
         let filler = "<td style=\"padding:0\">x</td>".repeat(bytes / 27 + 1);
@@ -238,13 +238,7 @@ mod tests {
             "error_mb = 5",
             "html_kb = \"big\"",
         ] {
-            let config =
-                crate::config::Config::parse(&format!("[rules.message-size]\n{bad}\n"), "m.toml")
-                    .unwrap();
-            assert!(
-                crate::linter::Linter::new(config, &crate::linter::Selection::default()).is_err(),
-                "{bad}"
-            );
+            assert!(option_error("message-size", bad).is_some(), "{bad}");
         }
     }
 

@@ -7,7 +7,7 @@
 //! file and one line to [`REGISTRY`].
 
 use crate::audience::Audience;
-use crate::config::{Config, OptionError, RuleSettings};
+use crate::config::{Config, ConfigError, OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Severity};
 use crate::message::Message;
 
@@ -33,6 +33,7 @@ mod personal_sender;
 pub(crate) mod recipient_count;
 mod reply_all_to_list;
 mod sender_alignment;
+mod shared;
 mod template_placeholder;
 mod test_message;
 
@@ -164,6 +165,20 @@ pub fn find(id: &str) -> Option<&'static RuleInfo> {
     REGISTRY.iter().copied().find(|r| r.id == id)
 }
 
+/// Refuses a custom rule that takes a built-in rule's id. The registry
+/// checks this, not [`Config::parse`], so that the configuration depends
+/// on no rule.
+pub fn check_custom_ids(config: &Config) -> Result<(), ConfigError> {
+    match config.custom.iter().find(|c| find(&c.id).is_some()) {
+        Some(clash) => Err(ConfigError {
+            file: config.file_name(),
+            line: clash.line,
+            message: format!("custom.id: rule `{}` is already defined", clash.id),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// The rule table of README.md, generated from the registry.
 pub fn markdown_table() -> String {
     let mut out = String::from("| Rule | Default | What it catches |\n|---|---|---|\n");
@@ -262,6 +277,17 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn custom_rules_cannot_take_a_built_in_id() {
+        let falcon = include_str!("../../tests/data/falcon.toml");
+        let clash = falcon.replace("project-falcon", "cc-exposure");
+        let config = Config::parse(&clash, "m.toml").unwrap();
+        let err = check_custom_ids(&config).unwrap_err();
+        assert_eq!(err.line, Some(2));
+        assert!(err.message.contains("already defined"), "{err}");
+        assert!(check_custom_ids(&Config::parse(falcon, "m.toml").unwrap()).is_ok());
     }
 
     #[test]

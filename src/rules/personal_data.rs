@@ -904,7 +904,7 @@ fn split_row(line: &str, separator: char) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{check_rule, check_rule_with, eml};
+    use crate::testing::{check_rule, check_rule_with, eml, option_error};
 
     fn found(text: &str) -> Vec<(Kind, String)> {
         let allow = HashSet::new();
@@ -1207,11 +1207,7 @@ mod tests {
             "allow = [\"12\"]",
             "colour = 1",
         ] {
-            let config =
-                crate::config::Config::parse(&format!("[rules.personal-data]\n{bad}\n"), "t.toml")
-                    .unwrap();
-            let settings = &config.rules["personal-data"];
-            assert!(PersonalData::build(settings).is_err(), "{bad}");
+            assert!(option_error("personal-data", bad).is_some(), "{bad}");
         }
     }
 

@@ -192,7 +192,7 @@ impl Rule for PersonalSender {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{check_rule, check_rule_with, eml};
+    use crate::testing::{check_rule, check_rule_with, eml, option_error_key};
 
     const CONFIG: &str = r#"
 [organization]
@@ -298,12 +298,9 @@ members = 28
         }
         let other = eml("From: deputy@gmail.com\nTo: office@school.example.sch.uk\n\nx\n");
         assert_eq!(check_rule_with(&config, "personal-sender", &other).len(), 1);
-        let settings = |toml: &str| {
-            crate::config::Config::parse(toml, "t.toml").unwrap().rules["personal-sender"].clone()
-        };
-        let bad = PersonalSender::build(&settings(
-            "[rules.personal-sender]\nallowed_senders = [\"a b\"]\n",
-        ));
-        assert_eq!(bad.err().unwrap().key.as_deref(), Some("allowed_senders"));
+        assert_eq!(
+            option_error_key("personal-sender", "allowed_senders = [\"a b\"]").as_deref(),
+            Some("allowed_senders")
+        );
     }
 }

@@ -1,4 +1,4 @@
-use super::mass_list::{NoOptions, describe, location};
+use super::shared::{NoOptions, describe, location};
 use super::{Context, Rule, declare_rule};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Severity};

@@ -1,4 +1,4 @@
-use super::mass_list::NoOptions;
+use super::shared::NoOptions;
 use super::{Context, Rule, declare_rule};
 use crate::audience::registrable;
 use crate::config::{OptionError, RuleSettings};

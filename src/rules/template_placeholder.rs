@@ -769,7 +769,7 @@ impl Rule for TemplatePlaceholder {
 mod tests {
     use super::{Syntax, scan, unbalanced};
     use crate::finding::Severity;
-    use crate::testing::{check_rule, check_rule_with, eml};
+    use crate::testing::{check_rule, check_rule_with, eml, option_error};
 
     fn names(text: &str) -> Vec<(Syntax, Option<String>)> {
         scan(text).into_iter().map(|f| (f.syntax, f.name)).collect()
@@ -911,16 +911,7 @@ mod tests {
             "allowed = [\"a b\"]\n",
             "alowed = []\n",
         ] {
-            let config = crate::config::Config::parse(
-                &format!("[rules.template-placeholder]\n{bad}"),
-                "m.toml",
-            )
-            .unwrap();
-            let selection = crate::linter::Selection::default();
-            assert!(
-                crate::linter::Linter::new(config, &selection).is_err(),
-                "{bad}"
-            );
+            assert!(option_error("template-placeholder", bad).is_some(), "{bad}");
         }
     }
 }

@@ -1,4 +1,4 @@
-use super::{Context, Rule, declare_rule, mass_list, plural};
+use super::{Context, Rule, declare_rule, plural, shared};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
 use crate::message::{
@@ -225,7 +225,7 @@ impl Rule for TestMessage {
                 return;
             };
         let to_whom = match mass {
-            Some((r, m)) => format!("the everyone-style list {}", mass_list::describe(r, m)),
+            Some((r, m)) => format!("the everyone-style list {}", shared::describe(r, m)),
             None => plural(reach, "person", "people"),
         };
         out.push(
@@ -250,7 +250,7 @@ fn shorten(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{check_rule, check_rule_with, eml};
+    use crate::testing::{check_rule, check_rule_with, eml, option_error_key};
 
     fn rule() -> TestMessage {
         TestMessage {
@@ -430,12 +430,13 @@ mod tests {
         let msg = to_everyone("probe", "x\n");
         assert_eq!(check_rule_with(config, "test-message", &msg).len(), 1);
         assert!(check_rule("test-message", &msg).is_empty());
-        let settings = |toml: &str| {
-            crate::config::Config::parse(toml, "t.toml").unwrap().rules["test-message"].clone()
-        };
-        let bad = TestMessage::build(&settings("[rules.test-message]\nmin_recipients = 0\n"));
-        assert_eq!(bad.err().unwrap().key.as_deref(), Some("min_recipients"));
-        let bad = TestMessage::build(&settings("[rules.test-message]\nphrases = [\"--\"]\n"));
-        assert_eq!(bad.err().unwrap().key.as_deref(), Some("phrases"));
+        assert_eq!(
+            option_error_key("test-message", "min_recipients = 0").as_deref(),
+            Some("min_recipients")
+        );
+        assert_eq!(
+            option_error_key("test-message", "phrases = [\"--\"]").as_deref(),
+            Some("phrases")
+        );
     }
 }

@@ -1,0 +1,120 @@
+//! `maillint check`: files, folders, mailboxes or stdin, reported in one of
+//! the output formats.
+
+use super::{Color, ExitStatus, LintArgs, build_linter, fail};
+use clap::{Args, ValueEnum};
+use maillint::input::Input;
+use maillint::report::{self, HumanOptions};
+use std::io::{self, IsTerminal, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+#[derive(Args)]
+pub struct CheckArgs {
+    /// Files or directories to check; `-` or nothing reads standard input
+    paths: Vec<String>,
+    #[command(flatten)]
+    lint: LintArgs,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Human,
+    Json,
+    Sarif,
+    Github,
+}
+
+pub fn run(args: CheckArgs) -> ExitStatus {
+    let color = args.color.enabled(io::stdout().is_terminal());
+    let linter = match build_linter(&args.lint) {
+        Ok(l) => l,
+        Err(e) => return fail(e),
+    };
+    let inputs: Vec<Input> = if args.paths.is_empty() {
+        if io::stdin().is_terminal() {
+            return fail(
+                "no input: name files to check, or pipe a message into `maillint check -`",
+            );
+        }
+        vec![Input::Stdin]
+    } else {
+        args.paths.iter().map(|p| Input::from_arg(p)).collect()
+    };
+
+    let progress = BatchProgress::new(io::stderr().is_terminal());
+    let report = maillint::check_with_progress(&inputs, &linter, &|| progress.checked());
+    progress.finish();
+    for err in &report.errors {
+        // A file name may hold a line break too.
+        let source = maillint::guard::one_line(&err.source);
+        eprintln!("maillint: error: {source}: {}", err.error);
+    }
+    let mut out = io::stdout().lock();
+    let printed = match args.format {
+        Format::Human => report::print_human(&report, HumanOptions { color }, &mut out),
+        Format::Json => report::print_json(&report, &mut out),
+        Format::Sarif => report::print_sarif(&report, linter.config(), &mut out),
+        Format::Github => report::print_github(&report, &mut out),
+    };
+    if let Err(e) = printed.and_then(|()| out.flush()) {
+        // A closed pipe (`| head`) is the reader's choice, not a failure to report.
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            return fail(format!("cannot write output: {e}"));
+        }
+    }
+    if !report.errors.is_empty() {
+        ExitStatus::Error
+    } else if report.fails(args.lint.fail_on) {
+        ExitStatus::Findings
+    } else {
+        ExitStatus::Success
+    }
+}
+
+/// A progress bar on stderr for batch runs, drawn only on a terminal and
+/// only once a few hundred messages are checked: a single message or a
+/// small folder is done before a bar would be read.
+struct BatchProgress {
+    bar: Option<indicatif::ProgressBar>,
+    checked: AtomicUsize,
+}
+
+impl BatchProgress {
+    const SHOWN_AFTER: usize = 300;
+
+    fn new(terminal: bool) -> Self {
+        let bar = terminal.then(|| {
+            let bar = indicatif::ProgressBar::hidden();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} {human_pos} messages checked ({elapsed})",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar
+        });
+        BatchProgress {
+            bar,
+            checked: AtomicUsize::new(0),
+        }
+    }
+
+    fn checked(&self) {
+        let Some(bar) = &self.bar else { return };
+        if self.checked.fetch_add(1, Ordering::Relaxed) + 1 == Self::SHOWN_AFTER {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+        bar.inc(1);
+    }
+
+    /// Clears the bar before the report is printed.
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

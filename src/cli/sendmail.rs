@@ -1,0 +1,221 @@
+//! `maillint sendmail`: check the message on stdin, then hand it to the
+//! real sendmail, or hold it (and ask first with `--confirm`). The message
+//! is never lost: every way out that does not send it keeps a copy.
+
+use super::{Color, LintArgs, build_linter, print_findings};
+use clap::Args;
+use maillint::finding::Finding;
+use maillint::message::{Field, Message};
+use maillint::sendmail::{self, Delivery, Envelope, exit};
+use maillint::{guard, input};
+use std::ffi::OsString;
+use std::io::{self, BufRead, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// Invoked under one of these names (a symlink, or a client such as s-nail
+/// that sets argv[0] to `sendmail`), maillint is `maillint sendmail --`:
+/// for clients that take only a program path.
+const SENDMAIL_NAMES: &[&str] = &["maillint-sendmail", "sendmail"];
+
+#[derive(Args)]
+pub struct SendmailArgs {
+    #[command(flatten)]
+    lint: LintArgs,
+    /// The real sendmail (default: [sendmail] path in the config, else /usr/sbin/sendmail)
+    #[arg(long, value_name = "PATH")]
+    sendmail: Option<PathBuf>,
+    /// Ask on the terminal ("Send anyway?") instead of blocking, when there is one
+    #[arg(long)]
+    confirm: bool,
+    /// The sendmail arguments, after `--`, passed on unchanged
+    #[arg(last = true, allow_hyphen_values = true)]
+    args: Vec<OsString>,
+}
+
+/// Whether the program was invoked under a sendmail name.
+pub fn invoked_as_sendmail() -> bool {
+    std::env::args_os()
+        .next()
+        .map(PathBuf::from)
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .is_some_and(|name| SENDMAIL_NAMES.contains(&name.as_str()))
+}
+
+/// `maillint sendmail -- ARGS` with the defaults, for a program invoked as
+/// sendmail: every argument is the real sendmail's, passed on as bytes
+/// (a Latin-1 `-F` full name is not UTF-8).
+pub fn run_as_sendmail() -> i32 {
+    run(SendmailArgs {
+        lint: LintArgs::default(),
+        sendmail: None,
+        confirm: false,
+        args: std::env::args_os().skip(1).collect(),
+    })
+}
+
+pub fn run(args: SendmailArgs) -> i32 {
+    let color = Color::Auto.enabled(io::stderr().is_terminal());
+    let mut raw = Vec::new();
+    if let Err(e) = io::stdin().lock().read_to_end(&mut raw) {
+        // Whatever arrived is still worth keeping.
+        return hold_and_report(
+            &raw,
+            None,
+            exit::TEMPFAIL,
+            &format!("cannot read the message: {e}"),
+        );
+    }
+    // Whatever goes wrong inside maillint, the message is kept.
+    guard::catch_panic(|| check_and_send(args, &raw, color)).unwrap_or_else(|panic| {
+        hold_and_report(
+            &raw,
+            None,
+            exit::TEMPFAIL,
+            &format!("message not sent: internal error ({panic})"),
+        )
+    })
+}
+
+fn check_and_send(args: SendmailArgs, raw: &[u8], color: bool) -> i32 {
+    let linter = match build_linter(&args.lint) {
+        Ok(l) => l,
+        Err(e) => return hold_and_report(raw, None, exit::CONFIG, &e),
+    };
+    let held_dir = linter.config().sendmail.held_dir.clone();
+    let mut message = match input::parse_message(raw, &linter.config().input) {
+        Ok(m) => m,
+        Err(e) => {
+            return hold_and_report(
+                raw,
+                held_dir,
+                exit::DATAERR,
+                &format!("message not sent: {e}"),
+            );
+        }
+    };
+    let envelope = Envelope::parse(&args.args);
+    // Recipients only on the command line are invisible to the others: Bcc.
+    if let Err(e) = message.add_recipients(Field::Bcc, &envelope.recipients) {
+        return hold_and_report(
+            raw,
+            held_dir,
+            exit::DATAERR,
+            &format!("message not sent: {e}"),
+        );
+    }
+
+    let findings = linter.check(&message);
+    let blocking = sendmail::blocking(&findings, args.lint.fail_on);
+    if blocking > 0 {
+        let confirmed = args.confirm && confirm_on_tty(&message, &findings, color);
+        if !confirmed {
+            print_findings("message", &message, findings, color, &mut io::stderr());
+            let reason = format!(
+                "message not sent: {} at or above --fail-on",
+                if blocking == 1 {
+                    "1 finding".to_string()
+                } else {
+                    format!("{blocking} findings")
+                }
+            );
+            return hold_and_report(raw, held_dir, exit::DATAERR, &reason);
+        }
+    } else if !findings.is_empty() {
+        // Below the threshold: shown, and sent.
+        print_findings("message", &message, findings, color, &mut io::stderr());
+    }
+
+    let path = args
+        .sendmail
+        .or_else(|| linter.config().sendmail.path.clone())
+        .unwrap_or_else(|| PathBuf::from(sendmail::DEFAULT_SENDMAIL));
+    if is_this_program(&path) {
+        return hold_and_report(
+            raw,
+            held_dir,
+            exit::CONFIG,
+            &format!(
+                "{} is maillint itself; set [sendmail] path to the real sendmail",
+                path.display()
+            ),
+        );
+    }
+    match sendmail::deliver(&path, &args.args, raw) {
+        Delivery::Exited(code) => code,
+        Delivery::NotStarted(e) => hold_and_report(
+            raw,
+            held_dir,
+            exit::UNAVAILABLE,
+            &format!("message not sent: {e}"),
+        ),
+        Delivery::Failed(e) => hold_and_report(
+            raw,
+            held_dir,
+            exit::TEMPFAIL,
+            &format!("message may not have been sent: {e}"),
+        ),
+    }
+}
+
+/// Saves the message and says where; if even that fails, says so plainly.
+fn hold_and_report(raw: &[u8], held_dir: Option<PathBuf>, code: i32, reason: &str) -> i32 {
+    eprintln!("maillint: {reason}");
+    let Some(dir) = held_dir.or_else(sendmail::default_held_dir) else {
+        eprintln!(
+            "maillint: no place to keep a copy (set HOME or XDG_STATE_HOME); the message was NOT sent"
+        );
+        return exit::CANTCREAT;
+    };
+    match sendmail::hold(&dir, raw) {
+        Ok(path) => {
+            eprintln!(
+                "maillint: a copy of the message is kept in {}",
+                path.display()
+            );
+            code
+        }
+        Err(e) => {
+            eprintln!(
+                "maillint: cannot keep a copy in {}: {e}; the message was NOT sent",
+                dir.display()
+            );
+            exit::CANTCREAT
+        }
+    }
+}
+
+fn is_this_program(path: &Path) -> bool {
+    match (
+        std::env::current_exe().and_then(|p| p.canonicalize()),
+        path.canonicalize(),
+    ) {
+        (Ok(me), Ok(target)) => me == target,
+        _ => false,
+    }
+}
+
+/// Shows the findings on the terminal and asks. No terminal: no.
+fn confirm_on_tty(message: &Message, findings: &[Finding], color: bool) -> bool {
+    let Ok(tty) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+    else {
+        return false;
+    };
+    let Ok(mut writer) = tty.try_clone() else {
+        return false;
+    };
+    print_findings("message", message, findings.to_vec(), color, &mut writer);
+    if write!(writer, "Send anyway? [y/N] ")
+        .and_then(|()| writer.flush())
+        .is_err()
+    {
+        return false;
+    }
+    let mut answer = String::new();
+    if io::BufReader::new(tty).read_line(&mut answer).is_err() {
+        return false;
+    }
+    matches!(answer.trim(), "y" | "Y" | "yes" | "Yes")
+}

@@ -1,0 +1,160 @@
+//! Helpers more than one rule uses, kept here so that no rule imports
+//! another.
+
+use crate::audience::{MassList, MassReason, Recipient};
+use crate::finding::{Diagnostic, Location};
+
+use super::thousands;
+
+/// For rules without options: rejects any key.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NoOptions {}
+
+/// How a mass list is described in findings (mass-list, reply-all-to-list,
+/// confidential-broad): `everyone@x (an everyone-style name)`.
+pub(super) fn describe(r: Recipient<'_>, mass: &MassList) -> String {
+    match &mass.reason {
+        MassReason::Configured { members: Some(n) } => {
+            format!("{} (a list of {} members)", r.first.addr, thousands(*n))
+        }
+        MassReason::Configured { members: None } => {
+            format!("{} (configured as a mass list)", r.first.addr)
+        }
+        MassReason::Named(name) => format!("{} (name matches `{name}`)", r.first.addr),
+    }
+}
+
+/// Where a recipient was written.
+pub(super) fn location(r: Recipient<'_>) -> Location {
+    Location::header(r.first.field.header_name(), r.first.line)
+}
+
+/// Reports the first `max` findings one by one and counts the rest, for
+/// rules that can find something about each of a million recipients.
+pub(super) struct Capped {
+    max: usize,
+    reported: usize,
+    /// Where the first finding not reported one by one was.
+    rest: Option<Location>,
+}
+
+impl Capped {
+    pub(super) fn new(max: usize) -> Self {
+        Capped {
+            max,
+            reported: 0,
+            rest: None,
+        }
+    }
+
+    /// Adds a finding at `location`, built only if it is reported one by one.
+    pub(super) fn push(
+        &mut self,
+        out: &mut Vec<Diagnostic>,
+        location: Location,
+        make: impl FnOnce(Location) -> Diagnostic,
+    ) {
+        if self.reported < self.max {
+            out.push(make(location));
+        } else if self.rest.is_none() {
+            self.rest = Some(location);
+        }
+        self.reported += 1;
+    }
+
+    /// Adds the summary of the findings beyond the cap, if there were any:
+    /// `make` gets how many, and where the first of them is.
+    pub(super) fn finish(
+        self,
+        out: &mut Vec<Diagnostic>,
+        make: impl FnOnce(u64, Location) -> Diagnostic,
+    ) {
+        if let Some(location) = self.rest {
+            out.push(make((self.reported - self.max) as u64, location));
+        }
+    }
+}
+
+/// The longest domain name DNS can hold, without the root dot.
+const MAX_DOMAIN: usize = 253;
+
+/// Why a domain (as written) cannot receive mail, or `None` when it can:
+/// invalid-address reports it, lookalike-domain skips such domains.
+pub(super) fn domain_problem(domain: &str) -> Option<String> {
+    if domain.is_empty() {
+        return Some("has nothing after the @".into());
+    }
+    if let Some(literal) = domain.strip_prefix('[') {
+        // A domain literal such as [192.0.2.1] or [IPv6:2001:db8::1].
+        return (!literal.ends_with(']')).then(|| "has an unclosed `[` after the @".into());
+    }
+    if domain.starts_with('.') {
+        return Some("has a dot just after the @".into());
+    }
+    if domain.ends_with('.') {
+        return Some("ends with a dot".into());
+    }
+    if domain.contains("..") {
+        return Some(format!("has two dots in a row in the domain `{domain}`"));
+    }
+    if domain.len() > MAX_DOMAIN {
+        return Some(format!(
+            "has a domain of {} characters (the limit is {MAX_DOMAIN})",
+            domain.len()
+        ));
+    }
+    let Some((_, tld)) = domain.rsplit_once('.') else {
+        return Some(format!(
+            "has no top-level domain: `{domain}` has no dot (like `{domain}.com`)"
+        ));
+    };
+    if tld.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(format!("has a number as its top-level domain (`.{tld}`)"));
+    }
+    if let Some(c) = domain
+        .chars()
+        .find(|&c| c.is_ascii() && !(c.is_ascii_alphanumeric() || c == '-' || c == '.'))
+    {
+        return Some(format!(
+            "has `{}` in the domain, which is not allowed there",
+            c.escape_default()
+        ));
+    }
+    for label in domain.split('.') {
+        if label.starts_with('-') || label.ends_with('-') {
+            return Some(format!(
+                "has the domain part `{label}`, which starts or ends with `-`"
+            ));
+        }
+        if label.len() > 63 {
+            return Some("has a domain part longer than 63 characters".into());
+        }
+    }
+    let idn = !domain.is_ascii()
+        || domain
+            .split('.')
+            .any(|l| l.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("xn--")));
+    if idn && idna_ascii(domain).is_none() {
+        return Some(format!(
+            "has an invalid internationalised domain (`{domain}`)"
+        ));
+    }
+    None
+}
+
+/// The ASCII (Punycode) form of a domain by UTS #46 with the rules for host
+/// names (letters, digits, hyphens; DNS lengths), or `None` when it is not a
+/// valid domain name. The `idna` crate (rust-url's, used by every Rust HTTP
+/// client) implements IDNA; getting it right by hand is not realistic.
+pub(super) fn idna_ascii(domain: &str) -> Option<std::borrow::Cow<'_, str>> {
+    use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
+    Uts46::new()
+        .to_ascii(
+            domain.as_bytes(),
+            AsciiDenyList::STD3,
+            Hyphens::CheckFirstLast,
+            DnsLength::Verify,
+        )
+        .ok()
+}
