@@ -11,6 +11,7 @@ mod html;
 mod reply;
 mod rfc5322;
 
+pub(crate) use body::line_in;
 pub use body::{is_disclaimer, paragraphs};
 pub use draft::parse_json_draft;
 pub use html::{HtmlImage, HtmlLink, HtmlView, url_host, url_scheme};
@@ -222,7 +223,7 @@ pub struct BodyPart {
     pub verbatim: bool,
     /// Derived views, computed on first use (see `body.rs`).
     plain: std::sync::OnceLock<String>,
-    authored: std::sync::OnceLock<String>,
+    authored: std::sync::OnceLock<body::Authored>,
     html: std::sync::OnceLock<HtmlView>,
 }
 
@@ -235,7 +236,8 @@ pub struct Attachment {
     pub size: u64,
     /// The decoded content of a text attachment: a `text/*` part, or a
     /// `.txt`/`.csv`/`.tsv` file sent with another type (often
-    /// `application/octet-stream` or `application/vnd.ms-excel`).
+    /// `application/octet-stream` or `application/vnd.ms-excel`); for an
+    /// attached message (`message/rfc822`), its subject and body as text.
     pub text: Option<String>,
     /// Shown in the body rather than offered as a file: `Content-Disposition:
     /// inline`, or no disposition but a `Content-ID` for the HTML to show

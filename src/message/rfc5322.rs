@@ -268,6 +268,7 @@ fn build(
         let filename = part.attachment_name().map(str::to_string);
         let text = match &part.body {
             PartType::Text(t) | PartType::Html(t) => Some(t.to_string()),
+            PartType::Message(inner) => Some(attached_message_text(inner)),
             PartType::Binary(b) | PartType::InlineBinary(b)
                 if filename.as_deref().is_some_and(has_text_extension) =>
             {
@@ -286,6 +287,21 @@ fn build(
         });
     }
     Some((msg, kept))
+}
+
+/// The text of an attached message (`message/rfc822`, as a forward is
+/// often sent): its subject, then its body read as text.
+fn attached_message_text(inner: &mail_parser::Message<'_>) -> String {
+    let mut text = inner.subject().unwrap_or_default().to_string();
+    for id in &inner.text_body {
+        text.push_str("\n\n");
+        match inner.parts.get(*id as usize).map(|p| &p.body) {
+            Some(PartType::Text(t)) => text.push_str(t),
+            Some(PartType::Html(h)) => text.push_str(&super::body::html_to_text(h)),
+            _ => {}
+        }
+    }
+    text
 }
 
 /// Files that are text whatever content type the sending client gave them.

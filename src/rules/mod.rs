@@ -30,7 +30,7 @@ mod message_size;
 mod missing_header;
 mod personal_data;
 mod personal_sender;
-pub(crate) mod recipient_count;
+mod recipient_count;
 mod reply_all_to_list;
 mod sender_alignment;
 mod template_placeholder;
@@ -63,27 +63,56 @@ pub static REGISTRY: &[&RuleInfo] = &[
     &sender_alignment::RULE,
 ];
 
-/// What a rule sees of one message.
+/// What a rule sees of one message, with the facts several rules share
+/// worked out once.
 pub struct Context<'a> {
     pub message: &'a Message,
     pub audience: &'a Audience<'a>,
     pub config: &'a Config,
-    /// The recipient-count warning number: a message reaching this many
-    /// people is a large send for every rule that cares.
+    /// The recipient-count warning number (see [`many_recipients`]): a
+    /// message reaching this many people is a large send for every rule
+    /// that cares.
     pub many_recipients: u64,
+    bulk: Option<Bulk>,
 }
 
-impl Context<'_> {
+impl<'a> Context<'a> {
+    pub fn new(
+        message: &'a Message,
+        audience: &'a Audience<'a>,
+        config: &'a Config,
+        many_recipients: u64,
+    ) -> Self {
+        let mut cx = Context {
+            message,
+            audience,
+            config,
+            many_recipients,
+            bulk: None,
+        };
+        cx.bulk = cx.detect_bulk();
+        cx
+    }
+
     /// Whether and why the message is bulk mail. With `[bulk] always =
     /// true` every message is. Otherwise replies, posts a discussion list
     /// relays ([`Message::is_discussion_list_post`]) and automatic mail
     /// (bounces, auto-replies: [`Message::is_automatic`]) never are: each
     /// answers or carries one person's message, whatever headers a server
     /// added. Other messages are when they declare it (`Precedence: bulk`
-    /// or `list`, a List-Unsubscribe header), or by their audience: an
-    /// everyone-style list among the recipients, or at least
+    /// or `list`, a List-Unsubscribe header, or a `List-Id` together with a
+    /// bulk sender's `Feedback-ID` or campaign header), or by their
+    /// audience: an everyone-style list among the recipients, or at least
     /// [`many_recipients`](Self::many_recipients) recipients.
-    pub fn bulk(&self) -> Option<Bulk> {
+    pub fn bulk(&self) -> Option<&Bulk> {
+        self.bulk.as_ref()
+    }
+
+    pub fn is_bulk(&self) -> bool {
+        self.bulk.is_some()
+    }
+
+    fn detect_bulk(&self) -> Option<Bulk> {
         let msg = self.message;
         let declared = |reason: String| {
             Some(Bulk {
@@ -103,6 +132,18 @@ impl Context<'_> {
         if msg.header("List-Unsubscribe").is_some() {
             return declared("List-Unsubscribe present".into());
         }
+        // A list that is not a discussion list (those were let go above),
+        // sent through a bulk sender: a newsletter without an unsubscribe
+        // header.
+        if msg.list_id.is_some()
+            && let Some(h) = msg.headers().find(|h| {
+                CAMPAIGN_HEADERS
+                    .iter()
+                    .any(|c| h.name.eq_ignore_ascii_case(c))
+            })
+        {
+            return declared(format!("List-Id and {} present", h.name));
+        }
         let by_audience = |reason: String| Bulk {
             reason,
             declared: false,
@@ -114,10 +155,22 @@ impl Context<'_> {
         (reach >= self.many_recipients)
             .then(|| by_audience(plural(reach, "recipient", "recipients")))
     }
+}
 
-    pub fn is_bulk(&self) -> bool {
-        self.bulk().is_some()
-    }
+/// Headers bulk senders add to campaign mail: Gmail's feedback-loop id and
+/// the campaign ids of mailing services.
+const CAMPAIGN_HEADERS: [&str; 4] = ["Feedback-ID", "X-Campaign", "X-CampaignID", "X-Campaign-Id"];
+
+/// The number of recipients from which a message is a large send, for every
+/// rule that cares (test-message, bulk detection): recipient-count's
+/// configured warning number, so that one setting moves them all.
+pub fn many_recipients(config: &Config) -> u64 {
+    recipient_count::many_recipients(
+        config
+            .rules
+            .get(recipient_count::RULE.id)
+            .unwrap_or(&RuleSettings::default()),
+    )
 }
 
 /// Why a message is bulk mail (see [`Context::bulk`]).
@@ -280,13 +333,8 @@ mod tests {
         let msg = crate::testing::eml(text);
         let org = crate::audience::Org::new(&config).unwrap();
         let audience = Audience::new(&msg, &org);
-        let cx = Context {
-            message: &msg,
-            audience: &audience,
-            config: &config,
-            many_recipients: 25,
-        };
-        cx.bulk().map(|b| b.reason)
+        let cx = Context::new(&msg, &audience, &config, many_recipients(&config));
+        cx.bulk().map(|b| b.reason.clone())
     }
 
     #[test]

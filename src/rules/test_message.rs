@@ -11,9 +11,9 @@ use std::sync::LazyLock;
 
 declare_rule! {
     /// ## What it checks
-    /// A test message sent to an everyone-style list (see `mass-list`) or to
+    /// A test message sent to an everyone-style list (see `mass-list`), to
     /// at least as many people as the `recipient-count` warning (25 by
-    /// default). A message is a test when
+    /// default), or as declared bulk mail. A message is a test when
     ///
     /// - its subject is only a test phrase: `test`, `testing`, `test 123`,
     ///   `test message`, `test email`, `this is a test`, `please ignore`,
@@ -21,13 +21,26 @@ declare_rule! {
     ///   and combinations of them, in any case and with any punctuation
     ///   (`TEST!!`, `[list] testing #3`; also `Testnachricht`, `prueba`,
     ///   `essai`, `bitte ignorieren`); or
+    /// - its subject marks the test send of a real message: `[TEST] Spring
+    ///   newsletter`, `(Test) ...`, `TEST: ...`, `TEST - ...` (in capitals),
+    ///   `... [TEST]`, or it names a test mailing (`Integration Test Email
+    ///   #1`, `test send 2`); or
     /// - the text the sender wrote is only such a phrase, after an optional
     ///   greeting and before an optional short signature (a few short lines
-    ///   without sentences).
+    ///   without sentences); or
+    /// - one of the first lines of that text is a test banner: a test phrase
+    ///   framed with marks or in capitals (`*** TEST SEND ***`, `[TEST
+    ///   EMAIL]`, `TEST MESSAGE - PLEASE IGNORE`).
     ///
     /// A subject that only contains the word does not count: `Test results
     /// for Q3`, `Testing strategy review`, `A/B test outcome`, `Driving test
-    /// booked`; nor does `Please ignore the previous link` in a longer body.
+    /// booked`, `Test: fire alarm on Tuesday`; nor does `Please ignore the
+    /// previous link` in a longer body.
+    ///
+    /// Mail that declares itself bulk (see `list-unsubscribe`: `Precedence:
+    /// bulk`, List-Unsubscribe, a List-Id with a bulk sender's headers) is
+    /// judged the same way whatever its recipients: a mailing service sends
+    /// each subscriber a copy of their own.
     ///
     /// Replies and forwards (`Re: test`, `Fwd: test`) are judged by their
     /// body only: their subject was written for the message they answer. The
@@ -62,7 +75,7 @@ declare_rule! {
     /// ```
     id: "test-message",
     severity: Error,
-    summary: "A test message (\"test\", \"please ignore\") goes to a mass list or many people",
+    summary: "A test message (\"test\", \"[TEST] ...\", \"please ignore\") goes to a mass list, many people or a mailing's subscribers",
     build: TestMessage::build,
 }
 
@@ -194,24 +207,88 @@ static GREETING: LazyLock<Regex> = LazyLock::new(|| {
     .expect("greeting pattern is valid")
 });
 
+impl TestMessage {
+    /// A line near the top of the text the sender wrote that announces a
+    /// test send of a real message: `*** TEST SEND ***`, `[TEST EMAIL]`,
+    /// `TEST MESSAGE - PLEASE IGNORE`.
+    fn banner<'p>(&self, part: &'p BodyPart) -> Option<&'p str> {
+        part.authored()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .take(BANNER_LINES)
+            .find(|line| {
+                let core =
+                    line.trim_matches(|c: char| BANNER_MARKS.contains(c) || c.is_whitespace());
+                let marked = core.len() < line.len()
+                    && line.starts_with(|c| BANNER_MARKS.contains(c))
+                    && line.ends_with(|c| BANNER_MARKS.contains(c));
+                let shouted =
+                    !core.chars().any(char::is_lowercase) && core.split_whitespace().count() >= 2;
+                (marked || shouted) && self.is_test_phrase(core)
+            })
+    }
+}
+
+/// The non-blank lines at the top of a text a test banner may be on.
+const BANNER_LINES: usize = 5;
+/// What a banner is framed with.
+const BANNER_MARKS: &str = "*=#~!-_<>[]()";
+
+/// A subject marked as the test send of a real message: `[TEST] Spring
+/// newsletter`, `(Test) ...`, `TEST: ...`, `TEST - ...`, `... [TEST]`, or
+/// one named as a test mailing: `Integration Test Email #1`.
+static TEST_MARK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^\s*(?:\[[^\]]*\]\s*)*(?:",
+        r"[\[(]\s*(?i:test(?:ing)?(?:\s+(?:send|e-?mail|message|version|copy|only|run))?)\s*[\])]",
+        r"|\*+\s*(?i:test(?:ing)?(?:\s+(?:send|e-?mail|message))?)\s*\*+",
+        r"|TEST(?:ING)?\s*(?::|\||\s[-–—]\s)",
+        r"|(?i:(?:[\w'’-]+\s+){0,2}test(?:ing)?\s+(?:e-?mail|message|send|campaign|newsletter|mailing)(?:\s*(?:#|no\.?\s*)?\d+)?\s*[.!]*\s*$)",
+        r")",
+        r"|[\[(]\s*(?i:test)\s*[\])]\s*$",
+    ))
+    .expect("test mark pattern is valid")
+});
+
 impl Rule for TestMessage {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         let audience = cx.audience;
         let mass = audience.first_mass_list();
         let reach = audience.reach();
         let min = self.min_recipients.unwrap_or(cx.many_recipients);
-        if mass.is_none() && reach < min {
+        let to_whom = if let Some((r, m)) = mass {
+            format!(
+                "sent to the everyone-style list {}",
+                mass_list::describe(r, m)
+            )
+        } else if reach >= min {
+            format!("sent to {}", plural(reach, "person", "people"))
+        } else if let Some(bulk) = cx.bulk().filter(|b| b.declared) {
+            // Each copy of a mailing goes to one subscriber: the message
+            // says it is one.
+            format!("sent as bulk mail ({})", bulk.reason)
+        } else {
             return;
-        }
+        };
         let msg = cx.message;
         let subject = msg.subject.as_deref().unwrap_or("");
         // A reply's or forward's subject belongs to the earlier message.
-        let own_subject = !msg.is_reply && !has_forward_prefix(subject);
+        let own_subject = !msg.is_reply && !has_forward_prefix(subject) && subject.len() <= 1000;
+        let subject_location = || Location::header("Subject", msg.header_line("Subject"));
         let (what, location) =
             if own_subject && self.is_test_phrase(strip_subject_prefixes(subject)) {
                 (
                     format!("the subject is {:?}", shorten(subject.trim())),
-                    Location::header("Subject", msg.header_line("Subject")),
+                    subject_location(),
+                )
+            } else if own_subject && TEST_MARK.is_match(subject) {
+                (
+                    format!(
+                        "the subject marks it as a test: {:?}",
+                        shorten(subject.trim())
+                    ),
+                    subject_location(),
                 )
             } else if let Some((part, phrase)) = msg
                 .readable_parts()
@@ -219,19 +296,23 @@ impl Rule for TestMessage {
             {
                 (
                     format!("the text says only {:?}", shorten(phrase)),
-                    Location::part(part.mime_type(), part.line),
+                    Location::part(part.mime_type(), part.line_of(phrase)),
+                )
+            } else if let Some((part, banner)) = msg
+                .readable_parts()
+                .find_map(|p| self.banner(p).map(|banner| (p, banner)))
+            {
+                (
+                    format!("the text is marked as a test: {:?}", shorten(banner)),
+                    Location::part(part.mime_type(), part.line_of(banner)),
                 )
             } else {
                 return;
             };
-        let to_whom = match mass {
-            Some((r, m)) => format!("the everyone-style list {}", mass_list::describe(r, m)),
-            None => plural(reach, "person", "people"),
-        };
         out.push(
             Diagnostic::new(
                 Severity::Error,
-                format!("test message sent to {to_whom}: {what}"),
+                format!("test message {to_whom}: {what}"),
                 location,
             )
             .help("send tests to yourself or a small test list, never to a real distribution list"),
