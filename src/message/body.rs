@@ -363,6 +363,27 @@ mod tests {
     }
 
     #[test]
+    fn pieces_of_a_text_part_know_their_line() {
+        let msg = crate::testing::eml(
+            "From: a@example.com\n\nThanks.\n> quoted\nSee line seven.\n\nOn Mon, Ann wrote:\n> old\n",
+        );
+        let part = &msg.body[0];
+        let authored = part.authored();
+        assert_eq!(authored, "Thanks.\nSee line seven.\n\n");
+        let at = authored.find("See").unwrap();
+        assert_eq!(part.line_of(&authored[at..]), Some(5));
+        let at = part.text.find("old").unwrap();
+        assert_eq!(part.line_of(&part.text[at..]), Some(8));
+        assert_eq!(part.line_of("elsewhere"), part.line);
+        let html = crate::testing::eml(
+            "From: a@example.com\nContent-Type: text/html\n\n<p>a</p>\n<p>b</p>\n",
+        );
+        let part = &html.body[0];
+        let plain = part.plain();
+        assert_eq!(part.line_of(&plain[plain.len() - 1..]), part.line);
+    }
+
+    #[test]
     fn html_cells_and_blocks_are_separated() {
         let text = html_to_text(
             "<table><tr><td>SSN</td><td>123</td></tr><tr><th>Name</th><td>Ann</td></tr></table><div>one</div><div>two</div><thead>x</thead>",

@@ -336,6 +336,11 @@ mod tests {
             "In de bijlage vindt u het verslag.",
             "Zie bijlage.",
             "Anbei Ihre Rechnung.",
+            "Please find the updated rota attached.",
+            "Kindly find our signed offer letter enclosed",
+            "PFA the minutes.",
+            "Hi Karen, PFA.",
+            "pfa my timesheet",
         ] {
             assert!(promises(s), "{s}");
         }

@@ -369,6 +369,19 @@ mod tests {
             None
         );
         assert!(bulk("Precedence: list\nList-Post: NO\n").is_some());
+        // A newsletter without List-Unsubscribe, through a bulk sender.
+        assert_eq!(
+            bulk("List-Id: <news.example.com>\nFeedback-ID: 1:news:esp\n").as_deref(),
+            Some("List-Id and Feedback-ID present")
+        );
+        assert_eq!(bulk("List-Id: <news.example.com>\n"), None);
+        assert_eq!(bulk("Feedback-ID: 1:receipts:esp\n"), None);
+        assert_eq!(
+            bulk(
+                "List-Id: <talk.example.com>\nList-Post: <mailto:talk@example.com>\nFeedback-ID: 1:g\n"
+            ),
+            None
+        );
         assert_eq!(
             bulk("Precedence: bulk\nAuto-Submitted: auto-replied\n"),
             None

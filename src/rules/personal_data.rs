@@ -1242,9 +1242,123 @@ mod tests {
             "passport office opens at 09:00 on 12 May 2024",
             "Passport.js 0.7.0 released",
             "passport ab1234567",
+            "My passport finally came back! Flight is BA0500",
+            "my passport came, flight BA0500 on the 28th",
+            "Passport renewed. Booking ref XK4471 confirmed",
         ] {
             assert!(kinds(text).is_empty(), "{text}: {:?}", found(text));
         }
+    }
+
+    #[test]
+    fn nhs_numbers_need_a_valid_check_digit_and_a_label() {
+        assert!(nhs_check(b"9434765919"));
+        assert!(!nhs_check(b"9434765918"));
+        assert!(!nhs_check(b"0000000000"), "a placeholder");
+        for text in [
+            "NHS number 943 476 5919",
+            "NHS No. 9434765919",
+            "NHS#: 943-476-5919",
+            "Patient: J Bloggs, DOB 01/01/1960, NHS: 943 476 5919",
+            "943 476 5919 (NHS number)",
+        ] {
+            assert_eq!(kinds(text), [Kind::Nhs], "{text}");
+        }
+        for text in [
+            "NHS number 943 476 5918",
+            "order 9434765919",
+            "ward7@nhs.net 943 476 5919",
+            "NHS number 943-476 5919",
+            "NHS number 19434765919",
+        ] {
+            assert!(kinds(text).is_empty(), "{text}: {:?}", found(text));
+        }
+    }
+
+    #[test]
+    fn csv_columns_by_comma_semicolon_or_tab() {
+        let attachment = |name: &str| Attachment {
+            filename: Some(name.into()),
+            content_type: "application/octet-stream".into(),
+            size: 0,
+            text: None,
+            inline: false,
+        };
+        let csv = attachment("list.csv");
+        assert_eq!(table_separator(&csv, "Name,Passport number\n"), Some(','));
+        assert_eq!(
+            table_separator(&csv, "Name;Passport number;Notes\n"),
+            Some(';')
+        );
+        assert_eq!(table_separator(&csv, "Name\tPassport number\n"), Some('\t'));
+        assert_eq!(table_separator(&csv, "\"a;b\",c\n"), Some(','));
+        assert_eq!(
+            table_separator(&attachment("list.tsv"), "Name\n"),
+            Some('\t')
+        );
+        assert_eq!(table_separator(&attachment("notes.txt"), "a;b;c\n"), None);
+        let allow = HashSet::new();
+        let mut hits = Hits::new(&allow);
+        scan_table(
+            "Surname;Passport number;NHS number\nKeller;C4F7K29RM;943 476 5919\n",
+            ';',
+            &Kind::ALL,
+            &mut hits,
+        );
+        let values: Vec<&str> = hits.values.iter().map(|(_, v)| v.as_str()).collect();
+        assert_eq!(values, ["C4F7K29RM", "9434765919"]);
+    }
+
+    #[test]
+    fn a_personal_account_sends_outside_the_organisation() {
+        let body = "\n\nPassport no. 617644717\n";
+        let to_self = eml(&format!(
+            "From: Dan <dan.price1979@hotmail.com>\nTo: dan.price1979@hotmail.com\nSubject: list{body}"
+        ));
+        let f = check_rule("personal-data", &to_self);
+        assert_eq!(f[0].severity, Severity::Error);
+        assert!(
+            f[0].message
+                .contains("sent from a personal account (hotmail.com)"),
+            "{}",
+            f[0].message
+        );
+        let to_colleague = eml(&format!(
+            "From: Dan <dan.price1979@hotmail.com>\nTo: sam@trust.example.org\nSubject: list{body}"
+        ));
+        let f = check_rule_with(
+            "[organization]\ndomains = [\"trust.example.org\"]\n",
+            "personal-data",
+            &to_colleague,
+        );
+        assert_eq!(f[0].severity, Severity::Error, "{}", f[0].message);
+    }
+
+    #[test]
+    fn attached_messages_are_read() {
+        let msg = eml(concat!(
+            "From: a@org.example\nTo: b@other.example\nSubject: Fw: deposit\n",
+            "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n",
+            "--b\nContent-Type: text/plain\n\nSee the note below.\n",
+            "--b\nContent-Type: message/rfc822\n\n",
+            "From: finance@org.example\nSubject: Deposit\nContent-Type: text/html\n\n",
+            "<p>Use card <b>4111 1111 1111 1111</b></p>\n",
+            "--b--\n"
+        ));
+        let f = check_rule("personal-data", &msg);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(
+            f[0].message,
+            "1 payment card number in attachment message/rfc822 going outside the organisation: ••••••••••••1111"
+        );
+    }
+
+    #[test]
+    fn findings_point_at_the_line_of_the_first_value() {
+        let msg = eml(
+            "From: a@org.example\nTo: b@other.example\nSubject: list\n\nHello,\n\nthe numbers:\n\nPassport no. 617644717\n",
+        );
+        assert_eq!(check_rule("personal-data", &msg)[0].location.line, Some(9));
     }
 
     #[test]

@@ -823,6 +823,43 @@ mod tests {
     }
 
     #[test]
+    fn fallback_fields_and_word_merge_fields() {
+        assert_eq!(
+            names(
+                "Hi [firstname,fallback=there], [Name, fallback=] «First_Name» «AddressBlock» «Name»"
+            ),
+            [
+                (Syntax::Fallback, Some("firstname".into())),
+                (Syntax::Fallback, Some("Name".into())),
+                (Syntax::Guillemet, Some("First_Name".into())),
+                (Syntax::Guillemet, Some("AddressBlock".into())),
+                (Syntax::Guillemet, Some("Name".into())),
+            ]
+        );
+        // Words in French quotes are not fields.
+        for text in [
+            "le titre «Printemps»",
+            "« notre équipe »",
+            "«Lyon»",
+            "«l'atelier»",
+        ] {
+            assert!(scan(text).is_empty(), "{text}: {:?}", scan(text));
+        }
+        // In personal mail only merge-field names count, and fallbacks always.
+        let letter = eml(
+            "From: a@example.org\nTo: b@example.net\nSubject: =?utf-8?q?Renewal=2C_=C2=ABFirst=5FName=C2=BB?=\n\nDear «Title» «Last_Name»,\nHi [company,fallback=friend]\n",
+        );
+        let f = check_rule("template-placeholder", &letter);
+        assert_eq!(f.len(), 2, "{f:?}");
+        assert_eq!(f[0].location.header.as_deref(), Some("Subject"));
+        assert_eq!(
+            f[1].message,
+            "2 unrendered merge fields in the text/plain body: `«Last_Name»`, `[company,fallback=friend]`"
+        );
+        assert_eq!(f[1].location.line, Some(5));
+    }
+
+    #[test]
     fn brackets_need_a_field_name() {
         for text in [
             "[PATCH v2] fix",

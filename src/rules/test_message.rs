@@ -241,7 +241,7 @@ const BANNER_MARKS: &str = "*=#~!-_<>[]()";
 static TEST_MARK: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"^\s*(?:\[[^\]]*\]\s*)*(?:",
-        r"[\[(]\s*(?i:test(?:ing)?(?:\s+(?:send|e-?mail|message|version|copy|only|run))?)\s*[\])]",
+        r"[\[(]\s*(?:(?i:test(?:\s+(?:send|e-?mail|message|version|copy|only|run))?)|TESTING)\s*[\])]",
         r"|\*+\s*(?i:test(?:ing)?(?:\s+(?:send|e-?mail|message))?)\s*\*+",
         r"|TEST(?:ING)?\s*(?::|\||\s[-–—]\s)",
         r"|(?i:(?:[\w'’-]+\s+){0,2}test(?:ing)?\s+(?:e-?mail|message|send|campaign|newsletter|mailing)(?:\s*(?:#|no\.?\s*)?\d+)?\s*[.!]*\s*$)",
@@ -420,6 +420,78 @@ mod tests {
             f[0].message
         );
         assert_eq!(f[0].location.part.as_deref(), Some("text/plain"));
+    }
+
+    #[test]
+    fn test_marks_on_a_real_subject() {
+        for s in [
+            "[TEST] Spring appeal: help us replant the riverbank",
+            "[newsletter] [Test] May news",
+            "(test send) May news",
+            "*** TEST *** May news",
+            "TEST: May news",
+            "TEST - May news",
+            "May news [TEST]",
+            "Integration Test Email #1",
+            "Test email",
+            "newsletter test send 2",
+        ] {
+            assert!(TEST_MARK.is_match(s), "{s}");
+        }
+        for s in [
+            "Test: fire alarm on Tuesday",
+            "Test results for Q3",
+            "How to A/B test email subject lines",
+            "[org/repo] Fix test email (#12)",
+            "[testing] new release",
+            "Latest news",
+        ] {
+            assert!(!TEST_MARK.is_match(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn banners_and_bulk_mail() {
+        let banner = to_everyone(
+            "Spring appeal",
+            "Dear friend,\n\n*** TEST SEND ***\n\nThis spring we are replanting the riverbank. Please give what you can.\n",
+        );
+        let f = check_rule("test-message", &banner);
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message
+                .ends_with("the text is marked as a test: \"*** TEST SEND ***\""),
+            "{}",
+            f[0].message
+        );
+        assert_eq!(f[0].location.line, Some(7));
+        for body in [
+            "TEST\n\nThis spring we are replanting the riverbank.\n",
+            "Dear friend,\n\n*** Spring appeal ***\n\nWe are testing a new way to give.\n",
+        ] {
+            assert!(
+                check_rule("test-message", &to_everyone("Spring appeal", body)).is_empty(),
+                "{body}"
+            );
+        }
+        let bulk = |headers: &str| {
+            eml(&format!(
+                "From: news@shop.example\nTo: ann@example.net\nSubject: Integration Test Email #1\n{headers}\nThis template is used by integration tests only.\n"
+            ))
+        };
+        let f = check_rule(
+            "test-message",
+            &bulk("List-Unsubscribe: <https://shop.example/u>\n"),
+        );
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message
+                .starts_with("test message sent as bulk mail (List-Unsubscribe present): the subject marks it as a test"),
+            "{}",
+            f[0].message
+        );
+        // One person, no bulk declaration: a colleague testing a template.
+        assert!(check_rule("test-message", &bulk("")).is_empty());
     }
 
     #[test]
