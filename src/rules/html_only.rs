@@ -1,7 +1,9 @@
 use super::{Context, Rule, declare_rule, thousands};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
+use crate::gate;
 use crate::message::{BodyKind, BodyPart};
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 use serde::Deserialize;
 use std::sync::LazyLock;
@@ -119,10 +121,14 @@ static WEB_VERSION: LazyLock<Regex> = LazyLock::new(|| {
     .expect("web version pattern is valid")
 });
 
+/// A word of every [`WEB_VERSION`] alternative (see `gate.rs`).
+static WEB_VERSION_WORDS: LazyLock<AhoCorasick> =
+    LazyLock::new(|| gate::words(&["browser", "online", "web", "trouble"]));
+
 /// Whether a line only points to the web version of the message.
 fn points_to_web_version(line: &str) -> bool {
     // Such a line is short; bounded to keep a long line cheap.
-    line.len() <= 200 && WEB_VERSION.is_match(line)
+    line.len() <= 200 && WEB_VERSION_WORDS.is_match(line) && WEB_VERSION.is_match(line)
 }
 
 impl Rule for HtmlOnly {

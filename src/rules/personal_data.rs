@@ -274,7 +274,7 @@ impl Rule for PersonalData {
         let personal_account = msg
             .sender()
             .and_then(|a| a.domain())
-            .filter(|d| cx.audience.is_personal(d))
+            .filter(|d| cx.audience.is_personal(d) && !cx.audience.is_internal(d))
             .map(|d| format!(" sent from a personal account ({})", d.to_ascii_lowercase()));
         let reach = if cx.audience.goes_outside() {
             (Severity::Error, " going outside the organisation")
@@ -346,7 +346,7 @@ fn readable_attachment(a: &Attachment) -> Option<&str> {
             | "application/csv"
             | "message/rfc822"
             | "message/global"
-    ) || matches!(ext.as_deref(), Some("txt" | "csv" | "tsv" | "eml"));
+    ) || matches!(ext.as_deref(), Some("txt" | "csv" | "tsv"));
     readable.then_some(text)
 }
 
