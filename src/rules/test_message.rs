@@ -39,8 +39,10 @@ declare_rule! {
     ///
     /// Mail that declares itself bulk (see `list-unsubscribe`: `Precedence:
     /// bulk`, List-Unsubscribe, a List-Id with a bulk sender's headers) is
-    /// judged the same way whatever its recipients: a mailing service sends
-    /// each subscriber a copy of their own.
+    /// judged whatever its recipients, since a mailing service sends each
+    /// subscriber a copy of their own, by all of the above but the `[TEST]`
+    /// labels and banners: with few recipients those are the service's test
+    /// send of a real mailing to its sender.
     ///
     /// Replies and forwards (`Re: test`, `Fwd: test`) are judged by their
     /// body only: their subject was written for the message they answer. The
@@ -235,20 +237,28 @@ const BANNER_LINES: usize = 5;
 /// What a banner is framed with.
 const BANNER_MARKS: &str = "*=#~!-_<>[]()";
 
-/// A subject marked as the test send of a real message: `[TEST] Spring
-/// newsletter`, `(Test) ...`, `TEST: ...`, `TEST - ...`, `... [TEST]`, or
-/// one named as a test mailing: `Integration Test Email #1`.
-static TEST_MARK: LazyLock<Regex> = LazyLock::new(|| {
+/// A subject labelled as the test send of a real message: `[TEST] Spring
+/// newsletter`, `(Test) ...`, `TEST: ...`, `TEST - ...`, `... [TEST]`.
+static TEST_LABEL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"^\s*(?:\[[^\]]*\]\s*)*(?:",
         r"[\[(]\s*(?:(?i:test(?:\s+(?:send|e-?mail|message|version|copy|only|run))?)|TESTING)\s*[\])]",
         r"|\*+\s*(?i:test(?:ing)?(?:\s+(?:send|e-?mail|message))?)\s*\*+",
         r"|TEST(?:ING)?\s*(?::|\||\s[-–—]\s)",
-        r"|(?i:(?:[\w'’-]+\s+){0,2}test(?:ing)?\s+(?:e-?mail|message|send|campaign|newsletter|mailing)(?:\s*(?:#|no\.?\s*)?\d+)?\s*[.!]*\s*$)",
         r")",
         r"|[\[(]\s*(?i:test)\s*[\])]\s*$",
     ))
-    .expect("test mark pattern is valid")
+    .expect("test label pattern is valid")
+});
+
+/// A subject that names a test mailing: `Integration Test Email #1`,
+/// `newsletter test send 2`.
+static TEST_MAILING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?i)^\s*(?:\[[^\]]*\]\s*)*(?:[\w'’-]+\s+){0,2}test(?:ing)?\s+",
+        r"(?:e-?mail|message|send|campaign|newsletter|mailing)(?:\s*(?:#|no\.?\s*)?\d+)?\s*[.!]*\s*$",
+    ))
+    .expect("test mailing pattern is valid")
 });
 
 impl Rule for TestMessage {
@@ -257,6 +267,10 @@ impl Rule for TestMessage {
         let mass = audience.first_mass_list();
         let reach = audience.reach();
         let min = self.min_recipients.unwrap_or(cx.many_recipients);
+        // Declared bulk mail to a few people may be a mailing service's test
+        // send to the sender, which labels its subject `[Test]`: only a
+        // message that is nothing but a test counts there.
+        let mut labels_count = true;
         let to_whom = if let Some((r, m)) = mass {
             format!(
                 "sent to the everyone-style list {}",
@@ -267,6 +281,7 @@ impl Rule for TestMessage {
         } else if let Some(bulk) = cx.bulk().filter(|b| b.declared) {
             // Each copy of a mailing goes to one subscriber: the message
             // says it is one.
+            labels_count = false;
             format!("sent as bulk mail ({})", bulk.reason)
         } else {
             return;
@@ -276,39 +291,43 @@ impl Rule for TestMessage {
         // A reply's or forward's subject belongs to the earlier message.
         let own_subject = !msg.is_reply && !has_forward_prefix(subject) && subject.len() <= 1000;
         let subject_location = || Location::header("Subject", msg.header_line("Subject"));
-        let (what, location) =
-            if own_subject && self.is_test_phrase(strip_subject_prefixes(subject)) {
-                (
-                    format!("the subject is {:?}", shorten(subject.trim())),
-                    subject_location(),
-                )
-            } else if own_subject && TEST_MARK.is_match(subject) {
-                (
-                    format!(
-                        "the subject marks it as a test: {:?}",
-                        shorten(subject.trim())
-                    ),
-                    subject_location(),
-                )
-            } else if let Some((part, phrase)) = msg
-                .readable_parts()
-                .find_map(|p| self.test_body(p).map(|phrase| (p, phrase)))
-            {
-                (
-                    format!("the text says only {:?}", shorten(phrase)),
-                    Location::part(part.mime_type(), part.line_of(phrase)),
-                )
-            } else if let Some((part, banner)) = msg
-                .readable_parts()
-                .find_map(|p| self.banner(p).map(|banner| (p, banner)))
-            {
-                (
-                    format!("the text is marked as a test: {:?}", shorten(banner)),
-                    Location::part(part.mime_type(), part.line_of(banner)),
-                )
-            } else {
-                return;
-            };
+        let (what, location) = if own_subject
+            && self.is_test_phrase(strip_subject_prefixes(subject))
+        {
+            (
+                format!("the subject is {:?}", shorten(subject.trim())),
+                subject_location(),
+            )
+        } else if own_subject
+            && (TEST_MAILING.is_match(subject) || (labels_count && TEST_LABEL.is_match(subject)))
+        {
+            (
+                format!(
+                    "the subject marks it as a test: {:?}",
+                    shorten(subject.trim())
+                ),
+                subject_location(),
+            )
+        } else if let Some((part, phrase)) = msg
+            .readable_parts()
+            .find_map(|p| self.test_body(p).map(|phrase| (p, phrase)))
+        {
+            (
+                format!("the text says only {:?}", shorten(phrase)),
+                Location::part(part.mime_type(), part.line_of(phrase)),
+            )
+        } else if let Some((part, banner)) = msg
+            .readable_parts()
+            .filter(|_| labels_count)
+            .find_map(|p| self.banner(p).map(|banner| (p, banner)))
+        {
+            (
+                format!("the text is marked as a test: {:?}", shorten(banner)),
+                Location::part(part.mime_type(), part.line_of(banner)),
+            )
+        } else {
+            return;
+        };
         out.push(
             Diagnostic::new(
                 Severity::Error,
@@ -422,6 +441,10 @@ mod tests {
         assert_eq!(f[0].location.part.as_deref(), Some("text/plain"));
     }
 
+    fn marked(subject: &str) -> bool {
+        TEST_LABEL.is_match(subject) || TEST_MAILING.is_match(subject)
+    }
+
     #[test]
     fn test_marks_on_a_real_subject() {
         for s in [
@@ -436,7 +459,7 @@ mod tests {
             "Test email",
             "newsletter test send 2",
         ] {
-            assert!(TEST_MARK.is_match(s), "{s}");
+            assert!(marked(s), "{s}");
         }
         for s in [
             "Test: fire alarm on Tuesday",
@@ -446,7 +469,7 @@ mod tests {
             "[testing] new release",
             "Latest news",
         ] {
-            assert!(!TEST_MARK.is_match(s), "{s}");
+            assert!(!marked(s), "{s}");
         }
     }
 
@@ -492,6 +515,11 @@ mod tests {
         );
         // One person, no bulk declaration: a colleague testing a template.
         assert!(check_rule("test-message", &bulk("")).is_empty());
+        // A mailing service's test send of a real mailing, to its sender.
+        let test_send = eml(
+            "From: news@shop.example\nTo: me@shop.example\nSubject: [Test] Spring sale\nList-Unsubscribe: <https://shop.example/u>\n\n*** TEST SEND ***\n\nOur spring sale starts on Friday with 20% off all garden tools.\n",
+        );
+        assert!(check_rule("test-message", &test_send).is_empty());
     }
 
     #[test]
