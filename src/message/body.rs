@@ -463,7 +463,7 @@ mod tests {
     }
 
     #[test]
-    fn signature_is_not_authored() {
+    fn signature_is_not_authored_text() {
         assert_eq!(
             authored("Hello\n-- \nAnn\nConfidential notice\n"),
             "Hello\n"

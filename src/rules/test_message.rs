@@ -54,7 +54,9 @@ declare_rule! {
     /// The national NHSmail storm began with a contractor's test message to
     /// a list that held every NHSmail user (about 1.2 million people);
     /// hundreds replied to all asking to be taken off, some 186 million
-    /// messages followed, and the national service was degraded.
+    /// messages followed, and the national service was degraded. In June
+    /// 2021 a streaming service's mailing list received "Integration Test
+    /// Email #1", an empty template meant for its developers.
     ///
     /// ## Example
     /// ```text
