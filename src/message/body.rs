@@ -14,6 +14,7 @@ impl BodyPart {
             text,
             line,
             verbatim: false,
+            line_starts: Vec::new(),
             plain: Default::default(),
             authored: Default::default(),
             html: Default::default(),
@@ -30,14 +31,27 @@ impl BodyPart {
     }
 
     /// The file line of line `n` (from 1) of the content: exact when the
-    /// part is [`verbatim`](Self::verbatim), else the line the part starts on.
+    /// part is [`verbatim`](Self::verbatim) or quoted-printable, else the
+    /// line the part starts on.
     pub fn source_line(&self, n: usize) -> Option<usize> {
         let start = self.line?;
+        let index = n.saturating_sub(1);
         Some(if self.verbatim {
-            start.saturating_add(n.saturating_sub(1))
+            start.saturating_add(index)
         } else {
-            start
+            self.line_starts
+                .get(index)
+                .map_or(start, |&offset| start.saturating_add(offset as usize))
         })
+    }
+
+    /// Where each line of the decoded content starts in the source, for a
+    /// quoted-printable part. Kept only when the counts agree: an encoded
+    /// line break (`=0A`) would shift every line after it.
+    pub(super) fn set_line_starts(&mut self, starts: Vec<u32>) {
+        if starts.len() == self.text.split('\n').count() {
+            self.line_starts = starts;
+        }
     }
 
     /// The file line of `piece`, a slice of this part's [`text`](Self::text),
@@ -342,14 +356,32 @@ mod tests {
     }
 
     #[test]
-    fn source_lines_are_exact_only_for_unencoded_parts() {
+    fn source_lines_are_exact_for_unencoded_and_quoted_printable_parts() {
         let qp = crate::testing::eml(
             "From: a@example.com\nContent-Type: text/html\nContent-Transfer-Encoding: quoted-printable\n\n<p>a=\nb</p>\n<a href=3D\"https://x.example\">x</a>\n",
         );
         let part = &qp.body[0];
         assert!(!part.verbatim);
-        assert_eq!(part.source_line(2), part.line);
+        // The soft break joins the first two source lines.
+        assert_eq!(part.source_line(2), Some(7));
         assert_eq!(part.html().unwrap().links[0].href, "https://x.example");
+        let qp_text = crate::testing::eml(
+            "From: a@example.com\nContent-Transfer-Encoding: quoted-printable\n\nCaf=C3=A9 =\nclosed.\r\nSee you=\r\n soon.\nBye\n",
+        );
+        let part = &qp_text.body[0];
+        assert_eq!(part.text.lines().nth(2), Some("Bye"));
+        assert_eq!(part.source_line(3), Some(8));
+        let at = part.text.find("Bye").unwrap();
+        assert_eq!(part.line_of(&part.text[at..]), Some(8));
+        // An encoded line break: the decoded lines no longer match the source's.
+        let shifted = crate::testing::eml(
+            "From: a@example.com\nContent-Transfer-Encoding: quoted-printable\n\na=0Ab\nc\n",
+        );
+        assert_eq!(shifted.body[0].source_line(3), shifted.body[0].line);
+        let base64 = crate::testing::eml(
+            "From: a@example.com\nContent-Transfer-Encoding: base64\n\naGkKdGhlcmUK\n",
+        );
+        assert_eq!(base64.body[0].source_line(2), base64.body[0].line);
         let plain = crate::testing::eml(
             "From: a@example.com\nContent-Type: text/html\n\n<p>a</p>\n<a href=\"x\">x</a>\n",
         );

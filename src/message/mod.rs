@@ -221,6 +221,9 @@ pub struct BodyPart {
     /// line inside the content be turned into a file line
     /// ([`source_line`](Self::source_line)).
     pub verbatim: bool,
+    /// For a quoted-printable part, the source line (counted from `line`)
+    /// each line of the content starts on; empty otherwise.
+    line_starts: Vec<u32>,
     /// Derived views, computed on first use (see `body.rs`).
     plain: std::sync::OnceLock<String>,
     authored: std::sync::OnceLock<body::Authored>,
