@@ -7,9 +7,10 @@ use crate::message::{url_host, url_scheme};
 declare_rule! {
     /// ## What it checks
     /// The unsubscribe headers of bulk mail. A message is bulk mail when it
-    /// has `Precedence: bulk` or `list` or a List-Unsubscribe header, or a
-    /// `List-Id` together with a bulk sender's `Feedback-ID` or campaign
-    /// header (`X-Campaign`, `X-CampaignID`), or the configuration says `[bulk] always = true` (a repository of
+    /// has `Precedence: bulk` or `list`, a List-Unsubscribe header, a
+    /// mailing service's campaign header (`X-Campaign`, `X-CampaignID`), or
+    /// a `List-Id` together with a bulk sender's `Feedback-ID`, or the
+    /// configuration says `[bulk] always = true` (a repository of
     /// templates); or by its audience, when an everyone-style list is among
     /// its recipients or it has as many recipients as the `recipient-count`
     /// warning (25). Replies, members' posts relayed by a discussion list

@@ -100,8 +100,9 @@ impl<'a> Context<'a> {
     /// (bounces, auto-replies: [`Message::is_automatic`]) never are: each
     /// answers or carries one person's message, whatever headers a server
     /// added. Other messages are when they declare it (`Precedence: bulk`
-    /// or `list`, a List-Unsubscribe header, or a `List-Id` together with a
-    /// bulk sender's `Feedback-ID` or campaign header), or by their
+    /// or `list`, a List-Unsubscribe header, a mailing service's campaign
+    /// header such as `X-Campaign`, or a `List-Id` together with a bulk
+    /// sender's `Feedback-ID`), or by their
     /// audience: an everyone-style list among the recipients, or at least
     /// [`many_recipients`](Self::many_recipients) recipients.
     pub fn bulk(&self) -> Option<&Bulk> {
@@ -132,15 +133,18 @@ impl<'a> Context<'a> {
         if msg.header("List-Unsubscribe").is_some() {
             return declared("List-Unsubscribe present".into());
         }
-        // A list that is not a discussion list (those were let go above),
-        // sent through a bulk sender: a newsletter without an unsubscribe
-        // header.
+        // A mailing service's campaign id; or a list that is not a
+        // discussion list (those were let go above) sent through a bulk
+        // sender, whose Feedback-ID alone transactional mail carries too.
+        let has = |names: &[&str]| {
+            msg.headers()
+                .find(|h| names.iter().any(|n| h.name.eq_ignore_ascii_case(n)))
+        };
+        if let Some(h) = has(&CAMPAIGN_HEADERS) {
+            return declared(format!("{} present", h.name));
+        }
         if msg.list_id.is_some()
-            && let Some(h) = msg.headers().find(|h| {
-                CAMPAIGN_HEADERS
-                    .iter()
-                    .any(|c| h.name.eq_ignore_ascii_case(c))
-            })
+            && let Some(h) = has(&["Feedback-ID"])
         {
             return declared(format!("List-Id and {} present", h.name));
         }
@@ -157,9 +161,8 @@ impl<'a> Context<'a> {
     }
 }
 
-/// Headers bulk senders add to campaign mail: Gmail's feedback-loop id and
-/// the campaign ids of mailing services.
-const CAMPAIGN_HEADERS: [&str; 4] = ["Feedback-ID", "X-Campaign", "X-CampaignID", "X-Campaign-Id"];
+/// Headers mailing services add to campaign mail.
+const CAMPAIGN_HEADERS: [&str; 3] = ["X-Campaign", "X-CampaignID", "X-Campaign-Id"];
 
 /// The number of recipients from which a message is a large send, for every
 /// rule that cares (test-message, bulk detection): recipient-count's
@@ -376,6 +379,10 @@ mod tests {
         );
         assert_eq!(bulk("List-Id: <news.example.com>\n"), None);
         assert_eq!(bulk("Feedback-ID: 1:receipts:esp\n"), None);
+        assert_eq!(
+            bulk("X-CampaignID: mailchimp7f2c.4412\n").as_deref(),
+            Some("X-CampaignID present")
+        );
         assert_eq!(
             bulk(
                 "List-Id: <talk.example.com>\nList-Post: <mailto:talk@example.com>\nFeedback-ID: 1:g\n"

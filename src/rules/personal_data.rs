@@ -323,11 +323,17 @@ impl Rule for PersonalData {
                 scan_table(text, separator, &self.kinds, &mut hits);
             }
             scan(text, &self.kinds, &mut hits);
+            let place = match &attachment.filename {
+                Some(name) => format!("attachment {name}"),
+                None if attachment.content_type.starts_with("message/") => {
+                    "the attached message".to_string()
+                }
+                None => format!("attachment {}", attachment.content_type),
+            };
             let name = attachment
                 .filename
                 .clone()
                 .unwrap_or_else(|| attachment.content_type.clone());
-            let place = format!("attachment {name}");
             out.extend(self.report(&hits, &place, Location::part(name, None), reach));
         }
     }
@@ -1349,7 +1355,7 @@ mod tests {
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(
             f[0].message,
-            "1 payment card number in attachment message/rfc822 going outside the organisation: ••••••••••••1111"
+            "1 payment card number in the attached message going outside the organisation: ••••••••••••1111"
         );
     }
 

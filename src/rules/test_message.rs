@@ -38,7 +38,7 @@ declare_rule! {
     /// previous link` in a longer body.
     ///
     /// Mail that declares itself bulk (see `list-unsubscribe`: `Precedence:
-    /// bulk`, List-Unsubscribe, a List-Id with a bulk sender's headers) is
+    /// bulk`, List-Unsubscribe, a mailing service's campaign headers) is
     /// judged whatever its recipients, since a mailing service sends each
     /// subscriber a copy of their own, by all of the above but the `[TEST]`
     /// labels and banners: with few recipients those are the service's test
