@@ -272,7 +272,7 @@ impl Rule for TestMessage {
         // Declared bulk mail to a few people may be a mailing service's test
         // send to the sender, which labels its subject `[Test]`: only a
         // message that is nothing but a test counts there.
-        let mut labels_count = true;
+        let labels_count = mass.is_some() || reach >= min;
         let to_whom = if let Some((r, m)) = mass {
             format!(
                 "sent to the everyone-style list {}",
@@ -283,7 +283,6 @@ impl Rule for TestMessage {
         } else if let Some(bulk) = cx.bulk().filter(|b| b.declared) {
             // Each copy of a mailing goes to one subscriber: the message
             // says it is one.
-            labels_count = false;
             format!("sent as bulk mail ({})", bulk.reason)
         } else {
             return;
