@@ -109,12 +109,7 @@ impl Linter {
         }
         Ok(Linter {
             org: Org::new(&config)?,
-            many_recipients: rules::recipient_count::many_recipients(
-                config
-                    .rules
-                    .get("recipient-count")
-                    .unwrap_or(&default_settings),
-            ),
+            many_recipients: rules::many_recipients(&config),
             config,
             rules: active,
             inline_allow: !selection.no_inline_allow,
@@ -128,12 +123,7 @@ impl Linter {
     /// Runs every active rule over one message.
     pub fn check(&self, message: &Message) -> Vec<Finding> {
         let audience = Audience::new(message, &self.org);
-        let cx = Context {
-            message,
-            audience: &audience,
-            config: &self.config,
-            many_recipients: self.many_recipients,
-        };
+        let cx = Context::new(message, &audience, &self.config, self.many_recipients);
         let allowed = if self.inline_allow {
             allowed_rules(message)
         } else {

@@ -14,6 +14,7 @@ impl BodyPart {
             text,
             line,
             verbatim: false,
+            line_starts: Vec::new(),
             plain: Default::default(),
             authored: Default::default(),
             html: Default::default(),
@@ -30,14 +31,49 @@ impl BodyPart {
     }
 
     /// The file line of line `n` (from 1) of the content: exact when the
-    /// part is [`verbatim`](Self::verbatim), else the line the part starts on.
+    /// part is [`verbatim`](Self::verbatim) or quoted-printable, else the
+    /// line the part starts on.
     pub fn source_line(&self, n: usize) -> Option<usize> {
         let start = self.line?;
+        let index = n.saturating_sub(1);
         Some(if self.verbatim {
-            start.saturating_add(n.saturating_sub(1))
+            start.saturating_add(index)
         } else {
-            start
+            self.line_starts
+                .get(index)
+                .map_or(start, |&offset| start.saturating_add(offset as usize))
         })
+    }
+
+    /// Where each line of the decoded content starts in the source, for a
+    /// quoted-printable part. Kept only when the counts agree: an encoded
+    /// line break (`=0A`) would shift every line after it.
+    pub(super) fn set_line_starts(&mut self, starts: Vec<u32>) {
+        if starts.len() == self.text.split('\n').count() {
+            self.line_starts = starts;
+        }
+    }
+
+    /// The file line of `piece`, a slice of this part's [`text`](Self::text),
+    /// [`plain`](Self::plain) or [`authored`](Self::authored) text, so that
+    /// a finding points at the line of its match. HTML converted to text
+    /// has lines of its own: there, and for any other string, the line the
+    /// part starts on.
+    pub fn line_of(&self, piece: &str) -> Option<usize> {
+        if let Some(offset) = offset_in(&self.text, piece) {
+            return match self.kind {
+                BodyKind::Text => self.source_line(line_in(&self.text, offset)),
+                BodyKind::Html => self.line,
+            };
+        }
+        if self.kind == BodyKind::Text
+            && let Some(authored) = self.authored.get()
+            && let Some(offset) = offset_in(&authored.text, piece)
+            && let Some(&n) = authored.lines.get(line_in(&authored.text, offset) - 1)
+        {
+            return self.source_line(n as usize);
+        }
+        self.line
     }
 
     /// `text/plain` or `text/html`, for locations.
@@ -62,8 +98,30 @@ impl BodyPart {
     /// ("On … wrote:", "-----Original Message-----", a forwarded message),
     /// and without the signature after `-- `.
     pub fn authored(&self) -> &str {
-        self.authored.get_or_init(|| authored_text(self.plain()))
+        &self
+            .authored
+            .get_or_init(|| authored_text(self.plain()))
+            .text
     }
+}
+
+/// What the sender wrote (see [`BodyPart::authored`]), and for each of its
+/// lines the line (from 1) of the part's text it was taken from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Authored {
+    text: String,
+    lines: Vec<u32>,
+}
+
+/// Where `piece` starts in `whole`, when it is a slice of it.
+fn offset_in(whole: &str, piece: &str) -> Option<usize> {
+    let start = (piece.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    (start + piece.len() <= whole.len()).then_some(start)
+}
+
+/// The line (from 1) of a byte offset in a text.
+pub(crate) fn line_in(text: &str, offset: usize) -> usize {
+    1 + memchr::memchr_iter(b'\n', &text.as_bytes()[..offset.min(text.len())]).count()
 }
 
 /// Table cells, and the ends of rows, blocks and list items: mail-parser's
@@ -78,7 +136,7 @@ static HTML_SEPARATORS: LazyLock<Regex> = LazyLock::new(|| {
 
 /// HTML as text: a space between table cells and a line break after a
 /// row, block or list item, then mail-parser's conversion.
-fn html_to_text(html: &str) -> String {
+pub(super) fn html_to_text(html: &str) -> String {
     let separated = HTML_SEPARATORS.replace_all(html, |caps: &regex::Captures<'_>| {
         let sep = if caps.get(1).is_some() { " " } else { "<br>" };
         format!("{sep}{}", &caps[0])
@@ -246,11 +304,12 @@ static OUTLOOK_SENT: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid")
 });
 
-fn authored_text(text: &str) -> String {
+fn authored_text(text: &str) -> Authored {
     let mut out = String::with_capacity(text.len().min(1 << 16));
-    let mut lines = text.lines().peekable();
+    let mut kept: Vec<u32> = Vec::new();
+    let mut lines = text.lines().zip(1u32..).peekable();
     let mut previous = "";
-    while let Some(line) = lines.next() {
+    while let Some((line, number)) = lines.next() {
         let trimmed = line.trim_start();
         if line == "-- " || line == "--" {
             break;
@@ -264,36 +323,65 @@ fn authored_text(text: &str) -> String {
                 // The first half of the attribution is already in `out`.
                 let cut = out.trim_end_matches('\n').rfind('\n').map_or(0, |i| i + 1);
                 out.truncate(cut);
+                kept.truncate(out.matches('\n').count());
             }
             break;
         }
         if OUTLOOK_FROM.is_match(line)
-            && lines.peek().is_some_and(|next| OUTLOOK_SENT.is_match(next))
+            && lines
+                .peek()
+                .is_some_and(|(next, _)| OUTLOOK_SENT.is_match(next))
         {
             break;
         }
         if !trimmed.starts_with('>') {
             out.push_str(line);
             out.push('\n');
+            kept.push(number);
         }
         previous = line;
     }
-    out
+    Authored {
+        text: out,
+        lines: kept,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::{authored_text, html_to_text, is_disclaimer, paragraphs};
 
+    fn authored(text: &str) -> String {
+        authored_text(text).text
+    }
+
     #[test]
-    fn source_lines_are_exact_only_for_unencoded_parts() {
+    fn source_lines_are_exact_for_unencoded_and_quoted_printable_parts() {
         let qp = crate::testing::eml(
             "From: a@example.com\nContent-Type: text/html\nContent-Transfer-Encoding: quoted-printable\n\n<p>a=\nb</p>\n<a href=3D\"https://x.example\">x</a>\n",
         );
         let part = &qp.body[0];
         assert!(!part.verbatim);
-        assert_eq!(part.source_line(2), part.line);
+        // The soft break joins the first two source lines.
+        assert_eq!(part.source_line(2), Some(7));
         assert_eq!(part.html().unwrap().links[0].href, "https://x.example");
+        let qp_text = crate::testing::eml(
+            "From: a@example.com\nContent-Transfer-Encoding: quoted-printable\n\nCaf=C3=A9 =\nclosed.\r\nSee you=\r\n soon.\nBye\n",
+        );
+        let part = &qp_text.body[0];
+        assert_eq!(part.text.lines().nth(2), Some("Bye"));
+        assert_eq!(part.source_line(3), Some(8));
+        let at = part.text.find("Bye").unwrap();
+        assert_eq!(part.line_of(&part.text[at..]), Some(8));
+        // An encoded line break: the decoded lines no longer match the source's.
+        let shifted = crate::testing::eml(
+            "From: a@example.com\nContent-Transfer-Encoding: quoted-printable\n\na=0Ab\nc\n",
+        );
+        assert_eq!(shifted.body[0].source_line(3), shifted.body[0].line);
+        let base64 = crate::testing::eml(
+            "From: a@example.com\nContent-Transfer-Encoding: base64\n\naGkKdGhlcmUK\n",
+        );
+        assert_eq!(base64.body[0].source_line(2), base64.body[0].line);
         let plain = crate::testing::eml(
             "From: a@example.com\nContent-Type: text/html\n\n<p>a</p>\n<a href=\"x\">x</a>\n",
         );
@@ -304,6 +392,27 @@ mod tests {
                 .html()
                 .is_none()
         );
+    }
+
+    #[test]
+    fn pieces_of_a_text_part_know_their_line() {
+        let msg = crate::testing::eml(
+            "From: a@example.com\n\nThanks.\n> quoted\nSee line seven.\n\nOn Mon, Ann wrote:\n> old\n",
+        );
+        let part = &msg.body[0];
+        let authored = part.authored();
+        assert_eq!(authored, "Thanks.\nSee line seven.\n\n");
+        let at = authored.find("See").unwrap();
+        assert_eq!(part.line_of(&authored[at..]), Some(5));
+        let at = part.text.find("old").unwrap();
+        assert_eq!(part.line_of(&part.text[at..]), Some(8));
+        assert_eq!(part.line_of("elsewhere"), part.line);
+        let html = crate::testing::eml(
+            "From: a@example.com\nContent-Type: text/html\n\n<p>a</p>\n<p>b</p>\n",
+        );
+        let part = &html.body[0];
+        let plain = part.plain();
+        assert_eq!(part.line_of(&plain[plain.len() - 1..]), part.line);
     }
 
     #[test]
@@ -358,37 +467,37 @@ mod tests {
     #[test]
     fn drops_quoted_lines_and_history() {
         let text = "Thanks, see you then.\n\nOn Mon, 1 Jan 2024 at 10:00, Ann <ann@example.org> wrote:\n> Is noon ok?\n> Attached is the agenda.\n";
-        assert_eq!(authored_text(text), "Thanks, see you then.\n\n");
+        assert_eq!(authored(text), "Thanks, see you then.\n\n");
     }
 
     #[test]
     fn interleaved_replies_keep_the_new_lines() {
         let text = "> Is noon ok?\nYes.\n> And the room?\nRoom 4.\n";
-        assert_eq!(authored_text(text), "Yes.\nRoom 4.\n");
+        assert_eq!(authored(text), "Yes.\nRoom 4.\n");
     }
 
     #[test]
     fn wrapped_attribution() {
         let text = "Agreed.\nOn Mon, 1 Jan 2024 at 10:00, Ann Example\n<ann@example.org> wrote:\nold text\n";
-        assert_eq!(authored_text(text), "Agreed.\n");
+        assert_eq!(authored(text), "Agreed.\n");
     }
 
     #[test]
     fn outlook_and_forwarded_blocks() {
         let outlook = "Fine by me.\n\nFrom: Ann <ann@example.org>\nSent: Monday, 1 January 2024 10:00\nTo: Bob\nSubject: plan\n\nold\n";
-        assert_eq!(authored_text(outlook), "Fine by me.\n\n");
+        assert_eq!(authored(outlook), "Fine by me.\n\n");
         let original = "FYI\n-----Original Message-----\nold\n";
-        assert_eq!(authored_text(original), "FYI\n");
+        assert_eq!(authored(original), "FYI\n");
         let forwarded = "See below.\n---------- Forwarded message ---------\nFrom: x\nold\n";
-        assert_eq!(authored_text(forwarded), "See below.\n");
+        assert_eq!(authored(forwarded), "See below.\n");
         let german = "Danke.\nAm 01.01.2024 um 10:00 schrieb Ann <ann@example.org>:\nalt\n";
-        assert_eq!(authored_text(german), "Danke.\n");
+        assert_eq!(authored(german), "Danke.\n");
     }
 
     #[test]
     fn signature_is_not_authored_text() {
         assert_eq!(
-            authored_text("Hello\n-- \nAnn\nConfidential notice\n"),
+            authored("Hello\n-- \nAnn\nConfidential notice\n"),
             "Hello\n"
         );
     }
@@ -396,6 +505,6 @@ mod tests {
     #[test]
     fn a_line_starting_with_from_is_kept_without_a_sent_line() {
         let text = "From: the desk of the editor: hello\nMore text\n";
-        assert_eq!(authored_text(text), text);
+        assert_eq!(authored(text), text);
     }
 }

@@ -11,6 +11,7 @@ mod html;
 mod reply;
 mod rfc5322;
 
+pub(crate) use body::line_in;
 pub use body::{is_disclaimer, paragraphs};
 pub use draft::parse_json_draft;
 pub use html::{HtmlImage, HtmlLink, HtmlView, url_host, url_scheme};
@@ -238,9 +239,12 @@ pub struct BodyPart {
     /// line inside the content be turned into a file line
     /// ([`source_line`](Self::source_line)).
     pub verbatim: bool,
+    /// For a quoted-printable part, the source line (counted from `line`)
+    /// each line of the content starts on; empty otherwise.
+    line_starts: Vec<u32>,
     /// Derived views, computed on first use (see `body.rs`).
     plain: std::sync::OnceLock<String>,
-    authored: std::sync::OnceLock<String>,
+    authored: std::sync::OnceLock<body::Authored>,
     html: std::sync::OnceLock<HtmlView>,
 }
 
@@ -253,7 +257,8 @@ pub struct Attachment {
     pub size: u64,
     /// The decoded content of a text attachment: a `text/*` part, or a
     /// `.txt`/`.csv`/`.tsv` file sent with another type (often
-    /// `application/octet-stream` or `application/vnd.ms-excel`).
+    /// `application/octet-stream` or `application/vnd.ms-excel`); for an
+    /// attached message (`message/rfc822`), its subject and body as text.
     pub text: Option<String>,
     /// Shown in the body rather than offered as a file: `Content-Disposition:
     /// inline`, or no disposition but a `Content-ID` for the HTML to show

@@ -251,11 +251,18 @@ fn build(
         };
         let line = Some(lines.line_at(part.offset_body as usize));
         let mut body = BodyPart::new(kind, text.to_string(), line);
-        body.verbatim = part.content_transfer_encoding().is_none_or(|cte| {
+        let encoding = part.content_transfer_encoding().map(str::trim);
+        body.verbatim = encoding.is_none_or(|cte| {
             ["7bit", "8bit", "binary"]
                 .iter()
-                .any(|v| cte.trim().eq_ignore_ascii_case(v))
+                .any(|v| cte.eq_ignore_ascii_case(v))
         });
+        if encoding.is_some_and(|cte| cte.eq_ignore_ascii_case("quoted-printable")) {
+            let source = raw
+                .get(part.offset_body as usize..part.offset_end as usize)
+                .unwrap_or_default();
+            body.set_line_starts(quoted_printable_line_starts(source));
+        }
         msg.body.push(body);
     }
 
@@ -270,6 +277,7 @@ fn build(
         let filename = part.attachment_name().map(str::to_string);
         let text = match &part.body {
             PartType::Text(t) | PartType::Html(t) => Some(t.to_string()),
+            PartType::Message(inner) => Some(attached_message_text(inner)),
             PartType::Binary(b) | PartType::InlineBinary(b)
                 if filename.as_deref().is_some_and(has_text_extension) =>
             {
@@ -288,6 +296,36 @@ fn build(
         });
     }
     Some((msg, kept))
+}
+
+/// The text of an attached message (`message/rfc822`, as a forward is
+/// often sent): its subject, then its body read as text.
+fn attached_message_text(inner: &mail_parser::Message<'_>) -> String {
+    let mut text = inner.subject().unwrap_or_default().to_string();
+    for id in &inner.text_body {
+        text.push_str("\n\n");
+        match inner.parts.get(*id as usize).map(|p| &p.body) {
+            Some(PartType::Text(t)) => text.push_str(t),
+            Some(PartType::Html(h)) => text.push_str(&super::body::html_to_text(h)),
+            _ => {}
+        }
+    }
+    text
+}
+
+/// For each line of a quoted-printable part's decoded text, the line of the
+/// encoded source it starts on (from 0): a line ending in `=` is a soft
+/// break, continued on the next.
+fn quoted_printable_line_starts(source: &[u8]) -> Vec<u32> {
+    let mut starts = vec![0];
+    let mut soft = false;
+    for (i, line) in source.split(|b| *b == b'\n').enumerate() {
+        if i > 0 && !soft {
+            starts.push(u32::try_from(i).unwrap_or(u32::MAX));
+        }
+        soft = line.trim_ascii_end().ends_with(b"=");
+    }
+    starts
 }
 
 /// Files that are text whatever content type the sending client gave them.

@@ -37,10 +37,11 @@ impl CustomRule {
                 .filter(|s| self.pattern.is_match(s))
                 .map(|_| header("Subject")),
             // All readable text, quoted history included: it leaves too.
-            CustomField::Body => msg
-                .readable_parts()
-                .find(|p| self.pattern.is_match(p.plain()))
-                .map(|p| Location::part(p.mime_type(), p.line)),
+            CustomField::Body => msg.readable_parts().find_map(|p| {
+                let m = self.pattern.find(p.plain())?;
+                let found = p.plain().get(m.start()..)?;
+                Some(Location::part(p.mime_type(), p.line_of(found)))
+            }),
             CustomField::Headers => msg
                 .headers()
                 .find(|h| self.pattern.is_match(&format!("{}: {}", h.name, h.value)))
@@ -83,7 +84,7 @@ help = "remove the codename"
     #[test]
     fn fires_per_matching_field_when_external() {
         let msg = eml(
-            "From: a@example.org\nTo: b@partner.example\nSubject: Project Falcon plan\n\nAbout project   falcon.\n",
+            "From: a@example.org\nTo: b@partner.example\nSubject: Project Falcon plan\n\nHello,\n\nabout project   falcon.\n",
         );
         let f = check_rule_with(CONFIG, "project-falcon", &msg);
         assert_eq!(f.len(), 2);
@@ -92,6 +93,7 @@ help = "remove the codename"
         assert_eq!(f[0].location.header.as_deref(), Some("Subject"));
         assert_eq!(f[0].location.line, Some(3));
         assert_eq!(f[1].location.part.as_deref(), Some("text/plain"));
+        assert_eq!(f[1].location.line, Some(7));
         assert_eq!(f[1].help.as_deref(), Some("remove the codename"));
     }
 

@@ -15,9 +15,9 @@ declare_rule! {
     /// the signature, not legal or antivirus footers) for phrases that
     /// promise an attachment:
     ///
-    /// - English: `please find attached`, `see attached`, `I've attached`,
-    ///   `attached is`, `the report is attached.`, `I attach`, `enclosed`,
-    ///   `Attached:`;
+    /// - English: `please find attached`, `please find the updated rota
+    ///   attached`, `PFA`, `see attached`, `I've attached`, `attached is`,
+    ///   `the report is attached.`, `I attach`, `enclosed`, `Attached:`;
     /// - German: `anbei`, `im Anhang`, `als Anhang`, `habe ... angehängt`,
     ///   `beigefügt`;
     /// - French: `ci-joint`, `en pièce jointe`, `je vous joins`;
@@ -94,6 +94,10 @@ static OWN: LazyLock<Regex> = LazyLock::new(|| {
         r"(?im)",
         // English
         r"\b(?:please\s+)?find\s+(?:the\s+|my\s+|our\s+)?(?:attached|enclosed|herewith|attachments?)\b",
+        // "please find the updated rota attached": a few words between.
+        r"|\b(?:please|kindly|you\s+(?:will|'ll|’ll))\s+find\s+(?:[^\s.,;:!?]+\s+){1,6}?(?:attached|enclosed)\b",
+        // "PFA", short for "please find attached", as a word of its own.
+        r"|(?-i:\b(?:PFA|Pfa|pfa)\b)(?:\s*(?:[.,:;!)]|$)|\s+(?:the|my|our|a|an|your|this|these|both|all|below|herewith|updated|latest|revised|final|signed)\b)",
         r"|\bsee\s+(?:the\s+)?(?:attached|enclosed|attachments?)\b",
         r"|\b(?:attached|enclosed)\s+(?:is|are|please\s+find|you\s+(?:will|'ll|’ll)\s+find|herewith|here\s+(?:is|are))\b",
         r"|\b(?:attached|enclosed)\s+herewith\b|\bherewith\s+(?:attached|enclosed)\b",
@@ -220,6 +224,7 @@ static ATTACHMENT_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
         "bijgevoegd",
         "bijgaand",
         "bijlage",
+        "pfa",
     ])
 });
 
@@ -232,7 +237,12 @@ fn promise<'t>(text: &'t str, patterns: &[&LazyLock<Regex>]) -> Option<&'t str> 
     for re in patterns {
         for m in re.find_iter(text) {
             if !NOT_A_PROMISE.is_match(clause(text, m.start(), m.end())) {
-                return Some(m.as_str().trim());
+                let phrase = m.as_str().trim();
+                // "PFA" is matched with the word after it.
+                return Some(match phrase.get(..3) {
+                    Some(pfa) if pfa.eq_ignore_ascii_case("pfa") => pfa,
+                    _ => phrase,
+                });
             }
         }
     }
@@ -265,7 +275,7 @@ impl Rule for ForgottenAttachment {
                 // A footer is told apart only where a promise is found.
                 paragraphs(part.authored())
                     .find_map(|p| promise(p, body_patterns).filter(|_| !is_disclaimer(p)))
-                    .map(|p| (p, "text", Location::part(part.mime_type(), part.line)))
+                    .map(|p| (p, "text", Location::part(part.mime_type(), part.line_of(p))))
             })
         });
         let Some((phrase, where_, location)) = found else {
@@ -326,6 +336,11 @@ mod tests {
             "In de bijlage vindt u het verslag.",
             "Zie bijlage.",
             "Anbei Ihre Rechnung.",
+            "Please find the updated rota attached.",
+            "Kindly find our signed offer letter enclosed",
+            "PFA the minutes.",
+            "Hi Karen, PFA.",
+            "pfa my timesheet",
         ] {
             assert!(promises(s), "{s}");
         }

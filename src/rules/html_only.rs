@@ -1,17 +1,23 @@
 use super::{Context, Rule, declare_rule, thousands};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
+use crate::gate;
 use crate::message::{BodyKind, BodyPart};
+use aho_corasick::AhoCorasick;
+use regex::Regex;
 use serde::Deserialize;
+use std::sync::LazyLock;
 
 declare_rule! {
     /// ## What it checks
     /// A message whose body is HTML without a `text/plain` alternative, and
-    /// a text alternative that says next to nothing: empty, or under 10% of
-    /// the HTML's visible text (counted without whitespace; compared only
-    /// when the HTML has at least 200 visible characters, so a short note is
-    /// not measured). HTML without visible text (a pasted image) is not
-    /// checked.
+    /// a text alternative that says next to nothing: empty, only a pointer
+    /// to the web version ("View this email in your browser: <URL>"), or
+    /// under 10% of the HTML's visible text (counted without whitespace and
+    /// without URLs, which the HTML's visible text does not have either;
+    /// compared only when the HTML has at least 200 visible characters, so
+    /// a short note is not measured). HTML without visible text (a pasted
+    /// image) is not checked.
     ///
     /// ## Why it matters
     /// Spam filters score HTML-only mail (SpamAssassin's `MIME_HTML_ONLY`),
@@ -82,6 +88,49 @@ fn html_chars(part: &BodyPart) -> u64 {
     part.html().map_or(0, |v| visible_chars(&v.text))
 }
 
+/// What a text alternative says in words of its own: its visible
+/// characters without URLs (the HTML's link targets are not visible text
+/// either) and without lines that only point to the web version.
+fn own_text_chars(text: &str) -> u64 {
+    text.lines()
+        .filter(|line| !points_to_web_version(line))
+        .flat_map(str::split_whitespace)
+        .filter(|word| !is_url(word))
+        .map(visible_chars)
+        .sum()
+}
+
+fn is_url(word: &str) -> bool {
+    let word = word.trim_start_matches(['<', '(', '[', '"', '\'']);
+    ["http://", "https://", "www.", "mailto:"]
+        .iter()
+        .any(|scheme| {
+            word.get(..scheme.len())
+                .is_some_and(|start| start.eq_ignore_ascii_case(scheme))
+        })
+}
+
+/// "View this email in your browser", "Having trouble reading this
+/// email? View it online", "Web version".
+static WEB_VERSION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?i)\b(?:view|read|see|open|display)\b.{0,40}\b(?:browser|online|web\s*version|on\s+the\s+web|on\s+our\s+website)\b",
+        r"|\btrouble\s+(?:viewing|reading|seeing|displaying)\b",
+        r"|^\W*(?:web|online|browser)\s*version\W*$",
+    ))
+    .expect("web version pattern is valid")
+});
+
+/// A word of every [`WEB_VERSION`] alternative (see `gate.rs`).
+static WEB_VERSION_WORDS: LazyLock<AhoCorasick> =
+    LazyLock::new(|| gate::words(&["browser", "online", "web", "trouble"]));
+
+/// Whether a line only points to the web version of the message.
+fn points_to_web_version(line: &str) -> bool {
+    // Such a line is short; bounded to keep a long line cheap.
+    line.len() <= 200 && WEB_VERSION_WORDS.is_match(line) && WEB_VERSION.is_match(line)
+}
+
 impl Rule for HtmlOnly {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         let body = &cx.message.body;
@@ -112,12 +161,23 @@ impl Rule for HtmlOnly {
             );
             return;
         };
-        let text: u64 = body
-            .iter()
-            .filter(|p| p.kind == BodyKind::Text)
-            .map(|p| visible_chars(&p.text))
-            .sum();
+        let texts = || body.iter().filter(|p| p.kind == BodyKind::Text);
+        let text: u64 = texts().map(|p| own_text_chars(&p.text)).sum();
         let location = Location::part("text/plain", first_text.line);
+        if text == 0 && texts().any(|p| visible_chars(&p.text) > 0) {
+            out.push(
+                Diagnostic::new(
+                    Severity::Warning,
+                    format!(
+                        "the text/plain alternative only points to the web version while the HTML has {} visible characters",
+                        thousands(html)
+                    ),
+                    location,
+                )
+                .help("put the message's content in the text/plain part, not only a link to it"),
+            );
+            return;
+        }
         if text == 0 {
             out.push(
                 Diagnostic::new(
@@ -188,28 +248,41 @@ mod tests {
 
     #[test]
     fn tiny_or_empty_alternative_warns() {
-        let f = check_rule(
-            "html-only",
-            &alternative("View this email in your browser.", &long_html()),
-        );
+        let short = "Our spring update is out now.";
+        let f = check_rule("html-only", &alternative(short, &long_html()));
         assert_eq!(f.len(), 1);
         assert!(
             f[0].message
-                .contains("27 visible characters, 6% of the HTML's 460"),
+                .contains("24 visible characters, 5% of the HTML's 460"),
             "{}",
             f[0].message
         );
         let f = check_rule("html-only", &alternative("  ", "<p>Hello</p>"));
         assert!(f[0].message.contains("is empty"), "{}", f[0].message);
         let config = "[rules.html-only]\nmin_text_ratio = 0.05\n";
-        assert!(
-            check_rule_with(
-                config,
-                "html-only",
-                &alternative("View this email in your browser.", &long_html())
-            )
-            .is_empty()
-        );
+        assert!(check_rule_with(config, "html-only", &alternative(short, &long_html())).is_empty());
+    }
+
+    #[test]
+    fn a_pointer_to_the_web_version_is_no_alternative() {
+        let html = "<p>Our spring update has news for you, with dates.</p>";
+        for text in [
+            "View this email in your browser.",
+            "View this email in your browser: https://news.example.com/v/8f3a2c-0b9d-4c1e-a7f5-31d2e6b8c940?utm_source=newsletter&utm_medium=email",
+            "Having trouble reading this email?\n<https://news.example.com/v/8f3a2c>\n",
+        ] {
+            let f = check_rule("html-only", &alternative(text, html));
+            assert_eq!(f.len(), 1, "{text}");
+            assert!(
+                f[0].message
+                    .starts_with("the text/plain alternative only points to the web version"),
+                "{}",
+                f[0].message
+            );
+        }
+        // The same line above a real text is fine.
+        let text = "View this email in your browser: https://news.example.com/v/8f3a2c\n\nOur spring update has news for you, with dates.";
+        assert!(check_rule("html-only", &alternative(text, html)).is_empty());
     }
 
     #[test]

@@ -7,7 +7,9 @@ use crate::message::{url_host, url_scheme};
 declare_rule! {
     /// ## What it checks
     /// The unsubscribe headers of bulk mail. A message is bulk mail when it
-    /// has `Precedence: bulk` or `list` or a List-Unsubscribe header, or the
+    /// has `Precedence: bulk` or `list`, a List-Unsubscribe header, a
+    /// mailing service's campaign header (`X-Campaign`, `X-CampaignID`), or
+    /// a `List-Id` together with a bulk sender's `Feedback-ID`, or the
     /// configuration says `[bulk] always = true` (a repository of
     /// templates); or by its audience, when an everyone-style list is among
     /// its recipients or it has as many recipients as the `recipient-count`
@@ -243,7 +245,7 @@ impl Rule for ListUnsubscribe {
         let Some(bulk) = cx.bulk() else {
             return;
         };
-        let reason = bulk.reason;
+        let reason = &bulk.reason;
         let Some(header) = msg.header("List-Unsubscribe") else {
             // A person writing to many people from a mail client is not
             // running a mailing list: recipient-count and cc-exposure speak

@@ -30,7 +30,7 @@ mod message_size;
 mod missing_header;
 mod personal_data;
 mod personal_sender;
-pub(crate) mod recipient_count;
+mod recipient_count;
 mod reply_all_to_list;
 mod sender_alignment;
 mod shared;
@@ -64,27 +64,57 @@ pub static REGISTRY: &[&RuleInfo] = &[
     &sender_alignment::RULE,
 ];
 
-/// What a rule sees of one message.
+/// What a rule sees of one message, with the facts several rules share
+/// worked out once.
 pub struct Context<'a> {
     pub message: &'a Message,
     pub audience: &'a Audience<'a>,
     pub config: &'a Config,
-    /// The recipient-count warning number: a message reaching this many
-    /// people is a large send for every rule that cares.
+    /// The recipient-count warning number (see [`many_recipients`]): a
+    /// message reaching this many people is a large send for every rule
+    /// that cares.
     pub many_recipients: u64,
+    bulk: Option<Bulk>,
 }
 
-impl Context<'_> {
+impl<'a> Context<'a> {
+    pub fn new(
+        message: &'a Message,
+        audience: &'a Audience<'a>,
+        config: &'a Config,
+        many_recipients: u64,
+    ) -> Self {
+        let mut cx = Context {
+            message,
+            audience,
+            config,
+            many_recipients,
+            bulk: None,
+        };
+        cx.bulk = cx.detect_bulk();
+        cx
+    }
+
     /// Whether and why the message is bulk mail. With `[bulk] always =
     /// true` every message is. Otherwise replies, posts a discussion list
     /// relays ([`Message::is_discussion_list_post`]) and automatic mail
     /// (bounces, auto-replies: [`Message::is_automatic`]) never are: each
     /// answers or carries one person's message, whatever headers a server
     /// added. Other messages are when they declare it (`Precedence: bulk`
-    /// or `list`, a List-Unsubscribe header), or by their audience: an
-    /// everyone-style list among the recipients, or at least
+    /// or `list`, a List-Unsubscribe header, a mailing service's campaign
+    /// header such as `X-Campaign`, or a `List-Id` together with a bulk
+    /// sender's `Feedback-ID`), or by their
+    /// audience: an everyone-style list among the recipients, or at least
     /// [`many_recipients`](Self::many_recipients) recipients.
-    pub fn bulk(&self) -> Option<Bulk> {
+    pub fn bulk(&self) -> Option<&Bulk> {
+        self.bulk.as_ref()
+    }
+
+    pub fn is_bulk(&self) -> bool {
+        self.bulk.is_some()
+    }
+
+    fn detect_bulk(&self) -> Option<Bulk> {
         let msg = self.message;
         let declared = |reason: String| {
             Some(Bulk {
@@ -104,6 +134,21 @@ impl Context<'_> {
         if msg.header("List-Unsubscribe").is_some() {
             return declared("List-Unsubscribe present".into());
         }
+        // A mailing service's campaign id; or a list that is not a
+        // discussion list (those were let go above) sent through a bulk
+        // sender, whose Feedback-ID alone transactional mail carries too.
+        let has = |names: &[&str]| {
+            msg.headers()
+                .find(|h| names.iter().any(|n| h.name.eq_ignore_ascii_case(n)))
+        };
+        if let Some(h) = has(&CAMPAIGN_HEADERS) {
+            return declared(format!("{} present", h.name));
+        }
+        if msg.list_id.is_some()
+            && let Some(h) = has(&["Feedback-ID"])
+        {
+            return declared(format!("List-Id and {} present", h.name));
+        }
         let by_audience = |reason: String| Bulk {
             reason,
             declared: false,
@@ -115,10 +160,21 @@ impl Context<'_> {
         (reach >= self.many_recipients)
             .then(|| by_audience(plural(reach, "recipient", "recipients")))
     }
+}
 
-    pub fn is_bulk(&self) -> bool {
-        self.bulk().is_some()
-    }
+/// Headers mailing services add to campaign mail.
+const CAMPAIGN_HEADERS: [&str; 3] = ["X-Campaign", "X-CampaignID", "X-Campaign-Id"];
+
+/// The number of recipients from which a message is a large send, for every
+/// rule that cares (test-message, bulk detection): recipient-count's
+/// configured warning number, so that one setting moves them all.
+pub fn many_recipients(config: &Config) -> u64 {
+    recipient_count::many_recipients(
+        config
+            .rules
+            .get(recipient_count::RULE.id)
+            .unwrap_or(&RuleSettings::default()),
+    )
 }
 
 /// Why a message is bulk mail (see [`Context::bulk`]).
@@ -306,13 +362,8 @@ mod tests {
         let msg = crate::testing::eml(text);
         let org = crate::audience::Org::new(&config).unwrap();
         let audience = Audience::new(&msg, &org);
-        let cx = Context {
-            message: &msg,
-            audience: &audience,
-            config: &config,
-            many_recipients: 25,
-        };
-        cx.bulk().map(|b| b.reason)
+        let cx = Context::new(&msg, &audience, &config, many_recipients(&config));
+        cx.bulk().map(|b| b.reason.clone())
     }
 
     #[test]
@@ -347,6 +398,23 @@ mod tests {
             None
         );
         assert!(bulk("Precedence: list\nList-Post: NO\n").is_some());
+        // A newsletter without List-Unsubscribe, through a bulk sender.
+        assert_eq!(
+            bulk("List-Id: <news.example.com>\nFeedback-ID: 1:news:esp\n").as_deref(),
+            Some("List-Id and Feedback-ID present")
+        );
+        assert_eq!(bulk("List-Id: <news.example.com>\n"), None);
+        assert_eq!(bulk("Feedback-ID: 1:receipts:esp\n"), None);
+        assert_eq!(
+            bulk("X-CampaignID: mailchimp7f2c.4412\n").as_deref(),
+            Some("X-CampaignID present")
+        );
+        assert_eq!(
+            bulk(
+                "List-Id: <talk.example.com>\nList-Post: <mailto:talk@example.com>\nFeedback-ID: 1:g\n"
+            ),
+            None
+        );
         assert_eq!(
             bulk("Precedence: bulk\nAuto-Submitted: auto-replied\n"),
             None

@@ -11,8 +11,9 @@ use std::sync::LazyLock;
 
 declare_rule! {
     /// ## What it checks
-    /// Personal data in the subject, the body (HTML read as text) and text
-    /// attachments (`.txt`, `.csv`, `.tsv`, `text/plain`):
+    /// Personal data in the subject, the body (HTML read as text), text
+    /// attachments (`.txt`, `.csv`, `.tsv`, `text/plain`) and attached
+    /// messages (a forward sent as `message/rfc822`, read as text):
     ///
     /// - **payment card numbers**: 13–19 digits, written together or in
     ///   groups (`4-4-4-4`, `4-6-5`) separated by single spaces or dashes,
@@ -30,18 +31,30 @@ declare_rule! {
     /// - **US Social Security numbers** (`123-45-6789`, valid area, group
     ///   and serial), only with "SSN", "social security", "SS#" ... within
     ///   40 characters;
+    /// - **NHS numbers** (`943 476 5919`, `9434765919`, `943-476-5919`)
+    ///   with a valid modulus 11 check digit, only with "NHS number", "NHS
+    ///   No.", "NHS#" or "NHS:" within 40 characters;
     /// - **passport numbers**: a 6–9 character token of capitals and digits,
     ///   with a digit, within 40 characters after "passport", "passport no",
-    ///   "Reisepass", "passeport", "pasaporte", "passaporto" or "paspoort";
+    ///   "Reisepass", "passeport", "pasaporte", "passaporto" or "paspoort",
+    ///   in the same sentence and not after a word that names it something
+    ///   else ("my passport came back! Flight BA0500", "passport, booking
+    ///   ref AB1234" are not);
     ///   in a CSV or TSV file, also every such value in a column headed
-    ///   "passport ..." (and 123-45-6789 values in an "SSN" column).
+    ///   "passport ..." (and 123-45-6789 values in an "SSN" column, valid
+    ///   NHS numbers in an "NHS number" one). A `.csv` file's columns may be
+    ///   separated by commas, semicolons or tabs (what its header line
+    ///   uses most).
     ///
     /// One finding per place (subject, body part, attachment) states the
     /// kinds and how many distinct values, with up to three examples masked
     /// down to their last four characters: the values are never printed.
     ///
-    /// It is an error when the message goes outside the organisation or to
-    /// an everyone-style list, and a warning for internal mail.
+    /// It is an error when the message goes outside the organisation, is
+    /// sent from a personal mailbox (gmail.com, hotmail.com, ... and
+    /// `organization.personal_domains`: the data has left the
+    /// organisation's systems whoever it is to) or goes to an everyone-style
+    /// list, and a warning for internal mail.
     ///
     /// Data leaving is data leaving, so the whole text is read, forwarded
     /// messages included. One exception: in a reply (that is not a forward
@@ -75,13 +88,13 @@ declare_rule! {
     /// ## Options
     /// ```toml
     /// [rules.personal-data]
-    /// kinds = ["card", "iban", "ni", "ssn", "passport"]  # what to look for
+    /// kinds = ["card", "iban", "ni", "ssn", "nhs", "passport"]  # what to look for
     /// min_count = 1   # distinct values in one place needed for a finding
     /// allow = []      # values never reported, e.g. ["GB82 WEST 1234 5698 7654 32"]
     /// ```
     id: "personal-data",
     severity: Warning,
-    summary: "Card numbers, IBANs, NI numbers, SSNs or passport numbers in the mail; an error when it leaves the organisation",
+    summary: "Card numbers, IBANs, NI numbers, SSNs, NHS numbers or passport numbers in the mail; an error when it leaves the organisation",
     build: PersonalData::build,
 }
 
@@ -92,10 +105,18 @@ enum Kind {
     Iban,
     Ni,
     Ssn,
+    Nhs,
 }
 
 impl Kind {
-    const ALL: [Kind; 5] = [Kind::Card, Kind::Iban, Kind::Ni, Kind::Ssn, Kind::Passport];
+    const ALL: [Kind; 6] = [
+        Kind::Card,
+        Kind::Iban,
+        Kind::Ni,
+        Kind::Ssn,
+        Kind::Nhs,
+        Kind::Passport,
+    ];
 
     fn key(self) -> &'static str {
         match self {
@@ -103,6 +124,7 @@ impl Kind {
             Kind::Iban => "iban",
             Kind::Ni => "ni",
             Kind::Ssn => "ssn",
+            Kind::Nhs => "nhs",
             Kind::Passport => "passport",
         }
     }
@@ -116,6 +138,7 @@ impl Kind {
                 "UK National Insurance numbers",
             ),
             Kind::Ssn => ("US Social Security number", "US Social Security numbers"),
+            Kind::Nhs => ("NHS number", "NHS numbers"),
             Kind::Passport => ("passport number", "passport numbers"),
         };
         plural(n, one, many)
@@ -159,7 +182,7 @@ impl PersonalData {
                     OptionError::new(
                         "kinds",
                         format!(
-                            "unknown kind `{name}`, expected one of `card`, `iban`, `ni`, `ssn`, `passport`"
+                            "unknown kind `{name}`, expected one of `card`, `iban`, `ni`, `ssn`, `nhs`, `passport`"
                         ),
                     )
                 })?;
@@ -246,8 +269,17 @@ impl Rule for PersonalData {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         let msg = cx.message;
         let mass = cx.audience.reaches_mass_list();
+        // Mail from a personal mailbox has left the organisation's systems
+        // whoever it is to, its own addresses and colleagues included.
+        let personal_account = msg
+            .sender()
+            .and_then(|a| a.domain())
+            .filter(|d| cx.audience.is_personal(d) && !cx.audience.is_internal(d))
+            .map(|d| format!(" sent from a personal account ({})", d.to_ascii_lowercase()));
         let reach = if cx.audience.goes_outside() {
             (Severity::Error, " going outside the organisation")
+        } else if let Some(account) = &personal_account {
+            (Severity::Error, account.as_str())
         } else if mass {
             (Severity::Error, " going to an everyone-style list")
         } else {
@@ -275,7 +307,11 @@ impl Rule for PersonalData {
                 BodyKind::Text => "the text body",
                 BodyKind::Html => "the HTML body",
             };
-            let location = Location::part(part.mime_type(), part.line);
+            let line = match hits.first.and_then(|at| text.get(at..)) {
+                Some(found) => part.line_of(found),
+                None => part.line,
+            };
+            let location = Location::part(part.mime_type(), line);
             out.extend(self.report(&hits, place, location, reach));
         }
         for attachment in &msg.attachments {
@@ -283,27 +319,39 @@ impl Rule for PersonalData {
                 continue;
             };
             let mut hits = Hits::new(&self.allow);
-            if let Some(separator) = table_separator(attachment) {
+            if let Some(separator) = table_separator(attachment, text) {
                 scan_table(text, separator, &self.kinds, &mut hits);
             }
             scan(text, &self.kinds, &mut hits);
+            let place = match &attachment.filename {
+                Some(name) => format!("attachment {name}"),
+                None if attachment.content_type.starts_with("message/") => {
+                    "the attached message".to_string()
+                }
+                None => format!("attachment {}", attachment.content_type),
+            };
             let name = attachment
                 .filename
                 .clone()
                 .unwrap_or_else(|| attachment.content_type.clone());
-            let place = format!("attachment {name}");
             out.extend(self.report(&hits, &place, Location::part(name, None), reach));
         }
     }
 }
 
-/// The text of an attachment worth reading: plain text and tables.
+/// The text of an attachment worth reading: plain text, tables, and
+/// attached messages (a forward sent as `message/rfc822`).
 fn readable_attachment(a: &Attachment) -> Option<&str> {
     let text = a.text.as_deref()?;
     let ext = extension(a);
     let readable = matches!(
         a.content_type.as_str(),
-        "text/plain" | "text/csv" | "text/tab-separated-values" | "application/csv"
+        "text/plain"
+            | "text/csv"
+            | "text/tab-separated-values"
+            | "application/csv"
+            | "message/rfc822"
+            | "message/global"
     ) || matches!(ext.as_deref(), Some("txt" | "csv" | "tsv"));
     readable.then_some(text)
 }
@@ -313,12 +361,22 @@ fn extension(a: &Attachment) -> Option<String> {
     name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase())
 }
 
-fn table_separator(a: &Attachment) -> Option<char> {
-    match (extension(a).as_deref(), a.content_type.as_str()) {
-        (Some("tsv"), _) | (_, "text/tab-separated-values") => Some('\t'),
-        (Some("csv"), _) | (_, "text/csv" | "application/csv") => Some(','),
-        _ => None,
-    }
+/// The column separator of a table: a CSV file's is a comma, or the
+/// semicolon or tab that spreadsheets set to their locale write, whichever
+/// its header line has most of.
+fn table_separator(a: &Attachment, text: &str) -> Option<char> {
+    let default = match (extension(a).as_deref(), a.content_type.as_str()) {
+        (Some("tsv"), _) | (_, "text/tab-separated-values") => '\t',
+        (Some("csv"), _) | (_, "text/csv" | "application/csv") => ',',
+        _ => return None,
+    };
+    let header = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let count = |separator: char| split_row(header, separator).count();
+    let best = [default, ',', ';', '\t']
+        .into_iter()
+        .max_by_key(|&separator| (count(separator), separator == default))
+        .unwrap_or(default);
+    Some(best)
 }
 
 /// The distinct values found in one place, in order of appearance.
@@ -326,6 +384,8 @@ struct Hits<'a> {
     allow: &'a HashSet<String>,
     seen: HashSet<(Kind, String)>,
     values: Vec<(Kind, String)>,
+    /// Byte offset in the scanned text of the first value, for its line.
+    first: Option<usize>,
 }
 
 impl<'a> Hits<'a> {
@@ -334,16 +394,19 @@ impl<'a> Hits<'a> {
             allow,
             seen: HashSet::new(),
             values: Vec::new(),
+            first: None,
         }
     }
 
-    fn add(&mut self, kind: Kind, raw: &str) {
+    /// Adds a value found `at` this byte offset of the scanned text.
+    fn add(&mut self, kind: Kind, raw: &str, at: usize) {
         let value = normalise(raw);
         if self.allow.contains(&value) {
             return;
         }
         if self.seen.insert((kind, value.clone())) {
             self.values.push((kind, value));
+            self.first = Some(self.first.map_or(at, |first| first.min(at)));
         }
     }
 }
@@ -377,6 +440,7 @@ fn scan(text: &str, kinds: &[Kind], hits: &mut Hits<'_>) {
             Kind::Iban => digits >= 2,
             Kind::Ni => digits >= 6,
             Kind::Ssn => digits >= 9,
+            Kind::Nhs => digits >= 10 && NHS_WORDS.is_match(text),
             Kind::Passport => PASSPORT_WORDS.is_match(text),
         };
         if !possible {
@@ -387,6 +451,7 @@ fn scan(text: &str, kinds: &[Kind], hits: &mut Hits<'_>) {
             Kind::Iban => scan_ibans(text, hits),
             Kind::Ni => scan_ni(text, hits),
             Kind::Ssn => scan_ssns(text, hits),
+            Kind::Nhs => scan_nhs(text, hits),
             Kind::Passport => scan_passports(text, hits),
         }
     }
@@ -467,7 +532,7 @@ fn scan_cards(text: &str, hits: &mut Hits<'_>) {
             && standalone(text, m.start(), m.start() + len)
             && !labelled_otherwise(text, m.start(), m.start() + len)
         {
-            hits.add(Kind::Card, &run[..len]);
+            hits.add(Kind::Card, &run[..len], m.start());
         }
     }
 }
@@ -698,7 +763,7 @@ fn scan_ibans(text: &str, hits: &mut Hits<'_>) {
             continue;
         };
         if standalone(text, m.start(), end) && mod97(value) {
-            hits.add(Kind::Iban, value);
+            hits.add(Kind::Iban, value, m.start());
         }
     }
 }
@@ -740,7 +805,7 @@ fn scan_ni(text: &str, hits: &mut Hits<'_>) {
             "BG" | "GB" | "KN" | "NK" | "NT" | "TN" | "ZZ"
         );
         if first_ok && second_ok && prefix_ok && standalone(text, m.start(), m.end()) {
-            hits.add(Kind::Ni, m.as_str());
+            hits.add(Kind::Ni, m.as_str(), m.start());
         }
     }
 }
@@ -778,7 +843,65 @@ fn scan_ssns(text: &str, hits: &mut Hits<'_>) {
             && (SSN_LABEL.is_match(before(text, m.start(), CONTEXT))
                 || SSN_LABEL.is_match(after(text, m.end(), CONTEXT)))
         {
-            hits.add(Kind::Ssn, m.as_str());
+            hits.add(Kind::Ssn, m.as_str(), m.start());
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// NHS numbers
+
+/// Ten digits, together or grouped 3-3-4 by spaces or dashes.
+static NHS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b[0-9]{3}([ -]?)[0-9]{3}([ -]?)[0-9]{4}\b").expect("valid"));
+
+/// "NHS number", "NHS No.", "NHS#", "NHS:": the word alone is in every
+/// nhs.net address.
+static NHS_LABEL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\bnhs\s*(?:numbers?\b|nos?\b\.?|num\b|nr\b|#|:|-?\s*ids?\b)").expect("valid")
+});
+
+/// A word of every [`NHS_LABEL`] alternative (see `gate.rs`).
+static NHS_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| gate::words(&["nhs"]));
+
+/// The NHS number check (modulus 11): the first nine digits weighted 10
+/// down to 2, the check digit 11 minus their sum modulo 11 (11 becomes 0;
+/// 10 is never issued).
+fn nhs_check(digits: &[u8]) -> bool {
+    let [first @ .., check] = digits else {
+        return false;
+    };
+    // All the same digit (0000000000 passes the check): a placeholder.
+    let repeated = digits.windows(2).all(|pair| pair[0] == pair[1]);
+    if first.len() != 9 || !digits.iter().all(u8::is_ascii_digit) || repeated {
+        return false;
+    }
+    let sum: u32 = first
+        .iter()
+        .zip((2..=10).rev())
+        .map(|(d, weight)| u32::from(d - b'0') * weight)
+        .sum();
+    let expected = match 11 - sum % 11 {
+        11 => 0,
+        10 => return false,
+        n => n,
+    };
+    u32::from(check - b'0') == expected
+}
+
+fn scan_nhs(text: &str, hits: &mut Hits<'_>) {
+    for caps in NHS.captures_iter(text) {
+        let (Some(m), Some(s1), Some(s2)) = (caps.get(0), caps.get(1), caps.get(2)) else {
+            continue;
+        };
+        let digits: Vec<u8> = m.as_str().bytes().filter(u8::is_ascii_digit).collect();
+        if s1.as_str() == s2.as_str()
+            && nhs_check(&digits)
+            && standalone(text, m.start(), m.end())
+            && (NHS_LABEL.is_match(before(text, m.start(), CONTEXT))
+                || NHS_LABEL.is_match(after(text, m.end(), CONTEXT)))
+        {
+            hits.add(Kind::Nhs, m.as_str(), m.start());
         }
     }
 }
@@ -813,26 +936,85 @@ static PASSPORT_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
     ])
 });
 
+/// Words that say the next value is something other than a passport
+/// number: "my passport came, flight BA0500".
+const NOT_PASSPORT: &[&str] = &[
+    "flight",
+    "flights",
+    "booking",
+    "reference",
+    "ref",
+    "order",
+    "seat",
+    "ticket",
+    "confirmation",
+    "reservation",
+    "room",
+    "gate",
+    "train",
+    "tracking",
+    "invoice",
+    "case",
+    "account",
+    "phone",
+    "tel",
+    "code",
+    "pnr",
+    "application",
+];
+
+/// Where the sentence a label is in ends, in the text after it: at `!`,
+/// `?`, or a `.` followed by a new sentence's capitalised word (`No.
+/// AB1234567` goes on).
+fn sentence_end(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().find_map(|(i, &b)| {
+        let ends = match b {
+            b'!' | b'?' => true,
+            b'.' => {
+                let next = &bytes[i + 1..];
+                let word = next.iter().position(|c| !c.is_ascii_whitespace());
+                word.is_some_and(|w| {
+                    w > 0
+                        && next[w].is_ascii_uppercase()
+                        && next.get(w + 1).is_some_and(u8::is_ascii_lowercase)
+                })
+            }
+            _ => false,
+        };
+        ends.then_some(i)
+    })
+}
+
 fn scan_passports(text: &str, hits: &mut Hits<'_>) {
     for m in PASSPORT_LABEL.find_iter(text) {
-        let window = after(text, m.end(), CONTEXT);
+        let mut window = after(text, m.end(), CONTEXT);
+        // The window may cut the last token short, unless it ends with the
+        // label's sentence.
+        let mut cut_short = m.end() + window.len() < text.len();
+        if let Some(end) = sentence_end(window) {
+            window = &window[..end];
+            cut_short = false;
+        }
         let window_end = m.end() + window.len();
-        let mut tokens = window
+        let tokens = window
             .char_indices()
             .filter(|(_, c)| !c.is_ascii_alphanumeric())
             .map(|(i, c)| (i, i + c.len_utf8()))
             .chain(std::iter::once((window.len(), window.len())));
         let mut start = 0;
-        for (sep_start, sep_end) in tokens.by_ref() {
+        for (sep_start, sep_end) in tokens {
             let token = &window[start..sep_start];
             let (abs_start, abs_end) = (m.end() + start, m.end() + sep_start);
             start = sep_end;
-            // The window may cut the last token short.
-            if abs_end == window_end && window_end < text.len() {
+            if abs_end == window_end && cut_short {
+                break;
+            }
+            if NOT_PASSPORT.iter().any(|w| token.eq_ignore_ascii_case(w)) {
                 break;
             }
             if passport_token(token) && standalone(text, abs_start, abs_end) {
-                hits.add(Kind::Passport, token);
+                hits.add(Kind::Passport, token, abs_start);
                 break;
             }
         }
@@ -842,8 +1024,9 @@ fn scan_passports(text: &str, hits: &mut Hits<'_>) {
 // ---------------------------------------------------------------------------
 // Tables
 
-/// In a CSV or TSV file, values in a column headed "Passport ..." or "SSN"
-/// are labelled by the header, however far below it they are.
+/// In a CSV or TSV file, values in a column headed "Passport ...", "SSN"
+/// or "NHS number" are labelled by the header, however far below it they
+/// are.
 fn scan_table(text: &str, separator: char, kinds: &[Kind], hits: &mut Hits<'_>) {
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let Some(header) = lines.next() else {
@@ -855,6 +1038,8 @@ fn scan_table(text: &str, separator: char, kinds: &[Kind], hits: &mut Hits<'_>) 
             columns.push((i, Kind::Passport));
         } else if kinds.contains(&Kind::Ssn) && SSN_LABEL.is_match(cell) {
             columns.push((i, Kind::Ssn));
+        } else if kinds.contains(&Kind::Nhs) && NHS_LABEL.is_match(&format!("{cell}:")) {
+            columns.push((i, Kind::Nhs));
         }
     }
     if columns.is_empty() {
@@ -872,14 +1057,21 @@ fn scan_table(text: &str, separator: char, kinds: &[Kind], hits: &mut Hits<'_>) 
             next += 1;
             let cell = cell.trim();
             match kind {
-                Kind::Passport if passport_token(cell) => hits.add(kind, cell),
+                Kind::Passport if passport_token(cell) => hits.add(kind, cell, 0),
+                Kind::Nhs => {
+                    let digits: Vec<u8> =
+                        cell.bytes().filter(|b| *b != b' ' && *b != b'-').collect();
+                    if nhs_check(&digits) {
+                        hits.add(kind, cell, 0);
+                    }
+                }
                 Kind::Ssn => {
                     if let Some(c) = SSN.captures(cell)
                         && c.get(0).is_some_and(|m| m.as_str() == cell)
                         && let (Some(a), Some(g), Some(s)) = (c.get(1), c.get(2), c.get(3))
                         && valid_ssn(a.as_str(), g.as_str(), s.as_str())
                     {
-                        hits.add(kind, cell);
+                        hits.add(kind, cell, 0);
                     }
                 }
                 _ => {}
@@ -1056,9 +1248,123 @@ mod tests {
             "passport office opens at 09:00 on 12 May 2024",
             "Passport.js 0.7.0 released",
             "passport ab1234567",
+            "My passport finally came back! Flight is BA0500",
+            "my passport came, flight BA0500 on the 28th",
+            "Passport renewed. Booking ref XK4471 confirmed",
         ] {
             assert!(kinds(text).is_empty(), "{text}: {:?}", found(text));
         }
+    }
+
+    #[test]
+    fn nhs_numbers_need_a_valid_check_digit_and_a_label() {
+        assert!(nhs_check(b"9434765919"));
+        assert!(!nhs_check(b"9434765918"));
+        assert!(!nhs_check(b"0000000000"), "a placeholder");
+        for text in [
+            "NHS number 943 476 5919",
+            "NHS No. 9434765919",
+            "NHS#: 943-476-5919",
+            "Patient: J Bloggs, DOB 01/01/1960, NHS: 943 476 5919",
+            "943 476 5919 (NHS number)",
+        ] {
+            assert_eq!(kinds(text), [Kind::Nhs], "{text}");
+        }
+        for text in [
+            "NHS number 943 476 5918",
+            "order 9434765919",
+            "ward7@nhs.net 943 476 5919",
+            "NHS number 943-476 5919",
+            "NHS number 19434765919",
+        ] {
+            assert!(kinds(text).is_empty(), "{text}: {:?}", found(text));
+        }
+    }
+
+    #[test]
+    fn csv_columns_by_comma_semicolon_or_tab() {
+        let attachment = |name: &str| Attachment {
+            filename: Some(name.into()),
+            content_type: "application/octet-stream".into(),
+            size: 0,
+            text: None,
+            inline: false,
+        };
+        let csv = attachment("list.csv");
+        assert_eq!(table_separator(&csv, "Name,Passport number\n"), Some(','));
+        assert_eq!(
+            table_separator(&csv, "Name;Passport number;Notes\n"),
+            Some(';')
+        );
+        assert_eq!(table_separator(&csv, "Name\tPassport number\n"), Some('\t'));
+        assert_eq!(table_separator(&csv, "\"a;b\",c\n"), Some(','));
+        assert_eq!(
+            table_separator(&attachment("list.tsv"), "Name\n"),
+            Some('\t')
+        );
+        assert_eq!(table_separator(&attachment("notes.txt"), "a;b;c\n"), None);
+        let allow = HashSet::new();
+        let mut hits = Hits::new(&allow);
+        scan_table(
+            "Surname;Passport number;NHS number\nKeller;C4F7K29RM;943 476 5919\n",
+            ';',
+            &Kind::ALL,
+            &mut hits,
+        );
+        let values: Vec<&str> = hits.values.iter().map(|(_, v)| v.as_str()).collect();
+        assert_eq!(values, ["C4F7K29RM", "9434765919"]);
+    }
+
+    #[test]
+    fn a_personal_account_sends_outside_the_organisation() {
+        let body = "\n\nPassport no. 617644717\n";
+        let to_self = eml(&format!(
+            "From: Dan <dan.price1979@hotmail.com>\nTo: dan.price1979@hotmail.com\nSubject: list{body}"
+        ));
+        let f = check_rule("personal-data", &to_self);
+        assert_eq!(f[0].severity, Severity::Error);
+        assert!(
+            f[0].message
+                .contains("sent from a personal account (hotmail.com)"),
+            "{}",
+            f[0].message
+        );
+        let to_colleague = eml(&format!(
+            "From: Dan <dan.price1979@hotmail.com>\nTo: sam@trust.example.org\nSubject: list{body}"
+        ));
+        let f = check_rule_with(
+            "[organization]\ndomains = [\"trust.example.org\"]\n",
+            "personal-data",
+            &to_colleague,
+        );
+        assert_eq!(f[0].severity, Severity::Error, "{}", f[0].message);
+    }
+
+    #[test]
+    fn attached_messages_are_read() {
+        let msg = eml(concat!(
+            "From: a@org.example\nTo: b@other.example\nSubject: Fw: deposit\n",
+            "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n",
+            "--b\nContent-Type: text/plain\n\nSee the note below.\n",
+            "--b\nContent-Type: message/rfc822\n\n",
+            "From: finance@org.example\nSubject: Deposit\nContent-Type: text/html\n\n",
+            "<p>Use card <b>4111 1111 1111 1111</b></p>\n",
+            "--b--\n"
+        ));
+        let f = check_rule("personal-data", &msg);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(
+            f[0].message,
+            "1 payment card number in the attached message going outside the organisation: ••••••••••••1111"
+        );
+    }
+
+    #[test]
+    fn findings_point_at_the_line_of_the_first_value() {
+        let msg = eml(
+            "From: a@org.example\nTo: b@other.example\nSubject: list\n\nHello,\n\nthe numbers:\n\nPassport no. 617644717\n",
+        );
+        assert_eq!(check_rule("personal-data", &msg)[0].location.line, Some(9));
     }
 
     #[test]

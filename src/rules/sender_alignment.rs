@@ -101,7 +101,7 @@ impl Rule for SenderAlignment {
         let Some(from_domain) = from.domain() else {
             return;
         };
-        let Some(reason) = cx.bulk().map(|b| b.reason) else {
+        let Some(reason) = cx.bulk().map(|b| &b.reason) else {
             return;
         };
         let from_org = org(from_domain);

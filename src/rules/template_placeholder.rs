@@ -2,7 +2,7 @@ use super::{Context, Rule, declare_rule, plural};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
 use crate::gate;
-use crate::message::{BodyKind, BodyPart};
+use crate::message::{BodyKind, BodyPart, line_in};
 use regex::Regex;
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -17,6 +17,10 @@ declare_rule! {
     ///   Liquid, Handlebars, Mustache, HubL),
     /// - `*|FNAME|*` (Mailchimp) and `%%FirstName%%` (Marketing Cloud),
     /// - `${firstName}` (FreeMarker, Velocity, JavaScript) and `<<Name>>`,
+    /// - `[firstname,fallback=there]` (Campaign Monitor, Sendy),
+    /// - `«FirstName»` (Word mail merge; a word in French quotes is not one
+    ///   unless it has a merge-field name, an `_` or an inner capital:
+    ///   `«First_Name»`, `«AmountDue»`),
     /// - `[FirstName]`-style bracketed fields, only with a merge-field name:
     ///   FirstName, First_Name, `First Name`, FNAME, LastName, Surname, Name,
     ///   FullName, Email, Company, Organisation, JobTitle, Phone, City,
@@ -31,7 +35,7 @@ declare_rule! {
     /// `${HOME}` is more often code under discussion, only the text the
     /// sender wrote is read (not quoted history), and only placeholders with
     /// a merge-field name (the list above) count, except the unmistakable
-    /// `*|...|*` and `%%...%%`.
+    /// `*|...|*`, `%%...%%` and `[...,fallback=...]`.
     ///
     /// With `mode = "template"` the messages are templates and placeholders
     /// are expected: it is an error when `{{`/`}}` or `{%`/`%}` do not pair
@@ -70,7 +74,7 @@ declare_rule! {
     /// ```
     id: "template-placeholder",
     severity: Error,
-    summary: "Unrendered merge fields ({{ name }}, %%Name%%, [FirstName], ...), or template errors in template mode",
+    summary: "Unrendered merge fields ({{ name }}, %%Name%%, [FirstName], «FirstName», ...), or template errors in template mode",
     build: TemplatePlaceholder::build,
 }
 
@@ -186,6 +190,13 @@ fn is_field_name(name: &str) -> bool {
     FIELD_NAMES.contains(&key.as_str())
 }
 
+/// `AmountDue`, `GreetingLine`: a lowercase letter followed by a capital.
+fn is_camel_case(name: &str) -> bool {
+    name.as_bytes()
+        .windows(2)
+        .any(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase())
+}
+
 /// The variable a placeholder is about, up to its first `.` or `[`.
 fn root_of(name: &str) -> &str {
     name.split(['.', '[']).next().unwrap_or(name)
@@ -200,12 +211,16 @@ enum Syntax {
     Bracket,
     Angle,
     Dollar,
+    /// `[firstname,fallback=there]` (Campaign Monitor, Sendy).
+    Fallback,
+    /// `«FirstName»` (Word mail merge).
+    Guillemet,
 }
 
 impl Syntax {
     /// Never anything but a merge field, whatever the name.
     fn unmistakable(self) -> bool {
-        matches!(self, Syntax::Mailchimp | Syntax::Percent)
+        matches!(self, Syntax::Mailchimp | Syntax::Percent | Syntax::Fallback)
     }
 }
 
@@ -229,6 +244,8 @@ static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
         r"|(?P<pct>%%[A-Za-z_][A-Za-z0-9_.\-]{1,60}%%|%%=[^%\n]{1,80}=%%)",
         r"|(?P<dollar>\$\{[A-Za-z_][A-Za-z0-9_.]{0,60}\})",
         r"|(?P<angle><<[A-Za-z_][A-Za-z0-9_.\-]{0,40}(?: [A-Za-z0-9_.\-]{1,40}){0,2}>>)",
+        r"|(?P<fallback>\[[A-Za-z][A-Za-z0-9_ .\-]{0,30},\s*fallback=[^\]\n]{0,60}\])",
+        r"|(?P<guillemet>«[A-Za-z][A-Za-z0-9_]{0,40}»)",
         r"|(?P<bracket>\[[A-Za-z][A-Za-z0-9_.\-]{0,30}(?: [A-Za-z0-9_.\-]{1,20}){0,2}\])",
     ))
     .expect("placeholder pattern is valid")
@@ -236,7 +253,7 @@ static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
 
 /// The opening of every [`PLACEHOLDER`] alternative (see `gate.rs`).
 static PLACEHOLDER_OPENINGS: LazyLock<gate::Literals> =
-    LazyLock::new(|| gate::literals(&["{{", "{%", "*|", "%%", "${", "<<", "["]));
+    LazyLock::new(|| gate::literals(&["{{", "{%", "*|", "%%", "${", "<<", "[", "«"]));
 
 /// The leading variable path of an expression: `user.first_name | upper`
 /// -> `user.first_name`.
@@ -360,6 +377,17 @@ fn scan(text: &str) -> Vec<Found> {
                 continue;
             }
             (Syntax::Angle, Some(s[2..s.len() - 2].to_string()))
+        } else if caps.name("fallback").is_some() {
+            let name = s[1..].split(',').next().unwrap_or("").trim();
+            (Syntax::Fallback, Some(name.to_string()))
+        } else if caps.name("guillemet").is_some() {
+            let inner = s.trim_start_matches('«').trim_end_matches('»');
+            // French quotes a word as « mot »: a field is written without
+            // spaces, and named like one (`«First_Name»`, `«AddressBlock»`).
+            if !(is_field_name(inner) || inner.contains('_') || is_camel_case(inner)) {
+                continue;
+            }
+            (Syntax::Guillemet, Some(inner.to_string()))
         } else {
             let inner = &s[1..s.len() - 1];
             let before = text[..m.start()].chars().next_back();
@@ -492,8 +520,8 @@ fn skipped_header(name: &str) -> bool {
 struct Place<'m> {
     text: &'m str,
     location: Location,
-    /// Where the scanned text's lines are in the source: a verbatim part,
-    /// to turn the first finding's offset into its line.
+    /// The part the scanned text is from, to turn the first finding's
+    /// offset into its line.
     part: Option<&'m BodyPart>,
     /// For text that is not the part's own text (HTML's visible text, an
     /// attribute): the part's source, to look the placeholder up in.
@@ -508,16 +536,13 @@ impl Place<'_> {
             return Some(line);
         }
         let part = self.part?;
-        let n = match self.html_source {
-            Some(source) => source.find(found).map(|at| line_in(source, at)),
-            None => Some(line_in(self.text, offset)),
-        };
-        n.map_or(part.line, |n| part.source_line(n))
+        match self.html_source {
+            Some(source) => source
+                .find(found)
+                .map_or(part.line, |at| part.source_line(line_in(source, at))),
+            None => part.line_of(self.text.get(offset..).unwrap_or_default()),
+        }
     }
-}
-
-fn line_in(text: &str, offset: usize) -> usize {
-    1 + memchr::memchr_iter(b'\n', &text.as_bytes()[..offset.min(text.len())]).count()
 }
 
 /// The places to read: the subject and other headers, then the body
@@ -540,11 +565,11 @@ fn places<'m>(cx: &Context<'m>, everything: bool) -> Vec<Place<'m>> {
     if !everything {
         for part in msg.readable_parts() {
             out.push(Place {
-                text: (part.authored()),
+                text: part.authored(),
                 location: Location::part(part.mime_type(), part.line),
-                part: None,
+                part: Some(part),
                 html_source: None,
-                line: part.line,
+                line: None,
             });
         }
         return out;
@@ -795,6 +820,43 @@ mod tests {
                 (Syntax::Bracket, Some("first_name".into())),
             ]
         );
+    }
+
+    #[test]
+    fn fallback_fields_and_word_merge_fields() {
+        assert_eq!(
+            names(
+                "Hi [firstname,fallback=there], [Name, fallback=] «First_Name» «AddressBlock» «Name»"
+            ),
+            [
+                (Syntax::Fallback, Some("firstname".into())),
+                (Syntax::Fallback, Some("Name".into())),
+                (Syntax::Guillemet, Some("First_Name".into())),
+                (Syntax::Guillemet, Some("AddressBlock".into())),
+                (Syntax::Guillemet, Some("Name".into())),
+            ]
+        );
+        // Words in French quotes are not fields.
+        for text in [
+            "le titre «Printemps»",
+            "« notre équipe »",
+            "«Lyon»",
+            "«l'atelier»",
+        ] {
+            assert!(scan(text).is_empty(), "{text}: {:?}", scan(text));
+        }
+        // In personal mail only merge-field names count, and fallbacks always.
+        let letter = eml(
+            "From: a@example.org\nTo: b@example.net\nSubject: =?utf-8?q?Renewal=2C_=C2=ABFirst=5FName=C2=BB?=\n\nDear «Title» «Last_Name»,\nHi [company,fallback=friend]\n",
+        );
+        let f = check_rule("template-placeholder", &letter);
+        assert_eq!(f.len(), 2, "{f:?}");
+        assert_eq!(f[0].location.header.as_deref(), Some("Subject"));
+        assert_eq!(
+            f[1].message,
+            "2 unrendered merge fields in the text/plain body: `«Last_Name»`, `[company,fallback=friend]`"
+        );
+        assert_eq!(f[1].location.line, Some(5));
     }
 
     #[test]

@@ -11,9 +11,9 @@ use std::sync::LazyLock;
 
 declare_rule! {
     /// ## What it checks
-    /// A test message sent to an everyone-style list (see `mass-list`) or to
+    /// A test message sent to an everyone-style list (see `mass-list`), to
     /// at least as many people as the `recipient-count` warning (25 by
-    /// default). A message is a test when
+    /// default), or as declared bulk mail. A message is a test when
     ///
     /// - its subject is only a test phrase: `test`, `testing`, `test 123`,
     ///   `test message`, `test email`, `this is a test`, `please ignore`,
@@ -21,13 +21,28 @@ declare_rule! {
     ///   and combinations of them, in any case and with any punctuation
     ///   (`TEST!!`, `[list] testing #3`; also `Testnachricht`, `prueba`,
     ///   `essai`, `bitte ignorieren`); or
+    /// - its subject marks the test send of a real message: `[TEST] Spring
+    ///   newsletter`, `(Test) ...`, `TEST: ...`, `TEST - ...` (in capitals),
+    ///   `... [TEST]`, or it names a test mailing (`Integration Test Email
+    ///   #1`, `test send 2`); or
     /// - the text the sender wrote is only such a phrase, after an optional
     ///   greeting and before an optional short signature (a few short lines
-    ///   without sentences).
+    ///   without sentences); or
+    /// - one of the first lines of that text is a test banner: a test phrase
+    ///   framed with marks or in capitals (`*** TEST SEND ***`, `[TEST
+    ///   EMAIL]`, `TEST MESSAGE - PLEASE IGNORE`).
     ///
     /// A subject that only contains the word does not count: `Test results
     /// for Q3`, `Testing strategy review`, `A/B test outcome`, `Driving test
-    /// booked`; nor does `Please ignore the previous link` in a longer body.
+    /// booked`, `Test: fire alarm on Tuesday`; nor does `Please ignore the
+    /// previous link` in a longer body.
+    ///
+    /// Mail that declares itself bulk (see `list-unsubscribe`: `Precedence:
+    /// bulk`, List-Unsubscribe, a mailing service's campaign headers) is
+    /// judged whatever its recipients, since a mailing service sends each
+    /// subscriber a copy of their own, by all of the above but the `[TEST]`
+    /// labels and banners: with few recipients those are the service's test
+    /// send of a real mailing to its sender.
     ///
     /// Replies and forwards (`Re: test`, `Fwd: test`) are judged by their
     /// body only: their subject was written for the message they answer. The
@@ -39,7 +54,9 @@ declare_rule! {
     /// The national NHSmail storm began with a contractor's test message to
     /// a list that held every NHSmail user (about 1.2 million people);
     /// hundreds replied to all asking to be taken off, some 186 million
-    /// messages followed, and the national service was degraded.
+    /// messages followed, and the national service was degraded. In June
+    /// 2021 a streaming service's mailing list received "Integration Test
+    /// Email #1", an empty template meant for its developers.
     ///
     /// ## Example
     /// ```text
@@ -62,7 +79,7 @@ declare_rule! {
     /// ```
     id: "test-message",
     severity: Error,
-    summary: "A test message (\"test\", \"please ignore\") goes to a mass list or many people",
+    summary: "A test message (\"test\", \"[TEST] ...\", \"please ignore\") goes to a mass list, many people or a mailing's subscribers",
     build: TestMessage::build,
 }
 
@@ -194,44 +211,125 @@ static GREETING: LazyLock<Regex> = LazyLock::new(|| {
     .expect("greeting pattern is valid")
 });
 
+impl TestMessage {
+    /// A line near the top of the text the sender wrote that announces a
+    /// test send of a real message: `*** TEST SEND ***`, `[TEST EMAIL]`,
+    /// `TEST MESSAGE - PLEASE IGNORE`.
+    fn banner<'p>(&self, part: &'p BodyPart) -> Option<&'p str> {
+        part.authored()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .take(BANNER_LINES)
+            .find(|line| {
+                let core =
+                    line.trim_matches(|c: char| BANNER_MARKS.contains(c) || c.is_whitespace());
+                let marked = core.len() < line.len()
+                    && line.starts_with(|c| BANNER_MARKS.contains(c))
+                    && line.ends_with(|c| BANNER_MARKS.contains(c));
+                let shouted =
+                    !core.chars().any(char::is_lowercase) && core.split_whitespace().count() >= 2;
+                (marked || shouted) && self.is_test_phrase(core)
+            })
+    }
+}
+
+/// The non-blank lines at the top of a text a test banner may be on.
+const BANNER_LINES: usize = 5;
+/// What a banner is framed with.
+const BANNER_MARKS: &str = "*=#~!-_<>[]()";
+
+/// A subject labelled as the test send of a real message: `[TEST] Spring
+/// newsletter`, `(Test) ...`, `TEST: ...`, `TEST - ...`, `... [TEST]`.
+static TEST_LABEL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^\s*(?:\[[^\]]*\]\s*)*(?:",
+        r"[\[(]\s*(?:(?i:test(?:\s+(?:send|e-?mail|message|version|copy|only|run))?)|TESTING)\s*[\])]",
+        r"|\*+\s*(?i:test(?:ing)?(?:\s+(?:send|e-?mail|message))?)\s*\*+",
+        r"|TEST(?:ING)?\s*(?::|\||\s[-–—]\s)",
+        r")",
+        r"|[\[(]\s*(?i:test)\s*[\])]\s*$",
+    ))
+    .expect("test label pattern is valid")
+});
+
+/// A subject that names a test mailing: `Integration Test Email #1`,
+/// `newsletter test send 2`.
+static TEST_MAILING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?i)^\s*(?:\[[^\]]*\]\s*)*(?:[\w'’-]+\s+){0,2}test(?:ing)?\s+",
+        r"(?:e-?mail|message|send|campaign|newsletter|mailing)(?:\s*(?:#|no\.?\s*)?\d+)?\s*[.!]*\s*$",
+    ))
+    .expect("test mailing pattern is valid")
+});
+
 impl Rule for TestMessage {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         let audience = cx.audience;
         let mass = audience.first_mass_list();
         let reach = audience.reach();
         let min = self.min_recipients.unwrap_or(cx.many_recipients);
-        if mass.is_none() && reach < min {
+        // Declared bulk mail to a few people may be a mailing service's test
+        // send to the sender, which labels its subject `[Test]`: only a
+        // message that is nothing but a test counts there.
+        let labels_count = mass.is_some() || reach >= min;
+        let to_whom = if let Some((r, m)) = mass {
+            format!("sent to the everyone-style list {}", shared::describe(r, m))
+        } else if reach >= min {
+            format!("sent to {}", plural(reach, "person", "people"))
+        } else if let Some(bulk) = cx.bulk().filter(|b| b.declared) {
+            // Each copy of a mailing goes to one subscriber: the message
+            // says it is one.
+            format!("sent as bulk mail ({})", bulk.reason)
+        } else {
             return;
-        }
+        };
         let msg = cx.message;
         let subject = msg.subject.as_deref().unwrap_or("");
         // A reply's or forward's subject belongs to the earlier message.
-        let own_subject = !msg.is_reply && !has_forward_prefix(subject);
-        let (what, location) =
-            if own_subject && self.is_test_phrase(strip_subject_prefixes(subject)) {
-                (
-                    format!("the subject is {:?}", shorten(subject.trim())),
-                    Location::header("Subject", msg.header_line("Subject")),
-                )
-            } else if let Some((part, phrase)) = msg
-                .readable_parts()
-                .find_map(|p| self.test_body(p).map(|phrase| (p, phrase)))
-            {
-                (
-                    format!("the text says only {:?}", shorten(phrase)),
-                    Location::part(part.mime_type(), part.line),
-                )
-            } else {
-                return;
-            };
-        let to_whom = match mass {
-            Some((r, m)) => format!("the everyone-style list {}", shared::describe(r, m)),
-            None => plural(reach, "person", "people"),
+        let own_subject = !msg.is_reply && !has_forward_prefix(subject) && subject.len() <= 1000;
+        let subject_location = || Location::header("Subject", msg.header_line("Subject"));
+        let (what, location) = if own_subject
+            && self.is_test_phrase(strip_subject_prefixes(subject))
+        {
+            (
+                format!("the subject is {:?}", shorten(subject.trim())),
+                subject_location(),
+            )
+        } else if own_subject
+            && (TEST_MAILING.is_match(subject) || (labels_count && TEST_LABEL.is_match(subject)))
+        {
+            (
+                format!(
+                    "the subject marks it as a test: {:?}",
+                    shorten(subject.trim())
+                ),
+                subject_location(),
+            )
+        } else if let Some((part, phrase)) = msg
+            .readable_parts()
+            .find_map(|p| self.test_body(p).map(|phrase| (p, phrase)))
+        {
+            (
+                format!("the text says only {:?}", shorten(phrase)),
+                Location::part(part.mime_type(), part.line_of(phrase)),
+            )
+        } else if let Some((part, banner)) = msg
+            .readable_parts()
+            .filter(|_| labels_count)
+            .find_map(|p| self.banner(p).map(|banner| (p, banner)))
+        {
+            (
+                format!("the text is marked as a test: {:?}", shorten(banner)),
+                Location::part(part.mime_type(), part.line_of(banner)),
+            )
+        } else {
+            return;
         };
         out.push(
             Diagnostic::new(
                 Severity::Error,
-                format!("test message sent to {to_whom}: {what}"),
+                format!("test message {to_whom}: {what}"),
                 location,
             )
             .help("send tests to yourself or a small test list, never to a real distribution list"),
@@ -339,6 +437,87 @@ mod tests {
             f[0].message
         );
         assert_eq!(f[0].location.part.as_deref(), Some("text/plain"));
+    }
+
+    fn marked(subject: &str) -> bool {
+        TEST_LABEL.is_match(subject) || TEST_MAILING.is_match(subject)
+    }
+
+    #[test]
+    fn test_marks_on_a_real_subject() {
+        for s in [
+            "[TEST] Spring appeal: help us replant the riverbank",
+            "[newsletter] [Test] May news",
+            "(test send) May news",
+            "*** TEST *** May news",
+            "TEST: May news",
+            "TEST - May news",
+            "May news [TEST]",
+            "Integration Test Email #1",
+            "Test email",
+            "newsletter test send 2",
+        ] {
+            assert!(marked(s), "{s}");
+        }
+        for s in [
+            "Test: fire alarm on Tuesday",
+            "Test results for Q3",
+            "How to A/B test email subject lines",
+            "[org/repo] Fix test email (#12)",
+            "[testing] new release",
+            "Latest news",
+        ] {
+            assert!(!marked(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn banners_and_bulk_mail() {
+        let banner = to_everyone(
+            "Spring appeal",
+            "Dear friend,\n\n*** TEST SEND ***\n\nThis spring we are replanting the riverbank. Please give what you can.\n",
+        );
+        let f = check_rule("test-message", &banner);
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message
+                .ends_with("the text is marked as a test: \"*** TEST SEND ***\""),
+            "{}",
+            f[0].message
+        );
+        assert_eq!(f[0].location.line, Some(7));
+        for body in [
+            "TEST\n\nThis spring we are replanting the riverbank.\n",
+            "Dear friend,\n\n*** Spring appeal ***\n\nWe are testing a new way to give.\n",
+        ] {
+            assert!(
+                check_rule("test-message", &to_everyone("Spring appeal", body)).is_empty(),
+                "{body}"
+            );
+        }
+        let bulk = |headers: &str| {
+            eml(&format!(
+                "From: news@shop.example\nTo: ann@example.net\nSubject: Integration Test Email #1\n{headers}\nThis template is used by integration tests only.\n"
+            ))
+        };
+        let f = check_rule(
+            "test-message",
+            &bulk("List-Unsubscribe: <https://shop.example/u>\n"),
+        );
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message
+                .starts_with("test message sent as bulk mail (List-Unsubscribe present): the subject marks it as a test"),
+            "{}",
+            f[0].message
+        );
+        // One person, no bulk declaration: a colleague testing a template.
+        assert!(check_rule("test-message", &bulk("")).is_empty());
+        // A mailing service's test send of a real mailing, to its sender.
+        let test_send = eml(
+            "From: news@shop.example\nTo: me@shop.example\nSubject: [Test] Spring sale\nList-Unsubscribe: <https://shop.example/u>\n\n*** TEST SEND ***\n\nOur spring sale starts on Friday with 20% off all garden tools.\n",
+        );
+        assert!(check_rule("test-message", &test_send).is_empty());
     }
 
     #[test]
