@@ -214,13 +214,13 @@ impl ConfidentialBroad {
                 .map(str::trim)
                 .filter(|l| !l.is_empty())
                 .take(FIRST_LINES);
-            let location = || Location::part(part.mime_type(), part.line);
+            let location = |piece: &str| Location::part(part.mime_type(), part.line_of(piece));
             for line in first_lines {
                 if let Some(kind) = self.label(line, embargo_counts) {
                     return Some(Marking {
                         kind,
                         by: format!("the line {:?}", shorten(line)),
-                        location: location(),
+                        location: location(line),
                         inherited: false,
                     });
                 }
@@ -234,7 +234,7 @@ impl ConfidentialBroad {
                     return Some(Marking {
                         kind,
                         by: format!("the text {:?}", shorten(&request_words(m.as_str()))),
-                        location: location(),
+                        location: location(m.as_str()),
                         inherited: false,
                     });
                 }
