@@ -62,7 +62,14 @@ pub fn run(args: GitHookArgs) -> i32 {
             Err(e) => return fail(format!("{}: {e}", envelope.display())),
         }
     }
-    let findings = linter.check(&message);
+    // git send-email gives each patch its Message-ID after this hook.
+    let findings: Vec<_> = linter
+        .check(&message)
+        .into_iter()
+        .filter(|f| {
+            f.rule != "missing-header" || f.location.header.as_deref() != Some("Message-ID")
+        })
+        .collect();
     let blocking = sendmail::blocking(&findings, args.lint.fail_on);
     if !findings.is_empty() {
         print_findings(&source, &message, findings, &mut io::stderr());

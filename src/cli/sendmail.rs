@@ -51,13 +51,42 @@ pub fn run_as_sendmail() -> i32 {
     })
 }
 
+/// How to send a held message again: this very command, from here.
+struct Resend {
+    command: Vec<String>,
+    cwd: Option<PathBuf>,
+}
+
+impl Resend {
+    /// Invoked as sendmail, the same as `maillint sendmail -- ARGS`.
+    fn this_command() -> Resend {
+        let exe = std::env::current_exe()
+            .map_or_else(|_| "maillint".to_string(), |p| p.display().to_string());
+        let mut command = vec![exe];
+        if invoked_as_sendmail() {
+            command.extend(["sendmail".to_string(), "--".to_string()]);
+        }
+        command.extend(
+            std::env::args_os()
+                .skip(1)
+                .map(|a| a.to_string_lossy().into_owned()),
+        );
+        Resend {
+            command,
+            cwd: std::env::current_dir().ok(),
+        }
+    }
+}
+
 pub fn run(args: SendmailArgs) -> i32 {
     set_color(Color::Auto, io::stderr().is_terminal());
+    let resend = Resend::this_command();
     let mut raw = Vec::new();
     if let Err(e) = io::stdin().lock().read_to_end(&mut raw) {
         // Whatever arrived is still worth keeping.
         return hold_and_report(
             &raw,
+            &resend,
             None,
             exit::TEMPFAIL,
             &format!("cannot read the message: {e}"),
@@ -65,14 +94,19 @@ pub fn run(args: SendmailArgs) -> i32 {
     }
     let linter = match build_linter(&args.lint) {
         Ok(l) => l,
-        Err(e) => return hold_and_report(&raw, None, exit::CONFIG, &e),
+        Err(e) => return hold_and_report(&raw, &resend, None, exit::CONFIG, &e),
     };
-    let held_dir = linter.config().sendmail.held_dir.clone();
+    let settings = match linter.config().sendmail_settings() {
+        Ok(settings) => settings,
+        Err(e) => return hold_and_report(&raw, &resend, None, exit::CONFIG, &e.to_string()),
+    };
+    let held_dir = settings.held_dir;
     let mut message = match input::parse_message(&raw, &linter.config().input) {
         Ok(m) => m,
         Err(e) => {
             return hold_and_report(
                 &raw,
+                &resend,
                 held_dir,
                 exit::DATAERR,
                 &format!("message not sent: {e}"),
@@ -80,10 +114,23 @@ pub fn run(args: SendmailArgs) -> i32 {
         }
     };
     let envelope = Envelope::parse(&args.args);
+    // Clients such as bsd-mailx and s-nail leave From to the mail system.
+    if let Some(sender) = envelope.implied_sender()
+        && let Err(e) = message.add_missing_sender(&sender)
+    {
+        return hold_and_report(
+            &raw,
+            &resend,
+            held_dir,
+            exit::DATAERR,
+            &format!("message not sent: {e}"),
+        );
+    }
     // Recipients only on the command line are invisible to the others: Bcc.
     if let Err(e) = message.add_recipients(Field::Bcc, &envelope.recipients) {
         return hold_and_report(
             &raw,
+            &resend,
             held_dir,
             exit::DATAERR,
             &format!("message not sent: {e}"),
@@ -104,7 +151,7 @@ pub fn run(args: SendmailArgs) -> i32 {
                     format!("{blocking} findings")
                 }
             );
-            return hold_and_report(&raw, held_dir, exit::DATAERR, &reason);
+            return hold_and_report(&raw, &resend, held_dir, exit::DATAERR, &reason);
         }
     } else if !findings.is_empty() {
         // Below the threshold: shown, and sent.
@@ -113,11 +160,12 @@ pub fn run(args: SendmailArgs) -> i32 {
 
     let path = args
         .sendmail
-        .or_else(|| linter.config().sendmail.path.clone())
+        .or(settings.path)
         .unwrap_or_else(|| PathBuf::from(sendmail::DEFAULT_SENDMAIL));
     if is_this_program(&path) {
         return hold_and_report(
             &raw,
+            &resend,
             held_dir,
             exit::CONFIG,
             &format!(
@@ -130,12 +178,14 @@ pub fn run(args: SendmailArgs) -> i32 {
         Delivery::Exited(code) => code,
         Delivery::NotStarted(e) => hold_and_report(
             &raw,
+            &resend,
             held_dir,
             exit::UNAVAILABLE,
             &format!("message not sent: {e}"),
         ),
         Delivery::Failed(e) => hold_and_report(
             &raw,
+            &resend,
             held_dir,
             exit::TEMPFAIL,
             &format!("message may not have been sent: {e}"),
@@ -143,8 +193,15 @@ pub fn run(args: SendmailArgs) -> i32 {
     }
 }
 
-/// Saves the message and says where; if even that fails, says so plainly.
-fn hold_and_report(raw: &[u8], held_dir: Option<PathBuf>, code: i32, reason: &str) -> i32 {
+/// Saves the message and how to resend it, and says where; if even that
+/// fails, says so plainly.
+fn hold_and_report(
+    raw: &[u8],
+    resend: &Resend,
+    held_dir: Option<PathBuf>,
+    code: i32,
+    reason: &str,
+) -> i32 {
     eprintln!("maillint: {reason}");
     let Some(dir) = held_dir.or_else(sendmail::default_held_dir) else {
         eprintln!(
@@ -152,11 +209,15 @@ fn hold_and_report(raw: &[u8], held_dir: Option<PathBuf>, code: i32, reason: &st
         );
         return exit::CANTCREAT;
     };
-    match sendmail::hold(&dir, raw) {
+    match sendmail::hold(&dir, raw, &resend.command, resend.cwd.as_deref()) {
         Ok(path) => {
             eprintln!(
                 "maillint: a copy of the message is kept in {}",
                 path.display()
+            );
+            eprintln!(
+                "maillint: to send it again with the same recipients (checked again): sh {}",
+                sendmail::resend_path(&path).display()
             );
             code
         }
