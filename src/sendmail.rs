@@ -81,16 +81,18 @@ impl Envelope {
     }
 }
 
-/// The local user's mail address as the mail system makes it: login name
-/// @ the mail name (`/etc/mailname`, which Debian's MTAs use), else @ the
+/// The local user's mail address as the mail system makes it: the user's
+/// name (as Postfix, from the password file; else `$LOGNAME`, `$USER`) @ the mail name (`/etc/mailname`, which Debian's MTAs use), else @ the
 /// host name, qualified with `.localdomain` when it has no dot, as Postfix
 /// does.
 pub fn local_address() -> Option<String> {
-    let user = ["LOGNAME", "USER"]
-        .iter()
-        .filter_map(std::env::var_os)
-        .map(|v| v.to_string_lossy().trim().to_string())
-        .find(|v| !v.is_empty())?;
+    let user = passwd_name().or_else(|| {
+        ["LOGNAME", "USER"]
+            .iter()
+            .filter_map(std::env::var_os)
+            .map(|v| v.to_string_lossy().trim().to_string())
+            .find(|v| !v.is_empty())
+    })?;
     let host = [
         "/etc/mailname",
         "/proc/sys/kernel/hostname",
@@ -105,6 +107,26 @@ pub fn local_address() -> Option<String> {
     } else {
         Some(format!("{user}@{host}.localdomain"))
     }
+}
+
+/// The name of this process's user in `/etc/passwd` (Linux).
+#[cfg(unix)]
+fn passwd_name() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = fs::metadata("/proc/self").ok()?.uid().to_string();
+    fs::read_to_string("/etc/passwd")
+        .ok()?
+        .lines()
+        .find_map(|line| {
+            let mut fields = line.split(':');
+            let name = fields.next()?;
+            (fields.nth(1)? == uid).then(|| name.to_string())
+        })
+}
+
+#[cfg(not(unix))]
+fn passwd_name() -> Option<String> {
+    None
 }
 
 /// Where blocked messages are kept: `$XDG_STATE_HOME/maillint/held`, else

@@ -427,7 +427,6 @@ fn message_without_from_is_judged_as_from_the_envelope_sender() {
 fn message_without_from_or_sender_is_from_the_local_user() {
     let s = Setup::new();
     s.maillint(&["--", "-i", "-t"])
-        .env("LOGNAME", "ann")
         .write_stdin(NO_FROM)
         .assert()
         .code(0);
