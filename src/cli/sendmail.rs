@@ -20,7 +20,7 @@ const SENDMAIL_NAMES: &[&str] = &["maillint-sendmail", "sendmail"];
 pub struct SendmailArgs {
     #[command(flatten)]
     lint: LintArgs,
-    /// The real sendmail (default: [sendmail] path in the config, else /usr/sbin/sendmail)
+    /// The real sendmail (default: [sendmail] path in the config, else in the user config, else /usr/sbin/sendmail)
     #[arg(long, value_name = "PATH")]
     sendmail: Option<PathBuf>,
     /// Ask on the terminal ("Send anyway?") instead of blocking, when there is one
