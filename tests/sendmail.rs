@@ -529,3 +529,37 @@ fn git_hook_does_not_ask_for_the_message_id_git_adds() {
         .code(0)
         .stderr("");
 }
+
+#[cfg(unix)]
+#[test]
+fn git_hook_install_says_what_an_older_git_leaves_unchecked() {
+    let dir = TempDir::new().unwrap();
+    let hooks = dir.path().join("hooks");
+    for (version, warned) in [("2.39.5", true), ("2.41.0", false)] {
+        let _ = fs::remove_dir_all(&hooks);
+        let git = dir.path().join("git");
+        fs::write(
+            &git,
+            format!(
+                "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'git version {version}'; else echo {}; fi\n",
+                hooks.display()
+            ),
+        )
+        .unwrap();
+        make_executable(&git);
+        let note = predicate::str::contains("git config sendemail.sendmailCmd");
+        let assert = Command::cargo_bin("maillint")
+            .unwrap()
+            .current_dir(dir.path())
+            .env("PATH", format!("{}:/usr/bin:/bin", dir.path().display()))
+            .args(["git-hook", "--install"])
+            .assert()
+            .code(0);
+        if warned {
+            assert.stderr(note);
+        } else {
+            assert.stderr(note.not());
+        }
+        assert!(hooks.join("sendemail-validate").is_file());
+    }
+}

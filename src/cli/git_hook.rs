@@ -120,5 +120,24 @@ fn install() -> i32 {
         }
     }
     println!("installed {}", path.display());
+    if let Some((major, minor)) = git_version().filter(|&v| v < HOOK_SEES_ENVELOPE_SINCE) {
+        eprintln!(
+            "maillint: note: git {major}.{minor} gives the hook the patch only, so recipients given to git send-email (--to, --cc) are not checked; to check them, also run: git config sendemail.sendmailCmd \"maillint sendmail --\""
+        );
+    }
     0
+}
+
+/// git passes the hook the SMTP envelope from 2.41 on.
+const HOOK_SEES_ENVELOPE_SINCE: (u32, u32) = (2, 41);
+
+/// `git --version`'s major and minor numbers.
+fn git_version() -> Option<(u32, u32)> {
+    let out = std::process::Command::new("git")
+        .arg("--version")
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut numbers = text.split_whitespace().nth(2)?.split('.');
+    Some((numbers.next()?.parse().ok()?, numbers.next()?.parse().ok()?))
 }
