@@ -82,9 +82,10 @@ impl Envelope {
 }
 
 /// The local user's mail address as the mail system makes it: the user's
-/// name (as Postfix, from the password file; else `$LOGNAME`, `$USER`) @ the mail name (`/etc/mailname`, which Debian's MTAs use), else @ the
-/// host name, qualified with `.localdomain` when it has no dot, as Postfix
-/// does.
+/// name (from the password file, as Postfix takes it; else `$LOGNAME` or
+/// `$USER`) @ the mail name (`/etc/mailname`, which Debian's MTAs use),
+/// else @ the host name, qualified with `.localdomain` when it has no dot,
+/// as Postfix does.
 pub fn local_address() -> Option<String> {
     let user = passwd_name().or_else(|| {
         ["LOGNAME", "USER"]
@@ -270,20 +271,17 @@ pub fn deliver(sendmail: &Path, args: &[String], raw: &[u8]) -> Delivery {
         Ok(status) => status,
         Err(e) => return Delivery::Failed(format!("lost track of {name}: {e}")),
     };
-    let read_all = written.is_ok() && matches!(left, Ok(0));
-    match status.code() {
-        Some(0) if !read_all => {
-            let unread = match left {
-                Ok(n) if n > 0 => format!("{n} of {} bytes unread", raw.len()),
-                Ok(_) => "the message was not all written".to_string(),
-                Err(e) => e.to_string(),
-            };
-            Delivery::Failed(format!(
-                "{name} exited before reading the whole message ({unread})"
-            ))
-        }
-        Some(code) => Delivery::Exited(code),
-        None => Delivery::Failed(format!("{name} was killed ({status})")),
+    let unread = match (left, written) {
+        (Ok(0), Ok(())) => None,
+        (Ok(0), Err(e)) | (Err(e), _) => Some(e.to_string()),
+        (Ok(n), _) => Some(format!("{n} of {} bytes unread", raw.len())),
+    };
+    match (status.code(), unread) {
+        (Some(0), Some(unread)) => Delivery::Failed(format!(
+            "{name} exited before reading the whole message ({unread})"
+        )),
+        (Some(code), _) => Delivery::Exited(code),
+        (None, _) => Delivery::Failed(format!("{name} was killed ({status})")),
     }
 }
 
