@@ -1,7 +1,8 @@
-//! Real mail clients sending through maillint: NeoMutt through
-//! `maillint sendmail`, and git send-email through the validate hook.
-//! `.ci/run` installs both; elsewhere a missing client skips its test with
-//! a note, and under CI a missing client fails it.
+//! Real mail clients sending through maillint: NeoMutt, bsd-mailx and
+//! s-nail through `maillint sendmail`, and git send-email through the
+//! validate hook and through `sendemail.sendmailCmd`. `.ci/run` installs
+//! them; elsewhere a missing client skips its test with a note, and under
+//! CI a missing client fails it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
