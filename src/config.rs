@@ -344,11 +344,46 @@ impl Config {
                     .map_or(found.clone(), Path::to_path_buf),
             );
         }
+        Config::user_file()
+    }
+
+    /// `$XDG_CONFIG_HOME/maillint/config.toml`, when it exists.
+    pub fn user_file() -> Option<PathBuf> {
         let config_home = std::env::var_os("XDG_CONFIG_HOME")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
             .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
         Some(config_home.join("maillint").join("config.toml")).filter(|p| p.is_file())
+    }
+
+    /// The `[sendmail]` settings in force: each one from this configuration,
+    /// else from the user's own config file. How this machine sends mail is
+    /// the user's setting; a project's `maillint.toml` without it must not
+    /// send mail another way.
+    pub fn sendmail_settings(&self) -> Result<SendmailConfig, ConfigError> {
+        let own = &self.sendmail;
+        if own.path.is_some() && own.held_dir.is_some() {
+            return Ok(own.clone());
+        }
+        let Some(user_file) = Config::user_file() else {
+            return Ok(own.clone());
+        };
+        let same_file = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => a == b,
+        };
+        if self
+            .source
+            .as_deref()
+            .is_some_and(|s| same_file(s, &user_file))
+        {
+            return Ok(own.clone());
+        }
+        let user = Config::load(&user_file)?.sendmail;
+        Ok(SendmailConfig {
+            path: own.path.clone().or(user.path),
+            held_dir: own.held_dir.clone().or(user.held_dir),
+        })
     }
 
     pub fn load(path: &Path) -> Result<Config, ConfigError> {

@@ -7,7 +7,7 @@ use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// sysexits(3) codes, which mail clients understand.
@@ -33,9 +33,11 @@ const OPTIONS_WITH_VALUE: &[&str] = &[
     "-f", "-F", "-r", "-B", "-N", "-R", "-V", "-X", "-C", "-O", "-h", "-L", "-p", "-q",
 ];
 
-/// What the sendmail arguments say about recipients.
+/// What the sendmail arguments say about sender and recipients.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Envelope {
+    /// `-f` or `-r`: the envelope sender.
+    pub sender: Option<String>,
     /// `-t`: recipients are read from the To, Cc and Bcc headers.
     pub from_headers: bool,
     /// Recipients named on the command line.
@@ -57,6 +59,13 @@ impl Envelope {
             }
             if arg == "-t" {
                 envelope.from_headers = true;
+            } else if arg == "-f" || arg == "-r" {
+                envelope.sender = args.next().map(text);
+            } else if let Some(sender) = arg
+                .to_str()
+                .and_then(|a| a.strip_prefix("-f").or_else(|| a.strip_prefix("-r")))
+            {
+                envelope.sender = Some(sender.to_string());
             } else if OPTIONS_WITH_VALUE.iter().any(|o| arg == *o) {
                 args.next();
             } else if !arg.as_encoded_bytes().starts_with(b"-") {
@@ -65,6 +74,68 @@ impl Envelope {
         }
         envelope
     }
+
+    /// Whom the mail system makes the message from when it has no From
+    /// header: the envelope sender, else the local user (see
+    /// [`local_address`]). `None` for the null sender (`-f ''`, `-f '<>'`).
+    pub fn implied_sender(&self) -> Option<String> {
+        match &self.sender {
+            Some(sender) => {
+                let sender = sender.trim().trim_start_matches('<').trim_end_matches('>');
+                (!sender.is_empty()).then(|| sender.to_string())
+            }
+            None => local_address(),
+        }
+    }
+}
+
+/// The local user's mail address as the mail system makes it: the user's
+/// name (from the password file, as Postfix takes it; else `$LOGNAME` or
+/// `$USER`) @ the mail name (`/etc/mailname`, which Debian's MTAs use),
+/// else @ the host name, qualified with `.localdomain` when it has no dot,
+/// as Postfix does.
+pub fn local_address() -> Option<String> {
+    let user = passwd_name().or_else(|| {
+        ["LOGNAME", "USER"]
+            .iter()
+            .filter_map(std::env::var_os)
+            .map(|v| v.to_string_lossy().trim().to_string())
+            .find(|v| !v.is_empty())
+    })?;
+    let host = [
+        "/etc/mailname",
+        "/proc/sys/kernel/hostname",
+        "/etc/hostname",
+    ]
+    .iter()
+    .filter_map(|p| fs::read_to_string(p).ok())
+    .filter_map(|text| text.lines().next().map(|l| l.trim().to_string()))
+    .find(|h| !h.is_empty())?;
+    if host.contains('.') {
+        Some(format!("{user}@{host}"))
+    } else {
+        Some(format!("{user}@{host}.localdomain"))
+    }
+}
+
+/// The name of this process's user in `/etc/passwd` (Linux).
+#[cfg(unix)]
+fn passwd_name() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = fs::metadata("/proc/self").ok()?.uid().to_string();
+    fs::read_to_string("/etc/passwd")
+        .ok()?
+        .lines()
+        .find_map(|line| {
+            let mut fields = line.split(':');
+            let name = fields.next()?;
+            (fields.nth(1)? == uid).then(|| name.to_string())
+        })
+}
+
+#[cfg(not(unix))]
+fn passwd_name() -> Option<String> {
+    None
 }
 
 /// Where blocked messages are kept: `$XDG_STATE_HOME/maillint/held`, else
@@ -77,8 +148,10 @@ pub fn default_held_dir() -> Option<PathBuf> {
     Some(state.join("maillint").join("held"))
 }
 
-/// Saves the message, byte for byte, as a new private file in `dir`.
-pub fn hold(dir: &Path, raw: &[u8]) -> io::Result<PathBuf> {
+/// Saves the message, byte for byte, as a new private file in `dir`, and
+/// beside it its [`resend_script`] (`.resend`): the envelope, Bcc
+/// recipients included, is only in the command's arguments.
+pub fn hold(dir: &Path, raw: &[u8], command: &[String], cwd: Option<&Path>) -> io::Result<PathBuf> {
     create_private_dir(dir)?;
     let stamp = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -90,6 +163,9 @@ pub fn hold(dir: &Path, raw: &[u8]) -> io::Result<PathBuf> {
             Ok(mut file) => {
                 file.write_all(raw)?;
                 file.sync_all()?;
+                let mut script = create_private_file(&resend_path(&path))?;
+                script.write_all(resend_script(command, cwd, &path).as_bytes())?;
+                script.sync_all()?;
                 return Ok(path);
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
@@ -97,6 +173,42 @@ pub fn hold(dir: &Path, raw: &[u8]) -> io::Result<PathBuf> {
         }
     }
     Err(io::Error::other("no free file name"))
+}
+
+/// The script that sends a held message again: `held.eml` → `held.resend`.
+pub fn resend_path(held: &Path) -> PathBuf {
+    held.with_extension("resend")
+}
+
+/// A shell script running `command` again from `cwd` with the held message
+/// on standard input: the same checks, the same sendmail, the same
+/// arguments.
+pub fn resend_script(command: &[String], cwd: Option<&Path>, held: &Path) -> String {
+    let mut script = String::from(
+        "#!/bin/sh\n\
+         # Sends the held message again as it was first sent: the same command and\n\
+         # arguments (the recipients given on the command line, Bcc ones among them),\n\
+         # from the same directory. It is checked again: edit the message first, or\n\
+         # add an X-Maillint-Allow header to it. Run it with sh.\n",
+    );
+    if let Some(cwd) = cwd {
+        script.push_str(&format!(
+            "cd {} || exit 75\n",
+            shell_quote(&cwd.to_string_lossy())
+        ));
+    }
+    script.push_str("exec");
+    for word in command {
+        script.push(' ');
+        script.push_str(&shell_quote(word));
+    }
+    script.push_str(&format!(" < {}\n", shell_quote(&held.to_string_lossy())));
+    script
+}
+
+/// `word` in single quotes, for sh.
+fn shell_quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', "'\\''"))
 }
 
 #[cfg(unix)]
@@ -136,34 +248,48 @@ pub enum Delivery {
     Failed(String),
 }
 
-/// Runs the real sendmail with `args`, unchanged, feeding it `raw` on
-/// standard input.
+/// Runs the real sendmail with `args`, unchanged, feeding it `raw` on standard input.
+/// It must read all of it: a sendmail that exits 0 having read only part
+/// sent only part, or nothing, whatever the message's size. So this end
+/// keeps the pipe open for reading too, and whatever is still in it once
+/// the sendmail has exited is what it did not read.
 pub fn deliver<S: AsRef<OsStr>>(sendmail: &Path, args: &[S], raw: &[u8]) -> Delivery {
-    let mut child = match Command::new(sendmail)
-        .args(args)
-        .stdin(Stdio::piped())
-        .spawn()
-    {
+    let name = sendmail.display();
+    let ends = io::pipe().and_then(|(reader, writer)| Ok((reader.try_clone()?, reader, writer)));
+    let (mut unread, reader, mut writer) = match ends {
+        Ok(ends) => ends,
+        Err(e) => return Delivery::NotStarted(format!("cannot make a pipe to {name}: {e}")),
+    };
+    let mut child = match Command::new(sendmail).args(args).stdin(reader).spawn() {
         Ok(child) => child,
-        Err(e) => return Delivery::NotStarted(format!("cannot run {}: {e}", sendmail.display())),
+        Err(e) => return Delivery::NotStarted(format!("cannot run {name}: {e}")),
     };
-    let written = child
-        .stdin
-        .take()
-        .map_or(Err(io::Error::other("no stdin")), |mut stdin| {
-            stdin.write_all(raw)
-        });
-    let status = match child.wait() {
+    let (status, written, left) = std::thread::scope(|scope| {
+        let feeder = scope.spawn(move || writer.write_all(raw));
+        let status = child.wait();
+        // Draining also frees the feeder when the pipe is full; the end of
+        // the feeder's writing is the end of what there is to drain.
+        let left = io::copy(&mut unread, &mut io::sink());
+        let written = feeder
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the writer stopped")));
+        (status, written, left)
+    });
+    let status = match status {
         Ok(status) => status,
-        Err(e) => return Delivery::Failed(format!("lost track of {}: {e}", sendmail.display())),
+        Err(e) => return Delivery::Failed(format!("lost track of {name}: {e}")),
     };
-    match (status.code(), written) {
-        (Some(0), Err(e)) => Delivery::Failed(format!(
-            "{} exited before reading the whole message ({e})",
-            sendmail.display()
+    let unread = match (left, written) {
+        (Ok(0), Ok(())) => None,
+        (Ok(0), Err(e)) | (Err(e), _) => Some(e.to_string()),
+        (Ok(n), _) => Some(format!("{n} of {} bytes unread", raw.len())),
+    };
+    match (status.code(), unread) {
+        (Some(0), Some(unread)) => Delivery::Failed(format!(
+            "{name} exited before reading the whole message ({unread})"
         )),
         (Some(code), _) => Delivery::Exited(code),
-        (None, _) => Delivery::Failed(format!("{} was killed ({status})", sendmail.display())),
+        (None, _) => Delivery::Failed(format!("{name} was killed ({status})")),
     }
 }
 
@@ -207,8 +333,8 @@ mod tests {
     fn hold_writes_new_private_files() {
         let dir = tempfile::TempDir::new().unwrap();
         let held = dir.path().join("a/b");
-        let one = hold(&held, b"one").unwrap();
-        let two = hold(&held, b"two").unwrap();
+        let one = hold(&held, b"one", &[], None).unwrap();
+        let two = hold(&held, b"two", &[], None).unwrap();
         assert_ne!(one, two);
         assert_eq!(fs::read(&one).unwrap(), b"one");
         #[cfg(unix)]
@@ -222,6 +348,39 @@ mod tests {
                 fs::metadata(&held).unwrap().permissions().mode() & 0o777,
                 0o700
             );
+            assert_eq!(
+                fs::metadata(resend_path(&one))
+                    .unwrap()
+                    .permissions()
+                    .mode()
+                    & 0o777,
+                0o600
+            );
         }
+    }
+
+    #[test]
+    fn resend_script_quotes_every_word() {
+        let script = resend_script(
+            &args(&["/bin/maillint", "sendmail", "--", "-oi", "--", "o'neil@x"]),
+            Some(Path::new("/home/ann/my mail")),
+            Path::new("/held/1.eml"),
+        );
+        assert!(script.starts_with("#!/bin/sh\n"));
+        assert!(script.ends_with(
+            "cd '/home/ann/my mail' || exit 75\n\
+             exec '/bin/maillint' 'sendmail' '--' '-oi' '--' 'o'\\''neil@x' < '/held/1.eml'\n"
+        ));
+    }
+
+    #[test]
+    fn implied_sender_is_the_envelope_sender() {
+        let sender = |a: &[&str]| Envelope::parse(&args(a)).implied_sender();
+        assert_eq!(
+            sender(&["-i", "-f", "ann@x", "--", "b@x"]).as_deref(),
+            Some("ann@x")
+        );
+        assert_eq!(sender(&["-t", "-r<ann@x>"]).as_deref(), Some("ann@x"));
+        assert_eq!(sender(&["-f", "<>", "b@x"]), None);
     }
 }

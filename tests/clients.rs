@@ -1,7 +1,8 @@
-//! Real mail clients sending through maillint: NeoMutt through
-//! `maillint sendmail`, and git send-email through the validate hook.
-//! `.ci/run` installs both; elsewhere a missing client skips its test with
-//! a note, and under CI a missing client fails it.
+//! Real mail clients sending through maillint: NeoMutt, bsd-mailx and
+//! s-nail through `maillint sendmail`, and git send-email through the
+//! validate hook and through `sendemail.sendmailCmd`. `.ci/run` installs
+//! them; elsewhere a missing client skips its test with a note, and under
+//! CI a missing client fails it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -137,6 +138,7 @@ fn neomutt_send_is_blocked_and_the_message_kept() {
     );
     let held: Vec<_> = fs::read_dir(dir.path().join("state/maillint/held"))
         .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().unwrap() == "eml")
         .collect();
     assert_eq!(held.len(), 1);
     let kept = fs::read_to_string(held[0].as_ref().unwrap().path()).unwrap();
@@ -231,5 +233,288 @@ fn git_send_email_runs_the_hook_and_stops_a_bad_patch() {
             assert!(stderr.contains("error[mass-list]"), "{stderr}");
         }
         fs::remove_dir_all(repo.join("out")).unwrap();
+    }
+}
+
+/// The README's set-up for bsd-mailx and s-nail: a `maillint-sendmail`
+/// symlink named in the mail rc file by `variable`, and the real sendmail
+/// and the rules in the user's config.
+fn mailx_setup(dir: &Path, variable: &str) {
+    let fake = fake_sendmail(dir);
+    let bin = dir.join(".local/bin");
+    fs::create_dir_all(&bin).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(maillint_bin(), bin.join("maillint-sendmail")).unwrap();
+    fs::write(
+        dir.join(".mailrc"),
+        format!(
+            "set {variable}={}\n",
+            bin.join("maillint-sendmail").display()
+        ),
+    )
+    .unwrap();
+    fs::create_dir_all(dir.join(".config/maillint")).unwrap();
+    fs::write(
+        dir.join(".config/maillint/config.toml"),
+        format!(
+            "[sendmail]\npath = \"{}\"\n\n[rules.mass-list]\nseverity = \"error\"\n",
+            fake.display()
+        ),
+    )
+    .unwrap();
+}
+
+/// Runs a mailx-style client in `dir` as home, the body on stdin.
+fn mailx(program: &str, dir: &Path, args: &[&str], body: &str) -> std::process::Output {
+    let mut child = Command::new(program)
+        .current_dir(dir)
+        .env("HOME", dir)
+        // s-nail run by root reads root's own home, whatever HOME says.
+        .env("MAILRC", dir.join(".mailrc"))
+        .env("XDG_CONFIG_HOME", dir.join(".config"))
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn held_messages(dir: &Path) -> Vec<PathBuf> {
+    fs::read_dir(dir.join("state/maillint/held")).map_or(Vec::new(), |rd| {
+        rd.map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .collect()
+    })
+}
+
+#[test]
+fn bsd_mailx_sends_through_maillint_and_a_bad_message_is_held() {
+    if !available(Path::new("/usr/bin/bsd-mailx")) {
+        return;
+    }
+    let dir = TempDir::new().unwrap();
+    let dir = dir.path();
+    mailx_setup(dir, "sendmail");
+    // bsd-mailx writes no From: the mail system adds it.
+    let out = mailx(
+        "bsd-mailx",
+        dir,
+        &["-s", "lunch", "bob@example.org"],
+        "Noon?\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(fs::read_to_string(dir.join("args")).unwrap(), "-i\n-t\n");
+    let sent = fs::read_to_string(dir.join("stdin")).unwrap();
+    assert!(
+        sent.contains("To: bob@example.org") && !sent.contains("From:"),
+        "{sent}"
+    );
+    fs::remove_file(dir.join("stdin")).unwrap();
+
+    let out = mailx(
+        "bsd-mailx",
+        dir,
+        &[
+            "-s",
+            "Term dates",
+            "-b",
+            "dave@example.org",
+            "everyone@example.org",
+        ],
+        "Term starts on Monday.\n",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("error[mass-list]"), "{stderr}");
+    assert!(
+        !dir.join("stdin").exists(),
+        "the real sendmail must not run"
+    );
+    let held = held_messages(dir);
+    assert_eq!(held.len(), 1);
+    let kept = fs::read_to_string(&held[0]).unwrap();
+    assert!(
+        kept.contains("Bcc: dave@example.org") && kept.contains("Term starts on Monday."),
+        "{kept}"
+    );
+}
+
+#[test]
+fn s_nail_held_message_is_resent_to_its_bcc_recipients() {
+    if !available(Path::new("/usr/bin/s-nail")) {
+        return;
+    }
+    let dir = TempDir::new().unwrap();
+    let dir = dir.path();
+    mailx_setup(dir, "mta");
+    let out = mailx(
+        "s-nail",
+        dir,
+        &["-s", "lunch", "bob@example.org"],
+        "Noon?\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        fs::read_to_string(dir.join("args")).unwrap(),
+        "-i\n--\nbob@example.org\n"
+    );
+    fs::remove_file(dir.join("stdin")).unwrap();
+
+    let out = mailx(
+        "s-nail",
+        dir,
+        &[
+            "-s",
+            "Term dates",
+            "-b",
+            "dave@example.org",
+            "everyone@example.org",
+        ],
+        "Term starts on Monday.\n",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        !dir.join("stdin").exists(),
+        "the real sendmail must not run"
+    );
+    let held = held_messages(dir);
+    assert_eq!(held.len(), 1);
+    // s-nail gives the Bcc recipient only as an argument.
+    assert!(
+        !fs::read_to_string(&held[0])
+            .unwrap()
+            .contains("dave@example.org")
+    );
+    let resend = held[0].with_extension("resend");
+    assert!(
+        stderr.contains(&format!("sh {}", resend.display())),
+        "{stderr}"
+    );
+
+    // Addressed to the list's allowed sender instead, it goes to both.
+    let kept = fs::read_to_string(&held[0]).unwrap();
+    fs::write(
+        &held[0],
+        kept.replace("everyone@example.org", "office@example.org"),
+    )
+    .unwrap();
+    let script = fs::read_to_string(&resend).unwrap();
+    fs::write(
+        &resend,
+        script.replace("everyone@example.org", "office@example.org"),
+    )
+    .unwrap();
+    let out = Command::new("sh")
+        .arg(&resend)
+        .env("XDG_CONFIG_HOME", dir.join(".config"))
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        fs::read_to_string(dir.join("args")).unwrap(),
+        "-i\n--\noffice@example.org\ndave@example.org\n"
+    );
+}
+
+#[test]
+fn git_send_email_through_maillint_sendmail_checks_command_line_recipients() {
+    if !available(Path::new("/usr/lib/git-core/git-send-email")) {
+        return;
+    }
+    let dir = TempDir::new().unwrap();
+    let repo = dir.path();
+    let bin_dir = maillint_bin().parent().unwrap().to_path_buf();
+    let path_env = format!("{}:/usr/bin:/bin", bin_dir.display());
+    let ok = |out: std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    };
+    ok(git(repo, &path_env, &["init", "-q"]));
+    fs::write(repo.join("a.txt"), "a\n").unwrap();
+    ok(git(repo, &path_env, &["add", "a.txt"]));
+    ok(git(repo, &path_env, &["commit", "-qm", "add a"]));
+    // The README's set-up: git hands each mail to `maillint sendmail`, the
+    // real sendmail is in the user's config, the project's rules in its own.
+    ok(git(
+        repo,
+        &path_env,
+        &["config", "sendemail.sendmailCmd", "maillint sendmail --"],
+    ));
+    let fake = fake_sendmail(repo);
+    fs::create_dir_all(repo.join(".config/maillint")).unwrap();
+    fs::write(
+        repo.join(".config/maillint/config.toml"),
+        format!("[sendmail]\npath = \"{}\"\n", fake.display()),
+    )
+    .unwrap();
+    fs::write(
+        repo.join("maillint.toml"),
+        "[rules.mass-list]\nseverity = \"error\"\n",
+    )
+    .unwrap();
+    let patch = ok(git(repo, &path_env, &["format-patch", "-1", "-o", "out"]));
+    let patch_path = String::from_utf8(patch.stdout).unwrap().trim().to_string();
+
+    for (cc, should_send) in [
+        ("everyone@example.org", false),
+        ("reviewer@example.org", true),
+    ] {
+        let out = git(
+            repo,
+            &path_env,
+            &[
+                "send-email",
+                "--confirm=never",
+                "--quiet",
+                "--suppress-cc=all",
+                "--to=maintainer@example.org",
+                &format!("--cc={cc}"),
+                &patch_path,
+            ],
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.success(), should_send, "cc {cc}: {stderr}");
+        assert_eq!(
+            repo.join("stdin").exists(),
+            should_send,
+            "cc {cc}: {stderr}"
+        );
+        if should_send {
+            assert_eq!(
+                fs::read_to_string(repo.join("args")).unwrap(),
+                "-i\nmaintainer@example.org\nreviewer@example.org\n"
+            );
+        } else {
+            assert!(stderr.contains("error[mass-list]"), "{stderr}");
+        }
     }
 }

@@ -77,10 +77,14 @@ impl Setup {
         child.wait().unwrap()
     }
 
+    /// The held messages (each has its `.resend` script beside it).
     fn held(&self) -> Vec<PathBuf> {
         let dir = self.path("state/maillint/held");
-        let mut files: Vec<PathBuf> =
-            fs::read_dir(&dir).map_or(Vec::new(), |rd| rd.map(|e| e.unwrap().path()).collect());
+        let mut files: Vec<PathBuf> = fs::read_dir(&dir).map_or(Vec::new(), |rd| {
+            rd.map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+                .collect()
+        });
         files.sort();
         files
     }
@@ -290,7 +294,11 @@ fn config_names_the_real_sendmail_and_held_dir() {
     run(GOOD).code(0);
     assert_eq!(s.sent().unwrap().0, GOOD);
     run(STORM).code(65);
-    assert_eq!(fs::read_dir(s.path("kept")).unwrap().count(), 1);
+    assert_eq!(
+        fs::read_dir(s.path("kept")).unwrap().count(),
+        2,
+        "the message and its .resend"
+    );
 }
 
 #[cfg(unix)]
@@ -390,4 +398,205 @@ fn sendmail_that_stops_reading_is_not_reported_as_sent() {
             "exited before reading the whole message",
         ));
     assert_eq!(fs::read(&s.held()[0]).unwrap(), big);
+}
+
+#[test]
+fn held_copy_keeps_the_envelope_and_resends_with_it() {
+    let s = Setup::new();
+    s.maillint(&[
+        "--",
+        "-oi",
+        "--",
+        "everyone@example.org",
+        "dave@example.org",
+    ])
+    .write_stdin(STORM)
+    .assert()
+    .code(65)
+    .stderr(predicate::str::contains(
+        "to send it again with the same recipients (checked again): sh ",
+    ));
+    let held = s.held();
+    assert_eq!(held.len(), 1);
+    let resend = held[0].with_extension("resend");
+    let script = fs::read_to_string(&resend).unwrap();
+    // dave@example.org was only on the command line: a Bcc recipient.
+    assert!(
+        script.contains("'--' '-oi' '--' 'everyone@example.org' 'dave@example.org' < '"),
+        "{script}"
+    );
+    assert!(s.sent().is_none());
+    // The user fixes the message and sends it again, to the same people.
+    let fixed = b"From: ann@example.org\nTo: everyone@example.org\nSubject: Term dates\n\nTerm starts on Monday.\n";
+    fs::write(&held[0], fixed).unwrap();
+    let out = std::process::Command::new("sh")
+        .arg(&resend)
+        .env("XDG_CONFIG_HOME", s.path("config"))
+        .env("XDG_STATE_HOME", s.path("state"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (stdin, args) = s.sent().expect("resent");
+    assert_eq!(stdin, fixed);
+    assert_eq!(args, "-oi\n--\neveryone@example.org\ndave@example.org\n");
+}
+
+/// What bsd-mailx and s-nail write: no From, which the mail system adds.
+const NO_FROM: &[u8] = b"To: bob@example.org\nSubject: lunch\n\nNoon at the usual place?\n";
+
+#[test]
+fn message_without_from_is_judged_as_from_the_envelope_sender() {
+    let s = Setup::new();
+    s.maillint(&["--", "-i", "-f", "ann@example.org", "--", "bob@example.org"])
+        .write_stdin(NO_FROM)
+        .assert()
+        .code(0);
+    let (stdin, args) = s.sent().expect("the real sendmail ran");
+    assert_eq!(stdin, NO_FROM, "the bytes are passed on unchanged");
+    assert_eq!(args, "-i\n-f\nann@example.org\n--\nbob@example.org\n");
+}
+
+#[test]
+fn message_without_from_or_sender_is_from_the_local_user() {
+    let s = Setup::new();
+    s.maillint(&["--", "-i", "-t"])
+        .write_stdin(NO_FROM)
+        .assert()
+        .code(0);
+    assert_eq!(s.sent().expect("the real sendmail ran").0, NO_FROM);
+    // A From that is there but broken is the author's, and still an error.
+    let s = Setup::new();
+    s.maillint(&["--", "-i", "-f", "ann@example.org", "--", "bob@example.org"])
+        .write_stdin(&b"From: Ann\nTo: bob@example.org\nSubject: lunch\n\nNoon?\n"[..])
+        .assert()
+        .code(65)
+        .stderr(predicate::str::contains("From has no valid address"));
+}
+
+#[test]
+fn user_config_names_the_sendmail_when_the_project_config_does_not() {
+    let s = Setup::new();
+    fs::create_dir_all(s.path("config/maillint")).unwrap();
+    fs::write(
+        s.path("config/maillint/config.toml"),
+        format!(
+            "[sendmail]\npath = \"{}\"\nheld_dir = \"{}\"\n",
+            s.path("fake-sendmail").display(),
+            s.path("kept").display()
+        ),
+    )
+    .unwrap();
+    // The project's rules, and nothing about sending.
+    fs::write(
+        s.path("maillint.toml"),
+        "[rules.mass-list]\nseverity = \"error\"\n",
+    )
+    .unwrap();
+    let run = |input: &'static [u8], to: &str| {
+        let mut cmd = Command::cargo_bin("maillint").unwrap();
+        cmd.current_dir(s.dir.path())
+            .env("XDG_CONFIG_HOME", s.path("config"))
+            .args(["sendmail", "--", to])
+            .write_stdin(input)
+            .assert()
+    };
+    run(GOOD, "bob@example.org").code(0);
+    assert_eq!(s.sent().expect("the user's sendmail ran").0, GOOD);
+    let announcement = b"From: ann@example.org\nTo: everyone@example.org\nSubject: Term dates\n\nTerm starts on Monday.\n";
+    run(announcement, "everyone@example.org")
+        .code(65)
+        .stderr(predicate::str::contains("error[mass-list]"));
+    assert_eq!(fs::read_dir(s.path("kept")).unwrap().count(), 2);
+    // A project that names its own sendmail keeps it.
+    fs::write(
+        s.path("maillint.toml"),
+        "[sendmail]\npath = \"/nonexistent/sendmail\"\n",
+    )
+    .unwrap();
+    run(GOOD, "bob@example.org")
+        .code(69)
+        .stderr(predicate::str::contains("cannot run /nonexistent/sendmail"));
+}
+
+#[test]
+fn sendmail_that_reads_part_of_a_small_message_is_not_reported_as_sent() {
+    let s = Setup::new();
+    let quitter = s.path("quitter");
+    // Reads the first line only, then says all is well.
+    fs::write(&quitter, "#!/bin/sh\nread -r first\nexit 0\n").unwrap();
+    make_executable(&quitter);
+    let mut cmd = Command::cargo_bin("maillint").unwrap();
+    cmd.current_dir(s.dir.path())
+        .env("XDG_CONFIG_HOME", s.path("config"))
+        .env("XDG_STATE_HOME", s.path("state"))
+        .args(["sendmail", "--sendmail"])
+        .arg(&quitter)
+        .args(["--", "bob@example.org"])
+        .write_stdin(GOOD)
+        .assert()
+        .code(75)
+        .stderr(predicate::str::contains(
+            "exited before reading the whole message",
+        ));
+    assert_eq!(fs::read(&s.held()[0]).unwrap(), GOOD);
+}
+
+#[test]
+fn git_hook_does_not_ask_for_the_message_id_git_adds() {
+    let dir = TempDir::new().unwrap();
+    let patch = dir.path().join("0001-fix.patch");
+    // git format-patch writes a Date and no Message-ID; git send-email adds
+    // the Message-ID after the hook has run.
+    fs::write(
+        &patch,
+        "From: Dev <dev@example.org>\nDate: Tue, 7 May 2024 09:00:00 +0000\nSubject: [PATCH] fix\nTo: maintainer@example.org\n\n---\n a | 1 +\n",
+    )
+    .unwrap();
+    Command::cargo_bin("maillint")
+        .unwrap()
+        .current_dir(dir.path())
+        .env("XDG_CONFIG_HOME", dir.path().join("c"))
+        .arg("git-hook")
+        .arg(&patch)
+        .assert()
+        .code(0)
+        .stderr("");
+}
+
+#[cfg(unix)]
+#[test]
+fn git_hook_install_says_what_an_older_git_leaves_unchecked() {
+    let dir = TempDir::new().unwrap();
+    let hooks = dir.path().join("hooks");
+    for (version, warned) in [("2.39.5", true), ("2.41.0", false)] {
+        let _ = fs::remove_dir_all(&hooks);
+        let git = dir.path().join("git");
+        fs::write(
+            &git,
+            format!(
+                "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'git version {version}'; else echo {}; fi\n",
+                hooks.display()
+            ),
+        )
+        .unwrap();
+        make_executable(&git);
+        let note = predicate::str::contains("git config sendemail.sendmailCmd");
+        let assert = Command::cargo_bin("maillint")
+            .unwrap()
+            .current_dir(dir.path())
+            .env("PATH", format!("{}:/usr/bin:/bin", dir.path().display()))
+            .args(["git-hook", "--install"])
+            .assert()
+            .code(0);
+        if warned {
+            assert.stderr(note);
+        } else {
+            assert.stderr(note.not());
+        }
+        assert!(hooks.join("sendemail-validate").is_file());
+    }
 }

@@ -57,7 +57,14 @@ pub fn run(args: GitHookArgs) -> ExitStatus {
             Err(e) => return fail(format!("{}: {e}", envelope.display())),
         }
     }
-    let findings = linter.check(&message);
+    // git send-email gives each patch its Message-ID after this hook.
+    let findings: Vec<_> = linter
+        .check(&message)
+        .into_iter()
+        .filter(|f| {
+            f.rule != "missing-header" || f.location.header.as_deref() != Some("Message-ID")
+        })
+        .collect();
     let blocking = sendmail::blocking(&findings, args.lint.fail_on);
     if !findings.is_empty() {
         print_findings(&source, &message, findings, color, &mut io::stderr());
@@ -113,5 +120,24 @@ fn install() -> ExitStatus {
         }
     }
     println!("installed {}", path.display());
+    if let Some((major, minor)) = git_version().filter(|&v| v < HOOK_SEES_ENVELOPE_SINCE) {
+        eprintln!(
+            "maillint: note: git {major}.{minor} gives the hook the patch only, so recipients given to git send-email (--to, --cc) are not checked; to check them, also run: git config sendemail.sendmailCmd \"maillint sendmail --\""
+        );
+    }
     ExitStatus::Success
+}
+
+/// git passes the hook the SMTP envelope from 2.41 on.
+const HOOK_SEES_ENVELOPE_SINCE: (u32, u32) = (2, 41);
+
+/// `git --version`'s major and minor numbers.
+fn git_version() -> Option<(u32, u32)> {
+    let out = std::process::Command::new("git")
+        .arg("--version")
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut numbers = text.split_whitespace().nth(2)?.split('.');
+    Some((numbers.next()?.parse().ok()?, numbers.next()?.parse().ok()?))
 }

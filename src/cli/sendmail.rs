@@ -21,7 +21,7 @@ const SENDMAIL_NAMES: &[&str] = &["maillint-sendmail", "sendmail"];
 pub struct SendmailArgs {
     #[command(flatten)]
     lint: LintArgs,
-    /// The real sendmail (default: [sendmail] path in the config, else /usr/sbin/sendmail)
+    /// The real sendmail (default: [sendmail] path in the config, else in the user config, else /usr/sbin/sendmail)
     #[arg(long, value_name = "PATH")]
     sendmail: Option<PathBuf>,
     /// Ask on the terminal ("Send anyway?") instead of blocking, when there is one
@@ -53,22 +53,52 @@ pub fn run_as_sendmail() -> i32 {
     })
 }
 
+/// How to send a held message again: this very command, from here.
+struct Resend {
+    command: Vec<String>,
+    cwd: Option<PathBuf>,
+}
+
+impl Resend {
+    /// Invoked as sendmail, the same as `maillint sendmail -- ARGS`.
+    fn this_command() -> Resend {
+        let exe = std::env::current_exe()
+            .map_or_else(|_| "maillint".to_string(), |p| p.display().to_string());
+        let mut command = vec![exe];
+        if invoked_as_sendmail() {
+            command.extend(["sendmail".to_string(), "--".to_string()]);
+        }
+        command.extend(
+            std::env::args_os()
+                .skip(1)
+                .map(|a| a.to_string_lossy().into_owned()),
+        );
+        Resend {
+            command,
+            cwd: std::env::current_dir().ok(),
+        }
+    }
+}
+
 pub fn run(args: SendmailArgs) -> i32 {
     let color = Color::Auto.enabled(io::stderr().is_terminal());
+    let resend = Resend::this_command();
     let mut raw = Vec::new();
     if let Err(e) = io::stdin().lock().read_to_end(&mut raw) {
         // Whatever arrived is still worth keeping.
         return hold_and_report(
             &raw,
+            &resend,
             None,
             exit::TEMPFAIL,
             &format!("cannot read the message: {e}"),
         );
     }
     // Whatever goes wrong inside maillint, the message is kept.
-    guard::catch_panic(|| check_and_send(args, &raw, color)).unwrap_or_else(|panic| {
+    guard::catch_panic(|| check_and_send(args, &raw, &resend, color)).unwrap_or_else(|panic| {
         hold_and_report(
             &raw,
+            &resend,
             None,
             exit::TEMPFAIL,
             &format!("message not sent: internal error ({panic})"),
@@ -76,17 +106,22 @@ pub fn run(args: SendmailArgs) -> i32 {
     })
 }
 
-fn check_and_send(args: SendmailArgs, raw: &[u8], color: bool) -> i32 {
+fn check_and_send(args: SendmailArgs, raw: &[u8], resend: &Resend, color: bool) -> i32 {
     let linter = match build_linter(&args.lint) {
         Ok(l) => l,
-        Err(e) => return hold_and_report(raw, None, exit::CONFIG, &e),
+        Err(e) => return hold_and_report(raw, resend, None, exit::CONFIG, &e),
     };
-    let held_dir = linter.config().sendmail.held_dir.clone();
+    let settings = match linter.config().sendmail_settings() {
+        Ok(settings) => settings,
+        Err(e) => return hold_and_report(raw, resend, None, exit::CONFIG, &e.to_string()),
+    };
+    let held_dir = settings.held_dir;
     let mut message = match input::parse_message(raw, &linter.config().input) {
         Ok(m) => m,
         Err(e) => {
             return hold_and_report(
                 raw,
+                resend,
                 held_dir,
                 exit::DATAERR,
                 &format!("message not sent: {e}"),
@@ -94,10 +129,23 @@ fn check_and_send(args: SendmailArgs, raw: &[u8], color: bool) -> i32 {
         }
     };
     let envelope = Envelope::parse(&args.args);
+    // Clients such as bsd-mailx and s-nail leave From to the mail system.
+    if let Some(sender) = envelope.implied_sender()
+        && let Err(e) = message.add_missing_sender(&sender)
+    {
+        return hold_and_report(
+            raw,
+            resend,
+            held_dir,
+            exit::DATAERR,
+            &format!("message not sent: {e}"),
+        );
+    }
     // Recipients only on the command line are invisible to the others: Bcc.
     if let Err(e) = message.add_recipients(Field::Bcc, &envelope.recipients) {
         return hold_and_report(
             raw,
+            resend,
             held_dir,
             exit::DATAERR,
             &format!("message not sent: {e}"),
@@ -118,7 +166,7 @@ fn check_and_send(args: SendmailArgs, raw: &[u8], color: bool) -> i32 {
                     format!("{blocking} findings")
                 }
             );
-            return hold_and_report(raw, held_dir, exit::DATAERR, &reason);
+            return hold_and_report(raw, resend, held_dir, exit::DATAERR, &reason);
         }
     } else if !findings.is_empty() {
         // Below the threshold: shown, and sent.
@@ -127,11 +175,12 @@ fn check_and_send(args: SendmailArgs, raw: &[u8], color: bool) -> i32 {
 
     let path = args
         .sendmail
-        .or_else(|| linter.config().sendmail.path.clone())
+        .or(settings.path)
         .unwrap_or_else(|| PathBuf::from(sendmail::DEFAULT_SENDMAIL));
     if is_this_program(&path) {
         return hold_and_report(
             raw,
+            resend,
             held_dir,
             exit::CONFIG,
             &format!(
@@ -144,12 +193,14 @@ fn check_and_send(args: SendmailArgs, raw: &[u8], color: bool) -> i32 {
         Delivery::Exited(code) => code,
         Delivery::NotStarted(e) => hold_and_report(
             raw,
+            resend,
             held_dir,
             exit::UNAVAILABLE,
             &format!("message not sent: {e}"),
         ),
         Delivery::Failed(e) => hold_and_report(
             raw,
+            resend,
             held_dir,
             exit::TEMPFAIL,
             &format!("message may not have been sent: {e}"),
@@ -157,8 +208,15 @@ fn check_and_send(args: SendmailArgs, raw: &[u8], color: bool) -> i32 {
     }
 }
 
-/// Saves the message and says where; if even that fails, says so plainly.
-fn hold_and_report(raw: &[u8], held_dir: Option<PathBuf>, code: i32, reason: &str) -> i32 {
+/// Saves the message and how to resend it, and says where; if even that
+/// fails, says so plainly.
+fn hold_and_report(
+    raw: &[u8],
+    resend: &Resend,
+    held_dir: Option<PathBuf>,
+    code: i32,
+    reason: &str,
+) -> i32 {
     eprintln!("maillint: {reason}");
     let Some(dir) = held_dir.or_else(sendmail::default_held_dir) else {
         eprintln!(
@@ -166,11 +224,15 @@ fn hold_and_report(raw: &[u8], held_dir: Option<PathBuf>, code: i32, reason: &st
         );
         return exit::CANTCREAT;
     };
-    match sendmail::hold(&dir, raw) {
+    match sendmail::hold(&dir, raw, &resend.command, resend.cwd.as_deref()) {
         Ok(path) => {
             eprintln!(
                 "maillint: a copy of the message is kept in {}",
                 path.display()
+            );
+            eprintln!(
+                "maillint: to send it again with the same recipients (checked again): sh {}",
+                sendmail::resend_path(&path).display()
             );
             code
         }

@@ -459,6 +459,17 @@ impl Message {
         Ok(())
     }
 
+    /// Gives a message without a From header the sender the mail system
+    /// will write into it (sendmail's envelope sender, or the local user),
+    /// so that rules judge it as it will arrive. A From, even a broken one,
+    /// is the author's and is kept.
+    pub fn add_missing_sender(&mut self, addr: &str) -> Result<(), ParseError> {
+        if self.header("From").is_some() {
+            return Ok(());
+        }
+        draft::push_address_strings(self, Field::From, &[addr.to_string()])
+    }
+
     /// A member's post as a discussion list relays it: `List-Post` names a
     /// `mailto:` address (an announce-only list says `List-Post: NO`). Its
     /// From is the author, and its list headers are the list server's.
