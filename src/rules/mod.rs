@@ -35,6 +35,7 @@ mod reply_all_to_list;
 mod sender_alignment;
 mod template_placeholder;
 mod test_message;
+mod unknown_allow;
 
 /// Every rule maillint has, in the order they are listed and run.
 pub static REGISTRY: &[&RuleInfo] = &[
@@ -61,6 +62,7 @@ pub static REGISTRY: &[&RuleInfo] = &[
     &image_alt::RULE,
     &missing_header::RULE,
     &sender_alignment::RULE,
+    &unknown_allow::RULE,
 ];
 
 /// What a rule sees of one message.
