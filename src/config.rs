@@ -766,19 +766,9 @@ severity = "warning"
         );
     }
 
-    #[test]
-    fn starter_config_parses() {
-        let with = Config::parse(&starter(Some("example.ac.uk")).unwrap(), "m.toml").unwrap();
-        assert_eq!(with.organization.domains, ["example.ac.uk"]);
-        assert!(
-            Config::parse(&starter(None).unwrap(), "m.toml")
-                .unwrap()
-                .organization
-                .domains
-                .is_empty()
-        );
-        // Uncommented, every example in it is valid too.
-        let uncommented: String = starter(Some("example.org"))
+    /// The starter with its commented-out settings switched on.
+    fn uncommented_starter() -> String {
+        starter(Some("example.org"))
             .unwrap()
             .lines()
             .map(|l| {
@@ -791,8 +781,67 @@ severity = "warning"
                 l.strip_prefix("# ").filter(setting).unwrap_or(l)
             })
             .collect::<Vec<_>>()
-            .join("\n");
-        let all = Config::parse(&uncommented, "m.toml").unwrap();
+            .join("\n")
+    }
+
+    /// Numbers and switches the starter and the README show under
+    /// `[rules.<id>]` are the rule's defaults: those its documentation
+    /// shows, which the rule's own test compares with its `Default`.
+    #[test]
+    fn rule_options_shown_are_the_defaults() {
+        let readme = include_str!("../README.md");
+        let mut examples: Vec<(String, String)> = readme
+            .split("```toml\n")
+            .skip(1)
+            .filter_map(|block| block.split("```").next())
+            .map(|block| ("README.md".to_string(), block.to_string()))
+            .collect();
+        examples.push(("the starter".to_string(), uncommented_starter()));
+        let mut compared = 0;
+        for (place, text) in examples {
+            let parsed: toml::Table = toml::from_str(&text)
+                .unwrap_or_else(|e| panic!("{place}: an example is not TOML: {e}\n{text}"));
+            let Some(rules) = parsed.get("rules").and_then(toml::Value::as_table) else {
+                continue;
+            };
+            for (id, shown) in rules {
+                let rule =
+                    crate::rules::find(id).unwrap_or_else(|| panic!("{place}: no rule `{id}`"));
+                let documented: toml::Table = crate::testing::documented_options(rule);
+                let Some(shown) = shown.as_table() else {
+                    continue;
+                };
+                for (key, value) in shown {
+                    if matches!(
+                        value,
+                        toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_)
+                    ) {
+                        assert_eq!(
+                            documented.get(key),
+                            Some(value),
+                            "{place}: rules.{id}.{key} is not the default"
+                        );
+                        compared += 1;
+                    }
+                }
+            }
+        }
+        assert!(compared >= 7, "only {compared} options compared");
+    }
+
+    #[test]
+    fn starter_config_parses() {
+        let with = Config::parse(&starter(Some("example.ac.uk")).unwrap(), "m.toml").unwrap();
+        assert_eq!(with.organization.domains, ["example.ac.uk"]);
+        assert!(
+            Config::parse(&starter(None).unwrap(), "m.toml")
+                .unwrap()
+                .organization
+                .domains
+                .is_empty()
+        );
+        // Uncommented, every example in it is valid too.
+        let all = Config::parse(&uncommented_starter(), "m.toml").unwrap();
         assert_eq!(all.custom.len(), 1);
         assert_eq!(all.lists["all-staff@example.org"].members, Some(5400));
     }

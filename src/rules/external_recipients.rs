@@ -60,7 +60,7 @@ declare_rule! {
     build: ExternalRecipients::build,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 struct ExternalRecipients {
     warning: usize,
@@ -191,6 +191,14 @@ impl Rule for ExternalRecipients {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn documented_options_are_the_defaults() {
+        assert_eq!(
+            crate::testing::documented_options::<super::ExternalRecipients>(&super::RULE),
+            super::ExternalRecipients::default()
+        );
+    }
     use crate::finding::Severity;
     use crate::testing::{check_rule, check_rule_with, eml};
 

@@ -57,7 +57,7 @@ declare_rule! {
     build: InvalidAddress::build,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 struct InvalidAddress {
     max_reported: usize,
@@ -462,6 +462,14 @@ pub(super) fn idna_ascii(domain: &str) -> Option<std::borrow::Cow<'_, str>> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn documented_options_are_the_defaults() {
+        assert_eq!(
+            crate::testing::documented_options::<super::InvalidAddress>(&super::RULE),
+            super::InvalidAddress::default()
+        );
+    }
     use super::*;
     use crate::testing::{check_rule, check_rule_with, eml};
 

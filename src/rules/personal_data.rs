@@ -122,7 +122,7 @@ impl Kind {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 struct Options {
     kinds: Vec<String>,
@@ -903,6 +903,14 @@ fn split_row(line: &str, separator: char) -> impl Iterator<Item = &str> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn documented_options_are_the_defaults() {
+        assert_eq!(
+            crate::testing::documented_options::<super::Options>(&super::RULE),
+            super::Options::default()
+        );
+    }
     use super::*;
     use crate::testing::{check_rule, check_rule_with, eml};
 

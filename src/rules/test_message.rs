@@ -66,7 +66,7 @@ declare_rule! {
     build: TestMessage::build,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Debug, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 struct Options {
     min_recipients: Option<u64>,
@@ -249,6 +249,20 @@ fn shorten(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    /// The documented `min_recipients` is the recipient-count warning
+    /// number, which it follows when not set.
+    #[test]
+    fn documented_options_are_the_defaults() {
+        let many = super::super::recipient_count::many_recipients(&Default::default());
+        assert_eq!(
+            crate::testing::documented_options::<super::Options>(&super::RULE),
+            super::Options {
+                min_recipients: Some(many),
+                ..Default::default()
+            }
+        );
+    }
     use super::*;
     use crate::testing::{check_rule, check_rule_with, eml};
 
