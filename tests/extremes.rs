@@ -1,8 +1,7 @@
 //! Generated extreme inputs: each gives a report or a one-line error, with
-//! no panic and no stack overflow; `work_grows_linearly` checks that the
-//! time taken grows in proportion to the input, comparing runs at n and 16n
-//! (no absolute time is asserted: the machine may be busy). Each test
-//! prints how long it took, and
+//! no panic and no stack overflow (tests/growth.rs checks that the time
+//! grows linearly with the same shapes). Each test prints how long it took,
+//! and
 //! `cargo test --release --test extremes -- --include-ignored --nocapture`
 //! adds the full-size (100 MB) cases and shows the figures.
 
@@ -10,8 +9,11 @@ use maillint::config::Config;
 use maillint::linter::{Linter, Selection};
 use maillint::message::parse_rfc5322;
 use maillint::report::Report;
+use shapes::*;
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+mod shapes;
 
 fn linter() -> Linter {
     Linter::new(Config::default(), &Selection::default()).unwrap()
@@ -32,21 +34,6 @@ fn run(name: &str, bytes: &[u8]) -> Report {
 
 fn error_of(report: &Report) -> &str {
     &report.errors.first().expect("an error").error
-}
-
-const HEAD: &str = "From: ann@example.org\nTo: bob@example.org\nSubject: extreme\n";
-
-/// `depth` multiparts, each inside the one before, around one text part.
-fn nested_multipart(depth: usize) -> Vec<u8> {
-    let mut s = HEAD.to_string();
-    for i in 0..depth {
-        s += &format!("Content-Type: multipart/mixed; boundary=\"b{i}\"\n\n--b{i}\n");
-    }
-    s += "Content-Type: text/plain\n\ninnermost\n";
-    for i in (0..depth).rev() {
-        s += &format!("--b{i}--\n");
-    }
-    s.into_bytes()
 }
 
 #[test]
@@ -108,17 +95,6 @@ fn a_100_mb_line_without_a_newline() {
     assert!(error_of(&report).contains("larger than the 100 MB limit"));
 }
 
-/// A multipart whose boundary never closes, over `lines` lines.
-fn unclosed_boundary(lines: usize) -> Vec<u8> {
-    let mut s = format!(
-        "{HEAD}Content-Type: multipart/mixed; boundary=\"open\"\n\n--open\nContent-Type: text/plain\n\nstart\n"
-    );
-    for _ in 0..lines {
-        s += "more text -- but no boundary --\n";
-    }
-    s.into_bytes()
-}
-
 #[test]
 fn a_boundary_that_never_closes() {
     let report = run("boundary never closes", &unclosed_boundary(200_000));
@@ -144,16 +120,6 @@ fn a_million_empty_addresses() {
     assert_eq!(msg.subject.as_deref(), Some("commas"));
 }
 
-/// `groups` address groups in one To header, none of them closed.
-fn open_groups(groups: usize) -> Vec<u8> {
-    let mut s = "From: ann@example.org\nTo: ".to_string();
-    for i in 0..groups {
-        s += &format!("team{i}: a{i}@example.com, b{i}@example.net,\n ");
-    }
-    s += "\nSubject: many open groups\n\nhi\n";
-    s.into_bytes()
-}
-
 #[test]
 fn address_groups_left_open() {
     let raw = b"From: ann@example.org\nTo: team: a@example.com, c@example.net\nSubject: open group\n\nhi\n";
@@ -172,17 +138,6 @@ fn address_groups_left_open() {
     assert_eq!(msg.recipients().count(), 200_000);
 }
 
-/// A header `name` folded over `lines` continuation lines, each `line`.
-fn folded_header(name: &str, line: &str, lines: usize) -> Vec<u8> {
-    let mut s = format!("From: ann@example.org\n{name}: start");
-    s.reserve(line.len() * lines);
-    for _ in 0..lines {
-        s += line;
-    }
-    s += "\n\nbody\n";
-    s.into_bytes()
-}
-
 #[test]
 fn a_header_of_a_million_folded_lines() {
     for (name, line) in [
@@ -196,15 +151,6 @@ fn a_header_of_a_million_folded_lines() {
         let report = run(&format!("{name}: 1,000,000 folded lines"), &s);
         assert_eq!(report.messages.len(), 1, "{name}");
     }
-}
-
-fn header_fields(fields: usize) -> Vec<u8> {
-    let mut s = String::from("From: ann@example.org\n");
-    for i in 0..fields {
-        s += &format!("X-H{i}: v\n");
-    }
-    s += "\nbody\n";
-    s.into_bytes()
 }
 
 #[test]
@@ -250,90 +196,6 @@ fn quadratic_shapes_are_refused_with_a_reason() {
     // The same sizes, well formed: checked as usual.
     let report = run("100,000 encoded display names", &encoded_names(100_000));
     assert_eq!(report.messages.len(), 1);
-}
-
-fn unterminated_encoded_words(words: usize) -> Vec<u8> {
-    let mut s = String::from("From: ann@example.org\nSubject: ");
-    for _ in 0..words {
-        s += "=?ab?q? ";
-    }
-    s += "\n\nbody\n";
-    s.into_bytes()
-}
-
-/// `names` recipients with RFC 2047 encoded display names.
-fn encoded_names(names: usize) -> Vec<u8> {
-    let mut s = String::from("From: ann@example.org\nTo: ");
-    for i in 0..names {
-        s += &format!("=?utf-8?q?M=C3=BCller_{i}?= <m{i}@example.com>,\n ");
-    }
-    s += "\n\nbody\n";
-    s.into_bytes()
-}
-
-/// How long one check of `bytes` takes.
-fn check_time(linter: &Linter, bytes: &[u8]) -> Duration {
-    let start = Instant::now();
-    let report = maillint::check_bytes("t", bytes, linter);
-    let took = start.elapsed();
-    assert_eq!(report.messages.len() + report.errors.len(), 1);
-    took
-}
-
-/// A kind of input: its name, a size, and how to make it at a size.
-type Shape = (&'static str, usize, fn(usize) -> Vec<u8>);
-
-/// Sixteen times the input takes about sixteen times as long, not 256:
-/// each shape that could make some stage quadratic (folding, fields,
-/// address lists and groups, encoded words, MIME scanning and nesting, the
-/// cost guard's own pass) is timed at n and 16n. Each size is checked five
-/// times, in turn with the other, and the fastest run of each is compared:
-/// the runs least disturbed by whatever else the machine is doing. The
-/// bound of three times linear leaves room for what disturbance remains
-/// and for memory effects, while quadratic work would take 256 times as
-/// long.
-#[test]
-fn work_grows_linearly() {
-    const FACTOR: usize = 16;
-    let linter = linter();
-    let shapes: [Shape; 8] = [
-        ("folded Subject lines", 12_500, |n| {
-            folded_header("Subject", "\n word", n)
-        }),
-        ("folded Cc lines", 12_500, |n| folded_header("Cc", "\n ", n)),
-        ("header fields", 2_500, header_fields),
-        ("open address groups", 500, open_groups),
-        ("encoded display names", 500, encoded_names),
-        (
-            "lines inside an unclosed boundary",
-            5_000,
-            unclosed_boundary,
-        ),
-        (
-            "unterminated encoded words (refused)",
-            50_000,
-            unterminated_encoded_words,
-        ),
-        ("multiparts nested deep", 500, nested_multipart),
-    ];
-    for (name, n, shape) in shapes {
-        let (small_input, large_input) = (shape(n), shape(FACTOR * n));
-        let (mut small, mut large) = (Duration::MAX, Duration::MAX);
-        for _ in 0..5 {
-            small = small.min(check_time(&linter, &small_input));
-            large = large.min(check_time(&linter, &large_input));
-        }
-        let ratio = large.as_secs_f64() / small.as_secs_f64().max(1e-6);
-        eprintln!(
-            "{name}: x{n} {small:.2?}, x{} {large:.2?}: {ratio:.1} times",
-            FACTOR * n
-        );
-        assert!(
-            ratio < (3 * FACTOR) as f64,
-            "{name}: {FACTOR} times the input took {ratio:.1} times as long (linear: {FACTOR}, quadratic: {})",
-            FACTOR * FACTOR
-        );
-    }
 }
 
 #[test]
