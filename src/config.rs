@@ -258,13 +258,24 @@ fn default_custom_severity() -> Severity {
     Severity::Warning
 }
 
+/// `[organization]` as written, with the spans its errors point at.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawOrganization {
+    #[serde(default)]
+    domains: Vec<Spanned<String>>,
+    mass_list_names: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    personal_domains: Vec<Spanned<String>>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     #[serde(default)]
-    organization: Organization,
+    organization: RawOrganization,
     #[serde(default)]
-    lists: BTreeMap<String, ListConfig>,
+    lists: BTreeMap<String, Spanned<ListConfig>>,
     #[serde(default)]
     rules: BTreeMap<Spanned<String>, Spanned<BTreeMap<Spanned<String>, toml::Value>>>,
     #[serde(default)]
@@ -427,42 +438,48 @@ impl Config {
             error(line, format!("{path}: {}", e.message().trim()))
         })?;
 
-        let mut organization = raw.organization;
-        for (key, values) in [
-            ("domains", &mut organization.domains),
-            ("personal_domains", &mut organization.personal_domains),
-        ] {
-            for domain in values.iter_mut() {
-                *domain = domain
-                    .trim()
-                    .trim_start_matches(['@', '.'])
-                    .to_ascii_lowercase();
-                if domain.is_empty() || domain.contains(['@', ' ']) || !domain.contains('.') {
-                    return Err(error(
-                        key_line(text, key),
-                        format!("organization.{key}: `{domain}` is not a domain name"),
-                    ));
-                }
+        let domains = |key: &str, values: Vec<Spanned<String>>| {
+            values
+                .into_iter()
+                .map(|value| {
+                    domain_name(value.get_ref()).map_err(|reason| {
+                        error(
+                            line_of(value.span().start),
+                            format!("organization.{key}: {reason}"),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let mut organization = Organization {
+            domains: domains("domains", raw.organization.domains)?,
+            personal_domains: domains("personal_domains", raw.organization.personal_domains)?,
+            mass_list_names: Vec::new(),
+        };
+        if let Some(names) = raw.organization.mass_list_names {
+            let line = line_of(names.span().start);
+            organization.mass_list_names = names
+                .into_inner()
+                .iter()
+                .map(|name| name.trim().to_ascii_lowercase())
+                .collect();
+            if let Err(reason) = MassNames::new(&organization.mass_list_names) {
+                return Err(error(
+                    line,
+                    format!("organization.mass_list_names: {reason}"),
+                ));
             }
-        }
-        for name in &mut organization.mass_list_names {
-            *name = name.trim().to_ascii_lowercase();
-        }
-        if let Err(reason) = MassNames::new(&organization.mass_list_names) {
-            return Err(error(
-                key_line(text, "mass_list_names"),
-                format!("organization.mass_list_names: {reason}"),
-            ));
         }
 
         let mut lists = HashMap::with_capacity(raw.lists.len());
-        for (address, mut list) in raw.lists {
+        for (address, list) in raw.lists {
             if !address.contains('@') {
                 return Err(error(
-                    key_line(text, &address),
+                    line_of(list.span().start),
                     format!("lists: `{address}` is not an email address"),
                 ));
             }
+            let mut list = list.into_inner();
             for sender in &mut list.allowed_senders {
                 *sender = sender.trim().to_ascii_lowercase();
             }
@@ -605,13 +622,43 @@ pub fn is_kebab_case(id: &str) -> bool {
     })
 }
 
-/// The commented configuration `maillint init` writes.
-pub fn starter(domain: Option<&str>) -> String {
+/// A domain as the configuration keeps it: trimmed, lowercase, without a
+/// leading `@` or `.`. Letters of any script are accepted (an
+/// internationalised name); ASCII punctuation other than `-`, `_` and `.`,
+/// spaces and control characters are not.
+pub fn domain_name(raw: &str) -> Result<String, String> {
+    let domain = raw
+        .trim()
+        .trim_start_matches(['@', '.'])
+        .to_ascii_lowercase();
+    let allowed = |c: char| {
+        if c.is_ascii() {
+            c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
+        } else {
+            !c.is_whitespace() && !c.is_control()
+        }
+    };
+    if domain.contains('.') && domain.chars().all(allowed) {
+        Ok(domain)
+    } else {
+        Err(format!("`{domain}` is not a domain name"))
+    }
+}
+
+/// The commented configuration `maillint init` writes, or why `domain`
+/// cannot be in it.
+pub fn starter(domain: Option<&str>) -> Result<String, String> {
     let domains = match domain {
-        Some(d) => format!("domains = [\"{d}\"]"),
+        Some(d) => {
+            let d = domain_name(d)?;
+            // Written by the TOML library, so the file reads back whatever
+            // characters the name holds.
+            let value = toml::Value::Array(vec![toml::Value::String(d)]);
+            format!("domains = {value}")
+        }
         None => "# domains = [\"example.org\"]".to_string(),
     };
-    format!(
+    Ok(format!(
         r#"# maillint configuration. `maillint explain <rule>` documents each rule and its options.
 
 [organization]
@@ -653,7 +700,7 @@ pub fn starter(domain: Option<&str>) -> String {
 # path = "/usr/sbin/sendmail"
 # held_dir = "/home/me/.local/state/maillint/held"
 "#
-    )
+    ))
 }
 
 fn line_at(text: &str, offset: usize) -> usize {
@@ -723,25 +770,6 @@ fn key_on_line(text: &str, line: usize) -> Option<String> {
     })
 }
 
-/// The first line that assigns `key`, for errors found after parsing, when
-/// serde no longer has spans.
-fn key_line(text: &str, key: &str) -> Option<usize> {
-    // `key =` or `"key"]` (a table name) rather than any mention of it, so
-    // that `domains` is not found in `personal_domains = ...`.
-    let assigns = |line: &str| {
-        let line = line.trim_start().trim_start_matches("[lists.");
-        let rest = line.strip_prefix('"').unwrap_or(line);
-        rest.strip_prefix(key).is_some_and(|r| {
-            let r = r.strip_prefix('"').unwrap_or(r).trim_start();
-            r.starts_with('=') || r.starts_with(']')
-        })
-    };
-    text.lines()
-        .position(assigns)
-        .or_else(|| text.lines().position(|l| l.contains(key)))
-        .map(|i| i + 1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -780,32 +808,113 @@ severity = "warning"
 
     #[test]
     fn starter_config_parses() {
-        let with = Config::parse(&starter(Some("example.ac.uk")), "m.toml").unwrap();
+        let with = Config::parse(&starter(Some("example.ac.uk")).unwrap(), "m.toml").unwrap();
         assert_eq!(with.organization.domains, ["example.ac.uk"]);
         assert!(
-            Config::parse(&starter(None), "m.toml")
+            Config::parse(&starter(None).unwrap(), "m.toml")
                 .unwrap()
                 .organization
                 .domains
                 .is_empty()
         );
         // Uncommented, every example in it is valid too.
-        let uncommented: String = starter(Some("example.org"))
-            .lines()
-            .map(|l| {
-                let setting = |r: &&str| {
-                    r.starts_with('[')
-                        || r.split_once(" = ").is_some_and(|(k, _)| {
-                            k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
-                        })
-                };
-                l.strip_prefix("# ").filter(setting).unwrap_or(l)
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        let all = Config::parse(&uncommented, "m.toml").unwrap();
+        let all = Config::parse(&crate::testing::uncommented_starter(), "m.toml").unwrap();
         assert_eq!(all.custom.len(), 1);
         assert_eq!(all.lists["all-staff@example.org"].members, Some(5400));
+    }
+
+    /// Every starter `init` writes loads back with the domain it was given;
+    /// a name that is no domain is refused before anything is written.
+    #[test]
+    fn starter_loads_back_for_any_domain() {
+        for domain in [
+            "example.org",
+            " @Example.ORG",
+            "bücher.example",
+            "xn--bcher-kva.example",
+            "ex\"ample.org",
+            "ex\\ample.org",
+            "example.org\"]\n[bulk]\nalways = true\n#",
+            "ex'ample.org",
+            "exa mple.org",
+            "example.org\u{0}",
+            "example",
+            "",
+        ] {
+            match starter(Some(domain)) {
+                Ok(text) => {
+                    let config = Config::parse(&text, "m.toml")
+                        .unwrap_or_else(|e| panic!("{domain:?}: {e}\n{text}"));
+                    assert_eq!(
+                        config.organization.domains,
+                        [domain_name(domain).unwrap()],
+                        "{domain:?}"
+                    );
+                }
+                Err(reason) => {
+                    assert!(reason.contains("is not a domain name"), "{reason}");
+                    assert!(domain_name(domain).is_err(), "{domain:?}");
+                }
+            }
+        }
+        assert!(starter(Some("ex\"ample.org")).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn starter_loads_back_or_is_refused(domain in "\\PC{0,24}") {
+            if let Ok(text) = starter(Some(&domain)) {
+                let config = Config::parse(&text, "m.toml").unwrap();
+                proptest::prop_assert_eq!(config.organization.domains.len(), 1);
+            }
+        }
+    }
+
+    /// Errors found after parsing point at the value itself, not at the
+    /// first line that mentions its key.
+    #[test]
+    fn late_errors_point_at_their_own_line() {
+        let err = Config::parse(
+            "[rules.personal-sender]\ndomains = []\n\n[organization]\ndomains = [\"not a domain\"]\n",
+            "m.toml",
+        )
+        .unwrap_err();
+        assert_eq!(err.line, Some(5), "{err}");
+        let err = Config::parse(
+            "[organization]\ndomains = [\n  \"example.org\",\n  \"me@example.org\",\n]\n",
+            "m.toml",
+        )
+        .unwrap_err();
+        assert_eq!(err.line, Some(4), "{err}");
+        let err = Config::parse(
+            "[organization]\npersonal_domains = [\"mail.example\"]\n# domains\ndomains = [\"x\"]\n",
+            "m.toml",
+        )
+        .unwrap_err();
+        assert_eq!(err.line, Some(4), "{err}");
+        // A list address that appears earlier as an allowed sender.
+        let err = Config::parse(
+            "[lists.\"all@example.org\"]\nallowed_senders = [\"staff\"]\n\n[lists.'staff']\nmembers = 3\n",
+            "m.toml",
+        )
+        .unwrap_err();
+        assert_eq!(err.line, Some(4), "{err}");
+        let err = Config::parse(
+            "# staff\n[lists]\n\"all@example.org\" = { members = 3 }\nstaff = { members = 3 }\n",
+            "m.toml",
+        )
+        .unwrap_err();
+        assert_eq!(err.line, Some(4), "{err}");
+        let names = (0..2000)
+            .map(|i| format!("\"team-{i}-{}*\"", "x".repeat(100)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let err = Config::parse(
+            &format!("# mass_list_names\n[organization]\nmass_list_names = [{names}]\n"),
+            "m.toml",
+        )
+        .unwrap_err();
+        assert_eq!(err.line, Some(3), "{err}");
     }
 
     #[test]

@@ -158,16 +158,21 @@ impl Linter {
     }
 }
 
-/// Rule ids named in `X-Maillint-Allow: rule-a, rule-b; reason=...`
-/// headers (any number of them).
+/// The rule ids one `X-Maillint-Allow` value names: `rule-a, rule-b` or
+/// `rule-a rule-b`, before an optional `; reason=...`.
+pub fn allowance_ids(value: &str) -> impl Iterator<Item = &str> {
+    let ids = value.split(';').next().unwrap_or_default();
+    ids.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|id| !id.is_empty())
+}
+
+/// Rule ids named in the message's `X-Maillint-Allow` headers (any number
+/// of them).
 fn allowed_rules(message: &Message) -> Vec<&str> {
     message
         .headers()
         .filter(|h| h.name.eq_ignore_ascii_case(ALLOW_HEADER))
-        .flat_map(|h| {
-            let ids = h.value.split(';').next().unwrap_or("");
-            ids.split(',').map(str::trim).filter(|id| !id.is_empty())
-        })
+        .flat_map(|h| allowance_ids(h.value))
         .collect()
 }
 
@@ -200,6 +205,23 @@ mod tests {
         assert!(!f[0].suppressed, "other rules stay active");
         let f = run("", &Selection::default());
         assert!(!f[0].suppressed);
+    }
+
+    #[test]
+    fn allowance_ids_are_separated_by_commas_or_spaces() {
+        for header in [
+            "X-Maillint-Allow: mass-list reply-all-to-list\n",
+            "X-Maillint-Allow: mass-list,reply-all-to-list; reason=thread\n",
+            "X-Maillint-Allow: mass-list ,\n\treply-all-to-list\n",
+        ] {
+            let f = run(header, &Selection::default());
+            let storm = f.iter().find(|f| f.rule == "reply-all-to-list").unwrap();
+            assert!(storm.suppressed, "{header}");
+        }
+        assert_eq!(
+            allowance_ids(" a, b  c;d e").collect::<Vec<_>>(),
+            ["a", "b", "c"]
+        );
     }
 
     #[test]

@@ -4,6 +4,8 @@ use crate::config::{Config, OptionError};
 use crate::finding::Finding;
 use crate::linter::{Linter, Selection};
 use crate::message::{Message, parse_rfc5322};
+use crate::rules::RuleInfo;
+use serde::de::DeserializeOwned;
 
 pub fn eml(text: &str) -> Message {
     parse_rfc5322(text.as_bytes(), 1).expect("test message parses")
@@ -46,4 +48,42 @@ pub fn check_rule_with(config: &str, id: &str, msg: &Message) -> Vec<Finding> {
     Linter::new(config, &selection)
         .expect("test linter builds")
         .check(msg)
+}
+
+/// The `[rules.<id>]` example under a rule's Options, read as its options.
+/// Each rule's test compares it with the options' `Default`, so the
+/// documentation (and `maillint explain`) cannot drift from the code.
+pub fn documented_options<T: DeserializeOwned>(rule: &RuleInfo) -> T {
+    let doc = rule.doc_text();
+    let table = doc
+        .split("```toml")
+        .skip(1)
+        .filter_map(|block| block.split("```").next())
+        .find_map(|block| {
+            let parsed: toml::Table = toml::from_str(block)
+                .unwrap_or_else(|e| panic!("{}: the Options example is not TOML: {e}", rule.id));
+            parsed.get("rules")?.get(rule.id).cloned()
+        })
+        .unwrap_or_else(|| panic!("{}: no [rules.{}] example under Options", rule.id, rule.id));
+    table
+        .try_into()
+        .unwrap_or_else(|e| panic!("{}: the Options example does not load: {e}", rule.id))
+}
+
+/// The starter with its commented-out settings switched on.
+pub fn uncommented_starter() -> String {
+    crate::config::starter(Some("example.org"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let setting = |r: &&str| {
+                r.starts_with('[')
+                    || r.split_once(" = ").is_some_and(|(k, _)| {
+                        k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                    })
+            };
+            l.strip_prefix("# ").filter(setting).unwrap_or(l)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

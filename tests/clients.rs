@@ -1,10 +1,12 @@
 //! Real mail clients sending through maillint: NeoMutt, bsd-mailx and
 //! s-nail through `maillint sendmail`, and git send-email through the
 //! validate hook and through `sendemail.sendmailCmd`. `.ci/run` installs
-//! them; elsewhere a missing client skips its test with a note, and under
-//! CI a missing client fails it.
+//! them. Under CI (the `CI` variable set) a missing prerequisite fails its
+//! test; elsewhere the test is skipped, and says so on the terminal:
+//! `SKIPPED <test>: not installed: <what>`.
 
 use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use tempfile::TempDir;
@@ -13,18 +15,54 @@ fn maillint_bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("maillint")
 }
 
-/// Whether `program` can be used; under CI its absence is a failure.
-fn available(program: &Path) -> bool {
-    if program.exists() {
+/// Whether every prerequisite of `test` is present: `(what, present)`.
+/// Under CI a missing one is a failure. Elsewhere the skip is written to
+/// the process's standard error directly, which the test harness does not
+/// capture (it captures only `eprintln!`), so it shows beside `ok`.
+fn prerequisites(test: &str, needed: &[(&str, bool)]) -> bool {
+    let missing: Vec<&str> = needed
+        .iter()
+        .filter(|(_, present)| !present)
+        .map(|(what, _)| *what)
+        .collect();
+    if missing.is_empty() {
         return true;
     }
+    let missing = missing.join(", ");
     assert!(
         std::env::var_os("CI").is_none(),
-        "{} is missing: .ci/run installs it",
-        program.display()
+        "{test}: not installed: {missing}; .ci/run installs it"
     );
-    eprintln!("skipped: {} is not installed", program.display());
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: not installed: {missing} (under CI this fails)"
+    );
     false
+}
+
+fn neomutt_installed(test: &str) -> bool {
+    prerequisites(test, &[("neomutt", Path::new("/usr/bin/neomutt").exists())])
+}
+
+/// git send-email and the Perl module it parses addresses with, which
+/// Debian's git-email only recommends: without it every send fails with
+/// a Perl error that says nothing about maillint.
+fn git_send_email_installed(test: &str) -> bool {
+    let mail_address = Command::new("perl")
+        .args(["-MMail::Address", "-e", "1"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    prerequisites(
+        test,
+        &[
+            (
+                "git send-email",
+                Path::new("/usr/lib/git-core/git-send-email").exists(),
+            ),
+            ("Perl's Mail::Address (libmailtools-perl)", mail_address),
+        ],
+    )
 }
 
 /// A fake sendmail recording its arguments and input in `dir`.
@@ -77,7 +115,6 @@ fn neomutt(dir: &Path, lint_args: &str, recipients: &[&str]) -> std::process::Ou
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    use std::io::Write;
     child
         .stdin
         .take()
@@ -89,7 +126,7 @@ fn neomutt(dir: &Path, lint_args: &str, recipients: &[&str]) -> std::process::Ou
 
 #[test]
 fn neomutt_sends_a_good_message_through_maillint() {
-    if !available(Path::new("/usr/bin/neomutt")) {
+    if !neomutt_installed("neomutt_sends_a_good_message_through_maillint") {
         return;
     }
     let dir = TempDir::new().unwrap();
@@ -117,7 +154,7 @@ fn neomutt_sends_a_good_message_through_maillint() {
 
 #[test]
 fn neomutt_send_is_blocked_and_the_message_kept() {
-    if !available(Path::new("/usr/bin/neomutt")) {
+    if !neomutt_installed("neomutt_send_is_blocked_and_the_message_kept") {
         return;
     }
     let dir = TempDir::new().unwrap();
@@ -162,7 +199,7 @@ fn git(repo: &Path, path_env: &str, args: &[&str]) -> std::process::Output {
 
 #[test]
 fn git_send_email_runs_the_hook_and_stops_a_bad_patch() {
-    if !available(Path::new("/usr/lib/git-core/git-send-email")) {
+    if !git_send_email_installed("git_send_email_runs_the_hook_and_stops_a_bad_patch") {
         return;
     }
     let dir = TempDir::new().unwrap();
@@ -299,7 +336,10 @@ fn held_messages(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn bsd_mailx_sends_through_maillint_and_a_bad_message_is_held() {
-    if !available(Path::new("/usr/bin/bsd-mailx")) {
+    if !prerequisites(
+        "bsd_mailx_sends_through_maillint_and_a_bad_message_is_held",
+        &[("bsd-mailx", Path::new("/usr/bin/bsd-mailx").exists())],
+    ) {
         return;
     }
     let dir = TempDir::new().unwrap();
@@ -355,7 +395,10 @@ fn bsd_mailx_sends_through_maillint_and_a_bad_message_is_held() {
 
 #[test]
 fn s_nail_held_message_is_resent_to_its_bcc_recipients() {
-    if !available(Path::new("/usr/bin/s-nail")) {
+    if !prerequisites(
+        "s_nail_held_message_is_resent_to_its_bcc_recipients",
+        &[("s-nail", Path::new("/usr/bin/s-nail").exists())],
+    ) {
         return;
     }
     let dir = TempDir::new().unwrap();
@@ -442,7 +485,9 @@ fn s_nail_held_message_is_resent_to_its_bcc_recipients() {
 
 #[test]
 fn git_send_email_through_maillint_sendmail_checks_command_line_recipients() {
-    if !available(Path::new("/usr/lib/git-core/git-send-email")) {
+    if !git_send_email_installed(
+        "git_send_email_through_maillint_sendmail_checks_command_line_recipients",
+    ) {
         return;
     }
     let dir = TempDir::new().unwrap();

@@ -21,7 +21,10 @@ pub fn run(args: InitArgs) -> ExitStatus {
         ));
     }
     let domain = args.domain.or_else(git_email_domain);
-    let text = maillint::config::starter(domain.as_deref());
+    let text = match maillint::config::starter(domain.as_deref()) {
+        Ok(text) => text,
+        Err(reason) => return fail(format!("--domain: {reason}")),
+    };
     let created = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -44,6 +47,6 @@ fn git_email_domain() -> Option<String> {
         .output()
         .ok()?;
     let email = String::from_utf8(out.stdout).ok()?;
-    let domain = email.trim().rsplit_once('@')?.1.to_ascii_lowercase();
-    (!domain.is_empty()).then_some(domain)
+    let domain = email.trim().rsplit_once('@')?.1;
+    maillint::config::domain_name(domain).ok()
 }

@@ -16,7 +16,6 @@ use html5ever::tokenizer::{
     BufferQueue, CharacterTokens, EndTag, StartTag, Tag, TagToken, Token, TokenSink,
     TokenSinkResult, Tokenizer, TokenizerOpts,
 };
-use std::borrow::Cow;
 use std::cell::RefCell;
 
 /// An HTML body part as a mail client shows it.
@@ -360,35 +359,21 @@ pub fn url_scheme(url: &str) -> Option<String> {
     valid.then(|| scheme.to_ascii_lowercase())
 }
 
-/// The host of a URL with an authority (`scheme://[user@]host[:port]/...`),
-/// lowercased and without a trailing dot; `None` when there is none. The
-/// user part is skipped the way browsers do, so
-/// `https://bank.example@evil.example/` has the host `evil.example`, and a
-/// backslash ends the authority as it does in browsers.
-pub fn url_host(url: &str) -> Option<Cow<'_, str>> {
-    let url = url.trim();
-    let (_, rest) = url.split_once("://")?;
-    url_scheme(url)?;
-    let authority = rest.split(['/', '?', '#', '\\']).next().unwrap_or_default();
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = if let Some(v6) = host_port.strip_prefix('[') {
-        v6.split(']').next().unwrap_or_default()
-    } else {
-        host_port.split(':').next().unwrap_or_default()
+/// The host of a URL, as a browser reads it (the WHATWG URL standard):
+/// lowercased, percent-decoded, internationalised names in their ASCII
+/// (`xn--`) form, numeric IPv4 forms such as `http://3232235777/` as dotted
+/// quads, IPv6 without brackets, and without a trailing dot. The user part
+/// is skipped, so `https://bank.example@evil.example/` has the host
+/// `evil.example`, and a backslash ends the authority. `None` when the URL
+/// has no host (`mailto:`, a relative link) or is not a URL at all.
+pub fn url_host(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url.trim()).ok()?;
+    let host = match parsed.host()? {
+        url::Host::Domain(name) => name.trim_end_matches('.').to_ascii_lowercase(),
+        url::Host::Ipv4(address) => address.to_string(),
+        url::Host::Ipv6(address) => address.to_string(),
     };
-    let host = host.trim_end_matches('.');
-    if host.is_empty()
-        || !host
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | ':'))
-    {
-        return None;
-    }
-    Some(if host.bytes().any(|b| b.is_ascii_uppercase()) {
-        Cow::Owned(host.to_ascii_lowercase())
-    } else {
-        Cow::Borrowed(host)
-    })
+    (!host.is_empty()).then_some(host)
 }
 
 #[cfg(test)]
@@ -465,9 +450,18 @@ mod tests {
             ("https://evil.example\\@bank.example", Some("evil.example")),
             ("https://example.com./", Some("example.com")),
             ("https://[2001:db8::1]/", Some("2001:db8::1")),
-            ("https:///path", None),
+            // Browsers skip extra slashes: this opens the host `path`.
+            ("https:///path", Some("path")),
             ("mailto:a@b.example", None),
             ("https://exa mple.com/", None),
+            ("https://%65vil.example/", Some("evil.example")),
+            ("https://bank%2Eexample/", Some("bank.example")),
+            ("http://3232235777/", Some("192.168.1.1")),
+            ("http://0x7f.1/", Some("127.0.0.1")),
+            ("http://0300.0250.1.1/", Some("192.168.1.1")),
+            ("https://BÜCHER.example/", Some("xn--bcher-kva.example")),
+            ("https://%zz.example/", None),
+            ("/relative/path", None),
         ] {
             assert_eq!(url_host(url).as_deref(), host, "{url}");
         }

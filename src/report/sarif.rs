@@ -12,9 +12,12 @@ const SCHEMA: &str =
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
 
 /// Characters escaped when a path becomes a URI reference: everything but
-/// unreserved characters and `/`.
+/// unreserved characters, sub-delimiters and `/`. A `:` is escaped too:
+/// unescaped, `c:d.eml` would read as a URI of the scheme `c`, and a
+/// Maildir name such as `1700000000.1.host:2,S` would be no URI at all.
 const PATH: &AsciiSet = &CONTROLS
     .add(b' ')
+    .add(b':')
     .add(b'"')
     .add(b'#')
     .add(b'%')
@@ -64,9 +67,19 @@ fn rule_descriptors(config: &Config) -> Vec<Value> {
     builtin.chain(custom).collect()
 }
 
+/// A file path as a relative or absolute URI reference.
+fn artifact_uri(path: &str) -> String {
+    let uri = utf8_percent_encode(path, PATH).to_string();
+    // `//host/...` would name a host; `/.//host/...` is the same file.
+    if uri.starts_with("//") {
+        format!("/.{uri}")
+    } else {
+        uri
+    }
+}
+
 fn result(msg: &MessageReport, f: &Finding, rule_index: Option<usize>) -> Value {
-    let mut physical =
-        json!({"artifactLocation": {"uri": utf8_percent_encode(&msg.source, PATH).to_string()}});
+    let mut physical = json!({"artifactLocation": {"uri": artifact_uri(&msg.source)}});
     if let Some(line) = f.location.line {
         physical["region"] = json!({"startLine": line});
     }
@@ -109,7 +122,7 @@ pub fn print_sarif(report: &Report, config: &Config, out: &mut dyn Write) -> io:
             json!({
                 "level": "error",
                 "message": {"text": format!("{}: {}", e.source, e.error)},
-                "locations": [{"physicalLocation": {"artifactLocation": {"uri": utf8_percent_encode(&e.source, PATH).to_string()}}}],
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": artifact_uri(&e.source)}}}],
             })
         })
         .collect();

@@ -54,7 +54,7 @@ declare_rule! {
     build: CcExposure::build,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 struct CcExposure {
     warning: u64,
@@ -147,6 +147,14 @@ impl Rule for CcExposure {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn documented_options_are_the_defaults() {
+        assert_eq!(
+            crate::testing::documented_options::<super::CcExposure>(&super::RULE),
+            super::CcExposure::default()
+        );
+    }
     use crate::testing::{check_rule, eml};
 
     fn cc(n: usize, domain: impl Fn(usize) -> String) -> String {

@@ -98,7 +98,7 @@ declare_rule! {
     build: ConfidentialBroad::build,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Debug, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 struct Options {
     trusted_domains: Vec<String>,
@@ -600,6 +600,14 @@ impl Rule for ConfidentialBroad {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn documented_options_are_the_defaults() {
+        assert_eq!(
+            crate::testing::documented_options::<super::Options>(&super::RULE),
+            super::Options::default()
+        );
+    }
     use super::*;
     use crate::testing::{check_rule, check_rule_with, eml, option_error_key};
 

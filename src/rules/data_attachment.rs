@@ -54,7 +54,7 @@ declare_rule! {
     build: DataAttachment::build,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Debug, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 struct DataAttachment {
     extensions: Vec<String>,
@@ -238,6 +238,14 @@ impl Rule for DataAttachment {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn documented_options_are_the_defaults() {
+        assert_eq!(
+            crate::testing::documented_options::<super::DataAttachment>(&super::RULE),
+            super::DataAttachment::default()
+        );
+    }
     use super::size;
     use crate::finding::Severity;
     use crate::testing::{check_rule, check_rule_with, eml, option_error};

@@ -42,7 +42,7 @@ declare_rule! {
     build: DuplicateRecipient::build,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 struct DuplicateRecipient {
     max_reported: usize,
@@ -206,6 +206,14 @@ fn join_and<S: AsRef<str>>(items: &[S]) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn documented_options_are_the_defaults() {
+        assert_eq!(
+            crate::testing::documented_options::<super::DuplicateRecipient>(&super::RULE),
+            super::DuplicateRecipient::default()
+        );
+    }
     use crate::finding::Severity;
     use crate::testing::{check_rule, check_rule_with, eml};
 

@@ -63,7 +63,7 @@ declare_rule! {
     build: ExternalRecipients::build,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 struct ExternalRecipients {
     warning: usize,
@@ -197,6 +197,14 @@ impl Rule for ExternalRecipients {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn documented_options_are_the_defaults() {
+        assert_eq!(
+            crate::testing::documented_options::<super::ExternalRecipients>(&super::RULE),
+            super::ExternalRecipients::default()
+        );
+    }
     use crate::finding::Severity;
     use crate::testing::{check_rule, check_rule_with, eml, option_error_key};
 

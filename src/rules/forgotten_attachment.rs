@@ -62,7 +62,7 @@ declare_rule! {
     build: ForgottenAttachment::build,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 struct ForgottenAttachment {
     inline_image_bytes: u64,
@@ -299,6 +299,14 @@ impl Rule for ForgottenAttachment {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn documented_options_are_the_defaults() {
+        assert_eq!(
+            crate::testing::documented_options::<super::ForgottenAttachment>(&super::RULE),
+            super::ForgottenAttachment::default()
+        );
+    }
     use super::*;
     use crate::testing::{check_rule, check_rule_with, eml};
 

@@ -50,7 +50,7 @@ declare_rule! {
     build: HtmlOnly::build,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 struct HtmlOnly {
     min_text_ratio: f64,
@@ -212,6 +212,14 @@ impl Rule for HtmlOnly {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn documented_options_are_the_defaults() {
+        assert_eq!(
+            crate::testing::documented_options::<super::HtmlOnly>(&super::RULE),
+            super::HtmlOnly::default()
+        );
+    }
     use crate::finding::Severity;
     use crate::testing::{check_rule, check_rule_with, eml};
 

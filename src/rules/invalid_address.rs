@@ -58,7 +58,7 @@ declare_rule! {
     build: InvalidAddress::build,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 struct InvalidAddress {
     max_reported: usize,
@@ -335,6 +335,14 @@ fn local_part_problem(local: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn documented_options_are_the_defaults() {
+        assert_eq!(
+            crate::testing::documented_options::<super::InvalidAddress>(&super::RULE),
+            super::InvalidAddress::default()
+        );
+    }
     use super::*;
     use crate::testing::{check_rule, check_rule_with, eml, option_error_key};
 

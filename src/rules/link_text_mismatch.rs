@@ -98,7 +98,7 @@ fn text_host(text: &str) -> Option<Cow<'_, str>> {
     }
     if let Some(scheme) = url_scheme(text) {
         return matches!(scheme.as_str(), "http" | "https")
-            .then(|| url_host(text))
+            .then(|| url_host(text).map(Cow::Owned))
             .flatten();
     }
     let host = text.split(['/', '?', '#', ':']).next().unwrap_or_default();

@@ -85,7 +85,7 @@ declare_rule! {
     build: LookalikeDomain::build,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 struct Options {
     known_domains: Vec<String>,
@@ -930,6 +930,14 @@ fn describe_char(c: char) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn documented_options_are_the_defaults() {
+        assert_eq!(
+            crate::testing::documented_options::<super::Options>(&super::RULE),
+            super::Options::default()
+        );
+    }
     use super::*;
     use crate::testing::{check_rule, check_rule_with, eml, option_error_key};
 

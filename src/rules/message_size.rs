@@ -44,7 +44,7 @@ declare_rule! {
     build: MessageSize::build,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 struct MessageSize {
     html_kb: f64,
@@ -163,6 +163,14 @@ impl Rule for MessageSize {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn documented_options_are_the_defaults() {
+        assert_eq!(
+            crate::testing::documented_options::<super::MessageSize>(&super::RULE),
+            super::MessageSize::default()
+        );
+    }
     use crate::finding::Severity;
     use crate::message::{Attachment, Message, parse_json_draft};
     use crate::testing::{check_rule, check_rule_with, eml, option_error};

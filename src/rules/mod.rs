@@ -36,6 +36,7 @@ mod sender_alignment;
 mod shared;
 mod template_placeholder;
 mod test_message;
+mod unknown_allow;
 
 /// Every rule maillint has, in the order they are listed and run.
 pub static REGISTRY: &[&RuleInfo] = &[
@@ -62,6 +63,7 @@ pub static REGISTRY: &[&RuleInfo] = &[
     &image_alt::RULE,
     &missing_header::RULE,
     &sender_alignment::RULE,
+    &unknown_allow::RULE,
 ];
 
 /// What a rule sees of one message, with the facts several rules share
@@ -301,6 +303,53 @@ pub(crate) fn plural(n: u64, one: &str, many: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Numbers and switches the starter and the README show under
+    /// `[rules.<id>]` are the rule's defaults: those its documentation
+    /// shows, which the rule's own test compares with its `Default`.
+    #[test]
+    fn rule_options_shown_are_the_defaults() {
+        let readme = include_str!("../../README.md");
+        let mut examples: Vec<(String, String)> = readme
+            .split("```toml\n")
+            .skip(1)
+            .filter_map(|block| block.split("```").next())
+            .map(|block| ("README.md".to_string(), block.to_string()))
+            .collect();
+        examples.push((
+            "the starter".to_string(),
+            crate::testing::uncommented_starter(),
+        ));
+        let mut compared = 0;
+        for (place, text) in examples {
+            let parsed: toml::Table = toml::from_str(&text)
+                .unwrap_or_else(|e| panic!("{place}: an example is not TOML: {e}\n{text}"));
+            let Some(rules) = parsed.get("rules").and_then(toml::Value::as_table) else {
+                continue;
+            };
+            for (id, shown) in rules {
+                let rule = find(id).unwrap_or_else(|| panic!("{place}: no rule `{id}`"));
+                let documented: toml::Table = crate::testing::documented_options(rule);
+                let Some(shown) = shown.as_table() else {
+                    continue;
+                };
+                for (key, value) in shown {
+                    if matches!(
+                        value,
+                        toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_)
+                    ) {
+                        assert_eq!(
+                            documented.get(key),
+                            Some(value),
+                            "{place}: rules.{id}.{key} is not the default"
+                        );
+                        compared += 1;
+                    }
+                }
+            }
+        }
+        assert!(compared >= 7, "only {compared} options compared");
+    }
 
     #[test]
     fn ids_are_unique_kebab_case() {

@@ -145,7 +145,7 @@ impl Kind {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 struct Options {
     kinds: Vec<String>,
@@ -1095,6 +1095,14 @@ fn split_row(line: &str, separator: char) -> impl Iterator<Item = &str> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn documented_options_are_the_defaults() {
+        assert_eq!(
+            crate::testing::documented_options::<super::Options>(&super::RULE),
+            super::Options::default()
+        );
+    }
     use super::*;
     use crate::testing::{check_rule, check_rule_with, eml, option_error};
 

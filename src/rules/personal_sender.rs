@@ -56,7 +56,7 @@ declare_rule! {
     build: PersonalSender::build,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Debug, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 struct Options {
     allowed_senders: Vec<String>,
@@ -191,6 +191,14 @@ impl Rule for PersonalSender {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn documented_options_are_the_defaults() {
+        assert_eq!(
+            crate::testing::documented_options::<super::Options>(&super::RULE),
+            super::Options::default()
+        );
+    }
     use super::*;
     use crate::testing::{check_rule, check_rule_with, eml, option_error_key};
 

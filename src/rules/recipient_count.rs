@@ -47,7 +47,7 @@ declare_rule! {
     build: RecipientCount::build,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 struct RecipientCount {
     warning: u64,
@@ -154,6 +154,14 @@ impl Rule for RecipientCount {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn documented_options_are_the_defaults() {
+        assert_eq!(
+            crate::testing::documented_options::<super::RecipientCount>(&super::RULE),
+            super::RecipientCount::default()
+        );
+    }
     use crate::finding::Severity;
     use crate::testing::{check_rule, check_rule_with, eml};
 

@@ -78,7 +78,7 @@ declare_rule! {
     build: TemplatePlaceholder::build,
 }
 
-#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Deserialize, Default, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 enum Mode {
     #[default]
@@ -86,7 +86,7 @@ enum Mode {
     Template,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Debug, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 struct TemplatePlaceholder {
     mode: Mode,
@@ -792,6 +792,14 @@ impl Rule for TemplatePlaceholder {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn documented_options_are_the_defaults() {
+        assert_eq!(
+            crate::testing::documented_options::<super::TemplatePlaceholder>(&super::RULE),
+            super::TemplatePlaceholder::default()
+        );
+    }
     use super::{Syntax, scan, unbalanced};
     use crate::finding::Severity;
     use crate::testing::{check_rule, check_rule_with, eml, option_error};

@@ -83,7 +83,7 @@ declare_rule! {
     build: TestMessage::build,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Debug, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 struct Options {
     min_recipients: Option<u64>,
@@ -349,6 +349,20 @@ fn shorten(s: &str) -> String {
 mod tests {
     use super::*;
     use crate::testing::{check_rule, check_rule_with, eml, option_error_key};
+
+    /// The documented `min_recipients` is the recipient-count warning
+    /// number, which it follows when not set.
+    #[test]
+    fn documented_options_are_the_defaults() {
+        let many = super::super::many_recipients(&crate::config::Config::default());
+        assert_eq!(
+            crate::testing::documented_options::<Options>(&RULE),
+            Options {
+                min_recipients: Some(many),
+                ..Default::default()
+            }
+        );
+    }
 
     fn rule() -> TestMessage {
         TestMessage {
