@@ -178,6 +178,8 @@ pub struct Config {
     pub bulk: BulkConfig,
     /// `[input]`: limits on what is read.
     pub input: Limits,
+    /// `[milter]`: the gateway (types in `crate::milter`).
+    pub milter: crate::milter::MilterConfig,
 }
 
 /// What a custom rule's pattern is matched against.
@@ -272,6 +274,8 @@ struct RawConfig {
     bulk: BulkConfig,
     #[serde(default)]
     input: RawInput,
+    #[serde(default)]
+    milter: crate::milter::MilterConfig,
 }
 
 #[derive(Deserialize, Default)]
@@ -534,6 +538,7 @@ impl Config {
             sendmail: raw.sendmail,
             bulk: raw.bulk,
             input,
+            milter: raw.milter,
         })
     }
 

@@ -21,6 +21,8 @@ pub mod input;
 pub mod linter;
 #[deny(clippy::unwrap_used, clippy::expect_used)]
 pub mod message;
+#[deny(clippy::unwrap_used, clippy::expect_used)]
+pub mod milter;
 pub mod report;
 pub mod rules;
 pub mod sendmail;

@@ -51,6 +51,14 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Run as a milter for Postfix or Sendmail: check every outgoing message at the mail server
+    Milter {
+        /// Where to listen: inet:HOST:PORT or unix:PATH
+        #[arg(long, value_name = "SOCKET")]
+        listen: maillint::milter::Listen,
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Show the documentation of a rule
     Explain {
         /// Rule id, e.g. cc-exposure
@@ -181,6 +189,7 @@ fn main() -> ExitCode {
             },
             Command::Rules { format, config } => print_rules(format, config),
             Command::Explain { rule, config } => explain(&rule, config),
+            Command::Milter { listen, config } => maillint::milter::run(&listen, config.as_deref()),
         }
     };
     ExitCode::from(u8::try_from(code).unwrap_or(2))
