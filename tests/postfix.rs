@@ -1,0 +1,493 @@
+//! `maillint milter` behind a real Postfix (Debian's package, installed by
+//! `.ci/run`): a Postfix instance of the test's own, with its config and
+//! queue in a temp dir, smtpd on a loopback port, the milter on another,
+//! and delivery to an SMTP sink in the test. Everything on 127.0.0.1.
+//!
+//! Postfix starts only as root. Without it (or not as root) the tests say
+//! so and pass locally; under CI=true that is a failure.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const POSTFIX: &str = "/usr/sbin/postfix";
+
+/// Whether Postfix can be run here; panics under CI when it cannot.
+pub fn postfix_available() -> bool {
+    let missing = if !Path::new(POSTFIX).exists() {
+        Some("postfix is not installed (apt-get install postfix)")
+    } else if !is_root() {
+        Some("postfix must be started as root")
+    } else {
+        None
+    };
+    match missing {
+        None => true,
+        Some(why) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("{why}; CI runs the Postfix tests")
+        }
+        Some(why) => {
+            eprintln!("SKIPPED: {why}");
+            false
+        }
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+}
+
+/// A free loopback port (bound and released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// An SMTP server on loopback that keeps every message it is given.
+pub struct Sink {
+    pub port: u16,
+    messages: Arc<Mutex<Vec<Vec<u8>>>>,
+}
+
+impl Sink {
+    pub fn start() -> Sink {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let messages = Arc::new(Mutex::new(Vec::new()));
+        let kept = Arc::clone(&messages);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let kept = Arc::clone(&kept);
+                std::thread::spawn(move || _ = serve_sink(stream, &kept));
+            }
+        });
+        Sink { port, messages }
+    }
+
+    /// The message whose Message-ID is `id`, once delivered (up to 30 s).
+    pub fn wait_for(&self, id: &str) -> Option<Vec<u8>> {
+        let needle = format!("Message-ID: {id}\r\n");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Some(m) = self
+                .messages
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|m| m.windows(needle.len()).any(|w| w == needle.as_bytes()))
+            {
+                return Some(m.clone());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+fn serve_sink(stream: TcpStream, kept: &Mutex<Vec<Vec<u8>>>) -> std::io::Result<()> {
+    let mut out = stream.try_clone()?;
+    let mut lines = BufReader::new(stream);
+    out.write_all(b"220 sink ESMTP\r\n")?;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if lines.read_until(b'\n', &mut line)? == 0 {
+            return Ok(());
+        }
+        let verb = line.get(..4).unwrap_or_default().to_ascii_uppercase();
+        match &verb[..] {
+            b"EHLO" => out.write_all(b"250-sink\r\n250 8BITMIME\r\n")?,
+            b"DATA" => {
+                out.write_all(b"354 go on\r\n")?;
+                let mut data = Vec::new();
+                loop {
+                    line.clear();
+                    lines.read_until(b'\n', &mut line)?;
+                    if line == b".\r\n" || line.is_empty() {
+                        break;
+                    }
+                    let unstuffed = line.strip_prefix(b".").unwrap_or(&line);
+                    data.extend_from_slice(unstuffed);
+                }
+                kept.lock().unwrap().push(data);
+                out.write_all(b"250 kept\r\n")?;
+            }
+            b"QUIT" => return out.write_all(b"221 bye\r\n"),
+            _ => out.write_all(b"250 ok\r\n")?,
+        }
+    }
+}
+
+/// A Postfix instance and a milter, stopped when dropped.
+pub struct Gateway {
+    pub dir: tempfile::TempDir,
+    pub smtp_port: u16,
+    milter: Child,
+}
+
+impl Gateway {
+    /// Postfix on a free port relaying everything to `sink`, with the
+    /// milter configured by `maillint_toml`.
+    pub fn start(maillint_toml: &str, sink: &Sink) -> Gateway {
+        let dir = tempfile::TempDir::new().unwrap();
+        let root = dir.path();
+        // Postfix's own user must reach the queue inside the temp dir.
+        chmod(root, 0o755);
+        for sub in ["conf", "queue", "data"] {
+            std::fs::create_dir(root.join(sub)).unwrap();
+        }
+        run(Command::new("chown").arg("postfix").arg(root.join("data")));
+        let milter_port = free_port();
+        let smtp_port = free_port();
+        let config = root.join("maillint.toml");
+        std::fs::write(&config, maillint_toml).unwrap();
+        let milter = Command::new(env!("CARGO_BIN_EXE_maillint"))
+            .args([
+                "milter",
+                "--listen",
+                &format!("inet:127.0.0.1:{milter_port}"),
+            ])
+            .arg("--config")
+            .arg(&config)
+            .stderr(std::fs::File::create(root.join("milter.log")).unwrap())
+            .spawn()
+            .unwrap();
+        wait_for_port(milter_port);
+        let r = root.display();
+        std::fs::write(
+            root.join("conf/main.cf"),
+            format!(
+                "compatibility_level = 3.6
+queue_directory = {r}/queue
+data_directory = {r}/data
+command_directory = /usr/sbin
+daemon_directory = /usr/lib/postfix/sbin
+meta_directory = /etc/postfix
+shlib_directory = /usr/lib/postfix
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = gateway.example.org
+mydomain = example.org
+myorigin = example.org
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, reject
+relayhost = [127.0.0.1]:{sink}
+smtp_dns_support_level = disabled
+alias_maps =
+alias_database =
+maillog_file_prefixes = {r}
+maillog_file = {r}/maillog
+smtpd_milters = inet:127.0.0.1:{milter_port}
+milter_default_action = tempfail
+",
+                sink = sink.port
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            root.join("conf/master.cf"),
+            format!(
+                "127.0.0.1:{smtp_port} inet n - n - - smtpd
+pickup unix n - n 60 1 pickup
+cleanup unix n - n - 0 cleanup
+qmgr unix n - n 300 1 qmgr
+rewrite unix - - n - - trivial-rewrite
+bounce unix - - n - 0 bounce
+defer unix - - n - 0 bounce
+trace unix - - n - 0 bounce
+verify unix - - n - 1 verify
+flush unix n - n 1000? 0 flush
+proxymap unix - - n - - proxymap
+smtp unix - - n - - smtp
+relay unix - - n - - smtp
+showq unix n - n - - showq
+error unix - - n - - error
+retry unix - - n - - error
+discard unix - - n - - discard
+anvil unix - - n - 1 anvil
+scache unix - - n - 1 scache
+postlog unix-dgram n - n - 1 postlogd
+"
+            ),
+        )
+        .unwrap();
+        let gateway = Gateway {
+            dir,
+            smtp_port,
+            milter,
+        };
+        run(Command::new(POSTFIX)
+            .arg("-c")
+            .arg(gateway.conf())
+            .arg("start"));
+        wait_for_port(smtp_port);
+        gateway
+    }
+
+    fn conf(&self) -> PathBuf {
+        self.dir.path().join("conf")
+    }
+
+    /// Queue ids in the hold queue.
+    pub fn held(&self) -> Vec<serde_json::Value> {
+        let out = Command::new("/usr/sbin/postqueue")
+            .arg("-c")
+            .arg(self.conf())
+            .arg("-j")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|m| m["queue_name"] == "hold")
+            .collect()
+    }
+
+    pub fn milter_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("milter.log")).unwrap_or_default()
+    }
+
+    pub fn maillog(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("maillog")).unwrap_or_default()
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        _ = Command::new(POSTFIX)
+            .arg("-c")
+            .arg(self.conf())
+            .arg("stop")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        _ = self.milter.kill();
+        _ = self.milter.wait();
+    }
+}
+
+fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn run(command: &mut Command) {
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{command:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Sends one message over SMTP; the server's reply to the end of DATA (or
+/// to the first command it refused), code and text.
+pub fn submit(port: u16, sender: &str, recipients: &[&str], message: &str) -> (u16, String) {
+    let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut out = stream.try_clone().unwrap();
+    let mut lines = BufReader::new(stream);
+    let mut reply = || -> (u16, String) {
+        let mut text = String::new();
+        loop {
+            let mut line = String::new();
+            lines.read_line(&mut line).unwrap();
+            text.push_str(&line);
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return (line[..3].parse().unwrap(), text);
+            }
+        }
+    };
+    reply();
+    let mut command = |line: String| {
+        out.write_all(line.as_bytes()).unwrap();
+        reply()
+    };
+    command("EHLO client.example.org\r\n".into());
+    let mut steps = vec![format!("MAIL FROM:<{sender}>\r\n")];
+    steps.extend(recipients.iter().map(|r| format!("RCPT TO:<{r}>\r\n")));
+    steps.push("DATA\r\n".into());
+    for step in steps {
+        let (code, text) = command(step);
+        if code >= 400 {
+            return (code, text);
+        }
+    }
+    let mut data = String::new();
+    for line in message.split_inclusive('\n') {
+        let line = line.trim_end_matches(['\r', '\n']);
+        if line.starts_with('.') {
+            data.push('.');
+        }
+        data.push_str(line);
+        data.push_str("\r\n");
+    }
+    data.push_str(".\r\n");
+    let result = command(data);
+    command("QUIT\r\n".into());
+    result
+}
+
+/// The message as delivered, without the Received header Postfix put on top.
+fn without_received(delivered: &[u8]) -> String {
+    let text = String::from_utf8_lossy(delivered).into_owned();
+    let mut rest = text.as_str();
+    while rest.starts_with("Received:") {
+        let end = rest.find("\r\n").unwrap() + 2;
+        rest = &rest[end..];
+        while rest.starts_with([' ', '\t']) {
+            let end = rest.find("\r\n").unwrap() + 2;
+            rest = &rest[end..];
+        }
+    }
+    rest.to_string()
+}
+
+const CONFIG: &str = r#"
+[organization]
+domains = ["example.org"]
+
+[milter]
+warning = "quarantine"
+"#;
+
+fn crlf(text: &str) -> String {
+    text.replace("\r\n", "\n").replace('\n', "\r\n")
+}
+
+fn cc_exposure(id: &str, sender: &str) -> String {
+    let cc: Vec<String> = (0..60)
+        .map(|i| format!("Person {i} <person{i}@company{}.example>", i % 7))
+        .collect();
+    crlf(&format!(
+        "From: {sender}\nTo: {sender}\nCc: {}\nSubject: Event\nMessage-ID: {id}\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nSee you there, 100% sure.\n",
+        cc.join(",\n ")
+    ))
+}
+
+#[test]
+fn postfix_gateway() {
+    if !postfix_available() {
+        return;
+    }
+    let sink = Sink::start();
+    let gateway = Gateway::start(CONFIG, &sink);
+    let port = gateway.smtp_port;
+    let context = || {
+        format!(
+            "milter log:\n{}\nmaillog:\n{}",
+            gateway.milter_log(),
+            gateway.maillog()
+        )
+    };
+
+    // A clean message goes out byte for byte, 8-bit text and a dot line too.
+    let clean = crlf(
+        "From: Jane <jane@example.org>\nTo: Bob <bob@partner.example>\nSubject: Minutes\nMessage-ID: <clean@example.org>\nDate: Mon, 18 Nov 2024 09:00:00 +0000\nContent-Type: text/plain; charset=utf-8\n\nHello Bob, café minutes below.\n.\n..leading dots\n",
+    );
+    let (code, text) = submit(port, "jane@example.org", &["bob@partner.example"], &clean);
+    assert_eq!(code, 250, "{text}\n{}", context());
+    let delivered = sink
+        .wait_for("<clean@example.org>")
+        .unwrap_or_else(|| panic!("{}", context()));
+    assert_eq!(without_received(&delivered), clean);
+
+    // A Cc exposure is refused, the finding in the reply the client sees.
+    let (code, text) = submit(
+        port,
+        "jane@example.org",
+        &["person1@company1.example"],
+        &cc_exposure("<exposed@example.org>", "jane@example.org"),
+    );
+    assert_eq!(code, 550, "{text}\n{}", context());
+    assert!(text.starts_with("550-5.7.1 Message not sent"), "{text}");
+    assert!(
+        text.contains("550-5.7.1 error [cc-exposure]: 60 external addresses"),
+        "{text}"
+    );
+
+    // Inbound mail passes untouched, however it looks.
+    let inbound = cc_exposure("<inbound@elsewhere.example>", "someone@elsewhere.example");
+    let (code, text) = submit(
+        port,
+        "someone@elsewhere.example",
+        &["jane@example.org"],
+        &inbound,
+    );
+    assert_eq!(code, 250, "{text}\n{}", context());
+    let delivered = sink
+        .wait_for("<inbound@elsewhere.example>")
+        .unwrap_or_else(|| panic!("{}", context()));
+    assert_eq!(without_received(&delivered), inbound);
+
+    // A warning (an all-staff list) is quarantined: it sits in the hold queue.
+    let all_staff = crlf(
+        "From: Jane <jane@example.org>\nTo: All Staff <all-staff@example.org>\nSubject: Open enrolment closes Friday\nMessage-ID: <held@example.org>\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nHi everyone, open enrolment closes on Friday.\n",
+    );
+    let (code, text) = submit(
+        port,
+        "jane@example.org",
+        &["all-staff@example.org"],
+        &all_staff,
+    );
+    assert_eq!(code, 250, "{text}\n{}", context());
+    let held = gateway.held();
+    assert_eq!(held.len(), 1, "{held:?}\n{}", context());
+    assert_eq!(held[0]["recipients"][0]["address"], "all-staff@example.org");
+
+    // Bcc-only recipients exist only in the envelope, and are judged there.
+    let to_self = crlf(
+        "From: Jane <jane@example.org>\nTo: Jane <jane@example.org>\nSubject: Open enrolment closes Friday\nMessage-ID: <bcc@example.org>\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nHi everyone, open enrolment closes on Friday.\n",
+    );
+    let (code, _) = submit(
+        port,
+        "jane@example.org",
+        &["jane@example.org", "all-staff@example.org"],
+        &to_self,
+    );
+    assert_eq!(code, 250);
+    assert_eq!(gateway.held().len(), 2, "{}", context());
+    let (code, _) = submit(
+        port,
+        "jane@example.org",
+        &["jane@example.org"],
+        &to_self.replace("<bcc@", "<self@"),
+    );
+    assert_eq!(code, 250);
+    assert!(
+        sink.wait_for("<self@example.org>").is_some(),
+        "the same message to herself only goes out"
+    );
+    let log = gateway.milter_log();
+    assert!(
+        log.contains(r#"message_id="<bcc@example.org>" sender="j•••@example.org" recipients=2 rules="mass-list"#),
+        "{log}"
+    );
+
+    // One decision line per message, the sender masked.
+    assert_eq!(log.matches("action=").count(), 6, "{log}");
+    assert!(!log.contains("jane@example.org"), "{log}");
+}
