@@ -178,8 +178,9 @@ pub struct Config {
     pub bulk: BulkConfig,
     /// `[input]`: limits on what is read.
     pub input: Limits,
-    /// `[milter]`: the gateway (types in `crate::milter`).
+    /// `[milter]` and `[storm]`: the gateway (types in `crate::milter`).
     pub milter: crate::milter::MilterConfig,
+    pub storm: crate::milter::StormConfig,
 }
 
 /// What a custom rule's pattern is matched against.
@@ -276,6 +277,8 @@ struct RawConfig {
     input: RawInput,
     #[serde(default)]
     milter: crate::milter::MilterConfig,
+    #[serde(default)]
+    storm: crate::milter::StormConfig,
 }
 
 #[derive(Deserialize, Default)]
@@ -539,6 +542,7 @@ impl Config {
             bulk: raw.bulk,
             input,
             milter: raw.milter,
+            storm: raw.storm,
         })
     }
 

@@ -8,6 +8,9 @@
 
 pub mod protocol;
 mod session;
+pub mod storm;
+
+pub use storm::StormConfig;
 
 use crate::config::Config;
 use crate::finding::{Finding, Severity};
@@ -22,8 +25,9 @@ use std::str::FromStr;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-/// What the gateway does with a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// What the gateway does with a message, from the mildest; when two
+/// checks disagree, the later one in this order wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     /// Let it through untouched.
@@ -189,7 +193,10 @@ impl fmt::Display for Listen {
 /// Everything a connection needs: the linter, the settings, the log.
 pub struct Gateway {
     linter: Linter,
+    org: crate::audience::Org,
     settings: MilterConfig,
+    /// Reply-all storm protection, unless switched off.
+    storm: Option<storm::Storm>,
     log: Mutex<Box<dyn Write + Send>>,
 }
 
@@ -234,10 +241,18 @@ impl Gateway {
     /// decision.
     pub fn new(config: Config, log: Box<dyn Write + Send>) -> Result<Gateway, String> {
         let settings = config.milter.clone();
+        let storm = if config.storm.enabled {
+            Some(storm::Storm::new(config.storm.clone())?)
+        } else {
+            None
+        };
+        let org = crate::audience::Org::new(&config).map_err(|e| e.to_string())?;
         let linter = Linter::new(config, &Selection::default()).map_err(|e| e.to_string())?;
         Ok(Gateway {
             linter,
+            org,
             settings,
+            storm,
             log: Mutex::new(log),
         })
     }
@@ -270,7 +285,8 @@ impl Gateway {
     }
 
     /// Checks one outgoing message, rebuilt from the MTA's events, with
-    /// its envelope recipients: those not in the headers are its Bcc.
+    /// its envelope recipients (those not in the headers are its Bcc), then
+    /// counts it for storm protection.
     pub fn judge(&self, raw: Vec<u8>, envelope: &Envelope) -> Decision {
         let fault = |reason: String| Decision {
             action: self.settings.on_fault,
@@ -289,7 +305,38 @@ impl Gateway {
             Ok(f) => f,
             Err(panic) => return fault(format!("internal error ({panic})")),
         };
-        self.decide(&findings)
+        let mut decision = self.decide(&findings);
+        if let Some(storm) = &self.storm {
+            let audience = crate::audience::Audience::new(&message, &self.org);
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let verdict = storm.judge(
+                &message,
+                &envelope.sender,
+                audience.reach(),
+                audience.reaches_mass_list(),
+                now,
+            );
+            match verdict {
+                storm::Verdict::Pass => {}
+                storm::Verdict::Blocked(blocked) => {
+                    decision.action = decision.action.max(storm.settings().action);
+                    decision.rules.insert(0, "storm".into());
+                    decision.lines.insert(0, blocked.reason);
+                }
+                storm::Verdict::StoreError(e) => {
+                    let action = storm.settings().on_store_error;
+                    self.log_line(&format!(
+                        "maillint milter: warning: storm store: {}; message handled as on_store_error = {}",
+                        crate::guard::one_line(&e),
+                        action.as_str()
+                    ));
+                    decision.action = decision.action.max(action);
+                }
+            }
+        }
+        decision
     }
 
     /// The action of the most severe finding, with the findings that

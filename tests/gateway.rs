@@ -1,11 +1,14 @@
-//! `maillint milter` behind a real Postfix (Debian's package, installed by
-//! `.ci/run`): a Postfix instance of the test's own, with its config and
-//! queue in a temp dir, smtpd on a loopback port, the milter on another,
-//! and delivery to an SMTP sink in the test. Everything on 127.0.0.1.
+//! `maillint milter` with the real programs around it, all on 127.0.0.1:
+//! a Postfix instance of the test's own (Debian's package, installed by
+//! `.ci/run`) with its config and queue in a temp dir, delivering to an
+//! SMTP sink in the test; a `redis-server` shared by two gateways; and
+//! miltertest scripts for the protocol's edge cases.
 //!
-//! Postfix starts only as root. Without it (or not as root) the tests say
-//! so and pass locally; under CI=true that is a failure.
+//! Without a program (or, for Postfix, without root) a test says SKIPPED
+//! and passes locally; under CI=true that is a failure.
 
+use maillint::config::Config;
+use maillint::milter::{Action, Envelope, Gateway as MilterGateway};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -14,20 +17,22 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const POSTFIX: &str = "/usr/sbin/postfix";
+const REDIS: &str = "/usr/bin/redis-server";
 
-/// Whether Postfix can be run here; panics under CI when it cannot.
-pub fn postfix_available() -> bool {
-    let missing = if !Path::new(POSTFIX).exists() {
-        Some("postfix is not installed (apt-get install postfix)")
-    } else if !is_root() {
-        Some("postfix must be started as root")
+/// Whether `program` can be run here (as root, for Postfix); panics under
+/// CI when it cannot.
+fn available(program: &str, needs_root: bool) -> bool {
+    let missing = if !Path::new(program).exists() {
+        Some(format!("{program} is not installed (.ci/run installs it)"))
+    } else if needs_root && !is_root() {
+        Some(format!("{program} must be started as root"))
     } else {
         None
     };
     match missing {
         None => true,
         Some(why) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("{why}; CI runs the Postfix tests")
+            panic!("{why}; CI runs these tests")
         }
         Some(why) => {
             eprintln!("SKIPPED: {why}");
@@ -44,7 +49,7 @@ fn is_root() -> bool {
 }
 
 /// A free loopback port (bound and released).
-pub fn free_port() -> u16 {
+fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -53,13 +58,13 @@ pub fn free_port() -> u16 {
 }
 
 /// An SMTP server on loopback that keeps every message it is given.
-pub struct Sink {
-    pub port: u16,
+struct Sink {
+    port: u16,
     messages: Arc<Mutex<Vec<Vec<u8>>>>,
 }
 
 impl Sink {
-    pub fn start() -> Sink {
+    fn start() -> Sink {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let messages = Arc::new(Mutex::new(Vec::new()));
@@ -74,7 +79,7 @@ impl Sink {
     }
 
     /// The message whose Message-ID is `id`, once delivered (up to 30 s).
-    pub fn wait_for(&self, id: &str) -> Option<Vec<u8>> {
+    fn wait_for(&self, id: &str) -> Option<Vec<u8>> {
         let needle = format!("Message-ID: {id}\r\n");
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
@@ -128,16 +133,16 @@ fn serve_sink(stream: TcpStream, kept: &Mutex<Vec<Vec<u8>>>) -> std::io::Result<
 }
 
 /// A Postfix instance and a milter, stopped when dropped.
-pub struct Gateway {
-    pub dir: tempfile::TempDir,
-    pub smtp_port: u16,
+struct Postfix {
+    dir: tempfile::TempDir,
+    smtp_port: u16,
     milter: Child,
 }
 
-impl Gateway {
+impl Postfix {
     /// Postfix on a free port relaying everything to `sink`, with the
     /// milter configured by `maillint_toml`.
-    pub fn start(maillint_toml: &str, sink: &Sink) -> Gateway {
+    fn start(maillint_toml: &str, sink: &Sink) -> Postfix {
         let dir = tempfile::TempDir::new().unwrap();
         let root = dir.path();
         // Postfix's own user must reach the queue inside the temp dir.
@@ -223,7 +228,7 @@ postlog unix-dgram n - n - 1 postlogd
             ),
         )
         .unwrap();
-        let gateway = Gateway {
+        let gateway = Postfix {
             dir,
             smtp_port,
             milter,
@@ -241,7 +246,7 @@ postlog unix-dgram n - n - 1 postlogd
     }
 
     /// Queue ids in the hold queue.
-    pub fn held(&self) -> Vec<serde_json::Value> {
+    fn held(&self) -> Vec<serde_json::Value> {
         let out = Command::new("/usr/sbin/postqueue")
             .arg("-c")
             .arg(self.conf())
@@ -255,16 +260,16 @@ postlog unix-dgram n - n - 1 postlogd
             .collect()
     }
 
-    pub fn milter_log(&self) -> String {
+    fn milter_log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("milter.log")).unwrap_or_default()
     }
 
-    pub fn maillog(&self) -> String {
+    fn maillog(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("maillog")).unwrap_or_default()
     }
 }
 
-impl Drop for Gateway {
+impl Drop for Postfix {
     fn drop(&mut self) {
         _ = Command::new(POSTFIX)
             .arg("-c")
@@ -303,7 +308,7 @@ fn wait_for_port(port: u16) {
 
 /// Sends one message over SMTP; the server's reply to the end of DATA (or
 /// to the first command it refused), code and text.
-pub fn submit(port: u16, sender: &str, recipients: &[&str], message: &str) -> (u16, String) {
+fn submit(port: u16, sender: &str, recipients: &[&str], message: &str) -> (u16, String) {
     let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(60)))
@@ -390,11 +395,11 @@ fn cc_exposure(id: &str, sender: &str) -> String {
 
 #[test]
 fn postfix_gateway() {
-    if !postfix_available() {
+    if !available(POSTFIX, true) {
         return;
     }
     let sink = Sink::start();
-    let gateway = Gateway::start(CONFIG, &sink);
+    let gateway = Postfix::start(CONFIG, &sink);
     let port = gateway.smtp_port;
     let context = || {
         format!(
@@ -490,4 +495,132 @@ fn postfix_gateway() {
     // One decision line per message, the sender masked.
     assert_eq!(log.matches("action=").count(), 6, "{log}");
     assert!(!log.contains("jane@example.org"), "{log}");
+}
+
+/// A `redis-server` of the test's own on a loopback port, stopped when
+/// dropped.
+struct Redis {
+    port: u16,
+    server: Child,
+}
+
+impl Redis {
+    fn start() -> Redis {
+        let port = free_port();
+        let server = Command::new(REDIS)
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_for_port(port);
+        Redis { port, server }
+    }
+
+    fn stop(&mut self) {
+        _ = self.server.kill();
+        _ = self.server.wait();
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The decision log of an in-process gateway.
+#[derive(Clone, Default)]
+struct Log(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Log {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn reply_all(sender: &str, root: &str) -> Vec<u8> {
+    format!(
+        "From: {sender}\r\nTo: Everyone <everyone@example.org>\r\nSubject: Re: Test\r\nIn-Reply-To: {root}\r\nReferences: {root}\r\nMessage-ID: <{}@example.org>\r\n\r\nPlease remove me from this list.\r\n",
+        sender.replace('@', ".")
+    )
+    .into_bytes()
+}
+
+fn envelope(sender: &str) -> Envelope {
+    Envelope {
+        sender: sender.to_string(),
+        recipients: vec!["everyone@example.org".into()],
+        ..Envelope::default()
+    }
+}
+
+#[test]
+fn a_storm_started_through_one_gateway_is_stopped_on_the_other() {
+    if !available(REDIS, false) {
+        return;
+    }
+    let mut redis = Redis::start();
+    let config = format!(
+        "[organization]\ndomains = [\"example.org\"]\n[storm]\nstore = \"redis://127.0.0.1:{}\"\nsender_limit_per_hour = 0\n",
+        redis.port
+    );
+    let log = Log::default();
+    let gateway = |log: &Log| {
+        MilterGateway::new(
+            Config::parse(&config, "maillint.toml").unwrap(),
+            Box::new(log.clone()),
+        )
+        .unwrap()
+    };
+    let (one, two) = (gateway(&log), gateway(&log));
+    let judge = |gateway: &MilterGateway, sender: &str, root: &str| {
+        gateway.judge(reply_all(sender, root), &envelope(sender))
+    };
+
+    // Each reply-all is an error of its own (reply-all-to-list); the storm
+    // shows as the `storm` rule.
+    let first = judge(&one, "a@example.org", "<root@example.org>");
+    assert!(!first.rules.contains(&"storm".to_string()), "{first:?}");
+    let second = judge(&two, "b@example.org", "<root@example.org>");
+    assert!(!second.rules.contains(&"storm".to_string()), "{second:?}");
+    let third = judge(&one, "c@example.org", "<root@example.org>");
+    assert_eq!(third.action, Action::Reject, "{third:?}");
+    assert_eq!(third.rules[0], "storm");
+    assert!(third.lines[0].contains("Reply-all storm"), "{third:?}");
+    let fourth = judge(&two, "d@example.org", "<root@example.org>");
+    assert_eq!(
+        fourth.action,
+        Action::Reject,
+        "blocked on the other gateway too: {fourth:?}"
+    );
+    let other_thread = judge(&two, "d@example.org", "<other@example.org>");
+    assert!(!other_thread.rules.contains(&"storm".to_string()));
+
+    // Redis goes away: mail keeps flowing (fail open), without waiting,
+    // and the log says why.
+    redis.stop();
+    let started = Instant::now();
+    for sender in ["e@example.org", "f@example.org", "g@example.org"] {
+        let decision = judge(&two, sender, "<root@example.org>");
+        assert!(
+            !decision.rules.contains(&"storm".to_string()),
+            "{decision:?}"
+        );
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    let text = String::from_utf8_lossy(&log.0.lock().unwrap()).into_owned();
+    assert!(text.contains("warning: storm store:"), "{text}");
+    assert!(
+        text.contains("handled as on_store_error = accept"),
+        "{text}"
+    );
 }
