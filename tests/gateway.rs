@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 const POSTFIX: &str = "/usr/sbin/postfix";
 const REDIS: &str = "/usr/bin/redis-server";
+const MILTERTEST: &str = "/usr/bin/miltertest";
 
 /// Whether `program` can be run here (as root, for Postfix); panics under
 /// CI when it cannot.
@@ -622,5 +623,71 @@ fn a_storm_started_through_one_gateway_is_stopped_on_the_other() {
     assert!(
         text.contains("handled as on_store_error = accept"),
         "{text}"
+    );
+}
+
+#[test]
+fn miltertest_edge_cases() {
+    if !available(MILTERTEST, false) {
+        return;
+    }
+    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/miltertest");
+    let dir = tempfile::TempDir::new().unwrap();
+    let port = free_port();
+    let log_path = dir.path().join("milter.log");
+    let mut milter = Command::new(env!("CARGO_BIN_EXE_maillint"))
+        .args(["milter", "--listen", &format!("inet:127.0.0.1:{port}")])
+        .arg("--config")
+        .arg(scripts.join("maillint.toml"))
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    wait_for_port(port);
+    let mut failures = Vec::new();
+    for script in [
+        "many_chunks",
+        "no_body",
+        "header_folding",
+        "abort",
+        "oversized",
+    ] {
+        let out = Command::new(MILTERTEST)
+            .arg("-D")
+            .arg(format!("port={port}"))
+            .arg("-D")
+            .arg(format!("dir={}", scripts.display()))
+            .arg("-s")
+            .arg(scripts.join(format!("{script}.lua")))
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            failures.push(format!(
+                "{script}.lua: {}\n{}{}",
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+    }
+    _ = milter.kill();
+    _ = milter.wait();
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        failures.is_empty(),
+        "{}\nmilter log:\n{log}",
+        failures.join("\n")
+    );
+    for expected in [
+        r#"queue_id="CHUNKS" message_id="<clean@example.org>" sender="j•••@example.org" recipients=1 rules="external-recipients" action=accept"#,
+        r#"queue_id="NOBODY" message_id="<nobody@example.org>" sender="j•••@example.org" recipients=1 rules="mass-list" action=tag"#,
+        r#"queue_id="FOLDED" message_id="<folded@example.org>" sender="j•••@example.org" recipients=1 rules="cc-exposure,external-recipients" action=reject"#,
+        r#"queue_id="AFTER" message_id="<clean@example.org>" sender="j•••@example.org" recipients=1 rules="external-recipients" action=accept"#,
+        r#"queue_id="OVERSIZE" message_id="<clean@example.org>" sender="j•••@example.org" recipients=1 rules="" action=accept fault="message larger than 64 KB""#,
+    ] {
+        assert!(log.contains(expected), "{expected}\nnot in:\n{log}");
+    }
+    assert!(
+        !log.contains("ABORTED"),
+        "an aborted message has no decision: {log}"
     );
 }
