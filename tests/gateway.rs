@@ -544,9 +544,9 @@ impl Write for Log {
     }
 }
 
-fn reply_all(sender: &str, root: &str) -> Vec<u8> {
+fn reply_all(sender: &str, root: &str, subject: &str) -> Vec<u8> {
     format!(
-        "From: {sender}\r\nTo: Everyone <everyone@example.org>\r\nSubject: Re: Test\r\nIn-Reply-To: {root}\r\nReferences: {root}\r\nMessage-ID: <{}@example.org>\r\n\r\nPlease remove me from this list.\r\n",
+        "From: {sender}\r\nTo: Everyone <everyone@example.org>\r\nSubject: Re: {subject}\r\nIn-Reply-To: {root}\r\nReferences: {root}\r\nMessage-ID: <{}@example.org>\r\n\r\nPlease remove me from this list.\r\n",
         sender.replace('@', ".")
     )
     .into_bytes()
@@ -580,7 +580,12 @@ fn a_storm_started_through_one_gateway_is_stopped_on_the_other() {
     };
     let (one, two) = (gateway(&log), gateway(&log));
     let judge = |gateway: &MilterGateway, sender: &str, root: &str| {
-        gateway.judge(reply_all(sender, root), &envelope(sender))
+        let subject = if root == "<root@example.org>" {
+            "Test"
+        } else {
+            "Lunch"
+        };
+        gateway.judge(reply_all(sender, root, subject), &envelope(sender))
     };
 
     // Each reply-all is an error of its own (reply-all-to-list); the storm

@@ -306,25 +306,32 @@ impl Storm {
             format!("{reach} people")
         };
         if message.is_reply {
-            let thread = thread_key(message);
-            let blocked_key = format!("maillint:storm:blocked:{thread}");
             let block = Duration::from_secs(s.block_hours * 3600);
-            if self.store.is_marked(&blocked_key, now)? {
-                return Ok(Some(Blocked {
-                    reason: format!(
-                        "Reply-all storm: replies to everyone in this thread are paused (for {} hours after it had more than {} replies to a large audience within {} minutes). Reply to the sender only.",
-                        s.block_hours, s.max_replies, s.window_minutes
-                    ),
-                }));
+            let window = Duration::from_secs(s.window_minutes * 60);
+            let threads = thread_keys(message);
+            for thread in &threads {
+                if self
+                    .store
+                    .is_marked(&format!("maillint:storm:blocked:{thread}"), now)?
+                {
+                    return Ok(Some(Blocked {
+                        reason: format!(
+                            "Reply-all storm: replies to everyone in this thread are paused (for {} hours after it had more than {} replies to a large audience within {} minutes). Reply to the sender only.",
+                            s.block_hours, s.max_replies, s.window_minutes
+                        ),
+                    }));
+                }
             }
-            let count_key = format!("maillint:storm:replies:{thread}");
-            let count = self.store.increment(
-                &count_key,
-                Duration::from_secs(s.window_minutes * 60),
-                now,
-            )?;
+            let mut count = 0;
+            for thread in &threads {
+                let key = format!("maillint:storm:replies:{thread}");
+                count = count.max(self.store.increment(&key, window, now)?);
+            }
             if count > s.max_replies {
-                self.store.mark(&blocked_key, block, now)?;
+                for thread in &threads {
+                    self.store
+                        .mark(&format!("maillint:storm:blocked:{thread}"), block, now)?;
+                }
                 return Ok(Some(Blocked {
                     reason: format!(
                         "Reply-all storm: this is reply {count} to {people} in this thread within {} minutes; replies to everyone in it are paused for {} hours. Reply to the sender only.",
@@ -352,29 +359,30 @@ impl Storm {
     }
 }
 
-/// The thread a message belongs to, the same on every gateway: its first
-/// References id (the thread's root), else its In-Reply-To, else its
-/// subject without reply prefixes, case and spacing.
-pub fn thread_key(message: &Message) -> String {
+/// The keys a reply is counted under, the same on every gateway: its
+/// thread's root (the first References id, else In-Reply-To) and its
+/// subject without reply prefixes, case and spacing. Counting under both
+/// keeps a storm one storm when clients break the references (a reply to
+/// a reply that carries only In-Reply-To) or edit the subject.
+pub fn thread_keys(message: &Message) -> Vec<String> {
     // The parser keeps message ids without their angle brackets.
     let first_id = |name: &str| {
         let value = message.header(name)?.value;
         value
             .split([',', ' ', '\t', '<', '>'])
             .find(|id| !id.is_empty())
-            .map(|id| format!("<{id}>"))
+            .map(|id| format!("id:<{id}>"))
     };
-    let root = first_id("References")
-        .or_else(|| first_id("In-Reply-To"))
-        .unwrap_or_else(|| {
-            let subject = message.subject.as_deref().unwrap_or("");
-            let words: Vec<String> = strip_subject_prefixes(subject)
-                .split_whitespace()
-                .map(str::to_lowercase)
-                .collect();
-            format!("subject:{}", words.join(" "))
-        });
-    format!("{:016x}", fnv1a(root.as_bytes()))
+    let subject = message.subject.as_deref().unwrap_or("");
+    let words: Vec<String> = strip_subject_prefixes(subject)
+        .split_whitespace()
+        .map(str::to_lowercase)
+        .collect();
+    let mut keys = vec![format!("subject:{}", words.join(" "))];
+    keys.extend(first_id("References").or_else(|| first_id("In-Reply-To")));
+    keys.iter()
+        .map(|key| format!("{:016x}", fnv1a(key.as_bytes())))
+        .collect()
 }
 
 /// FNV-1a, 64 bits: a hash that is the same in every process, for keys
@@ -459,21 +467,48 @@ mod tests {
             );
         }
         for i in 0..10 {
-            let other = reply("Re: Test", Some(&format!("<root{i}@nhs.example>")));
+            let other = reply(
+                &format!("Re: Topic {i}"),
+                Some(&format!("<root{i}@nhs.example>")),
+            );
             assert_eq!(storm.judge(&other, "a@x", 5000, true, i), Verdict::Pass);
         }
     }
 
     #[test]
-    fn threads_without_references_are_told_apart_by_subject() {
+    fn replies_are_counted_by_thread_root_and_by_subject() {
         let a = reply("RE: Re:  Please   REMOVE me", None);
         let b = reply("please remove me", None);
         let c = reply("Re: Lunch", None);
-        assert_eq!(thread_key(&a), thread_key(&b));
-        assert_ne!(thread_key(&a), thread_key(&c));
+        assert_eq!(thread_keys(&a), thread_keys(&b));
+        assert_ne!(thread_keys(&a), thread_keys(&c));
         let root = reply("Re: x", Some("<root@x>"));
-        let other_subject = reply("Re: y", Some("<root@x>"));
-        assert_eq!(thread_key(&root), thread_key(&other_subject));
+        let edited = reply("Re: y", Some("<root@x>"));
+        assert_eq!(thread_keys(&root).len(), 2);
+        assert_eq!(thread_keys(&root)[1], thread_keys(&edited)[1]);
+    }
+
+    #[test]
+    fn a_storm_is_one_storm_whatever_the_clients_do_to_its_references() {
+        let storm = storm(StormConfig {
+            sender_limit_per_hour: 0,
+            ..StormConfig::default()
+        });
+        let with_root = reply("Re: Test", Some("<root@x>"));
+        let parent_only = reply("RE: Test", Some("<reply7@x>"));
+        let edited = reply("Re: Test - please remove me", Some("<root@x>"));
+        assert_eq!(storm.judge(&with_root, "a@x", 0, true, 0), Verdict::Pass);
+        assert_eq!(storm.judge(&parent_only, "b@x", 0, true, 1), Verdict::Pass);
+        // Third by subject (and second by root).
+        assert!(matches!(
+            storm.judge(&with_root, "c@x", 0, true, 2),
+            Verdict::Blocked(_)
+        ));
+        // The root is blocked, so an edited subject does not escape.
+        assert!(matches!(
+            storm.judge(&edited, "d@x", 0, true, 3),
+            Verdict::Blocked(_)
+        ));
     }
 
     #[test]
