@@ -288,6 +288,15 @@ impl Gateway {
     /// its envelope recipients (those not in the headers are its Bcc), then
     /// counts it for storm protection.
     pub fn judge(&self, raw: Vec<u8>, envelope: &Envelope) -> Decision {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        self.judge_at(raw, envelope, now)
+    }
+
+    /// [`judge`](Self::judge) at `now` (seconds since the epoch), for
+    /// replaying mail over simulated time.
+    pub fn judge_at(&self, raw: Vec<u8>, envelope: &Envelope, now: u64) -> Decision {
         let fault = |reason: String| Decision {
             action: self.settings.on_fault,
             rules: Vec::new(),
@@ -308,9 +317,6 @@ impl Gateway {
         let mut decision = self.decide(&findings);
         if let Some(storm) = &self.storm {
             let audience = crate::audience::Audience::new(&message, &self.org);
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
             let verdict = storm.judge(
                 &message,
                 &envelope.sender,
