@@ -363,3 +363,26 @@ fn abort_forgets_the_message() {
     let replies = mta.message("jane@example.org", &["bob@partner.example"], CLEAN);
     assert_eq!(replies, [(b'c', Vec::new())]);
 }
+
+#[test]
+fn serves_on_a_unix_socket() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("milter.sock");
+    // A socket left by an earlier run is replaced.
+    std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let listen: Listen = format!("unix:{}", path.display()).parse().unwrap();
+    let config = Config::parse(CONFIG, "maillint.toml").unwrap();
+    let gateway = Arc::new(Gateway::new(config, Box::new(Log::default())).unwrap());
+    let server = Server::bind(&listen).unwrap();
+    std::thread::spawn(move || server.run(gateway));
+    let mut stream = std::os::unix::net::UnixStream::connect(&path).unwrap();
+    let mut packet = 13u32.to_be_bytes().to_vec();
+    packet.push(b'O');
+    for word in [6u32, ALL_ACTIONS, POSTFIX_FLAGS] {
+        packet.extend_from_slice(&word.to_be_bytes());
+    }
+    stream.write_all(&packet).unwrap();
+    let mut reply = [0u8; 17];
+    stream.read_exact(&mut reply).unwrap();
+    assert_eq!(&reply[..9], &[0, 0, 0, 13, b'O', 0, 0, 0, 6]);
+}
