@@ -137,13 +137,18 @@ fn serve_sink(stream: TcpStream, kept: &Mutex<Vec<Vec<u8>>>) -> std::io::Result<
 struct Postfix {
     dir: tempfile::TempDir,
     smtp_port: u16,
-    milter: Child,
+    milter: Option<Child>,
 }
 
 impl Postfix {
     /// Postfix on a free port relaying everything to `sink`, with the
     /// milter configured by `maillint_toml`.
     fn start(maillint_toml: &str, sink: &Sink) -> Postfix {
+        Postfix::start_with(Some(maillint_toml), sink)
+    }
+
+    /// Postfix without a milter (`None`), or with one configured so.
+    fn start_with(maillint_toml: Option<&str>, sink: &Sink) -> Postfix {
         let dir = tempfile::TempDir::new().unwrap();
         let root = dir.path();
         // Postfix's own user must reach the queue inside the temp dir.
@@ -154,20 +159,28 @@ impl Postfix {
         run(Command::new("chown").arg("postfix").arg(root.join("data")));
         let milter_port = free_port();
         let smtp_port = free_port();
-        let config = root.join("maillint.toml");
-        std::fs::write(&config, maillint_toml).unwrap();
-        let milter = Command::new(env!("CARGO_BIN_EXE_maillint"))
-            .args([
-                "milter",
-                "--listen",
-                &format!("inet:127.0.0.1:{milter_port}"),
-            ])
-            .arg("--config")
-            .arg(&config)
-            .stderr(std::fs::File::create(root.join("milter.log")).unwrap())
-            .spawn()
-            .unwrap();
-        wait_for_port(milter_port);
+        let milter = maillint_toml.map(|toml| {
+            let config = root.join("maillint.toml");
+            std::fs::write(&config, toml).unwrap();
+            let milter = Command::new(env!("CARGO_BIN_EXE_maillint"))
+                .args([
+                    "milter",
+                    "--listen",
+                    &format!("inet:127.0.0.1:{milter_port}"),
+                ])
+                .arg("--config")
+                .arg(&config)
+                .stderr(std::fs::File::create(root.join("milter.log")).unwrap())
+                .spawn()
+                .unwrap();
+            wait_for_port(milter_port);
+            milter
+        });
+        let milters = if milter.is_some() {
+            format!("smtpd_milters = inet:127.0.0.1:{milter_port}\n")
+        } else {
+            String::new()
+        };
         let r = root.display();
         std::fs::write(
             root.join("conf/main.cf"),
@@ -195,9 +208,8 @@ alias_maps =
 alias_database =
 maillog_file_prefixes = {r}
 maillog_file = {r}/maillog
-smtpd_milters = inet:127.0.0.1:{milter_port}
 milter_default_action = tempfail
-",
+{milters}",
                 sink = sink.port
             ),
         )
@@ -279,8 +291,10 @@ impl Drop for Postfix {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
-        _ = self.milter.kill();
-        _ = self.milter.wait();
+        if let Some(milter) = &mut self.milter {
+            _ = milter.kill();
+            _ = milter.wait();
+        }
     }
 }
 
@@ -695,4 +709,81 @@ fn miltertest_edge_cases() {
         !log.contains("ABORTED"),
         "an aborted message has no decision: {log}"
     );
+}
+
+/// Per-message latency through Postfix with and without the milter, and
+/// throughput with several clients at once. A benchmark, not a test:
+/// `cargo test --release --test gateway -- --ignored --nocapture load`.
+#[test]
+#[ignore = "a benchmark; run with --release --ignored --nocapture"]
+fn load_through_postfix() {
+    if !available(POSTFIX, true) {
+        return;
+    }
+    const SEQUENTIAL: usize = 1000;
+    const CLIENTS: usize = 8;
+    const PER_CLIENT: usize = 500;
+    let message = |i: usize| {
+        crlf(&format!(
+            "From: Jane <jane@example.org>\nTo: Bob <bob@partner.example>\nCc: Ann <ann@example.org>\nSubject: Minutes {i}\nMessage-ID: <load{i}@example.org>\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nHello Bob,\n\nthe minutes of meeting {i} are below; the actions are on page 2.\n{}",
+            "A line of ordinary text in the body of an ordinary message.\n".repeat(40)
+        ))
+    };
+    for milter in [None, Some(CONFIG)] {
+        let sink = Sink::start();
+        let postfix = Postfix::start_with(milter, &sink);
+        let port = postfix.smtp_port;
+        // Warm up (processes started, maillint's patterns compiled).
+        for i in 0..20 {
+            assert_eq!(
+                submit(
+                    port,
+                    "jane@example.org",
+                    &["bob@partner.example"],
+                    &message(i)
+                )
+                .0,
+                250
+            );
+        }
+        let mut latencies: Vec<Duration> = (0..SEQUENTIAL)
+            .map(|i| {
+                let text = message(i);
+                let started = Instant::now();
+                let (code, reply) =
+                    submit(port, "jane@example.org", &["bob@partner.example"], &text);
+                assert_eq!(code, 250, "{reply}");
+                started.elapsed()
+            })
+            .collect();
+        latencies.sort();
+        let started = Instant::now();
+        std::thread::scope(|scope| {
+            for client in 0..CLIENTS {
+                let message = &message;
+                scope.spawn(move || {
+                    for i in 0..PER_CLIENT {
+                        let text = message(100_000 + client * PER_CLIENT + i);
+                        assert_eq!(
+                            submit(port, "jane@example.org", &["bob@partner.example"], &text).0,
+                            250
+                        );
+                    }
+                });
+            }
+        });
+        let rate = (CLIENTS * PER_CLIENT) as f64 / started.elapsed().as_secs_f64();
+        let at =
+            |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize].as_secs_f64() * 1000.0;
+        println!(
+            "{}: {SEQUENTIAL} messages one after another, SMTP transaction p50 {:.2} ms, p99 {:.2} ms; {CLIENTS} clients: {rate:.0} messages/s accepted",
+            if milter.is_some() {
+                "with maillint milter"
+            } else {
+                "without milter"
+            },
+            at(0.5),
+            at(0.99),
+        );
+    }
 }

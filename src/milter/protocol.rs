@@ -20,17 +20,10 @@ pub mod action {
     pub const QUARANTINE: u32 = 0x20;
 }
 
-/// Protocol flags (`SMFIP_*`): events not sent, and events not answered.
+/// Protocol flags (`SMFIP_*`) maillint asks for.
 pub mod flag {
+    /// Unknown SMTP commands are not sent.
     pub const NO_UNKNOWN: u32 = 0x100;
-    pub const NO_DATA: u32 = 0x200;
-    pub const NR_CONNECT: u32 = 0x1000;
-    pub const NR_HELO: u32 = 0x2000;
-    pub const NR_MAIL: u32 = 0x4000;
-    pub const NR_RCPT: u32 = 0x8000;
-    pub const NR_HEADER: u32 = 0x80;
-    pub const NR_EOH: u32 = 0x40000;
-    pub const NR_BODY: u32 = 0x80000;
     /// Header values come with their leading space, as written.
     pub const HEADER_LEADING_SPACE: u32 = 0x100000;
 }
