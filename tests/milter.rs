@@ -357,14 +357,26 @@ fn faults_are_logged_and_the_server_goes_on() {
 
 #[test]
 fn abort_forgets_the_message() {
-    let (address, _) = start(CONFIG);
+    let (address, log) = start(CONFIG);
     let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    mta.send(b'D', b"Mi\0Q888\0");
     mta.send(b'M', b"<jane@example.org>\0");
     mta.receive();
-    mta.send(b'L', b"Cc\0 a@x.example\0");
+    // A plain RSET after MAIL: nothing to say.
+    mta.send(b'A', b"");
+    mta.send(b'M', b"<jane@example.org>\0");
+    mta.receive();
+    mta.event(b'L', b"Cc\0 a@x.example\0", 0x80);
+    // Abandoned in the middle of the content: logged.
     mta.send(b'A', b"");
     let replies = mta.message("jane@example.org", &["bob@partner.example"], CLEAN);
     assert_eq!(replies, [(b'c', Vec::new())]);
+    let text = log.wait_for("abandoned a message");
+    assert_eq!(text.matches("abandoned").count(), 1, "{text}");
+    assert!(
+        text.contains("(message queue_id=Q888 sender=j•••@example.org)"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -43,16 +43,7 @@ pub(super) fn serve_connection(gateway: &Gateway, mut stream: Box<dyn Stream>) {
         Ok(Err(e)) => format!("connection closed: {e}"),
         Err(panic) => format!("internal error, connection closed: {panic}"),
     };
-    let during = if session.in_message {
-        format!(
-            " (message queue_id={} sender={})",
-            session.queue_id().unwrap_or("-"),
-            super::mask_address(&session.envelope.sender)
-        )
-    } else {
-        String::new()
-    };
-    gateway.log_line(&format!("maillint milter: {problem}{during}"));
+    gateway.log_line(&format!("maillint milter: {problem}{}", session.during()));
 }
 
 struct Session<'g> {
@@ -210,6 +201,15 @@ impl<'g> Session<'g> {
                 Step::Send(replies)
             }
             Command::Abort => {
+                // After MAIL alone an abort is a plain RSET; in the middle
+                // of the content it means the sender went away (or the MTA
+                // gave up on the message), which an administrator should see.
+                if self.in_message && (!self.raw.is_empty() || self.oversize) {
+                    self.gateway.log_line(&format!(
+                        "maillint milter: the MTA abandoned a message in the middle of its content (the client disconnected or the MTA refused it){}",
+                        self.during()
+                    ));
+                }
                 self.reset_message();
                 Step::Silent
             }
@@ -221,6 +221,19 @@ impl<'g> Session<'g> {
             }
             Command::Quit => Step::Close,
             Command::Data | Command::Unknown(_) => Step::Send(vec![Reply::Continue]),
+        }
+    }
+
+    /// The message in progress, for a log line about what happened to it.
+    fn during(&self) -> String {
+        if self.in_message {
+            format!(
+                " (message queue_id={} sender={})",
+                self.queue_id().unwrap_or("-"),
+                super::mask_address(&self.envelope.sender)
+            )
+        } else {
+            String::new()
         }
     }
 
