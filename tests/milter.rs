@@ -401,3 +401,30 @@ fn serves_on_a_unix_socket() {
     stream.read_exact(&mut reply).unwrap();
     assert_eq!(&reply[..9], &[0, 0, 0, 13, b'O', 0, 0, 0, 6]);
 }
+
+#[test]
+fn only_messages_that_go_out_count_towards_a_storm() {
+    let reply_all = |i: usize| {
+        format!("From: u{i}@example.org\r\nTo: everyone@example.org\r\nSubject: Re: Test\r\nReferences: <root@example.org>\r\n\r\nPlease remove me.\r\n").into_bytes()
+    };
+    let envelope = |i: usize| maillint::milter::Envelope {
+        sender: format!("u{i}@example.org"),
+        recipients: vec!["everyone@example.org".into()],
+        ..Default::default()
+    };
+    let storm_rule = |config: &str| -> Vec<bool> {
+        let config = Config::parse(config, "maillint.toml").unwrap();
+        let gateway = Gateway::new(config, Box::new(Log::default())).unwrap();
+        (0..5)
+            .map(|i| {
+                let decision = gateway.judge_at(reply_all(i), &envelope(i), 1000 + i as u64);
+                decision.rules.iter().any(|r| r == "storm")
+            })
+            .collect()
+    };
+    // Refused by reply-all-to-list (an error): nothing went out, no storm.
+    assert_eq!(storm_rule(CONFIG), [false; 5]);
+    // Only a warning: two replies go out, the third is stopped.
+    let warn = format!("{CONFIG}[rules.reply-all-to-list]\nseverity = \"warning\"\n");
+    assert_eq!(storm_rule(&warn), [false, false, true, true, true]);
+}

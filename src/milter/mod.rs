@@ -315,7 +315,10 @@ impl Gateway {
             Err(panic) => return fault(format!("internal error ({panic})")),
         };
         let mut decision = self.decide(&findings);
-        if let Some(storm) = &self.storm {
+        // Only messages that go out (or may, from quarantine) count: a
+        // refused message reached nobody, and its sender may fix and resend.
+        let goes_out = decision.action <= Action::Quarantine;
+        if let Some(storm) = self.storm.as_ref().filter(|_| goes_out) {
             let audience = crate::audience::Audience::new(&message, &self.org);
             let verdict = storm.judge(
                 &message,
