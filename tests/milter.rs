@@ -428,3 +428,33 @@ fn only_messages_that_go_out_count_towards_a_storm() {
     let warn = format!("{CONFIG}[rules.reply-all-to-list]\nseverity = \"warning\"\n");
     assert_eq!(storm_rule(&warn), [false, false, true, true, true]);
 }
+
+#[test]
+fn a_message_maillint_cannot_check_gets_the_fault_action() {
+    let (address, log) = start(CONFIG);
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    // Unclosed encoded words: parsing would be quadratic, so it is refused.
+    let hostile = format!(
+        "From: jane@example.org\nTo: bob@partner.example\nSubject: {}\nMessage-ID: <hostile@example.org>\n\nhi\n",
+        "=?ab?q? ".repeat(200_000)
+    );
+    let replies = mta.message("jane@example.org", &["bob@partner.example"], &hostile);
+    let text = reply_text(&replies);
+    assert!(
+        text.starts_with("451-4.7.1 Message not delivered."),
+        "{text}"
+    );
+    assert!(
+        text.contains("maillint could not check this message"),
+        "{text}"
+    );
+    log.wait_for(r#"message_id="<hostile@example.org>""#);
+    assert!(
+        log.text().contains("action=tempfail fault="),
+        "{}",
+        log.text()
+    );
+    // The connection goes on.
+    let replies = mta.message("jane@example.org", &["bob@partner.example"], CLEAN);
+    assert_eq!(replies, [(b'c', Vec::new())]);
+}

@@ -347,3 +347,53 @@ fn replies(decision: &Decision, allowed: u32) -> Vec<Reply> {
         ))],
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Log(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Log {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A connection whose reading panics.
+    struct Panicking;
+
+    impl Read for Panicking {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            panic!("boom");
+        }
+    }
+
+    impl Write for Panicking {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_panic_ends_its_connection_with_a_log_line() {
+        let log = Log::default();
+        let gateway =
+            Gateway::new(crate::config::Config::default(), Box::new(log.clone())).unwrap();
+        serve_connection(&gateway, Box::new(Panicking));
+        let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(
+            text,
+            "maillint milter: internal error, connection closed: boom\n"
+        );
+    }
+}
