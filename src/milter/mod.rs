@@ -257,10 +257,6 @@ impl Gateway {
         })
     }
 
-    pub fn settings(&self) -> &MilterConfig {
-        &self.settings
-    }
-
     fn max_message_size(&self) -> u64 {
         self.linter.config().input.max_message_size
     }

@@ -24,7 +24,7 @@ const WANTED_FLAGS: u32 = flag::NO_UNKNOWN | flag::HEADER_LEADING_SPACE;
 const WANTED_ACTIONS: u32 = action::ADD_HEADERS | action::QUARANTINE;
 
 /// The header a tagged message gets.
-pub const TAG_HEADER: &str = "X-Maillint";
+const TAG_HEADER: &str = "X-Maillint";
 
 /// Serves one connection to its end, logging how it ended when that was
 /// not a clean quit. A panic here ends this connection only.
