@@ -179,6 +179,9 @@ pub struct Config {
     pub bulk: BulkConfig,
     /// `[input]`: limits on what is read.
     pub input: Limits,
+    /// `[milter]` and `[storm]`: the gateway (types in `crate::milter`).
+    pub milter: crate::milter::MilterConfig,
+    pub storm: crate::milter::StormConfig,
 }
 
 /// What a custom rule's pattern is matched against.
@@ -286,6 +289,10 @@ struct RawConfig {
     bulk: BulkConfig,
     #[serde(default)]
     input: RawInput,
+    #[serde(default)]
+    milter: crate::milter::MilterConfig,
+    #[serde(default)]
+    storm: crate::milter::StormConfig,
 }
 
 #[derive(Deserialize, Default)]
@@ -591,6 +598,8 @@ impl Config {
             sendmail: raw.sendmail,
             bulk: raw.bulk,
             input,
+            milter: raw.milter,
+            storm: raw.storm,
         })
     }
 

@@ -22,6 +22,8 @@ pub mod linter;
 mod mass_names;
 #[deny(clippy::unwrap_used, clippy::expect_used)]
 pub mod message;
+#[deny(clippy::unwrap_used, clippy::expect_used)]
+pub mod milter;
 pub mod report;
 pub mod rules;
 pub mod sendmail;

@@ -4,7 +4,7 @@
 mod cli;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use cli::{ExitStatus, check, explain, git_hook, init, man, rules, sendmail};
+use cli::{ExitStatus, check, explain, git_hook, init, man, milter, rules, sendmail};
 use std::io;
 use std::process::ExitCode;
 
@@ -33,6 +33,8 @@ enum Command {
     Rules(rules::RulesArgs),
     /// Show the documentation of a rule
     Explain(explain::ExplainArgs),
+    /// Run as a milter for Postfix or Sendmail: check every outgoing message at the mail server
+    Milter(milter::MilterArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +55,7 @@ fn main() -> ExitCode {
         Command::Man => man::run(Cli::command()),
         Command::Rules(args) => rules::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Milter(args) => milter::run(args),
     };
     status.into()
 }

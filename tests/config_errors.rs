@@ -71,7 +71,23 @@ fn unknown_key() {
 fn unknown_section() {
     assert_config_error(
         "[orgnization]\ndomains = [\"example.org\"]\n",
-        "maillint.toml:1: orgnization: unknown field `orgnization`, expected one of `organization`, `lists`, `rules`, `custom`, `sendmail`, `bulk`, `input`",
+        "maillint.toml:1: orgnization: unknown field `orgnization`, expected one of `organization`, `lists`, `rules`, `custom`, `sendmail`, `bulk`, `input`, `milter`, `storm`",
+    );
+}
+
+#[test]
+fn milter_and_storm_sections() {
+    assert_config_error(
+        "[milter]\nerror = \"bounce\"\n",
+        "maillint.toml:2: milter.error: unknown variant `bounce`, expected one of `accept`, `tag`, `quarantine`, `tempfail`, `reject`",
+    );
+    assert_config_error(
+        "[milter]\nnetworks = [\"10.0.0.0/8\", \"10.0.0/8\"]\n",
+        "maillint.toml:2: milter.networks[1]: `10.0.0/8` is not a network such as 10.0.0.0/8 or 2001:db8::/32",
+    );
+    assert_config_error(
+        "[storm]\nmax_replys = 3\n",
+        "maillint.toml:2: storm.max_replys: unknown field `max_replys`, expected one of `enabled`, `audience`, `max_replies`, `window_minutes`, `block_hours`, `action`, `sender_limit_per_hour`, `store`, `store_timeout_ms`, `on_store_error`",
     );
 }
 

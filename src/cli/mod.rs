@@ -6,6 +6,7 @@ pub mod explain;
 pub mod git_hook;
 pub mod init;
 pub mod man;
+pub mod milter;
 pub mod rules;
 pub mod sendmail;
 

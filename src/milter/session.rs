@@ -1,0 +1,399 @@
+//! One MTA connection: negotiation, the events of each message, the
+//! message rebuilt from its header and body events, and the answer at
+//! end-of-message.
+
+use super::protocol::{self, Command, ProtocolError, Reply, action, flag};
+use super::{Action, Decision, Envelope, Gateway};
+use std::collections::HashMap;
+use std::io::{Read, Write};
+
+pub(super) trait Stream: Read + Write + Send {}
+impl<T: Read + Write + Send> Stream for T {}
+
+/// Protocol flags asked of the MTA (it grants those it can): no unknown
+/// SMTP commands, and header values exactly as written.
+///
+/// Every other event is answered, DATA included, though maillint has no
+/// use for it: an event the MTA does not wait on leaves its write
+/// unacknowledged, Nagle's algorithm holds the MTA's next write until the
+/// acknowledgement comes, and the acknowledgement is delayed (40 ms on
+/// Linux) because the milter has nothing to send. Through Postfix that
+/// cost 45-55 ms per message (the DATA macros, then the first header).
+const WANTED_FLAGS: u32 = flag::NO_UNKNOWN | flag::HEADER_LEADING_SPACE;
+
+const WANTED_ACTIONS: u32 = action::ADD_HEADERS | action::QUARANTINE;
+
+/// The header a tagged message gets.
+const TAG_HEADER: &str = "X-Maillint";
+
+/// Serves one connection to its end, logging how it ended when that was
+/// not a clean quit. A panic here ends this connection only.
+pub(super) fn serve_connection(gateway: &Gateway, mut stream: Box<dyn Stream>) {
+    let mut session = Session::new(gateway);
+    let outcome = crate::guard::catch_panic(|| session.run(&mut stream));
+    let problem = match outcome {
+        Ok(Ok(())) if session.in_message => {
+            "the MTA closed the connection in the middle of a message".to_string()
+        }
+        Ok(Ok(())) => return,
+        Ok(Err(e)) if e.is_timeout() => format!(
+            "the MTA was silent for {} s; connection closed",
+            gateway.settings.timeout
+        ),
+        Ok(Err(e)) => format!("connection closed: {e}"),
+        Err(panic) => format!("internal error, connection closed: {panic}"),
+    };
+    gateway.log_line(&format!("maillint milter: {problem}{}", session.during()));
+}
+
+struct Session<'g> {
+    gateway: &'g Gateway,
+    /// Protocol flags and actions agreed with the MTA.
+    flags: u32,
+    actions: u32,
+    macros: HashMap<String, String>,
+    client: Option<std::net::IpAddr>,
+    /// Between MAIL and end-of-message or abort.
+    in_message: bool,
+    outgoing: bool,
+    envelope: Envelope,
+    message_id: Option<String>,
+    /// The message as rebuilt so far (outgoing mail only).
+    raw: Vec<u8>,
+    oversize: bool,
+}
+
+/// What to do after an event.
+enum Step {
+    Silent,
+    Send(Vec<Reply>),
+    Close,
+}
+
+impl<'g> Session<'g> {
+    fn new(gateway: &'g Gateway) -> Self {
+        Session {
+            gateway,
+            flags: 0,
+            actions: 0,
+            macros: HashMap::new(),
+            client: None,
+            in_message: false,
+            outgoing: false,
+            envelope: Envelope::default(),
+            message_id: None,
+            raw: Vec::new(),
+            oversize: false,
+        }
+    }
+
+    fn run(&mut self, stream: &mut impl Stream) -> Result<(), ProtocolError> {
+        // A header may be as large as a whole message; body chunks are
+        // small (64 KB from Postfix and Sendmail).
+        let max_packet = self.gateway.max_message_size().saturating_add(64 * 1024);
+        while let Some(command) = protocol::read_command(stream, max_packet)? {
+            match self.handle(command) {
+                Step::Silent => {}
+                Step::Send(replies) => {
+                    let bytes: Vec<u8> = replies.iter().flat_map(Reply::encode).collect();
+                    stream.write_all(&bytes)?;
+                    stream.flush()?;
+                }
+                Step::Close => return Ok(()),
+            }
+        }
+        Ok(())
+    }
+
+    fn handle(&mut self, command: Command) -> Step {
+        match command {
+            Command::Negotiate {
+                version,
+                actions,
+                flags,
+            } => {
+                self.flags = WANTED_FLAGS & flags;
+                self.actions = WANTED_ACTIONS & actions;
+                Step::Send(vec![Reply::Negotiate {
+                    version: protocol::VERSION.min(version),
+                    actions: self.actions,
+                    flags: self.flags,
+                }])
+            }
+            Command::Macros { pairs, .. } => {
+                self.macros.extend(pairs);
+                Step::Silent
+            }
+            Command::Connect { address, .. } => {
+                self.client = address.trim_start_matches("IPv6:").parse().ok();
+                Step::Send(vec![Reply::Continue])
+            }
+            Command::Helo(_) => Step::Send(vec![Reply::Continue]),
+            Command::Mail(args) => {
+                self.reset_message();
+                self.in_message = true;
+                self.envelope = Envelope {
+                    queue_id: None,
+                    sender: unbracket(args.first().map_or("", String::as_str)),
+                    recipients: Vec::new(),
+                    authenticated: self.macros.get("{auth_authen}").cloned(),
+                    client: self.client,
+                };
+                self.outgoing = self.gateway.is_outgoing(&self.envelope);
+                if self.outgoing {
+                    Step::Send(vec![Reply::Continue])
+                } else {
+                    // Inbound: nothing more of this message is needed.
+                    self.envelope.queue_id = self.queue_id().map(str::to_string);
+                    self.gateway
+                        .log_decision(&self.envelope, None, &Decision::accept());
+                    self.in_message = false;
+                    Step::Send(vec![Reply::Accept])
+                }
+            }
+            Command::Rcpt(args) => {
+                if let Some(address) = args.first() {
+                    self.envelope.recipients.push(unbracket(address));
+                }
+                Step::Send(vec![Reply::Continue])
+            }
+            Command::Header { name, value } => {
+                if name.eq_ignore_ascii_case("Message-ID") {
+                    self.message_id = Some(String::from_utf8_lossy(&value).trim().to_string());
+                }
+                if self.outgoing {
+                    let mut line = Vec::with_capacity(name.len() + value.len() + 4);
+                    line.extend_from_slice(name.as_bytes());
+                    line.push(b':');
+                    if self.flags & flag::HEADER_LEADING_SPACE == 0 {
+                        line.push(b' ');
+                    }
+                    // Continuation lines come separated by bare newlines.
+                    for &b in &value {
+                        if b == b'\n' && line.last() != Some(&b'\r') {
+                            line.push(b'\r');
+                        }
+                        line.push(b);
+                    }
+                    line.extend_from_slice(b"\r\n");
+                    self.append(&line);
+                }
+                Step::Send(vec![Reply::Continue])
+            }
+            Command::EndOfHeaders => {
+                if self.outgoing {
+                    self.append(b"\r\n");
+                }
+                Step::Send(vec![Reply::Continue])
+            }
+            Command::Body(chunk) => {
+                if self.outgoing {
+                    self.append(&chunk);
+                }
+                Step::Send(vec![Reply::Continue])
+            }
+            Command::EndOfMessage(chunk) => {
+                if self.outgoing {
+                    self.append(&chunk);
+                }
+                let replies = self.end_of_message();
+                self.reset_message();
+                Step::Send(replies)
+            }
+            Command::Abort => {
+                // After MAIL alone an abort is a plain RSET; in the middle
+                // of the content it means the sender went away (or the MTA
+                // gave up on the message), which an administrator should see.
+                if self.in_message && (!self.raw.is_empty() || self.oversize) {
+                    self.gateway.log_line(&format!(
+                        "maillint milter: the MTA abandoned a message in the middle of its content (the client disconnected or the MTA refused it){}",
+                        self.during()
+                    ));
+                }
+                self.reset_message();
+                Step::Silent
+            }
+            Command::QuitNewConnection => {
+                self.reset_message();
+                self.macros.clear();
+                self.client = None;
+                Step::Silent
+            }
+            Command::Quit => Step::Close,
+            Command::Data | Command::Unknown(_) => Step::Send(vec![Reply::Continue]),
+        }
+    }
+
+    /// The message in progress, for a log line about what happened to it.
+    fn during(&self) -> String {
+        if self.in_message {
+            format!(
+                " (message queue_id={} sender={})",
+                self.queue_id().unwrap_or("-"),
+                super::mask_address(&self.envelope.sender)
+            )
+        } else {
+            String::new()
+        }
+    }
+
+    fn queue_id(&self) -> Option<&str> {
+        self.macros.get("i").map(String::as_str)
+    }
+
+    /// Adds rebuilt bytes, or drops the message once it is over the limit.
+    fn append(&mut self, bytes: &[u8]) {
+        if self.oversize {
+            return;
+        }
+        if (self.raw.len() + bytes.len()) as u64 > self.gateway.max_message_size() {
+            self.oversize = true;
+            self.raw = Vec::new();
+        } else {
+            self.raw.extend_from_slice(bytes);
+        }
+    }
+
+    fn reset_message(&mut self) {
+        self.in_message = false;
+        self.outgoing = false;
+        self.envelope = Envelope::default();
+        self.message_id = None;
+        self.raw = Vec::new();
+        self.oversize = false;
+    }
+
+    fn end_of_message(&mut self) -> Vec<Reply> {
+        self.envelope.queue_id = self.queue_id().map(str::to_string);
+        let decision = if !self.outgoing {
+            // Only when the MTA skipped MAIL: nothing to judge.
+            Decision::accept()
+        } else if self.oversize {
+            let limit = crate::input::format_size(self.gateway.max_message_size());
+            Decision {
+                action: self.gateway.settings.on_oversize,
+                rules: Vec::new(),
+                lines: vec![format!(
+                    "maillint could not check this message: it is larger than {limit}"
+                )],
+                fault: Some(format!("message larger than {limit}")),
+            }
+        } else {
+            let raw = std::mem::take(&mut self.raw);
+            self.gateway.judge(raw, &self.envelope)
+        };
+        self.gateway
+            .log_decision(&self.envelope, self.message_id.as_deref(), &decision);
+        replies(&decision, self.actions)
+    }
+}
+
+/// An envelope address without its angle brackets.
+fn unbracket(address: &str) -> String {
+    let address = address.trim();
+    address
+        .strip_prefix('<')
+        .and_then(|a| a.strip_suffix('>'))
+        .unwrap_or(address)
+        .to_string()
+}
+
+/// What to send at end-of-message for a decision. Modifications come
+/// before the final reply; an action the MTA did not allow falls back to
+/// a temporary failure, so that nothing passes unchecked by mistake.
+fn replies(decision: &Decision, allowed: u32) -> Vec<Reply> {
+    let first_line = if decision.fault.is_some() {
+        "Message not delivered."
+    } else {
+        "Message not sent: maillint found problems. Fix them and send it again:"
+    };
+    let mut lines = vec![first_line.to_string()];
+    lines.extend(decision.lines.iter().cloned());
+    let tempfail = || {
+        vec![Reply::ReplyCode(protocol::smtp_reply(
+            "451", "4.7.1", &lines,
+        ))]
+    };
+    match decision.action {
+        Action::Accept => vec![Reply::Continue],
+        Action::Tag if allowed & action::ADD_HEADERS != 0 => {
+            let value = match &decision.fault {
+                Some(fault) => format!("not checked ({fault})"),
+                None if decision.rules.is_empty() => "no findings".to_string(),
+                None => decision.rules.join(", "),
+            };
+            vec![
+                Reply::AddHeader {
+                    name: TAG_HEADER.to_string(),
+                    value,
+                },
+                Reply::Continue,
+            ]
+        }
+        Action::Tag => vec![Reply::Continue],
+        Action::Quarantine if allowed & action::QUARANTINE != 0 => {
+            let mut reason = format!("maillint: {}", decision.lines.join("; "));
+            if let Some((cut, _)) = reason.char_indices().nth(400) {
+                reason.truncate(cut);
+            }
+            vec![
+                Reply::Quarantine(crate::guard::one_line(&reason)),
+                Reply::Continue,
+            ]
+        }
+        Action::Quarantine | Action::Tempfail => tempfail(),
+        Action::Reject => vec![Reply::ReplyCode(protocol::smtp_reply(
+            "550", "5.7.1", &lines,
+        ))],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Log(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Log {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A connection whose reading panics.
+    struct Panicking;
+
+    impl Read for Panicking {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            panic!("boom");
+        }
+    }
+
+    impl Write for Panicking {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_panic_ends_its_connection_with_a_log_line() {
+        let log = Log::default();
+        let gateway =
+            Gateway::new(crate::config::Config::default(), Box::new(log.clone())).unwrap();
+        serve_connection(&gateway, Box::new(Panicking));
+        let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(
+            text,
+            "maillint milter: internal error, connection closed: boom\n"
+        );
+    }
+}

@@ -1,0 +1,545 @@
+//! Reply-all storm protection: what one message's check cannot see. The
+//! gateway sees every outgoing message, so it counts replies to a large
+//! audience per thread and stops the storm at its start; and it counts
+//! each sender's messages to large audiences per hour.
+//!
+//! Counters live in memory (one gateway) or in Redis (several gateways
+//! sharing them, so a storm started through one is stopped on all).
+//! Both count in fixed windows that open with the first count: Redis's
+//! atomic increment with an expiry gives exactly that.
+
+use super::Action;
+use crate::message::{Message, strip_subject_prefixes};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// `[storm]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StormConfig {
+    pub enabled: bool,
+    /// A message goes to a large audience when it reaches a mass list or
+    /// at least this many people.
+    pub audience: u64,
+    /// Replies to a large audience a thread may have within the window;
+    /// the next one is blocked, and so is every later one for `block_hours`.
+    pub max_replies: u64,
+    pub window_minutes: u64,
+    pub block_hours: u64,
+    /// What happens to a blocked message.
+    pub action: Action,
+    /// Messages to a large audience one sender may send per hour (0: no
+    /// limit).
+    pub sender_limit_per_hour: u64,
+    /// `redis://HOST:PORT` to share the counters between gateways; in
+    /// memory when unset.
+    pub store: Option<String>,
+    /// Milliseconds to wait for the store before giving up on it.
+    pub store_timeout_ms: u64,
+    /// What happens to a message when the store cannot be reached
+    /// (`accept`: fail open, with a warning in the log).
+    pub on_store_error: Action,
+}
+
+impl Default for StormConfig {
+    fn default() -> Self {
+        StormConfig {
+            enabled: true,
+            audience: 500,
+            max_replies: 2,
+            window_minutes: 30,
+            block_hours: 6,
+            action: Action::Reject,
+            sender_limit_per_hour: 10,
+            store: None,
+            store_timeout_ms: 500,
+            on_store_error: Action::Accept,
+        }
+    }
+}
+
+/// Where the counters are kept. `now` is in seconds (the memory store's
+/// clock; Redis keeps its own).
+pub trait Store: Send + Sync {
+    /// Adds one to `key` and gives the count; the count starts again from
+    /// zero `ttl` after its first increment.
+    fn increment(&self, key: &str, ttl: Duration, now: u64) -> Result<u64, String>;
+    /// Marks `key` for `ttl`.
+    fn mark(&self, key: &str, ttl: Duration, now: u64) -> Result<(), String>;
+    fn is_marked(&self, key: &str, now: u64) -> Result<bool, String>;
+}
+
+/// Counters in this process.
+#[derive(Default)]
+pub struct MemoryStore {
+    table: Mutex<Table>,
+}
+
+#[derive(Default)]
+struct Table {
+    /// Count and the second it expires at.
+    entries: HashMap<String, (u64, u64)>,
+    /// Expired entries are swept when the table reaches this size, which
+    /// then doubles what is left: a bounded table at a constant cost per
+    /// message.
+    sweep_at: usize,
+}
+
+const SWEEP_AT_LEAST: usize = 4096;
+
+impl MemoryStore {
+    fn with<T>(&self, now: u64, f: impl FnOnce(&mut HashMap<String, (u64, u64)>) -> T) -> T {
+        let mut table = self.table.lock().unwrap_or_else(|p| p.into_inner());
+        if table.entries.len() >= table.sweep_at.max(SWEEP_AT_LEAST) {
+            table.entries.retain(|_, (_, expires)| *expires > now);
+            table.sweep_at = table.entries.len() * 2;
+        }
+        f(&mut table.entries)
+    }
+}
+
+impl Store for MemoryStore {
+    fn increment(&self, key: &str, ttl: Duration, now: u64) -> Result<u64, String> {
+        Ok(self.with(now, |entries| {
+            let entry = entries
+                .entry(key.to_string())
+                .or_insert((0, now + ttl.as_secs()));
+            if entry.1 <= now {
+                *entry = (0, now + ttl.as_secs());
+            }
+            entry.0 += 1;
+            entry.0
+        }))
+    }
+
+    fn mark(&self, key: &str, ttl: Duration, now: u64) -> Result<(), String> {
+        self.with(now, |entries| {
+            entries.insert(key.to_string(), (1, now + ttl.as_secs()));
+        });
+        Ok(())
+    }
+
+    fn is_marked(&self, key: &str, now: u64) -> Result<bool, String> {
+        Ok(self.with(now, |entries| {
+            entries.get(key).is_some_and(|(_, expires)| *expires > now)
+        }))
+    }
+}
+
+/// Counters in Redis, shared by every gateway that uses the same server.
+/// One connection, reopened after an error; after a failure the store is
+/// not tried again for a few seconds, so that a Redis outage costs each
+/// message nothing rather than a timeout.
+pub struct RedisStore {
+    client: redis::Client,
+    timeout: Duration,
+    connection: Mutex<Option<redis::Connection>>,
+    failed_at: Mutex<Option<Instant>>,
+}
+
+const RETRY_AFTER: Duration = Duration::from_secs(5);
+
+impl RedisStore {
+    pub fn new(url: &str, timeout: Duration) -> Result<RedisStore, String> {
+        let client = redis::Client::open(url).map_err(|e| format!("storm.store: {e}"))?;
+        Ok(RedisStore {
+            client,
+            timeout,
+            connection: Mutex::new(None),
+            failed_at: Mutex::new(None),
+        })
+    }
+
+    fn run<T>(
+        &self,
+        f: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>,
+    ) -> Result<T, String> {
+        let mut failed_at = self.failed_at.lock().unwrap_or_else(|p| p.into_inner());
+        if failed_at.is_some_and(|t| t.elapsed() < RETRY_AFTER) {
+            return Err("unreachable (retrying in a few seconds)".into());
+        }
+        let mut slot = self.connection.lock().unwrap_or_else(|p| p.into_inner());
+        let result = self
+            .connected(&mut slot)
+            .and_then(|c| f(c).map_err(|e| e.to_string()));
+        match &result {
+            Ok(_) => *failed_at = None,
+            Err(_) => {
+                *slot = None;
+                *failed_at = Some(Instant::now());
+            }
+        }
+        result
+    }
+
+    fn connected<'c>(
+        &self,
+        slot: &'c mut Option<redis::Connection>,
+    ) -> Result<&'c mut redis::Connection, String> {
+        if slot.is_none() {
+            let connection = self
+                .client
+                .get_connection_with_timeout(self.timeout)
+                .map_err(|e| e.to_string())?;
+            connection
+                .set_read_timeout(Some(self.timeout))
+                .and_then(|()| connection.set_write_timeout(Some(self.timeout)))
+                .map_err(|e| e.to_string())?;
+            *slot = Some(connection);
+        }
+        slot.as_mut().ok_or_else(|| "no connection".to_string())
+    }
+}
+
+impl Store for RedisStore {
+    fn increment(&self, key: &str, ttl: Duration, _now: u64) -> Result<u64, String> {
+        // SET NX EX opens the window, INCR counts in it (keeping its
+        // expiry), atomically.
+        self.run(|c| {
+            let (count,): (u64,) = redis::pipe()
+                .atomic()
+                .cmd("SET")
+                .arg(key)
+                .arg(0)
+                .arg("EX")
+                .arg(ttl.as_secs().max(1))
+                .arg("NX")
+                .ignore()
+                .cmd("INCR")
+                .arg(key)
+                .query(c)?;
+            Ok(count)
+        })
+    }
+
+    fn mark(&self, key: &str, ttl: Duration, _now: u64) -> Result<(), String> {
+        self.run(|c| {
+            redis::cmd("SET")
+                .arg(key)
+                .arg(1)
+                .arg("EX")
+                .arg(ttl.as_secs().max(1))
+                .query(c)
+        })
+    }
+
+    fn is_marked(&self, key: &str, _now: u64) -> Result<bool, String> {
+        self.run(|c| redis::cmd("EXISTS").arg(key).query(c))
+    }
+}
+
+/// The storm rules over a store.
+pub struct Storm {
+    settings: StormConfig,
+    store: Box<dyn Store>,
+}
+
+/// Why a message is stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blocked {
+    pub reason: String,
+}
+
+/// What storm protection says about one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Pass,
+    Blocked(Blocked),
+    /// The store could not be asked.
+    StoreError(String),
+}
+
+impl Storm {
+    pub fn new(settings: StormConfig) -> Result<Storm, String> {
+        let store: Box<dyn Store> = match &settings.store {
+            Some(url) => Box::new(RedisStore::new(
+                url,
+                Duration::from_millis(settings.store_timeout_ms.max(1)),
+            )?),
+            None => Box::new(MemoryStore::default()),
+        };
+        Ok(Storm::with_store(settings, store))
+    }
+
+    pub fn with_store(settings: StormConfig, store: Box<dyn Store>) -> Storm {
+        Storm { settings, store }
+    }
+
+    pub fn settings(&self) -> &StormConfig {
+        &self.settings
+    }
+
+    /// Counts a message to `reach` people (`mass`: a mass list among them)
+    /// from `sender`, at `now` (seconds), and says whether it goes out.
+    pub fn judge(
+        &self,
+        message: &Message,
+        sender: &str,
+        reach: u64,
+        mass: bool,
+        now: u64,
+    ) -> Verdict {
+        match self.check(message, sender, reach, mass, now) {
+            Ok(None) => Verdict::Pass,
+            Ok(Some(blocked)) => Verdict::Blocked(blocked),
+            Err(e) => Verdict::StoreError(e),
+        }
+    }
+
+    fn check(
+        &self,
+        message: &Message,
+        sender: &str,
+        reach: u64,
+        mass: bool,
+        now: u64,
+    ) -> Result<Option<Blocked>, String> {
+        let s = &self.settings;
+        if !s.enabled || !(mass || reach >= s.audience) {
+            return Ok(None);
+        }
+        let people = if mass {
+            "a mass list".to_string()
+        } else {
+            format!("{reach} people")
+        };
+        if message.is_reply {
+            let block = Duration::from_secs(s.block_hours * 3600);
+            let window = Duration::from_secs(s.window_minutes * 60);
+            let threads = thread_keys(message);
+            for thread in &threads {
+                if self
+                    .store
+                    .is_marked(&format!("maillint:storm:blocked:{thread}"), now)?
+                {
+                    return Ok(Some(Blocked {
+                        reason: format!(
+                            "Reply-all storm: replies to everyone in this thread are paused (for {} hours after it had more than {} replies to a large audience within {} minutes). Reply to the sender only.",
+                            s.block_hours, s.max_replies, s.window_minutes
+                        ),
+                    }));
+                }
+            }
+            let mut count = 0;
+            for thread in &threads {
+                let key = format!("maillint:storm:replies:{thread}");
+                count = count.max(self.store.increment(&key, window, now)?);
+            }
+            if count > s.max_replies {
+                for thread in &threads {
+                    self.store
+                        .mark(&format!("maillint:storm:blocked:{thread}"), block, now)?;
+                }
+                return Ok(Some(Blocked {
+                    reason: format!(
+                        "Reply-all storm: this is reply {count} to {people} in this thread within {} minutes; replies to everyone in it are paused for {} hours. Reply to the sender only.",
+                        s.window_minutes, s.block_hours
+                    ),
+                }));
+            }
+        }
+        if s.sender_limit_per_hour > 0 {
+            let key = format!(
+                "maillint:storm:sender:{:016x}",
+                fnv1a(sender.to_ascii_lowercase().as_bytes())
+            );
+            let count = self.store.increment(&key, Duration::from_secs(3600), now)?;
+            if count > s.sender_limit_per_hour {
+                return Ok(Some(Blocked {
+                    reason: format!(
+                        "Sending limit: message {count} to a large audience from this sender within an hour (the limit is {}).",
+                        s.sender_limit_per_hour
+                    ),
+                }));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// The keys a reply is counted under, the same on every gateway: its
+/// thread's root (the first References id, else In-Reply-To) and its
+/// subject without reply prefixes, case and spacing. Counting under both
+/// keeps a storm one storm when clients break the references (a reply to
+/// a reply that carries only In-Reply-To) or edit the subject.
+pub fn thread_keys(message: &Message) -> Vec<String> {
+    // The parser keeps message ids without their angle brackets.
+    let first_id = |name: &str| {
+        let value = message.header(name)?.value;
+        value
+            .split([',', ' ', '\t', '<', '>'])
+            .find(|id| !id.is_empty())
+            .map(|id| format!("id:<{id}>"))
+    };
+    let subject = message.subject.as_deref().unwrap_or("");
+    let words: Vec<String> = strip_subject_prefixes(subject)
+        .split_whitespace()
+        .map(str::to_lowercase)
+        .collect();
+    let mut keys = vec![format!("subject:{}", words.join(" "))];
+    keys.extend(first_id("References").or_else(|| first_id("In-Reply-To")));
+    keys.iter()
+        .map(|key| format!("{:016x}", fnv1a(key.as_bytes())))
+        .collect()
+}
+
+/// FNV-1a, 64 bits: a hash that is the same in every process, for keys
+/// shared through Redis.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::parse_rfc5322;
+
+    fn reply(subject: &str, references: Option<&str>) -> Message {
+        let refs = references.map_or(String::new(), |r| {
+            format!("In-Reply-To: {r}\nReferences: {r}\n")
+        });
+        parse_rfc5322(
+            format!(
+                "From: a@example.org\nTo: all@example.org\nSubject: {subject}\n{refs}\nremove me\n"
+            )
+            .as_bytes(),
+            1,
+        )
+        .unwrap()
+    }
+
+    fn storm(settings: StormConfig) -> Storm {
+        Storm::with_store(settings, Box::new(MemoryStore::default()))
+    }
+
+    const MINUTE: u64 = 60;
+
+    #[test]
+    fn the_third_reply_to_a_large_audience_is_blocked_and_so_are_later_ones() {
+        let storm = storm(StormConfig::default());
+        let msg = reply("Re: Test", Some("<root@nhs.example>"));
+        let judge = |sender: &str, now| storm.judge(&msg, sender, 1_200_000, true, now);
+        assert_eq!(judge("a@x", 0), Verdict::Pass);
+        assert_eq!(judge("b@x", MINUTE), Verdict::Pass);
+        assert!(
+            matches!(judge("c@x", 2 * MINUTE), Verdict::Blocked(b) if b.reason.contains("reply 3 to a mass list"))
+        );
+        // Blocked for 6 hours, even after the window closed.
+        assert!(
+            matches!(judge("d@x", 5 * 60 * MINUTE), Verdict::Blocked(b) if b.reason.contains("paused"))
+        );
+        // Then replies go out again.
+        assert_eq!(judge("e@x", 7 * 60 * MINUTE), Verdict::Pass);
+    }
+
+    #[test]
+    fn replies_spread_beyond_the_window_are_not_a_storm() {
+        let storm = storm(StormConfig::default());
+        let msg = reply("Re: Test", Some("<root@nhs.example>"));
+        for i in 0..10 {
+            // Two replies every 31 minutes.
+            let now = i * 31 * MINUTE;
+            assert_eq!(storm.judge(&msg, "a@x", 600, false, now), Verdict::Pass);
+            assert_eq!(storm.judge(&msg, "b@x", 600, false, now + 1), Verdict::Pass);
+        }
+    }
+
+    #[test]
+    fn small_audiences_other_threads_and_new_messages_do_not_count() {
+        let storm = storm(StormConfig {
+            sender_limit_per_hour: 0,
+            ..StormConfig::default()
+        });
+        let msg = reply("Re: Test", Some("<root@nhs.example>"));
+        for now in 0..10 {
+            assert_eq!(storm.judge(&msg, "a@x", 499, false, now), Verdict::Pass);
+        }
+        let fresh = reply("Test", None);
+        for now in 0..10 {
+            assert_eq!(
+                storm.judge(&fresh, "a@x", 5000, true, now),
+                Verdict::Pass,
+                "not a reply"
+            );
+        }
+        for i in 0..10 {
+            let other = reply(
+                &format!("Re: Topic {i}"),
+                Some(&format!("<root{i}@nhs.example>")),
+            );
+            assert_eq!(storm.judge(&other, "a@x", 5000, true, i), Verdict::Pass);
+        }
+    }
+
+    #[test]
+    fn replies_are_counted_by_thread_root_and_by_subject() {
+        let a = reply("RE: Re:  Please   REMOVE me", None);
+        let b = reply("please remove me", None);
+        let c = reply("Re: Lunch", None);
+        assert_eq!(thread_keys(&a), thread_keys(&b));
+        assert_ne!(thread_keys(&a), thread_keys(&c));
+        let root = reply("Re: x", Some("<root@x>"));
+        let edited = reply("Re: y", Some("<root@x>"));
+        assert_eq!(thread_keys(&root).len(), 2);
+        assert_eq!(thread_keys(&root)[1], thread_keys(&edited)[1]);
+    }
+
+    #[test]
+    fn a_storm_is_one_storm_whatever_the_clients_do_to_its_references() {
+        let storm = storm(StormConfig {
+            sender_limit_per_hour: 0,
+            ..StormConfig::default()
+        });
+        let with_root = reply("Re: Test", Some("<root@x>"));
+        let parent_only = reply("RE: Test", Some("<reply7@x>"));
+        let edited = reply("Re: Test - please remove me", Some("<root@x>"));
+        assert_eq!(storm.judge(&with_root, "a@x", 0, true, 0), Verdict::Pass);
+        assert_eq!(storm.judge(&parent_only, "b@x", 0, true, 1), Verdict::Pass);
+        // Third by subject (and second by root).
+        assert!(matches!(
+            storm.judge(&with_root, "c@x", 0, true, 2),
+            Verdict::Blocked(_)
+        ));
+        // The root is blocked, so an edited subject does not escape.
+        assert!(matches!(
+            storm.judge(&edited, "d@x", 0, true, 3),
+            Verdict::Blocked(_)
+        ));
+    }
+
+    #[test]
+    fn a_sender_is_limited_per_hour() {
+        let storm = storm(StormConfig {
+            sender_limit_per_hour: 3,
+            ..StormConfig::default()
+        });
+        let msg = reply("Announcement", None);
+        for now in 0..3 {
+            assert_eq!(storm.judge(&msg, "Boss@x", 800, false, now), Verdict::Pass);
+        }
+        assert!(
+            matches!(storm.judge(&msg, "boss@x", 800, false, 10), Verdict::Blocked(b) if b.reason.contains("Sending limit"))
+        );
+        assert_eq!(storm.judge(&msg, "other@x", 800, false, 10), Verdict::Pass);
+        assert_eq!(
+            storm.judge(&msg, "boss@x", 800, false, 3601),
+            Verdict::Pass,
+            "a new hour"
+        );
+    }
+
+    #[test]
+    fn the_memory_store_forgets_expired_entries() {
+        let store = MemoryStore::default();
+        for i in 0..SWEEP_AT_LEAST * 4 {
+            store
+                .increment(&i.to_string(), Duration::from_secs(10), i as u64)
+                .unwrap();
+        }
+        assert!(store.table.lock().unwrap().entries.len() <= SWEEP_AT_LEAST);
+    }
+}

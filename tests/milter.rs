@@ -1,0 +1,461 @@
+//! `maillint milter` served on loopback and driven byte by byte, as an MTA
+//! drives it: negotiation, events, the answer at end-of-message, and the
+//! faults (malformed packets, disconnects, timeouts, oversize messages).
+
+use maillint::config::Config;
+use maillint::milter::{Gateway, Listen, Server};
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The decision log, shared with the test.
+#[derive(Clone, Default)]
+struct Log(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Log {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Log {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+
+    /// Waits for a line containing `needle` (the server logs from its own
+    /// threads), up to 30 s: a loaded machine may be slow, and a line that
+    /// comes returns at once.
+    fn wait_for(&self, needle: &str) -> String {
+        for _ in 0..1200 {
+            let text = self.text();
+            if text.contains(needle) {
+                return text;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("no log line with {needle:?} in:\n{}", self.text());
+    }
+}
+
+const CONFIG: &str = r#"
+[organization]
+domains = ["example.org"]
+
+[milter]
+timeout = 2
+"#;
+
+fn start(config: &str) -> (SocketAddr, Log) {
+    let config = Config::parse(config, "maillint.toml").unwrap();
+    let log = Log::default();
+    let gateway = Arc::new(Gateway::new(config, Box::new(log.clone())).unwrap());
+    let server = Server::bind(&"inet:127.0.0.1:0".parse::<Listen>().unwrap()).unwrap();
+    let address = server.local_addr().unwrap();
+    std::thread::spawn(move || server.run(gateway));
+    (address, log)
+}
+
+/// The MTA's side of one connection.
+struct Mta {
+    stream: TcpStream,
+    /// Protocol flags agreed: which events get no reply.
+    flags: u32,
+}
+
+const ALL_ACTIONS: u32 = 0x1ff;
+/// What Postfix 3.7 offers: every event flag, no-reply flags included.
+const POSTFIX_FLAGS: u32 = 0x1fffff;
+
+impl Mta {
+    fn connect(address: SocketAddr, flags: u32) -> (Mta, u32) {
+        let stream = TcpStream::connect(address).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut mta = Mta { stream, flags: 0 };
+        let mut data = Vec::new();
+        for word in [6u32, ALL_ACTIONS, flags] {
+            data.extend_from_slice(&word.to_be_bytes());
+        }
+        mta.send(b'O', &data);
+        let (code, reply) = mta.receive();
+        assert_eq!(code, b'O');
+        assert_eq!(&reply[..4], &6u32.to_be_bytes());
+        let agreed = u32::from_be_bytes(reply[8..12].try_into().unwrap());
+        mta.flags = agreed;
+        (mta, agreed)
+    }
+
+    fn send(&mut self, code: u8, data: &[u8]) {
+        let mut packet = ((data.len() + 1) as u32).to_be_bytes().to_vec();
+        packet.push(code);
+        packet.extend_from_slice(data);
+        self.stream.write_all(&packet).unwrap();
+    }
+
+    /// Sends an event and takes its Continue, unless `no_reply` was agreed.
+    fn event(&mut self, code: u8, data: &[u8], no_reply: u32) {
+        self.send(code, data);
+        if self.flags & no_reply == 0 {
+            assert_eq!(self.receive(), (b'c', Vec::new()));
+        }
+    }
+
+    fn receive(&mut self) -> (u8, Vec<u8>) {
+        let mut len = [0u8; 4];
+        self.stream.read_exact(&mut len).unwrap();
+        let mut packet = vec![0u8; u32::from_be_bytes(len) as usize];
+        self.stream.read_exact(&mut packet).unwrap();
+        let data = packet.split_off(1);
+        (packet[0], data)
+    }
+
+    /// Sends a whole message as Postfix does (macros, envelope, headers
+    /// with the leading space, body) and returns the replies to
+    /// end-of-message. Events Postfix would not wait on get no reply.
+    fn message(&mut self, sender: &str, recipients: &[&str], message: &str) -> Vec<(u8, Vec<u8>)> {
+        self.send(b'D', b"Cj\0mail.example.org\0");
+        self.event(b'C', b"client.example.org\x004\x00\x19192.0.2.10\0", 0x1000);
+        self.event(b'H', b"client.example.org\0", 0x2000);
+        self.send(b'D', b"Mi\0Q123\0");
+        self.send(b'M', format!("<{sender}>\0").as_bytes());
+        let (code, _) = self.receive();
+        if code == b'a' {
+            return vec![(code, Vec::new())];
+        }
+        assert_eq!(code, b'c');
+        for rcpt in recipients {
+            self.event(b'R', format!("<{rcpt}>\0").as_bytes(), 0x8000);
+        }
+        let (headers, body) = message.split_once("\n\n").unwrap();
+        for field in headers
+            .split('\n')
+            .fold(Vec::<String>::new(), |mut acc, line| {
+                if line.starts_with([' ', '\t']) {
+                    let last = acc.last_mut().unwrap();
+                    last.push('\n');
+                    last.push_str(line);
+                } else {
+                    acc.push(line.to_string());
+                }
+                acc
+            })
+        {
+            let (name, value) = field.split_once(':').unwrap();
+            // Postfix sends the value's leading space only when asked to.
+            let value = if self.flags & 0x100000 != 0 {
+                value
+            } else {
+                value.strip_prefix(' ').unwrap_or(value)
+            };
+            self.event(b'L', format!("{name}\0{value}\0").as_bytes(), 0x80);
+        }
+        self.event(b'N', b"", 0x40000);
+        for chunk in body.replace('\n', "\r\n").as_bytes().chunks(7) {
+            self.event(b'B', chunk, 0x80000);
+        }
+        self.send(b'E', b"");
+        let mut replies = Vec::new();
+        loop {
+            let (code, data) = self.receive();
+            let last = !matches!(code, b'h' | b'q');
+            replies.push((code, data));
+            if last {
+                return replies;
+            }
+        }
+    }
+}
+
+const CLEAN: &str = "From: Jane <jane@example.org>\nTo: Bob <bob@partner.example>\nSubject: Minutes\nMessage-ID: <m1@example.org>\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nHello Bob,\n\nthe minutes are below.\n";
+
+fn cc_exposure() -> String {
+    let cc: Vec<String> = (0..60)
+        .map(|i| format!("Person {i} <person{i}@company{}.example>", i % 7))
+        .collect();
+    format!(
+        "From: Jane <jane@example.org>\nTo: jane@example.org\nCc: {}\nSubject: Event\nMessage-ID: <m2@example.org>\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nSee you there.\n",
+        cc.join(",\n ")
+    )
+}
+
+fn reply_text(replies: &[(u8, Vec<u8>)]) -> String {
+    let (code, data) = replies.last().unwrap();
+    assert_eq!(*code, b'y', "{replies:?}");
+    String::from_utf8_lossy(data).into_owned()
+}
+
+#[test]
+fn negotiation_takes_what_the_mta_offers() {
+    let (address, _) = start(CONFIG);
+    let (_, agreed) = Mta::connect(address, POSTFIX_FLAGS);
+    assert_ne!(agreed & 0x100000, 0, "headers with their leading space");
+    // Every event is answered (see WANTED_FLAGS in src/milter/session.rs):
+    // no no-reply flags, and DATA is not skipped.
+    assert_eq!(agreed & 0xff080, 0, "no no-reply flags");
+    assert_eq!(agreed & 0x200, 0, "DATA is sent");
+    let (_, agreed) = Mta::connect(address, 0);
+    assert_eq!(agreed, 0, "nothing the MTA did not offer");
+}
+
+#[test]
+fn a_clean_outgoing_message_is_accepted() {
+    let (address, log) = start(CONFIG);
+    for flags in [POSTFIX_FLAGS, 0] {
+        let (mut mta, _) = Mta::connect(address, flags);
+        let replies = mta.message("jane@example.org", &["bob@partner.example"], CLEAN);
+        assert_eq!(replies, [(b'c', Vec::new())]);
+    }
+    let text = log.wait_for("action=accept");
+    assert!(text.contains(r#"queue_id="Q123" message_id="<m1@example.org>" sender="j•••@example.org" recipients=1 rules="external-recipients" action=accept"#), "an info finding is accepted: {text}");
+    assert!(!text.contains("jane@"), "the sender is masked: {text}");
+}
+
+#[test]
+fn cc_exposure_is_rejected_with_the_finding_in_the_reply() {
+    let (address, log) = start(CONFIG);
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    let replies = mta.message(
+        "jane@example.org",
+        &["person1@company1.example"],
+        &cc_exposure(),
+    );
+    let text = reply_text(&replies);
+    assert!(text.starts_with("550-5.7.1 Message not sent"), "{text}");
+    assert!(
+        text.contains("\r\n550 5.7.1 ") || text.contains("\r\n550-5.7.1 "),
+        "{text}"
+    );
+    assert!(text.contains("[cc-exposure]"), "{text}");
+    assert!(!text.ends_with('\n'), "{text}");
+    log.wait_for("rules=\"cc-exposure");
+    // The connection serves the next message.
+    let replies = mta.message("jane@example.org", &["bob@partner.example"], CLEAN);
+    assert_eq!(replies, [(b'c', Vec::new())]);
+}
+
+#[test]
+fn inbound_mail_is_accepted_at_mail_from() {
+    let (address, log) = start(CONFIG);
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    let replies = mta.message(
+        "someone@elsewhere.example",
+        &["jane@example.org"],
+        &cc_exposure(),
+    );
+    assert_eq!(replies, [(b'a', Vec::new())]);
+    log.wait_for("sender=\"s•••@elsewhere.example\" recipients=0 rules=\"\" action=accept");
+}
+
+#[test]
+fn authenticated_users_and_client_networks_are_outgoing() {
+    let config = format!("{CONFIG}networks = [\"192.0.2.0/24\"]\n");
+    let (address, _) = start(&config);
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    let replies = mta.message("jane@gmail.example", &["x@partner.example"], &cc_exposure());
+    assert_eq!(replies.last().unwrap().0, b'y', "client in 192.0.2.0/24");
+
+    let (address, _) = start(CONFIG);
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    mta.send(b'D', b"M{auth_authen}\0jane\0");
+    let replies = mta.message("jane@gmail.example", &["x@partner.example"], &cc_exposure());
+    assert_eq!(replies.last().unwrap().0, b'y', "SMTP-authenticated");
+}
+
+#[test]
+fn bcc_only_recipients_are_judged_by_the_envelope() {
+    let (address, log) = start(CONFIG);
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    let message = "From: Jane <jane@example.org>\nTo: Jane <jane@example.org>\nSubject: Open enrolment closes Friday\nMessage-ID: <m3@example.org>\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nHi everyone, open enrolment closes on Friday.\n";
+    let replies = mta.message("jane@example.org", &["all-staff@example.org"], message);
+    log.wait_for("message_id=\"<m3@example.org>\"");
+    let text = log.text();
+    assert!(text.contains("rules=\"mass-list"), "{text}");
+    assert_eq!(
+        replies.first().unwrap().0,
+        b'h',
+        "a warning is tagged: {replies:?}"
+    );
+    assert_eq!(
+        replies.first().unwrap().1,
+        b"X-Maillint\0mass-list\0".to_vec()
+    );
+    // Without the envelope recipient, nothing to say.
+    let replies = mta.message("jane@example.org", &["jane@example.org"], message);
+    assert_eq!(replies, [(b'c', Vec::new())]);
+}
+
+#[test]
+fn quarantine_and_tempfail_as_configured() {
+    let config = format!("{CONFIG}error = \"quarantine\"\n");
+    let (address, _) = start(&config);
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    let replies = mta.message("jane@example.org", &["a@company1.example"], &cc_exposure());
+    assert_eq!(replies[0].0, b'q');
+    assert!(String::from_utf8_lossy(&replies[0].1).contains("cc-exposure"));
+    assert_eq!(replies[1], (b'c', Vec::new()));
+
+    let config = format!("{CONFIG}error = \"tempfail\"\n");
+    let (address, _) = start(&config);
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    let replies = mta.message("jane@example.org", &["a@company1.example"], &cc_exposure());
+    assert!(reply_text(&replies).starts_with("451-4.7.1 "));
+}
+
+#[test]
+fn an_oversized_message_gets_the_oversize_action() {
+    let config = "[organization]\ndomains = [\"example.org\"]\n[input]\nmax_message_size = 4096\n[milter]\non_oversize = \"reject\"\n";
+    let (address, log) = start(config);
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    let big = format!("{CLEAN}{}\n", "x".repeat(10_000));
+    let replies = mta.message("jane@example.org", &["bob@partner.example"], &big);
+    assert!(reply_text(&replies).contains("larger than 4 KB"));
+    log.wait_for("fault=\"message larger than 4 KB\"");
+}
+
+#[test]
+fn faults_are_logged_and_the_server_goes_on() {
+    let (address, log) = start(CONFIG);
+
+    // A malformed packet: a header without a value.
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    mta.send(b'M', b"<jane@example.org>\0");
+    mta.receive();
+    mta.send(b'L', b"Subject");
+    log.wait_for("malformed header packet");
+
+    // A length over any limit.
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    mta.stream
+        .write_all(&[0xff, 0xff, 0xff, 0xff, b'B'])
+        .unwrap();
+    log.wait_for("over the limit");
+
+    // The MTA goes away in the middle of a message.
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    mta.send(b'D', b"Mi\0Q777\0");
+    mta.send(b'M', b"<jane@example.org>\0");
+    mta.receive();
+    mta.send(b'L', b"Subject\0 hi\0");
+    drop(mta);
+    log.wait_for("closed the connection in the middle of a message (message queue_id=Q777 sender=j•••@example.org)");
+
+    // Silence for longer than the timeout (2 s).
+    let (_quiet, _) = Mta::connect(address, POSTFIX_FLAGS);
+    log.wait_for("silent for 2 s");
+
+    // And the server still answers.
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    let replies = mta.message("jane@example.org", &["bob@partner.example"], CLEAN);
+    assert_eq!(replies, [(b'c', Vec::new())]);
+}
+
+#[test]
+fn abort_forgets_the_message() {
+    let (address, log) = start(CONFIG);
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    mta.send(b'D', b"Mi\0Q888\0");
+    mta.send(b'M', b"<jane@example.org>\0");
+    mta.receive();
+    // A plain RSET after MAIL: nothing to say.
+    mta.send(b'A', b"");
+    mta.send(b'M', b"<jane@example.org>\0");
+    mta.receive();
+    mta.event(b'L', b"Cc\0 a@x.example\0", 0x80);
+    // Abandoned in the middle of the content: logged.
+    mta.send(b'A', b"");
+    let replies = mta.message("jane@example.org", &["bob@partner.example"], CLEAN);
+    assert_eq!(replies, [(b'c', Vec::new())]);
+    let text = log.wait_for("abandoned a message");
+    assert_eq!(text.matches("abandoned").count(), 1, "{text}");
+    assert!(
+        text.contains("(message queue_id=Q888 sender=j•••@example.org)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn serves_on_a_unix_socket() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("milter.sock");
+    // A socket left by an earlier run is replaced.
+    std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let listen: Listen = format!("unix:{}", path.display()).parse().unwrap();
+    let config = Config::parse(CONFIG, "maillint.toml").unwrap();
+    let gateway = Arc::new(Gateway::new(config, Box::new(Log::default())).unwrap());
+    let server = Server::bind(&listen).unwrap();
+    std::thread::spawn(move || server.run(gateway));
+    let mut stream = std::os::unix::net::UnixStream::connect(&path).unwrap();
+    let mut packet = 13u32.to_be_bytes().to_vec();
+    packet.push(b'O');
+    for word in [6u32, ALL_ACTIONS, POSTFIX_FLAGS] {
+        packet.extend_from_slice(&word.to_be_bytes());
+    }
+    stream.write_all(&packet).unwrap();
+    let mut reply = [0u8; 17];
+    stream.read_exact(&mut reply).unwrap();
+    assert_eq!(&reply[..9], &[0, 0, 0, 13, b'O', 0, 0, 0, 6]);
+}
+
+#[test]
+fn only_messages_that_go_out_count_towards_a_storm() {
+    let reply_all = |i: usize| {
+        format!("From: u{i}@example.org\r\nTo: everyone@example.org\r\nSubject: Re: Test\r\nReferences: <root@example.org>\r\n\r\nPlease remove me.\r\n").into_bytes()
+    };
+    let envelope = |i: usize| maillint::milter::Envelope {
+        sender: format!("u{i}@example.org"),
+        recipients: vec!["everyone@example.org".into()],
+        ..Default::default()
+    };
+    let storm_rule = |config: &str| -> Vec<bool> {
+        let config = Config::parse(config, "maillint.toml").unwrap();
+        let gateway = Gateway::new(config, Box::new(Log::default())).unwrap();
+        (0..5)
+            .map(|i| {
+                let decision = gateway.judge_at(reply_all(i), &envelope(i), 1000 + i as u64);
+                decision.rules.iter().any(|r| r == "storm")
+            })
+            .collect()
+    };
+    // Refused by reply-all-to-list (an error): nothing went out, no storm.
+    assert_eq!(storm_rule(CONFIG), [false; 5]);
+    // Only a warning: two replies go out, the third is stopped.
+    let warn = format!("{CONFIG}[rules.reply-all-to-list]\nseverity = \"warning\"\n");
+    assert_eq!(storm_rule(&warn), [false, false, true, true, true]);
+}
+
+#[test]
+fn a_message_maillint_cannot_check_gets_the_fault_action() {
+    let (address, log) = start(CONFIG);
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    // Unclosed encoded words: parsing would be quadratic, so it is refused.
+    let hostile = format!(
+        "From: jane@example.org\nTo: bob@partner.example\nSubject: {}\nMessage-ID: <hostile@example.org>\n\nhi\n",
+        "=?ab?q? ".repeat(200_000)
+    );
+    let replies = mta.message("jane@example.org", &["bob@partner.example"], &hostile);
+    let text = reply_text(&replies);
+    assert!(
+        text.starts_with("451-4.7.1 Message not delivered."),
+        "{text}"
+    );
+    assert!(
+        text.contains("maillint could not check this message"),
+        "{text}"
+    );
+    log.wait_for(r#"message_id="<hostile@example.org>""#);
+    assert!(
+        log.text().contains("action=tempfail fault="),
+        "{}",
+        log.text()
+    );
+    // The connection goes on.
+    let replies = mta.message("jane@example.org", &["bob@partner.example"], CLEAN);
+    assert_eq!(replies, [(b'c', Vec::new())]);
+}
