@@ -33,6 +33,20 @@ enum Command {
     Sendmail(SendmailArgs),
     /// git send-email's sendemail-validate hook: check a patch mail before it is sent
     GitHook(GitHookArgs),
+    /// Learn from your sent mail (Maildirs, mbox files, .eml directories) for the history rules
+    Learn {
+        /// Sent mail to learn from; messages learned before are skipped
+        #[arg(required_unless_present = "forget")]
+        paths: Vec<String>,
+        /// Remove everything the index knows about this address
+        #[arg(long, value_name = "ADDRESS", conflicts_with = "paths")]
+        forget: Option<String>,
+        /// The index (default: [history] index, else $XDG_DATA_HOME/maillint/history.sqlite)
+        #[arg(long, value_name = "FILE")]
+        index: Option<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Write a commented starter maillint.toml in the current directory
     Init {
         /// The organisation's domain (default: the domain of `git config user.email`)
@@ -170,6 +184,17 @@ fn main() -> ExitCode {
             Command::Check(args) => run_check(args),
             Command::Sendmail(args) => run_sendmail(args),
             Command::GitHook(args) => run_git_hook(args),
+            Command::Learn {
+                paths,
+                forget,
+                index,
+                config,
+            } => match load_config(config.as_deref()) {
+                Ok(config) => {
+                    maillint::history::run_learn(&config, &paths, forget.as_deref(), index)
+                }
+                Err(e) => fail(e),
+            },
             Command::Init { domain } => init(domain),
             Command::Completions { shell } => {
                 clap_complete::generate(shell, &mut Cli::command(), "maillint", &mut io::stdout());

@@ -9,6 +9,7 @@
 use crate::audience::Audience;
 use crate::config::{Config, OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Severity};
+use crate::history::History;
 use crate::message::Message;
 
 mod cc_exposure;
@@ -71,6 +72,9 @@ pub struct Context<'a> {
     /// The recipient-count warning number: a message reaching this many
     /// people is a large send for every rule that cares.
     pub many_recipients: u64,
+    /// The sender's past sent mail (`maillint learn`), when there is an
+    /// index: the history rules are silent without one.
+    pub history: Option<&'a History>,
 }
 
 impl Context<'_> {
@@ -285,6 +289,7 @@ mod tests {
             audience: &audience,
             config: &config,
             many_recipients: 25,
+            history: None,
         };
         cx.bulk().map(|b| b.reason)
     }
