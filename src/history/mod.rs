@@ -282,3 +282,26 @@ fn error_at(path: &Path) -> impl Fn(rusqlite::Error) -> HistoryError + '_ {
 fn ordered(a: String, b: String) -> (String, String) {
     if a <= b { (a, b) } else { (b, a) }
 }
+
+impl Known {
+    /// `Jane Smith <jane@agency.gov>` (with the name most recently written
+    /// for it), or the bare address.
+    pub fn mailbox(&self) -> String {
+        match &self.name {
+            Some(name) if name.contains([',', ';', ':', '<', '>', '@', '"']) => {
+                format!("\"{}\" <{}>", name.replace('"', ""), self.addr)
+            }
+            Some(name) => format!("{name} <{}>", self.addr),
+            None => self.addr.clone(),
+        }
+    }
+
+    /// `41 times`, `once`.
+    pub fn times(&self) -> String {
+        match self.count {
+            1 => "once".to_string(),
+            2 => "twice".to_string(),
+            n => format!("{} times", crate::rules::thousands(n)),
+        }
+    }
+}

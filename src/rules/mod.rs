@@ -29,6 +29,8 @@ mod lookalike_domain;
 mod mass_list;
 mod message_size;
 mod missing_header;
+mod name_mismatch;
+mod new_recipient;
 mod personal_data;
 mod personal_sender;
 pub(crate) mod recipient_count;
@@ -36,6 +38,7 @@ mod reply_all_to_list;
 mod sender_alignment;
 mod template_placeholder;
 mod test_message;
+mod unusual_company;
 
 /// Every rule maillint has, in the order they are listed and run.
 pub static REGISTRY: &[&RuleInfo] = &[
@@ -62,6 +65,10 @@ pub static REGISTRY: &[&RuleInfo] = &[
     &image_alt::RULE,
     &missing_header::RULE,
     &sender_alignment::RULE,
+    // From the sender's history (`maillint learn`).
+    &new_recipient::RULE,
+    &name_mismatch::RULE,
+    &unusual_company::RULE,
 ];
 
 /// What a rule sees of one message.
