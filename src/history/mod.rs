@@ -245,6 +245,18 @@ impl History {
         })
     }
 
+    /// The addresses ever written to together with `addr`.
+    pub fn companions(&self, addr: &str) -> Vec<String> {
+        let key = address_key(addr);
+        self.query(|c| {
+            c.prepare_cached(
+                "SELECT b FROM pair WHERE a = ?1 UNION SELECT a FROM pair WHERE b = ?1",
+            )?
+            .query_map(params![key], |row| row.get(0))?
+            .collect()
+        })
+    }
+
     /// Removes everything known about one address (it stays forgotten: the
     /// messages it came from are still marked learned). Returns whether it
     /// was known.

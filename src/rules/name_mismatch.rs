@@ -19,9 +19,10 @@ declare_rule! {
     ///
     /// Names are compared by their words, whatever the order and case
     /// ("Smith, Jane" is "Jane Smith"); a single word (a first name) is too
-    /// common to tell people apart and is not compared. Local parts shared by
-    /// many organisations (`info`, `support`, ...) or shorter than 5
-    /// characters are not compared either.
+    /// common to tell people apart and is not compared. Nor are local parts
+    /// that do not spell out a whole name (`maria`, `jsmith`: people at
+    /// different organisations share them) or that many organisations use
+    /// (`sales.team`, `press-office`, ...).
     ///
     /// ## Why it matters
     /// Autocomplete offers every address that matches what was typed; the
@@ -59,13 +60,14 @@ impl NameMismatch {
     }
 }
 
-/// Local parts that many organisations use, which say nothing about who is
-/// meant.
+/// Words of local parts that many organisations use, which say nothing
+/// about who is meant.
 const SHARED_LOCAL_PARTS: &[&str] = &[
     "accounts",
     "admin",
     "billing",
     "careers",
+    "desk",
     "contact",
     "enquiries",
     "feedback",
@@ -82,6 +84,7 @@ const SHARED_LOCAL_PARTS: &[&str] = &[
     "security",
     "service",
     "support",
+    "team",
     "webmaster",
 ];
 
@@ -134,7 +137,11 @@ fn slip(history: &History, addr: &str, name: Option<&str>, known: Option<&Known>
         return None;
     }
     let (local, _) = addr.rsplit_once('@')?;
-    if local.chars().count() < 5 || SHARED_LOCAL_PARTS.contains(&local) {
+    let whole_name = local.contains(['.', '_', '-'])
+        && !local
+            .split(['.', '_', '-'])
+            .any(|part| part.is_empty() || SHARED_LOCAL_PARTS.contains(&part));
+    if !whole_name {
         return None;
     }
     history.with_local_part(local).into_iter().next()
@@ -188,6 +195,7 @@ mod tests {
         assert!(check("\"SMITH, jane\" <Jane.Smith@agency.example>").is_empty());
         assert!(check("Jane <jane@elsewhere.example>").is_empty());
         assert!(check("support@elsewhere.example").is_empty());
+        assert!(check("jane@elsewhere.example").is_empty());
         assert!(check("Ann Lee <ann.lee@elsewhere.example>").is_empty());
         assert!(check("Tom Jones <tom.jones@club.example>").is_empty());
     }

@@ -4,6 +4,7 @@ use super::{Context, Rule, declare_rule};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Severity};
 use crate::history::{Known, MAX_CIRCLE};
+use std::collections::HashSet;
 
 declare_rule! {
     /// ## What it checks
@@ -14,7 +15,11 @@ declare_rule! {
     ///
     /// It takes a message to at least two other familiar recipients who have
     /// had mail together (at least half of their pairs), and exactly one
-    /// familiar recipient who never had mail with any of them. Two or more
+    /// familiar recipient who never had mail with any of them, at a domain
+    /// none of them is at (a colleague of theirs is no stranger), and with
+    /// no companion in common with them either (someone who had mail with
+    /// one of your other correspondents' companions is of the same wider
+    /// circle). Two or more
     /// strangers to each other make a mixed thread, which is ordinary; so is
     /// a message to more than 20 recipients (whose company the index does not
     /// learn either). A warning; replies stay infos, since others chose who
@@ -83,6 +88,21 @@ impl Rule for UnusualCompany {
             .collect();
         let [stranger] = strangers[..] else { return };
         let others: Vec<usize> = (0..n).filter(|&i| i != stranger).collect();
+        let domain = |i: usize| familiar[i].1.first.domain().map(str::to_ascii_lowercase);
+        if others.iter().any(|&i| domain(i) == domain(stranger)) {
+            return;
+        }
+        let theirs: HashSet<String> = others
+            .iter()
+            .flat_map(|&i| history.companions(&familiar[i].0.addr))
+            .collect();
+        if history
+            .companions(&familiar[stranger].0.addr)
+            .iter()
+            .any(|c| theirs.contains(c))
+        {
+            return;
+        }
         let pairs = others.len() * (others.len() - 1) / 2;
         let mut connected = 0;
         let mut shared = 0;
@@ -140,6 +160,8 @@ mod tests {
         "From: me@example.org\nTo: ann@board.example, bob@board.example, cy@board.example\nMessage-ID: <1@x>\n\nx\n",
         "From: me@example.org\nTo: ann@board.example, bob@board.example\nMessage-ID: <2@x>\n\nx\n",
         "From: me@example.org\nTo: kim@school.example, lee@school.example\nMessage-ID: <3@x>\n\nx\n",
+        "From: me@example.org\nTo: dee@board.example\nMessage-ID: <4@x>\n\nx\n",
+        "From: me@example.org\nTo: eve@else.example, cy@board.example\nMessage-ID: <5@x>\n\nx\n",
     ];
 
     fn check(headers: &str) -> Vec<crate::finding::Finding> {
@@ -175,6 +197,10 @@ mod tests {
         );
         // One familiar companion says too little.
         assert!(check("To: ann@board.example, kim@school.example\n").is_empty());
+        // A colleague of theirs they never met.
+        assert!(check("To: ann@board.example, bob@board.example, dee@board.example\n").is_empty());
+        // Someone who had mail with a companion of theirs.
+        assert!(check("To: ann@board.example, bob@board.example, eve@else.example\n").is_empty());
         // Strangers are new-recipient's business.
         assert!(check("To: ann@board.example, bob@board.example, new@else.example\n").is_empty());
     }
