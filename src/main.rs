@@ -425,6 +425,10 @@ fn run_sendmail(args: SendmailArgs) -> i32 {
         );
     }
     match sendmail::deliver(&path, &args.args, &raw) {
+        Delivery::Exited(0) => {
+            maillint::history::learn_sent(linter.config(), &message, &raw);
+            0
+        }
         Delivery::Exited(code) => code,
         Delivery::NotStarted(e) => hold_and_report(
             &raw,

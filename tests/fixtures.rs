@@ -14,7 +14,7 @@ use std::path::Path;
 
 /// Checks a fixture file or directory with the configuration of its
 /// directory: `maillint.toml` beside it, else the defaults. The history
-/// rules read an index learned from `sent.mbox` beside it, as `maillint
+/// rules read an index learned from the sent mail in `sent/` beside it, as `maillint
 /// learn` would; without one, an empty place, so that the developer's own
 /// index never reaches the fixtures.
 fn check(path: &Path) -> Report {
@@ -31,8 +31,8 @@ fn check(path: &Path) -> Report {
     };
     let index_dir = tempfile::tempdir().unwrap();
     let index = index_dir.path().join("history.sqlite");
-    let sent = dir.join("sent.mbox");
-    if sent.is_file() {
+    let sent = dir.join("sent");
+    if sent.is_dir() {
         let history = History::create(&index).unwrap();
         let learned =
             maillint::history::learn(&history, &[Input::Path(sent)], &config.input, &|_| {})

@@ -98,6 +98,24 @@ pub fn learn_message(
     Ok(learned)
 }
 
+/// After `maillint sendmail` passed a message on: learns it when
+/// `[history] learn_on_send` is set. A failure is reported and otherwise
+/// ignored: the message is sent already.
+pub fn learn_sent(config: &Config, message: &Message, raw: &[u8]) {
+    if !config.history.learn_on_send {
+        return;
+    }
+    let Some(path) = index_path(config) else {
+        return;
+    };
+    let learned = History::create(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|h| learn_message(&h, message, raw).map_err(|e| e.to_string()));
+    if let Err(e) = learned {
+        eprintln!("maillint: warning: the message was sent but not learned: {e}");
+    }
+}
+
 /// Records one message unless it was learned before: its recipients, the
 /// names they were written under, who went together, and which of the
 /// sender's addresses wrote to them.

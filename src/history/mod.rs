@@ -15,7 +15,7 @@
 
 mod learn;
 
-pub use learn::{LearnSummary, learn, learn_message, run_learn};
+pub use learn::{LearnSummary, learn, learn_message, learn_sent, run_learn};
 
 use crate::config::Config;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
