@@ -245,7 +245,7 @@ fn learn_or_forget(
         },
     );
     bar.set_style(
-        ProgressStyle::with_template("{spinner} {human_pos} messages read ({per_sec}) {msg}")
+        ProgressStyle::with_template("{spinner} {human_pos} messages read in {elapsed} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     let summary = learn(&history, &inputs, &config.input, &|s| {
