@@ -95,6 +95,19 @@ pub struct SendmailConfig {
     pub held_dir: Option<PathBuf>,
 }
 
+/// `[history]`: the index of past sent mail that `maillint learn` keeps and
+/// the history rules read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryConfig {
+    /// The index file (default `$XDG_DATA_HOME/maillint/history.sqlite`);
+    /// a relative path is taken from the configuration file's directory.
+    pub index: Option<PathBuf>,
+    /// `maillint sendmail` adds each message it passes on to the index.
+    #[serde(default)]
+    pub learn_on_send: bool,
+}
+
 /// `[bulk]`: when every message counts as bulk mail.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -177,6 +190,7 @@ pub struct Config {
     pub custom: Vec<CustomRule>,
     pub sendmail: SendmailConfig,
     pub bulk: BulkConfig,
+    pub history: HistoryConfig,
     /// `[input]`: limits on what is read.
     pub input: Limits,
     /// `[milter]` and `[storm]`: the gateway (types in `crate::milter`).
@@ -287,6 +301,8 @@ struct RawConfig {
     sendmail: SendmailConfig,
     #[serde(default)]
     bulk: BulkConfig,
+    #[serde(default)]
+    history: HistoryConfig,
     #[serde(default)]
     input: RawInput,
     #[serde(default)]
@@ -412,6 +428,9 @@ impl Config {
             message: format!("cannot read config: {e}"),
         })?;
         let mut config = Config::parse(&text, &file)?;
+        if let Some(index) = config.history.index.as_mut().filter(|i| i.is_relative()) {
+            *index = path.parent().unwrap_or(Path::new("")).join(&*index);
+        }
         config.source = Some(path.to_path_buf());
         Ok(config)
     }
@@ -597,6 +616,7 @@ impl Config {
             custom,
             sendmail: raw.sendmail,
             bulk: raw.bulk,
+            history: raw.history,
             input,
             milter: raw.milter,
             storm: raw.storm,
@@ -708,6 +728,12 @@ pub fn starter(domain: Option<&str>) -> Result<String, String> {
 # [sendmail]
 # path = "/usr/sbin/sendmail"
 # held_dir = "/home/me/.local/state/maillint/held"
+
+# The index of your sent mail that `maillint learn` keeps, for the rules
+# new-recipient, name-mismatch and unusual-company.
+# [history]
+# index = "/home/me/.local/share/maillint/history.sqlite"
+# learn_on_send = true   # maillint sendmail learns from what it passes on
 "#
     ))
 }

@@ -16,6 +16,8 @@ mod gate;
 #[deny(clippy::unwrap_used, clippy::expect_used)]
 pub mod guard;
 #[deny(clippy::unwrap_used, clippy::expect_used)]
+pub mod history;
+#[deny(clippy::unwrap_used, clippy::expect_used)]
 pub mod input;
 #[deny(clippy::unwrap_used, clippy::expect_used)]
 pub mod linter;

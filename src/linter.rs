@@ -3,6 +3,7 @@
 use crate::audience::{Audience, Org};
 use crate::config::{Config, ConfigError, RuleSettings};
 use crate::finding::{Diagnostic, Finding, Severity};
+use crate::history::{self, History, HistoryError};
 use crate::message::Message;
 use crate::rules::{self, Context, REGISTRY, Rule};
 use rayon::prelude::*;
@@ -27,6 +28,8 @@ pub struct Linter {
     many_recipients: u64,
     rules: Vec<ActiveRule>,
     inline_allow: bool,
+    /// The sender's history, for the history rules.
+    history: Option<History>,
 }
 
 /// Which rules a run uses, from `--select`, `--ignore` and
@@ -54,6 +57,8 @@ pub enum SetupError {
     Config(#[from] ConfigError),
     #[error("unknown rule `{0}` (see `maillint rules`)")]
     UnknownRule(String),
+    #[error("{0}")]
+    History(#[from] HistoryError),
 }
 
 impl Linter {
@@ -107,7 +112,12 @@ impl Linter {
                 });
             }
         }
+        let history = match history::index_path(&config) {
+            Some(path) => History::open_for_reading(&path)?,
+            None => None,
+        };
         Ok(Linter {
+            history,
             org: Org::new(&config)?,
             many_recipients: rules::many_recipients(&config),
             config,
@@ -123,7 +133,13 @@ impl Linter {
     /// Runs every active rule over one message.
     pub fn check(&self, message: &Message) -> Vec<Finding> {
         let audience = Audience::new(message, &self.org);
-        let cx = Context::new(message, &audience, &self.config, self.many_recipients);
+        let cx = Context::new(
+            message,
+            &audience,
+            &self.config,
+            self.many_recipients,
+            self.history.as_ref(),
+        );
         let allowed = if self.inline_allow {
             allowed_rules(message)
         } else {

@@ -4,7 +4,7 @@
 mod cli;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use cli::{ExitStatus, check, explain, git_hook, init, man, milter, rules, sendmail};
+use cli::{ExitStatus, check, explain, git_hook, init, learn, man, milter, rules, sendmail};
 use std::io;
 use std::process::ExitCode;
 
@@ -23,6 +23,8 @@ enum Command {
     Sendmail(sendmail::SendmailArgs),
     /// git send-email's sendemail-validate hook: check a patch mail before it is sent
     GitHook(git_hook::GitHookArgs),
+    /// Learn from your sent mail (Maildirs, mbox files, .eml directories) for the history rules
+    Learn(learn::LearnArgs),
     /// Write a commented starter maillint.toml in the current directory
     Init(init::InitArgs),
     /// Print a shell completion script
@@ -47,6 +49,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Sendmail(args) => ExitStatus::Sendmail(sendmail::run(args)),
         Command::GitHook(args) => git_hook::run(args),
+        Command::Learn(args) => learn::run(args),
         Command::Init(args) => init::run(args),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "maillint", &mut io::stdout());

@@ -87,3 +87,17 @@ pub fn uncommented_starter() -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// A history index learned from these sent messages, and the
+/// `maillint.toml` text that points the linter at it (keep the directory
+/// alive while checking).
+pub fn history(sent: &[&str]) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("history.sqlite");
+    let history = crate::history::History::create(&path).expect("index");
+    for text in sent {
+        crate::history::learn_message(&history, &eml(text), text.as_bytes()).expect("learned");
+    }
+    let config = format!("[history]\nindex = {:?}\n", path.display().to_string());
+    (dir, config)
+}

@@ -903,3 +903,39 @@ fn a_parallel_batch_reports_in_input_order() {
         ]
     );
 }
+
+#[test]
+fn learn_then_check_then_forget() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index.sqlite");
+    let learn = |args: &[&str]| {
+        let mut cmd = maillint(dir.path());
+        cmd.arg("learn").arg("--index").arg(&index).args(args);
+        cmd.assert().success()
+    };
+    let sent = fixture("name-mismatch/sent");
+    learn(&[sent.as_str()]).stdout(predicate::str::starts_with("learned 18 messages"));
+    learn(&[sent.as_str()]).stdout(
+        predicate::str::contains("learned 0 messages into")
+            .and(predicate::str::contains("(18 already learned)")),
+    );
+    std::fs::write(
+        dir.path().join("maillint.toml"),
+        format!("[history]\nindex = {:?}\n", index.display().to_string()),
+    )
+    .unwrap();
+    let slip = fixture("name-mismatch/fire_warning_namesake_at_other_domain.eml");
+    maillint(dir.path())
+        .args(["check", &slip, "--color", "never"])
+        .assert()
+        .stdout(predicate::str::contains(
+            "you have written to Jane Smith <jane.smith@agency.example> 9 times",
+        ));
+    learn(&["--forget", "Jane.Smith@agency.example"]).stdout("forgot Jane.Smith@agency.example\n");
+    learn(&["--forget", "jane.smith@agency.example"])
+        .stdout("jane.smith@agency.example was not in the index\n");
+    maillint(dir.path())
+        .args(["check", &slip, "--color", "never"])
+        .assert()
+        .stdout(predicate::str::contains("name-mismatch").not());
+}

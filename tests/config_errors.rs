@@ -71,7 +71,7 @@ fn unknown_key() {
 fn unknown_section() {
     assert_config_error(
         "[orgnization]\ndomains = [\"example.org\"]\n",
-        "maillint.toml:1: orgnization: unknown field `orgnization`, expected one of `organization`, `lists`, `rules`, `custom`, `sendmail`, `bulk`, `input`, `milter`, `storm`",
+        "maillint.toml:1: orgnization: unknown field `orgnization`, expected one of `organization`, `lists`, `rules`, `custom`, `sendmail`, `bulk`, `history`, `input`, `milter`, `storm`",
     );
 }
 

@@ -6,13 +6,17 @@
 //! insta snapshot.
 
 use maillint::config::Config;
+use maillint::history::History;
 use maillint::input::Input;
 use maillint::linter::{Linter, Selection};
 use maillint::report::{HumanOptions, Report, print_human, print_json};
 use std::path::Path;
 
 /// Checks a fixture file or directory with the configuration of its
-/// directory: `maillint.toml` beside it, else the defaults.
+/// directory: `maillint.toml` beside it, else the defaults. The history
+/// rules read an index learned from the sent mail in `sent/` beside it, as `maillint
+/// learn` would; without one, an empty place, so that the developer's own
+/// index never reaches the fixtures.
 fn check(path: &Path) -> Report {
     let dir = if path.is_dir() {
         path
@@ -20,11 +24,22 @@ fn check(path: &Path) -> Report {
         path.parent().unwrap()
     };
     let config_file = dir.join(maillint::config::FILE_NAME);
-    let config = if config_file.is_file() {
+    let mut config = if config_file.is_file() {
         Config::load(&config_file).unwrap()
     } else {
         Config::default()
     };
+    let index_dir = tempfile::tempdir().unwrap();
+    let index = index_dir.path().join("history.sqlite");
+    let sent = dir.join("sent");
+    if sent.is_dir() {
+        let history = History::create(&index).unwrap();
+        let learned =
+            maillint::history::learn(&history, &[Input::Path(sent)], &config.input, &|_| {})
+                .unwrap();
+        assert!(learned.errors.is_empty(), "{:?}", learned.errors);
+    }
+    config.history.index = Some(index);
     let linter = Linter::new(config, &Selection::default()).unwrap();
     maillint::check(&[Input::Path(path.to_path_buf())], &linter)
 }

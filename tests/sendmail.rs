@@ -38,6 +38,7 @@ impl Setup {
         cmd.current_dir(self.dir.path())
             .env("XDG_CONFIG_HOME", self.path("config"))
             .env("XDG_STATE_HOME", self.path("state"))
+            .env("XDG_DATA_HOME", self.path("data"))
             .arg("sendmail")
             .arg("--sendmail")
             .arg(self.path("fake-sendmail"))
@@ -599,4 +600,39 @@ fn git_hook_install_says_what_an_older_git_leaves_unchecked() {
         }
         assert!(hooks.join("sendemail-validate").is_file());
     }
+}
+
+#[test]
+fn learn_on_send_makes_what_was_sent_familiar() {
+    let setup = Setup::new();
+    let index = setup.path("data/maillint/history.sqlite");
+    let first = "From: me@example.org\nTo: jane@agency.example\nSubject: a\n\nx\n";
+    let second =
+        "From: me@example.org\nTo: jane@agency.example, pat@asiancup.example\nSubject: b\n\nx\n";
+    setup
+        .maillint(&["--", "-t"])
+        .write_stdin(first)
+        .assert()
+        .success();
+    assert!(!index.exists(), "nothing is learned unless asked");
+
+    fs::write(
+        setup.path("maillint.toml"),
+        "[history]\nlearn_on_send = true\n",
+    )
+    .unwrap();
+    setup
+        .maillint(&["--", "-t"])
+        .write_stdin(first)
+        .assert()
+        .success();
+    assert!(index.is_file());
+    setup
+        .maillint(&["--", "-t"])
+        .write_stdin(second)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "warning[new-recipient]: you have never written to pat@asiancup.example",
+        ));
 }

@@ -5,6 +5,7 @@ pub mod check;
 pub mod explain;
 pub mod git_hook;
 pub mod init;
+pub mod learn;
 pub mod man;
 pub mod milter;
 pub mod rules;

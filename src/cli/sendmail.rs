@@ -190,6 +190,10 @@ fn check_and_send(args: SendmailArgs, raw: &[u8], resend: &Resend, color: bool) 
         );
     }
     match sendmail::deliver(&path, &args.args, raw) {
+        Delivery::Exited(0) => {
+            maillint::history::learn_sent(linter.config(), &message, raw);
+            0
+        }
         Delivery::Exited(code) => code,
         Delivery::NotStarted(e) => hold_and_report(
             raw,

@@ -9,6 +9,7 @@
 use crate::audience::Audience;
 use crate::config::{Config, ConfigError, OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Severity};
+use crate::history::History;
 use crate::message::Message;
 
 mod cc_exposure;
@@ -28,6 +29,8 @@ mod lookalike_domain;
 mod mass_list;
 mod message_size;
 mod missing_header;
+mod name_mismatch;
+mod new_recipient;
 mod personal_data;
 mod personal_sender;
 mod recipient_count;
@@ -37,6 +40,7 @@ mod shared;
 mod template_placeholder;
 mod test_message;
 mod unknown_allow;
+mod unusual_company;
 
 /// Every rule maillint has, in the order they are listed and run.
 pub static REGISTRY: &[&RuleInfo] = &[
@@ -64,6 +68,10 @@ pub static REGISTRY: &[&RuleInfo] = &[
     &missing_header::RULE,
     &sender_alignment::RULE,
     &unknown_allow::RULE,
+    // From the sender's history (`maillint learn`).
+    &new_recipient::RULE,
+    &name_mismatch::RULE,
+    &unusual_company::RULE,
 ];
 
 /// What a rule sees of one message, with the facts several rules share
@@ -76,6 +84,9 @@ pub struct Context<'a> {
     /// message reaching this many people is a large send for every rule
     /// that cares.
     pub many_recipients: u64,
+    /// The sender's past sent mail (`maillint learn`), when there is an
+    /// index: the history rules are silent without one.
+    pub history: Option<&'a History>,
     bulk: Option<Bulk>,
 }
 
@@ -85,12 +96,14 @@ impl<'a> Context<'a> {
         audience: &'a Audience<'a>,
         config: &'a Config,
         many_recipients: u64,
+        history: Option<&'a History>,
     ) -> Self {
         let mut cx = Context {
             message,
             audience,
             config,
             many_recipients,
+            history,
             bulk: None,
         };
         cx.bulk = cx.detect_bulk();
@@ -411,7 +424,7 @@ mod tests {
         let msg = crate::testing::eml(text);
         let org = crate::audience::Org::new(&config).unwrap();
         let audience = Audience::new(&msg, &org);
-        let cx = Context::new(&msg, &audience, &config, many_recipients(&config));
+        let cx = Context::new(&msg, &audience, &config, many_recipients(&config), None);
         cx.bulk().map(|b| b.reason.clone())
     }
 

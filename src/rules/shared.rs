@@ -158,3 +158,11 @@ pub(super) fn idna_ascii(domain: &str) -> Option<std::borrow::Cow<'_, str>> {
         )
         .ok()
 }
+
+/// The recipients the history rules judge: not the sender's own addresses,
+/// and not everyone-style lists (mass-list speaks for those).
+pub(super) fn judged<'a>(cx: &'a super::Context<'_>) -> impl Iterator<Item = Recipient<'a>> {
+    cx.audience
+        .recipients()
+        .filter(|r| !r.own && r.mass.is_none() && r.first.addr.contains('@'))
+}

@@ -1,0 +1,319 @@
+//! The sender's history: a local index of past sent mail, kept by
+//! `maillint learn` and read by the rules that catch a misdirected message
+//! (new-recipient, name-mismatch, unusual-company).
+//!
+//! The index is an SQLite file (rusqlite with the bundled library, so no
+//! system library is needed). SQLite rather than redb: in WAL mode many
+//! readers (every `maillint check` and `maillint sendmail`) and one writer
+//! (`maillint learn`) share the file at once, where redb's `Database` locks
+//! its file for one process; SQLite is public domain and rusqlite MIT. The
+//! price is compiling SQLite's C source once (see BENCHMARKS.md).
+//!
+//! Learning commits every [`BATCH`] messages together with the keys of the
+//! messages learned, so an interrupted run loses at most one batch and the
+//! next run goes on where it stopped, counting no message twice.
+
+mod learn;
+
+pub use learn::{LearnSummary, learn, learn_message, learn_or_forget, learn_sent};
+
+use crate::config::Config;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Messages learned per transaction.
+const BATCH: usize = 2_000;
+
+/// Messages with more distinct recipients than this teach no circles: a
+/// large send says little about who belongs together, and its pairs would
+/// grow as the square of its recipients.
+pub const MAX_CIRCLE: usize = 20;
+
+const SCHEMA: &str = "
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+CREATE TABLE IF NOT EXISTS learned (key TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS address (
+    addr TEXT PRIMARY KEY, local TEXT NOT NULL, domain TEXT NOT NULL, count INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS address_local ON address (local);
+CREATE INDEX IF NOT EXISTS address_domain ON address (domain);
+CREATE TABLE IF NOT EXISTS name (
+    name TEXT NOT NULL, addr TEXT NOT NULL, shown TEXT NOT NULL, count INTEGER NOT NULL,
+    PRIMARY KEY (name, addr)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS name_addr ON name (addr);
+CREATE TABLE IF NOT EXISTS pair (
+    a TEXT NOT NULL, b TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (a, b)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS pair_b ON pair (b);
+CREATE TABLE IF NOT EXISTS sender (
+    addr TEXT NOT NULL, own TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (addr, own)
+) WITHOUT ROWID;
+";
+
+#[derive(Debug, thiserror::Error)]
+#[error("history index {path}: {source}")]
+pub struct HistoryError {
+    path: String,
+    source: rusqlite::Error,
+}
+
+/// An open index. Rules share it across threads; SQLite connections are
+/// not `Sync`, and a lookup is a few microseconds, so one lock will do.
+pub struct History {
+    conn: Mutex<Connection>,
+}
+
+/// What the index knows of one address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Known {
+    pub addr: String,
+    /// Messages sent to it.
+    pub count: u64,
+    /// The display name most often written with it, as written.
+    pub name: Option<String>,
+}
+
+/// `$XDG_DATA_HOME/maillint/history.sqlite`, else
+/// `~/.local/share/maillint/history.sqlite`.
+pub fn default_index_path() -> Option<PathBuf> {
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
+    Some(data.join("maillint").join("history.sqlite"))
+}
+
+/// The index the configuration names, else the default one.
+pub fn index_path(config: &Config) -> Option<PathBuf> {
+    config.history.index.clone().or_else(default_index_path)
+}
+
+/// An address as the index keys it: lowercased whole (mail systems treat
+/// local parts case-insensitively in practice, and people type them
+/// either way).
+pub fn address_key(addr: &str) -> String {
+    addr.trim().to_lowercase()
+}
+
+/// A display name as the index keys it: its words lowercased and sorted,
+/// so "Smith, Jane" and "jane smith" are one name. `None` for names that
+/// say nothing about a person: empty, an address, or a single word
+/// (first names are shared by too many people to tell anyone apart).
+pub fn name_key(name: &str) -> Option<String> {
+    if name.contains('@') {
+        return None;
+    }
+    let mut words: Vec<String> = name
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    if words.len() < 2 {
+        return None;
+    }
+    words.sort_unstable();
+    Some(words.join(" "))
+}
+
+impl History {
+    /// Opens the index for learning, creating it (and its directory).
+    pub fn create(path: &Path) -> Result<History, HistoryError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            // An error here shows up as the open's error just below.
+            _ = std::fs::create_dir_all(dir);
+        }
+        let err = error_at(path);
+        let conn = Connection::open(path).map_err(&err)?;
+        conn.execute_batch(SCHEMA).map_err(&err)?;
+        Ok(History {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// Opens the index for the rules: `None` when there is none yet (the
+    /// history rules are then silent).
+    pub fn open_for_reading(path: &Path) -> Result<Option<History>, HistoryError> {
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let err = error_at(path);
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(&err)?;
+        // A file that is not an index fails here, not at the first lookup.
+        conn.query_row("SELECT count(*) FROM address", [], |_| Ok(()))
+            .map_err(&err)?;
+        Ok(Some(History {
+            conn: Mutex::new(conn),
+        }))
+    }
+
+    /// Runs a lookup. A failed lookup (a damaged file) counts as knowing
+    /// nothing: the history rules then stay silent rather than guess.
+    fn query<T: Default>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> T {
+        match self.conn.lock() {
+            Ok(conn) => f(&conn).unwrap_or_default(),
+            Err(_) => T::default(),
+        }
+    }
+
+    /// How often `addr` was written to, and under which name most often.
+    pub fn known(&self, addr: &str) -> Option<Known> {
+        let key = address_key(addr);
+        self.query(|c| {
+            c.prepare_cached(
+                "SELECT a.count, (SELECT shown FROM name n WHERE n.addr = a.addr
+                 ORDER BY count DESC LIMIT 1) FROM address a WHERE a.addr = ?1",
+            )?
+            .query_row(params![key], |row| {
+                Ok(Known {
+                    addr: key.clone(),
+                    count: row.get::<_, i64>(0)?.unsigned_abs(),
+                    name: row.get(1)?,
+                })
+            })
+            .optional()
+        })
+    }
+
+    /// Messages sent to any address at `domain`.
+    pub fn domain_count(&self, domain: &str) -> u64 {
+        let domain = domain.to_lowercase();
+        self.query(|c| {
+            c.prepare_cached("SELECT coalesce(sum(count), 0) FROM address WHERE domain = ?1")?
+                .query_row(params![domain], |row| row.get::<_, i64>(0))
+                .map(i64::unsigned_abs)
+        })
+    }
+
+    /// The addresses written to under this display name (see [`name_key`]),
+    /// most often first.
+    pub fn named(&self, name: &str) -> Vec<Known> {
+        let Some(key) = name_key(name) else {
+            return Vec::new();
+        };
+        self.query(|c| {
+            c.prepare_cached(
+                "SELECT addr, count, shown FROM name WHERE name = ?1 ORDER BY count DESC LIMIT 5",
+            )?
+            .query_map(params![key], known_row)?
+            .collect()
+        })
+    }
+
+    /// The addresses with this local part (at other domains), most often
+    /// first.
+    pub fn with_local_part(&self, local: &str) -> Vec<Known> {
+        let local = local.to_lowercase();
+        self.query(|c| {
+            c.prepare_cached(
+                "SELECT a.addr, a.count, (SELECT shown FROM name n WHERE n.addr = a.addr
+                 ORDER BY count DESC LIMIT 1)
+                 FROM address a WHERE a.local = ?1 ORDER BY a.count DESC LIMIT 5",
+            )?
+            .query_map(params![local], known_row)?
+            .collect()
+        })
+    }
+
+    /// Whether this display name was ever written with `addr`.
+    pub fn has_name(&self, addr: &str, name: &str) -> bool {
+        let (Some(name), addr) = (name_key(name), address_key(addr)) else {
+            return false;
+        };
+        self.query(|c| {
+            c.prepare_cached("SELECT 1 FROM name WHERE name = ?1 AND addr = ?2")?
+                .query_row(params![name, addr], |_| Ok(()))
+                .optional()
+                .map(|r| r.is_some())
+        })
+    }
+
+    /// Messages that went to both addresses.
+    pub fn together(&self, a: &str, b: &str) -> u64 {
+        let (a, b) = ordered(address_key(a), address_key(b));
+        self.query(|c| {
+            c.prepare_cached("SELECT count FROM pair WHERE a = ?1 AND b = ?2")?
+                .query_row(params![a, b], |row| row.get::<_, i64>(0))
+                .optional()
+                .map(|n| n.map_or(0, i64::unsigned_abs))
+        })
+    }
+
+    /// The addresses ever written to together with `addr`.
+    pub fn companions(&self, addr: &str) -> Vec<String> {
+        let key = address_key(addr);
+        self.query(|c| {
+            c.prepare_cached(
+                "SELECT b FROM pair WHERE a = ?1 UNION SELECT a FROM pair WHERE b = ?1",
+            )?
+            .query_map(params![key], |row| row.get(0))?
+            .collect()
+        })
+    }
+
+    /// Removes everything known about one address (it stays forgotten: the
+    /// messages it came from are still marked learned). Returns whether it
+    /// was known.
+    pub fn forget(&self, addr: &str) -> Result<bool, rusqlite::Error> {
+        let key = address_key(addr);
+        let Ok(mut conn) = self.conn.lock() else {
+            return Ok(false);
+        };
+        let tx = conn.transaction()?;
+        let known = tx.execute("DELETE FROM address WHERE addr = ?1", params![key])? > 0;
+        tx.execute("DELETE FROM name WHERE addr = ?1", params![key])?;
+        tx.execute("DELETE FROM pair WHERE a = ?1 OR b = ?1", params![key])?;
+        tx.execute("DELETE FROM sender WHERE addr = ?1", params![key])?;
+        tx.commit()?;
+        Ok(known)
+    }
+}
+
+fn known_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Known> {
+    Ok(Known {
+        addr: row.get(0)?,
+        count: row.get::<_, i64>(1)?.unsigned_abs(),
+        name: row.get(2)?,
+    })
+}
+
+fn error_at(path: &Path) -> impl Fn(rusqlite::Error) -> HistoryError + '_ {
+    move |source| HistoryError {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// A pair's key: the two addresses in order, so (a, b) and (b, a) are one.
+fn ordered(a: String, b: String) -> (String, String) {
+    if a <= b { (a, b) } else { (b, a) }
+}
+
+impl Known {
+    /// `Jane Smith <jane@agency.gov>` (with the name most recently written
+    /// for it), or the bare address.
+    pub fn mailbox(&self) -> String {
+        match &self.name {
+            Some(name) if name.contains([',', ';', ':', '<', '>', '@', '"']) => {
+                format!("\"{}\" <{}>", name.replace('"', ""), self.addr)
+            }
+            Some(name) => format!("{name} <{}>", self.addr),
+            None => self.addr.clone(),
+        }
+    }
+
+    /// `41 times`, `once`.
+    pub fn times(&self) -> String {
+        match self.count {
+            1 => "once".to_string(),
+            2 => "twice".to_string(),
+            n => format!("{} times", crate::rules::thousands(n)),
+        }
+    }
+}

@@ -1,0 +1,159 @@
+use super::shared::{NoOptions, judged, location};
+use super::{Context, Rule, declare_rule};
+use crate::audience::Recipient;
+use crate::config::{OptionError, RuleSettings};
+use crate::finding::{Diagnostic, Severity};
+use crate::history::Known;
+
+declare_rule! {
+    /// ## What it checks
+    /// Needs a history: the index `maillint learn` builds from your sent mail
+    /// (silent without one). An outside address you have never written to,
+    /// in a message whose other recipients you write to: the shape of most
+    /// misdirected mail, where one address among familiar ones was picked
+    /// by autocomplete.
+    ///
+    /// It is an info; a warning when nobody at the new address's domain has
+    /// ever had mail from you either. Replies stay infos: answering someone
+    /// who wrote to you first is how new contacts begin. Without configured
+    /// `organization.domains`, the sender's domain is inside; a sender at a
+    /// personal mailbox has everyone outside.
+    ///
+    /// ## Why it matters
+    /// A G20 staffer emailed 31 world leaders' passport numbers to a football
+    /// tournament's organisers: the mail client's autocomplete picked the
+    /// wrong contact. The address was valid and the domain real; only the
+    /// sender's history shows that it had never been written to.
+    ///
+    /// ## Example
+    /// ```text
+    /// From: me@example.org
+    /// To: jane@agency.example, pat@asiancup.example
+    /// ```
+    /// gives "you have never written to pat@asiancup.example (nor to anyone
+    /// at asiancup.example); the other recipients are familiar:
+    /// jane@agency.example (41 times)".
+    ///
+    /// ## How to fix
+    /// Check the new address is the one you meant. Once sent, it is familiar:
+    /// learn it with `maillint learn`, or `[history] learn_on_send = true`.
+    ///
+    /// ## Options
+    /// None of its own. The index is `[history] index` (default
+    /// `$XDG_DATA_HOME/maillint/history.sqlite`).
+    id: "new-recipient",
+    severity: Warning,
+    summary: "An outside address never written to before, among familiar recipients (needs `maillint learn`)",
+    build: NewRecipient::build,
+}
+
+struct NewRecipient;
+
+impl NewRecipient {
+    fn build(settings: &RuleSettings) -> Result<Box<dyn Rule>, OptionError> {
+        settings.options::<NoOptions>()?;
+        Ok(Box::new(NewRecipient))
+    }
+}
+
+impl Rule for NewRecipient {
+    fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+        let Some(history) = cx.history else { return };
+        let everyone_outside = cx.audience.org_domains.is_empty();
+        let mut familiar: Vec<Known> = Vec::new();
+        let mut new: Vec<Recipient<'_>> = Vec::new();
+        for r in judged(cx) {
+            match history.known(r.first.addr) {
+                Some(known) => familiar.push(known),
+                None if r.external || everyone_outside => new.push(r),
+                None => {}
+            }
+        }
+        if familiar.is_empty() {
+            return;
+        }
+        familiar.sort_by_key(|k| std::cmp::Reverse(k.count));
+        let listed: Vec<String> = familiar
+            .iter()
+            .take(3)
+            .map(|k| format!("{} ({})", k.mailbox(), k.times()))
+            .collect();
+        let more = familiar.len().saturating_sub(3);
+        let familiar = if more > 0 {
+            format!("{} and {more} more", listed.join(", "))
+        } else {
+            listed.join(", ")
+        };
+        for r in new {
+            let domain = r.first.domain().unwrap_or("");
+            let new_domain = history.domain_count(domain) == 0;
+            let severity = if new_domain && !cx.message.is_reply {
+                Severity::Warning
+            } else {
+                Severity::Info
+            };
+            let nor_domain = if new_domain {
+                format!(" (nor to anyone at {domain})")
+            } else {
+                String::new()
+            };
+            out.push(
+                Diagnostic::new(
+                    severity,
+                    format!(
+                        "you have never written to {}{nor_domain}; the other recipients are familiar: {familiar}",
+                        r.first.addr
+                    ),
+                    location(r),
+                )
+                .help("check that this is the address you meant, and not one autocomplete picked"),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::finding::Severity;
+    use crate::testing::{check_rule_with, eml, history};
+
+    const SENT: &[&str] = &[
+        "From: me@example.org\nTo: Jane Smith <jane@agency.example>\nMessage-ID: <1@x>\n\nx\n",
+        "From: me@example.org\nTo: jane@agency.example, tom@agency.example\nMessage-ID: <2@x>\n\nx\n",
+    ];
+
+    fn check(headers: &str) -> Vec<crate::finding::Finding> {
+        let (_dir, config) = history(SENT);
+        let msg = eml(&format!("From: me@example.org\n{headers}\nx\n"));
+        check_rule_with(&config, "new-recipient", &msg)
+    }
+
+    #[test]
+    fn a_stranger_among_familiar_recipients() {
+        let f = check("To: jane@agency.example, pat@asiancup.example\n");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Warning);
+        assert_eq!(
+            f[0].message,
+            "you have never written to pat@asiancup.example (nor to anyone at asiancup.example); \
+             the other recipients are familiar: Jane Smith <jane@agency.example> (twice)"
+        );
+        // Someone new at a known organisation is only worth a note.
+        let f = check("To: jane@agency.example, ann@agency.example\n");
+        assert_eq!(f[0].severity, Severity::Info);
+        // So is a reply.
+        let f = check("To: jane@agency.example, pat@asiancup.example\nIn-Reply-To: <9@x>\n");
+        assert_eq!(f[0].severity, Severity::Info);
+    }
+
+    #[test]
+    fn silent_without_familiar_company_or_history() {
+        assert!(check("To: pat@asiancup.example\n").is_empty());
+        assert!(check("To: jane@agency.example, tom@agency.example\n").is_empty());
+        // Colleagues are not outside.
+        assert!(check("To: jane@agency.example, new@example.org\n").is_empty());
+        let msg = eml("From: me@example.org\nTo: jane@agency.example, pat@asiancup.example\n\nx\n");
+        let no_index = "[history]\nindex = \"/nonexistent/history.sqlite\"\n";
+        assert!(check_rule_with(no_index, "new-recipient", &msg).is_empty());
+    }
+}
