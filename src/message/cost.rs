@@ -28,6 +28,13 @@ const STEPS_PER_BYTE: u64 = 16;
 /// Steps allowed whatever the size, so small messages are never refused.
 const BASE_STEPS: u64 = 256 * 1024 * 1024;
 
+/// Messages up to this size are never refused, so their cost is not
+/// estimated (most real mail is this small). Each estimate below counts at
+/// most one event per byte, each reading at most the whole message: at most
+/// the square of its length, and the four together within [`BASE_STEPS`].
+const ALWAYS_AFFORDABLE: usize = 8 * 1024;
+const _: () = assert!(4 * (ALWAYS_AFFORDABLE as u64).pow(2) <= BASE_STEPS);
+
 /// The work budget for a message of `len` bytes.
 fn budget(len: usize) -> u64 {
     BASE_STEPS.saturating_add(STEPS_PER_BYTE.saturating_mul(len as u64))
@@ -36,6 +43,9 @@ fn budget(len: usize) -> u64 {
 /// Refuses a message whose structure would make parsing take far longer
 /// than its size warrants. The error is one line, naming the cause.
 pub(crate) fn check_parse_cost(raw: &[u8]) -> Result<(), ParseError> {
+    if raw.len() <= ALWAYS_AFFORDABLE {
+        return Ok(());
+    }
     let costs = [
         (
             encoded_word_rescans(raw),
@@ -246,6 +256,30 @@ fn continuation_merges(raw: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_skipped_as_small_are_within_the_budget_whatever_their_shape() {
+        let fill = |unit: &str| {
+            unit.repeat(ALWAYS_AFFORDABLE / unit.len() + 1)[..ALWAYS_AFFORDABLE].to_owned()
+        };
+        let shapes = [
+            fill("=?"),
+            fill("=?="),
+            fill("boundary=b\n"),
+            format!("Content-Type: multipart/mixed; boundary={}", fill("-")),
+            fill("n*1=a;"),
+            fill("*1"),
+            fill("--"),
+        ];
+        for shape in shapes {
+            let raw = &shape.as_bytes()[..ALWAYS_AFFORDABLE];
+            let total = encoded_word_rescans(raw)
+                + missing_boundary_rescans(raw)
+                + boundary_comparisons(raw)
+                + continuation_merges(raw);
+            assert!(total <= budget(raw.len()), "{total}");
+        }
+    }
 
     #[test]
     fn ordinary_mail_costs_nothing_extra() {

@@ -106,8 +106,9 @@ impl Default for Options {
 }
 
 struct LookalikeDomain {
-    /// Registrable parts of `known_domains`.
-    known: Vec<String>,
+    /// The configured known domains (registrable parts), then the
+    /// providers, without repeats: split by the public suffix list once.
+    fixed_targets: Vec<Target>,
     allowed: HashSet<String>,
     min_label: usize,
     max_reported: usize,
@@ -136,11 +137,21 @@ impl LookalikeDomain {
         }
         let known = normalise("known_domains", options.known_domains)?
             .into_iter()
-            .map(|d| registrable(&d).map_or(d.clone(), str::to_string))
+            .map(|d| registrable(&d).map_or(d.clone(), str::to_string));
+        let min_label = options.min_label_length;
+        let providers = PROVIDERS.iter().map(|p| {
+            let min_label = PROVIDER_MIN_LABEL.max(min_label);
+            Target::new(p.to_string(), Kind::Provider, true, min_label)
+        });
+        let mut seen = HashSet::new();
+        let fixed_targets = known
+            .map(|d| Target::new(d, Kind::Known, true, min_label))
+            .chain(providers)
+            .filter(|t| seen.insert(t.domain.clone()))
             .collect();
         let allowed = normalise("allowed", options.allowed)?.into_iter().collect();
         Ok(Box::new(LookalikeDomain {
-            known,
+            fixed_targets,
             allowed,
             min_label: options.min_label_length,
             max_reported: options.max_reported,
@@ -365,25 +376,17 @@ impl LookalikeDomain {
         let configured_org = !cx.config.organization.domains.is_empty();
         let mut seen = HashSet::new();
         let mut targets = Vec::new();
-        let mut add = |domain: String, kind: Kind, swaps: bool, min_label: usize| {
-            if seen.insert(domain.clone()) {
-                targets.push(Target::new(domain, kind, swaps, min_label));
+        let mut add = |target: Target| {
+            if seen.insert(target.domain.clone()) {
+                targets.push(target);
             }
         };
         for org in &cx.audience.org_domains {
             let reg = registrable(org).unwrap_or(org).to_string();
-            add(reg, Kind::Org, configured_org, self.min_label);
+            add(Target::new(reg, Kind::Org, configured_org, self.min_label));
         }
-        for known in &self.known {
-            add(known.clone(), Kind::Known, true, self.min_label);
-        }
-        for provider in PROVIDERS {
-            add(
-                provider.to_string(),
-                Kind::Provider,
-                true,
-                PROVIDER_MIN_LABEL.max(self.min_label),
-            );
+        for fixed in &self.fixed_targets {
+            add(fixed.clone());
         }
         let mut frequent: Vec<&Domain<'_>> = domains.iter().filter(|d| d.count >= 2).collect();
         let keep = MESSAGE_TARGETS.min(frequent.len());
@@ -392,12 +395,12 @@ impl LookalikeDomain {
         }
         frequent.truncate(keep);
         for d in frequent {
-            add(
+            add(Target::new(
                 d.registrable.clone(),
                 Kind::Recipients(d.count),
                 false,
                 self.min_label,
-            );
+            ));
         }
         targets
     }
