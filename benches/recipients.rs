@@ -1,6 +1,8 @@
 //! A message as large as the NHSmail list: 1,200,000 recipients across To and
 //! Cc, all rules on, with a configuration listing 10,000 lists; and a tenth
 //! of it, to show the growth is linear.
+// A benchmark: a failed unwrap is a failed run, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use maillint::config::Config;

@@ -1,5 +1,7 @@
 //! One small message end to end as a process: binary start, config
 //! discovery, parse, rules, print. What a person waits for before a send.
+// A benchmark: a failed unwrap is a failed run, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::process::Command;

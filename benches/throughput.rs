@@ -1,5 +1,7 @@
 //! End to end over a generated corpus of 10,000 varied messages, all rules
 //! on: reading the files, parsing, checking. Reported in bytes per second.
+// A benchmark: a failed unwrap is a failed run, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use maillint::config::Config;

@@ -3,6 +3,8 @@
 //! 1,200,000-recipient messages, and the configuration listing 10,000 lists.
 //!
 //! `cargo run --release --example bench_corpus -- DIR`
+// An example: a failed unwrap is a failed run, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../benches/support/corpus.rs"]
 mod corpus;

@@ -15,6 +15,8 @@
 //! `cargo run --example history_replay -- [MESSAGES]` (default 20,000;
 //! BENCHMARKS.md has 100,000). Deterministic: the same count gives the same
 //! history and figures, apart from times.
+// An example: a failed unwrap is a failed run, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use maillint::config::Config;
 use maillint::finding::Severity;

@@ -1,4 +1,6 @@
 //! The `maillint` binary end to end: inputs, exit codes, formats, config.
+// A test: a failed unwrap is a failed run, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use assert_cmd::Command;
 use predicates::prelude::*;

@@ -4,6 +4,8 @@
 //! them. Under CI (the `CI` variable set) a missing prerequisite fails its
 //! test; elsewhere the test is skipped, and says so on the terminal:
 //! `SKIPPED <test>: not installed: <what>`.
+// A test: a failed unwrap is a failed run, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fs;
 use std::io::Write;

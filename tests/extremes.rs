@@ -4,6 +4,8 @@
 //! and
 //! `cargo test --release --test extremes -- --include-ignored --nocapture`
 //! adds the full-size (100 MB) cases and shows the figures.
+// A test: a failed unwrap is a failed run, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use maillint::config::Config;
 use maillint::linter::{Linter, Selection};

@@ -4,6 +4,8 @@
 //! `silent_*` files must not, incidents give
 //! the findings listed below, and the full output of each is a reviewed
 //! insta snapshot.
+// A test: a failed unwrap is a failed run, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use maillint::config::Config;
 use maillint::history::History;

@@ -1,6 +1,8 @@
 //! `maillint milter` served on loopback and driven byte by byte, as an MTA
 //! drives it: negotiation, events, the answer at end-of-message, and the
 //! faults (malformed packets, disconnects, timeouts, oversize messages).
+// A test: a failed unwrap is a failed run, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use maillint::config::Config;
 use maillint::milter::{Gateway, Listen, Server};

@@ -12,6 +12,8 @@
 //! test --release --test robustness` runs a long search. Failures proptest
 //! finds are saved in `robustness.proptest-regressions` beside this file
 //! and replayed first.
+// A test: a failed unwrap is a failed run, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use maillint::config::Config;
 use maillint::linter::{Linter, Selection};

@@ -1,5 +1,7 @@
 //! `maillint sendmail` against a fake sendmail that records what it gets,
 //! and `maillint git-hook`.
+// A test: a failed unwrap is a failed run, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use assert_cmd::Command;
 use predicates::prelude::*;

@@ -1,5 +1,7 @@
 //! A generated corpus of varied messages, shared by the benchmarks and
 //! `scripts/bench` (which reads the files it writes).
+// A benchmark: a failed unwrap is a failed run, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

@@ -1,3 +1,4 @@
+use super::shared::constant_regex;
 use super::{Context, Rule, declare_rule, plural, shared};
 use crate::audience::{Audience, is_internal, registrable};
 use crate::config::{OptionError, RuleSettings};
@@ -295,7 +296,7 @@ const FIRST_LINES: usize = 5;
 
 /// Markings that mean the same wherever they stand in a subject or a first line.
 static STRONG: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
+    constant_regex(concat!(
         r"(?i)\b(?:strictly|highly|company|commercially)[\s-]+confidential\b",
         r"|\b(?:private|personal)\s+(?:and|&)\s+confidential\b",
         r"|\bstrictly\s+private\b",
@@ -305,7 +306,6 @@ static STRONG: LazyLock<Regex> = LazyLock::new(|| {
         r"|\bembargoed\b|\bunder\s+embargo\b",
         r"|\bin\s+strict(?:est)?\s+confidence\b",
     ))
-    .expect("marking pattern is valid")
 });
 
 /// The words that mark a text only when they stand as a label, the UK
@@ -319,24 +319,21 @@ const LABEL: &str = concat!(
 
 /// `Confidential: ...`, `CONFIDENTIAL`, `** Confidential - draft **`.
 static LABEL_START: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(
+    constant_regex(&format!(
         r"(?i)^[\s\[\(\*#_=~<>|:-]*(?:(?:classification|sensitivity|security|marking|status)\s*:\s*)?{LABEL}\s*(?:$|[\]\)\*:|/.,!;>]|[-–—]\s)"
     ))
-    .expect("label pattern is valid")
 });
 
 /// `Q3 plan - confidential`, `details (IN CONFIDENCE)`.
 static LABEL_END: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(
+    constant_regex(&format!(
         r"(?i)(?:[\(\[\*<]|\s[-–—|:/]|,)\s*{LABEL}[\s\]\)\*.!>]*$"
     ))
-    .expect("label pattern is valid")
 });
 
 /// `[Confidential]` or `(internal only)` anywhere.
-static LABEL_BRACKET: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(r"(?i)[\[\(\*<]\s*{LABEL}\s*[\]\)\*>]")).expect("label pattern is valid")
-});
+static LABEL_BRACKET: LazyLock<Regex> =
+    LazyLock::new(|| constant_regex(&format!(r"(?i)[\[\(\*<]\s*{LABEL}\s*[\]\)\*>]")));
 
 /// Requests in running text that the message not travel.
 static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
@@ -345,7 +342,7 @@ static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
     // The end of the request: `keep this confidential.`, `... for now`, not
     // `keep the server confidential logs`.
     let end = r"(?:\s*(?:[.,;:!)]|$)|\s+(?:for|until|please|and|from|at|as|within|between|among|to|outside|beyond)\b)";
-    Regex::new(&format!(
+    constant_regex(&format!(
         concat!(
             r"(?im)\bkeep\s+{subject}\s+{degree}(?:confidential|between\s+(?:us|ourselves|you\s+and\s+me)|under\s+wraps){end}",
             r"|\bkeep\s+(?:this|it|that)\s+{degree}private{end}",
@@ -367,7 +364,6 @@ static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
         degree = degree,
         end = end,
     ))
-    .expect("request pattern is valid")
 });
 
 /// A matched request as words, without the punctuation or word that ended it.
@@ -392,14 +388,14 @@ const END_WORDS: &[&str] = &[
 
 /// Classification values that restrict who may read a message.
 static CLASSIFIED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    constant_regex(
         r"(?i)(?:^|(?-i:[^\w-]))(?:confidential|restricted|secret|protected|(?:official[\s:-]+)?sensitive|in[\s-]confidence)\b",
     )
-    .expect("classification pattern is valid")
 });
 static UNCLASSIFIED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:non|not|un)[\s-]*(?:confidential|restricted|secret|protected|sensitive)")
-        .expect("classification pattern is valid")
+    constant_regex(
+        r"(?i)\b(?:non|not|un)[\s-]*(?:confidential|restricted|secret|protected|sensitive)",
+    )
 });
 
 /// `Sensitivity: Company-Confidential`, `X-Classification: Confidential`, ...
@@ -521,15 +517,12 @@ impl Thread {
 }
 
 /// The domain of a message identifier: `id@host.example`.
-static MESSAGE_ID_DOMAIN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)").expect("message id pattern is valid")
-});
+static MESSAGE_ID_DOMAIN: LazyLock<Regex> =
+    LazyLock::new(|| constant_regex(r"@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)"));
 
 /// An email address in running text.
-static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
-        .expect("address pattern is valid")
-});
+static ADDRESS: LazyLock<Regex> =
+    LazyLock::new(|| constant_regex(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"));
 
 impl Rule for ConfidentialBroad {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {

@@ -1,3 +1,4 @@
+use super::shared::constant_regex;
 use super::{Context, Rule, declare_rule, plural};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
@@ -90,7 +91,7 @@ impl ForgottenAttachment {
 
 /// Phrases by which the sender says they attach something.
 static OWN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
+    constant_regex(concat!(
         r"(?im)",
         // English
         r"\b(?:please\s+)?find\s+(?:the\s+|my\s+|our\s+)?(?:attached|enclosed|herewith|attachments?)\b",
@@ -127,13 +128,12 @@ static OWN: LazyLock<Regex> = LazyLock::new(|| {
         r"|\bbijgevoegd\b|\bbijgaand\b|\bin\s+(?:de|het)\s+bijlage\b|\bals\s+bijlage\b|\bzie\s+(?:de\s+)?bijlage\b",
         r"|^\s*bijlagen?\s*:",
     ))
-    .expect("attachment pattern is valid")
 });
 
 /// Phrases about "the attached" thing: the sender's own in a new message,
 /// more often the one being answered in a reply.
 static NEW_ONLY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
+    constant_regex(concat!(
         r"(?i)\b(?:the|my|our|this|these)\s+(?:attached|enclosed)\b",
         r"|\b(?:in|open|review|check|read|print|sign|complete|return)\s+(?:the|my|our|this)\s+attachments?\b",
         r"|\b(?:angehängten?|beigefügten?|anhängenden?)\b",
@@ -141,23 +141,21 @@ static NEW_ONLY: LazyLock<Regex> = LazyLock::new(|| {
         r"|\b(?:archivo|documento|fichero|informe|factura|presupuesto|contrato|imagen|foto)s?\s+adjunt[oa]s?\b",
         r"|\b(?:bijgevoegde|bijgaande)\b",
     ))
-    .expect("attachment pattern is valid")
 });
 
 /// Subject forms: `Report attached`, `Invoice (attached)`, `Attached: minutes`.
 static SUBJECT_ONLY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
+    constant_regex(concat!(
         r"(?i)\battached\s*[\])]?\s*$",
         r"|^\s*(?:attached|enclosed)\s*[:\-–]",
         r"|[\[(]\s*(?:attached|attachment|enclosed)\s*[\])]",
     ))
-    .expect("attachment pattern is valid")
 });
 
 /// A clause that talks about someone else's attachment, or about a missing
 /// one, or uses "attach" in another sense.
 static NOT_A_PROMISE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
+    constant_regex(concat!(
         r"(?i)\b(?:you|you've|you’ve|they|he|she)\s+(?:have\s+|had\s+|just\s+|kindly\s+)?(?:sent|send|attached|forwarded|enclosed|shared|provided|included|mentioned)\b",
         r"|\byour\s+(?:attachments?|attached|e-?mail|message|mail|file|document|letter)\b",
         r"|\bsent\s+(?:me|us)\b",
@@ -177,7 +175,6 @@ static NOT_A_PROMISE: LazyLock<Regex> = LazyLock::new(|| {
         r"|\b(?:sin|ningún|ninguna)\b|\bgracias\s+por\b|\b(?:tu|su)\s+(?:archivo\s+)?adjunto\b|\bme\s+(?:has|ha|han)\s+(?:enviado|mandado)\b",
         r"|\b(?:geen|zonder|niet)\b|\b(?:bedankt|dank)\s+voor\b|\bjouw\b|\buw\s+bijlage\b|\b(?:je|jij|u)\s+(?:stuurde|stuurt|hebt\s+gestuurd|heeft\s+gestuurd)\b",
     ))
-    .expect("attachment pattern is valid")
 });
 
 /// The clause around a match: from the previous to the next `.`, `!`, `?`,

@@ -1,3 +1,4 @@
+use super::shared::constant_regex;
 use super::{Context, Rule, declare_rule, thousands};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
@@ -113,12 +114,11 @@ fn is_url(word: &str) -> bool {
 /// "View this email in your browser", "Having trouble reading this
 /// email? View it online", "Web version".
 static WEB_VERSION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
+    constant_regex(concat!(
         r"(?i)\b(?:view|read|see|open|display)\b.{0,40}\b(?:browser|online|web\s*version|on\s+the\s+web|on\s+our\s+website)\b",
         r"|\btrouble\s+(?:viewing|reading|seeing|displaying)\b",
         r"|^\W*(?:web|online|browser)\s*version\W*$",
     ))
-    .expect("web version pattern is valid")
 });
 
 /// A word of every [`WEB_VERSION`] alternative (see `gate.rs`).

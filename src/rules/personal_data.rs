@@ -1,3 +1,4 @@
+use super::shared::constant_regex;
 use super::{Context, Rule, declare_rule, plural, thousands};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
@@ -499,8 +500,8 @@ impl Screened {
     fn new(pattern: &str) -> Self {
         let ascii = pattern.replace(r"\b", r"(?-u:\b)");
         Screened {
-            ascii: Regex::new(&ascii).expect("valid"),
-            unicode: Regex::new(pattern).expect("valid"),
+            ascii: constant_regex(&ascii),
+            unicode: constant_regex(pattern),
         }
     }
 
@@ -535,19 +536,17 @@ const CONTEXT: usize = 40;
 // Payment cards
 
 /// Maximal runs of digit groups separated by single spaces or dashes.
-static DIGIT_RUN: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[0-9]+(?:[ -][0-9]+)*").expect("valid"));
+static DIGIT_RUN: LazyLock<Regex> = LazyLock::new(|| constant_regex(r"[0-9]+(?:[ -][0-9]+)*"));
 
 /// Words that say what a nearby number is: group 1, a card; group 2,
 /// something else.
 static CARD_LABEL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
+    constant_regex(concat!(
         r"(?i)\b(?:",
         r"(cards?|visa|master\s?card|amex|american express|discover|maestro|jcb|diners|union\s?pay|kreditkarte|karte|carte|tarjeta|carta|cc|pan)",
         r"|(orders?|tracking|track|trace|parcels?|packages?|shipments?|consignment|waybill|awb|invoices?|inv|ref|reference|tickets?|booking|confirmation|reservation|customer|member(?:ship)?|account|acct|policy|case|claim|serial|imei|iccid|sim|tel|phone|telephone|fax|mobile|cell|id|transaction|txn|auftrag|bestellung|sendung|rechnung|commande|pedido)",
         r")\b"
     ))
-    .expect("valid")
 });
 
 fn scan_cards(text: &str, hits: &mut Hits<'_>) {
@@ -852,8 +851,7 @@ static SSN: LazyLock<Screened> =
     LazyLock::new(|| Screened::new(r"\b([0-9]{3})-([0-9]{2})-([0-9]{4})\b"));
 
 static SSN_LABEL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:\bssns?\b|\bss#|\bss ?no\b|social[ -]security|\bsoc\.? ?sec\b)")
-        .expect("valid")
+    constant_regex(r"(?i)(?:\bssns?\b|\bss#|\bss ?no\b|social[ -]security|\bsoc\.? ?sec\b)")
 });
 
 fn valid_ssn(area: &str, group: &str, serial: &str) -> bool {
@@ -896,7 +894,7 @@ static NHS: LazyLock<Screened> =
 /// "NHS number", "NHS No.", "NHS#", "NHS:": the word alone is in every
 /// nhs.net address.
 static NHS_LABEL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\bnhs\s*(?:numbers?\b|nos?\b\.?|num\b|nr\b|#|:|-?\s*ids?\b)").expect("valid")
+    constant_regex(r"(?i)\bnhs\s*(?:numbers?\b|nos?\b\.?|num\b|nr\b|#|:|-?\s*ids?\b)")
 });
 
 /// A word of every [`NHS_LABEL`] alternative (see `gate.rs`).
@@ -951,8 +949,7 @@ fn scan_nhs(text: &str, hits: &mut Hits<'_>) {
 // Passport numbers
 
 static PASSPORT_LABEL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:passports?|reisepass|passeports?|pasaportes?|passaport[oi]|paspoort)")
-        .expect("valid")
+    constant_regex(r"(?i)\b(?:passports?|reisepass|passeports?|pasaportes?|passaport[oi]|paspoort)")
 });
 
 /// A passport number as issuers write them: 6 to 9 capitals and digits,

@@ -5,6 +5,7 @@ use crate::audience::{MassList, MassReason, Recipient};
 use crate::finding::{Diagnostic, Location};
 
 use super::thousands;
+use regex::Regex;
 
 /// For rules without options: rejects any key.
 #[derive(serde::Deserialize)]
@@ -165,4 +166,11 @@ pub(super) fn judged<'a>(cx: &'a super::Context<'_>) -> impl Iterator<Item = Rec
     cx.audience
         .recipients()
         .filter(|r| !r.own && r.mass.is_none() && r.first.addr.contains('@'))
+}
+
+/// A regex from one of the rules' own constant patterns. Every test run
+/// compiles each of them, so the `expect` cannot fail on any input.
+#[allow(clippy::expect_used)]
+pub(super) fn constant_regex(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("the rules' patterns are valid")
 }

@@ -1,3 +1,4 @@
+use super::shared::constant_regex;
 use super::{Context, Rule, declare_rule, plural};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
@@ -237,7 +238,7 @@ struct Found {
 
 /// Every placeholder syntax in one pass: the group that matched says which.
 static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
+    constant_regex(concat!(
         r"(?P<curly>\{\{\{?[^{}\n]{0,120}\}\}\}?)",
         r"|(?P<tag>\{%[^%\n]{0,120}%\})",
         r"|(?P<mc>\*\|[A-Za-z0-9_:]{1,40}(?:[ :][^|*\n]{0,40})?\|\*)",
@@ -248,7 +249,6 @@ static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
         r"|(?P<guillemet>«[A-Za-z][A-Za-z0-9_]{0,40}»)",
         r"|(?P<bracket>\[[A-Za-z][A-Za-z0-9_.\-]{0,30}(?: [A-Za-z0-9_.\-]{1,20}){0,2}\])",
     ))
-    .expect("placeholder pattern is valid")
 });
 
 /// The opening of every [`PLACEHOLDER`] alternative (see `gate.rs`).
@@ -258,8 +258,7 @@ static PLACEHOLDER_OPENINGS: LazyLock<gate::Literals> =
 /// The leading variable path of an expression: `user.first_name | upper`
 /// -> `user.first_name`.
 static PATH: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[A-Za-z_@][A-Za-z0-9_@]*(?:\.[A-Za-z_][A-Za-z0-9_]*|\[[^\]]{0,40}\])*")
-        .expect("path pattern is valid")
+    constant_regex(r"^[A-Za-z_@][A-Za-z0-9_@]*(?:\.[A-Za-z_][A-Za-z0-9_]*|\[[^\]]{0,40}\])*")
 });
 
 fn path(expr: &str) -> Option<String> {

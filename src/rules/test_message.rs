@@ -1,3 +1,4 @@
+use super::shared::constant_regex;
 use super::{Context, Rule, declare_rule, plural, shared};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
@@ -199,16 +200,14 @@ static TEST_PHRASE: LazyLock<Regex> = LazyLock::new(|| {
         r"(?:(?:{please} )?{ignore}(?: (?:this|me|it|that))?(?: (?:{kind}|one|test))?(?: {please})?)"
     );
     let phrase = format!(r"(?:{test}|{ignore}|sorry|thanks|thank you|thx)");
-    Regex::new(&format!(r"^(?:{test}|{ignore})(?: {phrase})*$"))
-        .expect("test phrase pattern is valid")
+    constant_regex(&format!(r"^(?:{test}|{ignore})(?: {phrase})*$"))
 });
 
 /// A greeting line before a test phrase: `Hi all,`.
 static GREETING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    constant_regex(
         r"^(?:hi|hello|hey|dear|good morning|good afternoon|hallo|bonjour|hola)?(?: (?:all|everyone|everybody|team|colleagues|folks|there))?$",
     )
-    .expect("greeting pattern is valid")
 });
 
 impl TestMessage {
@@ -242,7 +241,7 @@ const BANNER_MARKS: &str = "*=#~!-_<>[]()";
 /// A subject labelled as the test send of a real message: `[TEST] Spring
 /// newsletter`, `(Test) ...`, `TEST: ...`, `TEST - ...`, `... [TEST]`.
 static TEST_LABEL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
+    constant_regex(concat!(
         r"^\s*(?:\[[^\]]*\]\s*)*(?:",
         r"[\[(]\s*(?:(?i:test(?:\s+(?:send|e-?mail|message|version|copy|only|run))?)|TESTING)\s*[\])]",
         r"|\*+\s*(?i:test(?:ing)?(?:\s+(?:send|e-?mail|message))?)\s*\*+",
@@ -250,17 +249,15 @@ static TEST_LABEL: LazyLock<Regex> = LazyLock::new(|| {
         r")",
         r"|[\[(]\s*(?i:test)\s*[\])]\s*$",
     ))
-    .expect("test label pattern is valid")
 });
 
 /// A subject that names a test mailing: `Integration Test Email #1`,
 /// `newsletter test send 2`.
 static TEST_MAILING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
+    constant_regex(concat!(
         r"(?i)^\s*(?:\[[^\]]*\]\s*)*(?:[\w'’-]+\s+){0,2}test(?:ing)?\s+",
         r"(?:e-?mail|message|send|campaign|newsletter|mailing)(?:\s*(?:#|no\.?\s*)?\d+)?\s*[.!]*\s*$",
     ))
-    .expect("test mailing pattern is valid")
 });
 
 impl Rule for TestMessage {
