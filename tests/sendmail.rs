@@ -445,6 +445,45 @@ fn held_copy_keeps_the_envelope_and_resends_with_it() {
     assert_eq!(args, "-oi\n--\neveryone@example.org\ndave@example.org\n");
 }
 
+#[cfg(unix)]
+#[test]
+fn held_copy_resends_arguments_that_are_not_utf8_unchanged() {
+    use std::os::unix::ffi::OsStrExt;
+    let s = Setup::new();
+    let name = std::ffi::OsStr::from_bytes(b"Ren\xe9 Dupont");
+    let status = s.run_as(
+        "sendmail",
+        &[
+            "-oi".as_ref(),
+            "-F".as_ref(),
+            name,
+            "everyone@example.org".as_ref(),
+        ],
+        STORM,
+    );
+    assert_eq!(status.code(), Some(65));
+    let held = s.held();
+    assert_eq!(held.len(), 1);
+    let fixed = b"From: ann@example.org\nTo: everyone@example.org\nSubject: Term dates\n\nTerm starts on Monday.\n";
+    fs::write(&held[0], fixed).unwrap();
+    let out = std::process::Command::new("sh")
+        .arg(held[0].with_extension("resend"))
+        .env("XDG_CONFIG_HOME", s.path("config"))
+        .env("XDG_STATE_HOME", s.path("state"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(fs::read(s.path("stdin")).unwrap(), fixed);
+    assert_eq!(
+        fs::read(s.path("args")).unwrap(),
+        b"-oi\n-F\nRen\xe9 Dupont\neveryone@example.org\n"
+    );
+}
+
 /// What bsd-mailx and s-nail write: no From, which the mail system adds.
 const NO_FROM: &[u8] = b"To: bob@example.org\nSubject: lunch\n\nNoon at the usual place?\n";
 

@@ -55,24 +55,20 @@ pub fn run_as_sendmail() -> i32 {
 
 /// How to send a held message again: this very command, from here.
 struct Resend {
-    command: Vec<String>,
+    command: Vec<OsString>,
     cwd: Option<PathBuf>,
 }
 
 impl Resend {
     /// Invoked as sendmail, the same as `maillint sendmail -- ARGS`.
     fn this_command() -> Resend {
-        let exe = std::env::current_exe()
-            .map_or_else(|_| "maillint".to_string(), |p| p.display().to_string());
+        let exe =
+            std::env::current_exe().map_or_else(|_| "maillint".into(), PathBuf::into_os_string);
         let mut command = vec![exe];
         if invoked_as_sendmail() {
-            command.extend(["sendmail".to_string(), "--".to_string()]);
+            command.extend(["sendmail".into(), "--".into()]);
         }
-        command.extend(
-            std::env::args_os()
-                .skip(1)
-                .map(|a| a.to_string_lossy().into_owned()),
-        );
+        command.extend(std::env::args_os().skip(1));
         Resend {
             command,
             cwd: std::env::current_dir().ok(),
