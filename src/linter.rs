@@ -132,6 +132,12 @@ impl Linter {
 
     /// Runs every active rule over one message.
     pub fn check(&self, message: &Message) -> Vec<Finding> {
+        self.check_with_audience(message).0
+    }
+
+    /// [`check`](Self::check), with the message's audience as the rules saw
+    /// it, for callers that need its reach too (the gateway's storm counts).
+    pub fn check_with_audience<'m>(&'m self, message: &'m Message) -> (Vec<Finding>, Audience<'m>) {
         let audience = Audience::new(message, &self.org);
         let cx = Context::new(
             message,
@@ -170,7 +176,7 @@ impl Linter {
                 suppressed,
             }));
         }
-        findings
+        (findings, audience)
     }
 }
 

@@ -151,7 +151,12 @@ pub fn default_held_dir() -> Option<PathBuf> {
 /// Saves the message, byte for byte, as a new private file in `dir`, and
 /// beside it its [`resend_script`] (`.resend`): the envelope, Bcc
 /// recipients included, is only in the command's arguments.
-pub fn hold(dir: &Path, raw: &[u8], command: &[String], cwd: Option<&Path>) -> io::Result<PathBuf> {
+pub fn hold(
+    dir: &Path,
+    raw: &[u8],
+    command: &[impl AsRef<OsStr>],
+    cwd: Option<&Path>,
+) -> io::Result<PathBuf> {
     create_private_dir(dir)?;
     let stamp = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -164,7 +169,7 @@ pub fn hold(dir: &Path, raw: &[u8], command: &[String], cwd: Option<&Path>) -> i
                 file.write_all(raw)?;
                 file.sync_all()?;
                 let mut script = create_private_file(&resend_path(&path))?;
-                script.write_all(resend_script(command, cwd, &path).as_bytes())?;
+                script.write_all(&resend_script(command, cwd, &path))?;
                 script.sync_all()?;
                 return Ok(path);
             }
@@ -182,33 +187,55 @@ pub fn resend_path(held: &Path) -> PathBuf {
 
 /// A shell script running `command` again from `cwd` with the held message
 /// on standard input: the same checks, the same sendmail, the same
-/// arguments.
-pub fn resend_script(command: &[String], cwd: Option<&Path>, held: &Path) -> String {
-    let mut script = String::from(
-        "#!/bin/sh\n\
+/// arguments, byte for byte (a Latin-1 `-F` full name is not UTF-8).
+pub fn resend_script(command: &[impl AsRef<OsStr>], cwd: Option<&Path>, held: &Path) -> Vec<u8> {
+    let mut script = b"#!/bin/sh\n\
          # Sends the held message again as it was first sent: the same command and\n\
          # arguments (the recipients given on the command line, Bcc ones among them),\n\
          # from the same directory. It is checked again: edit the message first, or\n\
-         # add an X-Maillint-Allow header to it. Run it with sh.\n",
-    );
+         # add an X-Maillint-Allow header to it. Run it with sh.\n"
+        .to_vec();
     if let Some(cwd) = cwd {
-        script.push_str(&format!(
-            "cd {} || exit 75\n",
-            shell_quote(&cwd.to_string_lossy())
-        ));
+        script.extend_from_slice(b"cd ");
+        push_shell_quoted(&mut script, cwd.as_os_str());
+        script.extend_from_slice(b" || exit 75\n");
     }
-    script.push_str("exec");
+    script.extend_from_slice(b"exec");
     for word in command {
-        script.push(' ');
-        script.push_str(&shell_quote(word));
+        script.push(b' ');
+        push_shell_quoted(&mut script, word.as_ref());
     }
-    script.push_str(&format!(" < {}\n", shell_quote(&held.to_string_lossy())));
+    script.extend_from_slice(b" < ");
+    push_shell_quoted(&mut script, held.as_os_str());
+    script.push(b'\n');
     script
 }
 
-/// `word` in single quotes, for sh.
-fn shell_quote(word: &str) -> String {
-    format!("'{}'", word.replace('\'', "'\\''"))
+/// Appends `word` in single quotes, for sh, keeping its bytes.
+fn push_shell_quoted(script: &mut Vec<u8>, word: &OsStr) {
+    script.push(b'\'');
+    for &byte in os_bytes(word).iter() {
+        if byte == b'\'' {
+            script.extend_from_slice(b"'\\''");
+        } else {
+            script.push(byte);
+        }
+    }
+    script.push(b'\'');
+}
+
+#[cfg(unix)]
+fn os_bytes(word: &OsStr) -> std::borrow::Cow<'_, [u8]> {
+    use std::os::unix::ffi::OsStrExt;
+    word.as_bytes().into()
+}
+
+#[cfg(not(unix))]
+fn os_bytes(word: &OsStr) -> std::borrow::Cow<'_, [u8]> {
+    match word.to_string_lossy() {
+        std::borrow::Cow::Borrowed(s) => s.as_bytes().into(),
+        std::borrow::Cow::Owned(s) => s.into_bytes().into(),
+    }
 }
 
 #[cfg(unix)]
@@ -333,8 +360,8 @@ mod tests {
     fn hold_writes_new_private_files() {
         let dir = tempfile::TempDir::new().unwrap();
         let held = dir.path().join("a/b");
-        let one = hold(&held, b"one", &[], None).unwrap();
-        let two = hold(&held, b"two", &[], None).unwrap();
+        let one = hold(&held, b"one", &[] as &[&str], None).unwrap();
+        let two = hold(&held, b"two", &[] as &[&str], None).unwrap();
         assert_ne!(one, two);
         assert_eq!(fs::read(&one).unwrap(), b"one");
         #[cfg(unix)]
@@ -366,11 +393,25 @@ mod tests {
             Some(Path::new("/home/ann/my mail")),
             Path::new("/held/1.eml"),
         );
-        assert!(script.starts_with("#!/bin/sh\n"));
+        assert!(script.starts_with(b"#!/bin/sh\n"));
         assert!(script.ends_with(
-            "cd '/home/ann/my mail' || exit 75\n\
+            b"cd '/home/ann/my mail' || exit 75\n\
              exec '/bin/maillint' 'sendmail' '--' '-oi' '--' 'o'\\''neil@x' < '/held/1.eml'\n"
         ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn resend_script_keeps_the_bytes_of_arguments() {
+        use std::os::unix::ffi::OsStrExt;
+        // -F "José" in Latin-1: not UTF-8, and not to be changed.
+        let latin1 = OsStr::from_bytes(b"Jos\xe9");
+        let script = resend_script(
+            &[OsStr::new("/bin/maillint"), OsStr::new("-F"), latin1],
+            None,
+            Path::new("/held/1.eml"),
+        );
+        assert!(script.ends_with(b"exec '/bin/maillint' '-F' 'Jos\xe9' < '/held/1.eml'\n"));
     }
 
     #[test]

@@ -132,16 +132,11 @@ fn neomutt_sends_a_good_message_through_maillint() {
         return;
     }
     let dir = TempDir::new().unwrap();
-    let out = neomutt(
+    ok(neomutt(
         dir.path(),
         "",
         &["-b", "dave@example.org", "--", "bob@example.org"],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ));
     let args = fs::read_to_string(dir.path().join("args")).unwrap();
     assert!(
         args.contains("bob@example.org\n") && args.contains("dave@example.org\n"),
@@ -175,13 +170,33 @@ fn neomutt_send_is_blocked_and_the_message_kept() {
         !dir.path().join("stdin").exists(),
         "the real sendmail must not run"
     );
-    let held: Vec<_> = fs::read_dir(dir.path().join("state/maillint/held"))
-        .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().extension().unwrap() == "eml")
-        .collect();
+    let held = held_messages(dir.path());
     assert_eq!(held.len(), 1);
-    let kept = fs::read_to_string(held[0].as_ref().unwrap().path()).unwrap();
+    let kept = fs::read_to_string(&held[0]).unwrap();
     assert!(kept.contains("The trip is on Friday."));
+}
+
+/// The output of a command that must succeed.
+fn ok(out: std::process::Output) -> std::process::Output {
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// A git repository in `repo` with one commit; returns the PATH under
+/// which git finds maillint.
+fn git_repo(repo: &Path) -> String {
+    let bin_dir = maillint_bin().parent().unwrap().to_path_buf();
+    let path_env = format!("{}:/usr/bin:/bin", bin_dir.display());
+    ok(git(repo, &path_env, &["init", "-q"]));
+    fs::write(repo.join("a.txt"), "a\n").unwrap();
+    ok(git(repo, &path_env, &["add", "a.txt"]));
+    ok(git(repo, &path_env, &["commit", "-qm", "add a"]));
+    path_env
 }
 
 fn git(repo: &Path, path_env: &str, args: &[&str]) -> std::process::Output {
@@ -206,32 +221,13 @@ fn git_send_email_runs_the_hook_and_stops_a_bad_patch() {
     }
     let dir = TempDir::new().unwrap();
     let repo = dir.path();
-    let bin_dir = maillint_bin().parent().unwrap().to_path_buf();
-    let path_env = format!("{}:/usr/bin:/bin", bin_dir.display());
-    let ok = |out: std::process::Output| {
-        assert!(
-            out.status.success(),
-            "{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    };
-    ok(git(repo, &path_env, &["init", "-q"]));
-    fs::write(repo.join("a.txt"), "a\n").unwrap();
-    ok(git(repo, &path_env, &["add", "a.txt"]));
-    ok(git(repo, &path_env, &["commit", "-qm", "add a"]));
-    let install = Command::new(maillint_bin())
+    let path_env = git_repo(repo);
+    ok(Command::new(maillint_bin())
         .current_dir(repo)
         .env("PATH", &path_env)
         .args(["git-hook", "--install"])
         .output()
-        .unwrap();
-    assert!(
-        install.status.success(),
-        "{}",
-        String::from_utf8_lossy(&install.stderr)
-    );
+        .unwrap());
     fs::write(
         repo.join("maillint.toml"),
         "[rules.mass-list]\nseverity = \"error\"\n",
@@ -303,6 +299,22 @@ fn mailx_setup(dir: &Path, variable: &str) {
     .unwrap();
 }
 
+/// The announcement to everyone@, with dave@ in Bcc, that mass-list stops.
+fn mailx_term_dates(program: &str, dir: &Path) -> std::process::Output {
+    mailx(
+        program,
+        dir,
+        &[
+            "-s",
+            "Term dates",
+            "-b",
+            "dave@example.org",
+            "everyone@example.org",
+        ],
+        "Term starts on Monday.\n",
+    )
+}
+
 /// Runs a mailx-style client in `dir` as home, the body on stdin.
 fn mailx(program: &str, dir: &Path, args: &[&str], body: &str) -> std::process::Output {
     let mut child = Command::new(program)
@@ -348,17 +360,12 @@ fn bsd_mailx_sends_through_maillint_and_a_bad_message_is_held() {
     let dir = dir.path();
     mailx_setup(dir, "sendmail");
     // bsd-mailx writes no From: the mail system adds it.
-    let out = mailx(
+    ok(mailx(
         "bsd-mailx",
         dir,
         &["-s", "lunch", "bob@example.org"],
         "Noon?\n",
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ));
     assert_eq!(fs::read_to_string(dir.join("args")).unwrap(), "-i\n-t\n");
     let sent = fs::read_to_string(dir.join("stdin")).unwrap();
     assert!(
@@ -367,18 +374,7 @@ fn bsd_mailx_sends_through_maillint_and_a_bad_message_is_held() {
     );
     fs::remove_file(dir.join("stdin")).unwrap();
 
-    let out = mailx(
-        "bsd-mailx",
-        dir,
-        &[
-            "-s",
-            "Term dates",
-            "-b",
-            "dave@example.org",
-            "everyone@example.org",
-        ],
-        "Term starts on Monday.\n",
-    );
+    let out = mailx_term_dates("bsd-mailx", dir);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("error[mass-list]"), "{stderr}");
@@ -406,35 +402,19 @@ fn s_nail_held_message_is_resent_to_its_bcc_recipients() {
     let dir = TempDir::new().unwrap();
     let dir = dir.path();
     mailx_setup(dir, "mta");
-    let out = mailx(
+    ok(mailx(
         "s-nail",
         dir,
         &["-s", "lunch", "bob@example.org"],
         "Noon?\n",
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ));
     assert_eq!(
         fs::read_to_string(dir.join("args")).unwrap(),
         "-i\n--\nbob@example.org\n"
     );
     fs::remove_file(dir.join("stdin")).unwrap();
 
-    let out = mailx(
-        "s-nail",
-        dir,
-        &[
-            "-s",
-            "Term dates",
-            "-b",
-            "dave@example.org",
-            "everyone@example.org",
-        ],
-        "Term starts on Monday.\n",
-    );
+    let out = mailx_term_dates("s-nail", dir);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(
@@ -468,17 +448,12 @@ fn s_nail_held_message_is_resent_to_its_bcc_recipients() {
         script.replace("everyone@example.org", "office@example.org"),
     )
     .unwrap();
-    let out = Command::new("sh")
+    ok(Command::new("sh")
         .arg(&resend)
         .env("XDG_CONFIG_HOME", dir.join(".config"))
         .env("XDG_STATE_HOME", dir.join("state"))
         .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .unwrap());
     assert_eq!(
         fs::read_to_string(dir.join("args")).unwrap(),
         "-i\n--\noffice@example.org\ndave@example.org\n"
@@ -494,21 +469,7 @@ fn git_send_email_through_maillint_sendmail_checks_command_line_recipients() {
     }
     let dir = TempDir::new().unwrap();
     let repo = dir.path();
-    let bin_dir = maillint_bin().parent().unwrap().to_path_buf();
-    let path_env = format!("{}:/usr/bin:/bin", bin_dir.display());
-    let ok = |out: std::process::Output| {
-        assert!(
-            out.status.success(),
-            "{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    };
-    ok(git(repo, &path_env, &["init", "-q"]));
-    fs::write(repo.join("a.txt"), "a\n").unwrap();
-    ok(git(repo, &path_env, &["add", "a.txt"]));
-    ok(git(repo, &path_env, &["commit", "-qm", "add a"]));
+    let path_env = git_repo(repo);
     // The README's set-up: git hands each mail to `maillint sendmail`, the
     // real sendmail is in the user's config, the project's rules in its own.
     ok(git(

@@ -18,6 +18,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod decision_log;
+use decision_log::Log;
+
 const POSTFIX: &str = "/usr/sbin/postfix";
 const REDIS: &str = "/usr/bin/redis-server";
 const MILTERTEST: &str = "/usr/bin/miltertest";
@@ -546,20 +549,6 @@ impl Drop for Redis {
     }
 }
 
-/// The decision log of an in-process gateway.
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Log {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 fn reply_all(sender: &str, root: &str, subject: &str) -> Vec<u8> {
     format!(
         "From: {sender}\r\nTo: Everyone <everyone@example.org>\r\nSubject: Re: {subject}\r\nIn-Reply-To: {root}\r\nReferences: {root}\r\nMessage-ID: <{}@example.org>\r\n\r\nPlease remove me from this list.\r\n",
@@ -639,7 +628,7 @@ fn a_storm_started_through_one_gateway_is_stopped_on_the_other() {
         "{:?}",
         started.elapsed()
     );
-    let text = String::from_utf8_lossy(&log.0.lock().unwrap()).into_owned();
+    let text = log.text();
     assert!(text.contains("warning: storm store:"), "{text}");
     assert!(
         text.contains("handled as on_store_error = accept"),

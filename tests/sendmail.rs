@@ -36,6 +36,11 @@ impl Setup {
     }
 
     fn maillint(&self, args: &[&str]) -> Command {
+        self.maillint_with(&self.path("fake-sendmail"), args)
+    }
+
+    /// `maillint sendmail --sendmail SENDMAIL ARGS` in the temp dir.
+    fn maillint_with(&self, sendmail: &Path, args: &[&str]) -> Command {
         let mut cmd = Command::cargo_bin("maillint").unwrap();
         cmd.current_dir(self.dir.path())
             .env("XDG_CONFIG_HOME", self.path("config"))
@@ -43,9 +48,27 @@ impl Setup {
             .env("XDG_DATA_HOME", self.path("data"))
             .arg("sendmail")
             .arg("--sendmail")
-            .arg(self.path("fake-sendmail"))
+            .arg(sendmail)
             .args(args);
         cmd
+    }
+
+    /// A sendmail of the test's own: `script` as an executable file.
+    fn sendmail_script(&self, name: &str, script: &str) -> PathBuf {
+        let path = self.path(name);
+        fs::write(&path, script).unwrap();
+        make_executable(&path);
+        path
+    }
+
+    /// Runs a held message's `.resend` script, as its user would.
+    fn resend(&self, held: &Path) -> std::process::Output {
+        std::process::Command::new("sh")
+            .arg(held.with_extension("resend"))
+            .env("XDG_CONFIG_HOME", self.path("config"))
+            .env("XDG_STATE_HOME", self.path("state"))
+            .output()
+            .unwrap()
     }
 
     /// Runs maillint through a symlink called `name`, as a client that
@@ -220,39 +243,24 @@ fn broken_config_holds_the_message() {
 #[test]
 fn missing_sendmail_holds_the_message() {
     let s = Setup::new();
-    let mut cmd = Command::cargo_bin("maillint").unwrap();
-    cmd.current_dir(s.dir.path())
-        .env("XDG_CONFIG_HOME", s.path("config"))
-        .env("XDG_STATE_HOME", s.path("state"))
-        .args([
-            "sendmail",
-            "--sendmail",
-            "/nonexistent/sendmail",
-            "--",
-            "bob@example.org",
-        ])
-        .write_stdin(GOOD)
-        .assert()
-        .code(69)
-        .stderr(predicate::str::contains(
-            "message not sent: cannot run /nonexistent/sendmail",
-        ));
+    s.maillint_with(
+        Path::new("/nonexistent/sendmail"),
+        &["--", "bob@example.org"],
+    )
+    .write_stdin(GOOD)
+    .assert()
+    .code(69)
+    .stderr(predicate::str::contains(
+        "message not sent: cannot run /nonexistent/sendmail",
+    ));
     assert_eq!(fs::read(&s.held()[0]).unwrap(), GOOD);
 }
 
 #[test]
 fn killed_sendmail_is_not_reported_as_sent() {
     let s = Setup::new();
-    let killer = s.path("killer");
-    fs::write(&killer, "#!/bin/sh\nkill -9 $$\n").unwrap();
-    make_executable(&killer);
-    let mut cmd = Command::cargo_bin("maillint").unwrap();
-    cmd.current_dir(s.dir.path())
-        .env("XDG_CONFIG_HOME", s.path("config"))
-        .env("XDG_STATE_HOME", s.path("state"))
-        .args(["sendmail", "--sendmail"])
-        .arg(&killer)
-        .args(["--", "bob@example.org"])
+    let killer = s.sendmail_script("killer", "#!/bin/sh\nkill -9 $$\n");
+    s.maillint_with(&killer, &["--", "bob@example.org"])
         .write_stdin(GOOD)
         .assert()
         .code(75)
@@ -381,19 +389,11 @@ fn git_hook_checks_the_patch_and_the_envelope() {
 #[test]
 fn sendmail_that_stops_reading_is_not_reported_as_sent() {
     let s = Setup::new();
-    let quitter = s.path("quitter");
-    fs::write(&quitter, "#!/bin/sh\nexit 0\n").unwrap();
-    make_executable(&quitter);
+    let quitter = s.sendmail_script("quitter", "#!/bin/sh\nexit 0\n");
     // Larger than a pipe's buffer, so the write meets the closed pipe.
     let mut big = b"From: ann@example.org\nTo: bob@example.org\nSubject: minutes\n\n".to_vec();
     big.extend(std::iter::repeat_n(b"minutes of the meeting\n".as_slice(), 50_000).flatten());
-    let mut cmd = Command::cargo_bin("maillint").unwrap();
-    cmd.current_dir(s.dir.path())
-        .env("XDG_CONFIG_HOME", s.path("config"))
-        .env("XDG_STATE_HOME", s.path("state"))
-        .args(["sendmail", "--sendmail"])
-        .arg(&quitter)
-        .args(["--", "bob@example.org"])
+    s.maillint_with(&quitter, &["--", "bob@example.org"])
         .write_stdin(big.clone())
         .assert()
         .code(75)
@@ -432,12 +432,7 @@ fn held_copy_keeps_the_envelope_and_resends_with_it() {
     // The user fixes the message and sends it again, to the same people.
     let fixed = b"From: ann@example.org\nTo: everyone@example.org\nSubject: Term dates\n\nTerm starts on Monday.\n";
     fs::write(&held[0], fixed).unwrap();
-    let out = std::process::Command::new("sh")
-        .arg(&resend)
-        .env("XDG_CONFIG_HOME", s.path("config"))
-        .env("XDG_STATE_HOME", s.path("state"))
-        .output()
-        .unwrap();
+    let out = s.resend(&held[0]);
     assert!(
         out.status.success(),
         "{}",
@@ -446,6 +441,40 @@ fn held_copy_keeps_the_envelope_and_resends_with_it() {
     let (stdin, args) = s.sent().expect("resent");
     assert_eq!(stdin, fixed);
     assert_eq!(args, "-oi\n--\neveryone@example.org\ndave@example.org\n");
+}
+
+#[cfg(unix)]
+#[test]
+fn held_copy_resends_arguments_that_are_not_utf8_unchanged() {
+    use std::os::unix::ffi::OsStrExt;
+    let s = Setup::new();
+    let name = std::ffi::OsStr::from_bytes(b"Ren\xe9 Dupont");
+    let status = s.run_as(
+        "sendmail",
+        &[
+            "-oi".as_ref(),
+            "-F".as_ref(),
+            name,
+            "everyone@example.org".as_ref(),
+        ],
+        STORM,
+    );
+    assert_eq!(status.code(), Some(65));
+    let held = s.held();
+    assert_eq!(held.len(), 1);
+    let fixed = b"From: ann@example.org\nTo: everyone@example.org\nSubject: Term dates\n\nTerm starts on Monday.\n";
+    fs::write(&held[0], fixed).unwrap();
+    let out = s.resend(&held[0]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(fs::read(s.path("stdin")).unwrap(), fixed);
+    assert_eq!(
+        fs::read(s.path("args")).unwrap(),
+        b"-oi\n-F\nRen\xe9 Dupont\neveryone@example.org\n"
+    );
 }
 
 /// What bsd-mailx and s-nail write: no From, which the mail system adds.
@@ -528,17 +557,9 @@ fn user_config_names_the_sendmail_when_the_project_config_does_not() {
 #[test]
 fn sendmail_that_reads_part_of_a_small_message_is_not_reported_as_sent() {
     let s = Setup::new();
-    let quitter = s.path("quitter");
     // Reads the first line only, then says all is well.
-    fs::write(&quitter, "#!/bin/sh\nread -r first\nexit 0\n").unwrap();
-    make_executable(&quitter);
-    let mut cmd = Command::cargo_bin("maillint").unwrap();
-    cmd.current_dir(s.dir.path())
-        .env("XDG_CONFIG_HOME", s.path("config"))
-        .env("XDG_STATE_HOME", s.path("state"))
-        .args(["sendmail", "--sendmail"])
-        .arg(&quitter)
-        .args(["--", "bob@example.org"])
+    let quitter = s.sendmail_script("quitter", "#!/bin/sh\nread -r first\nexit 0\n");
+    s.maillint_with(&quitter, &["--", "bob@example.org"])
         .write_stdin(GOOD)
         .assert()
         .code(75)

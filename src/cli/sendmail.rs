@@ -5,6 +5,7 @@
 use super::{Color, LintArgs, build_linter, print_findings};
 use clap::Args;
 use maillint::finding::Finding;
+use maillint::linter::Linter;
 use maillint::message::{Field, Message};
 use maillint::sendmail::{self, Delivery, Envelope, exit};
 use maillint::{guard, input};
@@ -55,24 +56,20 @@ pub fn run_as_sendmail() -> i32 {
 
 /// How to send a held message again: this very command, from here.
 struct Resend {
-    command: Vec<String>,
+    command: Vec<OsString>,
     cwd: Option<PathBuf>,
 }
 
 impl Resend {
     /// Invoked as sendmail, the same as `maillint sendmail -- ARGS`.
     fn this_command() -> Resend {
-        let exe = std::env::current_exe()
-            .map_or_else(|_| "maillint".to_string(), |p| p.display().to_string());
+        let exe =
+            std::env::current_exe().map_or_else(|_| "maillint".into(), PathBuf::into_os_string);
         let mut command = vec![exe];
         if invoked_as_sendmail() {
-            command.extend(["sendmail".to_string(), "--".to_string()]);
+            command.extend(["sendmail".into(), "--".into()]);
         }
-        command.extend(
-            std::env::args_os()
-                .skip(1)
-                .map(|a| a.to_string_lossy().into_owned()),
-        );
+        command.extend(std::env::args_os().skip(1));
         Resend {
             command,
             cwd: std::env::current_dir().ok(),
@@ -84,73 +81,40 @@ pub fn run(args: SendmailArgs) -> i32 {
     let color = Color::Auto.enabled(io::stderr().is_terminal());
     let resend = Resend::this_command();
     let mut raw = Vec::new();
-    if let Err(e) = io::stdin().lock().read_to_end(&mut raw) {
+    let read = io::stdin().lock().read_to_end(&mut raw);
+    let hold = Hold {
+        raw: &raw,
+        resend: &resend,
+        dir: None,
+    };
+    if let Err(e) = read {
         // Whatever arrived is still worth keeping.
-        return hold_and_report(
-            &raw,
-            &resend,
-            None,
-            exit::TEMPFAIL,
-            &format!("cannot read the message: {e}"),
-        );
+        return hold.report(exit::TEMPFAIL, &format!("cannot read the message: {e}"));
     }
     // Whatever goes wrong inside maillint, the message is kept.
-    guard::catch_panic(|| check_and_send(args, &raw, &resend, color)).unwrap_or_else(|panic| {
-        hold_and_report(
-            &raw,
-            &resend,
-            None,
+    guard::catch_panic(|| check_and_send(args, &hold, color)).unwrap_or_else(|panic| {
+        hold.report(
             exit::TEMPFAIL,
             &format!("message not sent: internal error ({panic})"),
         )
     })
 }
 
-fn check_and_send(args: SendmailArgs, raw: &[u8], resend: &Resend, color: bool) -> i32 {
+fn check_and_send(args: SendmailArgs, hold: &Hold, color: bool) -> i32 {
     let linter = match build_linter(&args.lint) {
         Ok(l) => l,
-        Err(e) => return hold_and_report(raw, resend, None, exit::CONFIG, &e),
+        Err(e) => return hold.report(exit::CONFIG, &e),
     };
     let settings = match linter.config().sendmail_settings() {
         Ok(settings) => settings,
-        Err(e) => return hold_and_report(raw, resend, None, exit::CONFIG, &e.to_string()),
+        Err(e) => return hold.report(exit::CONFIG, &e.to_string()),
     };
-    let held_dir = settings.held_dir;
-    let mut message = match input::parse_message(raw, &linter.config().input) {
-        Ok(m) => m,
-        Err(e) => {
-            return hold_and_report(
-                raw,
-                resend,
-                held_dir,
-                exit::DATAERR,
-                &format!("message not sent: {e}"),
-            );
-        }
-    };
+    let hold = hold.in_dir(settings.held_dir);
     let envelope = Envelope::parse(&args.args);
-    // Clients such as bsd-mailx and s-nail leave From to the mail system.
-    if let Some(sender) = envelope.implied_sender()
-        && let Err(e) = message.add_missing_sender(&sender)
-    {
-        return hold_and_report(
-            raw,
-            resend,
-            held_dir,
-            exit::DATAERR,
-            &format!("message not sent: {e}"),
-        );
-    }
-    // Recipients only on the command line are invisible to the others: Bcc.
-    if let Err(e) = message.add_recipients(Field::Bcc, &envelope.recipients) {
-        return hold_and_report(
-            raw,
-            resend,
-            held_dir,
-            exit::DATAERR,
-            &format!("message not sent: {e}"),
-        );
-    }
+    let message = match message_with_envelope(hold.raw, &linter, &envelope) {
+        Ok(m) => m,
+        Err(e) => return hold.report(exit::DATAERR, &format!("message not sent: {e}")),
+    };
 
     let findings = linter.check(&message);
     let blocking = sendmail::blocking(&findings, args.lint.fail_on);
@@ -166,7 +130,7 @@ fn check_and_send(args: SendmailArgs, raw: &[u8], resend: &Resend, color: bool) 
                     format!("{blocking} findings")
                 }
             );
-            return hold_and_report(raw, resend, held_dir, exit::DATAERR, &reason);
+            return hold.report(exit::DATAERR, &reason);
         }
     } else if !findings.is_empty() {
         // Below the threshold: shown, and sent.
@@ -178,10 +142,7 @@ fn check_and_send(args: SendmailArgs, raw: &[u8], resend: &Resend, color: bool) 
         .or(settings.path)
         .unwrap_or_else(|| PathBuf::from(sendmail::DEFAULT_SENDMAIL));
     if is_this_program(&path) {
-        return hold_and_report(
-            raw,
-            resend,
-            held_dir,
+        return hold.report(
             exit::CONFIG,
             &format!(
                 "{} is maillint itself; set [sendmail] path to the real sendmail",
@@ -189,63 +150,96 @@ fn check_and_send(args: SendmailArgs, raw: &[u8], resend: &Resend, color: bool) 
             ),
         );
     }
-    match sendmail::deliver(&path, &args.args, raw) {
+    match sendmail::deliver(&path, &args.args, hold.raw) {
         Delivery::Exited(0) => {
-            maillint::history::learn_sent(linter.config(), &message, raw);
+            maillint::history::learn_sent(linter.config(), &message, hold.raw);
             0
         }
         Delivery::Exited(code) => code,
-        Delivery::NotStarted(e) => hold_and_report(
-            raw,
-            resend,
-            held_dir,
-            exit::UNAVAILABLE,
-            &format!("message not sent: {e}"),
-        ),
-        Delivery::Failed(e) => hold_and_report(
-            raw,
-            resend,
-            held_dir,
+        Delivery::NotStarted(e) => {
+            hold.report(exit::UNAVAILABLE, &format!("message not sent: {e}"))
+        }
+        Delivery::Failed(e) => hold.report(
             exit::TEMPFAIL,
             &format!("message may not have been sent: {e}"),
         ),
     }
 }
 
-/// Saves the message and how to resend it, and says where; if even that
-/// fails, says so plainly.
-fn hold_and_report(
+/// The message as the rules judge it: parsed, from the envelope sender
+/// when it names no sender (clients such as bsd-mailx and s-nail leave
+/// From to the mail system), with the recipients only on the command line,
+/// invisible to the others, as Bcc.
+fn message_with_envelope(
     raw: &[u8],
-    resend: &Resend,
-    held_dir: Option<PathBuf>,
-    code: i32,
-    reason: &str,
-) -> i32 {
-    eprintln!("maillint: {reason}");
-    let Some(dir) = held_dir.or_else(sendmail::default_held_dir) else {
-        eprintln!(
-            "maillint: no place to keep a copy (set HOME or XDG_STATE_HOME); the message was NOT sent"
-        );
-        return exit::CANTCREAT;
-    };
-    match sendmail::hold(&dir, raw, &resend.command, resend.cwd.as_deref()) {
-        Ok(path) => {
-            eprintln!(
-                "maillint: a copy of the message is kept in {}",
-                path.display()
-            );
-            eprintln!(
-                "maillint: to send it again with the same recipients (checked again): sh {}",
-                sendmail::resend_path(&path).display()
-            );
-            code
+    linter: &Linter,
+    envelope: &Envelope,
+) -> Result<Message, String> {
+    let mut message =
+        input::parse_message(raw, &linter.config().input).map_err(|e| e.to_string())?;
+    if let Some(sender) = envelope.implied_sender() {
+        message
+            .add_missing_sender(&sender)
+            .map_err(|e| e.to_string())?;
+    }
+    message
+        .add_recipients(Field::Bcc, &envelope.recipients)
+        .map_err(|e| e.to_string())?;
+    Ok(message)
+}
+
+/// A message that may not be sent: kept, with how to send it again.
+struct Hold<'a> {
+    raw: &'a [u8],
+    resend: &'a Resend,
+    /// The configured place for held messages, once the configuration is
+    /// read; else the default.
+    dir: Option<PathBuf>,
+}
+
+impl<'a> Hold<'a> {
+    fn in_dir(&self, dir: Option<PathBuf>) -> Hold<'a> {
+        Hold {
+            raw: self.raw,
+            resend: self.resend,
+            dir,
         }
-        Err(e) => {
+    }
+
+    /// Saves the message and how to resend it, and says where; if even that
+    /// fails, says so plainly.
+    fn report(&self, code: i32, reason: &str) -> i32 {
+        eprintln!("maillint: {reason}");
+        let Some(dir) = self.dir.clone().or_else(sendmail::default_held_dir) else {
             eprintln!(
-                "maillint: cannot keep a copy in {}: {e}; the message was NOT sent",
-                dir.display()
+                "maillint: no place to keep a copy (set HOME or XDG_STATE_HOME); the message was NOT sent"
             );
-            exit::CANTCREAT
+            return exit::CANTCREAT;
+        };
+        match sendmail::hold(
+            &dir,
+            self.raw,
+            &self.resend.command,
+            self.resend.cwd.as_deref(),
+        ) {
+            Ok(path) => {
+                eprintln!(
+                    "maillint: a copy of the message is kept in {}",
+                    path.display()
+                );
+                eprintln!(
+                    "maillint: to send it again with the same recipients (checked again): sh {}",
+                    sendmail::resend_path(&path).display()
+                );
+                code
+            }
+            Err(e) => {
+                eprintln!(
+                    "maillint: cannot keep a copy in {}: {e}; the message was NOT sent",
+                    dir.display()
+                );
+                exit::CANTCREAT
+            }
         }
     }
 }

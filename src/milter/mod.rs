@@ -193,7 +193,6 @@ impl fmt::Display for Listen {
 /// Everything a connection needs: the linter, the settings, the log.
 pub struct Gateway {
     linter: Linter,
-    org: crate::audience::Org,
     settings: MilterConfig,
     /// Reply-all storm protection, unless switched off.
     storm: Option<storm::Storm>,
@@ -246,11 +245,9 @@ impl Gateway {
         } else {
             None
         };
-        let org = crate::audience::Org::new(&config).map_err(|e| e.to_string())?;
         let linter = Linter::new(config, &Selection::default()).map_err(|e| e.to_string())?;
         Ok(Gateway {
             linter,
-            org,
             settings,
             storm,
             log: Mutex::new(log),
@@ -306,16 +303,16 @@ impl Gateway {
         if let Err(e) = message.add_recipients(Field::Bcc, &envelope.recipients) {
             return fault(e.to_string());
         }
-        let findings = match crate::guard::catch_panic(|| self.linter.check(&message)) {
-            Ok(f) => f,
-            Err(panic) => return fault(format!("internal error ({panic})")),
-        };
+        let (findings, audience) =
+            match crate::guard::catch_panic(|| self.linter.check_with_audience(&message)) {
+                Ok(checked) => checked,
+                Err(panic) => return fault(format!("internal error ({panic})")),
+            };
         let mut decision = self.decide(&findings);
         // Only messages that go out (or may, from quarantine) count: a
         // refused message reached nobody, and its sender may fix and resend.
         let goes_out = decision.action <= Action::Quarantine;
         if let Some(storm) = self.storm.as_ref().filter(|_| goes_out) {
-            let audience = crate::audience::Audience::new(&message, &self.org);
             let verdict = storm.judge(
                 &message,
                 &envelope.sender,
