@@ -330,6 +330,9 @@ fn faults_are_logged_and_the_server_goes_on() {
     mta.send(b'M', b"<jane@example.org>\0");
     mta.receive();
     mta.send(b'L', b"Subject\0 hi\0");
+    // Its answer read first: closing over unread data resets the
+    // connection, which the server logs as a reset instead.
+    mta.receive();
     drop(mta);
     log.wait_for("closed the connection in the middle of a message (message queue_id=Q777 sender=j•••@example.org)");
 

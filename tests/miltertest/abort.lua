@@ -3,11 +3,7 @@
 dofile(dir .. "/common.lua")
 local conn = open_connection()
 envelope(conn, "ABORTED", "jane@example.org", {"person0@gmail.com"})
-local providers = {"gmail.com", "outlook.com", "hotmail.co.uk", "yahoo.co.uk", "icloud.com"}
-local cc = {}
-for i = 0, 11 do
-	cc[#cc + 1] = "person" .. i .. "@" .. providers[i % 5 + 1]
-end
+local cc = private_addresses(12)
 expect(mt.header(conn, "Cc", table.concat(cc, ", ")), "header Cc")
 expect_reply(conn, SMFIR_CONTINUE, "header Cc")
 expect(mt.abort(conn), "abort")

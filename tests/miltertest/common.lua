@@ -36,6 +36,16 @@ function envelope(conn, queue_id, sender, recipients)
 	end
 end
 
+-- `n` addresses at personal mail providers: person0@gmail.com, ...
+function private_addresses(n)
+	local providers = {"gmail.com", "outlook.com", "hotmail.co.uk", "yahoo.co.uk", "icloud.com"}
+	local addresses = {}
+	for i = 0, n - 1 do
+		addresses[#addresses + 1] = "person" .. i .. "@" .. providers[i % 5 + 1]
+	end
+	return addresses
+end
+
 function headers(conn, fields)
 	for _, field in ipairs(fields) do
 		expect(mt.header(conn, field[1], field[2]), "header " .. field[1])

@@ -5,11 +5,7 @@
 dofile(dir .. "/common.lua")
 local conn = open_connection()
 envelope(conn, "FOLDED", "jane@example.org", {"person0@gmail.com"})
-local providers = {"gmail.com", "outlook.com", "hotmail.co.uk", "yahoo.co.uk", "icloud.com"}
-local cc = {}
-for i = 0, 11 do
-	cc[#cc + 1] = "person" .. i .. "@" .. providers[i % 5 + 1]
-end
+local cc = private_addresses(12)
 headers(conn, {
 	{"From", "Jane <jane@example.org>"},
 	{"To", "jane@example.org"},
