@@ -323,23 +323,24 @@ fn symlink_named_maillint_sendmail_acts_as_sendmail() {
     assert_eq!(args, "-oi\nbob@example.org\n");
 }
 
+/// Sends `message` to `recipient` through maillint invoked as `sendmail`,
+/// with a Latin-1 full name (`-F`), as older clients pass it.
+#[cfg(unix)]
+fn send_with_latin1_name(s: &Setup, recipient: &str, message: &[u8]) -> std::process::ExitStatus {
+    use std::os::unix::ffi::OsStrExt;
+    let name = std::ffi::OsStr::from_bytes(b"Ren\xe9 Dupont");
+    s.run_as(
+        "sendmail",
+        &["-oi".as_ref(), "-F".as_ref(), name, recipient.as_ref()],
+        message,
+    )
+}
+
 #[cfg(unix)]
 #[test]
 fn arguments_that_are_not_utf8_pass_through_unchanged() {
-    use std::os::unix::ffi::OsStrExt;
     let s = Setup::new();
-    // A Latin-1 full name, as older clients pass it.
-    let name = std::ffi::OsStr::from_bytes(b"Ren\xe9 Dupont");
-    let status = s.run_as(
-        "sendmail",
-        &[
-            "-oi".as_ref(),
-            "-F".as_ref(),
-            name,
-            "bob@example.org".as_ref(),
-        ],
-        GOOD,
-    );
+    let status = send_with_latin1_name(&s, "bob@example.org", GOOD);
     assert_eq!(status.code(), Some(0));
     assert_eq!(fs::read(s.path("stdin")).unwrap(), GOOD);
     assert_eq!(
@@ -446,19 +447,8 @@ fn held_copy_keeps_the_envelope_and_resends_with_it() {
 #[cfg(unix)]
 #[test]
 fn held_copy_resends_arguments_that_are_not_utf8_unchanged() {
-    use std::os::unix::ffi::OsStrExt;
     let s = Setup::new();
-    let name = std::ffi::OsStr::from_bytes(b"Ren\xe9 Dupont");
-    let status = s.run_as(
-        "sendmail",
-        &[
-            "-oi".as_ref(),
-            "-F".as_ref(),
-            name,
-            "everyone@example.org".as_ref(),
-        ],
-        STORM,
-    );
+    let status = send_with_latin1_name(&s, "everyone@example.org", STORM);
     assert_eq!(status.code(), Some(65));
     let held = s.held();
     assert_eq!(held.len(), 1);
