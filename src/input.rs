@@ -63,18 +63,59 @@ impl Input {
 pub enum Item {
     Message(RawMessage),
     Error {
-        source: String,
+        source: Origin,
         /// One line: control characters are escaped.
         error: String,
     },
 }
 
 impl Item {
-    fn error(source: impl Into<String>, error: impl AsRef<str>) -> Item {
+    fn error(source: Origin, error: impl AsRef<str>) -> Item {
         Item::Error {
-            source: source.into(),
+            source,
             error: crate::guard::one_line(error.as_ref()),
         }
+    }
+}
+
+/// Where an unreadable input is: a file, and inside an mbox which message.
+/// Shown (and written to JSON) as `file (message N, line L)`; the SARIF and
+/// GitHub printers need the file and the line apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub file: String,
+    pub mbox_message: Option<MboxMessage>,
+}
+
+/// A message inside an mbox: its number, from 1, and the line of its
+/// `From ` line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MboxMessage {
+    pub number: usize,
+    pub line: usize,
+}
+
+impl Origin {
+    pub fn file(file: impl Into<String>) -> Origin {
+        Origin {
+            file: file.into(),
+            mbox_message: None,
+        }
+    }
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.mbox_message {
+            Some(m) => write!(f, "{} (message {}, line {})", self.file, m.number, m.line),
+            None => f.write_str(&self.file),
+        }
+    }
+}
+
+impl serde::Serialize for Origin {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
     }
 }
 
@@ -109,17 +150,23 @@ impl RawMessage {
 
     /// How an error about this message names it: the file, and inside an
     /// mbox the message's number and the line of its `From ` line.
-    pub fn located_source(&self) -> String {
+    pub fn located_source(&self) -> Origin {
         if self.in_mbox {
-            mbox_location(&self.source, self.index, self.first_line - 1)
+            mbox_origin(&self.source, self.index, self.first_line - 1)
         } else {
-            self.source.clone()
+            Origin::file(&self.source)
         }
     }
 }
 
-fn mbox_location(source: &str, index: usize, from_line: usize) -> String {
-    format!("{source} (message {}, line {from_line})", index + 1)
+fn mbox_origin(source: &str, index: usize, from_line: usize) -> Origin {
+    Origin {
+        file: source.to_string(),
+        mbox_message: Some(MboxMessage {
+            number: index + 1,
+            line: from_line,
+        }),
+    }
 }
 
 /// Reads every input in order, calling `f` for each message or error.
@@ -183,7 +230,7 @@ impl Reader<'_> {
         let source = path.display().to_string();
         let meta = match std::fs::metadata(path) {
             Ok(m) => m,
-            Err(e) => return self.emit(Item::error(source, io_error(&e))),
+            Err(e) => return self.emit(Item::error(Origin::file(source), io_error(&e))),
         };
         if meta.is_dir() {
             return self.walk_dir(path);
@@ -195,7 +242,7 @@ impl Reader<'_> {
         }
         match File::open(path) {
             Ok(file) => self.read_stream(&source, BufReader::new(file)),
-            Err(e) => self.emit(Item::error(source, io_error(&e))),
+            Err(e) => self.emit(Item::error(Origin::file(source), io_error(&e))),
         }
     }
 
@@ -247,7 +294,10 @@ impl Reader<'_> {
                 Some(entries)
             }
             Err(e) => {
-                self.emit(Item::error(dir.display().to_string(), io_error(&e)));
+                self.emit(Item::error(
+                    Origin::file(dir.display().to_string()),
+                    io_error(&e),
+                ));
                 None
             }
         }
@@ -261,11 +311,11 @@ impl Reader<'_> {
             .take(SNIFF_LEN as u64)
             .read_to_end(&mut head)
         {
-            return self.emit(Item::error(source, io_error(&e)));
+            return self.emit(Item::error(Origin::file(source), io_error(&e)));
         }
         let kind = match sniff(&head) {
             Ok(kind) => kind,
-            Err(reason) => return self.emit(Item::error(source, reason)),
+            Err(reason) => return self.emit(Item::error(Origin::file(source), reason)),
         };
         let reader = io::Cursor::new(head).chain(reader);
         if kind == Kind::Mbox {
@@ -274,10 +324,10 @@ impl Reader<'_> {
         let max = self.limits.max_message_size;
         let mut bytes = Vec::new();
         if let Err(e) = reader.take(max.saturating_add(1)).read_to_end(&mut bytes) {
-            return self.emit(Item::error(source, io_error(&e)));
+            return self.emit(Item::error(Origin::file(source), io_error(&e)));
         }
         if bytes.len() as u64 > max {
-            return self.emit(Item::error(source, too_large(max)));
+            return self.emit(Item::error(Origin::file(source), too_large(max)));
         }
         self.emit(Item::Message(RawMessage {
             source: source.to_string(),
@@ -313,7 +363,7 @@ impl Reader<'_> {
                 Ok(_) => {}
                 Err(e) => {
                     self.finish_mbox_message(source, current.take(), oversized, &mut index);
-                    return self.emit(Item::error(source, io_error(&e)));
+                    return self.emit(Item::error(Origin::file(source), io_error(&e)));
                 }
             }
             line_no += 1;
@@ -358,7 +408,7 @@ impl Reader<'_> {
         };
         let item = if oversized {
             Item::error(
-                mbox_location(source, *index, first_line - 1),
+                mbox_origin(source, *index, first_line - 1),
                 too_large(self.limits.max_message_size),
             )
         } else {
@@ -522,7 +572,7 @@ mod tests {
             panic!("{:?}", items[1]);
         };
         assert_eq!(raw.index, 1);
-        assert_eq!(raw.located_source(), "t (message 2, line 7)");
+        assert_eq!(raw.located_source().to_string(), "t (message 2, line 7)");
         assert_eq!(raw.parse().unwrap().header_line("Subject"), Some(9));
         let Item::Message(raw) = &mut items[0] else {
             panic!()
@@ -616,7 +666,7 @@ mod tests {
         let mbox = [&b"From x\n"[..], &big, b"\n\nFrom y\nFrom: y@b\n\nok\n"].concat();
         let items = collect_with(&mbox, &limits);
         assert!(
-            matches!(&items[0], Item::Error { source, .. } if source == "t (message 1, line 1)")
+            matches!(&items[0], Item::Error { source, .. } if source.to_string() == "t (message 1, line 1)")
         );
         assert!(matches!(&items[1], Item::Message(raw) if raw.index == 1));
     }

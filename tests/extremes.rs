@@ -251,5 +251,8 @@ fn a_large_mbox_is_streamed() {
         "{:?}",
         report.errors
     );
-    assert!(report.errors[0].source.contains("message 30001"));
+    assert_eq!(
+        report.errors[0].source.mbox_message.map(|m| m.number),
+        Some(30001)
+    );
 }

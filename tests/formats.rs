@@ -233,3 +233,63 @@ fn github_annotations() {
     );
     assert_eq!(lines.len(), 2);
 }
+
+/// An mbox whose second message is over the size limit: the error names the
+/// mbox file and points at that message's `From ` line (line 8), not at a
+/// file called "archive.mbox (message 2, line 8)".
+fn mbox_with_unreadable_message(dir: &Path) {
+    fs::write(
+        dir.join("maillint.toml"),
+        "[input]\nmax_message_size = 200\n",
+    )
+    .unwrap();
+    let big = "x".repeat(300);
+    let ok = "From: a@example.org\nTo: b@example.org\nSubject: hi\n\nhello\n";
+    fs::write(
+        dir.join("archive.mbox"),
+        format!("From a@example.org Mon Jan  1 00:00:00 2024\n{ok}\nFrom a@example.org Mon Jan  1 00:00:00 2024\n{ok}{big}\n"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn sarif_locates_an_unreadable_mbox_message_in_its_file() {
+    let dir = TempDir::new().unwrap();
+    mbox_with_unreadable_message(dir.path());
+    let out = maillint(dir.path())
+        .args(["check", "archive.mbox", "--format", "sarif"])
+        .assert()
+        .code(2)
+        .get_output()
+        .stdout
+        .clone();
+    let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(sarif_violations(&doc), Vec::<String>::new());
+    let notification = &doc["runs"][0]["invocations"][0]["toolExecutionNotifications"][0];
+    let location = &notification["locations"][0]["physicalLocation"];
+    assert_eq!(location["artifactLocation"]["uri"], "archive.mbox");
+    assert_eq!(location["region"]["startLine"], 8);
+    let text = notification["message"]["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("archive.mbox (message 2, line 8): "),
+        "{text}"
+    );
+}
+
+#[test]
+fn github_locates_an_unreadable_mbox_message_in_its_file() {
+    let dir = TempDir::new().unwrap();
+    mbox_with_unreadable_message(dir.path());
+    let out = maillint(dir.path())
+        .args(["check", "archive.mbox", "--format", "github"])
+        .assert()
+        .code(2)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.starts_with("::error file=archive.mbox,line=8,title=maillint::message 2: "),
+        "{text}"
+    );
+}

@@ -50,7 +50,7 @@ pub fn run(args: CheckArgs) -> ExitStatus {
     progress.finish();
     for err in &report.errors {
         // A file name may hold a line break too.
-        let source = maillint::guard::one_line(&err.source);
+        let source = maillint::guard::one_line(&err.source.to_string());
         eprintln!("maillint: error: {source}: {}", err.error);
     }
     let mut out = io::stdout().lock();

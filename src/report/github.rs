@@ -41,11 +41,16 @@ pub fn print_github(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         }
     }
     for e in &report.errors {
+        let mut props = format!("file={}", escape_property(&e.source.file));
+        let mut text = e.error.clone();
+        if let Some(m) = e.source.mbox_message {
+            props.push_str(&format!(",line={}", m.line));
+            text = format!("message {}: {text}", m.number);
+        }
         writeln!(
             out,
-            "::error file={},title=maillint::{}",
-            escape_property(&e.source),
-            escape_data(&e.error)
+            "::error {props},title=maillint::{}",
+            escape_data(&text)
         )?;
     }
     Ok(())

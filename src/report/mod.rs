@@ -12,6 +12,7 @@ pub use json::print_json;
 pub use sarif::print_sarif;
 
 use crate::finding::{Finding, Severity};
+use crate::input::Origin;
 use serde::Serialize;
 
 /// The findings for one message.
@@ -26,7 +27,7 @@ pub struct MessageReport {
 /// An input that could not be checked.
 #[derive(Debug, Clone, Serialize)]
 pub struct InputError {
-    pub source: String,
+    pub source: Origin,
     pub error: String,
 }
 

@@ -3,6 +3,7 @@
 use super::{MessageReport, Report};
 use crate::config::Config;
 use crate::finding::{Finding, Severity};
+use crate::input::Origin;
 use crate::rules::REGISTRY;
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde_json::{Value, json};
@@ -78,6 +79,16 @@ fn artifact_uri(path: &str) -> String {
     }
 }
 
+/// An unreadable input's file, and inside an mbox the `From ` line of the
+/// message that could not be read.
+fn error_location(origin: &Origin) -> Value {
+    let mut physical = json!({"artifactLocation": {"uri": artifact_uri(&origin.file)}});
+    if let Some(m) = origin.mbox_message {
+        physical["region"] = json!({"startLine": m.line});
+    }
+    physical
+}
+
 fn result(msg: &MessageReport, f: &Finding, rule_index: Option<usize>) -> Value {
     let mut physical = json!({"artifactLocation": {"uri": artifact_uri(&msg.source)}});
     if let Some(line) = f.location.line {
@@ -122,7 +133,7 @@ pub fn print_sarif(report: &Report, config: &Config, out: &mut dyn Write) -> io:
             json!({
                 "level": "error",
                 "message": {"text": format!("{}: {}", e.source, e.error)},
-                "locations": [{"physicalLocation": {"artifactLocation": {"uri": artifact_uri(&e.source)}}}],
+                "locations": [{"physicalLocation": error_location(&e.source)}],
             })
         })
         .collect();
