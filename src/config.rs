@@ -725,6 +725,7 @@ pub fn starter(domain: Option<&str>) -> Result<String, String> {
 # always = true
 
 # For `maillint sendmail`: the real sendmail, and where held messages go.
+# A setting left out here comes from your own ~/.config/maillint/config.toml.
 # [sendmail]
 # path = "/usr/sbin/sendmail"
 # held_dir = "/home/me/.local/state/maillint/held"
