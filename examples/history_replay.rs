@@ -310,7 +310,7 @@ fn main() {
         }
         ordinary_warned += usize::from(!loud.is_empty());
         let parsed = maillint::input::parse_message(m.as_bytes(), &Default::default());
-        learn_message(&history, &parsed.expect("parses"), m.as_bytes()).expect("learned");
+        learn_message(&history, &parsed.expect("parses"), m.as_bytes(), None).expect("learned");
     }
     println!(
         "ordinary held-back messages warned: {ordinary_warned} of {} ({:.2}%)",

@@ -3,7 +3,7 @@
 use crate::audience::{Audience, Org};
 use crate::config::{Config, ConfigError, RuleSettings};
 use crate::finding::{Diagnostic, Finding, Severity};
-use crate::history::{self, History, HistoryError};
+use crate::history::{self, History};
 use crate::message::Message;
 use crate::rules::{self, Context, REGISTRY, Rule};
 use rayon::prelude::*;
@@ -57,8 +57,6 @@ pub enum SetupError {
     Config(#[from] ConfigError),
     #[error("unknown rule `{0}` (see `maillint rules`)")]
     UnknownRule(String),
-    #[error("{0}")]
-    History(#[from] HistoryError),
 }
 
 impl Linter {
@@ -112,10 +110,17 @@ impl Linter {
                 });
             }
         }
-        let history = match history::index_path(&config) {
-            Some(path) => History::open_for_reading(&path)?,
-            None => None,
-        };
+        let history = history::index_path(&config).and_then(|path| {
+            // A damaged index must not stop every message: it is said once,
+            // and the other rules run.
+            History::open_for_reading(&path).unwrap_or_else(|e| {
+                eprintln!(
+                    "maillint: warning: {e}; checking without the history rules (new-recipient, \
+                     name-mismatch, unusual-company); move it away and run `maillint learn` to rebuild it"
+                );
+                None
+            })
+        });
         Ok(Linter {
             history,
             org: Org::new(&config)?,

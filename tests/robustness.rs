@@ -428,6 +428,7 @@ fn the_binary_reports_every_malformed_file_once() {
         .unwrap()
         .current_dir(root)
         .env("XDG_CONFIG_HOME", dir.join(".no-config"))
+        .env("XDG_DATA_HOME", dir.join(".no-data"))
         .args(["check", "fixtures/malformed", "--format", "json"])
         .output()
         .unwrap();
@@ -497,6 +498,7 @@ fn control_characters_in_findings_are_escaped() {
         .unwrap()
         .current_dir(dir.path())
         .env("XDG_CONFIG_HOME", dir.path().join(".no-config"))
+        .env("XDG_DATA_HOME", dir.path().join(".no-data"))
         .args(["check", "m.eml", "--color", "never"])
         .output()
         .unwrap();
@@ -515,6 +517,7 @@ fn file_names_with_line_breaks_stay_on_one_line() {
         .unwrap()
         .current_dir(dir.path())
         .env("XDG_CONFIG_HOME", dir.path().join(".no-config"))
+        .env("XDG_DATA_HOME", dir.path().join(".no-data"))
         .args(["check", "."])
         .output()
         .unwrap();
