@@ -406,6 +406,7 @@ fn real_replay(dir: &Path) {
     let show = std::env::var_os("REPLAY_SHOW").is_some();
     let mut rng = Rng(0xbad);
     let (mut held_total, mut warned_total, mut infos_total) = (0, 0, 0);
+    let (mut replies, mut single) = (0, 0);
     let (mut namesakes, mut namesakes_2, mut others) =
         (Recall::default(), Recall::default(), Recall::default());
     println!(
@@ -444,6 +445,8 @@ fn real_replay(dir: &Path) {
                 }
             }
             sender_warned += usize::from(loud);
+            replies += usize::from(post.reply);
+            single += usize::from(post.to.len() == 1);
         }
         let held = posts[split..].iter().filter(|p| !p.to.is_empty()).count();
         println!(
@@ -528,6 +531,7 @@ fn real_replay(dir: &Path) {
         "ordinary held-back posts warned: {warned_total} of {held_total} ({:.2}%); infos: {infos_total}",
         pct(warned_total, held_total)
     );
+    println!("of them replies: {replies}; to one recipient: {single}");
     namesakes.show("namesake swaps");
     namesakes_2.show("namesake swaps in posts to 2 or more");
     others.show("other-circle swaps");
@@ -558,12 +562,27 @@ fn main() {
     let history = History::create(&index).expect("index");
     let summary = learn(
         &history,
-        &[Input::Path(learned_part)],
+        &[Input::Path(learned_part.clone())],
         &Default::default(),
         &|_| {},
     )
     .expect("learned");
     let learn_time = start.elapsed();
+    // Learning the same mbox again finds nothing new, without reading it.
+    let start = Instant::now();
+    let again = learn(
+        &history,
+        &[Input::Path(learned_part)],
+        &Default::default(),
+        &|_| {},
+    )
+    .expect("learned again");
+    println!(
+        "learned again: {} new, {} read, in {:.0} µs",
+        again.learned,
+        again.read,
+        start.elapsed().as_secs_f64() * 1e6
+    );
     drop(history);
     let size: u64 = std::fs::read_dir(dir.path())
         .expect("index directory")
