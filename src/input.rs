@@ -93,7 +93,8 @@ pub struct RawMessage {
     in_mbox: bool,
     is_json_draft: bool,
     pub bytes: Vec<u8>,
-    /// The regular file the message was read from (not standard input).
+    /// The regular file the message was read from, for a reader that
+    /// asked how much of each file to read ([`read_inputs_from`]).
     pub file: Option<Arc<FileStamp>>,
     /// In an mbox, where the next message starts: the byte offset, the
     /// line and the message's number, for reading on from there.
@@ -161,7 +162,7 @@ fn mbox_location(source: &str, index: usize, from_line: usize) -> String {
 /// Reads every input in order, calling `f` for each message or error.
 /// Directories are walked in a stable (sorted) order.
 pub fn read_inputs(inputs: &[Input], limits: &Limits, f: &mut dyn FnMut(Item)) {
-    read_inputs_from(inputs, limits, &mut |_| Start::Whole, f);
+    Reader::new(limits, f).read_all(inputs);
 }
 
 /// [`read_inputs`], asking `start` before each regular file how much of it
@@ -174,12 +175,7 @@ pub fn read_inputs_from(
 ) {
     let mut reader = Reader::new(limits, f);
     reader.start = Some(start);
-    for input in inputs {
-        match input {
-            Input::Stdin => reader.read_stream("-", io::stdin().lock()),
-            Input::Path(path) => reader.read_path(path, true),
-        }
-    }
+    reader.read_all(inputs);
 }
 
 /// Reads one input held in memory (a message, JSON draft or mbox, told
@@ -237,6 +233,15 @@ impl<'a> Reader<'a> {
 }
 
 impl Reader<'_> {
+    fn read_all(&mut self, inputs: &[Input]) {
+        for input in inputs {
+            match input {
+                Input::Stdin => self.read_stream("-", io::stdin().lock()),
+                Input::Path(path) => self.read_path(path, true),
+            }
+        }
+    }
+
     fn emit(&mut self, item: Item) {
         (self.f)(item);
     }
@@ -255,19 +260,22 @@ impl Reader<'_> {
         if !explicit && !meta.is_file() {
             return;
         }
-        let stamp = FileStamp {
-            path: path.to_path_buf(),
-            size: meta.len(),
-            modified: meta.modified().ok(),
-        };
-        let start = match &mut self.start {
-            Some(start) if meta.is_file() => start(&stamp),
-            _ => Start::Whole,
-        };
-        if start == Start::Skip {
-            return;
+        // Files are stamped only for a caller that remembers what it read.
+        let mut start = Start::Whole;
+        if let Some(ask) = &mut self.start
+            && meta.is_file()
+        {
+            let stamp = FileStamp {
+                path: path.to_path_buf(),
+                size: meta.len(),
+                modified: meta.modified().ok(),
+            };
+            start = ask(&stamp);
+            if start == Start::Skip {
+                return;
+            }
+            self.file = Some(Arc::new(stamp));
         }
-        self.file = meta.is_file().then(|| Arc::new(stamp));
         let opened = File::open(path).and_then(|mut file| {
             if let Start::MboxAt(at) = start {
                 file.seek(io::SeekFrom::Start(at.offset))?;
