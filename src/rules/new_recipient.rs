@@ -21,9 +21,10 @@ declare_rule! {
     /// when the message carries personal data (what personal-data finds,
     /// with its options) or a data file (a spreadsheet, database, archive
     /// or table, as data-attachment knows them): then a wrong address is a
-    /// data breach. Without configured
-    /// `organization.domains`, the sender's domain is inside; a sender at a
-    /// personal mailbox has everyone outside.
+    /// data breach.
+    ///
+    /// Without configured `organization.domains`, the sender's domain is
+    /// inside; a sender at a personal mailbox has everyone outside.
     ///
     /// ## Why it matters
     /// A G20 staffer emailed 31 world leaders' passport numbers to a football
