@@ -245,12 +245,17 @@ fn remember_mbox(
 
 /// A file as the index knows it: its absolute path, so that learning from
 /// another directory finds it again (made without a system call per file:
-/// a Maildir holds one file per message).
+/// a Maildir holds one file per message), less a Maildir file name's flags
+/// (`:2,S`), which a mail client changes by renaming the file.
 fn source_key(file: &FileStamp) -> String {
-    std::path::absolute(&file.path)
+    let path = std::path::absolute(&file.path)
         .unwrap_or_else(|_| file.path.clone())
         .display()
-        .to_string()
+        .to_string();
+    match path.rsplit_once(":2,") {
+        Some((unflagged, flags)) if !flags.contains('/') => unflagged.to_string(),
+        _ => path,
+    }
 }
 
 /// The hash of the up to [`TAIL`] bytes before `offset` in the file.
@@ -587,6 +592,13 @@ x
         assert_eq!(run(), (3, 0, 3));
         write(4);
         assert_eq!(run(), (1, 3, 1));
+        assert_eq!(run(), (0, 4, 0));
+        // Flags changed by a mail client (replied to): the same file.
+        std::fs::rename(
+            maildir.join("cur/1.host:2,S"),
+            maildir.join("cur/1.host:2,RS"),
+        )
+        .unwrap();
         assert_eq!(run(), (0, 4, 0));
     }
 
