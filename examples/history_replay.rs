@@ -407,8 +407,12 @@ fn real_replay(dir: &Path) {
     let mut rng = Rng(0xbad);
     let (mut held_total, mut warned_total, mut infos_total) = (0, 0, 0);
     let (mut replies, mut single) = (0, 0);
-    let (mut namesakes, mut namesakes_2, mut others) =
-        (Recall::default(), Recall::default(), Recall::default());
+    let (mut namesakes, mut namesakes_2, mut namesakes_named, mut others) = (
+        Recall::default(),
+        Recall::default(),
+        Recall::default(),
+        Recall::default(),
+    );
     println!(
         "| sender | posts | learned | held back (with recipients) | distinct recipients learned | warned |"
     );
@@ -496,6 +500,15 @@ fn real_replay(dir: &Path) {
             if post.to.len() >= 2 {
                 namesakes_2.add(severity);
             }
+            // Written with a full name the learned posts have for it.
+            let key = name.as_deref().and_then(maillint::history::name_key);
+            if key.is_some()
+                && learned.iter().flat_map(|p| &p.to).any(|(a, n)| {
+                    a == addr && n.as_deref().and_then(maillint::history::name_key) == key
+                })
+            {
+                namesakes_named.add(severity);
+            }
             // An address from another circle: one this sender wrote to, but
             // never with any of this post's other recipients.
             let rest: Vec<&str> = post
@@ -534,6 +547,7 @@ fn real_replay(dir: &Path) {
     println!("of them replies: {replies}; to one recipient: {single}");
     namesakes.show("namesake swaps");
     namesakes_2.show("namesake swaps in posts to 2 or more");
+    namesakes_named.show("namesake swaps of a recipient under a full name learned for it");
     others.show("other-circle swaps");
 }
 
