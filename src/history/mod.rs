@@ -20,7 +20,6 @@ mod learn;
 pub use learn::{LearnSummary, learn, learn_message, learn_or_forget, learn_sent};
 
 use crate::config::Config;
-
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -37,8 +36,8 @@ pub const MAX_CIRCLE: usize = 20;
 /// no sources (and left `user_version` at 0); 2 added both.
 const VERSION: i64 = 2;
 
-/// The columns and tables version 2 added to version 1, which
-/// [`History::create`] adds to an index of version 1.
+/// The columns version 2 added to version 1's tables (its new table is
+/// in [`SCHEMA`], created where missing).
 const UPGRADE_FROM_1: &str = "
 ALTER TABLE address ADD COLUMN first INTEGER;
 ALTER TABLE address ADD COLUMN last INTEGER;
