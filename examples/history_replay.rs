@@ -33,12 +33,12 @@ use maillint::history::{History, address_key, learn, learn_message};
 use maillint::input::{Input, Item};
 use maillint::linter::{Linter, Selection};
 use maillint::message::Message;
+use maillint::rules::HISTORY_RULES;
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-const RULES: [&str; 3] = ["new-recipient", "name-mismatch", "unusual-company"];
 const FIRST: [&str; 30] = [
     "Jane", "Tom", "Ann", "Bob", "Kim", "Lee", "Sam", "Alex", "Maria", "Omar", "Li", "Priya",
     "John", "Sara", "Paul", "Nina", "Ivan", "Zoe", "Raj", "Emma", "Carlos", "Yuki", "Fatima",
@@ -289,7 +289,7 @@ fn history_linter(index: &Path) -> Linter {
     )
     .expect("config");
     let selection = Selection {
-        select: RULES.iter().map(|r| r.to_string()).collect(),
+        select: HISTORY_RULES.iter().map(|r| r.to_string()).collect(),
         ..Selection::default()
     };
     Linter::new(config, &selection).expect("linter")
@@ -614,7 +614,7 @@ fn main() {
 
     let linter = history_linter(&index);
     let selection = Selection {
-        select: RULES.iter().map(|r| r.to_string()).collect(),
+        select: HISTORY_RULES.iter().map(|r| r.to_string()).collect(),
         ..Selection::default()
     };
     let mut no_index = Config::default();

@@ -110,17 +110,12 @@ impl Linter {
                 });
             }
         }
-        let history = history::index_path(&config).and_then(|path| {
-            // A damaged index must not stop every message: it is said once,
-            // and the other rules run.
-            History::open_for_reading(&path).unwrap_or_else(|e| {
-                eprintln!(
-                    "maillint: warning: {e}; checking without the history rules (new-recipient, \
-                     name-mismatch, unusual-company); move it away and run `maillint learn` to rebuild it"
-                );
-                None
-            })
-        });
+        let reads_history = active
+            .iter()
+            .any(|a| rules::HISTORY_RULES.contains(&a.id.as_ref()));
+        let history = history::index_path(&config)
+            .filter(|_| reads_history)
+            .and_then(|path| open_history(&path));
         Ok(Linter {
             history,
             org: Org::new(&config)?,
@@ -183,6 +178,19 @@ impl Linter {
         }
         (findings, audience)
     }
+}
+
+/// The sender's history for the history rules. A damaged index must not
+/// stop every message: it is said once, and the other rules run.
+fn open_history(path: &std::path::Path) -> Option<History> {
+    History::open_for_reading(path).unwrap_or_else(|e| {
+        eprintln!(
+            "maillint: warning: {e}; checking without the history rules ({}); move it away and \
+             run `maillint learn` to rebuild it",
+            rules::HISTORY_RULES.join(", ")
+        );
+        None
+    })
 }
 
 /// The rule ids one `X-Maillint-Allow` value names: `rule-a, rule-b` or

@@ -1011,6 +1011,12 @@ fn a_damaged_index_is_said_once_and_the_other_rules_still_run() {
             index.display()
         )
     );
+    // Without a history rule in the run, the index is not even opened.
+    dir.maillint()
+        .args(["check", "a.eml", "--select", "reply-all-to-list"])
+        .assert()
+        .code(1)
+        .stderr("");
     // Asked to learn, maillint does not write over a file it cannot read.
     dir.maillint()
         .args(["learn", "a.eml"])
