@@ -330,11 +330,18 @@ fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
 }
 
 /// Creates the tables, or brings an index of version 1 up to date (its
-/// addresses then have no dates until they are written to again).
+/// addresses then have no dates until they are written to again); an
+/// index up to date is not written to (`sendmail` opens it for each
+/// message it learns).
 fn upgrade(conn: &Connection) -> Result<(), String> {
     let version = user_version(conn).map_err(|e| e.to_string())?;
     if version > VERSION {
         return Err("made by a newer maillint".into());
+    }
+    if version == VERSION {
+        return conn
+            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+            .map_err(|e| e.to_string());
     }
     let has_addresses = conn
         .query_row(
