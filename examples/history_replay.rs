@@ -15,18 +15,30 @@
 //! `cargo run --example history_replay -- [MESSAGES]` (default 20,000;
 //! BENCHMARKS.md has 100,000). Deterministic: the same count gives the same
 //! history and figures, apart from times.
+//!
+//! `cargo run --example history_replay -- DIR` replays real mail instead:
+//! the messages below DIR (e.g. `scripts/real-mail`'s `ham/`, public
+//! mailing-list mail of 2002), where each frequent poster's posts are their
+//! sent mail. For each of the 20 most frequent From addresses (feeds and
+//! daemons left out), the index learns their first 80% of posts by Date and
+//! checks the last 20%, then swaps one recipient of each held-back post: for
+//! a namesake at another domain, and for an address the poster wrote to in
+//! another circle.
 // An example: a failed unwrap is a failed run, which is what it should be.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use maillint::config::Config;
 use maillint::finding::Severity;
-use maillint::history::{History, learn, learn_message};
-use maillint::input::Input;
+use maillint::history::{History, address_key, learn, learn_message};
+use maillint::input::{Input, Item};
 use maillint::linter::{Linter, Selection};
+use maillint::message::Message;
+use maillint::rules::HISTORY_RULES;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-const RULES: [&str; 3] = ["new-recipient", "name-mismatch", "unusual-company"];
 const FIRST: [&str; 30] = [
     "Jane", "Tom", "Ann", "Bob", "Kim", "Lee", "Sam", "Alex", "Maria", "Omar", "Li", "Priya",
     "John", "Sara", "Paul", "Nina", "Ivan", "Zoe", "Raj", "Emma", "Carlos", "Yuki", "Fatima",
@@ -230,11 +242,321 @@ fn warned(linter: &Linter, text: &str, addr: &str) -> bool {
     !warnings(linter, text, Some(addr)).is_empty()
 }
 
+/// The highest severity of the history rules' findings about `addr`.
+fn flagged(linter: &Linter, text: &str, addr: &str) -> Option<Severity> {
+    let report = maillint::check_bytes("m", text.as_bytes(), linter);
+    report
+        .messages
+        .iter()
+        .flat_map(|m| &m.findings)
+        .filter(|f| f.message.contains(addr))
+        .map(|f| f.severity)
+        .max()
+}
+
+/// Swaps tried, and how many were flagged at all and as warnings or errors.
+#[derive(Default)]
+struct Recall {
+    tried: usize,
+    flagged: usize,
+    warned: usize,
+}
+
+impl Recall {
+    fn add(&mut self, severity: Option<Severity>) {
+        self.tried += 1;
+        self.flagged += usize::from(severity.is_some());
+        self.warned += usize::from(severity >= Some(Severity::Warning));
+    }
+
+    fn show(&self, what: &str) {
+        println!(
+            "{what}: {} tried, flagged {} ({:.1}%), as a warning or error {} ({:.1}%)",
+            self.tried,
+            self.flagged,
+            pct(self.flagged, self.tried),
+            self.warned,
+            pct(self.warned, self.tried)
+        );
+    }
+}
+
+/// A linter with only the history rules, over the index at `index`.
+fn history_linter(index: &Path) -> Linter {
+    let config = Config::parse(
+        &format!("[history]\nindex = {:?}\n", index.display().to_string()),
+        "replay.toml",
+    )
+    .expect("config");
+    let selection = Selection {
+        select: HISTORY_RULES.iter().map(|r| r.to_string()).collect(),
+        ..Selection::default()
+    };
+    Linter::new(config, &selection).expect("linter")
+}
+
+fn pct(a: usize, b: usize) -> f64 {
+    100.0 * a as f64 / b.max(1) as f64
+}
+
+/// One real post: who sent it, when, to whom (address and name as
+/// written), and its bytes.
+struct Post {
+    from: String,
+    date: i64,
+    to: Vec<(String, Option<String>)>,
+    reply: bool,
+    bytes: Vec<u8>,
+}
+
+impl Post {
+    fn read(bytes: Vec<u8>, message: &Message) -> Option<Post> {
+        let from = address_key(message.sender()?.addr);
+        let date = message
+            .header("Date")
+            .and_then(|h| mail_parser::DateTime::parse_rfc822(h.value))?
+            .to_timestamp();
+        let mut to: Vec<(String, Option<String>)> = Vec::new();
+        for a in message.addresses().filter(|a| a.field.is_recipient()) {
+            let addr = address_key(a.addr);
+            if addr.contains('@') && addr != from && !to.iter().any(|(t, _)| *t == addr) {
+                to.push((addr, a.name.map(str::to_string)));
+            }
+        }
+        Some(Post {
+            from,
+            date,
+            to,
+            reply: message.is_reply,
+            bytes,
+        })
+    }
+
+    /// The post with other recipients, as a message the history rules read
+    /// the same way (they look at the sender, the recipients and whether it
+    /// is a reply).
+    fn with_recipients(&self, n: usize, to: &[(String, Option<String>)]) -> String {
+        let mailbox = |(addr, name): &(String, Option<String>)| match name {
+            Some(name) => format!("\"{}\" <{addr}>", name.replace('"', "")),
+            None => addr.clone(),
+        };
+        let mut m = format!("From: {}\n", self.from);
+        let (first, rest) = to.split_at(1);
+        let _ = writeln!(m, "To: {}", mailbox(&first[0]));
+        if !rest.is_empty() {
+            let cc: Vec<String> = rest.iter().map(mailbox).collect();
+            let _ = writeln!(m, "Cc: {}", cc.join(", "));
+        }
+        if self.reply {
+            m.push_str("In-Reply-To: <earlier@example.net>\nSubject: Re: x\n");
+        } else {
+            m.push_str("Subject: x\n");
+        }
+        let _ = write!(m, "Message-ID: <swap-{n}@example.net>\n\nx\n");
+        m
+    }
+}
+
+/// Senders that are feeds or programs, not people writing mail.
+fn is_feed(addr: &str) -> bool {
+    let local = addr.split('@').next().unwrap_or("");
+    [
+        "rssfeeds", "daemon", "noreply", "no-reply", "mailer", "bounce",
+    ]
+    .iter()
+    .any(|f| local.contains(f))
+}
+
+fn real_replay(dir: &Path) {
+    let mut posts = Vec::new();
+    maillint::input::read_inputs(
+        &[Input::Path(dir.to_path_buf())],
+        &Default::default(),
+        &mut |item| {
+            if let Item::Message(mut raw) = item {
+                let bytes = raw.bytes.clone();
+                if let Ok(message) = raw.parse()
+                    && !message.is_automatic()
+                    && let Some(post) = Post::read(bytes, &message)
+                {
+                    posts.push(post);
+                }
+            }
+        },
+    );
+    let mut by_sender: HashMap<String, Vec<Post>> = HashMap::new();
+    for post in posts {
+        if !is_feed(&post.from) {
+            by_sender.entry(post.from.clone()).or_default().push(post);
+        }
+    }
+    let mut senders: Vec<(String, Vec<Post>)> = by_sender.into_iter().collect();
+    senders.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
+    senders.truncate(20);
+    let all_domains: Vec<String> = senders
+        .iter()
+        .flat_map(|(_, posts)| posts.iter().flat_map(|p| &p.to))
+        .filter_map(|(a, _)| a.rsplit_once('@').map(|(_, d)| d.to_string()))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let work = tempfile::tempdir().expect("temporary directory");
+    let show = std::env::var_os("REPLAY_SHOW").is_some();
+    let mut rng = Rng(0xbad);
+    let (mut held_total, mut warned_total, mut infos_total) = (0, 0, 0);
+    let (mut replies, mut single) = (0, 0);
+    let (mut namesakes, mut namesakes_2, mut namesakes_named, mut others) = (
+        Recall::default(),
+        Recall::default(),
+        Recall::default(),
+        Recall::default(),
+    );
+    println!(
+        "| sender | posts | learned | held back (with recipients) | distinct recipients learned | warned |"
+    );
+    println!("|---|--:|--:|--:|--:|--:|");
+    for (n, (sender, mut posts)) in senders.into_iter().enumerate() {
+        posts.sort_by_key(|p| p.date);
+        let split = posts.len() * 8 / 10;
+        let index = work.path().join(format!("{n}.sqlite"));
+        let history = History::create(&index).expect("index");
+        for post in &posts[..split] {
+            let parsed = maillint::input::parse_message(&post.bytes, &Default::default());
+            learn_message(&history, &parsed.expect("parses"), &post.bytes, None).expect("learned");
+        }
+        drop(history);
+        let learned: Vec<&Post> = posts[..split].iter().collect();
+        let known: HashSet<&str> = learned
+            .iter()
+            .flat_map(|p| p.to.iter().map(|(a, _)| a.as_str()))
+            .collect();
+        let linter = history_linter(&index);
+        let mut sender_warned = 0;
+        // Posts whose recipients the corpus left out say nothing either way.
+        for post in posts[split..].iter().filter(|p| !p.to.is_empty()) {
+            let report = maillint::check_bytes("m", &post.bytes, &linter);
+            let findings: Vec<_> = report.messages.iter().flat_map(|m| &m.findings).collect();
+            let loud = findings.iter().any(|f| f.severity >= Severity::Warning);
+            infos_total += findings
+                .iter()
+                .filter(|f| f.severity == Severity::Info)
+                .count();
+            if show {
+                for f in &findings {
+                    println!("  {sender}: {:?} {}: {}", f.severity, f.rule, f.message);
+                }
+            }
+            sender_warned += usize::from(loud);
+            replies += usize::from(post.reply);
+            single += usize::from(post.to.len() == 1);
+        }
+        let held = posts[split..].iter().filter(|p| !p.to.is_empty()).count();
+        println!(
+            "| {sender} | {} | {split} | {held} | {} | {sender_warned} |",
+            posts.len(),
+            known.len()
+        );
+        held_total += held;
+        warned_total += sender_warned;
+
+        for (i, post) in posts[split..].iter().enumerate() {
+            if post.to.is_empty() {
+                continue;
+            }
+            let id = n * 10_000 + i;
+            let control = post.with_recipients(id, &post.to);
+            if !warnings(&linter, &control, None).is_empty() {
+                // Already warned as sent: a swap in it proves nothing.
+                continue;
+            }
+            let victim = rng.below(post.to.len());
+            let (addr, name) = &post.to[victim];
+            let (local, domain) = addr.rsplit_once('@').unwrap_or((addr, ""));
+            // Autocomplete's namesake: the same name and local part at
+            // another domain (one seen in this mail, or one never seen).
+            let other = if rng.chance(50) {
+                format!("elsewhere{id}.example")
+            } else {
+                let d = &all_domains[rng.below(all_domains.len())];
+                if d == domain {
+                    format!("elsewhere{id}.example")
+                } else {
+                    d.clone()
+                }
+            };
+            let swapped_addr = format!("{local}@{other}");
+            let mut swapped = post.to.clone();
+            swapped[victim] = (swapped_addr.clone(), name.clone());
+            let severity = flagged(&linter, &post.with_recipients(id, &swapped), &swapped_addr);
+            if show && severity.is_none() {
+                println!(
+                    "  missed namesake: {sender} -> {swapped_addr} (of {})",
+                    post.to.len()
+                );
+            }
+            namesakes.add(severity);
+            if post.to.len() >= 2 {
+                namesakes_2.add(severity);
+            }
+            // Written with a full name the learned posts have for it.
+            let key = name.as_deref().and_then(maillint::history::name_key);
+            if key.is_some()
+                && learned.iter().flat_map(|p| &p.to).any(|(a, n)| {
+                    a == addr && n.as_deref().and_then(maillint::history::name_key) == key
+                })
+            {
+                namesakes_named.add(severity);
+            }
+            // An address from another circle: one this sender wrote to, but
+            // never with any of this post's other recipients.
+            let rest: Vec<&str> = post
+                .to
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != victim)
+                .map(|(_, (a, _))| a.as_str())
+                .collect();
+            if rest.is_empty() {
+                continue;
+            }
+            let strangers: Vec<&(String, Option<String>)> = learned
+                .iter()
+                .filter(|p| !p.to.iter().any(|(a, _)| rest.contains(&a.as_str())))
+                .flat_map(|p| &p.to)
+                .filter(|(a, _)| !post.to.iter().any(|(b, _)| b == a))
+                .collect();
+            if strangers.is_empty() {
+                continue;
+            }
+            let stranger = strangers[rng.below(strangers.len())].clone();
+            let mut swapped = post.to.clone();
+            swapped[victim] = stranger.clone();
+            others.add(flagged(
+                &linter,
+                &post.with_recipients(id, &swapped),
+                &stranger.0,
+            ));
+        }
+    }
+    println!(
+        "ordinary held-back posts warned: {warned_total} of {held_total} ({:.2}%); infos: {infos_total}",
+        pct(warned_total, held_total)
+    );
+    println!("of them replies: {replies}; to one recipient: {single}");
+    namesakes.show("namesake swaps");
+    namesakes_2.show("namesake swaps in posts to 2 or more");
+    namesakes_named.show("namesake swaps of a recipient under a full name learned for it");
+    others.show("other-circle swaps");
+}
+
 fn main() {
-    let total: usize = std::env::args()
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(20_000);
+    let arg = std::env::args().nth(1);
+    if let Some(dir) = arg.as_deref().map(Path::new).filter(|p| p.is_dir()) {
+        return real_replay(dir);
+    }
+    let total: usize = arg.and_then(|n| n.parse().ok()).unwrap_or(20_000);
     let mut world = World::new(0x5eed);
     let mut sent = Vec::with_capacity(total);
     let mut people = Vec::with_capacity(total);
@@ -254,12 +576,27 @@ fn main() {
     let history = History::create(&index).expect("index");
     let summary = learn(
         &history,
-        &[Input::Path(learned_part)],
+        &[Input::Path(learned_part.clone())],
         &Default::default(),
         &|_| {},
     )
     .expect("learned");
     let learn_time = start.elapsed();
+    // Learning the same mbox again finds nothing new, without reading it.
+    let start = Instant::now();
+    let again = learn(
+        &history,
+        &[Input::Path(learned_part)],
+        &Default::default(),
+        &|_| {},
+    )
+    .expect("learned again");
+    println!(
+        "learned again: {} new, {} read, in {:.0} µs",
+        again.learned,
+        again.read,
+        start.elapsed().as_secs_f64() * 1e6
+    );
     drop(history);
     let size: u64 = std::fs::read_dir(dir.path())
         .expect("index directory")
@@ -275,16 +612,11 @@ fn main() {
         size as f64 / 1e6
     );
 
-    let config = Config::parse(
-        &format!("[history]\nindex = {:?}\n", index.display().to_string()),
-        "replay.toml",
-    )
-    .expect("config");
+    let linter = history_linter(&index);
     let selection = Selection {
-        select: RULES.iter().map(|r| r.to_string()).collect(),
+        select: HISTORY_RULES.iter().map(|r| r.to_string()).collect(),
         ..Selection::default()
     };
-    let linter = Linter::new(config, &selection).expect("linter");
     let mut no_index = Config::default();
     no_index.history.index = Some(dir.path().join("none.sqlite"));
     let baseline = Linter::new(no_index, &selection).expect("linter");
@@ -310,7 +642,7 @@ fn main() {
         }
         ordinary_warned += usize::from(!loud.is_empty());
         let parsed = maillint::input::parse_message(m.as_bytes(), &Default::default());
-        learn_message(&history, &parsed.expect("parses"), m.as_bytes()).expect("learned");
+        learn_message(&history, &parsed.expect("parses"), m.as_bytes(), None).expect("learned");
     }
     println!(
         "ordinary held-back messages warned: {ordinary_warned} of {} ({:.2}%)",
@@ -373,7 +705,6 @@ fn main() {
             others_3_caught += usize::from(caught);
         }
     }
-    let pct = |a: usize, b: usize| 100.0 * a as f64 / b.max(1) as f64;
     println!(
         "namesake swaps caught: {namesakes_caught} of {namesakes} ({:.1}%)",
         pct(namesakes_caught, namesakes)

@@ -3,8 +3,10 @@
 
 use crate::message::{Message, ParseError, parse_json_draft, parse_rfc5322_owned};
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
 
 /// The default of [`Limits::max_message_size`]: 100 MB.
 pub const DEFAULT_MAX_MESSAGE_SIZE: u64 = 100 * 1024 * 1024;
@@ -132,6 +134,41 @@ pub struct RawMessage {
     in_mbox: bool,
     is_json_draft: bool,
     pub bytes: Vec<u8>,
+    /// The regular file the message was read from, for a reader that
+    /// asked how much of each file to read ([`read_inputs_from`]).
+    pub file: Option<Arc<FileStamp>>,
+    /// In an mbox, where the next message starts: the byte offset, the
+    /// line and the message's number, for reading on from there.
+    pub mbox_end: Option<MboxPosition>,
+}
+
+/// A file as it was found before it was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileStamp {
+    pub path: PathBuf,
+    pub size: u64,
+    pub modified: Option<SystemTime>,
+}
+
+/// A place in an mbox between two messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MboxPosition {
+    /// Bytes before it.
+    pub offset: u64,
+    /// Lines before it.
+    pub line: usize,
+    /// Messages before it.
+    pub messages: usize,
+}
+
+/// How much of a file to read, for callers that remember what they read
+/// before (`maillint learn`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    Whole,
+    Skip,
+    /// An mbox from this position on (one of its [`RawMessage::mbox_end`]).
+    MboxAt(MboxPosition),
 }
 
 impl RawMessage {
@@ -172,19 +209,26 @@ fn mbox_origin(source: &str, index: usize, from_line: usize) -> Origin {
 /// Reads every input in order, calling `f` for each message or error.
 /// Directories are walked in a stable (sorted) order.
 pub fn read_inputs(inputs: &[Input], limits: &Limits, f: &mut dyn FnMut(Item)) {
-    let mut reader = Reader { limits, f };
-    for input in inputs {
-        match input {
-            Input::Stdin => reader.read_stream("-", io::stdin().lock()),
-            Input::Path(path) => reader.read_path(path, true),
-        }
-    }
+    Reader::new(limits, f).read_all(inputs);
+}
+
+/// [`read_inputs`], asking `start` before each regular file how much of it
+/// to read.
+pub fn read_inputs_from(
+    inputs: &[Input],
+    limits: &Limits,
+    start: &mut dyn FnMut(&FileStamp) -> Start,
+    f: &mut dyn FnMut(Item),
+) {
+    let mut reader = Reader::new(limits, f);
+    reader.start = Some(start);
+    reader.read_all(inputs);
 }
 
 /// Reads one input held in memory (a message, JSON draft or mbox, told
 /// apart by content, as for files), calling `f` for each message or error.
 pub fn read_bytes(source: &str, bytes: &[u8], limits: &Limits, f: &mut dyn FnMut(Item)) {
-    Reader { limits, f }.read_stream(source, bytes);
+    Reader::new(limits, f).read_stream(source, bytes);
 }
 
 /// Why [`parse_message`] found no message to check.
@@ -219,9 +263,32 @@ pub fn parse_message(bytes: &[u8], limits: &Limits) -> Result<Message, MessageEr
 struct Reader<'a> {
     limits: &'a Limits,
     f: &'a mut dyn FnMut(Item),
+    start: Option<&'a mut dyn FnMut(&FileStamp) -> Start>,
+    /// The regular file being read.
+    file: Option<Arc<FileStamp>>,
+}
+
+impl<'a> Reader<'a> {
+    fn new(limits: &'a Limits, f: &'a mut dyn FnMut(Item)) -> Self {
+        Reader {
+            limits,
+            f,
+            start: None,
+            file: None,
+        }
+    }
 }
 
 impl Reader<'_> {
+    fn read_all(&mut self, inputs: &[Input]) {
+        for input in inputs {
+            match input {
+                Input::Stdin => self.read_stream("-", io::stdin().lock()),
+                Input::Path(path) => self.read_path(path, true),
+            }
+        }
+    }
+
     fn emit(&mut self, item: Item) {
         (self.f)(item);
     }
@@ -240,10 +307,34 @@ impl Reader<'_> {
         if !explicit && !meta.is_file() {
             return;
         }
-        match File::open(path) {
-            Ok(file) => self.read_stream(&source, BufReader::new(file)),
-            Err(e) => self.emit(Item::error(Origin::file(source), io_error(&e))),
+        // Files are stamped only for a caller that remembers what it read.
+        let mut start = Start::Whole;
+        if let Some(ask) = &mut self.start
+            && meta.is_file()
+        {
+            let stamp = FileStamp {
+                path: path.to_path_buf(),
+                size: meta.len(),
+                modified: meta.modified().ok(),
+            };
+            start = ask(&stamp);
+            if start == Start::Skip {
+                return;
+            }
+            self.file = Some(Arc::new(stamp));
         }
+        let opened = File::open(path).and_then(|mut file| {
+            if let Start::MboxAt(at) = start {
+                file.seek(io::SeekFrom::Start(at.offset))?;
+            }
+            Ok(file)
+        });
+        match (opened, start) {
+            (Ok(file), Start::MboxAt(at)) => self.read_mbox(&source, BufReader::new(file), at),
+            (Ok(file), _) => self.read_stream(&source, BufReader::new(file)),
+            (Err(e), _) => self.emit(Item::error(Origin::file(source), io_error(&e))),
+        }
+        self.file = None;
     }
 
     /// A directory: a Maildir's `cur/` and `new/` (and its Maildir++ `.folders`),
@@ -319,7 +410,7 @@ impl Reader<'_> {
         };
         let reader = io::Cursor::new(head).chain(reader);
         if kind == Kind::Mbox {
-            return self.read_mbox(source, reader);
+            return self.read_mbox(source, reader, MboxPosition::default());
         }
         let max = self.limits.max_message_size;
         let mut bytes = Vec::new();
@@ -336,6 +427,8 @@ impl Reader<'_> {
             in_mbox: false,
             is_json_draft: kind == Kind::JsonDraft,
             bytes,
+            file: self.file.clone(),
+            mbox_end: None,
         }));
     }
 
@@ -347,22 +440,31 @@ impl Reader<'_> {
     ///
     /// A `From ` line starts a message at the top of the file or after a
     /// blank line; `>From ` quoting (mboxrd) is undone.
-    fn read_mbox(&mut self, source: &str, mut reader: impl BufRead) {
+    fn read_mbox(&mut self, source: &str, mut reader: impl BufRead, from: MboxPosition) {
         let max = self.limits.max_message_size;
         // The message being read: its first line in the file and its bytes.
         let mut current: Option<(usize, Vec<u8>)> = None;
         let mut oversized = false;
-        let mut index = 0usize;
-        let mut line_no = 0usize;
+        let mut index = from.messages;
+        let mut line_no = from.line;
+        let mut offset = from.offset;
         let mut previous_blank = true;
         let mut line = Vec::new();
         loop {
             line.clear();
+            let end = MboxPosition {
+                offset,
+                line: line_no,
+                messages: index + 1,
+            };
             match read_line_capped(&mut reader, &mut line, max.saturating_add(1)) {
-                Ok(0) => break,
-                Ok(_) => {}
+                Ok(0) => {
+                    self.finish_mbox_message(source, current.take(), oversized, end);
+                    break;
+                }
+                Ok(n) => offset += n as u64,
                 Err(e) => {
-                    self.finish_mbox_message(source, current.take(), oversized, &mut index);
+                    self.finish_mbox_message(source, current.take(), oversized, end);
                     return self.emit(Item::error(Origin::file(source), io_error(&e)));
                 }
             }
@@ -371,7 +473,9 @@ impl Reader<'_> {
                 line.drain(..3);
             }
             if previous_blank && line.starts_with(b"From ") {
-                self.finish_mbox_message(source, current.take(), oversized, &mut index);
+                if self.finish_mbox_message(source, current.take(), oversized, end) {
+                    index += 1;
+                }
                 current = Some((line_no + 1, Vec::new()));
                 oversized = false;
                 previous_blank = false;
@@ -393,36 +497,40 @@ impl Reader<'_> {
                 }
             }
         }
-        self.finish_mbox_message(source, current, oversized, &mut index);
     }
 
+    /// Emits the message read so far, which ends at `end` (one more message
+    /// than the ones before it); returns whether there was one.
     fn finish_mbox_message(
         &mut self,
         source: &str,
         current: Option<(usize, Vec<u8>)>,
         oversized: bool,
-        index: &mut usize,
-    ) {
+        end: MboxPosition,
+    ) -> bool {
         let Some((first_line, bytes)) = current else {
-            return;
+            return false;
         };
+        let index = end.messages - 1;
         let item = if oversized {
             Item::error(
-                mbox_origin(source, *index, first_line - 1),
+                mbox_origin(source, index, first_line - 1),
                 too_large(self.limits.max_message_size),
             )
         } else {
             Item::Message(RawMessage {
                 source: source.to_string(),
-                index: *index,
+                index,
                 first_line,
                 in_mbox: true,
                 is_json_draft: false,
                 bytes,
+                file: self.file.clone(),
+                mbox_end: Some(end),
             })
         };
-        *index += 1;
         self.emit(item);
+        true
     }
 }
 
@@ -518,7 +626,7 @@ mod tests {
     fn collect_with(bytes: &[u8], limits: &Limits) -> Vec<Item> {
         let mut items = Vec::new();
         let mut f = |i| items.push(i);
-        Reader { limits, f: &mut f }.read_stream("t", BufReader::new(bytes));
+        Reader::new(limits, &mut f).read_stream("t", BufReader::new(bytes));
         items
     }
 
@@ -619,11 +727,7 @@ mod tests {
             assert!(matches!(item, Item::Message(_)));
             read_at.push(read.get());
         };
-        Reader {
-            limits: &Limits::default(),
-            f: &mut f,
-        }
-        .read_stream("t", reader);
+        Reader::new(&Limits::default(), &mut f).read_stream("t", reader);
         assert_eq!(read_at.len(), 2000);
         assert!(read_at[0] < 16 * 1024, "{}", read_at[0]);
         assert!(read_at[1000] < mbox.len() * 6 / 10, "{}", read_at[1000]);
@@ -700,11 +804,8 @@ mod tests {
         let mbox = b"From a@b Mon\nFrom: a@b\n\nhi\n";
         let mut items = Vec::new();
         let mut f = |i| items.push(i);
-        Reader {
-            limits: &Limits::default(),
-            f: &mut f,
-        }
-        .read_stream("t", BufReader::with_capacity(1, Trickle(mbox)));
+        Reader::new(&Limits::default(), &mut f)
+            .read_stream("t", BufReader::with_capacity(1, Trickle(mbox)));
         assert!(matches!(items[..], [Item::Message(_)]), "{items:?}");
     }
 }

@@ -3,7 +3,7 @@
 use crate::audience::{Audience, Org};
 use crate::config::{Config, ConfigError, RuleSettings};
 use crate::finding::{Diagnostic, Finding, Severity};
-use crate::history::{self, History, HistoryError};
+use crate::history::{self, History};
 use crate::message::Message;
 use crate::rules::{self, Context, REGISTRY, Rule};
 use rayon::prelude::*;
@@ -57,8 +57,6 @@ pub enum SetupError {
     Config(#[from] ConfigError),
     #[error("unknown rule `{0}` (see `maillint rules`)")]
     UnknownRule(String),
-    #[error("{0}")]
-    History(#[from] HistoryError),
 }
 
 impl Linter {
@@ -112,10 +110,12 @@ impl Linter {
                 });
             }
         }
-        let history = match history::index_path(&config) {
-            Some(path) => History::open_for_reading(&path)?,
-            None => None,
-        };
+        let reads_history = active
+            .iter()
+            .any(|a| rules::HISTORY_RULES.contains(&a.id.as_ref()));
+        let history = history::index_path(&config)
+            .filter(|_| reads_history)
+            .and_then(|path| open_history(&path));
         Ok(Linter {
             history,
             org: Org::new(&config)?,
@@ -180,6 +180,19 @@ impl Linter {
     }
 }
 
+/// The sender's history for the history rules. A damaged index must not
+/// stop every message: it is said once, and the other rules run.
+fn open_history(path: &std::path::Path) -> Option<History> {
+    History::open_for_reading(path).unwrap_or_else(|e| {
+        eprintln!(
+            "maillint: warning: {e}; checking without the history rules ({}); move it away and \
+             run `maillint learn` to rebuild it",
+            rules::HISTORY_RULES.join(", ")
+        );
+        None
+    })
+}
+
 /// The rule ids one `X-Maillint-Allow` value names: `rule-a, rule-b` or
 /// `rule-a rule-b`, before an optional `; reason=...`.
 pub fn allowance_ids(value: &str) -> impl Iterator<Item = &str> {
@@ -207,9 +220,10 @@ mod tests {
 
     fn run(headers: &str, selection: &Selection) -> Vec<Finding> {
         let msg = parse_rfc5322(format!("{STORM}{headers}\nx\n").as_bytes(), 1).unwrap();
-        Linter::new(Config::default(), selection)
-            .unwrap()
-            .check(&msg)
+        let mut config = Config::default();
+        // Never the history index of whoever runs the tests.
+        config.history.index = Some("/nonexistent/history.sqlite".into());
+        Linter::new(config, selection).unwrap().check(&msg)
     }
 
     #[test]

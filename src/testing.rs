@@ -96,7 +96,8 @@ pub fn history(sent: &[&str]) -> (tempfile::TempDir, String) {
     let path = dir.path().join("history.sqlite");
     let history = crate::history::History::create(&path).expect("index");
     for text in sent {
-        crate::history::learn_message(&history, &eml(text), text.as_bytes()).expect("learned");
+        crate::history::learn_message(&history, &eml(text), text.as_bytes(), None)
+            .expect("learned");
     }
     let config = format!("[history]\nindex = {:?}\n", path.display().to_string());
     (dir, config)

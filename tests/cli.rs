@@ -13,6 +13,7 @@ fn maillint(cwd: &Path) -> Command {
     let mut cmd = Command::cargo_bin("maillint").unwrap();
     cmd.current_dir(cwd)
         .env("XDG_CONFIG_HOME", cwd.join(".no-config"))
+        .env("XDG_DATA_HOME", cwd.join(".no-data"))
         .env_remove("NO_COLOR");
     cmd
 }
@@ -919,7 +920,8 @@ fn learn_then_check_then_forget() {
     learn(&[sent.as_str()]).stdout(predicate::str::starts_with("learned 18 messages"));
     learn(&[sent.as_str()]).stdout(
         predicate::str::contains("learned 0 messages into")
-            .and(predicate::str::contains("(18 already learned)")),
+            .and(predicate::str::contains("(18 already learned)"))
+            .and(predicate::str::ends_with("; read 0 messages\n")),
     );
     std::fs::write(
         dir.path().join("maillint.toml"),
@@ -940,4 +942,213 @@ fn learn_then_check_then_forget() {
         .args(["check", &slip, "--color", "never"])
         .assert()
         .stdout(predicate::str::contains("name-mismatch").not());
+}
+
+/// The index of a test's own: `maillint` runs with XDG_DATA_HOME in the
+/// working directory, so `learn` without `--index` writes there and no test
+/// reads the index of the person running the tests.
+fn default_index(dir: &Workdir) -> std::path::PathBuf {
+    dir.path().join(".no-data/maillint/history.sqlite")
+}
+
+#[test]
+fn learn_writes_its_index_under_xdg_data_home_and_reads_only_new_mail_again() {
+    let dir = Workdir::new();
+    fs::create_dir(dir.path().join("sent")).unwrap();
+    let message =
+        |n: u32| format!("From: a@example.org\nTo: p{n}@example.net\nMessage-ID: <{n}@x>\n\nhi\n");
+    dir.write("sent/1.eml", message(1));
+    dir.write("sent/2.eml", message(2));
+    let index = default_index(&dir);
+    dir.maillint()
+        .args(["learn", "sent"])
+        .assert()
+        .success()
+        .stdout(format!(
+            "learned 2 messages into {}; read 2 messages\n",
+            index.display()
+        ));
+    dir.write("sent/3.eml", message(3));
+    dir.maillint()
+        .args(["learn", "sent"])
+        .assert()
+        .success()
+        .stdout(format!(
+            "learned 1 message into {} (2 already learned); read 1 message\n",
+            index.display()
+        ));
+}
+
+#[test]
+fn a_damaged_index_is_said_once_and_the_other_rules_still_run() {
+    let dir = Workdir::new();
+    let index = default_index(&dir);
+    fs::create_dir_all(index.parent().unwrap()).unwrap();
+    fs::write(
+        &index,
+        "not an index, just text that is long enough to look like a file",
+    )
+    .unwrap();
+    dir.write("a.eml", STORM);
+    dir.write("b.eml", STORM);
+    let out = dir
+        .maillint()
+        .args(["check", "a.eml", "b.eml", "--color", "never"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "Checked 2 messages: 2 errors, 0 warnings",
+        ))
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        stderr,
+        format!(
+            "maillint: warning: history index {}: file is not a database; checking without the \
+             history rules (new-recipient, name-mismatch, unusual-company); move it away and run \
+             `maillint learn` to rebuild it\n",
+            index.display()
+        )
+    );
+    // Without a history rule in the run, the index is not even opened.
+    dir.maillint()
+        .args(["check", "a.eml", "--select", "reply-all-to-list"])
+        .assert()
+        .code(1)
+        .stderr("");
+    // Asked to learn, maillint does not write over a file it cannot read.
+    dir.maillint()
+        .args(["learn", "a.eml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::starts_with(format!(
+            "maillint: error: history index {}: file is not a database",
+            index.display()
+        )));
+}
+
+/// Everything an index knows, table by table, in a stable order.
+fn index_contents(path: &Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut rows = Vec::new();
+    for table in ["learned", "address", "name", "pair", "sender"] {
+        let mut stmt = conn.prepare(&format!("SELECT * FROM {table}")).unwrap();
+        let columns = stmt.column_count();
+        let mut query = stmt.query([]).unwrap();
+        while let Some(row) = query.next().unwrap() {
+            let values: Vec<String> = (0..columns)
+                .map(|i| format!("{:?}", row.get_ref(i).unwrap()))
+                .collect();
+            rows.push(format!("{table}: {}", values.join(" ")));
+        }
+    }
+    rows.sort();
+    rows
+}
+
+/// `maillint learn` killed (SIGKILL) while it writes: the index still opens
+/// and is consistent (whole batches only), and a second run completes it to
+/// exactly what an uninterrupted run learns.
+#[cfg(unix)]
+#[test]
+fn learn_killed_midway_leaves_an_index_a_rerun_completes() {
+    use std::fmt::Write as _;
+    let dir = Workdir::new();
+    let mut mbox = String::new();
+    for n in 0..60_000 {
+        let _ = write!(
+            mbox,
+            "From me Mon Jan  5 09:00:00 2026\nFrom: me@example.org\nTo: Person {a} <p{a}@org{b}.example>, p{c}@org{b}.example\n\
+             Date: Mon, 5 Jan 2026 09:{m:02}:00 +0000\nMessage-ID: <{n}@example.org>\nSubject: s\n\nx\n\n",
+            a = n % 997,
+            b = n % 13,
+            c = n % 89,
+            m = n % 60,
+        );
+    }
+    dir.write("sent.mbox", mbox);
+    let killed = dir.path().join("killed.sqlite");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("maillint"))
+        .current_dir(dir.path())
+        .env("XDG_CONFIG_HOME", dir.path().join(".no-config"))
+        .arg("learn")
+        .arg("--index")
+        .arg(&killed)
+        .arg("sent.mbox")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed once the first batch is committed, while the next is written.
+    // Looked at only once the index is in WAL mode (its -wal file exists),
+    // and read-only, so as never to stand in the way of learn's setting up.
+    let wal = dir.path().join("killed.sqlite-wal");
+    let committed = || {
+        if !wal.exists() {
+            return 0;
+        }
+        rusqlite::Connection::open_with_flags(&killed, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|c| c.query_row("SELECT count(*) FROM learned", [], |r| r.get::<_, i64>(0)))
+            .unwrap_or(0)
+    };
+    let start = std::time::Instant::now();
+    while committed() == 0 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "learn ended before it could be interrupted"
+        );
+        assert!(start.elapsed().as_secs() < 60, "learn wrote nothing");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let conn = rusqlite::Connection::open(&killed).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    let learned: i64 = conn
+        .query_row("SELECT count(*) FROM learned", [], |r| r.get(0))
+        .unwrap();
+    assert!(
+        learned > 0 && learned < 60_000,
+        "interrupted midway: {learned} learned"
+    );
+    assert_eq!(learned % 2_000, 0, "only whole batches are committed");
+    let (offset, messages): (i64, i64) = conn
+        .query_row("SELECT offset, messages FROM source", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(
+        messages, learned,
+        "the mbox is read up to the messages learned"
+    );
+    assert!(offset > 0);
+    drop(conn);
+    let learn = |index: &Path| {
+        let out = dir
+            .maillint()
+            .arg("learn")
+            .arg("--index")
+            .arg(index)
+            .arg("sent.mbox")
+            .assert()
+            .success();
+        String::from_utf8(out.get_output().stdout.clone()).unwrap()
+    };
+    let rerun = learn(&killed);
+    let thousands = |n: i64| format!("{},{:03}", n / 1000, n % 1000);
+    let rest = thousands(60_000 - learned);
+    assert!(
+        rerun.starts_with(&format!("learned {rest} messages"))
+            && rerun.ends_with(&format!(
+                "({} already learned); read {rest} messages\n",
+                thousands(learned)
+            )),
+        "{rerun}"
+    );
+    let whole = dir.path().join("whole.sqlite");
+    learn(&whole);
+    assert_eq!(index_contents(&killed), index_contents(&whole));
 }

@@ -107,6 +107,7 @@ fn neomutt(dir: &Path, lint_args: &str, recipients: &[&str]) -> std::process::Ou
         .current_dir(dir)
         .env("HOME", dir)
         .env("XDG_CONFIG_HOME", dir.join("config"))
+        .env("XDG_DATA_HOME", dir.join("data"))
         .env("XDG_STATE_HOME", dir.join("state"))
         .args(["-n", "-F"])
         .arg(dir.join("muttrc"))
@@ -323,6 +324,7 @@ fn mailx(program: &str, dir: &Path, args: &[&str], body: &str) -> std::process::
         // s-nail run by root reads root's own home, whatever HOME says.
         .env("MAILRC", dir.join(".mailrc"))
         .env("XDG_CONFIG_HOME", dir.join(".config"))
+        .env("XDG_DATA_HOME", dir.join(".local-data"))
         .env("XDG_STATE_HOME", dir.join("state"))
         .args(args)
         .stdin(Stdio::piped())
@@ -451,6 +453,7 @@ fn s_nail_held_message_is_resent_to_its_bcc_recipients() {
     ok(Command::new("sh")
         .arg(&resend)
         .env("XDG_CONFIG_HOME", dir.join(".config"))
+        .env("XDG_DATA_HOME", dir.join(".local-data"))
         .env("XDG_STATE_HOME", dir.join("state"))
         .output()
         .unwrap());

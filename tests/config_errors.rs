@@ -20,6 +20,7 @@ fn assert_config_error(config: &str, expected: &str) {
         .unwrap()
         .current_dir(dir.path())
         .env("XDG_CONFIG_HOME", dir.path().join(".no-config"))
+        .env("XDG_DATA_HOME", dir.path().join(".no-data"))
         .args(["check", "m.eml"])
         .output()
         .unwrap();
@@ -242,6 +243,7 @@ fn an_explicit_config_that_is_missing_or_not_text() {
         Command::cargo_bin("maillint")
             .unwrap()
             .current_dir(dir.path())
+            .env("XDG_DATA_HOME", dir.path().join(".no-data"))
             .args(["check", "m.eml", "--config", file])
             .assert()
             .code(2)

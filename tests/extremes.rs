@@ -18,7 +18,7 @@ use std::time::Instant;
 mod shapes;
 
 fn linter() -> Linter {
-    Linter::new(Config::default(), &Selection::default()).unwrap()
+    Linter::new(no_history(Config::default()), &Selection::default()).unwrap()
 }
 
 /// Checks `bytes` through the library path, asserting one well-formed
@@ -233,7 +233,7 @@ fn a_large_mbox_is_streamed() {
     let size = std::fs::metadata(&path).unwrap().len();
 
     let config = Config::parse("[input]\nmax_message_size = \"1MB\"\n", "t.toml").unwrap();
-    let linter = Linter::new(config, &Selection::default()).unwrap();
+    let linter = Linter::new(no_history(config), &Selection::default()).unwrap();
     let start = Instant::now();
     let report = maillint::check(&[maillint::input::Input::Path(path.clone())], &linter);
     eprintln!(

@@ -11,7 +11,8 @@ use tempfile::TempDir;
 fn maillint(cwd: &Path) -> Command {
     let mut cmd = Command::cargo_bin("maillint").unwrap();
     cmd.current_dir(cwd)
-        .env("XDG_CONFIG_HOME", cwd.join(".no-config"));
+        .env("XDG_CONFIG_HOME", cwd.join(".no-config"))
+        .env("XDG_DATA_HOME", cwd.join(".no-data"));
     cmd
 }
 

@@ -168,6 +168,7 @@ impl Postfix {
             let config = root.join("maillint.toml");
             std::fs::write(&config, toml).unwrap();
             let milter = Command::new(env!("CARGO_BIN_EXE_maillint"))
+                .env("XDG_DATA_HOME", root.join("no-data"))
                 .args([
                     "milter",
                     "--listen",
@@ -572,7 +573,7 @@ fn a_storm_started_through_one_gateway_is_stopped_on_the_other() {
     }
     let mut redis = Redis::start();
     let config = format!(
-        "[organization]\ndomains = [\"example.org\"]\n[rules.reply-all-to-list]\nseverity = \"warning\"\n[storm]\nstore = \"redis://127.0.0.1:{}\"\nsender_limit_per_hour = 0\n",
+        "[organization]\ndomains = [\"example.org\"]\n[rules.reply-all-to-list]\nseverity = \"warning\"\n[storm]\nstore = \"redis://127.0.0.1:{}\"\nsender_limit_per_hour = 0\n[history]\nindex = \"/nonexistent/history.sqlite\"\n",
         redis.port
     );
     let log = Log::default();
@@ -646,6 +647,7 @@ fn miltertest_edge_cases() {
     let port = free_port();
     let log_path = dir.path().join("milter.log");
     let mut milter = Command::new(env!("CARGO_BIN_EXE_maillint"))
+        .env("XDG_DATA_HOME", dir.path().join("no-data"))
         .args(["milter", "--listen", &format!("inet:127.0.0.1:{port}")])
         .arg("--config")
         .arg(scripts.join("maillint.toml"))

@@ -34,7 +34,7 @@ type Shape = (&'static str, usize, fn(usize) -> Vec<u8>);
 fn work_grows_linearly() {
     const FACTOR: usize = 16;
     const BOUND: f64 = 3.0 * FACTOR as f64;
-    let linter = Linter::new(Config::default(), &Selection::default()).unwrap();
+    let linter = Linter::new(no_history(Config::default()), &Selection::default()).unwrap();
     let shapes: [Shape; 8] = [
         ("folded Subject lines", 12_500, |n| {
             folded_header("Subject", "\n word", n)

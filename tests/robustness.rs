@@ -42,6 +42,10 @@ static LINTER: LazyLock<Linter> = LazyLock::new(|| {
 [organization]
 domains = ["example.org"]
 
+# Never the history index of whoever runs the tests.
+[history]
+index = "/nonexistent/history.sqlite"
+
 [lists."all-staff@example.org"]
 members = 5000
 
@@ -428,6 +432,7 @@ fn the_binary_reports_every_malformed_file_once() {
         .unwrap()
         .current_dir(root)
         .env("XDG_CONFIG_HOME", dir.join(".no-config"))
+        .env("XDG_DATA_HOME", dir.join(".no-data"))
         .args(["check", "fixtures/malformed", "--format", "json"])
         .output()
         .unwrap();
@@ -497,6 +502,7 @@ fn control_characters_in_findings_are_escaped() {
         .unwrap()
         .current_dir(dir.path())
         .env("XDG_CONFIG_HOME", dir.path().join(".no-config"))
+        .env("XDG_DATA_HOME", dir.path().join(".no-data"))
         .args(["check", "m.eml", "--color", "never"])
         .output()
         .unwrap();
@@ -515,6 +521,7 @@ fn file_names_with_line_breaks_stay_on_one_line() {
         .unwrap()
         .current_dir(dir.path())
         .env("XDG_CONFIG_HOME", dir.path().join(".no-config"))
+        .env("XDG_DATA_HOME", dir.path().join(".no-data"))
         .args(["check", "."])
         .output()
         .unwrap();

@@ -11,6 +11,14 @@ use maillint::config::Config;
 use maillint::linter::{Linter, Selection};
 use maillint::message::parse_rfc5322;
 
+/// The default configuration with no history index: never the index of
+/// whoever runs the tests, whose rules would look up every recipient.
+fn no_history() -> Config {
+    let mut config = Config::default();
+    config.history.index = Some("/nonexistent/history.sqlite".into());
+    config
+}
+
 const RECIPIENTS: usize = if cfg!(debug_assertions) {
     120_000
 } else {
@@ -63,7 +71,7 @@ fn million_recipient_header_is_counted() {
         "each address keeps its own line"
     );
 
-    let config = Config::default();
+    let config = no_history();
     let org = Org::new(&config).unwrap();
     assert_eq!(Audience::new(&msg, &org).len(), RECIPIENTS);
 
@@ -97,7 +105,7 @@ fn million_junk_recipients_give_capped_findings() {
     }
     raw.push_str("\n\ntest\n");
     let msg = parse_rfc5322(raw.as_bytes(), 1).expect("parses");
-    let linter = Linter::new(Config::default(), &Selection::default()).unwrap();
+    let linter = Linter::new(no_history(), &Selection::default()).unwrap();
     let findings = linter.check(&msg);
     let of = |rule: &str| -> Vec<&str> {
         findings

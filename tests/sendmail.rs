@@ -66,6 +66,7 @@ impl Setup {
         std::process::Command::new("sh")
             .arg(held.with_extension("resend"))
             .env("XDG_CONFIG_HOME", self.path("config"))
+            .env("XDG_DATA_HOME", self.path("data"))
             .env("XDG_STATE_HOME", self.path("state"))
             .output()
             .unwrap()
@@ -94,6 +95,7 @@ impl Setup {
         let mut child = std::process::Command::new(&link)
             .current_dir(self.dir.path())
             .env("XDG_CONFIG_HOME", self.path("config"))
+            .env("XDG_DATA_HOME", self.path("data"))
             .env("XDG_STATE_HOME", self.path("state"))
             .args(args)
             .stdin(std::process::Stdio::piped())
@@ -298,6 +300,7 @@ fn config_names_the_real_sendmail_and_held_dir() {
         let mut cmd = Command::cargo_bin("maillint").unwrap();
         cmd.current_dir(s.dir.path())
             .env("XDG_CONFIG_HOME", s.path("config"))
+            .env("XDG_DATA_HOME", s.path("data"))
             .args(["sendmail", "--", "bob@example.org"])
             .write_stdin(input)
             .assert()
@@ -365,6 +368,7 @@ fn git_hook_checks_the_patch_and_the_envelope() {
         let mut cmd = Command::cargo_bin("maillint").unwrap();
         cmd.current_dir(dir.path())
             .env("XDG_CONFIG_HOME", dir.path().join("c"))
+            .env("XDG_DATA_HOME", dir.path().join("d"))
             .arg("git-hook")
             .args(args);
         cmd.assert()
@@ -379,6 +383,7 @@ fn git_hook_checks_the_patch_and_the_envelope() {
     strict
         .current_dir(dir.path())
         .env("XDG_CONFIG_HOME", dir.path().join("c"))
+        .env("XDG_DATA_HOME", dir.path().join("d"))
         .args(["git-hook", "--fail-on", "warning"])
         .arg(&patch)
         .arg(&envelope)
@@ -522,6 +527,7 @@ fn user_config_names_the_sendmail_when_the_project_config_does_not() {
         let mut cmd = Command::cargo_bin("maillint").unwrap();
         cmd.current_dir(s.dir.path())
             .env("XDG_CONFIG_HOME", s.path("config"))
+            .env("XDG_DATA_HOME", s.path("data"))
             .args(["sendmail", "--", to])
             .write_stdin(input)
             .assert()
@@ -574,6 +580,7 @@ fn git_hook_does_not_ask_for_the_message_id_git_adds() {
         .unwrap()
         .current_dir(dir.path())
         .env("XDG_CONFIG_HOME", dir.path().join("c"))
+        .env("XDG_DATA_HOME", dir.path().join("d"))
         .arg("git-hook")
         .arg(&patch)
         .assert()

@@ -10,8 +10,10 @@
 //! price is compiling SQLite's C source once (see BENCHMARKS.md).
 //!
 //! Learning commits every [`BATCH`] messages together with the keys of the
-//! messages learned, so an interrupted run loses at most one batch and the
-//! next run goes on where it stopped, counting no message twice.
+//! messages learned and how far into each file it has read, so an
+//! interrupted run loses at most one batch and the next run goes on where it
+//! stopped, counting no message twice; a later run skips the files (and the
+//! part of an mbox) read before without parsing them again.
 
 mod learn;
 
@@ -30,12 +32,25 @@ const BATCH: usize = 2_000;
 /// grow as the square of its recipients.
 pub const MAX_CIRCLE: usize = 20;
 
+/// The index's layout, kept in SQLite's `user_version`: 1 had no dates and
+/// no sources (and left `user_version` at 0); 2 added both.
+const VERSION: i64 = 2;
+
+/// The columns version 2 added to version 1's tables (its new table is
+/// in [`SCHEMA`], created where missing).
+const UPGRADE_FROM_1: &str = "
+ALTER TABLE address ADD COLUMN first INTEGER;
+ALTER TABLE address ADD COLUMN last INTEGER;
+";
+
+/// `address.first` and `last`: the dates (Unix seconds) of the first and
+/// the last message to the address. `source`: how far each file was read
+/// (see `learn`).
 const SCHEMA: &str = "
-PRAGMA journal_mode = WAL;
-PRAGMA synchronous = NORMAL;
 CREATE TABLE IF NOT EXISTS learned (key TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS address (
-    addr TEXT PRIMARY KEY, local TEXT NOT NULL, domain TEXT NOT NULL, count INTEGER NOT NULL
+    addr TEXT PRIMARY KEY, local TEXT NOT NULL, domain TEXT NOT NULL, count INTEGER NOT NULL,
+    first INTEGER, last INTEGER
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS address_local ON address (local);
 CREATE INDEX IF NOT EXISTS address_domain ON address (domain);
@@ -51,13 +66,17 @@ CREATE INDEX IF NOT EXISTS pair_b ON pair (b);
 CREATE TABLE IF NOT EXISTS sender (
     addr TEXT NOT NULL, own TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (addr, own)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS source (
+    path TEXT PRIMARY KEY, size INTEGER NOT NULL, modified INTEGER,
+    offset INTEGER NOT NULL, line INTEGER NOT NULL, messages INTEGER NOT NULL, tail INTEGER
+) WITHOUT ROWID;
 ";
 
 #[derive(Debug, thiserror::Error)]
-#[error("history index {path}: {source}")]
+#[error("history index {path}: {problem}")]
 pub struct HistoryError {
     path: String,
-    source: rusqlite::Error,
+    problem: String,
 }
 
 /// An open index. Rules share it across threads; SQLite connections are
@@ -72,6 +91,8 @@ pub struct Known {
     pub addr: String,
     /// Messages sent to it.
     pub count: u64,
+    /// The date (Unix seconds) of the last of them, when known.
+    pub last: Option<i64>,
     /// The display name most often written with it, as written.
     pub name: Option<String>,
 }
@@ -125,9 +146,11 @@ impl History {
             // An error here shows up as the open's error just below.
             _ = std::fs::create_dir_all(dir);
         }
-        let err = error_at(path);
-        let conn = Connection::open(path).map_err(&err)?;
-        conn.execute_batch(SCHEMA).map_err(&err)?;
+        let conn = Connection::open(path).map_err(error_at(path))?;
+        upgrade(&conn).map_err(|problem| HistoryError {
+            path: path.display().to_string(),
+            problem,
+        })?;
         Ok(History {
             conn: Mutex::new(conn),
         })
@@ -148,6 +171,28 @@ impl History {
         // A file that is not an index fails here, not at the first lookup.
         conn.query_row("SELECT count(*) FROM address", [], |_| Ok(()))
             .map_err(&err)?;
+        let version = user_version(&conn).map_err(&err)?;
+        if version < VERSION {
+            // Readers cannot add the new columns; a writer can, once.
+            drop(conn);
+            let upgraded = Connection::open(path)
+                .map_err(|e| e.to_string())
+                .and_then(|c| upgrade(&c));
+            upgraded.map_err(|e| HistoryError {
+                path: path.display().to_string(),
+                problem: format!(
+                    "made by an older maillint and cannot be upgraded here ({e}); \
+                     run `maillint learn` once to upgrade it"
+                ),
+            })?;
+            return History::open_for_reading(path);
+        }
+        if version > VERSION {
+            return Err(HistoryError {
+                path: path.display().to_string(),
+                problem: "made by a newer maillint".into(),
+            });
+        }
         Ok(Some(History {
             conn: Mutex::new(conn),
         }))
@@ -167,16 +212,10 @@ impl History {
         let key = address_key(addr);
         self.query(|c| {
             c.prepare_cached(
-                "SELECT a.count, (SELECT shown FROM name n WHERE n.addr = a.addr
-                 ORDER BY count DESC LIMIT 1) FROM address a WHERE a.addr = ?1",
+                "SELECT a.addr, a.count, (SELECT shown FROM name n WHERE n.addr = a.addr
+                 ORDER BY count DESC LIMIT 1), a.last FROM address a WHERE a.addr = ?1",
             )?
-            .query_row(params![key], |row| {
-                Ok(Known {
-                    addr: key.clone(),
-                    count: row.get::<_, i64>(0)?.unsigned_abs(),
-                    name: row.get(1)?,
-                })
-            })
+            .query_row(params![key], known_row)
             .optional()
         })
     }
@@ -199,7 +238,9 @@ impl History {
         };
         self.query(|c| {
             c.prepare_cached(
-                "SELECT addr, count, shown FROM name WHERE name = ?1 ORDER BY count DESC LIMIT 5",
+                "SELECT n.addr, n.count, n.shown, a.last FROM name n
+                 LEFT JOIN address a ON a.addr = n.addr
+                 WHERE n.name = ?1 ORDER BY n.count DESC LIMIT 5",
             )?
             .query_map(params![key], known_row)?
             .collect()
@@ -213,7 +254,7 @@ impl History {
         self.query(|c| {
             c.prepare_cached(
                 "SELECT a.addr, a.count, (SELECT shown FROM name n WHERE n.addr = a.addr
-                 ORDER BY count DESC LIMIT 1)
+                 ORDER BY count DESC LIMIT 1), a.last
                  FROM address a WHERE a.local = ?1 ORDER BY a.count DESC LIMIT 5",
             )?
             .query_map(params![local], known_row)?
@@ -280,14 +321,61 @@ fn known_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Known> {
         addr: row.get(0)?,
         count: row.get::<_, i64>(1)?.unsigned_abs(),
         name: row.get(2)?,
+        last: row.get(3)?,
     })
+}
+
+fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA user_version", [], |row| row.get(0))
+}
+
+/// Creates the tables, or brings an index of version 1 up to date (its
+/// addresses then have no dates until they are written to again); an
+/// index up to date is not written to (`sendmail` opens it for each
+/// message it learns).
+fn upgrade(conn: &Connection) -> Result<(), String> {
+    let version = user_version(conn).map_err(|e| e.to_string())?;
+    if version > VERSION {
+        return Err("made by a newer maillint".into());
+    }
+    if version == VERSION {
+        return conn
+            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+            .map_err(|e| e.to_string());
+    }
+    let has_addresses = conn
+        .query_row(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'address'",
+            [],
+            |_| Ok(()),
+        )
+        .optional()
+        .map_err(|e| e.to_string())?
+        .is_some();
+    let upgrade = if has_addresses && version < 2 {
+        UPGRADE_FROM_1
+    } else {
+        ""
+    };
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         BEGIN; {upgrade} {SCHEMA} PRAGMA user_version = {VERSION}; COMMIT;"
+    ))
+    .map_err(|e| e.to_string())
 }
 
 fn error_at(path: &Path) -> impl Fn(rusqlite::Error) -> HistoryError + '_ {
     move |source| HistoryError {
         path: path.display().to_string(),
-        source,
+        problem: source.to_string(),
     }
+}
+
+/// `2026-03-02`: the day (UTC) of a Unix time.
+pub fn day(time: i64) -> String {
+    let t = mail_parser::DateTime::from_timestamp(time);
+    format!("{:04}-{:02}-{:02}", t.year, t.month, t.day)
 }
 
 /// A pair's key: the two addresses in order, so (a, b) and (b, a) are one.
@@ -314,6 +402,15 @@ impl Known {
             1 => "once".to_string(),
             2 => "twice".to_string(),
             n => format!("{} times", crate::rules::thousands(n)),
+        }
+    }
+
+    /// `41 times, last on 2026-03-02`; without the date when it is not
+    /// known (an index learned before dates were kept).
+    pub fn times_and_when(&self) -> String {
+        match self.last {
+            Some(last) => format!("{}, last on {}", self.times(), day(last)),
+            None => self.times(),
         }
     }
 }

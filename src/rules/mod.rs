@@ -74,6 +74,14 @@ pub static REGISTRY: &[&RuleInfo] = &[
     &unusual_company::RULE,
 ];
 
+/// The rules that read the sender's history: the index is opened only
+/// when one of them runs.
+pub const HISTORY_RULES: [&str; 3] = [
+    new_recipient::RULE.id,
+    name_mismatch::RULE.id,
+    unusual_company::RULE.id,
+];
+
 /// What a rule sees of one message, with the facts several rules share
 /// worked out once.
 pub struct Context<'a> {

@@ -35,8 +35,9 @@ declare_rule! {
     /// From: me@example.org
     /// To: Jane Smith <jane.smith@asiancup.example>
     /// ```
-    /// gives "you have written to Jane Smith <jane@agency.example> 41 times;
-    /// never to jane.smith@asiancup.example".
+    /// gives "you have written to Jane Smith <jane@agency.example> 41 times,
+    /// last on 2026-03-02; never to jane.smith@asiancup.example" (the date
+    /// of the last message to her, as its Date header has it).
     ///
     /// ## How to fix
     /// Pick the address you meant. If the person has really moved, send it:
@@ -101,13 +102,13 @@ impl Rule for NameMismatch {
                 (Some(known), Some(name)) => format!(
                     "you have written to {name} at {} {}; {addr} is {}, never {name}",
                     evidence.addr,
-                    evidence.times(),
+                    evidence.times_and_when(),
                     known.mailbox(),
                 ),
                 _ => format!(
                     "you have written to {} {}; never to {addr}",
                     evidence.mailbox(),
-                    evidence.times()
+                    evidence.times_and_when()
                 ),
             };
             out.push(

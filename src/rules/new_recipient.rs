@@ -1,3 +1,5 @@
+use super::shared::data_files::data_file_kind;
+use super::shared::personal::{Screen, new_text_only};
 use super::shared::{NoOptions, judged, location};
 use super::{Context, Rule, declare_rule};
 use crate::audience::Recipient;
@@ -15,9 +17,14 @@ declare_rule! {
     ///
     /// It is an info; a warning when nobody at the new address's domain has
     /// ever had mail from you either. Replies stay infos: answering someone
-    /// who wrote to you first is how new contacts begin. Without configured
-    /// `organization.domains`, the sender's domain is inside; a sender at a
-    /// personal mailbox has everyone outside.
+    /// who wrote to you first is how new contacts begin. Either is an error
+    /// when the message carries personal data (what personal-data finds,
+    /// with its options) or a data file (a spreadsheet, database, archive
+    /// or table, as data-attachment knows them): then a wrong address is a
+    /// data breach.
+    ///
+    /// Without configured `organization.domains`, the sender's domain is
+    /// inside; a sender at a personal mailbox has everyone outside.
     ///
     /// ## Why it matters
     /// A G20 staffer emailed 31 world leaders' passport numbers to a football
@@ -84,10 +91,13 @@ impl Rule for NewRecipient {
         } else {
             listed.join(", ")
         };
+        let carries = if new.is_empty() { None } else { sensitive(cx) };
         for r in new {
             let domain = r.first.domain().unwrap_or("");
             let new_domain = history.domain_count(domain) == 0;
-            let severity = if new_domain && !cx.message.is_reply {
+            let severity = if carries.is_some() {
+                Severity::Error
+            } else if new_domain && !cx.message.is_reply {
                 Severity::Warning
             } else {
                 Severity::Info
@@ -101,8 +111,9 @@ impl Rule for NewRecipient {
                 Diagnostic::new(
                     severity,
                     format!(
-                        "you have never written to {}{nor_domain}; the other recipients are familiar: {familiar}",
-                        r.first.addr
+                        "you have never written to {}{nor_domain}; the other recipients are familiar: {familiar}{}",
+                        r.first.addr,
+                        carries.as_deref().map_or(String::new(), |what| format!("; the message carries {what}")),
                     ),
                     location(r),
                 )
@@ -110,6 +121,28 @@ impl Rule for NewRecipient {
             );
         }
     }
+}
+
+/// What makes a misdirection of this message a breach, if anything: the
+/// first data file attached, else the personal data in it.
+fn sensitive(cx: &Context<'_>) -> Option<String> {
+    let msg = cx.message;
+    if let Some((a, kind)) = msg
+        .attachments
+        .iter()
+        .find_map(|a| Some((a, data_file_kind(a, &[])?)))
+    {
+        return Some(match &a.filename {
+            Some(name) => format!("a {kind} ({name})"),
+            None => format!("a {kind}"),
+        });
+    }
+    let settings = cx.config.rules.get("personal-data");
+    if settings.is_some_and(|s| s.level.is_some_and(|l| l.severity().is_none())) {
+        return None;
+    }
+    let screen = Screen::build(settings.unwrap_or(&RuleSettings::default())).ok()?;
+    screen.first_found(msg, new_text_only(msg, cx.audience.reaches_mass_list()))
 }
 
 #[cfg(test)]
@@ -144,6 +177,49 @@ mod tests {
         // So is a reply.
         let f = check("To: jane@agency.example, pat@asiancup.example\nIn-Reply-To: <9@x>\n");
         assert_eq!(f[0].severity, Severity::Info);
+    }
+
+    #[test]
+    fn an_error_when_the_message_carries_personal_data_or_a_data_file() {
+        let passports = "To: jane@agency.example, pat@asiancup.example\n\nPassport number: 123456789\nPassport number: 987654321\n";
+        let f = check(passports);
+        assert_eq!(f[0].severity, Severity::Error);
+        assert!(
+            f[0].message
+                .ends_with("; the message carries 2 passport numbers in the text body"),
+            "{}",
+            f[0].message
+        );
+        // A reply to someone new is an error too when it carries them.
+        let f = check(&format!("In-Reply-To: <9@x>\n{passports}"));
+        assert_eq!(f[0].severity, Severity::Error);
+        let sheet = "To: jane@agency.example, ann@agency.example\nMIME-Version: 1.0\n\
+            Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nSee attached.\n\
+            --b\nContent-Type: application/octet-stream\nContent-Disposition: attachment; filename=leaders.xlsx\n\nxx\n--b--\n";
+        let f = check(sheet);
+        assert_eq!(f[0].severity, Severity::Error);
+        assert!(
+            f[0].message
+                .ends_with("; the message carries a spreadsheet (leaders.xlsx)")
+        );
+    }
+
+    #[test]
+    fn personal_data_counts_as_its_rule_is_configured() {
+        let (_dir, config) = history(SENT);
+        let msg = eml(
+            "From: me@example.org\nTo: jane@agency.example, pat@asiancup.example\n\nPay to GB82 WEST 1234 5698 7654 32\n",
+        );
+        let f = check_rule_with(&config, "new-recipient", &msg);
+        assert_eq!(f[0].severity, Severity::Error);
+        // The organisation's own IBAN, allowed, or the rule switched off.
+        for rule in [
+            "[rules.personal-data]\nallow = [\"GB82 WEST 1234 5698 7654 32\"]\n",
+            "[rules.personal-data]\nseverity = \"off\"\n",
+        ] {
+            let f = check_rule_with(&format!("{config}{rule}"), "new-recipient", &msg);
+            assert_eq!(f[0].severity, Severity::Warning, "{rule}");
+        }
     }
 
     #[test]

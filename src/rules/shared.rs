@@ -1,6 +1,9 @@
 //! Helpers more than one rule uses, kept here so that no rule imports
 //! another.
 
+pub(super) mod data_files;
+pub(super) mod personal;
+
 use crate::audience::{MassList, MassReason, Recipient};
 use crate::finding::{Diagnostic, Location};
 

@@ -35,7 +35,8 @@ declare_rule! {
     /// From: me@example.org
     /// To: ann@board.example, bob@board.example, kim@school.example
     /// ```
-    /// gives "you have written to kim@school.example 12 times, never together
+    /// gives "you have written to kim@school.example 12 times, last on
+    /// 2026-03-02, never together
     /// with ann@board.example or bob@board.example (who have had 30 messages
     /// together)".
     ///
@@ -141,7 +142,7 @@ impl Rule for UnusualCompany {
                 format!(
                     "you have written to {} {}, never together with {names} (who have had up to {} together)",
                     known.mailbox(),
-                    known.times(),
+                    known.times_and_when(),
                     super::plural(shared, "message", "messages"),
                 ),
                 location(*r),

@@ -1,6 +1,16 @@
 //! Generated inputs shared by tests/extremes.rs (at extreme sizes) and
 //! tests/growth.rs (at two sizes, to compare their times).
 
+use maillint::config::Config;
+
+/// The configuration with no history index: never the index of whoever
+/// runs the tests, which would make the history rules look up every
+/// recipient.
+pub fn no_history(mut config: Config) -> Config {
+    config.history.index = Some("/nonexistent/history.sqlite".into());
+    config
+}
+
 pub const HEAD: &str = "From: ann@example.org\nTo: bob@example.org\nSubject: extreme\n";
 
 /// `depth` multiparts, each inside the one before, around one text part.
