@@ -109,6 +109,8 @@ struct LookalikeDomain {
     /// The configured known domains (registrable parts), then the
     /// providers, without repeats: split by the public suffix list once.
     fixed_targets: Vec<Target>,
+    /// The domains of `fixed_targets`.
+    fixed_domains: HashSet<String>,
     allowed: HashSet<String>,
     min_label: usize,
     max_reported: usize,
@@ -144,7 +146,7 @@ impl LookalikeDomain {
             Target::new(p.to_string(), Kind::Provider, true, min_label)
         });
         let mut seen = HashSet::new();
-        let fixed_targets = known
+        let fixed_targets: Vec<Target> = known
             .map(|d| Target::new(d, Kind::Known, true, min_label))
             .chain(providers)
             .filter(|t| seen.insert(t.domain.clone()))
@@ -152,6 +154,7 @@ impl LookalikeDomain {
         let allowed = normalise("allowed", options.allowed)?.into_iter().collect();
         Ok(Box::new(LookalikeDomain {
             fixed_targets,
+            fixed_domains: seen,
             allowed,
             min_label: options.min_label_length,
             max_reported: options.max_reported,
@@ -323,17 +326,18 @@ impl Rule for LookalikeDomain {
         }
         // A domain that is itself the organisation's, a known one or a
         // provider's is no typo; a common domain of this message may be.
-        let exact: HashSet<&str> = targets
-            .iter()
-            .filter(|t| !matches!(t.kind, Kind::Recipients(_)))
-            .map(|t| t.domain.as_str())
-            .collect();
+        let is_exact = |reg: &str| {
+            self.fixed_domains.contains(reg)
+                || targets
+                    .iter()
+                    .any(|t| t.kind == Kind::Org && t.domain == reg)
+        };
         let mut skeletons = None;
         let mut homoglyphs = None;
         let mut capped = Capped::new(self.max_reported);
         for d in &domains {
             let reg = d.registrable.as_str();
-            if !d.external || exact.contains(reg) || self.never_reported(cx, reg) {
+            if !d.external || is_exact(reg) || self.never_reported(cx, reg) {
                 continue;
             }
             let finding = if is_idn(reg) {
@@ -374,19 +378,27 @@ impl LookalikeDomain {
     /// of this message.
     fn targets(&self, cx: &Context<'_>, domains: &[Domain<'_>]) -> Vec<Target> {
         let configured_org = !cx.config.organization.domains.is_empty();
-        let mut seen = HashSet::new();
-        let mut targets = Vec::new();
-        let mut add = |target: Target| {
-            if seen.insert(target.domain.clone()) {
-                targets.push(target);
+        let mut targets: Vec<Target> = Vec::with_capacity(self.fixed_targets.len() + 8);
+        // Repeats are looked for in the short list rather than hashed: the
+        // fixed targets have none among themselves (see `build`).
+        let mut org = 0;
+        for domain in &cx.audience.org_domains {
+            let reg = registrable(domain).unwrap_or(domain);
+            if !targets.iter().any(|t| t.domain == reg) {
+                targets.push(Target::new(
+                    reg.to_string(),
+                    Kind::Org,
+                    configured_org,
+                    self.min_label,
+                ));
+                org += 1;
             }
-        };
-        for org in &cx.audience.org_domains {
-            let reg = registrable(org).unwrap_or(org).to_string();
-            add(Target::new(reg, Kind::Org, configured_org, self.min_label));
         }
+        let is_org = |targets: &[Target], reg: &str| targets[..org].iter().any(|t| t.domain == reg);
         for fixed in &self.fixed_targets {
-            add(fixed.clone());
+            if !is_org(&targets, &fixed.domain) {
+                targets.push(fixed.clone());
+            }
         }
         let mut frequent: Vec<&Domain<'_>> = domains.iter().filter(|d| d.count >= 2).collect();
         let keep = MESSAGE_TARGETS.min(frequent.len());
@@ -395,7 +407,10 @@ impl LookalikeDomain {
         }
         frequent.truncate(keep);
         for d in frequent {
-            add(Target::new(
+            if targets.iter().any(|t| t.domain == d.registrable) {
+                continue;
+            }
+            targets.push(Target::new(
                 d.registrable.clone(),
                 Kind::Recipients(d.count),
                 false,
