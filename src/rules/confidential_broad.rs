@@ -3,10 +3,12 @@ use super::{Context, Rule, declare_rule, plural, shared};
 use crate::audience::{Audience, is_internal, registrable};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
+use crate::gate;
 use crate::message::{
     Message, has_forward_prefix, has_reply_prefix, is_disclaimer, paragraphs,
     strip_subject_prefixes,
 };
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
@@ -206,11 +208,11 @@ impl ConfidentialBroad {
             }
         }
         for part in msg.readable_parts() {
-            let written: Vec<&str> = paragraphs(part.authored())
+            let authored = part.authored();
+            // Footers are told apart only where it matters: in the first
+            // lines, and in a paragraph where a request is found.
+            let first_lines = paragraphs(authored)
                 .filter(|p| !is_disclaimer(p))
-                .collect();
-            let first_lines = written
-                .iter()
                 .flat_map(|p| p.lines())
                 .map(str::trim)
                 .filter(|l| !l.is_empty())
@@ -226,12 +228,17 @@ impl ConfidentialBroad {
                     });
                 }
             }
-            for paragraph in &written {
-                for m in REQUEST.find_iter(paragraph) {
-                    let kind = kind_of(m.as_str());
-                    if kind == Kind::Embargoed && !embargo_counts {
-                        continue;
-                    }
+            if !REQUEST_WORDS.is_match(authored) {
+                continue;
+            }
+            for paragraph in paragraphs(authored) {
+                let request = REQUEST
+                    .find_iter(paragraph)
+                    .map(|m| (m, kind_of(m.as_str())))
+                    .find(|&(_, kind)| kind == Kind::Confidential || embargo_counts);
+                if let Some((m, kind)) = request
+                    && !is_disclaimer(paragraph)
+                {
                     return Some(Marking {
                         kind,
                         by: format!("the text {:?}", shorten(&request_words(m.as_str()))),
@@ -364,6 +371,25 @@ static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
         degree = degree,
         end = end,
     ))
+});
+
+/// A word of every [`REQUEST`] alternative (see `gate.rs`): most text has
+/// none, and the pattern is not run.
+static REQUEST_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    gate::words(&[
+        "keep",
+        "treat",
+        "confiden",
+        "embargo",
+        "forward",
+        "share",
+        "circulat",
+        "distribut",
+        "pass",
+        "private",
+        "internal",
+        "publication",
+    ])
 });
 
 /// A matched request as words, without the punctuation or word that ended it.
