@@ -2,7 +2,7 @@
 //! sender wrote in this message told apart from the quoted history below it.
 
 use super::{BodyKind, BodyPart, HtmlView};
-use crate::gate;
+use crate::gate::{self, Screened};
 use aho_corasick::AhoCorasick;
 use regex::Regex;
 use std::sync::LazyLock;
@@ -176,11 +176,10 @@ pub fn paragraphs(text: &str) -> impl Iterator<Item = &str> {
 /// Phrases of the legal and antivirus footers organisations append to
 /// every message ("This email and any attachments are confidential and
 /// intended solely for the addressee..."), in English, German, French,
-/// Spanish and Dutch.
-// A constant pattern, compiled by every test run: `expect` cannot fail.
-#[allow(clippy::expect_used)]
-static DISCLAIMER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
+/// Spanish and Dutch. Every `\b` stands beside an ASCII letter (see
+/// [`Screened`]).
+static DISCLAIMER: LazyLock<Screened> = LazyLock::new(|| {
+    Screened::new(concat!(
         r"(?i)",
         r"\bintended\s+(?:recipients?|addressees?)\b",
         r"|\bintended\s+(?:solely|only|exclusively)\s+for\b",
@@ -200,7 +199,6 @@ static DISCLAIMER: LazyLock<Regex> = LazyLock::new(|| {
         r"|\b(?:richtige[nr]?\s+adressat|destinataires?\s+(?:prévus?|désignés?)|destinatarios?\s+(?:indicados?|previstos?)|beoogde\s+ontvanger)",
         r"|\b(?:ce\s+message|cet\s+e-?mail|este\s+(?:mensaje|correo)|diese\s+(?:e-?mail|nachricht)|dit\s+(?:bericht|e-?mailbericht))\s+(?:et|y|und|en)\s+(?:ses|sus|toutes?\s+les|alle|seine|eventuele|de)\b",
     ))
-    .expect("disclaimer pattern is valid")
 });
 
 /// Whether a paragraph is a legal or antivirus footer rather than

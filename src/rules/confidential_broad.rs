@@ -3,7 +3,7 @@ use super::{Context, Rule, declare_rule, plural, shared};
 use crate::audience::{Audience, is_internal, registrable};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
-use crate::gate;
+use crate::gate::{self, Screened};
 use crate::message::{
     Message, has_forward_prefix, has_reply_prefix, is_disclaimer, paragraphs,
     strip_subject_prefixes,
@@ -233,7 +233,9 @@ impl ConfidentialBroad {
             }
             for paragraph in paragraphs(authored) {
                 let request = REQUEST
-                    .find_iter(paragraph)
+                    .screen(paragraph)
+                    .into_iter()
+                    .flat_map(|re| re.find_iter(paragraph))
                     .map(|m| (m, kind_of(m.as_str())))
                     .find(|&(_, kind)| kind == Kind::Confidential || embargo_counts);
                 if let Some((m, kind)) = request
@@ -342,14 +344,15 @@ static LABEL_END: LazyLock<Regex> = LazyLock::new(|| {
 static LABEL_BRACKET: LazyLock<Regex> =
     LazyLock::new(|| constant_regex(&format!(r"(?i)[\[\(\*<]\s*{LABEL}\s*[\]\)\*>]")));
 
-/// Requests in running text that the message not travel.
-static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
+/// Requests in running text that the message not travel. Every `\b`
+/// stands beside an ASCII letter (see [`Screened`]).
+static REQUEST: LazyLock<Screened> = LazyLock::new(|| {
     let subject = r"(?:this|it|that|these|them|the\s+(?-i:\w)+(?:\s+(?-i:\w)+)?)";
     let degree = r"(?:(?:strictly|completely|absolutely|totally|highly|very|still)\s+)?";
     // The end of the request: `keep this confidential.`, `... for now`, not
     // `keep the server confidential logs`.
     let end = r"(?:\s*(?:[.,;:!)]|$)|\s+(?:for|until|please|and|from|at|as|within|between|among|to|outside|beyond)\b)";
-    constant_regex(&format!(
+    Screened::new(&format!(
         concat!(
             r"(?im)\bkeep\s+{subject}\s+{degree}(?:confidential|between\s+(?:us|ourselves|you\s+and\s+me)|under\s+wraps){end}",
             r"|\bkeep\s+(?:this|it|that)\s+{degree}private{end}",
