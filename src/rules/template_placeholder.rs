@@ -518,7 +518,7 @@ fn skipped_header(name: &str) -> bool {
 /// One place of the message that was read, and what to call it.
 struct Place<'m> {
     text: &'m str,
-    location: Location,
+    location: Where<'m>,
     /// The part the scanned text is from, to turn the first finding's
     /// offset into its line.
     part: Option<&'m BodyPart>,
@@ -527,6 +527,23 @@ struct Place<'m> {
     html_source: Option<&'m str>,
     /// A fixed line (headers, links).
     line: Option<usize>,
+}
+
+/// Where a place is: made into a [`Location`] only for a place with
+/// findings, not for each of the headers of every message.
+#[derive(Clone, Copy)]
+enum Where<'m> {
+    Header(&'m str, Option<usize>),
+    Part(&'static str, Option<usize>),
+}
+
+impl Where<'_> {
+    fn location(self) -> Location {
+        match self {
+            Where::Header(name, line) => Location::header(name, line),
+            Where::Part(mime_type, line) => Location::part(mime_type, line),
+        }
+    }
 }
 
 impl Place<'_> {
@@ -555,7 +572,7 @@ fn places<'m>(cx: &Context<'m>, everything: bool) -> Vec<Place<'m>> {
         }
         out.push(Place {
             text: h.value,
-            location: Location::header(h.name, h.line),
+            location: Where::Header(h.name, h.line),
             part: None,
             html_source: None,
             line: h.line,
@@ -565,7 +582,7 @@ fn places<'m>(cx: &Context<'m>, everything: bool) -> Vec<Place<'m>> {
         for part in msg.readable_parts() {
             out.push(Place {
                 text: part.authored(),
-                location: Location::part(part.mime_type(), part.line),
+                location: Where::Part(part.mime_type(), part.line),
                 part: Some(part),
                 html_source: None,
                 line: None,
@@ -574,12 +591,12 @@ fn places<'m>(cx: &Context<'m>, everything: bool) -> Vec<Place<'m>> {
         return out;
     }
     for part in &msg.body {
-        let location = Location::part(part.mime_type(), part.line);
+        let location = Where::Part(part.mime_type(), part.line);
         match (part.kind, part.html()) {
             (BodyKind::Html, Some(view)) => {
                 out.push(Place {
                     text: (view.text.as_str()),
-                    location: location.clone(),
+                    location,
                     part: Some(part),
                     html_source: Some(&part.text),
                     line: None,
@@ -598,7 +615,7 @@ fn places<'m>(cx: &Context<'m>, everything: bool) -> Vec<Place<'m>> {
                     }
                     out.push(Place {
                         text: (value),
-                        location: location.clone(),
+                        location,
                         part: Some(part),
                         html_source: None,
                         line: part.source_line(line),
@@ -699,7 +716,7 @@ impl Rule for TemplatePlaceholder {
                         .collect();
                     merge(
                         &mut broken,
-                        &place.location,
+                        &place.location.location(),
                         || place.line_of(&fragment, offset),
                         format!("{what} at {}", show(fragment.trim_end())),
                     );
@@ -734,7 +751,7 @@ impl Rule for TemplatePlaceholder {
                     }
                     merge(
                         &mut unknown,
-                        &place.location,
+                        &place.location.location(),
                         || place.line_of(&f.text, f.offset),
                         format!("`{}` in {}", root_of(name), show(&f.text)),
                     );
@@ -767,7 +784,7 @@ impl Rule for TemplatePlaceholder {
                 }
                 merge(
                     &mut reports,
-                    &place.location,
+                    &place.location.location(),
                     || place.line_of(&f.text, f.offset),
                     show(&f.text),
                 );
