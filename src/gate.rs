@@ -68,6 +68,8 @@ fn build(patterns: &[&str], ascii_case_insensitive: bool) -> AhoCorasick {
 /// an ASCII word character is also an ASCII boundary, so every match of the
 /// pattern is one of the copy: where the copy finds nothing, neither would
 /// the pattern, and where it finds something the pattern itself decides.
+/// The copy also reads a Unicode word character `(?-i:\w)` as any
+/// non-space `\S`, a wider class that compiles to a fraction of the states.
 /// (A case-insensitive pattern shares the word gates' gap: a long `ſ` or a
 /// Kelvin sign `K` at the edge of a word is not an ASCII word character.)
 pub(crate) struct Screened {
@@ -82,7 +84,10 @@ pub(crate) struct Screened {
 #[allow(clippy::expect_used)]
 impl Screened {
     pub(crate) fn new(pattern: &str) -> Self {
-        let ascii = pattern.replace(r"\b{end}", "").replace(r"\b", r"(?-u:\b)");
+        let ascii = pattern
+            .replace(r"\b{end}", "")
+            .replace(r"\b", r"(?-u:\b)")
+            .replace(r"(?-i:\w)", r"\S");
         Screened {
             ascii: Regex::new(&ascii).expect("screened patterns are valid"),
             unicode: OnceLock::new(),
