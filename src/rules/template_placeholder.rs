@@ -495,24 +495,28 @@ fn unbalanced(text: &str) -> Option<(usize, &'static str)> {
 
 /// Headers that are trace or structure, never template output.
 fn skipped_header(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    name.starts_with("arc-")
-        || name.starts_with("content-")
-        || name.starts_with("x-google-")
-        || matches!(
-            name.as_str(),
-            "received"
-                | "dkim-signature"
-                | "domainkey-signature"
-                | "authentication-results"
-                | "received-spf"
-                | "mime-version"
-                | "message-id"
-                | "references"
-                | "in-reply-to"
-                | "date"
-                | "x-maillint-allow"
-        )
+    let starts_with = |prefix: &str| {
+        name.get(..prefix.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
+    };
+    starts_with("arc-")
+        || starts_with("content-")
+        || starts_with("x-google-")
+        || [
+            "received",
+            "dkim-signature",
+            "domainkey-signature",
+            "authentication-results",
+            "received-spf",
+            "mime-version",
+            "message-id",
+            "references",
+            "in-reply-to",
+            "date",
+            "x-maillint-allow",
+        ]
+        .iter()
+        .any(|skipped| name.eq_ignore_ascii_case(skipped))
 }
 
 /// One place of the message that was read, and what to call it.
