@@ -302,7 +302,11 @@ static HISTORY_START: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 fn is_history_start(line: &str) -> bool {
-    HISTORY_WORDS.is_match(line) && HISTORY_START.is_match(line)
+    // Every alternative ends in `-`, `_` or `:` before trailing space: a
+    // test of the last character spares most lines the word gate.
+    line.trim_end().ends_with(['-', '_', ':'])
+        && HISTORY_WORDS.is_match(line)
+        && HISTORY_START.is_match(line)
 }
 
 /// A word of every [`HISTORY_START`] alternative (see `gate.rs`).
@@ -361,7 +365,8 @@ fn authored_text(text: &str) -> Authored {
             }
             break;
         }
-        if OUTLOOK_FROM.is_match(line)
+        if line.contains(':')
+            && OUTLOOK_FROM.is_match(line)
             && lines
                 .peek()
                 .is_some_and(|(next, _)| OUTLOOK_SENT.is_match(next))
@@ -505,6 +510,14 @@ mod tests {
     fn drops_quoted_lines_and_history() {
         let text = "Thanks, see you then.\n\nOn Mon, 1 Jan 2024 at 10:00, Ann <ann@example.org> wrote:\n> Is noon ok?\n> Attached is the agenda.\n";
         assert_eq!(authored(text), "Thanks, see you then.\n\n");
+    }
+
+    #[test]
+    fn history_lines_may_end_in_spaces() {
+        let text = "Yes.\nOn Mon, 1 Jan 2024, Ann wrote: \t\r\n> old\n";
+        assert_eq!(authored(text), "Yes.\n");
+        let text = "FYI\n-----Original Message----- \nold\n";
+        assert_eq!(authored(text), "FYI\n");
     }
 
     #[test]
