@@ -156,9 +156,11 @@ impl ConfidentialBroad {
         if text.len() > 1000 {
             return None;
         }
-        for re in [&*STRONG, &*LABEL_START, &*LABEL_END, &*LABEL_BRACKET] {
-            if let Some(kind) = first_kind(re, text, embargo_counts) {
-                return Some(kind);
+        if LABEL_WORDS.is_match(text) {
+            for re in [&*STRONG, &*LABEL_START, &*LABEL_END, &*LABEL_BRACKET] {
+                if let Some(kind) = first_kind(re, text, embargo_counts) {
+                    return Some(kind);
+                }
             }
         }
         self.markings
@@ -343,6 +345,23 @@ static LABEL_END: LazyLock<Regex> = LazyLock::new(|| {
 /// `[Confidential]` or `(internal only)` anywhere.
 static LABEL_BRACKET: LazyLock<Regex> =
     LazyLock::new(|| constant_regex(&format!(r"(?i)[\[\(\*<]\s*{LABEL}\s*[\]\)\*>]")));
+
+/// A word of every [`STRONG`] and [`LABEL`] alternative (see `gate.rs`):
+/// the subject and first lines of most messages have none.
+static LABEL_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    gate::words(&[
+        "confiden",
+        "private",
+        "internal",
+        "distribut",
+        "circulat",
+        "publication",
+        "forward",
+        "embargo",
+        "sensitive",
+        "secret",
+    ])
+});
 
 /// Requests in running text that the message not travel. Every `\b`
 /// stands beside an ASCII letter (see [`Screened`]).
