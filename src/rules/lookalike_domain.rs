@@ -7,6 +7,7 @@ use crate::message::Field;
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 declare_rule! {
     /// ## What it checks
@@ -149,7 +150,7 @@ impl LookalikeDomain {
         let fixed_targets: Vec<Target> = known
             .map(|d| Target::new(d, Kind::Known, true, min_label))
             .chain(providers)
-            .filter(|t| seen.insert(t.domain.clone()))
+            .filter(|t| seen.insert(t.domain.to_string()))
             .collect();
         let allowed = normalise("allowed", options.allowed)?.into_iter().collect();
         Ok(Box::new(LookalikeDomain {
@@ -236,7 +237,8 @@ enum Kind {
 
 #[derive(Clone)]
 struct Target {
-    domain: String,
+    /// Shared: the fixed targets are copied into every message's list.
+    domain: Arc<str>,
     /// Length of the name before the ending (`hotmail` in hotmail.co.uk);
     /// `None` when the public suffix list cannot split the domain.
     name_len: Option<usize>,
@@ -250,7 +252,7 @@ impl Target {
     fn new(domain: String, kind: Kind, swaps: bool, min_label: usize) -> Self {
         Target {
             name_len: split(&domain).map(|(name, _)| name.len()),
-            domain,
+            domain: domain.into(),
             kind,
             swaps,
             min_label,
@@ -330,7 +332,7 @@ impl Rule for LookalikeDomain {
             self.fixed_domains.contains(reg)
                 || targets
                     .iter()
-                    .any(|t| t.kind == Kind::Org && t.domain == reg)
+                    .any(|t| t.kind == Kind::Org && *t.domain == *reg)
         };
         let mut skeletons = None;
         let mut homoglyphs = None;
@@ -384,7 +386,7 @@ impl LookalikeDomain {
         let mut org = 0;
         for domain in &cx.audience.org_domains {
             let reg = registrable(domain).unwrap_or(domain);
-            if !targets.iter().any(|t| t.domain == reg) {
+            if !targets.iter().any(|t| *t.domain == *reg) {
                 targets.push(Target::new(
                     reg.to_string(),
                     Kind::Org,
@@ -394,7 +396,8 @@ impl LookalikeDomain {
                 org += 1;
             }
         }
-        let is_org = |targets: &[Target], reg: &str| targets[..org].iter().any(|t| t.domain == reg);
+        let is_org =
+            |targets: &[Target], reg: &str| targets[..org].iter().any(|t| *t.domain == *reg);
         for fixed in &self.fixed_targets {
             if !is_org(&targets, &fixed.domain) {
                 targets.push(fixed.clone());
@@ -407,7 +410,7 @@ impl LookalikeDomain {
         }
         frequent.truncate(keep);
         for d in frequent {
-            if targets.iter().any(|t| t.domain == d.registrable) {
+            if targets.iter().any(|t| *t.domain == *d.registrable) {
                 continue;
             }
             targets.push(Target::new(
@@ -451,7 +454,7 @@ impl LookalikeDomain {
             .sender()
             .and_then(|a| a.domain())
             .and_then(registrable_ascii);
-        if let Some(from) = from.filter(|f| !own.iter().any(|t| &t.domain == f)) {
+        if let Some(from) = from.filter(|f| !own.iter().any(|t| *t.domain == **f)) {
             own.push(Target::new(from, Kind::From, false, self.min_label));
         }
         let mut skeletons = None;
@@ -463,7 +466,7 @@ impl LookalikeDomain {
             let Some(reg) = registrable_ascii(domain) else {
                 continue;
             };
-            if own.iter().any(|t| t.domain == reg)
+            if own.iter().any(|t| *t.domain == *reg)
                 || self.never_reported(cx, &reg)
                 || !seen.insert(reg.clone())
             {
@@ -518,7 +521,7 @@ fn typo(reg: &str, targets: &[Target], count: u64) -> Option<Finding> {
     let (name, _) = split(reg)?;
     targets.iter().find_map(|t| {
         let comparable = match t.kind {
-            Kind::Recipients(n) => count == 1 && n >= 2 && t.domain != reg,
+            Kind::Recipients(n) => count == 1 && n >= 2 && *t.domain != *reg,
             _ => true,
         };
         let slip = comparable.then(|| near(reg, name.len(), t)).flatten()?;
@@ -643,7 +646,7 @@ fn near(candidate: &str, name_len: usize, target: &Target) -> Option<Slip> {
         return None;
     }
     let (name, ending) = (candidate.get(..name_len)?, candidate.get(name_len + 1..)?);
-    let t = target.domain.as_str();
+    let t = &*target.domain;
     let (t_name, t_ending) = (t.get(..t_name_len)?, t.get(t_name_len + 1..)?);
     if name == t_name {
         // Same name, another ending: `gmail.co`, `nhs.com` for nhs.net.
