@@ -382,7 +382,9 @@ impl LookalikeDomain {
         let configured_org = !cx.config.organization.domains.is_empty();
         let mut targets: Vec<Target> = Vec::with_capacity(self.fixed_targets.len() + 8);
         // Repeats are looked for in the short list rather than hashed: the
-        // fixed targets have none among themselves (see `build`).
+        // fixed targets have none among themselves (see `build`), and the
+        // organisation's domains are few (the audience scans them for every
+        // recipient too).
         let mut org = 0;
         for domain in &cx.audience.org_domains {
             let reg = registrable(domain).unwrap_or(domain);
