@@ -379,10 +379,15 @@ impl Reader<'_> {
     fn sorted_entries(&mut self, dir: &Path) -> Option<Vec<PathBuf>> {
         match std::fs::read_dir(dir) {
             Ok(rd) => {
-                let mut entries: Vec<PathBuf> =
-                    rd.filter_map(Result::ok).map(|e| e.path()).collect();
-                entries.sort();
-                Some(entries)
+                // Sorted by name, as the paths would sort (they share the
+                // directory): comparing whole paths parses them into
+                // components again on every comparison.
+                let mut entries: Vec<(std::ffi::OsString, PathBuf)> = rd
+                    .filter_map(Result::ok)
+                    .map(|e| (e.file_name(), e.path()))
+                    .collect();
+                entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                Some(entries.into_iter().map(|(_, path)| path).collect())
             }
             Err(e) => {
                 self.emit(Item::error(

@@ -2,7 +2,7 @@
 //! sender wrote in this message told apart from the quoted history below it.
 
 use super::{BodyKind, BodyPart, HtmlView};
-use crate::gate;
+use crate::gate::{self, Screened};
 use aho_corasick::AhoCorasick;
 use regex::Regex;
 use std::sync::LazyLock;
@@ -176,11 +176,10 @@ pub fn paragraphs(text: &str) -> impl Iterator<Item = &str> {
 /// Phrases of the legal and antivirus footers organisations append to
 /// every message ("This email and any attachments are confidential and
 /// intended solely for the addressee..."), in English, German, French,
-/// Spanish and Dutch.
-// A constant pattern, compiled by every test run: `expect` cannot fail.
-#[allow(clippy::expect_used)]
-static DISCLAIMER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
+/// Spanish and Dutch. Every `\b` stands beside an ASCII letter (see
+/// [`Screened`]).
+static DISCLAIMER: LazyLock<Screened> = LazyLock::new(|| {
+    Screened::new(concat!(
         r"(?i)",
         r"\bintended\s+(?:recipients?|addressees?)\b",
         r"|\bintended\s+(?:solely|only|exclusively)\s+for\b",
@@ -192,15 +191,12 @@ static DISCLAIMER: LazyLock<Regex> = LazyLock::new(|| {
         r"|\b(?:legally|professionally)\s+privileged\b",
         r"|\bunauthori[sz]ed\s+(?:use|disclosure|review|dissemination|distribution|copying|reading)",
         r"|\b(?:e-?mail|message|transmission)\s+and\s+any\s+(?:attachments|files|documents)\b",
-        r"|\bvirus(?:es)?\b(?s-i:.){0,120}\b(?:attachments?|e-?mails?|messages?|transmissions?)\b",
-        r"|\b(?:attachments?|e-?mails?|messages?|transmissions?)\b(?s-i:.){0,120}\bvirus(?:es)?\b",
         r"|\bdisclaimer\b",
         // German, French, Spanish, Dutch.
         r"|\b(?:irrtümlich|fälschlicherweise|par\s+erreur|por\s+error|per\s+abuis|onterecht)\b",
         r"|\b(?:richtige[nr]?\s+adressat|destinataires?\s+(?:prévus?|désignés?)|destinatarios?\s+(?:indicados?|previstos?)|beoogde\s+ontvanger)",
         r"|\b(?:ce\s+message|cet\s+e-?mail|este\s+(?:mensaje|correo)|diese\s+(?:e-?mail|nachricht)|dit\s+(?:bericht|e-?mailbericht))\s+(?:et|y|und|en)\s+(?:ses|sus|toutes?\s+les|alle|seine|eventuele|de)\b",
     ))
-    .expect("disclaimer pattern is valid")
 });
 
 /// Whether a paragraph is a legal or antivirus footer rather than
@@ -213,8 +209,46 @@ pub fn is_disclaimer(paragraph: &str) -> bool {
         Some((i, _)) => &paragraph[..i],
         None => paragraph,
     };
-    DISCLAIMER_WORDS.is_match(head) && DISCLAIMER.is_match(head)
+    DISCLAIMER_WORDS.is_match(head) && (DISCLAIMER.is_match(head) || virus_near_carrier(head))
 }
+
+/// "virus" within 120 characters of "attachment", "e-mail", "message" or
+/// "transmission", on either side: an antivirus footer. Found from the
+/// words' positions rather than by one pattern with `.{0,120}` between
+/// them, which the regex crate compiles into hundreds of states and runs
+/// slowly on every paragraph.
+fn virus_near_carrier(text: &str) -> bool {
+    const REACH: usize = 120;
+    let Some(virus) = VIRUS.screen(text) else {
+        return false;
+    };
+    let viruses: Vec<(usize, usize)> = virus
+        .find_iter(text)
+        .map(|m| (m.start(), m.end()))
+        .collect();
+    if viruses.is_empty() {
+        return false;
+    }
+    CARRIER.find_iter(text).any(|carrier| {
+        viruses.iter().any(|&(start, end)| {
+            let gap = if end <= carrier.start() {
+                &text[end..carrier.start()]
+            } else if carrier.end() <= start {
+                &text[carrier.end()..start]
+            } else {
+                return false;
+            };
+            gap.chars().nth(REACH).is_none()
+        })
+    })
+}
+
+static VIRUS: LazyLock<Screened> = LazyLock::new(|| Screened::new(r"(?i)\bvirus(?:es)?\b"));
+// A constant pattern, compiled by every test run: `expect` cannot fail.
+#[allow(clippy::expect_used)]
+static CARRIER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:attachments?|e-?mails?|messages?|transmissions?)\b").expect("valid")
+});
 
 /// A word of every [`DISCLAIMER`] alternative (see `gate.rs`).
 static DISCLAIMER_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
@@ -268,7 +302,11 @@ static HISTORY_START: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 fn is_history_start(line: &str) -> bool {
-    HISTORY_WORDS.is_match(line) && HISTORY_START.is_match(line)
+    // Every alternative ends in `-`, `_` or `:` before trailing space: a
+    // test of the last character spares most lines the word gate.
+    line.trim_end().ends_with(['-', '_', ':'])
+        && HISTORY_WORDS.is_match(line)
+        && HISTORY_START.is_match(line)
 }
 
 /// A word of every [`HISTORY_START`] alternative (see `gate.rs`).
@@ -327,7 +365,8 @@ fn authored_text(text: &str) -> Authored {
             }
             break;
         }
-        if OUTLOOK_FROM.is_match(line)
+        if line.contains(':')
+            && OUTLOOK_FROM.is_match(line)
             && lines
                 .peek()
                 .is_some_and(|(next, _)| OUTLOOK_SENT.is_match(next))
@@ -448,6 +487,8 @@ mod tests {
             "The information in this e-mail is confidential and may be legally privileged.",
             "CONFIDENTIALITY NOTICE: the contents of this message are private.",
             "Although we have taken steps to ensure that this email and attachments are free from any virus, we accept no liability.",
+            "Viruses: we scan every e-mail.",
+            "This message has been scanned for viruses.",
             "Ce message et toutes les pièces jointes sont confidentiels. Si vous avez reçu ce message par erreur, merci de le détruire.",
             "Diese E-Mail enthält vertrauliche Informationen. Wenn Sie nicht der richtige Adressat sind oder diese E-Mail irrtümlich erhalten haben, informieren Sie bitte sofort den Absender.",
             "Este mensaje y sus adjuntos son confidenciales. Si lo ha recibido por error, bórrelo.",
@@ -458,6 +499,7 @@ mod tests {
             "Please keep this confidential for now.",
             "Please find attached the minutes of Tuesday's meeting.",
             "The virus outbreak on ward 7 is over.",
+            "The virus outbreak on ward 7 is over; the ward reopens on Monday after a deep clean of every room, and visiting hours return to normal, as the message said.",
             "CONFIDENTIAL",
         ] {
             assert!(!is_disclaimer(text), "{text}");
@@ -468,6 +510,14 @@ mod tests {
     fn drops_quoted_lines_and_history() {
         let text = "Thanks, see you then.\n\nOn Mon, 1 Jan 2024 at 10:00, Ann <ann@example.org> wrote:\n> Is noon ok?\n> Attached is the agenda.\n";
         assert_eq!(authored(text), "Thanks, see you then.\n\n");
+    }
+
+    #[test]
+    fn history_lines_may_end_in_spaces() {
+        let text = "Yes.\nOn Mon, 1 Jan 2024, Ann wrote: \t\r\n> old\n";
+        assert_eq!(authored(text), "Yes.\n");
+        let text = "FYI\n-----Original Message----- \nold\n";
+        assert_eq!(authored(text), "FYI\n");
     }
 
     #[test]

@@ -3,10 +3,12 @@ use super::{Context, Rule, declare_rule, plural, shared};
 use crate::audience::{Audience, is_internal, registrable};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
+use crate::gate::{self, Screened};
 use crate::message::{
     Message, has_forward_prefix, has_reply_prefix, is_disclaimer, paragraphs,
     strip_subject_prefixes,
 };
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
@@ -154,9 +156,11 @@ impl ConfidentialBroad {
         if text.len() > 1000 {
             return None;
         }
-        for re in [&*STRONG, &*LABEL_START, &*LABEL_END, &*LABEL_BRACKET] {
-            if let Some(kind) = first_kind(re, text, embargo_counts) {
-                return Some(kind);
+        if LABEL_WORDS.is_match(text) {
+            for re in [&*STRONG, &*LABEL_START, &*LABEL_END, &*LABEL_BRACKET] {
+                if let Some(kind) = first_kind(re, text, embargo_counts) {
+                    return Some(kind);
+                }
             }
         }
         self.markings
@@ -206,11 +210,11 @@ impl ConfidentialBroad {
             }
         }
         for part in msg.readable_parts() {
-            let written: Vec<&str> = paragraphs(part.authored())
+            let authored = part.authored();
+            // Footers are told apart only where it matters: in the first
+            // lines, and in a paragraph where a request is found.
+            let first_lines = paragraphs(authored)
                 .filter(|p| !is_disclaimer(p))
-                .collect();
-            let first_lines = written
-                .iter()
                 .flat_map(|p| p.lines())
                 .map(str::trim)
                 .filter(|l| !l.is_empty())
@@ -226,12 +230,19 @@ impl ConfidentialBroad {
                     });
                 }
             }
-            for paragraph in &written {
-                for m in REQUEST.find_iter(paragraph) {
-                    let kind = kind_of(m.as_str());
-                    if kind == Kind::Embargoed && !embargo_counts {
-                        continue;
-                    }
+            if !REQUEST_WORDS.is_match(authored) {
+                continue;
+            }
+            for paragraph in paragraphs(authored) {
+                let request = REQUEST
+                    .screen(paragraph)
+                    .into_iter()
+                    .flat_map(|re| re.find_iter(paragraph))
+                    .map(|m| (m, kind_of(m.as_str())))
+                    .find(|&(_, kind)| kind == Kind::Confidential || embargo_counts);
+                if let Some((m, kind)) = request
+                    && !is_disclaimer(paragraph)
+                {
                     return Some(Marking {
                         kind,
                         by: format!("the text {:?}", shorten(&request_words(m.as_str()))),
@@ -335,14 +346,32 @@ static LABEL_END: LazyLock<Regex> = LazyLock::new(|| {
 static LABEL_BRACKET: LazyLock<Regex> =
     LazyLock::new(|| constant_regex(&format!(r"(?i)[\[\(\*<]\s*{LABEL}\s*[\]\)\*>]")));
 
-/// Requests in running text that the message not travel.
-static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
+/// A word of every [`STRONG`] and [`LABEL`] alternative (see `gate.rs`):
+/// the subject and first lines of most messages have none.
+static LABEL_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    gate::words(&[
+        "confiden",
+        "private",
+        "internal",
+        "distribut",
+        "circulat",
+        "publication",
+        "forward",
+        "embargo",
+        "sensitive",
+        "secret",
+    ])
+});
+
+/// Requests in running text that the message not travel. Every `\b`
+/// stands beside an ASCII letter (see [`Screened`]).
+static REQUEST: LazyLock<Screened> = LazyLock::new(|| {
     let subject = r"(?:this|it|that|these|them|the\s+(?-i:\w)+(?:\s+(?-i:\w)+)?)";
     let degree = r"(?:(?:strictly|completely|absolutely|totally|highly|very|still)\s+)?";
     // The end of the request: `keep this confidential.`, `... for now`, not
     // `keep the server confidential logs`.
     let end = r"(?:\s*(?:[.,;:!)]|$)|\s+(?:for|until|please|and|from|at|as|within|between|among|to|outside|beyond)\b)";
-    constant_regex(&format!(
+    Screened::new(&format!(
         concat!(
             r"(?im)\bkeep\s+{subject}\s+{degree}(?:confidential|between\s+(?:us|ourselves|you\s+and\s+me)|under\s+wraps){end}",
             r"|\bkeep\s+(?:this|it|that)\s+{degree}private{end}",
@@ -364,6 +393,25 @@ static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
         degree = degree,
         end = end,
     ))
+});
+
+/// A word of every [`REQUEST`] alternative (see `gate.rs`): most text has
+/// none, and the pattern is not run.
+static REQUEST_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    gate::words(&[
+        "keep",
+        "treat",
+        "confiden",
+        "embargo",
+        "forward",
+        "share",
+        "circulat",
+        "distribut",
+        "pass",
+        "private",
+        "internal",
+        "publication",
+    ])
 });
 
 /// A matched request as words, without the punctuation or word that ended it.

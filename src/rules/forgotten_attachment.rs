@@ -2,7 +2,7 @@ use super::shared::constant_regex;
 use super::{Context, Rule, declare_rule, plural};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
-use crate::gate;
+use crate::gate::{self, Screened};
 use crate::message::{Attachment, has_forward_prefix, is_disclaimer, paragraphs};
 use aho_corasick::AhoCorasick;
 use regex::Regex;
@@ -90,8 +90,8 @@ impl ForgottenAttachment {
 }
 
 /// Phrases by which the sender says they attach something.
-static OWN: LazyLock<Regex> = LazyLock::new(|| {
-    constant_regex(concat!(
+static OWN: LazyLock<Screened> = LazyLock::new(|| {
+    Screened::new(concat!(
         r"(?im)",
         // English
         r"\b(?:please\s+)?find\s+(?:the\s+|my\s+|our\s+)?(?:attached|enclosed|herewith|attachments?)\b",
@@ -118,9 +118,9 @@ static OWN: LazyLock<Regex> = LazyLock::new(|| {
         // French
         r"|\bci[-\s]joint(?:e|s|es)?\b|\ben\s+pi[eè]ces?[-\s]jointes?\b|\ben\s+pj\b",
         r"|\bje\s+(?:vous\s+|te\s+)?joins\b",
-        // Spanish
+        // Spanish; `\b{end}` after `encontrará`, whose last letter is not ASCII.
         r"|\b(?:te|le|les|os)\s+(?:env[ií]o\s+|remito\s+|mando\s+)?adjunt[oa]s?\b",
-        r"|\badjunt[oa]s?\s+(?:encontrar[aá]s?|encontrar[aá]n|podr[aá]s?|va|van|env[ií]o|remito|el|la|los|las|mi|mis|nuestro|nuestra|un|una)\b",
+        r"|\badjunt[oa]s?\s+(?:encontrar[aá]s?|encontrar[aá]n|podr[aá]s?|va|van|env[ií]o|remito|el|la|los|las|mi|mis|nuestro|nuestra|un|una)\b{end}",
         r"|\ben\s+(?:el\s+)?(?:archivo\s+)?adjunto\b",
         r"|\b(?:encontrar[aá]s?|encontrar[aá]n|encuentra[ns]?|va|van|env[ií]o|remito|mando)\s+adjunt[oa]s?\b",
         r"|^\s*adjuntos?\s*:",
@@ -132,8 +132,8 @@ static OWN: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Phrases about "the attached" thing: the sender's own in a new message,
 /// more often the one being answered in a reply.
-static NEW_ONLY: LazyLock<Regex> = LazyLock::new(|| {
-    constant_regex(concat!(
+static NEW_ONLY: LazyLock<Screened> = LazyLock::new(|| {
+    Screened::new(concat!(
         r"(?i)\b(?:the|my|our|this|these)\s+(?:attached|enclosed)\b",
         r"|\b(?:in|open|review|check|read|print|sign|complete|return)\s+(?:the|my|our|this)\s+attachments?\b",
         r"|\b(?:angehängten?|beigefügten?|anhängenden?)\b",
@@ -144,8 +144,8 @@ static NEW_ONLY: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Subject forms: `Report attached`, `Invoice (attached)`, `Attached: minutes`.
-static SUBJECT_ONLY: LazyLock<Regex> = LazyLock::new(|| {
-    constant_regex(concat!(
+static SUBJECT_ONLY: LazyLock<Screened> = LazyLock::new(|| {
+    Screened::new(concat!(
         r"(?i)\battached\s*[\])]?\s*$",
         r"|^\s*(?:attached|enclosed)\s*[:\-–]",
         r"|[\[(]\s*(?:attached|attachment|enclosed)\s*[\])]",
@@ -227,11 +227,11 @@ static ATTACHMENT_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
 
 /// The first phrase in a text that promises an attachment.
 /// The patterns are compiled on first use, past the gate.
-fn promise<'t>(text: &'t str, patterns: &[&LazyLock<Regex>]) -> Option<&'t str> {
+fn promise<'t>(text: &'t str, patterns: &[&LazyLock<Screened>]) -> Option<&'t str> {
     if !ATTACHMENT_WORDS.is_match(text) {
         return None;
     }
-    for re in patterns {
+    for re in patterns.iter().filter_map(|p| p.screen(text)) {
         for m in re.find_iter(text) {
             if !NOT_A_PROMISE.is_match(clause(text, m.start(), m.end())) {
                 let phrase = m.as_str().trim();
@@ -252,8 +252,8 @@ impl Rule for ForgottenAttachment {
         if msg.attachments.iter().any(|a| self.is_real(a)) {
             return;
         }
-        let own_only: &[&LazyLock<Regex>] = &[&OWN];
-        let all: &[&LazyLock<Regex>] = &[&OWN, &NEW_ONLY];
+        let own_only: &[&LazyLock<Screened>] = &[&OWN];
+        let all: &[&LazyLock<Screened>] = &[&OWN, &NEW_ONLY];
         let body_patterns = if msg.is_reply { own_only } else { all };
         let subject = msg.subject.as_deref().unwrap_or("");
         let found = if !msg.is_reply && !has_forward_prefix(subject) && subject.len() <= 1000 {
@@ -337,6 +337,9 @@ mod tests {
             "Je vous envoie le rapport en pièce jointe.",
             "Te adjunto el informe de ventas.",
             "Adjunto el presupuesto actualizado.",
+            // A word ending in a non-ASCII letter, in text with others.
+            "Buenos días: adjunto encontrará el presupuesto.",
+            "Adjunto podrá ver la factura.",
             "Bijgevoegd vindt u de offerte.",
             "In de bijlage vindt u het verslag.",
             "Zie bijlage.",

@@ -7,6 +7,7 @@ use crate::message::Field;
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 declare_rule! {
     /// ## What it checks
@@ -109,6 +110,8 @@ struct LookalikeDomain {
     /// The configured known domains (registrable parts), then the
     /// providers, without repeats: split by the public suffix list once.
     fixed_targets: Vec<Target>,
+    /// The domains of `fixed_targets`.
+    fixed_domains: HashSet<String>,
     allowed: HashSet<String>,
     min_label: usize,
     max_reported: usize,
@@ -144,14 +147,15 @@ impl LookalikeDomain {
             Target::new(p.to_string(), Kind::Provider, true, min_label)
         });
         let mut seen = HashSet::new();
-        let fixed_targets = known
+        let fixed_targets: Vec<Target> = known
             .map(|d| Target::new(d, Kind::Known, true, min_label))
             .chain(providers)
-            .filter(|t| seen.insert(t.domain.clone()))
+            .filter(|t| seen.insert(t.domain.to_string()))
             .collect();
         let allowed = normalise("allowed", options.allowed)?.into_iter().collect();
         Ok(Box::new(LookalikeDomain {
             fixed_targets,
+            fixed_domains: seen,
             allowed,
             min_label: options.min_label_length,
             max_reported: options.max_reported,
@@ -233,7 +237,8 @@ enum Kind {
 
 #[derive(Clone)]
 struct Target {
-    domain: String,
+    /// Shared: the fixed targets are copied into every message's list.
+    domain: Arc<str>,
     /// Length of the name before the ending (`hotmail` in hotmail.co.uk);
     /// `None` when the public suffix list cannot split the domain.
     name_len: Option<usize>,
@@ -247,7 +252,7 @@ impl Target {
     fn new(domain: String, kind: Kind, swaps: bool, min_label: usize) -> Self {
         Target {
             name_len: split(&domain).map(|(name, _)| name.len()),
-            domain,
+            domain: domain.into(),
             kind,
             swaps,
             min_label,
@@ -323,17 +328,18 @@ impl Rule for LookalikeDomain {
         }
         // A domain that is itself the organisation's, a known one or a
         // provider's is no typo; a common domain of this message may be.
-        let exact: HashSet<&str> = targets
-            .iter()
-            .filter(|t| !matches!(t.kind, Kind::Recipients(_)))
-            .map(|t| t.domain.as_str())
-            .collect();
+        let is_exact = |reg: &str| {
+            self.fixed_domains.contains(reg)
+                || targets
+                    .iter()
+                    .any(|t| t.kind == Kind::Org && *t.domain == *reg)
+        };
         let mut skeletons = None;
         let mut homoglyphs = None;
         let mut capped = Capped::new(self.max_reported);
         for d in &domains {
             let reg = d.registrable.as_str();
-            if !d.external || exact.contains(reg) || self.never_reported(cx, reg) {
+            if !d.external || is_exact(reg) || self.never_reported(cx, reg) {
                 continue;
             }
             let finding = if is_idn(reg) {
@@ -374,19 +380,30 @@ impl LookalikeDomain {
     /// of this message.
     fn targets(&self, cx: &Context<'_>, domains: &[Domain<'_>]) -> Vec<Target> {
         let configured_org = !cx.config.organization.domains.is_empty();
-        let mut seen = HashSet::new();
-        let mut targets = Vec::new();
-        let mut add = |target: Target| {
-            if seen.insert(target.domain.clone()) {
-                targets.push(target);
+        let mut targets: Vec<Target> = Vec::with_capacity(self.fixed_targets.len() + 8);
+        // Repeats are looked for in the short list rather than hashed: the
+        // fixed targets have none among themselves (see `build`), and the
+        // organisation's domains are few (the audience scans them for every
+        // recipient too).
+        let mut org = 0;
+        for domain in &cx.audience.org_domains {
+            let reg = registrable(domain).unwrap_or(domain);
+            if !targets.iter().any(|t| *t.domain == *reg) {
+                targets.push(Target::new(
+                    reg.to_string(),
+                    Kind::Org,
+                    configured_org,
+                    self.min_label,
+                ));
+                org += 1;
             }
-        };
-        for org in &cx.audience.org_domains {
-            let reg = registrable(org).unwrap_or(org).to_string();
-            add(Target::new(reg, Kind::Org, configured_org, self.min_label));
         }
+        let is_org =
+            |targets: &[Target], reg: &str| targets[..org].iter().any(|t| *t.domain == *reg);
         for fixed in &self.fixed_targets {
-            add(fixed.clone());
+            if !is_org(&targets, &fixed.domain) {
+                targets.push(fixed.clone());
+            }
         }
         let mut frequent: Vec<&Domain<'_>> = domains.iter().filter(|d| d.count >= 2).collect();
         let keep = MESSAGE_TARGETS.min(frequent.len());
@@ -395,7 +412,10 @@ impl LookalikeDomain {
         }
         frequent.truncate(keep);
         for d in frequent {
-            add(Target::new(
+            if targets.iter().any(|t| *t.domain == *d.registrable) {
+                continue;
+            }
+            targets.push(Target::new(
                 d.registrable.clone(),
                 Kind::Recipients(d.count),
                 false,
@@ -436,7 +456,7 @@ impl LookalikeDomain {
             .sender()
             .and_then(|a| a.domain())
             .and_then(registrable_ascii);
-        if let Some(from) = from.filter(|f| !own.iter().any(|t| &t.domain == f)) {
+        if let Some(from) = from.filter(|f| !own.iter().any(|t| *t.domain == **f)) {
             own.push(Target::new(from, Kind::From, false, self.min_label));
         }
         let mut skeletons = None;
@@ -448,7 +468,7 @@ impl LookalikeDomain {
             let Some(reg) = registrable_ascii(domain) else {
                 continue;
             };
-            if own.iter().any(|t| t.domain == reg)
+            if own.iter().any(|t| *t.domain == *reg)
                 || self.never_reported(cx, &reg)
                 || !seen.insert(reg.clone())
             {
@@ -503,7 +523,7 @@ fn typo(reg: &str, targets: &[Target], count: u64) -> Option<Finding> {
     let (name, _) = split(reg)?;
     targets.iter().find_map(|t| {
         let comparable = match t.kind {
-            Kind::Recipients(n) => count == 1 && n >= 2 && t.domain != reg,
+            Kind::Recipients(n) => count == 1 && n >= 2 && *t.domain != *reg,
             _ => true,
         };
         let slip = comparable.then(|| near(reg, name.len(), t)).flatten()?;
@@ -628,7 +648,7 @@ fn near(candidate: &str, name_len: usize, target: &Target) -> Option<Slip> {
         return None;
     }
     let (name, ending) = (candidate.get(..name_len)?, candidate.get(name_len + 1..)?);
-    let t = target.domain.as_str();
+    let t = &*target.domain;
     let (t_name, t_ending) = (t.get(..t_name_len)?, t.get(t_name_len + 1..)?);
     if name == t_name {
         // Same name, another ending: `gmail.co`, `nhs.com` for nhs.net.

@@ -495,30 +495,34 @@ fn unbalanced(text: &str) -> Option<(usize, &'static str)> {
 
 /// Headers that are trace or structure, never template output.
 fn skipped_header(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    name.starts_with("arc-")
-        || name.starts_with("content-")
-        || name.starts_with("x-google-")
-        || matches!(
-            name.as_str(),
-            "received"
-                | "dkim-signature"
-                | "domainkey-signature"
-                | "authentication-results"
-                | "received-spf"
-                | "mime-version"
-                | "message-id"
-                | "references"
-                | "in-reply-to"
-                | "date"
-                | "x-maillint-allow"
-        )
+    let starts_with = |prefix: &str| {
+        name.get(..prefix.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
+    };
+    starts_with("arc-")
+        || starts_with("content-")
+        || starts_with("x-google-")
+        || [
+            "received",
+            "dkim-signature",
+            "domainkey-signature",
+            "authentication-results",
+            "received-spf",
+            "mime-version",
+            "message-id",
+            "references",
+            "in-reply-to",
+            "date",
+            "x-maillint-allow",
+        ]
+        .iter()
+        .any(|skipped| name.eq_ignore_ascii_case(skipped))
 }
 
 /// One place of the message that was read, and what to call it.
 struct Place<'m> {
     text: &'m str,
-    location: Location,
+    location: Where<'m>,
     /// The part the scanned text is from, to turn the first finding's
     /// offset into its line.
     part: Option<&'m BodyPart>,
@@ -527,6 +531,23 @@ struct Place<'m> {
     html_source: Option<&'m str>,
     /// A fixed line (headers, links).
     line: Option<usize>,
+}
+
+/// Where a place is: made into a [`Location`] only for a place with
+/// findings, not for each of the headers of every message.
+#[derive(Clone, Copy)]
+enum Where<'m> {
+    Header(&'m str, Option<usize>),
+    Part(&'static str, Option<usize>),
+}
+
+impl Where<'_> {
+    fn location(self) -> Location {
+        match self {
+            Where::Header(name, line) => Location::header(name, line),
+            Where::Part(mime_type, line) => Location::part(mime_type, line),
+        }
+    }
 }
 
 impl Place<'_> {
@@ -555,7 +576,7 @@ fn places<'m>(cx: &Context<'m>, everything: bool) -> Vec<Place<'m>> {
         }
         out.push(Place {
             text: h.value,
-            location: Location::header(h.name, h.line),
+            location: Where::Header(h.name, h.line),
             part: None,
             html_source: None,
             line: h.line,
@@ -565,7 +586,7 @@ fn places<'m>(cx: &Context<'m>, everything: bool) -> Vec<Place<'m>> {
         for part in msg.readable_parts() {
             out.push(Place {
                 text: part.authored(),
-                location: Location::part(part.mime_type(), part.line),
+                location: Where::Part(part.mime_type(), part.line),
                 part: Some(part),
                 html_source: None,
                 line: None,
@@ -574,12 +595,12 @@ fn places<'m>(cx: &Context<'m>, everything: bool) -> Vec<Place<'m>> {
         return out;
     }
     for part in &msg.body {
-        let location = Location::part(part.mime_type(), part.line);
+        let location = Where::Part(part.mime_type(), part.line);
         match (part.kind, part.html()) {
             (BodyKind::Html, Some(view)) => {
                 out.push(Place {
                     text: (view.text.as_str()),
-                    location: location.clone(),
+                    location,
                     part: Some(part),
                     html_source: Some(&part.text),
                     line: None,
@@ -598,7 +619,7 @@ fn places<'m>(cx: &Context<'m>, everything: bool) -> Vec<Place<'m>> {
                     }
                     out.push(Place {
                         text: (value),
-                        location: location.clone(),
+                        location,
                         part: Some(part),
                         html_source: None,
                         line: part.source_line(line),
@@ -699,7 +720,7 @@ impl Rule for TemplatePlaceholder {
                         .collect();
                     merge(
                         &mut broken,
-                        &place.location,
+                        &place.location.location(),
                         || place.line_of(&fragment, offset),
                         format!("{what} at {}", show(fragment.trim_end())),
                     );
@@ -734,7 +755,7 @@ impl Rule for TemplatePlaceholder {
                     }
                     merge(
                         &mut unknown,
-                        &place.location,
+                        &place.location.location(),
                         || place.line_of(&f.text, f.offset),
                         format!("`{}` in {}", root_of(name), show(&f.text)),
                     );
@@ -767,7 +788,7 @@ impl Rule for TemplatePlaceholder {
                 }
                 merge(
                     &mut reports,
-                    &place.location,
+                    &place.location.location(),
                     || place.line_of(&f.text, f.offset),
                     show(&f.text),
                 );

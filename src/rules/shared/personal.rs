@@ -5,7 +5,7 @@
 use super::constant_regex;
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::Location;
-use crate::gate;
+use crate::gate::{self, Screened};
 use crate::message::{Attachment, BodyKind, Message, has_forward_prefix};
 use crate::rules::plural;
 use aho_corasick::AhoCorasick;
@@ -379,34 +379,6 @@ pub(in crate::rules) fn standalone(text: &str, start: usize, end: usize) -> bool
         }
     }
     true
-}
-
-/// A pattern whose `\b`s all stand next to ASCII letters or digits, with a
-/// copy using ASCII word boundaries to screen text first. On text with any
-/// non-ASCII character the regex crate checks a Unicode `\b` in its slow
-/// engines (two orders of magnitude slower on real mail with a non-breaking
-/// space); the ASCII copy stays in the fast one. A Unicode boundary beside
-/// an ASCII word character is also an ASCII boundary, so every match of the
-/// pattern is one of the copy: where the copy finds nothing, neither would
-/// the pattern, and where it finds something the pattern itself decides.
-pub(in crate::rules) struct Screened {
-    ascii: Regex,
-    unicode: Regex,
-}
-
-impl Screened {
-    pub(in crate::rules) fn new(pattern: &str) -> Self {
-        let ascii = pattern.replace(r"\b", r"(?-u:\b)");
-        Screened {
-            ascii: constant_regex(&ascii),
-            unicode: constant_regex(pattern),
-        }
-    }
-
-    /// The pattern, if `text` may hold a match of it.
-    pub(in crate::rules) fn screen(&self, text: &str) -> Option<&Regex> {
-        self.ascii.is_match(text).then_some(&self.unicode)
-    }
 }
 
 /// Up to `len` bytes of `text` before `at`, cut at a character boundary.
@@ -1009,7 +981,7 @@ pub(in crate::rules) fn scan_table(
                     }
                 }
                 Kind::Ssn => {
-                    if let Some(c) = SSN.unicode.captures(cell)
+                    if let Some(c) = SSN.pattern().captures(cell)
                         && c.get(0).is_some_and(|m| m.as_str() == cell)
                         && let (Some(a), Some(g), Some(s)) = (c.get(1), c.get(2), c.get(3))
                         && valid_ssn(a.as_str(), g.as_str(), s.as_str())
@@ -1054,7 +1026,7 @@ mod tests {
         ];
         for pattern in [&*IBAN, &*NI, &*SSN, &*NHS] {
             for text in texts {
-                if pattern.unicode.is_match(text) {
+                if pattern.pattern().is_match(text) {
                     assert!(pattern.screen(text).is_some(), "{text}");
                 }
             }
