@@ -8,6 +8,7 @@ mod body;
 mod cost;
 mod draft;
 mod html;
+mod pieces;
 mod reply;
 mod rfc5322;
 
