@@ -51,6 +51,17 @@ pub fn mailbox_key(addr: &str) -> Cow<'_, str> {
     }
 }
 
+/// Turns each invalid UTF-8 sequence into as many `?`.
+fn replace_invalid_utf8(bytes: &mut [u8]) {
+    let mut from = 0;
+    while let Err(e) = std::str::from_utf8(&bytes[from..]) {
+        let bad = from + e.valid_up_to();
+        let end = e.error_len().map_or(bytes.len(), |n| bad + n);
+        bytes[bad..end].fill(b'?');
+        from = end;
+    }
+}
+
 /// The header an address was written in.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum Field {
@@ -384,23 +395,30 @@ impl Message {
     }
 
     /// Keeps the start of the message's bytes that spans point into (see
-    /// `source`): `unfold` are the ranges of address headers, valid UTF-8,
-    /// whose line breaks become spaces; any other invalid UTF-8 becomes `?`,
-    /// byte for byte, so that offsets stay true.
+    /// `source`): `unfold` are the ranges of address headers, in order and
+    /// valid UTF-8, whose line breaks become spaces; any other invalid UTF-8
+    /// becomes `?`, byte for byte, so that offsets stay true.
     pub(crate) fn keep_source(&mut self, mut bytes: Vec<u8>, unfold: &[std::ops::Range<usize>]) {
+        let mut checked = 0;
         for range in unfold {
-            if let Some(value) = bytes.get_mut(range.clone()) {
-                for b in value.iter_mut().filter(|b| matches!(b, b'\r' | b'\n')) {
-                    *b = b' ';
-                }
+            let Some(value) = bytes.get_mut(range.clone()) else {
+                continue;
+            };
+            let mut from = 0;
+            while let Some(at) = memchr::memchr2(b'\r', b'\n', &value[from..]) {
+                value[from + at] = b' ';
+                from += at + 1;
             }
+            // The ranges are already known to be valid: only what lies
+            // between them is checked (a million-address header is most
+            // of the message).
+            if let Some(between) = bytes.get_mut(checked..range.start) {
+                replace_invalid_utf8(between);
+            }
+            checked = checked.max(range.end);
         }
-        let mut from = 0;
-        while let Err(e) = std::str::from_utf8(&bytes[from..]) {
-            let bad = from + e.valid_up_to();
-            let end = e.error_len().map_or(bytes.len(), |n| bad + n);
-            bytes[bad..end].fill(b'?');
-            from = end;
+        if let Some(rest) = bytes.get_mut(checked..) {
+            replace_invalid_utf8(rest);
         }
         self.source = String::from_utf8(bytes).unwrap_or_default();
     }

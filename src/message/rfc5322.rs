@@ -194,6 +194,18 @@ fn build(
         ..Message::default()
     };
     let mut kept = Kept::default();
+    // Room for the addresses of the headers cut into pieces, reserved at
+    // once: grown piece by piece, the list would be copied as it doubles,
+    // holding up to three times its size for a moment.
+    let cut_entries: usize = root
+        .headers
+        .iter()
+        .filter(|h| address_field(&h.name).is_some())
+        .filter_map(|h| raw.get(h.offset_start as usize..h.offset_end as usize))
+        .filter(|value| value.len() >= cutting.from)
+        .map(|value| memchr::memchr_iter(b',', value).count() + 1)
+        .sum();
+    msg.addresses.reserve(cut_entries);
     for header in &root.headers {
         let line = lines.line_at(header.offset_field as usize);
         let name = header.name.as_str();
