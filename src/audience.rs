@@ -154,22 +154,37 @@ fn reach(list: Option<&ListConfig>) -> u64 {
     list.and_then(|l| l.members).unwrap_or(1).max(1)
 }
 
-/// A recipient as the audience stores it: 20 bytes, for a million of them.
+/// A recipient as the audience stores it: 16 bytes, for a million of them.
 #[derive(Debug, Clone, Copy, Default)]
 struct Entry {
     /// Positions in `Message::addresses`; `visible` may be `NONE`.
     first: u32,
     visible: u32,
     party: u32,
-    /// Index into `Org::list_configs`, or `NONE`.
+    /// Index into `Org::list_configs` (all ones when none) under [`FLAGS`],
+    /// and the flags.
     list: u32,
-    external: bool,
-    own: bool,
-    /// Has an entry in `Audience::masses`.
-    mass: bool,
 }
 
-const _: () = assert!(std::mem::size_of::<Entry>() == 20);
+const _: () = assert!(std::mem::size_of::<Entry>() == 16);
+
+/// Outside the organisation.
+const EXTERNAL: u32 = 1 << 31;
+/// One of the sender's own addresses.
+const OWN: u32 = 1 << 30;
+/// Has an entry in `Audience::masses`.
+const MASS: u32 = 1 << 29;
+const FLAGS: u32 = EXTERNAL | OWN | MASS;
+
+impl Entry {
+    fn list_index(&self) -> usize {
+        (self.list & !FLAGS) as usize
+    }
+
+    fn is(&self, flag: u32) -> bool {
+        self.list & flag != 0
+    }
+}
 
 /// An absent index in an [`Entry`] or the per-address arrays.
 const NONE: u32 = u32::MAX;
@@ -383,7 +398,7 @@ impl<'m> Audience<'m> {
             recipient_of[position] = index as u32;
         }
         let reach = entries.iter().fold(0u64, |sum, e| {
-            sum.saturating_add(reach(org.list_configs.get(e.list as usize)))
+            sum.saturating_add(reach(org.list_configs.get(e.list_index())))
         });
         Audience {
             msg,
@@ -430,11 +445,11 @@ impl<'m> Audience<'m> {
             } else {
                 address(e.visible)
             },
-            external: e.external,
-            own: e.own,
+            external: e.is(EXTERNAL),
+            own: e.is(OWN),
             party: e.party as usize,
-            list: self.org.list_configs.get(e.list as usize),
-            mass: e.mass.then(|| self.mass(index)).flatten(),
+            list: self.org.list_configs.get(e.list_index()),
+            mass: e.is(MASS).then(|| self.mass(index)).flatten(),
         }
     }
 
@@ -474,7 +489,7 @@ impl<'m> Audience<'m> {
 
     /// Whether any recipient is outside the organisation.
     pub fn goes_outside(&self) -> bool {
-        self.entries.iter().any(|e| e.external && !e.own)
+        self.entries.iter().any(|e| e.is(EXTERNAL) && !e.is(OWN))
     }
 
     /// Whether any recipient is an everyone-style list, allowed sender or not.
@@ -605,10 +620,19 @@ fn classify(by: &By<'_>, entries: &mut [Entry]) -> Classified {
                 NONE
             },
             party: class,
-            list: list.unwrap_or(NONE),
-            external: domains[class as usize].external,
-            own: by.own.contains(&key),
-            mass: masses.last().is_some_and(|(at, _)| *at == offset as u32),
+            // A configuration cannot list half a billion lists.
+            list: list.filter(|&i| i & FLAGS == 0).unwrap_or(!FLAGS)
+                | if domains[class as usize].external {
+                    EXTERNAL
+                } else {
+                    0
+                }
+                | if by.own.contains(&key) { OWN } else { 0 }
+                | if masses.last().is_some_and(|(at, _)| *at == offset as u32) {
+                    MASS
+                } else {
+                    0
+                },
         };
     }
     Classified { domains, masses }
