@@ -9,7 +9,7 @@ use crate::config::{Config, ConfigError, ListConfig};
 use crate::mass_names::MassNames;
 pub use crate::message::mailbox_key;
 use crate::message::{Address, Message};
-use rayon::iter::ParallelIterator;
+use rayon::iter::{IntoParallelIterator, ParallelExtend, ParallelIterator};
 use rayon::slice::ParallelSliceMut;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -662,18 +662,20 @@ fn first_occurrences(msg: &Message) -> Vec<u32> {
     // The hash's top half and the position in one number, half the size
     // of a pair and faster to sort; mailboxes that share the half are told
     // apart below.
-    let mut keyed: Vec<u64> = Vec::with_capacity(msg.addresses().len());
-    keyed.extend(
-        msg.addresses()
-            .enumerate()
-            .filter(|(_, a)| a.field.is_recipient() && !a.addr.is_empty())
+    let key_of = |position: usize| {
+        msg.address(position)
+            .filter(|a| a.field.is_recipient() && !a.addr.is_empty())
             // At most `u32::MAX` addresses fit in a message maillint reads:
             // the size limit keeps messages far below 4 GB.
-            .map(|(i, a)| hasher.hash_one(mailbox_key(a.addr)) & HASH_HALF | i as u64),
-    );
-    if keyed.len() >= PARALLEL_SORT_FROM {
+            .map(|a| hasher.hash_one(mailbox_key(a.addr)) & HASH_HALF | position as u64)
+    };
+    let positions = 0..msg.addresses().len();
+    let mut keyed: Vec<u64> = Vec::with_capacity(positions.len());
+    if positions.len() >= PARALLEL_SORT_FROM {
+        keyed.par_extend(positions.into_par_iter().filter_map(key_of));
         keyed.par_sort_unstable();
     } else {
+        keyed.extend(positions.filter_map(key_of));
         keyed.sort_unstable();
     }
     let mut first = vec![NONE; msg.addresses().len()];

@@ -434,10 +434,10 @@ impl Message {
             let Some(value) = bytes.get_mut(range.clone()) else {
                 continue;
             };
-            let mut from = 0;
-            while let Some(at) = memchr::memchr2(b'\r', b'\n', &value[from..]) {
-                value[from + at] = b' ';
-                from += at + 1;
+            for b in value.iter_mut() {
+                if matches!(*b, b'\r' | b'\n') {
+                    *b = b' ';
+                }
             }
             // The ranges are already known to be valid: only what lies
             // between them is checked (a million-address header is most

@@ -130,6 +130,10 @@ fn scan(value: &[u8], every: usize, cuts: &mut Vec<usize>) -> bool {
     let mut i = 0;
     while let Some(&b) = value.get(i) {
         i += 1;
+        if !escaped && !STEERING_UNESCAPED[b as usize] {
+            // Most bytes: part of a name or an address, changing nothing.
+            continue;
+        }
         match b {
             b'\n' => {
                 match value.get(i) {
@@ -227,6 +231,19 @@ fn scan(value: &[u8], every: usize, cuts: &mut Vec<usize>) -> bool {
 
 /// Bytes with a meaning of their own to mail-parser's address parser.
 const STEERING: &[u8] = b"\n\r \t\\,<>\"():;";
+
+/// The bytes [`scan`] must look at when no escape is pending: the others
+/// (white space and `\r` included) leave its state as it is.
+const STEERING_UNESCAPED: [bool; 256] = {
+    let mut table = [false; 256];
+    let bytes = b"\n\\,<>\"=():;";
+    let mut i = 0;
+    while i < bytes.len() {
+        table[bytes[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
 
 /// Where an encoded word starting at `at` (`=?charset?q?text?=`) ends if
 /// mail-parser decodes it: past the first `?=` after its charset and
