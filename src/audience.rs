@@ -662,22 +662,28 @@ fn first_occurrences(msg: &Message) -> Vec<u32> {
     // The hash's top half and the position in one number, half the size
     // of a pair and faster to sort; mailboxes that share the half are told
     // apart below.
+    // Senders and empty entries get `u64::MAX`, above every key (positions
+    // stay below `u32::MAX`), so that the list is written in place, one
+    // number per address, and they sort to its end, where it is cut.
     let key_of = |position: usize| {
         msg.address(position)
             .filter(|a| a.field.is_recipient() && !a.addr.is_empty())
             // At most `u32::MAX` addresses fit in a message maillint reads:
             // the size limit keeps messages far below 4 GB.
-            .map(|a| hasher.hash_one(mailbox_key(a.addr)) & HASH_HALF | position as u64)
+            .map_or(u64::MAX, |a| {
+                hasher.hash_one(mailbox_key(a.addr)) & HASH_HALF | position as u64
+            })
     };
     let positions = 0..msg.addresses().len();
     let mut keyed: Vec<u64> = Vec::with_capacity(positions.len());
     if positions.len() >= PARALLEL_SORT_FROM {
-        keyed.par_extend(positions.into_par_iter().filter_map(key_of));
+        keyed.par_extend(positions.into_par_iter().map(key_of));
         keyed.par_sort_unstable();
     } else {
-        keyed.extend(positions.filter_map(key_of));
+        keyed.extend(positions.map(key_of));
         keyed.sort_unstable();
     }
+    keyed.truncate(keyed.partition_point(|&k| k != u64::MAX));
     let mut first = vec![NONE; msg.addresses().len()];
     let key = |position: u32| mailbox_key(msg.address(position as usize).map_or("", |a| a.addr));
     // The different mailboxes within one run of equal hashes: almost always one.
