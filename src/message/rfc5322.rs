@@ -661,7 +661,9 @@ impl<'a> LinePlacer<'a> {
     /// if it was found verbatim and is the same in the copy (no line break).
     fn copied_match(&self, spec: &str) -> Option<Span> {
         let at = self.last_match?;
-        (!spec.contains(['\r', '\n'])).then(|| self.copy.sub(at, spec.len()))
+        // Bytes, not characters: this runs once per address.
+        (memchr::memchr2(b'\r', b'\n', spec.as_bytes()).is_none())
+            .then(|| self.copy.sub(at, spec.len()))
     }
 
     fn line(&self) -> Option<usize> {
@@ -679,7 +681,8 @@ impl<'a> LinePlacer<'a> {
             .min(self.cursor + ADDRESS_SEARCH_WINDOW + spec.len());
         let window = self.text.get(self.cursor..end).unwrap_or_default();
         if let Some(pos) = find(window, spec.as_bytes()) {
-            let newlines = memchr::memchr_iter(b'\n', &window[..pos]).count();
+            // Usually a few bytes (`,\n `): counted without memchr's setup.
+            let newlines = window[..pos].iter().filter(|&&b| b == b'\n').count();
             self.line = self.line.map(|line| line + newlines);
             self.last_match = Some(self.cursor + pos);
             self.cursor += pos + spec.len();
