@@ -9,7 +9,7 @@ use crate::config::{Config, ConfigError, ListConfig};
 use crate::mass_names::MassNames;
 pub use crate::message::mailbox_key;
 use crate::message::{Address, Message};
-use rayon::iter::{IntoParallelRefIterator, ParallelIterator};
+use rayon::iter::{IntoParallelIterator, ParallelExtend, ParallelIterator};
 use rayon::slice::ParallelSliceMut;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -154,22 +154,37 @@ fn reach(list: Option<&ListConfig>) -> u64 {
     list.and_then(|l| l.members).unwrap_or(1).max(1)
 }
 
-/// A recipient as the audience stores it: 20 bytes, for a million of them.
-#[derive(Debug, Clone, Copy)]
+/// A recipient as the audience stores it: 16 bytes, for a million of them.
+#[derive(Debug, Clone, Copy, Default)]
 struct Entry {
     /// Positions in `Message::addresses`; `visible` may be `NONE`.
     first: u32,
     visible: u32,
     party: u32,
-    /// Index into `Org::list_configs`, or `NONE`.
+    /// Index into `Org::list_configs` (all ones when none) under [`FLAGS`],
+    /// and the flags.
     list: u32,
-    external: bool,
-    own: bool,
-    /// Has an entry in `Audience::masses`.
-    mass: bool,
 }
 
-const _: () = assert!(std::mem::size_of::<Entry>() == 20);
+const _: () = assert!(std::mem::size_of::<Entry>() == 16);
+
+/// Outside the organisation.
+const EXTERNAL: u32 = 1 << 31;
+/// One of the sender's own addresses.
+const OWN: u32 = 1 << 30;
+/// Has an entry in `Audience::masses`.
+const MASS: u32 = 1 << 29;
+const FLAGS: u32 = EXTERNAL | OWN | MASS;
+
+impl Entry {
+    fn list_index(&self) -> usize {
+        (self.list & !FLAGS) as usize
+    }
+
+    fn is(&self, flag: u32) -> bool {
+        self.list & flag != 0
+    }
+}
 
 /// An absent index in an [`Entry`] or the per-address arrays.
 const NONE: u32 = u32::MAX;
@@ -190,13 +205,6 @@ pub struct Audience<'m> {
     /// registrable domain.
     pub org_domains: Vec<String>,
     org: &'m Org,
-}
-
-#[derive(Clone, Copy)]
-struct DomainClass {
-    external: bool,
-    personal: bool,
-    party: usize,
 }
 
 /// What the configuration says about addresses, prepared once per run so
@@ -289,16 +297,54 @@ impl Org {
 impl<'m> Audience<'m> {
     pub fn new(msg: &'m Message, org: &'m Org) -> Self {
         let org_domains = org.domains_for(msg);
-        let first = first_occurrences(msg);
-        let lookups = lookups(msg, org, &first);
-        let mut entries: Vec<Entry> = Vec::with_capacity(lookups.len());
-        // In order of first appearance, as recipients are met below.
-        let mut lookups = lookups.into_iter();
+        let mut recipient_of = first_occurrences(msg);
+        // Each distinct recipient, at the position it is first written at,
+        // looked up by its own address in chunks (on every core when there
+        // are many): its `party` holds, until the pass below, its domain's
+        // index in its chunk.
+        let is_first = |&(position, &f): &(usize, &u32)| f as usize == position;
+        // Counted first: a collected list would grow by doubling, holding
+        // up to twice its size.
+        let mut entries =
+            Vec::with_capacity(recipient_of.iter().enumerate().filter(is_first).count());
+        entries.extend(
+            recipient_of
+                .iter()
+                .enumerate()
+                .filter(is_first)
+                .map(|(position, _)| Entry {
+                    first: position as u32,
+                    ..Entry::default()
+                }),
+        );
+        let by = By {
+            msg,
+            org,
+            org_domains: &org_domains,
+            // The sender's own addresses are a handful: a list beats a hash set.
+            own: msg
+                .addresses()
+                .filter(|a| !a.field.is_recipient() && !a.addr.is_empty())
+                .map(|a| mailbox_key(a.addr))
+                .collect(),
+            sender: msg.sender().map(|a| a.addr.to_ascii_lowercase()),
+        };
+        let classify = |entries: &mut [Entry]| classify(&by, entries);
+        let chunks: Vec<Classified> = if entries.len() >= PARALLEL_SORT_FROM {
+            entries
+                .par_chunks_mut(CLASSIFY_CHUNK)
+                .map(classify)
+                .collect()
+        } else {
+            entries.chunks_mut(CLASSIFY_CHUNK).map(classify).collect()
+        };
 
-        let mut domains: FastMap<Cow<'m, str>, DomainClass> = FastMap::default();
-        let mut parties: FastMap<String, usize> = FastMap::default();
+        // Parties are numbered in order of first appearance, so this pass
+        // is serial; each domain's party is looked up once per chunk.
+        let mut parties: FastMap<String, u32> = FastMap::default();
+        let mut party_of_domain: Vec<u32> = Vec::new();
         let mut masses = Vec::new();
-        let mut recipient_of = first;
+        let mut next = 0usize;
         for (position, addr) in msg.addresses().enumerate() {
             let earlier = recipient_of[position];
             if earlier == NONE {
@@ -315,55 +361,44 @@ impl<'m> Audience<'m> {
                 }
                 continue;
             }
-            // At most `u32::MAX` addresses fit in a message maillint reads:
-            // the size limit keeps messages far below 4 GB.
-            let index = entries.len() as u32;
-            let Some(lookup) = lookups.next() else {
+            let index = next;
+            next += 1;
+            let (chunk, offset) = (index / CLASSIFY_CHUNK, index % CLASSIFY_CHUNK);
+            let Some(classified) = chunks.get(chunk) else {
                 continue;
             };
-            let domain = lowercase(addr.domain().unwrap_or(""));
-            let class = match domains.get(&domain) {
-                Some(c) => *c,
-                None => {
-                    let party_key = registrable(&domain).unwrap_or(&domain).to_string();
-                    let next = parties.len();
-                    let c = DomainClass {
-                        external: !is_internal(&domain, &org_domains),
-                        personal: org.is_personal(&domain),
-                        party: *parties.entry(party_key).or_insert(next),
-                    };
-                    domains.insert(domain, c);
-                    c
-                }
-            };
-            let party = if class.personal {
-                let next = parties.len();
-                *parties
-                    .entry(mailbox_key(addr.addr).into_owned())
-                    .or_insert(next)
-            } else {
-                class.party
-            };
-            entries.push(Entry {
-                first: position as u32,
-                visible: if addr.field.is_visible() {
-                    position as u32
-                } else {
-                    NONE
-                },
-                party: party as u32,
-                list: lookup.list,
-                external: class.external,
-                own: lookup.own,
-                mass: lookup.mass.is_some(),
-            });
-            if let Some(mass) = lookup.mass {
-                masses.push((index, *mass));
+            if offset == 0 {
+                party_of_domain.clear();
+                party_of_domain.resize(classified.domains.len(), NONE);
+                masses.extend(
+                    classified
+                        .masses
+                        .iter()
+                        .map(|(at, mass)| ((index + *at as usize) as u32, mass.clone())),
+                );
             }
-            recipient_of[position] = index;
+            let entry = &mut entries[index];
+            let domain = entry.party as usize;
+            let class = &classified.domains[domain];
+            let mut party = party_of_domain[domain];
+            if party == NONE {
+                let count = parties.len() as u32;
+                party = *parties.entry(class.party_key.clone()).or_insert(count);
+                party_of_domain[domain] = party;
+            }
+            if class.personal {
+                let count = parties.len() as u32;
+                party = *parties
+                    .entry(mailbox_key(addr.addr).into_owned())
+                    .or_insert(count);
+            }
+            entry.party = party;
+            // At most `u32::MAX` addresses fit in a message maillint reads:
+            // the size limit keeps messages far below 4 GB.
+            recipient_of[position] = index as u32;
         }
         let reach = entries.iter().fold(0u64, |sum, e| {
-            sum.saturating_add(reach(org.list_configs.get(e.list as usize)))
+            sum.saturating_add(reach(org.list_configs.get(e.list_index())))
         });
         Audience {
             msg,
@@ -410,11 +445,11 @@ impl<'m> Audience<'m> {
             } else {
                 address(e.visible)
             },
-            external: e.external,
-            own: e.own,
+            external: e.is(EXTERNAL),
+            own: e.is(OWN),
             party: e.party as usize,
-            list: self.org.list_configs.get(e.list as usize),
-            mass: e.mass.then(|| self.mass(index)).flatten(),
+            list: self.org.list_configs.get(e.list_index()),
+            mass: e.is(MASS).then(|| self.mass(index)).flatten(),
         }
     }
 
@@ -454,7 +489,7 @@ impl<'m> Audience<'m> {
 
     /// Whether any recipient is outside the organisation.
     pub fn goes_outside(&self) -> bool {
-        self.entries.iter().any(|e| e.external && !e.own)
+        self.entries.iter().any(|e| e.is(EXTERNAL) && !e.is(OWN))
     }
 
     /// Whether any recipient is an everyone-style list, allowed sender or not.
@@ -495,27 +530,47 @@ impl<'m> Audience<'m> {
     }
 }
 
-/// What a recipient is by its own address alone, looked up apart from the
-/// rest of the audience so that a large one is looked up on every core.
-struct Lookup {
-    /// Index into `Org::list_configs`, or `NONE`.
-    list: u32,
-    own: bool,
-    /// Boxed: almost no recipient is one.
-    mass: Option<Box<MassList>>,
+/// Distinct recipients classified together (see [`classify`]).
+const CLASSIFY_CHUNK: usize = 16 * 1024;
+
+/// What recipients are classified by.
+struct By<'m> {
+    msg: &'m Message,
+    org: &'m Org,
+    org_domains: &'m [String],
+    own: Vec<Cow<'m, str>>,
+    /// Lowercased.
+    sender: Option<String>,
 }
 
-/// The [`Lookup`] of each distinct recipient, in order of first appearance
-/// (`first` as [`first_occurrences`] gives it).
-fn lookups(msg: &Message, org: &Org, first: &[u32]) -> Vec<Lookup> {
-    // The sender's own addresses are a handful: a list beats a hash set.
-    let own: Vec<Cow<'_, str>> = msg
-        .addresses()
-        .filter(|a| !a.field.is_recipient() && !a.addr.is_empty())
-        .map(|a| mailbox_key(a.addr))
-        .collect();
-    let sender = msg.sender().map(|a| a.addr.to_ascii_lowercase());
-    let lookup = |position: u32| {
+/// A chunk of distinct recipients, classified.
+struct Classified {
+    /// The chunk's distinct domains, in order of first appearance; each
+    /// recipient's `party` is an index here until parties are numbered.
+    domains: Vec<DomainClass>,
+    /// The everyone-style lists among them (few), by offset in the chunk.
+    masses: Vec<(u32, MassList)>,
+}
+
+/// What the organisation makes of a (lowercase) domain.
+struct DomainClass {
+    external: bool,
+    personal: bool,
+    /// Its registrable domain (or itself): recipients at the same one,
+    /// personal mailboxes apart, are one party.
+    party_key: String,
+}
+
+/// Fills in the entries of distinct recipients (`first` set) from their
+/// own addresses: lists, the sender's own addresses, everyone-style lists,
+/// and their domains, each domain classified once per chunk.
+fn classify(by: &By<'_>, entries: &mut [Entry]) -> Classified {
+    let (msg, org) = (by.msg, by.org);
+    let mut domain_index: FastMap<Cow<'_, str>, u32> = FastMap::default();
+    let mut domains = Vec::new();
+    let mut masses = Vec::new();
+    for (offset, entry) in entries.iter_mut().enumerate() {
+        let position = entry.first;
         let addr = msg.address(position as usize).unwrap_or_default();
         let key = mailbox_key(addr.addr);
         let list = if org.lists.is_empty() {
@@ -530,32 +585,57 @@ fn lookups(msg: &Message, org: &Org, first: &[u32]) -> Vec<Lookup> {
             .copied()
         };
         let config = list.and_then(|i| org.list_configs.get(i as usize));
-        let mass = org.mass_reason(config, addr.local_part()).map(|reason| {
-            Box::new(MassList {
-                reason,
-                sender_allowed: match (config, &sender) {
-                    (Some(l), Some(s)) => allows(l, s),
-                    _ => false,
+        if let Some(reason) = org.mass_reason(config, addr.local_part()) {
+            let sender_allowed = match (config, &by.sender) {
+                (Some(l), Some(s)) => allows(l, s),
+                _ => false,
+            };
+            masses.push((
+                offset as u32,
+                MassList {
+                    reason,
+                    sender_allowed,
                 },
-            })
-        });
-        Lookup {
-            list: list.unwrap_or(NONE),
-            own: own.contains(&key),
-            mass,
+            ));
         }
-    };
-    let firsts: Vec<u32> = first
-        .iter()
-        .enumerate()
-        .filter(|&(position, &f)| f as usize == position)
-        .map(|(position, _)| position as u32)
-        .collect();
-    if firsts.len() >= PARALLEL_SORT_FROM {
-        firsts.par_iter().map(|&p| lookup(p)).collect()
-    } else {
-        firsts.iter().map(|&p| lookup(p)).collect()
+        let domain = lowercase(addr.domain().unwrap_or(""));
+        let class = match domain_index.get(&domain) {
+            Some(&i) => i,
+            None => {
+                let i = domains.len() as u32;
+                domains.push(DomainClass {
+                    external: !is_internal(&domain, by.org_domains),
+                    personal: org.is_personal(&domain),
+                    party_key: registrable(&domain).unwrap_or(&domain).to_string(),
+                });
+                domain_index.insert(domain, i);
+                i
+            }
+        };
+        *entry = Entry {
+            first: position,
+            visible: if addr.field.is_visible() {
+                position
+            } else {
+                NONE
+            },
+            party: class,
+            // A configuration cannot list half a billion lists.
+            list: list.filter(|&i| i & FLAGS == 0).unwrap_or(!FLAGS)
+                | if domains[class as usize].external {
+                    EXTERNAL
+                } else {
+                    0
+                }
+                | if by.own.contains(&key) { OWN } else { 0 }
+                | if masses.last().is_some_and(|(at, _)| *at == offset as u32) {
+                    MASS
+                } else {
+                    0
+                },
+        };
     }
+    Classified { domains, masses }
 }
 
 /// Whether a (lowercase) sender is among a list's `allowed_senders`.
@@ -576,33 +656,47 @@ const PARALLEL_SORT_FROM: usize = 100_000;
 /// than the processor's cache and nearly every probe misses, while a sort
 /// streams through memory, and only entries that share a hash are compared.
 fn first_occurrences(msg: &Message) -> Vec<u32> {
+    const HASH_HALF: u64 = !(u32::MAX as u64);
     // Seeded per run, so that no input can be made of colliding hashes.
     let hasher = foldhash::fast::RandomState::default();
-    let mut keyed: Vec<(u64, u32)> = msg
-        .addresses()
-        .enumerate()
-        .filter(|(_, a)| a.field.is_recipient() && !a.addr.is_empty())
-        // At most `u32::MAX` addresses fit in a message maillint reads:
-        // the size limit keeps messages far below 4 GB.
-        .map(|(i, a)| (hasher.hash_one(mailbox_key(a.addr)), i as u32))
-        .collect();
-    if keyed.len() >= PARALLEL_SORT_FROM {
+    // The hash's top half and the position in one number, half the size
+    // of a pair and faster to sort; mailboxes that share the half are told
+    // apart below.
+    // Senders and empty entries get `u64::MAX`, above every key (positions
+    // stay below `u32::MAX`), so that the list is written in place, one
+    // number per address, and they sort to its end, where it is cut.
+    let key_of = |position: usize| {
+        msg.address(position)
+            .filter(|a| a.field.is_recipient() && !a.addr.is_empty())
+            // At most `u32::MAX` addresses fit in a message maillint reads:
+            // the size limit keeps messages far below 4 GB.
+            .map_or(u64::MAX, |a| {
+                hasher.hash_one(mailbox_key(a.addr)) & HASH_HALF | position as u64
+            })
+    };
+    let positions = 0..msg.addresses().len();
+    let mut keyed: Vec<u64> = Vec::with_capacity(positions.len());
+    if positions.len() >= PARALLEL_SORT_FROM {
+        keyed.par_extend(positions.into_par_iter().map(key_of));
         keyed.par_sort_unstable();
     } else {
+        keyed.extend(positions.map(key_of));
         keyed.sort_unstable();
     }
+    keyed.truncate(keyed.partition_point(|&k| k != u64::MAX));
     let mut first = vec![NONE; msg.addresses().len()];
     let key = |position: u32| mailbox_key(msg.address(position as usize).map_or("", |a| a.addr));
     // The different mailboxes within one run of equal hashes: almost always one.
     let mut distinct: Vec<u32> = Vec::new();
-    for run in keyed.chunk_by(|a, b| a.0 == b.0) {
-        if let [(_, only)] = run {
-            first[*only as usize] = *only;
+    for run in keyed.chunk_by(|a, b| a & HASH_HALF == b & HASH_HALF) {
+        if let [only] = run {
+            let only = *only as u32;
+            first[only as usize] = only;
             continue;
         }
         // Positions ascend within a run: a mailbox's first entry comes first.
         distinct.clear();
-        for &(_, position) in run {
+        for position in run.iter().map(|&k| k as u32) {
             let this = key(position);
             first[position as usize] = match distinct.iter().find(|&&d| key(d) == this) {
                 Some(&earlier) => earlier,

@@ -46,18 +46,25 @@ pub(crate) fn check_parse_cost(raw: &[u8]) -> Result<(), ParseError> {
     if raw.len() <= ALWAYS_AFFORDABLE {
         return Ok(());
     }
+    // Four independent passes over a large message: on every core.
+    let ((encoded, missing), (long, continued)) = rayon::join(
+        || {
+            rayon::join(
+                || encoded_word_rescans(raw),
+                || missing_boundary_rescans(raw),
+            )
+        },
+        || rayon::join(|| boundary_comparisons(raw), || continuation_merges(raw)),
+    );
     let costs = [
         (
-            encoded_word_rescans(raw),
+            encoded,
             "unterminated encoded words (`=?` without `?=`) in long headers",
         ),
+        (missing, "multipart boundaries that never appear"),
+        (long, "a very long MIME boundary"),
         (
-            missing_boundary_rescans(raw),
-            "multipart boundaries that never appear",
-        ),
-        (boundary_comparisons(raw), "a very long MIME boundary"),
-        (
-            continuation_merges(raw),
+            continued,
             "too many RFC 2231 parameter continuations (`name*1=`)",
         ),
     ];

@@ -8,6 +8,7 @@ mod body;
 mod cost;
 mod draft;
 mod html;
+mod pieces;
 mod reply;
 mod rfc5322;
 
@@ -47,6 +48,17 @@ pub fn mailbox_key(addr: &str) -> Cow<'_, str> {
             Cow::Owned(format!("{local}@{}", domain.to_ascii_lowercase()))
         }
         _ => Cow::Borrowed(addr),
+    }
+}
+
+/// Turns each invalid UTF-8 sequence into as many `?`.
+fn replace_invalid_utf8(bytes: &mut [u8]) {
+    let mut from = 0;
+    while let Err(e) = std::str::from_utf8(&bytes[from..]) {
+        let bad = from + e.valid_up_to();
+        let end = e.error_len().map_or(bytes.len(), |n| bad + n);
+        bytes[bad..end].fill(b'?');
+        from = end;
     }
 }
 
@@ -195,20 +207,50 @@ impl Span {
     }
 }
 
-/// An address as the model stores it: 28 bytes, its strings in the text.
+/// An address as the model stores it: 24 bytes, its strings in the text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct AddressEntry {
     addr: Span,
     /// Empty when there is no display name.
     name: Span,
-    /// Lines after [`Message::first_line`]; unused without it.
-    line: u32,
+    /// The lines after [`Message::first_line`] (unused without it) under
+    /// [`LINE_BITS`], and the [`Field`] above them.
+    line_and_field: u32,
     group: u32,
-    field: Field,
 }
 
 // A million-recipient message holds a million of them.
-const _: () = assert!(std::mem::size_of::<AddressEntry>() == 28);
+const _: () = assert!(std::mem::size_of::<AddressEntry>() == 24);
+
+/// Bits of `AddressEntry::line_and_field` that hold the line: an address
+/// 268 million lines into its header is placed on the last line they count.
+const LINE_BITS: u32 = 28;
+const LINE_MASK: u32 = (1 << LINE_BITS) - 1;
+const FIELDS: [Field; 9] = [
+    Field::From,
+    Field::Sender,
+    Field::ReplyTo,
+    Field::To,
+    Field::Cc,
+    Field::Bcc,
+    Field::ResentTo,
+    Field::ResentCc,
+    Field::ResentBcc,
+];
+const _: () = assert!(FIELDS.len() <= 1 << (32 - LINE_BITS));
+
+impl AddressEntry {
+    fn field(&self) -> Field {
+        FIELDS
+            .get((self.line_and_field >> LINE_BITS) as usize)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    fn line(&self) -> usize {
+        (self.line_and_field & LINE_MASK) as usize
+    }
+}
 
 /// `AddressEntry::group` of an address outside any group.
 const NO_GROUP: u32 = u32::MAX;
@@ -326,8 +368,8 @@ impl Message {
         Address {
             name: (entry.name.len > 0).then(|| entry.name.get(&self.text, &self.source)),
             addr: entry.addr.get(&self.text, &self.source),
-            field: entry.field,
-            line: self.first_line.map(|l| l + entry.line as usize),
+            field: entry.field(),
+            line: self.first_line.map(|l| l + entry.line()),
             group: (entry.group != NO_GROUP).then_some(entry.group as usize),
         }
     }
@@ -383,23 +425,30 @@ impl Message {
     }
 
     /// Keeps the start of the message's bytes that spans point into (see
-    /// `source`): `unfold` are the ranges of address headers, valid UTF-8,
-    /// whose line breaks become spaces; any other invalid UTF-8 becomes `?`,
-    /// byte for byte, so that offsets stay true.
+    /// `source`): `unfold` are the ranges of address headers, in order and
+    /// valid UTF-8, whose line breaks become spaces; any other invalid UTF-8
+    /// becomes `?`, byte for byte, so that offsets stay true.
     pub(crate) fn keep_source(&mut self, mut bytes: Vec<u8>, unfold: &[std::ops::Range<usize>]) {
+        let mut checked = 0;
         for range in unfold {
-            if let Some(value) = bytes.get_mut(range.clone()) {
-                for b in value.iter_mut().filter(|b| matches!(b, b'\r' | b'\n')) {
+            let Some(value) = bytes.get_mut(range.clone()) else {
+                continue;
+            };
+            for b in value.iter_mut() {
+                if matches!(*b, b'\r' | b'\n') {
                     *b = b' ';
                 }
             }
+            // The ranges are already known to be valid: only what lies
+            // between them is checked (a million-address header is most
+            // of the message).
+            if let Some(between) = bytes.get_mut(checked..range.start) {
+                replace_invalid_utf8(between);
+            }
+            checked = checked.max(range.end);
         }
-        let mut from = 0;
-        while let Err(e) = std::str::from_utf8(&bytes[from..]) {
-            let bad = from + e.valid_up_to();
-            let end = e.error_len().map_or(bytes.len(), |n| bad + n);
-            bytes[bad..end].fill(b'?');
-            from = end;
+        if let Some(rest) = bytes.get_mut(checked..) {
+            replace_invalid_utf8(rest);
         }
         self.source = String::from_utf8(bytes).unwrap_or_default();
     }
@@ -414,15 +463,15 @@ impl Message {
         group: Option<usize>,
     ) {
         let line = match (self.first_line, line) {
-            (Some(first), Some(line)) => u32::try_from(line.saturating_sub(first)).unwrap_or(0),
+            (Some(first), Some(line)) => line.saturating_sub(first).min(LINE_MASK as usize) as u32,
             _ => 0,
         };
+        let field = FIELDS.iter().position(|f| *f == field).unwrap_or_default() as u32;
         self.addresses.push(AddressEntry {
             addr,
             name: name.unwrap_or_default(),
-            line,
+            line_and_field: field << LINE_BITS | line,
             group: group.map_or(NO_GROUP, |g| u32::try_from(g).unwrap_or(NO_GROUP)),
-            field,
         });
     }
 

@@ -1,4 +1,5 @@
 use super::cost::check_parse_cost;
+use super::pieces::{CUTTING, Cutting, parse_in_pieces};
 use super::{
     Attachment, BodyKind, BodyPart, Field, Group, Message, ParseError, Span, has_reply_prefix,
 };
@@ -20,7 +21,17 @@ const ADDRESS_SEARCH_WINDOW: usize = 512;
 /// make mail-parser go quadratic is refused up front (see `cost.rs`), and
 /// a panic inside mail-parser becomes an error. Errors are one line.
 pub fn parse_rfc5322(raw: &[u8], first_line: usize) -> Result<Message, ParseError> {
-    let (mut msg, kept) = parse(raw, first_line)?;
+    parse_rfc5322_cut(raw, first_line, CUTTING)
+}
+
+/// [`parse_rfc5322`], cutting address headers as `cutting` says (tests cut
+/// small headers to compare with the whole-header parse).
+pub(super) fn parse_rfc5322_cut(
+    raw: &[u8],
+    first_line: usize,
+    cutting: Cutting,
+) -> Result<Message, ParseError> {
+    let (mut msg, kept) = parse(raw, first_line, cutting)?;
     msg.keep_source(
         raw.get(..kept.end).unwrap_or_default().to_vec(),
         &kept.unfold,
@@ -31,7 +42,7 @@ pub fn parse_rfc5322(raw: &[u8], first_line: usize) -> Result<Message, ParseErro
 /// [`parse_rfc5322`] taking the bytes: the part the model points into (see
 /// [`Kept`]) is kept rather than copied, and the rest freed.
 pub fn parse_rfc5322_owned(mut raw: Vec<u8>, first_line: usize) -> Result<Message, ParseError> {
-    let (mut msg, kept) = parse(&raw, first_line)?;
+    let (mut msg, kept) = parse(&raw, first_line, CUTTING)?;
     raw.truncate(kept.end);
     raw.shrink_to_fit();
     msg.keep_source(raw, &kept.unfold);
@@ -47,11 +58,11 @@ struct Kept {
     unfold: Vec<std::ops::Range<usize>>,
 }
 
-fn parse(raw: &[u8], first_line: usize) -> Result<(Message, Kept), ParseError> {
+fn parse(raw: &[u8], first_line: usize, cutting: Cutting) -> Result<(Message, Kept), ParseError> {
     check_parse_cost(raw)?;
     catch_panic(|| {
         let parsed = MESSAGE_PARSER.parse(raw)?;
-        let built = build(&parsed, raw, first_line);
+        let built = build(&parsed, raw, first_line, cutting);
         dismantle(parsed);
         built
     })
@@ -175,6 +186,7 @@ fn build(
     parsed: &mail_parser::Message<'_>,
     raw: &[u8],
     first_line: usize,
+    cutting: Cutting,
 ) -> Option<(Message, Kept)> {
     let root = parsed.parts.first()?;
     let mut lines = LineCounter::new(raw, first_line);
@@ -184,6 +196,18 @@ fn build(
         ..Message::default()
     };
     let mut kept = Kept::default();
+    // Room for the addresses of the headers cut into pieces, reserved at
+    // once: grown piece by piece, the list would be copied as it doubles,
+    // holding up to three times its size for a moment.
+    let cut_entries: usize = root
+        .headers
+        .iter()
+        .filter(|h| address_field(&h.name).is_some())
+        .filter_map(|h| raw.get(h.offset_start as usize..h.offset_end as usize))
+        .filter(|value| value.len() >= cutting.from)
+        .map(|value| memchr::memchr_iter(b',', value).count() + 1)
+        .sum();
+    msg.addresses.reserve(cut_entries);
     for header in &root.headers {
         let line = lines.line_at(header.offset_field as usize);
         let name = header.name.as_str();
@@ -210,10 +234,16 @@ fn build(
             let whole = raw
                 .get(header.offset_field as usize..header.offset_end as usize)
                 .unwrap_or_default();
-            with_address_list(whole, |list| {
-                let mut placer = LinePlacer::new(text.as_bytes(), Some(line), copy);
-                push_addresses(&mut msg, list, field, &mut placer);
-            });
+            let mut placer = LinePlacer::new(text.as_bytes(), Some(line), copy);
+            if bytes.len() >= cutting.from {
+                let mut entries = Entries::new(field, &mut placer);
+                parse_in_pieces(bytes, cutting.piece, |list| entries.push(&mut msg, list));
+                entries.finish(&mut msg);
+            } else {
+                with_address_list(whole, |list| {
+                    push_addresses(&mut msg, list, field, &mut placer);
+                });
+            }
             continue;
         }
         let value = header_text(&header.value, raw, header);
@@ -349,36 +379,92 @@ fn address_field(name: &HeaderName<'_>) -> Option<Field> {
 /// Appends the addresses of one parsed address header to the model.
 /// Shared with the JSON draft front end, which parses its address strings
 /// with the same mail-parser code.
-///
-/// Two things mail-parser loses are put back from the header's raw text, so
-/// that no entry the user wrote vanishes: an empty `<>` entry (dropped by
-/// mail-parser) becomes an [`Address`] with an empty `addr` and no name, and
-/// a quoted local part (`"john doe"@example.com`, which mail-parser reads as
-/// the name `john doe` and the address `@example.com`) is restored.
 pub(super) fn push_addresses(
     msg: &mut Message,
     value: Option<&mail_parser::Address<'_>>,
     field: Field,
     placer: &mut LinePlacer<'_>,
 ) {
-    let empties = empty_angle_addrs(placer.text);
-    let mut pending = empties.iter().copied().peekable();
-    // Newlines are counted forward from the previous empty entry, so a
-    // header of a million `<>` is still read once.
-    let (mut counted, mut empty_line) = (0, placer.first_line);
-    // Empty `<>` entries before this raw offset go in first, in header order.
-    let mut flush = |msg: &mut Message, placer: &LinePlacer<'_>, before: usize| {
-        while let Some(at) = pending.next_if(|&at| at < before) {
-            let skipped = placer.text.get(counted..at).unwrap_or_default();
-            empty_line = empty_line.map(|l| l + memchr::memchr_iter(b'\n', skipped).count());
-            counted = at;
-            msg.push_address(field, Span::default(), None, empty_line, None);
+    let mut entries = Entries::new(field, placer);
+    entries.push(msg, value);
+    entries.finish(msg);
+}
+
+/// Appends the addresses of one address header to the model, as
+/// mail-parser gives them: all at once, or a piece of the header at a time
+/// (see `pieces.rs`), in header order.
+///
+/// Two things mail-parser loses are put back from the header's raw text, so
+/// that no entry the user wrote vanishes: an empty `<>` entry (dropped by
+/// mail-parser) becomes an [`Address`] with an empty `addr` and no name, and
+/// a quoted local part (`"john doe"@example.com`, which mail-parser reads as
+/// the name `john doe` and the address `@example.com`) is restored.
+struct Entries<'p, 'a> {
+    field: Field,
+    placer: &'p mut LinePlacer<'a>,
+    /// Offsets of the empty `<>` entries not yet added.
+    empties: std::iter::Peekable<std::vec::IntoIter<usize>>,
+    /// Newlines are counted forward from the previous empty entry, so a
+    /// header of a million `<>` is still read once.
+    counted: usize,
+    empty_line: Option<usize>,
+}
+
+impl<'p, 'a> Entries<'p, 'a> {
+    fn new(field: Field, placer: &'p mut LinePlacer<'a>) -> Self {
+        Entries {
+            field,
+            empties: empty_angle_addrs(placer.text).into_iter().peekable(),
+            counted: 0,
+            empty_line: placer.first_line,
+            placer,
         }
-    };
-    let mut push = |msg: &mut Message,
-                    placer: &mut LinePlacer<'_>,
-                    addr: &mail_parser::Addr<'_>,
-                    group: Option<usize>| {
+    }
+
+    /// Empty `<>` entries before this raw offset go in first, in header order.
+    fn flush(&mut self, msg: &mut Message, before: usize) {
+        while let Some(at) = self.empties.next_if(|&at| at < before) {
+            let skipped = self.placer.text.get(self.counted..at).unwrap_or_default();
+            self.empty_line = self
+                .empty_line
+                .map(|l| l + memchr::memchr_iter(b'\n', skipped).count());
+            self.counted = at;
+            msg.push_address(self.field, Span::default(), None, self.empty_line, None);
+        }
+    }
+
+    fn push(&mut self, msg: &mut Message, value: Option<&mail_parser::Address<'_>>) {
+        match value {
+            None => {}
+            Some(mail_parser::Address::List(list)) => {
+                msg.addresses.reserve(list.len());
+                for addr in list {
+                    self.push_one(msg, addr, None);
+                }
+            }
+            Some(mail_parser::Address::Group(groups)) => {
+                for group in groups {
+                    // mail-parser represents addresses outside any group, in a
+                    // header that also has groups, as groups without a name.
+                    let index = group.name.as_ref().map(|name| {
+                        msg.groups.push(Group {
+                            name: name.to_string(),
+                            field: self.field,
+                            line: self.placer.line(),
+                            members: group.addresses.len(),
+                        });
+                        msg.groups.len() - 1
+                    });
+                    msg.addresses.reserve(group.addresses.len());
+                    for addr in &group.addresses {
+                        self.push_one(msg, addr, index);
+                    }
+                }
+            }
+        }
+    }
+
+    fn push_one(&mut self, msg: &mut Message, addr: &mail_parser::Addr<'_>, group: Option<usize>) {
         let spec = addr.address.as_deref().unwrap_or("").trim();
         let mut name = addr
             .name
@@ -387,19 +473,19 @@ pub(super) fn push_addresses(
             .filter(|n| !n.is_empty());
         if spec.is_empty()
             && let Some(comment) = name
-            && placer.skip_comment_entry(comment)
+            && self.placer.skip_comment_entry(comment)
         {
             // `group: (some text);`: a comment, which mail-parser reports
             // as a name without an address. Nothing was addressed.
             return;
         }
-        let line = placer.place(spec);
+        let line = self.placer.place(spec);
         let quoted = if spec.starts_with('@') {
-            placer.quoted_before_match()
+            self.placer.quoted_before_match()
         } else {
             None
         };
-        let spec = match (quoted, placer.copied_match(spec)) {
+        let spec = match (quoted, self.placer.copied_match(spec)) {
             // `"john doe"@example.com`: mail-parser took the quoted local
             // part for a display name.
             (Some(quoted), _) => {
@@ -410,40 +496,15 @@ pub(super) fn push_addresses(
             (None, None) => msg.push_text(spec),
         };
         let name = name.map(|n| msg.push_text(n));
-        if let Some(at) = placer.last_match {
-            flush(msg, placer, at);
+        if let Some(at) = self.placer.last_match {
+            self.flush(msg, at);
         }
-        msg.push_address(field, spec, name, line, group);
-    };
-    match value {
-        None => {}
-        Some(mail_parser::Address::List(list)) => {
-            msg.addresses.reserve(list.len());
-            for addr in list {
-                push(msg, placer, addr, None);
-            }
-        }
-        Some(mail_parser::Address::Group(groups)) => {
-            for group in groups {
-                // mail-parser represents addresses outside any group, in a
-                // header that also has groups, as groups without a name.
-                let index = group.name.as_ref().map(|name| {
-                    msg.groups.push(Group {
-                        name: name.to_string(),
-                        field,
-                        line: placer.line(),
-                        members: group.addresses.len(),
-                    });
-                    msg.groups.len() - 1
-                });
-                msg.addresses.reserve(group.addresses.len());
-                for addr in &group.addresses {
-                    push(msg, placer, addr, index);
-                }
-            }
-        }
+        msg.push_address(self.field, spec, name, line, group);
     }
-    flush(msg, placer, usize::MAX);
+
+    fn finish(mut self, msg: &mut Message) {
+        self.flush(msg, usize::MAX);
+    }
 }
 
 /// Offsets of empty angle addresses (`<>`, `< >`) that stand alone as an
@@ -602,7 +663,9 @@ impl<'a> LinePlacer<'a> {
     /// if it was found verbatim and is the same in the copy (no line break).
     fn copied_match(&self, spec: &str) -> Option<Span> {
         let at = self.last_match?;
-        (!spec.contains(['\r', '\n'])).then(|| self.copy.sub(at, spec.len()))
+        // Bytes, not characters: this runs once per address.
+        (memchr::memchr2(b'\r', b'\n', spec.as_bytes()).is_none())
+            .then(|| self.copy.sub(at, spec.len()))
     }
 
     fn line(&self) -> Option<usize> {
@@ -620,7 +683,8 @@ impl<'a> LinePlacer<'a> {
             .min(self.cursor + ADDRESS_SEARCH_WINDOW + spec.len());
         let window = self.text.get(self.cursor..end).unwrap_or_default();
         if let Some(pos) = find(window, spec.as_bytes()) {
-            let newlines = memchr::memchr_iter(b'\n', &window[..pos]).count();
+            // Usually a few bytes (`,\n `): counted without memchr's setup.
+            let newlines = window[..pos].iter().filter(|&&b| b == b'\n').count();
             self.line = self.line.map(|line| line + newlines);
             self.last_match = Some(self.cursor + pos);
             self.cursor += pos + spec.len();

@@ -75,29 +75,24 @@ struct Seen<'m> {
     counts: [u64; 3],
 }
 
-/// What is known of one distinct recipient so far.
-#[derive(Clone, Copy)]
-enum Slot {
-    Unseen,
-    /// Written once, at this index of `Message::addresses`, in this field
-    /// of [`FIELDS`].
-    Once {
-        position: usize,
-        field: usize,
-    },
-    /// Written again: this index into the repeated mailboxes.
-    Repeated(usize),
-}
+/// What is known of one distinct recipient so far, in 4 bytes (a message
+/// may have a million): [`UNSEEN`]; written once, at this index of
+/// `Message::addresses`; or written again, this index into the repeated
+/// mailboxes with [`REPEATED`] set.
+type Slot = u32;
+const UNSEEN: Slot = u32::MAX;
+const REPEATED: Slot = 1 << 31;
 
 impl Rule for DuplicateRecipient {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         // The audience has already told mailboxes apart; this only counts,
         // in one slot per distinct recipient.
-        let mut slots = vec![Slot::Unseen; cx.audience.len()];
+        let mut slots: Vec<Slot> = vec![UNSEEN; cx.audience.len()];
         // In order of their second appearance.
         let mut repeated: Vec<Seen<'_>> = Vec::new();
+        let field_of = |address: &Address<'_>| FIELDS.iter().position(|f| *f == address.field);
         for (position, address) in cx.message.addresses().enumerate() {
-            let Some(field) = FIELDS.iter().position(|f| *f == address.field) else {
+            let Some(field) = field_of(&address) else {
                 continue;
             };
             let Some(recipient) = cx.audience.recipient_index(position) else {
@@ -105,22 +100,24 @@ impl Rule for DuplicateRecipient {
             };
             let slot = &mut slots[recipient];
             match *slot {
-                Slot::Unseen => *slot = Slot::Once { position, field },
-                Slot::Once {
-                    position: first,
-                    field: first_field,
-                } => {
+                // Positions and repeats stay far below 2^31: the size
+                // limit keeps messages far below 2 GB.
+                UNSEEN => *slot = position as Slot,
+                first if first & REPEATED == 0 => {
+                    let first = cx.message.address(first as usize).unwrap_or_default();
                     let mut counts = [0; 3];
-                    counts[first_field] += 1;
+                    if let Some(first_field) = field_of(&first) {
+                        counts[first_field] += 1;
+                    }
                     counts[field] += 1;
-                    *slot = Slot::Repeated(repeated.len());
+                    *slot = REPEATED | repeated.len() as Slot;
                     repeated.push(Seen {
-                        first: cx.message.address(first).unwrap_or_default(),
+                        first,
                         second: address,
                         counts,
                     });
                 }
-                Slot::Repeated(index) => repeated[index].counts[field] += 1,
+                index => repeated[(index & !REPEATED) as usize].counts[field] += 1,
             }
         }
         let mut capped = Capped::new(self.max_reported);

@@ -1,0 +1,418 @@
+//! A large address header parsed on every core.
+//!
+//! mail-parser reads an address header in one serial pass: for a header of
+//! a million addresses, an eighth of checking the message on one core while
+//! the others wait. It has no entry point to start in the middle of a
+//! header, so the header is cut here, at top-level commas, into pieces that
+//! mail-parser parses one by one on every core. A cut is made only where
+//! mail-parser is known to be back at the start of an entry, so that the
+//! pieces give, in order, exactly the addresses and groups the whole header
+//! gives: [`cuts`] follows mail-parser's own state machine (0.11.9,
+//! `parsers/fields/address.rs`) byte for byte, and stops cutting where it
+//! cannot be sure (an encoded word that may swallow a separator, a comment
+//! that may name a later group).
+
+use crate::guard::catch_panic;
+use mail_parser::HeaderValue;
+use mail_parser::parsers::MessageStream;
+use rayon::prelude::*;
+use std::ops::Range;
+
+/// Which address headers are cut, and how finely.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Cutting {
+    /// Headers from this many bytes are cut.
+    pub(super) from: usize,
+    /// About how many bytes each piece holds.
+    pub(super) piece: usize,
+}
+
+/// Ordinary address headers, a few KB, are parsed whole as they always
+/// were; cutting is for headers of thousands of addresses.
+pub(super) const CUTTING: Cutting = Cutting {
+    from: 256 * 1024,
+    piece: 64 * 1024,
+};
+
+/// Parses an address header's value (after the colon, up to and including
+/// its final line break) in pieces on every core, and hands each piece's
+/// addresses to `each`, in header order: `None` when a piece holds none.
+///
+/// The pieces are parsed a batch at a time while the previous batch is
+/// handed over, so that only a few pieces' parsed addresses are held at
+/// once, not a million.
+pub(super) fn parse_in_pieces<'v>(
+    value: &'v [u8],
+    piece_bytes: usize,
+    mut each: impl FnMut(Option<&mail_parser::Address<'v>>) + Send,
+) {
+    let mut start = 0;
+    let pieces: Vec<Range<usize>> = cuts(value, piece_bytes)
+        .into_iter()
+        .chain([value.len()])
+        .map(|end| {
+            let piece = start..end;
+            start = end;
+            piece
+        })
+        .collect();
+    let parse = |batch: &[Range<usize>]| -> Vec<Result<HeaderValue<'v>, String>> {
+        batch
+            .par_iter()
+            .map(|piece| {
+                let bytes = value.get(piece.clone()).unwrap_or_default();
+                catch_panic(|| MessageStream::new(bytes).parse_address())
+            })
+            .collect()
+    };
+    let mut hand_over = |parsed: Vec<Result<HeaderValue<'v>, String>>| {
+        for value in parsed {
+            match value {
+                Ok(HeaderValue::Address(list)) => each(Some(&list)),
+                Ok(_) => each(None),
+                // Raised again here, where the caller catches it (a panic
+                // on another thread would be printed there first).
+                Err(message) => std::panic::resume_unwind(Box::new(message)),
+            }
+        }
+    };
+    let mut batches = pieces.chunks(4 * rayon::current_num_threads().max(1));
+    let mut parsed = batches.next().map(parse).unwrap_or_default();
+    for batch in batches {
+        let ((), next) = rayon::join(|| hand_over(parsed), || parse(batch));
+        parsed = next;
+    }
+    hand_over(parsed);
+}
+
+/// mail-parser's address parser states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Name,
+    Address,
+    Quote,
+    Comment,
+}
+
+/// Where to cut an address header's value: offsets just past top-level
+/// commas, about `every` bytes apart. At each, mail-parser has just ended an
+/// entry, outside any quoted string, comment, angle brackets or group, with
+/// nothing pending, so parsing from there starts as it starts on a fresh
+/// header. Commas inside a group (`team: a, b;`) are not cut, so that each
+/// group is parsed whole.
+///
+/// Where the state becomes uncertain, cutting stops and the rest is one
+/// piece. That piece must not hold a group's colon: mail-parser names the
+/// header's last addresses after a comment before such a colon only when
+/// it has met a group earlier in the header, which a piece cannot know.
+fn cuts(value: &[u8], every: usize) -> Vec<usize> {
+    let mut cuts = Vec::new();
+    let stopped = scan(value, every, &mut cuts);
+    let rest = value.get(cuts.last().copied().unwrap_or(0)..);
+    if stopped && rest.is_some_and(|rest| memchr::memchr(b':', rest).is_some()) {
+        cuts.clear();
+    }
+    cuts
+}
+
+/// Pushes the cuts of [`cuts`] until the state becomes uncertain, which
+/// it says (true) rather than reaching the end.
+fn scan(value: &[u8], every: usize, cuts: &mut Vec<usize>) -> bool {
+    let mut next_cut = every;
+    let mut state = State::Name;
+    let mut stack: Vec<State> = Vec::new();
+    // A backslash escaped the next character (mail-parser's `is_escaped`,
+    // which a few characters leave set).
+    let mut escaped = false;
+    let mut in_group = false;
+    // A comment since the last separator: before a group's colon it may
+    // become the group's name, or outlive the group and name the next one.
+    let mut comment = false;
+    let mut i = 0;
+    while let Some(&b) = value.get(i) {
+        i += 1;
+        if !escaped && !STEERING_UNESCAPED[b as usize] {
+            // Most bytes: part of a name or an address, changing nothing.
+            continue;
+        }
+        match b {
+            b'\n' => {
+                match value.get(i) {
+                    // Outside a quoted string, mail-parser skips the
+                    // folding space unread.
+                    Some(b' ' | b'\t') if state != State::Quote => i += 1,
+                    Some(b' ' | b'\t') => {}
+                    None => return false,
+                    // Where the header ends for mail-parser.
+                    Some(_) => return true,
+                }
+                continue;
+            }
+            b'\\' if state != State::Name && !escaped => {
+                escaped = true;
+                continue;
+            }
+            b',' if state == State::Name => {
+                if !escaped && !in_group && i >= next_cut {
+                    cuts.push(i);
+                    next_cut = i + every;
+                }
+                comment = false;
+                continue;
+            }
+            b'<' if state == State::Name => {
+                stack.push(state);
+                state = State::Address;
+                continue;
+            }
+            b'>' if state == State::Address => {
+                state = stack.pop().unwrap_or(State::Name);
+                continue;
+            }
+            b'"' if !escaped && state == State::Name => {
+                stack.push(state);
+                state = State::Quote;
+                continue;
+            }
+            b'"' if !escaped && state == State::Quote => {
+                state = stack.pop().unwrap_or(State::Name);
+                continue;
+            }
+            b'=' if !escaped && value.get(i) == Some(&b'?') => {
+                // mail-parser may decode an encoded word here and skip its
+                // bytes, or fail and read them one by one: the same to it
+                // only if none of them changes its state.
+                let end = encoded_word_end(value, i - 1);
+                let word = value.get(i..end).unwrap_or_default();
+                if word.iter().any(|&b| STEERING.contains(&b)) {
+                    return true;
+                }
+                i = end;
+                continue;
+            }
+            b' ' | b'\t' => {
+                escaped = false;
+                continue;
+            }
+            b'\r' => continue,
+            b'(' if state != State::Quote && !escaped => {
+                stack.push(state);
+                if state != State::Comment {
+                    state = State::Comment;
+                    comment = true;
+                    continue;
+                }
+                // A nested comment's parenthesis is part of the comment.
+            }
+            b')' if state == State::Comment && !escaped => {
+                let outer = stack.pop().unwrap_or(State::Name);
+                if outer != State::Comment {
+                    state = outer;
+                    continue;
+                }
+            }
+            b':' if state == State::Name && !escaped => {
+                if comment {
+                    return true;
+                }
+                in_group = true;
+                continue;
+            }
+            b';' if state == State::Name => {
+                in_group = false;
+                comment = false;
+                continue;
+            }
+            _ => {}
+        }
+        escaped = false;
+    }
+    false
+}
+
+/// Bytes with a meaning of their own to mail-parser's address parser.
+const STEERING: &[u8] = b"\n\r \t\\,<>\"():;";
+
+/// The bytes [`scan`] must look at when no escape is pending: the others
+/// (white space and `\r` included) leave its state as it is.
+const STEERING_UNESCAPED: [bool; 256] = {
+    let mut table = [false; 256];
+    let bytes = b"\n\\,<>\"=():;";
+    let mut i = 0;
+    while i < bytes.len() {
+        table[bytes[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
+/// Where an encoded word starting at `at` (`=?charset?q?text?=`) ends if
+/// mail-parser decodes it: past the first `?=` after its charset and
+/// encoding, or at the end of `value`.
+fn encoded_word_end(value: &[u8], at: usize) -> usize {
+    let text = value
+        .get(at + 2..)
+        .and_then(|rest| memchr::memchr(b'?', rest))
+        .map_or(value.len(), |charset_end| at + 2 + charset_end + 3);
+    value
+        .get(text..)
+        .and_then(|rest| memchr::memmem::find(rest, b"?="))
+        .map_or(value.len(), |close| text + close + 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Cutting, cuts};
+    use crate::message::rfc5322::parse_rfc5322_cut;
+    use proptest::prelude::*;
+
+    fn pieces(value: &str) -> Vec<&str> {
+        let mut start = 0;
+        let mut out: Vec<&str> = cuts(value.as_bytes(), 1)
+            .into_iter()
+            .map(|end| {
+                let piece = &value[start..end];
+                start = end;
+                piece
+            })
+            .collect();
+        out.push(&value[start..]);
+        out
+    }
+
+    #[test]
+    fn cuts_only_between_entries() {
+        assert_eq!(
+            pieces(" a@x.com, \"b, c\" <b@x.com>, (d, e) d@x.com,\n e@x.com\n"),
+            [
+                " a@x.com,",
+                " \"b, c\" <b@x.com>,",
+                " (d, e) d@x.com,",
+                "\n e@x.com\n"
+            ]
+        );
+        assert_eq!(
+            pieces(" team: a@x.com, b@x.com;, c@x.com\n"),
+            [" team: a@x.com, b@x.com;,", " c@x.com\n"]
+        );
+        assert_eq!(
+            pieces(" <a,b@x.com>, =?utf-8?q?c=2Cd?= <c@x.com>, d@x.com\n"),
+            [
+                " <a,b@x.com>,",
+                " =?utf-8?q?c=2Cd?= <c@x.com>,",
+                " d@x.com\n"
+            ]
+        );
+    }
+
+    #[test]
+    fn stops_cutting_where_unsure() {
+        // The encoded word's text holds a comma: decoded, it is no separator.
+        assert_eq!(
+            pieces(" a@x.com, =?utf-8?q?c,d?= <c@x.com>, d@x.com\n"),
+            [" a@x.com,", " =?utf-8?q?c,d?= <c@x.com>, d@x.com\n"]
+        );
+        // An escaped `>` leaves the escape pending past the comma.
+        assert_eq!(
+            pieces(" <a\\>, \"b\" c@x.com, d@x.com\n"),
+            [" <a\\>, \"b\" c@x.com,", " d@x.com\n"]
+        );
+        // A comment before a group's colon may name a later group: not
+        // cut at all, since the piece holding the colon would not know of
+        // the group before it.
+        assert_eq!(
+            pieces(" g: (x);, (, ):, a@x.com, \n"),
+            [" g: (x);, (, ):, a@x.com, \n"]
+        );
+        assert_eq!(
+            pieces(" a@x.com, =?q?x,y?= g:, b@x.com\n"),
+            [" a@x.com, =?q?x,y?= g:, b@x.com\n"]
+        );
+    }
+
+    /// Entries as people and programs write them, and broken ones.
+    fn entry() -> impl Strategy<Value = String> {
+        let fragment = prop_oneof![
+            Just("ann@example.com".to_string()),
+            Just("Bob Smith <bob@Example.org>".to_string()),
+            Just("\"Smith, Bob\" <bob@example.org>".to_string()),
+            Just("\"a \\\" b, c\" <x@y.example>".to_string()),
+            Just("(work, old) carol@example.net".to_string()),
+            Just("dave@example.net (Dave, (nested) comment)".to_string()),
+            Just("<eve@example.com>".to_string()),
+            Just("<>".to_string()),
+            Just("< >".to_string()),
+            Just("\"john doe\"@example.com".to_string()),
+            Just("=?UTF-8?B?QW5uIEV4YW1wbGU=?= <ann@org.example>".to_string()),
+            Just("=?utf-8?q?Smith=2C_B?= <bs@example.com>".to_string()),
+            Just("=?utf-8?q?Smith,_B?= <bs@example.com>".to_string()),
+            Just("=?utf-8?q?broken <x@example.com>".to_string()),
+            Just("team: a@example.com, \"b, c\" <b@example.com>;".to_string()),
+            Just("undisclosed-recipients:;".to_string()),
+            Just("(note) list: x@example.com;".to_string()),
+            Just("group: (to follow);".to_string()),
+            Just("mrs.khan.hotmail.co.uk".to_string()),
+            Just("j.doe@@example.com".to_string()),
+            Just("John Smith".to_string()),
+            "[a-c@.<>\"(),;:\\= ?]{1,12}",
+        ];
+        fragment
+    }
+
+    fn header() -> impl Strategy<Value = String> {
+        let separator = prop_oneof![
+            Just(", "),
+            Just(","),
+            Just(",\n "),
+            Just(",\r\n\t"),
+            Just(" ,\n  "),
+            Just("; "),
+            Just("\n "),
+        ];
+        proptest::collection::vec((entry(), separator), 1..24).prop_map(|entries| {
+            entries
+                .into_iter()
+                .map(|(entry, separator)| entry + separator)
+                .collect()
+        })
+    }
+
+    proptest! {
+        /// Cutting every header at every comma it can gives the model the
+        /// whole-header parse gives: the same addresses, names, groups,
+        /// header values and lines, string for string.
+        #[test]
+        fn pieces_parse_as_the_whole_header(to in header(), cc in header()) {
+            let raw = format!("From: me@example.com\nTo: {to}\nSubject: s\nCc: {cc}\n\nbody\n");
+            let whole = Cutting { from: usize::MAX, piece: 1 };
+            let cut = Cutting { from: 0, piece: 1 };
+            let expected = parse_rfc5322_cut(raw.as_bytes(), 3, whole);
+            let got = parse_rfc5322_cut(raw.as_bytes(), 3, cut);
+            prop_assert_eq!(got, expected);
+        }
+    }
+
+    #[test]
+    fn a_large_header_is_cut_and_parses_as_a_whole() {
+        let to: Vec<String> = (0..20_000)
+            .map(|i| match i % 5 {
+                0 => format!("\"Smith, {i}\" <u{i}@example.com>"),
+                1 => format!("team{i}: a{i}@example.com, b{i}@example.org;"),
+                2 => format!("(c, {i}) c{i}@example.net"),
+                3 => format!("=?utf-8?q?d=2C_{i}?= <d{i}@example.com>"),
+                _ => format!("e{i}@example.com"),
+            })
+            .collect();
+        let to = to.join(",\r\n ");
+        assert!(cuts(to.as_bytes(), super::CUTTING.piece).len() > 4);
+        let raw = format!("From: me@example.com\r\nTo: {to}\r\n\r\nbody\r\n");
+        let whole = Cutting {
+            from: usize::MAX,
+            piece: 1,
+        };
+        let msg = parse_rfc5322_cut(raw.as_bytes(), 1, super::CUTTING).unwrap();
+        assert_eq!(msg.groups.len(), 4_000);
+        assert_eq!(msg.recipients().count(), 24_000);
+        assert_eq!(msg, parse_rfc5322_cut(raw.as_bytes(), 1, whole).unwrap());
+    }
+}
