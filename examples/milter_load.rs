@@ -1,0 +1,186 @@
+//! Load through a real Postfix with and without `maillint milter`: added
+//! latency per message, sustained messages per second, and the milter's
+//! memory over a long run. Run by `scripts/bench-milter` (as root, with
+//! Debian's postfix installed), which builds the release binary:
+//!
+//! ```sh
+//! cargo run --release --example milter_load -- target/release/maillint [MESSAGES]
+//! ```
+//!
+//! Two Postfix instances on loopback (tests/postfix/, as the tests start
+//! them), one with the milter, take turns message by message for the
+//! latency figures, so that whatever else the machine does weighs on both
+//! alike.
+// An example: a failed unwrap is a failed run, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../tests/postfix/mod.rs"]
+mod postfix;
+
+use postfix::{Postfix, Sink, crlf, submit};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// The gateway's defaults for an organisation: errors refused, warnings
+/// tagged.
+const CONFIG: &str = "[organization]\ndomains = [\"example.org\"]\n";
+/// Messages sent one after another, alternating between the two servers.
+const SEQUENTIAL: usize = 2000;
+/// SMTP clients at once for the throughput figures.
+const CLIENTS: usize = 8;
+const THROUGHPUT_MESSAGES: usize = 4000;
+/// RSS samples over the long run.
+const SAMPLES: usize = 10;
+
+/// Ordinary mail: a colleague and a partner, a few KB of text.
+fn message(i: usize) -> String {
+    crlf(&format!(
+        "From: Jane <jane@example.org>\nTo: Bob <bob@partner.example>\nCc: Ann <ann@example.org>\nSubject: Minutes {i}\nMessage-ID: <load{i}@example.org>\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nHello Bob,\n\nthe minutes of meeting {i} are below; the actions are on page 2.\n{}",
+        "A line of ordinary text in the body of an ordinary message.\n".repeat(40)
+    ))
+}
+
+/// Sends message `i` through the server on `port`; the time it took (SMTP
+/// connection to QUIT).
+fn send(port: u16, i: usize) -> Duration {
+    let text = message(i);
+    let started = Instant::now();
+    let (code, reply) = submit(
+        port,
+        "jane@example.org",
+        &["bob@partner.example", "ann@example.org"],
+        &text,
+    );
+    assert_eq!(code, 250, "{reply}");
+    started.elapsed()
+}
+
+/// Sends `count` messages from `CLIENTS` clients at once, calling
+/// `progress` with the number of each message sent; messages/s.
+fn sustained(port: u16, count: usize, first: usize, progress: impl Fn(usize) + Sync) -> f64 {
+    let next = AtomicUsize::new(0);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..CLIENTS {
+            let (next, progress) = (&next, &progress);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= count {
+                        break;
+                    }
+                    send(port, first + i);
+                    progress(i);
+                }
+            });
+        }
+    });
+    count as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Resident memory of a process, in KB.
+fn rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+fn percentile(sorted: &[Duration], q: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1000.0
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let maillint = args
+        .next()
+        .expect("usage: milter_load MAILLINT_BINARY [MESSAGES]");
+    let long_run: usize = args.next().map_or(100_000, |n| n.parse().unwrap());
+    let sink = Sink::counting();
+    let plain = Postfix::start(Path::new(&maillint), None, &sink);
+    let milter = Postfix::start(Path::new(&maillint), Some(CONFIG), &sink);
+    let pid = milter.milter_pid().unwrap();
+    let mut sent = 0;
+    // Warm up: Postfix's processes started, the milter's first threads.
+    for _ in 0..50 {
+        send(plain.smtp_port, sent);
+        send(milter.smtp_port, sent + 1);
+        sent += 2;
+    }
+    let rss_start = rss_kb(pid);
+
+    let (mut without, mut with) = (Vec::new(), Vec::new());
+    for _ in 0..SEQUENTIAL {
+        without.push(send(plain.smtp_port, sent));
+        with.push(send(milter.smtp_port, sent + 1));
+        sent += 2;
+    }
+    without.sort();
+    with.sort();
+
+    let rate_without = sustained(plain.smtp_port, THROUGHPUT_MESSAGES, sent, |_| {});
+    sent += THROUGHPUT_MESSAGES;
+    let rate_with = sustained(milter.smtp_port, THROUGHPUT_MESSAGES, sent, |_| {});
+    sent += THROUGHPUT_MESSAGES;
+
+    // The long run: RSS sampled every tenth of the way.
+    let samples = std::sync::Mutex::new(vec![(0, rss_start)]);
+    let every = (long_run / SAMPLES).max(1);
+    let rate_long = sustained(milter.smtp_port, long_run, sent, |i| {
+        if i > 0 && i % every == 0 {
+            samples.lock().unwrap().push((i, rss_kb(pid)));
+        }
+    });
+    let mut samples = samples.into_inner().unwrap();
+    samples.push((long_run, rss_kb(pid)));
+
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let total = sent + long_run;
+    while sink.delivered() < total && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let decisions = milter.milter_log().matches("action=").count();
+
+    println!(
+        "{SEQUENTIAL} messages one after another through each server, taking turns (SMTP connection to QUIT):\n"
+    );
+    println!("| | p50 | p90 | p99 | max |");
+    println!("|---|---:|---:|---:|---:|");
+    for (name, times) in [
+        ("Postfix alone", &without),
+        ("Postfix with maillint milter", &with),
+    ] {
+        println!(
+            "| {name} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms |",
+            percentile(times, 0.5),
+            percentile(times, 0.9),
+            percentile(times, 0.99),
+            percentile(times, 1.0)
+        );
+    }
+    println!(
+        "| added by the milter | {:.2} ms | {:.2} ms | {:.2} ms | |",
+        percentile(&with, 0.5) - percentile(&without, 0.5),
+        percentile(&with, 0.9) - percentile(&without, 0.9),
+        percentile(&with, 0.99) - percentile(&without, 0.99)
+    );
+    println!("\nSustained, {CLIENTS} SMTP clients at once:\n");
+    println!("| | messages | accepted per second |");
+    println!("|---|---:|---:|");
+    println!("| Postfix alone | {THROUGHPUT_MESSAGES} | {rate_without:.0} |");
+    println!("| Postfix with maillint milter | {THROUGHPUT_MESSAGES} | {rate_with:.0} |");
+    println!("| Postfix with maillint milter, long run | {long_run} | {rate_long:.0} |");
+    println!("\nMilter memory (RSS) over the long run:\n");
+    println!("| messages | RSS |");
+    println!("|---:|---:|");
+    for (at, kb) in &samples {
+        println!("| {at} | {:.1} MB |", *kb as f64 / 1024.0);
+    }
+    println!(
+        "\n{} messages delivered to the sink of {total} sent; {decisions} milter decisions logged.",
+        sink.delivered()
+    );
+}
