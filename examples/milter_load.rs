@@ -89,6 +89,28 @@ fn rss_kb(pid: u32) -> u64 {
         .unwrap()
 }
 
+/// CPU time a process has used (user and system), in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // The fields after the command name, which is in parentheses.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    let per_second = std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .unwrap();
+    ticks as f64
+        / String::from_utf8_lossy(&per_second.stdout)
+            .trim()
+            .parse::<f64>()
+            .unwrap()
+}
+
 fn percentile(sorted: &[Duration], q: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1000.0
 }
@@ -129,11 +151,13 @@ fn main() {
     // The long run: RSS sampled every tenth of the way.
     let samples = std::sync::Mutex::new(vec![(0, rss_start)]);
     let every = (long_run / SAMPLES).max(1);
+    let cpu_before = cpu_seconds(pid);
     let rate_long = sustained(milter.smtp_port, long_run, sent, |i| {
         if i > 0 && i % every == 0 {
             samples.lock().unwrap().push((i, rss_kb(pid)));
         }
     });
+    let cpu_per_message = (cpu_seconds(pid) - cpu_before) / long_run as f64 * 1000.0;
     let mut samples = samples.into_inner().unwrap();
     samples.push((long_run, rss_kb(pid)));
 
@@ -173,6 +197,9 @@ fn main() {
     println!("| Postfix alone | {THROUGHPUT_MESSAGES} | {rate_without:.0} |");
     println!("| Postfix with maillint milter | {THROUGHPUT_MESSAGES} | {rate_with:.0} |");
     println!("| Postfix with maillint milter, long run | {long_run} | {rate_long:.0} |");
+    println!(
+        "\nThe milter's CPU time (user and system) over the long run: {cpu_per_message:.3} ms per message."
+    );
     println!("\nMilter memory (RSS) over the long run:\n");
     println!("| messages | RSS |");
     println!("|---:|---:|");

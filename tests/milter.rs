@@ -192,6 +192,46 @@ fn negotiation_takes_what_the_mta_offers() {
 }
 
 #[test]
+fn connections_beyond_max_connections_wait_for_a_free_thread() {
+    let (address, log) = start(&format!("{CONFIG}max_connections = 2\n"));
+    let (first, _) = Mta::connect(address, 0);
+    let (mut second, _) = Mta::connect(address, 0);
+    // The third waits until one of the first two ends.
+    let mut third = TcpStream::connect(address).unwrap();
+    let mut negotiate = 13u32.to_be_bytes().to_vec();
+    negotiate.push(b'O');
+    for word in [6u32, ALL_ACTIONS, 0] {
+        negotiate.extend_from_slice(&word.to_be_bytes());
+    }
+    third.write_all(&negotiate).unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut reply = [0u8; 17];
+    assert!(
+        third.read_exact(&mut reply).is_err(),
+        "served beyond the bound"
+    );
+    drop(first);
+    third
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    third.read_exact(&mut reply).unwrap();
+    assert_eq!(reply[4], b'O');
+    let replies = second.message("jane@example.org", &["bob@partner.example"], CLEAN);
+    assert_eq!(replies, [(b'c', Vec::new())]);
+    // Connections one after another are served by the threads already
+    // started, each from a clean state.
+    drop(third);
+    for _ in 0..20 {
+        let (mut mta, _) = Mta::connect(address, 0);
+        let replies = mta.message("jane@example.org", &["bob@partner.example"], CLEAN);
+        assert_eq!(replies, [(b'c', Vec::new())]);
+    }
+    assert_eq!(log.text().matches("action=accept").count(), 21);
+}
+
+#[test]
 fn a_clean_outgoing_message_is_accepted() {
     let (address, log) = start(CONFIG);
     for flags in [POSTFIX_FLAGS, 0] {

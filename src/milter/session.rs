@@ -5,7 +5,7 @@
 use super::protocol::{self, Command, ProtocolError, Reply, action, flag};
 use super::{Action, Decision, Envelope, Gateway};
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::{BufReader, Read, Write};
 
 pub(super) trait Stream: Read + Write + Send {}
 impl<T: Read + Write + Send> Stream for T {}
@@ -91,11 +91,15 @@ impl<'g> Session<'g> {
         // A header may be as large as a whole message; body chunks are
         // small (64 KB from Postfix and Sendmail).
         let max_packet = self.gateway.max_message_size().saturating_add(64 * 1024);
-        while let Some(command) = protocol::read_command(stream, max_packet)? {
+        // The MTA sends macros and their event together: buffered, a
+        // packet or two take one read instead of two each.
+        let mut stream = BufReader::new(stream);
+        while let Some(command) = protocol::read_command(&mut stream, max_packet)? {
             match self.handle(command) {
                 Step::Silent => {}
                 Step::Send(replies) => {
                     let bytes: Vec<u8> = replies.iter().flat_map(Reply::encode).collect();
+                    let stream = stream.get_mut();
                     stream.write_all(&bytes)?;
                     stream.flush()?;
                 }
