@@ -7,10 +7,10 @@
 //! cargo run --release --example milter_load -- target/release/maillint [MESSAGES]
 //! ```
 //!
-//! Two Postfix instances on loopback (tests/postfix/, as the tests start
-//! them), one with the milter, take turns message by message for the
-//! latency figures, so that whatever else the machine does weighs on both
-//! alike.
+//! Three Postfix instances on loopback (tests/postfix/, as the tests start
+//! them): one alone, one with the milter on a loopback port, one with it on
+//! a Unix socket. They take turns message by message for the latency
+//! figures, so that whatever else the machine does weighs on all alike.
 // An example: a failed unwrap is a failed run, which is what it should be.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -79,14 +79,17 @@ fn sustained(port: u16, count: usize, first: usize, progress: impl Fn(usize) + S
     count as f64 / started.elapsed().as_secs_f64()
 }
 
-/// Resident memory of a process, in KB.
-fn rss_kb(pid: u32) -> u64 {
+/// Resident memory of a process in KB, and its threads.
+fn rss_kb(pid: u32) -> (u64, u64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap()
+    };
+    (field("VmRSS:"), field("Threads:"))
 }
 
 /// CPU time a process has used (user and system), in seconds.
@@ -122,31 +125,51 @@ fn main() {
         .expect("usage: milter_load MAILLINT_BINARY [MESSAGES]");
     let long_run: usize = args.next().map_or(100_000, |n| n.parse().unwrap());
     let sink = Sink::counting();
-    let plain = Postfix::start(Path::new(&maillint), None, &sink);
-    let milter = Postfix::start(Path::new(&maillint), Some(CONFIG), &sink);
+    let maillint = Path::new(&maillint);
+    let servers = [
+        ("Postfix alone", Postfix::start(maillint, None, &sink)),
+        (
+            "Postfix with maillint milter (inet:)",
+            Postfix::start(maillint, Some(CONFIG), &sink),
+        ),
+        (
+            "Postfix with maillint milter (unix:)",
+            Postfix::start_on_unix_socket(maillint, CONFIG, &sink),
+        ),
+    ];
+    let milter = &servers[1].1;
     let pid = milter.milter_pid().unwrap();
     let mut sent = 0;
     // Warm up: Postfix's processes started, the milter's first threads.
     for _ in 0..50 {
-        send(plain.smtp_port, sent);
-        send(milter.smtp_port, sent + 1);
-        sent += 2;
+        for (_, server) in &servers {
+            send(server.smtp_port, sent);
+            sent += 1;
+        }
     }
     let rss_start = rss_kb(pid);
 
-    let (mut without, mut with) = (Vec::new(), Vec::new());
+    let mut times = vec![Vec::new(); servers.len()];
     for _ in 0..SEQUENTIAL {
-        without.push(send(plain.smtp_port, sent));
-        with.push(send(milter.smtp_port, sent + 1));
-        sent += 2;
+        for ((_, server), times) in servers.iter().zip(&mut times) {
+            times.push(send(server.smtp_port, sent));
+            sent += 1;
+        }
     }
-    without.sort();
-    with.sort();
+    for times in &mut times {
+        times.sort();
+    }
 
-    let rate_without = sustained(plain.smtp_port, THROUGHPUT_MESSAGES, sent, |_| {});
-    sent += THROUGHPUT_MESSAGES;
-    let rate_with = sustained(milter.smtp_port, THROUGHPUT_MESSAGES, sent, |_| {});
-    sent += THROUGHPUT_MESSAGES;
+    let mut rates = Vec::new();
+    for (_, server) in &servers {
+        rates.push(sustained(
+            server.smtp_port,
+            THROUGHPUT_MESSAGES,
+            sent,
+            |_| {},
+        ));
+        sent += THROUGHPUT_MESSAGES;
+    }
 
     // The long run: RSS sampled every tenth of the way.
     let samples = std::sync::Mutex::new(vec![(0, rss_start)]);
@@ -173,38 +196,43 @@ fn main() {
     );
     println!("| | p50 | p90 | p99 | max |");
     println!("|---|---:|---:|---:|---:|");
-    for (name, times) in [
-        ("Postfix alone", &without),
-        ("Postfix with maillint milter", &with),
-    ] {
+    let quantiles = [0.5, 0.9, 0.99, 1.0];
+    for ((name, _), times) in servers.iter().zip(&times) {
+        let cells: Vec<String> = quantiles
+            .iter()
+            .map(|q| format!("{:.2} ms", percentile(times, *q)))
+            .collect();
+        println!("| {name} | {} |", cells.join(" | "));
+    }
+    for ((name, _), with) in servers.iter().zip(&times).skip(1) {
+        let cells: Vec<String> = quantiles[..3]
+            .iter()
+            .map(|q| format!("{:.2} ms", percentile(with, *q) - percentile(&times[0], *q)))
+            .collect();
         println!(
-            "| {name} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms |",
-            percentile(times, 0.5),
-            percentile(times, 0.9),
-            percentile(times, 0.99),
-            percentile(times, 1.0)
+            "| added, {} | {} | |",
+            name.trim_start_matches("Postfix with "),
+            cells.join(" | ")
         );
     }
-    println!(
-        "| added by the milter | {:.2} ms | {:.2} ms | {:.2} ms | |",
-        percentile(&with, 0.5) - percentile(&without, 0.5),
-        percentile(&with, 0.9) - percentile(&without, 0.9),
-        percentile(&with, 0.99) - percentile(&without, 0.99)
-    );
     println!("\nSustained, {CLIENTS} SMTP clients at once:\n");
     println!("| | messages | accepted per second |");
     println!("|---|---:|---:|");
-    println!("| Postfix alone | {THROUGHPUT_MESSAGES} | {rate_without:.0} |");
-    println!("| Postfix with maillint milter | {THROUGHPUT_MESSAGES} | {rate_with:.0} |");
-    println!("| Postfix with maillint milter, long run | {long_run} | {rate_long:.0} |");
+    for ((name, _), rate) in servers.iter().zip(&rates) {
+        println!("| {name} | {THROUGHPUT_MESSAGES} | {rate:.0} |");
+    }
+    println!(
+        "| {}, long run | {long_run} | {rate_long:.0} |",
+        servers[1].0
+    );
     println!(
         "\nThe milter's CPU time (user and system) over the long run: {cpu_per_message:.3} ms per message."
     );
     println!("\nMilter memory (RSS) over the long run:\n");
-    println!("| messages | RSS |");
-    println!("|---:|---:|");
-    for (at, kb) in &samples {
-        println!("| {at} | {:.1} MB |", *kb as f64 / 1024.0);
+    println!("| messages | RSS | threads |");
+    println!("|---:|---:|---:|");
+    for (at, (kb, threads)) in &samples {
+        println!("| {at} | {:.1} MB | {threads} |", *kb as f64 / 1024.0);
     }
     println!(
         "\n{} messages delivered to the sink of {total} sent; {decisions} milter decisions logged.",

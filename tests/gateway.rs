@@ -181,6 +181,48 @@ fn postfix_gateway() {
     assert!(!log.contains("jane@example.org"), "{log}");
 }
 
+#[test]
+fn postfix_gateway_on_a_unix_socket() {
+    if !available(POSTFIX, true) {
+        return;
+    }
+    // On a Unix socket Postfix does not wait for most answers (see
+    // NO_REPLY_FLAGS in src/milter/session.rs): the message must still
+    // arrive whole, headers and body.
+    let sink = Sink::start();
+    let gateway = Postfix::start_on_unix_socket(Path::new(MAILLINT), CONFIG, &sink);
+    let clean = crlf(
+        "From: Jane <jane@example.org>\nTo: Bob <bob@partner.example>\nSubject: Minutes\nMessage-ID: <unix@example.org>\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nHello Bob, the minutes are below.\n",
+    );
+    let (code, text) = submit(
+        gateway.smtp_port,
+        "jane@example.org",
+        &["bob@partner.example"],
+        &clean,
+    );
+    assert_eq!(code, 250, "{text}\n{}", gateway.logs());
+    let delivered = sink
+        .wait_for("<unix@example.org>")
+        .unwrap_or_else(|| panic!("{}", gateway.logs()));
+    assert_eq!(without_received(&delivered), clean);
+    let (code, text) = submit(
+        gateway.smtp_port,
+        "jane@example.org",
+        &["person1@company1.example"],
+        &cc_exposure("<exposed@example.org>", "jane@example.org"),
+    );
+    assert_eq!(code, 550, "{text}\n{}", gateway.logs());
+    assert!(
+        text.contains("550-5.7.1 error [cc-exposure]: 60 external addresses"),
+        "{text}"
+    );
+    let log = gateway.milter_log();
+    assert!(
+        log.contains(r#"message_id="<unix@example.org>" sender="j•••@example.org" recipients=1 rules="external-recipients" action=accept"#),
+        "{log}"
+    );
+}
+
 /// A `redis-server` of the test's own on a loopback port, stopped when
 /// dropped.
 struct Redis {

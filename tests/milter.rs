@@ -50,7 +50,7 @@ fn start(config: &str) -> (SocketAddr, Log) {
 
 /// The MTA's side of one connection.
 struct Mta {
-    stream: TcpStream,
+    stream: Box<dyn Duplex>,
     /// Protocol flags agreed: which events get no reply.
     flags: u32,
 }
@@ -59,12 +59,27 @@ const ALL_ACTIONS: u32 = 0x1ff;
 /// What Postfix 3.7 offers: every event flag, no-reply flags included.
 const POSTFIX_FLAGS: u32 = 0x1fffff;
 
+trait Duplex: Read + Write {}
+impl<T: Read + Write> Duplex for T {}
+
 impl Mta {
     fn connect(address: SocketAddr, flags: u32) -> (Mta, u32) {
         let stream = TcpStream::connect(address).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
+        Mta::negotiate(Box::new(stream), flags)
+    }
+
+    fn connect_unix(path: &std::path::Path, flags: u32) -> (Mta, u32) {
+        let stream = std::os::unix::net::UnixStream::connect(path).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        Mta::negotiate(Box::new(stream), flags)
+    }
+
+    fn negotiate(stream: Box<dyn Duplex>, flags: u32) -> (Mta, u32) {
         let mut mta = Mta { stream, flags: 0 };
         let mut data = Vec::new();
         for word in [6u32, ALL_ACTIONS, flags] {
@@ -421,16 +436,21 @@ fn serves_on_a_unix_socket() {
     let gateway = Arc::new(Gateway::new(config, Box::new(Log::default())).unwrap());
     let server = Server::bind(&listen).unwrap();
     std::thread::spawn(move || server.run(gateway));
-    let mut stream = std::os::unix::net::UnixStream::connect(&path).unwrap();
-    let mut packet = 13u32.to_be_bytes().to_vec();
-    packet.push(b'O');
-    for word in [6u32, ALL_ACTIONS, POSTFIX_FLAGS] {
-        packet.extend_from_slice(&word.to_be_bytes());
-    }
-    stream.write_all(&packet).unwrap();
-    let mut reply = [0u8; 17];
-    stream.read_exact(&mut reply).unwrap();
-    assert_eq!(&reply[..9], &[0, 0, 0, 13, b'O', 0, 0, 0, 6]);
+    let (mut mta, agreed) = Mta::connect_unix(&path, POSTFIX_FLAGS);
+    // No Nagle on a Unix socket: the MTA need not wait for a "continue"
+    // to connect, HELO, RCPT, DATA, headers, end of headers and body.
+    assert_eq!(agreed & 0xdb080, 0xdb080, "{agreed:#x}");
+    assert_eq!(
+        agreed & 0x4000,
+        0,
+        "MAIL is answered (inbound mail is accepted there)"
+    );
+    let replies = mta.message("jane@example.org", &["bob@partner.example"], CLEAN);
+    assert_eq!(replies, [(b'c', Vec::new())]);
+    let replies = mta.message("jane@example.org", &["jane@example.org"], &cc_exposure());
+    assert!(reply_text(&replies).contains("cc-exposure"), "{replies:?}");
+    let replies = mta.message("someone@elsewhere.example", &["jane@example.org"], CLEAN);
+    assert_eq!(replies, [(b'a', Vec::new())]);
 }
 
 #[test]

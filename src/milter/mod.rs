@@ -439,7 +439,8 @@ struct Workers {
 #[derive(Default)]
 struct WorkerState {
     /// Accepted connections no thread has taken yet.
-    waiting: VecDeque<Box<dyn session::Stream>>,
+    /// With whether each is on a Unix socket.
+    waiting: VecDeque<(Box<dyn session::Stream>, bool)>,
     /// Threads waiting for a connection.
     idle: usize,
     /// Connections being served.
@@ -461,9 +462,14 @@ impl Workers {
     }
 
     /// Hands a connection to an idle thread, or to a new one.
-    fn serve(self: &Arc<Self>, gateway: &Arc<Gateway>, stream: Box<dyn session::Stream>) {
+    fn serve(
+        self: &Arc<Self>,
+        gateway: &Arc<Gateway>,
+        stream: Box<dyn session::Stream>,
+        unix: bool,
+    ) {
         let mut state = self.lock();
-        state.waiting.push_back(stream);
+        state.waiting.push_back((stream, unix));
         if state.waiting.len() <= state.idle {
             self.changed.notify_all();
             return;
@@ -484,10 +490,10 @@ impl Workers {
         let mut state = self.lock();
         loop {
             match state.waiting.pop_front() {
-                Some(stream) => {
+                Some((stream, unix)) => {
                     state.busy += 1;
                     drop(state);
-                    session::serve_connection(gateway, stream);
+                    session::serve_connection(gateway, stream, unix);
                     state = self.lock();
                     state.busy -= 1;
                     self.changed.notify_all();
@@ -562,7 +568,7 @@ impl Server {
                 }),
             };
             match accepted {
-                Ok(stream) => workers.serve(&gateway, stream),
+                Ok(stream) => workers.serve(&gateway, stream, !matches!(self, Server::Inet(_))),
                 Err(e) => {
                     gateway.log_line(&format!("maillint milter: cannot accept a connection: {e}"));
                     // Out of file descriptors and the like: do not spin.

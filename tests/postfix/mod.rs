@@ -138,9 +138,18 @@ pub struct Postfix {
 
 impl Postfix {
     /// Postfix on a free port relaying everything to `sink`, without a
-    /// milter (`None`), or with `maillint` (the binary) as its milter,
-    /// configured by `maillint_toml`. Needs root.
+    /// milter (`None`), or with `maillint` (the binary) as its milter on a
+    /// loopback port, configured by `maillint_toml`. Needs root.
     pub fn start(maillint: &Path, maillint_toml: Option<&str>, sink: &Sink) -> Postfix {
+        Postfix::launch(maillint, maillint_toml, false, sink)
+    }
+
+    /// The same with the milter on a Unix socket.
+    pub fn start_on_unix_socket(maillint: &Path, maillint_toml: &str, sink: &Sink) -> Postfix {
+        Postfix::launch(maillint, Some(maillint_toml), true, sink)
+    }
+
+    fn launch(maillint: &Path, maillint_toml: Option<&str>, unix: bool, sink: &Sink) -> Postfix {
         let dir = tempfile::TempDir::new().unwrap();
         let root = dir.path();
         // Postfix's own user must reach the queue inside the temp dir.
@@ -149,27 +158,35 @@ impl Postfix {
             std::fs::create_dir(root.join(sub)).unwrap();
         }
         run(Command::new("chown").arg("postfix").arg(root.join("data")));
-        let milter_port = free_port();
         let smtp_port = free_port();
+        let socket = root.join("milter.sock");
+        let listen = if unix {
+            format!("unix:{}", socket.display())
+        } else {
+            format!("inet:127.0.0.1:{}", free_port())
+        };
         let milter = maillint_toml.map(|toml| {
             let config = root.join("maillint.toml");
             std::fs::write(&config, toml).unwrap();
             let milter = Command::new(maillint)
-                .args([
-                    "milter",
-                    "--listen",
-                    &format!("inet:127.0.0.1:{milter_port}"),
-                ])
+                .args(["milter", "--listen", &listen])
                 .arg("--config")
                 .arg(&config)
                 .stderr(std::fs::File::create(root.join("milter.log")).unwrap())
                 .spawn()
                 .unwrap();
-            wait_for_port(milter_port);
+            match listen.rsplit_once(':') {
+                Some((_, port)) if !unix => wait_for_port(port.parse().unwrap()),
+                _ => {
+                    wait_for_path(&socket);
+                    // Postfix's processes run as its own user.
+                    chmod(&socket, 0o666);
+                }
+            }
             milter
         });
         let milters = if milter.is_some() {
-            format!("smtpd_milters = inet:127.0.0.1:{milter_port}\n")
+            format!("smtpd_milters = {listen}\n")
         } else {
             String::new()
         };
@@ -323,6 +340,14 @@ pub fn wait_for_port(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "nothing listens on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn wait_for_path(path: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !path.exists() {
+        assert!(Instant::now() < deadline, "no {}", path.display());
         std::thread::sleep(Duration::from_millis(50));
     }
 }
