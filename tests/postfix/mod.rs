@@ -159,7 +159,9 @@ impl Postfix {
         }
         run(Command::new("chown").arg("postfix").arg(root.join("data")));
         let smtp_port = free_port();
-        let socket = root.join("milter.sock");
+        // In the queue directory, named relative to it in main.cf, as the
+        // README sets it up for Postfix's chrooted processes.
+        let socket = root.join("queue/milter.sock");
         let listen = if unix {
             format!("unix:{}", socket.display())
         } else {
@@ -185,10 +187,10 @@ impl Postfix {
             }
             milter
         });
-        let milters = if milter.is_some() {
-            format!("smtpd_milters = {listen}\n")
-        } else {
-            String::new()
+        let milters = match (&milter, unix) {
+            (None, _) => String::new(),
+            (Some(_), true) => "smtpd_milters = unix:milter.sock\n".to_string(),
+            (Some(_), false) => format!("smtpd_milters = {listen}\n"),
         };
         let r = root.display();
         std::fs::write(
