@@ -58,7 +58,7 @@ fn start(config: &str) -> (SocketAddr, Log) {
 
 /// The MTA's side of one connection.
 struct Mta {
-    stream: TcpStream,
+    stream: Box<dyn Duplex>,
     /// Protocol flags agreed: which events get no reply.
     flags: u32,
 }
@@ -67,12 +67,27 @@ const ALL_ACTIONS: u32 = 0x1ff;
 /// What Postfix 3.7 offers: every event flag, no-reply flags included.
 const POSTFIX_FLAGS: u32 = 0x1fffff;
 
+trait Duplex: Read + Write {}
+impl<T: Read + Write> Duplex for T {}
+
 impl Mta {
     fn connect(address: SocketAddr, flags: u32) -> (Mta, u32) {
         let stream = TcpStream::connect(address).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
+        Mta::negotiate(Box::new(stream), flags)
+    }
+
+    fn connect_unix(path: &std::path::Path, flags: u32) -> (Mta, u32) {
+        let stream = std::os::unix::net::UnixStream::connect(path).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        Mta::negotiate(Box::new(stream), flags)
+    }
+
+    fn negotiate(stream: Box<dyn Duplex>, flags: u32) -> (Mta, u32) {
         let mut mta = Mta { stream, flags: 0 };
         let mut data = Vec::new();
         for word in [6u32, ALL_ACTIONS, flags] {
@@ -197,6 +212,46 @@ fn negotiation_takes_what_the_mta_offers() {
     assert_eq!(agreed & 0x200, 0, "DATA is sent");
     let (_, agreed) = Mta::connect(address, 0);
     assert_eq!(agreed, 0, "nothing the MTA did not offer");
+}
+
+#[test]
+fn connections_beyond_max_connections_wait_for_a_free_thread() {
+    let (address, log) = start(&format!("{CONFIG}max_connections = 2\n"));
+    let (first, _) = Mta::connect(address, 0);
+    let (mut second, _) = Mta::connect(address, 0);
+    // The third waits until one of the first two ends.
+    let mut third = TcpStream::connect(address).unwrap();
+    let mut negotiate = 13u32.to_be_bytes().to_vec();
+    negotiate.push(b'O');
+    for word in [6u32, ALL_ACTIONS, 0] {
+        negotiate.extend_from_slice(&word.to_be_bytes());
+    }
+    third.write_all(&negotiate).unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut reply = [0u8; 17];
+    assert!(
+        third.read_exact(&mut reply).is_err(),
+        "served beyond the bound"
+    );
+    drop(first);
+    third
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    third.read_exact(&mut reply).unwrap();
+    assert_eq!(reply[4], b'O');
+    let replies = second.message("jane@example.org", &["bob@partner.example"], CLEAN);
+    assert_eq!(replies, [(b'c', Vec::new())]);
+    // Connections one after another are served by the threads already
+    // started, each from a clean state.
+    drop(third);
+    for _ in 0..20 {
+        let (mut mta, _) = Mta::connect(address, 0);
+        let replies = mta.message("jane@example.org", &["bob@partner.example"], CLEAN);
+        assert_eq!(replies, [(b'c', Vec::new())]);
+    }
+    assert_eq!(log.text().matches("action=accept").count(), 21);
 }
 
 #[test]
@@ -389,16 +444,21 @@ fn serves_on_a_unix_socket() {
     let gateway = Arc::new(Gateway::new(config, Box::new(Log::default())).unwrap());
     let server = Server::bind(&listen).unwrap();
     std::thread::spawn(move || server.run(gateway));
-    let mut stream = std::os::unix::net::UnixStream::connect(&path).unwrap();
-    let mut packet = 13u32.to_be_bytes().to_vec();
-    packet.push(b'O');
-    for word in [6u32, ALL_ACTIONS, POSTFIX_FLAGS] {
-        packet.extend_from_slice(&word.to_be_bytes());
-    }
-    stream.write_all(&packet).unwrap();
-    let mut reply = [0u8; 17];
-    stream.read_exact(&mut reply).unwrap();
-    assert_eq!(&reply[..9], &[0, 0, 0, 13, b'O', 0, 0, 0, 6]);
+    let (mut mta, agreed) = Mta::connect_unix(&path, POSTFIX_FLAGS);
+    // No Nagle on a Unix socket: the MTA need not wait for a "continue"
+    // to connect, HELO, RCPT, DATA, headers, end of headers and body.
+    assert_eq!(agreed & 0xdb080, 0xdb080, "{agreed:#x}");
+    assert_eq!(
+        agreed & 0x4000,
+        0,
+        "MAIL is answered (inbound mail is accepted there)"
+    );
+    let replies = mta.message("jane@example.org", &["bob@partner.example"], CLEAN);
+    assert_eq!(replies, [(b'c', Vec::new())]);
+    let replies = mta.message("jane@example.org", &["jane@example.org"], &cc_exposure());
+    assert!(reply_text(&replies).contains("cc-exposure"), "{replies:?}");
+    let replies = mta.message("someone@elsewhere.example", &["jane@example.org"], CLEAN);
+    assert_eq!(replies, [(b'a', Vec::new())]);
 }
 
 #[test]

@@ -17,6 +17,7 @@ use crate::finding::{Finding, Severity};
 use crate::linter::{Linter, Selection};
 use crate::message::Field;
 use serde::Deserialize;
+use std::collections::VecDeque;
 use std::fmt;
 use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener};
@@ -393,7 +394,10 @@ impl Gateway {
             Ok(log) => log,
             Err(poisoned) => poisoned.into_inner(),
         };
-        _ = writeln!(log, "{line}").and_then(|()| log.flush());
+        // One write per line: standard error is not buffered.
+        _ = log
+            .write_all(format!("{line}\n").as_bytes())
+            .and_then(|()| log.flush());
     }
 }
 
@@ -422,31 +426,85 @@ pub fn mask_address(address: &str) -> String {
     }
 }
 
-/// A counting semaphore: the bound on connections served at once.
-struct Slots {
-    free: Mutex<usize>,
-    freed: Condvar,
+/// The threads that serve connections, one connection each at a time.
+/// A thread that finishes a connection waits for the next one instead of
+/// ending: starting a thread per connection was a good share of the
+/// milter's own work per message, and of its latency.
+struct Workers {
+    state: Mutex<WorkerState>,
+    changed: Condvar,
+    max_connections: usize,
 }
 
-impl Slots {
-    fn take(self: &Arc<Self>) -> Slot {
-        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
-        while *free == 0 {
-            free = self.freed.wait(free).unwrap_or_else(|p| p.into_inner());
-        }
-        *free -= 1;
-        Slot(Arc::clone(self))
+#[derive(Default)]
+struct WorkerState {
+    /// Accepted connections no thread has taken yet.
+    /// With whether each is on a Unix socket.
+    waiting: VecDeque<(Box<dyn session::Stream>, bool)>,
+    /// Threads waiting for a connection.
+    idle: usize,
+    /// Connections being served.
+    busy: usize,
+}
+
+impl Workers {
+    fn lock(&self) -> std::sync::MutexGuard<'_, WorkerState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
-}
 
-/// A slot held by one connection, given back when the connection ends,
-/// however it ends.
-struct Slot(Arc<Slots>);
+    /// Waits until fewer than `max_connections` connections are waiting
+    /// or being served, so that the others wait in the listen queue.
+    fn wait_for_room(&self) {
+        let mut state = self.lock();
+        while state.waiting.len() + state.busy >= self.max_connections {
+            state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+    }
 
-impl Drop for Slot {
-    fn drop(&mut self) {
-        *self.0.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-        self.0.freed.notify_one();
+    /// Hands a connection to an idle thread, or to a new one.
+    fn serve(
+        self: &Arc<Self>,
+        gateway: &Arc<Gateway>,
+        stream: Box<dyn session::Stream>,
+        unix: bool,
+    ) {
+        let mut state = self.lock();
+        state.waiting.push_back((stream, unix));
+        if state.waiting.len() <= state.idle {
+            self.changed.notify_all();
+            return;
+        }
+        let (workers, for_thread) = (Arc::clone(self), Arc::clone(gateway));
+        let spawned = std::thread::Builder::new()
+            .name("milter".into())
+            .spawn(move || workers.work(&for_thread));
+        if let Err(e) = spawned {
+            // Closing the connection lets the MTA apply its default action.
+            state.waiting.pop_back();
+            drop(state);
+            gateway.log_line(&format!("maillint milter: cannot start a thread: {e}"));
+        }
+    }
+
+    fn work(&self, gateway: &Gateway) {
+        let mut state = self.lock();
+        loop {
+            match state.waiting.pop_front() {
+                Some((stream, unix)) => {
+                    state.busy += 1;
+                    drop(state);
+                    session::serve_connection(gateway, stream, unix);
+                    state = self.lock();
+                    state.busy -= 1;
+                    self.changed.notify_all();
+                }
+                None => {
+                    state.idle += 1;
+                    state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+                    state.idle -= 1;
+                }
+            }
+        }
     }
 }
 
@@ -484,16 +542,17 @@ impl Server {
         }
     }
 
-    /// Serves connections until the process ends, each on its own thread,
-    /// at most `max_connections` at once.
+    /// Serves connections until the process ends, each on a thread of
+    /// its own, at most `max_connections` at once.
     pub fn run(self, gateway: Arc<Gateway>) -> io::Result<()> {
-        let slots = Arc::new(Slots {
-            free: Mutex::new(gateway.settings.max_connections.max(1)),
-            freed: Condvar::new(),
+        let workers = Arc::new(Workers {
+            state: Mutex::default(),
+            changed: Condvar::new(),
+            max_connections: gateway.settings.max_connections.max(1),
         });
         let timeout = Some(Duration::from_secs(gateway.settings.timeout.max(1)));
         loop {
-            let slot = slots.take();
+            workers.wait_for_room();
             let accepted: io::Result<Box<dyn session::Stream>> = match &self {
                 Server::Inet(l) => l.accept().and_then(|(s, _)| {
                     s.set_read_timeout(timeout)?;
@@ -508,24 +567,13 @@ impl Server {
                     Ok(Box::new(s) as Box<dyn session::Stream>)
                 }),
             };
-            let stream = match accepted {
-                Ok(s) => s,
+            match accepted {
+                Ok(stream) => workers.serve(&gateway, stream, !matches!(self, Server::Inet(_))),
                 Err(e) => {
                     gateway.log_line(&format!("maillint milter: cannot accept a connection: {e}"));
                     // Out of file descriptors and the like: do not spin.
                     std::thread::sleep(Duration::from_millis(100));
-                    continue;
                 }
-            };
-            let for_thread = Arc::clone(&gateway);
-            let spawned = std::thread::Builder::new()
-                .name("milter".into())
-                .spawn(move || {
-                    let _slot = slot;
-                    session::serve_connection(&for_thread, stream);
-                });
-            if let Err(e) = spawned {
-                gateway.log_line(&format!("maillint milter: cannot start a thread: {e}"));
             }
         }
     }

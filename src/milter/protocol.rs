@@ -22,8 +22,18 @@ pub mod action {
 
 /// Protocol flags (`SMFIP_*`) maillint asks for.
 pub mod flag {
+    /// The MTA does not wait for an answer to the header events.
+    pub const NO_REPLY_HEADER: u32 = 0x80;
     /// Unknown SMTP commands are not sent.
     pub const NO_UNKNOWN: u32 = 0x100;
+    /// No answer awaited to connect, HELO, RCPT, DATA, end of headers and
+    /// body events.
+    pub const NO_REPLY_CONNECT: u32 = 0x1000;
+    pub const NO_REPLY_HELO: u32 = 0x2000;
+    pub const NO_REPLY_RCPT: u32 = 0x8000;
+    pub const NO_REPLY_DATA: u32 = 0x10000;
+    pub const NO_REPLY_END_OF_HEADERS: u32 = 0x40000;
+    pub const NO_REPLY_BODY: u32 = 0x80000;
     /// Header values come with their leading space, as written.
     pub const HEADER_LEADING_SPACE: u32 = 0x100000;
 }

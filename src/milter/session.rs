@@ -5,7 +5,7 @@
 use super::protocol::{self, Command, ProtocolError, Reply, action, flag};
 use super::{Action, Decision, Envelope, Gateway};
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::{BufReader, Read, Write};
 
 pub(super) trait Stream: Read + Write + Send {}
 impl<T: Read + Write + Send> Stream for T {}
@@ -13,13 +13,24 @@ impl<T: Read + Write + Send> Stream for T {}
 /// Protocol flags asked of the MTA (it grants those it can): no unknown
 /// SMTP commands, and header values exactly as written.
 ///
-/// Every other event is answered, DATA included, though maillint has no
-/// use for it: an event the MTA does not wait on leaves its write
+/// Over TCP every other event is answered, DATA included, though maillint
+/// has no use for it: an event the MTA does not wait on leaves its write
 /// unacknowledged, Nagle's algorithm holds the MTA's next write until the
 /// acknowledgement comes, and the acknowledgement is delayed (40 ms on
 /// Linux) because the milter has nothing to send. Through Postfix that
 /// cost 45-55 ms per message (the DATA macros, then the first header).
 const WANTED_FLAGS: u32 = flag::NO_UNKNOWN | flag::HEADER_LEADING_SPACE;
+
+/// On a Unix socket (no Nagle, no delayed acknowledgements) the MTA need
+/// not wait for the answers that are always "continue": a round trip less
+/// for each of these events, most of the milter's latency.
+const NO_REPLY_FLAGS: u32 = flag::NO_REPLY_CONNECT
+    | flag::NO_REPLY_HELO
+    | flag::NO_REPLY_RCPT
+    | flag::NO_REPLY_DATA
+    | flag::NO_REPLY_HEADER
+    | flag::NO_REPLY_END_OF_HEADERS
+    | flag::NO_REPLY_BODY;
 
 const WANTED_ACTIONS: u32 = action::ADD_HEADERS | action::QUARANTINE;
 
@@ -27,9 +38,10 @@ const WANTED_ACTIONS: u32 = action::ADD_HEADERS | action::QUARANTINE;
 const TAG_HEADER: &str = "X-Maillint";
 
 /// Serves one connection to its end, logging how it ended when that was
-/// not a clean quit. A panic here ends this connection only.
-pub(super) fn serve_connection(gateway: &Gateway, mut stream: Box<dyn Stream>) {
-    let mut session = Session::new(gateway);
+/// not a clean quit. A panic here ends this connection only. `unix`: the
+/// connection is on a Unix socket.
+pub(super) fn serve_connection(gateway: &Gateway, mut stream: Box<dyn Stream>, unix: bool) {
+    let mut session = Session::new(gateway, unix);
     let outcome = crate::guard::catch_panic(|| session.run(&mut stream));
     let problem = match outcome {
         Ok(Ok(())) if session.in_message => {
@@ -48,6 +60,8 @@ pub(super) fn serve_connection(gateway: &Gateway, mut stream: Box<dyn Stream>) {
 
 struct Session<'g> {
     gateway: &'g Gateway,
+    /// Flags wanted of the MTA on this connection.
+    wanted: u32,
     /// Protocol flags and actions agreed with the MTA.
     flags: u32,
     actions: u32,
@@ -71,9 +85,14 @@ enum Step {
 }
 
 impl<'g> Session<'g> {
-    fn new(gateway: &'g Gateway) -> Self {
+    fn new(gateway: &'g Gateway, unix: bool) -> Self {
         Session {
             gateway,
+            wanted: if unix {
+                WANTED_FLAGS | NO_REPLY_FLAGS
+            } else {
+                WANTED_FLAGS
+            },
             flags: 0,
             actions: 0,
             macros: HashMap::new(),
@@ -91,11 +110,15 @@ impl<'g> Session<'g> {
         // A header may be as large as a whole message; body chunks are
         // small (64 KB from Postfix and Sendmail).
         let max_packet = self.gateway.max_message_size().saturating_add(64 * 1024);
-        while let Some(command) = protocol::read_command(stream, max_packet)? {
+        // The MTA sends macros and their event together: buffered, a
+        // packet or two take one read instead of two each.
+        let mut stream = BufReader::new(stream);
+        while let Some(command) = protocol::read_command(&mut stream, max_packet)? {
             match self.handle(command) {
                 Step::Silent => {}
                 Step::Send(replies) => {
                     let bytes: Vec<u8> = replies.iter().flat_map(Reply::encode).collect();
+                    let stream = stream.get_mut();
                     stream.write_all(&bytes)?;
                     stream.flush()?;
                 }
@@ -112,7 +135,7 @@ impl<'g> Session<'g> {
                 actions,
                 flags,
             } => {
-                self.flags = WANTED_FLAGS & flags;
+                self.flags = self.wanted & flags;
                 self.actions = WANTED_ACTIONS & actions;
                 Step::Send(vec![Reply::Negotiate {
                     version: protocol::VERSION.min(version),
@@ -126,9 +149,9 @@ impl<'g> Session<'g> {
             }
             Command::Connect { address, .. } => {
                 self.client = address.trim_start_matches("IPv6:").parse().ok();
-                Step::Send(vec![Reply::Continue])
+                self.carry_on(flag::NO_REPLY_CONNECT)
             }
-            Command::Helo(_) => Step::Send(vec![Reply::Continue]),
+            Command::Helo(_) => self.carry_on(flag::NO_REPLY_HELO),
             Command::Mail(args) => {
                 self.reset_message();
                 self.in_message = true;
@@ -155,7 +178,7 @@ impl<'g> Session<'g> {
                 if let Some(address) = args.first() {
                     self.envelope.recipients.push(unbracket(address));
                 }
-                Step::Send(vec![Reply::Continue])
+                self.carry_on(flag::NO_REPLY_RCPT)
             }
             Command::Header { name, value } => {
                 if name.eq_ignore_ascii_case("Message-ID") {
@@ -178,19 +201,19 @@ impl<'g> Session<'g> {
                     line.extend_from_slice(b"\r\n");
                     self.append(&line);
                 }
-                Step::Send(vec![Reply::Continue])
+                self.carry_on(flag::NO_REPLY_HEADER)
             }
             Command::EndOfHeaders => {
                 if self.outgoing {
                     self.append(b"\r\n");
                 }
-                Step::Send(vec![Reply::Continue])
+                self.carry_on(flag::NO_REPLY_END_OF_HEADERS)
             }
             Command::Body(chunk) => {
                 if self.outgoing {
                     self.append(&chunk);
                 }
-                Step::Send(vec![Reply::Continue])
+                self.carry_on(flag::NO_REPLY_BODY)
             }
             Command::EndOfMessage(chunk) => {
                 if self.outgoing {
@@ -220,7 +243,17 @@ impl<'g> Session<'g> {
                 Step::Silent
             }
             Command::Quit => Step::Close,
-            Command::Data | Command::Unknown(_) => Step::Send(vec![Reply::Continue]),
+            Command::Data => self.carry_on(flag::NO_REPLY_DATA),
+            Command::Unknown(_) => Step::Send(vec![Reply::Continue]),
+        }
+    }
+
+    /// "Continue", unless the MTA agreed not to wait for it (`no_reply`).
+    fn carry_on(&self, no_reply: u32) -> Step {
+        if self.flags & no_reply == 0 {
+            Step::Send(vec![Reply::Continue])
+        } else {
+            Step::Silent
         }
     }
 
@@ -389,7 +422,7 @@ mod tests {
         let log = Log::default();
         let gateway =
             Gateway::new(crate::config::Config::default(), Box::new(log.clone())).unwrap();
-        serve_connection(&gateway, Box::new(Panicking));
+        serve_connection(&gateway, Box::new(Panicking), false);
         let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
         assert_eq!(
             text,

@@ -66,9 +66,10 @@ pub trait Store: Send + Sync {
     /// Adds one to `key` and gives the count; the count starts again from
     /// zero `ttl` after its first increment.
     fn increment(&self, key: &str, ttl: Duration, now: u64) -> Result<u64, String>;
-    /// Marks `key` for `ttl`.
-    fn mark(&self, key: &str, ttl: Duration, now: u64) -> Result<(), String>;
-    fn is_marked(&self, key: &str, now: u64) -> Result<bool, String>;
+    /// Sets `key` to `value` for `ttl`.
+    fn set(&self, key: &str, value: u64, ttl: Duration, now: u64) -> Result<(), String>;
+    /// The value of `key`, unless it expired.
+    fn get(&self, key: &str, now: u64) -> Result<Option<u64>, String>;
 }
 
 /// Counters in this process.
@@ -114,16 +115,19 @@ impl Store for MemoryStore {
         }))
     }
 
-    fn mark(&self, key: &str, ttl: Duration, now: u64) -> Result<(), String> {
+    fn set(&self, key: &str, value: u64, ttl: Duration, now: u64) -> Result<(), String> {
         self.with(now, |entries| {
-            entries.insert(key.to_string(), (1, now + ttl.as_secs()));
+            entries.insert(key.to_string(), (value, now + ttl.as_secs()));
         });
         Ok(())
     }
 
-    fn is_marked(&self, key: &str, now: u64) -> Result<bool, String> {
+    fn get(&self, key: &str, now: u64) -> Result<Option<u64>, String> {
         Ok(self.with(now, |entries| {
-            entries.get(key).is_some_and(|(_, expires)| *expires > now)
+            entries
+                .get(key)
+                .filter(|(_, expires)| *expires > now)
+                .map(|(value, _)| *value)
         }))
     }
 }
@@ -214,19 +218,19 @@ impl Store for RedisStore {
         })
     }
 
-    fn mark(&self, key: &str, ttl: Duration, _now: u64) -> Result<(), String> {
+    fn set(&self, key: &str, value: u64, ttl: Duration, _now: u64) -> Result<(), String> {
         self.run(|c| {
             redis::cmd("SET")
                 .arg(key)
-                .arg(1)
+                .arg(value)
                 .arg("EX")
                 .arg(ttl.as_secs().max(1))
                 .query(c)
         })
     }
 
-    fn is_marked(&self, key: &str, _now: u64) -> Result<bool, String> {
-        self.run(|c| redis::cmd("EXISTS").arg(key).query(c))
+    fn get(&self, key: &str, _now: u64) -> Result<Option<u64>, String> {
+        self.run(|c| redis::cmd("GET").arg(key).query(c))
     }
 }
 
@@ -308,30 +312,23 @@ impl Storm {
         if message.is_reply {
             let block = Duration::from_secs(s.block_hours * 3600);
             let window = Duration::from_secs(s.window_minutes * 60);
-            let threads = thread_keys(message);
-            for thread in &threads {
-                if self
-                    .store
-                    .is_marked(&format!("maillint:storm:blocked:{thread}"), now)?
-                {
-                    return Ok(Some(Blocked {
-                        reason: format!(
-                            "Reply-all storm: replies to everyone in this thread are paused (for {} hours after it had more than {} replies to a large audience within {} minutes). Reply to the sender only.",
-                            s.block_hours, s.max_replies, s.window_minutes
-                        ),
-                    }));
-                }
+            let thread = self.thread(message, block, now)?;
+            let blocked_key = format!("maillint:storm:blocked:{thread:016x}");
+            if self.store.get(&blocked_key, now)?.is_some() {
+                return Ok(Some(Blocked {
+                    reason: format!(
+                        "Reply-all storm: replies to everyone in this thread are paused (for {} hours after it had more than {} replies to a large audience within {} minutes). Reply to the sender only.",
+                        s.block_hours, s.max_replies, s.window_minutes
+                    ),
+                }));
             }
-            let mut count = 0;
-            for thread in &threads {
-                let key = format!("maillint:storm:replies:{thread}");
-                count = count.max(self.store.increment(&key, window, now)?);
-            }
+            let count = self.store.increment(
+                &format!("maillint:storm:replies:{thread:016x}"),
+                window,
+                now,
+            )?;
             if count > s.max_replies {
-                for thread in &threads {
-                    self.store
-                        .mark(&format!("maillint:storm:blocked:{thread}"), block, now)?;
-                }
+                self.store.set(&blocked_key, 1, block, now)?;
                 return Ok(Some(Blocked {
                     reason: format!(
                         "Reply-all storm: this is reply {count} to {people} in this thread within {} minutes; replies to everyone in it are paused for {} hours. Reply to the sender only.",
@@ -359,30 +356,54 @@ impl Storm {
     }
 }
 
-/// The keys a reply is counted under, the same on every gateway: its
-/// thread's root (the first References id, else In-Reply-To) and its
-/// subject without reply prefixes, case and spacing. Counting under both
-/// keeps a storm one storm when clients break the references (a reply to
-/// a reply that carries only In-Reply-To) or edit the subject.
-pub fn thread_keys(message: &Message) -> Vec<String> {
-    // The parser keeps message ids without their angle brackets.
-    let first_id = |name: &str| {
-        let value = message.header(name)?.value;
-        value
-            .split([',', ' ', '\t', '<', '>'])
-            .find(|id| !id.is_empty())
-            .map(|id| format!("id:<{id}>"))
-    };
+impl Storm {
+    /// The thread a reply to a large audience is counted in, the same on
+    /// every gateway: its root, the first `References` id, else the
+    /// message it answers (`In-Reply-To`) or, when the gateway has seen
+    /// that message, the thread it was counted in, so that a client that
+    /// keeps only In-Reply-To stays in its storm. Only a reply with neither
+    /// header is counted by its subject (without reply prefixes, case and
+    /// spacing): by subject alone, unrelated threads with a subject as
+    /// common as "Update" would count together. The message is remembered
+    /// as part of its thread for `remember`.
+    fn thread(&self, message: &Message, remember: Duration, now: u64) -> Result<u64, String> {
+        let seen_key = |id: &str| format!("maillint:storm:thread-of:{:016x}", fnv1a(id.as_bytes()));
+        let thread = match (
+            first_id(message, "References"),
+            first_id(message, "In-Reply-To"),
+        ) {
+            (Some(root), _) => fnv1a(root.as_bytes()),
+            (None, Some(parent)) => match self.store.get(&seen_key(&parent), now)? {
+                Some(thread) => thread,
+                None => fnv1a(parent.as_bytes()),
+            },
+            (None, None) => subject_key(message),
+        };
+        if let Some(id) = first_id(message, "Message-ID") {
+            self.store.set(&seen_key(&id), thread, remember, now)?;
+        }
+        Ok(thread)
+    }
+}
+
+/// The first message id in a header, `id:<local@domain>`.
+fn first_id(message: &Message, name: &str) -> Option<String> {
+    let value = message.header(name)?.value;
+    value
+        .split([',', ' ', '\t', '<', '>'])
+        .find(|id| !id.is_empty())
+        .map(|id| format!("id:<{id}>"))
+}
+
+/// A reply without references, by its subject: without reply prefixes,
+/// case and spacing.
+fn subject_key(message: &Message) -> u64 {
     let subject = message.subject.as_deref().unwrap_or("");
     let words: Vec<String> = strip_subject_prefixes(subject)
         .split_whitespace()
         .map(str::to_lowercase)
         .collect();
-    let mut keys = vec![format!("subject:{}", words.join(" "))];
-    keys.extend(first_id("References").or_else(|| first_id("In-Reply-To")));
-    keys.iter()
-        .map(|key| format!("{:016x}", fnv1a(key.as_bytes())))
-        .collect()
+    fnv1a(format!("subject:{}", words.join(" ")).as_bytes())
 }
 
 /// FNV-1a, 64 bits: a hash that is the same in every process, for keys
@@ -450,10 +471,7 @@ mod tests {
 
     #[test]
     fn small_audiences_other_threads_and_new_messages_do_not_count() {
-        let storm = storm(StormConfig {
-            sender_limit_per_hour: 0,
-            ..StormConfig::default()
-        });
+        let storm = no_sender_limit();
         let msg = reply("Re: Test", Some("<root@nhs.example>"));
         for now in 0..10 {
             assert_eq!(storm.judge(&msg, "a@x", 499, false, now), Verdict::Pass);
@@ -475,40 +493,79 @@ mod tests {
         }
     }
 
-    #[test]
-    fn replies_are_counted_by_thread_root_and_by_subject() {
-        let a = reply("RE: Re:  Please   REMOVE me", None);
-        let b = reply("please remove me", None);
-        let c = reply("Re: Lunch", None);
-        assert_eq!(thread_keys(&a), thread_keys(&b));
-        assert_ne!(thread_keys(&a), thread_keys(&c));
-        let root = reply("Re: x", Some("<root@x>"));
-        let edited = reply("Re: y", Some("<root@x>"));
-        assert_eq!(thread_keys(&root).len(), 2);
-        assert_eq!(thread_keys(&root)[1], thread_keys(&edited)[1]);
+    fn no_sender_limit() -> Storm {
+        storm(StormConfig {
+            sender_limit_per_hour: 0,
+            ..StormConfig::default()
+        })
+    }
+
+    /// A reply with exactly the `headers` given (Message-ID, In-Reply-To,
+    /// References).
+    fn reply_with(subject: &str, headers: &str) -> Message {
+        parse_rfc5322(
+            format!("From: a@example.org\nTo: all@example.org\nSubject: {subject}\n{headers}\nremove me\n")
+                .as_bytes(),
+            1,
+        )
+        .unwrap()
     }
 
     #[test]
-    fn a_storm_is_one_storm_whatever_the_clients_do_to_its_references() {
-        let storm = storm(StormConfig {
-            sender_limit_per_hour: 0,
-            ..StormConfig::default()
-        });
-        let with_root = reply("Re: Test", Some("<root@x>"));
-        let parent_only = reply("RE: Test", Some("<reply7@x>"));
-        let edited = reply("Re: Test - please remove me", Some("<root@x>"));
-        assert_eq!(storm.judge(&with_root, "a@x", 0, true, 0), Verdict::Pass);
-        assert_eq!(storm.judge(&parent_only, "b@x", 0, true, 1), Verdict::Pass);
-        // Third by subject (and second by root).
+    fn unrelated_threads_with_the_same_subject_do_not_add_up() {
+        let storm = no_sender_limit();
+        for i in 0..10 {
+            let other = reply("Re: Update", Some(&format!("<root{i}@nhs.example>")));
+            assert_eq!(storm.judge(&other, "a@x", 5000, true, i), Verdict::Pass);
+        }
+        // Nor does a reply without references join one of them.
+        let loose = reply("Re: Update", None);
+        assert_eq!(storm.judge(&loose, "a@x", 5000, true, 20), Verdict::Pass);
+    }
+
+    #[test]
+    fn a_reply_without_references_counts_by_subject() {
+        let storm = no_sender_limit();
+        let judge = |subject: &str, now| storm.judge(&reply(subject, None), "a@x", 0, true, now);
+        assert_eq!(judge("Re: Please remove me", 0), Verdict::Pass);
+        assert_eq!(judge("Re: Lunch", 1), Verdict::Pass);
+        assert_eq!(judge("RE: Re:  please   REMOVE me", 2), Verdict::Pass);
         assert!(matches!(
-            storm.judge(&with_root, "c@x", 0, true, 2),
-            Verdict::Blocked(_)
+            judge("re: PLEASE REMOVE ME", 3),
+            Verdict::Blocked(b) if b.reason.contains("reply 3")
+        ));
+    }
+
+    #[test]
+    fn a_reply_keeping_only_in_reply_to_stays_in_its_thread() {
+        let storm = no_sender_limit();
+        let first = reply_with(
+            "Re: Test",
+            "Message-ID: <r1@x>\nIn-Reply-To: <root@x>\nReferences: <root@x>\n",
+        );
+        let to_first = reply_with("RE: Test", "Message-ID: <r2@x>\nIn-Reply-To: <r1@x>\n");
+        let to_second = reply_with("RE: Test", "Message-ID: <r3@x>\nIn-Reply-To: <r2@x>\n");
+        let edited = reply_with(
+            "Re: Test - please remove me",
+            "Message-ID: <r4@x>\nReferences: <root@x> <r3@x>\n",
+        );
+        assert_eq!(storm.judge(&first, "a@x", 0, true, 0), Verdict::Pass);
+        assert_eq!(storm.judge(&to_first, "b@x", 0, true, 1), Verdict::Pass);
+        assert!(matches!(
+            storm.judge(&to_second, "c@x", 0, true, 2),
+            Verdict::Blocked(b) if b.reason.contains("reply 3")
         ));
         // The root is blocked, so an edited subject does not escape.
         assert!(matches!(
             storm.judge(&edited, "d@x", 0, true, 3),
-            Verdict::Blocked(_)
+            Verdict::Blocked(b) if b.reason.contains("paused")
         ));
+        // A parent the gateway has not seen is a thread of its own.
+        let unseen = reply_with(
+            "RE: Test",
+            "Message-ID: <r5@x>\nIn-Reply-To: <elsewhere@x>\n",
+        );
+        assert_eq!(storm.judge(&unseen, "e@x", 0, true, 4), Verdict::Pass);
     }
 
     #[test]

@@ -1,0 +1,241 @@
+//! Load through a real Postfix with and without `maillint milter`: added
+//! latency per message, sustained messages per second, and the milter's
+//! memory over a long run. Run by `scripts/bench-milter` (as root, with
+//! Debian's postfix installed), which builds the release binary:
+//!
+//! ```sh
+//! cargo run --release --example milter_load -- target/release/maillint [MESSAGES]
+//! ```
+//!
+//! Three Postfix instances on loopback (tests/postfix/, as the tests start
+//! them): one alone, one with the milter on a loopback port, one with it on
+//! a Unix socket. They take turns message by message for the latency
+//! figures, so that whatever else the machine does weighs on all alike.
+// An example: a failed unwrap is a failed run, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../tests/postfix/mod.rs"]
+mod postfix;
+
+use postfix::{Postfix, Sink, crlf, submit};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// The gateway's defaults for an organisation: errors refused, warnings
+/// tagged.
+const CONFIG: &str = "[organization]\ndomains = [\"example.org\"]\n";
+/// Messages sent one after another, alternating between the two servers.
+const SEQUENTIAL: usize = 2000;
+/// SMTP clients at once for the throughput figures.
+const CLIENTS: usize = 8;
+const THROUGHPUT_MESSAGES: usize = 4000;
+/// RSS samples over the long run.
+const SAMPLES: usize = 10;
+
+/// Ordinary mail: a colleague and a partner, a few KB of text.
+fn message(i: usize) -> String {
+    crlf(&format!(
+        "From: Jane <jane@example.org>\nTo: Bob <bob@partner.example>\nCc: Ann <ann@example.org>\nSubject: Minutes {i}\nMessage-ID: <load{i}@example.org>\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nHello Bob,\n\nthe minutes of meeting {i} are below; the actions are on page 2.\n{}",
+        "A line of ordinary text in the body of an ordinary message.\n".repeat(40)
+    ))
+}
+
+/// Sends message `i` through the server on `port`; the time it took (SMTP
+/// connection to QUIT).
+fn send(port: u16, i: usize) -> Duration {
+    let text = message(i);
+    let started = Instant::now();
+    let (code, reply) = submit(
+        port,
+        "jane@example.org",
+        &["bob@partner.example", "ann@example.org"],
+        &text,
+    );
+    assert_eq!(code, 250, "{reply}");
+    started.elapsed()
+}
+
+/// Sends `count` messages from `CLIENTS` clients at once, calling
+/// `progress` with the number of each message sent; messages/s.
+fn sustained(port: u16, count: usize, first: usize, progress: impl Fn(usize) + Sync) -> f64 {
+    let next = AtomicUsize::new(0);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..CLIENTS {
+            let (next, progress) = (&next, &progress);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= count {
+                        break;
+                    }
+                    send(port, first + i);
+                    progress(i);
+                }
+            });
+        }
+    });
+    count as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Resident memory of a process in KB, and its threads.
+fn rss_kb(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap()
+    };
+    (field("VmRSS:"), field("Threads:"))
+}
+
+/// CPU time a process has used (user and system), in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // The fields after the command name, which is in parentheses.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    let per_second = std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .unwrap();
+    ticks as f64
+        / String::from_utf8_lossy(&per_second.stdout)
+            .trim()
+            .parse::<f64>()
+            .unwrap()
+}
+
+fn percentile(sorted: &[Duration], q: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1000.0
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let maillint = args
+        .next()
+        .expect("usage: milter_load MAILLINT_BINARY [MESSAGES]");
+    let long_run: usize = args.next().map_or(100_000, |n| n.parse().unwrap());
+    let sink = Sink::counting();
+    let maillint = Path::new(&maillint);
+    let servers = [
+        ("Postfix alone", Postfix::start(maillint, None, &sink)),
+        (
+            "Postfix with maillint milter (inet:)",
+            Postfix::start(maillint, Some(CONFIG), &sink),
+        ),
+        (
+            "Postfix with maillint milter (unix:)",
+            Postfix::start_on_unix_socket(maillint, CONFIG, &sink),
+        ),
+    ];
+    let milter = &servers[1].1;
+    let pid = milter.milter_pid().unwrap();
+    let mut sent = 0;
+    // Warm up: Postfix's processes started, the milter's first threads.
+    for _ in 0..50 {
+        for (_, server) in &servers {
+            send(server.smtp_port, sent);
+            sent += 1;
+        }
+    }
+    let rss_start = rss_kb(pid);
+
+    let mut times = vec![Vec::new(); servers.len()];
+    for _ in 0..SEQUENTIAL {
+        for ((_, server), times) in servers.iter().zip(&mut times) {
+            times.push(send(server.smtp_port, sent));
+            sent += 1;
+        }
+    }
+    for times in &mut times {
+        times.sort();
+    }
+
+    let mut rates = Vec::new();
+    for (_, server) in &servers {
+        rates.push(sustained(
+            server.smtp_port,
+            THROUGHPUT_MESSAGES,
+            sent,
+            |_| {},
+        ));
+        sent += THROUGHPUT_MESSAGES;
+    }
+
+    // The long run: RSS sampled every tenth of the way.
+    let samples = std::sync::Mutex::new(vec![(0, rss_start)]);
+    let every = (long_run / SAMPLES).max(1);
+    let cpu_before = cpu_seconds(pid);
+    let rate_long = sustained(milter.smtp_port, long_run, sent, |i| {
+        if i > 0 && i % every == 0 {
+            samples.lock().unwrap().push((i, rss_kb(pid)));
+        }
+    });
+    let cpu_per_message = (cpu_seconds(pid) - cpu_before) / long_run as f64 * 1000.0;
+    let mut samples = samples.into_inner().unwrap();
+    samples.push((long_run, rss_kb(pid)));
+
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let total = sent + long_run;
+    while sink.delivered() < total && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let decisions = milter.milter_log().matches("action=").count();
+
+    println!(
+        "{SEQUENTIAL} messages one after another through each server, taking turns (SMTP connection to QUIT):\n"
+    );
+    println!("| | p50 | p90 | p99 | max |");
+    println!("|---|---:|---:|---:|---:|");
+    let quantiles = [0.5, 0.9, 0.99, 1.0];
+    for ((name, _), times) in servers.iter().zip(&times) {
+        let cells: Vec<String> = quantiles
+            .iter()
+            .map(|q| format!("{:.2} ms", percentile(times, *q)))
+            .collect();
+        println!("| {name} | {} |", cells.join(" | "));
+    }
+    for ((name, _), with) in servers.iter().zip(&times).skip(1) {
+        let cells: Vec<String> = quantiles[..3]
+            .iter()
+            .map(|q| format!("{:.2} ms", percentile(with, *q) - percentile(&times[0], *q)))
+            .collect();
+        println!(
+            "| added, {} | {} | |",
+            name.trim_start_matches("Postfix with "),
+            cells.join(" | ")
+        );
+    }
+    println!("\nSustained, {CLIENTS} SMTP clients at once:\n");
+    println!("| | messages | accepted per second |");
+    println!("|---|---:|---:|");
+    for ((name, _), rate) in servers.iter().zip(&rates) {
+        println!("| {name} | {THROUGHPUT_MESSAGES} | {rate:.0} |");
+    }
+    println!(
+        "| {}, long run | {long_run} | {rate_long:.0} |",
+        servers[1].0
+    );
+    println!(
+        "\nThe milter's CPU time (user and system) over the long run: {cpu_per_message:.3} ms per message."
+    );
+    println!("\nMilter memory (RSS) over the long run:\n");
+    println!("| messages | RSS | threads |");
+    println!("|---:|---:|---:|");
+    for (at, (kb, threads)) in &samples {
+        println!("| {at} | {:.1} MB | {threads} |", *kb as f64 / 1024.0);
+    }
+    println!(
+        "\n{} messages delivered to the sink of {total} sent; {decisions} milter decisions logged.",
+        sink.delivered()
+    );
+}

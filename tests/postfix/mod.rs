@@ -1,0 +1,412 @@
+//! A Postfix instance of its own on 127.0.0.1 (Debian's package; its
+//! config and queue in a temp dir), optionally with `maillint milter`,
+//! relaying to an SMTP sink on loopback, and an SMTP client to submit
+//! with. Shared by tests/gateway.rs and the load benchmark
+//! (examples/milter_load.rs, run by scripts/bench-milter), each of which
+//! uses part of it.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const POSTFIX: &str = "/usr/sbin/postfix";
+
+/// A free loopback port (bound and released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// An SMTP server on loopback that counts the messages it is given, and
+/// keeps them unless told not to (a benchmark's 100,000 would fill memory).
+pub struct Sink {
+    pub port: u16,
+    messages: Arc<Mutex<Vec<Vec<u8>>>>,
+    delivered: Arc<AtomicUsize>,
+}
+
+impl Sink {
+    /// A sink that keeps every message.
+    pub fn start() -> Sink {
+        Sink::listen(true)
+    }
+
+    /// A sink that only counts.
+    pub fn counting() -> Sink {
+        Sink::listen(false)
+    }
+
+    fn listen(keep: bool) -> Sink {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let messages = Arc::new(Mutex::new(Vec::new()));
+        let delivered = Arc::new(AtomicUsize::new(0));
+        let (kept, count) = (Arc::clone(&messages), Arc::clone(&delivered));
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (kept, count) = (Arc::clone(&kept), Arc::clone(&count));
+                std::thread::spawn(move || {
+                    _ = serve_sink(stream, |data| {
+                        count.fetch_add(1, Ordering::Relaxed);
+                        if keep {
+                            kept.lock().unwrap().push(data);
+                        }
+                    });
+                });
+            }
+        });
+        Sink {
+            port,
+            messages,
+            delivered,
+        }
+    }
+
+    /// Messages delivered so far.
+    pub fn delivered(&self) -> usize {
+        self.delivered.load(Ordering::Relaxed)
+    }
+
+    /// The message whose Message-ID is `id`, once delivered (up to 30 s).
+    pub fn wait_for(&self, id: &str) -> Option<Vec<u8>> {
+        let needle = format!("Message-ID: {id}\r\n");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Some(m) = self
+                .messages
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|m| m.windows(needle.len()).any(|w| w == needle.as_bytes()))
+            {
+                return Some(m.clone());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+fn serve_sink(stream: TcpStream, mut keep: impl FnMut(Vec<u8>)) -> std::io::Result<()> {
+    let mut out = stream.try_clone()?;
+    let mut lines = BufReader::new(stream);
+    out.write_all(b"220 sink ESMTP\r\n")?;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if lines.read_until(b'\n', &mut line)? == 0 {
+            return Ok(());
+        }
+        let verb = line.get(..4).unwrap_or_default().to_ascii_uppercase();
+        match &verb[..] {
+            b"EHLO" => out.write_all(b"250-sink\r\n250 8BITMIME\r\n")?,
+            b"DATA" => {
+                out.write_all(b"354 go on\r\n")?;
+                let mut data = Vec::new();
+                loop {
+                    line.clear();
+                    lines.read_until(b'\n', &mut line)?;
+                    if line == b".\r\n" || line.is_empty() {
+                        break;
+                    }
+                    let unstuffed = line.strip_prefix(b".").unwrap_or(&line);
+                    data.extend_from_slice(unstuffed);
+                }
+                keep(data);
+                out.write_all(b"250 kept\r\n")?;
+            }
+            b"QUIT" => return out.write_all(b"221 bye\r\n"),
+            _ => out.write_all(b"250 ok\r\n")?,
+        }
+    }
+}
+
+/// A Postfix instance and a milter, stopped when dropped.
+pub struct Postfix {
+    dir: tempfile::TempDir,
+    pub smtp_port: u16,
+    milter: Option<Child>,
+}
+
+impl Postfix {
+    /// Postfix on a free port relaying everything to `sink`, without a
+    /// milter (`None`), or with `maillint` (the binary) as its milter on a
+    /// loopback port, configured by `maillint_toml`. Needs root.
+    pub fn start(maillint: &Path, maillint_toml: Option<&str>, sink: &Sink) -> Postfix {
+        Postfix::launch(maillint, maillint_toml, false, sink)
+    }
+
+    /// The same with the milter on a Unix socket.
+    pub fn start_on_unix_socket(maillint: &Path, maillint_toml: &str, sink: &Sink) -> Postfix {
+        Postfix::launch(maillint, Some(maillint_toml), true, sink)
+    }
+
+    fn launch(maillint: &Path, maillint_toml: Option<&str>, unix: bool, sink: &Sink) -> Postfix {
+        let dir = tempfile::TempDir::new().unwrap();
+        let root = dir.path();
+        // Postfix's own user must reach the queue inside the temp dir.
+        chmod(root, 0o755);
+        for sub in ["conf", "queue", "data"] {
+            std::fs::create_dir(root.join(sub)).unwrap();
+        }
+        run(Command::new("chown").arg("postfix").arg(root.join("data")));
+        let smtp_port = free_port();
+        // In the queue directory, named relative to it in main.cf, as the
+        // README sets it up for Postfix's chrooted processes.
+        let socket = root.join("queue/milter.sock");
+        let listen = if unix {
+            format!("unix:{}", socket.display())
+        } else {
+            format!("inet:127.0.0.1:{}", free_port())
+        };
+        let milter = maillint_toml.map(|toml| {
+            let config = root.join("maillint.toml");
+            std::fs::write(&config, toml).unwrap();
+            let milter = Command::new(maillint)
+                // Never the history index of whoever runs it.
+                .env("XDG_DATA_HOME", root.join("no-data"))
+                .args(["milter", "--listen", &listen])
+                .arg("--config")
+                .arg(&config)
+                .stderr(std::fs::File::create(root.join("milter.log")).unwrap())
+                .spawn()
+                .unwrap();
+            match listen.rsplit_once(':') {
+                Some((_, port)) if !unix => wait_for_port(port.parse().unwrap()),
+                _ => {
+                    wait_for_path(&socket);
+                    // Postfix's processes run as its own user.
+                    chmod(&socket, 0o666);
+                }
+            }
+            milter
+        });
+        let milters = match (&milter, unix) {
+            (None, _) => String::new(),
+            (Some(_), true) => "smtpd_milters = unix:milter.sock\n".to_string(),
+            (Some(_), false) => format!("smtpd_milters = {listen}\n"),
+        };
+        let r = root.display();
+        std::fs::write(
+            root.join("conf/main.cf"),
+            format!(
+                "compatibility_level = 3.6
+queue_directory = {r}/queue
+data_directory = {r}/data
+command_directory = /usr/sbin
+daemon_directory = /usr/lib/postfix/sbin
+meta_directory = /etc/postfix
+shlib_directory = /usr/lib/postfix
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = gateway.example.org
+mydomain = example.org
+myorigin = example.org
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, reject
+relayhost = [127.0.0.1]:{sink}
+smtp_dns_support_level = disabled
+alias_maps =
+alias_database =
+maillog_file_prefixes = {r}
+maillog_file = {r}/maillog
+milter_default_action = tempfail
+{milters}",
+                sink = sink.port
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            root.join("conf/master.cf"),
+            format!(
+                "127.0.0.1:{smtp_port} inet n - n - - smtpd
+pickup unix n - n 60 1 pickup
+cleanup unix n - n - 0 cleanup
+qmgr unix n - n 300 1 qmgr
+rewrite unix - - n - - trivial-rewrite
+bounce unix - - n - 0 bounce
+defer unix - - n - 0 bounce
+trace unix - - n - 0 bounce
+verify unix - - n - 1 verify
+flush unix n - n 1000? 0 flush
+proxymap unix - - n - - proxymap
+smtp unix - - n - - smtp
+relay unix - - n - - smtp
+showq unix n - n - - showq
+error unix - - n - - error
+retry unix - - n - - error
+discard unix - - n - - discard
+anvil unix - - n - 1 anvil
+scache unix - - n - 1 scache
+postlog unix-dgram n - n - 1 postlogd
+"
+            ),
+        )
+        .unwrap();
+        let gateway = Postfix {
+            dir,
+            smtp_port,
+            milter,
+        };
+        run(Command::new(POSTFIX)
+            .arg("-c")
+            .arg(gateway.conf())
+            .arg("start"));
+        wait_for_port(smtp_port);
+        gateway
+    }
+
+    fn conf(&self) -> PathBuf {
+        self.dir.path().join("conf")
+    }
+
+    /// The milter's process id, when there is a milter.
+    pub fn milter_pid(&self) -> Option<u32> {
+        self.milter.as_ref().map(Child::id)
+    }
+
+    /// Messages in the hold queue, as `postqueue -j` shows them.
+    pub fn held(&self) -> Vec<serde_json::Value> {
+        let out = Command::new("/usr/sbin/postqueue")
+            .arg("-c")
+            .arg(self.conf())
+            .arg("-j")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|m| m["queue_name"] == "hold")
+            .collect()
+    }
+
+    pub fn milter_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("milter.log")).unwrap_or_default()
+    }
+
+    pub fn maillog(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("maillog")).unwrap_or_default()
+    }
+
+    /// The milter log and Postfix's, for a failed assertion.
+    pub fn logs(&self) -> String {
+        format!(
+            "milter log:\n{}\nmaillog:\n{}",
+            self.milter_log(),
+            self.maillog()
+        )
+    }
+}
+
+impl Drop for Postfix {
+    fn drop(&mut self) {
+        _ = Command::new(POSTFIX)
+            .arg("-c")
+            .arg(self.conf())
+            .arg("stop")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        if let Some(milter) = &mut self.milter {
+            _ = milter.kill();
+            _ = milter.wait();
+        }
+    }
+}
+
+fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn run(command: &mut Command) {
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{command:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn wait_for_path(path: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !path.exists() {
+        assert!(Instant::now() < deadline, "no {}", path.display());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Sends one message over SMTP; the server's reply to the end of DATA (or
+/// to the first command it refused), code and text.
+pub fn submit(port: u16, sender: &str, recipients: &[&str], message: &str) -> (u16, String) {
+    let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut out = stream.try_clone().unwrap();
+    let mut lines = BufReader::new(stream);
+    let mut reply = || -> (u16, String) {
+        let mut text = String::new();
+        loop {
+            let mut line = String::new();
+            lines.read_line(&mut line).unwrap();
+            text.push_str(&line);
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return (line[..3].parse().unwrap(), text);
+            }
+        }
+    };
+    reply();
+    let mut command = |line: String| {
+        out.write_all(line.as_bytes()).unwrap();
+        reply()
+    };
+    command("EHLO client.example.org\r\n".into());
+    let mut steps = vec![format!("MAIL FROM:<{sender}>\r\n")];
+    steps.extend(recipients.iter().map(|r| format!("RCPT TO:<{r}>\r\n")));
+    steps.push("DATA\r\n".into());
+    for step in steps {
+        let (code, text) = command(step);
+        if code >= 400 {
+            return (code, text);
+        }
+    }
+    let mut data = String::new();
+    for line in message.split_inclusive('\n') {
+        let line = line.trim_end_matches(['\r', '\n']);
+        if line.starts_with('.') {
+            data.push('.');
+        }
+        data.push_str(line);
+        data.push_str("\r\n");
+    }
+    data.push_str(".\r\n");
+    let result = command(data);
+    command("QUIT\r\n".into());
+    result
+}
+
+/// `text` with CRLF line ends, as SMTP carries it.
+pub fn crlf(text: &str) -> String {
+    text.replace("\r\n", "\n").replace('\n', "\r\n")
+}
