@@ -27,7 +27,9 @@ declare_rule! {
     ///
     /// Phrases about an attachment someone else sent (`the attachment you
     /// sent`, `thanks for the attached`, `I couldn't open the attached file`,
-    /// `no attachment needed`) do not count. In replies, `the attached
+    /// `no attachment needed`), or about attaching something to another
+    /// thing than this message (`I attached gdb to the process`, `I've
+    /// attached the logs to the ticket`), do not count. In replies, `the attached
     /// report` and the like usually mean the attachment being answered, so
     /// only the first-person phrases (`I've attached`, `please find
     /// attached`, `attached is`) count there, and a reply's or forward's
@@ -177,6 +179,39 @@ static NOT_A_PROMISE: LazyLock<Regex> = LazyLock::new(|| {
     ))
 });
 
+/// "attached ddd to the processes", "attached the logs to the ticket": a
+/// thing joined to something other than this message; its noun is taken.
+static ATTACHED_TO: LazyLock<Regex> = LazyLock::new(|| {
+    constant_regex(
+        r"(?i)\battach(?:ed)?\s+(?:[^\s.,;:!?]+\s+){1,4}?to\s+(?:the|a|an|its|their|his|her|my|our|your|each|every|all)\s+(\w+)",
+    )
+});
+
+/// What "attached to the ..." may name when it means this message.
+const THIS_MESSAGE: &[&str] = &[
+    "email",
+    "e-mail",
+    "mail",
+    "message",
+    "note",
+    "reply",
+    "letter",
+    "invite",
+    "invitation",
+    "thread",
+];
+
+/// Whether a clause attaches something to another thing than this message.
+fn attached_elsewhere(clause: &str) -> bool {
+    ATTACHED_TO.captures_iter(clause).any(|c| {
+        c.get(1).is_some_and(|noun| {
+            !THIS_MESSAGE
+                .iter()
+                .any(|m| noun.as_str().eq_ignore_ascii_case(m))
+        })
+    })
+}
+
 /// The clause around a match: from the previous to the next `.`, `!`, `?`,
 /// `;`, `,` or dash between spaces, at most a few hundred characters each way.
 fn clause(text: &str, start: usize, end: usize) -> &str {
@@ -233,7 +268,8 @@ fn promise<'t>(text: &'t str, patterns: &[&LazyLock<Screened>]) -> Option<&'t st
     }
     for re in patterns.iter().filter_map(|p| p.screen(text)) {
         for m in re.find_iter(text) {
-            if !NOT_A_PROMISE.is_match(clause(text, m.start(), m.end())) {
+            let clause = clause(text, m.start(), m.end());
+            if !NOT_A_PROMISE.is_match(clause) && !attached_elsewhere(clause) {
                 let phrase = m.as_str().trim();
                 // "PFA" is matched with the word after it.
                 return Some(match phrase.get(..3) {
@@ -327,6 +363,8 @@ mod tests {
             "Attaching the photos from Saturday",
             "The revised budget is attached.",
             "The plan is attached to this email.",
+            "I have attached the form to the email.",
+            "I've attached the slides to my reply.",
             "It's attached.",
             "Please review the attached document and let me know.",
             "Enclosed please find our offer",
@@ -375,6 +413,8 @@ mod tests {
             "Ik heb geen bijlage ontvangen.",
             "Please attach your CV to the application.",
             "Can you send it as an attachment?",
+            "I have attached ddd to the processes and they wait on semop().",
+            "We've attached the logs to the ticket.",
         ] {
             assert!(!promises(s), "{s}");
         }
