@@ -16,6 +16,17 @@ fn maillint(cwd: &Path) -> Command {
     cmd
 }
 
+/// What `maillint ARGS` prints, run in `cwd`, asserting its exit code.
+fn stdout_of(cwd: &Path, args: &[&str], code: i32) -> Vec<u8> {
+    maillint(cwd)
+        .args(args)
+        .assert()
+        .code(code)
+        .get_output()
+        .stdout
+        .clone()
+}
+
 const STORM: &str =
     "From: a@example.org\nTo: everyone@example.org\nSubject: Re: test\n\nPlease remove me\n";
 
@@ -46,20 +57,18 @@ fn sarif_output_is_valid_and_located() {
     )
     .unwrap();
     fs::write(dir.path().join("junk.eml"), "\u{0}\u{1}binary").unwrap();
-    let out = maillint(dir.path())
-        .args([
+    let out = stdout_of(
+        dir.path(),
+        &[
             "check",
             "storm mail.eml",
             "allowed.eml",
             "junk.eml",
             "--format",
             "sarif",
-        ])
-        .assert()
-        .code(2)
-        .get_output()
-        .stdout
-        .clone();
+        ],
+        2,
+    );
     let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
     let errors = sarif_violations(&doc);
     assert!(errors.is_empty(), "SARIF schema violations: {errors:#?}");
@@ -117,13 +126,7 @@ fn sarif_of_a_clean_run_is_valid() {
         "From: a@example.org\nTo: b@example.org\nSubject: lunch\n\nhi\n",
     )
     .unwrap();
-    let out = maillint(dir.path())
-        .args(["check", "ok.eml", "--format", "sarif"])
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
+    let out = stdout_of(dir.path(), &["check", "ok.eml", "--format", "sarif"], 0);
     let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(sarif_violations(&doc), Vec::<String>::new());
     assert_eq!(doc["runs"][0]["results"], serde_json::json!([]));
@@ -164,13 +167,7 @@ fn sarif_uris_of_awkward_file_names() {
     for name in ["1700000000.1.host:2,S", "c:d.eml", "100% [draft] #2?.eml"] {
         fs::write(cur.join(name), STORM).unwrap();
     }
-    let out = maillint(dir.path())
-        .args(["check", "Maildir", "--format", "sarif"])
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
+    let out = stdout_of(dir.path(), &["check", "Maildir", "--format", "sarif"], 1);
     let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(sarif_violations(&doc), Vec::<String>::new());
     let mut uris: Vec<&str> = doc["runs"][0]["results"]
@@ -215,13 +212,11 @@ fn github_annotations() {
     let dir = TempDir::new().unwrap();
     fs::write(dir.path().join("a,b.eml"), STORM).unwrap();
     fs::write(dir.path().join("empty.eml"), "").unwrap();
-    let out = maillint(dir.path())
-        .args(["check", "a,b.eml", "empty.eml", "--format", "github"])
-        .assert()
-        .code(2)
-        .get_output()
-        .stdout
-        .clone();
+    let out = stdout_of(
+        dir.path(),
+        &["check", "a,b.eml", "empty.eml", "--format", "github"],
+        2,
+    );
     let text = String::from_utf8(out).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
@@ -257,13 +252,11 @@ fn mbox_with_unreadable_message(dir: &Path) {
 fn sarif_locates_an_unreadable_mbox_message_in_its_file() {
     let dir = TempDir::new().unwrap();
     mbox_with_unreadable_message(dir.path());
-    let out = maillint(dir.path())
-        .args(["check", "archive.mbox", "--format", "sarif"])
-        .assert()
-        .code(2)
-        .get_output()
-        .stdout
-        .clone();
+    let out = stdout_of(
+        dir.path(),
+        &["check", "archive.mbox", "--format", "sarif"],
+        2,
+    );
     let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(sarif_violations(&doc), Vec::<String>::new());
     let notification = &doc["runs"][0]["invocations"][0]["toolExecutionNotifications"][0];
@@ -281,13 +274,11 @@ fn sarif_locates_an_unreadable_mbox_message_in_its_file() {
 fn github_locates_an_unreadable_mbox_message_in_its_file() {
     let dir = TempDir::new().unwrap();
     mbox_with_unreadable_message(dir.path());
-    let out = maillint(dir.path())
-        .args(["check", "archive.mbox", "--format", "github"])
-        .assert()
-        .code(2)
-        .get_output()
-        .stdout
-        .clone();
+    let out = stdout_of(
+        dir.path(),
+        &["check", "archive.mbox", "--format", "github"],
+        2,
+    );
     let text = String::from_utf8(out).unwrap();
     assert!(
         text.starts_with("::error file=archive.mbox,line=8,title=maillint::message 2: "),
