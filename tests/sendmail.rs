@@ -62,14 +62,24 @@ impl Setup {
     }
 
     /// Runs a held message's `.resend` script, as its user would.
-    fn resend(&self, held: &Path) -> std::process::Output {
-        std::process::Command::new("sh")
+    /// The user rewrites a held message into one that passes and runs
+    /// its `.resend` script, which must succeed; the fixed text.
+    fn fix_and_resend(&self, held: &Path) -> &'static [u8] {
+        let fixed = b"From: ann@example.org\nTo: everyone@example.org\nSubject: Term dates\n\nTerm starts on Monday.\n";
+        fs::write(held, fixed).unwrap();
+        let out = std::process::Command::new("sh")
             .arg(held.with_extension("resend"))
             .env("XDG_CONFIG_HOME", self.path("config"))
             .env("XDG_DATA_HOME", self.path("data"))
             .env("XDG_STATE_HOME", self.path("state"))
             .output()
-            .unwrap()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        fixed
     }
 
     /// Runs maillint through a symlink called `name`, as a client that
@@ -436,14 +446,7 @@ fn held_copy_keeps_the_envelope_and_resends_with_it() {
     );
     assert!(s.sent().is_none());
     // The user fixes the message and sends it again, to the same people.
-    let fixed = b"From: ann@example.org\nTo: everyone@example.org\nSubject: Term dates\n\nTerm starts on Monday.\n";
-    fs::write(&held[0], fixed).unwrap();
-    let out = s.resend(&held[0]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let fixed = s.fix_and_resend(&held[0]);
     let (stdin, args) = s.sent().expect("resent");
     assert_eq!(stdin, fixed);
     assert_eq!(args, "-oi\n--\neveryone@example.org\ndave@example.org\n");
@@ -457,14 +460,7 @@ fn held_copy_resends_arguments_that_are_not_utf8_unchanged() {
     assert_eq!(status.code(), Some(65));
     let held = s.held();
     assert_eq!(held.len(), 1);
-    let fixed = b"From: ann@example.org\nTo: everyone@example.org\nSubject: Term dates\n\nTerm starts on Monday.\n";
-    fs::write(&held[0], fixed).unwrap();
-    let out = s.resend(&held[0]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let fixed = s.fix_and_resend(&held[0]);
     assert_eq!(fs::read(s.path("stdin")).unwrap(), fixed);
     assert_eq!(
         fs::read(s.path("args")).unwrap(),
