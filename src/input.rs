@@ -72,7 +72,12 @@ pub enum Item {
 }
 
 impl Item {
-    fn error(source: Origin, error: impl AsRef<str>) -> Item {
+    /// A file, or a directory, that could not be read.
+    fn error(file: impl Into<String>, error: impl AsRef<str>) -> Item {
+        Item::located_error(Origin::file(file), error)
+    }
+
+    fn located_error(source: Origin, error: impl AsRef<str>) -> Item {
         Item::Error {
             source,
             error: crate::guard::one_line(error.as_ref()),
@@ -297,7 +302,7 @@ impl Reader<'_> {
         let source = path.display().to_string();
         let meta = match std::fs::metadata(path) {
             Ok(m) => m,
-            Err(e) => return self.emit(Item::error(Origin::file(source), io_error(&e))),
+            Err(e) => return self.emit(Item::error(source, io_error(&e))),
         };
         if meta.is_dir() {
             return self.walk_dir(path);
@@ -332,7 +337,7 @@ impl Reader<'_> {
         match (opened, start) {
             (Ok(file), Start::MboxAt(at)) => self.read_mbox(&source, BufReader::new(file), at),
             (Ok(file), _) => self.read_stream(&source, BufReader::new(file)),
-            (Err(e), _) => self.emit(Item::error(Origin::file(source), io_error(&e))),
+            (Err(e), _) => self.emit(Item::error(source, io_error(&e))),
         }
         self.file = None;
     }
@@ -390,10 +395,7 @@ impl Reader<'_> {
                 Some(entries.into_iter().map(|(_, path)| path).collect())
             }
             Err(e) => {
-                self.emit(Item::error(
-                    Origin::file(dir.display().to_string()),
-                    io_error(&e),
-                ));
+                self.emit(Item::error(dir.display().to_string(), io_error(&e)));
                 None
             }
         }
@@ -407,11 +409,11 @@ impl Reader<'_> {
             .take(SNIFF_LEN as u64)
             .read_to_end(&mut head)
         {
-            return self.emit(Item::error(Origin::file(source), io_error(&e)));
+            return self.emit(Item::error(source, io_error(&e)));
         }
         let kind = match sniff(&head) {
             Ok(kind) => kind,
-            Err(reason) => return self.emit(Item::error(Origin::file(source), reason)),
+            Err(reason) => return self.emit(Item::error(source, reason)),
         };
         let reader = io::Cursor::new(head).chain(reader);
         if kind == Kind::Mbox {
@@ -420,10 +422,10 @@ impl Reader<'_> {
         let max = self.limits.max_message_size;
         let mut bytes = Vec::new();
         if let Err(e) = reader.take(max.saturating_add(1)).read_to_end(&mut bytes) {
-            return self.emit(Item::error(Origin::file(source), io_error(&e)));
+            return self.emit(Item::error(source, io_error(&e)));
         }
         if bytes.len() as u64 > max {
-            return self.emit(Item::error(Origin::file(source), too_large(max)));
+            return self.emit(Item::error(source, too_large(max)));
         }
         self.emit(Item::Message(RawMessage {
             source: source.to_string(),
@@ -470,7 +472,7 @@ impl Reader<'_> {
                 Ok(n) => offset += n as u64,
                 Err(e) => {
                     self.finish_mbox_message(source, current.take(), oversized, end);
-                    return self.emit(Item::error(Origin::file(source), io_error(&e)));
+                    return self.emit(Item::error(source, io_error(&e)));
                 }
             }
             line_no += 1;
@@ -518,7 +520,7 @@ impl Reader<'_> {
         };
         let index = end.messages - 1;
         let item = if oversized {
-            Item::error(
+            Item::located_error(
                 mbox_origin(source, index, first_line - 1),
                 too_large(self.limits.max_message_size),
             )
