@@ -186,9 +186,9 @@ fn postfix_gateway_on_a_unix_socket() {
     if !available(POSTFIX, true) {
         return;
     }
-    // On a Unix socket Postfix does not wait for most answers (see
-    // NO_REPLY_FLAGS in src/milter/session.rs): the message must still
-    // arrive whole, headers and body.
+    // Postfix does not wait for most answers (see NO_REPLY_FLAGS in
+    // src/milter/session.rs), on a Unix socket as over TCP: the message
+    // must still arrive whole, headers and body.
     let sink = Sink::start();
     let gateway = Postfix::start_on_unix_socket(Path::new(MAILLINT), CONFIG, &sink);
     let clean = crlf(

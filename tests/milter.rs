@@ -132,7 +132,9 @@ impl Mta {
     fn message(&mut self, sender: &str, recipients: &[&str], message: &str) -> Vec<(u8, Vec<u8>)> {
         self.send(b'D', b"Cj\0mail.example.org\0");
         self.event(b'C', b"client.example.org\x004\x00\x19192.0.2.10\0", 0x1000);
-        self.event(b'H', b"client.example.org\0", 0x2000);
+        if self.flags & 0x02 == 0 {
+            self.event(b'H', b"client.example.org\0", 0x2000);
+        }
         self.send(b'D', b"Mi\0Q123\0");
         self.send(b'M', format!("<{sender}>\0").as_bytes());
         let (code, _) = self.receive();
@@ -201,15 +203,24 @@ fn reply_text(replies: &[(u8, Vec<u8>)]) -> String {
     String::from_utf8_lossy(data).into_owned()
 }
 
+/// The MTA need not wait for a "continue" to connect, HELO, RCPT, DATA,
+/// headers, end of headers and body; it waits for the answer to MAIL (where
+/// inbound mail is accepted) and to end of message. Over TCP only on Linux,
+/// where maillint can acknowledge at once what it reads.
+fn assert_pipelined(agreed: u32) {
+    if cfg!(target_os = "linux") {
+        assert_eq!(agreed & 0xdb080, 0xdb080, "{agreed:#x}");
+    }
+    assert_eq!(agreed & 0x4000, 0, "MAIL is answered");
+}
+
 #[test]
 fn negotiation_takes_what_the_mta_offers() {
     let (address, _) = start(CONFIG);
     let (_, agreed) = Mta::connect(address, POSTFIX_FLAGS);
     assert_ne!(agreed & 0x100000, 0, "headers with their leading space");
-    // Every event is answered (see WANTED_FLAGS in src/milter/session.rs):
-    // no no-reply flags, and DATA is not skipped.
-    assert_eq!(agreed & 0xff080, 0, "no no-reply flags");
-    assert_eq!(agreed & 0x200, 0, "DATA is sent");
+    assert_eq!(agreed & 0x302, 0x302, "no HELO, DATA or unknown commands");
+    assert_pipelined(agreed);
     let (_, agreed) = Mta::connect(address, 0);
     assert_eq!(agreed, 0, "nothing the MTA did not offer");
 }
@@ -392,10 +403,9 @@ fn faults_are_logged_and_the_server_goes_on() {
     mta.send(b'D', b"Mi\0Q777\0");
     mta.send(b'M', b"<jane@example.org>\0");
     mta.receive();
-    mta.send(b'L', b"Subject\0 hi\0");
-    // Its answer read first: closing over unread data resets the
+    // Any answer read first: closing over unread data resets the
     // connection, which the server logs as a reset instead.
-    mta.receive();
+    mta.event(b'L', b"Subject\0 hi\0", 0x80);
     drop(mta);
     log.wait_for("closed the connection in the middle of a message (message queue_id=Q777 sender=j•••@example.org)");
 
@@ -445,14 +455,7 @@ fn serves_on_a_unix_socket() {
     let server = Server::bind(&listen).unwrap();
     std::thread::spawn(move || server.run(gateway));
     let (mut mta, agreed) = Mta::connect_unix(&path, POSTFIX_FLAGS);
-    // No Nagle on a Unix socket: the MTA need not wait for a "continue"
-    // to connect, HELO, RCPT, DATA, headers, end of headers and body.
-    assert_eq!(agreed & 0xdb080, 0xdb080, "{agreed:#x}");
-    assert_eq!(
-        agreed & 0x4000,
-        0,
-        "MAIL is answered (inbound mail is accepted there)"
-    );
+    assert_pipelined(agreed);
     let replies = mta.message("jane@example.org", &["bob@partner.example"], CLEAN);
     assert_eq!(replies, [(b'c', Vec::new())]);
     let replies = mta.message("jane@example.org", &["jane@example.org"], &cc_exposure());

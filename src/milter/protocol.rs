@@ -22,6 +22,9 @@ pub mod action {
 
 /// Protocol flags (`SMFIP_*`) maillint asks for.
 pub mod flag {
+    /// HELO and DATA are not sent.
+    pub const NO_HELO: u32 = 0x02;
+    pub const NO_DATA: u32 = 0x200;
     /// The MTA does not wait for an answer to the header events.
     pub const NO_REPLY_HEADER: u32 = 0x80;
     /// Unknown SMTP commands are not sent.
