@@ -430,9 +430,17 @@ pub fn mask_address(address: &str) -> String {
 /// A thread that finishes a connection waits for the next one instead of
 /// ending: starting a thread per connection was a good share of the
 /// milter's own work per message, and of its latency.
+///
+/// Two condition variables, so that each change wakes only a thread that
+/// can act on it: one idle thread for a new connection, the accepting
+/// thread when a connection ends (waking every thread for both was most
+/// of the milter's task switches).
 struct Workers {
     state: Mutex<WorkerState>,
-    changed: Condvar,
+    /// A connection waits for a thread.
+    connection_waiting: Condvar,
+    /// A connection ended: room for another.
+    connection_ended: Condvar,
     max_connections: usize,
 }
 
@@ -457,7 +465,10 @@ impl Workers {
     fn wait_for_room(&self) {
         let mut state = self.lock();
         while state.waiting.len() + state.busy >= self.max_connections {
-            state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+            state = self
+                .connection_ended
+                .wait(state)
+                .unwrap_or_else(|p| p.into_inner());
         }
     }
 
@@ -471,7 +482,7 @@ impl Workers {
         let mut state = self.lock();
         state.waiting.push_back((stream, pipelined));
         if state.waiting.len() <= state.idle {
-            self.changed.notify_all();
+            self.connection_waiting.notify_one();
             return;
         }
         let (workers, for_thread) = (Arc::clone(self), Arc::clone(gateway));
@@ -496,11 +507,14 @@ impl Workers {
                     session::serve_connection(gateway, stream, pipelined);
                     state = self.lock();
                     state.busy -= 1;
-                    self.changed.notify_all();
+                    self.connection_ended.notify_one();
                 }
                 None => {
                     state.idle += 1;
-                    state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+                    state = self
+                        .connection_waiting
+                        .wait(state)
+                        .unwrap_or_else(|p| p.into_inner());
                     state.idle -= 1;
                 }
             }
@@ -584,7 +598,8 @@ impl Server {
     pub fn run(self, gateway: Arc<Gateway>) -> io::Result<()> {
         let workers = Arc::new(Workers {
             state: Mutex::default(),
-            changed: Condvar::new(),
+            connection_waiting: Condvar::new(),
+            connection_ended: Condvar::new(),
             max_connections: gateway.settings.max_connections.max(1),
         });
         let timeout = Some(Duration::from_secs(gateway.settings.timeout.max(1)));

@@ -133,6 +133,8 @@ fn serve_sink(stream: TcpStream, mut keep: impl FnMut(Vec<u8>)) -> std::io::Resu
 pub struct Postfix {
     dir: tempfile::TempDir,
     pub smtp_port: u16,
+    /// The milter's loopback port, when it listens on one.
+    pub milter_port: Option<u16>,
     milter: Option<Child>,
 }
 
@@ -162,10 +164,10 @@ impl Postfix {
         // In the queue directory, named relative to it in main.cf, as the
         // README sets it up for Postfix's chrooted processes.
         let socket = root.join("queue/milter.sock");
-        let listen = if unix {
-            format!("unix:{}", socket.display())
-        } else {
-            format!("inet:127.0.0.1:{}", free_port())
+        let milter_port = (maillint_toml.is_some() && !unix).then(free_port);
+        let listen = match milter_port {
+            Some(port) => format!("inet:127.0.0.1:{port}"),
+            None => format!("unix:{}", socket.display()),
         };
         let milter = maillint_toml.map(|toml| {
             let config = root.join("maillint.toml");
@@ -179,9 +181,9 @@ impl Postfix {
                 .stderr(std::fs::File::create(root.join("milter.log")).unwrap())
                 .spawn()
                 .unwrap();
-            match listen.rsplit_once(':') {
-                Some((_, port)) if !unix => wait_for_port(port.parse().unwrap()),
-                _ => {
+            match milter_port {
+                Some(port) => wait_for_port(port),
+                None => {
                     wait_for_path(&socket);
                     // Postfix's processes run as its own user.
                     chmod(&socket, 0o666);
@@ -257,6 +259,7 @@ postlog unix-dgram n - n - 1 postlogd
         let gateway = Postfix {
             dir,
             smtp_port,
+            milter_port,
             milter,
         };
         run(Command::new(POSTFIX)
