@@ -426,6 +426,10 @@ pub fn mask_address(address: &str) -> String {
     }
 }
 
+/// How long a kept thread waits for another connection before it ends, so
+/// that the threads of a burst (and their caches) do not stay for good.
+const IDLE_THREAD_LIFETIME: Duration = Duration::from_secs(60);
+
 /// The threads that serve connections, one connection each at a time.
 /// A thread that finishes a connection waits for the next one instead of
 /// ending: starting a thread per connection was a good share of the
@@ -442,6 +446,7 @@ struct Workers {
     /// A connection ended: room for another.
     connection_ended: Condvar,
     max_connections: usize,
+    idle_lifetime: Duration,
 }
 
 #[derive(Default)]
@@ -456,6 +461,16 @@ struct WorkerState {
 }
 
 impl Workers {
+    fn new(max_connections: usize, idle_lifetime: Duration) -> Workers {
+        Workers {
+            state: Mutex::default(),
+            connection_waiting: Condvar::new(),
+            connection_ended: Condvar::new(),
+            max_connections: max_connections.max(1),
+            idle_lifetime,
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, WorkerState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -511,11 +526,15 @@ impl Workers {
                 }
                 None => {
                     state.idle += 1;
-                    state = self
+                    let (next, waited) = self
                         .connection_waiting
-                        .wait(state)
+                        .wait_timeout(state, self.idle_lifetime)
                         .unwrap_or_else(|p| p.into_inner());
+                    state = next;
                     state.idle -= 1;
+                    if waited.timed_out() && state.waiting.is_empty() {
+                        return;
+                    }
                 }
             }
         }
@@ -596,12 +615,10 @@ impl Server {
     /// of `QuickAcks`, which only Linux offers; elsewhere every event is
     /// answered there.
     pub fn run(self, gateway: Arc<Gateway>) -> io::Result<()> {
-        let workers = Arc::new(Workers {
-            state: Mutex::default(),
-            connection_waiting: Condvar::new(),
-            connection_ended: Condvar::new(),
-            max_connections: gateway.settings.max_connections.max(1),
-        });
+        let workers = Arc::new(Workers::new(
+            gateway.settings.max_connections,
+            IDLE_THREAD_LIFETIME,
+        ));
         let timeout = Some(Duration::from_secs(gateway.settings.timeout.max(1)));
         loop {
             workers.wait_for_room();
@@ -657,6 +674,31 @@ pub fn serve(listen: &Listen, config: Config) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn idle_threads_end_and_new_ones_start() {
+        let config = Config::parse("", "maillint.toml").unwrap();
+        let gateway = Arc::new(Gateway::new(config, Box::new(io::sink())).unwrap());
+        let workers = Arc::new(Workers::new(4, Duration::from_millis(50)));
+        let wait_until = |what: &str, done: &dyn Fn(&WorkerState) -> bool| {
+            for _ in 0..1000 {
+                if done(&workers.lock()) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            panic!("{what}");
+        };
+        // A connection the MTA closes at once.
+        let closed = || Box::new(io::Cursor::new(Vec::new())) as Box<dyn session::Stream>;
+        workers.serve(&gateway, closed(), true);
+        wait_until("served, then idle", &|s| s.idle == 1);
+        wait_until("ended after its lifetime", &|s| s.idle == 0 && s.busy == 0);
+        workers.serve(&gateway, closed(), true);
+        wait_until("a new thread for the next one", &|s| {
+            s.waiting.is_empty() && s.idle == 1
+        });
+    }
 
     #[test]
     fn listen_addresses() {
