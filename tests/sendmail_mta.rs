@@ -21,7 +21,8 @@ use std::time::{Duration, Instant};
 
 mod postfix;
 use postfix::{
-    Sink, cc_exposure, crlf, free_port, spawn_milter, submit, wait_for_port, without_received,
+    Sink, cc_exposure, crlf, free_port, spawn_milter, submit, submit_as, wait_for_port,
+    without_received,
 };
 
 const MAILLINT: &str = env!("CARGO_BIN_EXE_maillint");
@@ -29,9 +30,14 @@ const MAILLINT: &str = env!("CARGO_BIN_EXE_maillint");
 /// The packages with the daemon and with the m4 files sendmail.cf is built
 /// from.
 const PACKAGES: [&str; 2] = ["sendmail-bin", "sendmail-cf"];
-/// What `.ci/run` installs for the unpacked Sendmail: m4, and the libraries
-/// the binary links with (`ldd`; `sendmail-bin` depends on them).
-const NEEDS: &str = "apt-get install m4 libdb5.3 libnsl2 libldap-2.5-0 libsasl2-2 libssl3 libwrap0 (as .ci/run does)";
+/// What `.ci/run` installs for the unpacked Sendmail: m4, the libraries
+/// the binary links with (`ldd`; `sendmail-bin` depends on them), and for
+/// SMTP AUTH the SASL plugins and Perl (which writes the user database).
+const NEEDS: &str = "apt-get install m4 libdb5.3 libnsl2 libldap-2.5-0 libsasl2-2 libssl3 libwrap0 libsasl2-modules libsasl2-modules-db perl (as .ci/run does)";
+/// A user who logs in over SMTP (`AUTH PLAIN`), and the base64 argument
+/// that logs her in: "\0jane\0secret".
+const USER: (&str, &str) = ("jane", "secret");
+const LOGIN: &str = "AGphbmUAc2VjcmV0";
 /// The host name Sendmail runs under (see `under_own_name`).
 const HOST_NAME: &str = "gateway.example.org";
 
@@ -91,6 +97,57 @@ fn describe(out: &std::io::Result<Output>) -> String {
     }
 }
 
+/// The directory of the system's SASL plugins, where the SASL library also
+/// reads Sendmail's SASL configuration (Sendmail.conf).
+fn sasl_plugins() -> PathBuf {
+    let multiarch = std::fs::read_dir("/usr/lib")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path().join("sasl2"));
+    multiarch
+        .chain([PathBuf::from("/usr/lib/sasl2")])
+        .find(|dir| dir.join("libplain.so.2").exists() && dir.join("libsasldb.so.2").exists())
+        .unwrap_or_else(|| panic!("no SASL plugins for PLAIN and sasldb\n{NEEDS}"))
+}
+
+/// A user database for SMTP AUTH in the sasldb format (Berkeley DB) with
+/// `USER` in it (in Sendmail's realm, its host name), and the Sendmail.conf
+/// that points the SASL library at it, in `dir` beside copies of the
+/// system's SASL plugins.
+fn write_sasl_config(dir: &Path) {
+    let out = Command::new("cp")
+        .arg("-a")
+        .arg(sasl_plugins().join("."))
+        .arg(dir)
+        .output();
+    assert!(
+        out.as_ref().is_ok_and(|o| o.status.success()),
+        "{}",
+        describe(&out)
+    );
+    let database = dir.join("sasldb2");
+    std::fs::write(
+        dir.join("Sendmail.conf"),
+        format!(
+            "pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: {}\nmech_list: PLAIN\n",
+            database.display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new("perl")
+        .args(["-MDB_File", "-MFcntl", "-e"])
+        .arg(r#"tie my %db, "DB_File", $ARGV[0], O_RDWR|O_CREAT, 0600, $DB_HASH or die "$ARGV[0]: $!"; $db{"$ARGV[1]\0$ARGV[2]\0userPassword"} = $ARGV[3]"#)
+        .arg(&database)
+        .args([USER.0, HOST_NAME, USER.1])
+        .output();
+    assert!(
+        out.as_ref().is_ok_and(|o| o.status.success()),
+        "{}\n{NEEDS}",
+        describe(&out)
+    );
+}
+
 /// The README's Sendmail set-up: the lines of its `text` blocks under
 /// `### Sendmail`, with `port` for the milter's 8895.
 fn readme_sendmail_lines(port: u16) -> String {
@@ -145,6 +202,8 @@ impl Sendmail {
         std::fs::create_dir(root.join("queue")).unwrap();
         // Its own host lookups in /etc/hosts only, never DNS.
         std::fs::write(root.join("service.switch"), "hosts files\n").unwrap();
+        std::fs::create_dir(root.join("sasl2")).unwrap();
+        write_sasl_config(&root.join("sasl2"));
 
         let milter_port = free_port();
         let readme = readme_sendmail_lines(milter_port);
@@ -161,7 +220,8 @@ impl Sendmail {
         let smtp_port = free_port();
         let (r, cf) = (root.display(), cf_dir.display());
         // What a test needs around the README's lines: its own port, queue,
-        // pid and status files, and no aliases file; every message relayed
+        // pid and status files, and no aliases file; SMTP AUTH (PLAIN, with
+        // no TLS on loopback) for the users of sasl2/; every message relayed
         // to the sink; no DNS (the service switch, nocanonify,
         // accept_unresolvable_domains: the test's domains do not exist); no
         // interface probing; and no refusing or only queueing mail when a
@@ -185,6 +245,7 @@ DAEMON_OPTIONS(`Port={smtp_port}, Addr=127.0.0.1, Name=MTA')dnl
 FEATURE(`nocanonify')dnl
 FEATURE(`accept_unresolvable_domains')dnl
 FEATURE(`no_default_msa')dnl
+define(`confAUTH_MECHANISMS', `PLAIN')dnl
 {readme}MAILER(`smtp')dnl
 ",
             sink = sink.port
@@ -201,7 +262,7 @@ FEATURE(`no_default_msa')dnl
         // In the foreground (-bD), in a process group of its own with the
         // processes it forks per connection and per delivery, so that
         // stopping it stops them all.
-        let daemon = under_own_name(&sendmail, &root.join("sendmail.cf"))
+        let daemon = under_own_name(&sendmail, root)
             .arg("-bD")
             .process_group(0)
             .stdin(Stdio::null())
@@ -235,13 +296,9 @@ FEATURE(`no_default_msa')dnl
         gateway
     }
 
-    fn cf(&self) -> PathBuf {
-        self.dir.path().join("sendmail.cf")
-    }
-
     /// The quarantined messages, as `mailq -qQ` lists them.
     fn quarantined(&self) -> String {
-        let out = under_own_name(&self.sendmail, &self.cf())
+        let out = under_own_name(&self.sendmail, self.dir.path())
             .args(["-bp", "-qQ"])
             .output()
             .unwrap();
@@ -252,7 +309,7 @@ FEATURE(`no_default_msa')dnl
     /// README tells an administrator to.
     fn release(&self, queue_id: &str) {
         for args in [vec!["-Q", "-qQ"], vec![]] {
-            let out = under_own_name(&self.sendmail, &self.cf())
+            let out = under_own_name(&self.sendmail, self.dir.path())
                 .args(args)
                 .arg(format!("-qI{queue_id}"))
                 .output();
@@ -329,19 +386,25 @@ impl Drop for Sendmail {
     }
 }
 
-/// `sendmail -C CF` run under the host name `HOST_NAME`, in a UTS
-/// namespace of its own: as a daemon or listing its queue, Sendmail sleeps
-/// a minute before reading its .cf when the machine's own name has no
-/// domain (as a container's or a test machine's often has not).
-fn under_own_name(sendmail: &Path, cf: &Path) -> Command {
+/// `sendmail -C DIR/sendmail.cf`, run in namespaces of its own (nothing
+/// changes outside them): under the host name `HOST_NAME`, since as a
+/// daemon or listing its queue Sendmail sleeps a minute before reading its
+/// .cf when the machine's own name has no domain (as a container's or a
+/// test machine's often has not); and with DIR/sasl2 in place of the
+/// system's SASL plugin directory, where the SASL library reads
+/// Sendmail.conf (Sendmail has no option for another place).
+fn under_own_name(sendmail: &Path, dir: &Path) -> Command {
     let mut command = Command::new("unshare");
     command
-        .args(["--uts", "sh", "-c"])
-        .arg(format!("hostname {HOST_NAME} && exec \"$@\""))
+        .args(["--uts", "--mount", "sh", "-c"])
+        .arg(r#"mount --bind "$1" "$2" && hostname "$3" && shift 3 && exec "$@""#)
         .arg("sh")
+        .arg(dir.join("sasl2"))
+        .arg(sasl_plugins())
+        .arg(HOST_NAME)
         .arg(sendmail)
         .arg("-C")
-        .arg(cf);
+        .arg(dir.join("sendmail.cf"));
     command
 }
 
@@ -434,6 +497,21 @@ fn sendmail_gateway() {
         gateway.milter_log().contains(&decision),
         "{decision}\n{}",
         gateway.logs()
+    );
+
+    // The same from a sender who logged in (`{auth_authen}`) is outgoing,
+    // whatever its address: checked and refused.
+    let (code, text) = submit_as(
+        port,
+        Some(LOGIN),
+        "someone@elsewhere.example",
+        &["person1@company1.example"],
+        &cc_exposure("<logged-in@elsewhere.example>", "someone@elsewhere.example"),
+    );
+    assert_eq!(code, 550, "{text}\n{}", gateway.logs());
+    assert!(
+        text.contains("550-5.7.1 error [cc-exposure]: 60 external addresses"),
+        "{text}"
     );
 
     // A warning (an all-staff list) is quarantined: held in Sendmail's

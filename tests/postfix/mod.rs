@@ -370,6 +370,18 @@ fn wait_for_path(path: &Path) {
 /// Sends one message over SMTP; the server's reply to the end of DATA (or
 /// to the first command it refused), code and text.
 pub fn submit(port: u16, sender: &str, recipients: &[&str], message: &str) -> (u16, String) {
+    submit_as(port, None, sender, recipients, message)
+}
+
+/// [`submit`], logged in first with `AUTH PLAIN` when `login` is given (its
+/// base64 argument).
+pub fn submit_as(
+    port: u16,
+    login: Option<&str>,
+    sender: &str,
+    recipients: &[&str],
+    message: &str,
+) -> (u16, String) {
     let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(60)))
@@ -393,7 +405,11 @@ pub fn submit(port: u16, sender: &str, recipients: &[&str], message: &str) -> (u
         reply()
     };
     command("EHLO client.example.org\r\n".into());
-    let mut steps = vec![format!("MAIL FROM:<{sender}>\r\n")];
+    let mut steps: Vec<String> = login
+        .map(|l| format!("AUTH PLAIN {l}\r\n"))
+        .into_iter()
+        .collect();
+    steps.push(format!("MAIL FROM:<{sender}>\r\n"));
     steps.extend(recipients.iter().map(|r| format!("RCPT TO:<{r}>\r\n")));
     steps.push("DATA\r\n".into());
     for step in steps {
