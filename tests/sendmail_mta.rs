@@ -576,7 +576,8 @@ fn sendmail_gateway() {
 #[test]
 fn sendmail_gateway_judges_mail_from_the_configured_networks() {
     // A sender outside the organisation's domains, from a client address
-    // in `[milter] networks`: outgoing, so checked and refused.
+    // in `[milter] networks`: outgoing, so checked and refused (without
+    // `networks` the same message passes as inbound: `sendmail_gateway`).
     let sink = Sink::start();
     let gateway = Sendmail::start(&format!("{CONFIG}networks = [\"127.0.0.1/32\"]\n"), &sink);
     let (code, text) = submit(
