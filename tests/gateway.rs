@@ -15,7 +15,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod postfix;
-use postfix::{POSTFIX, Postfix, Sink, crlf, free_port, submit, wait_for_port};
+use postfix::{
+    POSTFIX, Postfix, Sink, cc_exposure, crlf, free_port, submit, wait_for_port, without_received,
+};
 
 const MAILLINT: &str = env!("CARGO_BIN_EXE_maillint");
 const REDIS: &str = "/usr/bin/redis-server";
@@ -50,21 +52,6 @@ fn is_root() -> bool {
         .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
 }
 
-/// The message as delivered, without the Received header Postfix put on top.
-fn without_received(delivered: &[u8]) -> String {
-    let text = String::from_utf8_lossy(delivered).into_owned();
-    let mut rest = text.as_str();
-    while rest.starts_with("Received:") {
-        let end = rest.find("\r\n").unwrap() + 2;
-        rest = &rest[end..];
-        while rest.starts_with([' ', '\t']) {
-            let end = rest.find("\r\n").unwrap() + 2;
-            rest = &rest[end..];
-        }
-    }
-    rest.to_string()
-}
-
 const CONFIG: &str = r#"
 [organization]
 domains = ["example.org"]
@@ -72,16 +59,6 @@ domains = ["example.org"]
 [milter]
 warning = "quarantine"
 "#;
-
-fn cc_exposure(id: &str, sender: &str) -> String {
-    let cc: Vec<String> = (0..60)
-        .map(|i| format!("Person {i} <person{i}@company{}.example>", i % 7))
-        .collect();
-    crlf(&format!(
-        "From: {sender}\nTo: {sender}\nCc: {}\nSubject: Event\nMessage-ID: {id}\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nSee you there, 100% sure.\n",
-        cc.join(",\n ")
-    ))
-}
 
 #[test]
 fn postfix_gateway() {

@@ -1,9 +1,10 @@
 //! A Postfix instance of its own on 127.0.0.1 (Debian's package; its
 //! config and queue in a temp dir), optionally with `maillint milter`,
 //! relaying to an SMTP sink on loopback, and an SMTP client to submit
-//! with. Shared by tests/gateway.rs and the load benchmark
-//! (examples/milter_load.rs, run by scripts/bench-milter), each of which
-//! uses part of it.
+//! with. Shared by tests/gateway.rs, tests/sendmail_mta.rs (the sink, the
+//! client, the milter and the messages, around a Sendmail instead) and the
+//! load benchmark (examples/milter_load.rs, run by scripts/bench-milter),
+//! each of which uses part of it.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Write};
@@ -77,21 +78,25 @@ impl Sink {
 
     /// The message whose Message-ID is `id`, once delivered (up to 30 s).
     pub fn wait_for(&self, id: &str) -> Option<Vec<u8>> {
-        let needle = format!("Message-ID: {id}\r\n");
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if let Some(m) = self
-                .messages
-                .lock()
-                .unwrap()
-                .iter()
-                .find(|m| m.windows(needle.len()).any(|w| w == needle.as_bytes()))
-            {
-                return Some(m.clone());
+            if let Some(m) = self.find(id) {
+                return Some(m);
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         None
+    }
+
+    /// The message whose Message-ID is `id`, if delivered by now.
+    pub fn find(&self, id: &str) -> Option<Vec<u8>> {
+        let needle = format!("Message-ID: {id}\r\n");
+        self.messages
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|m| m.windows(needle.len()).any(|w| w == needle.as_bytes()))
+            .cloned()
     }
 }
 
@@ -170,17 +175,7 @@ impl Postfix {
             None => format!("unix:{}", socket.display()),
         };
         let milter = maillint_toml.map(|toml| {
-            let config = root.join("maillint.toml");
-            std::fs::write(&config, toml).unwrap();
-            let milter = Command::new(maillint)
-                // Never the history index of whoever runs it.
-                .env("XDG_DATA_HOME", root.join("no-data"))
-                .args(["milter", "--listen", &listen])
-                .arg("--config")
-                .arg(&config)
-                .stderr(std::fs::File::create(root.join("milter.log")).unwrap())
-                .spawn()
-                .unwrap();
+            let milter = spawn_milter(maillint, root, toml, &listen);
             match milter_port {
                 Some(port) => wait_for_port(port),
                 None => {
@@ -328,6 +323,22 @@ impl Drop for Postfix {
     }
 }
 
+/// `maillint milter --listen LISTEN`, configured by `maillint_toml` (kept
+/// in `dir` as maillint.toml), logging to `dir`/milter.log.
+pub fn spawn_milter(maillint: &Path, dir: &Path, maillint_toml: &str, listen: &str) -> Child {
+    let config = dir.join("maillint.toml");
+    std::fs::write(&config, maillint_toml).unwrap();
+    Command::new(maillint)
+        // Never the history index of whoever runs it.
+        .env("XDG_DATA_HOME", dir.join("no-data"))
+        .args(["milter", "--listen", listen])
+        .arg("--config")
+        .arg(&config)
+        .stderr(std::fs::File::create(dir.join("milter.log")).unwrap())
+        .spawn()
+        .unwrap()
+}
+
 fn chmod(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
@@ -362,6 +373,18 @@ fn wait_for_path(path: &Path) {
 /// Sends one message over SMTP; the server's reply to the end of DATA (or
 /// to the first command it refused), code and text.
 pub fn submit(port: u16, sender: &str, recipients: &[&str], message: &str) -> (u16, String) {
+    submit_as(port, None, sender, recipients, message)
+}
+
+/// [`submit`], logged in first with `AUTH PLAIN` when `login` is given (its
+/// base64 argument).
+pub fn submit_as(
+    port: u16,
+    login: Option<&str>,
+    sender: &str,
+    recipients: &[&str],
+    message: &str,
+) -> (u16, String) {
     let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(60)))
@@ -385,7 +408,11 @@ pub fn submit(port: u16, sender: &str, recipients: &[&str], message: &str) -> (u
         reply()
     };
     command("EHLO client.example.org\r\n".into());
-    let mut steps = vec![format!("MAIL FROM:<{sender}>\r\n")];
+    let mut steps: Vec<String> = login
+        .map(|l| format!("AUTH PLAIN {l}\r\n"))
+        .into_iter()
+        .collect();
+    steps.push(format!("MAIL FROM:<{sender}>\r\n"));
     steps.extend(recipients.iter().map(|r| format!("RCPT TO:<{r}>\r\n")));
     steps.push("DATA\r\n".into());
     for step in steps {
@@ -407,6 +434,33 @@ pub fn submit(port: u16, sender: &str, recipients: &[&str], message: &str) -> (u
     let result = command(data);
     command("QUIT\r\n".into());
     result
+}
+
+/// The message as delivered, without the Received headers the MTA put on
+/// top.
+pub fn without_received(delivered: &[u8]) -> String {
+    let text = String::from_utf8_lossy(delivered).into_owned();
+    let mut rest = text.as_str();
+    while rest.starts_with("Received:") {
+        let end = rest.find("\r\n").unwrap() + 2;
+        rest = &rest[end..];
+        while rest.starts_with([' ', '\t']) {
+            let end = rest.find("\r\n").unwrap() + 2;
+            rest = &rest[end..];
+        }
+    }
+    rest.to_string()
+}
+
+/// A message from `sender` with 60 addresses of 7 outside parties in Cc.
+pub fn cc_exposure(id: &str, sender: &str) -> String {
+    let cc: Vec<String> = (0..60)
+        .map(|i| format!("Person {i} <person{i}@company{}.example>", i % 7))
+        .collect();
+    crlf(&format!(
+        "From: {sender}\nTo: {sender}\nCc: {}\nSubject: Event\nMessage-ID: {id}\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nSee you there, 100% sure.\n",
+        cc.join(",\n ")
+    ))
 }
 
 /// `text` with CRLF line ends, as SMTP carries it.

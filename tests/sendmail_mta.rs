@@ -1,0 +1,594 @@
+//! `maillint milter` behind a real Sendmail (Debian's 8.17), set up with the
+//! README's `### Sendmail` lines as written, on 127.0.0.1, relaying to the
+//! SMTP sink of tests/postfix/.
+//!
+//! Debian's `sendmail-bin` cannot be installed beside Postfix (both are the
+//! system's mail transport agent), so the test does not install it: it
+//! fetches the packages with `apt-get download` (which changes nothing on
+//! the system), unpacks them with `dpkg-deb -x` under Cargo's target dir
+//! (a second run reuses them), builds a sendmail.cf with `m4`, and runs the
+//! daemon from there. `.ci/run` installs `m4` and the libraries the binary
+//! links with. Without them, or without root, the test fails and says what
+//! is missing.
+// A test: a failed unwrap is a failed run, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+mod postfix;
+use postfix::{
+    Sink, cc_exposure, crlf, free_port, spawn_milter, submit, submit_as, wait_for_port,
+    without_received,
+};
+
+const MAILLINT: &str = env!("CARGO_BIN_EXE_maillint");
+
+/// The packages with the daemon and with the m4 files sendmail.cf is built
+/// from.
+const PACKAGES: [&str; 2] = ["sendmail-bin", "sendmail-cf"];
+/// What `.ci/run` installs for the unpacked Sendmail: m4, the libraries
+/// the binary links with (`ldd`; `sendmail-bin` depends on them), and for
+/// SMTP AUTH the SASL plugins and Perl (which writes the user database).
+const NEEDS: &str = "apt-get install m4 libdb5.3 libnsl2 libldap-2.5-0 libsasl2-2 libssl3 libwrap0 libsasl2-modules libsasl2-modules-db perl (as .ci/run does)";
+/// A user who logs in over SMTP (`AUTH PLAIN`), and the base64 argument
+/// that logs her in: "\0jane\0secret".
+const USER: (&str, &str) = ("jane", "secret");
+const LOGIN: &str = "AGphbmUAc2VjcmV0";
+/// The host name Sendmail runs under (see `under_own_name`).
+const HOST_NAME: &str = "gateway.example.org";
+
+/// The unpacked packages (fetched on first use), their root directory.
+fn unpacked() -> PathBuf {
+    static FETCHING: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = FETCHING.lock().unwrap_or_else(|e| e.into_inner());
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let root = target.join("sendmail");
+    if root.join("usr/libexec/sendmail/sendmail").exists() {
+        return root;
+    }
+    let work = tempfile::TempDir::new_in(target).unwrap();
+    let download = Command::new("apt-get")
+        .args(["download", "-q", "-o", "APT::Sandbox::User=root"])
+        .args(PACKAGES)
+        .current_dir(work.path())
+        .output();
+    match download {
+        Ok(out) if out.status.success() => {}
+        other => panic!(
+            "`apt-get download {}` failed (run `apt-get update` first?): {}",
+            PACKAGES.join(" "),
+            describe(&other)
+        ),
+    }
+    let unpacked = work.path().join("root");
+    for package in std::fs::read_dir(work.path()).unwrap() {
+        let package = package.unwrap().path();
+        if package.extension().is_some_and(|e| e == "deb") {
+            let out = Command::new("dpkg-deb")
+                .arg("-x")
+                .arg(&package)
+                .arg(&unpacked)
+                .output();
+            assert!(
+                out.as_ref().is_ok_and(|o| o.status.success()),
+                "dpkg-deb -x {}: {}",
+                package.display(),
+                describe(&out)
+            );
+        }
+    }
+    std::fs::rename(&unpacked, &root).unwrap();
+    root
+}
+
+fn describe(out: &std::io::Result<Output>) -> String {
+    match out {
+        Ok(out) => format!(
+            "{}\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// The directory of the system's SASL plugins, where the SASL library also
+/// reads Sendmail's SASL configuration (Sendmail.conf).
+fn sasl_plugins() -> PathBuf {
+    let multiarch = std::fs::read_dir("/usr/lib")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path().join("sasl2"));
+    multiarch
+        .chain([PathBuf::from("/usr/lib/sasl2")])
+        .find(|dir| dir.join("libplain.so.2").exists() && dir.join("libsasldb.so.2").exists())
+        .unwrap_or_else(|| panic!("no SASL plugins for PLAIN and sasldb\n{NEEDS}"))
+}
+
+/// A user database for SMTP AUTH in the sasldb format (Berkeley DB) with
+/// `USER` in it (in Sendmail's realm, its host name), and the Sendmail.conf
+/// that points the SASL library at it, in `dir` beside copies of the
+/// system's SASL plugins.
+fn write_sasl_config(dir: &Path) {
+    let out = Command::new("cp")
+        .arg("-a")
+        .arg(sasl_plugins().join("."))
+        .arg(dir)
+        .output();
+    assert!(
+        out.as_ref().is_ok_and(|o| o.status.success()),
+        "{}",
+        describe(&out)
+    );
+    let database = dir.join("sasldb2");
+    std::fs::write(
+        dir.join("Sendmail.conf"),
+        format!(
+            "pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: {}\nmech_list: PLAIN\n",
+            database.display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new("perl")
+        .args(["-MDB_File", "-MFcntl", "-e"])
+        .arg(r#"tie my %db, "DB_File", $ARGV[0], O_RDWR|O_CREAT, 0600, $DB_HASH or die "$ARGV[0]: $!"; $db{"$ARGV[1]\0$ARGV[2]\0userPassword"} = $ARGV[3]"#)
+        .arg(&database)
+        .args([USER.0, HOST_NAME, USER.1])
+        .output();
+    assert!(
+        out.as_ref().is_ok_and(|o| o.status.success()),
+        "{}\n{NEEDS}",
+        describe(&out)
+    );
+}
+
+/// The README's Sendmail set-up: the lines of its `text` blocks under
+/// `### Sendmail`, with `port` for the milter's 8895.
+fn readme_sendmail_lines(port: u16) -> String {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = readme
+        .split_once("\n### Sendmail\n")
+        .expect("README.md has a ### Sendmail section")
+        .1;
+    let section = section.split_once("\n### ").map_or(section, |(s, _)| s);
+    let lines: String = section
+        .split("```text\n")
+        .skip(1)
+        .map(|block| block.split_once("```").unwrap().0)
+        .collect();
+    assert!(
+        lines.starts_with("INPUT_MAIL_FILTER(`maillint', `S=inet:8895@127.0.0.1,")
+            && lines.contains("\ndefine(`confMILTER_MACROS_ENVFROM', ``i, ")
+            && lines.matches("8895").count() == 1,
+        "the README's Sendmail lines are not as this test expects:\n{lines}"
+    );
+    lines.replace("8895", &port.to_string())
+}
+
+/// A Sendmail daemon of the test's own, with `maillint milter`, stopped
+/// when dropped.
+struct Sendmail {
+    dir: tempfile::TempDir,
+    sendmail: PathBuf,
+    smtp_port: u16,
+    daemon: Child,
+    milter: Child,
+    stopped: bool,
+}
+
+impl Sendmail {
+    /// Sendmail on a free port relaying everything to `sink`, with
+    /// `maillint` as its milter, configured by `maillint_toml`.
+    fn start(maillint_toml: &str, sink: &Sink) -> Sendmail {
+        let is_root = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+        assert!(is_root, "Sendmail's daemon must be started as root");
+        let packages = unpacked();
+        let sendmail = packages.join("usr/libexec/sendmail/sendmail");
+        let cf_dir = packages.join("usr/share/sendmail/cf");
+        let dir = tempfile::TempDir::new().unwrap();
+        let root = dir.path();
+        // Sendmail refuses a queue that others can write to; the temp dir
+        // is root's own (0700), so no DontBlameSendmail is needed.
+        std::fs::create_dir(root.join("queue")).unwrap();
+        // Its own host lookups in /etc/hosts only, never DNS.
+        std::fs::write(root.join("service.switch"), "hosts files\n").unwrap();
+        std::fs::create_dir(root.join("sasl2")).unwrap();
+        write_sasl_config(&root.join("sasl2"));
+
+        let milter_port = free_port();
+        let readme = readme_sendmail_lines(milter_port);
+        // The milter listens where the README's `S=` points, in Sendmail's
+        // own `inet:PORT@HOST` form.
+        let listen = readme
+            .split_once("S=")
+            .and_then(|(_, rest)| rest.split_once(','))
+            .unwrap()
+            .0;
+        let milter = spawn_milter(Path::new(MAILLINT), root, maillint_toml, listen);
+        wait_for_port(milter_port);
+
+        let smtp_port = free_port();
+        let (r, cf) = (root.display(), cf_dir.display());
+        // What a test needs around the README's lines: its own port, queue,
+        // pid and status files, and no aliases file; SMTP AUTH (PLAIN, with
+        // no TLS on loopback) for the users of sasl2/; every message relayed
+        // to the sink; no DNS (the service switch, nocanonify,
+        // accept_unresolvable_domains: the test's domains do not exist); no
+        // interface probing; and no refusing or only queueing mail when a
+        // busy machine's load average is high (Sendmail's defaults do from
+        // 12 and 8), since nothing runs the queue here.
+        let mc = format!(
+            "include(`{cf}/m4/cf.m4')dnl
+OSTYPE(`linux')dnl
+define(`confDOMAIN_NAME', `{HOST_NAME}')dnl
+define(`QUEUE_DIR', `{r}/queue')dnl
+define(`confPID_FILE', `{r}/sendmail.pid')dnl
+define(`STATUS_FILE', `{r}/sendmail.st')dnl
+define(`ALIAS_FILE', `')dnl
+define(`confSERVICE_SWITCH_FILE', `{r}/service.switch')dnl
+define(`confDONT_PROBE_INTERFACES', `True')dnl
+define(`confQUEUE_LA', `1000')dnl
+define(`confREFUSE_LA', `1000')dnl
+define(`SMART_HOST', `relay:[127.0.0.1]')dnl
+define(`RELAY_MAILER_ARGS', `TCP $h {sink}')dnl
+DAEMON_OPTIONS(`Port={smtp_port}, Addr=127.0.0.1, Name=MTA')dnl
+FEATURE(`nocanonify')dnl
+FEATURE(`accept_unresolvable_domains')dnl
+FEATURE(`no_default_msa')dnl
+define(`confAUTH_MECHANISMS', `PLAIN')dnl
+{readme}MAILER(`smtp')dnl
+",
+            sink = sink.port
+        );
+        std::fs::write(root.join("sendmail.mc"), &mc).unwrap();
+        let m4 = Command::new("m4").arg(root.join("sendmail.mc")).output();
+        match &m4 {
+            Ok(out) if out.status.success() && out.stderr.is_empty() => {
+                std::fs::write(root.join("sendmail.cf"), &out.stdout).unwrap();
+            }
+            _ => panic!("m4 sendmail.mc: {}\n{NEEDS}", describe(&m4)),
+        }
+
+        // In the foreground (-bD), in a process group of its own with the
+        // processes it forks per connection and per delivery, so that
+        // stopping it stops them all.
+        let daemon = under_own_name(&sendmail, root)
+            .arg("-bD")
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(root.join("sendmail.out")).unwrap())
+            .stderr(std::fs::File::create(root.join("sendmail.err")).unwrap())
+            .spawn()
+            .unwrap();
+        let mut gateway = Sendmail {
+            dir,
+            sendmail,
+            smtp_port,
+            daemon,
+            milter,
+            stopped: false,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", smtp_port)).is_err() {
+            if let Ok(Some(status)) = gateway.daemon.try_wait() {
+                panic!(
+                    "the unpacked Sendmail did not start ({status}); it needs root and\n{NEEDS}\n{}",
+                    gateway.logs()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "Sendmail does not listen on {smtp_port}\n{}",
+                gateway.logs()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        gateway
+    }
+
+    /// The quarantined messages, as `mailq -qQ` lists them.
+    fn quarantined(&self) -> String {
+        let out = under_own_name(&self.sendmail, self.dir.path())
+            .args(["-bp", "-qQ"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Releases quarantined message `queue_id` and delivers it, as the
+    /// README tells an administrator to.
+    fn release(&self, queue_id: &str) {
+        for args in [vec!["-Q", "-qQ"], vec![]] {
+            let out = under_own_name(&self.sendmail, self.dir.path())
+                .args(args)
+                .arg(format!("-qI{queue_id}"))
+                .output();
+            assert!(
+                out.as_ref().is_ok_and(|o| o.status.success()),
+                "{}",
+                describe(&out)
+            );
+        }
+    }
+
+    /// The queue control file of message `queue_id`: `hf` once
+    /// quarantined, `qf` while waiting for delivery.
+    fn queue_file(&self, kind: &str, queue_id: &str) -> Option<String> {
+        let path = self.dir.path().join(format!("queue/{kind}{queue_id}"));
+        std::fs::read(path)
+            .ok()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+    }
+
+    fn milter_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("milter.log")).unwrap_or_default()
+    }
+
+    /// The milter log and what Sendmail printed, for a failed assertion.
+    fn logs(&self) -> String {
+        let read =
+            |name: &str| std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default();
+        format!(
+            "milter log:\n{}\nsendmail's output:\n{}{}",
+            self.milter_log(),
+            read("sendmail.out"),
+            read("sendmail.err")
+        )
+    }
+
+    /// Stops the milter only, as if maillint were down.
+    fn stop_milter(&mut self) {
+        _ = self.milter.kill();
+        _ = self.milter.wait();
+    }
+
+    /// Stops Sendmail with everything it forked, and the milter; whether
+    /// all of Sendmail's processes are gone (within 5 s).
+    fn stop(&mut self) -> bool {
+        if std::mem::replace(&mut self.stopped, true) {
+            return true;
+        }
+        let group = format!("-{}", self.daemon.id());
+        let signal = |name: &str| {
+            Command::new("kill")
+                .args([name, "--", &group])
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        signal("-KILL");
+        _ = self.daemon.wait();
+        self.stop_milter();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while signal("-0") {
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        true
+    }
+}
+
+impl Drop for Sendmail {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// `sendmail -C DIR/sendmail.cf`, run in namespaces of its own (nothing
+/// changes outside them): under the host name `HOST_NAME`, since as a
+/// daemon or listing its queue Sendmail sleeps a minute before reading its
+/// .cf when the machine's own name has no domain (as a container's or a
+/// test machine's often has not); and with DIR/sasl2 in place of the
+/// system's SASL plugin directory, where the SASL library reads
+/// Sendmail.conf (Sendmail has no option for another place).
+fn under_own_name(sendmail: &Path, dir: &Path) -> Command {
+    let mut command = Command::new("unshare");
+    command
+        .args(["--uts", "--mount", "sh", "-c"])
+        .arg(r#"mount --bind "$1" "$2" && hostname "$3" && shift 3 && exec "$@""#)
+        .arg("sh")
+        .arg(dir.join("sasl2"))
+        .arg(sasl_plugins())
+        .arg(HOST_NAME)
+        .arg(sendmail)
+        .arg("-C")
+        .arg(dir.join("sendmail.cf"));
+    command
+}
+
+/// The queue id in Sendmail's `250 2.0.0 ID Message accepted for delivery`.
+fn queue_id(reply: &str) -> &str {
+    reply
+        .strip_prefix("250 2.0.0 ")
+        .and_then(|rest| rest.split_once(' '))
+        .unwrap_or_else(|| panic!("not an acceptance: {reply}"))
+        .0
+}
+
+/// The message's body: what follows the first empty line.
+fn body(message: &[u8]) -> &[u8] {
+    let start = message
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(message.len(), |i| i + 4);
+    &message[start..]
+}
+
+const CONFIG: &str = r#"
+[organization]
+domains = ["example.org"]
+
+[milter]
+warning = "quarantine"
+"#;
+
+#[test]
+fn sendmail_gateway() {
+    let sink = Sink::start();
+    let mut gateway = Sendmail::start(CONFIG, &sink);
+    let port = gateway.smtp_port;
+
+    // A clean message goes out whole, 8-bit text and dot lines too:
+    // compared byte for byte below the Received header Sendmail adds.
+    let clean = crlf(
+        "From: Jane <jane@example.org>\nTo: Bob <bob@partner.example>\nSubject: Minutes\nMessage-ID: <clean@example.org>\nDate: Mon, 18 Nov 2024 09:00:00 +0000\nContent-Type: text/plain; charset=utf-8\n\nHello Bob, café minutes below.\n.\n..leading dots\n",
+    );
+    let (code, text) = submit(port, "jane@example.org", &["bob@partner.example"], &clean);
+    assert_eq!(code, 250, "{text}\n{}", gateway.logs());
+    let delivered = sink
+        .wait_for("<clean@example.org>")
+        .unwrap_or_else(|| panic!("{}", gateway.logs()));
+    assert_eq!(without_received(&delivered), clean);
+    // The queue id (macro `i`) comes with MAIL FROM, as the README says.
+    let log = gateway.milter_log();
+    let decision = format!(
+        r#"queue_id="{}" message_id="<clean@example.org>" sender="j•••@example.org" recipients=1 rules="external-recipients" action=accept"#,
+        queue_id(&text)
+    );
+    assert!(log.contains(&decision), "{decision}\nnot in:\n{log}");
+
+    // A Cc exposure is refused, the finding in the reply the client sees.
+    let (code, text) = submit(
+        port,
+        "jane@example.org",
+        &["person1@company1.example"],
+        &cc_exposure("<exposed@example.org>", "jane@example.org"),
+    );
+    assert_eq!(code, 550, "{text}\n{}", gateway.logs());
+    assert!(text.starts_with("550-5.7.1 Message not sent"), "{text}");
+    assert!(
+        text.contains("550-5.7.1 error [cc-exposure]: 60 external addresses"),
+        "{text}"
+    );
+
+    // Inbound mail passes: accepted at MAIL FROM, never rebuilt or tagged.
+    // Sendmail refolds its long Cc header itself, so the body is what is
+    // compared byte for byte.
+    let inbound = cc_exposure("<inbound@elsewhere.example>", "someone@elsewhere.example");
+    let (code, text) = submit(
+        port,
+        "someone@elsewhere.example",
+        &["jane@example.org"],
+        &inbound,
+    );
+    assert_eq!(code, 250, "{text}\n{}", gateway.logs());
+    let delivered = sink
+        .wait_for("<inbound@elsewhere.example>")
+        .unwrap_or_else(|| panic!("{}", gateway.logs()));
+    assert_eq!(body(&delivered), body(inbound.as_bytes()));
+    assert!(!String::from_utf8_lossy(&delivered).contains("X-Maillint"));
+    let decision = format!(
+        r#"queue_id="{}" message_id="-" sender="s•••@elsewhere.example" recipients=0 rules="" action=accept"#,
+        queue_id(&text)
+    );
+    assert!(
+        gateway.milter_log().contains(&decision),
+        "{decision}\n{}",
+        gateway.logs()
+    );
+
+    // The same from a sender who logged in (`{auth_authen}`) is outgoing,
+    // whatever its address: checked and refused.
+    let (code, text) = submit_as(
+        port,
+        Some(LOGIN),
+        "someone@elsewhere.example",
+        &["person1@company1.example"],
+        &cc_exposure("<logged-in@elsewhere.example>", "someone@elsewhere.example"),
+    );
+    assert_eq!(code, 550, "{text}\n{}", gateway.logs());
+    assert!(
+        text.contains("550-5.7.1 error [cc-exposure]: 60 external addresses"),
+        "{text}"
+    );
+
+    // A warning (an all-staff list) is quarantined: held in Sendmail's
+    // queue (an hf file, which no queue run delivers), the reason given.
+    let all_staff = crlf(
+        "From: Jane <jane@example.org>\nTo: All Staff <all-staff@example.org>\nSubject: Open enrolment closes Friday\nMessage-ID: <held@example.org>\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nHi everyone, open enrolment closes on Friday.\n",
+    );
+    let (code, text) = submit(
+        port,
+        "jane@example.org",
+        &["all-staff@example.org"],
+        &all_staff,
+    );
+    assert_eq!(code, 250, "{text}\n{}", gateway.logs());
+    let held = queue_id(&text);
+    let control = gateway
+        .queue_file("hf", held)
+        .unwrap_or_else(|| panic!("{held} not quarantined\n{}", gateway.logs()));
+    assert!(
+        control.contains("\nqmaillint: warning [mass-list]: sent to an everyone-style list: all-staff@example.org"),
+        "{control}"
+    );
+    assert!(gateway.queue_file("qf", held).is_none());
+    let listed = gateway.quarantined();
+    assert!(
+        listed.contains(held) && listed.contains("QUARANTINE: maillint: warning [mass-list]"),
+        "{listed}"
+    );
+
+    // Bcc-only recipients exist only in the envelope, and are judged there.
+    let to_self = crlf(
+        "From: Jane <jane@example.org>\nTo: Jane <jane@example.org>\nSubject: Open enrolment closes Friday\nMessage-ID: <bcc@example.org>\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nHi everyone, open enrolment closes on Friday.\n",
+    );
+    let (code, text) = submit(
+        port,
+        "jane@example.org",
+        &["jane@example.org", "all-staff@example.org"],
+        &to_self,
+    );
+    assert_eq!(code, 250, "{text}\n{}", gateway.logs());
+    assert!(gateway.queue_file("hf", queue_id(&text)).is_some());
+    assert!(sink.find("<held@example.org>").is_none());
+    assert!(sink.find("<bcc@example.org>").is_none());
+
+    // Nothing is lost: released, the held message goes out as it came.
+    gateway.release(held);
+    let delivered = sink
+        .wait_for("<held@example.org>")
+        .unwrap_or_else(|| panic!("{}", gateway.logs()));
+    assert_eq!(without_received(&delivered), all_staff);
+
+    // With maillint down, `F=T` makes Sendmail tempfail mail, not let it
+    // out unchecked.
+    gateway.stop_milter();
+    let (code, text) = submit(port, "jane@example.org", &["bob@partner.example"], &clean);
+    assert_eq!(code, 451, "{text}\n{}", gateway.logs());
+    assert!(text.starts_with("451 4.3.2"), "{text}");
+
+    assert!(gateway.stop(), "Sendmail's processes outlived it");
+}
+
+#[test]
+fn sendmail_gateway_judges_mail_from_the_configured_networks() {
+    // A sender outside the organisation's domains, from a client address
+    // in `[milter] networks`: outgoing, so checked and refused (without
+    // `networks` the same message passes as inbound: `sendmail_gateway`).
+    let sink = Sink::start();
+    let gateway = Sendmail::start(&format!("{CONFIG}networks = [\"127.0.0.1/32\"]\n"), &sink);
+    let (code, text) = submit(
+        gateway.smtp_port,
+        "someone@elsewhere.example",
+        &["person1@company1.example"],
+        &cc_exposure("<relayed@elsewhere.example>", "someone@elsewhere.example"),
+    );
+    assert_eq!(code, 550, "{text}\n{}", gateway.logs());
+    assert!(
+        text.contains("550-5.7.1 error [cc-exposure]: 60 external addresses"),
+        "{text}"
+    );
+}
