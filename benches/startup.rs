@@ -16,6 +16,8 @@ fn startup(c: &mut Criterion) {
         b.iter(|| {
             let status = Command::new(env!("CARGO_BIN_EXE_maillint"))
                 .current_dir(&dir)
+                // Never the history index of whoever runs it.
+                .env("XDG_DATA_HOME", dir.join("maillint-bench-no-data"))
                 .args(["check", fixture, "--color", "never"])
                 .output()
                 .expect("maillint runs");

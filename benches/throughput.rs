@@ -19,7 +19,8 @@ pub const MESSAGES: usize = 10_000;
 fn throughput(c: &mut Criterion) {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-corpus");
     let (_, bytes) = corpus::write_corpus(&dir, MESSAGES);
-    let linter = Linter::new(Config::default(), &Selection::default()).expect("linter");
+    let config = Config::parse(corpus::NO_HISTORY, "bench.toml").expect("bench config");
+    let linter = Linter::new(config, &Selection::default()).expect("linter");
     let mut group = c.benchmark_group("corpus");
     group.sample_size(10);
     group.throughput(Throughput::Bytes(bytes));
