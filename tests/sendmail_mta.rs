@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 
 mod postfix;
 use postfix::{
-    Sink, cc_exposure, crlf, free_port, spawn_milter, submit, submit_as, wait_for_port,
-    without_received,
+    GATEWAY_CONFIG, Sink, assert_cc_exposure_refused, assert_clean_goes_out_whole, cc_exposure,
+    crlf, free_port, spawn_milter, submit, to_all_staff, wait_for_port, without_received,
 };
 
 const MAILLINT: &str = env!("CARGO_BIN_EXE_maillint");
@@ -426,31 +426,15 @@ fn body(message: &[u8]) -> &[u8] {
     &message[start..]
 }
 
-const CONFIG: &str = r#"
-[organization]
-domains = ["example.org"]
-
-[milter]
-warning = "quarantine"
-"#;
-
 #[test]
 fn sendmail_gateway() {
     let sink = Sink::start();
-    let mut gateway = Sendmail::start(CONFIG, &sink);
+    let mut gateway = Sendmail::start(GATEWAY_CONFIG, &sink);
     let port = gateway.smtp_port;
 
     // A clean message goes out whole, 8-bit text and dot lines too:
     // compared byte for byte below the Received header Sendmail adds.
-    let clean = crlf(
-        "From: Jane <jane@example.org>\nTo: Bob <bob@partner.example>\nSubject: Minutes\nMessage-ID: <clean@example.org>\nDate: Mon, 18 Nov 2024 09:00:00 +0000\nContent-Type: text/plain; charset=utf-8\n\nHello Bob, café minutes below.\n.\n..leading dots\n",
-    );
-    let (code, text) = submit(port, "jane@example.org", &["bob@partner.example"], &clean);
-    assert_eq!(code, 250, "{text}\n{}", gateway.logs());
-    let delivered = sink
-        .wait_for("<clean@example.org>")
-        .unwrap_or_else(|| panic!("{}", gateway.logs()));
-    assert_eq!(without_received(&delivered), clean);
+    let text = assert_clean_goes_out_whole(port, &sink, &|| gateway.logs());
     // The queue id (macro `i`) comes with MAIL FROM, as the README says.
     let log = gateway.milter_log();
     let decision = format!(
@@ -460,18 +444,7 @@ fn sendmail_gateway() {
     assert!(log.contains(&decision), "{decision}\nnot in:\n{log}");
 
     // A Cc exposure is refused, the finding in the reply the client sees.
-    let (code, text) = submit(
-        port,
-        "jane@example.org",
-        &["person1@company1.example"],
-        &cc_exposure("<exposed@example.org>", "jane@example.org"),
-    );
-    assert_eq!(code, 550, "{text}\n{}", gateway.logs());
-    assert!(text.starts_with("550-5.7.1 Message not sent"), "{text}");
-    assert!(
-        text.contains("550-5.7.1 error [cc-exposure]: 60 external addresses"),
-        "{text}"
-    );
+    assert_cc_exposure_refused(port, None, "jane@example.org", &|| gateway.logs());
 
     // Inbound mail passes: accepted at MAIL FROM, never rebuilt or tagged.
     // Sendmail refolds its long Cc header itself, so the body is what is
@@ -501,24 +474,13 @@ fn sendmail_gateway() {
 
     // The same from a sender who logged in (`{auth_authen}`) is outgoing,
     // whatever its address: checked and refused.
-    let (code, text) = submit_as(
-        port,
-        Some(LOGIN),
-        "someone@elsewhere.example",
-        &["person1@company1.example"],
-        &cc_exposure("<logged-in@elsewhere.example>", "someone@elsewhere.example"),
-    );
-    assert_eq!(code, 550, "{text}\n{}", gateway.logs());
-    assert!(
-        text.contains("550-5.7.1 error [cc-exposure]: 60 external addresses"),
-        "{text}"
-    );
+    assert_cc_exposure_refused(port, Some(LOGIN), "someone@elsewhere.example", &|| {
+        gateway.logs()
+    });
 
     // A warning (an all-staff list) is quarantined: held in Sendmail's
     // queue (an hf file, which no queue run delivers), the reason given.
-    let all_staff = crlf(
-        "From: Jane <jane@example.org>\nTo: All Staff <all-staff@example.org>\nSubject: Open enrolment closes Friday\nMessage-ID: <held@example.org>\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nHi everyone, open enrolment closes on Friday.\n",
-    );
+    let all_staff = to_all_staff();
     let (code, text) = submit(
         port,
         "jane@example.org",
@@ -566,7 +528,12 @@ fn sendmail_gateway() {
     // With maillint down, `F=T` makes Sendmail tempfail mail, not let it
     // out unchecked.
     gateway.stop_milter();
-    let (code, text) = submit(port, "jane@example.org", &["bob@partner.example"], &clean);
+    let (code, text) = submit(
+        port,
+        "jane@example.org",
+        &["bob@partner.example"],
+        &to_all_staff(),
+    );
     assert_eq!(code, 451, "{text}\n{}", gateway.logs());
     assert!(text.starts_with("451 4.3.2"), "{text}");
 
@@ -579,16 +546,14 @@ fn sendmail_gateway_judges_mail_from_the_configured_networks() {
     // in `[milter] networks`: outgoing, so checked and refused (without
     // `networks` the same message passes as inbound: `sendmail_gateway`).
     let sink = Sink::start();
-    let gateway = Sendmail::start(&format!("{CONFIG}networks = [\"127.0.0.1/32\"]\n"), &sink);
-    let (code, text) = submit(
-        gateway.smtp_port,
-        "someone@elsewhere.example",
-        &["person1@company1.example"],
-        &cc_exposure("<relayed@elsewhere.example>", "someone@elsewhere.example"),
+    let gateway = Sendmail::start(
+        &format!("{GATEWAY_CONFIG}networks = [\"127.0.0.1/32\"]\n"),
+        &sink,
     );
-    assert_eq!(code, 550, "{text}\n{}", gateway.logs());
-    assert!(
-        text.contains("550-5.7.1 error [cc-exposure]: 60 external addresses"),
-        "{text}"
+    assert_cc_exposure_refused(
+        gateway.smtp_port,
+        None,
+        "someone@elsewhere.example",
+        &|| gateway.logs(),
     );
 }

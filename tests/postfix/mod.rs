@@ -463,6 +463,65 @@ pub fn cc_exposure(id: &str, sender: &str) -> String {
     ))
 }
 
+/// The organisation's configuration the gateway tests run with: its
+/// domain, warnings quarantined.
+pub const GATEWAY_CONFIG: &str = r#"
+[organization]
+domains = ["example.org"]
+
+[milter]
+warning = "quarantine"
+"#;
+
+/// Submits Jane's clean message (8-bit text, dot lines) through the
+/// gateway on `port` and checks it reaches `sink` byte for byte below the
+/// Received header the MTA adds; the text of the MTA's reply. `logs` says
+/// what the servers logged, for a failure.
+pub fn assert_clean_goes_out_whole(port: u16, sink: &Sink, logs: &dyn Fn() -> String) -> String {
+    let clean = crlf(
+        "From: Jane <jane@example.org>\nTo: Bob <bob@partner.example>\nSubject: Minutes\nMessage-ID: <clean@example.org>\nDate: Mon, 18 Nov 2024 09:00:00 +0000\nContent-Type: text/plain; charset=utf-8\n\nHello Bob, café minutes below.\n.\n..leading dots\n",
+    );
+    let (code, text) = submit(port, "jane@example.org", &["bob@partner.example"], &clean);
+    assert_eq!(code, 250, "{text}\n{}", logs());
+    let delivered = sink
+        .wait_for("<clean@example.org>")
+        .unwrap_or_else(|| panic!("{}", logs()));
+    assert_eq!(without_received(&delivered), clean);
+    text
+}
+
+/// Submits a Cc exposure from `sender` (logged in first when `login` is
+/// given, as in [`submit_as`]) through the gateway on `port` and checks it
+/// is refused with the finding in the reply the sender's client shows;
+/// `logs` says what the servers logged, for a failure.
+pub fn assert_cc_exposure_refused(
+    port: u16,
+    login: Option<&str>,
+    sender: &str,
+    logs: &dyn Fn() -> String,
+) {
+    let (code, text) = submit_as(
+        port,
+        login,
+        sender,
+        &["person1@company1.example"],
+        &cc_exposure("<exposed@example.org>", sender),
+    );
+    assert_eq!(code, 550, "{text}\n{}", logs());
+    assert!(text.starts_with("550-5.7.1 Message not sent"), "{text}");
+    assert!(
+        text.contains("550-5.7.1 error [cc-exposure]: 60 external addresses"),
+        "{text}"
+    );
+}
+
+/// A message from Jane to the organisation's all-staff list (a warning).
+pub fn to_all_staff() -> String {
+    crlf(
+        "From: Jane <jane@example.org>\nTo: All Staff <all-staff@example.org>\nSubject: Open enrolment closes Friday\nMessage-ID: <held@example.org>\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nHi everyone, open enrolment closes on Friday.\n",
+    )
+}
+
 /// `text` with CRLF line ends, as SMTP carries it.
 pub fn crlf(text: &str) -> String {
     text.replace("\r\n", "\n").replace('\n', "\r\n")
