@@ -179,7 +179,7 @@ pub fn paragraphs(text: &str) -> impl Iterator<Item = &str> {
 /// Spanish and Dutch. Every `\b` stands beside an ASCII letter (see
 /// [`Screened`]).
 static DISCLAIMER: LazyLock<Screened> = LazyLock::new(|| {
-    Screened::new(concat!(
+    Screened::gated(concat!(
         r"(?i)",
         r"\bintended\s+(?:recipients?|addressees?)\b",
         r"|\bintended\s+(?:solely|only|exclusively)\s+for\b",
@@ -243,12 +243,9 @@ fn virus_near_carrier(text: &str) -> bool {
     })
 }
 
-static VIRUS: LazyLock<Screened> = LazyLock::new(|| Screened::new(r"(?i)\bvirus(?:es)?\b"));
-// A constant pattern, compiled by every test run: `expect` cannot fail.
-#[allow(clippy::expect_used)]
-static CARRIER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:attachments?|e-?mails?|messages?|transmissions?)\b").expect("valid")
-});
+static VIRUS: LazyLock<Screened> = LazyLock::new(|| Screened::gated(r"(?i)\bvirus(?:es)?\b"));
+static CARRIER: LazyLock<regex_automata::meta::Regex> =
+    LazyLock::new(|| gate::gated(r"(?i)\b(?:attachments?|e-?mails?|messages?|transmissions?)\b"));
 
 /// A word of every [`DISCLAIMER`] alternative (see `gate.rs`).
 static DISCLAIMER_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {

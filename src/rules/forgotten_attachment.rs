@@ -1,11 +1,10 @@
-use super::shared::constant_regex;
 use super::{Context, Rule, declare_rule, plural};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
 use crate::gate::{self, Screened};
 use crate::message::{Attachment, has_forward_prefix, is_disclaimer, paragraphs};
 use aho_corasick::AhoCorasick;
-use regex::Regex;
+use regex_automata::meta::Regex;
 use serde::Deserialize;
 use std::sync::LazyLock;
 
@@ -93,7 +92,7 @@ impl ForgottenAttachment {
 
 /// Phrases by which the sender says they attach something.
 static OWN: LazyLock<Screened> = LazyLock::new(|| {
-    Screened::new(concat!(
+    Screened::gated(concat!(
         r"(?im)",
         // English
         r"\b(?:please\s+)?find\s+(?:the\s+|my\s+|our\s+)?(?:attached|enclosed|herewith|attachments?)\b",
@@ -135,7 +134,7 @@ static OWN: LazyLock<Screened> = LazyLock::new(|| {
 /// Phrases about "the attached" thing: the sender's own in a new message,
 /// more often the one being answered in a reply.
 static NEW_ONLY: LazyLock<Screened> = LazyLock::new(|| {
-    Screened::new(concat!(
+    Screened::gated(concat!(
         r"(?i)\b(?:the|my|our|this|these)\s+(?:attached|enclosed)\b",
         r"|\b(?:in|open|review|check|read|print|sign|complete|return)\s+(?:the|my|our|this)\s+attachments?\b",
         r"|\b(?:angehängten?|beigefügten?|anhängenden?)\b",
@@ -147,7 +146,7 @@ static NEW_ONLY: LazyLock<Screened> = LazyLock::new(|| {
 
 /// Subject forms: `Report attached`, `Invoice (attached)`, `Attached: minutes`.
 static SUBJECT_ONLY: LazyLock<Screened> = LazyLock::new(|| {
-    Screened::new(concat!(
+    Screened::gated(concat!(
         r"(?i)\battached\s*[\])]?\s*$",
         r"|^\s*(?:attached|enclosed)\s*[:\-–]",
         r"|[\[(]\s*(?:attached|attachment|enclosed)\s*[\])]",
@@ -157,7 +156,7 @@ static SUBJECT_ONLY: LazyLock<Screened> = LazyLock::new(|| {
 /// A clause that talks about someone else's attachment, or about a missing
 /// one, or uses "attach" in another sense.
 static NOT_A_PROMISE: LazyLock<Regex> = LazyLock::new(|| {
-    constant_regex(concat!(
+    gate::gated(concat!(
         r"(?i)\b(?:you|you've|you’ve|they|he|she)\s+(?:have\s+|had\s+|just\s+|kindly\s+)?(?:sent|send|attached|forwarded|enclosed|shared|provided|included|mentioned)\b",
         r"|\byour\s+(?:attachments?|attached|e-?mail|message|mail|file|document|letter)\b",
         r"|\bsent\s+(?:me|us)\b",
@@ -182,7 +181,7 @@ static NOT_A_PROMISE: LazyLock<Regex> = LazyLock::new(|| {
 /// "attached ddd to the processes", "attached the logs to the ticket": a
 /// thing joined to something other than this message; its noun is taken.
 static ATTACHED_TO: LazyLock<Regex> = LazyLock::new(|| {
-    constant_regex(
+    gate::gated(
         r"(?i)\battach(?:ed)?\s+(?:[^\s.,;:!?]+\s+){1,4}?to\s+(?:the|a|an|its|their|his|her|my|our|your|each|every|all)\s+(\w+)",
     )
 });
@@ -204,10 +203,10 @@ const THIS_MESSAGE: &[&str] = &[
 /// Whether a clause attaches something to another thing than this message.
 fn attached_elsewhere(clause: &str) -> bool {
     ATTACHED_TO.captures_iter(clause).any(|c| {
-        c.get(1).is_some_and(|noun| {
+        c.get_group(1).is_some_and(|noun| {
             !THIS_MESSAGE
                 .iter()
-                .any(|m| noun.as_str().eq_ignore_ascii_case(m))
+                .any(|m| clause[noun.range()].eq_ignore_ascii_case(m))
         })
     })
 }
@@ -270,7 +269,7 @@ fn promise<'t>(text: &'t str, patterns: &[&LazyLock<Screened>]) -> Option<&'t st
         for m in re.find_iter(text) {
             let clause = clause(text, m.start(), m.end());
             if !NOT_A_PROMISE.is_match(clause) && !attached_elsewhere(clause) {
-                let phrase = m.as_str().trim();
+                let phrase = text[m.range()].trim();
                 // "PFA" is matched with the word after it.
                 return Some(match phrase.get(..3) {
                     Some(pfa) if pfa.eq_ignore_ascii_case("pfa") => pfa,

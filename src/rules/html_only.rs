@@ -1,11 +1,10 @@
-use super::shared::constant_regex;
 use super::{Context, Rule, declare_rule, thousands};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
 use crate::gate;
 use crate::message::{BodyKind, BodyPart};
 use aho_corasick::AhoCorasick;
-use regex::Regex;
+use regex_automata::meta::Regex;
 use serde::Deserialize;
 use std::sync::LazyLock;
 
@@ -114,7 +113,7 @@ fn is_url(word: &str) -> bool {
 /// "View this email in your browser", "Having trouble reading this
 /// email? View it online", "Web version".
 static WEB_VERSION: LazyLock<Regex> = LazyLock::new(|| {
-    constant_regex(concat!(
+    gate::gated(concat!(
         r"(?i)\b(?:view|read|see|open|display)\b.{0,40}\b(?:browser|online|web\s*version|on\s+the\s+web|on\s+our\s+website)\b",
         r"|\btrouble\s+(?:viewing|reading|seeing|displaying)\b",
         r"|^\W*(?:web|online|browser)\s*version\W*$",

@@ -251,9 +251,28 @@ static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
     ))
 });
 
-/// The opening of every [`PLACEHOLDER`] alternative (see `gate.rs`).
+/// The opening of every [`PLACEHOLDER`] alternative but the bracketed
+/// ones (see `gate.rs`), and the `fallback=` every `fallback` one holds.
 static PLACEHOLDER_OPENINGS: LazyLock<gate::Literals> =
-    LazyLock::new(|| gate::literals(&["{{", "{%", "*|", "%%", "${", "<<", "[", "«"]));
+    LazyLock::new(|| gate::literals(&["{{", "{%", "*|", "%%", "${", "<<", "«", "fallback="]));
+
+/// Whether a text may hold a placeholder [`scan`] keeps. A bare `[` opens
+/// list tags, footnotes and quoted subjects in most mail, so a `bracket`
+/// match counts here only as `scan` keeps it: a merge-field name between
+/// `[` and `]`. Its name is all of the run of name characters after the
+/// `[` (the `]` ends that run), so the run must be one.
+fn may_hold_placeholder(text: &str) -> bool {
+    let is_name_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | ' ');
+    PLACEHOLDER_OPENINGS.is_match(text)
+        || memchr::memchr_iter(b'[', text.as_bytes()).any(|at| {
+            // `[` is ASCII: `at + 1` is a character boundary.
+            let rest = &text[at + 1..];
+            let name = rest.find(|c| !is_name_char(c)).unwrap_or(rest.len());
+            rest.starts_with(|c: char| c.is_ascii_alphabetic())
+                && rest[name..].starts_with(']')
+                && is_field_name(&rest[..name])
+        })
+}
 
 /// The leading variable path of an expression: `user.first_name | upper`
 /// -> `user.first_name`.
@@ -334,7 +353,7 @@ fn tag_name(inner: &str) -> (Option<String>, Vec<String>) {
 /// The placeholders in a text.
 fn scan(text: &str) -> Vec<Found> {
     let mut out = Vec::new();
-    if !PLACEHOLDER_OPENINGS.is_match(text) {
+    if !may_hold_placeholder(text) {
         return out;
     }
     for caps in PLACEHOLDER.captures_iter(text) {
@@ -820,7 +839,7 @@ mod tests {
             super::TemplatePlaceholder::default()
         );
     }
-    use super::{Syntax, scan, unbalanced};
+    use super::{Syntax, may_hold_placeholder, scan, unbalanced};
     use crate::finding::Severity;
     use crate::testing::{check_rule, check_rule_with, eml, option_error};
 
@@ -904,6 +923,39 @@ mod tests {
         }
         assert_eq!(scan("Dear [First Name],").len(), 1);
         assert_eq!(scan("Dear [NAME],").len(), 1);
+    }
+
+    #[test]
+    fn the_gate_lets_through_every_placeholder_scan_keeps() {
+        for text in [
+            "Dear [First Name],",
+            "Dear [NAME],",
+            "Hi [f_i-r s t_name]!",
+            "[crm.contact.Email]",
+            "x [[Surname]] y",
+            "«Last_Name»",
+            "Hi [firstname,fallback=there]",
+            "{{ name }}",
+            "{% if company %}",
+            "*|FNAME|*",
+            "%%FirstName%%",
+            "${user}",
+            "<<Name>>",
+        ] {
+            assert!(!scan(text).is_empty(), "{text}");
+            assert!(may_hold_placeholder(text), "{text}");
+        }
+        // A `[` without a merge-field name after it is not read further.
+        for text in [
+            "[PATCH v2] fix",
+            "Re: [team] standup",
+            "see [1] and [sic]",
+            "[Unsubscribe] [View online] [",
+            "[Name",
+            "[Naïve]",
+        ] {
+            assert!(!may_hold_placeholder(text), "{text}");
+        }
     }
 
     #[test]
