@@ -81,18 +81,23 @@ fn build(patterns: &[&str], ascii_case_insensitive: bool) -> AhoCorasick {
 }
 
 /// A pattern whose `\b`s all stand next to ASCII letters or digits, with a
-/// copy using ASCII word boundaries to screen text first (a `\b{end}` may
-/// follow a non-ASCII letter: the copy leaves it out). On text with any
+/// copy using ASCII word boundaries to screen text first. On text with any
 /// non-ASCII character the regex crate checks a Unicode `\b` in its slow
 /// engines (two orders of magnitude slower on real mail with a non-breaking
 /// space); the ASCII copy stays in the fast one. A Unicode boundary beside
 /// an ASCII word character is also an ASCII boundary, so every match of the
 /// pattern is one of the copy: where the copy finds nothing, neither would
 /// the pattern, and where it finds something the pattern itself decides.
-/// The copy also reads a Unicode word character `(?-i:\w)` as any
-/// non-space `\S`, a wider class that compiles to a fraction of the states.
-/// (A case-insensitive pattern shares the word gates' gap: a long `ſ` or a
-/// Kelvin sign `K` at the edge of a word is not an ASCII word character.)
+///
+/// On ASCII text (nearly all text that passes a screen) the copy matches
+/// exactly as the pattern does, so it answers alone and the pattern is
+/// never compiled: its Unicode word character `(?-i:\w)` becomes an ASCII
+/// one or any non-ASCII character, and a `\b{end}`, which follows a word
+/// character (possibly a non-ASCII one, as in `podrá`), only asks that no
+/// ASCII word character follow. Both are wider than the pattern's on other
+/// text. (A case-insensitive pattern shares the word gates' gap: a long `ſ`
+/// or a Kelvin sign `K` at the edge of a word is not an ASCII word
+/// character.)
 pub(crate) struct Screened {
     ascii: Regex,
     /// The pattern itself, compiled the first time text passes the screen:
@@ -116,9 +121,14 @@ impl Screened {
 
     fn build(pattern: &str, prefilter: bool) -> Self {
         let ascii = pattern
-            .replace(r"\b{end}", "")
-            .replace(r"\b", r"(?-u:\b)")
-            .replace(r"(?-i:\w)", r"\S");
+            .split(r"\b{end}")
+            .map(|piece| {
+                piece
+                    .replace(r"\b", r"(?-u:\b)")
+                    .replace(r"(?-i:\w)", r"(?-i:[0-9A-Z_a-z\x{80}-\x{10FFFF}])")
+            })
+            .collect::<Vec<_>>()
+            .join(r"(?-u:\b{end-half})");
         Screened {
             ascii: build_regex(&ascii, prefilter),
             unicode: OnceLock::new(),
@@ -133,13 +143,20 @@ impl Screened {
             .get_or_init(|| build_regex(&self.pattern, self.prefilter))
     }
 
-    /// The pattern, if `text` may hold a match of it.
+    /// A regex that finds the pattern's matches in `text`, if it may hold
+    /// any: the copy itself where `text` is ASCII.
     pub(crate) fn screen(&self, text: &str) -> Option<&Regex> {
-        self.ascii.is_match(text).then(|| self.pattern())
+        if !self.ascii.is_match(text) {
+            None
+        } else if text.is_ascii() {
+            Some(&self.ascii)
+        } else {
+            Some(self.pattern())
+        }
     }
 
     pub(crate) fn is_match(&self, text: &str) -> bool {
-        self.screen(text).is_some_and(|re| re.is_match(text))
+        self.ascii.is_match(text) && (text.is_ascii() || self.pattern().is_match(text))
     }
 }
 
@@ -160,5 +177,44 @@ mod tests {
         let accented = Screened::gated(r"(?i)\bpodrá\b{end}");
         assert!(accented.is_match("Lo podrá ver mañana."));
         assert!(!accented.is_match("podráx"));
+        assert!(!accented.is_match("podráé"));
+    }
+
+    /// On ASCII text the copy answers alone: it must find exactly what the
+    /// pattern finds, word characters and word ends included.
+    #[test]
+    fn on_ascii_text_the_copy_finds_what_the_pattern_finds() {
+        let screened = Screened::gated(
+            r"(?i)\bthank(?:s|\s+you)\s+(?:(?-i:\w)+\s+){0,2}for\b|\b(?:va|podr[aá]s?)\b{end}|\bx(?-i:\w)*y",
+        );
+        let spans = |re: &regex_automata::meta::Regex, text: &str| {
+            re.find_iter(text).map(|m| m.range()).collect::<Vec<_>>()
+        };
+        for text in [
+            "Thanks a lot for it; thanks for, thank you all for",
+            "thanks my dear for, thanks_a_lot for",
+            "thanks to all of you for",
+            "va vamos va_ va. podras podra va1 podr",
+            "xy x_9y x-y xyy",
+        ] {
+            let expected = spans(screened.pattern(), text);
+            assert_eq!(spans(&screened.ascii, text), expected, "{text}");
+            let screen = screened.screen(text);
+            assert!(screen.is_none_or(|re| std::ptr::eq(re, &screened.ascii)));
+            assert_eq!(screen.is_some(), !expected.is_empty(), "{text}");
+        }
+        // Elsewhere the copy is wider, and the pattern decides.
+        for (text, matches) in [
+            ("thanks très much for", true),
+            ("thanks à tous for", true),
+            ("va\u{e9}", false),
+            ("podrá ver", true),
+            ("x\u{e9}y", true),
+            ("x\u{a0}y", false),
+        ] {
+            assert!(screened.ascii.is_match(text), "{text}");
+            assert_eq!(screened.is_match(text), matches, "{text}");
+            assert_eq!(screened.pattern().is_match(text), matches, "{text}");
+        }
     }
 }
