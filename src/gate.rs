@@ -71,6 +71,64 @@ fn build_regex(pattern: &str, prefilter: bool) -> Regex {
         .expect("the rules' patterns are valid")
 }
 
+/// A [`gated`] pattern compiled as needed in two forms: without Unicode for
+/// ASCII text, as written for any other. On ASCII characters the ASCII
+/// `\w`, `\s`, `\d`, `\b`, `.` and case folding agree with the Unicode
+/// ones, so on ASCII text both forms find the same matches; the ASCII form
+/// compiles to a fraction of the states (a `.{0,200}` or `[^\n]{0,120}` is
+/// hundreds of UTF-8 states in each direction), and nearly all text that
+/// reaches such a pattern is ASCII, so most runs never compile the other.
+/// A non-ASCII character may stand in the pattern as a literal, not inside
+/// a class (the ASCII form refuses that; the tests build both forms).
+pub(crate) struct Twin {
+    pattern: &'static str,
+    ascii: OnceLock<Regex>,
+    unicode: OnceLock<Regex>,
+}
+
+impl Twin {
+    pub(crate) const fn new(pattern: &'static str) -> Self {
+        Twin {
+            pattern,
+            ascii: OnceLock::new(),
+            unicode: OnceLock::new(),
+        }
+    }
+
+    /// The form for `text`.
+    pub(crate) fn for_text(&self, text: &str) -> &Regex {
+        if text.is_ascii() {
+            self.ascii.get_or_init(|| build_ascii(self.pattern))
+        } else {
+            self.unicode.get_or_init(|| gated(self.pattern))
+        }
+    }
+
+    pub(crate) fn is_match(&self, text: &str) -> bool {
+        self.for_text(text).is_match(text)
+    }
+}
+
+// Constant patterns, compiled by every test run: `expect` cannot fail.
+#[allow(clippy::expect_used)]
+fn build_ascii(pattern: &str) -> Regex {
+    Regex::builder()
+        .configure(
+            Regex::config()
+                .auto_prefilter(false)
+                // Only run on ASCII text, where every position is a
+                // character boundary.
+                .utf8_empty(false),
+        )
+        .syntax(
+            regex_automata::util::syntax::Config::new()
+                .unicode(false)
+                .utf8(false),
+        )
+        .build(pattern)
+        .expect("the rules' patterns are valid without Unicode")
+}
+
 // A handful of constant literals, built by every test run: `expect` cannot fail.
 #[allow(clippy::expect_used)]
 fn build(patterns: &[&str], ascii_case_insensitive: bool) -> AhoCorasick {
@@ -162,7 +220,36 @@ impl Screened {
 
 #[cfg(test)]
 mod tests {
-    use super::Screened;
+    use super::{Screened, Twin};
+
+    /// The ASCII form answers for ASCII text: it must find what the
+    /// Unicode form finds there.
+    #[test]
+    fn twins_match_alike_on_ascii_text() {
+        static TWIN: Twin =
+            Twin::new(r"(?i)\bk\w*\s.{0,3}(?:é|s\b)|^\W*(?P<web>web\s*version)\W*$|[^a-z]{2,}");
+        let spans = |re: &regex_automata::meta::Regex, text: &str| {
+            re.find_iter(text).map(|m| m.range()).collect::<Vec<_>>()
+        };
+        let unicode = super::gated(TWIN.pattern);
+        for text in [
+            "Keep it ok is",
+            "KEEP a bus stop",
+            "-- Web Version --",
+            "kx  yes",
+            "k_9\tabs",
+        ] {
+            let ascii = TWIN.for_text(text);
+            assert!(std::ptr::eq(ascii, TWIN.for_text("")));
+            assert_eq!(spans(ascii, text), spans(&unicode, text), "{text}");
+        }
+        // Other text goes to the Unicode form: `\W`, `\w`, `.` and case
+        // folding by Unicode rules.
+        assert!(TWIN.is_match("Kéé é"));
+        assert!(TWIN.is_match("\u{212a}eep it\u{a0}ok é"));
+        assert!(TWIN.is_match("\u{2014} Web version \u{2014}"));
+        assert!(!TWIN.is_match("x\u{e9}"));
+    }
 
     #[test]
     fn screened_patterns_match_as_the_unicode_pattern_does() {

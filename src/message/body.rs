@@ -282,21 +282,16 @@ static DISCLAIMER_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
 });
 
 /// A line at which the rest of the text is history, not new writing.
-// A constant pattern, compiled by every test run: `expect` cannot fail.
-#[allow(clippy::expect_used)]
-static HISTORY_START: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        r"(?i)^\s*(?:",
-        r"-{2,}\s*original message\s*-{2,}",
-        r"|-{2,}\s*(?:forwarded message|weitergeleitete nachricht|message transféré|mensaje reenviado|doorgestuurd bericht)\s*-{2,}",
-        r"|begin forwarded message:",
-        r"|_{20,}",
-        r"|(?:on|am|le|el|op|il|den|w dniu)\s.{0,200}(?:wrote|schrieb|a écrit|escribió|schreef|ha scritto|skrev|napisał)(?:\s.{0,120})?\s*:",
-        r"|-----\s*ursprüngliche nachricht\s*-----",
-        r")\s*$"
-    ))
-    .expect("history pattern is valid")
-});
+static HISTORY_START: gate::Twin = gate::Twin::new(concat!(
+    r"(?i)^\s*(?:",
+    r"-{2,}\s*original message\s*-{2,}",
+    r"|-{2,}\s*(?:forwarded message|weitergeleitete nachricht|message transféré|mensaje reenviado|doorgestuurd bericht)\s*-{2,}",
+    r"|begin forwarded message:",
+    r"|_{20,}",
+    r"|(?:on|am|le|el|op|il|den|w dniu)\s.{0,200}(?:wrote|schrieb|a écrit|escribió|schreef|ha scritto|skrev|napisał)(?:\s.{0,120})?\s*:",
+    r"|-----\s*ursprüngliche nachricht\s*-----",
+    r")\s*$"
+));
 
 fn is_history_start(line: &str) -> bool {
     // Every alternative ends in `-`, `_` or `:` before trailing space: a
@@ -539,6 +534,11 @@ mod tests {
         assert_eq!(authored(forwarded), "See below.\n");
         let german = "Danke.\nAm 01.01.2024 um 10:00 schrieb Ann <ann@example.org>:\nalt\n";
         assert_eq!(authored(german), "Danke.\n");
+        // Lines with other characters than ASCII go to the Unicode form.
+        let accented = "Danke.\nAm 01.01.2024 um 10:00 schrieb Jürgen <j@example.org>:\nalt\n";
+        assert_eq!(authored(accented), "Danke.\n");
+        let french = "Merci.\nLe lundi 1 janvier, Anne a écrit :\nancien\n";
+        assert_eq!(authored(french), "Merci.\n");
     }
 
     #[test]

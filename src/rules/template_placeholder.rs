@@ -237,19 +237,17 @@ struct Found {
 }
 
 /// Every placeholder syntax in one pass: the group that matched says which.
-static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
-    constant_regex(concat!(
-        r"(?P<curly>\{\{\{?[^{}\n]{0,120}\}\}\}?)",
-        r"|(?P<tag>\{%[^%\n]{0,120}%\})",
-        r"|(?P<mc>\*\|[A-Za-z0-9_:]{1,40}(?:[ :][^|*\n]{0,40})?\|\*)",
-        r"|(?P<pct>%%[A-Za-z_][A-Za-z0-9_.\-]{1,60}%%|%%=[^%\n]{1,80}=%%)",
-        r"|(?P<dollar>\$\{[A-Za-z_][A-Za-z0-9_.]{0,60}\})",
-        r"|(?P<angle><<[A-Za-z_][A-Za-z0-9_.\-]{0,40}(?: [A-Za-z0-9_.\-]{1,40}){0,2}>>)",
-        r"|(?P<fallback>\[[A-Za-z][A-Za-z0-9_ .\-]{0,30},\s*fallback=[^\]\n]{0,60}\])",
-        r"|(?P<guillemet>«[A-Za-z][A-Za-z0-9_]{0,40}»)",
-        r"|(?P<bracket>\[[A-Za-z][A-Za-z0-9_.\-]{0,30}(?: [A-Za-z0-9_.\-]{1,20}){0,2}\])",
-    ))
-});
+static PLACEHOLDER: gate::Twin = gate::Twin::new(concat!(
+    r"(?P<curly>\{\{\{?[^{}\n]{0,120}\}\}\}?)",
+    r"|(?P<tag>\{%[^%\n]{0,120}%\})",
+    r"|(?P<mc>\*\|[A-Za-z0-9_:]{1,40}(?:[ :][^|*\n]{0,40})?\|\*)",
+    r"|(?P<pct>%%[A-Za-z_][A-Za-z0-9_.\-]{1,60}%%|%%=[^%\n]{1,80}=%%)",
+    r"|(?P<dollar>\$\{[A-Za-z_][A-Za-z0-9_.]{0,60}\})",
+    r"|(?P<angle><<[A-Za-z_][A-Za-z0-9_.\-]{0,40}(?: [A-Za-z0-9_.\-]{1,40}){0,2}>>)",
+    r"|(?P<fallback>\[[A-Za-z][A-Za-z0-9_ .\-]{0,30},\s*fallback=[^\]\n]{0,60}\])",
+    r"|(?P<guillemet>«[A-Za-z][A-Za-z0-9_]{0,40}»)",
+    r"|(?P<bracket>\[[A-Za-z][A-Za-z0-9_.\-]{0,30}(?: [A-Za-z0-9_.\-]{1,20}){0,2}\])",
+));
 
 /// The opening of every [`PLACEHOLDER`] alternative but the bracketed
 /// ones (see `gate.rs`), and the `fallback=` every `fallback` one holds.
@@ -356,19 +354,19 @@ fn scan(text: &str) -> Vec<Found> {
     if !may_hold_placeholder(text) {
         return out;
     }
-    for caps in PLACEHOLDER.captures_iter(text) {
-        let Some(m) = caps.get(0) else { continue };
-        let s = m.as_str();
+    for caps in PLACEHOLDER.for_text(text).captures_iter(text) {
+        let Some(m) = caps.get_match() else { continue };
+        let s = &text[m.range()];
         let mut binds = Vec::new();
-        let (syntax, name) = if caps.name("curly").is_some() {
+        let (syntax, name) = if caps.get_group_by_name("curly").is_some() {
             let (name, bound) = curly_name(s);
             binds = bound;
             (Syntax::Curly, name)
-        } else if caps.name("tag").is_some() {
+        } else if caps.get_group_by_name("tag").is_some() {
             let (name, bound) = tag_name(s);
             binds = bound;
             (Syntax::Tag, name)
-        } else if caps.name("mc").is_some() {
+        } else if caps.get_group_by_name("mc").is_some() {
             let inner = &s[2..s.len() - 2];
             let inner = inner
                 .strip_prefix("IF:")
@@ -377,15 +375,15 @@ fn scan(text: &str) -> Vec<Found> {
             let name = (!inner.starts_with("END:") && inner != "ELSE:")
                 .then(|| inner.split([' ', ':']).next().unwrap_or(inner).to_string());
             (Syntax::Mailchimp, name)
-        } else if caps.name("pct").is_some() {
+        } else if caps.get_group_by_name("pct").is_some() {
             let inner = &s[2..s.len() - 2];
             (
                 Syntax::Percent,
                 (!inner.starts_with('=')).then(|| inner.to_string()),
             )
-        } else if caps.name("dollar").is_some() {
+        } else if caps.get_group_by_name("dollar").is_some() {
             (Syntax::Dollar, Some(s[2..s.len() - 1].to_string()))
-        } else if caps.name("angle").is_some() {
+        } else if caps.get_group_by_name("angle").is_some() {
             // `<<<x>>` or `a<<b>>c` is code, not a field.
             let before = text[..m.start()].chars().next_back();
             let after = text[m.end()..].chars().next();
@@ -395,10 +393,10 @@ fn scan(text: &str) -> Vec<Found> {
                 continue;
             }
             (Syntax::Angle, Some(s[2..s.len() - 2].to_string()))
-        } else if caps.name("fallback").is_some() {
+        } else if caps.get_group_by_name("fallback").is_some() {
             let name = s[1..].split(',').next().unwrap_or("").trim();
             (Syntax::Fallback, Some(name.to_string()))
-        } else if caps.name("guillemet").is_some() {
+        } else if caps.get_group_by_name("guillemet").is_some() {
             let inner = s.trim_start_matches('«').trim_end_matches('»');
             // French quotes a word as « mot »: a field is written without
             // spaces, and named like one (`«First_Name»`, `«AddressBlock»`).
