@@ -8,6 +8,7 @@
 //! keeps a one-message check (before a send) well under 10 ms.
 
 use aho_corasick::AhoCorasick;
+use regex_automata::Input;
 use regex_automata::meta::Regex;
 use std::sync::OnceLock;
 
@@ -62,6 +63,14 @@ pub(crate) fn gated(pattern: &str) -> Regex {
     build_regex(pattern, false)
 }
 
+/// Whether `re` matches in `text`, asked as the regex crate asks: a
+/// forward search that stops at the end of the first match. The meta
+/// engine's own `is_match` took half as many instructions again on
+/// personal-data's number patterns over the ham corpus.
+pub(crate) fn is_match(re: &Regex, text: &str) -> bool {
+    re.search_half(&Input::new(text).earliest(true)).is_some()
+}
+
 // Constant patterns, compiled by every test run: `expect` cannot fail.
 #[allow(clippy::expect_used)]
 fn build_regex(pattern: &str, prefilter: bool) -> Regex {
@@ -105,7 +114,7 @@ impl Twin {
     }
 
     pub(crate) fn is_match(&self, text: &str) -> bool {
-        self.for_text(text).is_match(text)
+        is_match(self.for_text(text), text)
     }
 }
 
@@ -204,7 +213,7 @@ impl Screened {
     /// A regex that finds the pattern's matches in `text`, if it may hold
     /// any: the copy itself where `text` is ASCII.
     pub(crate) fn screen(&self, text: &str) -> Option<&Regex> {
-        if !self.ascii.is_match(text) {
+        if !is_match(&self.ascii, text) {
             None
         } else if text.is_ascii() {
             Some(&self.ascii)
@@ -214,7 +223,7 @@ impl Screened {
     }
 
     pub(crate) fn is_match(&self, text: &str) -> bool {
-        self.ascii.is_match(text) && (text.is_ascii() || self.pattern().is_match(text))
+        is_match(&self.ascii, text) && (text.is_ascii() || is_match(self.pattern(), text))
     }
 }
 

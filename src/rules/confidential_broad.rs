@@ -462,8 +462,8 @@ fn header_marks(name: &str, value: &str) -> bool {
     ];
     classification.iter().any(|h| name.eq_ignore_ascii_case(h))
         && value.len() <= 1000
-        && CLASSIFIED.is_match(value)
-        && !UNCLASSIFIED.is_match(value)
+        && gate::is_match(&CLASSIFIED, value)
+        && !gate::is_match(&UNCLASSIFIED, value)
 }
 
 /// At most 60 characters of a text, for messages.

@@ -749,8 +749,8 @@ pub(in crate::rules) fn scan_ssns(text: &str, hits: &mut Hits<'_>) {
         };
         if valid_ssn(&text[a.range()], &text[g.range()], &text[s.range()])
             && standalone(text, m.start(), m.end())
-            && (SSN_LABEL.is_match(before(text, m.start(), CONTEXT))
-                || SSN_LABEL.is_match(after(text, m.end(), CONTEXT)))
+            && (gate::is_match(&SSN_LABEL, before(text, m.start(), CONTEXT))
+                || gate::is_match(&SSN_LABEL, after(text, m.end(), CONTEXT)))
         {
             hits.add(Kind::Ssn, &text[m.range()], m.start());
         }
@@ -814,8 +814,8 @@ pub(in crate::rules) fn scan_nhs(text: &str, hits: &mut Hits<'_>) {
         if text[s1.range()] == text[s2.range()]
             && nhs_check(&digits)
             && standalone(text, m.start(), m.end())
-            && (NHS_LABEL.is_match(before(text, m.start(), CONTEXT))
-                || NHS_LABEL.is_match(after(text, m.end(), CONTEXT)))
+            && (gate::is_match(&NHS_LABEL, before(text, m.start(), CONTEXT))
+                || gate::is_match(&NHS_LABEL, after(text, m.end(), CONTEXT)))
         {
             hits.add(Kind::Nhs, number, m.start());
         }
@@ -954,11 +954,11 @@ pub(in crate::rules) fn scan_table(
     };
     let mut columns: Vec<(usize, Kind)> = Vec::new();
     for (i, cell) in split_row(header, separator).enumerate() {
-        if kinds.contains(&Kind::Passport) && PASSPORT_LABEL.is_match(cell) {
+        if kinds.contains(&Kind::Passport) && gate::is_match(&PASSPORT_LABEL, cell) {
             columns.push((i, Kind::Passport));
-        } else if kinds.contains(&Kind::Ssn) && SSN_LABEL.is_match(cell) {
+        } else if kinds.contains(&Kind::Ssn) && gate::is_match(&SSN_LABEL, cell) {
             columns.push((i, Kind::Ssn));
-        } else if kinds.contains(&Kind::Nhs) && NHS_LABEL.is_match(&format!("{cell}:")) {
+        } else if kinds.contains(&Kind::Nhs) && gate::is_match(&NHS_LABEL, &format!("{cell}:")) {
             columns.push((i, Kind::Nhs));
         }
     }
