@@ -107,7 +107,7 @@ impl Twin {
     /// The form for `text`.
     pub(crate) fn for_text(&self, text: &str) -> &Regex {
         if text.is_ascii() {
-            self.ascii.get_or_init(|| build_ascii(self.pattern))
+            self.ascii.get_or_init(|| bytes(self.pattern))
         } else {
             self.unicode.get_or_init(|| gated(self.pattern))
         }
@@ -118,15 +118,19 @@ impl Twin {
     }
 }
 
+/// A [`gated`] pattern over bytes, without Unicode. A class such as
+/// `[^{}]` also matches one byte of a multi-byte character: run it on
+/// ASCII text, or write such classes for whole characters
+/// ([`any_char_but`]).
 // Constant patterns, compiled by every test run: `expect` cannot fail.
 #[allow(clippy::expect_used)]
-fn build_ascii(pattern: &str) -> Regex {
+pub(crate) fn bytes(pattern: &str) -> Regex {
     Regex::builder()
         .configure(
             Regex::config()
                 .auto_prefilter(false)
-                // Only run on ASCII text, where every position is a
-                // character boundary.
+                // No pattern of ours matches the empty string, which is
+                // all this would keep off a character's inner bytes.
                 .utf8_empty(false),
         )
         .syntax(
@@ -136,6 +140,17 @@ fn build_ascii(pattern: &str) -> Regex {
         )
         .build(pattern)
         .expect("the rules' patterns are valid without Unicode")
+}
+
+/// In a [`bytes`] pattern run on UTF-8 text: any one character but the
+/// ASCII ones `excluded` (written as inside a class). A multi-byte
+/// character is a lead byte and the continuation bytes after it; where what
+/// follows in the pattern is ASCII or another such character, no other
+/// split of its bytes lets a match go on, so a count of these counts
+/// characters as `[^...]` does in a Unicode pattern, with a few states
+/// where Unicode's takes a dozen.
+pub(crate) fn any_char_but(excluded: &str) -> String {
+    format!(r"(?:[^{excluded}\x80-\xFF]|[\xC0-\xFF][\x80-\xBF]*)")
 }
 
 // A handful of constant literals, built by every test run: `expect` cannot fail.
