@@ -10,6 +10,7 @@ use crate::message::{
 };
 use aho_corasick::AhoCorasick;
 use regex::Regex;
+use regex_automata::meta;
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
@@ -238,15 +239,16 @@ impl ConfidentialBroad {
                     .screen(paragraph)
                     .into_iter()
                     .flat_map(|re| re.find_iter(paragraph))
-                    .map(|m| (m, kind_of(m.as_str())))
+                    .map(|m| &paragraph[m.range()])
+                    .map(|found| (found, kind_of(found)))
                     .find(|&(_, kind)| kind == Kind::Confidential || embargo_counts);
-                if let Some((m, kind)) = request
+                if let Some((found, kind)) = request
                     && !is_disclaimer(paragraph)
                 {
                     return Some(Marking {
                         kind,
-                        by: format!("the text {:?}", shorten(&request_words(m.as_str()))),
-                        location: location(m.as_str()),
+                        by: format!("the text {:?}", shorten(&request_words(found))),
+                        location: location(found),
                         inherited: false,
                     });
                 }
@@ -296,9 +298,9 @@ fn kind_of(marking: &str) -> Kind {
 }
 
 /// The kind of the first match of a marking pattern that counts.
-fn first_kind(re: &Regex, text: &str, embargo_counts: bool) -> Option<Kind> {
+fn first_kind(re: &meta::Regex, text: &str, embargo_counts: bool) -> Option<Kind> {
     re.find_iter(text)
-        .map(|m| kind_of(m.as_str()))
+        .map(|m| kind_of(&text[m.range()]))
         .find(|&k| k == Kind::Confidential || embargo_counts)
 }
 
@@ -306,8 +308,8 @@ fn first_kind(re: &Regex, text: &str, embargo_counts: bool) -> Option<Kind> {
 const FIRST_LINES: usize = 5;
 
 /// Markings that mean the same wherever they stand in a subject or a first line.
-static STRONG: LazyLock<Regex> = LazyLock::new(|| {
-    constant_regex(concat!(
+static STRONG: LazyLock<meta::Regex> = LazyLock::new(|| {
+    gate::gated(concat!(
         r"(?i)\b(?:strictly|highly|company|commercially)[\s-]+confidential\b",
         r"|\b(?:private|personal)\s+(?:and|&)\s+confidential\b",
         r"|\bstrictly\s+private\b",
@@ -329,22 +331,22 @@ const LABEL: &str = concat!(
 );
 
 /// `Confidential: ...`, `CONFIDENTIAL`, `** Confidential - draft **`.
-static LABEL_START: LazyLock<Regex> = LazyLock::new(|| {
-    constant_regex(&format!(
+static LABEL_START: LazyLock<meta::Regex> = LazyLock::new(|| {
+    gate::gated(&format!(
         r"(?i)^[\s\[\(\*#_=~<>|:-]*(?:(?:classification|sensitivity|security|marking|status)\s*:\s*)?{LABEL}\s*(?:$|[\]\)\*:|/.,!;>]|[-–—]\s)"
     ))
 });
 
 /// `Q3 plan - confidential`, `details (IN CONFIDENCE)`.
-static LABEL_END: LazyLock<Regex> = LazyLock::new(|| {
-    constant_regex(&format!(
+static LABEL_END: LazyLock<meta::Regex> = LazyLock::new(|| {
+    gate::gated(&format!(
         r"(?i)(?:[\(\[\*<]|\s[-–—|:/]|,)\s*{LABEL}[\s\]\)\*.!>]*$"
     ))
 });
 
 /// `[Confidential]` or `(internal only)` anywhere.
-static LABEL_BRACKET: LazyLock<Regex> =
-    LazyLock::new(|| constant_regex(&format!(r"(?i)[\[\(\*<]\s*{LABEL}\s*[\]\)\*>]")));
+static LABEL_BRACKET: LazyLock<meta::Regex> =
+    LazyLock::new(|| gate::gated(&format!(r"(?i)[\[\(\*<]\s*{LABEL}\s*[\]\)\*>]")));
 
 /// A word of every [`STRONG`] and [`LABEL`] alternative (see `gate.rs`):
 /// the subject and first lines of most messages have none.
@@ -371,7 +373,7 @@ static REQUEST: LazyLock<Screened> = LazyLock::new(|| {
     // The end of the request: `keep this confidential.`, `... for now`, not
     // `keep the server confidential logs`.
     let end = r"(?:\s*(?:[.,;:!)]|$)|\s+(?:for|until|please|and|from|at|as|within|between|among|to|outside|beyond)\b)";
-    Screened::new(&format!(
+    Screened::gated(&format!(
         concat!(
             r"(?im)\bkeep\s+{subject}\s+{degree}(?:confidential|between\s+(?:us|ourselves|you\s+and\s+me)|under\s+wraps){end}",
             r"|\bkeep\s+(?:this|it|that)\s+{degree}private{end}",
@@ -435,15 +437,13 @@ const END_WORDS: &[&str] = &[
 ];
 
 /// Classification values that restrict who may read a message.
-static CLASSIFIED: LazyLock<Regex> = LazyLock::new(|| {
-    constant_regex(
+static CLASSIFIED: LazyLock<meta::Regex> = LazyLock::new(|| {
+    gate::gated(
         r"(?i)(?:^|(?-i:[^\w-]))(?:confidential|restricted|secret|protected|(?:official[\s:-]+)?sensitive|in[\s-]confidence)\b",
     )
 });
-static UNCLASSIFIED: LazyLock<Regex> = LazyLock::new(|| {
-    constant_regex(
-        r"(?i)\b(?:non|not|un)[\s-]*(?:confidential|restricted|secret|protected|sensitive)",
-    )
+static UNCLASSIFIED: LazyLock<meta::Regex> = LazyLock::new(|| {
+    gate::gated(r"(?i)\b(?:non|not|un)[\s-]*(?:confidential|restricted|secret|protected|sensitive)")
 });
 
 /// `Sensitivity: Company-Confidential`, `X-Classification: Confidential`, ...
@@ -462,8 +462,8 @@ fn header_marks(name: &str, value: &str) -> bool {
     ];
     classification.iter().any(|h| name.eq_ignore_ascii_case(h))
         && value.len() <= 1000
-        && CLASSIFIED.is_match(value)
-        && !UNCLASSIFIED.is_match(value)
+        && gate::is_match(&CLASSIFIED, value)
+        && !gate::is_match(&UNCLASSIFIED, value)
 }
 
 /// At most 60 characters of a text, for messages.

@@ -1,11 +1,9 @@
-use super::shared::constant_regex;
 use super::{Context, Rule, declare_rule, plural};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
 use crate::gate::{self, Screened};
 use crate::message::{Attachment, has_forward_prefix, is_disclaimer, paragraphs};
 use aho_corasick::AhoCorasick;
-use regex::Regex;
 use serde::Deserialize;
 use std::sync::LazyLock;
 
@@ -93,7 +91,7 @@ impl ForgottenAttachment {
 
 /// Phrases by which the sender says they attach something.
 static OWN: LazyLock<Screened> = LazyLock::new(|| {
-    Screened::new(concat!(
+    Screened::gated(concat!(
         r"(?im)",
         // English
         r"\b(?:please\s+)?find\s+(?:the\s+|my\s+|our\s+)?(?:attached|enclosed|herewith|attachments?)\b",
@@ -135,7 +133,7 @@ static OWN: LazyLock<Screened> = LazyLock::new(|| {
 /// Phrases about "the attached" thing: the sender's own in a new message,
 /// more often the one being answered in a reply.
 static NEW_ONLY: LazyLock<Screened> = LazyLock::new(|| {
-    Screened::new(concat!(
+    Screened::gated(concat!(
         r"(?i)\b(?:the|my|our|this|these)\s+(?:attached|enclosed)\b",
         r"|\b(?:in|open|review|check|read|print|sign|complete|return)\s+(?:the|my|our|this)\s+attachments?\b",
         r"|\b(?:angehängten?|beigefügten?|anhängenden?)\b",
@@ -147,7 +145,7 @@ static NEW_ONLY: LazyLock<Screened> = LazyLock::new(|| {
 
 /// Subject forms: `Report attached`, `Invoice (attached)`, `Attached: minutes`.
 static SUBJECT_ONLY: LazyLock<Screened> = LazyLock::new(|| {
-    Screened::new(concat!(
+    Screened::gated(concat!(
         r"(?i)\battached\s*[\])]?\s*$",
         r"|^\s*(?:attached|enclosed)\s*[:\-–]",
         r"|[\[(]\s*(?:attached|attachment|enclosed)\s*[\])]",
@@ -155,9 +153,10 @@ static SUBJECT_ONLY: LazyLock<Screened> = LazyLock::new(|| {
 });
 
 /// A clause that talks about someone else's attachment, or about a missing
-/// one, or uses "attach" in another sense.
-static NOT_A_PROMISE: LazyLock<Regex> = LazyLock::new(|| {
-    constant_regex(concat!(
+/// one, or uses "attach" in another sense. Every `\b` stands beside an
+/// ASCII letter (see [`Screened`]; `ningún` ends with `\b{end}`).
+static NOT_A_PROMISE: LazyLock<Screened> = LazyLock::new(|| {
+    Screened::gated(concat!(
         r"(?i)\b(?:you|you've|you’ve|they|he|she)\s+(?:have\s+|had\s+|just\s+|kindly\s+)?(?:sent|send|attached|forwarded|enclosed|shared|provided|included|mentioned)\b",
         r"|\byour\s+(?:attachments?|attached|e-?mail|message|mail|file|document|letter)\b",
         r"|\bsent\s+(?:me|us)\b",
@@ -174,16 +173,17 @@ static NOT_A_PROMISE: LazyLock<Regex> = LazyLock::new(|| {
         r"|\b(?:kein|keine|keinen|ohne|nicht|fehlt|fehlen)\b|\bdanke\s+für\b|\b(?:ihr|ihrem|ihren|dein|deinem|deinen)\s+anhang\b",
         r"|\b(?:Sie|du)\s+(?:haben|hast)\b[^.!?]{0,40}\b(?:geschickt|gesendet|angehängt)\b",
         r"|\b(?:pas|sans|aucune?)\b|\bmerci\s+pour\b|\b(?:votre|vos|ta|tes)\s+pi[eè]ces?\s+jointes?\b|\b(?:vous\s+m'avez|tu\s+m'as|vous\s+m’avez|tu\s+m’as)\b",
-        r"|\b(?:sin|ningún|ninguna)\b|\bgracias\s+por\b|\b(?:tu|su)\s+(?:archivo\s+)?adjunto\b|\bme\s+(?:has|ha|han)\s+(?:enviado|mandado)\b",
+        r"|\b(?:sin\b|ningún\b{end}|ninguna\b)|\bgracias\s+por\b|\b(?:tu|su)\s+(?:archivo\s+)?adjunto\b|\bme\s+(?:has|ha|han)\s+(?:enviado|mandado)\b",
         r"|\b(?:geen|zonder|niet)\b|\b(?:bedankt|dank)\s+voor\b|\bjouw\b|\buw\s+bijlage\b|\b(?:je|jij|u)\s+(?:stuurde|stuurt|hebt\s+gestuurd|heeft\s+gestuurd)\b",
     ))
 });
 
 /// "attached ddd to the processes", "attached the logs to the ticket": a
-/// thing joined to something other than this message; its noun is taken.
-static ATTACHED_TO: LazyLock<Regex> = LazyLock::new(|| {
-    constant_regex(
-        r"(?i)\battach(?:ed)?\s+(?:[^\s.,;:!?]+\s+){1,4}?to\s+(?:the|a|an|its|their|his|her|my|our|your|each|every|all)\s+(\w+)",
+/// thing joined to something other than this message; its noun is taken
+/// (see [`Screened`]).
+static ATTACHED_TO: LazyLock<Screened> = LazyLock::new(|| {
+    Screened::gated(
+        r"(?i)\battach(?:ed)?\s+(?:[^\s.,;:!?]+\s+){1,4}?to\s+(?:the|a|an|its|their|his|her|my|our|your|each|every|all)\s+((?-i:\w)+)",
     )
 });
 
@@ -203,11 +203,13 @@ const THIS_MESSAGE: &[&str] = &[
 
 /// Whether a clause attaches something to another thing than this message.
 fn attached_elsewhere(clause: &str) -> bool {
-    ATTACHED_TO.captures_iter(clause).any(|c| {
-        c.get(1).is_some_and(|noun| {
-            !THIS_MESSAGE
-                .iter()
-                .any(|m| noun.as_str().eq_ignore_ascii_case(m))
+    ATTACHED_TO.screen(clause).is_some_and(|re| {
+        re.captures_iter(clause).any(|c| {
+            c.get_group(1).is_some_and(|noun| {
+                !THIS_MESSAGE
+                    .iter()
+                    .any(|m| clause[noun.range()].eq_ignore_ascii_case(m))
+            })
         })
     })
 }
@@ -270,7 +272,7 @@ fn promise<'t>(text: &'t str, patterns: &[&LazyLock<Screened>]) -> Option<&'t st
         for m in re.find_iter(text) {
             let clause = clause(text, m.start(), m.end());
             if !NOT_A_PROMISE.is_match(clause) && !attached_elsewhere(clause) {
-                let phrase = m.as_str().trim();
+                let phrase = text[m.range()].trim();
                 // "PFA" is matched with the word after it.
                 return Some(match phrase.get(..3) {
                     Some(pfa) if pfa.eq_ignore_ascii_case("pfa") => pfa,
@@ -415,9 +417,26 @@ mod tests {
             "Can you send it as an attachment?",
             "I have attached ddd to the processes and they wait on semop().",
             "We've attached the logs to the ticket.",
+            "Ningún informe adjunto.",
+            "I have attached the notes to the café's menu.",
         ] {
             assert!(!promises(s), "{s}");
         }
+    }
+
+    /// The clause patterns are screened by ASCII copies: a word ending in a
+    /// non-ASCII letter, and word characters beyond ASCII, as the patterns
+    /// read them.
+    #[test]
+    fn clause_patterns_read_non_ascii_words() {
+        assert!(NOT_A_PROMISE.is_match("no hay ningún archivo"));
+        assert!(NOT_A_PROMISE.is_match("ningún"));
+        assert!(!NOT_A_PROMISE.is_match("ningúné archivo"));
+        assert!(!NOT_A_PROMISE.is_match("ningúnx archivo"));
+        assert!(NOT_A_PROMISE.is_match("thanks très much for"));
+        assert!(attached_elsewhere("attached the notes to the café"));
+        assert!(!attached_elsewhere("attached the notes to the mail"));
+        assert!(attached_elsewhere("attached the notes to the mail\u{e9}"));
     }
 
     #[test]

@@ -1,11 +1,9 @@
-use super::shared::constant_regex;
 use super::{Context, Rule, declare_rule, thousands};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
 use crate::gate;
 use crate::message::{BodyKind, BodyPart};
 use aho_corasick::AhoCorasick;
-use regex::Regex;
 use serde::Deserialize;
 use std::sync::LazyLock;
 
@@ -113,13 +111,11 @@ fn is_url(word: &str) -> bool {
 
 /// "View this email in your browser", "Having trouble reading this
 /// email? View it online", "Web version".
-static WEB_VERSION: LazyLock<Regex> = LazyLock::new(|| {
-    constant_regex(concat!(
-        r"(?i)\b(?:view|read|see|open|display)\b.{0,40}\b(?:browser|online|web\s*version|on\s+the\s+web|on\s+our\s+website)\b",
-        r"|\btrouble\s+(?:viewing|reading|seeing|displaying)\b",
-        r"|^\W*(?:web|online|browser)\s*version\W*$",
-    ))
-});
+static WEB_VERSION: gate::Twin = gate::Twin::new(concat!(
+    r"(?i)\b(?:view|read|see|open|display)\b.{0,40}\b(?:browser|online|web\s*version|on\s+the\s+web|on\s+our\s+website)\b",
+    r"|\btrouble\s+(?:viewing|reading|seeing|displaying)\b",
+    r"|^\W*(?:web|online|browser)\s*version\W*$",
+));
 
 /// A word of every [`WEB_VERSION`] alternative (see `gate.rs`).
 static WEB_VERSION_WORDS: LazyLock<AhoCorasick> =
@@ -276,6 +272,7 @@ mod tests {
         let html = "<p>Our spring update has news for you, with dates.</p>";
         for text in [
             "View this email in your browser.",
+            "View this email in your browser \u{2192}",
             "View this email in your browser: https://news.example.com/v/8f3a2c-0b9d-4c1e-a7f5-31d2e6b8c940?utm_source=newsletter&utm_medium=email",
             "Having trouble reading this email?\n<https://news.example.com/v/8f3a2c>\n",
         ] {

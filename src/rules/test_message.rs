@@ -2,9 +2,11 @@ use super::shared::constant_regex;
 use super::{Context, Rule, declare_rule, plural, shared};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
+use crate::gate;
 use crate::message::{
     BodyPart, has_forward_prefix, is_disclaimer, paragraphs, strip_subject_prefixes,
 };
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -253,12 +255,18 @@ static TEST_LABEL: LazyLock<Regex> = LazyLock::new(|| {
 
 /// A subject that names a test mailing: `Integration Test Email #1`,
 /// `newsletter test send 2`.
-static TEST_MAILING: LazyLock<Regex> = LazyLock::new(|| {
-    constant_regex(concat!(
-        r"(?i)^\s*(?:\[[^\]]*\]\s*)*(?:[\w'’-]+\s+){0,2}test(?:ing)?\s+",
-        r"(?:e-?mail|message|send|campaign|newsletter|mailing)(?:\s*(?:#|no\.?\s*)?\d+)?\s*[.!]*\s*$",
-    ))
-});
+static TEST_MAILING: gate::Twin = gate::Twin::new(concat!(
+    r"(?i)^\s*(?:\[[^\]]*\]\s*)*(?:(?:[\w'-]|’)+\s+){0,2}test(?:ing)?\s+",
+    r"(?:e-?mail|message|send|campaign|newsletter|mailing)(?:\s*(?:#|no\.?\s*)?\d+)?\s*[.!]*\s*$",
+));
+
+/// The word every [`TEST_MAILING`] holds, its `s` also as the long `ſ`
+/// that Unicode case folding matches (see `gate.rs`).
+static TEST_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| gate::words(&["test", "teſt"]));
+
+fn names_test_mailing(subject: &str) -> bool {
+    TEST_WORDS.is_match(subject) && TEST_MAILING.is_match(subject)
+}
 
 impl Rule for TestMessage {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
@@ -286,43 +294,42 @@ impl Rule for TestMessage {
         // A reply's or forward's subject belongs to the earlier message.
         let own_subject = !msg.is_reply && !has_forward_prefix(subject) && subject.len() <= 1000;
         let subject_location = || Location::header("Subject", msg.header_line("Subject"));
-        let (what, location) = if own_subject
-            && self.is_test_phrase(strip_subject_prefixes(subject))
-        {
-            (
-                format!("the subject is {:?}", shorten(subject.trim())),
-                subject_location(),
-            )
-        } else if own_subject
-            && (TEST_MAILING.is_match(subject) || (labels_count && TEST_LABEL.is_match(subject)))
-        {
-            (
-                format!(
-                    "the subject marks it as a test: {:?}",
-                    shorten(subject.trim())
-                ),
-                subject_location(),
-            )
-        } else if let Some((part, phrase)) = msg
-            .readable_parts()
-            .find_map(|p| self.test_body(p).map(|phrase| (p, phrase)))
-        {
-            (
-                format!("the text says only {:?}", shorten(phrase)),
-                Location::part(part.mime_type(), part.line_of(phrase)),
-            )
-        } else if let Some((part, banner)) = msg
-            .readable_parts()
-            .filter(|_| labels_count)
-            .find_map(|p| self.banner(p).map(|banner| (p, banner)))
-        {
-            (
-                format!("the text is marked as a test: {:?}", shorten(banner)),
-                Location::part(part.mime_type(), part.line_of(banner)),
-            )
-        } else {
-            return;
-        };
+        let (what, location) =
+            if own_subject && self.is_test_phrase(strip_subject_prefixes(subject)) {
+                (
+                    format!("the subject is {:?}", shorten(subject.trim())),
+                    subject_location(),
+                )
+            } else if own_subject
+                && (names_test_mailing(subject) || (labels_count && TEST_LABEL.is_match(subject)))
+            {
+                (
+                    format!(
+                        "the subject marks it as a test: {:?}",
+                        shorten(subject.trim())
+                    ),
+                    subject_location(),
+                )
+            } else if let Some((part, phrase)) = msg
+                .readable_parts()
+                .find_map(|p| self.test_body(p).map(|phrase| (p, phrase)))
+            {
+                (
+                    format!("the text says only {:?}", shorten(phrase)),
+                    Location::part(part.mime_type(), part.line_of(phrase)),
+                )
+            } else if let Some((part, banner)) = msg
+                .readable_parts()
+                .filter(|_| labels_count)
+                .find_map(|p| self.banner(p).map(|banner| (p, banner)))
+            {
+                (
+                    format!("the text is marked as a test: {:?}", shorten(banner)),
+                    Location::part(part.mime_type(), part.line_of(banner)),
+                )
+            } else {
+                return;
+            };
         out.push(
             Diagnostic::new(
                 Severity::Error,
@@ -451,7 +458,7 @@ mod tests {
     }
 
     fn marked(subject: &str) -> bool {
-        TEST_LABEL.is_match(subject) || TEST_MAILING.is_match(subject)
+        TEST_LABEL.is_match(subject) || names_test_mailing(subject)
     }
 
     #[test]
@@ -467,6 +474,9 @@ mod tests {
             "Integration Test Email #1",
             "Test email",
             "newsletter test send 2",
+            "Jürgen's test email",
+            "Newsletter te\u{17f}t send",
+            "It\u{2019}s a test email",
         ] {
             assert!(marked(s), "{s}");
         }

@@ -10,6 +10,7 @@ use crate::message::{Attachment, BodyKind, Message, has_forward_prefix};
 use crate::rules::plural;
 use aho_corasick::AhoCorasick;
 use regex::Regex;
+use regex_automata::meta;
 use serde::Deserialize;
 use std::collections::HashSet;
 use std::sync::LazyLock;
@@ -545,7 +546,7 @@ pub(in crate::rules) fn labelled_otherwise(text: &str, start: usize, end: usize)
 // IBANs
 
 pub(in crate::rules) static IBAN: LazyLock<Screened> = LazyLock::new(|| {
-    Screened::new(
+    Screened::prefiltered(
         r"\b[A-Z]{2}[0-9]{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,8}(?: [A-Z0-9]{1,3})?)\b",
     )
 });
@@ -646,7 +647,7 @@ pub(in crate::rules) fn scan_ibans(text: &str, hits: &mut Hits<'_>) {
         return;
     };
     for m in iban.find_iter(text) {
-        let candidate = m.as_str();
+        let candidate = &text[m.range()];
         let Some(&(_, len)) = IBAN_LENGTHS
             .iter()
             .find(|(cc, _)| candidate.starts_with(cc))
@@ -689,7 +690,7 @@ pub(in crate::rules) fn mod97(iban: &str) -> bool {
 // UK National Insurance numbers
 
 pub(in crate::rules) static NI: LazyLock<Screened> = LazyLock::new(|| {
-    Screened::new(r"\b([A-Z]{2}) ?(?:[0-9]{6}|[0-9]{2} [0-9]{2} [0-9]{2}) ?[A-D]\b")
+    Screened::prefiltered(r"\b([A-Z]{2}) ?(?:[0-9]{6}|[0-9]{2} [0-9]{2} [0-9]{2}) ?[A-D]\b")
 });
 
 pub(in crate::rules) fn scan_ni(text: &str, hits: &mut Hits<'_>) {
@@ -697,20 +698,18 @@ pub(in crate::rules) fn scan_ni(text: &str, hits: &mut Hits<'_>) {
         return;
     };
     for caps in ni.captures_iter(text) {
-        let (Some(m), Some(prefix)) = (caps.get(0), caps.get(1)) else {
+        let (Some(m), Some(prefix)) = (caps.get_match(), caps.get_group(1)) else {
             continue;
         };
-        let &[first, second] = prefix.as_str().as_bytes() else {
+        let prefix = &text[prefix.range()];
+        let &[first, second] = prefix.as_bytes() else {
             continue;
         };
         let first_ok = !matches!(first, b'D' | b'F' | b'I' | b'Q' | b'U' | b'V');
         let second_ok = !matches!(second, b'D' | b'F' | b'I' | b'O' | b'Q' | b'U' | b'V');
-        let prefix_ok = !matches!(
-            prefix.as_str(),
-            "BG" | "GB" | "KN" | "NK" | "NT" | "TN" | "ZZ"
-        );
+        let prefix_ok = !matches!(prefix, "BG" | "GB" | "KN" | "NK" | "NT" | "TN" | "ZZ");
         if first_ok && second_ok && prefix_ok && standalone(text, m.start(), m.end()) {
-            hits.add(Kind::Ni, m.as_str(), m.start());
+            hits.add(Kind::Ni, &text[m.range()], m.start());
         }
     }
 }
@@ -719,10 +718,10 @@ pub(in crate::rules) fn scan_ni(text: &str, hits: &mut Hits<'_>) {
 // US Social Security numbers
 
 pub(in crate::rules) static SSN: LazyLock<Screened> =
-    LazyLock::new(|| Screened::new(r"\b([0-9]{3})-([0-9]{2})-([0-9]{4})\b"));
+    LazyLock::new(|| Screened::prefiltered(r"\b([0-9]{3})-([0-9]{2})-([0-9]{4})\b"));
 
-pub(in crate::rules) static SSN_LABEL: LazyLock<Regex> = LazyLock::new(|| {
-    constant_regex(r"(?i)(?:\bssns?\b|\bss#|\bss ?no\b|social[ -]security|\bsoc\.? ?sec\b)")
+pub(in crate::rules) static SSN_LABEL: LazyLock<meta::Regex> = LazyLock::new(|| {
+    gate::gated(r"(?i)(?:\bssns?\b|\bss#|\bss ?no\b|social[ -]security|\bsoc\.? ?sec\b)")
 });
 
 pub(in crate::rules) fn valid_ssn(area: &str, group: &str, serial: &str) -> bool {
@@ -740,17 +739,20 @@ pub(in crate::rules) fn scan_ssns(text: &str, hits: &mut Hits<'_>) {
         return;
     };
     for caps in ssn.captures_iter(text) {
-        let (Some(m), Some(a), Some(g), Some(s)) =
-            (caps.get(0), caps.get(1), caps.get(2), caps.get(3))
-        else {
+        let (Some(m), Some(a), Some(g), Some(s)) = (
+            caps.get_match(),
+            caps.get_group(1),
+            caps.get_group(2),
+            caps.get_group(3),
+        ) else {
             continue;
         };
-        if valid_ssn(a.as_str(), g.as_str(), s.as_str())
+        if valid_ssn(&text[a.range()], &text[g.range()], &text[s.range()])
             && standalone(text, m.start(), m.end())
-            && (SSN_LABEL.is_match(before(text, m.start(), CONTEXT))
-                || SSN_LABEL.is_match(after(text, m.end(), CONTEXT)))
+            && (gate::is_match(&SSN_LABEL, before(text, m.start(), CONTEXT))
+                || gate::is_match(&SSN_LABEL, after(text, m.end(), CONTEXT)))
         {
-            hits.add(Kind::Ssn, m.as_str(), m.start());
+            hits.add(Kind::Ssn, &text[m.range()], m.start());
         }
     }
 }
@@ -760,12 +762,12 @@ pub(in crate::rules) fn scan_ssns(text: &str, hits: &mut Hits<'_>) {
 
 /// Ten digits, together or grouped 3-3-4 by spaces or dashes.
 pub(in crate::rules) static NHS: LazyLock<Screened> =
-    LazyLock::new(|| Screened::new(r"\b[0-9]{3}([ -]?)[0-9]{3}([ -]?)[0-9]{4}\b"));
+    LazyLock::new(|| Screened::prefiltered(r"\b[0-9]{3}([ -]?)[0-9]{3}([ -]?)[0-9]{4}\b"));
 
 /// "NHS number", "NHS No.", "NHS#", "NHS:": the word alone is in every
 /// nhs.net address.
-pub(in crate::rules) static NHS_LABEL: LazyLock<Regex> = LazyLock::new(|| {
-    constant_regex(r"(?i)\bnhs\s*(?:numbers?\b|nos?\b\.?|num\b|nr\b|#|:|-?\s*ids?\b)")
+pub(in crate::rules) static NHS_LABEL: LazyLock<meta::Regex> = LazyLock::new(|| {
+    gate::gated(r"(?i)\bnhs\s*(?:numbers?\b|nos?\b\.?|num\b|nr\b|#|:|-?\s*ids?\b)")
 });
 
 /// A word of every [`NHS_LABEL`] alternative (see `gate.rs`).
@@ -802,17 +804,20 @@ pub(in crate::rules) fn scan_nhs(text: &str, hits: &mut Hits<'_>) {
         return;
     };
     for caps in nhs.captures_iter(text) {
-        let (Some(m), Some(s1), Some(s2)) = (caps.get(0), caps.get(1), caps.get(2)) else {
+        let (Some(m), Some(s1), Some(s2)) =
+            (caps.get_match(), caps.get_group(1), caps.get_group(2))
+        else {
             continue;
         };
-        let digits: Vec<u8> = m.as_str().bytes().filter(u8::is_ascii_digit).collect();
-        if s1.as_str() == s2.as_str()
+        let number = &text[m.range()];
+        let digits: Vec<u8> = number.bytes().filter(u8::is_ascii_digit).collect();
+        if text[s1.range()] == text[s2.range()]
             && nhs_check(&digits)
             && standalone(text, m.start(), m.end())
-            && (NHS_LABEL.is_match(before(text, m.start(), CONTEXT))
-                || NHS_LABEL.is_match(after(text, m.end(), CONTEXT)))
+            && (gate::is_match(&NHS_LABEL, before(text, m.start(), CONTEXT))
+                || gate::is_match(&NHS_LABEL, after(text, m.end(), CONTEXT)))
         {
-            hits.add(Kind::Nhs, m.as_str(), m.start());
+            hits.add(Kind::Nhs, number, m.start());
         }
     }
 }
@@ -820,8 +825,8 @@ pub(in crate::rules) fn scan_nhs(text: &str, hits: &mut Hits<'_>) {
 // ---------------------------------------------------------------------------
 // Passport numbers
 
-pub(in crate::rules) static PASSPORT_LABEL: LazyLock<Regex> = LazyLock::new(|| {
-    constant_regex(r"(?i)\b(?:passports?|reisepass|passeports?|pasaportes?|passaport[oi]|paspoort)")
+pub(in crate::rules) static PASSPORT_LABEL: LazyLock<meta::Regex> = LazyLock::new(|| {
+    gate::gated(r"(?i)\b(?:passports?|reisepass|passeports?|pasaportes?|passaport[oi]|paspoort)")
 });
 
 /// A passport number as issuers write them: 6 to 9 capitals and digits,
@@ -949,11 +954,11 @@ pub(in crate::rules) fn scan_table(
     };
     let mut columns: Vec<(usize, Kind)> = Vec::new();
     for (i, cell) in split_row(header, separator).enumerate() {
-        if kinds.contains(&Kind::Passport) && PASSPORT_LABEL.is_match(cell) {
+        if kinds.contains(&Kind::Passport) && gate::is_match(&PASSPORT_LABEL, cell) {
             columns.push((i, Kind::Passport));
-        } else if kinds.contains(&Kind::Ssn) && SSN_LABEL.is_match(cell) {
+        } else if kinds.contains(&Kind::Ssn) && gate::is_match(&SSN_LABEL, cell) {
             columns.push((i, Kind::Ssn));
-        } else if kinds.contains(&Kind::Nhs) && NHS_LABEL.is_match(&format!("{cell}:")) {
+        } else if kinds.contains(&Kind::Nhs) && gate::is_match(&NHS_LABEL, &format!("{cell}:")) {
             columns.push((i, Kind::Nhs));
         }
     }
@@ -981,10 +986,13 @@ pub(in crate::rules) fn scan_table(
                     }
                 }
                 Kind::Ssn => {
-                    if let Some(c) = SSN.pattern().captures(cell)
-                        && c.get(0).is_some_and(|m| m.as_str() == cell)
-                        && let (Some(a), Some(g), Some(s)) = (c.get(1), c.get(2), c.get(3))
-                        && valid_ssn(a.as_str(), g.as_str(), s.as_str())
+                    let ssn = SSN.pattern();
+                    let mut c = ssn.create_captures();
+                    ssn.captures(cell, &mut c);
+                    if c.get_match().is_some_and(|m| m.range() == (0..cell.len()))
+                        && let (Some(a), Some(g), Some(s)) =
+                            (c.get_group(1), c.get_group(2), c.get_group(3))
+                        && valid_ssn(&cell[a.range()], &cell[g.range()], &cell[s.range()])
                     {
                         hits.add(kind, cell, 0);
                     }
