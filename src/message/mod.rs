@@ -255,9 +255,10 @@ impl AddressEntry {
 /// `AddressEntry::group` of an address outside any group.
 const NO_GROUP: u32 = u32::MAX;
 
+/// A header field as the model stores it: its name and value in the text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct HeaderEntry {
-    name: String,
+    name: Span,
     value: Span,
     line: Option<usize>,
 }
@@ -343,7 +344,7 @@ impl Message {
     /// All header fields in order.
     pub fn headers(&self) -> impl DoubleEndedIterator<Item = HeaderField<'_>> + Clone {
         self.headers.iter().map(|h| HeaderField {
-            name: &h.name,
+            name: h.name.get(&self.text, &self.source),
             value: h.value.get(&self.text, &self.source),
             line: h.line,
         })
@@ -417,11 +418,13 @@ impl Message {
 
     /// Appends a header field whose value is already in the model.
     pub(crate) fn push_header_at(&mut self, name: &str, value: Span, line: Option<usize>) {
-        self.headers.push(HeaderEntry {
-            name: name.to_string(),
-            value,
-            line,
-        });
+        let name = self.push_text(name);
+        self.headers.push(HeaderEntry { name, value, line });
+    }
+
+    /// The string of the model at `span`.
+    pub(crate) fn text_at(&self, span: Span) -> &str {
+        span.get(&self.text, &self.source)
     }
 
     /// Keeps the start of the message's bytes that spans point into (see

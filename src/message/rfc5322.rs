@@ -4,6 +4,7 @@ use super::{
     Attachment, BodyKind, BodyPart, Field, Group, Message, ParseError, Span, has_reply_prefix,
 };
 use crate::guard::catch_panic;
+use mail_parser::parsers::MessageStream;
 use mail_parser::{HeaderName, HeaderValue, MessageParser, MimeHeaders, PartType};
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -70,14 +71,18 @@ fn parse(raw: &[u8], first_line: usize, cutting: Cutting) -> Result<(Message, Ke
     .ok_or(ParseError::NoHeaderFields)
 }
 
-/// mail-parser's default header parsers, except that the address headers
-/// maillint reads are skipped: each is parsed on its own afterwards
-/// ([`ADDRESS_PARSER`]), so that the parser's own list of a million
-/// addresses is held for one header at a time, not for all of them.
-/// (Once any parser is set, every unlisted header is read raw, so the
-/// defaults are all listed.) Received is skipped too: maillint reads it
-/// only as raw text, and tokenizing its trace fields cost a tenth of the
-/// parse of ordinary mail.
+/// mail-parser's default header parsers, except that headers whose parsed
+/// value maillint does not use are skipped. The address headers it reads
+/// are parsed on their own afterwards ([`with_address_list`]), so that the
+/// parser's own list of a million addresses is held for one header at a
+/// time, not for all of them. The model keeps every other header's value
+/// as text (see [`push_header_value`]): dates, the list headers and
+/// Resent-From/Sender as written, so parsing them as dates and addresses
+/// was work thrown away, and Received too (tokenizing its trace fields
+/// cost a tenth of the parse of ordinary mail). Skipping a header still
+/// finds its end exactly where its parser would: at a line break not
+/// followed by a space or tab. (Once any parser is set, every unlisted
+/// header is read raw, so the defaults are all listed.)
 static MESSAGE_PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
     let mut parser = MessageParser::new();
     for name in [
@@ -90,19 +95,6 @@ static MESSAGE_PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
         parser = parser.header_text(name);
     }
     for name in [
-        HeaderName::ResentFrom,
-        HeaderName::ResentSender,
-        HeaderName::ListArchive,
-        HeaderName::ListHelp,
-        HeaderName::ListId,
-        HeaderName::ListOwner,
-        HeaderName::ListPost,
-        HeaderName::ListSubscribe,
-        HeaderName::ListUnsubscribe,
-    ] {
-        parser = parser.header_address(name);
-    }
-    for name in [
         HeaderName::MessageId,
         HeaderName::References,
         HeaderName::InReplyTo,
@@ -112,45 +104,48 @@ static MESSAGE_PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
     ] {
         parser = parser.header_id(name);
     }
-    for field in ADDRESS_FIELDS {
-        parser = parser.ignore_header(field.1);
+    let kept_raw = [
+        HeaderName::Received,
+        HeaderName::Date,
+        HeaderName::ResentDate,
+        HeaderName::ResentFrom,
+        HeaderName::ResentSender,
+        HeaderName::ListArchive,
+        HeaderName::ListHelp,
+        HeaderName::ListId,
+        HeaderName::ListOwner,
+        HeaderName::ListPost,
+        HeaderName::ListSubscribe,
+        HeaderName::ListUnsubscribe,
+    ];
+    for name in ADDRESS_FIELDS
+        .map(|(_, name)| name)
+        .into_iter()
+        .chain(kept_raw)
+    {
+        parser = parser.ignore_header(name);
     }
-    parser = parser.ignore_header(HeaderName::Received);
     parser
-        .header_date(HeaderName::Date)
-        .header_date(HeaderName::ResentDate)
         .header_comma_separated(HeaderName::Keywords)
         .header_comma_separated(HeaderName::ContentLanguage)
         .header_content_type(HeaderName::ContentType)
         .header_content_type(HeaderName::ContentDisposition)
 });
 
-/// Parses one address header field (`To: ...`, its name included) on its
-/// own and hands its address list to `f`: `None` when it holds none
-/// (mail-parser gives `Empty` for a header holding only `<>`).
+/// Parses the value of one address header (after the colon, up to and
+/// including its final line break) and hands its address list to `f`:
+/// `None` when it holds none (mail-parser gives `Empty` for a header
+/// holding only `<>`). The value is read by mail-parser's address parser
+/// directly, as it reads it inside a header block.
 pub(super) fn with_address_list<R>(
-    field: &[u8],
+    value: &[u8],
     f: impl FnOnce(Option<&mail_parser::Address<'_>>) -> R,
 ) -> R {
-    let parsed = ADDRESS_PARSER.parse_headers(field);
-    let list = parsed
-        .as_ref()
-        .and_then(|m| m.parts.first())
-        .and_then(|p| p.headers.first())
-        .and_then(|h| match &h.value {
-            HeaderValue::Address(list) => Some(list),
-            _ => None,
-        });
-    f(list)
+    match MessageStream::new(value).parse_address() {
+        HeaderValue::Address(list) => f(Some(&list)),
+        _ => f(None),
+    }
 }
-
-static ADDRESS_PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
-    ADDRESS_FIELDS
-        .iter()
-        .fold(MessageParser::new(), |parser, field| {
-            parser.header_address(field.1.clone())
-        })
-});
 
 /// The headers whose addresses the model keeps.
 const ADDRESS_FIELDS: [(Field, HeaderName<'static>); 9] = [
@@ -231,34 +226,31 @@ fn build(
             };
             let leading = text.len() - text.trim_start().len();
             msg.push_header_at(name, copy.sub(leading, text.trim().len()), Some(line));
-            let whole = raw
-                .get(header.offset_field as usize..header.offset_end as usize)
-                .unwrap_or_default();
             let mut placer = LinePlacer::new(text.as_bytes(), Some(line), copy);
             if bytes.len() >= cutting.from {
                 let mut entries = Entries::new(field, &mut placer);
                 parse_in_pieces(bytes, cutting.piece, |list| entries.push(&mut msg, list));
                 entries.finish(&mut msg);
             } else {
-                with_address_list(whole, |list| {
+                with_address_list(bytes, |list| {
                     push_addresses(&mut msg, list, field, &mut placer);
                 });
             }
             continue;
         }
-        let value = header_text(&header.value, raw, header);
+        let value = push_header_value(&mut msg, header, raw);
         match &header.name {
-            HeaderName::Subject => msg.subject = Some(value.clone()),
-            HeaderName::MessageId => msg.message_id = Some(value.clone()),
+            HeaderName::Subject => msg.subject = Some(msg.text_at(value).to_string()),
+            HeaderName::MessageId => msg.message_id = Some(msg.text_at(value).to_string()),
             HeaderName::Date => msg.has_date = true,
             HeaderName::InReplyTo | HeaderName::References => msg.is_reply = true,
-            HeaderName::ListId => msg.list_id = Some(value.clone()),
+            HeaderName::ListId => msg.list_id = Some(msg.text_at(value).to_string()),
             HeaderName::Other(n) if n.eq_ignore_ascii_case("Precedence") => {
-                msg.precedence = Some(value.trim().to_ascii_lowercase());
+                msg.precedence = Some(msg.text_at(value).trim().to_ascii_lowercase());
             }
             _ => {}
         }
-        msg.push_header(name, &value, Some(line));
+        msg.push_header_at(name, value, Some(line));
     }
     if let Some(subject) = &msg.subject {
         msg.is_reply |= has_reply_prefix(subject);
@@ -370,10 +362,19 @@ fn has_text_extension(name: &str) -> bool {
 }
 
 fn address_field(name: &HeaderName<'_>) -> Option<Field> {
-    ADDRESS_FIELDS
-        .iter()
-        .find(|(_, n)| n == name)
-        .map(|(field, _)| *field)
+    // A match, not a search of `ADDRESS_FIELDS`: it runs for every header.
+    Some(match name {
+        HeaderName::From => Field::From,
+        HeaderName::Sender => Field::Sender,
+        HeaderName::ReplyTo => Field::ReplyTo,
+        HeaderName::To => Field::To,
+        HeaderName::Cc => Field::Cc,
+        HeaderName::Bcc => Field::Bcc,
+        HeaderName::ResentTo => Field::ResentTo,
+        HeaderName::ResentCc => Field::ResentCc,
+        HeaderName::ResentBcc => Field::ResentBcc,
+        _ => return None,
+    })
 }
 
 /// Appends the addresses of one parsed address header to the model.
@@ -568,35 +569,50 @@ fn empty_angle_addrs(text: &[u8]) -> Vec<usize> {
     found
 }
 
-/// The value of a header as text: decoded where mail-parser decoded it,
-/// otherwise the raw value, unfolded.
-fn header_text(value: &HeaderValue<'_>, raw: &[u8], header: &mail_parser::Header<'_>) -> String {
-    match value {
-        HeaderValue::Text(t) => t.trim().to_string(),
-        HeaderValue::TextList(list) => list.join(", "),
+/// Appends the value of a header to the model's text as rules read it:
+/// decoded where mail-parser decoded it, otherwise the raw value unfolded.
+fn push_header_value(msg: &mut Message, header: &mail_parser::Header<'_>, raw: &[u8]) -> Span {
+    let start = msg.text.len();
+    match &header.value {
+        HeaderValue::Text(t) => msg.text.push_str(t.trim()),
+        HeaderValue::TextList(list) => {
+            for (i, item) in list.iter().enumerate() {
+                if i > 0 {
+                    msg.text.push_str(", ");
+                }
+                msg.text.push_str(item);
+            }
+        }
         _ => {
             let bytes = raw
                 .get(header.offset_start as usize..header.offset_end as usize)
                 .unwrap_or_default();
             // Validating first is much faster than the lossy conversion
-            // on the usual, valid text (address headers can be megabytes).
+            // on the usual, valid text.
             match std::str::from_utf8(bytes) {
-                Ok(text) => unfold(text),
-                Err(_) => unfold(&String::from_utf8_lossy(bytes)),
+                Ok(text) => unfold_into(&mut msg.text, text),
+                Err(_) => unfold_into(&mut msg.text, &String::from_utf8_lossy(bytes)),
             }
         }
     }
+    Span::new(start, msg.text.len() - start)
 }
 
-fn unfold(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for line in value.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        if !out.is_empty() {
+/// Appends a folded value's lines, trimmed, joined by single spaces.
+fn unfold_into(out: &mut String, value: &str) {
+    let trimmed = value.trim();
+    // Most values are one line: nothing to join.
+    if !trimmed.contains('\n') {
+        out.push_str(trimmed);
+        return;
+    }
+    let start = out.len();
+    for line in trimmed.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if out.len() > start {
             out.push(' ');
         }
         out.push_str(line);
     }
-    out
 }
 
 /// Turns byte offsets into file line numbers in one forward pass; offsets
@@ -620,13 +636,20 @@ impl<'a> LineCounter<'a> {
         let offset = offset.min(self.raw.len());
         if offset < self.offset {
             // Out of order (a malformed MIME tree): count from the start again.
-            self.line -= memchr::memchr_iter(b'\n', &self.raw[offset..self.offset]).count();
+            self.line -= newlines(&self.raw[offset..self.offset]);
         } else {
-            self.line += memchr::memchr_iter(b'\n', &self.raw[self.offset..offset]).count();
+            self.line += newlines(&self.raw[self.offset..offset]);
         }
         self.offset = offset;
         self.line
     }
+}
+
+/// The line breaks in `bytes`. Most spans counted here are one header,
+/// where memchr's setup would cost more than this loop, which the compiler
+/// vectorises.
+fn newlines(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b == b'\n').count()
 }
 
 /// Finds the line of each address inside a (possibly folded) header value,
@@ -771,6 +794,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 mod tests {
     use super::{parse_rfc5322, parse_rfc5322_owned};
     use crate::message::parse_json_draft;
+    use mail_parser::HeaderName;
 
     fn entries(to: &str) -> Vec<(Option<String>, String, Option<usize>)> {
         let raw = format!("From: a@example.com\nTo: {to}\n\nx\n");
@@ -865,6 +889,49 @@ mod tests {
             parse_rfc5322_owned(raw.as_bytes().to_vec(), 1).unwrap(),
             msg
         );
+    }
+
+    #[test]
+    fn address_fields_are_the_headers_parsed_for_addresses() {
+        for (field, name) in super::ADDRESS_FIELDS {
+            assert_eq!(super::address_field(&name), Some(field));
+        }
+        assert_eq!(super::address_field(&HeaderName::ResentFrom), None);
+        assert_eq!(
+            super::address_field(&HeaderName::Other("X-To".into())),
+            None
+        );
+    }
+
+    #[test]
+    fn header_values_are_kept_decoded_or_unfolded() {
+        let raw = concat!(
+            "From: a@example.com\n",
+            "Date: Mon, 1 Jan 2024\n  10:00:00 +0000\n",
+            "List-Id: Team\n <team.example.com>\n",
+            "Resent-From: Ann <ann@example.com>\n",
+            "References: <a@x>\n <b@x>\n",
+            "Subject: =?utf-8?q?caf=C3=A9?= \n",
+            "X-Note:  one\n two \n",
+            "\nx\n"
+        );
+        let msg = parse_rfc5322(raw.as_bytes(), 1).unwrap();
+        let values: Vec<(&str, &str)> = msg.headers().map(|h| (h.name, h.value)).collect();
+        assert_eq!(
+            values,
+            [
+                ("From", "a@example.com"),
+                ("Date", "Mon, 1 Jan 2024 10:00:00 +0000"),
+                ("List-ID", "Team <team.example.com>"),
+                ("Resent-From", "Ann <ann@example.com>"),
+                ("References", "a@x, b@x"),
+                ("Subject", "café"),
+                // Other headers keep their line breaks, as mail-parser gives them.
+                ("X-Note", "one\n two"),
+            ]
+        );
+        assert!(msg.has_date && msg.is_reply);
+        assert_eq!(msg.list_id.as_deref(), Some("Team <team.example.com>"));
     }
 
     #[test]
