@@ -447,62 +447,82 @@ impl Reader<'_> {
     ///
     /// A `From ` line starts a message at the top of the file or after a
     /// blank line; `>From ` quoting (mboxrd) is undone.
+    ///
+    /// Lines are found in the reader's buffer and copied into the message
+    /// a run at a time: only the lines that start a message, quote a
+    /// `From ` or span two buffers are looked at one by one
+    /// ([`MboxSplit::line`]).
     fn read_mbox(&mut self, source: &str, mut reader: impl BufRead, from: MboxPosition) {
         let max = self.limits.max_message_size;
-        // The message being read: its first line in the file and its bytes.
-        let mut current: Option<(usize, Vec<u8>)> = None;
-        let mut oversized = false;
-        let mut index = from.messages;
-        let mut line_no = from.line;
-        let mut offset = from.offset;
-        let mut previous_blank = true;
-        let mut line = Vec::new();
+        let cap = usize::try_from(max.saturating_add(1)).unwrap_or(usize::MAX);
+        let mut split = MboxSplit {
+            current: None,
+            oversized: false,
+            index: from.messages,
+            line_no: from.line,
+            offset: from.offset,
+            previous_blank: true,
+            max,
+        };
+        // A line that continues past the end of the buffer: at most `cap`
+        // bytes of it, and its length in the file.
+        let mut partial: Vec<u8> = Vec::new();
+        let mut partial_len = 0;
         loop {
-            line.clear();
-            let end = MboxPosition {
-                offset,
-                line: line_no,
-                messages: index + 1,
-            };
-            match read_line_capped(&mut reader, &mut line, max.saturating_add(1)) {
-                Ok(0) => {
-                    self.finish_mbox_message(source, current.take(), oversized, end);
-                    break;
-                }
-                Ok(n) => offset += n as u64,
+            let buf = match reader.fill_buf() {
+                Ok(buf) => buf,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    self.finish_mbox_message(source, current.take(), oversized, end);
+                    let end = split.end();
+                    self.finish_mbox_message(source, split.current.take(), split.oversized, end);
                     return self.emit(Item::error(source, io_error(&e)));
                 }
-            }
-            line_no += 1;
-            if line_no == 1 && line.starts_with(b"\xEF\xBB\xBF") {
-                line.drain(..3);
-            }
-            if previous_blank && line.starts_with(b"From ") {
-                if self.finish_mbox_message(source, current.take(), oversized, end) {
-                    index += 1;
+            };
+            if buf.is_empty() {
+                if partial_len > 0 {
+                    split.line(self, source, &partial, partial_len);
                 }
-                current = Some((line_no + 1, Vec::new()));
-                oversized = false;
-                previous_blank = false;
-                continue;
+                let end = split.end();
+                self.finish_mbox_message(source, split.current.take(), split.oversized, end);
+                return;
             }
-            previous_blank = line == b"\n" || line == b"\r\n";
-            if let Some((_, bytes)) = &mut current {
-                if oversized {
+            let mut start = 0;
+            if partial_len > 0 {
+                let Some(newline) = memchr::memchr(b'\n', buf) else {
+                    keep_capped(&mut partial, buf, cap);
+                    partial_len += buf.len();
+                    let read = buf.len();
+                    reader.consume(read);
                     continue;
-                }
-                let quoted_from = line
-                    .iter()
-                    .position(|&b| b != b'>')
-                    .is_some_and(|i| i > 0 && line[i..].starts_with(b"From "));
-                bytes.extend_from_slice(if quoted_from { &line[1..] } else { &line });
-                if bytes.len() as u64 > max {
-                    oversized = true;
-                    *bytes = Vec::new();
-                }
+                };
+                start = newline + 1;
+                keep_capped(&mut partial, &buf[..start], cap);
+                split.line(self, source, &partial, partial_len + start);
+                partial.clear();
             }
+            // Lines from `run` to `line_start` go into the message as they are.
+            let mut run = start;
+            let mut line_start = start;
+            for newline in memchr::memchr_iter(b'\n', &buf[start..]) {
+                let line_end = start + newline + 1;
+                let line = &buf[line_start..line_end];
+                let kept = &line[..line.len().min(cap)];
+                if split.is_plain(kept) {
+                    split.offset += line.len() as u64;
+                    split.line_no += 1;
+                    split.previous_blank = is_blank(kept);
+                } else {
+                    split.append(&buf[run..line_start]);
+                    split.line(self, source, kept, line.len());
+                    run = line_end;
+                }
+                line_start = line_end;
+            }
+            split.append(&buf[run..line_start]);
+            keep_capped(&mut partial, &buf[line_start..], cap);
+            partial_len = buf.len() - line_start;
+            let read = buf.len();
+            reader.consume(read);
         }
     }
 
@@ -556,34 +576,100 @@ fn too_large(max: u64) -> String {
     )
 }
 
-/// Reads one line (up to and including `\n`) into `line`, keeping at most
-/// `cap` bytes of it and skipping the rest, so that a file without line
-/// breaks cannot fill memory. Returns the bytes consumed; 0 at the end.
-fn read_line_capped(reader: &mut impl BufRead, line: &mut Vec<u8>, cap: u64) -> io::Result<usize> {
-    let cap = usize::try_from(cap).unwrap_or(usize::MAX);
-    let mut consumed = 0;
-    loop {
-        let buf = match reader.fill_buf() {
-            Ok(buf) => buf,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if buf.is_empty() {
-            return Ok(consumed);
-        }
-        let (chunk, done) = match memchr::memchr(b'\n', buf) {
-            Some(i) => (&buf[..=i], true),
-            None => (buf, false),
-        };
-        let room = cap.saturating_sub(line.len());
-        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        let len = chunk.len();
-        reader.consume(len);
-        consumed += len;
-        if done {
-            return Ok(consumed);
+/// Where the splitting of an mbox stands (see [`Reader::read_mbox`]).
+struct MboxSplit {
+    /// The message being read: its first line in the file and its bytes.
+    current: Option<(usize, Vec<u8>)>,
+    /// The message being read is over the size limit; its bytes are dropped.
+    oversized: bool,
+    /// Messages before the one being read.
+    index: usize,
+    /// Lines and bytes of the file before the line being read.
+    line_no: usize,
+    offset: u64,
+    previous_blank: bool,
+    max: u64,
+}
+
+impl MboxSplit {
+    /// The position before the line being read.
+    fn end(&self) -> MboxPosition {
+        MboxPosition {
+            offset: self.offset,
+            line: self.line_no,
+            messages: self.index + 1,
         }
     }
+
+    /// Whether a line only goes into the message being read, as it is: it
+    /// starts no message, quotes no `From ` and is not the file's first
+    /// (which may start with a byte order mark).
+    fn is_plain(&self, line: &[u8]) -> bool {
+        self.line_no > 0
+            && !(self.previous_blank && line.starts_with(b"From "))
+            && !is_quoted_from(line)
+    }
+
+    /// Takes one line of the file: `line` is at most the size limit and
+    /// one byte of it, `len` its length in the file.
+    fn line(&mut self, reader: &mut Reader<'_>, source: &str, line: &[u8], len: usize) {
+        let end = self.end();
+        self.offset += len as u64;
+        self.line_no += 1;
+        let line = match line.strip_prefix(b"\xEF\xBB\xBF") {
+            Some(rest) if self.line_no == 1 => rest,
+            _ => line,
+        };
+        if self.previous_blank && line.starts_with(b"From ") {
+            if reader.finish_mbox_message(source, self.current.take(), self.oversized, end) {
+                self.index += 1;
+            }
+            self.current = Some((self.line_no + 1, Vec::new()));
+            self.oversized = false;
+            self.previous_blank = false;
+            return;
+        }
+        self.previous_blank = is_blank(line);
+        self.append(if is_quoted_from(line) {
+            &line[1..]
+        } else {
+            line
+        });
+    }
+
+    /// Appends lines to the message being read, if any, dropping it once it
+    /// is over the size limit.
+    fn append(&mut self, lines: &[u8]) {
+        if let Some((_, bytes)) = &mut self.current
+            && !self.oversized
+        {
+            bytes.extend_from_slice(lines);
+            if bytes.len() as u64 > self.max {
+                self.oversized = true;
+                *bytes = Vec::new();
+            }
+        }
+    }
+}
+
+/// `>From `, `>>From `, ...: a line of the message that mboxrd quoted.
+fn is_quoted_from(line: &[u8]) -> bool {
+    line.first() == Some(&b'>')
+        && line
+            .iter()
+            .position(|&b| b != b'>')
+            .is_some_and(|i| line[i..].starts_with(b"From "))
+}
+
+fn is_blank(line: &[u8]) -> bool {
+    line == b"\n" || line == b"\r\n"
+}
+
+/// Appends `bytes` to `kept` as far as `kept` stays within `cap` bytes, so
+/// that a file without line breaks cannot fill memory.
+fn keep_capped(kept: &mut Vec<u8>, bytes: &[u8], cap: usize) {
+    let room = cap.saturating_sub(kept.len());
+    kept.extend_from_slice(&bytes[..bytes.len().min(room)]);
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -742,20 +828,76 @@ mod tests {
 
     #[test]
     fn a_line_is_kept_only_up_to_the_cap() {
-        let mut input = vec![b'a'; 1 << 20];
-        input.extend(b"\nnext\n");
-        let mut reader = BufReader::new(&input[..]);
-        let mut line = Vec::new();
-        assert_eq!(
-            read_line_capped(&mut reader, &mut line, 100).unwrap(),
-            (1 << 20) + 1
+        let mut partial = Vec::new();
+        keep_capped(&mut partial, &[b'a'; 60], 100);
+        keep_capped(&mut partial, &[b'b'; 60], 100);
+        assert_eq!(partial.len(), 100);
+        assert_eq!(partial[99], b'b');
+        // In an mbox, a line longer than the limit refuses its message
+        // only, and is not held whole.
+        let limits = Limits {
+            max_message_size: 100,
+        };
+        let mut mbox = b"From a\nFrom: a@b\n\n".to_vec();
+        mbox.extend(vec![b'a'; 1 << 20]);
+        mbox.extend(b"\n\nFrom b\nFrom: b@b\n\nok\n");
+        let items = collect_with(&mbox, &limits);
+        assert!(matches!(&items[0], Item::Error { .. }), "{items:?}");
+        assert!(
+            matches!(&items[1], Item::Message(raw) if raw.bytes == b"From: b@b\n\nok\n"),
+            "{items:?}"
         );
-        assert_eq!(line.len(), 100);
-        line.clear();
-        read_line_capped(&mut reader, &mut line, 100).unwrap();
-        assert_eq!(line, b"next\n");
-        line.clear();
-        assert_eq!(read_line_capped(&mut reader, &mut line, 100).unwrap(), 0);
+    }
+
+    /// However the reader's buffer cuts the file, the messages, their
+    /// lines and where each ends are the same.
+    #[test]
+    fn mbox_splitting_does_not_depend_on_the_buffer() {
+        let mbox: &[u8] = b"\xEF\xBB\xBFFrom a@b Mon\r\nFrom: a@b\r\n\r\nhi\r\n>From here\r\n\r\nFrom b@b Tue\nFrom: b@b\n\nbody\nFrom inside\n>>From twice\n\n\nFrom c@b\nFrom: c@b\n\nlast";
+        let summary = |capacity: usize, limits: &Limits| -> Vec<String> {
+            let mut items = Vec::new();
+            let mut f = |i| items.push(i);
+            Reader::new(limits, &mut f).read_mbox(
+                "t",
+                BufReader::with_capacity(capacity, mbox),
+                MboxPosition::default(),
+            );
+            items
+                .iter()
+                .map(|item| match item {
+                    Item::Message(raw) => format!(
+                        "{} {} {:?} {:?}",
+                        raw.index,
+                        raw.first_line,
+                        raw.mbox_end,
+                        String::from_utf8_lossy(&raw.bytes)
+                    ),
+                    Item::Error { source, error } => format!("{source}: {error}"),
+                })
+                .collect()
+        };
+        for limits in [
+            Limits::default(),
+            Limits {
+                max_message_size: 30,
+            },
+        ] {
+            let whole = summary(mbox.len(), &limits);
+            assert_eq!(whole.len(), 3, "{whole:?}");
+            for capacity in 1..mbox.len() {
+                assert_eq!(summary(capacity, &limits), whole, "buffer of {capacity}");
+            }
+        }
+        let whole = summary(mbox.len(), &Limits::default());
+        assert!(
+            whole[0].ends_with(r#""From: a@b\r\n\r\nhi\r\nFrom here\r\n\r\n""#),
+            "{whole:?}"
+        );
+        assert!(
+            whole[1].ends_with(r#""From: b@b\n\nbody\nFrom inside\n>From twice\n\n\n""#),
+            "{whole:?}"
+        );
+        assert!(whole[2].ends_with(r#""From: c@b\n\nlast""#), "{whole:?}");
     }
 
     #[test]

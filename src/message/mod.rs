@@ -343,16 +343,25 @@ pub struct Message {
 impl Message {
     /// All header fields in order.
     pub fn headers(&self) -> impl DoubleEndedIterator<Item = HeaderField<'_>> + Clone {
-        self.headers.iter().map(|h| HeaderField {
-            name: h.name.get(&self.text, &self.source),
-            value: h.value.get(&self.text, &self.source),
-            line: h.line,
-        })
+        self.headers.iter().map(|h| self.header_field(h))
+    }
+
+    fn header_field(&self, entry: &HeaderEntry) -> HeaderField<'_> {
+        HeaderField {
+            name: self.text_at(entry.name),
+            value: self.text_at(entry.value),
+            line: entry.line,
+        }
     }
 
     /// The first header field with this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<HeaderField<'_>> {
-        self.headers().find(|h| h.name.eq_ignore_ascii_case(name))
+        // Rules ask for headers most messages lack: only names are read
+        // until one matches.
+        self.headers
+            .iter()
+            .find(|h| self.text_at(h.name).eq_ignore_ascii_case(name))
+            .map(|h| self.header_field(h))
     }
 
     /// From, Sender, Reply-To and every recipient field, in header order.

@@ -203,6 +203,18 @@ fn build(
         .map(|value| memchr::memchr_iter(b',', value).count() + 1)
         .sum();
     msg.addresses.reserve(cut_entries);
+    // Room for the other headers' names and values, which the model's text
+    // holds (address headers stay in the message's bytes): growing it
+    // header by header copied it over and over.
+    let address_bytes: usize = root
+        .headers
+        .iter()
+        .filter(|h| address_field(&h.name).is_some())
+        .map(|h| (h.offset_end as usize).saturating_sub(h.offset_start as usize))
+        .sum();
+    let header_bytes = (root.offset_body as usize).saturating_sub(root.offset_header as usize);
+    msg.text.reserve(header_bytes.saturating_sub(address_bytes));
+    msg.headers.reserve(root.headers.len());
     for header in &root.headers {
         let line = lines.line_at(header.offset_field as usize);
         let name = header.name.as_str();
