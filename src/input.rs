@@ -500,27 +500,19 @@ impl Reader<'_> {
                 split.line(self, source, &partial, partial_len + start);
                 partial.clear();
             }
-            // Lines from `run` to `line_start` go into the message as they are.
-            let mut run = start;
-            let mut line_start = start;
-            for newline in memchr::memchr_iter(b'\n', &buf[start..]) {
-                let line_end = start + newline + 1;
-                let line = &buf[line_start..line_end];
-                let kept = &line[..line.len().min(cap)];
-                if split.is_plain(kept) {
-                    split.offset += line.len() as u64;
-                    split.line_no += 1;
-                    split.previous_blank = is_blank(kept);
-                } else {
-                    split.append(&buf[run..line_start]);
-                    split.line(self, source, kept, line.len());
-                    run = line_end;
-                }
-                line_start = line_end;
+            // The complete lines in the buffer.
+            let mut end = memchr::memrchr(b'\n', &buf[start..]).map_or(start, |i| start + i + 1);
+            if split.line_no == 0 && start < end {
+                // The file's first line, which may start with a byte order mark.
+                let first = memchr::memchr(b'\n', &buf[start..]).map_or(end, |i| start + i + 1);
+                let line = &buf[start..first];
+                split.line(self, source, &line[..line.len().min(cap)], line.len());
+                start = first;
             }
-            split.append(&buf[run..line_start]);
-            keep_capped(&mut partial, &buf[line_start..], cap);
-            partial_len = buf.len() - line_start;
+            end = end.max(start);
+            split.lines(self, source, &buf[start..end], cap);
+            keep_capped(&mut partial, &buf[end..], cap);
+            partial_len = buf.len() - end;
             let read = buf.len();
             reader.consume(read);
         }
@@ -601,13 +593,62 @@ impl MboxSplit {
         }
     }
 
-    /// Whether a line only goes into the message being read, as it is: it
-    /// starts no message, quotes no `From ` and is not the file's first
-    /// (which may start with a byte order mark).
-    fn is_plain(&self, line: &[u8]) -> bool {
-        self.line_no > 0
-            && !(self.previous_blank && line.starts_with(b"From "))
-            && !is_quoted_from(line)
+    /// Takes complete lines of the file, after its first. Only a line with
+    /// `From ` at its start (after any `>`) can start a message or need
+    /// unquoting: those are found with one search and taken one by one
+    /// ([`line`](Self::line)); the runs of lines between them go into the
+    /// message whole.
+    fn lines(&mut self, reader: &mut Reader<'_>, source: &str, lines: &[u8], cap: usize) {
+        // `lines[..taken]` is counted in the position; `lines[..run]` is
+        // in the message too.
+        let mut taken = 0;
+        let mut run = 0;
+        for from in memchr::memmem::find_iter(lines, b"From ") {
+            let quotes = lines[..from]
+                .iter()
+                .rev()
+                .take_while(|&&b| b == b'>')
+                .count();
+            let start = from - quotes;
+            if start < taken || (start > 0 && lines[start - 1] != b'\n') {
+                continue;
+            }
+            if quotes == 0 && !self.blank_before(&lines[taken..start]) {
+                continue;
+            }
+            let end = memchr::memchr(b'\n', &lines[from..]).map_or(lines.len(), |i| from + i + 1);
+            self.pass_over(&lines[taken..start]);
+            self.append(&lines[run..start]);
+            let line = &lines[start..end];
+            self.line(reader, source, &line[..line.len().min(cap)], line.len());
+            taken = end;
+            run = end;
+        }
+        self.pass_over(&lines[taken..]);
+        self.append(&lines[run..]);
+    }
+
+    /// Whether the line before the complete `lines` not yet taken, or
+    /// before them the last line taken, is blank.
+    fn blank_before(&self, lines: &[u8]) -> bool {
+        match lines.split_last() {
+            None => self.previous_blank,
+            Some((_, rest)) => {
+                let last = memchr::memrchr(b'\n', rest).map_or(0, |i| i + 1);
+                is_blank(&lines[last..])
+            }
+        }
+    }
+
+    /// Counts complete lines that start no message and quote no `From `
+    /// into the position.
+    fn pass_over(&mut self, lines: &[u8]) {
+        if lines.is_empty() {
+            return;
+        }
+        self.previous_blank = self.blank_before(lines);
+        self.line_no += memchr::memchr_iter(b'\n', lines).count();
+        self.offset += lines.len() as u64;
     }
 
     /// Takes one line of the file: `line` is at most the size limit and
@@ -849,55 +890,157 @@ mod tests {
         );
     }
 
+    /// What [`Reader::read_mbox`] gives, one line per item.
+    fn mbox_items(mbox: &[u8], capacity: usize, limits: &Limits) -> Vec<String> {
+        let mut items = Vec::new();
+        let mut f = |i| items.push(i);
+        Reader::new(limits, &mut f).read_mbox(
+            "t",
+            BufReader::with_capacity(capacity, mbox),
+            MboxPosition::default(),
+        );
+        items
+            .iter()
+            .map(|item| match item {
+                Item::Message(raw) => format!(
+                    "{} {} {:?} {:?}",
+                    raw.index,
+                    raw.first_line,
+                    raw.mbox_end,
+                    String::from_utf8_lossy(&raw.bytes)
+                ),
+                Item::Error { source, error } => format!("{source}: {error}"),
+            })
+            .collect()
+    }
+
+    /// The splitting rules applied one line at a time, as written out in
+    /// [`Reader::read_mbox`]'s comment, to check its runs against.
+    fn mbox_items_line_by_line(mbox: &[u8], max: u64) -> Vec<String> {
+        let mut items = Vec::new();
+        let mut current: Option<(usize, Vec<u8>)> = None;
+        let (mut oversized, mut index, mut line_no, mut offset) = (false, 0, 0, 0);
+        let mut previous_blank = true;
+        let mut finish = |current: Option<(usize, Vec<u8>)>, oversized: bool, end: MboxPosition| {
+            let Some((first_line, bytes)) = current else {
+                return false;
+            };
+            let index = end.messages - 1;
+            items.push(if oversized {
+                format!(
+                    "{}: {}",
+                    mbox_origin("t", index, first_line - 1),
+                    too_large(max)
+                )
+            } else {
+                format!(
+                    "{index} {first_line} {:?} {:?}",
+                    Some(end),
+                    String::from_utf8_lossy(&bytes)
+                )
+            });
+            true
+        };
+        for line in mbox.split_inclusive(|&b| b == b'\n') {
+            let end = MboxPosition {
+                offset,
+                line: line_no,
+                messages: index + 1,
+            };
+            offset += line.len() as u64;
+            line_no += 1;
+            let mut line = &line[..line.len().min(max as usize + 1)];
+            if line_no == 1 {
+                line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+            }
+            if previous_blank && line.starts_with(b"From ") {
+                if finish(current.take(), oversized, end) {
+                    index += 1;
+                }
+                current = Some((line_no + 1, Vec::new()));
+                oversized = false;
+                previous_blank = false;
+                continue;
+            }
+            previous_blank = line == b"\n" || line == b"\r\n";
+            if let Some((_, bytes)) = &mut current
+                && !oversized
+            {
+                let quotes = line.iter().take_while(|&&b| b == b'>').count();
+                let quoted = quotes > 0 && line[quotes..].starts_with(b"From ");
+                bytes.extend_from_slice(if quoted { &line[1..] } else { line });
+                if bytes.len() as u64 > max {
+                    oversized = true;
+                    *bytes = Vec::new();
+                }
+            }
+        }
+        let end = MboxPosition {
+            offset,
+            line: line_no,
+            messages: index + 1,
+        };
+        finish(current.take(), oversized, end);
+        items
+    }
+
     /// However the reader's buffer cuts the file, the messages, their
     /// lines and where each ends are the same.
     #[test]
     fn mbox_splitting_does_not_depend_on_the_buffer() {
-        let mbox: &[u8] = b"\xEF\xBB\xBFFrom a@b Mon\r\nFrom: a@b\r\n\r\nhi\r\n>From here\r\n\r\nFrom b@b Tue\nFrom: b@b\n\nbody\nFrom inside\n>>From twice\n\n\nFrom c@b\nFrom: c@b\n\nlast";
-        let summary = |capacity: usize, limits: &Limits| -> Vec<String> {
-            let mut items = Vec::new();
-            let mut f = |i| items.push(i);
-            Reader::new(limits, &mut f).read_mbox(
-                "t",
-                BufReader::with_capacity(capacity, mbox),
-                MboxPosition::default(),
-            );
-            items
-                .iter()
-                .map(|item| match item {
-                    Item::Message(raw) => format!(
-                        "{} {} {:?} {:?}",
-                        raw.index,
-                        raw.first_line,
-                        raw.mbox_end,
-                        String::from_utf8_lossy(&raw.bytes)
-                    ),
-                    Item::Error { source, error } => format!("{source}: {error}"),
-                })
-                .collect()
-        };
-        for limits in [
-            Limits::default(),
-            Limits {
-                max_message_size: 30,
-            },
-        ] {
-            let whole = summary(mbox.len(), &limits);
+        let mbox: &[u8] = b"\xEF\xBB\xBFFrom a@b Mon\r\nFrom: a@b\r\n\r\nhi\r\n>From here\r\n\r\nFrom b@b Tue\nFrom: b@b\n\nbody\nFrom inside\n>>From twice\nsaid >From and From x\n\n\nFrom c@b\nFrom: c@b\n\nlast";
+        for max in [DEFAULT_MAX_MESSAGE_SIZE, 30] {
+            let limits = Limits {
+                max_message_size: max,
+            };
+            let whole = mbox_items(mbox, mbox.len(), &limits);
+            assert_eq!(whole, mbox_items_line_by_line(mbox, max));
             assert_eq!(whole.len(), 3, "{whole:?}");
             for capacity in 1..mbox.len() {
-                assert_eq!(summary(capacity, &limits), whole, "buffer of {capacity}");
+                assert_eq!(
+                    mbox_items(mbox, capacity, &limits),
+                    whole,
+                    "buffer of {capacity}"
+                );
             }
         }
-        let whole = summary(mbox.len(), &Limits::default());
+        let whole = mbox_items(mbox, mbox.len(), &Limits::default());
         assert!(
             whole[0].ends_with(r#""From: a@b\r\n\r\nhi\r\nFrom here\r\n\r\n""#),
             "{whole:?}"
         );
         assert!(
-            whole[1].ends_with(r#""From: b@b\n\nbody\nFrom inside\n>From twice\n\n\n""#),
+            whole[1].ends_with(
+                r#""From: b@b\n\nbody\nFrom inside\n>From twice\nsaid >From and From x\n\n\n""#
+            ),
             "{whole:?}"
         );
         assert!(whole[2].ends_with(r#""From: c@b\n\nlast""#), "{whole:?}");
+    }
+
+    proptest::proptest! {
+        /// Any mix of the lines that matter, read through any buffer, is
+        /// split as the rules say line by line.
+        #[test]
+        fn mbox_splitting_follows_the_rules_line_by_line(
+            lines in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "From a@b Mon\n", "From a@b\r\n", "\n", "\r\n", " \n", ">From x\n",
+                    ">>From x\n", "> From x\n", "x>From y\n", "From: a@b\n", "text\n",
+                    "From From \n", "\u{FEFF}From x\n", "From x", "a long line of text\n",
+                ]),
+                0..24,
+            ),
+            capacity in 1usize..40,
+            max in proptest::sample::select(vec![1u64, 8, 40, DEFAULT_MAX_MESSAGE_SIZE]),
+        ) {
+            let mbox = lines.concat();
+            let limits = Limits { max_message_size: max };
+            proptest::prop_assert_eq!(
+                mbox_items(mbox.as_bytes(), capacity, &limits),
+                mbox_items_line_by_line(mbox.as_bytes(), max)
+            );
+        }
     }
 
     #[test]

@@ -354,14 +354,22 @@ impl Message {
         }
     }
 
-    /// The first header field with this name (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<HeaderField<'_>> {
+    /// The header fields with this name (case-insensitive), in order.
+    pub fn headers_named<'m, 'n>(
+        &'m self,
+        name: &'n str,
+    ) -> impl Iterator<Item = HeaderField<'m>> + use<'m, 'n> {
         // Rules ask for headers most messages lack: only names are read
         // until one matches.
         self.headers
             .iter()
-            .find(|h| self.text_at(h.name).eq_ignore_ascii_case(name))
+            .filter(move |h| self.text_at(h.name).eq_ignore_ascii_case(name))
             .map(|h| self.header_field(h))
+    }
+
+    /// The first header field with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<HeaderField<'_>> {
+        self.headers_named(name).next()
     }
 
     /// From, Sender, Reply-To and every recipient field, in header order.
@@ -535,8 +543,7 @@ impl Message {
     /// `mailto:` address (an announce-only list says `List-Post: NO`). Its
     /// From is the author, and its list headers are the list server's.
     pub fn is_discussion_list_post(&self) -> bool {
-        self.headers()
-            .filter(|h| h.name.eq_ignore_ascii_case("List-Post"))
+        self.headers_named("List-Post")
             .any(|h| h.value.to_ascii_lowercase().contains("mailto:"))
     }
 

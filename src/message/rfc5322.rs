@@ -612,14 +612,15 @@ fn push_header_value(msg: &mut Message, header: &mail_parser::Header<'_>, raw: &
 
 /// Appends a folded value's lines, trimmed, joined by single spaces.
 fn unfold_into(out: &mut String, value: &str) {
-    let trimmed = value.trim();
-    // Most values are one line: nothing to join.
-    if !trimmed.contains('\n') {
-        out.push_str(trimmed);
-        return;
-    }
+    let value = value.trim();
     let start = out.len();
-    for line in trimmed.lines().map(str::trim).filter(|l| !l.is_empty()) {
+    let mut line_start = 0;
+    for line_end in memchr::memchr_iter(b'\n', value.as_bytes()).chain([value.len()]) {
+        let line = value.get(line_start..line_end).unwrap_or_default().trim();
+        line_start = line_end + 1;
+        if line.is_empty() {
+            continue;
+        }
         if out.len() > start {
             out.push(' ');
         }
@@ -658,10 +659,14 @@ impl<'a> LineCounter<'a> {
 }
 
 /// The line breaks in `bytes`. Most spans counted here are one header,
-/// where memchr's setup would cost more than this loop, which the compiler
-/// vectorises.
+/// where memchr's setup would cost more than a plain loop; bodies are
+/// counted by memchr's vector code.
 fn newlines(bytes: &[u8]) -> usize {
-    bytes.iter().filter(|&&b| b == b'\n').count()
+    if bytes.len() < 256 {
+        bytes.iter().filter(|&&b| b == b'\n').count()
+    } else {
+        memchr::memchr_iter(b'\n', bytes).count()
+    }
 }
 
 /// Finds the line of each address inside a (possibly folded) header value,
