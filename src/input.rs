@@ -328,6 +328,23 @@ impl Reader<'_> {
             }
             self.file = Some(Arc::new(stamp));
         }
+        self.read_file(path, &source, start);
+        self.file = None;
+    }
+
+    /// A file found in a directory. When the listing already says it is a
+    /// regular file and nobody asks for its size and time, it is opened
+    /// straight away: in a directory of small messages, a `stat` per file
+    /// is a good part of the time.
+    fn read_entry(&mut self, path: &Path, file_type: Option<std::fs::FileType>) {
+        if self.start.is_none() && file_type.is_some_and(|t| t.is_file()) {
+            self.read_file(path, &path.display().to_string(), Start::Whole);
+        } else {
+            self.read_path(path, false);
+        }
+    }
+
+    fn read_file(&mut self, path: &Path, source: &str, start: Start) {
         let opened = File::open(path).and_then(|mut file| {
             if let Start::MboxAt(at) = start {
                 file.seek(io::SeekFrom::Start(at.offset))?;
@@ -335,11 +352,10 @@ impl Reader<'_> {
             Ok(file)
         });
         match (opened, start) {
-            (Ok(file), Start::MboxAt(at)) => self.read_mbox(&source, BufReader::new(file), at),
-            (Ok(file), _) => self.read_stream(&source, BufReader::new(file)),
+            (Ok(file), Start::MboxAt(at)) => self.read_mbox(source, BufReader::new(file), at),
+            (Ok(file), _) => self.read_stream(source, BufReader::new(file)),
             (Err(e), _) => self.emit(Item::error(source, io_error(&e))),
         }
-        self.file = None;
     }
 
     /// A directory: a Maildir's `cur/` and `new/` (and its Maildir++ `.folders`),
@@ -349,50 +365,53 @@ impl Reader<'_> {
         let Some(entries) = self.sorted_entries(dir) else {
             return;
         };
-        for path in entries {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            // Symlinked directories are not followed: they can form cycles.
-            let is_dir = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
+        for entry in entries {
+            let name = entry.name.to_string_lossy();
+            let path = &entry.path;
+            // Symlinked directories are not followed: they can form cycles
+            // (the listing's type is the link's own, as `lstat` gives it).
+            let is_dir = entry.file_type.is_some_and(|t| t.is_dir());
             let hidden = name.starts_with('.');
             if is_maildir {
                 if is_dir && (name == "cur" || name == "new") {
-                    self.read_files_in(&path);
+                    self.read_files_in(path);
                 } else if is_dir && hidden && path.join("cur").is_dir() {
-                    self.walk_dir(&path);
+                    self.walk_dir(path);
                 }
             } else if hidden {
                 continue;
             } else if is_dir {
-                self.walk_dir(&path);
+                self.walk_dir(path);
             } else {
-                self.read_path(&path, false);
+                self.read_entry(path, entry.file_type);
             }
         }
     }
 
     fn read_files_in(&mut self, dir: &Path) {
-        for path in self.sorted_entries(dir).unwrap_or_default() {
-            self.read_path(&path, false);
+        for entry in self.sorted_entries(dir).unwrap_or_default() {
+            self.read_entry(&entry.path, entry.file_type);
         }
     }
 
     /// The entries of a directory in name order, or `None` after reporting
     /// why it cannot be listed.
-    fn sorted_entries(&mut self, dir: &Path) -> Option<Vec<PathBuf>> {
+    fn sorted_entries(&mut self, dir: &Path) -> Option<Vec<DirEntry>> {
         match std::fs::read_dir(dir) {
             Ok(rd) => {
+                let mut entries: Vec<DirEntry> = rd
+                    .filter_map(Result::ok)
+                    .map(|e| DirEntry {
+                        name: e.file_name(),
+                        path: e.path(),
+                        file_type: e.file_type().ok(),
+                    })
+                    .collect();
                 // Sorted by name, as the paths would sort (they share the
                 // directory): comparing whole paths parses them into
                 // components again on every comparison.
-                let mut entries: Vec<(std::ffi::OsString, PathBuf)> = rd
-                    .filter_map(Result::ok)
-                    .map(|e| (e.file_name(), e.path()))
-                    .collect();
-                entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-                Some(entries.into_iter().map(|(_, path)| path).collect())
+                entries.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+                Some(entries)
             }
             Err(e) => {
                 self.emit(Item::error(dir.display().to_string(), io_error(&e)));
@@ -415,14 +434,24 @@ impl Reader<'_> {
             Ok(kind) => kind,
             Err(reason) => return self.emit(Item::error(source, reason)),
         };
-        let reader = io::Cursor::new(head).chain(reader);
+        // A head shorter than asked for is the whole input: reading on
+        // would only meet its end again (a system call per file).
+        let whole = head.len() < SNIFF_LEN;
         if kind == Kind::Mbox {
-            return self.read_mbox(source, reader, MboxPosition::default());
+            let start = MboxPosition::default();
+            return if whole {
+                self.read_mbox(source, io::Cursor::new(head), start)
+            } else {
+                self.read_mbox(source, io::Cursor::new(head).chain(reader), start)
+            };
         }
         let max = self.limits.max_message_size;
-        let mut bytes = Vec::new();
-        if let Err(e) = reader.take(max.saturating_add(1)).read_to_end(&mut bytes) {
-            return self.emit(Item::error(source, io_error(&e)));
+        let mut bytes = head;
+        if !whole {
+            let rest = max.saturating_add(1).saturating_sub(bytes.len() as u64);
+            if let Err(e) = reader.take(rest).read_to_end(&mut bytes) {
+                return self.emit(Item::error(source, io_error(&e)));
+            }
         }
         if bytes.len() as u64 > max {
             return self.emit(Item::error(source, too_large(max)));
@@ -566,6 +595,14 @@ fn too_large(max: u64) -> String {
         "message larger than the {} limit ([input] max_message_size); not checked",
         format_size(max)
     )
+}
+
+/// A directory's entry, with its type as the listing gives it (usually
+/// without a `stat`; not following symlinks).
+struct DirEntry {
+    name: std::ffi::OsString,
+    path: PathBuf,
+    file_type: Option<std::fs::FileType>,
 }
 
 /// Where the splitting of an mbox stands (see [`Reader::read_mbox`]).

@@ -194,6 +194,7 @@ impl Span {
         }
     }
 
+    #[inline]
     fn get<'m>(self, text: &'m str, source: &'m str) -> &'m str {
         let (buffer, start) = if self.start & IN_SOURCE == 0 {
             (text, self.start)
@@ -346,6 +347,7 @@ impl Message {
         self.headers.iter().map(|h| self.header_field(h))
     }
 
+    #[inline]
     fn header_field(&self, entry: &HeaderEntry) -> HeaderField<'_> {
         HeaderField {
             name: self.text_at(entry.name),
@@ -440,6 +442,7 @@ impl Message {
     }
 
     /// The string of the model at `span`.
+    #[inline]
     pub(crate) fn text_at(&self, span: Span) -> &str {
         span.get(&self.text, &self.source)
     }
