@@ -305,7 +305,12 @@ impl Reader<'_> {
             Err(e) => return self.emit(Item::error(source, io_error(&e))),
         };
         if meta.is_dir() {
-            return self.walk_dir(path);
+            // Inside a directory, one met here is a symlink to a directory:
+            // not followed, as such links can form cycles.
+            if explicit {
+                self.walk_dir(path);
+            }
+            return;
         }
         // Inside a directory only regular files are messages; named explicitly,
         // a pipe or device is read too (`maillint check /dev/stdin`).
@@ -368,8 +373,8 @@ impl Reader<'_> {
         for entry in entries {
             let name = entry.name.to_string_lossy();
             let path = &entry.path;
-            // Symlinked directories are not followed: they can form cycles
-            // (the listing's type is the link's own, as `lstat` gives it).
+            // The listing's type is the entry's own, not its target's:
+            // symlinked directories are not walked (see `read_path`).
             let is_dir = entry.file_type.is_some_and(|t| t.is_dir());
             let hidden = name.starts_with('.');
             if is_maildir {
@@ -1102,6 +1107,38 @@ mod tests {
             matches!(&items[0], Item::Error { source, .. } if source.to_string() == "t (message 1, line 1)")
         );
         assert!(matches!(&items[1], Item::Message(raw) if raw.index == 1));
+    }
+
+    #[test]
+    fn symlinked_directories_are_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let inbox = dir.path().join("inbox");
+        std::fs::create_dir(&inbox).unwrap();
+        std::fs::write(inbox.join("a.eml"), "From: a@b\n\nhi\n").unwrap();
+        std::os::unix::fs::symlink(&inbox, inbox.join("loop")).unwrap();
+        std::os::unix::fs::symlink(inbox.join("a.eml"), inbox.join("b.eml")).unwrap();
+        let mut sources = Vec::new();
+        let mut f = |item| match item {
+            Item::Message(raw) => sources.push(raw.source),
+            Item::Error { error, .. } => panic!("{error}"),
+        };
+        read_inputs(&[Input::Path(inbox.clone())], &Limits::default(), &mut f);
+        let shown = |name: &str| inbox.join(name).display().to_string();
+        // A symlinked file is read; the link back to the directory is not
+        // walked (it was, forty levels deep).
+        assert_eq!(sources, [shown("a.eml"), shown("b.eml")]);
+        // Named on the command line, a symlinked directory is walked.
+        sources = Vec::new();
+        let mut f = |item| match item {
+            Item::Message(raw) => sources.push(raw.source),
+            Item::Error { error, .. } => panic!("{error}"),
+        };
+        read_inputs(
+            &[Input::Path(inbox.join("loop"))],
+            &Limits::default(),
+            &mut f,
+        );
+        assert_eq!(sources.len(), 2, "{sources:?}");
     }
 
     #[test]
