@@ -71,66 +71,105 @@ fn parse(raw: &[u8], first_line: usize, cutting: Cutting) -> Result<(Message, Ke
     .ok_or(ParseError::NoHeaderFields)
 }
 
-/// mail-parser's default header parsers, except that headers whose parsed
-/// value maillint does not use are skipped. The address headers it reads
-/// are parsed on their own afterwards ([`with_address_list`]), so that the
-/// parser's own list of a million addresses is held for one header at a
-/// time, not for all of them. The model keeps every other header's value
-/// as text (see [`push_header_value`]): dates, the list headers and
-/// Resent-From/Sender as written, so parsing them as dates and addresses
-/// was work thrown away, and Received too (tokenizing its trace fields
-/// cost a tenth of the parse of ordinary mail). Skipping a header still
-/// finds its end exactly where its parser would: at a line break not
-/// followed by a space or tab. (Once any parser is set, every unlisted
-/// header is read raw, so the defaults are all listed.)
+/// The headers mail-parser decodes for the model: unstructured text
+/// (RFC 2047 encoded words), message ids, comma-separated lists, and the
+/// MIME types it needs to find the body.
+const TEXT_HEADERS: [HeaderName<'static>; 5] = [
+    HeaderName::Subject,
+    HeaderName::Comments,
+    HeaderName::ContentDescription,
+    HeaderName::ContentLocation,
+    HeaderName::ContentTransferEncoding,
+];
+const ID_HEADERS: [HeaderName<'static>; 6] = [
+    HeaderName::MessageId,
+    HeaderName::References,
+    HeaderName::InReplyTo,
+    HeaderName::ReturnPath,
+    HeaderName::ContentId,
+    HeaderName::ResentMessageId,
+];
+const LIST_HEADERS: [HeaderName<'static>; 2] = [HeaderName::Keywords, HeaderName::ContentLanguage];
+const TYPE_HEADERS: [HeaderName<'static>; 2] =
+    [HeaderName::ContentType, HeaderName::ContentDisposition];
+
+/// Headers mail-parser would parse (as dates, addresses, trace fields)
+/// whose parsed value the model does not use: it keeps them as written,
+/// unfolded (see [`push_header_value`]).
+const UNFOLDED_HEADERS: [HeaderName<'static>; 12] = [
+    HeaderName::Received,
+    HeaderName::Date,
+    HeaderName::ResentDate,
+    HeaderName::ResentFrom,
+    HeaderName::ResentSender,
+    HeaderName::ListArchive,
+    HeaderName::ListHelp,
+    HeaderName::ListId,
+    HeaderName::ListOwner,
+    HeaderName::ListPost,
+    HeaderName::ListSubscribe,
+    HeaderName::ListUnsubscribe,
+];
+
+/// mail-parser's header parsers for the headers whose parsed value the
+/// model uses; every other header is only skipped to its end, which is
+/// where any parser ends it (a line break not followed by a space or tab).
+/// The address headers are parsed on their own afterwards
+/// ([`with_address_list`]), so that the parser's own list of a million
+/// addresses is held for one header at a time, not for all of them.
+/// Parsing dates, list headers and Resent-From/Sender was work thrown
+/// away, and tokenizing Received's trace fields cost a tenth of the parse
+/// of ordinary mail. Other headers (`X-...` and the rest) are read by
+/// [`push_header_value`] as mail-parser's default parser gives them.
 static MESSAGE_PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
-    let mut parser = MessageParser::new();
-    for name in [
-        HeaderName::Subject,
-        HeaderName::Comments,
-        HeaderName::ContentDescription,
-        HeaderName::ContentLocation,
-        HeaderName::ContentTransferEncoding,
-    ] {
+    let mut parser = MessageParser::new().default_header_ignore();
+    for name in TEXT_HEADERS {
         parser = parser.header_text(name);
     }
-    for name in [
-        HeaderName::MessageId,
-        HeaderName::References,
-        HeaderName::InReplyTo,
-        HeaderName::ReturnPath,
-        HeaderName::ContentId,
-        HeaderName::ResentMessageId,
-    ] {
+    for name in ID_HEADERS {
         parser = parser.header_id(name);
     }
-    let kept_raw = [
-        HeaderName::Received,
-        HeaderName::Date,
-        HeaderName::ResentDate,
-        HeaderName::ResentFrom,
-        HeaderName::ResentSender,
-        HeaderName::ListArchive,
-        HeaderName::ListHelp,
-        HeaderName::ListId,
-        HeaderName::ListOwner,
-        HeaderName::ListPost,
-        HeaderName::ListSubscribe,
-        HeaderName::ListUnsubscribe,
-    ];
+    for name in LIST_HEADERS {
+        parser = parser.header_comma_separated(name);
+    }
+    for name in TYPE_HEADERS {
+        parser = parser.header_content_type(name);
+    }
     for name in ADDRESS_FIELDS
         .map(|(_, name)| name)
         .into_iter()
-        .chain(kept_raw)
+        .chain(UNFOLDED_HEADERS)
     {
         parser = parser.ignore_header(name);
     }
     parser
-        .header_comma_separated(HeaderName::Keywords)
-        .header_comma_separated(HeaderName::ContentLanguage)
-        .header_content_type(HeaderName::ContentType)
-        .header_content_type(HeaderName::ContentDisposition)
 });
+
+/// Whether mail-parser's default parser would read this header: only
+/// headers it knows as dates, addresses and the like have one of their own.
+fn has_default_parser(name: &HeaderName<'_>) -> bool {
+    // By id, one per known header: comparing names costs more than
+    // skipping the header did.
+    static PARSED: LazyLock<[bool; 256]> = LazyLock::new(|| {
+        let mut parsed = [false; 256];
+        let names = [
+            &UNFOLDED_HEADERS[..],
+            &TEXT_HEADERS,
+            &ID_HEADERS,
+            &LIST_HEADERS,
+            &TYPE_HEADERS,
+        ];
+        for name in names
+            .concat()
+            .iter()
+            .chain(ADDRESS_FIELDS.map(|f| f.1).iter())
+        {
+            parsed[usize::from(name.id())] = true;
+        }
+        parsed
+    });
+    matches!(name, HeaderName::Other(_)) || !PARSED[usize::from(name.id())]
+}
 
 /// Parses the value of one address header (after the colon, up to and
 /// including its final line break) and hands its address list to `f`:
@@ -601,9 +640,16 @@ fn push_header_value(msg: &mut Message, header: &mail_parser::Header<'_>, raw: &
                 .unwrap_or_default();
             // Validating first is much faster than the lossy conversion
             // on the usual, valid text.
-            match std::str::from_utf8(bytes) {
-                Ok(text) => unfold_into(&mut msg.text, text),
-                Err(_) => unfold_into(&mut msg.text, &String::from_utf8_lossy(bytes)),
+            let text = match std::str::from_utf8(bytes) {
+                Ok(text) => Cow::Borrowed(text),
+                Err(_) => String::from_utf8_lossy(bytes),
+            };
+            if has_default_parser(&header.name) {
+                // As mail-parser's default (raw) parser gives it, trimmed:
+                // line breaks kept.
+                msg.text.push_str(text.trim());
+            } else {
+                unfold_into(&mut msg.text, &text);
             }
         }
     }
@@ -921,6 +967,18 @@ mod tests {
     }
 
     #[test]
+    fn only_headers_without_a_parser_of_their_own_are_read_raw() {
+        use super::{TEXT_HEADERS, UNFOLDED_HEADERS, has_default_parser};
+        assert!(has_default_parser(&HeaderName::Other("X-Note".into())));
+        assert!(has_default_parser(&HeaderName::MimeVersion));
+        for name in TEXT_HEADERS.iter().chain(&UNFOLDED_HEADERS) {
+            assert!(!has_default_parser(name), "{name:?}");
+        }
+        assert!(!has_default_parser(&HeaderName::To));
+        assert!(!has_default_parser(&HeaderName::ContentType));
+    }
+
+    #[test]
     fn header_values_are_kept_decoded_or_unfolded() {
         let raw = concat!(
             "From: a@example.com\n",
@@ -930,6 +988,9 @@ mod tests {
             "References: <a@x>\n <b@x>\n",
             "Subject: =?utf-8?q?caf=C3=A9?= \n",
             "X-Note:  one\n two \n",
+            "MIME-Version: 1.0\n (generated)\n",
+            "X-Empty: \n",
+            "Content-Type: text/plain;\n charset=utf-8\n",
             "\nx\n"
         );
         let msg = parse_rfc5322(raw.as_bytes(), 1).unwrap();
@@ -945,6 +1006,9 @@ mod tests {
                 ("Subject", "café"),
                 // Other headers keep their line breaks, as mail-parser gives them.
                 ("X-Note", "one\n two"),
+                ("MIME-Version", "1.0\n (generated)"),
+                ("X-Empty", ""),
+                ("Content-Type", "text/plain; charset=utf-8"),
             ]
         );
         assert!(msg.has_date && msg.is_reply);
