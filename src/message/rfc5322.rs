@@ -621,7 +621,9 @@ fn empty_angle_addrs(text: &[u8]) -> Vec<usize> {
 }
 
 /// Appends the value of a header to the model's text as rules read it:
-/// decoded where mail-parser decoded it, otherwise the raw value unfolded.
+/// decoded where mail-parser decoded it; a header mail-parser has no parser
+/// for, as its default parser would give it (trimmed, line breaks kept);
+/// any other, the raw value unfolded.
 fn push_header_value(msg: &mut Message, header: &mail_parser::Header<'_>, raw: &[u8]) -> Span {
     let start = msg.text.len();
     match &header.value {
