@@ -305,7 +305,12 @@ impl Reader<'_> {
             Err(e) => return self.emit(Item::error(source, io_error(&e))),
         };
         if meta.is_dir() {
-            return self.walk_dir(path);
+            // Inside a directory, one met here is a symlink to a directory:
+            // not followed, as such links can form cycles.
+            if explicit {
+                self.walk_dir(path);
+            }
+            return;
         }
         // Inside a directory only regular files are messages; named explicitly,
         // a pipe or device is read too (`maillint check /dev/stdin`).
@@ -328,6 +333,23 @@ impl Reader<'_> {
             }
             self.file = Some(Arc::new(stamp));
         }
+        self.read_file(path, &source, start);
+        self.file = None;
+    }
+
+    /// A file found in a directory. When the listing already says it is a
+    /// regular file and nobody asks for its size and time, it is opened
+    /// straight away: in a directory of small messages, a `stat` per file
+    /// is a good part of the time.
+    fn read_entry(&mut self, path: &Path, file_type: Option<std::fs::FileType>) {
+        if self.start.is_none() && file_type.is_some_and(|t| t.is_file()) {
+            self.read_file(path, &path.display().to_string(), Start::Whole);
+        } else {
+            self.read_path(path, false);
+        }
+    }
+
+    fn read_file(&mut self, path: &Path, source: &str, start: Start) {
         let opened = File::open(path).and_then(|mut file| {
             if let Start::MboxAt(at) = start {
                 file.seek(io::SeekFrom::Start(at.offset))?;
@@ -335,11 +357,10 @@ impl Reader<'_> {
             Ok(file)
         });
         match (opened, start) {
-            (Ok(file), Start::MboxAt(at)) => self.read_mbox(&source, BufReader::new(file), at),
-            (Ok(file), _) => self.read_stream(&source, BufReader::new(file)),
+            (Ok(file), Start::MboxAt(at)) => self.read_mbox(source, BufReader::new(file), at),
+            (Ok(file), _) => self.read_stream(source, BufReader::new(file)),
             (Err(e), _) => self.emit(Item::error(source, io_error(&e))),
         }
-        self.file = None;
     }
 
     /// A directory: a Maildir's `cur/` and `new/` (and its Maildir++ `.folders`),
@@ -349,50 +370,53 @@ impl Reader<'_> {
         let Some(entries) = self.sorted_entries(dir) else {
             return;
         };
-        for path in entries {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            // Symlinked directories are not followed: they can form cycles.
-            let is_dir = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
+        for entry in entries {
+            let name = entry.name.to_string_lossy();
+            let path = &entry.path;
+            // The listing's type is the entry's own, not its target's:
+            // symlinked directories are not walked (see `read_path`).
+            let is_dir = entry.file_type.is_some_and(|t| t.is_dir());
             let hidden = name.starts_with('.');
             if is_maildir {
                 if is_dir && (name == "cur" || name == "new") {
-                    self.read_files_in(&path);
+                    self.read_files_in(path);
                 } else if is_dir && hidden && path.join("cur").is_dir() {
-                    self.walk_dir(&path);
+                    self.walk_dir(path);
                 }
             } else if hidden {
                 continue;
             } else if is_dir {
-                self.walk_dir(&path);
+                self.walk_dir(path);
             } else {
-                self.read_path(&path, false);
+                self.read_entry(path, entry.file_type);
             }
         }
     }
 
     fn read_files_in(&mut self, dir: &Path) {
-        for path in self.sorted_entries(dir).unwrap_or_default() {
-            self.read_path(&path, false);
+        for entry in self.sorted_entries(dir).unwrap_or_default() {
+            self.read_entry(&entry.path, entry.file_type);
         }
     }
 
     /// The entries of a directory in name order, or `None` after reporting
     /// why it cannot be listed.
-    fn sorted_entries(&mut self, dir: &Path) -> Option<Vec<PathBuf>> {
+    fn sorted_entries(&mut self, dir: &Path) -> Option<Vec<DirEntry>> {
         match std::fs::read_dir(dir) {
             Ok(rd) => {
+                let mut entries: Vec<DirEntry> = rd
+                    .filter_map(Result::ok)
+                    .map(|e| DirEntry {
+                        name: e.file_name(),
+                        path: e.path(),
+                        file_type: e.file_type().ok(),
+                    })
+                    .collect();
                 // Sorted by name, as the paths would sort (they share the
                 // directory): comparing whole paths parses them into
                 // components again on every comparison.
-                let mut entries: Vec<(std::ffi::OsString, PathBuf)> = rd
-                    .filter_map(Result::ok)
-                    .map(|e| (e.file_name(), e.path()))
-                    .collect();
-                entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-                Some(entries.into_iter().map(|(_, path)| path).collect())
+                entries.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+                Some(entries)
             }
             Err(e) => {
                 self.emit(Item::error(dir.display().to_string(), io_error(&e)));
@@ -415,14 +439,24 @@ impl Reader<'_> {
             Ok(kind) => kind,
             Err(reason) => return self.emit(Item::error(source, reason)),
         };
-        let reader = io::Cursor::new(head).chain(reader);
+        // A head shorter than asked for is the whole input: reading on
+        // would only meet its end again (a system call per file).
+        let whole = head.len() < SNIFF_LEN;
         if kind == Kind::Mbox {
-            return self.read_mbox(source, reader, MboxPosition::default());
+            let start = MboxPosition::default();
+            return if whole {
+                self.read_mbox(source, io::Cursor::new(head), start)
+            } else {
+                self.read_mbox(source, io::Cursor::new(head).chain(reader), start)
+            };
         }
         let max = self.limits.max_message_size;
-        let mut bytes = Vec::new();
-        if let Err(e) = reader.take(max.saturating_add(1)).read_to_end(&mut bytes) {
-            return self.emit(Item::error(source, io_error(&e)));
+        let mut bytes = head;
+        if !whole {
+            let rest = max.saturating_add(1).saturating_sub(bytes.len() as u64);
+            if let Err(e) = reader.take(rest).read_to_end(&mut bytes) {
+                return self.emit(Item::error(source, io_error(&e)));
+            }
         }
         if bytes.len() as u64 > max {
             return self.emit(Item::error(source, too_large(max)));
@@ -447,62 +481,74 @@ impl Reader<'_> {
     ///
     /// A `From ` line starts a message at the top of the file or after a
     /// blank line; `>From ` quoting (mboxrd) is undone.
+    ///
+    /// Lines are found in the reader's buffer and copied into the message
+    /// a run at a time: only the lines that start a message, quote a
+    /// `From ` or span two buffers are looked at one by one
+    /// ([`MboxSplit::line`]).
     fn read_mbox(&mut self, source: &str, mut reader: impl BufRead, from: MboxPosition) {
         let max = self.limits.max_message_size;
-        // The message being read: its first line in the file and its bytes.
-        let mut current: Option<(usize, Vec<u8>)> = None;
-        let mut oversized = false;
-        let mut index = from.messages;
-        let mut line_no = from.line;
-        let mut offset = from.offset;
-        let mut previous_blank = true;
-        let mut line = Vec::new();
+        let cap = usize::try_from(max.saturating_add(1)).unwrap_or(usize::MAX);
+        let mut split = MboxSplit {
+            current: None,
+            oversized: false,
+            index: from.messages,
+            line_no: from.line,
+            offset: from.offset,
+            previous_blank: true,
+            max,
+        };
+        // A line that continues past the end of the buffer: at most `cap`
+        // bytes of it, and its length in the file.
+        let mut partial: Vec<u8> = Vec::new();
+        let mut partial_len = 0;
         loop {
-            line.clear();
-            let end = MboxPosition {
-                offset,
-                line: line_no,
-                messages: index + 1,
-            };
-            match read_line_capped(&mut reader, &mut line, max.saturating_add(1)) {
-                Ok(0) => {
-                    self.finish_mbox_message(source, current.take(), oversized, end);
-                    break;
-                }
-                Ok(n) => offset += n as u64,
+            let buf = match reader.fill_buf() {
+                Ok(buf) => buf,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    self.finish_mbox_message(source, current.take(), oversized, end);
+                    let end = split.end();
+                    self.finish_mbox_message(source, split.current.take(), split.oversized, end);
                     return self.emit(Item::error(source, io_error(&e)));
                 }
-            }
-            line_no += 1;
-            if line_no == 1 && line.starts_with(b"\xEF\xBB\xBF") {
-                line.drain(..3);
-            }
-            if previous_blank && line.starts_with(b"From ") {
-                if self.finish_mbox_message(source, current.take(), oversized, end) {
-                    index += 1;
+            };
+            if buf.is_empty() {
+                if partial_len > 0 {
+                    split.line(self, source, &partial, partial_len);
                 }
-                current = Some((line_no + 1, Vec::new()));
-                oversized = false;
-                previous_blank = false;
-                continue;
+                let end = split.end();
+                self.finish_mbox_message(source, split.current.take(), split.oversized, end);
+                return;
             }
-            previous_blank = line == b"\n" || line == b"\r\n";
-            if let Some((_, bytes)) = &mut current {
-                if oversized {
+            let mut start = 0;
+            if partial_len > 0 {
+                let Some(newline) = memchr::memchr(b'\n', buf) else {
+                    keep_capped(&mut partial, buf, cap);
+                    partial_len += buf.len();
+                    let read = buf.len();
+                    reader.consume(read);
                     continue;
-                }
-                let quoted_from = line
-                    .iter()
-                    .position(|&b| b != b'>')
-                    .is_some_and(|i| i > 0 && line[i..].starts_with(b"From "));
-                bytes.extend_from_slice(if quoted_from { &line[1..] } else { &line });
-                if bytes.len() as u64 > max {
-                    oversized = true;
-                    *bytes = Vec::new();
-                }
+                };
+                start = newline + 1;
+                keep_capped(&mut partial, &buf[..start], cap);
+                split.line(self, source, &partial, partial_len + start);
+                partial.clear();
             }
+            // The complete lines in the buffer.
+            let mut end = memchr::memrchr(b'\n', &buf[start..]).map_or(start, |i| start + i + 1);
+            if split.line_no == 0 && start < end {
+                // The file's first line, which may start with a byte order mark.
+                let first = memchr::memchr(b'\n', &buf[start..]).map_or(end, |i| start + i + 1);
+                let line = &buf[start..first];
+                split.line(self, source, &line[..line.len().min(cap)], line.len());
+                start = first;
+            }
+            end = end.max(start);
+            split.lines(self, source, &buf[start..end], cap);
+            keep_capped(&mut partial, &buf[end..], cap);
+            partial_len = buf.len() - end;
+            let read = buf.len();
+            reader.consume(read);
         }
     }
 
@@ -556,34 +602,157 @@ fn too_large(max: u64) -> String {
     )
 }
 
-/// Reads one line (up to and including `\n`) into `line`, keeping at most
-/// `cap` bytes of it and skipping the rest, so that a file without line
-/// breaks cannot fill memory. Returns the bytes consumed; 0 at the end.
-fn read_line_capped(reader: &mut impl BufRead, line: &mut Vec<u8>, cap: u64) -> io::Result<usize> {
-    let cap = usize::try_from(cap).unwrap_or(usize::MAX);
-    let mut consumed = 0;
-    loop {
-        let buf = match reader.fill_buf() {
-            Ok(buf) => buf,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if buf.is_empty() {
-            return Ok(consumed);
-        }
-        let (chunk, done) = match memchr::memchr(b'\n', buf) {
-            Some(i) => (&buf[..=i], true),
-            None => (buf, false),
-        };
-        let room = cap.saturating_sub(line.len());
-        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        let len = chunk.len();
-        reader.consume(len);
-        consumed += len;
-        if done {
-            return Ok(consumed);
+/// A directory's entry, with its type as the listing gives it (usually
+/// without a `stat`; not following symlinks).
+struct DirEntry {
+    name: std::ffi::OsString,
+    path: PathBuf,
+    file_type: Option<std::fs::FileType>,
+}
+
+/// Where the splitting of an mbox stands (see [`Reader::read_mbox`]).
+struct MboxSplit {
+    /// The message being read: its first line in the file and its bytes.
+    current: Option<(usize, Vec<u8>)>,
+    /// The message being read is over the size limit; its bytes are dropped.
+    oversized: bool,
+    /// Messages before the one being read.
+    index: usize,
+    /// Lines and bytes of the file before the line being read.
+    line_no: usize,
+    offset: u64,
+    previous_blank: bool,
+    max: u64,
+}
+
+impl MboxSplit {
+    /// The position before the line being read.
+    fn end(&self) -> MboxPosition {
+        MboxPosition {
+            offset: self.offset,
+            line: self.line_no,
+            messages: self.index + 1,
         }
     }
+
+    /// Takes complete lines of the file, after its first. Only a line with
+    /// `From ` at its start (after any `>`) can start a message or need
+    /// unquoting: those are found with one search and taken one by one
+    /// ([`line`](Self::line)); the runs of lines between them go into the
+    /// message whole.
+    fn lines(&mut self, reader: &mut Reader<'_>, source: &str, lines: &[u8], cap: usize) {
+        // `lines[..taken]` is counted in the position; `lines[..run]` is
+        // in the message too.
+        let mut taken = 0;
+        let mut run = 0;
+        for from in memchr::memmem::find_iter(lines, b"From ") {
+            let quotes = lines[..from]
+                .iter()
+                .rev()
+                .take_while(|&&b| b == b'>')
+                .count();
+            let start = from - quotes;
+            if start < taken || (start > 0 && lines[start - 1] != b'\n') {
+                continue;
+            }
+            if quotes == 0 && !self.blank_before(&lines[taken..start]) {
+                continue;
+            }
+            let end = memchr::memchr(b'\n', &lines[from..]).map_or(lines.len(), |i| from + i + 1);
+            self.pass_over(&lines[taken..start]);
+            self.append(&lines[run..start]);
+            let line = &lines[start..end];
+            self.line(reader, source, &line[..line.len().min(cap)], line.len());
+            taken = end;
+            run = end;
+        }
+        self.pass_over(&lines[taken..]);
+        self.append(&lines[run..]);
+    }
+
+    /// Whether the line before the complete `lines` not yet taken, or
+    /// before them the last line taken, is blank.
+    fn blank_before(&self, lines: &[u8]) -> bool {
+        match lines.split_last() {
+            None => self.previous_blank,
+            Some((_, rest)) => {
+                let last = memchr::memrchr(b'\n', rest).map_or(0, |i| i + 1);
+                is_blank(&lines[last..])
+            }
+        }
+    }
+
+    /// Counts complete lines that start no message and quote no `From `
+    /// into the position.
+    fn pass_over(&mut self, lines: &[u8]) {
+        if lines.is_empty() {
+            return;
+        }
+        self.previous_blank = self.blank_before(lines);
+        self.line_no += memchr::memchr_iter(b'\n', lines).count();
+        self.offset += lines.len() as u64;
+    }
+
+    /// Takes one line of the file: `line` is at most the size limit and
+    /// one byte of it, `len` its length in the file.
+    fn line(&mut self, reader: &mut Reader<'_>, source: &str, line: &[u8], len: usize) {
+        let end = self.end();
+        self.offset += len as u64;
+        self.line_no += 1;
+        let line = match line.strip_prefix(b"\xEF\xBB\xBF") {
+            Some(rest) if self.line_no == 1 => rest,
+            _ => line,
+        };
+        if self.previous_blank && line.starts_with(b"From ") {
+            if reader.finish_mbox_message(source, self.current.take(), self.oversized, end) {
+                self.index += 1;
+            }
+            self.current = Some((self.line_no + 1, Vec::new()));
+            self.oversized = false;
+            self.previous_blank = false;
+            return;
+        }
+        self.previous_blank = is_blank(line);
+        self.append(if is_quoted_from(line) {
+            &line[1..]
+        } else {
+            line
+        });
+    }
+
+    /// Appends lines to the message being read, if any, dropping it once it
+    /// is over the size limit.
+    fn append(&mut self, lines: &[u8]) {
+        if let Some((_, bytes)) = &mut self.current
+            && !self.oversized
+        {
+            bytes.extend_from_slice(lines);
+            if bytes.len() as u64 > self.max {
+                self.oversized = true;
+                *bytes = Vec::new();
+            }
+        }
+    }
+}
+
+/// `>From `, `>>From `, ...: a line of the message that mboxrd quoted.
+fn is_quoted_from(line: &[u8]) -> bool {
+    line.first() == Some(&b'>')
+        && line
+            .iter()
+            .position(|&b| b != b'>')
+            .is_some_and(|i| line[i..].starts_with(b"From "))
+}
+
+fn is_blank(line: &[u8]) -> bool {
+    line == b"\n" || line == b"\r\n"
+}
+
+/// Appends `bytes` to `kept` as far as `kept` stays within `cap` bytes, so
+/// that a file without line breaks cannot fill memory.
+fn keep_capped(kept: &mut Vec<u8>, bytes: &[u8], cap: usize) {
+    let room = cap.saturating_sub(kept.len());
+    kept.extend_from_slice(&bytes[..bytes.len().min(room)]);
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -742,20 +911,178 @@ mod tests {
 
     #[test]
     fn a_line_is_kept_only_up_to_the_cap() {
-        let mut input = vec![b'a'; 1 << 20];
-        input.extend(b"\nnext\n");
-        let mut reader = BufReader::new(&input[..]);
-        let mut line = Vec::new();
-        assert_eq!(
-            read_line_capped(&mut reader, &mut line, 100).unwrap(),
-            (1 << 20) + 1
+        let mut partial = Vec::new();
+        keep_capped(&mut partial, &[b'a'; 60], 100);
+        keep_capped(&mut partial, &[b'b'; 60], 100);
+        assert_eq!(partial.len(), 100);
+        assert_eq!(partial[99], b'b');
+        // In an mbox, a line longer than the limit refuses its message
+        // only, and is not held whole.
+        let limits = Limits {
+            max_message_size: 100,
+        };
+        let mut mbox = b"From a\nFrom: a@b\n\n".to_vec();
+        mbox.extend(vec![b'a'; 1 << 20]);
+        mbox.extend(b"\n\nFrom b\nFrom: b@b\n\nok\n");
+        let items = collect_with(&mbox, &limits);
+        assert!(matches!(&items[0], Item::Error { .. }), "{items:?}");
+        assert!(
+            matches!(&items[1], Item::Message(raw) if raw.bytes == b"From: b@b\n\nok\n"),
+            "{items:?}"
         );
-        assert_eq!(line.len(), 100);
-        line.clear();
-        read_line_capped(&mut reader, &mut line, 100).unwrap();
-        assert_eq!(line, b"next\n");
-        line.clear();
-        assert_eq!(read_line_capped(&mut reader, &mut line, 100).unwrap(), 0);
+    }
+
+    /// What [`Reader::read_mbox`] gives, one line per item.
+    fn mbox_items(mbox: &[u8], capacity: usize, limits: &Limits) -> Vec<String> {
+        let mut items = Vec::new();
+        let mut f = |i| items.push(i);
+        Reader::new(limits, &mut f).read_mbox(
+            "t",
+            BufReader::with_capacity(capacity, mbox),
+            MboxPosition::default(),
+        );
+        items
+            .iter()
+            .map(|item| match item {
+                Item::Message(raw) => format!(
+                    "{} {} {:?} {:?}",
+                    raw.index,
+                    raw.first_line,
+                    raw.mbox_end,
+                    String::from_utf8_lossy(&raw.bytes)
+                ),
+                Item::Error { source, error } => format!("{source}: {error}"),
+            })
+            .collect()
+    }
+
+    /// The splitting rules applied one line at a time, as written out in
+    /// [`Reader::read_mbox`]'s comment, to check its runs against.
+    fn mbox_items_line_by_line(mbox: &[u8], max: u64) -> Vec<String> {
+        let mut items = Vec::new();
+        let mut current: Option<(usize, Vec<u8>)> = None;
+        let (mut oversized, mut index, mut line_no, mut offset) = (false, 0, 0, 0);
+        let mut previous_blank = true;
+        let mut finish = |current: Option<(usize, Vec<u8>)>, oversized: bool, end: MboxPosition| {
+            let Some((first_line, bytes)) = current else {
+                return false;
+            };
+            let index = end.messages - 1;
+            items.push(if oversized {
+                format!(
+                    "{}: {}",
+                    mbox_origin("t", index, first_line - 1),
+                    too_large(max)
+                )
+            } else {
+                format!(
+                    "{index} {first_line} {:?} {:?}",
+                    Some(end),
+                    String::from_utf8_lossy(&bytes)
+                )
+            });
+            true
+        };
+        for line in mbox.split_inclusive(|&b| b == b'\n') {
+            let end = MboxPosition {
+                offset,
+                line: line_no,
+                messages: index + 1,
+            };
+            offset += line.len() as u64;
+            line_no += 1;
+            let mut line = &line[..line.len().min(max as usize + 1)];
+            if line_no == 1 {
+                line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+            }
+            if previous_blank && line.starts_with(b"From ") {
+                if finish(current.take(), oversized, end) {
+                    index += 1;
+                }
+                current = Some((line_no + 1, Vec::new()));
+                oversized = false;
+                previous_blank = false;
+                continue;
+            }
+            previous_blank = line == b"\n" || line == b"\r\n";
+            if let Some((_, bytes)) = &mut current
+                && !oversized
+            {
+                let quotes = line.iter().take_while(|&&b| b == b'>').count();
+                let quoted = quotes > 0 && line[quotes..].starts_with(b"From ");
+                bytes.extend_from_slice(if quoted { &line[1..] } else { line });
+                if bytes.len() as u64 > max {
+                    oversized = true;
+                    *bytes = Vec::new();
+                }
+            }
+        }
+        let end = MboxPosition {
+            offset,
+            line: line_no,
+            messages: index + 1,
+        };
+        finish(current.take(), oversized, end);
+        items
+    }
+
+    /// However the reader's buffer cuts the file, the messages, their
+    /// lines and where each ends are the same.
+    #[test]
+    fn mbox_splitting_does_not_depend_on_the_buffer() {
+        let mbox: &[u8] = b"\xEF\xBB\xBFFrom a@b Mon\r\nFrom: a@b\r\n\r\nhi\r\n>From here\r\n\r\nFrom b@b Tue\nFrom: b@b\n\nbody\nFrom inside\n>>From twice\nsaid >From and From x\n\n\nFrom c@b\nFrom: c@b\n\nlast";
+        for max in [DEFAULT_MAX_MESSAGE_SIZE, 30] {
+            let limits = Limits {
+                max_message_size: max,
+            };
+            let whole = mbox_items(mbox, mbox.len(), &limits);
+            assert_eq!(whole, mbox_items_line_by_line(mbox, max));
+            assert_eq!(whole.len(), 3, "{whole:?}");
+            for capacity in 1..mbox.len() {
+                assert_eq!(
+                    mbox_items(mbox, capacity, &limits),
+                    whole,
+                    "buffer of {capacity}"
+                );
+            }
+        }
+        let whole = mbox_items(mbox, mbox.len(), &Limits::default());
+        assert!(
+            whole[0].ends_with(r#""From: a@b\r\n\r\nhi\r\nFrom here\r\n\r\n""#),
+            "{whole:?}"
+        );
+        assert!(
+            whole[1].ends_with(
+                r#""From: b@b\n\nbody\nFrom inside\n>From twice\nsaid >From and From x\n\n\n""#
+            ),
+            "{whole:?}"
+        );
+        assert!(whole[2].ends_with(r#""From: c@b\n\nlast""#), "{whole:?}");
+    }
+
+    proptest::proptest! {
+        /// Any mix of the lines that matter, read through any buffer, is
+        /// split as the rules say line by line.
+        #[test]
+        fn mbox_splitting_follows_the_rules_line_by_line(
+            lines in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "From a@b Mon\n", "From a@b\r\n", "\n", "\r\n", " \n", ">From x\n",
+                    ">>From x\n", "> From x\n", "x>From y\n", "From: a@b\n", "text\n",
+                    "From From \n", "\u{FEFF}From x\n", "From x", "a long line of text\n",
+                ]),
+                0..24,
+            ),
+            capacity in 1usize..40,
+            max in proptest::sample::select(vec![1u64, 8, 40, DEFAULT_MAX_MESSAGE_SIZE]),
+        ) {
+            let mbox = lines.concat();
+            let limits = Limits { max_message_size: max };
+            proptest::prop_assert_eq!(
+                mbox_items(mbox.as_bytes(), capacity, &limits),
+                mbox_items_line_by_line(mbox.as_bytes(), max)
+            );
+        }
     }
 
     #[test]
@@ -780,6 +1107,38 @@ mod tests {
             matches!(&items[0], Item::Error { source, .. } if source.to_string() == "t (message 1, line 1)")
         );
         assert!(matches!(&items[1], Item::Message(raw) if raw.index == 1));
+    }
+
+    #[test]
+    fn symlinked_directories_are_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let inbox = dir.path().join("inbox");
+        std::fs::create_dir(&inbox).unwrap();
+        std::fs::write(inbox.join("a.eml"), "From: a@b\n\nhi\n").unwrap();
+        std::os::unix::fs::symlink(&inbox, inbox.join("loop")).unwrap();
+        std::os::unix::fs::symlink(inbox.join("a.eml"), inbox.join("b.eml")).unwrap();
+        let mut sources = Vec::new();
+        let mut f = |item| match item {
+            Item::Message(raw) => sources.push(raw.source),
+            Item::Error { error, .. } => panic!("{error}"),
+        };
+        read_inputs(&[Input::Path(inbox.clone())], &Limits::default(), &mut f);
+        let shown = |name: &str| inbox.join(name).display().to_string();
+        // A symlinked file is read; the link back to the directory is not
+        // walked (it was, forty levels deep).
+        assert_eq!(sources, [shown("a.eml"), shown("b.eml")]);
+        // Named on the command line, a symlinked directory is walked.
+        sources = Vec::new();
+        let mut f = |item| match item {
+            Item::Message(raw) => sources.push(raw.source),
+            Item::Error { error, .. } => panic!("{error}"),
+        };
+        read_inputs(
+            &[Input::Path(inbox.join("loop"))],
+            &Limits::default(),
+            &mut f,
+        );
+        assert_eq!(sources.len(), 2, "{sources:?}");
     }
 
     #[test]

@@ -205,8 +205,7 @@ pub fn allowance_ids(value: &str) -> impl Iterator<Item = &str> {
 /// of them).
 fn allowed_rules(message: &Message) -> Vec<&str> {
     message
-        .headers()
-        .filter(|h| h.name.eq_ignore_ascii_case(ALLOW_HEADER))
+        .headers_named(ALLOW_HEADER)
         .flat_map(|h| allowance_ids(h.value))
         .collect()
 }

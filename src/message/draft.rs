@@ -143,7 +143,8 @@ pub(super) fn push_address_strings(
         .get("To: ".len()..header.len().saturating_sub(4))
         .unwrap_or_default();
     let copy = msg.push_unfolded(text);
-    with_address_list(header.as_bytes(), |list| {
+    let value = header.as_bytes().get("To:".len()..).unwrap_or_default();
+    with_address_list(value, |list| {
         push_addresses(
             msg,
             list,

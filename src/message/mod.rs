@@ -194,6 +194,7 @@ impl Span {
         }
     }
 
+    #[inline]
     fn get<'m>(self, text: &'m str, source: &'m str) -> &'m str {
         let (buffer, start) = if self.start & IN_SOURCE == 0 {
             (text, self.start)
@@ -255,9 +256,10 @@ impl AddressEntry {
 /// `AddressEntry::group` of an address outside any group.
 const NO_GROUP: u32 = u32::MAX;
 
+/// A header field as the model stores it: its name and value in the text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct HeaderEntry {
-    name: String,
+    name: Span,
     value: Span,
     line: Option<usize>,
 }
@@ -342,16 +344,34 @@ pub struct Message {
 impl Message {
     /// All header fields in order.
     pub fn headers(&self) -> impl DoubleEndedIterator<Item = HeaderField<'_>> + Clone {
-        self.headers.iter().map(|h| HeaderField {
-            name: &h.name,
-            value: h.value.get(&self.text, &self.source),
-            line: h.line,
-        })
+        self.headers.iter().map(|h| self.header_field(h))
+    }
+
+    #[inline]
+    fn header_field(&self, entry: &HeaderEntry) -> HeaderField<'_> {
+        HeaderField {
+            name: self.text_at(entry.name),
+            value: self.text_at(entry.value),
+            line: entry.line,
+        }
+    }
+
+    /// The header fields with this name (case-insensitive), in order.
+    pub fn headers_named<'m, 'n>(
+        &'m self,
+        name: &'n str,
+    ) -> impl Iterator<Item = HeaderField<'m>> + use<'m, 'n> {
+        // Rules ask for headers most messages lack: only names are read
+        // until one matches.
+        self.headers
+            .iter()
+            .filter(move |h| self.text_at(h.name).eq_ignore_ascii_case(name))
+            .map(|h| self.header_field(h))
     }
 
     /// The first header field with this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<HeaderField<'_>> {
-        self.headers().find(|h| h.name.eq_ignore_ascii_case(name))
+        self.headers_named(name).next()
     }
 
     /// From, Sender, Reply-To and every recipient field, in header order.
@@ -417,11 +437,14 @@ impl Message {
 
     /// Appends a header field whose value is already in the model.
     pub(crate) fn push_header_at(&mut self, name: &str, value: Span, line: Option<usize>) {
-        self.headers.push(HeaderEntry {
-            name: name.to_string(),
-            value,
-            line,
-        });
+        let name = self.push_text(name);
+        self.headers.push(HeaderEntry { name, value, line });
+    }
+
+    /// The string of the model at `span`.
+    #[inline]
+    pub(crate) fn text_at(&self, span: Span) -> &str {
+        span.get(&self.text, &self.source)
     }
 
     /// Keeps the start of the message's bytes that spans point into (see
@@ -523,8 +546,7 @@ impl Message {
     /// `mailto:` address (an announce-only list says `List-Post: NO`). Its
     /// From is the author, and its list headers are the list server's.
     pub fn is_discussion_list_post(&self) -> bool {
-        self.headers()
-            .filter(|h| h.name.eq_ignore_ascii_case("List-Post"))
+        self.headers_named("List-Post")
             .any(|h| h.value.to_ascii_lowercase().contains("mailto:"))
     }
 

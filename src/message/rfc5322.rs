@@ -4,6 +4,7 @@ use super::{
     Attachment, BodyKind, BodyPart, Field, Group, Message, ParseError, Span, has_reply_prefix,
 };
 use crate::guard::catch_panic;
+use mail_parser::parsers::MessageStream;
 use mail_parser::{HeaderName, HeaderValue, MessageParser, MimeHeaders, PartType};
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -70,87 +71,120 @@ fn parse(raw: &[u8], first_line: usize, cutting: Cutting) -> Result<(Message, Ke
     .ok_or(ParseError::NoHeaderFields)
 }
 
-/// mail-parser's default header parsers, except that the address headers
-/// maillint reads are skipped: each is parsed on its own afterwards
-/// ([`ADDRESS_PARSER`]), so that the parser's own list of a million
+/// The headers mail-parser decodes for the model: unstructured text
+/// (RFC 2047 encoded words), message ids, comma-separated lists, and the
+/// MIME types it needs to find the body.
+const TEXT_HEADERS: [HeaderName<'static>; 5] = [
+    HeaderName::Subject,
+    HeaderName::Comments,
+    HeaderName::ContentDescription,
+    HeaderName::ContentLocation,
+    HeaderName::ContentTransferEncoding,
+];
+const ID_HEADERS: [HeaderName<'static>; 6] = [
+    HeaderName::MessageId,
+    HeaderName::References,
+    HeaderName::InReplyTo,
+    HeaderName::ReturnPath,
+    HeaderName::ContentId,
+    HeaderName::ResentMessageId,
+];
+const LIST_HEADERS: [HeaderName<'static>; 2] = [HeaderName::Keywords, HeaderName::ContentLanguage];
+const TYPE_HEADERS: [HeaderName<'static>; 2] =
+    [HeaderName::ContentType, HeaderName::ContentDisposition];
+
+/// Headers mail-parser would parse (as dates, addresses, trace fields)
+/// whose parsed value the model does not use: it keeps them as written,
+/// unfolded (see [`push_header_value`]).
+const UNFOLDED_HEADERS: [HeaderName<'static>; 12] = [
+    HeaderName::Received,
+    HeaderName::Date,
+    HeaderName::ResentDate,
+    HeaderName::ResentFrom,
+    HeaderName::ResentSender,
+    HeaderName::ListArchive,
+    HeaderName::ListHelp,
+    HeaderName::ListId,
+    HeaderName::ListOwner,
+    HeaderName::ListPost,
+    HeaderName::ListSubscribe,
+    HeaderName::ListUnsubscribe,
+];
+
+/// mail-parser's header parsers for the headers whose parsed value the
+/// model uses; every other header is only skipped to its end, which is
+/// where any parser ends it (a line break not followed by a space or tab).
+/// The address headers are parsed on their own afterwards
+/// ([`with_address_list`]), so that the parser's own list of a million
 /// addresses is held for one header at a time, not for all of them.
-/// (Once any parser is set, every unlisted header is read raw, so the
-/// defaults are all listed.) Received is skipped too: maillint reads it
-/// only as raw text, and tokenizing its trace fields cost a tenth of the
-/// parse of ordinary mail.
+/// Parsing dates, list headers and Resent-From/Sender was work thrown
+/// away, and tokenizing Received's trace fields cost a tenth of the parse
+/// of ordinary mail. Other headers (`X-...` and the rest) are read by
+/// [`push_header_value`] as mail-parser's default parser gives them.
 static MESSAGE_PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
-    let mut parser = MessageParser::new();
-    for name in [
-        HeaderName::Subject,
-        HeaderName::Comments,
-        HeaderName::ContentDescription,
-        HeaderName::ContentLocation,
-        HeaderName::ContentTransferEncoding,
-    ] {
+    let mut parser = MessageParser::new().default_header_ignore();
+    for name in TEXT_HEADERS {
         parser = parser.header_text(name);
     }
-    for name in [
-        HeaderName::ResentFrom,
-        HeaderName::ResentSender,
-        HeaderName::ListArchive,
-        HeaderName::ListHelp,
-        HeaderName::ListId,
-        HeaderName::ListOwner,
-        HeaderName::ListPost,
-        HeaderName::ListSubscribe,
-        HeaderName::ListUnsubscribe,
-    ] {
-        parser = parser.header_address(name);
-    }
-    for name in [
-        HeaderName::MessageId,
-        HeaderName::References,
-        HeaderName::InReplyTo,
-        HeaderName::ReturnPath,
-        HeaderName::ContentId,
-        HeaderName::ResentMessageId,
-    ] {
+    for name in ID_HEADERS {
         parser = parser.header_id(name);
     }
-    for field in ADDRESS_FIELDS {
-        parser = parser.ignore_header(field.1);
+    for name in LIST_HEADERS {
+        parser = parser.header_comma_separated(name);
     }
-    parser = parser.ignore_header(HeaderName::Received);
+    for name in TYPE_HEADERS {
+        parser = parser.header_content_type(name);
+    }
+    for name in ADDRESS_FIELDS
+        .map(|(_, name)| name)
+        .into_iter()
+        .chain(UNFOLDED_HEADERS)
+    {
+        parser = parser.ignore_header(name);
+    }
     parser
-        .header_date(HeaderName::Date)
-        .header_date(HeaderName::ResentDate)
-        .header_comma_separated(HeaderName::Keywords)
-        .header_comma_separated(HeaderName::ContentLanguage)
-        .header_content_type(HeaderName::ContentType)
-        .header_content_type(HeaderName::ContentDisposition)
 });
 
-/// Parses one address header field (`To: ...`, its name included) on its
-/// own and hands its address list to `f`: `None` when it holds none
-/// (mail-parser gives `Empty` for a header holding only `<>`).
-pub(super) fn with_address_list<R>(
-    field: &[u8],
-    f: impl FnOnce(Option<&mail_parser::Address<'_>>) -> R,
-) -> R {
-    let parsed = ADDRESS_PARSER.parse_headers(field);
-    let list = parsed
-        .as_ref()
-        .and_then(|m| m.parts.first())
-        .and_then(|p| p.headers.first())
-        .and_then(|h| match &h.value {
-            HeaderValue::Address(list) => Some(list),
-            _ => None,
-        });
-    f(list)
+/// Whether mail-parser's default parser would read this header: only
+/// headers it knows as dates, addresses and the like have one of their own.
+fn has_default_parser(name: &HeaderName<'_>) -> bool {
+    // By id, one per known header: comparing names costs more than
+    // skipping the header did.
+    static PARSED: LazyLock<[bool; 256]> = LazyLock::new(|| {
+        let mut parsed = [false; 256];
+        let names = [
+            &UNFOLDED_HEADERS[..],
+            &TEXT_HEADERS,
+            &ID_HEADERS,
+            &LIST_HEADERS,
+            &TYPE_HEADERS,
+        ];
+        for name in names
+            .concat()
+            .iter()
+            .chain(ADDRESS_FIELDS.map(|f| f.1).iter())
+        {
+            parsed[usize::from(name.id())] = true;
+        }
+        parsed
+    });
+    matches!(name, HeaderName::Other(_)) || !PARSED[usize::from(name.id())]
 }
 
-static ADDRESS_PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
-    ADDRESS_FIELDS
-        .iter()
-        .fold(MessageParser::new(), |parser, field| {
-            parser.header_address(field.1.clone())
-        })
-});
+/// Parses the value of one address header (after the colon, up to and
+/// including its final line break) and hands its address list to `f`:
+/// `None` when it holds none (mail-parser gives `Empty` for a header
+/// holding only `<>`). The value is read by mail-parser's address parser
+/// directly, as it reads it inside a header block.
+pub(super) fn with_address_list<R>(
+    value: &[u8],
+    f: impl FnOnce(Option<&mail_parser::Address<'_>>) -> R,
+) -> R {
+    match MessageStream::new(value).parse_address() {
+        HeaderValue::Address(list) => f(Some(&list)),
+        _ => f(None),
+    }
+}
 
 /// The headers whose addresses the model keeps.
 const ADDRESS_FIELDS: [(Field, HeaderName<'static>); 9] = [
@@ -208,6 +242,18 @@ fn build(
         .map(|value| memchr::memchr_iter(b',', value).count() + 1)
         .sum();
     msg.addresses.reserve(cut_entries);
+    // Room for the other headers' names and values, which the model's text
+    // holds (address headers stay in the message's bytes): growing it
+    // header by header copied it over and over.
+    let address_bytes: usize = root
+        .headers
+        .iter()
+        .filter(|h| address_field(&h.name).is_some())
+        .map(|h| (h.offset_end as usize).saturating_sub(h.offset_start as usize))
+        .sum();
+    let header_bytes = (root.offset_body as usize).saturating_sub(root.offset_header as usize);
+    msg.text.reserve(header_bytes.saturating_sub(address_bytes));
+    msg.headers.reserve(root.headers.len());
     for header in &root.headers {
         let line = lines.line_at(header.offset_field as usize);
         let name = header.name.as_str();
@@ -231,34 +277,31 @@ fn build(
             };
             let leading = text.len() - text.trim_start().len();
             msg.push_header_at(name, copy.sub(leading, text.trim().len()), Some(line));
-            let whole = raw
-                .get(header.offset_field as usize..header.offset_end as usize)
-                .unwrap_or_default();
             let mut placer = LinePlacer::new(text.as_bytes(), Some(line), copy);
             if bytes.len() >= cutting.from {
                 let mut entries = Entries::new(field, &mut placer);
                 parse_in_pieces(bytes, cutting.piece, |list| entries.push(&mut msg, list));
                 entries.finish(&mut msg);
             } else {
-                with_address_list(whole, |list| {
+                with_address_list(bytes, |list| {
                     push_addresses(&mut msg, list, field, &mut placer);
                 });
             }
             continue;
         }
-        let value = header_text(&header.value, raw, header);
+        let value = push_header_value(&mut msg, header, raw);
         match &header.name {
-            HeaderName::Subject => msg.subject = Some(value.clone()),
-            HeaderName::MessageId => msg.message_id = Some(value.clone()),
+            HeaderName::Subject => msg.subject = Some(msg.text_at(value).to_string()),
+            HeaderName::MessageId => msg.message_id = Some(msg.text_at(value).to_string()),
             HeaderName::Date => msg.has_date = true,
             HeaderName::InReplyTo | HeaderName::References => msg.is_reply = true,
-            HeaderName::ListId => msg.list_id = Some(value.clone()),
+            HeaderName::ListId => msg.list_id = Some(msg.text_at(value).to_string()),
             HeaderName::Other(n) if n.eq_ignore_ascii_case("Precedence") => {
-                msg.precedence = Some(value.trim().to_ascii_lowercase());
+                msg.precedence = Some(msg.text_at(value).trim().to_ascii_lowercase());
             }
             _ => {}
         }
-        msg.push_header(name, &value, Some(line));
+        msg.push_header_at(name, value, Some(line));
     }
     if let Some(subject) = &msg.subject {
         msg.is_reply |= has_reply_prefix(subject);
@@ -370,10 +413,19 @@ fn has_text_extension(name: &str) -> bool {
 }
 
 fn address_field(name: &HeaderName<'_>) -> Option<Field> {
-    ADDRESS_FIELDS
-        .iter()
-        .find(|(_, n)| n == name)
-        .map(|(field, _)| *field)
+    // A match, not a search of `ADDRESS_FIELDS`: it runs for every header.
+    Some(match name {
+        HeaderName::From => Field::From,
+        HeaderName::Sender => Field::Sender,
+        HeaderName::ReplyTo => Field::ReplyTo,
+        HeaderName::To => Field::To,
+        HeaderName::Cc => Field::Cc,
+        HeaderName::Bcc => Field::Bcc,
+        HeaderName::ResentTo => Field::ResentTo,
+        HeaderName::ResentCc => Field::ResentCc,
+        HeaderName::ResentBcc => Field::ResentBcc,
+        _ => return None,
+    })
 }
 
 /// Appends the addresses of one parsed address header to the model.
@@ -568,35 +620,60 @@ fn empty_angle_addrs(text: &[u8]) -> Vec<usize> {
     found
 }
 
-/// The value of a header as text: decoded where mail-parser decoded it,
-/// otherwise the raw value, unfolded.
-fn header_text(value: &HeaderValue<'_>, raw: &[u8], header: &mail_parser::Header<'_>) -> String {
-    match value {
-        HeaderValue::Text(t) => t.trim().to_string(),
-        HeaderValue::TextList(list) => list.join(", "),
+/// Appends the value of a header to the model's text as rules read it:
+/// decoded where mail-parser decoded it; a header mail-parser has no parser
+/// for, as its default parser would give it (trimmed, line breaks kept);
+/// any other, the raw value unfolded.
+fn push_header_value(msg: &mut Message, header: &mail_parser::Header<'_>, raw: &[u8]) -> Span {
+    let start = msg.text.len();
+    match &header.value {
+        HeaderValue::Text(t) => msg.text.push_str(t.trim()),
+        HeaderValue::TextList(list) => {
+            for (i, item) in list.iter().enumerate() {
+                if i > 0 {
+                    msg.text.push_str(", ");
+                }
+                msg.text.push_str(item);
+            }
+        }
         _ => {
             let bytes = raw
                 .get(header.offset_start as usize..header.offset_end as usize)
                 .unwrap_or_default();
             // Validating first is much faster than the lossy conversion
-            // on the usual, valid text (address headers can be megabytes).
-            match std::str::from_utf8(bytes) {
-                Ok(text) => unfold(text),
-                Err(_) => unfold(&String::from_utf8_lossy(bytes)),
+            // on the usual, valid text.
+            let text = match std::str::from_utf8(bytes) {
+                Ok(text) => Cow::Borrowed(text),
+                Err(_) => String::from_utf8_lossy(bytes),
+            };
+            if has_default_parser(&header.name) {
+                // As mail-parser's default (raw) parser gives it, trimmed:
+                // line breaks kept.
+                msg.text.push_str(text.trim());
+            } else {
+                unfold_into(&mut msg.text, &text);
             }
         }
     }
+    Span::new(start, msg.text.len() - start)
 }
 
-fn unfold(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for line in value.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        if !out.is_empty() {
+/// Appends a folded value's lines, trimmed, joined by single spaces.
+fn unfold_into(out: &mut String, value: &str) {
+    let value = value.trim();
+    let start = out.len();
+    let mut line_start = 0;
+    for line_end in memchr::memchr_iter(b'\n', value.as_bytes()).chain([value.len()]) {
+        let line = value.get(line_start..line_end).unwrap_or_default().trim();
+        line_start = line_end + 1;
+        if line.is_empty() {
+            continue;
+        }
+        if out.len() > start {
             out.push(' ');
         }
         out.push_str(line);
     }
-    out
 }
 
 /// Turns byte offsets into file line numbers in one forward pass; offsets
@@ -620,12 +697,23 @@ impl<'a> LineCounter<'a> {
         let offset = offset.min(self.raw.len());
         if offset < self.offset {
             // Out of order (a malformed MIME tree): count from the start again.
-            self.line -= memchr::memchr_iter(b'\n', &self.raw[offset..self.offset]).count();
+            self.line -= newlines(&self.raw[offset..self.offset]);
         } else {
-            self.line += memchr::memchr_iter(b'\n', &self.raw[self.offset..offset]).count();
+            self.line += newlines(&self.raw[self.offset..offset]);
         }
         self.offset = offset;
         self.line
+    }
+}
+
+/// The line breaks in `bytes`. Most spans counted here are one header,
+/// where memchr's setup would cost more than a plain loop; bodies are
+/// counted by memchr's vector code.
+fn newlines(bytes: &[u8]) -> usize {
+    if bytes.len() < 256 {
+        bytes.iter().filter(|&&b| b == b'\n').count()
+    } else {
+        memchr::memchr_iter(b'\n', bytes).count()
     }
 }
 
@@ -771,6 +859,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 mod tests {
     use super::{parse_rfc5322, parse_rfc5322_owned};
     use crate::message::parse_json_draft;
+    use mail_parser::HeaderName;
 
     fn entries(to: &str) -> Vec<(Option<String>, String, Option<usize>)> {
         let raw = format!("From: a@example.com\nTo: {to}\n\nx\n");
@@ -865,6 +954,67 @@ mod tests {
             parse_rfc5322_owned(raw.as_bytes().to_vec(), 1).unwrap(),
             msg
         );
+    }
+
+    #[test]
+    fn address_fields_are_the_headers_parsed_for_addresses() {
+        for (field, name) in super::ADDRESS_FIELDS {
+            assert_eq!(super::address_field(&name), Some(field));
+        }
+        assert_eq!(super::address_field(&HeaderName::ResentFrom), None);
+        assert_eq!(
+            super::address_field(&HeaderName::Other("X-To".into())),
+            None
+        );
+    }
+
+    #[test]
+    fn only_headers_without_a_parser_of_their_own_are_read_raw() {
+        use super::{TEXT_HEADERS, UNFOLDED_HEADERS, has_default_parser};
+        assert!(has_default_parser(&HeaderName::Other("X-Note".into())));
+        assert!(has_default_parser(&HeaderName::MimeVersion));
+        for name in TEXT_HEADERS.iter().chain(&UNFOLDED_HEADERS) {
+            assert!(!has_default_parser(name), "{name:?}");
+        }
+        assert!(!has_default_parser(&HeaderName::To));
+        assert!(!has_default_parser(&HeaderName::ContentType));
+    }
+
+    #[test]
+    fn header_values_are_kept_decoded_or_unfolded() {
+        let raw = concat!(
+            "From: a@example.com\n",
+            "Date: Mon, 1 Jan 2024\n  10:00:00 +0000\n",
+            "List-Id: Team\n <team.example.com>\n",
+            "Resent-From: Ann <ann@example.com>\n",
+            "References: <a@x>\n <b@x>\n",
+            "Subject: =?utf-8?q?caf=C3=A9?= \n",
+            "X-Note:  one\n two \n",
+            "MIME-Version: 1.0\n (generated)\n",
+            "X-Empty: \n",
+            "Content-Type: text/plain;\n charset=utf-8\n",
+            "\nx\n"
+        );
+        let msg = parse_rfc5322(raw.as_bytes(), 1).unwrap();
+        let values: Vec<(&str, &str)> = msg.headers().map(|h| (h.name, h.value)).collect();
+        assert_eq!(
+            values,
+            [
+                ("From", "a@example.com"),
+                ("Date", "Mon, 1 Jan 2024 10:00:00 +0000"),
+                ("List-ID", "Team <team.example.com>"),
+                ("Resent-From", "Ann <ann@example.com>"),
+                ("References", "a@x, b@x"),
+                ("Subject", "café"),
+                // Other headers keep their line breaks, as mail-parser gives them.
+                ("X-Note", "one\n two"),
+                ("MIME-Version", "1.0\n (generated)"),
+                ("X-Empty", ""),
+                ("Content-Type", "text/plain; charset=utf-8"),
+            ]
+        );
+        assert!(msg.has_date && msg.is_reply);
+        assert_eq!(msg.list_id.as_deref(), Some("Team <team.example.com>"));
     }
 
     #[test]
