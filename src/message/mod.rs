@@ -364,6 +364,12 @@ impl Message {
         self.addresses.get(index).map(|e| self.view(e))
     }
 
+    /// The field of the entry at this position of
+    /// [`addresses`](Self::addresses), without building its view.
+    pub fn field_at(&self, index: usize) -> Option<Field> {
+        self.addresses.get(index).map(AddressEntry::field)
+    }
+
     fn view(&self, entry: &AddressEntry) -> Address<'_> {
         Address {
             name: (entry.name.len > 0).then(|| entry.name.get(&self.text, &self.source)),
