@@ -8,7 +8,7 @@
 use crate::config::{Config, ConfigError, ListConfig};
 use crate::mass_names::MassNames;
 pub use crate::message::mailbox_key;
-use crate::message::{Address, Field, Message};
+use crate::message::{Address, Field, Message, has_ascii_uppercase};
 use rayon::iter::{
     IndexedParallelIterator, IntoParallelIterator, IntoParallelRefIterator, ParallelExtend,
     ParallelIterator,
@@ -838,7 +838,7 @@ pub fn is_internal(domain: &str, org_domains: &[String]) -> bool {
 }
 
 fn lowercase(s: &str) -> Cow<'_, str> {
-    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+    if has_ascii_uppercase(s) {
         Cow::Owned(s.to_ascii_lowercase())
     } else {
         Cow::Borrowed(s)

@@ -106,8 +106,11 @@ enum State {
 /// header's last addresses after a comment before such a colon only when
 /// it has met a group earlier in the header, which a piece cannot know.
 fn cuts(value: &[u8], every: usize) -> Vec<usize> {
+    if let Some(cuts) = cuts_on_every_core(value, every) {
+        return cuts;
+    }
     let mut cuts = Vec::new();
-    let stopped = scan(value, every, &mut cuts);
+    let stopped = scan(value, 0, value.len(), every, &mut cuts);
     let rest = value.get(cuts.last().copied().unwrap_or(0)..);
     if stopped && rest.is_some_and(|rest| memchr::memchr(b':', rest).is_some()) {
         cuts.clear();
@@ -115,10 +118,49 @@ fn cuts(value: &[u8], every: usize) -> Vec<usize> {
     cuts
 }
 
-/// Pushes the cuts of [`cuts`] until the state becomes uncertain, which
-/// it says (true) rather than reaching the end.
-fn scan(value: &[u8], every: usize, cuts: &mut Vec<usize>) -> bool {
-    let mut next_cut = every;
+/// [`cuts`] found on every core, for a header of thousands of addresses
+/// (following mail-parser's state byte by byte is a serial pass over tens
+/// of MB): the header is cut about every `every` bytes just past the next
+/// comma, whatever the state there, and each piece is then followed on its
+/// own from the state a header starts in. If every piece ends with a comma
+/// that leaves that state, with nothing uncertain on the way, then by
+/// induction from the header's start each piece does start in it, and the
+/// cuts are ones [`scan`] allows. Otherwise `None`, and the serial scan
+/// decides.
+fn cuts_on_every_core(value: &[u8], every: usize) -> Option<Vec<usize>> {
+    let mut candidates = Vec::new();
+    let mut from = every;
+    while let Some(comma) = value
+        .get(from..)
+        .and_then(|rest| memchr::memchr(b',', rest))
+    {
+        let cut = from + comma + 1;
+        if cut >= value.len() {
+            break;
+        }
+        candidates.push(cut);
+        from = cut + every.max(1) - 1;
+    }
+    if candidates.is_empty() {
+        return None;
+    }
+    let clean = (0..=candidates.len()).into_par_iter().all(|i| {
+        let start = i.checked_sub(1).map_or(0, |before| candidates[before]);
+        let end = candidates.get(i).copied().unwrap_or(value.len());
+        let mut found = Vec::new();
+        // Cutting every `end - start` bytes, the piece's only cut is at its
+        // end, if its last comma leaves the state a header starts in.
+        let stopped = scan(value, start, end, end - start, &mut found);
+        !stopped && (end == value.len() || found.last() == Some(&end))
+    });
+    clean.then_some(candidates)
+}
+
+/// Pushes the cuts of [`cuts`] between `from` and `to`, following the
+/// state from the one a header starts in at `from`, until the state
+/// becomes uncertain, which it says (true) rather than reaching `to`.
+fn scan(value: &[u8], from: usize, to: usize, every: usize, cuts: &mut Vec<usize>) -> bool {
+    let mut next_cut = from + every;
     let mut state = State::Name;
     let mut stack: Vec<State> = Vec::new();
     // A backslash escaped the next character (mail-parser's `is_escaped`,
@@ -128,8 +170,8 @@ fn scan(value: &[u8], every: usize, cuts: &mut Vec<usize>) -> bool {
     // A comment since the last separator: before a group's colon it may
     // become the group's name, or outlive the group and name the next one.
     let mut comment = false;
-    let mut i = 0;
-    while let Some(&b) = value.get(i) {
+    let mut i = from;
+    while let Some(&b) = value.get(i).filter(|_| i < to) {
         i += 1;
         if !escaped && !STEERING_UNESCAPED[b as usize] {
             // Most bytes: part of a name or an address, changing nothing.
@@ -262,7 +304,7 @@ fn encoded_word_end(value: &[u8], at: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::{Cutting, cuts};
+    use super::{Cutting, cuts, cuts_on_every_core, scan};
     use crate::message::rfc5322::parse_rfc5322_cut;
     use proptest::prelude::*;
 
@@ -377,7 +419,45 @@ mod tests {
         })
     }
 
+    /// Every comma the serial scan may cut at.
+    fn allowed(value: &str) -> Vec<usize> {
+        let mut all = Vec::new();
+        scan(value.as_bytes(), 0, value.len(), 1, &mut all);
+        all
+    }
+
+    #[test]
+    fn cuts_found_on_every_core_are_cuts_the_serial_scan_allows() {
+        let plain: String = (0..2_000)
+            .map(|i| format!("u{i}@example.com,\r\n "))
+            .collect::<String>()
+            + "last@example.com\r\n";
+        let found = cuts_on_every_core(plain.as_bytes(), 1_000).unwrap();
+        assert!(found.len() > 30);
+        let all = allowed(&plain);
+        assert!(found.iter().all(|cut| all.contains(cut)));
+        // A long quoted name holds the commas past the first cut: that
+        // piece does not end where a header starts again, so the serial
+        // scan decides.
+        let quoted = format!("a@x.com, \"{}\" <b@x.com>, c@x.com\n", "n, ".repeat(1_000));
+        assert_eq!(cuts_on_every_core(quoted.as_bytes(), 100), None);
+        assert_eq!(
+            cuts(quoted.as_bytes(), 100),
+            [quoted.find(">,").unwrap() + 2]
+        );
+    }
+
     proptest! {
+        /// Cuts found on every core, when they are found, are cuts the
+        /// serial scan allows.
+        #[test]
+        fn cuts_on_every_core_are_allowed(value in header(), every in 1usize..40) {
+            if let Some(found) = cuts_on_every_core(value.as_bytes(), every) {
+                let all = allowed(&value);
+                prop_assert!(found.iter().all(|cut| all.contains(cut)), "{:?} not all in {:?}", found, all);
+            }
+        }
+
         /// Cutting every header at every comma it can gives the model the
         /// whole-header parse gives: the same addresses, names, groups,
         /// header values and lines, string for string.
