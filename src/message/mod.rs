@@ -216,6 +216,16 @@ impl Span {
         }
     }
 
+    /// This span, for strings of text appended after `shift` bytes of the
+    /// model's text (a span of the message's bytes stays as it is).
+    pub(crate) fn after(self, shift: usize) -> Span {
+        if self.start & IN_SOURCE == 0 {
+            self.sub(shift, self.len as usize)
+        } else {
+            self
+        }
+    }
+
     fn get<'m>(self, text: &'m str, source: &'m str) -> &'m str {
         let (buffer, start) = if self.start & IN_SOURCE == 0 {
             (text, self.start)

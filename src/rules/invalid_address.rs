@@ -281,7 +281,9 @@ fn split(addr: &str) -> Result<(&str, &str), String> {
                 "contains a space".into()
             });
         }
-        match addr.find('@') {
+        // memchr's search, as for the one below: the standard library's
+        // costs several times as much on strings this short.
+        match memchr::memchr(b'@', addr.as_bytes()) {
             Some(at) => addr.split_at(at),
             None => return Err("has no @".into()),
         }
@@ -293,7 +295,7 @@ fn split(addr: &str) -> Result<(&str, &str), String> {
             "has text between the quoted part and the @".into()
         });
     };
-    if domain.contains('@') {
+    if memchr::memchr(b'@', domain.as_bytes()).is_some() {
         return Err("has more than one @".into());
     }
     if has_whitespace(domain) {
