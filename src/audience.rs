@@ -10,8 +10,7 @@ use crate::mass_names::MassNames;
 pub use crate::message::mailbox_key;
 use crate::message::{Address, Field, Message, has_ascii_uppercase};
 use rayon::iter::{
-    IndexedParallelIterator, IntoParallelIterator, IntoParallelRefIterator, ParallelExtend,
-    ParallelIterator,
+    IndexedParallelIterator, IntoParallelIterator, IntoParallelRefIterator, ParallelIterator,
 };
 use rayon::slice::ParallelSliceMut;
 use std::borrow::Cow;
@@ -769,35 +768,39 @@ fn first_occurrences(msg: &Message) -> Vec<u32> {
     // of a pair and faster to sort; mailboxes that share the half are told
     // apart below.
     // Senders and empty entries get `u64::MAX`, above every key (positions
-    // stay below `u32::MAX`), so that the list is written in place, one
-    // number per address, and they sort to its end, where it is cut.
+    // stay below `u32::MAX`), so that they sort to the list's end, where it
+    // is cut. Each address starts as its own first occurrence (`NONE` for
+    // those): the runs of equal hashes below correct the few repeats, so a
+    // million distinct mailboxes cost no scattered writes.
     let key_of = |position: usize| {
         msg.address(position)
             .filter(|a| a.field.is_recipient() && !a.addr.is_empty())
             // At most `u32::MAX` addresses fit in a message maillint reads:
             // the size limit keeps messages far below 4 GB.
-            .map_or(u64::MAX, |a| {
-                hasher.hash_one(mailbox_key(a.addr)) & HASH_HALF | position as u64
+            .map_or((u64::MAX, NONE), |a| {
+                let key = hasher.hash_one(mailbox_key(a.addr)) & HASH_HALF | position as u64;
+                (key, position as u32)
             })
     };
     let positions = 0..msg.addresses().len();
     let mut keyed: Vec<u64> = Vec::with_capacity(positions.len());
+    let mut first: Vec<u32> = Vec::with_capacity(positions.len());
     if positions.len() >= PARALLEL_SORT_FROM {
-        keyed.par_extend(positions.into_par_iter().map(key_of));
+        positions
+            .into_par_iter()
+            .map(key_of)
+            .unzip_into_vecs(&mut keyed, &mut first);
         keyed.par_sort_unstable();
     } else {
-        keyed.extend(positions.map(key_of));
+        (keyed, first) = positions.map(key_of).unzip();
         keyed.sort_unstable();
     }
     keyed.truncate(keyed.partition_point(|&k| k != u64::MAX));
-    let mut first = vec![NONE; msg.addresses().len()];
     let key = |position: u32| mailbox_key(msg.address(position as usize).map_or("", |a| a.addr));
     // The different mailboxes within one run of equal hashes: almost always one.
     let mut distinct: Vec<u32> = Vec::new();
     for run in keyed.chunk_by(|a, b| a & HASH_HALF == b & HASH_HALF) {
-        if let [only] = run {
-            let only = *only as u32;
-            first[only as usize] = only;
+        if run.len() == 1 {
             continue;
         }
         // Positions ascend within a run: a mailbox's first entry comes first.
