@@ -269,7 +269,8 @@ fn has_at_word(name: &str) -> bool {
 
 /// Splits an addr-spec into local part and domain, or says why it cannot.
 fn split(addr: &str) -> Result<(&str, &str), String> {
-    let (local, rest) = if addr.starts_with('"') {
+    let quoted = addr.starts_with('"');
+    let (local, rest) = if quoted {
         // A quoted local part may hold spaces and @ signs.
         let close = closing_quote(addr).ok_or("has an unclosed quote")?;
         addr.split_at(close + 1)
@@ -298,7 +299,8 @@ fn split(addr: &str) -> Result<(&str, &str), String> {
     if memchr::memchr(b'@', domain.as_bytes()).is_some() {
         return Err("has more than one @".into());
     }
-    if has_whitespace(domain) {
+    // Unquoted, the whole address was looked at already.
+    if quoted && has_whitespace(domain) {
         return Err("contains a space".into());
     }
     Ok((local, domain))
