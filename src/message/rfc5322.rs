@@ -435,12 +435,12 @@ enum First {
 impl<'p, 'a> Entries<'p, 'a> {
     fn new(field: Field, placer: &'p mut LinePlacer<'a>) -> Self {
         let empties = empty_angle_addrs(placer.text);
-        Entries::from(field, placer, empties, 0)
+        Entries::with_empties(field, placer, empties, 0)
     }
 
     /// Entries whose empty `<>` ones are at these offsets, counting lines
     /// from `counted` (where the placer's first line is).
-    fn from(
+    fn with_empties(
         field: Field,
         placer: &'p mut LinePlacer<'a>,
         empties: Vec<usize>,
@@ -628,7 +628,7 @@ fn place_piece(
     let to = empties.partition_point(|&at| at < piece.end);
     let own_empties = empties.get(from..to).unwrap_or_default().to_vec();
     let (first, empty_indices) = {
-        let mut entries = Entries::from(field, &mut placer, own_empties, piece.start);
+        let mut entries = Entries::with_empties(field, &mut placer, own_empties, piece.start);
         let list = match parsed {
             HeaderValue::Address(list) => Some(list),
             _ => None,
