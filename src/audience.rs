@@ -403,8 +403,12 @@ impl<'m> Audience<'m> {
         };
 
         // The chunks' domains numbered in order of first appearance (a few
-        // per chunk), and their organisations.
-        let mut numbered: FastMap<String, u32> = FastMap::default();
+        // per chunk), and their organisations. Domains are found by their
+        // hash, so that a message of a million domains does not hold each
+        // name twice; names that share a hash are kept apart in `colliding`.
+        let hasher = foldhash::fast::RandomState::default();
+        let mut numbered: FastMap<u64, u32> = FastMap::default();
+        let mut colliding: FastMap<String, u32> = FastMap::default();
         let mut organisations: FastMap<String, usize> = FastMap::default();
         let mut domains: Vec<Domain> = Vec::new();
         let mut masses = Vec::new();
@@ -422,13 +426,38 @@ impl<'m> Audience<'m> {
                     .domains
                     .into_iter()
                     .map(|class| {
-                        if let Some(&id) = numbered.get(&class.domain.name) {
+                        let name = &class.domain.name;
+                        let hash = hasher.hash_one(name.as_str());
+                        let known = match numbered.get(&hash) {
+                            Some(&id)
+                                if domains.get(id as usize).is_some_and(|d| d.name == *name) =>
+                            {
+                                Some(id)
+                            }
+                            Some(_) => colliding.get(name).copied(),
+                            None => None,
+                        };
+                        if let Some(id) = known {
                             return id;
                         }
                         let id = domains.len() as u32;
-                        let count = organisations.len();
-                        let organisation = *organisations.entry(class.party_key).or_insert(count);
-                        numbered.insert(class.domain.name.clone(), id);
+                        match numbered.entry(hash) {
+                            std::collections::hash_map::Entry::Vacant(slot) => {
+                                slot.insert(id);
+                            }
+                            std::collections::hash_map::Entry::Occupied(_) => {
+                                colliding.insert(name.clone(), id);
+                            }
+                        }
+                        let party_key = name.get(class.party_key..).unwrap_or_default();
+                        let organisation = match organisations.get(party_key) {
+                            Some(&organisation) => organisation,
+                            None => {
+                                let count = organisations.len();
+                                organisations.insert(party_key.to_string(), count);
+                                count
+                            }
+                        };
                         domains.push(Domain {
                             organisation,
                             index: id as usize,
@@ -658,9 +687,10 @@ struct Classified {
 /// What the organisation makes of a domain.
 struct DomainClass {
     domain: Domain,
-    /// Its registrable domain (or itself): recipients at the same one,
-    /// personal mailboxes apart, are one party.
-    party_key: String,
+    /// Where in its name its registrable domain starts (0 when it has
+    /// none): recipients at the same one, personal mailboxes apart, are
+    /// one party.
+    party_key: usize,
     /// Some configured list is at this domain.
     has_lists: bool,
 }
@@ -689,7 +719,7 @@ fn classify(by: &By<'_>, entries: &mut [Entry]) -> Classified {
                         organisation: 0,
                         index: 0,
                     },
-                    party_key: registrable(&domain).unwrap_or(&domain).to_string(),
+                    party_key: registrable(&domain).map_or(0, |reg| domain.len() - reg.len()),
                     has_lists: org.list_domains.contains(domain.as_ref()),
                 });
                 domain_index.insert(domain, i);
