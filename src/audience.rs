@@ -8,8 +8,10 @@
 use crate::config::{Config, ConfigError, ListConfig};
 use crate::mass_names::MassNames;
 pub use crate::message::mailbox_key;
-use crate::message::{Address, Message};
-use rayon::iter::{IntoParallelIterator, ParallelExtend, ParallelIterator};
+use crate::message::{Address, Field, Message, has_ascii_uppercase};
+use rayon::iter::{
+    IndexedParallelIterator, IntoParallelIterator, IntoParallelRefIterator, ParallelIterator,
+};
 use rayon::slice::ParallelSliceMut;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -124,25 +126,41 @@ pub struct MassList {
 }
 
 /// One distinct mailbox among the recipients: a view into the audience.
+/// Everything but [`first`](Self::first) is read from the audience alone,
+/// so that a rule walking a million recipients builds no address it does
+/// not use.
 #[derive(Debug, Clone, Copy)]
 pub struct Recipient<'a> {
-    /// Its first occurrence in To/Cc/Bcc/Resent-*.
-    pub first: Address<'a>,
-    /// Its first occurrence in a header every recipient sees (To, Cc).
-    pub visible: Option<Address<'a>>,
+    /// The field of its first occurrence in a header every recipient sees
+    /// (To, Cc), if it has one.
+    pub visible: Option<Field>,
     /// Outside the organisation.
     pub external: bool,
     /// One of the sender's own addresses (From, Sender, Reply-To).
     pub own: bool,
-    /// Recipients with the same party id belong together: one organisation,
-    /// or one person at a personal-mailbox provider.
-    pub party: usize,
+    /// Its domain, and what the organisation makes of it.
+    pub domain: &'a Domain,
     /// The configured list, if the address is one.
     pub list: Option<&'a ListConfig>,
     pub mass: Option<&'a MassList>,
+    msg: &'a Message,
+    /// Its first position in `Message::addresses`.
+    position: u32,
 }
 
-impl Recipient<'_> {
+impl<'a> Recipient<'a> {
+    /// Its first occurrence in To/Cc/Bcc/Resent-*.
+    pub fn first(&self) -> Address<'a> {
+        self.msg.address(self.position as usize).unwrap_or_default()
+    }
+
+    /// The field of its first occurrence, without building the address.
+    pub fn first_field(&self) -> Field {
+        self.msg
+            .field_at(self.position as usize)
+            .unwrap_or_default()
+    }
+
     /// How many people this address reaches: its configured member count,
     /// or one.
     pub fn reach(&self) -> u64 {
@@ -150,39 +168,74 @@ impl Recipient<'_> {
     }
 }
 
+/// A domain recipients are at, as the organisation sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Domain {
+    /// Lowercased; empty for an address without one.
+    pub name: String,
+    /// Outside the organisation.
+    pub external: bool,
+    /// A personal-mailbox provider: every address there is a party of its
+    /// own.
+    pub personal: bool,
+    /// Domains of one organisation (one registrable domain) share this
+    /// number, below [`Audience::organisations`].
+    pub organisation: usize,
+    /// Its position among the message's domains, below
+    /// [`Audience::domain_count`]: for rules that tally by domain.
+    pub index: usize,
+}
+
 fn reach(list: Option<&ListConfig>) -> u64 {
     list.and_then(|l| l.members).unwrap_or(1).max(1)
 }
 
-/// A recipient as the audience stores it: 16 bytes, for a million of them.
+/// A recipient as the audience stores it: 12 bytes, for a million of them.
 #[derive(Debug, Clone, Copy, Default)]
 struct Entry {
-    /// Positions in `Message::addresses`; `visible` may be `NONE`.
+    /// Its first position in `Message::addresses`.
     first: u32,
-    visible: u32,
-    party: u32,
-    /// Index into `Org::list_configs` (all ones when none) under [`FLAGS`],
-    /// and the flags.
-    list: u32,
+    /// Index into `Audience::domains` (into its chunk's domains until they
+    /// are numbered).
+    domain: u32,
+    /// The flags, the field of its first visible occurrence (see
+    /// [`VISIBLE_FIELDS`]) and the index into `Org::list_configs` (all ones
+    /// when none), from the top bit down.
+    bits: u32,
 }
 
-const _: () = assert!(std::mem::size_of::<Entry>() == 16);
+const _: () = assert!(std::mem::size_of::<Entry>() == 12);
 
-/// Outside the organisation.
-const EXTERNAL: u32 = 1 << 31;
 /// One of the sender's own addresses.
-const OWN: u32 = 1 << 30;
+const OWN: u32 = 1 << 31;
 /// Has an entry in `Audience::masses`.
-const MASS: u32 = 1 << 29;
-const FLAGS: u32 = EXTERNAL | OWN | MASS;
+const MASS: u32 = 1 << 30;
+/// The fields every recipient sees, numbered from 1 in the three bits
+/// under the flags (0: not seen in any).
+const VISIBLE_FIELDS: [Field; 4] = [Field::To, Field::Cc, Field::ResentTo, Field::ResentCc];
+const VISIBLE_SHIFT: u32 = 27;
+const VISIBLE_MASK: u32 = 0b111 << VISIBLE_SHIFT;
+const LIST_MASK: u32 = (1 << VISIBLE_SHIFT) - 1;
+const _: () = assert!(VISIBLE_FIELDS.len() < 1 << 3);
 
 impl Entry {
     fn list_index(&self) -> usize {
-        (self.list & !FLAGS) as usize
+        (self.bits & LIST_MASK) as usize
     }
 
     fn is(&self, flag: u32) -> bool {
-        self.list & flag != 0
+        self.bits & flag != 0
+    }
+
+    fn visible(&self) -> Option<Field> {
+        let code = (self.bits & VISIBLE_MASK) >> VISIBLE_SHIFT;
+        VISIBLE_FIELDS.get((code as usize).checked_sub(1)?).copied()
+    }
+
+    fn set_visible(&mut self, field: Field) {
+        if let Some(i) = VISIBLE_FIELDS.iter().position(|f| *f == field) {
+            self.bits = self.bits & !VISIBLE_MASK | (i as u32 + 1) << VISIBLE_SHIFT;
+        }
     }
 }
 
@@ -194,6 +247,10 @@ pub struct Audience<'m> {
     msg: &'m Message,
     /// Distinct recipients in order of first appearance.
     entries: Vec<Entry>,
+    /// Their distinct domains, in order of first appearance.
+    domains: Vec<Domain>,
+    /// How many organisations (registrable domains) those are.
+    organisations: usize,
     /// The everyone-style lists among them (few), by recipient index.
     masses: Vec<(u32, MassList)>,
     /// For each entry of `Message::addresses`, its index in `entries`
@@ -216,6 +273,9 @@ pub struct Org {
     personal_domains: HashSet<String>,
     /// Configured lists by lowercased address: indices into `list_configs`.
     lists: FastMap<String, u32>,
+    /// The part after the last `@` of each of `lists`' addresses: an
+    /// address at any other domain is no configured list, unlooked-up.
+    list_domains: HashSet<String>,
     list_configs: Vec<ListConfig>,
     mass_names: MassNames,
 }
@@ -230,13 +290,15 @@ impl Org {
             line: None,
             message: format!("organization.mass_list_names: {reason}"),
         })?;
-        let (lists, list_configs) = config
+        let (lists, list_configs): (FastMap<String, u32>, _) = config
             .lists
             .iter()
             .enumerate()
             .map(|(i, (address, list))| ((address.clone(), i as u32), list.clone()))
             .unzip();
+        let list_domains = lists.keys().map(|a| list_domain(a).to_string()).collect();
         Ok(Org {
+            list_domains,
             domains: config.organization.domains.clone(),
             personal_domains: config
                 .organization
@@ -300,8 +362,8 @@ impl<'m> Audience<'m> {
         let mut recipient_of = first_occurrences(msg);
         // Each distinct recipient, at the position it is first written at,
         // looked up by its own address in chunks (on every core when there
-        // are many): its `party` holds, until the pass below, its domain's
-        // index in its chunk.
+        // are many): its `domain` is, until the domains are numbered below,
+        // an index into its chunk's.
         let is_first = |&(position, &f): &(usize, &u32)| f as usize == position;
         // Counted first: a collected list would grow by doubling, holding
         // up to twice its size.
@@ -329,8 +391,9 @@ impl<'m> Audience<'m> {
                 .collect(),
             sender: msg.sender().map(|a| a.addr.to_ascii_lowercase()),
         };
+        let parallel = entries.len() >= PARALLEL_SORT_FROM;
         let classify = |entries: &mut [Entry]| classify(&by, entries);
-        let chunks: Vec<Classified> = if entries.len() >= PARALLEL_SORT_FROM {
+        let chunks: Vec<Classified> = if parallel {
             entries
                 .par_chunks_mut(CLASSIFY_CHUNK)
                 .map(classify)
@@ -339,63 +402,111 @@ impl<'m> Audience<'m> {
             entries.chunks_mut(CLASSIFY_CHUNK).map(classify).collect()
         };
 
-        // Parties are numbered in order of first appearance, so this pass
-        // is serial; each domain's party is looked up once per chunk.
-        let mut parties: FastMap<String, u32> = FastMap::default();
-        let mut party_of_domain: Vec<u32> = Vec::new();
+        // The chunks' domains numbered in order of first appearance (a few
+        // per chunk), and their organisations. Domains are found by their
+        // hash, so that a message of a million domains does not hold each
+        // name twice; names that share a hash are kept apart in `colliding`.
+        let hasher = foldhash::fast::RandomState::default();
+        let mut numbered: FastMap<u64, u32> = FastMap::default();
+        let mut colliding: FastMap<String, u32> = FastMap::default();
+        let mut organisations: FastMap<String, usize> = FastMap::default();
+        let mut domains: Vec<Domain> = Vec::new();
         let mut masses = Vec::new();
-        let mut next = 0usize;
-        for (position, addr) in msg.addresses().enumerate() {
+        let mut renumber: Vec<Vec<u32>> = Vec::with_capacity(chunks.len());
+        for (chunk, classified) in chunks.into_iter().enumerate() {
+            let base = chunk * CLASSIFY_CHUNK;
+            masses.extend(
+                classified
+                    .masses
+                    .into_iter()
+                    .map(|(at, mass)| ((base + at as usize) as u32, mass)),
+            );
+            renumber.push(
+                classified
+                    .domains
+                    .into_iter()
+                    .map(|class| {
+                        let name = &class.domain.name;
+                        let hash = hasher.hash_one(name.as_str());
+                        let known = match numbered.get(&hash) {
+                            Some(&id)
+                                if domains.get(id as usize).is_some_and(|d| d.name == *name) =>
+                            {
+                                Some(id)
+                            }
+                            Some(_) => colliding.get(name).copied(),
+                            None => None,
+                        };
+                        if let Some(id) = known {
+                            return id;
+                        }
+                        let id = domains.len() as u32;
+                        match numbered.entry(hash) {
+                            std::collections::hash_map::Entry::Vacant(slot) => {
+                                slot.insert(id);
+                            }
+                            std::collections::hash_map::Entry::Occupied(_) => {
+                                colliding.insert(name.clone(), id);
+                            }
+                        }
+                        let party_key = name.get(class.party_key..).unwrap_or_default();
+                        let organisation = match organisations.get(party_key) {
+                            Some(&organisation) => organisation,
+                            None => {
+                                let count = organisations.len();
+                                organisations.insert(party_key.to_string(), count);
+                                count
+                            }
+                        };
+                        domains.push(Domain {
+                            organisation,
+                            index: id as usize,
+                            ..class.domain
+                        });
+                        id
+                    })
+                    .collect(),
+            );
+        }
+        let renumber_chunk = |(entries, ids): (&mut [Entry], &Vec<u32>)| {
+            for entry in entries {
+                entry.domain = ids.get(entry.domain as usize).copied().unwrap_or_default();
+            }
+        };
+        if parallel {
+            entries
+                .par_chunks_mut(CLASSIFY_CHUNK)
+                .zip(renumber.par_iter())
+                .for_each(renumber_chunk);
+        } else {
+            entries
+                .chunks_mut(CLASSIFY_CHUNK)
+                .zip(&renumber)
+                .for_each(renumber_chunk);
+        }
+
+        // Each address's recipient, numbered in order of first appearance;
+        // a recipient first written in Bcc is visible if written again in
+        // To or Cc. Earlier positions hold recipient indices by now.
+        let mut next = 0u32;
+        for position in 0..recipient_of.len() {
             let earlier = recipient_of[position];
             if earlier == NONE {
                 continue;
             }
-            if earlier as usize != position {
-                // Seen before: the earlier entry already has its recipient
-                // (earlier positions hold recipient indices by now).
-                let index = recipient_of[earlier as usize];
-                recipient_of[position] = index;
-                let r = &mut entries[index as usize];
-                if r.visible == NONE && addr.field.is_visible() {
-                    r.visible = position as u32;
-                }
+            if earlier as usize == position {
+                recipient_of[position] = next;
+                next += 1;
                 continue;
             }
-            let index = next;
-            next += 1;
-            let (chunk, offset) = (index / CLASSIFY_CHUNK, index % CLASSIFY_CHUNK);
-            let Some(classified) = chunks.get(chunk) else {
-                continue;
-            };
-            if offset == 0 {
-                party_of_domain.clear();
-                party_of_domain.resize(classified.domains.len(), NONE);
-                masses.extend(
-                    classified
-                        .masses
-                        .iter()
-                        .map(|(at, mass)| ((index + *at as usize) as u32, mass.clone())),
-                );
+            let index = recipient_of[earlier as usize];
+            recipient_of[position] = index;
+            if let Some(entry) = entries.get_mut(index as usize)
+                && entry.visible().is_none()
+                && let Some(field) = msg.field_at(position).filter(|f| f.is_visible())
+            {
+                entry.set_visible(field);
             }
-            let entry = &mut entries[index];
-            let domain = entry.party as usize;
-            let class = &classified.domains[domain];
-            let mut party = party_of_domain[domain];
-            if party == NONE {
-                let count = parties.len() as u32;
-                party = *parties.entry(class.party_key.clone()).or_insert(count);
-                party_of_domain[domain] = party;
-            }
-            if class.personal {
-                let count = parties.len() as u32;
-                party = *parties
-                    .entry(mailbox_key(addr.addr).into_owned())
-                    .or_insert(count);
-            }
-            entry.party = party;
-            // At most `u32::MAX` addresses fit in a message maillint reads:
-            // the size limit keeps messages far below 4 GB.
-            recipient_of[position] = index as u32;
         }
         let reach = entries.iter().fold(0u64, |sum, e| {
             sum.saturating_add(reach(org.list_configs.get(e.list_index())))
@@ -403,6 +514,8 @@ impl<'m> Audience<'m> {
         Audience {
             msg,
             entries,
+            organisations: organisations.len(),
+            domains,
             masses,
             recipient_of,
             reach,
@@ -434,23 +547,40 @@ impl<'m> Audience<'m> {
     }
 
     fn view(&self, index: usize, e: &Entry) -> Recipient<'_> {
-        let address = |position: u32| self.msg.address(position as usize);
-        // `first` is always a position in the message.
-        let first = address(e.first).unwrap_or_default();
+        let domain = self.domain(e);
         Recipient {
-            first,
-            // Usually the first occurrence itself: no second lookup.
-            visible: if e.visible == e.first {
-                Some(first)
-            } else {
-                address(e.visible)
-            },
-            external: e.is(EXTERNAL),
+            visible: e.visible(),
+            external: domain.external,
             own: e.is(OWN),
-            party: e.party as usize,
+            domain,
             list: self.org.list_configs.get(e.list_index()),
             mass: e.is(MASS).then(|| self.mass(index)).flatten(),
+            msg: self.msg,
+            position: e.first,
         }
+    }
+
+    fn domain(&self, e: &Entry) -> &Domain {
+        // Every entry's domain is numbered; the empty one stands in for none.
+        static NO_DOMAIN: Domain = Domain {
+            name: String::new(),
+            external: false,
+            personal: false,
+            organisation: 0,
+            index: usize::MAX,
+        };
+        self.domains.get(e.domain as usize).unwrap_or(&NO_DOMAIN)
+    }
+
+    /// How many organisations (registrable domains, personal-mailbox
+    /// providers included) the recipients are at.
+    pub fn organisations(&self) -> usize {
+        self.organisations
+    }
+
+    /// How many distinct domains the recipients are at.
+    pub fn domain_count(&self) -> usize {
+        self.domains.len()
     }
 
     fn mass(&self, index: usize) -> Option<&MassList> {
@@ -489,7 +619,9 @@ impl<'m> Audience<'m> {
 
     /// Whether any recipient is outside the organisation.
     pub fn goes_outside(&self) -> bool {
-        self.entries.iter().any(|e| e.is(EXTERNAL) && !e.is(OWN))
+        self.entries
+            .iter()
+            .any(|e| self.domain(e).external && !e.is(OWN))
     }
 
     /// Whether any recipient is an everyone-style list, allowed sender or not.
@@ -546,19 +678,21 @@ struct By<'m> {
 /// A chunk of distinct recipients, classified.
 struct Classified {
     /// The chunk's distinct domains, in order of first appearance; each
-    /// recipient's `party` is an index here until parties are numbered.
+    /// recipient's `domain` is an index here until domains are numbered.
     domains: Vec<DomainClass>,
     /// The everyone-style lists among them (few), by offset in the chunk.
     masses: Vec<(u32, MassList)>,
 }
 
-/// What the organisation makes of a (lowercase) domain.
+/// What the organisation makes of a domain.
 struct DomainClass {
-    external: bool,
-    personal: bool,
-    /// Its registrable domain (or itself): recipients at the same one,
-    /// personal mailboxes apart, are one party.
-    party_key: String,
+    domain: Domain,
+    /// Where in its name its registrable domain starts (0 when it has
+    /// none): recipients at the same one, personal mailboxes apart, are
+    /// one party.
+    party_key: usize,
+    /// Some configured list is at this domain.
+    has_lists: bool,
 }
 
 /// Fills in the entries of distinct recipients (`first` set) from their
@@ -567,15 +701,33 @@ struct DomainClass {
 fn classify(by: &By<'_>, entries: &mut [Entry]) -> Classified {
     let (msg, org) = (by.msg, by.org);
     let mut domain_index: FastMap<Cow<'_, str>, u32> = FastMap::default();
-    let mut domains = Vec::new();
+    let mut domains: Vec<DomainClass> = Vec::new();
     let mut masses = Vec::new();
     for (offset, entry) in entries.iter_mut().enumerate() {
         let position = entry.first;
         let addr = msg.address(position as usize).unwrap_or_default();
+        let domain = lowercase(addr.domain().unwrap_or(""));
+        let class = match domain_index.get(&domain) {
+            Some(&i) => i,
+            None => {
+                let i = domains.len() as u32;
+                domains.push(DomainClass {
+                    domain: Domain {
+                        name: domain.to_string(),
+                        external: !is_internal(&domain, by.org_domains),
+                        personal: org.is_personal(&domain),
+                        organisation: 0,
+                        index: 0,
+                    },
+                    party_key: registrable(&domain).map_or(0, |reg| domain.len() - reg.len()),
+                    has_lists: org.list_domains.contains(domain.as_ref()),
+                });
+                domain_index.insert(domain, i);
+                i
+            }
+        };
         let key = mailbox_key(addr.addr);
-        let list = if org.lists.is_empty() {
-            None
-        } else {
+        let list = if domains[class as usize].has_lists {
             // The key already has a lowercase domain; only a local part
             // with capitals needs a lowercased copy.
             match lowercase(&key) {
@@ -583,9 +735,11 @@ fn classify(by: &By<'_>, entries: &mut [Entry]) -> Classified {
                 Cow::Owned(k) => org.lists.get(k.as_str()),
             }
             .copied()
+        } else {
+            None
         };
         let config = list.and_then(|i| org.list_configs.get(i as usize));
-        if let Some(reason) = org.mass_reason(config, addr.local_part()) {
+        let mass = org.mass_reason(config, addr.local_part()).map(|reason| {
             let sender_allowed = match (config, &by.sender) {
                 (Some(l), Some(s)) => allows(l, s),
                 _ => false,
@@ -597,45 +751,26 @@ fn classify(by: &By<'_>, entries: &mut [Entry]) -> Classified {
                     sender_allowed,
                 },
             ));
-        }
-        let domain = lowercase(addr.domain().unwrap_or(""));
-        let class = match domain_index.get(&domain) {
-            Some(&i) => i,
-            None => {
-                let i = domains.len() as u32;
-                domains.push(DomainClass {
-                    external: !is_internal(&domain, by.org_domains),
-                    personal: org.is_personal(&domain),
-                    party_key: registrable(&domain).unwrap_or(&domain).to_string(),
-                });
-                domain_index.insert(domain, i);
-                i
-            }
-        };
+            MASS
+        });
+        let own = if by.own.contains(&key) { OWN } else { 0 };
         *entry = Entry {
             first: position,
-            visible: if addr.field.is_visible() {
-                position
-            } else {
-                NONE
-            },
-            party: class,
-            // A configuration cannot list half a billion lists.
-            list: list.filter(|&i| i & FLAGS == 0).unwrap_or(!FLAGS)
-                | if domains[class as usize].external {
-                    EXTERNAL
-                } else {
-                    0
-                }
-                | if by.own.contains(&key) { OWN } else { 0 }
-                | if masses.last().is_some_and(|(at, _)| *at == offset as u32) {
-                    MASS
-                } else {
-                    0
-                },
+            domain: class,
+            // A configuration cannot list a hundred million lists.
+            bits: list.filter(|&i| i < LIST_MASK).unwrap_or(LIST_MASK) | own | mass.unwrap_or(0),
         };
+        if addr.field.is_visible() {
+            entry.set_visible(addr.field);
+        }
     }
     Classified { domains, masses }
+}
+
+/// The domain a list address is matched at: what follows its last `@`, as
+/// [`classify`] takes a recipient's (empty without one).
+fn list_domain(address: &str) -> &str {
+    address.rsplit_once('@').map_or("", |(_, domain)| domain)
 }
 
 /// Whether a (lowercase) sender is among a list's `allowed_senders`.
@@ -663,35 +798,39 @@ fn first_occurrences(msg: &Message) -> Vec<u32> {
     // of a pair and faster to sort; mailboxes that share the half are told
     // apart below.
     // Senders and empty entries get `u64::MAX`, above every key (positions
-    // stay below `u32::MAX`), so that the list is written in place, one
-    // number per address, and they sort to its end, where it is cut.
+    // stay below `u32::MAX`), so that they sort to the list's end, where it
+    // is cut. Each address starts as its own first occurrence (`NONE` for
+    // those): the runs of equal hashes below correct the few repeats, so a
+    // million distinct mailboxes cost no scattered writes.
     let key_of = |position: usize| {
         msg.address(position)
             .filter(|a| a.field.is_recipient() && !a.addr.is_empty())
             // At most `u32::MAX` addresses fit in a message maillint reads:
             // the size limit keeps messages far below 4 GB.
-            .map_or(u64::MAX, |a| {
-                hasher.hash_one(mailbox_key(a.addr)) & HASH_HALF | position as u64
+            .map_or((u64::MAX, NONE), |a| {
+                let key = hasher.hash_one(mailbox_key(a.addr)) & HASH_HALF | position as u64;
+                (key, position as u32)
             })
     };
     let positions = 0..msg.addresses().len();
     let mut keyed: Vec<u64> = Vec::with_capacity(positions.len());
+    let mut first: Vec<u32> = Vec::with_capacity(positions.len());
     if positions.len() >= PARALLEL_SORT_FROM {
-        keyed.par_extend(positions.into_par_iter().map(key_of));
+        positions
+            .into_par_iter()
+            .map(key_of)
+            .unzip_into_vecs(&mut keyed, &mut first);
         keyed.par_sort_unstable();
     } else {
-        keyed.extend(positions.map(key_of));
+        (keyed, first) = positions.map(key_of).unzip();
         keyed.sort_unstable();
     }
     keyed.truncate(keyed.partition_point(|&k| k != u64::MAX));
-    let mut first = vec![NONE; msg.addresses().len()];
     let key = |position: u32| mailbox_key(msg.address(position as usize).map_or("", |a| a.addr));
     // The different mailboxes within one run of equal hashes: almost always one.
     let mut distinct: Vec<u32> = Vec::new();
     for run in keyed.chunk_by(|a, b| a & HASH_HALF == b & HASH_HALF) {
-        if let [only] = run {
-            let only = *only as u32;
-            first[only as usize] = only;
+        if run.len() == 1 {
             continue;
         }
         // Positions ascend within a run: a mailbox's first entry comes first.
@@ -732,7 +871,7 @@ pub fn is_internal(domain: &str, org_domains: &[String]) -> bool {
 }
 
 fn lowercase(s: &str) -> Cow<'_, str> {
-    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+    if has_ascii_uppercase(s) {
         Cow::Owned(s.to_ascii_lowercase())
     } else {
         Cow::Borrowed(s)
@@ -790,7 +929,7 @@ mod tests {
         .unwrap();
         let org = Org::new(&Config::default()).unwrap();
         let audience = Audience::new(&msg, &org);
-        let addrs: Vec<&str> = audience.recipients().map(|r| r.first.addr).collect();
+        let addrs: Vec<&str> = audience.recipients().map(|r| r.first().addr).collect();
         assert_eq!(
             addrs,
             [
@@ -807,7 +946,7 @@ mod tests {
         assert_eq!(of, [None, Some(0), Some(1), Some(0), Some(2), Some(3)]);
         assert_eq!(audience.reach(), 4);
         assert_eq!(
-            audience.first_mass_list().map(|(r, _)| r.first.addr),
+            audience.first_mass_list().map(|(r, _)| r.first().addr),
             Some("everyone@example.org")
         );
         assert!(audience.recipient(3).unwrap().own);
@@ -831,7 +970,10 @@ mod tests {
         let org = Org::new(&Config::default()).unwrap();
         let audience = Audience::new(&msg, &org);
         assert_eq!(audience.len(), 2);
-        assert_eq!(audience.recipient(0).unwrap().first.addr, "Ann@Example.org");
+        assert_eq!(
+            audience.recipient(0).unwrap().first().addr,
+            "Ann@Example.org"
+        );
         assert!((1..=copies).all(|i| audience.recipient_index(i) == Some(0)));
         assert_eq!(audience.recipient_index(copies + 1), Some(1));
     }

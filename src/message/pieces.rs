@@ -37,15 +37,39 @@ pub(super) const CUTTING: Cutting = Cutting {
 /// Parses an address header's value (after the colon, up to and including
 /// its final line break) in pieces on every core, and hands each piece's
 /// addresses to `each`, in header order: `None` when a piece holds none.
-///
-/// The pieces are parsed a batch at a time while the previous batch is
-/// handed over, so that only a few pieces' parsed addresses are held at
-/// once, not a million.
 pub(super) fn parse_in_pieces<'v>(
     value: &'v [u8],
     piece_bytes: usize,
     mut each: impl FnMut(Option<&mail_parser::Address<'v>>) + Send,
 ) {
+    in_pieces(
+        value,
+        piece_bytes,
+        |_, parsed| parsed,
+        |parsed| {
+            match parsed {
+                HeaderValue::Address(list) => each(Some(&list)),
+                _ => each(None),
+            }
+            true
+        },
+    );
+}
+
+/// Parses an address header's value in pieces on every core and turns
+/// each piece's addresses into a `P` there too (`map`, given the piece's
+/// range), then hands them to `merge` in header order, serially, until it
+/// refuses one (false), which this returns.
+///
+/// The pieces are parsed a batch at a time while the previous batch is
+/// handed over, so that only a few pieces' parsed addresses are held at
+/// once, not a million.
+pub(super) fn in_pieces<'v, P: Send>(
+    value: &'v [u8],
+    piece_bytes: usize,
+    map: impl Fn(Range<usize>, HeaderValue<'v>) -> P + Sync,
+    mut merge: impl FnMut(P) -> bool + Send,
+) -> bool {
     let mut start = 0;
     let pieces: Vec<Range<usize>> = cuts(value, piece_bytes)
         .into_iter()
@@ -56,33 +80,40 @@ pub(super) fn parse_in_pieces<'v>(
             piece
         })
         .collect();
-    let parse = |batch: &[Range<usize>]| -> Vec<Result<HeaderValue<'v>, String>> {
+    let parse = |batch: &[Range<usize>]| -> Vec<Result<P, String>> {
         batch
             .par_iter()
             .map(|piece| {
                 let bytes = value.get(piece.clone()).unwrap_or_default();
-                catch_panic(|| MessageStream::new(bytes).parse_address())
+                catch_panic(|| map(piece.clone(), MessageStream::new(bytes).parse_address()))
             })
             .collect()
     };
-    let mut hand_over = |parsed: Vec<Result<HeaderValue<'v>, String>>| {
+    let mut hand_over = |parsed: Vec<Result<P, String>>| {
         for value in parsed {
             match value {
-                Ok(HeaderValue::Address(list)) => each(Some(&list)),
-                Ok(_) => each(None),
+                Ok(value) => {
+                    if !merge(value) {
+                        return false;
+                    }
+                }
                 // Raised again here, where the caller catches it (a panic
                 // on another thread would be printed there first).
                 Err(message) => std::panic::resume_unwind(Box::new(message)),
             }
         }
+        true
     };
     let mut batches = pieces.chunks(4 * rayon::current_num_threads().max(1));
     let mut parsed = batches.next().map(parse).unwrap_or_default();
     for batch in batches {
-        let ((), next) = rayon::join(|| hand_over(parsed), || parse(batch));
+        let (merged, next) = rayon::join(|| hand_over(parsed), || parse(batch));
+        if !merged {
+            return false;
+        }
         parsed = next;
     }
-    hand_over(parsed);
+    hand_over(parsed)
 }
 
 /// mail-parser's address parser states.
@@ -106,8 +137,11 @@ enum State {
 /// header's last addresses after a comment before such a colon only when
 /// it has met a group earlier in the header, which a piece cannot know.
 fn cuts(value: &[u8], every: usize) -> Vec<usize> {
+    if let Some(cuts) = cuts_on_every_core(value, every) {
+        return cuts;
+    }
     let mut cuts = Vec::new();
-    let stopped = scan(value, every, &mut cuts);
+    let stopped = scan(value, 0, value.len(), every, &mut cuts);
     let rest = value.get(cuts.last().copied().unwrap_or(0)..);
     if stopped && rest.is_some_and(|rest| memchr::memchr(b':', rest).is_some()) {
         cuts.clear();
@@ -115,10 +149,49 @@ fn cuts(value: &[u8], every: usize) -> Vec<usize> {
     cuts
 }
 
-/// Pushes the cuts of [`cuts`] until the state becomes uncertain, which
-/// it says (true) rather than reaching the end.
-fn scan(value: &[u8], every: usize, cuts: &mut Vec<usize>) -> bool {
-    let mut next_cut = every;
+/// [`cuts`] found on every core, for a header of thousands of addresses
+/// (following mail-parser's state byte by byte is a serial pass over tens
+/// of MB): the header is cut about every `every` bytes just past the next
+/// comma, whatever the state there, and each piece is then followed on its
+/// own from the state a header starts in. If every piece ends with a comma
+/// that leaves that state, with nothing uncertain on the way, then by
+/// induction from the header's start each piece does start in it, and the
+/// cuts are ones [`scan`] allows. Otherwise `None`, and the serial scan
+/// decides.
+fn cuts_on_every_core(value: &[u8], every: usize) -> Option<Vec<usize>> {
+    let mut candidates = Vec::new();
+    let mut from = every;
+    while let Some(comma) = value
+        .get(from..)
+        .and_then(|rest| memchr::memchr(b',', rest))
+    {
+        let cut = from + comma + 1;
+        if cut >= value.len() {
+            break;
+        }
+        candidates.push(cut);
+        from = cut + every.max(1) - 1;
+    }
+    if candidates.is_empty() {
+        return None;
+    }
+    let clean = (0..=candidates.len()).into_par_iter().all(|i| {
+        let start = i.checked_sub(1).map_or(0, |before| candidates[before]);
+        let end = candidates.get(i).copied().unwrap_or(value.len());
+        let mut found = Vec::new();
+        // Cutting every `end - start` bytes, the piece's only cut is at its
+        // end, if its last comma leaves the state a header starts in.
+        let stopped = scan(value, start, end, end - start, &mut found);
+        !stopped && (end == value.len() || found.last() == Some(&end))
+    });
+    clean.then_some(candidates)
+}
+
+/// Pushes the cuts of [`cuts`] between `from` and `to`, following the
+/// state from the one a header starts in at `from`, until the state
+/// becomes uncertain, which it says (true) rather than reaching `to`.
+fn scan(value: &[u8], from: usize, to: usize, every: usize, cuts: &mut Vec<usize>) -> bool {
+    let mut next_cut = from + every;
     let mut state = State::Name;
     let mut stack: Vec<State> = Vec::new();
     // A backslash escaped the next character (mail-parser's `is_escaped`,
@@ -128,8 +201,8 @@ fn scan(value: &[u8], every: usize, cuts: &mut Vec<usize>) -> bool {
     // A comment since the last separator: before a group's colon it may
     // become the group's name, or outlive the group and name the next one.
     let mut comment = false;
-    let mut i = 0;
-    while let Some(&b) = value.get(i) {
+    let mut i = from;
+    while let Some(&b) = value.get(i).filter(|_| i < to) {
         i += 1;
         if !escaped && !STEERING_UNESCAPED[b as usize] {
             // Most bytes: part of a name or an address, changing nothing.
@@ -262,7 +335,7 @@ fn encoded_word_end(value: &[u8], at: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::{Cutting, cuts};
+    use super::{Cutting, cuts, cuts_on_every_core, scan};
     use crate::message::rfc5322::parse_rfc5322_cut;
     use proptest::prelude::*;
 
@@ -377,15 +450,55 @@ mod tests {
         })
     }
 
+    /// Every comma the serial scan may cut at.
+    fn allowed(value: &str) -> Vec<usize> {
+        let mut all = Vec::new();
+        scan(value.as_bytes(), 0, value.len(), 1, &mut all);
+        all
+    }
+
+    #[test]
+    fn cuts_found_on_every_core_are_cuts_the_serial_scan_allows() {
+        let plain: String = (0..2_000)
+            .map(|i| format!("u{i}@example.com,\r\n "))
+            .collect::<String>()
+            + "last@example.com\r\n";
+        let found = cuts_on_every_core(plain.as_bytes(), 1_000).unwrap();
+        assert!(found.len() > 30);
+        let all = allowed(&plain);
+        assert!(found.iter().all(|cut| all.contains(cut)));
+        // A long quoted name holds the commas past the first cut: that
+        // piece does not end where a header starts again, so the serial
+        // scan decides.
+        let quoted = format!("a@x.com, \"{}\" <b@x.com>, c@x.com\n", "n, ".repeat(1_000));
+        assert_eq!(cuts_on_every_core(quoted.as_bytes(), 100), None);
+        assert_eq!(
+            cuts(quoted.as_bytes(), 100),
+            [quoted.find(">,").unwrap() + 2]
+        );
+    }
+
     proptest! {
-        /// Cutting every header at every comma it can gives the model the
-        /// whole-header parse gives: the same addresses, names, groups,
-        /// header values and lines, string for string.
+        /// Cuts found on every core, when they are found, are cuts the
+        /// serial scan allows.
         #[test]
-        fn pieces_parse_as_the_whole_header(to in header(), cc in header()) {
+        fn cuts_on_every_core_are_allowed(value in header(), every in 1usize..40) {
+            if let Some(found) = cuts_on_every_core(value.as_bytes(), every) {
+                let all = allowed(&value);
+                prop_assert!(found.iter().all(|cut| all.contains(cut)), "{:?} not all in {:?}", found, all);
+            }
+        }
+
+        /// Cutting every header at commas it can (every one it can, or
+        /// about every `piece` bytes) gives the model the whole-header
+        /// parse gives: the same addresses, names, groups, header values
+        /// and lines, string for string, whether the pieces' addresses
+        /// were placed on every core or, that found unsure, serially.
+        #[test]
+        fn pieces_parse_as_the_whole_header(to in header(), cc in header(), piece in 1usize..80) {
             let raw = format!("From: me@example.com\nTo: {to}\nSubject: s\nCc: {cc}\n\nbody\n");
             let whole = Cutting { from: usize::MAX, piece: 1 };
-            let cut = Cutting { from: 0, piece: 1 };
+            let cut = Cutting { from: 0, piece };
             let expected = parse_rfc5322_cut(raw.as_bytes(), 3, whole);
             let got = parse_rfc5322_cut(raw.as_bytes(), 3, cut);
             prop_assert_eq!(got, expected);

@@ -1,7 +1,8 @@
 use super::cost::check_parse_cost;
-use super::pieces::{CUTTING, Cutting, parse_in_pieces};
+use super::pieces::{CUTTING, Cutting, in_pieces, parse_in_pieces};
 use super::{
-    Attachment, BodyKind, BodyPart, Field, Group, Message, ParseError, Span, has_reply_prefix,
+    Attachment, BodyKind, BodyPart, Field, Group, Message, NO_GROUP, ParseError, Span,
+    has_reply_prefix,
 };
 use crate::guard::catch_panic;
 use mail_parser::parsers::MessageStream;
@@ -279,9 +280,14 @@ fn build(
             msg.push_header_at(name, copy.sub(leading, text.trim().len()), Some(line));
             let mut placer = LinePlacer::new(text.as_bytes(), Some(line), copy);
             if bytes.len() >= cutting.from {
-                let mut entries = Entries::new(field, &mut placer);
-                parse_in_pieces(bytes, cutting.piece, |list| entries.push(&mut msg, list));
-                entries.finish(&mut msg);
+                // Kept in the message's bytes, the text is the bytes cut.
+                let kept = matches!(text, Cow::Borrowed(_));
+                if !(kept && place_on_every_core(&mut msg, field, bytes, line, copy, cutting.piece))
+                {
+                    let mut entries = Entries::new(field, &mut placer);
+                    parse_in_pieces(bytes, cutting.piece, |list| entries.push(&mut msg, list));
+                    entries.finish(&mut msg);
+                }
             } else {
                 with_address_list(bytes, |list| {
                     push_addresses(&mut msg, list, field, &mut placer);
@@ -460,16 +466,56 @@ struct Entries<'p, 'a> {
     /// header of a million `<>` is still read once.
     counted: usize,
     empty_line: Option<usize>,
+    /// What placing did first, and where the empty entries went: for
+    /// checking a piece placed on its own (see [`Merge`]).
+    first: First,
+    empty_indices: Vec<usize>,
+}
+
+/// The first thing placing a piece of a header did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum First {
+    /// Nothing: the piece held no entry but empty `<>` ones.
+    Nothing,
+    /// Found an address verbatim at `at`, `len` bytes long, and counted
+    /// `line` lines from the piece's start to it.
+    Found { at: usize, len: usize, line: usize },
+    /// Anything else: a group, a comment, an address not found verbatim.
+    Other,
 }
 
 impl<'p, 'a> Entries<'p, 'a> {
     fn new(field: Field, placer: &'p mut LinePlacer<'a>) -> Self {
+        let empties = empty_angle_addrs(placer.text);
+        Entries::with_empties(field, placer, empties, 0)
+    }
+
+    /// Entries whose empty `<>` ones are at these offsets, counting lines
+    /// from `counted` (where the placer's first line is).
+    fn with_empties(
+        field: Field,
+        placer: &'p mut LinePlacer<'a>,
+        empties: Vec<usize>,
+        counted: usize,
+    ) -> Self {
         Entries {
             field,
-            empties: empty_angle_addrs(placer.text).into_iter().peekable(),
-            counted: 0,
+            empties: empties.into_iter().peekable(),
+            counted,
             empty_line: placer.first_line,
             placer,
+            first: First::Nothing,
+            empty_indices: Vec::new(),
+        }
+    }
+
+    /// Notes what placing an entry did, if it is the first.
+    fn note_first(&mut self, found: Option<(usize, usize)>) {
+        if self.first == First::Nothing {
+            self.first = match (found, self.placer.line) {
+                (Some((at, len)), Some(line)) => First::Found { at, len, line },
+                _ => First::Other,
+            };
         }
     }
 
@@ -481,6 +527,7 @@ impl<'p, 'a> Entries<'p, 'a> {
                 .empty_line
                 .map(|l| l + memchr::memchr_iter(b'\n', skipped).count());
             self.counted = at;
+            self.empty_indices.push(msg.addresses.len());
             msg.push_address(self.field, Span::default(), None, self.empty_line, None);
         }
     }
@@ -498,6 +545,9 @@ impl<'p, 'a> Entries<'p, 'a> {
                 for group in groups {
                     // mail-parser represents addresses outside any group, in a
                     // header that also has groups, as groups without a name.
+                    if group.name.is_some() {
+                        self.note_first(None);
+                    }
                     let index = group.name.as_ref().map(|name| {
                         msg.groups.push(Group {
                             name: name.to_string(),
@@ -529,9 +579,11 @@ impl<'p, 'a> Entries<'p, 'a> {
         {
             // `group: (some text);`: a comment, which mail-parser reports
             // as a name without an address. Nothing was addressed.
+            self.note_first(None);
             return;
         }
         let line = self.placer.place(spec);
+        self.note_first(self.placer.last_match.map(|at| (at, spec.len())));
         let quoted = if spec.starts_with('@') {
             self.placer.quoted_before_match()
         } else {
@@ -556,6 +608,171 @@ impl<'p, 'a> Entries<'p, 'a> {
 
     fn finish(mut self, msg: &mut Message) {
         self.flush(msg, usize::MAX);
+    }
+}
+
+/// Places the addresses of a header cut into pieces on every core, each
+/// piece from its own start (see [`Merge`]). False, with nothing added,
+/// when a piece is not placed as placing the whole header places it: the
+/// caller then places the header serially.
+fn place_on_every_core(
+    msg: &mut Message,
+    field: Field,
+    text: &[u8],
+    line: usize,
+    copy: Span,
+    piece_bytes: usize,
+) -> bool {
+    let before = (msg.addresses.len(), msg.groups.len(), msg.text.len());
+    let empties = empty_angle_addrs(text);
+    let mut merge = Merge {
+        text,
+        cursor: 0,
+        line,
+        header_line: line,
+        newlines: 0,
+    };
+    let placed = in_pieces(
+        text,
+        piece_bytes,
+        |piece, parsed| place_piece(field, text, copy, &empties, piece, &parsed),
+        |placed| merge.append(msg, placed),
+    );
+    if !placed {
+        msg.addresses.truncate(before.0);
+        msg.groups.truncate(before.1);
+        msg.text.truncate(before.2);
+    }
+    placed
+}
+
+/// A piece of a header, its addresses placed as if placing had reached the
+/// piece's start with nothing pending: in a model of its own, whose lines
+/// count from the piece's first line.
+struct Placed {
+    model: Message,
+    start: usize,
+    /// Line breaks in the piece.
+    newlines: usize,
+    first: First,
+    /// Which of the model's addresses are empty `<>` entries.
+    empty_indices: Vec<usize>,
+    /// Where placing ended: the placer's cursor, and its line.
+    cursor: usize,
+    line: usize,
+}
+
+fn place_piece(
+    field: Field,
+    text: &[u8],
+    copy: Span,
+    empties: &[usize],
+    piece: std::ops::Range<usize>,
+    parsed: &HeaderValue<'_>,
+) -> Placed {
+    let mut model = Message {
+        first_line: Some(0),
+        ..Message::default()
+    };
+    let mut placer = LinePlacer::new(text, Some(0), copy);
+    placer.cursor = piece.start;
+    let from = empties.partition_point(|&at| at < piece.start);
+    let to = empties.partition_point(|&at| at < piece.end);
+    let own_empties = empties.get(from..to).unwrap_or_default().to_vec();
+    let (first, empty_indices) = {
+        let mut entries = Entries::with_empties(field, &mut placer, own_empties, piece.start);
+        let list = match parsed {
+            HeaderValue::Address(list) => Some(list),
+            _ => None,
+        };
+        entries.push(&mut model, list);
+        entries.flush(&mut model, usize::MAX);
+        (entries.first, entries.empty_indices)
+    };
+    let bytes = text.get(piece.clone()).unwrap_or_default();
+    Placed {
+        model,
+        start: piece.start,
+        newlines: memchr::memchr_iter(b'\n', bytes).count(),
+        first,
+        empty_indices,
+        cursor: placer.cursor,
+        line: placer.line.unwrap_or(0),
+    }
+}
+
+/// Where placing the whole header would be at the start of the next
+/// piece: pieces placed on their own are checked against it, and appended.
+///
+/// Placing searches for each address forward from the previous one, and
+/// counts lines on the way. A piece placed from its own start is placed as
+/// the whole header places it if placing its first address from this state
+/// finds it at the same offset, and placing the previous piece stopped
+/// before this one (so that it took none of its empty `<>` entries): from
+/// that address on, both are in the same state, their lines apart by a
+/// constant. Empty entries count their lines from the header's start
+/// either way. The first piece starts in the state the header starts in.
+struct Merge<'t> {
+    text: &'t [u8],
+    cursor: usize,
+    line: usize,
+    header_line: usize,
+    /// Line breaks before the next piece.
+    newlines: usize,
+}
+
+impl Merge<'_> {
+    /// Appends the piece's addresses and groups to the model, or says it
+    /// cannot (false), adding nothing.
+    fn append(&mut self, msg: &mut Message, placed: Placed) -> bool {
+        if self.cursor > placed.start {
+            return false;
+        }
+        let base = match placed.first {
+            First::Nothing => None,
+            _ if placed.start == 0 => Some(self.header_line),
+            First::Found { at, len, line } => {
+                let end = self
+                    .text
+                    .len()
+                    .min(self.cursor + ADDRESS_SEARCH_WINDOW + len);
+                let window = self.text.get(self.cursor..end).unwrap_or_default();
+                let address = self.text.get(at..at + len).unwrap_or_default();
+                if find(window, address) != Some(at - self.cursor) {
+                    return false;
+                }
+                let skipped = self.text.get(self.cursor..at).unwrap_or_default();
+                let serial = self.line + memchr::memchr_iter(b'\n', skipped).count();
+                Some(serial.saturating_sub(line))
+            }
+            First::Other => return false,
+        };
+        let empty_base = self.header_line + self.newlines;
+        let line_base = base.unwrap_or(empty_base);
+        let (text_shift, group_shift) = (msg.text.len(), msg.groups.len());
+        msg.text.push_str(&placed.model.text);
+        msg.groups
+            .extend(placed.model.groups.into_iter().map(|group| Group {
+                line: group.line.map(|l| line_base + l),
+                ..group
+            }));
+        let mut empties = placed.empty_indices.into_iter().peekable();
+        for (i, entry) in placed.model.addresses.iter().enumerate() {
+            let (addr, line) = if empties.next_if_eq(&i).is_some() {
+                (entry.addr, empty_base + entry.line())
+            } else {
+                (entry.addr.after(text_shift), line_base + entry.line())
+            };
+            let name = (entry.name.len > 0).then(|| entry.name.after(text_shift));
+            let group = (entry.group != NO_GROUP).then(|| entry.group as usize + group_shift);
+            msg.push_address(entry.field(), addr, name, Some(line), group);
+        }
+        self.newlines += placed.newlines;
+        if let Some(base) = base {
+            self.cursor = placed.cursor;
+            self.line = base + placed.line;
+        }
+        true
     }
 }
 
@@ -857,9 +1074,61 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_rfc5322, parse_rfc5322_owned};
+    use super::{
+        Entries, Field, LinePlacer, Message, Span, parse_in_pieces, parse_rfc5322,
+        parse_rfc5322_owned, place_on_every_core,
+    };
     use crate::message::parse_json_draft;
     use mail_parser::HeaderName;
+
+    /// A header's value placed serially and piece by piece on every core;
+    /// whether the latter managed.
+    fn placed_both_ways(value: &str, piece: usize) -> (Message, Message, bool) {
+        let copy = Span::in_source(0, value.len()).unwrap();
+        let blank = Message {
+            first_line: Some(1),
+            ..Message::default()
+        };
+        let mut serial = blank.clone();
+        let mut placer = LinePlacer::new(value.as_bytes(), Some(2), copy);
+        let mut entries = Entries::new(Field::To, &mut placer);
+        parse_in_pieces(value.as_bytes(), piece, |list| {
+            entries.push(&mut serial, list);
+        });
+        entries.finish(&mut serial);
+        let mut parallel = blank;
+        let placed =
+            place_on_every_core(&mut parallel, Field::To, value.as_bytes(), 2, copy, piece);
+        (serial, parallel, placed)
+    }
+
+    #[test]
+    fn pieces_placed_on_every_core_are_placed_as_the_whole_header() {
+        let entries: Vec<String> = (0..3_000)
+            .map(|i| match i % 6 {
+                0 => format!("\"Smith, {i}\" <u{i}@example.com>"),
+                1 => format!("(c, {i}) c{i}@example.net"),
+                2 => "<>".to_string(),
+                3 => format!("\"john {i}\"@example.com"),
+                4 => format!("=?utf-8?q?d_{i}?= <d{i}@example.com>"),
+                _ => format!("e{i}@example.com"),
+            })
+            .collect();
+        let value = format!(" {}\n", entries.join(",\n "));
+        let (serial, parallel, placed) = placed_both_ways(&value, 1_000);
+        assert!(placed);
+        assert_eq!(serial.addresses().count(), 3_000);
+        assert_eq!(parallel, serial);
+    }
+
+    #[test]
+    fn a_piece_starting_with_a_group_is_placed_serially() {
+        let value = " a@x.com,\n team: b@x.com, c@x.com;,\n d@x.com\n";
+        let (serial, parallel, placed) = placed_both_ways(value, 1);
+        assert!(!placed);
+        assert!(parallel.addresses().next().is_none() && parallel.groups.is_empty());
+        assert_eq!(serial.addresses().count(), 4);
+    }
 
     fn entries(to: &str) -> Vec<(Option<String>, String, Option<usize>)> {
         let raw = format!("From: a@example.com\nTo: {to}\n\nx\n");

@@ -3,7 +3,6 @@ use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
 use crate::message::Field;
 use serde::Deserialize;
-use std::collections::HashSet;
 
 declare_rule! {
     /// ## What it checks
@@ -86,7 +85,11 @@ impl Rule for CcExposure {
             return;
         }
         let mut exposed = 0u64;
-        let mut parties = HashSet::new();
+        // Recipients are distinct mailboxes: each at a personal-mailbox
+        // provider is a party of its own, the others count once per
+        // organisation.
+        let mut parties = 0u64;
+        let mut organisations = vec![false; cx.audience.organisations()];
         let mut to_count = 0u64;
         let mut cc_count = 0u64;
         // Whether To names someone inside the organisation other than the
@@ -98,17 +101,23 @@ impl Rule for CcExposure {
                 continue;
             }
             if !r.external {
-                to_internal |= matches!(visible.field, Field::To | Field::ResentTo);
+                to_internal |= matches!(visible, Field::To | Field::ResentTo);
                 continue;
             }
             exposed += 1;
-            parties.insert(r.party);
-            match visible.field {
+            if r.domain.personal {
+                parties += 1;
+            } else if let Some(seen) = organisations.get_mut(r.domain.organisation)
+                && !*seen
+            {
+                *seen = true;
+                parties += 1;
+            }
+            match visible {
                 Field::To | Field::ResentTo => to_count += 1,
                 _ => cc_count += 1,
             }
         }
-        let parties = parties.len() as u64;
         if exposed < self.warning || parties < self.min_parties {
             return;
         }

@@ -489,15 +489,15 @@ impl ConfidentialBroad {
             return (external, domains);
         }
         for r in audience.external() {
-            let domain = r.first.domain().unwrap_or("").to_ascii_lowercase();
-            if is_internal(&domain, &self.trusted_domains)
-                || thread.is_some_and(|t| t.includes(r.first.addr, &domain, audience))
+            let domain = &r.domain.name;
+            if is_internal(domain, &self.trusted_domains)
+                || thread.is_some_and(|t| t.includes(r.first().addr, domain, audience))
             {
                 continue;
             }
             external += 1;
-            if domains.len() < EXAMPLE_DOMAINS && !domains.contains(&domain) {
-                domains.push(domain);
+            if domains.len() < EXAMPLE_DOMAINS && !domains.contains(domain) {
+                domains.push(domain.clone());
             }
         }
         (external, domains)

@@ -90,9 +90,10 @@ impl Rule for DuplicateRecipient {
         let mut slots: Vec<Slot> = vec![UNSEEN; cx.audience.len()];
         // In order of their second appearance.
         let mut repeated: Vec<Seen<'_>> = Vec::new();
-        let field_of = |address: &Address<'_>| FIELDS.iter().position(|f| *f == address.field);
-        for (position, address) in cx.message.addresses().enumerate() {
-            let Some(field) = field_of(&address) else {
+        let field_of = |field: Field| FIELDS.iter().position(|f| *f == field);
+        // Fields only: an address is read when it is a repeat.
+        for position in 0..cx.message.addresses().len() {
+            let Some(field) = cx.message.field_at(position).and_then(field_of) else {
                 continue;
             };
             let Some(recipient) = cx.audience.recipient_index(position) else {
@@ -106,14 +107,14 @@ impl Rule for DuplicateRecipient {
                 first if first & REPEATED == 0 => {
                     let first = cx.message.address(first as usize).unwrap_or_default();
                     let mut counts = [0; 3];
-                    if let Some(first_field) = field_of(&first) {
+                    if let Some(first_field) = field_of(first.field) {
                         counts[first_field] += 1;
                     }
                     counts[field] += 1;
                     *slot = REPEATED | repeated.len() as Slot;
                     repeated.push(Seen {
                         first,
-                        second: address,
+                        second: cx.message.address(position).unwrap_or_default(),
                         counts,
                     });
                 }

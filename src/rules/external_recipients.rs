@@ -102,9 +102,9 @@ impl Rule for ExternalRecipients {
         if !configured && !audience.recipients().any(|r| !r.external && !r.own) {
             return;
         }
-        // Domains as written -> index into `groups`: one registrable-domain
-        // lookup per distinct domain.
-        let mut by_domain: HashMap<&str, usize, foldhash::fast::RandomState> = HashMap::default();
+        // Each domain's index into `groups`: one registrable-domain lookup
+        // per distinct domain.
+        let mut group_of: Vec<Option<usize>> = vec![None; audience.domain_count()];
         let mut by_registrable: HashMap<String, usize> = HashMap::new();
         // (registrable domain, recipients), in order of first appearance.
         let mut groups: Vec<(String, u64)> = Vec::new();
@@ -113,13 +113,12 @@ impl Rule for ExternalRecipients {
         let mut all_in_bcc = true;
         for r in audience.external() {
             all_in_bcc &= r.visible.is_none();
-            let domain = r.first.domain().unwrap_or("");
-            let group = match by_domain.get(domain) {
-                Some(&g) => g,
+            let group = match group_of.get(r.domain.index).copied().flatten() {
+                Some(g) => g,
                 None => {
-                    let lower = domain.to_ascii_lowercase();
+                    let lower = &r.domain.name;
                     // A domain literal (`[192.0.2.1]`) is its own group.
-                    let reg = match registrable(&lower) {
+                    let reg = match registrable(lower) {
                         Some(reg) if !lower.starts_with('[') => reg.to_string(),
                         _ => lower.clone(),
                     };
@@ -127,13 +126,17 @@ impl Rule for ExternalRecipients {
                         groups.push((reg, 0));
                         groups.len() - 1
                     });
-                    by_domain.insert(domain, g);
+                    if let Some(slot) = group_of.get_mut(r.domain.index) {
+                        *slot = Some(g);
+                    }
                     g
                 }
             };
             groups[group].1 += 1;
             total += 1;
-            first.get_or_insert(r.first);
+            if first.is_none() {
+                first = Some(r.first());
+            }
         }
         let Some(first) = first else { return };
 

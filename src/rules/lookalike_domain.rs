@@ -286,22 +286,24 @@ struct Domain<'a> {
 impl Rule for LookalikeDomain {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
-        // Domains as written -> index into `domains`: each distinct domain
-        // is validated and split by the public suffix list once.
-        let mut by_written: FastMap<&str, Option<usize>> = FastMap::default();
+        // Each domain's index into `domains`, if it has a registrable part:
+        // each distinct domain is validated and split by the public suffix
+        // list once. (Lowercased, as the audience keeps them: neither the
+        // validation nor the registrable part depends on case.)
+        let mut slots: Vec<Option<Option<usize>>> = vec![None; cx.audience.domain_count()];
         let mut by_registrable: FastMap<String, usize> = FastMap::default();
         let mut domains: Vec<Domain<'_>> = Vec::new();
         for r in cx.audience.recipients() {
             if r.own {
                 continue;
             }
-            let Some(written) = r.first.domain() else {
+            if r.domain.name.is_empty() {
                 continue;
-            };
-            let slot = match by_written.get(written) {
-                Some(slot) => *slot,
+            }
+            let slot = match slots.get(r.domain.index).copied().flatten() {
+                Some(slot) => slot,
                 None => {
-                    let slot = registrable_ascii(written).map(|reg| {
+                    let slot = registrable_ascii(&r.domain.name).map(|reg| {
                         *by_registrable.entry(reg).or_insert_with_key(|reg| {
                             domains.push(Domain {
                                 registrable: reg.clone(),
@@ -312,7 +314,9 @@ impl Rule for LookalikeDomain {
                             domains.len() - 1
                         })
                     });
-                    by_written.insert(written, slot);
+                    if let Some(known) = slots.get_mut(r.domain.index) {
+                        *known = Some(slot);
+                    }
                     slot
                 }
             };
@@ -346,7 +350,7 @@ impl Rule for LookalikeDomain {
                 let map = skeletons.get_or_insert_with(|| skeleton_map(&targets, &domains));
                 confusable(reg, map)
             } else {
-                let written = written_registrable(d.first.first.domain().unwrap_or(""), reg);
+                let written = written_registrable(d.first.first().domain().unwrap_or(""), reg);
                 let imitated = has_imitation(written)
                     .then(|| {
                         let map =
@@ -357,7 +361,8 @@ impl Rule for LookalikeDomain {
                 imitated.or_else(|| typo(reg, &targets, d.count))
             };
             let Some(finding) = finding else { continue };
-            let location = Location::header(d.first.first.field.header_name(), d.first.first.line);
+            let location =
+                Location::header(d.first.first().field.header_name(), d.first.first().line);
             capped.push(out, location, |location| finding.diagnostic(d, location));
         }
         capped.finish(out, |n, location| {
@@ -580,13 +585,13 @@ impl Finding {
 
     fn diagnostic(&self, d: &Domain<'_>, location: Location) -> Diagnostic {
         let who = if d.count == 1 {
-            format!("`{}`", d.first.first.addr)
+            format!("`{}`", d.first.first().addr)
         } else {
             format!(
                 "{} at {} (first `{}`)",
                 plural(d.count, "recipient", "recipients"),
                 d.registrable,
-                d.first.first.addr
+                d.first.first().addr
             )
         };
         let message = format!("{who}: {}", self.describe(&d.registrable));

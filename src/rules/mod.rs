@@ -177,7 +177,7 @@ impl<'a> Context<'a> {
             declared: false,
         };
         if let Some((r, _)) = self.audience.first_mass_list() {
-            return Some(by_audience(format!("sent to {}", r.first.addr)));
+            return Some(by_audience(format!("sent to {}", r.first().addr)));
         }
         let reach = self.audience.reach();
         (reach >= self.many_recipients)

@@ -93,12 +93,12 @@ impl Rule for NameMismatch {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         let Some(history) = cx.history else { return };
         for r in judged(cx) {
-            let addr = address_key(r.first.addr);
+            let addr = address_key(r.first().addr);
             let known = history.known(&addr);
-            let Some(evidence) = slip(history, &addr, r.first.name, known.as_ref()) else {
+            let Some(evidence) = slip(history, &addr, r.first().name, known.as_ref()) else {
                 continue;
             };
-            let message = match (&known, r.first.name) {
+            let message = match (&known, r.first().name) {
                 (Some(known), Some(name)) => format!(
                     "you have written to {name} at {} {}; {addr} is {}, never {name}",
                     evidence.addr,

@@ -70,7 +70,7 @@ impl Rule for NewRecipient {
         let mut familiar: Vec<Known> = Vec::new();
         let mut new: Vec<Recipient<'_>> = Vec::new();
         for r in judged(cx) {
-            match history.known(r.first.addr) {
+            match history.known(r.first().addr) {
                 Some(known) => familiar.push(known),
                 None if r.external || everyone_outside => new.push(r),
                 None => {}
@@ -93,7 +93,7 @@ impl Rule for NewRecipient {
         };
         let carries = if new.is_empty() { None } else { sensitive(cx) };
         for r in new {
-            let domain = r.first.domain().unwrap_or("");
+            let domain = r.first().domain().unwrap_or("");
             let new_domain = history.domain_count(domain) == 0;
             let severity = if carries.is_some() {
                 Severity::Error
@@ -112,7 +112,7 @@ impl Rule for NewRecipient {
                     severity,
                     format!(
                         "you have never written to {}{nor_domain}; the other recipients are familiar: {familiar}{}",
-                        r.first.addr,
+                        r.first().addr,
                         carries.as_deref().map_or(String::new(), |what| format!("; the message carries {what}")),
                     ),
                     location(r),

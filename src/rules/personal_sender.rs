@@ -125,16 +125,16 @@ impl Rule for PersonalSender {
             }
             if r.list.is_some() {
                 lists += 1;
-                first_list.get_or_insert(r.first.addr);
+                first_list.get_or_insert(r.first().addr);
             } else if !r.external {
                 internal += 1;
             } else {
                 continue;
             }
-            let domain = r.first.domain().unwrap_or("").to_ascii_lowercase();
+            let domain = &r.domain.name;
             if let Some(org) = configured
                 .iter()
-                .find(|org| is_internal(&domain, std::slice::from_ref(org)))
+                .find(|org| is_internal(domain, std::slice::from_ref(org)))
                 && !recipient_org.contains(&org.as_str())
             {
                 recipient_org.push(org);

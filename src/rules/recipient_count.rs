@@ -96,7 +96,7 @@ impl Rule for RecipientCount {
         let mut per_field = [0u64; FIELDS.len()];
         let mut expanded = Vec::new();
         for r in audience.recipients() {
-            if let Some(i) = FIELDS.iter().position(|f| *f == r.first.field) {
+            if let Some(i) = FIELDS.iter().position(|f| *f == r.first_field()) {
                 per_field[i] += 1;
             }
             if r.reach() > 1 {
@@ -105,7 +105,7 @@ impl Rule for RecipientCount {
                 } else {
                     expanded.push(format!(
                         "{} counts as {}",
-                        r.first.addr,
+                        r.first().addr,
                         thousands(r.reach())
                     ));
                 }

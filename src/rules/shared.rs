@@ -20,18 +20,18 @@ pub(super) struct NoOptions {}
 pub(super) fn describe(r: Recipient<'_>, mass: &MassList) -> String {
     match &mass.reason {
         MassReason::Configured { members: Some(n) } => {
-            format!("{} (a list of {} members)", r.first.addr, thousands(*n))
+            format!("{} (a list of {} members)", r.first().addr, thousands(*n))
         }
         MassReason::Configured { members: None } => {
-            format!("{} (configured as a mass list)", r.first.addr)
+            format!("{} (configured as a mass list)", r.first().addr)
         }
-        MassReason::Named(name) => format!("{} (name matches `{name}`)", r.first.addr),
+        MassReason::Named(name) => format!("{} (name matches `{name}`)", r.first().addr),
     }
 }
 
 /// Where a recipient was written.
 pub(super) fn location(r: Recipient<'_>) -> Location {
-    Location::header(r.first.field.header_name(), r.first.line)
+    Location::header(r.first().field.header_name(), r.first().line)
 }
 
 /// Reports the first `max` findings one by one and counts the rest, for
@@ -168,7 +168,7 @@ pub(super) fn idna_ascii(domain: &str) -> Option<std::borrow::Cow<'_, str>> {
 pub(super) fn judged<'a>(cx: &'a super::Context<'_>) -> impl Iterator<Item = Recipient<'a>> {
     cx.audience
         .recipients()
-        .filter(|r| !r.own && r.mass.is_none() && r.first.addr.contains('@'))
+        .filter(|r| !r.own && r.mass.is_none() && r.first().addr.contains('@'))
 }
 
 /// A regex from one of the rules' own constant patterns. Every test run

@@ -69,7 +69,7 @@ impl Rule for UnusualCompany {
             return;
         }
         let familiar: Vec<(Known, _)> = judged(cx)
-            .filter_map(|r| Some((history.known(r.first.addr)?, r)))
+            .filter_map(|r| Some((history.known(r.first().addr)?, r)))
             .collect();
         if familiar.len() < 3 {
             return;
@@ -89,7 +89,7 @@ impl Rule for UnusualCompany {
             .collect();
         let [stranger] = strangers[..] else { return };
         let others: Vec<usize> = (0..n).filter(|&i| i != stranger).collect();
-        let domain = |i: usize| familiar[i].1.first.domain().map(str::to_ascii_lowercase);
+        let domain = |i: usize| familiar[i].1.first().domain().map(str::to_ascii_lowercase);
         if others.iter().any(|&i| domain(i) == domain(stranger)) {
             return;
         }
