@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 mod postfix;
 use postfix::{
     GATEWAY_CONFIG, POSTFIX, Postfix, Sink, assert_cc_exposure_refused,
-    assert_clean_goes_out_whole, cc_exposure, crlf, free_port, submit, to_all_staff, wait_for_port,
-    without_received,
+    assert_clean_goes_out_whole, cc_exposure, crlf, free_port, jane_to_herself, submit,
+    submit_bcc_to_all_staff, to_all_staff, wait_for_port, without_received,
 };
 
 const MAILLINT: &str = env!("CARGO_BIN_EXE_maillint");
@@ -98,22 +98,14 @@ fn postfix_gateway() {
     assert_eq!(held[0]["recipients"][0]["address"], "all-staff@example.org");
 
     // Bcc-only recipients exist only in the envelope, and are judged there.
-    let to_self = crlf(
-        "From: Jane <jane@example.org>\nTo: Jane <jane@example.org>\nSubject: Open enrolment closes Friday\nMessage-ID: <bcc@example.org>\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nHi everyone, open enrolment closes on Friday.\n",
-    );
-    let (code, _) = submit(
-        port,
-        "jane@example.org",
-        &["jane@example.org", "all-staff@example.org"],
-        &to_self,
-    );
+    let (code, _) = submit_bcc_to_all_staff(port);
     assert_eq!(code, 250);
     assert_eq!(gateway.held().len(), 2, "{}", context());
     let (code, _) = submit(
         port,
         "jane@example.org",
         &["jane@example.org"],
-        &to_self.replace("<bcc@", "<self@"),
+        &jane_to_herself("<self@example.org>"),
     );
     assert_eq!(code, 250);
     assert!(

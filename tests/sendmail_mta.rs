@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 mod postfix;
 use postfix::{
     GATEWAY_CONFIG, Sink, assert_cc_exposure_refused, assert_clean_goes_out_whole, cc_exposure,
-    crlf, free_port, spawn_milter, submit, to_all_staff, wait_for_port, without_received,
+    free_port, spawn_milter, submit, submit_bcc_to_all_staff, to_all_staff, wait_for_port,
+    without_received,
 };
 
 const MAILLINT: &str = env!("CARGO_BIN_EXE_maillint");
@@ -504,15 +505,7 @@ fn sendmail_gateway() {
     );
 
     // Bcc-only recipients exist only in the envelope, and are judged there.
-    let to_self = crlf(
-        "From: Jane <jane@example.org>\nTo: Jane <jane@example.org>\nSubject: Open enrolment closes Friday\nMessage-ID: <bcc@example.org>\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nHi everyone, open enrolment closes on Friday.\n",
-    );
-    let (code, text) = submit(
-        port,
-        "jane@example.org",
-        &["jane@example.org", "all-staff@example.org"],
-        &to_self,
-    );
+    let (code, text) = submit_bcc_to_all_staff(port);
     assert_eq!(code, 250, "{text}\n{}", gateway.logs());
     assert!(gateway.queue_file("hf", queue_id(&text)).is_some());
     assert!(sink.find("<held@example.org>").is_none());

@@ -522,6 +522,24 @@ pub fn to_all_staff() -> String {
     )
 }
 
+/// Jane's message to herself about open enrolment, with `message_id`.
+pub fn jane_to_herself(message_id: &str) -> String {
+    crlf(&format!(
+        "From: Jane <jane@example.org>\nTo: Jane <jane@example.org>\nSubject: Open enrolment closes Friday\nMessage-ID: {message_id}\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nHi everyone, open enrolment closes on Friday.\n",
+    ))
+}
+
+/// Submits [`jane_to_herself`] with the all-staff list only in the envelope
+/// (a Bcc) through the gateway on `port`; the MTA's reply.
+pub fn submit_bcc_to_all_staff(port: u16) -> (u16, String) {
+    submit(
+        port,
+        "jane@example.org",
+        &["jane@example.org", "all-staff@example.org"],
+        &jane_to_herself("<bcc@example.org>"),
+    )
+}
+
 /// `text` with CRLF line ends, as SMTP carries it.
 pub fn crlf(text: &str) -> String {
     text.replace("\r\n", "\n").replace('\n', "\r\n")
