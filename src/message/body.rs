@@ -3,7 +3,6 @@
 
 use super::{BodyKind, BodyPart, HtmlView};
 use crate::gate::{self, Screened};
-use aho_corasick::AhoCorasick;
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -248,7 +247,7 @@ static CARRIER: LazyLock<regex_automata::meta::Regex> =
     LazyLock::new(|| gate::gated(r"(?i)\b(?:attachments?|e-?mails?|messages?|transmissions?)\b"));
 
 /// A word of every [`DISCLAIMER`] alternative (see `gate.rs`).
-static DISCLAIMER_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+static DISCLAIMER_WORDS: LazyLock<gate::Words> = LazyLock::new(|| {
     gate::words(&[
         "intended",
         "error",
@@ -324,7 +323,7 @@ fn is_history_start(line: &str) -> bool {
 }
 
 /// A word of every [`HISTORY_START`] alternative (see `gate.rs`).
-static HISTORY_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+static HISTORY_WORDS: LazyLock<gate::Words> = LazyLock::new(|| {
     gate::words(&[
         "original message",
         "forwarded message",

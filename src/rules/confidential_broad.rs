@@ -8,7 +8,6 @@ use crate::message::{
     Message, has_forward_prefix, has_reply_prefix, is_disclaimer, paragraphs,
     strip_subject_prefixes,
 };
-use aho_corasick::AhoCorasick;
 use regex::Regex;
 use regex_automata::meta;
 use serde::Deserialize;
@@ -350,7 +349,7 @@ static LABEL_BRACKET: LazyLock<meta::Regex> =
 
 /// A word of every [`STRONG`] and [`LABEL`] alternative (see `gate.rs`):
 /// the subject and first lines of most messages have none.
-static LABEL_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+static LABEL_WORDS: LazyLock<gate::Words> = LazyLock::new(|| {
     gate::words(&[
         "confiden",
         "private",
@@ -399,7 +398,7 @@ static REQUEST: LazyLock<Screened> = LazyLock::new(|| {
 
 /// A word of every [`REQUEST`] alternative (see `gate.rs`): most text has
 /// none, and the pattern is not run.
-static REQUEST_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+static REQUEST_WORDS: LazyLock<gate::Words> = LazyLock::new(|| {
     gate::words(&[
         "keep",
         "treat",

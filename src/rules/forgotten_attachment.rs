@@ -3,7 +3,6 @@ use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
 use crate::gate::{self, Screened};
 use crate::message::{Attachment, has_forward_prefix, is_disclaimer, paragraphs};
-use aho_corasick::AhoCorasick;
 use serde::Deserialize;
 use std::sync::LazyLock;
 
@@ -240,7 +239,7 @@ fn clause(text: &str, start: usize, end: usize) -> &str {
 
 /// A word of every [`OWN`], [`NEW_ONLY`] and [`SUBJECT_ONLY`] alternative
 /// (see `gate.rs`).
-static ATTACHMENT_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+static ATTACHMENT_WORDS: LazyLock<gate::Words> = LazyLock::new(|| {
     gate::words(&[
         "attach",
         "enclos",

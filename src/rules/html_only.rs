@@ -3,7 +3,6 @@ use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
 use crate::gate;
 use crate::message::{BodyKind, BodyPart};
-use aho_corasick::AhoCorasick;
 use serde::Deserialize;
 use std::sync::LazyLock;
 
@@ -118,7 +117,7 @@ static WEB_VERSION: gate::Twin = gate::Twin::new(concat!(
 ));
 
 /// A word of every [`WEB_VERSION`] alternative (see `gate.rs`).
-static WEB_VERSION_WORDS: LazyLock<AhoCorasick> =
+static WEB_VERSION_WORDS: LazyLock<gate::Words> =
     LazyLock::new(|| gate::words(&["browser", "online", "web", "trouble"]));
 
 /// Whether a line only points to the web version of the message.

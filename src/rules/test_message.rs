@@ -6,7 +6,6 @@ use crate::gate;
 use crate::message::{
     BodyPart, has_forward_prefix, is_disclaimer, paragraphs, strip_subject_prefixes,
 };
-use aho_corasick::AhoCorasick;
 use regex::Regex;
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -262,7 +261,7 @@ static TEST_MAILING: gate::Twin = gate::Twin::new(concat!(
 
 /// The word every [`TEST_MAILING`] holds, its `s` also as the long `ſ`
 /// that Unicode case folding matches (see `gate.rs`).
-static TEST_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| gate::words(&["test", "teſt"]));
+static TEST_WORDS: LazyLock<gate::Words> = LazyLock::new(|| gate::words(&["test", "teſt"]));
 
 fn names_test_mailing(subject: &str) -> bool {
     TEST_WORDS.is_match(subject) && TEST_MAILING.is_match(subject)

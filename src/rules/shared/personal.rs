@@ -8,7 +8,6 @@ use crate::finding::Location;
 use crate::gate::{self, Screened};
 use crate::message::{Attachment, BodyKind, Message, has_forward_prefix};
 use crate::rules::plural;
-use aho_corasick::AhoCorasick;
 use regex::Regex;
 use regex_automata::meta;
 use serde::Deserialize;
@@ -771,7 +770,7 @@ pub(in crate::rules) static NHS_LABEL: LazyLock<meta::Regex> = LazyLock::new(|| 
 });
 
 /// A word of every [`NHS_LABEL`] alternative (see `gate.rs`).
-pub(in crate::rules) static NHS_WORDS: LazyLock<AhoCorasick> =
+pub(in crate::rules) static NHS_WORDS: LazyLock<gate::Words> =
     LazyLock::new(|| gate::words(&["nhs"]));
 
 /// The NHS number check (modulus 11): the first nine digits weighted 10
@@ -840,7 +839,7 @@ pub(in crate::rules) fn passport_token(token: &str) -> bool {
 }
 
 /// A word of every [`PASSPORT_LABEL`] alternative (see `gate.rs`).
-pub(in crate::rules) static PASSPORT_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+pub(in crate::rules) static PASSPORT_WORDS: LazyLock<gate::Words> = LazyLock::new(|| {
     gate::words(&[
         "passport",
         "reisepass",
