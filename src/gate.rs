@@ -26,6 +26,15 @@ pub(crate) fn words(words: &[&str]) -> Words {
     }
 }
 
+/// [`words`] for strings of a few dozen bytes, such as local parts, with
+/// case folded in the automaton: on them the SIMD searcher falls back to a
+/// slower one, and lowering costs more than it saves (looking up the local
+/// parts of 1.2M recipients took 0.57 G instructions that way, 0.31 G this
+/// way).
+pub(crate) fn short_words(words: &[&str]) -> AhoCorasick {
+    build(words, true)
+}
+
 /// Words searched in text lowered to ASCII lower case a window at a time.
 /// aho-corasick folds case in its automaton, which then steps through
 /// every byte behind a prefilter of rare bytes that stops at nearly every
