@@ -344,7 +344,9 @@ pub(in crate::rules) fn scan(text: &str, kinds: &[Kind], hits: &mut Hits<'_>) {
             Kind::Nhs if !starts.nhs.is_empty() && NHS_WORDS.is_match(text) => {
                 scan_nhs(text, &starts.nhs, hits);
             }
-            Kind::Passport if PASSPORT_WORDS.is_match(text) => scan_passports(text, hits),
+            Kind::Passport if starts.passport_token && PASSPORT_WORDS.is_match(text) => {
+                scan_passports(text, hits);
+            }
             Kind::Nhs | Kind::Passport => {}
         }
     }
@@ -374,6 +376,9 @@ struct Starts {
     ssns: Vec<usize>,
     /// Ten digits, or three or six then a space or dash and a digit: [`NHS`].
     nhs: Vec<usize>,
+    /// Whether a whole word is a [`passport_token`]: without one, the
+    /// passport labels are not looked for.
+    passport_token: bool,
 }
 
 /// The fewest bytes a run of digit groups holding a card number has.
@@ -396,8 +401,24 @@ impl Starts {
         };
         let mut starts = Starts::default();
         let mut group: Option<Range<usize>> = None;
+        let mut word_end = 0;
         for run in DigitRuns::new(bytes) {
             let (start, len) = (run.start, run.len());
+            // The word (ASCII letters and digits) around the run, but no
+            // more of it than a passport number can be, plus one.
+            if !starts.passport_token && start >= word_end {
+                let alphanumeric = |b: &&u8| b.is_ascii_alphanumeric();
+                let before = bytes[..start]
+                    .iter()
+                    .rev()
+                    .take(10)
+                    .take_while(alphanumeric);
+                let after = bytes[run.end..].iter().take(10).take_while(alphanumeric);
+                word_end = run.end + after.count();
+                starts.passport_token = text
+                    .get(start - before.count()..word_end)
+                    .is_some_and(passport_token);
+            }
             // Digit groups: runs joined by single spaces or dashes.
             match &mut group {
                 Some(g) if g.end + 1 == start && matches!(at(Some(g.end)), Some(b' ' | b'-')) => {
@@ -1196,7 +1217,8 @@ mod tests {
     }
 
     /// Searching only where [`Starts`] says a number can start finds what
-    /// searching the whole text finds: the same matches, groups included.
+    /// searching the whole text finds: the same matches, groups included;
+    /// and passport numbers are found only in text with a passport token.
     fn starts_agree_with_whole_text_search(text: &str) {
         let starts = Starts::find(text);
         for (name, pattern, starts) in [
@@ -1216,6 +1238,12 @@ mod tests {
             .filter(|r| r.len() >= SHORTEST_CARD)
             .collect();
         assert_eq!(starts.cards, long_groups, "cards in {text:?}");
+        if !starts.passport_token {
+            let allow = HashSet::new();
+            let mut hits = Hits::new(&allow);
+            scan_passports(text, &mut hits);
+            assert!(hits.values.is_empty(), "passports in {text:?}");
+        }
     }
 
     #[test]
@@ -1246,6 +1274,11 @@ mod tests {
             "1234567890123",
             "123456789012",
             "on 2024-01-15 at 10:30, 1,299.00 EUR, +44 20 7946 0958",
+            "Passport no. 617644717 (diplomatic), passport number: C01X00T47",
+            "Reisepass Nr. C01X00T47. numéro de passeport 12AB34567",
+            "passport AB12345 passport 12345 passport ABCDEFGHIJ1 passport 1234567890",
+            "passport:AB12345\u{a0}passport\u{a0}AB12345é passport éAB12345 passportAB12345",
+            "passport no. xAB12345 passport no. AB12345x passport no. AB1234567!",
         ] {
             starts_agree_with_whole_text_search(text);
         }
@@ -1259,7 +1292,7 @@ mod tests {
                 proptest::sample::select(vec![
                     "0", "1", "4", "9", "12", "34", "82", "123", "4567", "943", "476", "5919",
                     "A", "B", "C", "GB", "DE", "AB", "WEST", " ", " ", "-", "_", ".", ",", "x",
-                    "é", "\u{a0}", "\n",
+                    "é", "\u{a0}", "\n", "!", "passport", "Passport no. ", "PASSPORT ",
                 ]),
                 0..40,
             )
