@@ -138,9 +138,9 @@ impl Screen {
         })
     }
 
-    /// The values found in each place of the message read: the subject,
-    /// each body part (in a reply only its new text, when `new_text_only`),
-    /// and each text attachment or attached message.
+    /// The values found in each place of the message read that has any:
+    /// the subject, each body part (in a reply only its new text, when
+    /// `new_text_only`), and each text attachment or attached message.
     pub(in crate::rules) fn scan_message(
         &self,
         msg: &Message,
@@ -150,12 +150,14 @@ impl Screen {
         if let Some(subject) = &msg.subject {
             let mut hits = Hits::new(&self.allow);
             scan(subject, &self.kinds, &mut hits);
-            let location = Location::header("Subject", msg.header_line("Subject"));
-            found.push(Found {
-                place: "the subject".into(),
-                location,
-                hits,
-            });
+            if !hits.values.is_empty() {
+                let location = Location::header("Subject", msg.header_line("Subject"));
+                found.push(Found {
+                    place: "the subject".into(),
+                    location,
+                    hits,
+                });
+            }
         }
         for part in msg.readable_parts() {
             let text = if new_text_only {
@@ -165,6 +167,9 @@ impl Screen {
             };
             let mut hits = Hits::new(&self.allow);
             scan(text, &self.kinds, &mut hits);
+            if hits.values.is_empty() {
+                continue;
+            }
             let place = match part.kind {
                 BodyKind::Text => "the text body",
                 BodyKind::Html => "the HTML body",
@@ -188,6 +193,9 @@ impl Screen {
                 scan_table(text, separator, &self.kinds, &mut hits);
             }
             scan(text, &self.kinds, &mut hits);
+            if hits.values.is_empty() {
+                continue;
+            }
             let place = match &attachment.filename {
                 Some(name) => format!("attachment {name}"),
                 None if attachment.content_type.starts_with("message/") => {
@@ -237,8 +245,7 @@ pub(in crate::rules) struct Found<'a> {
 /// thread has already seen, unless the message forwards it or goes to an
 /// everyone-style list.
 pub(in crate::rules) fn new_text_only(msg: &Message, mass: bool) -> bool {
-    let forward = msg.subject.as_deref().is_some_and(has_forward_prefix);
-    msg.is_reply && !forward && !mass
+    msg.is_reply && !mass && !msg.subject.as_deref().is_some_and(has_forward_prefix)
 }
 
 /// The text of an attachment worth reading: plain text, tables, and
