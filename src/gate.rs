@@ -257,12 +257,6 @@ impl Screened {
         Self::build(pattern, false)
     }
 
-    /// For any text: both copies keep the regex crate's literal prefilter,
-    /// with which a search skips to where a match's literals are.
-    pub(crate) fn prefiltered(pattern: &str) -> Self {
-        Self::build(pattern, true)
-    }
-
     fn build(pattern: &str, prefilter: bool) -> Self {
         let ascii = pattern
             .split(r"\b{end}")

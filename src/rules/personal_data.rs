@@ -155,6 +155,11 @@ impl Rule for PersonalData {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         let msg = cx.message;
         let mass = cx.audience.reaches_mass_list();
+        let found = self.screen.scan_message(msg, new_text_only(msg, mass));
+        // Where the mail goes matters only when it carries something.
+        if found.is_empty() {
+            return;
+        }
         // Mail from a personal mailbox has left the organisation's systems
         // whoever it is to, its own addresses and colleagues included.
         let personal_account = msg
@@ -171,8 +176,7 @@ impl Rule for PersonalData {
         } else {
             (Severity::Warning, "")
         };
-        let new_text_only = new_text_only(msg, mass);
-        for found in self.screen.scan_message(msg, new_text_only) {
+        for found in found {
             out.extend(self.report(&found.hits, &found.place, found.location, reach));
         }
     }
