@@ -121,8 +121,13 @@ impl Literals {
 /// all compiling on a run over a few thousand ordinary messages. Past a gate
 /// the lazy DFA reads little text. Same syntax, same leftmost-first matches
 /// as the regex crate's: only the search strategy differs.
+// Constant patterns, compiled by every test run: `expect` cannot fail.
+#[allow(clippy::expect_used)]
 pub(crate) fn gated(pattern: &str) -> Regex {
-    build_regex(pattern, false)
+    Regex::builder()
+        .configure(Regex::config().auto_prefilter(false))
+        .build(pattern)
+        .expect("the rules' patterns are valid")
 }
 
 /// Whether `re` matches in `text`, asked as the regex crate asks: a
@@ -131,15 +136,6 @@ pub(crate) fn gated(pattern: &str) -> Regex {
 /// personal-data's number patterns over the ham corpus.
 pub(crate) fn is_match(re: &Regex, text: &str) -> bool {
     re.search_half(&Input::new(text).earliest(true)).is_some()
-}
-
-// Constant patterns, compiled by every test run: `expect` cannot fail.
-#[allow(clippy::expect_used)]
-fn build_regex(pattern: &str, prefilter: bool) -> Regex {
-    Regex::builder()
-        .configure(Regex::config().auto_prefilter(prefilter))
-        .build(pattern)
-        .expect("the rules' patterns are valid")
 }
 
 /// A [`gated`] pattern compiled as needed in two forms: without Unicode for
@@ -248,16 +244,11 @@ pub(crate) struct Screened {
     /// for most patterns, most runs never need it.
     unicode: OnceLock<Regex>,
     pattern: String,
-    prefilter: bool,
 }
 
 impl Screened {
     /// For text past a word gate: both copies [`gated`].
     pub(crate) fn gated(pattern: &str) -> Self {
-        Self::build(pattern, false)
-    }
-
-    fn build(pattern: &str, prefilter: bool) -> Self {
         let ascii = pattern
             .split(r"\b{end}")
             .map(|piece| {
@@ -268,17 +259,15 @@ impl Screened {
             .collect::<Vec<_>>()
             .join(r"(?-u:\b{end-half})");
         Screened {
-            ascii: build_regex(&ascii, prefilter),
+            ascii: gated(&ascii),
             unicode: OnceLock::new(),
             pattern: pattern.to_string(),
-            prefilter,
         }
     }
 
     /// The pattern itself.
     pub(crate) fn pattern(&self) -> &Regex {
-        self.unicode
-            .get_or_init(|| build_regex(&self.pattern, self.prefilter))
+        self.unicode.get_or_init(|| gated(&self.pattern))
     }
 
     /// A regex that finds the pattern's matches in `text`, if it may hold
