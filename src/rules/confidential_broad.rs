@@ -452,8 +452,10 @@ static UNCLASSIFIED: LazyLock<meta::Regex> = LazyLock::new(|| {
 
 /// `Sensitivity: Company-Confidential`, `X-Classification: Confidential`, ...
 fn header_marks(name: &str, value: &str) -> bool {
-    let value = value.trim();
+    // Every header of a message is asked: the value is read (and trimmed)
+    // only under a marking header's name.
     if name.eq_ignore_ascii_case("Sensitivity") {
+        let value = value.trim();
         return value.eq_ignore_ascii_case("company-confidential")
             || value.eq_ignore_ascii_case("private");
     }
@@ -464,8 +466,11 @@ fn header_marks(name: &str, value: &str) -> bool {
         "X-Protective-Marking",
         "X-Security-Classification",
     ];
-    classification.iter().any(|h| name.eq_ignore_ascii_case(h))
-        && value.len() <= 1000
+    if !classification.iter().any(|h| name.eq_ignore_ascii_case(h)) {
+        return false;
+    }
+    let value = value.trim();
+    value.len() <= 1000
         && gate::is_match(&CLASSIFIED, value)
         && !gate::is_match(&UNCLASSIFIED, value)
 }
