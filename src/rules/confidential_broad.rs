@@ -211,29 +211,34 @@ impl ConfidentialBroad {
         }
         for part in msg.readable_parts() {
             let authored = part.authored();
-            // Footers are told apart only where it matters: in the first
-            // lines, and in a paragraph where a request is found.
-            let first_lines = paragraphs(authored)
-                .filter(|p| !is_disclaimer(p))
-                .flat_map(|p| p.lines())
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .take(FIRST_LINES);
             let location = |piece: &str| Location::part(part.mime_type(), part.line_of(piece));
-            for line in first_lines {
-                if let Some(kind) = self.label(line, embargo_counts) {
-                    return Some(Marking {
-                        kind,
-                        by: format!("the line {:?}", shorten(line)),
-                        location: location(line),
-                        inherited: false,
-                    });
+            // Footers are told apart only where it matters: in the first
+            // lines, where the text has a label's word (most have none),
+            // and in a paragraph where a request is found.
+            if self.markings.is_some() || LABEL_WORDS.is_match(authored) {
+                let first_lines = paragraphs(authored)
+                    .filter(|p| !is_disclaimer(p))
+                    .flat_map(|p| p.lines())
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .take(FIRST_LINES);
+                for line in first_lines {
+                    if let Some(kind) = self.label(line, embargo_counts) {
+                        return Some(Marking {
+                            kind,
+                            by: format!("the line {:?}", shorten(line)),
+                            location: location(line),
+                            inherited: false,
+                        });
+                    }
                 }
             }
             if !REQUEST_WORDS.is_match(authored) {
                 continue;
             }
-            for paragraph in paragraphs(authored) {
+            // Where the text has a request's word, most of its paragraphs
+            // still have none, found faster than by the pattern.
+            for paragraph in paragraphs(authored).filter(|p| REQUEST_WORDS.is_match(p)) {
                 let request = REQUEST
                     .screen(paragraph)
                     .into_iter()
@@ -447,8 +452,10 @@ static UNCLASSIFIED: LazyLock<meta::Regex> = LazyLock::new(|| {
 
 /// `Sensitivity: Company-Confidential`, `X-Classification: Confidential`, ...
 fn header_marks(name: &str, value: &str) -> bool {
-    let value = value.trim();
+    // Every header of a message is asked: the value is read (and trimmed)
+    // only under a marking header's name.
     if name.eq_ignore_ascii_case("Sensitivity") {
+        let value = value.trim();
         return value.eq_ignore_ascii_case("company-confidential")
             || value.eq_ignore_ascii_case("private");
     }
@@ -459,8 +466,11 @@ fn header_marks(name: &str, value: &str) -> bool {
         "X-Protective-Marking",
         "X-Security-Classification",
     ];
-    classification.iter().any(|h| name.eq_ignore_ascii_case(h))
-        && value.len() <= 1000
+    if !classification.iter().any(|h| name.eq_ignore_ascii_case(h)) {
+        return false;
+    }
+    let value = value.trim();
+    value.len() <= 1000
         && gate::is_match(&CLASSIFIED, value)
         && !gate::is_match(&UNCLASSIFIED, value)
 }
@@ -819,6 +829,37 @@ mod tests {
             "From: a@corp.example\nTo: b@client.example\nSubject: plan\n\n1\n2\n3\n4\n5\n6\nConfidential\n",
         );
         assert!(check_rule("confidential-broad", &late).is_empty());
+    }
+
+    /// The text is searched once for the words of labels and requests;
+    /// the first lines and paragraphs that have them are read as before.
+    #[test]
+    fn labels_and_requests_among_other_paragraphs() {
+        let body = |text: &str| {
+            eml(&format!(
+                "From: a@corp.example\nTo: b@client.example\nSubject: plan\n\n{text}"
+            ))
+        };
+        let label = body("Hi Bob,\n\nDraft two.\nSECRET - UK EYES ONLY\n\nThe numbers.\n");
+        assert_eq!(check_rule("confidential-broad", &label).len(), 1);
+        // A configured marking has none of the built-in labels' words.
+        let config = "[rules.confidential-broad]\nmarkings = [\"eyes only\"]\n";
+        let custom = body("Hi Bob,\n\nEyes only: the numbers.\n");
+        assert!(check_rule("confidential-broad", &custom).is_empty());
+        assert_eq!(
+            check_rule_with(config, "confidential-broad", &custom).len(),
+            1
+        );
+        // The words of a request spread over paragraphs make none.
+        let spread = body("Please keep\n\nthis confidential.\n");
+        assert!(check_rule("confidential-broad", &spread).is_empty());
+        let request = body("Please forward the agenda.\n\nThe rest, keep it between us.\n");
+        let f = check_rule("confidential-broad", &request);
+        assert!(
+            f[0].message.contains("\"keep it between us\""),
+            "{}",
+            f[0].message
+        );
     }
 
     #[test]

@@ -284,6 +284,38 @@ fn may_hold_placeholder(text: &str) -> bool {
         })
 }
 
+/// The placeholders of each place, in order. Most messages have none in
+/// any header: one search of their values together spares each its own,
+/// which took 300 instructions a header (mostly setting up) over 2,403
+/// real messages. A value a placeholder may be in makes the block one too,
+/// whatever the values around it (see [`may_hold_placeholder`]); a long
+/// value is searched alone, not copied.
+fn scan_places(places: &[Place<'_>]) -> Vec<Vec<Found>> {
+    const TOGETHER: usize = 1024;
+    let together =
+        |p: &Place<'_>| matches!(p.location, Where::Header(..)) && p.text.len() <= TOGETHER;
+    let size = places
+        .iter()
+        .filter(|p| together(p))
+        .map(|p| p.text.len() + 1);
+    let mut block = String::with_capacity(size.sum());
+    for place in places.iter().filter(|p| together(p)) {
+        block.push_str(place.text);
+        block.push('\n');
+    }
+    let block_may_hold = may_hold_placeholder(&block);
+    places
+        .iter()
+        .map(|p| {
+            if together(p) && !block_may_hold {
+                Vec::new()
+            } else {
+                scan(p.text)
+            }
+        })
+        .collect()
+}
+
 /// The leading variable path of an expression: `user.first_name | upper`
 /// -> `user.first_name`.
 static PATH: LazyLock<Regex> = LazyLock::new(|| {
@@ -598,7 +630,7 @@ impl Place<'_> {
 /// (everything in bulk mail and templates, what the sender wrote otherwise).
 fn places<'m>(cx: &Context<'m>, everything: bool) -> Vec<Place<'m>> {
     let msg = cx.message;
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(msg.headers().size_hint().0 + msg.body.len());
     for h in msg.headers() {
         if skipped_header(h.name) {
             continue;
@@ -736,7 +768,7 @@ impl Rule for TemplatePlaceholder {
         let template = self.mode == Mode::Template;
         let bulk = template || cx.is_bulk();
         let places = places(cx, bulk);
-        let scanned: Vec<Vec<Found>> = places.iter().map(|p| scan(p.text)).collect();
+        let scanned = scan_places(&places);
 
         if template {
             let mut broken = Vec::new();
@@ -1005,6 +1037,101 @@ mod tests {
             "[Naïve]",
         ] {
             assert!(!may_hold_placeholder(text), "{text}");
+        }
+    }
+
+    fn header_places(values: &[String]) -> Vec<super::Place<'_>> {
+        values
+            .iter()
+            .map(|v| super::Place {
+                text: v,
+                location: super::Where::Header("X-Test", None),
+                part: None,
+                html_source: None,
+                line: None,
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// Headers searched together find what each searched alone finds.
+        #[test]
+        fn headers_together_find_what_each_finds(
+            values in proptest::collection::vec(
+                "(?:[{}%*|$<>\\[\\], =a-z\n]|«|Name|Email|fallback=|\\[Email\\]|\\{\\{x\\}\\}){0,8}",
+                0..6,
+            ),
+            long in proptest::option::of(0usize..6),
+        ) {
+            let mut values = values;
+            if let Some(at) = long.filter(|&at| at < values.len()) {
+                values[at].insert_str(0, &"x".repeat(1100));
+            }
+            let places = header_places(&values);
+            let alone: Vec<_> = places.iter().map(|p| scan(p.text)).collect();
+            proptest::prop_assert_eq!(super::scan_places(&places), alone);
+        }
+    }
+
+    #[test]
+    fn placeholders_in_one_header_among_many_and_in_a_long_one() {
+        let msg = |header: &str| {
+            eml(&format!(
+                "From: a@org.example\nTo: b@org.example\nX-Mailer: x [1] <<\nSubject: [list] hi\n{header}\n\nHi\n"
+            ))
+        };
+        let f = check_rule("template-placeholder", &msg("X-Campaign: *|FNAME|*"));
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].location.header.as_deref(), Some("X-Campaign"));
+        let long = format!("X-Note: {} %%FirstName%%", "word ".repeat(300));
+        let f = check_rule("template-placeholder", &msg(&long));
+        assert_eq!(f[0].location.header.as_deref(), Some("X-Note"));
+        assert!(check_rule("template-placeholder", &msg("X-Campaign: none")).is_empty());
+    }
+
+    #[test]
+    fn trace_and_structure_headers_are_skipped() {
+        for name in [
+            "Received",
+            "DKIM-Signature",
+            "DomainKey-Signature",
+            "Authentication-Results",
+            "Received-SPF",
+            "MIME-Version",
+            "Message-ID",
+            "References",
+            "In-Reply-To",
+            "Date",
+            "X-Maillint-Allow",
+            "ARC-Seal",
+            "arc-",
+            "Content-Type",
+            "CONTENT-TRANSFER-ENCODING",
+            "X-Google-Smtp-Source",
+        ] {
+            assert!(super::skipped_header(name), "{name}");
+            assert!(super::skipped_header(&name.to_lowercase()), "{name}");
+        }
+        for name in [
+            "",
+            "Subject",
+            "From",
+            "To",
+            "Cc",
+            "Reply-To",
+            "Return-Path",
+            "X-Mailer",
+            "Arc",
+            "Content",
+            "Dates",
+            "Receiveds",
+            "Delivery-Date",
+            "Mailing-List",
+            "Importance",
+            "\u{e9}",
+            "X-Google",
+        ] {
+            assert!(!super::skipped_header(name), "{name}");
         }
     }
 
