@@ -53,7 +53,9 @@ pub fn run(args: CheckArgs) -> ExitStatus {
         let source = maillint::guard::one_line(&err.source.to_string());
         eprintln!("maillint: error: {source}: {}", err.error);
     }
-    let mut out = io::stdout().lock();
+    // Standard output flushes at every line break, which for the JSON of a
+    // few thousand messages was one system call per line.
+    let mut out = io::BufWriter::new(io::stdout().lock());
     let printed = match args.format {
         Format::Human => report::print_human(&report, HumanOptions { color }, &mut out),
         Format::Json => report::print_json(&report, &mut out),
