@@ -385,8 +385,8 @@ impl<'m> Audience<'m> {
             org_domains: &org_domains,
             // The sender's own addresses are a handful: a list beats a hash set.
             own: msg
-                .addresses()
-                .filter(|a| !a.field.is_recipient() && !a.addr.is_empty())
+                .sender_addresses()
+                .filter(|a| !a.addr.is_empty())
                 .map(|a| mailbox_key(a.addr))
                 .collect(),
             sender: msg.sender().map(|a| a.addr.to_ascii_lowercase()),

@@ -13,9 +13,10 @@
 //! that may name a later group).
 
 use crate::guard::catch_panic;
-use mail_parser::HeaderValue;
 use mail_parser::parsers::MessageStream;
+use mail_parser::{Addr, Address, HeaderValue};
 use rayon::prelude::*;
+use std::borrow::Cow;
 use std::ops::Range;
 
 /// Which address headers are cut, and how finely.
@@ -85,7 +86,11 @@ pub(super) fn in_pieces<'v, P: Send>(
             .par_iter()
             .map(|piece| {
                 let bytes = value.get(piece.clone()).unwrap_or_default();
-                catch_panic(|| map(piece.clone(), MessageStream::new(bytes).parse_address()))
+                catch_panic(|| {
+                    let parsed = bare_addresses(bytes)
+                        .unwrap_or_else(|| MessageStream::new(bytes).parse_address());
+                    map(piece.clone(), parsed)
+                })
             })
             .collect()
     };
@@ -114,6 +119,103 @@ pub(super) fn in_pieces<'v, P: Send>(
         parsed = next;
     }
     hand_over(parsed)
+}
+
+/// The addresses of a piece written as bare addresses only
+/// (`a@x.example,\n b@y.example`), as mail-parser's parser gives them,
+/// found without it: each entry's one word, an address if it holds an `@`
+/// and a name otherwise. `None` when the piece holds anything else (display
+/// names, quotes, comments, angle brackets, groups, encoded words, escapes,
+/// non-ASCII), which mail-parser then reads. Programs write large headers
+/// this way, and mail-parser's parse, with a string conversion per word,
+/// was the largest part of reading one.
+fn bare_addresses(piece: &[u8]) -> Option<HeaderValue<'_>> {
+    let mut addresses = Vec::new();
+    let bare = for_each_bare_word(piece, |word, is_address| {
+        let word = Some(Cow::Borrowed(word));
+        addresses.push(if is_address {
+            Addr {
+                name: None,
+                address: word,
+            }
+        } else {
+            Addr {
+                name: word,
+                address: None,
+            }
+        });
+    });
+    Some(match (bare, addresses.is_empty()) {
+        (false, _) => return None,
+        (true, true) => HeaderValue::Empty,
+        (true, false) => HeaderValue::Address(Address::List(addresses)),
+    })
+}
+
+/// Whether `piece` is bare addresses only: comma-separated entries of one
+/// word each, or of none, between white space and folding (see
+/// [`plain_text`]); the last word, if the piece does not end with a comma,
+/// followed by a line break (mail-parser keeps a word only once a separator
+/// or line break ends it). Hands each word to `each`, with whether it holds
+/// an `@`.
+fn for_each_bare_word<'p>(piece: &'p [u8], mut each: impl FnMut(&'p str, bool)) -> bool {
+    if !plain_text(piece) {
+        return false;
+    }
+    // Plain text is ASCII: words end on character boundaries.
+    let Ok(text) = std::str::from_utf8(piece) else {
+        return false;
+    };
+    let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    let mut start = 0;
+    for end in memchr::memchr_iter(b',', piece).chain([piece.len()]) {
+        let entry = piece.get(start..end).unwrap_or_default();
+        let leading = entry.iter().take_while(|&&b| is_space(b)).count();
+        let trailing = entry[leading..]
+            .iter()
+            .rev()
+            .take_while(|&&b| is_space(b))
+            .count();
+        let word = &entry[leading..entry.len() - trailing];
+        if !word.is_empty() {
+            // Without a branch per byte, so that it is vectorised.
+            let (spaced, is_address) = word.iter().fold((false, false), |(s, a), &b| {
+                (s | is_space(b), a | (b == b'@'))
+            });
+            let ended = end < piece.len() || entry[entry.len() - trailing..].contains(&b'\n');
+            match text.get(start + leading..end - trailing) {
+                Some(word) if ended && !spaced => each(word, is_address),
+                _ => return false,
+            }
+        }
+        start = end + 1;
+    }
+    true
+}
+
+/// Whether mail-parser reads `piece` as words between separators and
+/// nothing else: printable ASCII but its specials (`\ < > " ( ) : ;`) and
+/// `=` (which may open an encoded word), and white space, where every line
+/// break folds or ends the piece (elsewhere it ends the header). Such a
+/// piece holds only top-level commas.
+fn plain_text(piece: &[u8]) -> bool {
+    // Without a branch per byte, so that it is vectorised.
+    let plain = piece.iter().fold(true, |plain, &b| {
+        let special = (b == b'\\')
+            | (b == b'<')
+            | (b == b'>')
+            | (b == b'"')
+            | (b == b'=')
+            | (b == b'(')
+            | (b == b')')
+            | (b == b':')
+            | (b == b';');
+        let space = (b == b' ') | (b == b'\t') | (b == b'\r') | (b == b'\n');
+        plain & ((b'!'..=b'~').contains(&b) & !special | space)
+    });
+    plain
+        && memchr::memchr_iter(b'\n', piece)
+            .all(|i| matches!(piece.get(i + 1), None | Some(b' ' | b'\t')))
 }
 
 /// mail-parser's address parser states.
@@ -178,6 +280,10 @@ fn cuts_on_every_core(value: &[u8], every: usize) -> Option<Vec<usize>> {
     let clean = (0..=candidates.len()).into_par_iter().all(|i| {
         let start = i.checked_sub(1).map_or(0, |before| candidates[before]);
         let end = candidates.get(i).copied().unwrap_or(value.len());
+        // Plain text holds only top-level commas, the piece's last at its end.
+        if value.get(start..end).is_some_and(plain_text) {
+            return true;
+        }
         let mut found = Vec::new();
         // Cutting every `end - start` bytes, the piece's only cut is at its
         // end, if its last comma leaves the state a header starts in.
@@ -335,8 +441,10 @@ fn encoded_word_end(value: &[u8], at: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::{Cutting, cuts, cuts_on_every_core, scan};
+    use super::{Cutting, bare_addresses, cuts, cuts_on_every_core, scan};
     use crate::message::rfc5322::parse_rfc5322_cut;
+    use mail_parser::HeaderValue;
+    use mail_parser::parsers::MessageStream;
     use proptest::prelude::*;
 
     fn pieces(value: &str) -> Vec<&str> {
@@ -457,6 +565,40 @@ mod tests {
         all
     }
 
+    fn parsed_by_mail_parser(piece: &str) -> HeaderValue<'_> {
+        MessageStream::new(piece.as_bytes()).parse_address()
+    }
+
+    #[test]
+    fn bare_addresses_are_read_as_mail_parser_reads_them() {
+        for piece in [
+            " a@x.com,\r\n b@y.org,\n\tc@z.net\n",
+            "a@x.com,,  ,b@y.org ,",
+            " mrs.khan.hotmail.co.uk, @x.com, a@@b, [a]@b!#$%&'*+-/?^_`{|}~.c\n",
+            "",
+            " ,\n ",
+            "a@x.com \r\n",
+        ] {
+            let bare = bare_addresses(piece.as_bytes());
+            assert_eq!(bare, Some(parsed_by_mail_parser(piece)), "{piece:?}");
+        }
+        // mail-parser joins these, or stops, or decodes: it reads them.
+        for piece in [
+            "a@x.com b@y.org,",
+            "a@x.com\nb@y.org,",
+            "a@x.com",
+            "a@x.com ",
+            "Ann <a@x.com>,",
+            "=?utf-8?q?a?=@x.com,",
+            "a@x.com (c),",
+            "g: a@x.com;",
+            "\"a\"@x.com,",
+            "caf\u{e9}@x.com,",
+        ] {
+            assert_eq!(bare_addresses(piece.as_bytes()), None, "{piece:?}");
+        }
+    }
+
     #[test]
     fn cuts_found_on_every_core_are_cuts_the_serial_scan_allows() {
         let plain: String = (0..2_000)
@@ -478,7 +620,38 @@ mod tests {
         );
     }
 
+    /// Pieces of bare addresses, and of bytes that make them not bare.
+    fn bare_piece() -> impl Strategy<Value = String> {
+        let word = prop_oneof!["[a-c@.]{0,6}", "[a-c@.=<>\"(),;:\\!\u{e9}]{1,4}",];
+        let separator = prop_oneof![
+            Just(","),
+            Just(", "),
+            Just(",\n "),
+            Just(",\r\n\t"),
+            Just(" ,"),
+            Just(" "),
+            Just("\n"),
+            Just("\r"),
+            Just("\n \n "),
+            Just(""),
+        ];
+        proptest::collection::vec((separator.clone(), word, separator), 0..8).prop_map(|words| {
+            words
+                .into_iter()
+                .map(|(before, word, after)| format!("{before}{word}{after}"))
+                .collect()
+        })
+    }
+
     proptest! {
+        /// Whatever is read as bare addresses is what mail-parser reads.
+        #[test]
+        fn bare_addresses_are_what_mail_parser_reads(piece in bare_piece()) {
+            if let Some(bare) = bare_addresses(piece.as_bytes()) {
+                prop_assert_eq!(bare, parsed_by_mail_parser(&piece));
+            }
+        }
+
         /// Cuts found on every core, when they are found, are cuts the
         /// serial scan allows.
         #[test]
