@@ -199,8 +199,7 @@ fn for_each_bare_word<'p>(piece: &'p [u8], mut each: impl FnMut(&'p str, bool)) 
 /// break folds or ends the piece (elsewhere it ends the header). Such a
 /// piece holds only top-level commas.
 fn plain_text(piece: &[u8]) -> bool {
-    // Without a branch per byte, so that it is vectorised.
-    let plain = piece.iter().fold(true, |plain, &b| {
+    let plain = |b: u8| {
         let special = (b == b'\\')
             | (b == b'<')
             | (b == b'>')
@@ -211,11 +210,19 @@ fn plain_text(piece: &[u8]) -> bool {
             | (b == b':')
             | (b == b';');
         let space = (b == b' ') | (b == b'\t') | (b == b'\r') | (b == b'\n');
-        plain & ((b'!'..=b'~').contains(&b) & !special | space)
-    });
-    plain
-        && memchr::memchr_iter(b'\n', piece)
-            .all(|i| matches!(piece.get(i + 1), None | Some(b' ' | b'\t')))
+        (b'!'..=b'~').contains(&b) & !special | space
+    };
+    let Some((&last, _)) = piece.split_last() else {
+        return true;
+    };
+    // Each byte with the next, without a branch per byte, so that it is
+    // vectorised.
+    let pairs = piece.iter().zip(piece.get(1..).unwrap_or_default());
+    plain(last)
+        && pairs.fold(true, |all, (&b, &next)| {
+            let folds = (b != b'\n') | (next == b' ') | (next == b'\t');
+            all & plain(b) & folds
+        })
 }
 
 /// mail-parser's address parser states.

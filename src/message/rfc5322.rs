@@ -7,6 +7,7 @@ use super::{
 use crate::guard::catch_panic;
 use mail_parser::parsers::MessageStream;
 use mail_parser::{HeaderName, HeaderValue, MessageParser, MimeHeaders, PartType};
+use rayon::prelude::*;
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
@@ -1074,14 +1075,22 @@ impl<'a> LineCounter<'a> {
 
 /// The line breaks in `bytes`. Most spans counted here are one header,
 /// where memchr's setup would cost more than a plain loop; bodies are
-/// counted by memchr's vector code.
+/// counted by memchr's vector code, and a header of a million addresses
+/// on every core.
 fn newlines(bytes: &[u8]) -> usize {
+    let count = |bytes: &[u8]| memchr::memchr_iter(b'\n', bytes).count();
     if bytes.len() < 256 {
         bytes.iter().filter(|&&b| b == b'\n').count()
+    } else if bytes.len() < PARALLEL_COUNT_FROM {
+        count(bytes)
     } else {
-        memchr::memchr_iter(b'\n', bytes).count()
+        bytes.par_chunks(PARALLEL_COUNT_FROM).map(count).sum()
     }
 }
+
+/// Spans from this size have their line breaks counted on every core, a
+/// piece of this size at a time.
+const PARALLEL_COUNT_FROM: usize = 1 << 20;
 
 /// Finds the line of each address inside a (possibly folded) header value,
 /// searching forward from the previous address.
