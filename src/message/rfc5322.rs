@@ -390,7 +390,7 @@ fn build(
         .filter(|h| address_field(&h.name).is_some())
         .filter_map(|h| raw.get(h.offset_start as usize..h.offset_end as usize))
         .filter(|value| value.len() >= cutting.from)
-        .map(|value| memchr::memchr_iter(b',', value).count() + 1)
+        .map(|value| count_byte(b',', value) + 1)
         .sum();
     msg.addresses.reserve(cut_entries);
     // Room for the other headers' names and values, which the model's text
@@ -929,15 +929,19 @@ impl Merge<'_> {
 /// Offsets of empty angle addresses (`<>`, `< >`) that stand alone as an
 /// entry, with no display name before them in the same entry: the ones
 /// mail-parser drops. Quoted strings and comments are skipped. One pass;
-/// headers without such an entry cost a `memchr` scan.
+/// headers without such an entry cost a `memchr` scan, and a header of a
+/// million bare addresses (no `<` at all) a scan on every core.
 fn empty_angle_addrs(text: &[u8]) -> Vec<usize> {
     let next_non_space = |from: usize| {
         text.get(from..)
             .and_then(|rest| rest.iter().position(|b| !b.is_ascii_whitespace()))
             .map(|i| from + i)
     };
-    let any = memchr::memchr_iter(b'<', text)
-        .any(|i| next_non_space(i + 1).is_some_and(|j| text.get(j) == Some(&b'>')));
+    let has_angle = |text: &[u8]| memchr::memchr(b'<', text).is_some();
+    let any = (text.len() < PARALLEL_SCAN_FROM
+        || text.par_chunks(PARALLEL_SCAN_FROM).any(has_angle))
+        && memchr::memchr_iter(b'<', text)
+            .any(|i| next_non_space(i + 1).is_some_and(|j| text.get(j) == Some(&b'>')));
     if !any {
         return Vec::new();
     }
@@ -1074,23 +1078,29 @@ impl<'a> LineCounter<'a> {
 }
 
 /// The line breaks in `bytes`. Most spans counted here are one header,
-/// where memchr's setup would cost more than a plain loop; bodies are
-/// counted by memchr's vector code, and a header of a million addresses
-/// on every core.
+/// where memchr's setup would cost more than a plain loop.
 fn newlines(bytes: &[u8]) -> usize {
-    let count = |bytes: &[u8]| memchr::memchr_iter(b'\n', bytes).count();
     if bytes.len() < 256 {
         bytes.iter().filter(|&&b| b == b'\n').count()
-    } else if bytes.len() < PARALLEL_COUNT_FROM {
-        count(bytes)
     } else {
-        bytes.par_chunks(PARALLEL_COUNT_FROM).map(count).sum()
+        count_byte(b'\n', bytes)
     }
 }
 
-/// Spans from this size have their line breaks counted on every core, a
-/// piece of this size at a time.
-const PARALLEL_COUNT_FROM: usize = 1 << 20;
+/// How many times `byte` is in `bytes`, by memchr's vector code; in a
+/// header of a million addresses, on every core.
+fn count_byte(byte: u8, bytes: &[u8]) -> usize {
+    let count = |bytes: &[u8]| memchr::memchr_iter(byte, bytes).count();
+    if bytes.len() < PARALLEL_SCAN_FROM {
+        count(bytes)
+    } else {
+        bytes.par_chunks(PARALLEL_SCAN_FROM).map(count).sum()
+    }
+}
+
+/// Spans from this size are counted or searched on every core, a piece of
+/// this size at a time.
+const PARALLEL_SCAN_FROM: usize = 1 << 20;
 
 /// Finds the line of each address inside a (possibly folded) header value,
 /// searching forward from the previous address.
