@@ -72,22 +72,24 @@ pub(super) fn in_pieces<'v, P: Send>(
     mut merge: impl FnMut(P) -> bool + Send,
 ) -> bool {
     let mut start = 0;
-    let pieces: Vec<Range<usize>> = cuts(value, piece_bytes)
+    let (cuts, plain) = cuts(value, piece_bytes);
+    let pieces: Vec<(Range<usize>, bool)> = cuts
         .into_iter()
         .chain([value.len()])
-        .map(|end| {
+        .zip(plain)
+        .map(|(end, plain)| {
             let piece = start..end;
             start = end;
-            piece
+            (piece, plain)
         })
         .collect();
-    let parse = |batch: &[Range<usize>]| -> Vec<Result<P, String>> {
+    let parse = |batch: &[(Range<usize>, bool)]| -> Vec<Result<P, String>> {
         batch
             .par_iter()
-            .map(|piece| {
+            .map(|(piece, plain)| {
                 let bytes = value.get(piece.clone()).unwrap_or_default();
                 catch_panic(|| {
-                    let parsed = bare_addresses(bytes)
+                    let parsed = bare_addresses(bytes, *plain)
                         .unwrap_or_else(|| MessageStream::new(bytes).parse_address());
                     map(piece.clone(), parsed)
                 })
@@ -128,23 +130,25 @@ pub(super) fn in_pieces<'v, P: Send>(
 /// names, quotes, comments, angle brackets, groups, encoded words, escapes,
 /// non-ASCII), which mail-parser then reads. Programs write large headers
 /// this way, and mail-parser's parse, with a string conversion per word,
-/// was the largest part of reading one.
-fn bare_addresses(piece: &[u8]) -> Option<HeaderValue<'_>> {
+/// was the largest part of reading one. `plain`: the piece is known to be
+/// plain text (see [`plain_text`]).
+fn bare_addresses(piece: &[u8], plain: bool) -> Option<HeaderValue<'_>> {
     let mut addresses = Vec::new();
-    let bare = for_each_bare_word(piece, |word, is_address| {
-        let word = Some(Cow::Borrowed(word));
-        addresses.push(if is_address {
-            Addr {
-                name: None,
-                address: word,
-            }
-        } else {
-            Addr {
-                name: word,
-                address: None,
-            }
+    let bare = (plain || plain_text(piece))
+        && for_each_bare_word(piece, |word, is_address| {
+            let word = Some(Cow::Borrowed(word));
+            addresses.push(if is_address {
+                Addr {
+                    name: None,
+                    address: word,
+                }
+            } else {
+                Addr {
+                    name: word,
+                    address: None,
+                }
+            });
         });
-    });
     Some(match (bare, addresses.is_empty()) {
         (false, _) => return None,
         (true, true) => HeaderValue::Empty,
@@ -152,16 +156,13 @@ fn bare_addresses(piece: &[u8]) -> Option<HeaderValue<'_>> {
     })
 }
 
-/// Whether `piece` is bare addresses only: comma-separated entries of one
-/// word each, or of none, between white space and folding (see
-/// [`plain_text`]); the last word, if the piece does not end with a comma,
+/// Whether `piece`, plain text (see [`plain_text`]), is bare addresses
+/// only: comma-separated entries of one word each, or of none, between
+/// white space and folding; the last word, if the piece does not end with a comma,
 /// followed by a line break (mail-parser keeps a word only once a separator
 /// or line break ends it). Hands each word to `each`, with whether it holds
 /// an `@`.
 fn for_each_bare_word<'p>(piece: &'p [u8], mut each: impl FnMut(&'p str, bool)) -> bool {
-    if !plain_text(piece) {
-        return false;
-    }
     // Plain text is ASCII: words end on character boundaries.
     let Ok(text) = std::str::from_utf8(piece) else {
         return false;
@@ -245,9 +246,12 @@ enum State {
 /// piece. That piece must not hold a group's colon: mail-parser names the
 /// header's last addresses after a comment before such a colon only when
 /// it has met a group earlier in the header, which a piece cannot know.
-fn cuts(value: &[u8], every: usize) -> Vec<usize> {
-    if let Some(cuts) = cuts_on_every_core(value, every) {
-        return cuts;
+///
+/// With the cuts, for each piece, whether it is known to be plain text
+/// (see [`plain_text`]).
+fn cuts(value: &[u8], every: usize) -> (Vec<usize>, Vec<bool>) {
+    if let Some(found) = cuts_on_every_core(value, every) {
+        return found;
     }
     let mut cuts = Vec::new();
     let stopped = scan(value, 0, value.len(), every, &mut cuts);
@@ -255,7 +259,8 @@ fn cuts(value: &[u8], every: usize) -> Vec<usize> {
     if stopped && rest.is_some_and(|rest| memchr::memchr(b':', rest).is_some()) {
         cuts.clear();
     }
-    cuts
+    let unknown = vec![false; cuts.len() + 1];
+    (cuts, unknown)
 }
 
 /// [`cuts`] found on every core, for a header of thousands of addresses
@@ -267,7 +272,7 @@ fn cuts(value: &[u8], every: usize) -> Vec<usize> {
 /// induction from the header's start each piece does start in it, and the
 /// cuts are ones [`scan`] allows. Otherwise `None`, and the serial scan
 /// decides.
-fn cuts_on_every_core(value: &[u8], every: usize) -> Option<Vec<usize>> {
+fn cuts_on_every_core(value: &[u8], every: usize) -> Option<(Vec<usize>, Vec<bool>)> {
     let mut candidates = Vec::new();
     let mut from = every;
     while let Some(comma) = value
@@ -284,20 +289,25 @@ fn cuts_on_every_core(value: &[u8], every: usize) -> Option<Vec<usize>> {
     if candidates.is_empty() {
         return None;
     }
-    let clean = (0..=candidates.len()).into_par_iter().all(|i| {
-        let start = i.checked_sub(1).map_or(0, |before| candidates[before]);
-        let end = candidates.get(i).copied().unwrap_or(value.len());
-        // Plain text holds only top-level commas, the piece's last at its end.
-        if value.get(start..end).is_some_and(plain_text) {
-            return true;
-        }
-        let mut found = Vec::new();
-        // Cutting every `end - start` bytes, the piece's only cut is at its
-        // end, if its last comma leaves the state a header starts in.
-        let stopped = scan(value, start, end, end - start, &mut found);
-        !stopped && (end == value.len() || found.last() == Some(&end))
-    });
-    clean.then_some(candidates)
+    // Whether each piece is plain text, if every piece is clean.
+    let plain: Option<Vec<bool>> = (0..=candidates.len())
+        .into_par_iter()
+        .map(|i| {
+            let start = i.checked_sub(1).map_or(0, |before| candidates[before]);
+            let end = candidates.get(i).copied().unwrap_or(value.len());
+            // Plain text holds only top-level commas, the piece's last at
+            // its end.
+            if value.get(start..end).is_some_and(plain_text) {
+                return Some(true);
+            }
+            let mut found = Vec::new();
+            // Cutting every `end - start` bytes, the piece's only cut is at
+            // its end, if its last comma leaves the state a header starts in.
+            let stopped = scan(value, start, end, end - start, &mut found);
+            (!stopped && (end == value.len() || found.last() == Some(&end))).then_some(false)
+        })
+        .collect();
+    Some((candidates, plain?))
 }
 
 /// Pushes the cuts of [`cuts`] between `from` and `to`, following the
@@ -457,6 +467,7 @@ mod tests {
     fn pieces(value: &str) -> Vec<&str> {
         let mut start = 0;
         let mut out: Vec<&str> = cuts(value.as_bytes(), 1)
+            .0
             .into_iter()
             .map(|end| {
                 let piece = &value[start..end];
@@ -586,7 +597,7 @@ mod tests {
             " ,\n ",
             "a@x.com \r\n",
         ] {
-            let bare = bare_addresses(piece.as_bytes());
+            let bare = bare_addresses(piece.as_bytes(), false);
             assert_eq!(bare, Some(parsed_by_mail_parser(piece)), "{piece:?}");
         }
         // mail-parser joins these, or stops, or decodes: it reads them.
@@ -602,7 +613,7 @@ mod tests {
             "\"a\"@x.com,",
             "caf\u{e9}@x.com,",
         ] {
-            assert_eq!(bare_addresses(piece.as_bytes()), None, "{piece:?}");
+            assert_eq!(bare_addresses(piece.as_bytes(), false), None, "{piece:?}");
         }
     }
 
@@ -612,8 +623,9 @@ mod tests {
             .map(|i| format!("u{i}@example.com,\r\n "))
             .collect::<String>()
             + "last@example.com\r\n";
-        let found = cuts_on_every_core(plain.as_bytes(), 1_000).unwrap();
+        let (found, known_plain) = cuts_on_every_core(plain.as_bytes(), 1_000).unwrap();
         assert!(found.len() > 30);
+        assert!(known_plain.len() == found.len() + 1 && known_plain.iter().all(|&p| p));
         let all = allowed(&plain);
         assert!(found.iter().all(|cut| all.contains(cut)));
         // A long quoted name holds the commas past the first cut: that
@@ -622,7 +634,7 @@ mod tests {
         let quoted = format!("a@x.com, \"{}\" <b@x.com>, c@x.com\n", "n, ".repeat(1_000));
         assert_eq!(cuts_on_every_core(quoted.as_bytes(), 100), None);
         assert_eq!(
-            cuts(quoted.as_bytes(), 100),
+            cuts(quoted.as_bytes(), 100).0,
             [quoted.find(">,").unwrap() + 2]
         );
     }
@@ -654,7 +666,7 @@ mod tests {
         /// Whatever is read as bare addresses is what mail-parser reads.
         #[test]
         fn bare_addresses_are_what_mail_parser_reads(piece in bare_piece()) {
-            if let Some(bare) = bare_addresses(piece.as_bytes()) {
+            if let Some(bare) = bare_addresses(piece.as_bytes(), false) {
                 prop_assert_eq!(bare, parsed_by_mail_parser(&piece));
             }
         }
@@ -663,7 +675,8 @@ mod tests {
         /// serial scan allows.
         #[test]
         fn cuts_on_every_core_are_allowed(value in header(), every in 1usize..40) {
-            if let Some(found) = cuts_on_every_core(value.as_bytes(), every) {
+            if let Some((found, plain)) = cuts_on_every_core(value.as_bytes(), every) {
+                prop_assert_eq!(plain.len(), found.len() + 1);
                 let all = allowed(&value);
                 prop_assert!(found.iter().all(|cut| all.contains(cut)), "{:?} not all in {:?}", found, all);
             }
@@ -697,7 +710,7 @@ mod tests {
             })
             .collect();
         let to = to.join(",\r\n ");
-        assert!(cuts(to.as_bytes(), super::CUTTING.piece).len() > 4);
+        assert!(cuts(to.as_bytes(), super::CUTTING.piece).0.len() > 4);
         let raw = format!("From: me@example.com\r\nTo: {to}\r\n\r\nbody\r\n");
         let whole = Cutting {
             from: usize::MAX,
