@@ -133,22 +133,25 @@ pub(super) fn in_pieces<'v, P: Send>(
 /// was the largest part of reading one. `plain`: the piece is known to be
 /// plain text (see [`plain_text`]).
 fn bare_addresses(piece: &[u8], plain: bool) -> Option<HeaderValue<'_>> {
-    let mut addresses = Vec::new();
-    let bare = (plain || plain_text(piece))
-        && for_each_bare_word(piece, |word, is_address| {
-            let word = Some(Cow::Borrowed(word));
-            addresses.push(if is_address {
-                Addr {
-                    name: None,
-                    address: word,
-                }
-            } else {
-                Addr {
-                    name: word,
-                    address: None,
-                }
-            });
+    if !(plain || plain_text(piece)) {
+        return None;
+    }
+    // At most an address an entry: reserved at once, not grown by doubling.
+    let mut addresses = Vec::with_capacity(memchr::memchr_iter(b',', piece).count() + 1);
+    let bare = for_each_bare_word(piece, |word, is_address| {
+        let word = Some(Cow::Borrowed(word));
+        addresses.push(if is_address {
+            Addr {
+                name: None,
+                address: word,
+            }
+        } else {
+            Addr {
+                name: word,
+                address: None,
+            }
         });
+    });
     Some(match (bare, addresses.is_empty()) {
         (false, _) => return None,
         (true, true) => HeaderValue::Empty,
@@ -158,10 +161,10 @@ fn bare_addresses(piece: &[u8], plain: bool) -> Option<HeaderValue<'_>> {
 
 /// Whether `piece`, plain text (see [`plain_text`]), is bare addresses
 /// only: comma-separated entries of one word each, or of none, between
-/// white space and folding; the last word, if the piece does not end with a comma,
-/// followed by a line break (mail-parser keeps a word only once a separator
-/// or line break ends it). Hands each word to `each`, with whether it holds
-/// an `@`.
+/// white space and folding; the last word, if the piece does not end with
+/// a comma, followed by a line break (mail-parser keeps a word only once a
+/// separator or line break ends it). Hands each word to `each`, with
+/// whether it holds an `@`.
 fn for_each_bare_word<'p>(piece: &'p [u8], mut each: impl FnMut(&'p str, bool)) -> bool {
     // Plain text is ASCII: words end on character boundaries.
     let Ok(text) = std::str::from_utf8(piece) else {
