@@ -385,8 +385,8 @@ impl<'m> Audience<'m> {
             org_domains: &org_domains,
             // The sender's own addresses are a handful: a list beats a hash set.
             own: msg
-                .addresses()
-                .filter(|a| !a.field.is_recipient() && !a.addr.is_empty())
+                .sender_addresses()
+                .filter(|a| !a.addr.is_empty())
                 .map(|a| mailbox_key(a.addr))
                 .collect(),
             sender: msg.sender().map(|a| a.addr.to_ascii_lowercase()),
@@ -485,21 +485,42 @@ impl<'m> Audience<'m> {
                 .for_each(renumber_chunk);
         }
 
-        // Each address's recipient, numbered in order of first appearance;
-        // a recipient first written in Bcc is visible if written again in
-        // To or Cc. Earlier positions hold recipient indices by now.
-        let mut next = 0u32;
-        for position in 0..recipient_of.len() {
-            let earlier = recipient_of[position];
-            if earlier == NONE {
-                continue;
+        // Each address's recipient, numbered in order of first appearance.
+        // A first occurrence's index is its place among `entries`, whose
+        // first positions ascend: numbered a chunk at a time (on every core
+        // when there are many), each chunk's repeats kept for after.
+        let number_firsts = |(chunk, positions): (usize, &mut [u32])| {
+            let start = chunk * CLASSIFY_CHUNK;
+            let mut next = entries.partition_point(|e| (e.first as usize) < start) as u32;
+            let mut repeats = Vec::new();
+            for (position, earlier) in (start..).zip(positions) {
+                if *earlier as usize == position {
+                    *earlier = next;
+                    next += 1;
+                } else if *earlier != NONE {
+                    repeats.push(position);
+                }
             }
-            if earlier as usize == position {
-                recipient_of[position] = next;
-                next += 1;
-                continue;
-            }
-            let index = recipient_of[earlier as usize];
+            repeats
+        };
+        let repeats: Vec<Vec<usize>> = if parallel {
+            recipient_of
+                .par_chunks_mut(CLASSIFY_CHUNK)
+                .enumerate()
+                .map(number_firsts)
+                .collect()
+        } else {
+            recipient_of
+                .chunks_mut(CLASSIFY_CHUNK)
+                .enumerate()
+                .map(number_firsts)
+                .collect()
+        };
+        // A repeat is its first occurrence's recipient, in order: one first
+        // written in Bcc is visible if written again in To or Cc.
+        for position in repeats.into_iter().flatten() {
+            let earlier = recipient_of[position] as usize;
+            let index = recipient_of.get(earlier).copied().unwrap_or(NONE);
             recipient_of[position] = index;
             if let Some(entry) = entries.get_mut(index as usize)
                 && entry.visible().is_none()
@@ -508,9 +529,17 @@ impl<'m> Audience<'m> {
                 entry.set_visible(field);
             }
         }
-        let reach = entries.iter().fold(0u64, |sum, e| {
-            sum.saturating_add(reach(org.list_configs.get(e.list_index())))
-        });
+        let reach_of = |e: &Entry| reach(org.list_configs.get(e.list_index()));
+        let reach = if parallel {
+            entries
+                .par_iter()
+                .map(reach_of)
+                .reduce(|| 0, u64::saturating_add)
+        } else {
+            entries
+                .iter()
+                .fold(0u64, |sum, e| sum.saturating_add(reach_of(e)))
+        };
         Audience {
             msg,
             entries,

@@ -4,7 +4,6 @@
 //! without depending on the audience.
 
 use crate::gate;
-use aho_corasick::AhoCorasick;
 use regex::RegexSet;
 
 /// Built-in everyone-style list names; `*` matches any run of characters.
@@ -81,7 +80,7 @@ pub(crate) struct MassNames {
     /// The longest literal piece of every name, one of which a local part
     /// must contain to match (see `gate.rs`); `None` when some name has no
     /// piece the gate can test.
-    gate: Option<AhoCorasick>,
+    gate: Option<gate::ShortWords>,
     /// All names in one regex: almost no local part is a list name, and one
     /// `is_match` says so faster than the set's overlapping search.
     any: regex::Regex,

@@ -450,6 +450,15 @@ impl Message {
             .map(|e| self.view(e))
     }
 
+    /// From, Sender and Reply-To entries, in order; of a million
+    /// recipients, only their fields are read.
+    pub fn sender_addresses(&self) -> impl Iterator<Item = Address<'_>> {
+        self.addresses
+            .iter()
+            .filter(|e| !e.field().is_recipient())
+            .map(|e| self.view(e))
+    }
+
     /// The first From address: who the message is from.
     pub fn sender(&self) -> Option<Address<'_>> {
         self.addresses_in(Field::From).next()

@@ -13,9 +13,10 @@
 //! that may name a later group).
 
 use crate::guard::catch_panic;
-use mail_parser::HeaderValue;
 use mail_parser::parsers::MessageStream;
+use mail_parser::{Addr, Address, HeaderValue};
 use rayon::prelude::*;
+use std::borrow::Cow;
 use std::ops::Range;
 
 /// Which address headers are cut, and how finely.
@@ -71,21 +72,27 @@ pub(super) fn in_pieces<'v, P: Send>(
     mut merge: impl FnMut(P) -> bool + Send,
 ) -> bool {
     let mut start = 0;
-    let pieces: Vec<Range<usize>> = cuts(value, piece_bytes)
+    let (cuts, plain) = cuts(value, piece_bytes);
+    let pieces: Vec<(Range<usize>, bool)> = cuts
         .into_iter()
         .chain([value.len()])
-        .map(|end| {
+        .zip(plain)
+        .map(|(end, plain)| {
             let piece = start..end;
             start = end;
-            piece
+            (piece, plain)
         })
         .collect();
-    let parse = |batch: &[Range<usize>]| -> Vec<Result<P, String>> {
+    let parse = |batch: &[(Range<usize>, bool)]| -> Vec<Result<P, String>> {
         batch
             .par_iter()
-            .map(|piece| {
+            .map(|(piece, plain)| {
                 let bytes = value.get(piece.clone()).unwrap_or_default();
-                catch_panic(|| map(piece.clone(), MessageStream::new(bytes).parse_address()))
+                catch_panic(|| {
+                    let parsed = bare_addresses(bytes, *plain)
+                        .unwrap_or_else(|| MessageStream::new(bytes).parse_address());
+                    map(piece.clone(), parsed)
+                })
             })
             .collect()
     };
@@ -116,6 +123,112 @@ pub(super) fn in_pieces<'v, P: Send>(
     hand_over(parsed)
 }
 
+/// The addresses of a piece written as bare addresses only
+/// (`a@x.example,\n b@y.example`), as mail-parser's parser gives them,
+/// found without it: each entry's one word, an address if it holds an `@`
+/// and a name otherwise. `None` when the piece holds anything else (display
+/// names, quotes, comments, angle brackets, groups, encoded words, escapes,
+/// non-ASCII), which mail-parser then reads. Programs write large headers
+/// this way, and mail-parser's parse, with a string conversion per word,
+/// was the largest part of reading one. `plain`: the piece is known to be
+/// plain text (see [`plain_text`]).
+fn bare_addresses(piece: &[u8], plain: bool) -> Option<HeaderValue<'_>> {
+    if !(plain || plain_text(piece)) {
+        return None;
+    }
+    // At most an address an entry: reserved at once, not grown by doubling.
+    let mut addresses = Vec::with_capacity(memchr::memchr_iter(b',', piece).count() + 1);
+    let bare = for_each_bare_word(piece, |word, is_address| {
+        let word = Some(Cow::Borrowed(word));
+        addresses.push(if is_address {
+            Addr {
+                name: None,
+                address: word,
+            }
+        } else {
+            Addr {
+                name: word,
+                address: None,
+            }
+        });
+    });
+    Some(match (bare, addresses.is_empty()) {
+        (false, _) => return None,
+        (true, true) => HeaderValue::Empty,
+        (true, false) => HeaderValue::Address(Address::List(addresses)),
+    })
+}
+
+/// Whether `piece`, plain text (see [`plain_text`]), is bare addresses
+/// only: comma-separated entries of one word each, or of none, between
+/// white space and folding; the last word, if the piece does not end with
+/// a comma, followed by a line break (mail-parser keeps a word only once a
+/// separator or line break ends it). Hands each word to `each`, with
+/// whether it holds an `@`.
+fn for_each_bare_word<'p>(piece: &'p [u8], mut each: impl FnMut(&'p str, bool)) -> bool {
+    // Plain text is ASCII: words end on character boundaries.
+    let Ok(text) = std::str::from_utf8(piece) else {
+        return false;
+    };
+    let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    let mut start = 0;
+    for end in memchr::memchr_iter(b',', piece).chain([piece.len()]) {
+        let entry = piece.get(start..end).unwrap_or_default();
+        let leading = entry.iter().take_while(|&&b| is_space(b)).count();
+        let trailing = entry[leading..]
+            .iter()
+            .rev()
+            .take_while(|&&b| is_space(b))
+            .count();
+        let word = &entry[leading..entry.len() - trailing];
+        if !word.is_empty() {
+            // Without a branch per byte, so that it is vectorised.
+            let (spaced, is_address) = word.iter().fold((false, false), |(s, a), &b| {
+                (s | is_space(b), a | (b == b'@'))
+            });
+            let ended = end < piece.len() || entry[entry.len() - trailing..].contains(&b'\n');
+            match text.get(start + leading..end - trailing) {
+                Some(word) if ended && !spaced => each(word, is_address),
+                _ => return false,
+            }
+        }
+        start = end + 1;
+    }
+    true
+}
+
+/// Whether mail-parser reads `piece` as words between separators and
+/// nothing else: printable ASCII but its specials (`\ < > " ( ) : ;`) and
+/// `=` (which may open an encoded word), and white space, where every line
+/// break folds or ends the piece (elsewhere it ends the header). Such a
+/// piece holds only top-level commas.
+fn plain_text(piece: &[u8]) -> bool {
+    let plain = |b: u8| {
+        let special = (b == b'\\')
+            | (b == b'<')
+            | (b == b'>')
+            | (b == b'"')
+            | (b == b'=')
+            | (b == b'(')
+            | (b == b')')
+            | (b == b':')
+            | (b == b';');
+        let space = (b == b' ') | (b == b'\t') | (b == b'\r') | (b == b'\n');
+        (b'!'..=b'~').contains(&b) & !special | space
+    };
+    let Some((&last, _)) = piece.split_last() else {
+        return true;
+    };
+    // Each byte with the next, without a branch per byte, so that it is
+    // vectorised.
+    let pairs = piece.iter().zip(piece.get(1..).unwrap_or_default());
+    plain(last)
+        && pairs.fold(true, |all, (&b, &next)| {
+            let folds = (b != b'\n') | (next == b' ') | (next == b'\t');
+            all & plain(b) & folds
+        })
+}
+
 /// mail-parser's address parser states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -136,9 +249,12 @@ enum State {
 /// piece. That piece must not hold a group's colon: mail-parser names the
 /// header's last addresses after a comment before such a colon only when
 /// it has met a group earlier in the header, which a piece cannot know.
-fn cuts(value: &[u8], every: usize) -> Vec<usize> {
-    if let Some(cuts) = cuts_on_every_core(value, every) {
-        return cuts;
+///
+/// With the cuts, for each piece, whether it is known to be plain text
+/// (see [`plain_text`]).
+fn cuts(value: &[u8], every: usize) -> (Vec<usize>, Vec<bool>) {
+    if let Some(found) = cuts_on_every_core(value, every) {
+        return found;
     }
     let mut cuts = Vec::new();
     let stopped = scan(value, 0, value.len(), every, &mut cuts);
@@ -146,7 +262,8 @@ fn cuts(value: &[u8], every: usize) -> Vec<usize> {
     if stopped && rest.is_some_and(|rest| memchr::memchr(b':', rest).is_some()) {
         cuts.clear();
     }
-    cuts
+    let unknown = vec![false; cuts.len() + 1];
+    (cuts, unknown)
 }
 
 /// [`cuts`] found on every core, for a header of thousands of addresses
@@ -158,7 +275,7 @@ fn cuts(value: &[u8], every: usize) -> Vec<usize> {
 /// induction from the header's start each piece does start in it, and the
 /// cuts are ones [`scan`] allows. Otherwise `None`, and the serial scan
 /// decides.
-fn cuts_on_every_core(value: &[u8], every: usize) -> Option<Vec<usize>> {
+fn cuts_on_every_core(value: &[u8], every: usize) -> Option<(Vec<usize>, Vec<bool>)> {
     let mut candidates = Vec::new();
     let mut from = every;
     while let Some(comma) = value
@@ -175,16 +292,25 @@ fn cuts_on_every_core(value: &[u8], every: usize) -> Option<Vec<usize>> {
     if candidates.is_empty() {
         return None;
     }
-    let clean = (0..=candidates.len()).into_par_iter().all(|i| {
-        let start = i.checked_sub(1).map_or(0, |before| candidates[before]);
-        let end = candidates.get(i).copied().unwrap_or(value.len());
-        let mut found = Vec::new();
-        // Cutting every `end - start` bytes, the piece's only cut is at its
-        // end, if its last comma leaves the state a header starts in.
-        let stopped = scan(value, start, end, end - start, &mut found);
-        !stopped && (end == value.len() || found.last() == Some(&end))
-    });
-    clean.then_some(candidates)
+    // Whether each piece is plain text, if every piece is clean.
+    let plain: Option<Vec<bool>> = (0..=candidates.len())
+        .into_par_iter()
+        .map(|i| {
+            let start = i.checked_sub(1).map_or(0, |before| candidates[before]);
+            let end = candidates.get(i).copied().unwrap_or(value.len());
+            // Plain text holds only top-level commas, the piece's last at
+            // its end.
+            if value.get(start..end).is_some_and(plain_text) {
+                return Some(true);
+            }
+            let mut found = Vec::new();
+            // Cutting every `end - start` bytes, the piece's only cut is at
+            // its end, if its last comma leaves the state a header starts in.
+            let stopped = scan(value, start, end, end - start, &mut found);
+            (!stopped && (end == value.len() || found.last() == Some(&end))).then_some(false)
+        })
+        .collect();
+    Some((candidates, plain?))
 }
 
 /// Pushes the cuts of [`cuts`] between `from` and `to`, following the
@@ -335,13 +461,16 @@ fn encoded_word_end(value: &[u8], at: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::{Cutting, cuts, cuts_on_every_core, scan};
+    use super::{Cutting, bare_addresses, cuts, cuts_on_every_core, scan};
     use crate::message::rfc5322::parse_rfc5322_cut;
+    use mail_parser::HeaderValue;
+    use mail_parser::parsers::MessageStream;
     use proptest::prelude::*;
 
     fn pieces(value: &str) -> Vec<&str> {
         let mut start = 0;
         let mut out: Vec<&str> = cuts(value.as_bytes(), 1)
+            .0
             .into_iter()
             .map(|end| {
                 let piece = &value[start..end];
@@ -457,14 +586,49 @@ mod tests {
         all
     }
 
+    fn parsed_by_mail_parser(piece: &str) -> HeaderValue<'_> {
+        MessageStream::new(piece.as_bytes()).parse_address()
+    }
+
+    #[test]
+    fn bare_addresses_are_read_as_mail_parser_reads_them() {
+        for piece in [
+            " a@x.com,\r\n b@y.org,\n\tc@z.net\n",
+            "a@x.com,,  ,b@y.org ,",
+            " mrs.khan.hotmail.co.uk, @x.com, a@@b, [a]@b!#$%&'*+-/?^_`{|}~.c\n",
+            "",
+            " ,\n ",
+            "a@x.com \r\n",
+        ] {
+            let bare = bare_addresses(piece.as_bytes(), false);
+            assert_eq!(bare, Some(parsed_by_mail_parser(piece)), "{piece:?}");
+        }
+        // mail-parser joins these, or stops, or decodes: it reads them.
+        for piece in [
+            "a@x.com b@y.org,",
+            "a@x.com\nb@y.org,",
+            "a@x.com",
+            "a@x.com ",
+            "Ann <a@x.com>,",
+            "=?utf-8?q?a?=@x.com,",
+            "a@x.com (c),",
+            "g: a@x.com;",
+            "\"a\"@x.com,",
+            "caf\u{e9}@x.com,",
+        ] {
+            assert_eq!(bare_addresses(piece.as_bytes(), false), None, "{piece:?}");
+        }
+    }
+
     #[test]
     fn cuts_found_on_every_core_are_cuts_the_serial_scan_allows() {
         let plain: String = (0..2_000)
             .map(|i| format!("u{i}@example.com,\r\n "))
             .collect::<String>()
             + "last@example.com\r\n";
-        let found = cuts_on_every_core(plain.as_bytes(), 1_000).unwrap();
+        let (found, known_plain) = cuts_on_every_core(plain.as_bytes(), 1_000).unwrap();
         assert!(found.len() > 30);
+        assert!(known_plain.len() == found.len() + 1 && known_plain.iter().all(|&p| p));
         let all = allowed(&plain);
         assert!(found.iter().all(|cut| all.contains(cut)));
         // A long quoted name holds the commas past the first cut: that
@@ -473,17 +637,49 @@ mod tests {
         let quoted = format!("a@x.com, \"{}\" <b@x.com>, c@x.com\n", "n, ".repeat(1_000));
         assert_eq!(cuts_on_every_core(quoted.as_bytes(), 100), None);
         assert_eq!(
-            cuts(quoted.as_bytes(), 100),
+            cuts(quoted.as_bytes(), 100).0,
             [quoted.find(">,").unwrap() + 2]
         );
     }
 
+    /// Pieces of bare addresses, and of bytes that make them not bare.
+    fn bare_piece() -> impl Strategy<Value = String> {
+        let word = prop_oneof!["[a-c@.]{0,6}", "[a-c@.=<>\"(),;:\\!\u{e9}]{1,4}",];
+        let separator = prop_oneof![
+            Just(","),
+            Just(", "),
+            Just(",\n "),
+            Just(",\r\n\t"),
+            Just(" ,"),
+            Just(" "),
+            Just("\n"),
+            Just("\r"),
+            Just("\n \n "),
+            Just(""),
+        ];
+        proptest::collection::vec((separator.clone(), word, separator), 0..8).prop_map(|words| {
+            words
+                .into_iter()
+                .map(|(before, word, after)| format!("{before}{word}{after}"))
+                .collect()
+        })
+    }
+
     proptest! {
+        /// Whatever is read as bare addresses is what mail-parser reads.
+        #[test]
+        fn bare_addresses_are_what_mail_parser_reads(piece in bare_piece()) {
+            if let Some(bare) = bare_addresses(piece.as_bytes(), false) {
+                prop_assert_eq!(bare, parsed_by_mail_parser(&piece));
+            }
+        }
+
         /// Cuts found on every core, when they are found, are cuts the
         /// serial scan allows.
         #[test]
         fn cuts_on_every_core_are_allowed(value in header(), every in 1usize..40) {
-            if let Some(found) = cuts_on_every_core(value.as_bytes(), every) {
+            if let Some((found, plain)) = cuts_on_every_core(value.as_bytes(), every) {
+                prop_assert_eq!(plain.len(), found.len() + 1);
                 let all = allowed(&value);
                 prop_assert!(found.iter().all(|cut| all.contains(cut)), "{:?} not all in {:?}", found, all);
             }
@@ -517,7 +713,7 @@ mod tests {
             })
             .collect();
         let to = to.join(",\r\n ");
-        assert!(cuts(to.as_bytes(), super::CUTTING.piece).len() > 4);
+        assert!(cuts(to.as_bytes(), super::CUTTING.piece).0.len() > 4);
         let raw = format!("From: me@example.com\r\nTo: {to}\r\n\r\nbody\r\n");
         let whole = Cutting {
             from: usize::MAX,

@@ -7,6 +7,7 @@ use super::{
 use crate::guard::catch_panic;
 use mail_parser::parsers::MessageStream;
 use mail_parser::{HeaderName, HeaderValue, MessageParser, MimeHeaders, PartType};
+use rayon::prelude::*;
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
@@ -63,13 +64,162 @@ struct Kept {
 fn parse(raw: &[u8], first_line: usize, cutting: Cutting) -> Result<(Message, Kept), ParseError> {
     check_parse_cost(raw)?;
     catch_panic(|| {
-        let parsed = MESSAGE_PARSER.parse(raw)?;
+        let shortened = Shortened::new(raw, cutting.from);
+        let parsed = match &shortened {
+            Some(shortened) => shortened.parse(),
+            None => None,
+        };
+        let parsed = match parsed {
+            Some(parsed) => parsed,
+            None => MESSAGE_PARSER.parse(raw)?,
+        };
         let built = build(&parsed, raw, first_line, cutting);
         dismantle(parsed);
         built
     })
     .map_err(ParseError::ParserPanicked)?
     .ok_or(ParseError::NoHeaderFields)
+}
+
+/// The message with the folded lines of its large address headers left
+/// out, for mail-parser's main pass. That pass only skips an address
+/// header (the model parses it on its own, see [`with_address_list`]), but
+/// byte by byte: for a header of a million addresses, a tenth of checking
+/// the message, on one core while the other waited. Each header is kept
+/// to its first line and its final line break, so that mail-parser reads
+/// the same header there, ending where it ends in the message, and then
+/// the same bytes after it.
+struct Shortened {
+    bytes: Vec<u8>,
+    /// Where each left-out range was, in `bytes` (the final line break of
+    /// its header), and how long it and those before it were; in order.
+    gaps: Vec<(usize, usize)>,
+}
+
+/// The first line break from `from` on that is not followed by a space or
+/// tab: where mail-parser ends a header field. Looked for a block at a
+/// time without a branch per byte, so that it is vectorised: a field may
+/// be tens of MB folded over a million lines. Blocks start small and
+/// double, so that a short field costs little more than its length.
+fn field_end(raw: &[u8], from: usize) -> Option<usize> {
+    const LARGEST_BLOCK: usize = 4096;
+    let ends = |b: u8, next: Option<u8>| b == b'\n' && !matches!(next, Some(b' ' | b'\t'));
+    let mut start = from;
+    let mut block = 64;
+    while start < raw.len() {
+        let end = (start + block).min(raw.len() - 1);
+        block = (2 * block).min(LARGEST_BLOCK);
+        let bytes = raw.get(start..end).unwrap_or_default();
+        let next = raw.get(start + 1..end + 1).unwrap_or_default();
+        let any = bytes.iter().zip(next).fold(false, |any, (&b, &n)| {
+            any | ((b == b'\n') & (n != b' ') & (n != b'\t'))
+        });
+        if any {
+            return (start..end).find(|&i| ends(raw[i], raw.get(i + 1).copied()));
+        }
+        if end == raw.len() - 1 {
+            return ends(raw[end], None).then_some(end);
+        }
+        start = end;
+    }
+    None
+}
+
+impl Shortened {
+    /// `None` when no address header is `from` bytes or more.
+    fn new(raw: &[u8], from: usize) -> Option<Shortened> {
+        if raw.len() < from {
+            return None;
+        }
+        let mut left_out = Vec::new();
+        let mut field = 0;
+        // Each field of the header block: its first line, and the line
+        // breaks that fold it up to the one that ends it.
+        while let Some(first_break) = memchr::memchr(b'\n', raw.get(field..)?).map(|i| field + i) {
+            let first_line = &raw[field..first_break];
+            if first_line.is_empty() || first_line == b"\r" {
+                break;
+            }
+            let last_break = field_end(raw, first_break).unwrap_or(raw.len());
+            let end = (last_break + 1).min(raw.len());
+            let name = first_line
+                .iter()
+                .position(|&b| b == b':')
+                .and_then(|colon| std::str::from_utf8(&first_line[..colon]).ok());
+            let is_address_header = name.is_some_and(|name| {
+                ADDRESS_FIELDS
+                    .iter()
+                    .any(|(field, _)| field.header_name().eq_ignore_ascii_case(name))
+            });
+            if is_address_header
+                && end - field >= from
+                && last_break < raw.len()
+                && last_break > first_break
+            {
+                left_out.push(first_break..last_break);
+            }
+            field = end;
+        }
+        if left_out.is_empty() {
+            return None;
+        }
+        let removed: usize = left_out.iter().map(|gap| gap.len()).sum();
+        let mut bytes = Vec::with_capacity(raw.len() - removed);
+        let mut gaps = Vec::with_capacity(left_out.len());
+        let (mut kept_from, mut left_out_so_far) = (0, 0);
+        for gap in left_out {
+            bytes.extend_from_slice(&raw[kept_from..gap.start]);
+            left_out_so_far += gap.len();
+            gaps.push((bytes.len(), left_out_so_far));
+            kept_from = gap.end;
+        }
+        bytes.extend_from_slice(&raw[kept_from..]);
+        Some(Shortened { bytes, gaps })
+    }
+
+    /// mail-parser's parse of the shortened message, its offsets moved to
+    /// the message's own; `None` unless mail-parser read each shortened
+    /// header as an address header ending at the final line break kept,
+    /// which is where it ends in the message.
+    fn parse(&self) -> Option<mail_parser::Message<'_>> {
+        let mut parsed = MESSAGE_PARSER.parse(&self.bytes)?;
+        let headers = &parsed.parts.first()?.headers;
+        let gap_at = |offset: usize| self.gaps.binary_search_by_key(&offset, |&(at, _)| at);
+        let read_alike = headers
+            .iter()
+            .filter(|h| {
+                let end = (h.offset_end as usize).wrapping_sub(1);
+                address_field(&h.name).is_some()
+                    && h.offset_start as usize <= end
+                    && gap_at(end).is_ok()
+            })
+            .count()
+            == self.gaps.len();
+        if !read_alike {
+            return None;
+        }
+        // Past a gap's final line break, offsets are as much further on as
+        // was left out up to there.
+        let moved = |offset: &mut u32| {
+            let before = self.gaps.partition_point(|&(at, _)| at < *offset as usize);
+            let shift = before
+                .checked_sub(1)
+                .and_then(|gap| self.gaps.get(gap))
+                .map_or(0, |&(_, left_out)| left_out);
+            *offset = offset.saturating_add(u32::try_from(shift).unwrap_or(u32::MAX));
+        };
+        for part in &mut parsed.parts {
+            moved(&mut part.offset_header);
+            moved(&mut part.offset_body);
+            moved(&mut part.offset_end);
+            for header in &mut part.headers {
+                moved(&mut header.offset_field);
+                moved(&mut header.offset_start);
+                moved(&mut header.offset_end);
+            }
+        }
+        Some(parsed)
+    }
 }
 
 /// The headers mail-parser decodes for the model: unstructured text
@@ -240,7 +390,7 @@ fn build(
         .filter(|h| address_field(&h.name).is_some())
         .filter_map(|h| raw.get(h.offset_start as usize..h.offset_end as usize))
         .filter(|value| value.len() >= cutting.from)
-        .map(|value| memchr::memchr_iter(b',', value).count() + 1)
+        .map(|value| count_byte(b',', value) + 1)
         .sum();
     msg.addresses.reserve(cut_entries);
     // Room for the other headers' names and values, which the model's text
@@ -779,15 +929,19 @@ impl Merge<'_> {
 /// Offsets of empty angle addresses (`<>`, `< >`) that stand alone as an
 /// entry, with no display name before them in the same entry: the ones
 /// mail-parser drops. Quoted strings and comments are skipped. One pass;
-/// headers without such an entry cost a `memchr` scan.
+/// headers without such an entry cost a `memchr` scan, and a header of a
+/// million bare addresses (no `<` at all) a scan on every core.
 fn empty_angle_addrs(text: &[u8]) -> Vec<usize> {
     let next_non_space = |from: usize| {
         text.get(from..)
             .and_then(|rest| rest.iter().position(|b| !b.is_ascii_whitespace()))
             .map(|i| from + i)
     };
-    let any = memchr::memchr_iter(b'<', text)
-        .any(|i| next_non_space(i + 1).is_some_and(|j| text.get(j) == Some(&b'>')));
+    let has_angle = |text: &[u8]| memchr::memchr(b'<', text).is_some();
+    let any = (text.len() < PARALLEL_SCAN_FROM
+        || text.par_chunks(PARALLEL_SCAN_FROM).any(has_angle))
+        && memchr::memchr_iter(b'<', text)
+            .any(|i| next_non_space(i + 1).is_some_and(|j| text.get(j) == Some(&b'>')));
     if !any {
         return Vec::new();
     }
@@ -924,15 +1078,29 @@ impl<'a> LineCounter<'a> {
 }
 
 /// The line breaks in `bytes`. Most spans counted here are one header,
-/// where memchr's setup would cost more than a plain loop; bodies are
-/// counted by memchr's vector code.
+/// where memchr's setup would cost more than a plain loop.
 fn newlines(bytes: &[u8]) -> usize {
     if bytes.len() < 256 {
         bytes.iter().filter(|&&b| b == b'\n').count()
     } else {
-        memchr::memchr_iter(b'\n', bytes).count()
+        count_byte(b'\n', bytes)
     }
 }
+
+/// How many times `byte` is in `bytes`, by memchr's vector code; in a
+/// header of a million addresses, on every core.
+fn count_byte(byte: u8, bytes: &[u8]) -> usize {
+    let count = |bytes: &[u8]| memchr::memchr_iter(byte, bytes).count();
+    if bytes.len() < PARALLEL_SCAN_FROM {
+        count(bytes)
+    } else {
+        bytes.par_chunks(PARALLEL_SCAN_FROM).map(count).sum()
+    }
+}
+
+/// Spans from this size are counted or searched on every core, a piece of
+/// this size at a time.
+const PARALLEL_SCAN_FROM: usize = 1 << 20;
 
 /// Finds the line of each address inside a (possibly folded) header value,
 /// searching forward from the previous address.
@@ -1128,6 +1296,55 @@ mod tests {
         assert!(!placed);
         assert!(parallel.addresses().next().is_none() && parallel.groups.is_empty());
         assert_eq!(serial.addresses().count(), 4);
+    }
+
+    #[test]
+    fn shortened_address_headers_parse_as_the_message() {
+        let raw = concat!(
+            "From: me@example.com\r\n",
+            "To: a@x.com,\r\n b@x.com,\r\n\t\"c, d\" <c@x.com>\r\n",
+            "Subject: folded\r\n too\r\n",
+            "cc:\n e@x.com,\n f@x.com\n",
+            "Content-Type: multipart/mixed; boundary=\"b\"\r\n",
+            "\r\n",
+            "--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n",
+            "--b\r\nContent-Type: text/csv\r\nContent-Disposition: attachment; ",
+            "filename=x.csv\r\n\r\na,b\r\n--b--\r\n"
+        );
+        let shortened = super::Shortened::new(raw.as_bytes(), 0).unwrap();
+        assert_eq!(shortened.gaps.len(), 2);
+        let parsed = shortened.parse().unwrap();
+        let whole = super::MESSAGE_PARSER.parse(raw.as_bytes()).unwrap();
+        assert_eq!(parsed.parts, whole.parts);
+        // Where mail-parser read no address header ending at a gap, the
+        // shortened message is not used.
+        let bogus = super::Shortened {
+            bytes: raw.as_bytes().to_vec(),
+            gaps: vec![(30, 5)],
+        };
+        assert!(bogus.parse().is_none());
+        // A header that is not what it seemed is parsed from the message.
+        let raw = "From: me@example.com\nX: y\nTo\n x@y.com\n\nbody\n";
+        assert!(super::Shortened::new(raw.as_bytes(), 0).is_none());
+        let raw = "From: a@b.com\n\n\nTo: x@y.com,\n z@y.com\n\nbody\n";
+        assert!(super::Shortened::new(raw.as_bytes(), 0).is_none());
+    }
+
+    proptest::proptest! {
+        /// A field ends at its first line break not followed by white
+        /// space, looked for block by block (fields longer than a block).
+        #[test]
+        fn field_end_is_where_mail_parser_ends_a_field(
+            folds in 0usize..3_000,
+            tail in "[\n \tx]{0,4}",
+            from in 0usize..12,
+        ) {
+            let raw = format!("{}{tail}", "a\n ".repeat(folds));
+            let raw = raw.as_bytes();
+            let expected = (from..raw.len())
+                .find(|&i| raw[i] == b'\n' && !matches!(raw.get(i + 1), Some(b' ' | b'\t')));
+            proptest::prop_assert_eq!(super::field_end(raw, from), expected);
+        }
     }
 
     fn entries(to: &str) -> Vec<(Option<String>, String, Option<usize>)> {
