@@ -28,9 +28,9 @@ pub(crate) fn words(words: &[&str]) -> Words {
 
 /// [`words`] for strings of a few dozen bytes, such as local parts, with
 /// case folded in the automaton: on them the SIMD searcher falls back to a
-/// slower one, and lowering costs more than it saves (looking up the local
-/// parts of 1.2M recipients took 0.57 G instructions that way, 0.31 G this
-/// way).
+/// slower one, and lowering costs more than it saves. Looking up the local
+/// parts of 1.2M recipients took 0.57 G instructions lowered, 0.31 G with
+/// the folding automaton alone, and less with [`WordStarts`] asked first.
 pub(crate) fn short_words(words: &[&str]) -> ShortWords {
     let mut starts = Box::new(WordStarts {
         first: [false; 256],
