@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 mod postfix;
 use postfix::{
     GATEWAY_CONFIG, POSTFIX, Postfix, Sink, assert_cc_exposure_refused,
-    assert_clean_goes_out_whole, cc_exposure, crlf, free_port, jane_to_herself, submit,
+    assert_clean_goes_out_whole, cc_exposure, crlf, deliver, free_port, jane_to_herself, submit,
     submit_bcc_to_all_staff, to_all_staff, wait_for_port, without_received,
 };
 
@@ -72,16 +72,14 @@ fn postfix_gateway() {
 
     // Inbound mail passes untouched, however it looks.
     let inbound = cc_exposure("<inbound@elsewhere.example>", "someone@elsewhere.example");
-    let (code, text) = submit(
+    let (_, delivered) = deliver(
         port,
         "someone@elsewhere.example",
         &["jane@example.org"],
-        &inbound,
+        (&inbound, "<inbound@elsewhere.example>"),
+        &sink,
+        &context,
     );
-    assert_eq!(code, 250, "{text}\n{}", context());
-    let delivered = sink
-        .wait_for("<inbound@elsewhere.example>")
-        .unwrap_or_else(|| panic!("{}", context()));
     assert_eq!(without_received(&delivered), inbound);
 
     // A warning (an all-staff list) is quarantined: it sits in the hold queue.
@@ -136,16 +134,14 @@ fn postfix_gateway_on_a_unix_socket() {
     let clean = crlf(
         "From: Jane <jane@example.org>\nTo: Bob <bob@partner.example>\nSubject: Minutes\nMessage-ID: <unix@example.org>\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nHello Bob, the minutes are below.\n",
     );
-    let (code, text) = submit(
+    let (_, delivered) = deliver(
         gateway.smtp_port,
         "jane@example.org",
         &["bob@partner.example"],
-        &clean,
+        (&clean, "<unix@example.org>"),
+        &sink,
+        &|| gateway.logs(),
     );
-    assert_eq!(code, 250, "{text}\n{}", gateway.logs());
-    let delivered = sink
-        .wait_for("<unix@example.org>")
-        .unwrap_or_else(|| panic!("{}", gateway.logs()));
     assert_eq!(without_received(&delivered), clean);
     assert_cc_exposure_refused(gateway.smtp_port, None, "jane@example.org", &|| {
         gateway.logs()

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 mod postfix;
 use postfix::{
     GATEWAY_CONFIG, Sink, assert_cc_exposure_refused, assert_clean_goes_out_whole, cc_exposure,
-    free_port, spawn_milter, submit, submit_bcc_to_all_staff, to_all_staff, wait_for_port,
+    deliver, free_port, spawn_milter, submit, submit_bcc_to_all_staff, to_all_staff, wait_for_port,
     without_received,
 };
 
@@ -451,16 +451,14 @@ fn sendmail_gateway() {
     // Sendmail refolds its long Cc header itself, so the body is what is
     // compared byte for byte.
     let inbound = cc_exposure("<inbound@elsewhere.example>", "someone@elsewhere.example");
-    let (code, text) = submit(
+    let (text, delivered) = deliver(
         port,
         "someone@elsewhere.example",
         &["jane@example.org"],
-        &inbound,
+        (&inbound, "<inbound@elsewhere.example>"),
+        &sink,
+        &|| gateway.logs(),
     );
-    assert_eq!(code, 250, "{text}\n{}", gateway.logs());
-    let delivered = sink
-        .wait_for("<inbound@elsewhere.example>")
-        .unwrap_or_else(|| panic!("{}", gateway.logs()));
     assert_eq!(body(&delivered), body(inbound.as_bytes()));
     assert!(!String::from_utf8_lossy(&delivered).contains("X-Maillint"));
     let decision = format!(

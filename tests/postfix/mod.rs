@@ -481,13 +481,34 @@ pub fn assert_clean_goes_out_whole(port: u16, sink: &Sink, logs: &dyn Fn() -> St
     let clean = crlf(
         "From: Jane <jane@example.org>\nTo: Bob <bob@partner.example>\nSubject: Minutes\nMessage-ID: <clean@example.org>\nDate: Mon, 18 Nov 2024 09:00:00 +0000\nContent-Type: text/plain; charset=utf-8\n\nHello Bob, café minutes below.\n.\n..leading dots\n",
     );
-    let (code, text) = submit(port, "jane@example.org", &["bob@partner.example"], &clean);
-    assert_eq!(code, 250, "{text}\n{}", logs());
-    let delivered = sink
-        .wait_for("<clean@example.org>")
-        .unwrap_or_else(|| panic!("{}", logs()));
+    let (text, delivered) = deliver(
+        port,
+        "jane@example.org",
+        &["bob@partner.example"],
+        (&clean, "<clean@example.org>"),
+        sink,
+        logs,
+    );
     assert_eq!(without_received(&delivered), clean);
     text
+}
+
+/// Submits `message`, whose Message-ID is `id`, through the gateway on
+/// `port`, checks it is accepted and waits for `sink` to receive it; the
+/// server's reply and the message as delivered. `logs` says what the
+/// servers logged, for a failure.
+pub fn deliver(
+    port: u16,
+    sender: &str,
+    recipients: &[&str],
+    (message, id): (&str, &str),
+    sink: &Sink,
+    logs: &dyn Fn() -> String,
+) -> (String, Vec<u8>) {
+    let (code, text) = submit(port, sender, recipients, message);
+    assert_eq!(code, 250, "{text}\n{}", logs());
+    let delivered = sink.wait_for(id).unwrap_or_else(|| panic!("{}", logs()));
+    (text, delivered)
 }
 
 /// Submits a Cc exposure from `sender` (logged in first when `login` is
