@@ -408,6 +408,12 @@ mod tests {
         assert!(!gate.is_match("im ANHÄNG"), "only ASCII letters fold");
         assert!(!gate.is_match("a pass port"));
         assert!(!gate.is_match(""));
+        // Words shorter than the fingerprint, searched apart, alone or not.
+        for words in [&["pj", "passport"][..], &["pj"]] {
+            let gate = super::words(words);
+            assert!(gate.is_match("voir en PJ"));
+            assert!(!gate.is_match("voir en p j"));
+        }
         // A word cut by every window edge is still found.
         for at in WINDOW - 8..WINDOW + 2 {
             let mut text = "x".repeat(at);
