@@ -93,6 +93,9 @@ pub struct SendmailConfig {
     /// Where blocked messages are kept (default
     /// `$XDG_STATE_HOME/maillint/held`).
     pub held_dir: Option<PathBuf>,
+    /// Seconds the real sendmail may take before it is stopped and the
+    /// message held (default 600).
+    pub timeout: Option<u64>,
 }
 
 /// `[history]`: the index of past sent mail that `maillint learn` keeps and
@@ -396,7 +399,7 @@ impl Config {
     /// send mail another way.
     pub fn sendmail_settings(&self) -> Result<SendmailConfig, ConfigError> {
         let own = &self.sendmail;
-        if own.path.is_some() && own.held_dir.is_some() {
+        if own.path.is_some() && own.held_dir.is_some() && own.timeout.is_some() {
             return Ok(own.clone());
         }
         let Some(user_file) = Config::user_file() else {
@@ -417,6 +420,7 @@ impl Config {
         Ok(SendmailConfig {
             path: own.path.clone().or(user.path),
             held_dir: own.held_dir.clone().or(user.held_dir),
+            timeout: own.timeout.or(user.timeout),
         })
     }
 
@@ -729,6 +733,7 @@ pub fn starter(domain: Option<&str>) -> Result<String, String> {
 # [sendmail]
 # path = "/usr/sbin/sendmail"
 # held_dir = "/home/me/.local/state/maillint/held"
+# timeout = 600   # seconds the real sendmail may take; then the message is held
 
 # The index of your sent mail that `maillint learn` keeps, for the rules
 # new-recipient, name-mismatch and unusual-company.

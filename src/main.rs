@@ -45,7 +45,16 @@ fn main() -> ExitCode {
     if sendmail::invoked_as_sendmail() {
         return ExitStatus::Sendmail(sendmail::run_as_sendmail()).into();
     }
-    let status = match Cli::parse().command {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // `maillint sendmail` with arguments it cannot take still has a
+        // message on standard input, which must not be lost.
+        Err(e) if e.use_stderr() && std::env::args_os().nth(1).is_some_and(|a| a == "sendmail") => {
+            return ExitStatus::Sendmail(sendmail::run_after_usage_error(&e)).into();
+        }
+        Err(e) => e.exit(),
+    };
+    let status = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Sendmail(args) => ExitStatus::Sendmail(sendmail::run(args)),
         Command::GitHook(args) => git_hook::run(args),

@@ -28,6 +28,13 @@ impl Setup {
         )
         .unwrap();
         make_executable(&fake);
+        // The organisation configured, as the README's set-ups say to.
+        fs::create_dir_all(dir.path().join("config/maillint")).unwrap();
+        fs::write(
+            dir.path().join("config/maillint/config.toml"),
+            "[organization]\ndomains = [\"example.org\"]\n",
+        )
+        .unwrap();
         Setup { dir }
     }
 
@@ -167,7 +174,10 @@ fn sendmail_exit_status_is_returned() {
         .env("FAKE_EXIT", "75")
         .write_stdin(GOOD)
         .assert()
-        .code(75);
+        .code(75)
+        .stderr(predicate::str::contains("refused it (exit status 75)"));
+    // The message it refused is kept, not lost.
+    assert_eq!(fs::read(&s.held()[0]).unwrap(), GOOD);
 }
 
 #[test]
@@ -276,7 +286,7 @@ fn killed_sendmail_is_not_reported_as_sent() {
         .write_stdin(GOOD)
         .assert()
         .code(75)
-        .stderr(predicate::str::contains("may not have been sent"));
+        .stderr(predicate::str::contains("may or may not have been sent"));
     assert_eq!(s.held().len(), 1);
 }
 
@@ -286,12 +296,23 @@ fn unwritable_held_dir_says_not_sent() {
     // A file where the directory should be stops even root.
     fs::create_dir_all(s.path("state")).unwrap();
     fs::write(s.path("state/maillint"), "in the way").unwrap();
-    s.maillint(&["--", "everyone@example.org"])
+    let out = s
+        .maillint(&["--", "everyone@example.org"])
         .write_stdin(STORM)
         .assert()
         .code(73)
-        .stderr(predicate::str::contains("the message was NOT sent"));
+        .get_output()
+        .stderr
+        .clone();
     assert!(s.sent().is_none());
+    // One sentence says what happened: not sent, and not kept.
+    let stderr = String::from_utf8(out).unwrap();
+    let said: Vec<&str> = stderr.lines().filter(|l| l.contains("sent")).collect();
+    assert_eq!(said.len(), 1, "{stderr}");
+    assert!(
+        said[0].starts_with("maillint: message NOT sent (1 finding at or above --fail-on error), and no copy of it could be kept in "),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -320,8 +341,8 @@ fn config_names_the_real_sendmail_and_held_dir() {
     run(STORM).code(65);
     assert_eq!(
         fs::read_dir(s.path("kept")).unwrap().count(),
-        2,
-        "the message and its .resend"
+        3,
+        "the message, its .resend and its .why"
     );
 }
 
@@ -433,7 +454,7 @@ fn held_copy_keeps_the_envelope_and_resends_with_it() {
     .assert()
     .code(65)
     .stderr(predicate::str::contains(
-        "to send it again with the same recipients (checked again): sh ",
+        "to send it again (checked again): maillint held resend ",
     ));
     let held = s.held();
     assert_eq!(held.len(), 1);
@@ -450,6 +471,16 @@ fn held_copy_keeps_the_envelope_and_resends_with_it() {
     let (stdin, args) = s.sent().expect("resent");
     assert_eq!(stdin, fixed);
     assert_eq!(args, "-oi\n--\neveryone@example.org\ndave@example.org\n");
+    // Sent once: the copy is gone, and its script cannot send it again.
+    assert!(s.held().is_empty());
+    assert!(!resend.exists());
+    fs::remove_file(s.path("stdin")).unwrap();
+    let again = std::process::Command::new("sh")
+        .arg(held[0].with_extension("resend"))
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(s.sent().is_none());
 }
 
 #[cfg(unix)]
@@ -534,7 +565,7 @@ fn user_config_names_the_sendmail_when_the_project_config_does_not() {
     run(announcement, "everyone@example.org")
         .code(65)
         .stderr(predicate::str::contains("error[mass-list]"));
-    assert_eq!(fs::read_dir(s.path("kept")).unwrap().count(), 2);
+    assert_eq!(fs::read_dir(s.path("kept")).unwrap().count(), 3);
     // A project that names its own sendmail keeps it.
     fs::write(
         s.path("maillint.toml"),
@@ -651,4 +682,192 @@ fn learn_on_send_makes_what_was_sent_familiar() {
         .stderr(predicate::str::contains(
             "warning[new-recipient]: you have never written to pat@asiancup.example",
         ));
+}
+
+/// A message larger than any pipe's buffer.
+fn large_message() -> Vec<u8> {
+    let mut big = b"From: ann@example.org\nTo: bob@example.org\nSubject: minutes\n\n".to_vec();
+    big.extend(std::iter::repeat_n(b"minutes of the meeting\n".as_slice(), 400_000).flatten());
+    big
+}
+
+/// Waits (without a time limit: the test harness has one) for `path`.
+fn wait_for(path: &Path) {
+    while !path.exists() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// A sendmail that says it has started (`started`), waits for `go`, then
+/// reads its standard input into `stdin` and says it is done (`done`).
+fn waiting_sendmail(s: &Setup) -> PathBuf {
+    let dir = s.dir.path().display();
+    s.sendmail_script(
+        "waiting",
+        &format!(
+            "#!/bin/sh\ntouch {dir}/started\nwhile [ ! -e {dir}/go ]; do sleep 0.05; done\ncat > {dir}/stdin.part\nmv {dir}/stdin.part {dir}/stdin\ntouch {dir}/done\n"
+        ),
+    )
+}
+
+#[cfg(unix)]
+fn stopped_during_hand_over(signal: &str) {
+    let s = Setup::new();
+    let waiting = waiting_sendmail(&s);
+    let big = large_message();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("maillint"))
+        .current_dir(s.dir.path())
+        .env("XDG_CONFIG_HOME", s.path("config"))
+        .env("XDG_STATE_HOME", s.path("state"))
+        .env("XDG_DATA_HOME", s.path("data"))
+        .args(["sendmail", "--sendmail"])
+        .arg(&waiting)
+        .args(["--", "-oi", "--", "bob@example.org"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), &big).unwrap();
+    wait_for(&s.path("started"));
+    let killed = std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    // maillint is gone; the real sendmail reads on.
+    fs::write(s.path("go"), "").unwrap();
+    wait_for(&s.path("done"));
+    assert_eq!(
+        fs::read(s.path("stdin")).unwrap().len(),
+        big.len(),
+        "the real sendmail read a message cut short"
+    );
+    // Not knowing whether it was sent, maillint left its copy kept.
+    let held = s.held();
+    assert_eq!(held.len(), 1);
+    assert_eq!(fs::read(&held[0]).unwrap(), big);
+    let why = fs::read_to_string(held[0].with_extension("why")).unwrap();
+    assert!(why.contains("state: sending"), "{why}");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigkill_during_hand_over_leaves_the_sendmail_a_whole_message_and_a_copy() {
+    stopped_during_hand_over("-KILL");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_during_hand_over_leaves_the_sendmail_a_whole_message_and_a_copy() {
+    stopped_during_hand_over("-TERM");
+}
+
+#[test]
+fn hung_sendmail_is_stopped_after_the_timeout_and_the_message_held() {
+    let s = Setup::new();
+    let hung = s.sendmail_script("hung", "#!/bin/sh\nexec sleep 600\n");
+    fs::write(s.path("maillint.toml"), "[sendmail]\ntimeout = 1\n").unwrap();
+    s.maillint_with(&hung, &["--", "bob@example.org"])
+        .write_stdin(GOOD)
+        .assert()
+        .code(75)
+        .stderr(predicate::str::contains(
+            "did not finish within 1 seconds, and was stopped",
+        ));
+    assert_eq!(fs::read(&s.held()[0]).unwrap(), GOOD);
+}
+
+#[test]
+fn forgotten_double_dash_holds_the_message_with_ex_usage() {
+    let s = Setup::new();
+    fs::write(
+        s.path("maillint.toml"),
+        format!(
+            "[sendmail]\nheld_dir = \"{}\"\n",
+            s.path("kept").display()
+        ),
+    )
+    .unwrap();
+    let mut cmd = Command::cargo_bin("maillint").unwrap();
+    cmd.current_dir(s.dir.path())
+        .env("XDG_CONFIG_HOME", s.path("config"))
+        .env("XDG_STATE_HOME", s.path("state"))
+        .args(["sendmail", "-oi", "-t"])
+        .write_stdin(GOOD)
+        .assert()
+        .code(64)
+        .stderr(predicate::str::contains("unexpected argument '-o'"))
+        .stderr(predicate::str::contains(
+            "message not sent: the command line is wrong (above)",
+        ));
+    // Kept where the configuration keeps held mail.
+    let kept: Vec<PathBuf> = fs::read_dir(s.path("kept"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(fs::read(&kept[0]).unwrap(), GOOD);
+    assert!(s.sent().is_none());
+}
+
+#[cfg(unix)]
+#[test]
+fn full_disk_leaves_no_partial_held_copy() {
+    let s = Setup::new();
+    // A file size limit (which binds root too) as a full disk: 4 KB, with
+    // SIGXFSZ ignored so that writing past it fails instead of killing.
+    let big = large_message();
+    let out = std::process::Command::new("sh")
+        .current_dir(s.dir.path())
+        .env("XDG_CONFIG_HOME", s.path("config"))
+        .env("XDG_STATE_HOME", s.path("state"))
+        .env("XDG_DATA_HOME", s.path("data"))
+        .env("TMPDIR", s.path("state"))
+        .arg("-c")
+        .arg("ulimit -f 8; trap '' XFSZ; exec \"$0\" sendmail --sendmail \"$1\" -- everyone@example.org")
+        .arg(assert_cmd::cargo::cargo_bin("maillint"))
+        .arg(s.path("fake-sendmail"))
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            let mut storm = STORM.to_vec();
+            storm.extend_from_slice(&big);
+            std::io::Write::write_all(&mut child.stdin.take().unwrap(), &storm)?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert_eq!(out.status.code(), Some(73));
+    assert!(s.sent().is_none());
+    // Nothing that could pass for a held message, nothing left over.
+    let left: Vec<_> = fs::read_dir(s.path("state/maillint/held"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn sendmail_that_reads_in_a_background_process_gets_the_whole_message() {
+    let s = Setup::new();
+    // Exits at once; the process it leaves reads the message later (from
+    // fd 3: sh gives a background list /dev/null as standard input).
+    let dir = s.dir.path().display();
+    let forking = s.sendmail_script(
+        "forking",
+        &format!(
+            "#!/bin/sh\nexec 3<&0\n(sleep 0.3; cat <&3 > {dir}/stdin.part; mv {dir}/stdin.part {dir}/stdin) &\nexit 0\n"
+        ),
+    );
+    let big = large_message();
+    s.maillint_with(&forking, &["--", "bob@example.org"])
+        .write_stdin(big.clone())
+        .assert()
+        .code(0);
+    wait_for(&s.path("stdin"));
+    assert_eq!(fs::read(s.path("stdin")).unwrap(), big);
+    assert!(s.held().is_empty());
 }
