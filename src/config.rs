@@ -384,13 +384,62 @@ impl Config {
         Config::user_file()
     }
 
+    /// The configuration in force: `explicit` as it is; else the nearest
+    /// project `maillint.toml` layered over the user's own config file
+    /// (see [`Config::layered_over`]); else the user's file; else `None`,
+    /// for the defaults.
+    pub fn load_discovered(explicit: Option<&Path>, cwd: &Path) -> Result<Option<Config>, ConfigError> {
+        let Some(path) = Config::discover(explicit, cwd) else {
+            return Ok(None);
+        };
+        let config = Config::load(&path)?;
+        let user_file = Config::user_file();
+        let is_user_file = user_file.as_deref().is_some_and(|user| {
+            matches!((path.canonicalize(), user.canonicalize()), (Ok(a), Ok(b)) if a == b)
+        });
+        match user_file {
+            Some(user) if explicit.is_none() && !is_user_file => {
+                Ok(Some(config.layered_over(Config::load(&user)?)))
+            }
+            _ => Ok(Some(config)),
+        }
+    }
+
+    /// A project's configuration over the user's: who the user is and how
+    /// they send stays theirs unless the project says otherwise. Each of
+    /// `[organization]`'s `domains`, `personal_domains` and
+    /// `mass_list_names` the project leaves out, `[lists]` it does not
+    /// name, `[sendmail]` settings it leaves out, and `[history]` when it
+    /// names no index, come from the user's file. Rules, custom rules,
+    /// `[bulk]`, `[input]` and the gateway's sections are the project's
+    /// alone.
+    pub fn layered_over(mut self, user: Config) -> Config {
+        let org = &mut self.organization;
+        if org.domains.is_empty() {
+            org.domains = user.organization.domains;
+        }
+        if org.personal_domains.is_empty() {
+            org.personal_domains = user.organization.personal_domains;
+        }
+        if org.mass_list_names.is_empty() {
+            org.mass_list_names = user.organization.mass_list_names;
+        }
+        for (address, list) in user.lists {
+            self.lists.entry(address).or_insert(list);
+        }
+        let sendmail = &mut self.sendmail;
+        sendmail.path = sendmail.path.take().or(user.sendmail.path);
+        sendmail.held_dir = sendmail.held_dir.take().or(user.sendmail.held_dir);
+        sendmail.timeout = sendmail.timeout.or(user.sendmail.timeout);
+        if self.history.index.is_none() {
+            self.history = user.history;
+        }
+        self
+    }
+
     /// `$XDG_CONFIG_HOME/maillint/config.toml`, when it exists.
     pub fn user_file() -> Option<PathBuf> {
-        let config_home = std::env::var_os("XDG_CONFIG_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
-        Some(config_home.join("maillint").join("config.toml")).filter(|p| p.is_file())
+        user_file_path().filter(|p| p.is_file())
     }
 
     /// The `[sendmail]` settings in force: each one from this configuration,
@@ -647,6 +696,16 @@ impl Config {
     }
 }
 
+/// Where the user's own configuration is, or would be:
+/// `$XDG_CONFIG_HOME/maillint/config.toml` (`~/.config/...`).
+pub fn user_file_path() -> Option<PathBuf> {
+    let config_home = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(config_home.join("maillint").join("config.toml"))
+}
+
 pub fn is_kebab_case(id: &str) -> bool {
     id.split('-').all(|w| {
         !w.is_empty()
@@ -814,6 +873,35 @@ fn key_on_line(text: &str, line: usize) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_project_config_keeps_what_it_writes_and_takes_the_users_identity() {
+        let user = Config::parse(
+            "[organization]\ndomains = [\"example.org\"]\npersonal_domains = [\"mail.example\"]\n\
+             [lists.\"all@example.org\"]\nmembers = 900\n\
+             [sendmail]\npath = \"/usr/bin/msmtp\"\n[history]\nlearn_on_send = true\n\
+             [rules.cc-exposure]\nseverity = \"off\"\n",
+            "user",
+        )
+        .unwrap();
+        let project = Config::parse(
+            "[organization]\npersonal_domains = [\"club.example\"]\n\
+             [lists.\"team@example.org\"]\nmembers = 12\n\
+             [sendmail]\nheld_dir = \"/tmp/held\"\n[rules.mass-list]\nseverity = \"error\"\n",
+            "project",
+        )
+        .unwrap();
+        let both = project.layered_over(user);
+        assert_eq!(both.organization.domains, ["example.org"]);
+        assert_eq!(both.organization.personal_domains, ["club.example"]);
+        assert_eq!(both.lists.len(), 2);
+        assert_eq!(both.sendmail.path.as_deref(), Some(Path::new("/usr/bin/msmtp")));
+        assert_eq!(both.sendmail.held_dir.as_deref(), Some(Path::new("/tmp/held")));
+        assert!(both.history.learn_on_send);
+        // Rules are the project's alone.
+        assert!(both.rules.contains_key("mass-list"));
+        assert!(!both.rules.contains_key("cc-exposure"));
+    }
 
     #[test]
     fn parses_the_documented_example() {

@@ -31,10 +31,11 @@ pub fn default_dir() -> Option<PathBuf> {
 /// Why a message is held, as `NAME.why` keeps it: one `key: value` a line.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Why {
-    /// The message is being handed to the real sendmail. A copy still in
-    /// this state was left by a maillint stopped before it knew the
-    /// outcome: it may have been sent.
-    pub sending: bool,
+    /// The message may have been sent: it is being handed to the real
+    /// sendmail (a copy left in this state is from a maillint stopped
+    /// before it knew the outcome), or the real sendmail was killed or
+    /// read only part of it.
+    pub maybe_sent: bool,
     /// One sentence.
     pub reason: String,
     /// Recipients given only on the command line (Bcc among them).
@@ -52,7 +53,7 @@ impl Why {
             text.push_str(&crate::guard::one_line(value));
             text.push('\n');
         };
-        line("state", if self.sending { "sending" } else { "held" });
+        line("state", if self.maybe_sent { "maybe-sent" } else { "held" });
         line("reason", &self.reason);
         for r in &self.recipients {
             line("recipient", r);
@@ -68,7 +69,7 @@ impl Why {
         let mut why = Why::default();
         for (key, value) in text.lines().filter_map(|l| l.split_once(": ")) {
             match key {
-                "state" => why.sending = value == "sending",
+                "state" => why.maybe_sent = value == "maybe-sent",
                 "reason" => why.reason = value.to_string(),
                 "recipient" => why.recipients.push(value.to_string()),
                 "finding" => why.findings.push(value.to_string()),
@@ -430,7 +431,7 @@ mod tests {
     #[test]
     fn why_reads_back() {
         let w = Why {
-            sending: true,
+            maybe_sent: true,
             reason: "message not sent:\nline two".into(),
             recipients: vec!["a@x".into()],
             findings: vec![
@@ -440,7 +441,7 @@ mod tests {
         };
         let back = Why::parse(&w.to_text());
         assert_eq!(back.reason, "message not sent:\\nline two");
-        assert!(back.sending);
+        assert!(back.maybe_sent);
         assert_eq!(back.rules(), ["cc-exposure", "forgotten-attachment"]);
     }
 

@@ -4,7 +4,9 @@
 mod cli;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use cli::{ExitStatus, check, explain, git_hook, init, learn, man, milter, rules, sendmail};
+use cli::{
+    ExitStatus, check, explain, git_hook, held, init, learn, man, milter, rules, sendmail,
+};
 use std::io;
 use std::process::ExitCode;
 
@@ -21,6 +23,8 @@ enum Command {
     Check(check::CheckArgs),
     /// A drop-in sendmail: check the message on stdin, then pass it to the real sendmail or hold it
     Sendmail(sendmail::SendmailArgs),
+    /// The messages `maillint sendmail` held: list them, show, resend (once) or drop one
+    Held(held::HeldArgs),
     /// git send-email's sendemail-validate hook: check a patch mail before it is sent
     GitHook(git_hook::GitHookArgs),
     /// Learn from your sent mail (Maildirs, mbox files, .eml directories) for the history rules
@@ -57,6 +61,7 @@ fn main() -> ExitCode {
     let status = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Sendmail(args) => ExitStatus::Sendmail(sendmail::run(args)),
+        Command::Held(args) => held::run(args),
         Command::GitHook(args) => git_hook::run(args),
         Command::Learn(args) => learn::run(args),
         Command::Init(args) => init::run(args),

@@ -749,7 +749,7 @@ fn stopped_during_hand_over(signal: &str) {
     assert_eq!(held.len(), 1);
     assert_eq!(fs::read(&held[0]).unwrap(), big);
     let why = fs::read_to_string(held[0].with_extension("why")).unwrap();
-    assert!(why.contains("state: sending"), "{why}");
+    assert!(why.contains("state: maybe-sent"), "{why}");
 }
 
 #[cfg(unix)]
@@ -870,4 +870,125 @@ fn sendmail_that_reads_in_a_background_process_gets_the_whole_message() {
     wait_for(&s.path("stdin"));
     assert_eq!(fs::read(s.path("stdin")).unwrap(), big);
     assert!(s.held().is_empty());
+}
+
+/// `maillint held ARGS` with the test's configuration and state.
+fn held_command(s: &Setup, args: &[&str]) -> Command {
+    let mut cmd = Command::cargo_bin("maillint").unwrap();
+    cmd.current_dir(s.dir.path())
+        .env("XDG_CONFIG_HOME", s.path("config"))
+        .env("XDG_STATE_HOME", s.path("state"))
+        .env("XDG_DATA_HOME", s.path("data"))
+        .arg("held")
+        .args(args);
+    cmd
+}
+
+#[test]
+fn held_lists_shows_resends_once_and_drops() {
+    let s = Setup::new();
+    held_command(&s, &[])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("No held messages in "));
+    s.maillint(&["--", "-oi", "--", "everyone@example.org", "dave@example.org"])
+        .write_stdin(STORM)
+        .assert()
+        .code(65);
+    s.maillint(&["--", "bob@example.org"])
+        .write_stdin(&b"From: ann@example.org\nTo: bob@example.org\nSubject: plans\n\nbody\n"[..])
+        .env("FAKE_EXIT", "75")
+        .assert()
+        .code(75);
+    fs::remove_file(s.path("stdin")).unwrap();
+    let held = s.held();
+    assert_eq!(held.len(), 2);
+    let name = |p: &Path| p.file_stem().unwrap().to_string_lossy().into_owned();
+    let (storm, plans) = (name(&held[0]), name(&held[1]));
+    assert!(storm.ends_with("-re-test"), "{storm}");
+    let listing = held_command(&s, &["list"]).assert().success();
+    let listing = String::from_utf8(listing.get_output().stdout.clone()).unwrap();
+    assert!(listing.contains(&format!("{storm}  ")), "{listing}");
+    assert!(listing.contains("  Re: test\n"), "{listing}");
+    assert!(
+        listing.contains("  To: everyone@example.org; envelope: everyone@example.org, dave@example.org\n"),
+        "{listing}"
+    );
+    assert!(listing.contains("  held: 1 finding at or above --fail-on error\n"), "{listing}");
+    assert!(listing.contains("  error[reply-all-to-list] this reply goes to everyone"), "{listing}");
+    assert!(listing.contains("  held: /"), "{listing}");
+    assert!(listing.contains("refused it (exit status 75)"), "{listing}");
+    assert!(listing.ends_with(&format!(
+        "2 messages held in {}; `maillint held show NAME`, `resend NAME`, `drop NAME`\n",
+        s.path("state/maillint/held").display()
+    )));
+    held_command(&s, &["show", &storm])
+        .assert()
+        .success()
+        .stdout(predicate::str::ends_with(String::from_utf8(STORM.to_vec()).unwrap()));
+    // Still blocked when sent again as it is.
+    held_command(&s, &["resend", &storm]).assert().code(65);
+    assert!(s.sent().is_none());
+    assert_eq!(s.held().len(), 2, "held again in the same copy, not a new one");
+    // Sent despite the finding, once.
+    held_command(&s, &["resend", &storm, "--allow"])
+        .assert()
+        .success()
+        .stdout(format!("sent {storm}\n"));
+    let (stdin, args) = s.sent().unwrap();
+    assert!(stdin.starts_with(b"X-Maillint-Allow: reply-all-to-list; reason=maillint held resend --allow\nFrom: ann@example.org\n"));
+    assert_eq!(args, "-oi\n--\neveryone@example.org\ndave@example.org\n");
+    assert_eq!(s.held().len(), 1);
+    held_command(&s, &["resend", &storm])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no held message"));
+    held_command(&s, &["drop", &plans])
+        .assert()
+        .success()
+        .stdout(format!("dropped {plans}\n"));
+    assert!(s.held().is_empty());
+    assert_eq!(fs::read_dir(s.path("state/maillint/held")).unwrap().count(), 0);
+}
+
+#[test]
+fn held_copy_of_an_unconfirmed_hand_over_is_not_resent_by_mistake() {
+    let s = Setup::new();
+    let killer = s.sendmail_script("killer", "#!/bin/sh\ncat >/dev/null\nkill -9 $$\n");
+    s.maillint_with(&killer, &["--", "bob@example.org"])
+        .write_stdin(GOOD)
+        .assert()
+        .code(75);
+    let name = s.held()[0].file_stem().unwrap().to_string_lossy().into_owned();
+    held_command(&s, &["resend", &name])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("may have been sent already"));
+}
+
+#[test]
+fn sendmail_says_once_when_no_organisation_is_configured() {
+    let s = Setup::new();
+    fs::remove_file(s.path("config/maillint/config.toml")).unwrap();
+    let out = s
+        .maillint(&["--", "bob@example.org"])
+        .write_stdin(GOOD)
+        .assert()
+        .code(0)
+        .get_output()
+        .stderr
+        .clone();
+    let stderr = String::from_utf8(out).unwrap();
+    assert_eq!(
+        stderr,
+        "maillint: note: no [organization] domains are configured, so only the sender's own domain is internal; set yours with `maillint init --user --domain example.org`\n"
+    );
+    // A project's maillint.toml without domains leaves yours in force.
+    let s = Setup::new();
+    fs::write(s.path("maillint.toml"), maillint::config::starter(None).unwrap()).unwrap();
+    s.maillint(&["--", "bob@example.org"])
+        .write_stdin(GOOD)
+        .assert()
+        .code(0)
+        .stderr("");
 }

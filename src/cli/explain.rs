@@ -10,7 +10,7 @@ pub struct ExplainArgs {
     /// Rule id, e.g. cc-exposure
     #[arg(value_parser = RuleId, hide_possible_values = true)]
     rule: String,
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help = super::CONFIG_HELP)]
     config: Option<PathBuf>,
 }
 

@@ -320,9 +320,9 @@ impl<'a> Hold<'a> {
         }
     }
 
-    fn why(&self, sending: bool, reason: &str, findings: &[Finding]) -> Why {
+    fn why(&self, maybe_sent: bool, reason: &str, findings: &[Finding]) -> Why {
         Why {
-            sending,
+            maybe_sent,
             reason: reason.to_string(),
             recipients: self.recipients.clone(),
             findings: findings
@@ -375,7 +375,7 @@ impl<'a> Hold<'a> {
         reason: &str,
         findings: &[Finding],
     ) -> i32 {
-        let why = self.why(false, reason, findings);
+        let why = self.why(outcome == Outcome::Unknown, reason, findings);
         let kept = match copy {
             Some(copy) => copy
                 .set_why(&why)
