@@ -409,8 +409,9 @@ impl Config {
     /// they send stays theirs unless the project says otherwise. Each of
     /// `[organization]`'s `domains`, `personal_domains` and
     /// `mass_list_names` the project leaves out, `[lists]` it does not
-    /// name, `[sendmail]` settings it leaves out, and `[history]` when it
-    /// names no index, come from the user's file. Rules, custom rules,
+    /// name, `[sendmail]` settings it leaves out, and `[history] index`
+    /// come from the user's file, and `learn_on_send` is on when either
+    /// turns it on. Rules, custom rules,
     /// `[bulk]`, `[input]` and the gateway's sections are the project's
     /// alone.
     pub fn layered_over(mut self, user: Config) -> Config {
@@ -431,9 +432,8 @@ impl Config {
         sendmail.path = sendmail.path.take().or(user.sendmail.path);
         sendmail.held_dir = sendmail.held_dir.take().or(user.sendmail.held_dir);
         sendmail.timeout = sendmail.timeout.or(user.sendmail.timeout);
-        if self.history.index.is_none() {
-            self.history = user.history;
-        }
+        self.history.index = self.history.index.take().or(user.history.index);
+        self.history.learn_on_send |= user.history.learn_on_send;
         self
     }
 
