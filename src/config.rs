@@ -388,15 +388,18 @@ impl Config {
     /// project `maillint.toml` layered over the user's own config file
     /// (see [`Config::layered_over`]); else the user's file; else `None`,
     /// for the defaults.
-    pub fn load_discovered(explicit: Option<&Path>, cwd: &Path) -> Result<Option<Config>, ConfigError> {
+    pub fn load_discovered(
+        explicit: Option<&Path>,
+        cwd: &Path,
+    ) -> Result<Option<Config>, ConfigError> {
         let Some(path) = Config::discover(explicit, cwd) else {
             return Ok(None);
         };
         let config = Config::load(&path)?;
         let user_file = Config::user_file();
-        let is_user_file = user_file.as_deref().is_some_and(|user| {
-            matches!((path.canonicalize(), user.canonicalize()), (Ok(a), Ok(b)) if a == b)
-        });
+        let is_user_file = user_file.as_deref().is_some_and(
+            |user| matches!((path.canonicalize(), user.canonicalize()), (Ok(a), Ok(b)) if a == b),
+        );
         match user_file {
             Some(user) if explicit.is_none() && !is_user_file => {
                 Ok(Some(config.layered_over(Config::load(&user)?)))
@@ -895,8 +898,14 @@ mod tests {
         assert_eq!(both.organization.domains, ["example.org"]);
         assert_eq!(both.organization.personal_domains, ["club.example"]);
         assert_eq!(both.lists.len(), 2);
-        assert_eq!(both.sendmail.path.as_deref(), Some(Path::new("/usr/bin/msmtp")));
-        assert_eq!(both.sendmail.held_dir.as_deref(), Some(Path::new("/tmp/held")));
+        assert_eq!(
+            both.sendmail.path.as_deref(),
+            Some(Path::new("/usr/bin/msmtp"))
+        );
+        assert_eq!(
+            both.sendmail.held_dir.as_deref(),
+            Some(Path::new("/tmp/held"))
+        );
         assert!(both.history.learn_on_send);
         // Rules are the project's alone.
         assert!(both.rules.contains_key("mass-list"));

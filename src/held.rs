@@ -53,7 +53,14 @@ impl Why {
             text.push_str(&crate::guard::one_line(value));
             text.push('\n');
         };
-        line("state", if self.maybe_sent { "maybe-sent" } else { "held" });
+        line(
+            "state",
+            if self.maybe_sent {
+                "maybe-sent"
+            } else {
+                "held"
+            },
+        );
         line("reason", &self.reason);
         for r in &self.recipients {
             line("recipient", r);
@@ -203,8 +210,12 @@ pub fn hold(dir: &Path, copy: &Copy<'_>) -> io::Result<Held> {
             Ok(file) => {
                 let written = write_copy(&held, file, &part, copy);
                 if written.is_err() {
-                    for leftover in [part, part_path(&held.resend()), held.resend(), held.why_path()]
-                    {
+                    for leftover in [
+                        part,
+                        part_path(&held.resend()),
+                        held.resend(),
+                        held.why_path(),
+                    ] {
                         let _ = fs::remove_file(leftover);
                     }
                 }

@@ -4,9 +4,7 @@
 mod cli;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use cli::{
-    ExitStatus, check, explain, git_hook, held, init, learn, man, milter, rules, sendmail,
-};
+use cli::{ExitStatus, check, explain, git_hook, held, init, learn, man, milter, rules, sendmail};
 use std::io;
 use std::process::ExitCode;
 

@@ -621,18 +621,28 @@ fn init_user_writes_your_own_config_and_force_replaces() {
             "wrote {} for the organisation example.org\n",
             user_file.display()
         ));
-    assert!(fs::read_to_string(&user_file).unwrap().contains("domains = [\"example.org\"]"));
+    assert!(
+        fs::read_to_string(&user_file)
+            .unwrap()
+            .contains("domains = [\"example.org\"]")
+    );
     assert!(!dir.path().join("maillint.toml").exists());
     dir.maillint()
         .args(["init", "--user", "--domain", "example.net"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("already exists; not overwriting it (--force replaces it)"));
+        .stderr(predicate::str::contains(
+            "already exists; not overwriting it (--force replaces it)",
+        ));
     dir.maillint()
         .args(["init", "--user", "--domain", "example.net", "--force"])
         .assert()
         .code(0);
-    assert!(fs::read_to_string(&user_file).unwrap().contains("domains = [\"example.net\"]"));
+    assert!(
+        fs::read_to_string(&user_file)
+            .unwrap()
+            .contains("domains = [\"example.net\"]")
+    );
 }
 
 #[test]
@@ -677,7 +687,9 @@ fn a_project_config_is_layered_over_your_own() {
 #[test]
 fn every_command_that_reads_the_config_explains_config() {
     let dir = Workdir::new();
-    for command in ["check", "sendmail", "git-hook", "held", "learn", "rules", "explain", "milter"] {
+    for command in [
+        "check", "sendmail", "git-hook", "held", "learn", "rules", "explain", "milter",
+    ] {
         dir.maillint()
             .args([command, "--help"])
             .assert()

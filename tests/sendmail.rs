@@ -784,10 +784,7 @@ fn forgotten_double_dash_holds_the_message_with_ex_usage() {
     let s = Setup::new();
     fs::write(
         s.path("maillint.toml"),
-        format!(
-            "[sendmail]\nheld_dir = \"{}\"\n",
-            s.path("kept").display()
-        ),
+        format!("[sendmail]\nheld_dir = \"{}\"\n", s.path("kept").display()),
     )
     .unwrap();
     let mut cmd = Command::cargo_bin("maillint").unwrap();
@@ -891,10 +888,16 @@ fn held_lists_shows_resends_once_and_drops() {
         .assert()
         .success()
         .stdout(predicate::str::starts_with("No held messages in "));
-    s.maillint(&["--", "-oi", "--", "everyone@example.org", "dave@example.org"])
-        .write_stdin(STORM)
-        .assert()
-        .code(65);
+    s.maillint(&[
+        "--",
+        "-oi",
+        "--",
+        "everyone@example.org",
+        "dave@example.org",
+    ])
+    .write_stdin(STORM)
+    .assert()
+    .code(65);
     s.maillint(&["--", "bob@example.org"])
         .write_stdin(&b"From: ann@example.org\nTo: bob@example.org\nSubject: plans\n\nbody\n"[..])
         .env("FAKE_EXIT", "75")
@@ -911,11 +914,19 @@ fn held_lists_shows_resends_once_and_drops() {
     assert!(listing.contains(&format!("{storm}  ")), "{listing}");
     assert!(listing.contains("  Re: test\n"), "{listing}");
     assert!(
-        listing.contains("  To: everyone@example.org; envelope: everyone@example.org, dave@example.org\n"),
+        listing.contains(
+            "  To: everyone@example.org; envelope: everyone@example.org, dave@example.org\n"
+        ),
         "{listing}"
     );
-    assert!(listing.contains("  held: 1 finding at or above --fail-on error\n"), "{listing}");
-    assert!(listing.contains("  error[reply-all-to-list] this reply goes to everyone"), "{listing}");
+    assert!(
+        listing.contains("  held: 1 finding at or above --fail-on error\n"),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("  error[reply-all-to-list] this reply goes to everyone"),
+        "{listing}"
+    );
     assert!(listing.contains("  held: /"), "{listing}");
     assert!(listing.contains("refused it (exit status 75)"), "{listing}");
     assert!(listing.ends_with(&format!(
@@ -925,11 +936,17 @@ fn held_lists_shows_resends_once_and_drops() {
     held_command(&s, &["show", &storm])
         .assert()
         .success()
-        .stdout(predicate::str::ends_with(String::from_utf8(STORM.to_vec()).unwrap()));
+        .stdout(predicate::str::ends_with(
+            String::from_utf8(STORM.to_vec()).unwrap(),
+        ));
     // Still blocked when sent again as it is.
     held_command(&s, &["resend", &storm]).assert().code(65);
     assert!(s.sent().is_none());
-    assert_eq!(s.held().len(), 2, "held again in the same copy, not a new one");
+    assert_eq!(
+        s.held().len(),
+        2,
+        "held again in the same copy, not a new one"
+    );
     // Sent despite the finding, once.
     held_command(&s, &["resend", &storm, "--allow"])
         .assert()
@@ -948,7 +965,10 @@ fn held_lists_shows_resends_once_and_drops() {
         .success()
         .stdout(format!("dropped {plans}\n"));
     assert!(s.held().is_empty());
-    assert_eq!(fs::read_dir(s.path("state/maillint/held")).unwrap().count(), 0);
+    assert_eq!(
+        fs::read_dir(s.path("state/maillint/held")).unwrap().count(),
+        0
+    );
 }
 
 #[test]
@@ -959,7 +979,11 @@ fn held_copy_of_an_unconfirmed_hand_over_is_not_resent_by_mistake() {
         .write_stdin(GOOD)
         .assert()
         .code(75);
-    let name = s.held()[0].file_stem().unwrap().to_string_lossy().into_owned();
+    let name = s.held()[0]
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     held_command(&s, &["resend", &name])
         .assert()
         .code(2)
@@ -985,7 +1009,11 @@ fn sendmail_says_once_when_no_organisation_is_configured() {
     );
     // A project's maillint.toml without domains leaves yours in force.
     let s = Setup::new();
-    fs::write(s.path("maillint.toml"), maillint::config::starter(None).unwrap()).unwrap();
+    fs::write(
+        s.path("maillint.toml"),
+        maillint::config::starter(None).unwrap(),
+    )
+    .unwrap();
     s.maillint(&["--", "bob@example.org"])
         .write_stdin(GOOD)
         .assert()

@@ -198,10 +198,13 @@ fn resend(copy: &Held, allow: bool, anyway: bool) -> ExitStatus {
         if rules.is_empty() {
             return fail(format!("{} is held without findings to allow", copy.name()));
         }
-        let allowed = std::fs::read(&copy.eml)
-            .and_then(|raw| copy.rewrite(&with_allow_header(&raw, &rules)));
+        let allowed =
+            std::fs::read(&copy.eml).and_then(|raw| copy.rewrite(&with_allow_header(&raw, &rules)));
         if let Err(e) = allowed {
-            return fail(format!("cannot add the header to {}: {e}", copy.eml.display()));
+            return fail(format!(
+                "cannot add the header to {}: {e}",
+                copy.eml.display()
+            ));
         }
     }
     match std::process::Command::new("sh").arg(copy.resend()).status() {
@@ -266,8 +269,9 @@ mod tests {
             with_allow_header(b"From: a@x\r\n\r\nhi\r\n", &["cc-exposure"]),
             b"X-Maillint-Allow: cc-exposure; reason=maillint held resend --allow\r\nFrom: a@x\r\n\r\nhi\r\n"
         );
-        assert!(with_allow_header(b"From: a@x\n\nhi\n", &["a", "b"]).starts_with(
-            b"X-Maillint-Allow: a, b; reason=maillint held resend --allow\nFrom"
-        ));
+        assert!(
+            with_allow_header(b"From: a@x\n\nhi\n", &["a", "b"])
+                .starts_with(b"X-Maillint-Allow: a, b; reason=maillint held resend --allow\nFrom")
+        );
     }
 }

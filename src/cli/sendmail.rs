@@ -5,9 +5,9 @@
 use super::{Color, LintArgs, build_linter, load_config, print_findings};
 use clap::Args;
 use maillint::finding::Finding;
+use maillint::held::{self, Held, Why};
 use maillint::linter::Linter;
 use maillint::message::{Field, Message};
-use maillint::held::{self, Held, Why};
 use maillint::sendmail::{self, Delivery, Envelope, exit};
 use maillint::{guard, input};
 use std::ffi::OsString;
@@ -95,15 +95,15 @@ pub fn run(args: SendmailArgs) -> i32 {
     if let Err(e) = read {
         // Whatever arrived is still worth keeping, where the user keeps it.
         let hold = hold.in_dir(configured_held_dir(args.lint.config.as_deref()));
-        return hold.refuse(exit::TEMPFAIL, &format!("cannot read the message: {e}"), &[]);
+        return hold.refuse(
+            exit::TEMPFAIL,
+            &format!("cannot read the message: {e}"),
+            &[],
+        );
     }
     // Whatever goes wrong inside maillint, the message is kept.
     guard::catch_panic(|| check_and_send(args, &hold, color)).unwrap_or_else(|panic| {
-        hold.refuse(
-            exit::TEMPFAIL,
-            &format!("internal error ({panic})"),
-            &[],
-        )
+        hold.refuse(exit::TEMPFAIL, &format!("internal error ({panic})"), &[])
     })
 }
 
@@ -129,8 +129,12 @@ pub fn run_after_usage_error(error: &clap::Error) -> i32 {
         recipients: Vec::new(),
     };
     let reason = match read {
-        Ok(_) => "the command line is wrong (above); sendmail's own options go after `--`".to_string(),
-        Err(e) => format!("the command line is wrong (above), and the message could not be read whole: {e}"),
+        Ok(_) => {
+            "the command line is wrong (above); sendmail's own options go after `--`".to_string()
+        }
+        Err(e) => format!(
+            "the command line is wrong (above), and the message could not be read whole: {e}"
+        ),
     };
     hold.refuse(exit::USAGE, &reason, &[])
 }
@@ -191,7 +195,13 @@ fn check_and_send(args: SendmailArgs, hold: &Hold, color: bool) -> i32 {
     if blocking > 0 {
         let confirmed = args.confirm && confirm_on_tty(&message, &findings, color);
         if !confirmed {
-            print_findings("message", &message, findings.clone(), color, &mut io::stderr());
+            print_findings(
+                "message",
+                &message,
+                findings.clone(),
+                color,
+                &mut io::stderr(),
+            );
             let reason = format!(
                 "{} at or above --fail-on {}",
                 if blocking == 1 {
@@ -205,7 +215,13 @@ fn check_and_send(args: SendmailArgs, hold: &Hold, color: bool) -> i32 {
         }
     } else if !findings.is_empty() {
         // Below the threshold: shown, and sent.
-        print_findings("message", &message, findings.clone(), color, &mut io::stderr());
+        print_findings(
+            "message",
+            &message,
+            findings.clone(),
+            color,
+            &mut io::stderr(),
+        );
     }
 
     let path = args
@@ -431,7 +447,9 @@ impl<'a> Hold<'a> {
         match temporary {
             Ok(file) => Ok((None, file)),
             Err(e) => {
-                let no_copy = kept.err().unwrap_or_else(|| "its copy could not be read".into());
+                let no_copy = kept
+                    .err()
+                    .unwrap_or_else(|| "its copy could not be read".into());
                 eprintln!(
                     "maillint: message NOT sent (no file could be written to hand it over: {e}), and {no_copy}"
                 );

@@ -268,7 +268,9 @@ mod tests {
         let parents = |personal: usize, work: usize| {
             format!(
                 "{}, {}",
-                cc(personal, |i| ["gmail.com", "hotmail.co.uk", "yahoo.com"][i % 3].into()),
+                cc(personal, |i| ["gmail.com", "hotmail.co.uk", "yahoo.com"]
+                    [i % 3]
+                    .into()),
                 (0..work)
                     .map(|i| format!("parent{i}@employer{i}.example"))
                     .collect::<Vec<_>>()
