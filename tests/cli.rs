@@ -685,6 +685,21 @@ fn a_project_config_is_layered_over_your_own() {
 }
 
 #[test]
+fn explain_suggests_the_closest_rule_id() {
+    let dir = Workdir::new();
+    dir.maillint()
+        .args(["explain", "cc-exposrue"])
+        .assert()
+        .code(2)
+        .stderr("maillint: error: unknown rule `cc-exposrue`; did you mean `cc-exposure`? (see `maillint rules`)\n");
+    dir.maillint()
+        .args(["explain", "nothing-like-it"])
+        .assert()
+        .code(2)
+        .stderr("maillint: error: unknown rule `nothing-like-it` (see `maillint rules`)\n");
+}
+
+#[test]
 fn every_command_that_reads_the_config_explains_config() {
     let dir = Workdir::new();
     for command in [
