@@ -82,6 +82,23 @@ fn fake_sendmail(dir: &Path) -> PathBuf {
     fake
 }
 
+/// Runs `command` with `input` on its standard input, its output captured.
+fn fed(command: &mut Command, input: &str) -> std::process::Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
 fn chmod_x(path: &Path) {
     #[cfg(unix)]
     {
@@ -103,28 +120,19 @@ fn neomutt(dir: &Path, lint_args: &str, recipients: &[&str]) -> std::process::Ou
         ),
     )
     .unwrap();
-    let mut child = Command::new("neomutt")
-        .current_dir(dir)
-        .env("HOME", dir)
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .env("XDG_DATA_HOME", dir.join("data"))
-        .env("XDG_STATE_HOME", dir.join("state"))
-        .args(["-n", "-F"])
-        .arg(dir.join("muttrc"))
-        .args(["-s", "school trip"])
-        .args(recipients)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"The trip is on Friday.\n")
-        .unwrap();
-    child.wait_with_output().unwrap()
+    fed(
+        Command::new("neomutt")
+            .current_dir(dir)
+            .env("HOME", dir)
+            .env("XDG_CONFIG_HOME", dir.join("config"))
+            .env("XDG_DATA_HOME", dir.join("data"))
+            .env("XDG_STATE_HOME", dir.join("state"))
+            .args(["-n", "-F"])
+            .arg(dir.join("muttrc"))
+            .args(["-s", "school trip"])
+            .args(recipients),
+        "The trip is on Friday.\n",
+    )
 }
 
 #[test]
@@ -318,28 +326,18 @@ fn mailx_term_dates(program: &str, dir: &Path) -> std::process::Output {
 
 /// Runs a mailx-style client in `dir` as home, the body on stdin.
 fn mailx(program: &str, dir: &Path, args: &[&str], body: &str) -> std::process::Output {
-    let mut child = Command::new(program)
-        .current_dir(dir)
-        .env("HOME", dir)
-        // s-nail run by root reads root's own home, whatever HOME says.
-        .env("MAILRC", dir.join(".mailrc"))
-        .env("XDG_CONFIG_HOME", dir.join(".config"))
-        .env("XDG_DATA_HOME", dir.join(".local-data"))
-        .env("XDG_STATE_HOME", dir.join("state"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(body.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    fed(
+        Command::new(program)
+            .current_dir(dir)
+            .env("HOME", dir)
+            // s-nail run by root reads root's own home, whatever HOME says.
+            .env("MAILRC", dir.join(".mailrc"))
+            .env("XDG_CONFIG_HOME", dir.join(".config"))
+            .env("XDG_DATA_HOME", dir.join(".local-data"))
+            .env("XDG_STATE_HOME", dir.join("state"))
+            .args(args),
+        body,
+    )
 }
 
 fn held_messages(dir: &Path) -> Vec<PathBuf> {
@@ -632,27 +630,18 @@ fn readme_neomutt_set_up_stops_the_41_parents_and_a_forgotten_attachment() {
     )
     .unwrap();
     let send = |args: &[&str], body: &str| {
-        let mut child = Command::new("neomutt")
-            .current_dir(home)
-            .env("HOME", home)
-            .env("PATH", path_with_maillint())
-            .env("XDG_CONFIG_HOME", home.join(".config"))
-            .env("XDG_STATE_HOME", home.join("state"))
-            .args(["-n", "-F"])
-            .arg(home.join("muttrc"))
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(body.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+        fed(
+            Command::new("neomutt")
+                .current_dir(home)
+                .env("HOME", home)
+                .env("PATH", path_with_maillint())
+                .env("XDG_CONFIG_HOME", home.join(".config"))
+                .env("XDG_STATE_HOME", home.join("state"))
+                .args(["-n", "-F"])
+                .arg(home.join("muttrc"))
+                .args(args),
+            body,
+        )
     };
     let (to, cc) = parents();
     let out = send(

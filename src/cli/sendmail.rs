@@ -192,29 +192,10 @@ fn check_and_send(args: SendmailArgs, hold: &Hold, color: bool) -> i32 {
 
     let findings = linter.check(&message);
     let blocking = sendmail::blocking(&findings, args.lint.fail_on);
-    if blocking > 0 {
-        let confirmed = args.confirm && confirm_on_tty(&message, &findings, color);
-        if !confirmed {
-            print_findings(
-                "message",
-                &message,
-                findings.clone(),
-                color,
-                &mut io::stderr(),
-            );
-            let reason = format!(
-                "{} at or above --fail-on {}",
-                if blocking == 1 {
-                    "1 finding".to_string()
-                } else {
-                    format!("{blocking} findings")
-                },
-                args.lint.fail_on.as_str()
-            );
-            return hold.refuse(exit::DATAERR, &reason, &findings);
-        }
-    } else if !findings.is_empty() {
-        // Below the threshold: shown, and sent.
+    // Asked on the terminal, and answered yes: shown there already.
+    let confirmed = blocking > 0 && args.confirm && confirm_on_tty(&message, &findings, color);
+    if !findings.is_empty() && !confirmed {
+        // Below the threshold they are shown, and the message is sent.
         print_findings(
             "message",
             &message,
@@ -222,6 +203,18 @@ fn check_and_send(args: SendmailArgs, hold: &Hold, color: bool) -> i32 {
             color,
             &mut io::stderr(),
         );
+    }
+    if blocking > 0 && !confirmed {
+        let reason = format!(
+            "{} at or above --fail-on {}",
+            if blocking == 1 {
+                "1 finding".to_string()
+            } else {
+                format!("{blocking} findings")
+            },
+            args.lint.fail_on.as_str()
+        );
+        return hold.refuse(exit::DATAERR, &reason, &findings);
     }
 
     let path = args
