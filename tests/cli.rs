@@ -685,6 +685,25 @@ fn a_project_config_is_layered_over_your_own() {
 }
 
 #[test]
+fn human_output_names_each_message_of_an_mbox() {
+    let dir = Workdir::new();
+    dir.write(
+        "sent.mbox",
+        format!("From a@example.org Mon Jan  1 00:00:00 2024\n{CLEAN}\nFrom a@example.org Mon Jan  1 00:00:00 2024\n{STORM}"),
+    );
+    let out = dir.maillint().args(["check", "sent.mbox"]).assert().code(1);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        stdout.starts_with(
+            "sent.mbox: message 2, \"Re: test\":\nsent.mbox:10: error[reply-all-to-list]"
+        ),
+        "{stdout}"
+    );
+    // The clean message has no findings, so no heading.
+    assert!(!stdout.contains("message 1"), "{stdout}");
+}
+
+#[test]
 fn explain_suggests_the_closest_rule_id() {
     let dir = Workdir::new();
     dir.maillint()

@@ -166,6 +166,7 @@ pub fn print_findings(
             index: 0,
             message_id: message.message_id.clone(),
             findings,
+            mbox_entry: None,
         }],
         errors: Vec::new(),
     };
