@@ -129,10 +129,14 @@ impl Held {
             .unwrap_or_default()
     }
 
-    /// Records a new reason, whole or not at all.
+    /// Records a new reason, whole or not at all, on disk.
     pub fn set_why(&self, why: &Why) -> io::Result<()> {
+        self.write_why(why, true)
+    }
+
+    fn write_why(&self, why: &Why, sync: bool) -> io::Result<()> {
         let part = part_path(&self.why_path());
-        let written = write_new(&part, why.to_text().as_bytes())
+        let written = write_new(&part, why.to_text().as_bytes(), sync)
             .and_then(|()| fs::rename(&part, self.why_path()));
         if written.is_err() {
             let _ = fs::remove_file(&part);
@@ -140,11 +144,20 @@ impl Held {
         written
     }
 
+    /// Makes sure a copy written without waiting for the disk is on it:
+    /// one that was to last only while it was handed over, kept after all.
+    pub fn make_durable(&self) -> io::Result<()> {
+        for file in [&self.eml, &self.resend()] {
+            File::open(file)?.sync_all()?;
+        }
+        Ok(())
+    }
+
     /// Replaces the message with `raw` (a resend of an edited copy),
     /// whole or not at all.
     pub fn rewrite(&self, raw: &[u8]) -> io::Result<()> {
         let part = part_path(&self.eml);
-        let written = write_new(&part, raw).and_then(|()| fs::rename(&part, &self.eml));
+        let written = write_new(&part, raw, true).and_then(|()| fs::rename(&part, &self.eml));
         if written.is_err() {
             let _ = fs::remove_file(&part);
         }
@@ -184,6 +197,10 @@ pub struct Copy<'a> {
     /// For the file name, so a listing of the directory says what is what.
     pub subject: Option<&'a str>,
     pub why: &'a Why,
+    /// Wait until it is on the disk. A copy kept only while the message is
+    /// handed over need not: it is there for a maillint that is stopped,
+    /// not for a machine that is, and waiting costs every message sent.
+    pub durable: bool,
 }
 
 /// Saves a new held copy in `dir` (created private if need be): whole, or
@@ -230,12 +247,14 @@ pub fn hold(dir: &Path, copy: &Copy<'_>) -> io::Result<Held> {
 
 fn write_copy(held: &Held, mut file: File, part: &Path, copy: &Copy<'_>) -> io::Result<()> {
     file.write_all(copy.raw)?;
-    file.sync_all()?;
+    if copy.durable {
+        file.sync_all()?;
+    }
     let script = resend_script(copy.command, copy.cwd, &held.eml);
     let script_part = part_path(&held.resend());
-    write_new(&script_part, &script)?;
+    write_new(&script_part, &script, copy.durable)?;
     fs::rename(&script_part, held.resend())?;
-    held.set_why(copy.why)?;
+    held.write_why(copy.why, copy.durable)?;
     fs::rename(part, &held.eml)
 }
 
@@ -313,11 +332,11 @@ fn part_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
-fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
+fn write_new(path: &Path, bytes: &[u8], sync: bool) -> io::Result<()> {
     let _ = fs::remove_file(path);
     let mut file = create_private_file(path)?;
     file.write_all(bytes)?;
-    file.sync_all()
+    if sync { file.sync_all() } else { Ok(()) }
 }
 
 /// A shell script running `command` again from `cwd` with the held message
@@ -410,6 +429,7 @@ mod tests {
             cwd: None,
             subject,
             why,
+            durable: true,
         }
     }
 

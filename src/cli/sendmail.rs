@@ -344,7 +344,7 @@ impl<'a> Hold<'a> {
 
     /// Keeps the message with `why`: in the held copy a `.resend` script is
     /// sending again, else as a new one. `Err` says where it could not.
-    fn keep(&self, why: &Why) -> Result<Held, String> {
+    fn keep(&self, why: &Why, durable: bool) -> Result<Held, String> {
         let Some(dir) = self.dir.clone().or_else(held::default_dir) else {
             return Err("there is no place to keep a copy (set HOME or XDG_STATE_HOME)".into());
         };
@@ -362,6 +362,7 @@ impl<'a> Hold<'a> {
                     cwd: self.resend.cwd.as_deref(),
                     subject: self.subject.as_deref(),
                     why,
+                    durable,
                 },
             ),
         };
@@ -387,10 +388,11 @@ impl<'a> Hold<'a> {
         let why = self.why(outcome == Outcome::Unknown, reason, findings);
         let kept = match copy {
             Some(copy) => copy
-                .set_why(&why)
+                .make_durable()
+                .and_then(|()| copy.set_why(&why))
                 .map(|()| copy)
-                .map_err(|e| format!("its reason could not be recorded: {e}")),
-            None => self.keep(&why),
+                .map_err(|e| format!("its copy could not be kept: {e}")),
+            None => self.keep(&why, true),
         };
         match kept {
             Ok(copy) => {
@@ -426,7 +428,7 @@ impl<'a> Hold<'a> {
             ),
             findings,
         );
-        let kept = self.keep(&why);
+        let kept = self.keep(&why, false);
         if let Ok(copy) = &kept
             && let Ok(file) = File::open(&copy.eml)
         {
