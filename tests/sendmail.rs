@@ -1020,3 +1020,30 @@ fn sendmail_says_once_when_no_organisation_is_configured() {
         .code(0)
         .stderr("");
 }
+
+#[test]
+fn unreadable_input_is_held_where_the_configuration_says() {
+    let s = Setup::new();
+    fs::write(
+        s.path("maillint.toml"),
+        format!("[sendmail]\nheld_dir = \"{}\"\n", s.path("kept").display()),
+    )
+    .unwrap();
+    // A directory as standard input: opened, but every read fails.
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("maillint"))
+        .current_dir(s.dir.path())
+        .env("XDG_CONFIG_HOME", s.path("config"))
+        .env("XDG_STATE_HOME", s.path("state"))
+        .args(["sendmail", "--sendmail"])
+        .arg(s.path("fake-sendmail"))
+        .args(["--", "bob@example.org"])
+        .stdin(fs::File::open(s.dir.path()).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(75));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("message not sent: cannot read the message"), "{stderr}");
+    assert!(s.sent().is_none());
+    let kept = fs::read_dir(s.path("kept")).unwrap().count();
+    assert_eq!(kept, 3, "the (empty) message, its .resend and .why");
+}
