@@ -35,7 +35,7 @@ const TAG_HEADER: &str = "X-Maillint";
 /// Serves one connection to its end, logging how it ended when that was
 /// not a clean quit. A panic here ends this connection only. `pipelined`:
 /// the MTA may send events without waiting for their answers (see
-/// `super::Server::run`).
+/// `super::server::Server::run`).
 pub(super) fn serve_connection(gateway: &Gateway, mut stream: Box<dyn Stream>, pipelined: bool) {
     let mut session = Session::new(gateway, pipelined);
     let outcome = crate::guard::catch_panic(|| session.run(&mut stream));
@@ -51,7 +51,9 @@ pub(super) fn serve_connection(gateway: &Gateway, mut stream: Box<dyn Stream>, p
         Ok(Err(e)) => format!("connection closed: {e}"),
         Err(panic) => format!("internal error, connection closed: {panic}"),
     };
-    gateway.log_line(&format!("maillint milter: {problem}{}", session.during()));
+    gateway
+        .log
+        .line(&format!("maillint milter: {problem}{}", session.during()));
 }
 
 struct Session<'g> {
@@ -165,7 +167,8 @@ impl<'g> Session<'g> {
                     // Inbound: nothing more of this message is needed.
                     self.envelope.queue_id = self.queue_id().map(str::to_string);
                     self.gateway
-                        .log_decision(&self.envelope, None, &Decision::accept());
+                        .log
+                        .decision(&self.envelope, None, &Decision::accept());
                     self.in_message = false;
                     Step::Send(vec![Reply::Accept])
                 }
@@ -224,7 +227,7 @@ impl<'g> Session<'g> {
                 // of the content it means the sender went away (or the MTA
                 // gave up on the message), which an administrator should see.
                 if self.in_message && (!self.raw.is_empty() || self.oversize) {
-                    self.gateway.log_line(&format!(
+                    self.gateway.log.line(&format!(
                         "maillint milter: the MTA abandoned a message in the middle of its content (the client disconnected or the MTA refused it){}",
                         self.during()
                     ));
@@ -259,7 +262,7 @@ impl<'g> Session<'g> {
             format!(
                 " (message queue_id={} sender={})",
                 self.queue_id().unwrap_or("-"),
-                super::mask_address(&self.envelope.sender)
+                super::log::mask_address(&self.envelope.sender)
             )
         } else {
             String::new()
@@ -312,7 +315,8 @@ impl<'g> Session<'g> {
             self.gateway.judge(raw, &self.envelope)
         };
         self.gateway
-            .log_decision(&self.envelope, self.message_id.as_deref(), &decision);
+            .log
+            .decision(&self.envelope, self.message_id.as_deref(), &decision);
         replies(&decision, self.actions)
     }
 }
