@@ -70,10 +70,11 @@ fn postfix_gateway() {
     // A Cc exposure is refused, the finding in the reply the client sees.
     assert_cc_exposure_refused(port, None, "jane@example.org", &context);
 
-    // Inbound mail passes untouched, however it looks.
+    // Inbound mail (port 25, no submission mark) passes untouched,
+    // however it looks.
     let inbound = cc_exposure("<inbound@elsewhere.example>", "someone@elsewhere.example");
     let (_, delivered) = deliver(
-        port,
+        gateway.inbound_port,
         "someone@elsewhere.example",
         &["jane@example.org"],
         (&inbound, "<inbound@elsewhere.example>"),

@@ -137,7 +137,12 @@ fn serve_sink(stream: TcpStream, mut keep: impl FnMut(Vec<u8>)) -> std::io::Resu
 /// A Postfix instance and a milter, stopped when dropped.
 pub struct Postfix {
     dir: tempfile::TempDir,
+    /// The submission service, marked as the README says
+    /// (`milter_macro_daemon_name=ORIGINATING`): its mail is outgoing.
     pub smtp_port: u16,
+    /// An smtpd without the mark, as port 25 is: only mail from a
+    /// logged-in user or a client in `[milter] networks` is outgoing.
+    pub inbound_port: u16,
     /// The milter's loopback port, when it listens on one.
     pub milter_port: Option<u16>,
     milter: Option<Child>,
@@ -166,6 +171,7 @@ impl Postfix {
         }
         run(Command::new("chown").arg("postfix").arg(root.join("data")));
         let smtp_port = free_port();
+        let inbound_port = free_port();
         // In the queue directory, named relative to it in main.cf, as the
         // README sets it up for Postfix's chrooted processes.
         let socket = root.join("queue/milter.sock");
@@ -227,7 +233,8 @@ milter_default_action = tempfail
         std::fs::write(
             root.join("conf/master.cf"),
             format!(
-                "127.0.0.1:{smtp_port} inet n - n - - smtpd
+                "127.0.0.1:{smtp_port} inet n - n - - smtpd -o milter_macro_daemon_name=ORIGINATING
+127.0.0.1:{inbound_port} inet n - n - - smtpd
 pickup unix n - n 60 1 pickup
 cleanup unix n - n - 0 cleanup
 qmgr unix n - n 300 1 qmgr
@@ -254,6 +261,7 @@ postlog unix-dgram n - n - 1 postlogd
         let gateway = Postfix {
             dir,
             smtp_port,
+            inbound_port,
             milter_port,
             milter,
         };
@@ -262,6 +270,7 @@ postlog unix-dgram n - n - 1 postlogd
             .arg(gateway.conf())
             .arg("start"));
         wait_for_port(smtp_port);
+        wait_for_port(inbound_port);
         gateway
     }
 
