@@ -416,7 +416,7 @@ fn answer(decision: &Decision, allowed: u32, leading_space: bool, local: bool) -
         lines[0].push_str(decision.lines.first().map_or("", String::as_str));
         if decision.lines.len() > 1 {
             lines[0].push_str(&format!(
-                " (and {} more: {})",
+                " ({} more; rules: {})",
                 decision.lines.len() - 1,
                 decision.rules.join(", ")
             ));
