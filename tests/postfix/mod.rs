@@ -424,22 +424,15 @@ pub fn spawn_milter(maillint: &Path, dir: &Path, maillint_toml: &str, listen: &s
 /// Submits `message` with Postfix's `sendmail -t` from `sender`, as a
 /// program on the server does; its exit status and output.
 pub fn sendmail_t(postfix: &Postfix, sender: &str, message: &str) -> std::process::Output {
-    let mut child = Command::new("/usr/sbin/sendmail")
+    let file = postfix.dir.path().join("sendmail-t.eml");
+    std::fs::write(&file, message.replace("\r\n", "\n")).unwrap();
+    Command::new("/usr/sbin/sendmail")
         .arg("-C")
         .arg(postfix.conf())
         .args(["-t", "-f", sender])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
+        .stdin(std::fs::File::open(&file).unwrap())
+        .output()
         .unwrap()
-        .write_all(message.replace("\r\n", "\n").as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
 }
 
 fn chmod(path: &Path, mode: u32) {
