@@ -18,8 +18,9 @@
 
 use maillint::audience::{Audience, Org};
 use maillint::config::Config;
+use maillint::config::StormConfig;
 use maillint::message::parse_rfc5322;
-use maillint::milter::storm::{MemoryStore, Storm, StormConfig, Verdict};
+use maillint::milter::storm::{MemoryStore, Storm, Verdict};
 use maillint::milter::{Action, Envelope, Gateway};
 
 const MEMBERS: u64 = 1_200_000;

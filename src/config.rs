@@ -13,6 +13,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
 
+mod gateway;
+
+pub use gateway::{Action, Listen, MilterConfig, Network, StormConfig};
+
 pub const FILE_NAME: &str = "maillint.toml";
 
 /// A configuration problem, located in its file.
@@ -196,9 +200,9 @@ pub struct Config {
     pub history: HistoryConfig,
     /// `[input]`: limits on what is read.
     pub input: Limits,
-    /// `[milter]` and `[storm]`: the gateway (types in `crate::milter`).
-    pub milter: crate::milter::MilterConfig,
-    pub storm: crate::milter::StormConfig,
+    /// `[milter]` and `[storm]`: the gateway.
+    pub milter: MilterConfig,
+    pub storm: StormConfig,
 }
 
 /// What a custom rule's pattern is matched against.
@@ -309,9 +313,9 @@ struct RawConfig {
     #[serde(default)]
     input: RawInput,
     #[serde(default)]
-    milter: crate::milter::MilterConfig,
+    milter: MilterConfig,
     #[serde(default)]
-    storm: crate::milter::StormConfig,
+    storm: StormConfig,
 }
 
 #[derive(Deserialize, Default)]

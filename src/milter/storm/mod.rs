@@ -8,231 +8,17 @@
 //! Both count in fixed windows that open with the first count: Redis's
 //! atomic increment with an expiry gives exactly that.
 
-use super::Action;
+mod memory;
+mod redis;
+mod store;
+
+pub use self::memory::MemoryStore;
+pub use self::redis::RedisStore;
+pub use self::store::Store;
+
+use crate::config::StormConfig;
 use crate::message::{Message, strip_subject_prefixes};
-use serde::Deserialize;
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
-/// `[storm]`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct StormConfig {
-    pub enabled: bool,
-    /// A message goes to a large audience when it reaches a mass list or
-    /// at least this many people.
-    pub audience: u64,
-    /// Replies to a large audience a thread may have within the window;
-    /// the next one is blocked, and so is every later one for `block_hours`.
-    pub max_replies: u64,
-    pub window_minutes: u64,
-    pub block_hours: u64,
-    /// What happens to a blocked message.
-    pub action: Action,
-    /// Messages to a large audience one sender may send per hour (0: no
-    /// limit).
-    pub sender_limit_per_hour: u64,
-    /// `redis://HOST:PORT` to share the counters between gateways; in
-    /// memory when unset.
-    pub store: Option<String>,
-    /// Milliseconds to wait for the store before giving up on it.
-    pub store_timeout_ms: u64,
-    /// What happens to a message when the store cannot be reached
-    /// (`accept`: fail open, with a warning in the log).
-    pub on_store_error: Action,
-}
-
-impl Default for StormConfig {
-    fn default() -> Self {
-        StormConfig {
-            enabled: true,
-            audience: 500,
-            max_replies: 2,
-            window_minutes: 30,
-            block_hours: 6,
-            action: Action::Reject,
-            sender_limit_per_hour: 10,
-            store: None,
-            store_timeout_ms: 500,
-            on_store_error: Action::Accept,
-        }
-    }
-}
-
-/// Where the counters are kept. `now` is in seconds (the memory store's
-/// clock; Redis keeps its own).
-pub trait Store: Send + Sync {
-    /// Adds one to `key` and gives the count; the count starts again from
-    /// zero `ttl` after its first increment.
-    fn increment(&self, key: &str, ttl: Duration, now: u64) -> Result<u64, String>;
-    /// Sets `key` to `value` for `ttl`.
-    fn set(&self, key: &str, value: u64, ttl: Duration, now: u64) -> Result<(), String>;
-    /// The value of `key`, unless it expired.
-    fn get(&self, key: &str, now: u64) -> Result<Option<u64>, String>;
-}
-
-/// Counters in this process.
-#[derive(Default)]
-pub struct MemoryStore {
-    table: Mutex<Table>,
-}
-
-#[derive(Default)]
-struct Table {
-    /// Count and the second it expires at.
-    entries: HashMap<String, (u64, u64)>,
-    /// Expired entries are swept when the table reaches this size, which
-    /// then doubles what is left: a bounded table at a constant cost per
-    /// message.
-    sweep_at: usize,
-}
-
-const SWEEP_AT_LEAST: usize = 4096;
-
-impl MemoryStore {
-    fn with<T>(&self, now: u64, f: impl FnOnce(&mut HashMap<String, (u64, u64)>) -> T) -> T {
-        let mut table = self.table.lock().unwrap_or_else(|p| p.into_inner());
-        if table.entries.len() >= table.sweep_at.max(SWEEP_AT_LEAST) {
-            table.entries.retain(|_, (_, expires)| *expires > now);
-            table.sweep_at = table.entries.len() * 2;
-        }
-        f(&mut table.entries)
-    }
-}
-
-impl Store for MemoryStore {
-    fn increment(&self, key: &str, ttl: Duration, now: u64) -> Result<u64, String> {
-        Ok(self.with(now, |entries| {
-            let entry = entries
-                .entry(key.to_string())
-                .or_insert((0, now + ttl.as_secs()));
-            if entry.1 <= now {
-                *entry = (0, now + ttl.as_secs());
-            }
-            entry.0 += 1;
-            entry.0
-        }))
-    }
-
-    fn set(&self, key: &str, value: u64, ttl: Duration, now: u64) -> Result<(), String> {
-        self.with(now, |entries| {
-            entries.insert(key.to_string(), (value, now + ttl.as_secs()));
-        });
-        Ok(())
-    }
-
-    fn get(&self, key: &str, now: u64) -> Result<Option<u64>, String> {
-        Ok(self.with(now, |entries| {
-            entries
-                .get(key)
-                .filter(|(_, expires)| *expires > now)
-                .map(|(value, _)| *value)
-        }))
-    }
-}
-
-/// Counters in Redis, shared by every gateway that uses the same server.
-/// One connection, reopened after an error; after a failure the store is
-/// not tried again for a few seconds, so that a Redis outage costs each
-/// message nothing rather than a timeout.
-pub struct RedisStore {
-    client: redis::Client,
-    timeout: Duration,
-    connection: Mutex<Option<redis::Connection>>,
-    failed_at: Mutex<Option<Instant>>,
-}
-
-const RETRY_AFTER: Duration = Duration::from_secs(5);
-
-impl RedisStore {
-    pub fn new(url: &str, timeout: Duration) -> Result<RedisStore, String> {
-        let client = redis::Client::open(url).map_err(|e| format!("storm.store: {e}"))?;
-        Ok(RedisStore {
-            client,
-            timeout,
-            connection: Mutex::new(None),
-            failed_at: Mutex::new(None),
-        })
-    }
-
-    fn run<T>(
-        &self,
-        f: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>,
-    ) -> Result<T, String> {
-        let mut failed_at = self.failed_at.lock().unwrap_or_else(|p| p.into_inner());
-        if failed_at.is_some_and(|t| t.elapsed() < RETRY_AFTER) {
-            return Err("unreachable (retrying in a few seconds)".into());
-        }
-        let mut slot = self.connection.lock().unwrap_or_else(|p| p.into_inner());
-        let result = self
-            .connected(&mut slot)
-            .and_then(|c| f(c).map_err(|e| e.to_string()));
-        match &result {
-            Ok(_) => *failed_at = None,
-            Err(_) => {
-                *slot = None;
-                *failed_at = Some(Instant::now());
-            }
-        }
-        result
-    }
-
-    fn connected<'c>(
-        &self,
-        slot: &'c mut Option<redis::Connection>,
-    ) -> Result<&'c mut redis::Connection, String> {
-        if slot.is_none() {
-            let connection = self
-                .client
-                .get_connection_with_timeout(self.timeout)
-                .map_err(|e| e.to_string())?;
-            connection
-                .set_read_timeout(Some(self.timeout))
-                .and_then(|()| connection.set_write_timeout(Some(self.timeout)))
-                .map_err(|e| e.to_string())?;
-            *slot = Some(connection);
-        }
-        slot.as_mut().ok_or_else(|| "no connection".to_string())
-    }
-}
-
-impl Store for RedisStore {
-    fn increment(&self, key: &str, ttl: Duration, _now: u64) -> Result<u64, String> {
-        // SET NX EX opens the window, INCR counts in it (keeping its
-        // expiry), atomically.
-        self.run(|c| {
-            let (count,): (u64,) = redis::pipe()
-                .atomic()
-                .cmd("SET")
-                .arg(key)
-                .arg(0)
-                .arg("EX")
-                .arg(ttl.as_secs().max(1))
-                .arg("NX")
-                .ignore()
-                .cmd("INCR")
-                .arg(key)
-                .query(c)?;
-            Ok(count)
-        })
-    }
-
-    fn set(&self, key: &str, value: u64, ttl: Duration, _now: u64) -> Result<(), String> {
-        self.run(|c| {
-            redis::cmd("SET")
-                .arg(key)
-                .arg(value)
-                .arg("EX")
-                .arg(ttl.as_secs().max(1))
-                .query(c)
-        })
-    }
-
-    fn get(&self, key: &str, _now: u64) -> Result<Option<u64>, String> {
-        self.run(|c| redis::cmd("GET").arg(key).query(c))
-    }
-}
+use std::time::Duration;
 
 /// The storm rules over a store.
 pub struct Storm {
@@ -273,6 +59,25 @@ impl Storm {
 
     pub fn settings(&self) -> &StormConfig {
         &self.settings
+    }
+
+    /// Where the counters are kept and whether the store answers, for the
+    /// start-up line: `memory`, or the Redis server without its password.
+    pub fn describe_store(&self) -> String {
+        let Some(url) = &self.settings.store else {
+            return "memory".into();
+        };
+        let url = match url.split_once("://") {
+            Some((scheme, rest)) => {
+                let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+                format!("{scheme}://{host}")
+            }
+            None => url.clone(),
+        };
+        match self.store.get("maillint:storm:hello", 0) {
+            Ok(_) => format!("{url} (answered)"),
+            Err(e) => format!("{url} (not answering: {})", crate::guard::one_line(&e)),
+        }
     }
 
     /// Counts a message to `reach` people (`mass`: a mass list among them)
@@ -587,16 +392,5 @@ mod tests {
             Verdict::Pass,
             "a new hour"
         );
-    }
-
-    #[test]
-    fn the_memory_store_forgets_expired_entries() {
-        let store = MemoryStore::default();
-        for i in 0..SWEEP_AT_LEAST * 4 {
-            store
-                .increment(&i.to_string(), Duration::from_secs(10), i as u64)
-                .unwrap();
-        }
-        assert!(store.table.lock().unwrap().entries.len() <= SWEEP_AT_LEAST);
     }
 }

@@ -1,0 +1,289 @@
+//! `[milter]` and `[storm]`: the gateway's settings, with the
+//! configuration rather than in `crate::milter`, so that reading a
+//! configuration does not need the gateway.
+
+use crate::finding::Severity;
+use serde::Deserialize;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::str::FromStr;
+
+/// What the gateway does with a message, from the mildest; when two
+/// checks disagree, the later one in this order wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Let it through untouched.
+    Accept,
+    /// Let it through with an `X-Maillint:` header naming the findings.
+    Tag,
+    /// Keep it in the MTA's hold queue for an administrator to release.
+    Quarantine,
+    /// Ask the sender's server to try again later (SMTP 451 4.7.1).
+    Tempfail,
+    /// Refuse it with the findings in the SMTP reply (550 5.7.1).
+    Reject,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Accept => "accept",
+            Action::Tag => "tag",
+            Action::Quarantine => "quarantine",
+            Action::Tempfail => "tempfail",
+            Action::Reject => "reject",
+        }
+    }
+}
+
+/// A client network, `10.0.0.0/8` or a single address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Network {
+    address: IpAddr,
+    prefix: u8,
+}
+
+impl TryFrom<String> for Network {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        let bad = || format!("`{text}` is not a network such as 10.0.0.0/8 or 2001:db8::/32");
+        let (address, prefix) = match text.trim().split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (text.trim(), None),
+        };
+        let address: IpAddr = address.parse().map_err(|_| bad())?;
+        let max = if address.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(bad)?,
+            None => max,
+        };
+        Ok(Network { address, prefix })
+    }
+}
+
+impl fmt::Display for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.address, self.prefix)
+    }
+}
+
+impl Network {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let bits = |ip: IpAddr| -> u128 {
+            match ip {
+                IpAddr::V4(v4) => u128::from(u32::from(v4)) << 96,
+                IpAddr::V6(v6) => u128::from(v6),
+            }
+        };
+        let ip = ip.to_canonical();
+        if ip.is_ipv4() != self.address.is_ipv4() {
+            return false;
+        }
+        let mask = u128::MAX
+            .checked_shl(128 - u32::from(self.prefix))
+            .unwrap_or(0);
+        bits(ip) & mask == bits(self.address) & mask
+    }
+}
+
+/// `[milter]`: what the gateway does, by the most severe finding of a
+/// message, and how it runs.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MilterConfig {
+    /// A message whose most severe finding is an error.
+    pub error: Action,
+    pub warning: Action,
+    pub info: Action,
+    /// A message that could not be checked: maillint failed on it (an
+    /// internal error, a message it cannot parse).
+    pub on_fault: Action,
+    /// A message larger than `[input] max_message_size`.
+    pub on_oversize: Action,
+    /// Clients whose mail is outgoing, besides SMTP-authenticated users,
+    /// mail through `submission_daemons` and mail submitted on the server.
+    pub networks: Vec<Network>,
+    /// The MTA's mark for its submission service, as `{daemon_name}`:
+    /// mail it received there is outgoing. Postfix: `-o
+    /// milter_macro_daemon_name=ORIGINATING` on the submission service in
+    /// master.cf; Sendmail: the `Name=` of the daemon in DAEMON_OPTIONS.
+    pub submission_daemons: Vec<String>,
+    /// Also take mail whose envelope sender is in `organization.domains`
+    /// as outgoing. Anyone can claim such a sender on port 25, so only
+    /// for a server that receives no mail from outside.
+    pub outgoing_by_sender_domain: bool,
+    /// Honour the sender's own `X-Maillint-Allow` headers. Off at the
+    /// gateway: a sender would switch its checks off for their message.
+    pub inline_allow: bool,
+    /// MTA connections served at once; more wait for a free slot.
+    pub max_connections: usize,
+    /// Seconds the MTA may stay silent on a connection before it is closed.
+    pub timeout: u64,
+    /// Decision log (appended to); standard error when unset.
+    pub log: Option<PathBuf>,
+}
+
+impl Default for MilterConfig {
+    fn default() -> Self {
+        MilterConfig {
+            error: Action::Reject,
+            warning: Action::Tag,
+            info: Action::Accept,
+            on_fault: Action::Tempfail,
+            on_oversize: Action::Accept,
+            networks: Vec::new(),
+            submission_daemons: vec!["ORIGINATING".into(), "MSA".into()],
+            outgoing_by_sender_domain: false,
+            inline_allow: false,
+            max_connections: 64,
+            timeout: 600,
+            log: None,
+        }
+    }
+}
+
+impl MilterConfig {
+    pub fn action_for(&self, severity: Severity) -> Action {
+        match severity {
+            Severity::Error => self.error,
+            Severity::Warning => self.warning,
+            Severity::Info => self.info,
+        }
+    }
+}
+
+/// Where the milter listens: `inet:HOST:PORT` (or Sendmail's
+/// `inet:PORT@HOST`) or `unix:PATH`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listen {
+    Inet(SocketAddr),
+    Unix(PathBuf),
+}
+
+impl FromStr for Listen {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        let bad = || format!("`{text}`: expected inet:HOST:PORT or unix:PATH");
+        if let Some(path) = text
+            .strip_prefix("unix:")
+            .or_else(|| text.strip_prefix("local:"))
+        {
+            return if path.is_empty() {
+                Err(bad())
+            } else {
+                Ok(Listen::Unix(PathBuf::from(path)))
+            };
+        }
+        let rest = text.strip_prefix("inet:").ok_or_else(bad)?;
+        let address = match rest.split_once('@') {
+            Some((port, host)) => format!("{host}:{port}"),
+            None => rest.to_string(),
+        };
+        address.parse().map(Listen::Inet).map_err(|_| bad())
+    }
+}
+
+impl fmt::Display for Listen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Listen::Inet(a) => write!(f, "inet:{a}"),
+            Listen::Unix(p) => write!(f, "unix:{}", p.display()),
+        }
+    }
+}
+
+/// `[storm]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StormConfig {
+    pub enabled: bool,
+    /// A message goes to a large audience when it reaches a mass list or
+    /// at least this many people.
+    pub audience: u64,
+    /// Replies to a large audience a thread may have within the window;
+    /// the next one is blocked, and so is every later one for `block_hours`.
+    pub max_replies: u64,
+    pub window_minutes: u64,
+    pub block_hours: u64,
+    /// What happens to a blocked message.
+    pub action: Action,
+    /// Messages to a large audience one sender may send per hour (0: no
+    /// limit).
+    pub sender_limit_per_hour: u64,
+    /// `redis://HOST:PORT` to share the counters between gateways; in
+    /// memory when unset.
+    pub store: Option<String>,
+    /// Milliseconds to wait for the store before giving up on it.
+    pub store_timeout_ms: u64,
+    /// What happens to a message when the store cannot be reached
+    /// (`accept`: fail open, with a warning in the log).
+    pub on_store_error: Action,
+}
+
+impl Default for StormConfig {
+    fn default() -> Self {
+        StormConfig {
+            enabled: true,
+            audience: 500,
+            max_replies: 2,
+            window_minutes: 30,
+            block_hours: 6,
+            action: Action::Reject,
+            sender_limit_per_hour: 10,
+            store: None,
+            store_timeout_ms: 500,
+            on_store_error: Action::Accept,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_addresses() {
+        assert_eq!(
+            "inet:127.0.0.1:8895".parse::<Listen>(),
+            Ok(Listen::Inet("127.0.0.1:8895".parse().unwrap()))
+        );
+        assert_eq!(
+            "inet:8895@127.0.0.1".parse::<Listen>(),
+            Ok(Listen::Inet("127.0.0.1:8895".parse().unwrap()))
+        );
+        assert_eq!(
+            "unix:/run/maillint/milter.sock".parse::<Listen>(),
+            Ok(Listen::Unix("/run/maillint/milter.sock".into()))
+        );
+        for bad in [
+            "127.0.0.1:8895",
+            "inet:",
+            "inet:localhost",
+            "unix:",
+            "tcp:1",
+        ] {
+            assert!(bad.parse::<Listen>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn networks_contain_addresses() {
+        let net = |s: &str| Network::try_from(s.to_string()).unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!(net("10.0.0.0/8").contains(ip("10.1.2.3")));
+        assert_eq!(net("192.0.2.7").to_string(), "192.0.2.7/32");
+        assert!(!net("10.0.0.0/8").contains(ip("11.1.2.3")));
+        assert!(net("10.0.0.0/8").contains(ip("::ffff:10.1.2.3")));
+        assert!(net("192.0.2.7").contains(ip("192.0.2.7")));
+        assert!(!net("192.0.2.7").contains(ip("192.0.2.8")));
+        assert!(net("0.0.0.0/0").contains(ip("203.0.113.1")));
+        assert!(net("2001:db8::/32").contains(ip("2001:db8:1::1")));
+        assert!(!net("2001:db8::/32").contains(ip("10.0.0.1")));
+        for bad in ["10.0.0.0/33", "10.0.0/8", "x", "::/129"] {
+            assert!(Network::try_from(bad.to_string()).is_err(), "{bad}");
+        }
+    }
+}

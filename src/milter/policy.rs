@@ -1,0 +1,301 @@
+//! What the gateway does with a message: whether it is outgoing, its
+//! check and storm count, and the action its findings call for.
+
+use super::log::Log;
+use super::storm;
+use crate::config::{Action, Config, MilterConfig};
+use crate::finding::Finding;
+use crate::linter::{Linter, Selection};
+use crate::message::Field;
+use std::io::Write;
+use std::net::IpAddr;
+
+/// Everything a connection needs: the linter, the settings, the log.
+pub struct Gateway {
+    linter: Linter,
+    pub(super) settings: MilterConfig,
+    /// Reply-all storm protection, unless switched off.
+    storm: Option<storm::Storm>,
+    pub(super) log: Log,
+}
+
+/// What the gateway decided for one message, and what to tell the MTA.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub action: Action,
+    /// Rule ids of the findings that count, most severe first.
+    pub rules: Vec<String>,
+    /// Lines for the SMTP reply, the hold reason or the header.
+    pub lines: Vec<String>,
+    /// Why the message was not checked, when it was not.
+    pub fault: Option<String>,
+    /// Rules the sender's `X-Maillint-Allow` silenced (only where
+    /// `[milter] inline_allow` honours it).
+    pub allowed: Vec<String>,
+}
+
+impl Decision {
+    pub(super) fn accept() -> Decision {
+        Decision {
+            action: Action::Accept,
+            rules: Vec::new(),
+            lines: Vec::new(),
+            fault: None,
+            allowed: Vec::new(),
+        }
+    }
+}
+
+/// One message as the MTA handed it over.
+#[derive(Debug, Default)]
+pub struct Envelope {
+    pub queue_id: Option<String>,
+    /// MAIL FROM, without angle brackets (`""` for the null sender).
+    pub sender: String,
+    /// RCPT TO, without angle brackets.
+    pub recipients: Vec<String>,
+    /// SMTP-authenticated user (`{auth_authen}`).
+    pub authenticated: Option<String>,
+    pub client: Option<IpAddr>,
+    /// The MTA's name for the service that received it (`{daemon_name}`).
+    pub daemon: Option<String>,
+    /// Submitted on the server itself, not over the network: the MTA gave
+    /// no client port (Postfix's `non_smtpd_milters`) or no address.
+    pub local: bool,
+}
+
+impl Gateway {
+    /// The gateway over a configuration: `log` receives one line per
+    /// decision.
+    pub fn new(config: Config, log: Box<dyn Write + Send>) -> Result<Gateway, String> {
+        Gateway::with_log(config, Log::new(log))
+    }
+
+    pub(super) fn with_log(config: Config, log: Log) -> Result<Gateway, String> {
+        let settings = config.milter.clone();
+        let storm = if config.storm.enabled {
+            Some(storm::Storm::new(config.storm.clone())?)
+        } else {
+            None
+        };
+        // At the gateway the sender's own allowances would switch its checks
+        // off for their message: ignored unless the site wants them.
+        let selection = Selection {
+            no_inline_allow: !settings.inline_allow,
+            ..Selection::default()
+        };
+        let linter = Linter::new(config, &selection).map_err(|e| e.to_string())?;
+        Ok(Gateway {
+            linter,
+            settings,
+            storm,
+            log,
+        })
+    }
+
+    /// What an administrator checks first, for the start-up line: the
+    /// configuration file, the organisation's domains, how outgoing mail
+    /// is told apart, and the storm store with whether it answered.
+    pub fn describe(&self) -> String {
+        let config = self.linter.config();
+        let source = config
+            .source
+            .as_ref()
+            .map_or("none (defaults)".to_string(), |p| p.display().to_string());
+        let s = &self.settings;
+        let mut outgoing = vec![
+            "logged-in senders".to_string(),
+            "mail submitted on this server".to_string(),
+        ];
+        if !s.submission_daemons.is_empty() {
+            outgoing.push(format!("daemon {}", s.submission_daemons.join(" or ")));
+        }
+        if !s.networks.is_empty() {
+            let networks: Vec<String> = s.networks.iter().map(ToString::to_string).collect();
+            outgoing.push(format!("clients in {}", networks.join(" ")));
+        }
+        if s.outgoing_by_sender_domain {
+            outgoing.push("senders in the domains".to_string());
+        }
+        let storm = self
+            .storm
+            .as_ref()
+            .map_or("off".to_string(), storm::Storm::describe_store);
+        format!(
+            "config={} domains={} outgoing={} storm={}",
+            super::log::quoted(&source),
+            super::log::quoted(&config.organization.domains.join(",")),
+            super::log::quoted(&outgoing.join(", ")),
+            super::log::quoted(&storm)
+        )
+    }
+
+    pub(super) fn max_message_size(&self) -> u64 {
+        self.linter.config().input.max_message_size
+    }
+
+    /// Whether the message leaves the organisation, by what the MTA
+    /// vouches for: an SMTP-authenticated user, a client in `networks`,
+    /// the MTA's submission service (`submission_daemons`) or a submission
+    /// on the server itself. The envelope sender's domain, which anyone
+    /// can claim, only where `outgoing_by_sender_domain` says so.
+    /// Anything else is inbound and passes untouched.
+    pub fn is_outgoing(&self, envelope: &Envelope) -> bool {
+        let settings = &self.settings;
+        envelope.local
+            || envelope
+                .authenticated
+                .as_deref()
+                .is_some_and(|a| !a.is_empty())
+            || envelope
+                .client
+                .is_some_and(|ip| settings.networks.iter().any(|n| n.contains(ip)))
+            || envelope.daemon.as_deref().is_some_and(|d| {
+                settings
+                    .submission_daemons
+                    .iter()
+                    .any(|s| s.eq_ignore_ascii_case(d))
+            })
+            || (settings.outgoing_by_sender_domain
+                && sender_domain(&envelope.sender).is_some_and(|d| self.is_internal(&d)))
+    }
+
+    fn is_internal(&self, domain: &str) -> bool {
+        crate::audience::is_internal(domain, &self.linter.config().organization.domains)
+    }
+
+    /// Who a message counts against for the sending limit: the login when
+    /// the sender logged in, else the envelope sender without what varies
+    /// for one mailbox (a `+tag`, quoting, case, a subdomain of the
+    /// organisation), so that `boss+1@` and `"Boss"@mail.` count as one.
+    pub fn sender_key(&self, envelope: &Envelope) -> String {
+        if let Some(login) = envelope.authenticated.as_deref().filter(|a| !a.is_empty()) {
+            return format!("login:{}", login.to_lowercase());
+        }
+        let (local, domain) = match envelope.sender.rsplit_once('@') {
+            Some((local, _)) => (local, sender_domain(&envelope.sender).unwrap_or_default()),
+            None => (envelope.sender.as_str(), String::new()),
+        };
+        let local = local
+            .strip_prefix('"')
+            .and_then(|l| l.strip_suffix('"'))
+            .map_or_else(|| local.to_string(), |l| l.replace('\\', ""));
+        let local = local.split('+').next().unwrap_or_default().to_lowercase();
+        let domains = &self.linter.config().organization.domains;
+        let domain = domains
+            .iter()
+            .find(|org| crate::audience::is_internal(&domain, std::slice::from_ref(org)))
+            .cloned()
+            .unwrap_or(domain);
+        format!("address:{local}@{domain}")
+    }
+
+    /// Checks one outgoing message, rebuilt from the MTA's events, with
+    /// its envelope recipients (those not in the headers are its Bcc), then
+    /// counts it for storm protection.
+    pub fn judge(&self, raw: Vec<u8>, envelope: &Envelope) -> Decision {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        self.judge_at(raw, envelope, now)
+    }
+
+    /// [`judge`](Self::judge) at `now` (seconds since the epoch), for
+    /// replaying mail over simulated time.
+    pub fn judge_at(&self, raw: Vec<u8>, envelope: &Envelope, now: u64) -> Decision {
+        let fault = |reason: String| Decision {
+            action: self.settings.on_fault,
+            rules: Vec::new(),
+            lines: vec![format!("maillint could not check this message: {reason}")],
+            fault: Some(reason),
+            allowed: Vec::new(),
+        };
+        let mut message = match crate::message::parse_rfc5322_owned(raw, 1) {
+            Ok(m) => m,
+            Err(e) => return fault(e.to_string()),
+        };
+        if let Err(e) = message.add_recipients(Field::Bcc, &envelope.recipients) {
+            return fault(e.to_string());
+        }
+        let (findings, audience) =
+            match crate::guard::catch_panic(|| self.linter.check_with_audience(&message)) {
+                Ok(checked) => checked,
+                Err(panic) => return fault(format!("internal error ({panic})")),
+            };
+        let mut decision = self.decide(&findings);
+        // Only messages that go out (or may, from quarantine) count: a
+        // refused message reached nobody, and its sender may fix and resend.
+        let goes_out = decision.action <= Action::Quarantine;
+        if let Some(storm) = self.storm.as_ref().filter(|_| goes_out) {
+            let verdict = storm.judge(
+                &message,
+                &self.sender_key(envelope),
+                audience.reach(),
+                audience.reaches_mass_list(),
+                now,
+            );
+            match verdict {
+                storm::Verdict::Pass => {}
+                storm::Verdict::Blocked(blocked) => {
+                    decision.action = decision.action.max(storm.settings().action);
+                    decision.rules.insert(0, "storm".into());
+                    decision.lines.insert(0, blocked.reason);
+                }
+                storm::Verdict::StoreError(e) => {
+                    let action = storm.settings().on_store_error;
+                    self.log.line(&format!(
+                        "maillint milter: warning: storm store: {}; message handled as on_store_error = {}",
+                        crate::guard::one_line(&e),
+                        action.as_str()
+                    ));
+                    decision.action = decision.action.max(action);
+                }
+            }
+        }
+        decision
+    }
+
+    /// The action of the most severe finding, with the findings that
+    /// count (suppressed ones do not).
+    fn decide(&self, findings: &[Finding]) -> Decision {
+        let mut allowed: Vec<String> = Vec::new();
+        for f in findings.iter().filter(|f| f.suppressed) {
+            if !allowed.iter().any(|r| *r == f.rule) {
+                allowed.push(f.rule.to_string());
+            }
+        }
+        let mut counted: Vec<&Finding> = findings.iter().filter(|f| !f.suppressed).collect();
+        counted.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        let Some(worst) = counted.first() else {
+            return Decision {
+                allowed,
+                ..Decision::accept()
+            };
+        };
+        let action = self.settings.action_for(worst.severity);
+        let mut rules: Vec<String> = Vec::new();
+        for f in &counted {
+            if !rules.iter().any(|r| *r == f.rule) {
+                rules.push(f.rule.to_string());
+            }
+        }
+        let lines = counted
+            .iter()
+            .map(|f| format!("{} [{}]: {}", f.severity, f.rule, f.message))
+            .collect();
+        Decision {
+            action,
+            rules,
+            lines,
+            fault: None,
+            allowed,
+        }
+    }
+}
+
+/// The envelope sender's domain, lowercased, without a final dot.
+fn sender_domain(sender: &str) -> Option<String> {
+    sender
+        .rsplit_once('@')
+        .map(|(_, d)| d.trim_end_matches('.').to_ascii_lowercase())
+}
