@@ -1042,7 +1042,10 @@ fn unreadable_input_is_held_where_the_configuration_says() {
         .unwrap();
     assert_eq!(out.status.code(), Some(75));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("message not sent: cannot read the message"), "{stderr}");
+    assert!(
+        stderr.contains("message not sent: cannot read the message"),
+        "{stderr}"
+    );
     assert!(s.sent().is_none());
     let kept = fs::read_dir(s.path("kept")).unwrap().count();
     assert_eq!(kept, 3, "the (empty) message, its .resend and .why");
