@@ -706,11 +706,17 @@ impl Config {
 /// Where the user's own configuration is, or would be:
 /// `$XDG_CONFIG_HOME/maillint/config.toml` (`~/.config/...`).
 pub fn user_file_path() -> Option<PathBuf> {
-    let config_home = std::env::var_os("XDG_CONFIG_HOME")
+    Some(xdg_dir("XDG_CONFIG_HOME", ".config")?.join("config.toml"))
+}
+
+/// maillint's directory under an XDG base directory: `$VAR/maillint`,
+/// else `~/FALLBACK/maillint` when `VAR` is unset or empty.
+pub fn xdg_dir(var: &str, fallback: &str) -> Option<PathBuf> {
+    let base = std::env::var_os(var)
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
-    Some(config_home.join("maillint").join("config.toml"))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(fallback)))?;
+    Some(base.join("maillint"))
 }
 
 pub fn is_kebab_case(id: &str) -> bool {

@@ -21,11 +21,7 @@ pub const HELD_ENV: &str = "MAILLINT_HELD";
 /// Where blocked messages are kept: `$XDG_STATE_HOME/maillint/held`, else
 /// `~/.local/state/maillint/held`.
 pub fn default_dir() -> Option<PathBuf> {
-    let state = std::env::var_os("XDG_STATE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
-    Some(state.join("maillint").join("held"))
+    Some(crate::config::xdg_dir("XDG_STATE_HOME", ".local/state")?.join("held"))
 }
 
 /// Why a message is held, as `NAME.why` keeps it: one `key: value` a line.
