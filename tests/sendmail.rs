@@ -440,9 +440,8 @@ fn sendmail_that_stops_reading_is_not_reported_as_sent() {
     assert_eq!(fs::read(&s.held()[0]).unwrap(), big);
 }
 
-#[test]
-fn held_copy_keeps_the_envelope_and_resends_with_it() {
-    let s = Setup::new();
+/// STORM sent to everyone@ and, only on the command line, dave@: blocked.
+fn storm_to_everyone_and_dave(s: &Setup) -> assert_cmd::assert::Assert {
     s.maillint(&[
         "--",
         "-oi",
@@ -453,7 +452,12 @@ fn held_copy_keeps_the_envelope_and_resends_with_it() {
     .write_stdin(STORM)
     .assert()
     .code(65)
-    .stderr(predicate::str::contains(
+}
+
+#[test]
+fn held_copy_keeps_the_envelope_and_resends_with_it() {
+    let s = Setup::new();
+    storm_to_everyone_and_dave(&s).stderr(predicate::str::contains(
         "to send it again (checked again): maillint held resend ",
     ));
     let held = s.held();
@@ -888,16 +892,7 @@ fn held_lists_shows_resends_once_and_drops() {
         .assert()
         .success()
         .stdout(predicate::str::starts_with("No held messages in "));
-    s.maillint(&[
-        "--",
-        "-oi",
-        "--",
-        "everyone@example.org",
-        "dave@example.org",
-    ])
-    .write_stdin(STORM)
-    .assert()
-    .code(65);
+    storm_to_everyone_and_dave(&s);
     s.maillint(&["--", "bob@example.org"])
         .write_stdin(&b"From: ann@example.org\nTo: bob@example.org\nSubject: plans\n\nbody\n"[..])
         .env("FAKE_EXIT", "75")
