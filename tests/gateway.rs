@@ -488,3 +488,56 @@ fn postfix_gateway_tags_with_its_own_header_only() {
         "{log}"
     );
 }
+
+#[test]
+fn postfix_gateway_in_audit_mode_delivers_everything_unchanged() {
+    if !available(POSTFIX, true) {
+        return;
+    }
+    let sink = Sink::start();
+    let config = format!("{GATEWAY_CONFIG}mode = \"audit\"\n");
+    let gateway = Postfix::start(Path::new(MAILLINT), Some(&config), &sink);
+    let context = || gateway.logs();
+    // Refused when enforced: delivered byte for byte below Received.
+    let exposed = cc_exposure("<exposed@example.org>", "jane@example.org");
+    let (_, delivered) = deliver(
+        gateway.smtp_port,
+        "jane@example.org",
+        &["person1@company1.example"],
+        (&exposed, "<exposed@example.org>"),
+        &sink,
+        &context,
+    );
+    assert_eq!(without_received(&delivered), exposed);
+    // Held when enforced: delivered too, and nothing in the hold queue.
+    let (_, delivered) = deliver(
+        gateway.smtp_port,
+        "jane@example.org",
+        &["all-staff@example.org"],
+        (&to_all_staff(), "<held@example.org>"),
+        &sink,
+        &context,
+    );
+    assert_eq!(without_received(&delivered), to_all_staff());
+    assert!(gateway.held().is_empty(), "{}", context());
+    assert_clean_goes_out_whole(gateway.smtp_port, &sink, &context);
+    // The log says what would have happened to each.
+    let log = gateway.milter_log();
+    let line = |id: &str| {
+        log.lines()
+            .find(|l| l.contains(&format!("message_id=\"{id}\"")))
+            .unwrap_or_else(|| panic!("no line for {id}: {log}"))
+            .to_string()
+    };
+    assert!(
+        line("<exposed@example.org>")
+            .contains(" action=accept would=reject audited=\"cc-exposure,"),
+        "{log}"
+    );
+    assert!(
+        line("<held@example.org>")
+            .contains("rules=\"mass-list\" action=accept would=quarantine audited=\"mass-list\""),
+        "{log}"
+    );
+    assert!(!line("<clean@example.org>").contains("would="), "{log}");
+}

@@ -572,3 +572,108 @@ fn the_sending_limit_counts_a_mailbox_however_its_address_is_written() {
         [false, false, false, true]
     );
 }
+
+#[test]
+fn audit_mode_stops_nothing_and_logs_what_would_have_happened() {
+    let config = format!("{CONFIG}mode = \"audit\"\nwarning = \"tag\"\n");
+    let (address, log) = start(&config);
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    // Refused when enforced: through untouched, no header, no reply text.
+    let replies = mta.message(
+        "jane@example.org",
+        &["person1@company1.example"],
+        &cc_exposure(),
+    );
+    assert_eq!(replies, [(b'c', Vec::new())]);
+    let text = log.wait_for("message_id=\"<m2@example.org>\"");
+    assert!(
+        text.contains(r#"rules="cc-exposure,recipient-count,external-recipients" action=accept would=reject audited="cc-exposure,recipient-count,external-recipients""#),
+        "{text}"
+    );
+    // An info finding is accepted either way: no `would=`.
+    let replies = mta.message("jane@example.org", &["bob@partner.example"], CLEAN);
+    assert_eq!(replies, [(b'c', Vec::new())]);
+    let text = log.wait_for("message_id=\"<m1@example.org>\"");
+    let line = text
+        .lines()
+        .find(|l| l.contains("<m1@example.org>"))
+        .unwrap();
+    assert!(
+        line.ends_with(r#"action=accept audited="external-recipients""#),
+        "{line}"
+    );
+    // Nor is a message maillint cannot check refused.
+    let oversize = "[organization]\ndomains = [\"example.org\"]\n[input]\nmax_message_size = 4096\n[milter]\nmode = \"audit\"\non_oversize = \"reject\"\n";
+    let (address, log) = start(oversize);
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    let big = format!("{CLEAN}{}\n", "x".repeat(10_000));
+    let replies = mta.message("jane@example.org", &["bob@partner.example"], &big);
+    assert_eq!(replies, [(b'c', Vec::new())]);
+    log.wait_for("action=accept would=reject fault=\"message larger than 4 KB\"");
+}
+
+#[test]
+fn audited_rules_are_only_logged_while_the_others_apply() {
+    // Cc exposure tried out; the recipient count (a warning) still tags.
+    let config = format!("{CONFIG}warning = \"tag\"\naudit_rules = [\"cc-exposure\"]\n");
+    let (address, log) = start(&config);
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    let replies = mta.message(
+        "jane@example.org",
+        &["person1@company1.example"],
+        &cc_exposure(),
+    );
+    // Tagged with the enforced rules only: the sender's recipients never
+    // hear of a rule on trial.
+    assert_eq!(replies.len(), 2, "{replies:?}");
+    assert_eq!(replies[0].0, b'h');
+    let header = String::from_utf8_lossy(&replies[0].1);
+    assert!(header.starts_with("X-Maillint\0"), "{header}");
+    assert!(header.contains("recipient-count"), "{header}");
+    assert!(!header.contains("cc-exposure"), "{header}");
+    let text = log.wait_for("message_id=\"<m2@example.org>\"");
+    assert!(
+        text.contains(r#"action=tag would=reject audited="cc-exposure""#),
+        "{text}"
+    );
+
+    // A misspelt rule would be enforced while the site thinks it on trial.
+    let config = parse(&format!("{CONFIG}audit_rules = [\"cc-exposre\"]\n"));
+    let error = Gateway::new(config, Box::new(Log::default()))
+        .err()
+        .unwrap();
+    assert!(error.contains("unknown rule `cc-exposre`"), "{error}");
+}
+
+#[test]
+fn in_audit_mode_every_message_goes_out_and_counts_towards_a_storm() {
+    let reply_all = |i: usize| {
+        format!("From: u{i}@example.org\r\nTo: everyone@example.org\r\nSubject: Re: Test\r\nReferences: <root@example.org>\r\n\r\nPlease remove me.\r\n").into_bytes()
+    };
+    let envelope = |i: usize| maillint::milter::Envelope {
+        sender: format!("u{i}@example.org"),
+        recipients: vec!["everyone@example.org".into()],
+        ..Default::default()
+    };
+    let config = parse(&format!("{CONFIG}mode = \"audit\"\n"));
+    let gateway = Gateway::new(config, Box::new(Log::default())).unwrap();
+    let decisions: Vec<_> = (0..4)
+        .map(|i| gateway.judge_at(reply_all(i), &envelope(i), 1000 + i as u64))
+        .collect();
+    // Refused by reply-all-to-list when enforced, so no storm there (see
+    // only_messages_that_go_out_count_towards_a_storm); in audit they went
+    // out, and the third is a storm.
+    let storm: Vec<bool> = decisions
+        .iter()
+        .map(|d| d.rules.first().is_some_and(|r| r == "storm"))
+        .collect();
+    assert_eq!(storm, [false, false, true, true]);
+    for d in &decisions {
+        assert_eq!(d.action, maillint::milter::Action::Accept, "{d:?}");
+        assert_eq!(d.would, maillint::milter::Action::Reject, "{d:?}");
+    }
+    assert_eq!(
+        decisions[2].audited.first().map(String::as_str),
+        Some("storm")
+    );
+}

@@ -38,6 +38,19 @@ impl Action {
     }
 }
 
+/// Whether the gateway applies its actions or only logs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// The actions apply.
+    #[default]
+    Enforce,
+    /// Nothing is refused, held or tagged: each decision is logged (and
+    /// counted) as what would have happened, to try a policy on real mail
+    /// before it stops any.
+    Audit,
+}
+
 /// A client network, `10.0.0.0/8` or a single address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "String")]
@@ -94,6 +107,12 @@ impl Network {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MilterConfig {
+    /// `audit`: every message goes through untouched, and the log says
+    /// what would have happened to it (`would=`).
+    pub mode: Mode,
+    /// Rules tried out while the others are enforced: their findings (and
+    /// `storm`'s blocks) only say what would have happened.
+    pub audit_rules: Vec<String>,
     /// A message whose most severe finding is an error.
     pub error: Action,
     pub warning: Action,
@@ -129,6 +148,8 @@ pub struct MilterConfig {
 impl Default for MilterConfig {
     fn default() -> Self {
         MilterConfig {
+            mode: Mode::Enforce,
+            audit_rules: Vec::new(),
             error: Action::Reject,
             warning: Action::Tag,
             info: Action::Accept,

@@ -18,7 +18,7 @@ mod server;
 mod session;
 pub mod storm;
 
-pub use crate::config::{Action, Listen, MilterConfig, Network, StormConfig};
+pub use crate::config::{Action, Listen, MilterConfig, Mode, Network, StormConfig};
 pub use log::mask_address;
 pub use policy::{Decision, Envelope, Gateway};
 pub use server::{Server, serve};

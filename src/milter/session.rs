@@ -336,15 +336,14 @@ impl<'g> Session<'g> {
             Decision::accept()
         } else if self.oversize {
             let limit = crate::input::format_size(self.gateway.max_message_size());
-            Decision {
-                action: self.gateway.settings.on_oversize,
-                rules: Vec::new(),
-                lines: vec![format!(
-                    "maillint could not check this message: it is larger than {limit}"
-                )],
-                fault: Some(format!("message larger than {limit}")),
-                allowed: Vec::new(),
-            }
+            let mut decision = self.gateway.not_checked(
+                self.gateway.settings.on_oversize,
+                format!("message larger than {limit}"),
+            );
+            decision.lines = vec![format!(
+                "maillint could not check this message: it is larger than {limit}"
+            )];
+            decision
         } else {
             let raw = std::mem::take(&mut self.raw);
             self.gateway.judge(raw, &self.envelope)
@@ -418,7 +417,7 @@ fn answer(decision: &Decision, allowed: u32, leading_space: bool, local: bool) -
             lines[0].push_str(&format!(
                 " ({} more; rules: {})",
                 decision.lines.len() - 1,
-                decision.rules.join(", ")
+                decision.enforced_rules().collect::<Vec<_>>().join(", ")
             ));
         }
     } else {
@@ -434,8 +433,14 @@ fn answer(decision: &Decision, allowed: u32, leading_space: bool, local: bool) -
         Action::Tag if allowed & action::ADD_HEADERS != 0 => {
             let value = match &decision.fault {
                 Some(fault) => format!("not checked ({fault})"),
-                None if decision.rules.is_empty() => "no findings".to_string(),
-                None => decision.rules.join(", "),
+                None => {
+                    let rules: Vec<&str> = decision.enforced_rules().collect();
+                    if rules.is_empty() {
+                        "no findings".to_string()
+                    } else {
+                        rules.join(", ")
+                    }
+                }
             };
             let value = if leading_space {
                 format!(" {value}")
