@@ -4,7 +4,9 @@
 mod cli;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use cli::{ExitStatus, check, explain, git_hook, init, learn, man, milter, rules, sendmail};
+use cli::{
+    ExitStatus, check, explain, git_hook, init, learn, man, milter, report, rules, sendmail,
+};
 use std::io;
 use std::process::ExitCode;
 
@@ -37,6 +39,8 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// Run as a milter for Postfix or Sendmail: check every outgoing message at the mail server
     Milter(milter::MilterArgs),
+    /// Count the gateway's decision log per day, rule and action: what it did, and what it would have done in audit mode
+    Report(report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +63,7 @@ fn main() -> ExitCode {
         Command::Rules(args) => rules::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Milter(args) => milter::run(args),
+        Command::Report(args) => report::run(args),
     };
     status.into()
 }

@@ -677,3 +677,142 @@ fn in_audit_mode_every_message_goes_out_and_counts_towards_a_storm() {
         Some("storm")
     );
 }
+
+/// What the gateway did, as the MTA saw it: its replies to a message.
+fn action_of(replies: &[(u8, Vec<u8>)]) -> &'static str {
+    match replies.last().unwrap() {
+        (b'c' | b'a', _) if replies.iter().any(|(code, _)| *code == b'q') => "quarantine",
+        (b'c' | b'a', _) if replies.iter().any(|(code, _)| *code == b'h') => "tag",
+        (b'c' | b'a', _) => "accept",
+        (b'y', text) if text.starts_with(b"550") => "reject",
+        (b'y', text) if text.starts_with(b"451") => "tempfail",
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn report_counts_what_the_gateway_did_and_would_have_done() {
+    let all_staff = "From: Jane <jane@example.org>\nTo: All Staff <all-staff@example.org>\nSubject: Open enrolment\nMessage-ID: <m3@example.org>\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nHi everyone.\n";
+    let cc = cc_exposure();
+    // (sender, recipients, message, inbound): the mail of a day.
+    let mail: Vec<(&str, &str, &str, bool)> = vec![
+        ("jane@example.org", "person1@company1.example", &cc, false),
+        ("jane@example.org", "bob@partner.example", CLEAN, false),
+        (
+            "jane@example.org",
+            "all-staff@example.org",
+            all_staff,
+            false,
+        ),
+        ("jane@example.org", "person2@company2.example", &cc, false),
+        ("jane@example.org", "bob@partner.example", CLEAN, false),
+        ("someone@elsewhere.example", "jane@example.org", &cc, true),
+        ("jane@example.org", "bob@partner.example", CLEAN, false),
+    ];
+    let policy = format!("{CONFIG}warning = \"quarantine\"\n");
+    // What each message gets from a gateway, seen from the MTA.
+    let run = |config: &str| -> (Vec<&'static str>, Log) {
+        let (address, log) = start(config);
+        let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+        let actions = mail
+            .iter()
+            .map(|(sender, rcpt, message, inbound)| {
+                mta.daemon_name = if *inbound { "" } else { "ORIGINATING" };
+                action_of(&mta.message(sender, &[rcpt], message))
+            })
+            .collect();
+        (actions, log)
+    };
+    let today = || {
+        let out = std::process::Command::new("date")
+            .args(["-u", "+%F"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let before = today();
+    // The policy enforced, then with cc-exposure on trial.
+    let (enforced, _) = run(&policy);
+    let (audited, log) = run(&format!("{policy}audit_rules = [\"cc-exposure\"]\n"));
+    log.wait_for("recipients=1 rules=\"external-recipients\" action=accept\n");
+    while log.text().matches(" action=").count() < mail.len() {
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let after = today();
+    // The rules each message gets, by the library directly.
+    let judge = Gateway::new(parse(&policy), Box::new(Log::default())).unwrap();
+    let mut expected: std::collections::BTreeMap<(String, String, String), u64> =
+        Default::default();
+    for (i, (sender, rcpt, message, inbound)) in mail.iter().enumerate() {
+        let rules = if *inbound {
+            vec!["-".to_string()]
+        } else {
+            let envelope = maillint::milter::Envelope {
+                sender: sender.to_string(),
+                recipients: vec![rcpt.to_string()],
+                ..Default::default()
+            };
+            let decision = judge.judge(message.replace('\n', "\r\n").into_bytes(), &envelope);
+            decision.rules
+        };
+        for rule in rules {
+            *expected
+                .entry((rule, audited[i].to_string(), enforced[i].to_string()))
+                .or_default() += 1;
+        }
+    }
+    // Audit changed something, or the test proves nothing.
+    assert_ne!(enforced, audited);
+
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("milter.log");
+    std::fs::write(&path, log.text()).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_maillint"))
+        .args(["report", "--format", "json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut counted: std::collections::BTreeMap<(String, String, String), u64> = Default::default();
+    for row in report["rows"].as_array().unwrap() {
+        let day = row["day"].as_str().unwrap();
+        assert!(day == before || day == after, "{row}");
+        let key = |k: &str| row[k].as_str().unwrap().to_string();
+        *counted
+            .entry((key("rule"), key("action"), key("would")))
+            .or_default() += row["messages"].as_u64().unwrap();
+    }
+    assert_eq!(counted, expected, "{}", log.text());
+    assert_eq!(report["messages"], mail.len());
+    let changed = enforced
+        .iter()
+        .zip(&audited)
+        .filter(|(e, a)| e != a)
+        .count();
+    assert_eq!(report["changed_by_audit"], changed);
+
+    // The table says the same for a person.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_maillint"))
+        .arg("report")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let table = String::from_utf8(out.stdout).unwrap();
+    let line = table
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some("cc-exposure"))
+        .unwrap_or_else(|| panic!("{table}"));
+    let cells: Vec<&str> = line.split_whitespace().collect();
+    let (did, would) = (cells[2], cells[3]);
+    assert_eq!(
+        cells[4].parse::<u64>().unwrap(),
+        expected[&(
+            "cc-exposure".to_string(),
+            did.to_string(),
+            would.to_string()
+        )],
+        "{table}"
+    );
+    assert_eq!(cells.get(5), Some(&"*"), "{table}");
+}

@@ -8,6 +8,7 @@ pub mod init;
 pub mod learn;
 pub mod man;
 pub mod milter;
+pub mod report;
 pub mod rules;
 pub mod sendmail;
 
@@ -17,7 +18,7 @@ use maillint::config::Config;
 use maillint::finding::Finding;
 use maillint::linter::{Linter, Selection};
 use maillint::message::Message;
-use maillint::report::{self, FailOn, HumanOptions, MessageReport, Report};
+use maillint::report::{FailOn, HumanOptions, MessageReport, Report};
 use maillint::rules::REGISTRY;
 use std::ffi::OsStr;
 use std::io::Write;
@@ -167,5 +168,5 @@ pub fn print_findings(
         errors: Vec::new(),
     };
     // Nothing useful can be done when the terminal itself cannot be written.
-    let _ = report::print_human(&report, HumanOptions { color }, out);
+    let _ = maillint::report::print_human(&report, HumanOptions { color }, out);
 }

@@ -7,7 +7,8 @@
 //! per stage by `macros`), [`Gateway`]
 //! (`policy`) decides what happens to it, [`storm`] counts replies and
 //! senders across messages, `log` writes the decision log, and
-//! [`Server`] (`server`) accepts the MTA's connections and serves them.
+//! [`Server`] (`server`) accepts the MTA's connections and serves them;
+//! [`tally`] reads the decision log back for `maillint report`.
 //! Their settings live with the configuration (`crate::config`).
 
 mod log;
@@ -17,6 +18,7 @@ pub mod protocol;
 mod server;
 mod session;
 pub mod storm;
+pub mod tally;
 
 pub use crate::config::{Action, Listen, MilterConfig, Mode, Network, StormConfig};
 pub use log::mask_address;
