@@ -6,6 +6,7 @@ mod cli;
 use clap::{CommandFactory, Parser, Subcommand};
 use cli::{
     ExitStatus, check, explain, git_hook, init, learn, man, milter, report, rules, sendmail,
+    simulate,
 };
 use std::io;
 use std::process::ExitCode;
@@ -41,6 +42,8 @@ enum Command {
     Milter(milter::MilterArgs),
     /// Count the gateway's decision log per day, rule and action: what it did, and what it would have done in audit mode
     Report(report::ReportArgs),
+    /// Replay sent mail through the gateway under a new configuration and the current one: which messages the change newly stops or lets through
+    Simulate(simulate::SimulateArgs),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain::run(args),
         Command::Milter(args) => milter::run(args),
         Command::Report(args) => report::run(args),
+        Command::Simulate(args) => simulate::run(args),
     };
     status.into()
 }

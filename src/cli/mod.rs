@@ -11,6 +11,7 @@ pub mod milter;
 pub mod report;
 pub mod rules;
 pub mod sendmail;
+pub mod simulate;
 
 use clap::builder::{PossibleValue, PossibleValuesParser, StringValueParser, TypedValueParser};
 use clap::{Args, ValueEnum};

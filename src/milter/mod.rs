@@ -8,7 +8,8 @@
 //! (`policy`) decides what happens to it, [`storm`] counts replies and
 //! senders across messages, `log` writes the decision log, and
 //! [`Server`] (`server`) accepts the MTA's connections and serves them;
-//! [`tally`] reads the decision log back for `maillint report`.
+//! [`tally`] reads the decision log back for `maillint report`, and
+//! [`simulate`] replays sent mail under two configurations.
 //! Their settings live with the configuration (`crate::config`).
 
 mod log;
@@ -17,6 +18,7 @@ mod policy;
 pub mod protocol;
 mod server;
 mod session;
+pub mod simulate;
 pub mod storm;
 pub mod tally;
 

@@ -250,8 +250,20 @@ impl Gateway {
         if let Err(e) = message.add_recipients(Field::Bcc, &envelope.recipients) {
             return fault(e.to_string());
         }
+        self.judge_message(&message, envelope, now)
+    }
+
+    /// [`judge_at`](Self::judge_at) for a message already parsed, its
+    /// envelope recipients among its own.
+    pub(super) fn judge_message(
+        &self,
+        message: &crate::message::Message,
+        envelope: &Envelope,
+        now: u64,
+    ) -> Decision {
+        let fault = |reason: String| self.not_checked(self.settings.on_fault, reason);
         let (findings, audience) =
-            match crate::guard::catch_panic(|| self.linter.check_with_audience(&message)) {
+            match crate::guard::catch_panic(|| self.linter.check_with_audience(message)) {
                 Ok(checked) => checked,
                 Err(panic) => return fault(format!("internal error ({panic})")),
             };
@@ -262,7 +274,7 @@ impl Gateway {
         let goes_out = decision.action <= Action::Quarantine;
         if let Some(storm) = self.storm.as_ref().filter(|_| goes_out) {
             let verdict = storm.judge(
-                &message,
+                message,
                 &self.sender_key(envelope),
                 audience.reach(),
                 audience.reaches_mass_list(),
