@@ -495,7 +495,8 @@ fn postfix_gateway_in_audit_mode_delivers_everything_unchanged() {
         return;
     }
     let sink = Sink::start();
-    let config = format!("{GATEWAY_CONFIG}mode = \"audit\"\n");
+    let metrics_port = free_port();
+    let config = format!("{GATEWAY_CONFIG}mode = \"audit\"\nmetrics = \"{metrics_port}\"\n");
     let gateway = Postfix::start(Path::new(MAILLINT), Some(&config), &sink);
     let context = || gateway.logs();
     // Refused when enforced: delivered byte for byte below Received.
@@ -540,4 +541,73 @@ fn postfix_gateway_in_audit_mode_delivers_everything_unchanged() {
         "{log}"
     );
     assert!(!line("<clean@example.org>").contains("would="), "{log}");
+
+    // Prometheus reads the same from the milter process, on loopback.
+    assert!(
+        log.lines()
+            .next()
+            .unwrap()
+            .ends_with(&format!(" metrics=http://127.0.0.1:{metrics_port}/metrics")),
+        "{log}"
+    );
+    let (head, metrics) = http_get(metrics_port, "/metrics");
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(
+        head.contains("content-type: application/openmetrics-text"),
+        "{head}"
+    );
+    let sample = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("no {name} in:\n{metrics}"))
+            .parse()
+            .unwrap()
+    };
+    let outcome = |action: &str, would: &str| {
+        sample(&format!(
+            "maillint_messages_total{{action=\"{action}\",would=\"{would}\"}}"
+        ))
+    };
+    assert_eq!(outcome("accept", "reject"), 1.0);
+    assert_eq!(outcome("accept", "quarantine"), 1.0);
+    assert_eq!(
+        sample(
+            r#"maillint_rule_messages_total{rule="mass-list",action="accept",would="quarantine"}"#
+        ),
+        1.0
+    );
+    assert_eq!(sample("maillint_check_duration_seconds_count"), 3.0);
+    assert_eq!(sample("maillint_storm_store_errors_total"), 0.0);
+    assert!(metrics.ends_with("# EOF\n"), "{metrics}");
+    // Nothing else is served.
+    let (head, _) = http_get(metrics_port, "/");
+    assert!(head.starts_with("HTTP/1.1 404 "), "{head}");
+    // A client that sends nothing is closed, not kept for ever.
+    let mut silent = std::net::TcpStream::connect(("127.0.0.1", metrics_port)).unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut rest = Vec::new();
+    use std::io::Read;
+    silent.read_to_end(&mut rest).unwrap();
+}
+
+/// `GET path` from the metrics server on `port`: the response's head and
+/// body.
+fn http_get(port: u16, path: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    (head.to_string(), body.to_string())
 }

@@ -816,3 +816,102 @@ fn report_counts_what_the_gateway_did_and_would_have_done() {
     );
     assert_eq!(cells.get(5), Some(&"*"), "{table}");
 }
+
+/// A gateway served on loopback, kept by the test too.
+fn start_gateway(config: &str) -> (SocketAddr, Arc<Gateway>) {
+    let gateway = Arc::new(Gateway::new(parse(config), Box::new(Log::default())).unwrap());
+    let server = Server::bind(&"inet:127.0.0.1:0".parse::<Listen>().unwrap()).unwrap();
+    let address = server.local_addr().unwrap();
+    let serving = Arc::clone(&gateway);
+    std::thread::spawn(move || server.run(serving));
+    (address, gateway)
+}
+
+/// The value of one sample in the gateway's metrics.
+fn sample(metrics: &str, name: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {name} in:\n{metrics}"))
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn metrics_count_decisions_rules_checks_and_connections() {
+    let config = format!("{CONFIG}audit_rules = [\"cc-exposure\"]\nwarning = \"tag\"\n");
+    let (address, gateway) = start_gateway(&config);
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    for _ in 0..2 {
+        mta.message("jane@example.org", &["a@company1.example"], &cc_exposure());
+    }
+    mta.message("jane@example.org", &["bob@partner.example"], CLEAN);
+    let metrics = gateway.metrics();
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"maillint_messages_total{action="tag",would="reject"}"#
+        ),
+        2.0
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"maillint_messages_total{action="accept",would="accept"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"maillint_rule_messages_total{rule="cc-exposure",action="tag",would="reject"}"#
+        ),
+        2.0
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"maillint_rule_messages_total{rule="external-recipients",action="accept",would="accept"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(&metrics, "maillint_check_duration_seconds_count"),
+        3.0
+    );
+    assert_eq!(sample(&metrics, "maillint_connections"), 1.0);
+    drop(mta);
+    // The connection ends on the server's side a moment later.
+    for _ in 0..1200 {
+        if sample(&gateway.metrics(), "maillint_connections") == 0.0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert_eq!(sample(&gateway.metrics(), "maillint_connections"), 0.0);
+}
+
+#[test]
+fn metrics_count_storm_store_errors() {
+    // Nothing listens on port 1: the store never answers. A reply to
+    // everyone, let through in audit mode, is counted in the store.
+    let config = format!(
+        "{CONFIG}mode = \"audit\"\n[storm]\nstore = \"redis://127.0.0.1:1\"\nstore_timeout_ms = 200\n"
+    );
+    let gateway = Gateway::new(parse(&config), Box::new(Log::default())).unwrap();
+    let envelope = maillint::milter::Envelope {
+        sender: "u1@example.org".into(),
+        recipients: vec!["everyone@example.org".into()],
+        ..Default::default()
+    };
+    let reply_all = "From: u1@example.org\r\nTo: everyone@example.org\r\nSubject: Re: Test\r\nReferences: <root@example.org>\r\n\r\nPlease remove me.\r\n";
+    assert_eq!(
+        sample(&gateway.metrics(), "maillint_storm_store_errors_total"),
+        0.0
+    );
+    gateway.judge(reply_all.as_bytes().to_vec(), &envelope);
+    assert_eq!(
+        sample(&gateway.metrics(), "maillint_storm_store_errors_total"),
+        1.0
+    );
+}

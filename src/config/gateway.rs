@@ -143,6 +143,9 @@ pub struct MilterConfig {
     pub timeout: u64,
     /// Decision log (appended to); standard error when unset.
     pub log: Option<PathBuf>,
+    /// Where to serve Prometheus metrics (`/metrics`): a port, on
+    /// loopback, or `HOST:PORT`. None when unset.
+    pub metrics: Option<MetricsAddress>,
 }
 
 impl Default for MilterConfig {
@@ -162,6 +165,7 @@ impl Default for MilterConfig {
             max_connections: 64,
             timeout: 600,
             log: None,
+            metrics: None,
         }
     }
 }
@@ -173,6 +177,24 @@ impl MilterConfig {
             Severity::Warning => self.warning,
             Severity::Info => self.info,
         }
+    }
+}
+
+/// Where the metrics are served: `9464` (on 127.0.0.1) or `HOST:PORT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct MetricsAddress(pub SocketAddr);
+
+impl TryFrom<String> for MetricsAddress {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        let text = text.trim();
+        if let Ok(port) = text.parse::<u16>() {
+            return Ok(MetricsAddress(SocketAddr::from(([127, 0, 0, 1], port))));
+        }
+        text.parse()
+            .map(MetricsAddress)
+            .map_err(|_| format!("`{text}` is not a port or an address such as 127.0.0.1:9464"))
     }
 }
 
@@ -288,6 +310,16 @@ mod tests {
         ] {
             assert!(bad.parse::<Listen>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn metrics_addresses_are_on_loopback_unless_given() {
+        let parse = |s: &str| MetricsAddress::try_from(s.to_string()).map(|a| a.0.to_string());
+        assert_eq!(parse("9464"), Ok("127.0.0.1:9464".into()));
+        assert_eq!(parse("0.0.0.0:9464"), Ok("0.0.0.0:9464".into()));
+        assert_eq!(parse("[::1]:9464"), Ok("[::1]:9464".into()));
+        assert!(parse("localhost:9464").is_err());
+        assert!(parse("99999").is_err());
     }
 
     #[test]

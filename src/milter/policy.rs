@@ -2,6 +2,7 @@
 //! check and storm count, and the action its findings call for.
 
 use super::log::Log;
+use super::metrics::Metrics;
 use super::storm;
 use crate::config::{Action, Config, MilterConfig, Mode};
 use crate::finding::Finding;
@@ -17,6 +18,7 @@ pub struct Gateway {
     /// Reply-all storm protection, unless switched off.
     storm: Option<storm::Storm>,
     pub(super) log: Log,
+    pub(super) metrics: Metrics,
 }
 
 /// What the gateway decided for one message, and what to tell the MTA.
@@ -129,6 +131,7 @@ impl Gateway {
             settings,
             storm,
             log,
+            metrics: Metrics::new(),
         })
     }
 
@@ -236,7 +239,27 @@ impl Gateway {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        self.judge_at(raw, envelope, now)
+        let started = std::time::Instant::now();
+        let decision = self.judge_at(raw, envelope, now);
+        self.metrics.checked(started.elapsed());
+        decision
+    }
+
+    /// Logs and counts what was decided for a message.
+    pub(super) fn decided(
+        &self,
+        envelope: &Envelope,
+        message_id: Option<&str>,
+        decision: &Decision,
+    ) {
+        self.log.decision(envelope, message_id, decision);
+        self.metrics.decided(decision);
+    }
+
+    /// The gateway's metrics, in the text format Prometheus reads (what
+    /// `/metrics` serves).
+    pub fn metrics(&self) -> String {
+        self.metrics.encode()
     }
 
     /// [`judge`](Self::judge) at `now` (seconds since the epoch), for
@@ -293,6 +316,7 @@ impl Gateway {
                     }
                 }
                 storm::Verdict::StoreError(e) => {
+                    self.metrics.store_error();
                     let action = storm.settings().on_store_error;
                     self.log.line(&format!(
                         "maillint milter: warning: storm store: {}; message handled as on_store_error = {}",

@@ -37,6 +37,7 @@ const TAG_HEADER: &str = "X-Maillint";
 /// the MTA may send events without waiting for their answers (see
 /// `super::server::Server::run`).
 pub(super) fn serve_connection(gateway: &Gateway, mut stream: Box<dyn Stream>, pipelined: bool) {
+    let _open = gateway.metrics.connection();
     let mut session = Session::new(gateway, pipelined);
     let outcome = crate::guard::catch_panic(|| session.run(&mut stream));
     let problem = match outcome {
@@ -191,8 +192,7 @@ impl<'g> Session<'g> {
                     // Inbound: nothing more of this message is needed.
                     self.envelope.queue_id = self.queue_id().map(str::to_string);
                     self.gateway
-                        .log
-                        .decision(&self.envelope, None, &Decision::accept());
+                        .decided(&self.envelope, None, &Decision::accept());
                     self.in_message = false;
                     Step::Send(vec![Reply::Accept])
                 }
@@ -349,8 +349,7 @@ impl<'g> Session<'g> {
             self.gateway.judge(raw, &self.envelope)
         };
         self.gateway
-            .log
-            .decision(&self.envelope, self.message_id.as_deref(), &decision);
+            .decided(&self.envelope, self.message_id.as_deref(), &decision);
         let mut replies = Vec::new();
         if decision.action <= Action::Quarantine {
             replies.extend(self.header_edits());
