@@ -15,6 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod postfix;
+mod scrape;
 use postfix::{
     GATEWAY_CONFIG, POSTFIX, Postfix, Sink, assert_cc_exposure_refused,
     assert_clean_goes_out_whole, cc_exposure, crlf, deliver, free_port, jane_to_herself,
@@ -550,20 +551,13 @@ fn postfix_gateway_in_audit_mode_delivers_everything_unchanged() {
             .ends_with(&format!(" metrics=http://127.0.0.1:{metrics_port}/metrics")),
         "{log}"
     );
-    let (head, metrics) = http_get(metrics_port, "/metrics");
+    let (head, metrics) = scrape::http_get(metrics_port, "/metrics");
     assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
     assert!(
         head.contains("content-type: application/openmetrics-text"),
         "{head}"
     );
-    let sample = |name: &str| -> f64 {
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-            .unwrap_or_else(|| panic!("no {name} in:\n{metrics}"))
-            .parse()
-            .unwrap()
-    };
+    let sample = |name: &str| scrape::sample(&metrics, name);
     let outcome = |action: &str, would: &str| {
         sample(&format!(
             "maillint_messages_total{{action=\"{action}\",would=\"{would}\"}}"
@@ -581,7 +575,7 @@ fn postfix_gateway_in_audit_mode_delivers_everything_unchanged() {
     assert_eq!(sample("maillint_storm_store_errors_total"), 0.0);
     assert!(metrics.ends_with("# EOF\n"), "{metrics}");
     // Nothing else is served.
-    let (head, _) = http_get(metrics_port, "/");
+    let (head, _) = scrape::http_get(metrics_port, "/");
     assert!(head.starts_with("HTTP/1.1 404 "), "{head}");
     // A client that sends nothing is closed, not kept for ever.
     let mut silent = std::net::TcpStream::connect(("127.0.0.1", metrics_port)).unwrap();
@@ -589,25 +583,5 @@ fn postfix_gateway_in_audit_mode_delivers_everything_unchanged() {
         .set_read_timeout(Some(Duration::from_secs(60)))
         .unwrap();
     let mut rest = Vec::new();
-    use std::io::Read;
-    silent.read_to_end(&mut rest).unwrap();
-}
-
-/// `GET path` from the metrics server on `port`: the response's head and
-/// body.
-fn http_get(port: u16, path: &str) -> (String, String) {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    (head.to_string(), body.to_string())
+    std::io::Read::read_to_end(&mut silent, &mut rest).unwrap();
 }

@@ -14,7 +14,9 @@ use std::time::Duration;
 mod decision_log;
 use decision_log::Log;
 mod mta;
+mod scrape;
 use mta::{ALL_ACTIONS, Mta, POSTFIX_FLAGS};
+use scrape::sample;
 
 impl Log {
     /// Waits for a line containing `needle` (the server logs from its own
@@ -418,16 +420,22 @@ fn serves_on_a_unix_socket() {
     assert_eq!(replies, [(b'a', Vec::new())]);
 }
 
-#[test]
-fn only_messages_that_go_out_count_towards_a_storm() {
-    let reply_all = |i: usize| {
-        format!("From: u{i}@example.org\r\nTo: everyone@example.org\r\nSubject: Re: Test\r\nReferences: <root@example.org>\r\n\r\nPlease remove me.\r\n").into_bytes()
-    };
-    let envelope = |i: usize| maillint::milter::Envelope {
+/// The `i`th reply to everyone in a thread, from `u{i}`.
+fn reply_all(i: usize) -> Vec<u8> {
+    format!("From: u{i}@example.org\r\nTo: everyone@example.org\r\nSubject: Re: Test\r\nReferences: <root@example.org>\r\n\r\nPlease remove me.\r\n").into_bytes()
+}
+
+/// The envelope of [`reply_all`]`(i)`.
+fn envelope(i: usize) -> maillint::milter::Envelope {
+    maillint::milter::Envelope {
         sender: format!("u{i}@example.org"),
         recipients: vec!["everyone@example.org".into()],
         ..Default::default()
-    };
+    }
+}
+
+#[test]
+fn only_messages_that_go_out_count_towards_a_storm() {
     let storm_rule = |config: &str| -> Vec<bool> {
         let config = parse(config);
         let gateway = Gateway::new(config, Box::new(Log::default())).unwrap();
@@ -573,17 +581,24 @@ fn the_sending_limit_counts_a_mailbox_however_its_address_is_written() {
     );
 }
 
-#[test]
-fn audit_mode_stops_nothing_and_logs_what_would_have_happened() {
-    let config = format!("{CONFIG}mode = \"audit\"\nwarning = \"tag\"\n");
-    let (address, log) = start(&config);
+/// A gateway configured by `config`, and a Cc exposure sent through it:
+/// the connection, the replies to the message and the log.
+fn cc_exposure_through(config: &str) -> (Mta, Vec<(u8, Vec<u8>)>, Log) {
+    let (address, log) = start(config);
     let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
-    // Refused when enforced: through untouched, no header, no reply text.
     let replies = mta.message(
         "jane@example.org",
         &["person1@company1.example"],
         &cc_exposure(),
     );
+    (mta, replies, log)
+}
+
+#[test]
+fn audit_mode_stops_nothing_and_logs_what_would_have_happened() {
+    let config = format!("{CONFIG}mode = \"audit\"\nwarning = \"tag\"\n");
+    let (mut mta, replies, log) = cc_exposure_through(&config);
+    // Refused when enforced: through untouched, no header, no reply text.
     assert_eq!(replies, [(b'c', Vec::new())]);
     let text = log.wait_for("message_id=\"<m2@example.org>\"");
     assert!(
@@ -616,13 +631,7 @@ fn audit_mode_stops_nothing_and_logs_what_would_have_happened() {
 fn audited_rules_are_only_logged_while_the_others_apply() {
     // Cc exposure tried out; the recipient count (a warning) still tags.
     let config = format!("{CONFIG}warning = \"tag\"\naudit_rules = [\"cc-exposure\"]\n");
-    let (address, log) = start(&config);
-    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
-    let replies = mta.message(
-        "jane@example.org",
-        &["person1@company1.example"],
-        &cc_exposure(),
-    );
+    let (_, replies, log) = cc_exposure_through(&config);
     // Tagged with the enforced rules only: the sender's recipients never
     // hear of a rule on trial.
     assert_eq!(replies.len(), 2, "{replies:?}");
@@ -647,14 +656,6 @@ fn audited_rules_are_only_logged_while_the_others_apply() {
 
 #[test]
 fn in_audit_mode_every_message_goes_out_and_counts_towards_a_storm() {
-    let reply_all = |i: usize| {
-        format!("From: u{i}@example.org\r\nTo: everyone@example.org\r\nSubject: Re: Test\r\nReferences: <root@example.org>\r\n\r\nPlease remove me.\r\n").into_bytes()
-    };
-    let envelope = |i: usize| maillint::milter::Envelope {
-        sender: format!("u{i}@example.org"),
-        recipients: vec!["everyone@example.org".into()],
-        ..Default::default()
-    };
     let config = parse(&format!("{CONFIG}mode = \"audit\"\n"));
     let gateway = Gateway::new(config, Box::new(Log::default())).unwrap();
     let decisions: Vec<_> = (0..4)
@@ -827,16 +828,6 @@ fn start_gateway(config: &str) -> (SocketAddr, Arc<Gateway>) {
     (address, gateway)
 }
 
-/// The value of one sample in the gateway's metrics.
-fn sample(metrics: &str, name: &str) -> f64 {
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-        .unwrap_or_else(|| panic!("no {name} in:\n{metrics}"))
-        .parse()
-        .unwrap()
-}
-
 #[test]
 fn metrics_count_decisions_rules_checks_and_connections() {
     let config = format!("{CONFIG}audit_rules = [\"cc-exposure\"]\nwarning = \"tag\"\n");
@@ -899,17 +890,11 @@ fn metrics_count_storm_store_errors() {
         "{CONFIG}mode = \"audit\"\n[storm]\nstore = \"redis://127.0.0.1:1\"\nstore_timeout_ms = 200\n"
     );
     let gateway = Gateway::new(parse(&config), Box::new(Log::default())).unwrap();
-    let envelope = maillint::milter::Envelope {
-        sender: "u1@example.org".into(),
-        recipients: vec!["everyone@example.org".into()],
-        ..Default::default()
-    };
-    let reply_all = "From: u1@example.org\r\nTo: everyone@example.org\r\nSubject: Re: Test\r\nReferences: <root@example.org>\r\n\r\nPlease remove me.\r\n";
     assert_eq!(
         sample(&gateway.metrics(), "maillint_storm_store_errors_total"),
         0.0
     );
-    gateway.judge(reply_all.as_bytes().to_vec(), &envelope);
+    gateway.judge(reply_all(1), &envelope(1));
     assert_eq!(
         sample(&gateway.metrics(), "maillint_storm_store_errors_total"),
         1.0

@@ -31,6 +31,17 @@ fn simulate(new: &Path, current: &Path, sent: &[&Path], json: bool) -> std::proc
     cmd.output().unwrap()
 }
 
+/// `simulate` of tests/data/simulate/`new` against current.toml over
+/// sent.mbox.
+fn over_sent_mail(new: &str, json: bool) -> std::process::Output {
+    simulate(
+        &data(new),
+        &data("current.toml"),
+        &[&data("sent.mbox")],
+        json,
+    )
+}
+
 /// The Message-IDs of the differences of one kind.
 fn ids(report: &serde_json::Value, change: &str) -> Vec<String> {
     report["differences"]
@@ -44,12 +55,7 @@ fn ids(report: &serde_json::Value, change: &str) -> Vec<String> {
 
 #[test]
 fn a_change_lists_what_it_newly_stops_and_lets_through() {
-    let out = simulate(
-        &data("new.toml"),
-        &data("current.toml"),
-        &[&data("sent.mbox")],
-        true,
-    );
+    let out = over_sent_mail("new.toml", true);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     // The forgotten attachment went out, and would be refused.
@@ -81,12 +87,7 @@ fn a_change_lists_what_it_newly_stops_and_lets_through() {
     assert_eq!(report["changed"], 1);
 
     // The same for a person, with a summary line.
-    let out = simulate(
-        &data("new.toml"),
-        &data("current.toml"),
-        &[&data("sent.mbox")],
-        false,
-    );
+    let out = over_sent_mail("new.toml", false);
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -107,12 +108,7 @@ fn a_change_lists_what_it_newly_stops_and_lets_through() {
 
 #[test]
 fn no_change_exits_zero_and_an_unreadable_input_two() {
-    let same = simulate(
-        &data("current.toml"),
-        &data("current.toml"),
-        &[&data("sent.mbox")],
-        false,
-    );
+    let same = over_sent_mail("current.toml", false);
     assert_eq!(same.status.code(), Some(0), "{same:?}");
     assert_eq!(
         String::from_utf8(same.stdout).unwrap(),
@@ -126,12 +122,7 @@ fn no_change_exits_zero_and_an_unreadable_input_two() {
     );
     assert_eq!(missing.status.code(), Some(2), "{missing:?}");
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no-such.mbox"));
-    let bad = simulate(
-        &data("sent.mbox"),
-        &data("current.toml"),
-        &[&data("sent.mbox")],
-        false,
-    );
+    let bad = over_sent_mail("sent.mbox", false);
     assert_eq!(bad.status.code(), Some(2), "{bad:?}");
     assert!(
         String::from_utf8_lossy(&bad.stderr).contains("--config"),

@@ -1,8 +1,8 @@
 //! `maillint report`: the gateway's decision log counted per day, rule and
 //! action, what it did beside what it would have done in audit mode.
 
-use super::{ExitStatus, fail};
-use clap::{Args, ValueEnum};
+use super::{ExitStatus, SummaryFormat, fail, print_summary};
+use clap::Args;
 use maillint::milter::tally::Tally;
 use std::io::{self, BufReader, Write};
 
@@ -11,14 +11,8 @@ pub struct ReportArgs {
     /// Decision logs (`[milter] log`, or the journal's lines); `-` reads standard input
     #[arg(required = true, value_name = "LOG")]
     logs: Vec<String>,
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    format: Format,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Format {
-    Human,
-    Json,
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Human)]
+    format: SummaryFormat,
 }
 
 pub fn run(args: ReportArgs) -> ExitStatus {
@@ -33,18 +27,9 @@ pub fn run(args: ReportArgs) -> ExitStatus {
             return fail(format!("{}: {e}", maillint::guard::one_line(log)));
         }
     }
-    let mut out = io::BufWriter::new(io::stdout().lock());
-    let printed = match args.format {
-        Format::Human => print_table(&tally, &mut out),
-        Format::Json => serde_json::to_writer_pretty(&mut out, &json(&tally))
-            .map_err(io::Error::from)
-            .and_then(|()| writeln!(out)),
-    };
-    match printed.and_then(|()| out.flush()) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
-            fail(format!("cannot write output: {e}"))
-        }
-        _ => ExitStatus::Success,
+    match print_summary(args.format, &json(&tally), |out| print_table(&tally, out)) {
+        Ok(()) => ExitStatus::Success,
+        Err(status) => status,
     }
 }
 

@@ -2,8 +2,8 @@
 //! and the one in force, the messages the change would newly stop or let
 //! through listed, with an exit status a CI job can act on.
 
-use super::{ExitStatus, fail, load_config};
-use clap::{Args, ValueEnum};
+use super::{ExitStatus, SummaryFormat, fail, load_config, print_summary};
+use clap::Args;
 use maillint::guard::one_line;
 use maillint::input::Input;
 use maillint::milter::simulate::{Change, Difference, Outcome, Simulation, simulate};
@@ -21,14 +21,8 @@ pub struct SimulateArgs {
     /// The configuration in force, to compare with
     #[arg(long, value_name = "FILE")]
     against: PathBuf,
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    format: Format,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Format {
-    Human,
-    Json,
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Human)]
+    format: SummaryFormat,
 }
 
 pub fn run(args: SimulateArgs) -> ExitStatus {
@@ -55,17 +49,10 @@ pub fn run(args: SimulateArgs) -> ExitStatus {
             err.error
         );
     }
-    let mut out = io::BufWriter::new(io::stdout().lock());
-    let printed = match args.format {
-        Format::Human => print_human(&simulation, &mut out),
-        Format::Json => serde_json::to_writer_pretty(&mut out, &simulation)
-            .map_err(io::Error::from)
-            .and_then(|()| writeln!(out)),
-    };
-    if let Err(e) = printed.and_then(|()| out.flush())
-        && e.kind() != io::ErrorKind::BrokenPipe
-    {
-        return fail(format!("cannot write output: {e}"));
+    if let Err(status) = print_summary(args.format, &simulation, |out| {
+        print_human(&simulation, out)
+    }) {
+        return status;
     }
     if !simulation.errors.is_empty() {
         ExitStatus::Error
