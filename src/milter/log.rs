@@ -43,14 +43,14 @@ impl Log {
             quoted(message_id.unwrap_or("-")),
             quoted(&mask_address(&envelope.sender)),
             envelope.recipients.len(),
-            quoted(&decision.rules.join(",")),
+            rule_list(&decision.rules),
             decision.action.as_str(),
         );
         if decision.would != decision.action {
             line.push_str(&format!(" would={}", decision.would.as_str()));
         }
         if !decision.audited.is_empty() {
-            line.push_str(&format!(" audited={}", quoted(&decision.audited.join(","))));
+            line.push_str(&format!(" audited={}", rule_list(&decision.audited)));
         }
         if !decision.allowed.is_empty() {
             line.push_str(&format!(" allowed={}", quoted(&decision.allowed.join(","))));
@@ -78,11 +78,22 @@ impl Log {
 /// A value for a `key=value` log line: quoted, one line, at most 200
 /// characters.
 pub(super) fn quoted(value: &str) -> String {
-    let value = crate::guard::one_line(value).replace('"', "\\\"");
+    let value = escaped(value);
     match value.char_indices().nth(200) {
         Some((cut, _)) => format!("\"{}...\"", &value[..cut]),
         None => format!("\"{value}\""),
     }
+}
+
+/// Rule ids, whole however many (`maillint report` counts each): ids are
+/// the configuration's, not the mail's, and as many as there are rules.
+fn rule_list(rules: &[String]) -> String {
+    format!("\"{}\"", escaped(&rules.join(",")))
+}
+
+/// One line, its quotes escaped.
+fn escaped(value: &str) -> String {
+    crate::guard::one_line(value).replace('"', "\\\"")
 }
 
 /// `secs` since the epoch as `2026-12-07T10:01:02Z`: one field that
@@ -125,6 +136,24 @@ pub fn mask_address(address: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_rule_is_logged_however_many() {
+        let rules: Vec<String> = (0..40).map(|i| format!("custom-rule-{i}")).collect();
+        let decision = Decision {
+            rules: rules.clone(),
+            ..Decision::accept()
+        };
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join("milter.log");
+        let log = Log::open(Some(&path)).unwrap();
+        log.decision(&Envelope::default(), None, &decision);
+        let line = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            line.contains(&format!(" rules=\"{}\" action=accept", rules.join(","))),
+            "{line}"
+        );
+    }
 
     #[test]
     fn times_are_utc_dates() {
