@@ -577,11 +577,4 @@ fn postfix_gateway_in_audit_mode_delivers_everything_unchanged() {
     // Nothing else is served.
     let (head, _) = scrape::http_get(metrics_port, "/");
     assert!(head.starts_with("HTTP/1.1 404 "), "{head}");
-    // A client that sends nothing is closed, not kept for ever.
-    let mut silent = std::net::TcpStream::connect(("127.0.0.1", metrics_port)).unwrap();
-    silent
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    let mut rest = Vec::new();
-    std::io::Read::read_to_end(&mut silent, &mut rest).unwrap();
 }
