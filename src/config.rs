@@ -15,7 +15,7 @@ use toml::Spanned;
 
 mod gateway;
 
-pub use gateway::{Action, Listen, MilterConfig, Network, StormConfig};
+pub use gateway::{Action, Listen, MetricsAddress, MilterConfig, Mode, Network, StormConfig};
 
 pub const FILE_NAME: &str = "maillint.toml";
 

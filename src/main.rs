@@ -4,7 +4,10 @@
 mod cli;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use cli::{ExitStatus, check, explain, git_hook, held, init, learn, man, milter, rules, sendmail};
+use cli::{
+    ExitStatus, check, explain, git_hook, held, init, learn, man, milter, report, rules, sendmail,
+    simulate,
+};
 use std::io;
 use std::process::ExitCode;
 
@@ -39,6 +42,10 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// Run as a milter for Postfix or Sendmail: check every outgoing message at the mail server
     Milter(milter::MilterArgs),
+    /// Count the gateway's decision log per day, rule and action: what it did, and what it would have done in audit mode
+    Report(report::ReportArgs),
+    /// Replay sent mail through the gateway under a new configuration and the current one: which messages the change newly stops or lets through
+    Simulate(simulate::SimulateArgs),
 }
 
 fn main() -> ExitCode {
@@ -71,6 +78,8 @@ fn main() -> ExitCode {
         Command::Rules(args) => rules::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Milter(args) => milter::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Simulate(args) => simulate::run(args),
     };
     status.into()
 }

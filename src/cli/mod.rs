@@ -9,8 +9,10 @@ pub mod init;
 pub mod learn;
 pub mod man;
 pub mod milter;
+pub mod report;
 pub mod rules;
 pub mod sendmail;
+pub mod simulate;
 
 use clap::builder::{PossibleValue, PossibleValuesParser, StringValueParser, TypedValueParser};
 use clap::{Args, ValueEnum};
@@ -18,7 +20,7 @@ use maillint::config::Config;
 use maillint::finding::Finding;
 use maillint::linter::{Linter, Selection};
 use maillint::message::Message;
-use maillint::report::{self, FailOn, HumanOptions, MessageReport, Report};
+use maillint::report::{FailOn, HumanOptions, MessageReport, Report};
 use maillint::rules::REGISTRY;
 use std::ffi::OsStr;
 use std::io::Write;
@@ -125,6 +127,37 @@ impl Color {
     }
 }
 
+/// `--format` of the commands that sum something up: a table for a
+/// person, or JSON.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum SummaryFormat {
+    Human,
+    Json,
+}
+
+/// Prints a summary on standard output as `format` says: `json`
+/// serialised, or `human` written. An error when it could not be written
+/// (a closed pipe, `| head`, is the reader's choice, not one).
+pub fn print_summary(
+    format: SummaryFormat,
+    json: &impl serde::Serialize,
+    human: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), ExitStatus> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let printed = match format {
+        SummaryFormat::Human => human(&mut out),
+        SummaryFormat::Json => serde_json::to_writer_pretty(&mut out, json)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out)),
+    };
+    match printed.and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(fail(format!("cannot write output: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
 pub fn fail(message: impl std::fmt::Display) -> ExitStatus {
     eprintln!("maillint: error: {message}");
     ExitStatus::Error
@@ -171,5 +204,5 @@ pub fn print_findings(
         errors: Vec::new(),
     };
     // Nothing useful can be done when the terminal itself cannot be written.
-    let _ = report::print_human(&report, HumanOptions { color }, out);
+    let _ = maillint::report::print_human(&report, HumanOptions { color }, out);
 }
