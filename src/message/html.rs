@@ -130,6 +130,11 @@ const REPLY_MARKERS: &[&str] = &[
     "OLK_SRC_BODY_SECTION",
 ];
 
+/// Whitespace as `char::is_whitespace` has it among ASCII bytes.
+fn is_ascii_whitespace(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
 /// The attributes a view reads, each kept where a tag has it first (a
 /// repeated attribute is dropped, as the HTML standard says).
 #[derive(Clone, Copy)]
@@ -216,9 +221,11 @@ impl TagInProgress {
     }
 
     fn is_reply_marker(&self) -> bool {
-        REPLY_MARKERS
-            .iter()
-            .any(|m| self.attr(Attr::Id) == Some(*m) || self.has_class(m))
+        self.attr(Attr::Id).is_some_and(|id| REPLY_MARKERS.contains(&id))
+            || self.attr(Attr::Class).is_some_and(|c| {
+                c.split_ascii_whitespace()
+                    .any(|class| REPLY_MARKERS.contains(&class))
+            })
     }
 }
 
@@ -276,44 +283,70 @@ impl Builder<'_> {
         self.line
     }
 
+    /// Whether text read now is shown (the state changes only at tags).
+    fn shows_text(&self) -> bool {
+        !self.in_head && self.in_hidden.is_none()
+    }
+
     fn flush_text(&mut self) {
         if self.pending_text.is_empty() {
             return;
         }
         let pending = std::mem::take(&mut self.pending_text);
-        if !self.in_head && self.in_hidden.is_none() {
-            self.push_text(&String::from_utf8_lossy(&pending));
+        // Whole characters by now: the tokenizer splits text only at ASCII
+        // bytes, and a tag or the end comes between characters.
+        match std::str::from_utf8(&pending) {
+            Ok(text) => self.push_text(text),
+            Err(_) => self.push_text(&String::from_utf8_lossy(&pending)),
         }
         self.pending_text = pending;
         self.pending_text.clear();
     }
 
+    /// Adds text as a reader sees it: each run of whitespace one space (none
+    /// at the start of a line), in the view's text and the open link's.
     fn push_text(&mut self, chunk: &str) {
-        for c in chunk.chars() {
-            // The data state hands a NUL over as it is; html5ever made it a
-            // token of its own, which the view never read.
-            if c == '\0' {
-                continue;
+        let bytes = chunk.as_bytes();
+        let mut at = 0;
+        while at < bytes.len() {
+            let byte = bytes[at];
+            let len = if byte.is_ascii() {
+                // A run of ASCII bytes that are neither whitespace nor NUL
+                // goes in at once.
+                bytes[at..]
+                    .iter()
+                    .position(|&b| !b.is_ascii() || b == 0 || is_ascii_whitespace(b))
+                    .unwrap_or(bytes.len() - at)
+            } else {
+                chunk[at..].chars().next().map_or(1, char::len_utf8)
+            };
+            match &chunk[at..at + len.max(1)] {
+                // The data state hands a NUL over as it is; html5ever made
+                // it a token of its own, which the view never read.
+                "\0" => {}
+                word if word.chars().all(char::is_whitespace) => self.pending_space = true,
+                word => self.push_word(word),
             }
-            if c.is_whitespace() {
-                self.pending_space = true;
-                continue;
+            at += len.max(1);
+        }
+    }
+
+    /// Adds characters none of which is whitespace.
+    fn push_word(&mut self, word: &str) {
+        if self.pending_space {
+            if !self.view.text.is_empty() && !self.view.text.ends_with('\n') {
+                self.view.text.push(' ');
             }
-            if self.pending_space {
-                if !self.view.text.is_empty() && !self.view.text.ends_with('\n') {
-                    self.view.text.push(' ');
-                }
-                if let Some(link) = self.open_link.and_then(|i| self.view.links.get_mut(i))
-                    && !link.text.is_empty()
-                {
-                    link.text.push(' ');
-                }
-                self.pending_space = false;
+            if let Some(link) = self.open_link.and_then(|i| self.view.links.get_mut(i))
+                && !link.text.is_empty()
+            {
+                link.text.push(' ');
             }
-            self.view.text.push(c);
-            if let Some(link) = self.open_link.and_then(|i| self.view.links.get_mut(i)) {
-                link.text.push(c);
-            }
+            self.pending_space = false;
+        }
+        self.view.text.push_str(word);
+        if let Some(link) = self.open_link.and_then(|i| self.view.links.get_mut(i)) {
+            link.text.push_str(word);
         }
     }
 
@@ -451,7 +484,10 @@ impl Emitter for Collector<'_, '_> {
 
     #[inline]
     fn emit_string(&mut self, s: &[u8]) {
-        self.state.pending_text.extend_from_slice(s);
+        // Text in `<head>`, `<script>` and the like is not kept at all.
+        if self.state.shows_text() {
+            self.state.pending_text.extend_from_slice(s);
+        }
     }
 
     fn init_start_tag(&mut self) {
