@@ -131,9 +131,21 @@ const REPLY_MARKERS: &[&str] = &[
 ];
 
 /// Whitespace as `char::is_whitespace` has it among ASCII bytes.
-fn is_ascii_whitespace(byte: u8) -> bool {
+const fn is_ascii_whitespace(byte: u8) -> bool {
     matches!(byte, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
+
+/// The bytes that end a run of ASCII text added at once: whitespace, NUL
+/// and any byte of a non-ASCII character.
+static ENDS_ASCII_RUN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        table[byte] = byte == 0 || byte >= 0x80 || is_ascii_whitespace(byte as u8);
+        byte += 1;
+    }
+    table
+};
 
 /// The attributes a view reads, each kept where a tag has it first (a
 /// repeated attribute is dropped, as the HTML standard says).
@@ -221,7 +233,8 @@ impl TagInProgress {
     }
 
     fn is_reply_marker(&self) -> bool {
-        self.attr(Attr::Id).is_some_and(|id| REPLY_MARKERS.contains(&id))
+        self.attr(Attr::Id)
+            .is_some_and(|id| REPLY_MARKERS.contains(&id))
             || self.attr(Attr::Class).is_some_and(|c| {
                 c.split_ascii_whitespace()
                     .any(|class| REPLY_MARKERS.contains(&class))
@@ -310,24 +323,35 @@ impl Builder<'_> {
         let mut at = 0;
         while at < bytes.len() {
             let byte = bytes[at];
-            let len = if byte.is_ascii() {
-                // A run of ASCII bytes that are neither whitespace nor NUL
-                // goes in at once.
-                bytes[at..]
-                    .iter()
-                    .position(|&b| !b.is_ascii() || b == 0 || is_ascii_whitespace(b))
-                    .unwrap_or(bytes.len() - at)
+            if byte.is_ascii() {
+                if is_ascii_whitespace(byte) {
+                    self.pending_space = true;
+                    at += 1;
+                } else if byte == 0 {
+                    // The data state hands a NUL over as it is; html5ever
+                    // made it a token of its own, which the view never read.
+                    at += 1;
+                } else {
+                    // A run of other ASCII bytes goes in at once.
+                    let end = bytes[at..]
+                        .iter()
+                        .position(|&b| ENDS_ASCII_RUN[usize::from(b)])
+                        .map_or(bytes.len(), |n| at + n);
+                    self.push_word(&chunk[at..end]);
+                    at = end;
+                }
             } else {
-                chunk[at..].chars().next().map_or(1, char::len_utf8)
-            };
-            match &chunk[at..at + len.max(1)] {
-                // The data state hands a NUL over as it is; html5ever made
-                // it a token of its own, which the view never read.
-                "\0" => {}
-                word if word.chars().all(char::is_whitespace) => self.pending_space = true,
-                word => self.push_word(word),
+                let Some(c) = chunk[at..].chars().next() else {
+                    break;
+                };
+                let end = at + c.len_utf8();
+                if c.is_whitespace() {
+                    self.pending_space = true;
+                } else {
+                    self.push_word(&chunk[at..end]);
+                }
+                at = end;
             }
-            at += len.max(1);
         }
     }
 
