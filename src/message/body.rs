@@ -135,13 +135,11 @@ pub(crate) fn line_in(text: &str, offset: usize) -> usize {
 /// where they would stand instead of written into a copy (what they do to
 /// the state is spelled out at each), and runs of bytes that only extend a
 /// word or a comment skipped at once; the words themselves are written by
-/// mail-parser's own `add_html_token`. Before, a regex put the separators
+/// mail-parser's own `add_html_token` where they may be entities. Before, a regex put the separators
 /// into a copy and mail-parser converted that: two passes and a copy, a
 /// sixth of all the work on HTML-heavy mail. A test compares both on
 /// generated HTML.
 pub(super) fn html_to_text(html: &str) -> String {
-    use mail_parser::decoders::html::add_html_token;
-
     let input = html.as_bytes();
     let mut result = String::with_capacity(input.len());
 
@@ -197,9 +195,10 @@ pub(super) fn html_to_text(html: &str) -> String {
                     Some(Separator::Space) => {
                         if !in_tag && !hidden {
                             if !is_token_start {
-                                add_html_token(
+                                add_token(
                                     &mut result,
-                                    &input[token_start..token_end + 1],
+                                    html,
+                                    token_start..token_end + 1,
                                     is_after_space && !is_new_line,
                                 );
                                 is_new_line = false;
@@ -213,9 +212,10 @@ pub(super) fn html_to_text(html: &str) -> String {
                     // `<script>`.
                     Some(Separator::LineBreak) => {
                         if !in_tag && !hidden && !is_token_start {
-                            add_html_token(
+                            add_token(
                                 &mut result,
-                                &input[token_start..token_end + 1],
+                                html,
+                                token_start..token_end + 1,
                                 is_after_space,
                             );
                         }
@@ -227,9 +227,10 @@ pub(super) fn html_to_text(html: &str) -> String {
                     None => {}
                 }
                 if !in_tag && !hidden && !is_token_start {
-                    add_html_token(
+                    add_token(
                         &mut result,
-                        &input[token_start..token_end + 1],
+                        html,
+                        token_start..token_end + 1,
                         is_after_space,
                     );
                     is_after_space = false;
@@ -283,9 +284,10 @@ pub(super) fn html_to_text(html: &str) -> String {
             b' ' | b'\t' | b'\r' | b'\n' => {
                 if !in_tag && !hidden {
                     if !is_token_start {
-                        add_html_token(
+                        add_token(
                             &mut result,
-                            &input[token_start..token_end + 1],
+                            html,
+                            token_start..token_end + 1,
                             is_after_space && !is_new_line,
                         );
                         is_new_line = false;
@@ -301,9 +303,10 @@ pub(super) fn html_to_text(html: &str) -> String {
                     pos += 1;
                     continue;
                 }
-                add_html_token(
+                add_token(
                     &mut result,
-                    &input[token_start..token_end + 1],
+                    html,
+                    token_start..token_end + 1,
                     is_after_space && !is_new_line,
                 );
                 is_new_line = false;
@@ -315,9 +318,10 @@ pub(super) fn html_to_text(html: &str) -> String {
                     pos += 1;
                     continue;
                 }
-                add_html_token(
+                add_token(
                     &mut result,
-                    &input[token_start..pos + 1],
+                    html,
+                    token_start..pos + 1,
                     is_after_space && !is_new_line,
                 );
                 is_token_start = true;
@@ -344,13 +348,34 @@ pub(super) fn html_to_text(html: &str) -> String {
     }
 
     if !in_tag && !is_token_start && !in_head && !in_style && !in_script && !in_template {
-        add_html_token(
+        add_token(
             &mut result,
-            &input[token_start..token_end + 1],
+            html,
+            token_start..token_end + 1,
             is_after_space && !is_new_line,
         );
     }
     result
+}
+
+/// Adds a word of the converter (a range of `html`, after a space when
+/// `space`): entities (`&…;`) decoded by mail-parser's `add_html_token`,
+/// other words as they are. The range starts and ends beside ASCII bytes,
+/// so it is whole characters; mail-parser checks every word as UTF-8
+/// again, which on HTML-heavy mail cost more than the words' copying.
+fn add_token(result: &mut String, html: &str, range: std::ops::Range<usize>, space: bool) {
+    // Never outside the text: the converter's positions are its bytes'.
+    let Some(word) = html.get(range) else {
+        return;
+    };
+    if word.starts_with('&') && word.ends_with(';') {
+        mail_parser::decoders::html::add_html_token(result, word.as_bytes(), space);
+    } else {
+        if space {
+            result.push(' ');
+        }
+        result.push_str(word);
+    }
 }
 
 /// The bytes the converter does more with than add them to a word.
