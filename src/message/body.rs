@@ -298,37 +298,27 @@ pub(super) fn html_to_text(html: &str) -> String {
                 pos += 1;
                 continue;
             }
-            b'&' if !in_tag && !is_token_start && !in_head => {
+            // `&` ends the word before it and starts one; `;` ends the word
+            // it is part of (an entity, if it is one).
+            b'&' | b';' if !in_tag && !is_token_start && !in_head => {
                 if in_style || in_script || in_template {
                     pos += 1;
                     continue;
                 }
+                let end = if ch == b';' { pos + 1 } else { token_end + 1 };
                 add_token(
                     &mut result,
                     html,
-                    token_start..token_end + 1,
+                    token_start..end,
                     is_after_space && !is_new_line,
                 );
                 is_new_line = false;
                 is_token_start = true;
                 is_after_space = false;
-            }
-            b';' if !in_tag && !is_token_start && !in_head => {
-                if in_style || in_script || in_template {
+                if ch == b';' {
                     pos += 1;
                     continue;
                 }
-                add_token(
-                    &mut result,
-                    html,
-                    token_start..pos + 1,
-                    is_after_space && !is_new_line,
-                );
-                is_token_start = true;
-                is_after_space = false;
-                is_new_line = false;
-                pos += 1;
-                continue;
             }
             _ => (),
         }
