@@ -161,9 +161,18 @@ pub(super) fn html_to_text(html: &str) -> String {
     let mut tag_token_pos = 0;
     let mut comment_pos = 0;
 
+    // Writes the word being read (after a space when asked).
+    macro_rules! write_word {
+        ($space:expr) => {
+            add_token(&mut result, html, token_start..token_end + 1, $space)
+        };
+    }
+
+    // The `<` whose separator has been applied.
+    let mut separated = usize::MAX;
     let mut pos = 0;
     while pos < input.len() {
-        let ch = input[pos];
+        let mut ch = input[pos];
         if in_comment {
             match ch {
                 b'-' => comment_pos += 1,
@@ -186,61 +195,39 @@ pub(super) fn html_to_text(html: &str) -> String {
             continue;
         }
         let hidden = in_head || in_style || in_script || in_template;
-        match ch {
-            b'<' => {
-                match separator(&html[pos..]) {
-                    // A space ends the word being read, and outside tags
-                    // and hidden elements the next word is written after a
-                    // space.
-                    Some(Separator::Space) => {
-                        if !in_tag && !hidden {
-                            if !is_token_start {
-                                add_token(
-                                    &mut result,
-                                    html,
-                                    token_start..token_end + 1,
-                                    is_after_space && !is_new_line,
-                                );
-                                is_new_line = false;
-                            }
-                            is_after_space = true;
-                        }
-                        is_token_start = true;
+        if ch == b'<' && separated != pos {
+            separated = pos;
+            match separator(&html[pos..]) {
+                // A space is read as if it stood before the `<` (which is
+                // read next, at the same position).
+                Some(Separator::Space) => ch = b' ',
+                // `<br>`: the word being read is written, then a line
+                // break, even inside a tag, `<head>`, `<style>` or
+                // `<script>`.
+                Some(Separator::LineBreak) => {
+                    if !in_tag && !hidden && !is_token_start {
+                        write_word!(is_after_space);
                     }
-                    // `<br>`: the word being read is written, then a line
-                    // break, even inside a tag, `<head>`, `<style>` or
-                    // `<script>`.
-                    Some(Separator::LineBreak) => {
-                        if !in_tag && !hidden && !is_token_start {
-                            add_token(
-                                &mut result,
-                                html,
-                                token_start..token_end + 1,
-                                is_after_space,
-                            );
-                        }
-                        result.push('\n');
-                        is_after_space = false;
-                        is_new_line = true;
-                        is_token_start = true;
-                    }
-                    None => {}
+                    result.push('\n');
+                    is_after_space = false;
+                    is_new_line = true;
+                    is_token_start = true;
                 }
+                None => {}
+            }
+        }
+        // Whether the byte goes on (or starts) a word.
+        let word = match ch {
+            b'<' => {
                 if !in_tag && !hidden && !is_token_start {
-                    add_token(
-                        &mut result,
-                        html,
-                        token_start..token_end + 1,
-                        is_after_space,
-                    );
+                    write_word!(is_after_space);
                     is_after_space = false;
                 }
                 tag_token_pos = 0;
                 in_tag = true;
                 is_token_start = true;
                 is_tag_close = false;
-                pos += 1;
-                continue;
+                false
             }
             b'>' if in_tag => {
                 if tag_token_pos == 1 {
@@ -266,61 +253,56 @@ pub(super) fn html_to_text(html: &str) -> String {
                 }
                 in_tag = false;
                 is_token_start = true;
-                pos += 1;
-                continue;
+                false
             }
             b'/' if in_tag => {
                 if tag_token_pos == 0 {
                     is_tag_close = true;
                 }
-                pos += 1;
-                continue;
+                false
             }
             b'!' if in_tag && tag_token_pos == 0 && input.get(pos + 1..pos + 3) == Some(b"--") => {
                 in_comment = true;
-                pos += 1;
-                continue;
+                false
             }
+            // The whitespace read, or the space put before a `<`.
             b' ' | b'\t' | b'\r' | b'\n' => {
                 if !in_tag && !hidden {
                     if !is_token_start {
-                        add_token(
-                            &mut result,
-                            html,
-                            token_start..token_end + 1,
-                            is_after_space && !is_new_line,
-                        );
+                        write_word!(is_after_space && !is_new_line);
                         is_new_line = false;
                     }
                     is_after_space = true;
                 }
                 is_token_start = true;
-                pos += 1;
+                // A space put before a `<` leaves the `<` to be read.
+                pos += usize::from(input[pos] != b'<');
                 continue;
             }
             // `&` ends the word before it and starts one; `;` ends the word
             // it is part of (an entity, if it is one).
             b'&' | b';' if !in_tag && !is_token_start && !in_head => {
                 if in_style || in_script || in_template {
-                    pos += 1;
-                    continue;
-                }
-                let end = if ch == b';' { pos + 1 } else { token_end + 1 };
-                add_token(
-                    &mut result,
-                    html,
-                    token_start..end,
-                    is_after_space && !is_new_line,
-                );
-                is_new_line = false;
-                is_token_start = true;
-                is_after_space = false;
-                if ch == b';' {
-                    pos += 1;
-                    continue;
+                    false
+                } else {
+                    let end = if ch == b';' { pos + 1 } else { token_end + 1 };
+                    add_token(
+                        &mut result,
+                        html,
+                        token_start..end,
+                        is_after_space && !is_new_line,
+                    );
+                    is_new_line = false;
+                    is_token_start = true;
+                    is_after_space = false;
+                    ch == b'&'
                 }
             }
-            _ => (),
+            _ => true,
+        };
+        if !word {
+            pos += 1;
+            continue;
         }
         if is_token_start {
             token_start = pos;
@@ -338,12 +320,7 @@ pub(super) fn html_to_text(html: &str) -> String {
     }
 
     if !in_tag && !is_token_start && !in_head && !in_style && !in_script && !in_template {
-        add_token(
-            &mut result,
-            html,
-            token_start..token_end + 1,
-            is_after_space && !is_new_line,
-        );
+        write_word!(is_after_space && !is_new_line);
     }
     result
 }
