@@ -167,12 +167,24 @@ pub(super) fn html_to_text(html: &str) -> String {
             add_token(&mut result, html, token_start..token_end + 1, $space)
         };
     }
+    // Reads white space: it ends the word being read, and outside tags and
+    // hidden elements the next word is written after a space.
+    macro_rules! read_space {
+        ($hidden:expr) => {{
+            if !in_tag && !$hidden {
+                if !is_token_start {
+                    write_word!(is_after_space && !is_new_line);
+                    is_new_line = false;
+                }
+                is_after_space = true;
+            }
+            is_token_start = true;
+        }};
+    }
 
-    // The `<` whose separator has been applied.
-    let mut separated = usize::MAX;
     let mut pos = 0;
     while pos < input.len() {
-        let mut ch = input[pos];
+        let ch = input[pos];
         if in_comment {
             match ch {
                 b'-' => comment_pos += 1,
@@ -195,30 +207,25 @@ pub(super) fn html_to_text(html: &str) -> String {
             continue;
         }
         let hidden = in_head || in_style || in_script || in_template;
-        if ch == b'<' && separated != pos {
-            separated = pos;
-            match separator(&html[pos..]) {
-                // A space is read as if it stood before the `<` (which is
-                // read next, at the same position).
-                Some(Separator::Space) => ch = b' ',
-                // `<br>`: the word being read is written, then a line
-                // break, even inside a tag, `<head>`, `<style>` or
-                // `<script>`.
-                Some(Separator::LineBreak) => {
-                    if !in_tag && !hidden && !is_token_start {
-                        write_word!(is_after_space);
-                    }
-                    result.push('\n');
-                    is_after_space = false;
-                    is_new_line = true;
-                    is_token_start = true;
-                }
-                None => {}
-            }
-        }
-        // Whether the byte goes on (or starts) a word.
-        let word = match ch {
+        match ch {
             b'<' => {
+                match separator(&html[pos..]) {
+                    // A space, read as if it stood before the `<`.
+                    Some(Separator::Space) => read_space!(hidden),
+                    // `<br>`: the word being read is written, then a line
+                    // break, even inside a tag, `<head>`, `<style>` or
+                    // `<script>`.
+                    Some(Separator::LineBreak) => {
+                        if !in_tag && !hidden && !is_token_start {
+                            write_word!(is_after_space);
+                        }
+                        result.push('\n');
+                        is_after_space = false;
+                        is_new_line = true;
+                        is_token_start = true;
+                    }
+                    None => {}
+                }
                 if !in_tag && !hidden && !is_token_start {
                     write_word!(is_after_space);
                     is_after_space = false;
@@ -227,7 +234,8 @@ pub(super) fn html_to_text(html: &str) -> String {
                 in_tag = true;
                 is_token_start = true;
                 is_tag_close = false;
-                false
+                pos += 1;
+                continue;
             }
             b'>' if in_tag => {
                 if tag_token_pos == 1 {
@@ -253,56 +261,49 @@ pub(super) fn html_to_text(html: &str) -> String {
                 }
                 in_tag = false;
                 is_token_start = true;
-                false
+                pos += 1;
+                continue;
             }
             b'/' if in_tag => {
                 if tag_token_pos == 0 {
                     is_tag_close = true;
                 }
-                false
+                pos += 1;
+                continue;
             }
             b'!' if in_tag && tag_token_pos == 0 && input.get(pos + 1..pos + 3) == Some(b"--") => {
                 in_comment = true;
-                false
+                pos += 1;
+                continue;
             }
-            // The whitespace read, or the space put before a `<`.
             b' ' | b'\t' | b'\r' | b'\n' => {
-                if !in_tag && !hidden {
-                    if !is_token_start {
-                        write_word!(is_after_space && !is_new_line);
-                        is_new_line = false;
-                    }
-                    is_after_space = true;
-                }
-                is_token_start = true;
-                // A space put before a `<` leaves the `<` to be read.
-                pos += usize::from(input[pos] != b'<');
+                read_space!(hidden);
+                pos += 1;
                 continue;
             }
             // `&` ends the word before it and starts one; `;` ends the word
             // it is part of (an entity, if it is one).
             b'&' | b';' if !in_tag && !is_token_start && !in_head => {
                 if in_style || in_script || in_template {
-                    false
-                } else {
-                    let end = if ch == b';' { pos + 1 } else { token_end + 1 };
-                    add_token(
-                        &mut result,
-                        html,
-                        token_start..end,
-                        is_after_space && !is_new_line,
-                    );
-                    is_new_line = false;
-                    is_token_start = true;
-                    is_after_space = false;
-                    ch == b'&'
+                    pos += 1;
+                    continue;
+                }
+                let end = if ch == b';' { pos + 1 } else { token_end + 1 };
+                add_token(
+                    &mut result,
+                    html,
+                    token_start..end,
+                    is_after_space && !is_new_line,
+                );
+                is_new_line = false;
+                is_token_start = true;
+                is_after_space = false;
+                if ch == b';' {
+                    pos += 1;
+                    continue;
                 }
             }
-            _ => true,
-        };
-        if !word {
-            pos += 1;
-            continue;
+            _ => (),
         }
         if is_token_start {
             token_start = pos;
