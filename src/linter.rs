@@ -139,6 +139,7 @@ impl Linter {
     /// it, for callers that need its reach too (the gateway's storm counts).
     pub fn check_with_audience<'m>(&'m self, message: &'m Message) -> (Vec<Finding>, Audience<'m>) {
         let audience = Audience::new(message, &self.org);
+        let failed_before = self.history.as_ref().map(|h| h.failures().0);
         let cx = Context::new(
             message,
             &audience,
@@ -176,7 +177,38 @@ impl Linter {
                 suppressed,
             }));
         }
+        if let Some(failed) = self.history_failure(failed_before) {
+            findings.push(failed);
+        }
         (findings, audience)
+    }
+
+    /// A finding when a lookup in the history index failed while the
+    /// rules ran (a damaged file): the history rules could not judge the
+    /// message, which must be as plain as an index that cannot be opened,
+    /// not a silent pass. It goes under the first history rule in force.
+    fn history_failure(&self, failed_before: Option<u64>) -> Option<Finding> {
+        let (failed, problem) = self.history.as_ref()?.failures();
+        if failed <= failed_before? {
+            return None;
+        }
+        let rule = self
+            .rules
+            .iter()
+            .find(|a| rules::HISTORY_RULES.contains(&a.id.as_ref()))?;
+        Some(Finding {
+            rule: rule.id.clone(),
+            severity: Severity::Warning,
+            message: format!(
+                "the history index could not be read ({}): the history rules ({}) could not \
+                 judge this message",
+                problem.as_deref().unwrap_or("unknown error"),
+                rules::HISTORY_RULES.join(", ")
+            ),
+            help: Some("move the index away and run `maillint learn` to rebuild it".into()),
+            location: crate::finding::Location::default(),
+            suppressed: false,
+        })
     }
 }
 
@@ -223,6 +255,62 @@ mod tests {
         // Never the history index of whoever runs the tests.
         config.history.index = Some("/nonexistent/history.sqlite".into());
         Linter::new(config, selection).unwrap().check(&msg)
+    }
+
+    #[test]
+    fn damage_inside_the_address_table_is_as_loud_as_a_damaged_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        let history = History::create(&path).unwrap();
+        for n in 0..400 {
+            let sent = format!(
+                "From: me@example.org\nTo: Person {n} <person.{n}@example.net>\nMessage-ID: <{n}@x>\n\nx\n"
+            );
+            history::learn_message(
+                &history,
+                &parse_rfc5322(sent.as_bytes(), 1).unwrap(),
+                b"",
+                None,
+            )
+            .unwrap();
+        }
+        drop(history);
+        let (root, page): (i64, i64) = {
+            let c = rusqlite::Connection::open(&path).unwrap();
+            let root = c
+                .query_row(
+                    "SELECT rootpage FROM sqlite_master WHERE name = 'address'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            (
+                root,
+                c.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap(),
+            )
+        };
+        let mut bytes = std::fs::read(&path).unwrap();
+        let at = usize::try_from((root - 1) * page).unwrap();
+        let mut noise = 0x2545_f491_4f6c_dd1d_u64;
+        for b in &mut bytes[at..at + 4096] {
+            noise ^= noise << 13;
+            noise ^= noise >> 7;
+            noise ^= noise << 17;
+            *b = noise.to_le_bytes()[0];
+        }
+        std::fs::write(&path, bytes).unwrap();
+        let mut config = Config::default();
+        config.history.index = Some(path);
+        let linter = Linter::new(config, &Selection::default()).unwrap();
+        let msg =
+            parse_rfc5322(b"From: me@example.org\nTo: person.7@example.org\n\nx\n", 1).unwrap();
+        let findings = linter.check(&msg);
+        let loud = findings
+            .iter()
+            .find(|f| f.message.starts_with("the history index could not be read"))
+            .unwrap_or_else(|| panic!("{findings:?}"));
+        assert_eq!(loud.rule, "new-recipient");
+        assert_eq!(loud.severity, Severity::Warning);
     }
 
     #[test]

@@ -318,8 +318,7 @@ pub fn learn_sent(config: &Config, message: &Message, raw: &[u8]) {
 
 /// Records one message unless it was learned before: its recipients and
 /// when they were written to (the Date, else `fallback_time`), the names
-/// they were written under, who went together, and which of the sender's
-/// addresses wrote to them.
+/// they were written under, and who went together.
 fn record(
     tx: &Transaction<'_>,
     message: &Message,
@@ -329,7 +328,7 @@ fn record(
     let key = message
         .message_id
         .as_deref()
-        .map_or(fallback_key, |id| format!("id:{id}"));
+        .map_or(fallback_key, super::schema::message_id_key);
     if tx
         .prepare_cached("INSERT OR IGNORE INTO learned (key) VALUES (?1)")?
         .execute(params![key])?
@@ -337,6 +336,7 @@ fn record(
     {
         return Ok(false);
     }
+    // The sender's own addresses are no recipients.
     let own: Vec<String> = message
         .addresses_in(Field::From)
         .map(|a| address_key(a.addr))
@@ -365,18 +365,11 @@ fn record(
         "INSERT INTO name (name, addr, shown, count) VALUES (?1, ?2, ?3, 1)
          ON CONFLICT (name, addr) DO UPDATE SET count = count + 1, shown = excluded.shown",
     )?;
-    let mut add_sender = tx.prepare_cached(
-        "INSERT INTO sender (addr, own, count) VALUES (?1, ?2, 1)
-         ON CONFLICT (addr, own) DO UPDATE SET count = count + 1",
-    )?;
     for (addr, name) in &recipients {
         let (local, domain) = addr.rsplit_once('@').unwrap_or((addr, ""));
         add_address.execute(params![addr, local, domain, sent])?;
         if let Some((name, key)) = name.and_then(|n| Some((n.trim(), name_key(n)?))) {
             add_name.execute(params![key, addr, name])?;
-        }
-        for own in &own {
-            add_sender.execute(params![addr, own])?;
         }
     }
     if recipients.len() <= MAX_CIRCLE {
@@ -401,7 +394,7 @@ fn content_key(bytes: &[u8]) -> String {
 
 /// FNV-1a: stable across runs and Rust versions, unlike the standard
 /// library's hasher.
-fn fnv(bytes: &[u8]) -> u64 {
+pub(super) fn fnv(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
@@ -643,31 +636,22 @@ x
     }
 
     #[test]
-    fn an_index_of_the_first_layout_is_upgraded() {
+    fn an_index_of_the_first_layout_is_upgraded_by_a_writer_only() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.sqlite");
         let old = rusqlite::Connection::open(&path).unwrap();
-        old.execute_batch(
-            "CREATE TABLE learned (key TEXT PRIMARY KEY) WITHOUT ROWID;
-             CREATE TABLE address (addr TEXT PRIMARY KEY, local TEXT NOT NULL, domain TEXT NOT NULL,
-                 count INTEGER NOT NULL) WITHOUT ROWID;
-             CREATE TABLE name (name TEXT NOT NULL, addr TEXT NOT NULL, shown TEXT NOT NULL,
-                 count INTEGER NOT NULL, PRIMARY KEY (name, addr)) WITHOUT ROWID;
-             CREATE TABLE pair (a TEXT NOT NULL, b TEXT NOT NULL, count INTEGER NOT NULL,
-                 PRIMARY KEY (a, b)) WITHOUT ROWID;
-             CREATE TABLE sender (addr TEXT NOT NULL, own TEXT NOT NULL, count INTEGER NOT NULL,
-                 PRIMARY KEY (addr, own)) WITHOUT ROWID;
-             INSERT INTO address VALUES ('jane@agency.example', 'jane', 'agency.example', 41);",
-        )
-        .unwrap();
+        old.execute_batch(FIRST_LAYOUT).unwrap();
         drop(old);
-        // A reader upgrades it (the file is writable) and keeps what it knew.
-        let reader = History::open_for_reading(&path).unwrap().unwrap();
-        let jane = reader.known("jane@agency.example").unwrap();
+        // A reader does not write: it says what to do.
+        let err = History::open_for_reading(&path).err().unwrap().to_string();
+        assert!(
+            err.contains("made by an older maillint; run `maillint learn`"),
+            "{err}"
+        );
+        let history = History::create(&path).unwrap();
+        let jane = history.known("jane@agency.example").unwrap();
         assert_eq!((jane.count, jane.last), (41, None));
         assert_eq!(jane.times_and_when(), "41 times");
-        drop(reader);
-        let history = History::create(&path).unwrap();
         let msg = crate::testing::eml(
             "From: me@example.org\nTo: jane@agency.example\nDate: Mon, 2 Mar 2026 09:00:00 +0000\n\nx\n",
         );
@@ -679,6 +663,73 @@ x
                 .times_and_when(),
             "42 times, last on 2026-03-02"
         );
+        // No raw Message-ID and no `sender` table are kept.
+        let conn = history.conn.lock().unwrap();
+        let keys: Vec<String> = conn
+            .prepare("SELECT key FROM learned")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(keys.len(), 2);
+        assert!(keys.iter().all(|k| !k.contains("example.org")), "{keys:?}");
+        assert!(keys.contains(&super::super::schema::message_id_key("<1@example.org>")));
+        assert!(!super::super::schema::has_table(&conn, "sender"));
+        drop(conn);
+        drop(history);
+        assert!(History::open_for_reading(&path).unwrap().is_some());
+    }
+
+    /// An index as the first maillint left it: `user_version` 0, no dates,
+    /// raw Message-IDs and a `sender` table.
+    const FIRST_LAYOUT: &str = "CREATE TABLE learned (key TEXT PRIMARY KEY) WITHOUT ROWID;
+         CREATE TABLE address (addr TEXT PRIMARY KEY, local TEXT NOT NULL, domain TEXT NOT NULL,
+             count INTEGER NOT NULL) WITHOUT ROWID;
+         CREATE TABLE name (name TEXT NOT NULL, addr TEXT NOT NULL, shown TEXT NOT NULL,
+             count INTEGER NOT NULL, PRIMARY KEY (name, addr)) WITHOUT ROWID;
+         CREATE TABLE pair (a TEXT NOT NULL, b TEXT NOT NULL, count INTEGER NOT NULL,
+             PRIMARY KEY (a, b)) WITHOUT ROWID;
+         CREATE TABLE sender (addr TEXT NOT NULL, own TEXT NOT NULL, count INTEGER NOT NULL,
+             PRIMARY KEY (addr, own)) WITHOUT ROWID;
+         INSERT INTO learned VALUES ('id:<1@example.org>');
+         INSERT INTO address VALUES ('jane@agency.example', 'jane', 'agency.example', 41);";
+
+    #[test]
+    fn concurrent_opens_of_an_old_index_migrate_it_once() {
+        for round in 0..10 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("old.sqlite");
+            rusqlite::Connection::open(&path)
+                .unwrap()
+                .execute_batch(FIRST_LAYOUT)
+                .unwrap();
+            let outcomes: Vec<Result<(), String>> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..6)
+                    .map(|n| {
+                        let path = &path;
+                        s.spawn(move || {
+                            if n % 2 == 0 {
+                                History::create(path).map(drop).map_err(|e| e.to_string())
+                            } else {
+                                // A reader finds it old or up to date, never half done.
+                                match History::open_for_reading(path) {
+                                    Ok(_) => Ok(()),
+                                    Err(e) if e.to_string().contains("older maillint") => Ok(()),
+                                    Err(e) => Err(e.to_string()),
+                                }
+                            }
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            for outcome in outcomes {
+                assert_eq!(outcome, Ok(()), "round {round}");
+            }
+            let reader = History::open_for_reading(&path).unwrap().unwrap();
+            assert_eq!(reader.known("jane@agency.example").unwrap().count, 41);
+        }
     }
 
     #[test]

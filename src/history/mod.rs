@@ -16,11 +16,12 @@
 //! part of an mbox) read before without parsing them again.
 
 mod learn;
+mod schema;
 
 pub use learn::{LearnSummary, learn, learn_message, learn_or_forget, learn_sent};
 
 use crate::config::Config;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -31,46 +32,6 @@ const BATCH: usize = 2_000;
 /// large send says little about who belongs together, and its pairs would
 /// grow as the square of its recipients.
 pub const MAX_CIRCLE: usize = 20;
-
-/// The index's layout, kept in SQLite's `user_version`: 1 had no dates and
-/// no sources (and left `user_version` at 0); 2 added both.
-const VERSION: i64 = 2;
-
-/// The columns version 2 added to version 1's tables (its new table is
-/// in [`SCHEMA`], created where missing).
-const UPGRADE_FROM_1: &str = "
-ALTER TABLE address ADD COLUMN first INTEGER;
-ALTER TABLE address ADD COLUMN last INTEGER;
-";
-
-/// `address.first` and `last`: the dates (Unix seconds) of the first and
-/// the last message to the address. `source`: how far each file was read
-/// (see `learn`).
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS learned (key TEXT PRIMARY KEY) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS address (
-    addr TEXT PRIMARY KEY, local TEXT NOT NULL, domain TEXT NOT NULL, count INTEGER NOT NULL,
-    first INTEGER, last INTEGER
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS address_local ON address (local);
-CREATE INDEX IF NOT EXISTS address_domain ON address (domain);
-CREATE TABLE IF NOT EXISTS name (
-    name TEXT NOT NULL, addr TEXT NOT NULL, shown TEXT NOT NULL, count INTEGER NOT NULL,
-    PRIMARY KEY (name, addr)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS name_addr ON name (addr);
-CREATE TABLE IF NOT EXISTS pair (
-    a TEXT NOT NULL, b TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (a, b)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS pair_b ON pair (b);
-CREATE TABLE IF NOT EXISTS sender (
-    addr TEXT NOT NULL, own TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (addr, own)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS source (
-    path TEXT PRIMARY KEY, size INTEGER NOT NULL, modified INTEGER,
-    offset INTEGER NOT NULL, line INTEGER NOT NULL, messages INTEGER NOT NULL, tail INTEGER
-) WITHOUT ROWID;
-";
 
 #[derive(Debug, thiserror::Error)]
 #[error("history index {path}: {problem}")]
@@ -83,6 +44,11 @@ pub struct HistoryError {
 /// not `Sync`, and a lookup is a few microseconds, so one lock will do.
 pub struct History {
     conn: Mutex<Connection>,
+    /// Lookups that failed (a damaged file): the linter tells of them,
+    /// as loudly as of an index it cannot open.
+    failures: std::sync::atomic::AtomicU64,
+    /// What the last of them said.
+    failure: Mutex<Option<String>>,
 }
 
 /// What the index knows of one address.
@@ -140,71 +106,70 @@ pub fn name_key(name: &str) -> Option<String> {
 }
 
 impl History {
-    /// Opens the index for learning, creating it (and its directory).
+    /// Opens the index for learning, creating it (0600, and its directory
+    /// 0700) or bringing an older layout up to date.
     pub fn create(path: &Path) -> Result<History, HistoryError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            // An error here shows up as the open's error just below.
-            _ = std::fs::create_dir_all(dir);
-        }
-        let conn = Connection::open(path).map_err(error_at(path))?;
-        upgrade(&conn).map_err(|problem| HistoryError {
-            path: path.display().to_string(),
-            problem,
-        })?;
-        Ok(History {
-            conn: Mutex::new(conn),
-        })
+        History::create_waiting(path, schema::BUSY_TIMEOUT)
+    }
+
+    /// [`create`](Self::create), waiting at most `busy` for another
+    /// process's write.
+    fn create_waiting(path: &Path, busy: std::time::Duration) -> Result<History, HistoryError> {
+        schema::open_for_writing(path, busy)
+            .map(History::new)
+            .map_err(|problem| HistoryError {
+                path: path.display().to_string(),
+                problem,
+            })
     }
 
     /// Opens the index for the rules: `None` when there is none yet (the
-    /// history rules are then silent).
+    /// history rules are then silent). An index of an older layout is an
+    /// error until a writer brings it up to date: readers never write.
     pub fn open_for_reading(path: &Path) -> Result<Option<History>, HistoryError> {
         if !path.is_file() {
             return Ok(None);
         }
-        let err = error_at(path);
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(&err)?;
-        // A file that is not an index fails here, not at the first lookup.
-        conn.query_row("SELECT count(*) FROM address", [], |_| Ok(()))
-            .map_err(&err)?;
-        let version = user_version(&conn).map_err(&err)?;
-        if version < VERSION {
-            // Readers cannot add the new columns; a writer can, once.
-            drop(conn);
-            let upgraded = Connection::open(path)
-                .map_err(|e| e.to_string())
-                .and_then(|c| upgrade(&c));
-            upgraded.map_err(|e| HistoryError {
+        schema::open_for_reading(path)
+            .map(|conn| Some(History::new(conn)))
+            .map_err(|problem| HistoryError {
                 path: path.display().to_string(),
-                problem: format!(
-                    "made by an older maillint and cannot be upgraded here ({e}); \
-                     run `maillint learn` once to upgrade it"
-                ),
-            })?;
-            return History::open_for_reading(path);
-        }
-        if version > VERSION {
-            return Err(HistoryError {
-                path: path.display().to_string(),
-                problem: "made by a newer maillint".into(),
-            });
-        }
-        Ok(Some(History {
-            conn: Mutex::new(conn),
-        }))
+                problem,
+            })
     }
 
-    /// Runs a lookup. A failed lookup (a damaged file) counts as knowing
-    /// nothing: the history rules then stay silent rather than guess.
-    fn query<T: Default>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> T {
-        match self.conn.lock() {
-            Ok(conn) => f(&conn).unwrap_or_default(),
-            Err(_) => T::default(),
+    fn new(conn: Connection) -> History {
+        History {
+            conn: Mutex::new(conn),
+            failures: std::sync::atomic::AtomicU64::new(0),
+            failure: Mutex::new(None),
         }
+    }
+
+    /// Runs a lookup. A failed lookup (a damaged file) answers as if
+    /// nothing were known, so the rules go on, and is counted for
+    /// [`failures`](Self::failures): it must not pass unnoticed.
+    fn query<T: Default>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> T {
+        let result = match self.conn.lock() {
+            Ok(conn) => f(&conn).map_err(|e| e.to_string()),
+            Err(_) => Err("a lookup panicked".to_string()),
+        };
+        result.unwrap_or_else(|problem| {
+            self.failures
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if let Ok(mut last) = self.failure.lock() {
+                *last = Some(problem);
+            }
+            T::default()
+        })
+    }
+
+    /// How many lookups have failed since the index was opened, and what
+    /// the last failure said.
+    pub fn failures(&self) -> (u64, Option<String>) {
+        let count = self.failures.load(std::sync::atomic::Ordering::Relaxed);
+        let last = self.failure.lock().ok().and_then(|l| l.clone());
+        (count, last)
     }
 
     /// How often `addr` was written to, and under which name most often.
@@ -306,12 +271,16 @@ impl History {
         let Ok(mut conn) = self.conn.lock() else {
             return Ok(false);
         };
+        // Overwritten, not only unlinked: without `secure_delete` the rows
+        // stay readable in the file's free pages, and without the
+        // checkpoint in the write-ahead log.
+        conn.pragma_update(None, "secure_delete", true)?;
         let tx = conn.transaction()?;
         let known = tx.execute("DELETE FROM address WHERE addr = ?1", params![key])? > 0;
         tx.execute("DELETE FROM name WHERE addr = ?1", params![key])?;
         tx.execute("DELETE FROM pair WHERE a = ?1 OR b = ?1", params![key])?;
-        tx.execute("DELETE FROM sender WHERE addr = ?1", params![key])?;
         tx.commit()?;
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(known)
     }
 }
@@ -323,53 +292,6 @@ fn known_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Known> {
         name: row.get(2)?,
         last: row.get(3)?,
     })
-}
-
-fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row("PRAGMA user_version", [], |row| row.get(0))
-}
-
-/// Creates the tables, or brings an index of version 1 up to date (its
-/// addresses then have no dates until they are written to again); an
-/// index up to date is not written to (`sendmail` opens it for each
-/// message it learns).
-fn upgrade(conn: &Connection) -> Result<(), String> {
-    let version = user_version(conn).map_err(|e| e.to_string())?;
-    if version > VERSION {
-        return Err("made by a newer maillint".into());
-    }
-    if version == VERSION {
-        return conn
-            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
-            .map_err(|e| e.to_string());
-    }
-    let has_addresses = conn
-        .query_row(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'address'",
-            [],
-            |_| Ok(()),
-        )
-        .optional()
-        .map_err(|e| e.to_string())?
-        .is_some();
-    let upgrade = if has_addresses && version < 2 {
-        UPGRADE_FROM_1
-    } else {
-        ""
-    };
-    conn.execute_batch(&format!(
-        "PRAGMA journal_mode = WAL;
-         PRAGMA synchronous = NORMAL;
-         BEGIN; {upgrade} {SCHEMA} PRAGMA user_version = {VERSION}; COMMIT;"
-    ))
-    .map_err(|e| e.to_string())
-}
-
-fn error_at(path: &Path) -> impl Fn(rusqlite::Error) -> HistoryError + '_ {
-    move |source| HistoryError {
-        path: path.display().to_string(),
-        problem: source.to_string(),
-    }
 }
 
 /// `2026-03-02`: the day (UTC) of a Unix time.
