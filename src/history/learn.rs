@@ -5,11 +5,11 @@ use crate::config::Config;
 use crate::input::{self, FileStamp, Input, Item, Limits, MboxPosition, RawMessage, Start};
 use crate::message::{Field, Message};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use std::cell::RefCell;
 use std::io::{IsTerminal, Read, Seek};
-use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// What a learning run did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -40,26 +40,85 @@ struct SourceRow {
 /// Adds every message of the inputs to the index, calling `progress` after
 /// each message read. Files read before are skipped unread when unchanged,
 /// and an mbox that has grown is read from where the last run stopped.
+/// Messages are parsed outside the write transaction and written
+/// [`BATCH`] at a time, or every [`COMMIT_EVERY`] when reading is slow, so
+/// the index is locked for milliseconds at a time and a `sendmail` that
+/// learns a message meanwhile gets its turn.
 pub fn learn(
     history: &History,
     inputs: &[Input],
     limits: &Limits,
     progress: &dyn Fn(&LearnSummary),
 ) -> Result<LearnSummary, rusqlite::Error> {
+    learn_committing(history, inputs, limits, progress, COMMIT_EVERY)
+}
+
+/// How long parsed messages wait to be written at most.
+const COMMIT_EVERY: Duration = Duration::from_secs(2);
+
+/// One message read, parsed and waiting to be written, with where it was
+/// read from.
+struct Parsed {
+    /// `None` for a message that did not parse: its place in its file
+    /// is remembered all the same.
+    sent: Option<Sent>,
+    file: Option<std::sync::Arc<FileStamp>>,
+    mbox_end: Option<MboxPosition>,
+}
+
+/// [`learn`], committing at least every `commit_every`.
+fn learn_committing(
+    history: &History,
+    inputs: &[Input],
+    limits: &Limits,
+    progress: &dyn Fn(&LearnSummary),
+    commit_every: Duration,
+) -> Result<LearnSummary, rusqlite::Error> {
     let summary = RefCell::new(LearnSummary::default());
-    let Ok(mut conn) = history.conn.lock() else {
+    let Ok(conn) = history.conn.lock() else {
         return Ok(summary.into_inner());
     };
-    let tx = conn.transaction()?;
-    let mut in_batch = 0;
+    learn_kept(history, &conn)?;
+    let mut batch: Vec<Parsed> = Vec::new();
+    let mut since = Instant::now();
     let mut failure = None;
     // The mbox being read: its last message's end is written down when the
     // batch is committed or the next file begins.
     let mut open_mbox: Option<(std::sync::Arc<FileStamp>, MboxPosition)> = None;
+    let flush = |batch: &mut Vec<Parsed>,
+                 open_mbox: &mut Option<(std::sync::Arc<FileStamp>, MboxPosition)>|
+     -> rusqlite::Result<()> {
+        let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
+        for read in batch.drain(..) {
+            if let Some((file, _)) = &open_mbox
+                && read.file.as_ref() != Some(file)
+                && let Some((file, end)) = open_mbox.take()
+            {
+                remember_mbox(&tx, &file, end)?;
+            }
+            if let Some(sent) = &read.sent {
+                let mut s = summary.borrow_mut();
+                if write(&tx, sent)? {
+                    s.learned += 1;
+                } else {
+                    s.known += 1;
+                }
+            }
+            match (read.file, read.mbox_end) {
+                (Some(file), Some(end)) => *open_mbox = Some((file, end)),
+                (Some(file), None) => remember_file(&tx, &file)?,
+                (None, _) => {}
+            }
+        }
+        if let Some((file, end)) = &open_mbox {
+            remember_mbox(&tx, file, *end)?;
+        }
+        tx.commit()
+    };
     input::read_inputs_from(
         inputs,
         limits,
-        &mut |stamp| match where_to_start(&tx, stamp) {
+        &mut |stamp| match where_to_start(&conn, stamp) {
             Ok((start, known)) => {
                 summary.borrow_mut().known += known;
                 start
@@ -70,8 +129,18 @@ pub fn learn(
             if failure.is_some() {
                 return;
             }
-            let mut raw = match item {
-                Item::Message(raw) => raw,
+            match item {
+                Item::Message(mut raw) => {
+                    let sent = read_raw(&mut raw, &mut summary.borrow_mut());
+                    if batch.is_empty() {
+                        since = Instant::now();
+                    }
+                    batch.push(Parsed {
+                        sent,
+                        file: raw.file.clone(),
+                        mbox_end: raw.mbox_end,
+                    });
+                }
                 Item::Error { source, error } => {
                     summary
                         .borrow_mut()
@@ -79,37 +148,10 @@ pub fn learn(
                         .push(format!("{source}: {error}"));
                     return;
                 }
-            };
-            let mut step = || -> rusqlite::Result<()> {
-                if let Some((file, _)) = &open_mbox
-                    && raw.file.as_ref() != Some(file)
-                    && let Some((file, end)) = open_mbox.take()
-                {
-                    remember_mbox(&tx, &file, end)?;
-                }
-                let learned = learn_raw(&tx, &mut raw, &mut summary.borrow_mut())?;
-                let mut s = summary.borrow_mut();
-                match learned {
-                    Some(true) => s.learned += 1,
-                    Some(false) => s.known += 1,
-                    None => {}
-                }
-                match (&raw.file, raw.mbox_end) {
-                    (Some(file), Some(end)) => open_mbox = Some((file.clone(), end)),
-                    (Some(file), None) => remember_file(&tx, file)?,
-                    (None, _) => {}
-                }
-                in_batch += 1;
-                if in_batch == BATCH {
-                    in_batch = 0;
-                    if let Some((file, end)) = &open_mbox {
-                        remember_mbox(&tx, file, *end)?;
-                    }
-                    tx.execute_batch("COMMIT; BEGIN")?;
-                }
-                Ok(())
-            };
-            if let Err(e) = step() {
+            }
+            if (batch.len() >= BATCH || since.elapsed() >= commit_every)
+                && let Err(e) = flush(&mut batch, &mut open_mbox)
+            {
                 failure = Some(e);
             }
             progress(&summary.borrow());
@@ -118,20 +160,15 @@ pub fn learn(
     if let Some(e) = failure {
         return Err(e);
     }
-    if let Some((file, end)) = open_mbox {
-        remember_mbox(&tx, &file, end)?;
+    if !batch.is_empty() || open_mbox.is_some() {
+        flush(&mut batch, &mut open_mbox)?;
     }
-    tx.commit()?;
     Ok(summary.into_inner())
 }
 
-/// Parses and records one message read: `Some(learned)`, or `None` when it
-/// does not parse (the error is in the summary).
-fn learn_raw(
-    tx: &Transaction<'_>,
-    raw: &mut RawMessage,
-    summary: &mut LearnSummary,
-) -> rusqlite::Result<Option<bool>> {
+/// Parses one message read: `None` when it does not parse (the error is in
+/// the summary).
+fn read_raw(raw: &mut RawMessage, summary: &mut LearnSummary) -> Option<Sent> {
     summary.read += 1;
     let fallback_key = content_key(&raw.bytes);
     let message = match raw.parse() {
@@ -140,7 +177,7 @@ fn learn_raw(
             summary
                 .errors
                 .push(format!("{}: {e}", raw.located_source()));
-            return Ok(None);
+            return None;
         }
     };
     let file_time = raw
@@ -148,7 +185,7 @@ fn learn_raw(
         .as_ref()
         .and_then(|f| f.modified)
         .and_then(unix_time);
-    record(tx, &message, fallback_key, file_time).map(Some)
+    Some(Sent::of(&message, fallback_key, file_time))
 }
 
 /// How much of a file to read, and how many messages of it are learned
@@ -156,7 +193,7 @@ fn learn_raw(
 /// from where the last run stopped (when the bytes before that point are
 /// still the same); anything else is read whole, its messages learned
 /// before being recognised by their keys.
-fn where_to_start(tx: &Transaction<'_>, stamp: &FileStamp) -> rusqlite::Result<(Start, u64)> {
+fn where_to_start(tx: &Connection, stamp: &FileStamp) -> rusqlite::Result<(Start, u64)> {
     let Some(row) = source_row(tx, &source_key(stamp))? else {
         return Ok((Start::Whole, 0));
     };
@@ -177,7 +214,7 @@ fn where_to_start(tx: &Transaction<'_>, stamp: &FileStamp) -> rusqlite::Result<(
     })
 }
 
-fn source_row(tx: &Transaction<'_>, key: &str) -> rusqlite::Result<Option<SourceRow>> {
+fn source_row(tx: &Connection, key: &str) -> rusqlite::Result<Option<SourceRow>> {
     tx.prepare_cached(
         "SELECT size, modified, offset, line, messages, tail FROM source WHERE path = ?1",
     )?
@@ -287,17 +324,148 @@ pub fn learn_message(
     raw: &[u8],
     sent: Option<SystemTime>,
 ) -> Result<bool, rusqlite::Error> {
-    let Ok(mut conn) = history.conn.lock() else {
+    let sent = Sent::of(message, content_key(raw), sent.and_then(unix_time));
+    let Ok(conn) = history.conn.lock() else {
         return Ok(false);
     };
-    let tx = conn.transaction()?;
-    let learned = record(&tx, message, content_key(raw), sent.and_then(unix_time))?;
+    learn_kept(history, &conn)?;
+    let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
+    let learned = write(&tx, &sent)?;
     tx.commit()?;
     Ok(learned)
 }
 
+/// What became of a sent message given to [`learn_or_keep`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kept {
+    Learned,
+    /// Learned before.
+    Known,
+    /// The index was busy (another process writing) beyond the wait: what
+    /// is to be learned of the message waits beside the index, and the
+    /// next writer learns it.
+    ForLater,
+}
+
+/// Learns one sent message into the index at `path`, or, when the index
+/// stays busy for longer than `busy`, keeps what is to be learned of it
+/// for the next writer instead of dropping it.
+pub fn learn_or_keep(
+    path: &Path,
+    message: &Message,
+    raw: &[u8],
+    sent: SystemTime,
+    busy: Duration,
+) -> Result<Kept, String> {
+    let history = History::create_waiting(path, busy).map_err(|e| e.to_string())?;
+    let record = Sent::of(message, content_key(raw), unix_time(sent));
+    let written = history
+        .conn
+        .lock()
+        .map_err(|_| "the index's lock was poisoned".to_string())
+        .and_then(|conn| {
+            learn_kept(&history, &conn)
+                .and_then(|()| {
+                    let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
+                    let learned = write(&tx, &record)?;
+                    tx.commit().map(|()| learned)
+                })
+                .map_err(|e| (is_busy(&e), e.to_string()))
+                .map_err(|(busy, e)| if busy { String::new() } else { e })
+        });
+    match written {
+        Ok(true) => Ok(Kept::Learned),
+        Ok(false) => Ok(Kept::Known),
+        Err(e) if e.is_empty() => keep(path, &record).map(|()| Kept::ForLater),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether an error is another process holding the index's write lock.
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// Where messages wait that found the index busy: a directory beside it,
+/// `history.sqlite.pending/`, private like the index.
+fn pending_dir(index: &Path) -> PathBuf {
+    let mut name = index.as_os_str().to_owned();
+    name.push(".pending");
+    PathBuf::from(name)
+}
+
+/// Puts one message's record beside the index for the next writer: written
+/// whole under a temporary name, then renamed, so a reader never sees half
+/// of one.
+fn keep(index: &Path, record: &Sent) -> Result<(), String> {
+    let dir = pending_dir(index);
+    let json = serde_json::to_vec(record).map_err(|e| e.to_string())?;
+    let name = format!(
+        "{}-{}",
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+        std::process::id()
+    );
+    let temporary = dir.join(format!(".{name}"));
+    let write = || -> std::io::Result<()> {
+        let mut builder = std::fs::DirBuilder::new();
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+            builder.mode(0o700);
+            options.mode(0o600);
+        }
+        builder.recursive(true).create(&dir)?;
+        std::io::Write::write_all(&mut options.open(&temporary)?, &json)?;
+        std::fs::rename(&temporary, dir.join(format!("{name}.json")))
+    };
+    write().map_err(|e| {
+        format!("the index was busy, and the message could not be kept for later: {e}")
+    })
+}
+
+/// Learns the messages that found the index busy before (see
+/// [`learn_or_keep`]), then removes them. One that cannot be read is left
+/// where it is.
+fn learn_kept(history: &History, conn: &Connection) -> rusqlite::Result<()> {
+    let Some(dir) = history.path.as_deref().map(pending_dir) else {
+        return Ok(());
+    };
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(());
+    };
+    let kept: Vec<(PathBuf, Sent)> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .filter_map(|p| {
+            let record = serde_json::from_slice(&std::fs::read(&p).ok()?).ok()?;
+            Some((p, record))
+        })
+        .collect();
+    if kept.is_empty() {
+        return Ok(());
+    }
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    for (_, record) in &kept {
+        write(&tx, record)?;
+    }
+    tx.commit()?;
+    for (path, _) in kept {
+        _ = std::fs::remove_file(path);
+    }
+    Ok(())
+}
+
 /// After `maillint sendmail` passed a message on: learns it when
-/// `[history] learn_on_send` is set. A failure is reported and otherwise
+/// `[history] learn_on_send` is set; an index busy for long keeps it for
+/// later (see [`learn_or_keep`]). A failure is reported and otherwise
 /// ignored: the message is sent already.
 pub fn learn_sent(config: &Config, message: &Message, raw: &[u8]) {
     if !config.history.learn_on_send {
@@ -306,55 +474,75 @@ pub fn learn_sent(config: &Config, message: &Message, raw: &[u8]) {
     let Some(path) = index_path(config) else {
         return;
     };
-    let learned = History::create(&path)
-        .map_err(|e| e.to_string())
-        .and_then(|h| {
-            learn_message(&h, message, raw, Some(SystemTime::now())).map_err(|e| e.to_string())
-        });
+    let learned = learn_or_keep(
+        &path,
+        message,
+        raw,
+        SystemTime::now(),
+        super::schema::BUSY_TIMEOUT,
+    );
     if let Err(e) = learned {
         eprintln!("maillint: warning: the message was sent but not learned: {e}");
     }
 }
 
+/// What the index learns of one sent message: its key, its recipients
+/// (with the names they were written under) and when it was sent (the
+/// Date, else the file's time or when `sendmail` passed it on).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct Sent {
+    key: String,
+    recipients: Vec<(String, Option<String>)>,
+    time: Option<i64>,
+}
+
+impl Sent {
+    fn of(message: &Message, fallback_key: String, fallback_time: Option<i64>) -> Sent {
+        let key = message
+            .message_id
+            .as_deref()
+            .map_or(fallback_key, super::schema::message_id_key);
+        // The sender's own addresses are no recipients.
+        let own: Vec<String> = message
+            .addresses_in(Field::From)
+            .map(|a| address_key(a.addr))
+            .filter(|a| a.contains('@'))
+            .collect();
+        let mut recipients: Vec<(String, Option<String>)> = Vec::new();
+        for address in message.addresses().filter(|a| a.field.is_recipient()) {
+            let key = address_key(address.addr);
+            if key.contains('@')
+                && !own.contains(&key)
+                && !recipients.iter().any(|(k, _)| *k == key)
+            {
+                recipients.push((key, address.name.map(str::to_string)));
+            }
+        }
+        let time = message
+            .header("Date")
+            .and_then(|h| mail_parser::DateTime::parse_rfc822(h.value))
+            .filter(mail_parser::DateTime::is_valid)
+            .map(|d| d.to_timestamp())
+            .or(fallback_time);
+        Sent {
+            key,
+            recipients,
+            time,
+        }
+    }
+}
+
 /// Records one message unless it was learned before: its recipients and
-/// when they were written to (the Date, else `fallback_time`), the names
-/// they were written under, and who went together.
-fn record(
-    tx: &Transaction<'_>,
-    message: &Message,
-    fallback_key: String,
-    fallback_time: Option<i64>,
-) -> rusqlite::Result<bool> {
-    let key = message
-        .message_id
-        .as_deref()
-        .map_or(fallback_key, super::schema::message_id_key);
+/// when they were written to, the names they were written under, and who
+/// went together.
+fn write(tx: &Transaction<'_>, sent: &Sent) -> rusqlite::Result<bool> {
     if tx
         .prepare_cached("INSERT OR IGNORE INTO learned (key) VALUES (?1)")?
-        .execute(params![key])?
+        .execute(params![sent.key])?
         == 0
     {
         return Ok(false);
     }
-    // The sender's own addresses are no recipients.
-    let own: Vec<String> = message
-        .addresses_in(Field::From)
-        .map(|a| address_key(a.addr))
-        .filter(|a| a.contains('@'))
-        .collect();
-    let mut recipients: Vec<(String, Option<&str>)> = Vec::new();
-    for address in message.addresses().filter(|a| a.field.is_recipient()) {
-        let key = address_key(address.addr);
-        if key.contains('@') && !own.contains(&key) && !recipients.iter().any(|(k, _)| *k == key) {
-            recipients.push((key, address.name));
-        }
-    }
-    let sent = message
-        .header("Date")
-        .and_then(|h| mail_parser::DateTime::parse_rfc822(h.value))
-        .filter(mail_parser::DateTime::is_valid)
-        .map(|d| d.to_timestamp())
-        .or(fallback_time);
     let mut add_address = tx.prepare_cached(
         "INSERT INTO address (addr, local, domain, count, first, last) VALUES (?1, ?2, ?3, 1, ?4, ?4)
          ON CONFLICT (addr) DO UPDATE SET count = count + 1,
@@ -365,20 +553,20 @@ fn record(
         "INSERT INTO name (name, addr, shown, count) VALUES (?1, ?2, ?3, 1)
          ON CONFLICT (name, addr) DO UPDATE SET count = count + 1, shown = excluded.shown",
     )?;
-    for (addr, name) in &recipients {
+    for (addr, name) in &sent.recipients {
         let (local, domain) = addr.rsplit_once('@').unwrap_or((addr, ""));
-        add_address.execute(params![addr, local, domain, sent])?;
-        if let Some((name, key)) = name.and_then(|n| Some((n.trim(), name_key(n)?))) {
+        add_address.execute(params![addr, local, domain, sent.time])?;
+        if let Some((name, key)) = name.as_deref().and_then(|n| Some((n.trim(), name_key(n)?))) {
             add_name.execute(params![key, addr, name])?;
         }
     }
-    if recipients.len() <= MAX_CIRCLE {
+    if sent.recipients.len() <= MAX_CIRCLE {
         let mut add_pair = tx.prepare_cached(
             "INSERT INTO pair (a, b, count) VALUES (?1, ?2, 1)
              ON CONFLICT (a, b) DO UPDATE SET count = count + 1",
         )?;
-        for (i, (a, _)) in recipients.iter().enumerate() {
-            for (b, _) in &recipients[i + 1..] {
+        for (i, (a, _)) in sent.recipients.iter().enumerate() {
+            for (b, _) in &sent.recipients[i + 1..] {
                 let (a, b) = ordered(a.clone(), b.clone());
                 add_pair.execute(params![a, b])?;
             }
@@ -555,6 +743,94 @@ x
         std::fs::write(&mbox, one(2) + &one(3) + &one(4)).unwrap();
         assert_eq!(run(), (1, 2, 3));
         assert_eq!(history.known("p3@example.net").unwrap().count, 1);
+    }
+
+    fn mbox_of(dir: &Path, messages: u32) -> std::path::PathBuf {
+        let mbox = dir.join("sent.mbox");
+        let text: String = (0..messages)
+            .map(|n| {
+                format!(
+                    "From me Mon Jan  1 00:00:00 2024\nFrom: me@example.org\nTo: p{n}@example.net\nMessage-ID: <{n}@x>\n\nx\n\n"
+                )
+            })
+            .collect();
+        std::fs::write(&mbox, text).unwrap();
+        mbox
+    }
+
+    #[test]
+    fn another_writer_gets_its_turn_while_messages_are_parsed() {
+        let (dir, history) = index();
+        let mbox = mbox_of(dir.path(), 5);
+        let other = rusqlite::Connection::open(dir.path().join("h.sqlite")).unwrap();
+        other.busy_timeout(Duration::ZERO).unwrap();
+        let turns = std::cell::Cell::new(0);
+        learn(&history, &[Input::Path(mbox)], &Limits::default(), &|_| {
+            // What `sendmail` does to learn a message, without waiting.
+            other
+                .execute_batch("BEGIN IMMEDIATE; INSERT INTO learned VALUES ('other'); ROLLBACK")
+                .unwrap();
+            turns.set(turns.get() + 1);
+        })
+        .unwrap();
+        assert_eq!(turns.get(), 5);
+    }
+
+    #[test]
+    fn a_slow_read_is_committed_by_time() {
+        let (dir, history) = index();
+        let mbox = mbox_of(dir.path(), 4);
+        let reader = rusqlite::Connection::open(dir.path().join("h.sqlite")).unwrap();
+        let committed = std::cell::RefCell::new(Vec::new());
+        learn_committing(
+            &history,
+            &[Input::Path(mbox)],
+            &Limits::default(),
+            &|_| {
+                let n: i64 = reader
+                    .query_row("SELECT count(*) FROM learned", [], |r| r.get(0))
+                    .unwrap();
+                committed.borrow_mut().push(n);
+            },
+            Duration::ZERO,
+        )
+        .unwrap();
+        assert_eq!(*committed.borrow(), [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn a_message_that_finds_the_index_busy_is_kept_for_later() {
+        let (dir, history) = index();
+        let path = dir.path().join("h.sqlite");
+        drop(history);
+        let msg = |n: u32| {
+            crate::testing::eml(&format!(
+                "From: me@example.org\nTo: p{n}@example.net\nMessage-ID: <{n}@x>\n\nx\n"
+            ))
+        };
+        let blocker = rusqlite::Connection::open(&path).unwrap();
+        blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let kept = learn_or_keep(&path, &msg(1), b"", SystemTime::now(), Duration::ZERO);
+        assert_eq!(kept, Ok(Kept::ForLater));
+        let pending: Vec<_> = std::fs::read_dir(pending_dir(&path)).unwrap().collect();
+        assert_eq!(pending.len(), 1);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let file = pending[0].as_ref().unwrap().path();
+            assert_eq!(
+                std::fs::metadata(file).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+        blocker.execute_batch("COMMIT").unwrap();
+        // The next writer learns it, then its own message.
+        let next = learn_or_keep(&path, &msg(2), b"", SystemTime::now(), Duration::ZERO);
+        assert_eq!(next, Ok(Kept::Learned));
+        let history = History::open_for_reading(&path).unwrap().unwrap();
+        assert_eq!(history.known("p1@example.net").unwrap().count, 1);
+        assert_eq!(history.known("p2@example.net").unwrap().count, 1);
+        assert_eq!(std::fs::read_dir(pending_dir(&path)).unwrap().count(), 0);
     }
 
     #[test]

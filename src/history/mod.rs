@@ -18,7 +18,9 @@
 mod learn;
 mod schema;
 
-pub use learn::{LearnSummary, learn, learn_message, learn_or_forget, learn_sent};
+pub use learn::{
+    Kept, LearnSummary, learn, learn_message, learn_or_forget, learn_or_keep, learn_sent,
+};
 
 use crate::config::Config;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -44,6 +46,9 @@ pub struct HistoryError {
 /// not `Sync`, and a lookup is a few microseconds, so one lock will do.
 pub struct History {
     conn: Mutex<Connection>,
+    /// The file, when opened for learning: messages that found it busy
+    /// wait beside it (see [`learn_or_keep`]).
+    path: Option<PathBuf>,
     /// Lookups that failed (a damaged file): the linter tells of them,
     /// as loudly as of an index it cannot open.
     failures: std::sync::atomic::AtomicU64,
@@ -114,9 +119,15 @@ impl History {
 
     /// [`create`](Self::create), waiting at most `busy` for another
     /// process's write.
-    fn create_waiting(path: &Path, busy: std::time::Duration) -> Result<History, HistoryError> {
+    pub(crate) fn create_waiting(
+        path: &Path,
+        busy: std::time::Duration,
+    ) -> Result<History, HistoryError> {
         schema::open_for_writing(path, busy)
-            .map(History::new)
+            .map(|conn| History {
+                path: Some(path.to_path_buf()),
+                ..History::new(conn)
+            })
             .map_err(|problem| HistoryError {
                 path: path.display().to_string(),
                 problem,
@@ -141,6 +152,7 @@ impl History {
     fn new(conn: Connection) -> History {
         History {
             conn: Mutex::new(conn),
+            path: None,
             failures: std::sync::atomic::AtomicU64::new(0),
             failure: Mutex::new(None),
         }
