@@ -110,6 +110,9 @@ pub struct HistoryConfig {
     /// `maillint sendmail` adds each message it passes on to the index.
     #[serde(default)]
     pub learn_on_send: bool,
+    /// Entries last written to more than this many days ago are forgotten
+    /// whenever the index is written to; none by default.
+    pub retention_days: Option<u32>,
 }
 
 /// `[bulk]`: when every message counts as bulk mail.
@@ -739,6 +742,7 @@ pub fn starter(domain: Option<&str>) -> Result<String, String> {
 # [history]
 # index = "/home/me/.local/share/maillint/history.sqlite"
 # learn_on_send = true   # maillint sendmail learns from what it passes on
+# retention_days = 730   # forget whom you last wrote to more than two years ago
 "#
     ))
 }

@@ -138,14 +138,36 @@ impl Linter {
     /// [`check`](Self::check), with the message's audience as the rules saw
     /// it, for callers that need its reach too (the gateway's storm counts).
     pub fn check_with_audience<'m>(&'m self, message: &'m Message) -> (Vec<Finding>, Audience<'m>) {
+        self.check_judged_by(message, self.history.as_ref())
+    }
+
+    /// [`check_with_audience`](Self::check_with_audience) for a gateway,
+    /// where each sender is judged by their own history only: `sender` is
+    /// the sender's key ([`history::sender_key`]: the SMTP login, else the
+    /// envelope sender), and the history rules see nothing any other sender
+    /// sent.
+    pub fn check_for_sender<'m>(
+        &'m self,
+        message: &'m Message,
+        sender: &str,
+    ) -> (Vec<Finding>, Audience<'m>) {
+        let view = self.history.as_ref().map(|h| h.for_sender(sender));
+        self.check_judged_by(message, view.as_ref())
+    }
+
+    fn check_judged_by<'m>(
+        &'m self,
+        message: &'m Message,
+        history: Option<&History>,
+    ) -> (Vec<Finding>, Audience<'m>) {
         let audience = Audience::new(message, &self.org);
-        let failed_before = self.history.as_ref().map(|h| h.failures().0);
+        let failed_before = history.map(|h| h.failures().0);
         let cx = Context::new(
             message,
             &audience,
             &self.config,
             self.many_recipients,
-            self.history.as_ref(),
+            history,
         );
         let allowed = if self.inline_allow {
             allowed_rules(message)
@@ -311,6 +333,54 @@ mod tests {
             .unwrap_or_else(|| panic!("{findings:?}"));
         assert_eq!(loud.rule, "new-recipient");
         assert_eq!(loud.severity, Severity::Warning);
+    }
+
+    #[test]
+    fn each_sender_is_judged_by_their_own_history_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        let index = History::create(&path).unwrap();
+        let alice = index.for_sender(&history::sender_key(Some("Alice"), "alice@example.org"));
+        for n in 0..30 {
+            let sent = format!(
+                "From: alice@example.org\nTo: Jane Smith <jane.smith@agency.example>\nMessage-ID: <{n}@a>\n\nx\n"
+            );
+            history::learn_message(
+                &alice,
+                &parse_rfc5322(sent.as_bytes(), 1).unwrap(),
+                b"",
+                None,
+            )
+            .unwrap();
+        }
+        drop((alice, index));
+        let mut config = Config::default();
+        config.history.index = Some(path);
+        let linter = Linter::new(config, &Selection::default()).unwrap();
+        let slip = |from: &str| {
+            parse_rfc5322(
+                format!("From: {from}\nTo: Jane Smith <jane.smith@asiancup.example>\n\nx\n")
+                    .as_bytes(),
+                1,
+            )
+            .unwrap()
+        };
+        let mentions_jane = |findings: &[Finding]| {
+            findings
+                .iter()
+                .any(|f| f.message.contains("jane.smith@agency.example"))
+        };
+        let bob = slip("bob@example.org");
+        let (findings, _) =
+            linter.check_for_sender(&bob, &history::sender_key(None, "<Bob@Example.org>"));
+        assert!(!mentions_jane(&findings), "{findings:?}");
+        assert!(
+            !mentions_jane(&linter.check(&bob)),
+            "nor the personal history"
+        );
+        let alices = slip("alice@example.org");
+        let (findings, _) = linter.check_for_sender(&alices, "login:alice");
+        assert!(mentions_jane(&findings), "{findings:?}");
     }
 
     #[test]

@@ -44,13 +44,65 @@ struct SourceRow {
 /// [`BATCH`] at a time, or every [`COMMIT_EVERY`] when reading is slow, so
 /// the index is locked for milliseconds at a time and a `sendmail` that
 /// learns a message meanwhile gets its turn.
+///
+/// What is learned goes to the history of `history`'s sender (see
+/// [`History::for_sender`]).
 pub fn learn(
     history: &History,
     inputs: &[Input],
     limits: &Limits,
     progress: &dyn Fn(&LearnSummary),
 ) -> Result<LearnSummary, rusqlite::Error> {
-    learn_committing(history, inputs, limits, progress, COMMIT_EVERY)
+    learn_committing(history, inputs, limits, progress, COMMIT_EVERY, Owner::View)
+}
+
+/// [`learn`] from a journal or archive of many senders' mail: each message
+/// goes to the history of the sender its From header names (its first
+/// address, lowercased, as [`sender_key`](super::sender_key) keys an
+/// envelope sender). Messages without a From address are not learned.
+pub fn learn_journal(
+    history: &History,
+    inputs: &[Input],
+    limits: &Limits,
+    progress: &dyn Fn(&LearnSummary),
+) -> Result<LearnSummary, rusqlite::Error> {
+    learn_committing(
+        history,
+        inputs,
+        limits,
+        progress,
+        COMMIT_EVERY,
+        Owner::FromHeader,
+    )
+}
+
+/// Whose history `maillint learn` adds to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Whose {
+    /// The user's own (a personal index).
+    Personal,
+    /// One sender's at a gateway, by [`sender_key`](super::sender_key).
+    Sender(String),
+    /// A journal's: each message's sender's.
+    Journal,
+}
+
+/// What `maillint learn --forget` removes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Forget {
+    /// One correspondent, from every sender's history.
+    Address(String),
+    /// One sender's whole history.
+    Sender(String),
+}
+
+/// Whose history a learning run adds to.
+#[derive(Clone, Copy)]
+enum Owner {
+    /// The sender of the `History` view it was given.
+    View,
+    /// Each message's own From.
+    FromHeader,
 }
 
 /// How long parsed messages wait to be written at most.
@@ -73,6 +125,7 @@ fn learn_committing(
     limits: &Limits,
     progress: &dyn Fn(&LearnSummary),
     commit_every: Duration,
+    owner: Owner,
 ) -> Result<LearnSummary, rusqlite::Error> {
     let summary = RefCell::new(LearnSummary::default());
     let Ok(conn) = history.conn.lock() else {
@@ -131,7 +184,14 @@ fn learn_committing(
             }
             match item {
                 Item::Message(mut raw) => {
-                    let sent = read_raw(&mut raw, &mut summary.borrow_mut());
+                    let sent =
+                        read_raw(&mut raw, &mut summary.borrow_mut(), |message| match owner {
+                            Owner::View => Some(history.owner.clone()),
+                            Owner::FromHeader => message
+                                .addresses_in(Field::From)
+                                .map(|a| address_key(a.addr))
+                                .find(|a| a.contains('@')),
+                        });
                     if batch.is_empty() {
                         since = Instant::now();
                     }
@@ -168,7 +228,11 @@ fn learn_committing(
 
 /// Parses one message read: `None` when it does not parse (the error is in
 /// the summary).
-fn read_raw(raw: &mut RawMessage, summary: &mut LearnSummary) -> Option<Sent> {
+fn read_raw(
+    raw: &mut RawMessage,
+    summary: &mut LearnSummary,
+    owner: impl FnOnce(&Message) -> Option<String>,
+) -> Option<Sent> {
     summary.read += 1;
     let fallback_key = content_key(&raw.bytes);
     let message = match raw.parse() {
@@ -185,7 +249,14 @@ fn read_raw(raw: &mut RawMessage, summary: &mut LearnSummary) -> Option<Sent> {
         .as_ref()
         .and_then(|f| f.modified)
         .and_then(unix_time);
-    Some(Sent::of(&message, fallback_key, file_time))
+    let Some(owner) = owner(&message) else {
+        summary.errors.push(format!(
+            "{}: no sender address to learn it for",
+            raw.located_source()
+        ));
+        return None;
+    };
+    Some(Sent::of(&message, owner, fallback_key, file_time))
 }
 
 /// How much of a file to read, and how many messages of it are learned
@@ -324,7 +395,12 @@ pub fn learn_message(
     raw: &[u8],
     sent: Option<SystemTime>,
 ) -> Result<bool, rusqlite::Error> {
-    let sent = Sent::of(message, content_key(raw), sent.and_then(unix_time));
+    let sent = Sent::of(
+        message,
+        history.owner.clone(),
+        content_key(raw),
+        sent.and_then(unix_time),
+    );
     let Ok(conn) = history.conn.lock() else {
         return Ok(false);
     };
@@ -347,18 +423,26 @@ pub enum Kept {
     ForLater,
 }
 
-/// Learns one sent message into the index at `path`, or, when the index
-/// stays busy for longer than `busy`, keeps what is to be learned of it
-/// for the next writer instead of dropping it.
+/// Learns one sent message into the history of `sender` (a
+/// [`sender_key`](super::sender_key); empty for a personal index) in the
+/// index at `path`, or, when the index stays busy for longer than `busy`,
+/// keeps what is to be learned of it for the next writer instead of
+/// dropping it. A gateway calls this for each message that leaves.
 pub fn learn_or_keep(
     path: &Path,
+    sender: &str,
     message: &Message,
     raw: &[u8],
     sent: SystemTime,
     busy: Duration,
 ) -> Result<Kept, String> {
     let history = History::create_waiting(path, busy).map_err(|e| e.to_string())?;
-    let record = Sent::of(message, content_key(raw), unix_time(sent));
+    let record = Sent::of(
+        message,
+        sender.to_string(),
+        content_key(raw),
+        unix_time(sent),
+    );
     let written = history
         .conn
         .lock()
@@ -476,14 +560,29 @@ pub fn learn_sent(config: &Config, message: &Message, raw: &[u8]) {
     };
     let learned = learn_or_keep(
         &path,
+        "",
         message,
         raw,
         SystemTime::now(),
         super::schema::BUSY_TIMEOUT,
-    );
+    )
+    .and_then(|_| expire_at(config, &path));
     if let Err(e) = learned {
         eprintln!("maillint: warning: the message was sent but not learned: {e}");
     }
+}
+
+/// Applies `[history] retention_days` to the index at `path`.
+fn expire_at(config: &Config, path: &Path) -> Result<(), String> {
+    let Some(days) = config.history.retention_days else {
+        return Ok(());
+    };
+    let now = unix_time(SystemTime::now()).unwrap_or(0);
+    History::create(path)
+        .map_err(|e| e.to_string())?
+        .expire(days, now)
+        .map(drop)
+        .map_err(|e| e.to_string())
 }
 
 /// What the index learns of one sent message: its key, its recipients
@@ -491,13 +590,20 @@ pub fn learn_sent(config: &Config, message: &Message, raw: &[u8]) {
 /// Date, else the file's time or when `sendmail` passed it on).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct Sent {
+    /// Whose history it goes to (see [`History::for_sender`]).
+    owner: String,
     key: String,
     recipients: Vec<(String, Option<String>)>,
     time: Option<i64>,
 }
 
 impl Sent {
-    fn of(message: &Message, fallback_key: String, fallback_time: Option<i64>) -> Sent {
+    fn of(
+        message: &Message,
+        owner: String,
+        fallback_key: String,
+        fallback_time: Option<i64>,
+    ) -> Sent {
         let key = message
             .message_id
             .as_deref()
@@ -525,6 +631,7 @@ impl Sent {
             .map(|d| d.to_timestamp())
             .or(fallback_time);
         Sent {
+            owner,
             key,
             recipients,
             time,
@@ -544,31 +651,32 @@ fn write(tx: &Transaction<'_>, sent: &Sent) -> rusqlite::Result<bool> {
         return Ok(false);
     }
     let mut add_address = tx.prepare_cached(
-        "INSERT INTO address (addr, local, domain, count, first, last) VALUES (?1, ?2, ?3, 1, ?4, ?4)
-         ON CONFLICT (addr) DO UPDATE SET count = count + 1,
+        "INSERT INTO address (owner, addr, local, domain, count, first, last)
+         VALUES (?5, ?1, ?2, ?3, 1, ?4, ?4)
+         ON CONFLICT (owner, addr) DO UPDATE SET count = count + 1,
              first = min(coalesce(first, excluded.first), coalesce(excluded.first, first)),
              last = max(coalesce(last, excluded.last), coalesce(excluded.last, last))",
     )?;
     let mut add_name = tx.prepare_cached(
-        "INSERT INTO name (name, addr, shown, count) VALUES (?1, ?2, ?3, 1)
-         ON CONFLICT (name, addr) DO UPDATE SET count = count + 1, shown = excluded.shown",
+        "INSERT INTO name (owner, name, addr, shown, count) VALUES (?4, ?1, ?2, ?3, 1)
+         ON CONFLICT (owner, name, addr) DO UPDATE SET count = count + 1, shown = excluded.shown",
     )?;
     for (addr, name) in &sent.recipients {
         let (local, domain) = addr.rsplit_once('@').unwrap_or((addr, ""));
-        add_address.execute(params![addr, local, domain, sent.time])?;
+        add_address.execute(params![addr, local, domain, sent.time, sent.owner])?;
         if let Some((name, key)) = name.as_deref().and_then(|n| Some((n.trim(), name_key(n)?))) {
-            add_name.execute(params![key, addr, name])?;
+            add_name.execute(params![key, addr, name, sent.owner])?;
         }
     }
     if sent.recipients.len() <= MAX_CIRCLE {
         let mut add_pair = tx.prepare_cached(
-            "INSERT INTO pair (a, b, count) VALUES (?1, ?2, 1)
-             ON CONFLICT (a, b) DO UPDATE SET count = count + 1",
+            "INSERT INTO pair (owner, a, b, count) VALUES (?3, ?1, ?2, 1)
+             ON CONFLICT (owner, a, b) DO UPDATE SET count = count + 1",
         )?;
         for (i, (a, _)) in sent.recipients.iter().enumerate() {
             for (b, _) in &sent.recipients[i + 1..] {
                 let (a, b) = ordered(a.clone(), b.clone());
-                add_pair.execute(params![a, b])?;
+                add_pair.execute(params![a, b, sent.owner])?;
             }
         }
     }
@@ -593,10 +701,11 @@ pub(super) fn fnv(bytes: &[u8]) -> u64 {
 pub fn learn_or_forget(
     config: &Config,
     paths: &[String],
-    forget: Option<&str>,
+    whose: &Whose,
+    forget: Option<&Forget>,
     path: &Path,
 ) -> Result<(), String> {
-    let history = History::create(path).map_err(|e| e.to_string())?;
+    let all = History::create(path).map_err(|e| e.to_string())?;
     let in_index = |e: rusqlite::Error| {
         HistoryError {
             path: path.display().to_string(),
@@ -604,11 +713,20 @@ pub fn learn_or_forget(
         }
         .to_string()
     };
-    if let Some(addr) = forget {
-        if history.forget(addr).map_err(in_index)? {
-            println!("forgot {addr}");
+    expire_at(config, path)?;
+    let history = match whose {
+        Whose::Sender(key) => all.for_sender(key),
+        Whose::Personal | Whose::Journal => all,
+    };
+    if let Some(forget) = forget {
+        let (forgot, what) = match forget {
+            Forget::Address(addr) => (history.forget(addr), addr),
+            Forget::Sender(key) => (history.forget_sender(key), key),
+        };
+        if forgot.map_err(in_index)? {
+            println!("forgot {what}");
         } else {
-            println!("{addr} was not in the index");
+            println!("{what} was not in the index");
         }
         return Ok(());
     }
@@ -625,7 +743,11 @@ pub fn learn_or_forget(
         ProgressStyle::with_template("{spinner} {human_pos} messages read in {elapsed} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
-    let summary = learn(&history, &inputs, &config.input, &|s| {
+    let learn_as = match whose {
+        Whose::Journal => learn_journal,
+        Whose::Personal | Whose::Sender(_) => learn,
+    };
+    let summary = learn_as(&history, &inputs, &config.input, &|s| {
         bar.inc(1);
         if s.known > 0 {
             bar.set_message(format!("{} already learned", s.known));
@@ -793,6 +915,7 @@ x
                 committed.borrow_mut().push(n);
             },
             Duration::ZERO,
+            Owner::View,
         )
         .unwrap();
         assert_eq!(*committed.borrow(), [1, 2, 3, 4]);
@@ -810,7 +933,7 @@ x
         };
         let blocker = rusqlite::Connection::open(&path).unwrap();
         blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
-        let kept = learn_or_keep(&path, &msg(1), b"", SystemTime::now(), Duration::ZERO);
+        let kept = learn_or_keep(&path, "", &msg(1), b"", SystemTime::now(), Duration::ZERO);
         assert_eq!(kept, Ok(Kept::ForLater));
         let pending: Vec<_> = std::fs::read_dir(pending_dir(&path)).unwrap().collect();
         assert_eq!(pending.len(), 1);
@@ -825,12 +948,102 @@ x
         }
         blocker.execute_batch("COMMIT").unwrap();
         // The next writer learns it, then its own message.
-        let next = learn_or_keep(&path, &msg(2), b"", SystemTime::now(), Duration::ZERO);
+        let next = learn_or_keep(&path, "", &msg(2), b"", SystemTime::now(), Duration::ZERO);
         assert_eq!(next, Ok(Kept::Learned));
         let history = History::open_for_reading(&path).unwrap().unwrap();
         assert_eq!(history.known("p1@example.net").unwrap().count, 1);
         assert_eq!(history.known("p2@example.net").unwrap().count, 1);
         assert_eq!(std::fs::read_dir(pending_dir(&path)).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_journal_is_learned_into_each_senders_history() {
+        let (dir, history) = index();
+        let mbox = dir.path().join("journal.mbox");
+        let one = |from: &str, to: &str, n: u32| {
+            format!(
+                "From x Mon Jan  1 00:00:00 2024\nFrom: {from}\nTo: {to}\nMessage-ID: <{n}@j>\n\nx\n\n"
+            )
+        };
+        let text = one("Alice <Alice@example.org>", "jane@agency.example", 1)
+            + &one("bob@example.org", "tom@club.example", 2)
+            + &one("alice@example.org", "tom@club.example", 3)
+            + &one("undisclosed-recipients:;", "tom@club.example", 4);
+        std::fs::write(&mbox, text).unwrap();
+        let s = learn_journal(&history, &[Input::Path(mbox)], &Limits::default(), &|_| {}).unwrap();
+        assert_eq!((s.learned, s.errors.len()), (3, 1), "{:?}", s.errors);
+        let alice = history.for_sender("alice@example.org");
+        let bob = history.for_sender("bob@example.org");
+        assert_eq!(alice.known("jane@agency.example").unwrap().count, 1);
+        assert_eq!(alice.known("tom@club.example").unwrap().count, 1);
+        assert_eq!(bob.known("jane@agency.example"), None);
+        assert_eq!(
+            history.known("tom@club.example"),
+            None,
+            "no personal history"
+        );
+    }
+
+    #[test]
+    fn retention_and_forgetting_a_sender() {
+        let (_dir, history) = index();
+        let learn_for = |sender: &str, to: &str, date: &str, n: u32| {
+            let text = format!(
+                "From: me@example.org\nTo: Jane Smith <{to}>, bob@example.org\n{date}Message-ID: <{n}@r>\n\nx\n"
+            );
+            learn_message(
+                &history.for_sender(sender),
+                &crate::testing::eml(&text),
+                b"",
+                None,
+            )
+            .unwrap();
+        };
+        learn_for(
+            "a",
+            "old@example.net",
+            "Date: Mon, 6 Jan 2020 09:00:00 +0000\n",
+            1,
+        );
+        learn_for(
+            "a",
+            "new@example.net",
+            "Date: Mon, 2 Mar 2026 09:00:00 +0000\n",
+            2,
+        );
+        learn_for("b", "undated@example.net", "", 3);
+        learn_for(
+            "b",
+            "old@example.net",
+            "Date: Mon, 6 Jan 2020 09:00:00 +0000\n",
+            4,
+        );
+        let june_2026 = 1_780_000_000;
+        // old@ (twice) and bob@ of sender b, last written to in 2020.
+        assert_eq!(history.expire(365, june_2026).unwrap(), 3);
+        let (a, b) = (history.for_sender("a"), history.for_sender("b"));
+        assert_eq!(a.known("old@example.net"), None);
+        assert!(
+            a.named("Jane Smith")
+                .iter()
+                .all(|k| k.addr != "old@example.net")
+        );
+        assert_eq!(a.together("old@example.net", "bob@example.org"), 0);
+        assert_eq!(a.known("new@example.net").unwrap().count, 1);
+        assert_eq!(
+            a.known("bob@example.org").unwrap().count,
+            2,
+            "written to in 2026 too"
+        );
+        assert_eq!(
+            b.known("undated@example.net").unwrap().count,
+            1,
+            "no date: kept"
+        );
+        assert!(history.forget_sender("a").unwrap());
+        assert!(!history.forget_sender("a").unwrap());
+        assert_eq!(a.known("new@example.net"), None);
+        assert_eq!(b.known("undated@example.net").unwrap().count, 1);
     }
 
     #[test]

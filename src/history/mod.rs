@@ -19,13 +19,14 @@ mod learn;
 mod schema;
 
 pub use learn::{
-    Kept, LearnSummary, learn, learn_message, learn_or_forget, learn_or_keep, learn_sent,
+    Forget, Kept, LearnSummary, Whose, learn, learn_journal, learn_message, learn_or_forget,
+    learn_or_keep, learn_sent,
 };
 
 use crate::config::Config;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Messages learned per transaction.
 const BATCH: usize = 2_000;
@@ -45,15 +46,19 @@ pub struct HistoryError {
 /// An open index. Rules share it across threads; SQLite connections are
 /// not `Sync`, and a lookup is a few microseconds, so one lock will do.
 pub struct History {
-    conn: Mutex<Connection>,
+    /// Shared by the views of each sender (see [`for_sender`](Self::for_sender)).
+    conn: Arc<Mutex<Connection>>,
+    /// Whose history this view reads and learns: a sender's key (see
+    /// [`sender_key`]), or empty for the one user of a personal index.
+    owner: String,
     /// The file, when opened for learning: messages that found it busy
     /// wait beside it (see [`learn_or_keep`]).
     path: Option<PathBuf>,
     /// Lookups that failed (a damaged file): the linter tells of them,
     /// as loudly as of an index it cannot open.
-    failures: std::sync::atomic::AtomicU64,
+    failures: Arc<std::sync::atomic::AtomicU64>,
     /// What the last of them said.
-    failure: Mutex<Option<String>>,
+    failure: Arc<Mutex<Option<String>>>,
 }
 
 /// What the index knows of one address.
@@ -151,11 +156,66 @@ impl History {
 
     fn new(conn: Connection) -> History {
         History {
-            conn: Mutex::new(conn),
+            conn: Arc::new(Mutex::new(conn)),
+            owner: String::new(),
             path: None,
-            failures: std::sync::atomic::AtomicU64::new(0),
-            failure: Mutex::new(None),
+            failures: Arc::default(),
+            failure: Arc::default(),
         }
+    }
+
+    /// The same index as one sender's history: lookups see only what this
+    /// sender sent, and learning adds to it alone. `key` is as
+    /// [`sender_key`] makes it. For a gateway, where every sender is judged
+    /// by their own mail; the view shares this one's connection.
+    pub fn for_sender(&self, key: &str) -> History {
+        History {
+            conn: Arc::clone(&self.conn),
+            owner: key.to_string(),
+            path: self.path.clone(),
+            failures: Arc::clone(&self.failures),
+            failure: Arc::clone(&self.failure),
+        }
+    }
+
+    /// Forgets every entry last written to more than `days` days before
+    /// `now` (Unix seconds), with its names and pairs, for every sender;
+    /// entries learned without a date are kept. Returns how many went.
+    pub fn expire(&self, days: u32, now: i64) -> Result<u64, rusqlite::Error> {
+        let cutoff = now.saturating_sub(i64::from(days) * 86_400);
+        let Ok(conn) = self.conn.lock() else {
+            return Ok(0);
+        };
+        conn.pragma_update(None, "secure_delete", true)?;
+        let tx = conn.unchecked_transaction()?;
+        let expired: Vec<(String, String)> = tx
+            .prepare_cached("SELECT owner, addr FROM address WHERE last < ?1")?
+            .query_map(params![cutoff], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (owner, addr) in &expired {
+            forget_rows(&tx, Some(owner), addr)?;
+        }
+        tx.commit()?;
+        if !expired.is_empty() {
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        }
+        Ok(expired.len() as u64)
+    }
+
+    /// Forgets one sender's whole history (someone who left). Returns
+    /// whether there was any.
+    pub fn forget_sender(&self, key: &str) -> Result<bool, rusqlite::Error> {
+        let Ok(conn) = self.conn.lock() else {
+            return Ok(false);
+        };
+        conn.pragma_update(None, "secure_delete", true)?;
+        let tx = conn.unchecked_transaction()?;
+        let known = tx.execute("DELETE FROM address WHERE owner = ?1", params![key])? > 0;
+        tx.execute("DELETE FROM name WHERE owner = ?1", params![key])?;
+        tx.execute("DELETE FROM pair WHERE owner = ?1", params![key])?;
+        tx.commit()?;
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(known)
     }
 
     /// Runs a lookup. A failed lookup (a damaged file) answers as if
@@ -189,10 +249,11 @@ impl History {
         let key = address_key(addr);
         self.query(|c| {
             c.prepare_cached(
-                "SELECT a.addr, a.count, (SELECT shown FROM name n WHERE n.addr = a.addr
-                 ORDER BY count DESC LIMIT 1), a.last FROM address a WHERE a.addr = ?1",
+                "SELECT a.addr, a.count, (SELECT shown FROM name n WHERE n.owner = a.owner
+                 AND n.addr = a.addr ORDER BY count DESC LIMIT 1), a.last
+                 FROM address a WHERE a.owner = ?1 AND a.addr = ?2",
             )?
-            .query_row(params![key], known_row)
+            .query_row(params![self.owner, key], known_row)
             .optional()
         })
     }
@@ -201,9 +262,11 @@ impl History {
     pub fn domain_count(&self, domain: &str) -> u64 {
         let domain = domain.to_lowercase();
         self.query(|c| {
-            c.prepare_cached("SELECT coalesce(sum(count), 0) FROM address WHERE domain = ?1")?
-                .query_row(params![domain], |row| row.get::<_, i64>(0))
-                .map(i64::unsigned_abs)
+            c.prepare_cached(
+                "SELECT coalesce(sum(count), 0) FROM address WHERE owner = ?1 AND domain = ?2",
+            )?
+            .query_row(params![self.owner, domain], |row| row.get::<_, i64>(0))
+            .map(i64::unsigned_abs)
         })
     }
 
@@ -216,10 +279,10 @@ impl History {
         self.query(|c| {
             c.prepare_cached(
                 "SELECT n.addr, n.count, n.shown, a.last FROM name n
-                 LEFT JOIN address a ON a.addr = n.addr
-                 WHERE n.name = ?1 ORDER BY n.count DESC LIMIT 5",
+                 LEFT JOIN address a ON a.owner = n.owner AND a.addr = n.addr
+                 WHERE n.owner = ?1 AND n.name = ?2 ORDER BY n.count DESC LIMIT 5",
             )?
-            .query_map(params![key], known_row)?
+            .query_map(params![self.owner, key], known_row)?
             .collect()
         })
     }
@@ -230,11 +293,12 @@ impl History {
         let local = local.to_lowercase();
         self.query(|c| {
             c.prepare_cached(
-                "SELECT a.addr, a.count, (SELECT shown FROM name n WHERE n.addr = a.addr
-                 ORDER BY count DESC LIMIT 1), a.last
-                 FROM address a WHERE a.local = ?1 ORDER BY a.count DESC LIMIT 5",
+                "SELECT a.addr, a.count, (SELECT shown FROM name n WHERE n.owner = a.owner
+                 AND n.addr = a.addr ORDER BY count DESC LIMIT 1), a.last
+                 FROM address a WHERE a.owner = ?1 AND a.local = ?2
+                 ORDER BY a.count DESC LIMIT 5",
             )?
-            .query_map(params![local], known_row)?
+            .query_map(params![self.owner, local], known_row)?
             .collect()
         })
     }
@@ -245,8 +309,8 @@ impl History {
             return false;
         };
         self.query(|c| {
-            c.prepare_cached("SELECT 1 FROM name WHERE name = ?1 AND addr = ?2")?
-                .query_row(params![name, addr], |_| Ok(()))
+            c.prepare_cached("SELECT 1 FROM name WHERE owner = ?1 AND name = ?2 AND addr = ?3")?
+                .query_row(params![self.owner, name, addr], |_| Ok(()))
                 .optional()
                 .map(|r| r.is_some())
         })
@@ -256,8 +320,8 @@ impl History {
     pub fn together(&self, a: &str, b: &str) -> u64 {
         let (a, b) = ordered(address_key(a), address_key(b));
         self.query(|c| {
-            c.prepare_cached("SELECT count FROM pair WHERE a = ?1 AND b = ?2")?
-                .query_row(params![a, b], |row| row.get::<_, i64>(0))
+            c.prepare_cached("SELECT count FROM pair WHERE owner = ?1 AND a = ?2 AND b = ?3")?
+                .query_row(params![self.owner, a, b], |row| row.get::<_, i64>(0))
                 .optional()
                 .map(|n| n.map_or(0, i64::unsigned_abs))
         })
@@ -268,16 +332,17 @@ impl History {
         let key = address_key(addr);
         self.query(|c| {
             c.prepare_cached(
-                "SELECT b FROM pair WHERE a = ?1 UNION SELECT a FROM pair WHERE b = ?1",
+                "SELECT b FROM pair WHERE owner = ?1 AND a = ?2
+                 UNION SELECT a FROM pair WHERE owner = ?1 AND b = ?2",
             )?
-            .query_map(params![key], |row| row.get(0))?
+            .query_map(params![self.owner, key], |row| row.get(0))?
             .collect()
         })
     }
 
-    /// Removes everything known about one address (it stays forgotten: the
-    /// messages it came from are still marked learned). Returns whether it
-    /// was known.
+    /// Removes everything known about one address, from every sender's
+    /// history (it stays forgotten: the messages it came from are still
+    /// marked learned). Returns whether it was known.
     pub fn forget(&self, addr: &str) -> Result<bool, rusqlite::Error> {
         let key = address_key(addr);
         let Ok(mut conn) = self.conn.lock() else {
@@ -288,12 +353,43 @@ impl History {
         // checkpoint in the write-ahead log.
         conn.pragma_update(None, "secure_delete", true)?;
         let tx = conn.transaction()?;
-        let known = tx.execute("DELETE FROM address WHERE addr = ?1", params![key])? > 0;
-        tx.execute("DELETE FROM name WHERE addr = ?1", params![key])?;
-        tx.execute("DELETE FROM pair WHERE a = ?1 OR b = ?1", params![key])?;
+        let known = forget_rows(&tx, None, &key)?;
         tx.commit()?;
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(known)
+    }
+}
+
+/// Deletes an address with its names and pairs, in one sender's history
+/// or (`None`) in all. Returns whether it was there.
+fn forget_rows(
+    tx: &rusqlite::Transaction<'_>,
+    owner: Option<&str>,
+    addr: &str,
+) -> rusqlite::Result<bool> {
+    // `?1 IS NULL`: every sender.
+    let known = tx
+        .prepare_cached("DELETE FROM address WHERE (?1 IS NULL OR owner = ?1) AND addr = ?2")?
+        .execute(params![owner, addr])?
+        > 0;
+    tx.prepare_cached("DELETE FROM name WHERE (?1 IS NULL OR owner = ?1) AND addr = ?2")?
+        .execute(params![owner, addr])?;
+    tx.prepare_cached("DELETE FROM pair WHERE (?1 IS NULL OR owner = ?1) AND a = ?2")?
+        .execute(params![owner, addr])?;
+    tx.prepare_cached("DELETE FROM pair WHERE (?1 IS NULL OR owner = ?1) AND b = ?2")?
+        .execute(params![owner, addr])?;
+    Ok(known)
+}
+
+/// The key a gateway keeps a sender's history under: the SMTP login
+/// (`{auth_authen}`) when the sender logged in, else the envelope sender
+/// address, lowercased (`MAIL FROM:<Alice@Example.org>` is
+/// `alice@example.org`). A login is marked as one, so that a login that
+/// looks like an address is never another sender's address.
+pub fn sender_key(login: Option<&str>, sender: &str) -> String {
+    match login.map(str::trim).filter(|l| !l.is_empty()) {
+        Some(login) => format!("login:{}", login.to_lowercase()),
+        None => address_key(sender.trim_start_matches('<').trim_end_matches('>')),
     }
 }
 

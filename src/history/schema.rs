@@ -14,14 +14,18 @@ pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The layout, kept in SQLite's `user_version`: what [`MIGRATIONS`] brings
 /// an index to.
-pub(super) const VERSION: i64 = 3;
+pub(super) const VERSION: i64 = 4;
 
 /// Step `n` brings an index of layout `n` to `n + 1`, inside the
 /// migrating transaction. Layout 0 is an empty file, or an index of the
 /// first layout (which left `user_version` at 0: its tables are then kept,
 /// `IF NOT EXISTS`).
-const MIGRATIONS: [fn(&Transaction<'_>) -> rusqlite::Result<()>; VERSION as usize] =
-    [to_1_tables, to_2_dates_and_sources, to_3_private_keys];
+const MIGRATIONS: [fn(&Transaction<'_>) -> rusqlite::Result<()>; VERSION as usize] = [
+    to_1_tables,
+    to_2_dates_and_sources,
+    to_3_private_keys,
+    to_4_senders,
+];
 
 /// Layout 1: who was written to, how often, under which names, together.
 fn to_1_tables(tx: &Transaction<'_>) -> rusqlite::Result<()> {
@@ -77,6 +81,40 @@ fn to_3_private_keys(tx: &Transaction<'_>) -> rusqlite::Result<()> {
         insert.execute([message_id_key(&key["id:".len()..])])?;
     }
     Ok(())
+}
+
+/// Layout 4 keeps each sender's history apart (`owner`: the sender's key,
+/// see [`sender_key`](super::sender_key); empty for the one user of a
+/// personal index, which is what layouts 1 to 3 learned).
+fn to_4_senders(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "CREATE TABLE address4 (
+             owner TEXT NOT NULL, addr TEXT NOT NULL, local TEXT NOT NULL, domain TEXT NOT NULL,
+             count INTEGER NOT NULL, first INTEGER, last INTEGER, PRIMARY KEY (owner, addr)
+         ) WITHOUT ROWID;
+         INSERT INTO address4 SELECT '', addr, local, domain, count, first, last FROM address;
+         DROP TABLE address;
+         ALTER TABLE address4 RENAME TO address;
+         CREATE INDEX address_local ON address (owner, local);
+         CREATE INDEX address_domain ON address (owner, domain);
+         CREATE INDEX address_last ON address (last);
+         CREATE TABLE name4 (
+             owner TEXT NOT NULL, name TEXT NOT NULL, addr TEXT NOT NULL, shown TEXT NOT NULL,
+             count INTEGER NOT NULL, PRIMARY KEY (owner, name, addr)
+         ) WITHOUT ROWID;
+         INSERT INTO name4 SELECT '', name, addr, shown, count FROM name;
+         DROP TABLE name;
+         ALTER TABLE name4 RENAME TO name;
+         CREATE INDEX name_addr ON name (owner, addr);
+         CREATE TABLE pair4 (
+             owner TEXT NOT NULL, a TEXT NOT NULL, b TEXT NOT NULL, count INTEGER NOT NULL,
+             PRIMARY KEY (owner, a, b)
+         ) WITHOUT ROWID;
+         INSERT INTO pair4 SELECT '', a, b, count FROM pair;
+         DROP TABLE pair;
+         ALTER TABLE pair4 RENAME TO pair;
+         CREATE INDEX pair_b ON pair (owner, b);",
+    )
 }
 
 /// How the index knows a message learned by its Message-ID: a hash, so
