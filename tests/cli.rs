@@ -944,6 +944,48 @@ fn learn_then_check_then_forget() {
         .stdout(predicate::str::contains("name-mismatch").not());
 }
 
+/// A gateway's index: each sender's history learned apart, from a Sent
+/// folder under a login or from a journal, and one sender forgotten whole.
+#[test]
+fn learn_for_one_sender_from_a_journal_and_forget_a_sender() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index.sqlite");
+    let learn = |args: &[&str]| {
+        let mut cmd = maillint(dir.path());
+        cmd.arg("learn").arg("--index").arg(&index).args(args);
+        cmd.assert().success()
+    };
+    let sent = fixture("name-mismatch/sent");
+    learn(&["--sender", "login:Alice", sent.as_str()])
+        .stdout(predicate::str::starts_with("learned 18 messages"));
+    // The same messages, from a journal: known already (each message is
+    // learned once), and the journal's sender is read from each From.
+    learn(&["--journal", sent.as_str()]).stdout(predicate::str::contains("(18 already learned)"));
+    let history = maillint::history::History::open_for_reading(&index)
+        .unwrap()
+        .unwrap();
+    let alice = history.for_sender("login:alice");
+    assert_eq!(alice.known("jane.smith@agency.example").unwrap().count, 9);
+    assert_eq!(
+        history.known("jane.smith@agency.example"),
+        None,
+        "not the personal history"
+    );
+    drop((alice, history));
+    std::fs::write(
+        dir.path().join("maillint.toml"),
+        format!("[history]\nindex = {:?}\n", index.display().to_string()),
+    )
+    .unwrap();
+    let slip = fixture("name-mismatch/fire_warning_namesake_at_other_domain.eml");
+    maillint(dir.path())
+        .args(["check", &slip, "--color", "never"])
+        .assert()
+        .stdout(predicate::str::contains("name-mismatch").not());
+    learn(&["--forget-sender", "alice"]).stdout("forgot login:alice\n");
+    learn(&["--forget-sender", "login:alice"]).stdout("login:alice was not in the index\n");
+}
+
 /// The index of a test's own: `maillint` runs with XDG_DATA_HOME in the
 /// working directory, so `learn` without `--index` writes there and no test
 /// reads the index of the person running the tests.

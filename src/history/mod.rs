@@ -9,11 +9,18 @@
 //! its file for one process; SQLite is public domain and rusqlite MIT. The
 //! price is compiling SQLite's C source once (see BENCHMARKS.md).
 //!
-//! Learning commits every [`BATCH`] messages together with the keys of the
-//! messages learned and how far into each file it has read, so an
-//! interrupted run loses at most one batch and the next run goes on where it
-//! stopped, counting no message twice; a later run skips the files (and the
-//! part of an mbox) read before without parsing them again.
+//! Learning commits every [`BATCH`] messages (or every two seconds when
+//! reading is slow) together with the keys of the messages learned and how
+//! far into each file it has read, so an interrupted run loses at most one
+//! batch and the next run goes on where it stopped, counting no message
+//! twice; a later run skips the files (and the part of an mbox) read before
+//! without parsing them again. Messages are parsed outside the write
+//! transaction, which holds the lock only while a batch is written.
+//!
+//! One index may hold many senders' histories apart (a gateway's): every
+//! entry belongs to a sender's key ([`sender_key`]), and a [`History`] is
+//! the view of one sender ([`History::for_sender`]); the personal index of
+//! `maillint learn` is the sender with the empty key.
 
 mod learn;
 mod schema;
