@@ -113,9 +113,17 @@ impl Linter {
         let reads_history = active
             .iter()
             .any(|a| rules::HISTORY_RULES.contains(&a.id.as_ref()));
-        let history = history::index_path(&config)
-            .filter(|_| reads_history)
-            .and_then(|path| open_history(&path));
+        let history = match history::hash_key(&config) {
+            _ if !reads_history => None,
+            Ok(key) => history::index_path(&config).and_then(|path| open_history(&path, key)),
+            Err(e) => {
+                eprintln!(
+                    "maillint: warning: {e}; checking without the history rules ({})",
+                    rules::HISTORY_RULES.join(", ")
+                );
+                None
+            }
+        };
         Ok(Linter {
             history,
             org: Org::new(&config)?,
@@ -236,8 +244,14 @@ impl Linter {
 
 /// The sender's history for the history rules. A damaged index must not
 /// stop every message: it is said once, and the other rules run.
-fn open_history(path: &std::path::Path) -> Option<History> {
-    History::open_for_reading(path).unwrap_or_else(|e| {
+fn open_history(path: &std::path::Path, key: Option<[u8; 16]>) -> Option<History> {
+    let opened = History::open_for_reading(path).and_then(|history| {
+        history
+            .map(|h| h.with_hash_key(key))
+            .transpose()
+            .map_err(|problem| history::HistoryError::new(path, problem))
+    });
+    opened.unwrap_or_else(|e| {
         eprintln!(
             "maillint: warning: {e}; checking without the history rules ({}); move it away and \
              run `maillint learn` to rebuild it",
@@ -279,23 +293,24 @@ mod tests {
         Linter::new(config, selection).unwrap().check(&msg)
     }
 
+    /// Learns `n` messages into `history`, the `n`th with `headers(n)`
+    /// (From and To) and its own Message-ID.
+    fn learn_n(history: &History, n: usize, headers: impl Fn(usize) -> String) {
+        for i in 0..n {
+            let sent = format!("{}Message-ID: <{i}@learned>\n\nx\n", headers(i));
+            let msg = parse_rfc5322(sent.as_bytes(), 1).unwrap();
+            history::learn_message(history, &msg, b"", None).unwrap();
+        }
+    }
+
     #[test]
     fn damage_inside_the_address_table_is_as_loud_as_a_damaged_header() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("h.sqlite");
         let history = History::create(&path).unwrap();
-        for n in 0..400 {
-            let sent = format!(
-                "From: me@example.org\nTo: Person {n} <person.{n}@example.net>\nMessage-ID: <{n}@x>\n\nx\n"
-            );
-            history::learn_message(
-                &history,
-                &parse_rfc5322(sent.as_bytes(), 1).unwrap(),
-                b"",
-                None,
-            )
-            .unwrap();
-        }
+        learn_n(&history, 400, |n| {
+            format!("From: me@example.org\nTo: Person {n} <person.{n}@example.net>\n")
+        });
         drop(history);
         let (root, page): (i64, i64) = {
             let c = rusqlite::Connection::open(&path).unwrap();
@@ -341,18 +356,9 @@ mod tests {
         let path = dir.path().join("h.sqlite");
         let index = History::create(&path).unwrap();
         let alice = index.for_sender(&history::sender_key(Some("Alice"), "alice@example.org"));
-        for n in 0..30 {
-            let sent = format!(
-                "From: alice@example.org\nTo: Jane Smith <jane.smith@agency.example>\nMessage-ID: <{n}@a>\n\nx\n"
-            );
-            history::learn_message(
-                &alice,
-                &parse_rfc5322(sent.as_bytes(), 1).unwrap(),
-                b"",
-                None,
-            )
-            .unwrap();
-        }
+        learn_n(&alice, 30, |_| {
+            format!("From: alice@example.org\nTo: Jane Smith <jane.smith@agency.example>\n")
+        });
         drop((alice, index));
         let mut config = Config::default();
         config.history.index = Some(path);
@@ -381,6 +387,76 @@ mod tests {
         let alices = slip("alice@example.org");
         let (findings, _) = linter.check_for_sender(&alices, "login:alice");
         assert!(mentions_jane(&findings), "{findings:?}");
+    }
+
+    #[test]
+    fn a_hashed_history_warns_without_showing_the_address() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        let key_file = dir.path().join("history.key");
+        std::fs::write(&key_file, "00112233445566778899aabbccddeeff\n").unwrap();
+        let mut config = Config::default();
+        config.history.index = Some(path.clone());
+        config.history.hash_key_file = Some(key_file.clone());
+        let index = history::open_to_learn(&config, &path).unwrap();
+        learn_n(&index, 30, |_| {
+            format!(
+                "From: me@example.org\nTo: Jane Smith <jane.smith@agency.example>, tom@club.example\n"
+            )
+        });
+        drop(index);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend(std::fs::read(dir.path().join("h.sqlite-wal")).unwrap_or_default());
+        for clear in ["jane", "Jane", "agency", "smith", "club"] {
+            assert!(
+                !bytes.windows(clear.len()).any(|w| w == clear.as_bytes()),
+                "{clear} is in the file"
+            );
+        }
+        let linter = Linter::new(config.clone(), &Selection::default()).unwrap();
+        let check = |to: &str| {
+            let msg = parse_rfc5322(
+                format!("From: me@example.org\nTo: {to}\n\nx\n").as_bytes(),
+                1,
+            )
+            .unwrap();
+            linter
+                .check(&msg)
+                .into_iter()
+                .filter(|f| rules::HISTORY_RULES.contains(&f.rule.as_ref()))
+                .map(|f| f.message)
+                .collect::<Vec<_>>()
+        };
+        assert!(
+            check("Jane Smith <jane.smith@asiancup.example>").contains(
+                &"you have written to this name at another address 30 times; never to \
+              jane.smith@asiancup.example"
+                    .to_string()
+            )
+        );
+        let company = check("jane.smith@agency.example, pat@new.example");
+        assert!(
+            company
+                .iter()
+                .any(|m| m.contains("familiar: jane.smith@agency.example (30 times)")),
+            "{company:?}"
+        );
+        assert_eq!(
+            check("Jane Smith <jane.smith@agency.example>"),
+            Vec::<String>::new()
+        );
+        // Read without the key, or with another, it is refused, not misread.
+        let reader = || History::open_for_reading(&path).unwrap().unwrap();
+        assert!(reader().with_hash_key(None).is_err());
+        assert!(reader().with_hash_key(Some([7; 16])).is_err());
+        config.history.hash_key_file = None;
+        let linter = Linter::new(config, &Selection::default()).unwrap();
+        let msg = parse_rfc5322(
+            b"From: me@example.org\nTo: Jane Smith <j@x.example>\n\nx\n",
+            1,
+        )
+        .unwrap();
+        assert!(linter.check(&msg).iter().all(|f| f.rule != "name-mismatch"));
     }
 
     #[test]

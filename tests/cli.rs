@@ -907,15 +907,37 @@ fn a_parallel_batch_reports_in_input_order() {
     );
 }
 
+/// `maillint learn --index INDEX ARGS` in `dir`, which must succeed.
+fn learning<'a>(
+    dir: &'a Path,
+    index: &'a Path,
+) -> impl Fn(&[&str]) -> assert_cmd::assert::Assert + 'a {
+    move |args| {
+        let mut cmd = maillint(dir);
+        cmd.arg("learn").arg("--index").arg(index).args(args);
+        cmd.assert().success()
+    }
+}
+
+/// `maillint check` of name-mismatch's slip in `dir`, with `index` as the
+/// history.
+fn check_slip(dir: &Path, index: &Path) -> assert_cmd::assert::Assert {
+    std::fs::write(
+        dir.join("maillint.toml"),
+        format!("[history]\nindex = {:?}\n", index.display().to_string()),
+    )
+    .unwrap();
+    let slip = fixture("name-mismatch/fire_warning_namesake_at_other_domain.eml");
+    maillint(dir)
+        .args(["check", &slip, "--color", "never"])
+        .assert()
+}
+
 #[test]
 fn learn_then_check_then_forget() {
     let dir = tempfile::tempdir().unwrap();
     let index = dir.path().join("index.sqlite");
-    let learn = |args: &[&str]| {
-        let mut cmd = maillint(dir.path());
-        cmd.arg("learn").arg("--index").arg(&index).args(args);
-        cmd.assert().success()
-    };
+    let learn = learning(dir.path(), &index);
     let sent = fixture("name-mismatch/sent");
     learn(&[sent.as_str()]).stdout(predicate::str::starts_with("learned 18 messages"));
     learn(&[sent.as_str()]).stdout(
@@ -923,25 +945,13 @@ fn learn_then_check_then_forget() {
             .and(predicate::str::contains("(18 already learned)"))
             .and(predicate::str::ends_with("; read 0 messages\n")),
     );
-    std::fs::write(
-        dir.path().join("maillint.toml"),
-        format!("[history]\nindex = {:?}\n", index.display().to_string()),
-    )
-    .unwrap();
-    let slip = fixture("name-mismatch/fire_warning_namesake_at_other_domain.eml");
-    maillint(dir.path())
-        .args(["check", &slip, "--color", "never"])
-        .assert()
-        .stdout(predicate::str::contains(
-            "you have written to Jane Smith <jane.smith@agency.example> 9 times",
-        ));
+    check_slip(dir.path(), &index).stdout(predicate::str::contains(
+        "you have written to Jane Smith <jane.smith@agency.example> 9 times",
+    ));
     learn(&["--forget", "Jane.Smith@agency.example"]).stdout("forgot Jane.Smith@agency.example\n");
     learn(&["--forget", "jane.smith@agency.example"])
         .stdout("jane.smith@agency.example was not in the index\n");
-    maillint(dir.path())
-        .args(["check", &slip, "--color", "never"])
-        .assert()
-        .stdout(predicate::str::contains("name-mismatch").not());
+    check_slip(dir.path(), &index).stdout(predicate::str::contains("name-mismatch").not());
 }
 
 /// A gateway's index: each sender's history learned apart, from a Sent
@@ -950,11 +960,7 @@ fn learn_then_check_then_forget() {
 fn learn_for_one_sender_from_a_journal_and_forget_a_sender() {
     let dir = tempfile::tempdir().unwrap();
     let index = dir.path().join("index.sqlite");
-    let learn = |args: &[&str]| {
-        let mut cmd = maillint(dir.path());
-        cmd.arg("learn").arg("--index").arg(&index).args(args);
-        cmd.assert().success()
-    };
+    let learn = learning(dir.path(), &index);
     let sent = fixture("name-mismatch/sent");
     learn(&["--sender", "login:Alice", sent.as_str()])
         .stdout(predicate::str::starts_with("learned 18 messages"));
@@ -972,16 +978,7 @@ fn learn_for_one_sender_from_a_journal_and_forget_a_sender() {
         "not the personal history"
     );
     drop((alice, history));
-    std::fs::write(
-        dir.path().join("maillint.toml"),
-        format!("[history]\nindex = {:?}\n", index.display().to_string()),
-    )
-    .unwrap();
-    let slip = fixture("name-mismatch/fire_warning_namesake_at_other_domain.eml");
-    maillint(dir.path())
-        .args(["check", &slip, "--color", "never"])
-        .assert()
-        .stdout(predicate::str::contains("name-mismatch").not());
+    check_slip(dir.path(), &index).stdout(predicate::str::contains("name-mismatch").not());
     learn(&["--forget-sender", "alice"]).stdout("forgot login:alice\n");
     learn(&["--forget-sender", "login:alice"]).stdout("login:alice was not in the index\n");
 }

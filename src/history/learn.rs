@@ -196,7 +196,7 @@ fn learn_committing(
                         since = Instant::now();
                     }
                     batch.push(Parsed {
-                        sent,
+                        sent: sent.map(|s| s.stored_by(history)),
                         file: raw.file.clone(),
                         mbox_end: raw.mbox_end,
                     });
@@ -400,7 +400,8 @@ pub fn learn_message(
         history.owner.clone(),
         content_key(raw),
         sent.and_then(unix_time),
-    );
+    )
+    .stored_by(history);
     let Ok(conn) = history.conn.lock() else {
         return Ok(false);
     };
@@ -423,32 +424,35 @@ pub enum Kept {
     ForLater,
 }
 
-/// Learns one sent message into the history of `sender` (a
-/// [`sender_key`](super::sender_key); empty for a personal index) in the
-/// index at `path`, or, when the index stays busy for longer than `busy`,
-/// keeps what is to be learned of it for the next writer instead of
-/// dropping it. A gateway calls this for each message that leaves.
+/// Learns one sent message into `history` (opened for learning with
+/// [`History::create`], and for a gateway the sender's view of it, see
+/// [`History::for_sender`]), or, when the index stays busy for longer than
+/// the wait, keeps what is to be learned of it beside the index for the
+/// next writer instead of dropping it. A gateway calls this for each
+/// message that leaves; `sent` is when.
 pub fn learn_or_keep(
-    path: &Path,
-    sender: &str,
+    history: &History,
     message: &Message,
     raw: &[u8],
     sent: SystemTime,
-    busy: Duration,
 ) -> Result<Kept, String> {
-    let history = History::create_waiting(path, busy).map_err(|e| e.to_string())?;
+    let path = history
+        .path
+        .as_deref()
+        .ok_or("the index was opened for reading, not for learning")?;
     let record = Sent::of(
         message,
-        sender.to_string(),
+        history.owner.clone(),
         content_key(raw),
         unix_time(sent),
-    );
+    )
+    .stored_by(history);
     let written = history
         .conn
         .lock()
         .map_err(|_| "the index's lock was poisoned".to_string())
         .and_then(|conn| {
-            learn_kept(&history, &conn)
+            learn_kept(history, &conn)
                 .and_then(|()| {
                     let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
                     let learned = write(&tx, &record)?;
@@ -558,28 +562,38 @@ pub fn learn_sent(config: &Config, message: &Message, raw: &[u8]) {
     let Some(path) = index_path(config) else {
         return;
     };
-    let learned = learn_or_keep(
-        &path,
-        "",
-        message,
-        raw,
-        SystemTime::now(),
-        super::schema::BUSY_TIMEOUT,
-    )
-    .and_then(|_| expire_at(config, &path));
+    let learned = open_to_learn(config, &path).and_then(|history| {
+        learn_or_keep(&history, message, raw, SystemTime::now())?;
+        expire(config, &history)
+    });
     if let Err(e) = learned {
         eprintln!("maillint: warning: the message was sent but not learned: {e}");
     }
 }
 
-/// Applies `[history] retention_days` to the index at `path`.
-fn expire_at(config: &Config, path: &Path) -> Result<(), String> {
+/// Opens the index at `path` for learning as the configuration asks:
+/// hashed with `[history] hash_key_file`'s key, if set.
+pub fn open_to_learn(config: &Config, path: &Path) -> Result<History, String> {
+    let key = super::hash_key(config)?;
+    History::create(path)
+        .map_err(|e| e.to_string())?
+        .with_hash_key(key)
+        .map_err(|problem| {
+            HistoryError {
+                path: path.display().to_string(),
+                problem,
+            }
+            .to_string()
+        })
+}
+
+/// Applies `[history] retention_days`.
+fn expire(config: &Config, history: &History) -> Result<(), String> {
     let Some(days) = config.history.retention_days else {
         return Ok(());
     };
     let now = unix_time(SystemTime::now()).unwrap_or(0);
-    History::create(path)
-        .map_err(|e| e.to_string())?
+    history
         .expire(days, now)
         .map(drop)
         .map_err(|e| e.to_string())
@@ -593,8 +607,19 @@ struct Sent {
     /// Whose history it goes to (see [`History::for_sender`]).
     owner: String,
     key: String,
-    recipients: Vec<(String, Option<String>)>,
+    recipients: Vec<SentTo>,
     time: Option<i64>,
+}
+
+/// One recipient of a sent message, each part as the index keeps it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct SentTo {
+    addr: String,
+    local: String,
+    domain: String,
+    /// The display name's key (see [`name_key`]), and the name as written
+    /// (not kept by a hashed index).
+    name: Option<(String, Option<String>)>,
 }
 
 impl Sent {
@@ -614,14 +639,21 @@ impl Sent {
             .map(|a| address_key(a.addr))
             .filter(|a| a.contains('@'))
             .collect();
-        let mut recipients: Vec<(String, Option<String>)> = Vec::new();
+        let mut recipients: Vec<SentTo> = Vec::new();
         for address in message.addresses().filter(|a| a.field.is_recipient()) {
             let key = address_key(address.addr);
-            if key.contains('@')
-                && !own.contains(&key)
-                && !recipients.iter().any(|(k, _)| *k == key)
+            if key.contains('@') && !own.contains(&key) && !recipients.iter().any(|r| r.addr == key)
             {
-                recipients.push((key, address.name.map(str::to_string)));
+                let (local, domain) = key.rsplit_once('@').unwrap_or((&key, ""));
+                let name = address
+                    .name
+                    .and_then(|n| Some((name_key(n)?, Some(n.trim().to_string()))));
+                recipients.push(SentTo {
+                    local: local.to_string(),
+                    domain: domain.to_string(),
+                    addr: key,
+                    name,
+                });
             }
         }
         let time = message
@@ -636,6 +668,23 @@ impl Sent {
             recipients,
             time,
         }
+    }
+
+    /// The record as `history` keeps it: hashed for a hashed index (see
+    /// [`History::with_hash_key`]), without the names as written.
+    fn stored_by(mut self, history: &History) -> Sent {
+        if history.key.is_some() {
+            for r in &mut self.recipients {
+                r.addr = history.stored(&r.addr).into_owned();
+                r.local = history.stored(&r.local).into_owned();
+                r.domain = history.stored(&r.domain).into_owned();
+                if let Some((key, shown)) = &mut r.name {
+                    *key = history.stored(key).into_owned();
+                    *shown = None;
+                }
+            }
+        }
+        self
     }
 }
 
@@ -661,11 +710,11 @@ fn write(tx: &Transaction<'_>, sent: &Sent) -> rusqlite::Result<bool> {
         "INSERT INTO name (owner, name, addr, shown, count) VALUES (?4, ?1, ?2, ?3, 1)
          ON CONFLICT (owner, name, addr) DO UPDATE SET count = count + 1, shown = excluded.shown",
     )?;
-    for (addr, name) in &sent.recipients {
-        let (local, domain) = addr.rsplit_once('@').unwrap_or((addr, ""));
-        add_address.execute(params![addr, local, domain, sent.time, sent.owner])?;
-        if let Some((name, key)) = name.as_deref().and_then(|n| Some((n.trim(), name_key(n)?))) {
-            add_name.execute(params![key, addr, name, sent.owner])?;
+    for r in &sent.recipients {
+        add_address.execute(params![r.addr, r.local, r.domain, sent.time, sent.owner])?;
+        if let Some((key, shown)) = &r.name {
+            let shown = shown.as_deref().unwrap_or("");
+            add_name.execute(params![key, r.addr, shown, sent.owner])?;
         }
     }
     if sent.recipients.len() <= MAX_CIRCLE {
@@ -673,9 +722,9 @@ fn write(tx: &Transaction<'_>, sent: &Sent) -> rusqlite::Result<bool> {
             "INSERT INTO pair (owner, a, b, count) VALUES (?3, ?1, ?2, 1)
              ON CONFLICT (owner, a, b) DO UPDATE SET count = count + 1",
         )?;
-        for (i, (a, _)) in sent.recipients.iter().enumerate() {
-            for (b, _) in &sent.recipients[i + 1..] {
-                let (a, b) = ordered(a.clone(), b.clone());
+        for (i, a) in sent.recipients.iter().enumerate() {
+            for b in &sent.recipients[i + 1..] {
+                let (a, b) = ordered(a.addr.clone(), b.addr.clone());
                 add_pair.execute(params![a, b, sent.owner])?;
             }
         }
@@ -705,7 +754,7 @@ pub fn learn_or_forget(
     forget: Option<&Forget>,
     path: &Path,
 ) -> Result<(), String> {
-    let all = History::create(path).map_err(|e| e.to_string())?;
+    let all = open_to_learn(config, path)?;
     let in_index = |e: rusqlite::Error| {
         HistoryError {
             path: path.display().to_string(),
@@ -713,7 +762,7 @@ pub fn learn_or_forget(
         }
         .to_string()
     };
-    expire_at(config, path)?;
+    expire(config, &all)?;
     let history = match whose {
         Whose::Sender(key) => all.for_sender(key),
         Whose::Personal | Whose::Journal => all,
@@ -933,7 +982,8 @@ x
         };
         let blocker = rusqlite::Connection::open(&path).unwrap();
         blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
-        let kept = learn_or_keep(&path, "", &msg(1), b"", SystemTime::now(), Duration::ZERO);
+        let waiting = History::create_waiting(&path, Duration::ZERO).unwrap();
+        let kept = learn_or_keep(&waiting, &msg(1), b"", SystemTime::now());
         assert_eq!(kept, Ok(Kept::ForLater));
         let pending: Vec<_> = std::fs::read_dir(pending_dir(&path)).unwrap().collect();
         assert_eq!(pending.len(), 1);
@@ -948,7 +998,7 @@ x
         }
         blocker.execute_batch("COMMIT").unwrap();
         // The next writer learns it, then its own message.
-        let next = learn_or_keep(&path, "", &msg(2), b"", SystemTime::now(), Duration::ZERO);
+        let next = learn_or_keep(&waiting, &msg(2), b"", SystemTime::now());
         assert_eq!(next, Ok(Kept::Learned));
         let history = History::open_for_reading(&path).unwrap().unwrap();
         assert_eq!(history.known("p1@example.net").unwrap().count, 1);

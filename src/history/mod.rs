@@ -27,7 +27,7 @@ mod schema;
 
 pub use learn::{
     Forget, Kept, LearnSummary, Whose, learn, learn_journal, learn_message, learn_or_forget,
-    learn_or_keep, learn_sent,
+    learn_or_keep, learn_sent, open_to_learn,
 };
 
 use crate::config::Config;
@@ -50,6 +50,15 @@ pub struct HistoryError {
     problem: String,
 }
 
+impl HistoryError {
+    pub fn new(path: &Path, problem: String) -> HistoryError {
+        HistoryError {
+            path: path.display().to_string(),
+            problem,
+        }
+    }
+}
+
 /// An open index. Rules share it across threads; SQLite connections are
 /// not `Sync`, and a lookup is a few microseconds, so one lock will do.
 pub struct History {
@@ -66,6 +75,9 @@ pub struct History {
     failures: Arc<std::sync::atomic::AtomicU64>,
     /// What the last of them said.
     failure: Arc<Mutex<Option<String>>>,
+    /// With a key, addresses, local parts, domains and names are kept as
+    /// keyed hashes (see [`with_hash_key`](Self::with_hash_key)).
+    key: Option<[u8; 16]>,
 }
 
 /// What the index knows of one address.
@@ -168,6 +180,7 @@ impl History {
             path: None,
             failures: Arc::default(),
             failure: Arc::default(),
+            key: None,
         }
     }
 
@@ -182,7 +195,85 @@ impl History {
             path: self.path.clone(),
             failures: Arc::clone(&self.failures),
             failure: Arc::clone(&self.failure),
+            key: self.key,
         }
+    }
+
+    /// The index with addresses and names kept only as keyed hashes
+    /// (`key`, from `[history] hash_key_file`), or in clear (`None`). An
+    /// index is one or the other for good: it records which (and a check of
+    /// the key) with its first entries, and refuses to be read or learned
+    /// the other way or with another key.
+    pub fn with_hash_key(mut self, key: Option<[u8; 16]>) -> Result<History, String> {
+        self.key = key;
+        let check = key.map(|_| self.stored(HASH_CHECK).into_owned());
+        let Ok(conn) = self.conn.lock() else {
+            return Err("the index's lock was poisoned".into());
+        };
+        let recorded: Option<String> = conn
+            .query_row(
+                "SELECT value FROM meta WHERE name = 'hash_check'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| e.to_string())?;
+        let empty = conn
+            .query_row("SELECT 1 FROM address LIMIT 1", [], |_| Ok(()))
+            .optional()
+            .map_err(|e| e.to_string())?
+            .is_none();
+        match (check, recorded) {
+            (Some(check), Some(recorded)) if check != recorded => {
+                return Err(
+                    "it keeps addresses hashed with another key than hash_key_file's".into(),
+                );
+            }
+            (Some(_), None) if !empty => {
+                return Err(
+                    "it keeps addresses in clear, not hashed as hash_key_file asks: \
+                     learn again into a new index"
+                        .into(),
+                );
+            }
+            (Some(check), None) if self.path.is_some() => {
+                conn.execute(
+                    "INSERT INTO meta (name, value) VALUES ('hash_check', ?1)",
+                    params![check],
+                )
+                .map_err(|e| e.to_string())?;
+            }
+            (None, Some(_)) => {
+                return Err(
+                    "it keeps addresses as keyed hashes: set [history] hash_key_file".into(),
+                );
+            }
+            _ => {}
+        }
+        drop(conn);
+        Ok(self)
+    }
+
+    /// A key, local part, domain or name key as the index keeps it: its
+    /// keyed hash (`h:` and 32 hexadecimal digits) when the index is
+    /// hashed, else itself. A hash stays as it is, so what a lookup
+    /// returned can be looked up again.
+    pub fn stored<'a>(&self, plain: &'a str) -> std::borrow::Cow<'a, str> {
+        use siphasher::sip128::Hasher128;
+        use std::hash::Hasher;
+        match &self.key {
+            Some(key) if !is_hash(plain) => {
+                let mut hasher = siphasher::sip128::SipHasher24::new_with_key(key);
+                hasher.write(plain.as_bytes());
+                format!("h:{:032x}", hasher.finish128().as_u128()).into()
+            }
+            _ => plain.into(),
+        }
+    }
+
+    /// Whether `stored`, as a lookup returned it, is `addr`.
+    pub fn is_address(&self, stored: &str, addr: &str) -> bool {
+        self.stored(&address_key(addr)) == stored
     }
 
     /// Forgets every entry last written to more than `days` days before
@@ -253,21 +344,28 @@ impl History {
 
     /// How often `addr` was written to, and under which name most often.
     pub fn known(&self, addr: &str) -> Option<Known> {
-        let key = address_key(addr);
+        let plain = address_key(addr);
+        let key = self.stored(&plain);
         self.query(|c| {
             c.prepare_cached(
-                "SELECT a.addr, a.count, (SELECT shown FROM name n WHERE n.owner = a.owner
+                "SELECT a.addr, a.count, (SELECT NULLIF(shown, '') FROM name n WHERE n.owner = a.owner
                  AND n.addr = a.addr ORDER BY count DESC LIMIT 1), a.last
                  FROM address a WHERE a.owner = ?1 AND a.addr = ?2",
             )?
             .query_row(params![self.owner, key], known_row)
             .optional()
         })
+        // The caller's own address, not its hash.
+        .map(|known| Known {
+            addr: plain.clone(),
+            ..known
+        })
     }
 
     /// Messages sent to any address at `domain`.
     pub fn domain_count(&self, domain: &str) -> u64 {
         let domain = domain.to_lowercase();
+        let domain = self.stored(&domain);
         self.query(|c| {
             c.prepare_cached(
                 "SELECT coalesce(sum(count), 0) FROM address WHERE owner = ?1 AND domain = ?2",
@@ -283,9 +381,10 @@ impl History {
         let Some(key) = name_key(name) else {
             return Vec::new();
         };
+        let key = self.stored(&key);
         self.query(|c| {
             c.prepare_cached(
-                "SELECT n.addr, n.count, n.shown, a.last FROM name n
+                "SELECT n.addr, n.count, NULLIF(n.shown, ''), a.last FROM name n
                  LEFT JOIN address a ON a.owner = n.owner AND a.addr = n.addr
                  WHERE n.owner = ?1 AND n.name = ?2 ORDER BY n.count DESC LIMIT 5",
             )?
@@ -298,9 +397,10 @@ impl History {
     /// first.
     pub fn with_local_part(&self, local: &str) -> Vec<Known> {
         let local = local.to_lowercase();
+        let local = self.stored(&local);
         self.query(|c| {
             c.prepare_cached(
-                "SELECT a.addr, a.count, (SELECT shown FROM name n WHERE n.owner = a.owner
+                "SELECT a.addr, a.count, (SELECT NULLIF(shown, '') FROM name n WHERE n.owner = a.owner
                  AND n.addr = a.addr ORDER BY count DESC LIMIT 1), a.last
                  FROM address a WHERE a.owner = ?1 AND a.local = ?2
                  ORDER BY a.count DESC LIMIT 5",
@@ -315,6 +415,7 @@ impl History {
         let (Some(name), addr) = (name_key(name), address_key(addr)) else {
             return false;
         };
+        let (name, addr) = (self.stored(&name), self.stored(&addr));
         self.query(|c| {
             c.prepare_cached("SELECT 1 FROM name WHERE owner = ?1 AND name = ?2 AND addr = ?3")?
                 .query_row(params![self.owner, name, addr], |_| Ok(()))
@@ -325,7 +426,10 @@ impl History {
 
     /// Messages that went to both addresses.
     pub fn together(&self, a: &str, b: &str) -> u64 {
-        let (a, b) = ordered(address_key(a), address_key(b));
+        let (a, b) = ordered(
+            self.stored(&address_key(a)).into_owned(),
+            self.stored(&address_key(b)).into_owned(),
+        );
         self.query(|c| {
             c.prepare_cached("SELECT count FROM pair WHERE owner = ?1 AND a = ?2 AND b = ?3")?
                 .query_row(params![self.owner, a, b], |row| row.get::<_, i64>(0))
@@ -337,6 +441,7 @@ impl History {
     /// The addresses ever written to together with `addr`.
     pub fn companions(&self, addr: &str) -> Vec<String> {
         let key = address_key(addr);
+        let key = self.stored(&key);
         self.query(|c| {
             c.prepare_cached(
                 "SELECT b FROM pair WHERE owner = ?1 AND a = ?2
@@ -352,6 +457,7 @@ impl History {
     /// marked learned). Returns whether it was known.
     pub fn forget(&self, addr: &str) -> Result<bool, rusqlite::Error> {
         let key = address_key(addr);
+        let key = self.stored(&key).into_owned();
         let Ok(mut conn) = self.conn.lock() else {
             return Ok(false);
         };
@@ -400,6 +506,37 @@ pub fn sender_key(login: Option<&str>, sender: &str) -> String {
     }
 }
 
+/// What a hashed index keeps under `meta.hash_check`: this, hashed.
+const HASH_CHECK: &str = "maillint history hash check";
+
+/// Whether a stored value is a keyed hash (see [`History::stored`]).
+fn is_hash(value: &str) -> bool {
+    value.len() == 34
+        && value.starts_with("h:")
+        && value[2..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The key in `[history] hash_key_file`, if set: 32 hexadecimal digits
+/// (128 bits; `openssl rand -hex 16` makes one).
+pub fn hash_key(config: &Config) -> Result<Option<[u8; 16]>, String> {
+    let Some(file) = &config.history.hash_key_file else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("hash_key_file {}: {e}", file.display()))?;
+    let hex = text.trim();
+    let key = u128::from_str_radix(hex, 16)
+        .ok()
+        .filter(|_| hex.len() == 32)
+        .ok_or_else(|| {
+            format!(
+                "hash_key_file {}: not 32 hexadecimal digits",
+                file.display()
+            )
+        })?;
+    Ok(Some(key.to_be_bytes()))
+}
+
 fn known_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Known> {
     Ok(Known {
         addr: row.get(0)?,
@@ -431,6 +568,12 @@ impl Known {
             Some(name) => format!("{name} <{}>", self.addr),
             None => self.addr.clone(),
         }
+    }
+
+    /// Whether the address is a keyed hash (a hashed index's, see
+    /// [`History::with_hash_key`]), which cannot be shown.
+    pub fn is_hidden(&self) -> bool {
+        is_hash(&self.addr)
     }
 
     /// `41 times`, `once`.

@@ -85,7 +85,9 @@ fn to_3_private_keys(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 
 /// Layout 4 keeps each sender's history apart (`owner`: the sender's key,
 /// see [`sender_key`](super::sender_key); empty for the one user of a
-/// personal index, which is what layouts 1 to 3 learned).
+/// personal index, which is what layouts 1 to 3 learned), and `meta`:
+/// whether, and under which key, addresses and names are kept as keyed
+/// hashes (see [`History::with_hash_key`](super::History::with_hash_key)).
 fn to_4_senders(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(
         "CREATE TABLE address4 (
@@ -113,7 +115,8 @@ fn to_4_senders(tx: &Transaction<'_>) -> rusqlite::Result<()> {
          INSERT INTO pair4 SELECT '', a, b, count FROM pair;
          DROP TABLE pair;
          ALTER TABLE pair4 RENAME TO pair;
-         CREATE INDEX pair_b ON pair (owner, b);",
+         CREATE INDEX pair_b ON pair (owner, b);
+         CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
     )
 }
 
