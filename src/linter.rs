@@ -357,7 +357,7 @@ mod tests {
         let index = History::create(&path).unwrap();
         let alice = index.for_sender(&history::sender_key(Some("Alice"), "alice@example.org"));
         learn_n(&alice, 30, |_| {
-            format!("From: alice@example.org\nTo: Jane Smith <jane.smith@agency.example>\n")
+            "From: alice@example.org\nTo: Jane Smith <jane.smith@agency.example>\n".to_string()
         });
         drop((alice, index));
         let mut config = Config::default();
@@ -400,9 +400,8 @@ mod tests {
         config.history.hash_key_file = Some(key_file.clone());
         let index = history::open_to_learn(&config, &path).unwrap();
         learn_n(&index, 30, |_| {
-            format!(
-                "From: me@example.org\nTo: Jane Smith <jane.smith@agency.example>, tom@club.example\n"
-            )
+            "From: me@example.org\nTo: Jane Smith <jane.smith@agency.example>, tom@club.example\n"
+                .to_string()
         });
         drop(index);
         let mut bytes = std::fs::read(&path).unwrap();
