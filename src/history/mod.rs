@@ -342,13 +342,18 @@ impl History {
         (count, last)
     }
 
+    // Lookups name their index (`INDEXED BY`): without statistics SQLite
+    // takes a primary key's `owner` prefix as good as an index on
+    // `(owner, addr)` and reads every entry of the sender (measured: the
+    // history rules' cost per message went from 48 to 375 µs).
+
     /// How often `addr` was written to, and under which name most often.
     pub fn known(&self, addr: &str) -> Option<Known> {
         let plain = address_key(addr);
         let key = self.stored(&plain);
         self.query(|c| {
             c.prepare_cached(
-                "SELECT a.addr, a.count, (SELECT NULLIF(shown, '') FROM name n WHERE n.owner = a.owner
+                "SELECT a.addr, a.count, (SELECT NULLIF(shown, '') FROM name n INDEXED BY name_addr WHERE n.owner = a.owner
                  AND n.addr = a.addr ORDER BY count DESC LIMIT 1), a.last
                  FROM address a WHERE a.owner = ?1 AND a.addr = ?2",
             )?
@@ -368,7 +373,8 @@ impl History {
         let domain = self.stored(&domain);
         self.query(|c| {
             c.prepare_cached(
-                "SELECT coalesce(sum(count), 0) FROM address WHERE owner = ?1 AND domain = ?2",
+                "SELECT coalesce(sum(count), 0) FROM address INDEXED BY address_domain
+                 WHERE owner = ?1 AND domain = ?2",
             )?
             .query_row(params![self.owner, domain], |row| row.get::<_, i64>(0))
             .map(i64::unsigned_abs)
@@ -400,9 +406,9 @@ impl History {
         let local = self.stored(&local);
         self.query(|c| {
             c.prepare_cached(
-                "SELECT a.addr, a.count, (SELECT NULLIF(shown, '') FROM name n WHERE n.owner = a.owner
+                "SELECT a.addr, a.count, (SELECT NULLIF(shown, '') FROM name n INDEXED BY name_addr WHERE n.owner = a.owner
                  AND n.addr = a.addr ORDER BY count DESC LIMIT 1), a.last
-                 FROM address a WHERE a.owner = ?1 AND a.local = ?2
+                 FROM address a INDEXED BY address_local WHERE a.owner = ?1 AND a.local = ?2
                  ORDER BY a.count DESC LIMIT 5",
             )?
             .query_map(params![self.owner, local], known_row)?
