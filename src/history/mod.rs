@@ -480,23 +480,35 @@ impl History {
 }
 
 /// Deletes an address with its names and pairs, in one sender's history
-/// or (`None`) in all. Returns whether it was there.
+/// or (`None`) in every sender's that has it. Returns whether it was there.
 fn forget_rows(
     tx: &rusqlite::Transaction<'_>,
     owner: Option<&str>,
     addr: &str,
 ) -> rusqlite::Result<bool> {
-    // `?1 IS NULL`: every sender.
-    let known = tx
-        .prepare_cached("DELETE FROM address WHERE (?1 IS NULL OR owner = ?1) AND addr = ?2")?
-        .execute(params![owner, addr])?
-        > 0;
-    tx.prepare_cached("DELETE FROM name WHERE (?1 IS NULL OR owner = ?1) AND addr = ?2")?
-        .execute(params![owner, addr])?;
-    tx.prepare_cached("DELETE FROM pair WHERE (?1 IS NULL OR owner = ?1) AND a = ?2")?
-        .execute(params![owner, addr])?;
-    tx.prepare_cached("DELETE FROM pair WHERE (?1 IS NULL OR owner = ?1) AND b = ?2")?
-        .execute(params![owner, addr])?;
+    let owners: Vec<String> = match owner {
+        Some(owner) => vec![owner.to_string()],
+        // One pass over the addresses; each sender's rows are then found by
+        // their indexes.
+        None => tx
+            .prepare_cached("SELECT owner FROM address WHERE addr = ?1")?
+            .query_map(params![addr], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?,
+    };
+    let mut known = false;
+    for owner in &owners {
+        known |= tx
+            .prepare_cached("DELETE FROM address WHERE owner = ?1 AND addr = ?2")?
+            .execute(params![owner, addr])?
+            > 0;
+        for delete in [
+            "DELETE FROM name INDEXED BY name_addr WHERE owner = ?1 AND addr = ?2",
+            "DELETE FROM pair WHERE owner = ?1 AND a = ?2",
+            "DELETE FROM pair INDEXED BY pair_b WHERE owner = ?1 AND b = ?2",
+        ] {
+            tx.prepare_cached(delete)?.execute(params![owner, addr])?;
+        }
+    }
     Ok(known)
 }
 
