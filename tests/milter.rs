@@ -14,7 +14,9 @@ use std::time::Duration;
 mod decision_log;
 use decision_log::Log;
 mod mta;
+mod scrape;
 use mta::{ALL_ACTIONS, Mta, POSTFIX_FLAGS};
+use scrape::sample;
 
 impl Log {
     /// Waits for a line containing `needle` (the server logs from its own
@@ -178,6 +180,8 @@ fn cc_exposure_is_rejected_with_the_finding_in_the_reply() {
 fn inbound_mail_is_accepted_at_mail_from() {
     let (address, log) = start(CONFIG);
     let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    // Port 25: no submission mark.
+    mta.daemon_name = "";
     let replies = mta.message(
         "someone@elsewhere.example",
         &["jane@example.org"],
@@ -192,14 +196,86 @@ fn authenticated_users_and_client_networks_are_outgoing() {
     let config = format!("{CONFIG}networks = [\"192.0.2.0/24\"]\n");
     let (address, _) = start(&config);
     let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    mta.daemon_name = "";
     let replies = mta.message("jane@gmail.example", &["x@partner.example"], &cc_exposure());
     assert_eq!(replies.last().unwrap().0, b'y', "client in 192.0.2.0/24");
 
     let (address, _) = start(CONFIG);
     let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
-    mta.send(b'D', b"M{auth_authen}\0jane\0");
+    mta.daemon_name = "";
+    mta.mail_macros = vec![("{auth_authen}", "jane")];
     let replies = mta.message("jane@gmail.example", &["x@partner.example"], &cc_exposure());
     assert_eq!(replies.last().unwrap().0, b'y', "SMTP-authenticated");
+
+    // The MTA's submission service, by its mark (Postfix's
+    // milter_macro_daemon_name, Sendmail's daemon name).
+    for daemon in ["ORIGINATING", "MSA"] {
+        let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+        mta.daemon_name = daemon;
+        let replies = mta.message("jane@gmail.example", &["x@partner.example"], &cc_exposure());
+        assert_eq!(replies.last().unwrap().0, b'y', "{daemon}");
+    }
+
+    // Submitted on the server itself: Postfix gives no client port.
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    mta.daemon_name = "";
+    mta.client = ("127.0.0.1", 0);
+    let replies = mta.message(
+        "www-data@example.org",
+        &["x@partner.example"],
+        &cc_exposure(),
+    );
+    assert_eq!(replies.last().unwrap().0, b'y', "local submission");
+}
+
+#[test]
+fn a_sender_in_the_organisations_domains_is_not_outgoing_by_itself() {
+    // Anyone can write MAIL FROM:<jane@example.org> on port 25: that alone
+    // must not make a message outgoing (checked, counted in storms).
+    let (address, log) = start(CONFIG);
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    mta.daemon_name = "MTA";
+    let replies = mta.message("jane@example.org", &["bob@example.org"], &cc_exposure());
+    assert_eq!(replies, [(b'a', Vec::new())]);
+    log.wait_for(r#"sender="j•••@example.org" recipients=0 rules="" action=accept"#);
+
+    // Unless the site says so.
+    let (address, _) = start(&format!("{CONFIG}outgoing_by_sender_domain = true\n"));
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    mta.daemon_name = "MTA";
+    let replies = mta.message("jane@example.org", &["bob@example.org"], &cc_exposure());
+    assert!(
+        reply_text(&replies).contains("[cc-exposure]"),
+        "{replies:?}"
+    );
+}
+
+#[test]
+fn no_message_inherits_an_earlier_ones_macros() {
+    let (address, log) = start(CONFIG);
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    mta.daemon_name = "";
+    mta.mail_macros = vec![("{auth_authen}", "jane")];
+    let replies = mta.message("jane@gmail.example", &["x@partner.example"], &cc_exposure());
+    assert_eq!(replies.last().unwrap().0, b'y', "logged in: outgoing");
+    // The next message on the connection, from someone who did not log
+    // in: inbound, without the first one's login.
+    mta.send(b'D', b"Mi\0Q2\0");
+    mta.send(b'M', b"<someone@elsewhere.example>\0");
+    assert_eq!(mta.receive(), (b'a', Vec::new()));
+    // After an abort, neither the queue id nor the login stays.
+    mta.send(b'A', b"");
+    mta.send(b'M', b"<other@elsewhere.example>\0");
+    assert_eq!(mta.receive(), (b'a', Vec::new()));
+    let text = log.wait_for("o•••@elsewhere.example");
+    assert!(
+        text.contains(r#"queue_id="Q2" message_id="-" sender="s•••@elsewhere.example""#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"queue_id="-" message_id="-" sender="o•••@elsewhere.example""#),
+        "{text}"
+    );
 }
 
 #[test]
@@ -216,9 +292,11 @@ fn bcc_only_recipients_are_judged_by_the_envelope() {
         b'h',
         "a warning is tagged: {replies:?}"
     );
+    // With the leading space Postfix expects (HEADER_LEADING_SPACE was
+    // agreed): it writes the value as given, after the colon.
     assert_eq!(
         replies.first().unwrap().1,
-        b"X-Maillint\0mass-list\0".to_vec()
+        b"X-Maillint\0 mass-list\0".to_vec()
     );
     // Without the envelope recipient, nothing to say.
     let replies = mta.message("jane@example.org", &["jane@example.org"], message);
@@ -273,6 +351,7 @@ fn faults_are_logged_and_the_server_goes_on() {
 
     // The MTA goes away in the middle of a message.
     let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    mta.submission();
     mta.send(b'D', b"Mi\0Q777\0");
     mta.send(b'M', b"<jane@example.org>\0");
     mta.receive();
@@ -296,11 +375,14 @@ fn faults_are_logged_and_the_server_goes_on() {
 fn abort_forgets_the_message() {
     let (address, log) = start(CONFIG);
     let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    mta.submission();
     mta.send(b'D', b"Mi\0Q888\0");
     mta.send(b'M', b"<jane@example.org>\0");
     mta.receive();
-    // A plain RSET after MAIL: nothing to say.
+    // A plain RSET after MAIL: nothing to say. (An abort forgets the
+    // message's macros: the MTA sends them again with the next MAIL.)
     mta.send(b'A', b"");
+    mta.send(b'D', b"Mi\0Q888\0");
     mta.send(b'M', b"<jane@example.org>\0");
     mta.receive();
     mta.event(b'L', b"Cc\0 a@x.example\0", 0x80);
@@ -333,20 +415,27 @@ fn serves_on_a_unix_socket() {
     assert_eq!(replies, [(b'c', Vec::new())]);
     let replies = mta.message("jane@example.org", &["jane@example.org"], &cc_exposure());
     assert!(reply_text(&replies).contains("cc-exposure"), "{replies:?}");
+    mta.daemon_name = "";
     let replies = mta.message("someone@elsewhere.example", &["jane@example.org"], CLEAN);
     assert_eq!(replies, [(b'a', Vec::new())]);
 }
 
-#[test]
-fn only_messages_that_go_out_count_towards_a_storm() {
-    let reply_all = |i: usize| {
-        format!("From: u{i}@example.org\r\nTo: everyone@example.org\r\nSubject: Re: Test\r\nReferences: <root@example.org>\r\n\r\nPlease remove me.\r\n").into_bytes()
-    };
-    let envelope = |i: usize| maillint::milter::Envelope {
+/// The `i`th reply to everyone in a thread, from `u{i}`.
+fn reply_all(i: usize) -> Vec<u8> {
+    format!("From: u{i}@example.org\r\nTo: everyone@example.org\r\nSubject: Re: Test\r\nReferences: <root@example.org>\r\n\r\nPlease remove me.\r\n").into_bytes()
+}
+
+/// The envelope of [`reply_all`]`(i)`.
+fn envelope(i: usize) -> maillint::milter::Envelope {
+    maillint::milter::Envelope {
         sender: format!("u{i}@example.org"),
         recipients: vec!["everyone@example.org".into()],
         ..Default::default()
-    };
+    }
+}
+
+#[test]
+fn only_messages_that_go_out_count_towards_a_storm() {
     let storm_rule = |config: &str| -> Vec<bool> {
         let config = parse(config);
         let gateway = Gateway::new(config, Box::new(Log::default())).unwrap();
@@ -392,4 +481,422 @@ fn a_message_maillint_cannot_check_gets_the_fault_action() {
     // The connection goes on.
     let replies = mta.message("jane@example.org", &["bob@partner.example"], CLEAN);
     assert_eq!(replies, [(b'c', Vec::new())]);
+}
+
+#[test]
+fn the_senders_own_maillint_headers_are_removed() {
+    let (address, log) = start(&format!("{CONFIG}warning = \"tag\"\n"));
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    let message = "From: Jane <jane@example.org>\nTo: All Staff <all-staff@example.org>\nX-Maillint: no findings\nX-Maillint-Allow: mass-list; reason=approved\nSubject: Open enrolment\nMessage-ID: <m4@example.org>\nx-maillint: no findings\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nHi everyone.\n";
+    let replies = mta.message("jane@example.org", &["all-staff@example.org"], message);
+    let change = |index: u8, name: &str| {
+        let mut data = vec![0, 0, 0, index];
+        data.extend_from_slice(format!("{name}\0\0").as_bytes());
+        (b'm', data)
+    };
+    // The allowance is ignored at the gateway by default: the warning
+    // stands, and the sender's headers go before maillint's tag.
+    assert_eq!(
+        replies,
+        [
+            change(1, "X-Maillint-Allow"),
+            change(2, "X-Maillint"),
+            change(1, "X-Maillint"),
+            (b'h', b"X-Maillint\0 mass-list\0".to_vec()),
+            (b'c', Vec::new())
+        ]
+    );
+    let text = log.wait_for("<m4@example.org>");
+    assert!(!text.contains("allowed="), "{text}");
+}
+
+#[test]
+fn inline_allowances_count_only_where_the_site_wants_them() {
+    let message = cc_exposure().replace(
+        "Subject: Event\n",
+        "Subject: Event\nX-Maillint-Allow: cc-exposure recipient-count external-recipients; reason=party\n",
+    );
+    let (address, log) = start(CONFIG);
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    let replies = mta.message("jane@example.org", &["a@company1.example"], &message);
+    assert!(
+        reply_text(&replies).contains("[cc-exposure]"),
+        "{replies:?}"
+    );
+    log.wait_for("rules=\"cc-exposure");
+
+    let (address, log) = start(&format!("{CONFIG}inline_allow = true\n"));
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    let replies = mta.message("jane@example.org", &["a@company1.example"], &message);
+    let mut removed = vec![0, 0, 0, 1];
+    removed.extend_from_slice(b"X-Maillint-Allow\0\0");
+    assert_eq!(replies, [(b'm', removed), (b'c', Vec::new())]);
+    log.wait_for(
+        r#"rules="" action=accept allowed="cc-exposure,recipient-count,external-recipients""#,
+    );
+}
+
+#[test]
+fn the_sending_limit_counts_a_mailbox_however_its_address_is_written() {
+    let config = format!("{CONFIG}[storm]\nsender_limit_per_hour = 3\n");
+    let gateway = Gateway::new(parse(&config), Box::new(Log::default())).unwrap();
+    let announcement = |i: usize| {
+        format!("From: boss@example.org\r\nTo: all-staff@example.org\r\nSubject: News {i}\r\nMessage-ID: <n{i}@example.org>\r\n\r\nNews.\r\n").into_bytes()
+    };
+    let limited = |senders: &[(&str, Option<&str>)]| -> Vec<bool> {
+        senders
+            .iter()
+            .enumerate()
+            .map(|(i, (sender, login))| {
+                let envelope = maillint::milter::Envelope {
+                    sender: sender.to_string(),
+                    recipients: vec!["all-staff@example.org".into()],
+                    authenticated: login.map(str::to_string),
+                    ..Default::default()
+                };
+                let decision = gateway.judge_at(announcement(i), &envelope, 1000 + i as u64);
+                decision.rules.iter().any(|r| r == "storm")
+            })
+            .collect()
+    };
+    // One mailbox, written four ways: the fourth message is over the limit.
+    assert_eq!(
+        limited(&[
+            ("boss+1@example.org", None),
+            ("\"boss\"@example.org", None),
+            ("Boss@Mail.Example.org", None),
+            ("boss+4@example.org.", None),
+        ]),
+        [false, false, false, true]
+    );
+    // A login counts as one sender whatever addresses it uses.
+    assert_eq!(
+        limited(&[
+            ("a@example.net", Some("chief")),
+            ("b@example.com", Some("chief")),
+            ("c@example.org", Some("Chief")),
+            ("d@example.org", Some("chief")),
+        ]),
+        [false, false, false, true]
+    );
+}
+
+/// A gateway configured by `config`, and a Cc exposure sent through it:
+/// the connection, the replies to the message and the log.
+fn cc_exposure_through(config: &str) -> (Mta, Vec<(u8, Vec<u8>)>, Log) {
+    let (address, log) = start(config);
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    let replies = mta.message(
+        "jane@example.org",
+        &["person1@company1.example"],
+        &cc_exposure(),
+    );
+    (mta, replies, log)
+}
+
+#[test]
+fn audit_mode_stops_nothing_and_logs_what_would_have_happened() {
+    let config = format!("{CONFIG}mode = \"audit\"\nwarning = \"tag\"\n");
+    let (mut mta, replies, log) = cc_exposure_through(&config);
+    // Refused when enforced: through untouched, no header, no reply text.
+    assert_eq!(replies, [(b'c', Vec::new())]);
+    let text = log.wait_for("message_id=\"<m2@example.org>\"");
+    assert!(
+        text.contains(r#"rules="cc-exposure,recipient-count,external-recipients" action=accept would=reject audited="cc-exposure,recipient-count,external-recipients""#),
+        "{text}"
+    );
+    // An info finding is accepted either way: no `would=`.
+    let replies = mta.message("jane@example.org", &["bob@partner.example"], CLEAN);
+    assert_eq!(replies, [(b'c', Vec::new())]);
+    let text = log.wait_for("message_id=\"<m1@example.org>\"");
+    let line = text
+        .lines()
+        .find(|l| l.contains("<m1@example.org>"))
+        .unwrap();
+    assert!(
+        line.ends_with(r#"action=accept audited="external-recipients""#),
+        "{line}"
+    );
+    // Nor is a message maillint cannot check refused.
+    let oversize = "[organization]\ndomains = [\"example.org\"]\n[input]\nmax_message_size = 4096\n[milter]\nmode = \"audit\"\non_oversize = \"reject\"\n";
+    let (address, log) = start(oversize);
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    let big = format!("{CLEAN}{}\n", "x".repeat(10_000));
+    let replies = mta.message("jane@example.org", &["bob@partner.example"], &big);
+    assert_eq!(replies, [(b'c', Vec::new())]);
+    log.wait_for("action=accept would=reject fault=\"message larger than 4 KB\"");
+}
+
+#[test]
+fn audited_rules_are_only_logged_while_the_others_apply() {
+    // Cc exposure tried out; the recipient count (a warning) still tags.
+    let config = format!("{CONFIG}warning = \"tag\"\naudit_rules = [\"cc-exposure\"]\n");
+    let (_, replies, log) = cc_exposure_through(&config);
+    // Tagged with the enforced rules only: the sender's recipients never
+    // hear of a rule on trial.
+    assert_eq!(replies.len(), 2, "{replies:?}");
+    assert_eq!(replies[0].0, b'h');
+    let header = String::from_utf8_lossy(&replies[0].1);
+    assert!(header.starts_with("X-Maillint\0"), "{header}");
+    assert!(header.contains("recipient-count"), "{header}");
+    assert!(!header.contains("cc-exposure"), "{header}");
+    let text = log.wait_for("message_id=\"<m2@example.org>\"");
+    assert!(
+        text.contains(r#"action=tag would=reject audited="cc-exposure""#),
+        "{text}"
+    );
+
+    // A misspelt rule would be enforced while the site thinks it on trial.
+    let config = parse(&format!("{CONFIG}audit_rules = [\"cc-exposre\"]\n"));
+    let error = Gateway::new(config, Box::new(Log::default()))
+        .err()
+        .unwrap();
+    assert!(error.contains("unknown rule `cc-exposre`"), "{error}");
+}
+
+#[test]
+fn in_audit_mode_every_message_goes_out_and_counts_towards_a_storm() {
+    let config = parse(&format!("{CONFIG}mode = \"audit\"\n"));
+    let gateway = Gateway::new(config, Box::new(Log::default())).unwrap();
+    let decisions: Vec<_> = (0..4)
+        .map(|i| gateway.judge_at(reply_all(i), &envelope(i), 1000 + i as u64))
+        .collect();
+    // Refused by reply-all-to-list when enforced, so no storm there (see
+    // only_messages_that_go_out_count_towards_a_storm); in audit they went
+    // out, and the third is a storm.
+    let storm: Vec<bool> = decisions
+        .iter()
+        .map(|d| d.rules.first().is_some_and(|r| r == "storm"))
+        .collect();
+    assert_eq!(storm, [false, false, true, true]);
+    for d in &decisions {
+        assert_eq!(d.action, maillint::milter::Action::Accept, "{d:?}");
+        assert_eq!(d.would, maillint::milter::Action::Reject, "{d:?}");
+    }
+    assert_eq!(
+        decisions[2].audited.first().map(String::as_str),
+        Some("storm")
+    );
+}
+
+/// What the gateway did, as the MTA saw it: its replies to a message.
+fn action_of(replies: &[(u8, Vec<u8>)]) -> &'static str {
+    match replies.last().unwrap() {
+        (b'c' | b'a', _) if replies.iter().any(|(code, _)| *code == b'q') => "quarantine",
+        (b'c' | b'a', _) if replies.iter().any(|(code, _)| *code == b'h') => "tag",
+        (b'c' | b'a', _) => "accept",
+        (b'y', text) if text.starts_with(b"550") => "reject",
+        (b'y', text) if text.starts_with(b"451") => "tempfail",
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn report_counts_what_the_gateway_did_and_would_have_done() {
+    let all_staff = "From: Jane <jane@example.org>\nTo: All Staff <all-staff@example.org>\nSubject: Open enrolment\nMessage-ID: <m3@example.org>\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nHi everyone.\n";
+    let cc = cc_exposure();
+    // (sender, recipients, message, inbound): the mail of a day.
+    let mail: Vec<(&str, &str, &str, bool)> = vec![
+        ("jane@example.org", "person1@company1.example", &cc, false),
+        ("jane@example.org", "bob@partner.example", CLEAN, false),
+        (
+            "jane@example.org",
+            "all-staff@example.org",
+            all_staff,
+            false,
+        ),
+        ("jane@example.org", "person2@company2.example", &cc, false),
+        ("jane@example.org", "bob@partner.example", CLEAN, false),
+        ("someone@elsewhere.example", "jane@example.org", &cc, true),
+        ("jane@example.org", "bob@partner.example", CLEAN, false),
+    ];
+    let policy = format!("{CONFIG}warning = \"quarantine\"\n");
+    // What each message gets from a gateway, seen from the MTA.
+    let run = |config: &str| -> (Vec<&'static str>, Log) {
+        let (address, log) = start(config);
+        let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+        let actions = mail
+            .iter()
+            .map(|(sender, rcpt, message, inbound)| {
+                mta.daemon_name = if *inbound { "" } else { "ORIGINATING" };
+                action_of(&mta.message(sender, &[rcpt], message))
+            })
+            .collect();
+        (actions, log)
+    };
+    let today = || {
+        let out = std::process::Command::new("date")
+            .args(["-u", "+%F"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let before = today();
+    // The policy enforced, then with cc-exposure on trial.
+    let (enforced, _) = run(&policy);
+    let (audited, log) = run(&format!("{policy}audit_rules = [\"cc-exposure\"]\n"));
+    log.wait_for("recipients=1 rules=\"external-recipients\" action=accept\n");
+    while log.text().matches(" action=").count() < mail.len() {
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let after = today();
+    // The rules each message gets, by the library directly.
+    let judge = Gateway::new(parse(&policy), Box::new(Log::default())).unwrap();
+    let mut expected: std::collections::BTreeMap<(String, String, String), u64> =
+        Default::default();
+    for (i, (sender, rcpt, message, inbound)) in mail.iter().enumerate() {
+        let rules = if *inbound {
+            vec!["-".to_string()]
+        } else {
+            let envelope = maillint::milter::Envelope {
+                sender: sender.to_string(),
+                recipients: vec![rcpt.to_string()],
+                ..Default::default()
+            };
+            let decision = judge.judge(message.replace('\n', "\r\n").into_bytes(), &envelope);
+            decision.rules
+        };
+        for rule in rules {
+            *expected
+                .entry((rule, audited[i].to_string(), enforced[i].to_string()))
+                .or_default() += 1;
+        }
+    }
+    // Audit changed something, or the test proves nothing.
+    assert_ne!(enforced, audited);
+
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("milter.log");
+    std::fs::write(&path, log.text()).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_maillint"))
+        .args(["report", "--format", "json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut counted: std::collections::BTreeMap<(String, String, String), u64> = Default::default();
+    for row in report["rows"].as_array().unwrap() {
+        let day = row["day"].as_str().unwrap();
+        assert!(day == before || day == after, "{row}");
+        let key = |k: &str| row[k].as_str().unwrap().to_string();
+        *counted
+            .entry((key("rule"), key("action"), key("would")))
+            .or_default() += row["messages"].as_u64().unwrap();
+    }
+    assert_eq!(counted, expected, "{}", log.text());
+    assert_eq!(report["messages"], mail.len());
+    let changed = enforced
+        .iter()
+        .zip(&audited)
+        .filter(|(e, a)| e != a)
+        .count();
+    assert_eq!(report["changed_by_audit"], changed);
+
+    // The table says the same for a person.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_maillint"))
+        .arg("report")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let table = String::from_utf8(out.stdout).unwrap();
+    let line = table
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some("cc-exposure"))
+        .unwrap_or_else(|| panic!("{table}"));
+    let cells: Vec<&str> = line.split_whitespace().collect();
+    let (did, would) = (cells[2], cells[3]);
+    assert_eq!(
+        cells[4].parse::<u64>().unwrap(),
+        expected[&(
+            "cc-exposure".to_string(),
+            did.to_string(),
+            would.to_string()
+        )],
+        "{table}"
+    );
+    assert_eq!(cells.get(5), Some(&"*"), "{table}");
+}
+
+/// A gateway served on loopback, kept by the test too.
+fn start_gateway(config: &str) -> (SocketAddr, Arc<Gateway>) {
+    let gateway = Arc::new(Gateway::new(parse(config), Box::new(Log::default())).unwrap());
+    let server = Server::bind(&"inet:127.0.0.1:0".parse::<Listen>().unwrap()).unwrap();
+    let address = server.local_addr().unwrap();
+    let serving = Arc::clone(&gateway);
+    std::thread::spawn(move || server.run(serving));
+    (address, gateway)
+}
+
+#[test]
+fn metrics_count_decisions_rules_checks_and_connections() {
+    let config = format!("{CONFIG}audit_rules = [\"cc-exposure\"]\nwarning = \"tag\"\n");
+    let (address, gateway) = start_gateway(&config);
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    for _ in 0..2 {
+        mta.message("jane@example.org", &["a@company1.example"], &cc_exposure());
+    }
+    mta.message("jane@example.org", &["bob@partner.example"], CLEAN);
+    let metrics = gateway.metrics();
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"maillint_messages_total{action="tag",would="reject"}"#
+        ),
+        2.0
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"maillint_messages_total{action="accept",would="accept"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"maillint_rule_messages_total{rule="cc-exposure",action="tag",would="reject"}"#
+        ),
+        2.0
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"maillint_rule_messages_total{rule="external-recipients",action="accept",would="accept"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(&metrics, "maillint_check_duration_seconds_count"),
+        3.0
+    );
+    assert_eq!(sample(&metrics, "maillint_connections"), 1.0);
+    drop(mta);
+    // The connection ends on the server's side a moment later.
+    for _ in 0..1200 {
+        if sample(&gateway.metrics(), "maillint_connections") == 0.0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert_eq!(sample(&gateway.metrics(), "maillint_connections"), 0.0);
+}
+
+#[test]
+fn metrics_count_storm_store_errors() {
+    // Nothing listens on port 1: the store never answers. A reply to
+    // everyone, let through in audit mode, is counted in the store.
+    let config = format!(
+        "{CONFIG}mode = \"audit\"\n[storm]\nstore = \"redis://127.0.0.1:1\"\nstore_timeout_ms = 200\n"
+    );
+    let gateway = Gateway::new(parse(&config), Box::new(Log::default())).unwrap();
+    assert_eq!(
+        sample(&gateway.metrics(), "maillint_storm_store_errors_total"),
+        0.0
+    );
+    gateway.judge(reply_all(1), &envelope(1));
+    assert_eq!(
+        sample(&gateway.metrics(), "maillint_storm_store_errors_total"),
+        1.0
+    );
 }

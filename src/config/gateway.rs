@@ -38,6 +38,19 @@ impl Action {
     }
 }
 
+/// Whether the gateway applies its actions or only logs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// The actions apply.
+    #[default]
+    Enforce,
+    /// Nothing is refused, held or tagged: each decision is logged (and
+    /// counted) as what would have happened, to try a policy on real mail
+    /// before it stops any.
+    Audit,
+}
+
 /// A client network, `10.0.0.0/8` or a single address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "String")]
@@ -61,6 +74,12 @@ impl TryFrom<String> for Network {
             None => max,
         };
         Ok(Network { address, prefix })
+    }
+}
+
+impl fmt::Display for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.address, self.prefix)
     }
 }
 
@@ -88,6 +107,12 @@ impl Network {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MilterConfig {
+    /// `audit`: every message goes through untouched, and the log says
+    /// what would have happened to it (`would=`).
+    pub mode: Mode,
+    /// Rules tried out while the others are enforced: their findings (and
+    /// `storm`'s blocks) only say what would have happened.
+    pub audit_rules: Vec<String>,
     /// A message whose most severe finding is an error.
     pub error: Action,
     pub warning: Action,
@@ -97,29 +122,50 @@ pub struct MilterConfig {
     pub on_fault: Action,
     /// A message larger than `[input] max_message_size`.
     pub on_oversize: Action,
-    /// Clients whose mail counts as outgoing whatever its sender, besides
-    /// senders in `organization.domains` and SMTP-authenticated users.
+    /// Clients whose mail is outgoing, besides SMTP-authenticated users,
+    /// mail through `submission_daemons` and mail submitted on the server.
     pub networks: Vec<Network>,
+    /// The MTA's mark for its submission service, as `{daemon_name}`:
+    /// mail it received there is outgoing. Postfix: `-o
+    /// milter_macro_daemon_name=ORIGINATING` on the submission service in
+    /// master.cf; Sendmail: the `Name=` of the daemon in DAEMON_OPTIONS.
+    pub submission_daemons: Vec<String>,
+    /// Also take mail whose envelope sender is in `organization.domains`
+    /// as outgoing. Anyone can claim such a sender on port 25, so only
+    /// for a server that receives no mail from outside.
+    pub outgoing_by_sender_domain: bool,
+    /// Honour the sender's own `X-Maillint-Allow` headers. Off at the
+    /// gateway: a sender would switch its checks off for their message.
+    pub inline_allow: bool,
     /// MTA connections served at once; more wait for a free slot.
     pub max_connections: usize,
     /// Seconds the MTA may stay silent on a connection before it is closed.
     pub timeout: u64,
     /// Decision log (appended to); standard error when unset.
     pub log: Option<PathBuf>,
+    /// Where to serve Prometheus metrics (`/metrics`): a port, on
+    /// loopback, or `HOST:PORT`. None when unset.
+    pub metrics: Option<MetricsAddress>,
 }
 
 impl Default for MilterConfig {
     fn default() -> Self {
         MilterConfig {
+            mode: Mode::Enforce,
+            audit_rules: Vec::new(),
             error: Action::Reject,
             warning: Action::Tag,
             info: Action::Accept,
             on_fault: Action::Tempfail,
             on_oversize: Action::Accept,
             networks: Vec::new(),
+            submission_daemons: vec!["ORIGINATING".into(), "MSA".into()],
+            outgoing_by_sender_domain: false,
+            inline_allow: false,
             max_connections: 64,
             timeout: 600,
             log: None,
+            metrics: None,
         }
     }
 }
@@ -131,6 +177,24 @@ impl MilterConfig {
             Severity::Warning => self.warning,
             Severity::Info => self.info,
         }
+    }
+}
+
+/// Where the metrics are served: `9464` (on 127.0.0.1) or `HOST:PORT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct MetricsAddress(pub SocketAddr);
+
+impl TryFrom<String> for MetricsAddress {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        let text = text.trim();
+        if let Ok(port) = text.parse::<u16>() {
+            return Ok(MetricsAddress(SocketAddr::from(([127, 0, 0, 1], port))));
+        }
+        text.parse()
+            .map(MetricsAddress)
+            .map_err(|_| format!("`{text}` is not a port or an address such as 127.0.0.1:9464"))
     }
 }
 
@@ -249,10 +313,21 @@ mod tests {
     }
 
     #[test]
+    fn metrics_addresses_are_on_loopback_unless_given() {
+        let parse = |s: &str| MetricsAddress::try_from(s.to_string()).map(|a| a.0.to_string());
+        assert_eq!(parse("9464"), Ok("127.0.0.1:9464".into()));
+        assert_eq!(parse("0.0.0.0:9464"), Ok("0.0.0.0:9464".into()));
+        assert_eq!(parse("[::1]:9464"), Ok("[::1]:9464".into()));
+        assert!(parse("localhost:9464").is_err());
+        assert!(parse("99999").is_err());
+    }
+
+    #[test]
     fn networks_contain_addresses() {
         let net = |s: &str| Network::try_from(s.to_string()).unwrap();
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         assert!(net("10.0.0.0/8").contains(ip("10.1.2.3")));
+        assert_eq!(net("192.0.2.7").to_string(), "192.0.2.7/32");
         assert!(!net("10.0.0.0/8").contains(ip("11.1.2.3")));
         assert!(net("10.0.0.0/8").contains(ip("::ffff:10.1.2.3")));
         assert!(net("192.0.2.7").contains(ip("192.0.2.7")));

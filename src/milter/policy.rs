@@ -2,8 +2,9 @@
 //! check and storm count, and the action its findings call for.
 
 use super::log::Log;
+use super::metrics::Metrics;
 use super::storm;
-use crate::config::{Action, Config, MilterConfig};
+use crate::config::{Action, Config, MilterConfig, Mode};
 use crate::finding::Finding;
 use crate::linter::{Linter, Selection};
 use crate::message::Field;
@@ -17,28 +18,60 @@ pub struct Gateway {
     /// Reply-all storm protection, unless switched off.
     storm: Option<storm::Storm>,
     pub(super) log: Log,
+    pub(super) metrics: Metrics,
 }
 
 /// What the gateway decided for one message, and what to tell the MTA.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
+    /// What the gateway does.
     pub action: Action,
+    /// What it would have done with nothing in audit (`[milter] mode`,
+    /// `audit_rules`): the same as `action` unless something was audited.
+    pub would: Action,
     /// Rule ids of the findings that count, most severe first.
     pub rules: Vec<String>,
-    /// Lines for the SMTP reply, the hold reason or the header.
+    /// Rules among `rules` whose findings were only logged (audit): the
+    /// sender sees none of them.
+    pub audited: Vec<String>,
+    /// Lines for the SMTP reply, the hold reason or the header (the
+    /// findings of the rules not audited).
     pub lines: Vec<String>,
     /// Why the message was not checked, when it was not.
     pub fault: Option<String>,
+    /// Rules the sender's `X-Maillint-Allow` silenced (only where
+    /// `[milter] inline_allow` honours it).
+    pub allowed: Vec<String>,
 }
 
 impl Decision {
     pub(super) fn accept() -> Decision {
         Decision {
             action: Action::Accept,
+            would: Action::Accept,
             rules: Vec::new(),
+            audited: Vec::new(),
             lines: Vec::new(),
             fault: None,
+            allowed: Vec::new(),
         }
+    }
+
+    /// Raises what would happen to the message to at least `action`, and
+    /// what does happen unless `audited`.
+    fn raise(&mut self, action: Action, audited: bool) {
+        self.would = self.would.max(action);
+        if !audited {
+            self.action = self.action.max(action);
+        }
+    }
+
+    /// The rules the sender is told of: those not audited.
+    pub fn enforced_rules(&self) -> impl Iterator<Item = &str> {
+        self.rules
+            .iter()
+            .filter(|r| !self.audited.contains(r))
+            .map(String::as_str)
     }
 }
 
@@ -53,6 +86,11 @@ pub struct Envelope {
     /// SMTP-authenticated user (`{auth_authen}`).
     pub authenticated: Option<String>,
     pub client: Option<IpAddr>,
+    /// The MTA's name for the service that received it (`{daemon_name}`).
+    pub daemon: Option<String>,
+    /// Submitted on the server itself, not over the network: the MTA gave
+    /// no client port (Postfix's `non_smtpd_milters`) or no address.
+    pub local: bool,
 }
 
 impl Gateway {
@@ -64,41 +102,134 @@ impl Gateway {
 
     pub(super) fn with_log(config: Config, log: Log) -> Result<Gateway, String> {
         let settings = config.milter.clone();
+        // A misspelt rule would be enforced while the site believes it
+        // tried out.
+        let known = |id: &str| {
+            id == "storm"
+                || crate::rules::find(id).is_some()
+                || config.custom.iter().any(|c| c.id == id)
+        };
+        if let Some(id) = settings.audit_rules.iter().find(|id| !known(id)) {
+            return Err(format!(
+                "[milter] audit_rules: unknown rule `{id}` (see `maillint rules`)"
+            ));
+        }
         let storm = if config.storm.enabled {
             Some(storm::Storm::new(config.storm.clone())?)
         } else {
             None
         };
-        let linter = Linter::new(config, &Selection::default()).map_err(|e| e.to_string())?;
+        // At the gateway the sender's own allowances would switch its checks
+        // off for their message: ignored unless the site wants them.
+        let selection = Selection {
+            no_inline_allow: !settings.inline_allow,
+            ..Selection::default()
+        };
+        let linter = Linter::new(config, &selection).map_err(|e| e.to_string())?;
         Ok(Gateway {
             linter,
             settings,
             storm,
             log,
+            metrics: Metrics::new(),
         })
+    }
+
+    /// What an administrator checks first, for the start-up line: the
+    /// configuration file, the organisation's domains, how outgoing mail
+    /// is told apart, and the storm store with whether it answered.
+    pub fn describe(&self) -> String {
+        let config = self.linter.config();
+        let source = config
+            .source
+            .as_ref()
+            .map_or("none (defaults)".to_string(), |p| p.display().to_string());
+        let s = &self.settings;
+        let mut outgoing = vec![
+            "logged-in senders".to_string(),
+            "mail submitted on this server".to_string(),
+        ];
+        if !s.submission_daemons.is_empty() {
+            outgoing.push(format!("daemon {}", s.submission_daemons.join(" or ")));
+        }
+        if !s.networks.is_empty() {
+            let networks: Vec<String> = s.networks.iter().map(ToString::to_string).collect();
+            outgoing.push(format!("clients in {}", networks.join(" ")));
+        }
+        if s.outgoing_by_sender_domain {
+            outgoing.push("senders in the domains".to_string());
+        }
+        let storm = self
+            .storm
+            .as_ref()
+            .map_or("off".to_string(), storm::Storm::describe_store);
+        format!(
+            "config={} domains={} outgoing={} storm={}",
+            super::log::quoted(&source),
+            super::log::quoted(&config.organization.domains.join(",")),
+            super::log::quoted(&outgoing.join(", ")),
+            super::log::quoted(&storm)
+        )
     }
 
     pub(super) fn max_message_size(&self) -> u64 {
         self.linter.config().input.max_message_size
     }
 
-    /// Whether the message leaves the organisation: from one of its
-    /// domains, an authenticated user, or a configured client network.
+    /// Whether the message leaves the organisation, by what the MTA
+    /// vouches for: an SMTP-authenticated user, a client in `networks`,
+    /// the MTA's submission service (`submission_daemons`) or a submission
+    /// on the server itself. The envelope sender's domain, which anyone
+    /// can claim, only where `outgoing_by_sender_domain` says so.
     /// Anything else is inbound and passes untouched.
     pub fn is_outgoing(&self, envelope: &Envelope) -> bool {
-        let domains = &self.linter.config().organization.domains;
-        let sender_domain = envelope
-            .sender
-            .rsplit_once('@')
-            .map(|(_, d)| d.trim_end_matches('.').to_ascii_lowercase());
-        sender_domain.is_some_and(|d| crate::audience::is_internal(&d, domains))
+        let settings = &self.settings;
+        envelope.local
             || envelope
                 .authenticated
                 .as_deref()
                 .is_some_and(|a| !a.is_empty())
             || envelope
                 .client
-                .is_some_and(|ip| self.settings.networks.iter().any(|n| n.contains(ip)))
+                .is_some_and(|ip| settings.networks.iter().any(|n| n.contains(ip)))
+            || envelope.daemon.as_deref().is_some_and(|d| {
+                settings
+                    .submission_daemons
+                    .iter()
+                    .any(|s| s.eq_ignore_ascii_case(d))
+            })
+            || (settings.outgoing_by_sender_domain
+                && sender_domain(&envelope.sender).is_some_and(|d| self.is_internal(&d)))
+    }
+
+    fn is_internal(&self, domain: &str) -> bool {
+        crate::audience::is_internal(domain, &self.linter.config().organization.domains)
+    }
+
+    /// Who a message counts against for the sending limit: the login when
+    /// the sender logged in, else the envelope sender without what varies
+    /// for one mailbox (a `+tag`, quoting, case, a subdomain of the
+    /// organisation), so that `boss+1@` and `"Boss"@mail.` count as one.
+    pub fn sender_key(&self, envelope: &Envelope) -> String {
+        if let Some(login) = envelope.authenticated.as_deref().filter(|a| !a.is_empty()) {
+            return format!("login:{}", login.to_lowercase());
+        }
+        let (local, domain) = match envelope.sender.rsplit_once('@') {
+            Some((local, _)) => (local, sender_domain(&envelope.sender).unwrap_or_default()),
+            None => (envelope.sender.as_str(), String::new()),
+        };
+        let local = local
+            .strip_prefix('"')
+            .and_then(|l| l.strip_suffix('"'))
+            .map_or_else(|| local.to_string(), |l| l.replace('\\', ""));
+        let local = local.split('+').next().unwrap_or_default().to_lowercase();
+        let domains = &self.linter.config().organization.domains;
+        let domain = domains
+            .iter()
+            .find(|org| crate::audience::is_internal(&domain, std::slice::from_ref(org)))
+            .cloned()
+            .unwrap_or(domain);
+        format!("address:{local}@{domain}")
     }
 
     /// Checks one outgoing message, rebuilt from the MTA's events, with
@@ -108,18 +239,33 @@ impl Gateway {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        self.judge_at(raw, envelope, now)
+        let started = std::time::Instant::now();
+        let decision = self.judge_at(raw, envelope, now);
+        self.metrics.checked(started.elapsed());
+        decision
+    }
+
+    /// Logs and counts what was decided for a message.
+    pub(super) fn decided(
+        &self,
+        envelope: &Envelope,
+        message_id: Option<&str>,
+        decision: &Decision,
+    ) {
+        self.log.decision(envelope, message_id, decision);
+        self.metrics.decided(decision);
+    }
+
+    /// The gateway's metrics, in the text format Prometheus reads (what
+    /// `/metrics` serves).
+    pub fn metrics(&self) -> String {
+        self.metrics.encode()
     }
 
     /// [`judge`](Self::judge) at `now` (seconds since the epoch), for
     /// replaying mail over simulated time.
     pub fn judge_at(&self, raw: Vec<u8>, envelope: &Envelope, now: u64) -> Decision {
-        let fault = |reason: String| Decision {
-            action: self.settings.on_fault,
-            rules: Vec::new(),
-            lines: vec![format!("maillint could not check this message: {reason}")],
-            fault: Some(reason),
-        };
+        let fault = |reason: String| self.not_checked(self.settings.on_fault, reason);
         let mut message = match crate::message::parse_rfc5322_owned(raw, 1) {
             Ok(m) => m,
             Err(e) => return fault(e.to_string()),
@@ -127,19 +273,32 @@ impl Gateway {
         if let Err(e) = message.add_recipients(Field::Bcc, &envelope.recipients) {
             return fault(e.to_string());
         }
+        self.judge_message(&message, envelope, now)
+    }
+
+    /// [`judge_at`](Self::judge_at) for a message already parsed, its
+    /// envelope recipients among its own.
+    pub(super) fn judge_message(
+        &self,
+        message: &crate::message::Message,
+        envelope: &Envelope,
+        now: u64,
+    ) -> Decision {
+        let fault = |reason: String| self.not_checked(self.settings.on_fault, reason);
         let (findings, audience) =
-            match crate::guard::catch_panic(|| self.linter.check_with_audience(&message)) {
+            match crate::guard::catch_panic(|| self.linter.check_with_audience(message)) {
                 Ok(checked) => checked,
                 Err(panic) => return fault(format!("internal error ({panic})")),
             };
         let mut decision = self.decide(&findings);
         // Only messages that go out (or may, from quarantine) count: a
         // refused message reached nobody, and its sender may fix and resend.
+        // One refused only in audit did go out.
         let goes_out = decision.action <= Action::Quarantine;
         if let Some(storm) = self.storm.as_ref().filter(|_| goes_out) {
             let verdict = storm.judge(
-                &message,
-                &envelope.sender,
+                message,
+                &self.sender_key(envelope),
                 audience.reach(),
                 audience.reaches_mass_list(),
                 now,
@@ -147,18 +306,24 @@ impl Gateway {
             match verdict {
                 storm::Verdict::Pass => {}
                 storm::Verdict::Blocked(blocked) => {
-                    decision.action = decision.action.max(storm.settings().action);
+                    let audited = self.audits(Some("storm"));
+                    decision.raise(storm.settings().action, audited);
                     decision.rules.insert(0, "storm".into());
-                    decision.lines.insert(0, blocked.reason);
+                    if audited {
+                        decision.audited.insert(0, "storm".into());
+                    } else {
+                        decision.lines.insert(0, blocked.reason);
+                    }
                 }
                 storm::Verdict::StoreError(e) => {
+                    self.metrics.store_error();
                     let action = storm.settings().on_store_error;
                     self.log.line(&format!(
                         "maillint milter: warning: storm store: {}; message handled as on_store_error = {}",
                         crate::guard::one_line(&e),
                         action.as_str()
                     ));
-                    decision.action = decision.action.max(action);
+                    decision.raise(action, self.audits(None));
                 }
             }
         }
@@ -168,27 +333,58 @@ impl Gateway {
     /// The action of the most severe finding, with the findings that
     /// count (suppressed ones do not).
     fn decide(&self, findings: &[Finding]) -> Decision {
-        let mut counted: Vec<&Finding> = findings.iter().filter(|f| !f.suppressed).collect();
-        counted.sort_by_key(|f| std::cmp::Reverse(f.severity));
-        let Some(worst) = counted.first() else {
-            return Decision::accept();
-        };
-        let action = self.settings.action_for(worst.severity);
-        let mut rules: Vec<String> = Vec::new();
-        for f in &counted {
-            if !rules.iter().any(|r| *r == f.rule) {
-                rules.push(f.rule.to_string());
+        let mut allowed: Vec<String> = Vec::new();
+        for f in findings.iter().filter(|f| f.suppressed) {
+            if !allowed.iter().any(|r| *r == f.rule) {
+                allowed.push(f.rule.to_string());
             }
         }
-        let lines = counted
-            .iter()
-            .map(|f| format!("{} [{}]: {}", f.severity, f.rule, f.message))
-            .collect();
-        Decision {
-            action,
-            rules,
-            lines,
-            fault: None,
+        let mut counted: Vec<&Finding> = findings.iter().filter(|f| !f.suppressed).collect();
+        counted.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        let mut decision = Decision {
+            allowed,
+            ..Decision::accept()
+        };
+        for f in &counted {
+            let audited = self.audits(Some(&f.rule));
+            decision.raise(self.settings.action_for(f.severity), audited);
+            if !decision.rules.iter().any(|r| *r == f.rule) {
+                decision.rules.push(f.rule.to_string());
+                if audited {
+                    decision.audited.push(f.rule.to_string());
+                }
+            }
+            if !audited {
+                let line = format!("{} [{}]: {}", f.severity, f.rule, f.message);
+                decision.lines.push(line);
+            }
         }
+        decision
     }
+
+    /// Whether what `rule` calls for (`None`: a message maillint could
+    /// not check, or a store that did not answer) is only logged: in
+    /// audit mode, or for a rule in `audit_rules`.
+    fn audits(&self, rule: Option<&str>) -> bool {
+        self.settings.mode == Mode::Audit
+            || rule.is_some_and(|rule| self.settings.audit_rules.iter().any(|r| r == rule))
+    }
+
+    /// The decision for a message maillint could not check, and why.
+    pub(super) fn not_checked(&self, action: Action, reason: String) -> Decision {
+        let mut decision = Decision {
+            lines: vec![format!("maillint could not check this message: {reason}")],
+            fault: Some(reason),
+            ..Decision::accept()
+        };
+        decision.raise(action, self.audits(None));
+        decision
+    }
+}
+
+/// The envelope sender's domain, lowercased, without a final dot.
+fn sender_domain(sender: &str) -> Option<String> {
+    sender
+        .rsplit_once('@')
+        .map(|(_, d)| d.trim_end_matches('.').to_ascii_lowercase())
 }
