@@ -8,11 +8,23 @@ use std::path::PathBuf;
 #[derive(Args)]
 pub struct LearnArgs {
     /// Sent mail to learn from; messages learned before are skipped
-    #[arg(required_unless_present = "forget")]
+    #[arg(required_unless_present_any = ["forget", "forget_sender"])]
     paths: Vec<String>,
-    /// Remove everything the index knows about this address
-    #[arg(long, value_name = "ADDRESS", conflicts_with = "paths")]
+    /// Remove everything the index knows about this address (from every
+    /// sender's history)
+    #[arg(long, value_name = "ADDRESS", conflicts_with_all = ["paths", "forget_sender"])]
     forget: Option<String>,
+    /// Learn into one sender's history at a gateway: the SMTP login, or
+    /// the sender's address
+    #[arg(long, value_name = "KEY", conflicts_with = "journal")]
+    sender: Option<String>,
+    /// Learn a journal or archive of many senders' mail: each message into
+    /// the history of the address in its From
+    #[arg(long)]
+    journal: bool,
+    /// Remove one sender's whole history (KEY as for --sender)
+    #[arg(long, value_name = "KEY", conflicts_with = "paths")]
+    forget_sender: Option<String>,
     /// The index (default: [history] index, else $XDG_DATA_HOME/maillint/history.sqlite)
     #[arg(long, value_name = "FILE")]
     index: Option<PathBuf>,
@@ -28,8 +40,28 @@ pub fn run(args: LearnArgs) -> ExitStatus {
     let Some(index) = args.index.or_else(|| history::index_path(&config)) else {
         return fail("no place for the index (set HOME or XDG_DATA_HOME, or [history] index)");
     };
-    match history::learn_or_forget(&config, &args.paths, args.forget.as_deref(), &index) {
+    let whose = match (args.sender, args.journal) {
+        (Some(sender), _) => history::Whose::Sender(sender_key(&sender)),
+        (None, true) => history::Whose::Journal,
+        (None, false) => history::Whose::Personal,
+    };
+    let forget = match (args.forget, args.forget_sender) {
+        (Some(addr), _) => Some(history::Forget::Address(addr)),
+        (None, Some(sender)) => Some(history::Forget::Sender(sender_key(&sender))),
+        (None, None) => None,
+    };
+    match history::learn_or_forget(&config, &args.paths, &whose, forget.as_ref(), &index) {
         Ok(()) => ExitStatus::Success,
         Err(e) => fail(e),
+    }
+}
+
+/// A sender given on the command line, keyed as the gateway keys it: an
+/// address as the envelope sender, anything else as an SMTP login.
+fn sender_key(given: &str) -> String {
+    if given.contains('@') && !given.starts_with("login:") {
+        history::sender_key(None, given)
+    } else {
+        history::sender_key(Some(given.trim_start_matches("login:")), "")
     }
 }
