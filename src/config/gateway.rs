@@ -195,8 +195,16 @@ pub struct StormConfig {
     /// `redis://HOST:PORT` to share the counters between gateways; in
     /// memory when unset.
     pub store: Option<String>,
-    /// Milliseconds to wait for the store before giving up on it.
+    /// Milliseconds a message may wait for the store, all included (a free
+    /// connection, connecting, the answer) before it is handled as
+    /// `on_store_error`.
     pub store_timeout_ms: u64,
+    /// Start of every key in Redis: several organisations or
+    /// environments can share one server, each with a prefix of its own.
+    pub key_prefix: String,
+    /// Counters kept at most by the memory store (about 100 bytes each);
+    /// past it the oldest is forgotten.
+    pub memory_entries: usize,
     /// What happens to a message when the store cannot be reached
     /// (`accept`: fail open, with a warning in the log).
     pub on_store_error: Action,
@@ -214,6 +222,8 @@ impl Default for StormConfig {
             sender_limit_per_hour: 10,
             store: None,
             store_timeout_ms: 500,
+            key_prefix: "maillint:storm:".into(),
+            memory_entries: 200_000,
             on_store_error: Action::Accept,
         }
     }
