@@ -49,13 +49,20 @@ fn parse(config: &str) -> Config {
 }
 
 fn start(config: &str) -> (SocketAddr, Log) {
+    let (address, log, _) = start_gateway(config);
+    (address, log)
+}
+
+/// [`start`], with the gateway for what it holds in memory.
+fn start_gateway(config: &str) -> (SocketAddr, Log, Arc<Gateway>) {
     let config = parse(config);
     let log = Log::default();
     let gateway = Arc::new(Gateway::new(config, Box::new(log.clone())).unwrap());
     let server = Server::bind(&"inet:127.0.0.1:0".parse::<Listen>().unwrap()).unwrap();
     let address = server.local_addr().unwrap();
-    std::thread::spawn(move || server.run(gateway));
-    (address, log)
+    let serving = Arc::clone(&gateway);
+    std::thread::spawn(move || server.run(serving));
+    (address, log, gateway)
 }
 
 const CLEAN: &str = "From: Jane <jane@example.org>\nTo: Bob <bob@partner.example>\nSubject: Minutes\nMessage-ID: <m1@example.org>\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nHello Bob,\n\nthe minutes are below.\n";
@@ -99,7 +106,7 @@ fn negotiation_takes_what_the_mta_offers() {
 }
 
 #[test]
-fn connections_beyond_max_connections_wait_for_a_free_thread() {
+fn connections_beyond_max_connections_wait_until_one_closes() {
     let (address, log) = start(&format!("{CONFIG}max_connections = 2\n"));
     let (first, _) = Mta::connect(address, 0);
     let (mut second, _) = Mta::connect(address, 0);
@@ -125,6 +132,7 @@ fn connections_beyond_max_connections_wait_for_a_free_thread() {
         .unwrap();
     third.read_exact(&mut reply).unwrap();
     assert_eq!(reply[4], b'O');
+    log.wait_for("limit reached: 2 connections open ([milter] max_connections)");
     let replies = second.message("jane@example.org", &["bob@partner.example"], CLEAN);
     assert_eq!(replies, [(b'c', Vec::new())]);
     // Connections one after another are served by the threads already
@@ -255,7 +263,7 @@ fn an_oversized_message_gets_the_oversize_action() {
 
 #[test]
 fn faults_are_logged_and_the_server_goes_on() {
-    let (address, log) = start(CONFIG);
+    let (address, log) = start(&format!("{CONFIG}idle_timeout = 3\n"));
 
     // A malformed packet: a header without a value.
     let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
@@ -282,9 +290,15 @@ fn faults_are_logged_and_the_server_goes_on() {
     drop(mta);
     log.wait_for("closed the connection in the middle of a message (message queue_id=Q777 sender=j•••@example.org)");
 
-    // Silence for longer than the timeout (2 s).
-    let (_quiet, _) = Mta::connect(address, POSTFIX_FLAGS);
+    // Silence in the middle of a message for longer than the timeout
+    // (2 s).
+    let (mut quiet, _) = Mta::connect(address, POSTFIX_FLAGS);
+    quiet.send(b'M', b"<jane@example.org>\0");
+    quiet.receive();
     log.wait_for("silent for 2 s");
+    // Between messages the MTA may stay silent longer: idle_timeout.
+    let (_idle, _) = Mta::connect(address, POSTFIX_FLAGS);
+    log.wait_for("idle for 3 s ([milter] idle_timeout)");
 
     // And the server still answers.
     let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
@@ -392,4 +406,110 @@ fn a_message_maillint_cannot_check_gets_the_fault_action() {
     // The connection goes on.
     let replies = mta.message("jane@example.org", &["bob@partner.example"], CLEAN);
     assert_eq!(replies, [(b'c', Vec::new())]);
+}
+
+/// The threads of this process.
+fn threads() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("Threads:")).unwrap();
+    line["Threads:".len()..].trim().parse().unwrap()
+}
+
+#[test]
+fn idle_and_slowloris_connections_do_not_keep_mail_waiting() {
+    // The defaults: the MTA may hold a connection for two hours between
+    // messages, and take ten minutes over an event.
+    let (address, log) = start("[organization]\ndomains = [\"example.org\"]\n");
+    // An MTA's idle SMTP sessions, each holding its milter connection.
+    let idle: Vec<Mta> = (0..2000)
+        .map(|_| Mta::connect(address, POSTFIX_FLAGS).0)
+        .collect();
+    // Slowloris: the start of an event, then a byte now and then.
+    let mut slow: Vec<TcpStream> = (0..64)
+        .map(|_| {
+            let mut stream = TcpStream::connect(address).unwrap();
+            stream.write_all(&[0, 0]).unwrap();
+            stream
+        })
+        .collect();
+    for stream in &mut slow {
+        stream.write_all(&[0]).unwrap();
+    }
+    // None of them costs a thread.
+    assert!(threads() < 200, "{} threads", threads());
+    // Mail is still served.
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    let replies = mta.message("jane@example.org", &["bob@partner.example"], CLEAN);
+    assert_eq!(replies, [(b'c', Vec::new())]);
+    assert_eq!(log.text().matches("action=accept").count(), 1);
+    drop((idle, slow));
+}
+
+#[test]
+fn a_thousand_macros_of_1_mib_are_refused_at_the_first() {
+    let (address, log, gateway) = start_gateway(CONFIG);
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    let mut value = b"C{big}\0".to_vec();
+    value.extend(std::iter::repeat_n(b'x', 1 << 20));
+    value.push(0);
+    let mut packet = u32::try_from(value.len() + 1)
+        .unwrap()
+        .to_be_bytes()
+        .to_vec();
+    packet.push(b'D');
+    packet.extend_from_slice(&value);
+    let sent = (0..1000)
+        .take_while(|_| mta.stream.write_all(&packet).is_ok())
+        .count();
+    log.wait_for("limit reached: packet of 1048585 bytes is over the limit of 65536 bytes");
+    assert!(sent < 1000, "the connection was closed");
+    // Nothing of them was ever held: only the negotiation.
+    assert!(
+        gateway.held_bytes_peak() < 1024,
+        "{}",
+        gateway.held_bytes_peak()
+    );
+    // And the server still answers.
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    let replies = mta.message("jane@example.org", &["bob@partner.example"], CLEAN);
+    assert_eq!(replies, [(b'c', Vec::new())]);
+}
+
+#[test]
+fn five_million_recipients_get_a_temporary_failure_in_bounded_memory() {
+    let (address, log, gateway) = start_gateway(CONFIG);
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    mta.send(b'M', b"<jane@example.org>\0");
+    assert_eq!(mta.receive().0, b'c');
+    let mut batch = Vec::with_capacity(2 << 20);
+    for i in 0..5_000_000u32 {
+        let rcpt = format!("<r{i}@partner.example>\0");
+        batch.extend_from_slice(&u32::try_from(rcpt.len() + 1).unwrap().to_be_bytes());
+        batch.push(b'R');
+        batch.extend_from_slice(rcpt.as_bytes());
+        if batch.len() >= 1 << 20 {
+            mta.stream.write_all(&batch).unwrap();
+            batch.clear();
+        }
+    }
+    mta.stream.write_all(&batch).unwrap();
+    mta.send(b'L', b"From\0 Jane <jane@example.org>\0");
+    mta.send(b'N', b"");
+    mta.send(b'E', b"Hello.\r\n");
+    let text = reply_text(&[mta.receive()]);
+    assert!(
+        text.starts_with("451-4.7.1 Message not delivered."),
+        "{text}"
+    );
+    assert!(
+        text.contains("more than 100000 recipients ([milter] max_recipients)"),
+        "{text}"
+    );
+    log.wait_for("limit reached: more than 100000 recipients ([milter] max_recipients); the message will get a temporary failure");
+    // At most the first 100,000 addresses were held, about 50 bytes each.
+    assert!(
+        gateway.held_bytes_peak() < 100_000 * 64,
+        "{}",
+        gateway.held_bytes_peak()
+    );
 }

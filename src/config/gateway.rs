@@ -100,10 +100,27 @@ pub struct MilterConfig {
     /// Clients whose mail counts as outgoing whatever its sender, besides
     /// senders in `organization.domains` and SMTP-authenticated users.
     pub networks: Vec<Network>,
-    /// MTA connections served at once; more wait for a free slot.
+    /// MTA connections open at once (each holds one for a whole SMTP
+    /// session, idle or not; an idle one costs a few kilobytes and no
+    /// thread); more wait in the listen queue, and the log says so.
     pub max_connections: usize,
-    /// Seconds the MTA may stay silent on a connection before it is closed.
+    /// Messages checked at once, each on a thread; more wait their turn.
+    pub max_checks: usize,
+    /// Seconds the MTA may stay silent in the middle of a message, or take
+    /// to send one event, before the connection is closed.
     pub timeout: u64,
+    /// Seconds a connection may stay idle between messages (libmilter's
+    /// default: the MTA keeps a connection for its whole SMTP session).
+    pub idle_timeout: u64,
+    /// Seconds a message may take from MAIL to its end.
+    pub message_timeout: u64,
+    /// Envelope recipients of one message; past them it gets a temporary
+    /// failure.
+    pub max_recipients: usize,
+    /// Megabytes the gateway may hold for all connections at once
+    /// (messages being rebuilt, envelopes, events being read); a message
+    /// that would go past it gets a temporary failure.
+    pub memory_budget_mb: u64,
     /// Decision log (appended to); standard error when unset.
     pub log: Option<PathBuf>,
 }
@@ -117,8 +134,13 @@ impl Default for MilterConfig {
             on_fault: Action::Tempfail,
             on_oversize: Action::Accept,
             networks: Vec::new(),
-            max_connections: 64,
+            max_connections: 10_000,
+            max_checks: 64,
             timeout: 600,
+            idle_timeout: 7210,
+            message_timeout: 3600,
+            max_recipients: 100_000,
+            memory_budget_mb: 512,
             log: None,
         }
     }

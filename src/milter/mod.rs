@@ -9,6 +9,7 @@
 //! [`Server`] (`server`) accepts the MTA's connections and serves them.
 //! Their settings live with the configuration (`crate::config`).
 
+mod budget;
 mod log;
 mod policy;
 pub mod protocol;

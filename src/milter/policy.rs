@@ -1,6 +1,7 @@
 //! What the gateway does with a message: whether it is outgoing, its
 //! check and storm count, and the action its findings call for.
 
+use super::budget::Budget;
 use super::log::Log;
 use super::storm;
 use crate::config::{Action, Config, MilterConfig};
@@ -17,6 +18,8 @@ pub struct Gateway {
     /// Reply-all storm protection, unless switched off.
     storm: Option<storm::Storm>,
     pub(super) log: Log,
+    /// The bytes held for all connections at once.
+    pub(super) budget: Budget,
 }
 
 /// What the gateway decided for one message, and what to tell the MTA.
@@ -69,13 +72,26 @@ impl Gateway {
         } else {
             None
         };
+        let budget = Budget::new(settings.memory_budget_mb.saturating_mul(1 << 20));
         let linter = Linter::new(config, &Selection::default()).map_err(|e| e.to_string())?;
         Ok(Gateway {
             linter,
             settings,
             storm,
             log,
+            budget,
         })
+    }
+
+    /// Bytes held now for all connections (messages being rebuilt,
+    /// envelopes, events being read), at most `[milter] memory_budget_mb`.
+    pub fn held_bytes(&self) -> u64 {
+        self.budget.held()
+    }
+
+    /// The most [`held_bytes`](Self::held_bytes) has been.
+    pub fn held_bytes_peak(&self) -> u64 {
+        self.budget.peak()
     }
 
     pub(super) fn max_message_size(&self) -> u64 {
