@@ -15,7 +15,9 @@ use maillint::message::{Message, parse_rfc5322};
 use maillint::milter::storm::{Storm, Verdict};
 use std::path::Path;
 
+mod mta;
 mod redis;
+use mta::{Mta, POSTFIX_FLAGS};
 use redis::{Mode, Proxy, REDIS, Redis};
 
 fn available() -> bool {
@@ -202,4 +204,64 @@ fn prefixes_keep_installations_apart_and_keys_are_keyed_hashes() {
     };
     assert_eq!(threads("org-a:").len(), 1, "{keys:?}");
     assert_ne!(threads("org-a:"), threads("org-b:"), "each its own secret");
+}
+
+#[test]
+fn a_frozen_redis_does_not_keep_unrelated_mail_waiting() {
+    use maillint::config::Config;
+    use maillint::milter::{Gateway, Listen, Server};
+    use std::sync::Arc;
+
+    if !available() {
+        return;
+    }
+    let redis = Redis::start();
+    let proxy = Proxy::start(redis.port);
+    // Every reply counts (audience = 1), and waits for Redis as long as it
+    // takes.
+    let config = format!(
+        "[organization]\ndomains = [\"example.org\"]\n[storm]\naudience = 1\nmax_replies = 1000\nsender_limit_per_hour = 0\nstore_timeout_ms = 120000\nstore = \"{}\"\n",
+        proxy.url()
+    );
+    let mut config = Config::parse(&config, "maillint.toml").unwrap();
+    config.history.index = Some("/nonexistent/history.sqlite".into());
+    let gateway = Arc::new(Gateway::new(config, Box::new(std::io::sink())).unwrap());
+    let server = Server::bind(&"inet:127.0.0.1:0".parse::<Listen>().unwrap()).unwrap();
+    let address = server.local_addr().unwrap();
+    std::thread::spawn(move || server.run(gateway));
+
+    let reply = |i: usize| {
+        format!(
+            "From: Jane <jane@example.org>\nTo: Bob <bob@partner.example>\nSubject: Re: Minutes\nMessage-ID: <r{i}@example.org>\nIn-Reply-To: <root@example.org>\nReferences: <root@example.org>\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nThanks.\n"
+        )
+    };
+    let send = |text: &str| {
+        let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+        mta.message("jane@example.org", &["bob@partner.example"], text)
+    };
+    assert_eq!(send(&reply(0)), [(b'c', Vec::new())], "counted");
+    // The MTA's other SMTP sessions hold their connections, idle.
+    let idle: Vec<Mta> = (0..100)
+        .map(|_| Mta::connect(address, POSTFIX_FLAGS).0)
+        .collect();
+    // Redis freezes with 50 counted replies in flight.
+    proxy.set(Mode::Hold);
+    std::thread::scope(|scope| {
+        let replies: Vec<_> = (1..=50)
+            .map(|i| {
+                let text = reply(i);
+                scope.spawn(move || send(&text))
+            })
+            .collect();
+        proxy.wait_until_held(50);
+        // A new message, not a reply: answered while they wait.
+        let unrelated = "From: Jane <jane@example.org>\nTo: Bob <bob@partner.example>\nSubject: Lunch\nMessage-ID: <lunch@example.org>\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nNoon?\n";
+        assert_eq!(send(unrelated), [(b'c', Vec::new())]);
+        assert_eq!(proxy.held(), 50, "answered while the replies wait");
+        proxy.set(Mode::Pass);
+        for reply in replies {
+            assert_eq!(reply.join().unwrap(), [(b'c', Vec::new())]);
+        }
+    });
+    drop(idle);
 }
