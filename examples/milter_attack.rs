@@ -209,7 +209,10 @@ fn macros(address: SocketAddr, count: usize, size: usize) -> usize {
         value.extend_from_slice(format!("{{m{i}}}\0").as_bytes());
         value.extend(std::iter::repeat_n(b'x', size));
         value.push(0);
-        let mut packet = u32::try_from(value.len() + 1).unwrap().to_be_bytes().to_vec();
+        let mut packet = u32::try_from(value.len() + 1)
+            .unwrap()
+            .to_be_bytes()
+            .to_vec();
         packet.push(b'D');
         packet.extend_from_slice(&value);
         loop {
@@ -228,6 +231,7 @@ fn macros(address: SocketAddr, count: usize, size: usize) -> usize {
 
 fn recipients(address: SocketAddr, count: u32) -> String {
     let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    mta.submission();
     mta.send(b'M', b"<jane@example.org>\0");
     mta.receive();
     let mut batch = Vec::with_capacity(2 << 20);
@@ -330,7 +334,9 @@ fn main() {
     drop(postfix);
 
     // 2. Memory: one client's macros and recipients, on a fresh milter.
-    println!("\nThe milter's memory while one client sends (a fresh `maillint milter`; VmHWM is its peak):\n");
+    println!(
+        "\nThe milter's memory while one client sends (a fresh `maillint milter`; VmHWM is its peak):\n"
+    );
     println!("| sent | connections it took | answer | RSS after | peak RSS |");
     println!("|---|---:|---|---:|---:|");
     let milter = Milter::start(maillint, CONFIG);

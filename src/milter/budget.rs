@@ -80,6 +80,18 @@ impl<'b> Share<'b> {
         taken
     }
 
+    /// Holds `bytes` in all, taking or giving back the difference;
+    /// `false` (and nothing changed) when the budget has no room.
+    pub fn resize(&mut self, bytes: u64) -> bool {
+        if bytes > self.bytes {
+            self.grow(bytes - self.bytes)
+        } else {
+            self.budget.give_back(self.bytes - bytes);
+            self.bytes = bytes;
+            true
+        }
+    }
+
     /// Gives everything back.
     pub fn clear(&mut self) {
         self.budget.give_back(std::mem::take(&mut self.bytes));
@@ -109,6 +121,10 @@ mod tests {
         }
         assert_eq!(budget.peak(), 100);
         assert_eq!(budget.held(), 60, "given back when dropped");
+        assert!(one.resize(30));
+        assert_eq!(budget.held(), 30);
+        assert!(!one.resize(101));
+        assert!(one.resize(100));
         one.clear();
         assert_eq!(budget.held(), 0);
         assert!(one.grow(100));

@@ -3,7 +3,8 @@
 //! server, with the same rules and configuration as the command line.
 //!
 //! One job per file: [`protocol`] speaks the wire protocol, `session`
-//! follows one MTA connection and rebuilds each message, [`Gateway`]
+//! follows one MTA connection and rebuilds each message (its macros kept
+//! per stage by `macros`), [`Gateway`]
 //! (`policy`) decides what happens to it, [`storm`] counts replies and
 //! senders across messages, `log` writes the decision log, and
 //! [`Server`] (`server`) accepts the MTA's connections and serves them.
@@ -11,6 +12,7 @@
 
 mod budget;
 mod log;
+mod macros;
 mod policy;
 pub mod protocol;
 mod server;
