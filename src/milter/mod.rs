@@ -6,8 +6,9 @@
 //! follows one MTA connection and rebuilds each message (its macros kept
 //! per stage by `macros`), [`Gateway`]
 //! (`policy`) decides what happens to it, [`storm`] counts replies and
-//! senders across messages, `log` writes the decision log, and
-//! [`Server`] (`server`) accepts the MTA's connections and serves them.
+//! senders across messages, `log` writes the decision log,
+//! [`Server`] (`server`) accepts the MTA's connections and serves them
+//! from an event loop, and `budget` bounds the memory they hold together.
 //! Their settings live with the configuration (`crate::config`).
 
 mod budget;
