@@ -12,6 +12,8 @@
 // An example: a failed unwrap is a failed run, which is what it should be.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/load.rs"]
+mod load;
 #[path = "../tests/mta/mod.rs"]
 mod mta;
 #[path = "../tests/postfix/mod.rs"]
@@ -19,84 +21,33 @@ mod postfix;
 #[path = "../tests/redis/mod.rs"]
 mod redis;
 
-use mta::{Mta, POSTFIX_FLAGS};
-use postfix::{Postfix, Sink, crlf, free_port, submit, wait_for_port};
+use load::{CLIENTS, CONFIG, from_clients, percentile, send, status};
+use mta::{Mta, POSTFIX_FLAGS, macro_packet};
+use postfix::{Postfix, Sink, free_port, wait_for_port};
 use redis::{Mode, Proxy, Redis};
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-const CONFIG: &str = "[organization]\ndomains = [\"example.org\"]\n";
 /// Messages one after another for the latency figures, per phase.
 const SEQUENTIAL: usize = 500;
-/// SMTP clients at once, and messages, for the throughput figures.
-const CLIENTS: usize = 8;
+/// Messages for the throughput figures.
 const THROUGHPUT_MESSAGES: usize = 1000;
 const IDLE: usize = 2000;
 const SLOWLORIS: usize = 64;
-
-fn text(i: usize) -> String {
-    format!(
-        "From: Jane <jane@example.org>\nTo: Bob <bob@partner.example>\nCc: Ann <ann@example.org>\nSubject: Minutes {i}\nMessage-ID: <attack{i}@example.org>\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nHello Bob,\n\nthe minutes of meeting {i} are below.\n{}",
-        "A line of ordinary text in the body of an ordinary message.\n".repeat(40)
-    )
-}
-
-fn send(port: u16, i: usize) -> Duration {
-    let message = crlf(&text(i));
-    let started = Instant::now();
-    let (code, reply) = submit(
-        port,
-        "jane@example.org",
-        &["bob@partner.example", "ann@example.org"],
-        &message,
-    );
-    assert_eq!(code, 250, "{reply}");
-    started.elapsed()
-}
 
 /// Latencies of `SEQUENTIAL` messages (sorted), and messages per second
 /// from `CLIENTS` clients at once.
 fn measure(port: u16, first: usize) -> (Vec<Duration>, f64) {
     let mut times: Vec<Duration> = (0..SEQUENTIAL).map(|i| send(port, first + i)).collect();
     times.sort();
-    let next = AtomicUsize::new(0);
-    let started = Instant::now();
-    std::thread::scope(|scope| {
-        for _ in 0..CLIENTS {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= THROUGHPUT_MESSAGES {
-                        break;
-                    }
-                    send(port, first + SEQUENTIAL + i);
-                }
-            });
-        }
+    let seconds = from_clients(THROUGHPUT_MESSAGES, |_, i| {
+        send(port, first + SEQUENTIAL + i);
     });
-    (
-        times,
-        THROUGHPUT_MESSAGES as f64 / started.elapsed().as_secs_f64(),
-    )
-}
-
-fn ms(sorted: &[Duration], q: f64) -> f64 {
-    sorted[((sorted.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1000.0
-}
-
-/// A field of /proc/PID/status in kB (VmRSS, VmHWM), or a count
-/// (Threads).
-fn status(pid: u32, name: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix(name))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
+    (times, THROUGHPUT_MESSAGES as f64 / seconds)
 }
 
 fn mb(kb: u64) -> String {
@@ -201,20 +152,10 @@ impl Drop for Milter {
 /// Sends `count` macro events of `size` bytes, each new connection taking
 /// up where the milter closed the last one; the connections it took.
 fn macros(address: SocketAddr, count: usize, size: usize) -> usize {
-    let mut value = b"C".to_vec();
     let mut connections = 0;
     let mut mta: Option<Mta> = None;
     for i in 0..count {
-        value.truncate(1);
-        value.extend_from_slice(format!("{{m{i}}}\0").as_bytes());
-        value.extend(std::iter::repeat_n(b'x', size));
-        value.push(0);
-        let mut packet = u32::try_from(value.len() + 1)
-            .unwrap()
-            .to_be_bytes()
-            .to_vec();
-        packet.push(b'D');
-        packet.extend_from_slice(&value);
+        let packet = macro_packet(b'C', &format!("m{i}"), size);
         loop {
             if mta.is_none() {
                 mta = Some(Mta::connect(address, POSTFIX_FLAGS).0);
@@ -231,25 +172,7 @@ fn macros(address: SocketAddr, count: usize, size: usize) -> usize {
 
 fn recipients(address: SocketAddr, count: u32) -> String {
     let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
-    mta.submission();
-    mta.send(b'M', b"<jane@example.org>\0");
-    mta.receive();
-    let mut batch = Vec::with_capacity(2 << 20);
-    for i in 0..count {
-        let rcpt = format!("<r{i}@partner.example>\0");
-        batch.extend_from_slice(&u32::try_from(rcpt.len() + 1).unwrap().to_be_bytes());
-        batch.push(b'R');
-        batch.extend_from_slice(rcpt.as_bytes());
-        if batch.len() >= 1 << 20 {
-            mta.stream.write_all(&batch).unwrap();
-            batch.clear();
-        }
-    }
-    mta.stream.write_all(&batch).unwrap();
-    mta.send(b'L', b"From\0 Jane <jane@example.org>\0");
-    mta.send(b'N', b"");
-    mta.send(b'E', b"Hello.\r\n");
-    let (_, reply) = mta.receive();
+    let (_, reply) = mta.flood_recipients(count);
     String::from_utf8_lossy(&reply)
         .lines()
         .next()
@@ -312,8 +235,8 @@ fn main() {
             } else {
                 "no attack"
             },
-            ms(times, 0.5),
-            ms(times, 0.99),
+            percentile(times, 0.5),
+            percentile(times, 0.99),
             mb(*rss)
         );
     }
@@ -327,8 +250,8 @@ fn main() {
     };
     println!(
         "| added by the attack (means) | {:+.2} ms | {:+.2} ms | {:+.0} | | |",
-        mean(true, &|t, _| ms(t, 0.5)) - mean(false, &|t, _| ms(t, 0.5)),
-        mean(true, &|t, _| ms(t, 0.99)) - mean(false, &|t, _| ms(t, 0.99)),
+        mean(true, &|t, _| percentile(t, 0.5)) - mean(false, &|t, _| percentile(t, 0.5)),
+        mean(true, &|t, _| percentile(t, 0.99)) - mean(false, &|t, _| percentile(t, 0.99)),
         mean(true, &|_, r| r) - mean(false, &|_, r| r),
     );
     drop(postfix);
@@ -419,9 +342,9 @@ fn main() {
     ] {
         println!(
             "| {name} | {:.2} ms | {:.2} ms | {:.2} ms |",
-            ms(times, 0.5),
-            ms(times, 0.99),
-            ms(times, 1.0)
+            percentile(times, 0.5),
+            percentile(times, 0.99),
+            percentile(times, 1.0)
         );
     }
 }

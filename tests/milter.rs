@@ -14,7 +14,7 @@ use std::time::Duration;
 mod decision_log;
 use decision_log::Log;
 mod mta;
-use mta::{ALL_ACTIONS, Mta, POSTFIX_FLAGS};
+use mta::{ALL_ACTIONS, Mta, POSTFIX_FLAGS, macro_packet};
 
 impl Log {
     /// Waits for a line containing `needle` (the server logs from its own
@@ -531,15 +531,7 @@ fn idle_and_slowloris_connections_do_not_keep_mail_waiting() {
 fn a_thousand_macros_of_1_mib_are_refused_at_the_first() {
     let (address, log, gateway) = start_gateway(CONFIG);
     let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
-    let mut value = b"C{big}\0".to_vec();
-    value.extend(std::iter::repeat_n(b'x', 1 << 20));
-    value.push(0);
-    let mut packet = u32::try_from(value.len() + 1)
-        .unwrap()
-        .to_be_bytes()
-        .to_vec();
-    packet.push(b'D');
-    packet.extend_from_slice(&value);
+    let packet = macro_packet(b'C', "big", 1 << 20);
     let sent = (0..1000)
         .take_while(|_| mta.stream.write_all(&packet).is_ok())
         .count();
@@ -561,25 +553,8 @@ fn a_thousand_macros_of_1_mib_are_refused_at_the_first() {
 fn five_million_recipients_get_a_temporary_failure_in_bounded_memory() {
     let (address, log, gateway) = start_gateway(CONFIG);
     let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
-    mta.submission();
-    mta.send(b'M', b"<jane@example.org>\0");
-    assert_eq!(mta.receive().0, b'c');
-    let mut batch = Vec::with_capacity(2 << 20);
-    for i in 0..5_000_000u32 {
-        let rcpt = format!("<r{i}@partner.example>\0");
-        batch.extend_from_slice(&u32::try_from(rcpt.len() + 1).unwrap().to_be_bytes());
-        batch.push(b'R');
-        batch.extend_from_slice(rcpt.as_bytes());
-        if batch.len() >= 1 << 20 {
-            mta.stream.write_all(&batch).unwrap();
-            batch.clear();
-        }
-    }
-    mta.stream.write_all(&batch).unwrap();
-    mta.send(b'L', b"From\0 Jane <jane@example.org>\0");
-    mta.send(b'N', b"");
-    mta.send(b'E', b"Hello.\r\n");
-    let text = reply_text(&[mta.receive()]);
+    let answer = mta.flood_recipients(5_000_000);
+    let text = reply_text(&[answer]);
     assert!(
         text.starts_with("451-4.7.1 Message not delivered."),
         "{text}"
@@ -693,21 +668,6 @@ fn the_sending_limit_counts_a_mailbox_however_its_address_is_written() {
         ]),
         [false, false, false, true]
     );
-}
-
-/// A macro event for `stage` with one macro of `size` bytes.
-fn macro_packet(stage: u8, name: &str, size: usize) -> Vec<u8> {
-    let mut data = vec![stage];
-    data.extend_from_slice(format!("{{{name}}}\0").as_bytes());
-    data.extend(std::iter::repeat_n(b'x', size));
-    data.push(0);
-    let mut packet = u32::try_from(data.len() + 1)
-        .unwrap()
-        .to_be_bytes()
-        .to_vec();
-    packet.push(b'D');
-    packet.extend_from_slice(&data);
-    packet
 }
 
 #[test]
