@@ -73,9 +73,9 @@ impl Attack {
             let mut slow: Vec<TcpStream> = (0..SLOWLORIS)
                 .map(|_| TcpStream::connect(address).unwrap())
                 .collect();
-            // A length of 16 MB, then its bytes one by one.
+            // A header event of 1,000 bytes, sent a byte at a time.
             let mut sent = 0usize;
-            let length = [0u8, 0xff, 0xff, 0xff];
+            let length = [0u8, 0, 0x03, 0xe8, b'L'];
             while !stopping.load(Ordering::Relaxed) {
                 for stream in &mut slow {
                     let byte = length.get(sent).copied().unwrap_or(b'x');
