@@ -1152,3 +1152,14 @@ fn learn_killed_midway_leaves_an_index_a_rerun_completes() {
     learn(&whole);
     assert_eq!(index_contents(&killed), index_contents(&whole));
 }
+
+#[test]
+fn milter_socket_mode_is_octal() {
+    let dir = Workdir::new();
+    let socket = format!("unix:{}", dir.path().join("milter.sock").display());
+    dir.maillint()
+        .args(["milter", "--listen", &socket, "--socket-mode", "999"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("`999` is not a mode such as 0660"));
+}

@@ -336,8 +336,9 @@ impl Drop for Postfix {
 /// as can be done without systemd: its `ExecStartPre` (as root), then its
 /// `ExecStart` under its `UMask=` and `Group=`, as an unprivileged user
 /// (nobody, as `DynamicUser=` would), with the unit's paths moved into
-/// `dir` (the binary, the configuration `maillint_toml`, and Postfix's
-/// queue directory `dir`/queue). Waits for the socket.
+/// `dir` (the binary `maillint` installed there, the configuration
+/// `maillint_toml`, and Postfix's queue directory `dir`/queue). Waits for
+/// the socket.
 pub fn start_as_the_unit_says(maillint: &Path, dir: &Path, maillint_toml: &str) -> Child {
     use std::os::unix::process::CommandExt;
     let unit = std::fs::read_to_string(concat!(
@@ -345,6 +346,10 @@ pub fn start_as_the_unit_says(maillint: &Path, dir: &Path, maillint_toml: &str) 
         "/contrib/maillint-milter.service"
     ))
     .unwrap();
+    // Installed, as the unit expects, where its user can run it (the
+    // build directory may be in a home directory closed to others).
+    let installed = dir.join("maillint");
+    std::fs::copy(maillint, &installed).unwrap();
     let setting = |name: &str| -> String {
         let prefix = format!("{name}=");
         let value = unit
@@ -352,7 +357,7 @@ pub fn start_as_the_unit_says(maillint: &Path, dir: &Path, maillint_toml: &str) 
             .find_map(|l| l.strip_prefix(&prefix))
             .unwrap_or_else(|| panic!("the unit has no {name}="));
         value
-            .replace("/usr/local/bin/maillint", &maillint.display().to_string())
+            .replace("/usr/local/bin/maillint", &installed.display().to_string())
             .replace(
                 "/etc/maillint/maillint.toml",
                 &dir.join("maillint.toml").display().to_string(),
@@ -419,22 +424,15 @@ pub fn spawn_milter(maillint: &Path, dir: &Path, maillint_toml: &str, listen: &s
 /// Submits `message` with Postfix's `sendmail -t` from `sender`, as a
 /// program on the server does; its exit status and output.
 pub fn sendmail_t(postfix: &Postfix, sender: &str, message: &str) -> std::process::Output {
-    let mut child = Command::new("/usr/sbin/sendmail")
+    let file = postfix.dir.path().join("sendmail-t.eml");
+    std::fs::write(&file, message.replace("\r\n", "\n")).unwrap();
+    Command::new("/usr/sbin/sendmail")
         .arg("-C")
         .arg(postfix.conf())
         .args(["-t", "-f", sender])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
+        .stdin(std::fs::File::open(&file).unwrap())
+        .output()
         .unwrap()
-        .write_all(message.replace("\r\n", "\n").as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
 }
 
 fn chmod(path: &Path, mode: u32) {
