@@ -4,7 +4,7 @@
 mod cli;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use cli::{ExitStatus, check, explain, git_hook, init, learn, man, milter, rules, sendmail};
+use cli::{ExitStatus, check, explain, git_hook, held, init, learn, man, milter, rules, sendmail};
 use std::io;
 use std::process::ExitCode;
 
@@ -21,6 +21,8 @@ enum Command {
     Check(check::CheckArgs),
     /// A drop-in sendmail: check the message on stdin, then pass it to the real sendmail or hold it
     Sendmail(sendmail::SendmailArgs),
+    /// The messages `maillint sendmail` held: list them, show, resend (once) or drop one
+    Held(held::HeldArgs),
     /// git send-email's sendemail-validate hook: check a patch mail before it is sent
     GitHook(git_hook::GitHookArgs),
     /// Learn from your sent mail (Maildirs, mbox files, .eml directories) for the history rules
@@ -45,9 +47,19 @@ fn main() -> ExitCode {
     if sendmail::invoked_as_sendmail() {
         return ExitStatus::Sendmail(sendmail::run_as_sendmail()).into();
     }
-    let status = match Cli::parse().command {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // `maillint sendmail` with arguments it cannot take still has a
+        // message on standard input, which must not be lost.
+        Err(e) if e.use_stderr() && std::env::args_os().nth(1).is_some_and(|a| a == "sendmail") => {
+            return ExitStatus::Sendmail(sendmail::run_after_usage_error(&e)).into();
+        }
+        Err(e) => e.exit(),
+    };
+    let status = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Sendmail(args) => ExitStatus::Sendmail(sendmail::run(args)),
+        Command::Held(args) => held::run(args),
         Command::GitHook(args) => git_hook::run(args),
         Command::Learn(args) => learn::run(args),
         Command::Init(args) => init::run(args),

@@ -4,6 +4,7 @@
 pub mod check;
 pub mod explain;
 pub mod git_hook;
+pub mod held;
 pub mod init;
 pub mod learn;
 pub mod man;
@@ -49,11 +50,13 @@ impl From<ExitStatus> for ExitCode {
     }
 }
 
+/// `--config`, under every command that reads the configuration.
+pub const CONFIG_HELP: &str = "Configuration file, used as it is (default: the nearest maillint.toml, over your own $XDG_CONFIG_HOME/maillint/config.toml)";
+
 /// Options every checking command shares.
 #[derive(Args, Default)]
 pub struct LintArgs {
-    /// Configuration file (default: nearest maillint.toml, then $XDG_CONFIG_HOME/maillint/config.toml)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help = CONFIG_HELP)]
     pub config: Option<PathBuf>,
     /// Run only these rules
     #[arg(long, value_delimiter = ',', value_name = "RULE,...", value_parser = RuleId, hide_possible_values = true)]
@@ -127,14 +130,14 @@ pub fn fail(message: impl std::fmt::Display) -> ExitStatus {
     ExitStatus::Error
 }
 
-/// The configuration in force: `--config`, or discovered, or the defaults;
-/// checked against the rules (custom rules must not take a built-in id).
+/// The configuration in force: `--config`, or discovered (a project's over
+/// the user's), or the defaults; checked against the rules (custom rules
+/// must not take a built-in id).
 pub fn load_config(explicit: Option<&Path>) -> Result<Config, String> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let config = match Config::discover(explicit, &cwd) {
-        Some(path) => Config::load(&path).map_err(|e| e.to_string())?,
-        None => Config::default(),
-    };
+    let config = Config::load_discovered(explicit, &cwd)
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default();
     maillint::rules::check_custom_ids(&config).map_err(|e| e.to_string())?;
     Ok(config)
 }
@@ -163,6 +166,7 @@ pub fn print_findings(
             index: 0,
             message_id: message.message_id.clone(),
             findings,
+            mbox_entry: None,
         }],
         errors: Vec::new(),
     };
