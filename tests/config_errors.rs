@@ -90,7 +90,7 @@ fn milter_and_storm_sections() {
     );
     assert_config_error(
         "[storm]\nmax_replys = 3\n",
-        "maillint.toml:2: storm.max_replys: unknown field `max_replys`, expected one of `enabled`, `audience`, `max_replies`, `window_minutes`, `block_hours`, `action`, `sender_limit_per_hour`, `store`, `store_timeout_ms`, `on_store_error`",
+        "maillint.toml:2: storm.max_replys: unknown field `max_replys`, expected one of `enabled`, `audience`, `max_replies`, `window_minutes`, `block_hours`, `action`, `sender_limit_per_hour`, `store`, `store_timeout_ms`, `key_prefix`, `memory_entries`, `on_store_error`",
     );
 }
 

@@ -11,19 +11,20 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 mod postfix;
+mod redis;
 mod scrape;
 use postfix::{
     GATEWAY_CONFIG, POSTFIX, Postfix, Sink, assert_cc_exposure_refused,
     assert_clean_goes_out_whole, cc_exposure, crlf, deliver, free_port, jane_to_herself,
     sendmail_t, submit, submit_bcc_to_all_staff, to_all_staff, wait_for_port, without_received,
 };
+use redis::{REDIS, Redis};
 
 const MAILLINT: &str = env!("CARGO_BIN_EXE_maillint");
-const REDIS: &str = "/usr/bin/redis-server";
 const MILTERTEST: &str = "/usr/bin/miltertest";
 
 /// Whether `program` can be run here (as root, for Postfix); panics under
@@ -195,38 +196,6 @@ fn postfix_gateway_on_a_unix_socket() {
         log.contains(r#"message_id="<unix@example.org>" sender="j•••@example.org" recipients=1 rules="external-recipients" action=accept"#),
         "{log}"
     );
-}
-
-/// A `redis-server` of the test's own on a loopback port, stopped when
-/// dropped.
-struct Redis {
-    port: u16,
-    server: Child,
-}
-
-impl Redis {
-    fn start() -> Redis {
-        let port = free_port();
-        let server = Command::new(REDIS)
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        wait_for_port(port);
-        Redis { port, server }
-    }
-
-    fn stop(&mut self) {
-        _ = self.server.kill();
-        _ = self.server.wait();
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        self.stop();
-    }
 }
 
 fn reply_all(sender: &str, root: &str, subject: &str) -> String {

@@ -137,10 +137,27 @@ pub struct MilterConfig {
     /// Honour the sender's own `X-Maillint-Allow` headers. Off at the
     /// gateway: a sender would switch its checks off for their message.
     pub inline_allow: bool,
-    /// MTA connections served at once; more wait for a free slot.
+    /// MTA connections open at once (each holds one for a whole SMTP
+    /// session, idle or not; an idle one costs a few kilobytes and no
+    /// thread); more wait in the listen queue, and the log says so.
     pub max_connections: usize,
-    /// Seconds the MTA may stay silent on a connection before it is closed.
+    /// Messages checked at once, each on a thread; more wait their turn.
+    pub max_checks: usize,
+    /// Seconds the MTA may stay silent in the middle of a message, or take
+    /// to send one event, before the connection is closed.
     pub timeout: u64,
+    /// Seconds a connection may stay idle between messages (libmilter's
+    /// default: the MTA keeps a connection for its whole SMTP session).
+    pub idle_timeout: u64,
+    /// Seconds a message may take from MAIL to its end.
+    pub message_timeout: u64,
+    /// Envelope recipients of one message; past them it gets a temporary
+    /// failure.
+    pub max_recipients: usize,
+    /// Megabytes the gateway may hold for all connections at once
+    /// (messages being rebuilt, envelopes, events being read); a message
+    /// that would go past it gets a temporary failure.
+    pub memory_budget_mb: u64,
     /// Decision log (appended to); standard error when unset.
     pub log: Option<PathBuf>,
     /// Where to serve Prometheus metrics (`/metrics`): a port, on
@@ -162,8 +179,13 @@ impl Default for MilterConfig {
             submission_daemons: vec!["ORIGINATING".into(), "MSA".into()],
             outgoing_by_sender_domain: false,
             inline_allow: false,
-            max_connections: 64,
+            max_connections: 10_000,
+            max_checks: 64,
             timeout: 600,
+            idle_timeout: 7210,
+            message_timeout: 3600,
+            max_recipients: 100_000,
+            memory_budget_mb: 512,
             log: None,
             metrics: None,
         }
@@ -259,8 +281,16 @@ pub struct StormConfig {
     /// `redis://HOST:PORT` to share the counters between gateways; in
     /// memory when unset.
     pub store: Option<String>,
-    /// Milliseconds to wait for the store before giving up on it.
+    /// Milliseconds a message may wait for the store, all included (a free
+    /// connection, connecting, the answer) before it is handled as
+    /// `on_store_error`.
     pub store_timeout_ms: u64,
+    /// Start of every key in Redis: several organisations or
+    /// environments can share one server, each with a prefix of its own.
+    pub key_prefix: String,
+    /// Counters kept at most by the memory store (about 100 bytes each);
+    /// past it the oldest is forgotten.
+    pub memory_entries: usize,
     /// What happens to a message when the store cannot be reached
     /// (`accept`: fail open, with a warning in the log).
     pub on_store_error: Action,
@@ -278,6 +308,8 @@ impl Default for StormConfig {
             sender_limit_per_hour: 10,
             store: None,
             store_timeout_ms: 500,
+            key_prefix: "maillint:storm:".into(),
+            memory_entries: 200_000,
             on_store_error: Action::Accept,
         }
     }

@@ -1,6 +1,7 @@
 //! What the gateway does with a message: whether it is outgoing, its
 //! check and storm count, and the action its findings call for.
 
+use super::budget::Budget;
 use super::log::Log;
 use super::metrics::Metrics;
 use super::storm;
@@ -19,6 +20,8 @@ pub struct Gateway {
     storm: Option<storm::Storm>,
     pub(super) log: Log,
     pub(super) metrics: Metrics,
+    /// The bytes held for all connections at once.
+    pub(super) budget: Budget,
 }
 
 /// What the gateway decided for one message, and what to tell the MTA.
@@ -119,6 +122,7 @@ impl Gateway {
         } else {
             None
         };
+        let budget = Budget::new(settings.memory_budget_mb.saturating_mul(1 << 20));
         // At the gateway the sender's own allowances would switch its checks
         // off for their message: ignored unless the site wants them.
         let selection = Selection {
@@ -132,7 +136,19 @@ impl Gateway {
             storm,
             log,
             metrics: Metrics::new(),
+            budget,
         })
+    }
+
+    /// Bytes held now for all connections (messages being rebuilt,
+    /// envelopes, events being read), at most `[milter] memory_budget_mb`.
+    pub fn held_bytes(&self) -> u64 {
+        self.budget.held()
+    }
+
+    /// The most [`held_bytes`](Self::held_bytes) has been.
+    pub fn held_bytes_peak(&self) -> u64 {
+        self.budget.peak()
     }
 
     /// What an administrator checks first, for the start-up line: the
