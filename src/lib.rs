@@ -11,6 +11,7 @@ pub mod config;
 pub mod finding;
 mod gate;
 pub mod guard;
+pub mod held;
 pub mod history;
 pub mod input;
 pub mod linter;

@@ -4,7 +4,9 @@
 use super::log::Log;
 use super::storm;
 use crate::config::{Action, Config, MilterConfig};
-use crate::finding::Finding;
+use crate::finding::{Finding, Severity};
+use crate::held::{Hold, Holder};
+use std::sync::Arc;
 use crate::linter::{Linter, Selection};
 use crate::message::Field;
 use std::io::Write;
@@ -17,6 +19,10 @@ pub struct Gateway {
     /// Reply-all storm protection, unless switched off.
     storm: Option<storm::Storm>,
     pub(super) log: Log,
+    /// Held mail, where an action is `confirm`.
+    holder: Option<Arc<Holder>>,
+    /// `[hold] help`: where senders ask, in the text of a rejection.
+    pub(super) help: Option<String>,
 }
 
 /// What the gateway decided for one message, and what to tell the MTA.
@@ -32,6 +38,10 @@ pub struct Decision {
     /// Rules the sender's `X-Maillint-Allow` silenced (only where
     /// `[milter] inline_allow` honours it).
     pub allowed: Vec<String>,
+    /// The severity of the worst finding that counts, when one does.
+    pub worst: Option<Severity>,
+    /// The message's subject, decoded, when it was read (for held mail).
+    pub subject: Option<String>,
 }
 
 impl Decision {
@@ -42,6 +52,8 @@ impl Decision {
             lines: Vec::new(),
             fault: None,
             allowed: Vec::new(),
+            worst: None,
+            subject: None,
         }
     }
 }
@@ -84,12 +96,20 @@ impl Gateway {
             no_inline_allow: !settings.inline_allow,
             ..Selection::default()
         };
+        let holder = if confirms(&config) {
+            Some(Arc::new(Holder::new(config.hold.clone())?))
+        } else {
+            None
+        };
+        let help = config.hold.help.clone();
         let linter = Linter::new(config, &selection).map_err(|e| e.to_string())?;
         Ok(Gateway {
             linter,
             settings,
             storm,
             log,
+            holder,
+            help,
         })
     }
 
@@ -128,6 +148,37 @@ impl Gateway {
             super::log::quoted(&outgoing.join(", ")),
             super::log::quoted(&storm)
         )
+    }
+
+    /// Records a message the MTA is told to hold for its sender's
+    /// confirmation, and notifies the sender (in the background: the MTA
+    /// is waiting for its answer).
+    pub(super) fn hold(&self, envelope: &Envelope, decision: &Decision) -> Result<(), String> {
+        let holder = self
+            .holder
+            .as_ref()
+            .ok_or("no held-mail store is configured")?;
+        let queue_id = envelope
+            .queue_id
+            .as_deref()
+            .filter(|id| crate::held::mta::valid_queue_id(id))
+            .ok_or("the MTA gave no queue id (Postfix: macro i)")?;
+        let now = crate::held::now();
+        let held = holder.hold(
+            &Hold {
+                queue_id,
+                sender: &envelope.sender,
+                recipients: &envelope.recipients,
+                subject: decision.subject.as_deref().unwrap_or(""),
+                findings: &decision.lines,
+                rules: &decision.rules,
+                worst: decision.worst,
+            },
+            now,
+        )?;
+        let holder = Arc::clone(holder);
+        std::thread::spawn(move || holder.notify_held(&held, now));
+        Ok(())
     }
 
     pub(super) fn max_message_size(&self) -> u64 {
@@ -209,6 +260,8 @@ impl Gateway {
             lines: vec![format!("maillint could not check this message: {reason}")],
             fault: Some(reason),
             allowed: Vec::new(),
+            worst: None,
+            subject: None,
         };
         let mut message = match crate::message::parse_rfc5322_owned(raw, 1) {
             Ok(m) => m,
@@ -223,6 +276,7 @@ impl Gateway {
                 Err(panic) => return fault(format!("internal error ({panic})")),
             };
         let mut decision = self.decide(&findings);
+        decision.subject = message.subject.clone();
         // Only messages that go out (or may, from quarantine) count: a
         // refused message reached nobody, and its sender may fix and resend.
         let goes_out = decision.action <= Action::Quarantine;
@@ -272,7 +326,11 @@ impl Gateway {
                 ..Decision::accept()
             };
         };
-        let action = self.settings.action_for(worst.severity);
+        let action = counted
+            .iter()
+            .map(|f| self.settings.action_for(f.severity, &f.rule))
+            .max()
+            .unwrap_or(Action::Accept);
         let mut rules: Vec<String> = Vec::new();
         for f in &counted {
             if !rules.iter().any(|r| *r == f.rule) {
@@ -289,8 +347,21 @@ impl Gateway {
             lines,
             fault: None,
             allowed,
+            worst: Some(worst.severity),
+            subject: None,
         }
     }
+}
+
+/// Whether any action of the configuration is `confirm`: only then does
+/// the gateway need its held-mail store.
+fn confirms(config: &Config) -> bool {
+    let m = &config.milter;
+    [m.error, m.warning, m.info, m.on_fault, m.on_oversize]
+        .into_iter()
+        .chain(m.rule_actions.values().copied())
+        .chain(config.storm.enabled.then_some(config.storm.action))
+        .any(|a| a == Action::Confirm)
 }
 
 /// The envelope sender's domain, lowercased, without a final dot.

@@ -331,7 +331,7 @@ impl<'g> Session<'g> {
 
     fn end_of_message(&mut self) -> Vec<Reply> {
         self.envelope.queue_id = self.queue_id().map(str::to_string);
-        let decision = if !self.outgoing {
+        let mut decision = if !self.outgoing {
             // Only when the MTA skipped MAIL: nothing to judge.
             Decision::accept()
         } else if self.oversize {
@@ -344,11 +344,27 @@ impl<'g> Session<'g> {
                 )],
                 fault: Some(format!("message larger than {limit}")),
                 allowed: Vec::new(),
+                worst: None,
+                subject: None,
             }
         } else {
             let raw = std::mem::take(&mut self.raw);
             self.gateway.judge(raw, &self.envelope)
         };
+        // Where the MTA cannot hold, `answer` asks for a later try instead.
+        if decision.action == Action::Confirm
+            && self.actions & action::QUARANTINE != 0
+            && let Err(e) = self.gateway.hold(&self.envelope, &decision)
+        {
+            // Held without a record no one could find it: the sender's
+            // client tries again later instead.
+            self.gateway.log.line(&format!(
+                "maillint milter: cannot hold for confirmation: {}{}",
+                crate::guard::one_line(&e),
+                self.during()
+            ));
+            decision.action = Action::Tempfail;
+        }
         self.gateway
             .log
             .decision(&self.envelope, self.message_id.as_deref(), &decision);
@@ -361,6 +377,7 @@ impl<'g> Session<'g> {
             self.actions,
             self.flags & flag::HEADER_LEADING_SPACE != 0,
             self.envelope.local,
+            self.gateway.help.as_deref(),
         ));
         replies
     }
@@ -403,8 +420,15 @@ fn unbracket(address: &str) -> String {
 /// `leading_space`: the MTA takes header values as written, space after
 /// the colon included. `local`: submitted on the server itself, where the
 /// MTA turns a refusal into a bounce that repeats the reply once per
-/// recipient, so it is kept to one line.
-fn answer(decision: &Decision, allowed: u32, leading_space: bool, local: bool) -> Vec<Reply> {
+/// recipient, so it is kept to one line. `help`: where to ask, a last
+/// line of a rejection.
+fn answer(
+    decision: &Decision,
+    allowed: u32,
+    leading_space: bool,
+    local: bool,
+    help: Option<&str>,
+) -> Vec<Reply> {
     let first_line = if decision.fault.is_some() {
         "Message not delivered."
     } else {
@@ -423,6 +447,14 @@ fn answer(decision: &Decision, allowed: u32, leading_space: bool, local: bool) -
         }
     } else {
         lines.extend(decision.lines.iter().cloned());
+    }
+    if let Some(help) = help {
+        let line = format!("Questions, or if it must go out as it is: {help}");
+        if local {
+            lines[0].push_str(&format!(" {line}"));
+        } else {
+            lines.push(line);
+        }
     }
     let tempfail = || {
         vec![Reply::ReplyCode(protocol::smtp_reply(
@@ -451,7 +483,9 @@ fn answer(decision: &Decision, allowed: u32, leading_space: bool, local: bool) -
             ]
         }
         Action::Tag => vec![Reply::Continue],
-        Action::Quarantine if allowed & action::QUARANTINE != 0 => {
+        // Held for confirmation: held as quarantined, the sender told by
+        // mail (`Gateway::hold`).
+        Action::Confirm | Action::Quarantine if allowed & action::QUARANTINE != 0 => {
             let mut reason = format!("maillint: {}", decision.lines.join("; "));
             if let Some((cut, _)) = reason.char_indices().nth(400) {
                 reason.truncate(cut);
@@ -461,7 +495,7 @@ fn answer(decision: &Decision, allowed: u32, leading_space: bool, local: bool) -
                 Reply::Continue,
             ]
         }
-        Action::Quarantine | Action::Tempfail => tempfail(),
+        Action::Confirm | Action::Quarantine | Action::Tempfail => tempfail(),
         Action::Reject => vec![Reply::ReplyCode(protocol::smtp_reply(
             "550", "5.7.1", &lines,
         ))],
