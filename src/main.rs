@@ -4,6 +4,8 @@
 mod cli;
 
 use clap::{CommandFactory, Parser, Subcommand};
+#[cfg(feature = "web")]
+use cli::web;
 use cli::{ExitStatus, check, explain, git_hook, init, learn, man, milter, rules, sendmail};
 use std::io;
 use std::process::ExitCode;
@@ -37,6 +39,9 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// Run as a milter for Postfix or Sendmail: check every outgoing message at the mail server
     Milter(milter::MilterArgs),
+    /// Serve the held-mail page: senders release or discard their held mail, administrators review it
+    #[cfg(feature = "web")]
+    Web(web::WebArgs),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +64,8 @@ fn main() -> ExitCode {
         Command::Rules(args) => rules::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Milter(args) => milter::run(args),
+        #[cfg(feature = "web")]
+        Command::Web(args) => web::run(args),
     };
     status.into()
 }

@@ -10,6 +10,8 @@ pub mod man;
 pub mod milter;
 pub mod rules;
 pub mod sendmail;
+#[cfg(feature = "web")]
+pub mod web;
 
 use clap::builder::{PossibleValue, PossibleValuesParser, StringValueParser, TypedValueParser};
 use clap::{Args, ValueEnum};

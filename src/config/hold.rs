@@ -45,7 +45,7 @@ pub struct HoldConfig {
     /// The held-mail store (SQLite), shared by the milter and `maillint web`.
     pub store: PathBuf,
     /// A file of at least 32 random bytes that signs the senders' links
-    /// (created, readable by its owner only, when missing).
+    /// (created, readable by its owner and group, when missing).
     pub secret_file: PathBuf,
     /// The page's address as senders reach it through the reverse proxy,
     /// e.g. `https://mail.example.org/maillint`.
@@ -79,8 +79,9 @@ impl Default for HoldConfig {
     fn default() -> Self {
         let words = |w: &[&str]| w.iter().map(|s| (*s).to_string()).collect::<Vec<_>>();
         HoldConfig {
-            store: PathBuf::from("/var/lib/maillint/held.sqlite"),
-            secret_file: PathBuf::from("/var/lib/maillint/secret"),
+            // Where contrib/'s units let both the milter and the page write.
+            store: PathBuf::from("/var/spool/postfix/maillint/held.sqlite"),
+            secret_file: PathBuf::from("/var/spool/postfix/maillint/secret"),
             url: "http://127.0.0.1:8025".into(),
             help: None,
             from: "postmaster".into(),

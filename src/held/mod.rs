@@ -1,8 +1,11 @@
 //! Held mail (the `confirm` action): the milter records a message the MTA
-//! holds and tells its sender, who may send it anyway with a reason or
-//! discard it from a signed link; `maillint web` shows it to
-//! administrators, releases, discards and expires it, each step in the
-//! audit log.
+//! holds; `maillint web` tells its sender, who may send it anyway with a
+//! reason or discard it from a signed link, shows it to administrators,
+//! and releases, discards and expires it, each step in the audit log.
+//! The page, not the milter, sends the notifications and runs the MTA's
+//! commands: `postsuper` is for the superuser, and Postfix's `sendmail`
+//! needs its setgid `postdrop`, which the milter's hardened unit
+//! (`NoNewPrivileges=`) cannot use.
 //!
 //! One job per file: `store` keeps held messages and the audit log
 //! (SQLite), `token` signs the links and the page's form tokens, `mta`
@@ -130,9 +133,23 @@ impl Holder {
         )
     }
 
+    /// Tells the senders of newly held messages, each once however many
+    /// pages run; how many were told.
+    pub fn notify_pending(&self, now: u64) -> Result<usize, String> {
+        let pending = self.store().unnotified()?;
+        let mut told = 0;
+        for held in pending {
+            if self.store().claim_notification(held.id)? {
+                self.notify_held(&held, now);
+                told += 1;
+            }
+        }
+        Ok(told)
+    }
+
     /// Tells the sender their message is held and why, with their link;
     /// audited either way.
-    pub fn notify_held(&self, held: &Held, now: u64) {
+    fn notify_held(&self, held: &Held, now: u64) {
         let may_release = held.releaser == Releaser::Sender.as_str();
         let mut text = format!(
             "Your message has not been sent yet: maillint, the mail server's check, found something to confirm.\n\nSubject: {}\nTo: {}\n\nWhat was found:\n",

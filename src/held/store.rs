@@ -87,9 +87,11 @@ CREATE TABLE IF NOT EXISTS held (
     state TEXT NOT NULL,
     decided_at INTEGER,
     decided_by TEXT,
-    reason TEXT
+    reason TEXT,
+    notified INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS held_state ON held (state, expires_at);
+CREATE INDEX IF NOT EXISTS held_unnotified ON held (notified) WHERE notified = 0;
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     at INTEGER NOT NULL,
@@ -229,6 +231,31 @@ impl Store {
             .query_map(params![state::HELD, sql(now)], held_row)
             .map_err(db)?;
         rows.collect::<Result<_, _>>().map_err(db)
+    }
+
+    /// Held messages whose sender has not been told yet.
+    pub fn unnotified(&self) -> Result<Vec<Held>, String> {
+        let mut statement = self
+            .conn
+            .prepare(&format!(
+                "SELECT {HELD_COLUMNS} FROM held WHERE notified = 0 AND state = ?1 ORDER BY id"
+            ))
+            .map_err(db)?;
+        let rows = statement.query_map([state::HELD], held_row).map_err(db)?;
+        rows.collect::<Result<_, _>>().map_err(db)
+    }
+
+    /// Takes a message's notification: true for one caller only, who
+    /// sends it.
+    pub fn claim_notification(&self, id: i64) -> Result<bool, String> {
+        let changed = self
+            .conn
+            .execute(
+                "UPDATE held SET notified = 1 WHERE id = ?1 AND notified = 0",
+                [id],
+            )
+            .map_err(db)?;
+        Ok(changed == 1)
     }
 
     /// Takes a held message for one decision: true for exactly one of any
@@ -390,6 +417,7 @@ mod tests {
         assert!(!other.claim(id).unwrap());
         assert_eq!(other.get(id).unwrap().unwrap().state, state::RELEASED);
         assert!(store.due(1000).unwrap().is_empty());
+        assert!(store.unnotified().unwrap().is_empty());
         let log = store.audit_log(0, 10).unwrap();
         assert_eq!(log.len(), 1);
         assert_eq!(log[0].event, "hold");
@@ -408,6 +436,10 @@ mod tests {
         let store = Store::open(&dir.path().join("held.sqlite")).unwrap();
         let (recipients, rules) = (vec![], vec![]);
         let id = store.hold(&new_held(&recipients, &rules)).unwrap();
+        assert_eq!(store.unnotified().unwrap()[0].id, id);
+        assert!(store.claim_notification(id).unwrap());
+        assert!(!store.claim_notification(id).unwrap());
+        assert!(store.unnotified().unwrap().is_empty());
         assert!(store.due(199).unwrap().is_empty());
         assert_eq!(store.due(200).unwrap()[0].id, id);
         assert!(store.claim(id).unwrap());

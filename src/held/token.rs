@@ -26,8 +26,9 @@ impl Signer {
         Signer { key }
     }
 
-    /// The secret in `path`, created (32 random bytes, readable by its
-    /// owner only) when missing.
+    /// The secret in `path`, created when missing: 32 random bytes,
+    /// readable by its owner and group only (the milter and `maillint
+    /// web` run as different users in one group).
     pub fn load_or_create(path: &Path) -> Result<Signer, String> {
         let shown = path.display();
         match std::fs::read(path) {
@@ -44,7 +45,7 @@ impl Signer {
         let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
-            .mode(0o600)
+            .mode(0o640)
             .open(path);
         if let Err(e) = &file
             && e.kind() == std::io::ErrorKind::AlreadyExists
@@ -76,11 +77,15 @@ impl Signer {
 
     /// Whether `mac` is `text`'s, compared in constant time.
     pub fn check(&self, text: &str, mac: &str) -> bool {
-        let expected = self.mac(text);
-        expected.len() == mac.len()
+        self.check_same(&self.mac(text), mac)
+    }
+
+    /// Whether two form tokens are the same, compared in constant time.
+    pub fn check_same(&self, expected: &str, given: &str) -> bool {
+        expected.len() == given.len()
             && expected
                 .bytes()
-                .zip(mac.bytes())
+                .zip(given.bytes())
                 .fold(0u8, |acc, (a, b)| acc | (a ^ b))
                 == 0
     }
@@ -164,13 +169,13 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_secret_is_created_private_and_kept() {
+    fn a_missing_secret_is_created_for_its_group_and_kept() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("secret");
         let first = Signer::load_or_create(&path).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(mode & 0o777, 0o640);
         let again = Signer::load_or_create(&path).unwrap();
         assert_eq!(first.mac("x"), again.mac("x"));
         std::fs::write(&path, b"short").unwrap();

@@ -6,7 +6,6 @@ use super::storm;
 use crate::config::{Action, Config, MilterConfig};
 use crate::finding::{Finding, Severity};
 use crate::held::{Hold, Holder};
-use std::sync::Arc;
 use crate::linter::{Linter, Selection};
 use crate::message::Field;
 use std::io::Write;
@@ -20,7 +19,7 @@ pub struct Gateway {
     storm: Option<storm::Storm>,
     pub(super) log: Log,
     /// Held mail, where an action is `confirm`.
-    holder: Option<Arc<Holder>>,
+    holder: Option<Holder>,
     /// `[hold] help`: where senders ask, in the text of a rejection.
     pub(super) help: Option<String>,
 }
@@ -97,7 +96,7 @@ impl Gateway {
             ..Selection::default()
         };
         let holder = if confirms(&config) {
-            Some(Arc::new(Holder::new(config.hold.clone())?))
+            Some(Holder::new(config.hold.clone())?)
         } else {
             None
         };
@@ -151,8 +150,7 @@ impl Gateway {
     }
 
     /// Records a message the MTA is told to hold for its sender's
-    /// confirmation, and notifies the sender (in the background: the MTA
-    /// is waiting for its answer).
+    /// confirmation (`maillint web` tells the sender).
     pub(super) fn hold(&self, envelope: &Envelope, decision: &Decision) -> Result<(), String> {
         let holder = self
             .holder
@@ -164,7 +162,7 @@ impl Gateway {
             .filter(|id| crate::held::mta::valid_queue_id(id))
             .ok_or("the MTA gave no queue id (Postfix: macro i)")?;
         let now = crate::held::now();
-        let held = holder.hold(
+        holder.hold(
             &Hold {
                 queue_id,
                 sender: &envelope.sender,
@@ -176,8 +174,6 @@ impl Gateway {
             },
             now,
         )?;
-        let holder = Arc::clone(holder);
-        std::thread::spawn(move || holder.notify_held(&held, now));
         Ok(())
     }
 

@@ -88,6 +88,27 @@ impl Sink {
         None
     }
 
+    /// Every message delivered so far, in order.
+    pub fn all(&self) -> Vec<Vec<u8>> {
+        self.messages.lock().unwrap().clone()
+    }
+
+    /// The first message containing `text`, once delivered (up to 30 s).
+    pub fn wait_for_text(&self, text: &str) -> Option<Vec<u8>> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Some(m) = self
+                .all()
+                .into_iter()
+                .find(|m| m.windows(text.len()).any(|w| w == text.as_bytes()))
+            {
+                return Some(m);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
     /// The message whose Message-ID is `id`, if delivered by now.
     pub fn find(&self, id: &str) -> Option<Vec<u8>> {
         let needle = format!("Message-ID: {id}\r\n");
@@ -166,6 +187,10 @@ impl Postfix {
     fn launch(maillint: &Path, maillint_toml: Option<&str>, unix: bool, sink: &Sink) -> Postfix {
         let dir = tempfile::TempDir::new().unwrap();
         let root = dir.path();
+        // `@ROOT@` in maillint's configuration: the instance's directory
+        // (its Postfix configuration is in conf/).
+        let maillint_toml = maillint_toml.map(|t| t.replace("@ROOT@", &root.display().to_string()));
+        let maillint_toml = maillint_toml.as_deref();
         // Postfix's own user must reach the queue inside the temp dir.
         chmod(root, 0o755);
         for sub in ["conf", "queue", "data"] {
@@ -276,6 +301,11 @@ postlog unix-dgram n - n - 1 postlogd
 
     fn conf(&self) -> PathBuf {
         self.dir.path().join("conf")
+    }
+
+    /// The instance's directory (`@ROOT@` in maillint's configuration).
+    pub fn root(&self) -> &Path {
+        self.dir.path()
     }
 
     /// The milter's process id, when there is a milter.
