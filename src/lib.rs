@@ -18,11 +18,11 @@ pub mod linter;
 mod mass_names;
 pub mod message;
 pub mod milter;
-#[cfg(feature = "web")]
-pub mod web;
 pub mod report;
 pub mod rules;
 pub mod sendmail;
+#[cfg(feature = "web")]
+pub mod web;
 
 #[cfg(test)]
 mod testing;

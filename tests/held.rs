@@ -232,7 +232,11 @@ fn wait_for_empty_queue(postfix: &Postfix) {
         if out.stdout.is_empty() {
             return;
         }
-        assert!(Instant::now() < deadline, "queue not empty\n{}", postfix.logs());
+        assert!(
+            Instant::now() < deadline,
+            "queue not empty\n{}",
+            postfix.logs()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -248,11 +252,33 @@ fn copies(sink: &Sink, id: &str) -> usize {
 /// Signs Ann in; her session cookie.
 fn sign_in(port: u16) -> String {
     let form = http(port, "GET", "/admin/login", "", &[]);
-    let login = form.header("set-cookie").unwrap().split(';').next().unwrap().to_string();
+    let login = form
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
     let csrf = form.csrf();
-    let wrong = http(port, "POST", "/admin/login", &login, &[("csrf", &csrf), ("name", "ann"), ("password", "wrong")]);
+    let wrong = http(
+        port,
+        "POST",
+        "/admin/login",
+        &login,
+        &[("csrf", &csrf), ("name", "ann"), ("password", "wrong")],
+    );
     assert_eq!(wrong.status, 403);
-    let signed_in = http(port, "POST", "/admin/login", &login, &[("csrf", &csrf), ("name", "ann"), ("password", "correct horse")]);
+    let signed_in = http(
+        port,
+        "POST",
+        "/admin/login",
+        &login,
+        &[
+            ("csrf", &csrf),
+            ("name", "ann"),
+            ("password", "correct horse"),
+        ],
+    );
     assert_eq!(signed_in.status, 303, "{}", signed_in.body);
     signed_in
         .header("set-cookie")
@@ -293,15 +319,37 @@ fn held_mail_is_released_or_discarded_once() {
     assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
 
     // Without its form token, refused; without a reason, not sent.
-    let forged = http(web_port, "POST", &link, "", &[("action", "release"), ("reason", "x")]);
+    let forged = http(
+        web_port,
+        "POST",
+        &link,
+        "",
+        &[("action", "release"), ("reason", "x")],
+    );
     assert_eq!(forged.status, 403);
     let csrf = page.csrf();
-    let no_reason = http(web_port, "POST", &link, "", &[("csrf", &csrf), ("action", "release"), ("reason", " ")]);
+    let no_reason = http(
+        web_port,
+        "POST",
+        &link,
+        "",
+        &[("csrf", &csrf), ("action", "release"), ("reason", " ")],
+    );
     assert_eq!(no_reason.status, 422);
     assert_eq!(postfix.held().len(), 1);
 
     // Released with a reason: delivered once, as it was sent.
-    let sent = http(web_port, "POST", &link, "", &[("csrf", &csrf), ("action", "release"), ("reason", "the list is meant to see it")]);
+    let sent = http(
+        web_port,
+        "POST",
+        &link,
+        "",
+        &[
+            ("csrf", &csrf),
+            ("action", "release"),
+            ("reason", "the list is meant to see it"),
+        ],
+    );
     assert_eq!(sent.status, 200, "{}", sent.body);
     let delivered = sink
         .wait_for("<one@example.org>")
@@ -310,7 +358,13 @@ fn held_mail_is_released_or_discarded_once() {
     // The link works once.
     let reused = http(web_port, "GET", &link, "", &[]);
     assert_eq!(reused.status, 410);
-    let reposted = http(web_port, "POST", &link, "", &[("csrf", &csrf), ("action", "release"), ("reason", "again")]);
+    let reposted = http(
+        web_port,
+        "POST",
+        &link,
+        "",
+        &[("csrf", &csrf), ("action", "release"), ("reason", "again")],
+    );
     assert_eq!(reposted.status, 410);
 
     // Discarded by the sender: gone from the queue, never delivered.
@@ -321,7 +375,13 @@ fn held_mail_is_released_or_discarded_once() {
     let other = format!("/held/{}.{rest}", id.parse::<u64>().unwrap() + 1);
     assert_eq!(http(web_port, "GET", &other, "", &[]).status, 403);
     let csrf = http(web_port, "GET", &link, "", &[]).csrf();
-    let discarded = http(web_port, "POST", &link, "", &[("csrf", &csrf), ("action", "discard")]);
+    let discarded = http(
+        web_port,
+        "POST",
+        &link,
+        "",
+        &[("csrf", &csrf), ("action", "discard")],
+    );
     assert_eq!(discarded.status, 200, "{}", discarded.body);
     wait_for_empty_queue(&postfix);
     assert_eq!(copies(&sink, "<two@example.org>"), 0);
@@ -341,9 +401,25 @@ fn held_mail_is_released_or_discarded_once() {
         .chars()
         .take_while(char::is_ascii_digit)
         .collect();
-    let no_token = http(web_port, "POST", &format!("/admin/held/{id}"), &session, &[("action", "release"), ("reason", "ok")]);
+    let no_token = http(
+        web_port,
+        "POST",
+        &format!("/admin/held/{id}"),
+        &session,
+        &[("action", "release"), ("reason", "ok")],
+    );
     assert_eq!(no_token.status, 403);
-    let released = http(web_port, "POST", &format!("/admin/held/{id}"), &session, &[("csrf", &csrf), ("action", "release"), ("reason", "checked with Jane")]);
+    let released = http(
+        web_port,
+        "POST",
+        &format!("/admin/held/{id}"),
+        &session,
+        &[
+            ("csrf", &csrf),
+            ("action", "release"),
+            ("reason", "checked with Jane"),
+        ],
+    );
     assert_eq!(released.status, 303, "{}", released.body);
     let delivered = sink.wait_for("<three@example.org>").unwrap();
     assert_eq!(without_received(&delivered), message);
@@ -352,10 +428,36 @@ fn held_mail_is_released_or_discarded_once() {
     let (_, notification) = hold(&postfix, &sink, "<four@example.org>", "Twice");
     let link = link_in(&notification);
     let sender_csrf = http(web_port, "GET", &link, "", &[]).csrf();
-    let id = link["/held/".len()..].split('.').next().unwrap().to_string();
+    let id = link["/held/".len()..]
+        .split('.')
+        .next()
+        .unwrap()
+        .to_string();
     let (a, b) = std::thread::scope(|s| {
-        let a = s.spawn(|| http(web_port, "POST", &link, "", &[("csrf", &sender_csrf), ("action", "release"), ("reason", "mine")]).status);
-        let b = s.spawn(|| http(web_port, "POST", &format!("/admin/held/{id}"), &session, &[("csrf", &csrf), ("action", "release"), ("reason", "ours")]).status);
+        let a = s.spawn(|| {
+            http(
+                web_port,
+                "POST",
+                &link,
+                "",
+                &[
+                    ("csrf", &sender_csrf),
+                    ("action", "release"),
+                    ("reason", "mine"),
+                ],
+            )
+            .status
+        });
+        let b = s.spawn(|| {
+            http(
+                web_port,
+                "POST",
+                &format!("/admin/held/{id}"),
+                &session,
+                &[("csrf", &csrf), ("action", "release"), ("reason", "ours")],
+            )
+            .status
+        });
         (a.join().unwrap(), b.join().unwrap())
     });
     let mut statuses = [a, b];
@@ -390,7 +492,10 @@ fn held_mail_is_released_or_discarded_once() {
         .filter(|e| e["event"] == "release")
         .map(|e| e["reason"].as_str().unwrap())
         .collect();
-    assert_eq!(reasons[..2], ["the list is meant to see it", "checked with Jane"]);
+    assert_eq!(
+        reasons[..2],
+        ["the list is meant to see it", "checked with Jane"]
+    );
     assert!(events.iter().any(|e| e["actor"] == "admin:ann"));
     let page = http(web_port, "GET", "/admin/audit.jsonl", &session, &[]);
     assert_eq!(page.body.lines().count(), events.len());
@@ -419,7 +524,10 @@ fn held_mail_expires_and_its_sender_is_told() {
     wait_for_empty_queue(&postfix);
     assert_eq!(copies(&sink, "<late@example.org>"), 0);
     let link = link_in(&notification);
-    assert!(matches!(http(web_port, "GET", &link, "", &[]).status, 403 | 410));
+    assert!(matches!(
+        http(web_port, "GET", &link, "", &[]).status,
+        403 | 410
+    ));
 }
 
 /// The pages in a real browser: tests/browser/held_pages.py clicks
@@ -442,14 +550,26 @@ fn held_pages_in_a_browser() {
     let web_port = free_port();
     // No MTA: its commands record what they were asked.
     let ran = root.join("ran");
+    let notifications = root.join("notifications");
     let config = held_config(web_port, "1h", &hash("correct horse"))
         .replace("@ROOT@", &root.display().to_string())
         .lines()
         .map(|l| {
             if l.starts_with("release_commands") {
-                format!("release_commands = [[\"sh\", \"-c\", \"echo release {{id}} >> {}\"]]", ran.display())
+                format!(
+                    "release_commands = [[\"sh\", \"-c\", \"echo release {{id}} >> {}\"]]",
+                    ran.display()
+                )
+            } else if l.starts_with("sendmail") {
+                format!(
+                    "sendmail = [\"sh\", \"-c\", \"cat >> {}\", \"sendmail\"]",
+                    notifications.display()
+                )
             } else if l.starts_with("discard_commands") {
-                format!("discard_commands = [[\"sh\", \"-c\", \"echo discard {{id}} >> {}\"]]", ran.display())
+                format!(
+                    "discard_commands = [[\"sh\", \"-c\", \"echo discard {{id}} >> {}\"]]",
+                    ran.display()
+                )
             } else {
                 l.to_string()
             }
@@ -462,8 +582,14 @@ fn held_pages_in_a_browser() {
     let holder = maillint::held::Holder::new(settings).unwrap();
     let now = maillint::held::now();
     let mut hold = |queue_id: &str, subject: &str, at: u64| {
-        let recipients = vec!["all-staff@example.org".to_string(), "bob@partner.example".to_string()];
-        let findings = vec!["warning [mass-list]: all-staff@example.org is a list that reaches everyone".to_string()];
+        let recipients = vec![
+            "all-staff@example.org".to_string(),
+            "bob@partner.example".to_string(),
+        ];
+        let findings = vec![
+            "warning [mass-list]: all-staff@example.org is a list that reaches everyone"
+                .to_string(),
+        ];
         let rules = vec!["mass-list".to_string()];
         let held = holder
             .hold(
@@ -497,14 +623,20 @@ fn held_pages_in_a_browser() {
         ("release_link", release_link),
         ("discard_link", discard_link),
         ("expired_link", expired_link),
-        ("admin", format!("http://127.0.0.1:{web_port}/maillint/admin")),
+        (
+            "admin",
+            format!("http://127.0.0.1:{web_port}/maillint/admin"),
+        ),
         ("admin_id", admin_id.to_string()),
         ("subject", script.to_string()),
         ("shots", shots.display().to_string()),
         ("profile", root.join("profile").display().to_string()),
     ]);
     let out = Command::new("/usr/bin/python3")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/held_pages.py"))
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/browser/held_pages.py"
+        ))
         .arg(serde_json::to_string(&args).unwrap())
         .output()
         .unwrap();
@@ -519,4 +651,6 @@ fn held_pages_in_a_browser() {
         std::fs::read_to_string(&ran).unwrap(),
         "release AAA1\ndiscard BBB2\nrelease CCC3\n"
     );
+    let told = std::fs::read_to_string(&notifications).unwrap();
+    assert_eq!(told.matches("Subject: Held: ").count(), 3, "{told}");
 }

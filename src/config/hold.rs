@@ -117,8 +117,12 @@ impl HoldConfig {
 
     /// [`expire`](Self::expire) in seconds.
     pub fn expire_seconds(&self) -> Result<u64, String> {
-        parse_duration(&self.expire)
-            .ok_or_else(|| format!("[hold] expire = `{}`: expected e.g. 72h, 30m, 7d", self.expire))
+        parse_duration(&self.expire).ok_or_else(|| {
+            format!(
+                "[hold] expire = `{}`: expected e.g. 72h, 30m, 7d",
+                self.expire
+            )
+        })
     }
 }
 
@@ -188,7 +192,10 @@ mod tests {
         hold.release_rules
             .insert("cc-exposure".into(), Releaser::Nobody);
         assert_eq!(
-            hold.releaser(Severity::Warning, &["mass-list".into(), "cc-exposure".into()]),
+            hold.releaser(
+                Severity::Warning,
+                &["mass-list".into(), "cc-exposure".into()]
+            ),
             Releaser::Nobody
         );
     }

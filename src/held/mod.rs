@@ -18,8 +18,8 @@ pub mod token;
 
 use crate::config::{HoldConfig, Releaser};
 use crate::finding::Severity;
-pub use store::{AuditEntry, Held, NewHeld, Store, state};
 use std::sync::Mutex;
+pub use store::{AuditEntry, Held, NewHeld, Store, state};
 pub use token::{Signer, TokenError};
 
 /// `[hold]` at work: the store, the signer, the MTA's commands.

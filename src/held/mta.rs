@@ -36,7 +36,7 @@ pub fn run_commands(commands: &[Vec<String>], id: &str) -> Result<(), String> {
                 "`{}` failed ({}): {}",
                 words.join(" "),
                 out.status,
-                crate::guard::one_line(&String::from_utf8_lossy(&out.stderr))
+                crate::guard::one_line(String::from_utf8_lossy(&out.stderr).trim())
             ));
         }
     }
@@ -71,7 +71,7 @@ pub fn send(sendmail: &[String], from: &str, to: &str, message: &str) -> Result<
         Err(format!(
             "{program} failed ({}): {}",
             out.status,
-            crate::guard::one_line(&String::from_utf8_lossy(&out.stderr))
+            crate::guard::one_line(String::from_utf8_lossy(&out.stderr).trim())
         ))
     }
 }

@@ -93,7 +93,10 @@ impl Signer {
     /// The sender's token for held message `id`, valid until `expires`
     /// (seconds since the epoch).
     pub fn sender_token(&self, id: i64, expires: u64) -> String {
-        format!("{id}.{expires}.{}", self.mac(&format!("sender:{id}:{expires}")))
+        format!(
+            "{id}.{expires}.{}",
+            self.mac(&format!("sender:{id}:{expires}"))
+        )
     }
 
     /// The held message a sender's token is for, if it is maillint's and
@@ -161,10 +164,7 @@ mod tests {
             Err(TokenError::Forged)
         );
         for junk in ["", "1", "1.2", "x.y.z", "1.2.3.4"] {
-            assert_eq!(
-                signer.verify_sender_token(junk, 0),
-                Err(TokenError::Forged)
-            );
+            assert_eq!(signer.verify_sender_token(junk, 0), Err(TokenError::Forged));
         }
     }
 

@@ -112,12 +112,7 @@ pub fn audit_table(entries: &[AuditEntry]) -> String {
             e.held_id.map_or(String::new(), |id| id.to_string()),
             escape(e.queue_id.as_deref().unwrap_or("")),
             escape(&e.actor),
-            escape(
-                e.reason
-                    .as_deref()
-                    .or(e.detail.as_deref())
-                    .unwrap_or("")
-            ),
+            escape(e.reason.as_deref().or(e.detail.as_deref()).unwrap_or("")),
         ));
     }
     format!(

@@ -97,7 +97,10 @@ fn router(app: Arc<App>) -> Router {
 
 fn routes(app: Arc<App>) -> Router {
     Router::new()
-        .route("/", get(|State(app): State<Arc<App>>| async move { redirect(&app, "/admin") }))
+        .route(
+            "/",
+            get(|State(app): State<Arc<App>>| async move { redirect(&app, "/admin") }),
+        )
         .route("/held/{token}", get(sender_page).post(sender_post))
         .route("/admin", get(admin_page))
         .route("/admin/login", get(login_page).post(login_post))
@@ -136,7 +139,11 @@ fn respond(status: StatusCode, body: String, extra: &[(header::HeaderName, Strin
 fn message_page(status: StatusCode, title: &str, text: &str) -> Response {
     respond(
         status,
-        html::page(title, "", &format!("<div class=\"card\"><p>{}</p></div>", escape(text))),
+        html::page(
+            title,
+            "",
+            &format!("<div class=\"card\"><p>{}</p></div>", escape(text)),
+        ),
         &[],
     )
 }
@@ -170,8 +177,14 @@ async fn sender_message(app: &Arc<App>, token: &str) -> Result<Held, Response> {
     let refused = |text: &str| Err(message_page(StatusCode::FORBIDDEN, "Link not valid", text));
     let id = match app.holder.signer.verify_sender_token(token, held::now()) {
         Ok(id) => id,
-        Err(TokenError::Forged) => return refused("This link is not valid. Use the link in your notification as it is."),
-        Err(TokenError::Expired) => return refused("This link has expired: the message was discarded when its time ran out."),
+        Err(TokenError::Forged) => {
+            return refused("This link is not valid. Use the link in your notification as it is.");
+        }
+        Err(TokenError::Expired) => {
+            return refused(
+                "This link has expired: the message was discarded when its time ran out.",
+            );
+        }
     };
     let holder = Arc::clone(&app.holder);
     match blocking(move || holder.store().get(id)).await {
@@ -220,9 +233,14 @@ fn sender_html(app: &App, held: &Held, token: &str, problem: Option<&str>) -> St
     } else {
         "<p class=\"muted\">Policy lets only an administrator send this message; they have it in their list.</p>".into()
     };
-    let help = app.holder.settings.help.as_deref().map_or(String::new(), |h| {
-        format!("<p class=\"muted\">Questions: {}</p>", escape(h))
-    });
+    let help = app
+        .holder
+        .settings
+        .help
+        .as_deref()
+        .map_or(String::new(), |h| {
+            format!("<p class=\"muted\">Questions: {}</p>", escape(h))
+        });
     let body = format!(
         "{problem}<div class=\"card\"><h2>Your message is waiting</h2><table><tr><th>Subject</th><td id=\"subject\">{subject}</td></tr><tr><th>To</th><td>{to}</td></tr><tr><th>Held</th><td>{held_at}; discarded {expires} unless decided</td></tr></table></div><div class=\"card\"><h2>What was found</h2>{findings}</div><div class=\"card grid\"><div>{send}</div><div><form method=\"post\" action=\"{action}\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"action\" value=\"discard\"><p><strong>Discard it</strong> and send a corrected message from your mail program.</p><p><button class=\"discard\" type=\"submit\" id=\"discard\">Discard</button></p></form></div></div>{help}",
         subject = escape(&held.subject),
@@ -244,15 +262,28 @@ async fn sender_post(
         Err(page) => return page,
     };
     let csrf = fields.get("csrf").map_or("", String::as_str);
-    if !app.holder.signer.check(&format!("form:sender:{token}"), csrf) {
-        return message_page(StatusCode::FORBIDDEN, "Refused", "This form was not sent from its page (no valid form token).");
+    if !app
+        .holder
+        .signer
+        .check(&format!("form:sender:{token}"), csrf)
+    {
+        return message_page(
+            StatusCode::FORBIDDEN,
+            "Refused",
+            "This form was not sent from its page (no valid form token).",
+        );
     }
     let reason = reason(&fields);
     let release = fields.get("action").map(String::as_str) == Some("release");
     if release && reason.is_empty() {
         return respond(
             StatusCode::UNPROCESSABLE_ENTITY,
-            sender_html(&app, &held, &token, Some("Say why it is right to send it as it is.")),
+            sender_html(
+                &app,
+                &held,
+                &token,
+                Some("Say why it is right to send it as it is."),
+            ),
             &[],
         );
     }
@@ -267,8 +298,16 @@ async fn sender_post(
     })
     .await;
     match outcome {
-        Some(Outcome::Done) if release => message_page(StatusCode::OK, "Sent", "Your message is on its way. Thank you for the reason: it is kept in the audit log."),
-        Some(Outcome::Done) => message_page(StatusCode::OK, "Discarded", "Your message was discarded and will not be sent. Send a corrected one from your mail program."),
+        Some(Outcome::Done) if release => message_page(
+            StatusCode::OK,
+            "Sent",
+            "Your message is on its way. Thank you for the reason: it is kept in the audit log.",
+        ),
+        Some(Outcome::Done) => message_page(
+            StatusCode::OK,
+            "Discarded",
+            "Your message was discarded and will not be sent. Send a corrected one from your mail program.",
+        ),
         other => outcome_page(other),
     }
 }
@@ -279,10 +318,19 @@ fn outcome_page(outcome: Option<Outcome>) -> Response {
         Some(Outcome::AlreadyDecided(state)) => message_page(
             StatusCode::CONFLICT,
             "Already decided",
-            &format!("The message was {} already: nothing was done.", decided_word(&state)),
+            &format!(
+                "The message was {} already: nothing was done.",
+                decided_word(&state)
+            ),
         ),
-        Some(Outcome::NotAllowed) => message_page(StatusCode::FORBIDDEN, "Not allowed", "Policy does not let this message be released from here."),
-        Some(Outcome::NotFound) => message_page(StatusCode::NOT_FOUND, "Not found", "No such held message."),
+        Some(Outcome::NotAllowed) => message_page(
+            StatusCode::FORBIDDEN,
+            "Not allowed",
+            "Policy does not let this message be released from here.",
+        ),
+        Some(Outcome::NotFound) => {
+            message_page(StatusCode::NOT_FOUND, "Not found", "No such held message.")
+        }
         Some(Outcome::Failed(e)) => message_page(
             StatusCode::BAD_GATEWAY,
             "Not done",
@@ -321,21 +369,34 @@ fn admin(app: &App, headers: &HeaderMap) -> Option<(String, String)> {
         .map(str::trim)
         .filter(|v| !v.is_empty())
     {
-        return Some((name.to_string(), app.holder.signer.mac(&format!("form:header:{name}"))));
+        return Some((
+            name.to_string(),
+            app.holder.signer.mac(&format!("form:header:{name}")),
+        ));
     }
     let session = cookie(headers, "maillint_admin")?;
     let sessions = app.sessions.lock().ok()?;
     let (name, expires) = sessions.get(session)?;
-    (*expires > held::now())
-        .then(|| (name.clone(), app.holder.signer.mac(&format!("form:session:{session}"))))
+    (*expires > held::now()).then(|| {
+        (
+            name.clone(),
+            app.holder.signer.mac(&format!("form:session:{session}")),
+        )
+    })
 }
 
 fn cookie_header(app: &App, name: &str, value: &str, max_age: u64) -> (header::HeaderName, String) {
     let secure = if app.secure_cookie { "; Secure" } else { "" };
-    let path = if app.prefix.is_empty() { "/" } else { &app.prefix };
+    let path = if app.prefix.is_empty() {
+        "/"
+    } else {
+        &app.prefix
+    };
     (
         header::SET_COOKIE,
-        format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"),
+        format!(
+            "{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"
+        ),
     )
 }
 
@@ -357,19 +418,38 @@ fn login_form(app: &App, status: StatusCode, problem: Option<&str>) -> Response 
         Err(e) => return message_page(StatusCode::INTERNAL_SERVER_ERROR, "Error", &e),
     };
     let csrf = app.holder.signer.mac(&format!("form:login:{nonce}"));
-    let problem = problem.map_or(String::new(), |p| format!("<div class=\"error\">{}</div>", escape(p)));
+    let problem = problem.map_or(String::new(), |p| {
+        format!("<div class=\"error\">{}</div>", escape(p))
+    });
     let body = format!(
         "{problem}<div class=\"card\" style=\"max-width:360px\"><h2>Sign in</h2><form method=\"post\" action=\"{}/admin/login\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><p><label>Name<br><input type=\"text\" name=\"name\" id=\"name\" autocomplete=\"username\"></label></p><p><label>Password<br><input type=\"password\" name=\"password\" id=\"password\" autocomplete=\"current-password\"></label></p><p><button class=\"send\" type=\"submit\" id=\"signin\">Sign in</button></p></form></div>",
         app.prefix
     );
-    respond(status, html::page("Administration", "", &body), &[cookie_header(app, "maillint_login", &nonce, 3600)])
+    respond(
+        status,
+        html::page("Administration", "", &body),
+        &[cookie_header(app, "maillint_login", &nonce, 3600)],
+    )
 }
 
-async fn login_post(State(app): State<Arc<App>>, headers: HeaderMap, Form(fields): Form<Fields>) -> Response {
+async fn login_post(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Form(fields): Form<Fields>,
+) -> Response {
     let nonce = cookie(&headers, "maillint_login").unwrap_or("");
     let csrf = fields.get("csrf").map_or("", String::as_str);
-    if nonce.is_empty() || !app.holder.signer.check(&format!("form:login:{nonce}"), csrf) {
-        return login_form(&app, StatusCode::FORBIDDEN, Some("This form was not sent from its page (no valid form token)."));
+    if nonce.is_empty()
+        || !app
+            .holder
+            .signer
+            .check(&format!("form:login:{nonce}"), csrf)
+    {
+        return login_form(
+            &app,
+            StatusCode::FORBIDDEN,
+            Some("This form was not sent from its page (no valid form token)."),
+        );
     }
     let name = fields.get("name").cloned().unwrap_or_default();
     let password = fields.get("password").cloned().unwrap_or_default();
@@ -414,14 +494,28 @@ pub fn hash_password(password: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-async fn logout(State(app): State<Arc<App>>, headers: HeaderMap, Form(fields): Form<Fields>) -> Response {
+async fn logout(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Form(fields): Form<Fields>,
+) -> Response {
     let Some((_, csrf)) = admin(&app, &headers) else {
         return redirect(&app, "/admin/login");
     };
-    if !app.holder.signer.check_same(&csrf, fields.get("csrf").map_or("", String::as_str)) {
-        return message_page(StatusCode::FORBIDDEN, "Refused", "This form was not sent from its page (no valid form token).");
+    if !app
+        .holder
+        .signer
+        .check_same(&csrf, fields.get("csrf").map_or("", String::as_str))
+    {
+        return message_page(
+            StatusCode::FORBIDDEN,
+            "Refused",
+            "This form was not sent from its page (no valid form token).",
+        );
     }
-    if let (Some(session), Ok(mut sessions)) = (cookie(&headers, "maillint_admin"), app.sessions.lock()) {
+    if let (Some(session), Ok(mut sessions)) =
+        (cookie(&headers, "maillint_admin"), app.sessions.lock())
+    {
         sessions.remove(session);
     }
     let mut response = redirect(&app, "/admin/login");
@@ -441,8 +535,16 @@ async fn admin_post(
     let Some((name, csrf)) = admin(&app, &headers) else {
         return redirect(&app, "/admin/login");
     };
-    if !app.holder.signer.check_same(&csrf, fields.get("csrf").map_or("", String::as_str)) {
-        return message_page(StatusCode::FORBIDDEN, "Refused", "This form was not sent from its page (no valid form token).");
+    if !app
+        .holder
+        .signer
+        .check_same(&csrf, fields.get("csrf").map_or("", String::as_str))
+    {
+        return message_page(
+            StatusCode::FORBIDDEN,
+            "Refused",
+            "This form was not sent from its page (no valid form token).",
+        );
     }
     let reason = reason(&fields);
     let release = fields.get("action").map(String::as_str) == Some("release");
@@ -459,7 +561,10 @@ async fn admin_post(
     match outcome {
         Some(Outcome::Done) => redirect(
             &app,
-            &format!("/admin?done={}+{id}", if release { "released" } else { "discarded" }),
+            &format!(
+                "/admin?done={}&id={id}",
+                if release { "released" } else { "discarded" }
+            ),
         ),
         other => outcome_page(other),
     }
@@ -473,11 +578,18 @@ struct Filter {
     q: Option<String>,
     #[serde(default)]
     rule: Option<String>,
+    /// What was just done, and to which message.
     #[serde(default)]
     done: Option<String>,
+    #[serde(default)]
+    id: Option<i64>,
 }
 
-async fn admin_page(State(app): State<Arc<App>>, headers: HeaderMap, Query(filter): Query<Filter>) -> Response {
+async fn admin_page(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(filter): Query<Filter>,
+) -> Response {
     let Some((name, csrf)) = admin(&app, &headers) else {
         return redirect(&app, "/admin/login");
     };
@@ -490,7 +602,10 @@ async fn admin_page(State(app): State<Arc<App>>, headers: HeaderMap, Query(filte
     let now = held::now();
     let loaded = blocking(move || {
         let store = holder.store();
-        let listed = store.list((wanted_state != "all").then_some(wanted_state.as_str()), 500)?;
+        let listed = store.list(
+            (wanted_state != "all").then_some(wanted_state.as_str()),
+            500,
+        )?;
         let since = store.since(now.saturating_sub(14 * 86400))?;
         let audit = store.recent_audit(50)?;
         Ok::<_, String>((listed, since, audit))
@@ -502,7 +617,11 @@ async fn admin_page(State(app): State<Arc<App>>, headers: HeaderMap, Query(filte
         None => return store_failure("internal error"),
     };
     let body = admin_html(&app, &csrf, &filter, &listed, &since, &audit, now);
-    respond(StatusCode::OK, html::page("Held mail", &sign_out_form(&app, &csrf, &name), &body), &[])
+    respond(
+        StatusCode::OK,
+        html::page("Held mail", &sign_out_form(&app, &csrf, &name), &body),
+        &[],
+    )
 }
 
 fn admin_html(
@@ -526,8 +645,11 @@ fn admin_html(
         .filter(|h| rule.is_empty() || h.rules.iter().any(|r| r == rule))
         .collect();
     let mut out = String::new();
-    if let Some(done) = filter.done.as_deref() {
-        out.push_str(&format!("<div class=\"notice\" id=\"notice\">Message {}.</div>", escape(&done.replace('+', " #"))));
+    if let (Some(done @ ("released" | "discarded")), Some(id)) = (filter.done.as_deref(), filter.id)
+    {
+        out.push_str(&format!(
+            "<div class=\"notice\" id=\"notice\">Message #{id} {done}.</div>"
+        ));
     }
     let state_now = filter.state.as_deref().unwrap_or(state::HELD);
     let options: String = ["held", "released", "discarded", "expired", "all"]
@@ -592,7 +714,11 @@ fn admin_html(
         *senders.entry(h.sender.clone()).or_default() += 1;
         for r in &h.rules {
             *rules.entry(r.clone()).or_default() += 1;
-            let day = per_rule.entry(r.clone()).or_default().entry(h.held_at / 86400).or_default();
+            let day = per_rule
+                .entry(r.clone())
+                .or_default()
+                .entry(h.held_at / 86400)
+                .or_default();
             match h.state.as_str() {
                 state::RELEASED => day.released += 1,
                 state::DISCARDED => day.discarded += 1,
