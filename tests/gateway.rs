@@ -17,42 +17,13 @@ use std::time::{Duration, Instant};
 mod postfix;
 use postfix::{
     GATEWAY_CONFIG, POSTFIX, Postfix, Sink, assert_cc_exposure_refused,
-    assert_clean_goes_out_whole, cc_exposure, crlf, deliver, free_port, jane_to_herself,
+    assert_clean_goes_out_whole, available, cc_exposure, crlf, deliver, free_port, jane_to_herself,
     sendmail_t, submit, submit_bcc_to_all_staff, to_all_staff, wait_for_port, without_received,
 };
 
 const MAILLINT: &str = env!("CARGO_BIN_EXE_maillint");
 const REDIS: &str = "/usr/bin/redis-server";
 const MILTERTEST: &str = "/usr/bin/miltertest";
-
-/// Whether `program` can be run here (as root, for Postfix); panics under
-/// CI when it cannot.
-fn available(program: &str, needs_root: bool) -> bool {
-    let missing = if !Path::new(program).exists() {
-        Some(format!("{program} is not installed (.ci/run installs it)"))
-    } else if needs_root && !is_root() {
-        Some(format!("{program} must be started as root"))
-    } else {
-        None
-    };
-    match missing {
-        None => true,
-        Some(why) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("{why}; CI runs these tests")
-        }
-        Some(why) => {
-            eprintln!("SKIPPED: {why}");
-            false
-        }
-    }
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
-}
 
 #[test]
 fn postfix_gateway() {

@@ -14,37 +14,15 @@ use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 mod postfix;
-use postfix::{POSTFIX, Postfix, Sink, crlf, free_port, submit, wait_for_port, without_received};
+use postfix::{
+    POSTFIX, Postfix, Sink, available, crlf, free_port, submit, wait_for_port, without_received,
+};
 
 const MAILLINT: &str = env!("CARGO_BIN_EXE_maillint");
-
-fn available(program: &str, needs_root: bool) -> bool {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
-    let missing = if !Path::new(program).exists() {
-        Some(format!("{program} is not installed (.ci/run installs it)"))
-    } else if needs_root && !root {
-        Some(format!("{program} must be started as root"))
-    } else {
-        None
-    };
-    match missing {
-        None => true,
-        Some(why) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("{why}; CI runs these tests")
-        }
-        Some(why) => {
-            eprintln!("SKIPPED: {why}");
-            false
-        }
-    }
-}
 
 /// The gateway's configuration: warnings held for the sender's
 /// confirmation, the page at `web_port`, Postfix's commands for the
@@ -78,19 +56,11 @@ admins = {{ ann = "{admin_hash}" }}
 
 /// `maillint web --hash-password` of `password`.
 fn hash(password: &str) -> String {
-    let mut child = Command::new(MAILLINT)
+    let out = assert_cmd::Command::new(MAILLINT)
         .args(["web", "--hash-password"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
+        .write_stdin(format!("{password}\n"))
+        .output()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{password}\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
@@ -581,7 +551,7 @@ fn held_pages_in_a_browser() {
     let settings = maillint::config::Config::load(&config_path).unwrap().hold;
     let holder = maillint::held::Holder::new(settings).unwrap();
     let now = maillint::held::now();
-    let mut hold = |queue_id: &str, subject: &str, at: u64| {
+    let hold = |queue_id: &str, subject: &str, at: u64| {
         let recipients = vec![
             "all-staff@example.org".to_string(),
             "bob@partner.example".to_string(),

@@ -19,7 +19,7 @@ pub mod token;
 use crate::config::{HoldConfig, Releaser};
 use crate::finding::Severity;
 use std::sync::Mutex;
-pub use store::{AuditEntry, Held, NewHeld, Store, state};
+pub use store::{AuditEntry, Held, Hold, NewHeld, Store, state};
 pub use token::{Signer, TokenError};
 
 /// `[hold]` at work: the store, the signer, the MTA's commands.
@@ -28,19 +28,6 @@ pub struct Holder {
     pub signer: Signer,
     expire: u64,
     store: Mutex<Store>,
-}
-
-/// A message as the milter holds it.
-pub struct Hold<'a> {
-    pub queue_id: &'a str,
-    pub sender: &'a str,
-    pub recipients: &'a [String],
-    pub subject: &'a str,
-    pub findings: &'a [String],
-    pub rules: &'a [String],
-    /// The worst finding's severity; none for a message stopped by the
-    /// storm counters, which only an administrator releases.
-    pub worst: Option<Severity>,
 }
 
 /// Who decides, for the audit log and the permission check.
@@ -109,12 +96,7 @@ impl Holder {
             .releaser(hold.worst.unwrap_or(Severity::Error), hold.rules);
         let store = self.store();
         let id = store.hold(&NewHeld {
-            queue_id: hold.queue_id,
-            sender: hold.sender,
-            recipients: hold.recipients,
-            subject: hold.subject,
-            findings: hold.findings,
-            rules: hold.rules,
+            message: hold,
             releaser: releaser.as_str(),
             held_at: now,
             expires_at: now.saturating_add(self.expire),

@@ -37,15 +37,24 @@ pub struct Held {
     pub reason: Option<String>,
 }
 
-/// A message to hold, as the milter saw it.
+/// A message as the milter holds it.
 #[derive(Debug, Clone)]
-pub struct NewHeld<'a> {
+pub struct Hold<'a> {
     pub queue_id: &'a str,
     pub sender: &'a str,
     pub recipients: &'a [String],
     pub subject: &'a str,
     pub findings: &'a [String],
     pub rules: &'a [String],
+    /// The worst finding's severity; none for a message stopped by the
+    /// storm counters, which only an administrator releases.
+    pub worst: Option<crate::finding::Severity>,
+}
+
+/// A message to record: as held, with what policy says of it.
+#[derive(Debug, Clone)]
+pub struct NewHeld<'a> {
+    pub message: &'a Hold<'a>,
     pub releaser: &'a str,
     pub held_at: u64,
     pub expires_at: u64,
@@ -165,17 +174,18 @@ impl Store {
 
     /// Records a held message and its `hold` audit line; its id.
     pub fn hold(&self, new: &NewHeld<'_>) -> Result<i64, String> {
+        let message = new.message;
         self.conn
             .execute(
                 "INSERT INTO held (queue_id, sender, recipients, subject, findings, rules, releaser, held_at, expires_at, state)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
-                    new.queue_id,
-                    new.sender,
-                    to_json(new.recipients),
-                    new.subject,
-                    to_json(new.findings),
-                    to_json(new.rules),
+                    message.queue_id,
+                    message.sender,
+                    to_json(message.recipients),
+                    message.subject,
+                    to_json(message.findings),
+                    to_json(message.rules),
                     new.releaser,
                     sql(new.held_at),
                     sql(new.expires_at),
@@ -187,10 +197,10 @@ impl Store {
         self.audit(
             new.held_at,
             "hold",
-            Some((id, new.queue_id)),
+            Some((id, message.queue_id)),
             "maillint",
             None,
-            Some(&new.rules.join(",")),
+            Some(&message.rules.join(",")),
         )?;
         Ok(id)
     }
@@ -383,14 +393,21 @@ impl Store {
 mod tests {
     use super::*;
 
-    fn new_held<'a>(recipients: &'a [String], rules: &'a [String]) -> NewHeld<'a> {
-        NewHeld {
+    fn hold<'a>(recipients: &'a [String], rules: &'a [String]) -> Hold<'a> {
+        Hold {
             queue_id: "4ABC",
             sender: "jane@example.org",
             recipients,
             subject: "<script>alert(1)</script>",
             findings: rules,
             rules,
+            worst: None,
+        }
+    }
+
+    fn new_held<'a>(message: &'a Hold<'a>) -> NewHeld<'a> {
+        NewHeld {
+            message,
             releaser: "sender",
             held_at: 100,
             expires_at: 200,
@@ -405,7 +422,7 @@ mod tests {
         let other = Store::open(&path).unwrap();
         let recipients = vec!["all-staff@example.org".to_string()];
         let rules = vec!["mass-list".to_string()];
-        let id = store.hold(&new_held(&recipients, &rules)).unwrap();
+        let id = store.hold(&new_held(&hold(&recipients, &rules))).unwrap();
         let held = other.get(id).unwrap().unwrap();
         assert_eq!(held.subject, "<script>alert(1)</script>");
         assert_eq!(held.recipients, recipients);
@@ -436,7 +453,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("held.sqlite")).unwrap();
         let (recipients, rules) = (vec![], vec![]);
-        let id = store.hold(&new_held(&recipients, &rules)).unwrap();
+        let id = store.hold(&new_held(&hold(&recipients, &rules))).unwrap();
         assert_eq!(store.unnotified().unwrap()[0].id, id);
         assert!(store.claim_notification(id).unwrap());
         assert!(!store.claim_notification(id).unwrap());

@@ -267,11 +267,7 @@ async fn sender_post(
         .signer
         .check(&format!("form:sender:{token}"), csrf)
     {
-        return message_page(
-            StatusCode::FORBIDDEN,
-            "Refused",
-            "This form was not sent from its page (no valid form token).",
-        );
+        return refused_form();
     }
     let reason = reason(&fields);
     let release = fields.get("action").map(String::as_str) == Some("release");
@@ -445,11 +441,7 @@ async fn login_post(
             .signer
             .check(&format!("form:login:{nonce}"), csrf)
     {
-        return login_form(
-            &app,
-            StatusCode::FORBIDDEN,
-            Some("This form was not sent from its page (no valid form token)."),
-        );
+        return login_form(&app, StatusCode::FORBIDDEN, Some(NO_FORM_TOKEN));
     }
     let name = fields.get("name").cloned().unwrap_or_default();
     let password = fields.get("password").cloned().unwrap_or_default();
@@ -494,24 +486,33 @@ pub fn hash_password(password: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
+/// The signed-in administrator whose form carries its token; else what
+/// to answer (the sign-in page, or the refusal).
+fn admin_form(app: &App, headers: &HeaderMap, fields: &Fields) -> Result<String, Response> {
+    let Some((name, csrf)) = admin(app, headers) else {
+        return Err(redirect(app, "/admin/login"));
+    };
+    let given = fields.get("csrf").map_or("", String::as_str);
+    if app.holder.signer.check_same(&csrf, given) {
+        Ok(name)
+    } else {
+        Err(refused_form())
+    }
+}
+
+fn refused_form() -> Response {
+    message_page(StatusCode::FORBIDDEN, "Refused", NO_FORM_TOKEN)
+}
+
+const NO_FORM_TOKEN: &str = "This form was not sent from its page (no valid form token).";
+
 async fn logout(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Form(fields): Form<Fields>,
 ) -> Response {
-    let Some((_, csrf)) = admin(&app, &headers) else {
-        return redirect(&app, "/admin/login");
-    };
-    if !app
-        .holder
-        .signer
-        .check_same(&csrf, fields.get("csrf").map_or("", String::as_str))
-    {
-        return message_page(
-            StatusCode::FORBIDDEN,
-            "Refused",
-            "This form was not sent from its page (no valid form token).",
-        );
+    if let Err(refused) = admin_form(&app, &headers, &fields) {
+        return refused;
     }
     if let (Some(session), Ok(mut sessions)) =
         (cookie(&headers, "maillint_admin"), app.sessions.lock())
@@ -532,20 +533,10 @@ async fn admin_post(
     Path(id): Path<i64>,
     Form(fields): Form<Fields>,
 ) -> Response {
-    let Some((name, csrf)) = admin(&app, &headers) else {
-        return redirect(&app, "/admin/login");
+    let name = match admin_form(&app, &headers, &fields) {
+        Ok(name) => name,
+        Err(refused) => return refused,
     };
-    if !app
-        .holder
-        .signer
-        .check_same(&csrf, fields.get("csrf").map_or("", String::as_str))
-    {
-        return message_page(
-            StatusCode::FORBIDDEN,
-            "Refused",
-            "This form was not sent from its page (no valid form token).",
-        );
-    }
     let reason = reason(&fields);
     let release = fields.get("action").map(String::as_str) == Some("release");
     let holder = Arc::clone(&app.holder);

@@ -687,6 +687,35 @@ pub fn submit_bcc_to_all_staff(port: u16) -> (u16, String) {
     )
 }
 
+/// Whether `program` can be run here (as root, for Postfix); panics under
+/// CI when it cannot.
+pub fn available(program: &str, needs_root: bool) -> bool {
+    let missing = if !Path::new(program).exists() {
+        Some(format!("{program} is not installed (.ci/run installs it)"))
+    } else if needs_root && !is_root() {
+        Some(format!("{program} must be started as root"))
+    } else {
+        None
+    };
+    match missing {
+        None => true,
+        Some(why) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("{why}; CI runs these tests")
+        }
+        Some(why) => {
+            eprintln!("SKIPPED: {why}");
+            false
+        }
+    }
+}
+
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+}
+
 /// `text` with CRLF line ends, as SMTP carries it.
 pub fn crlf(text: &str) -> String {
     text.replace("\r\n", "\n").replace('\n', "\r\n")
