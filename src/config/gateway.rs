@@ -285,6 +285,27 @@ mod tests {
     }
 
     #[test]
+    fn a_rule_action_overrides_its_severity() {
+        let mut milter = MilterConfig::default();
+        milter
+            .rule_actions
+            .insert("mass-list".into(), Action::Confirm);
+        assert_eq!(
+            milter.action_for(Severity::Warning, "mass-list"),
+            Action::Confirm
+        );
+        assert_eq!(
+            milter.action_for(Severity::Warning, "cc-exposure"),
+            Action::Tag
+        );
+        assert_eq!(
+            milter.action_for(Severity::Error, "cc-exposure"),
+            Action::Reject
+        );
+        assert!(Action::Tag < Action::Confirm && Action::Confirm < Action::Quarantine);
+    }
+
+    #[test]
     fn networks_contain_addresses() {
         let net = |s: &str| Network::try_from(s.to_string()).unwrap();
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();

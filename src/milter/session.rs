@@ -538,6 +538,56 @@ mod tests {
         }
     }
 
+    fn decision(action: Action) -> Decision {
+        Decision {
+            action,
+            rules: vec!["cc-exposure".into()],
+            lines: vec!["error [cc-exposure]: 60 external addresses".into()],
+            ..Decision::accept()
+        }
+    }
+
+    #[test]
+    fn a_rejection_says_where_to_ask() {
+        let help = Some("helpdesk@example.org");
+        let replies = answer(&decision(Action::Reject), 0, false, false, help);
+        let [Reply::ReplyCode(text)] = &replies[..] else {
+            panic!("{replies:?}")
+        };
+        assert!(
+            text.ends_with(
+                "550 5.7.1 Questions, or if it must go out as it is: helpdesk@example.org\r\n"
+            ),
+            "{text}"
+        );
+        let replies = answer(&decision(Action::Reject), 0, false, true, help);
+        let [Reply::ReplyCode(text)] = &replies[..] else {
+            panic!("{replies:?}")
+        };
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.contains("Questions, or if it must go out as it is: helpdesk@example.org"));
+    }
+
+    #[test]
+    fn confirm_holds_as_quarantine_does_or_asks_for_a_later_try() {
+        let held = answer(
+            &decision(Action::Confirm),
+            action::QUARANTINE,
+            false,
+            false,
+            None,
+        );
+        assert!(
+            matches!(&held[..], [Reply::Quarantine(_), Reply::Continue]),
+            "{held:?}"
+        );
+        let cannot = answer(&decision(Action::Confirm), 0, false, false, None);
+        let [Reply::ReplyCode(text)] = &cannot[..] else {
+            panic!("{cannot:?}")
+        };
+        assert!(text.starts_with("451"), "{text}");
+    }
+
     #[test]
     fn a_panic_ends_its_connection_with_a_log_line() {
         let log = Log::default();
