@@ -556,7 +556,7 @@ mod tests {
         };
         assert!(
             text.ends_with(
-                "550 5.7.1 Questions, or if it must go out as it is: helpdesk@example.org\r\n"
+                "550 5.7.1 Questions, or if it must go out as it is: helpdesk@example.org"
             ),
             "{text}"
         );
