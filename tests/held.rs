@@ -110,8 +110,20 @@ impl Response {
     }
 }
 
-/// One HTTP/1.1 request to the page on `port`; `form` fields are posted.
+/// One HTTP/1.1 request to the page on `port` with `cookie`; `form`
+/// fields are posted.
 fn http(port: u16, method: &str, path: &str, cookie: &str, form: &[(&str, &str)]) -> Response {
+    http_with(port, method, path, &format!("Cookie: {cookie}\r\n"), form)
+}
+
+/// [`http`] with `headers` (whole lines).
+fn http_with(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &str,
+    form: &[(&str, &str)],
+) -> Response {
     let body: String = form
         .iter()
         .map(|(k, v)| format!("{k}={}", encode(v)))
@@ -123,7 +135,7 @@ fn http(port: u16, method: &str, path: &str, cookie: &str, form: &[(&str, &str)]
         .unwrap();
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{headers}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -546,6 +558,7 @@ fn held_pages_in_a_browser() {
         })
         .collect::<Vec<_>>()
         .join("\n");
+    let config = format!("{config}\ntrusted_header = \"X-Remote-User\"\n");
     let config_path = root.join("maillint.toml");
     std::fs::write(&config_path, &config).unwrap();
     let settings = maillint::config::Config::load(&config_path).unwrap().hold;
@@ -621,6 +634,22 @@ fn held_pages_in_a_browser() {
         std::fs::read_to_string(&ran).unwrap(),
         "release AAA1\ndiscard BBB2\nrelease CCC3\n"
     );
+    // The reverse proxy's header signs an administrator in; without it, or
+    // empty, the sign-in page.
+    let by_proxy = http_with(
+        web_port,
+        "GET",
+        "/maillint/admin?state=all",
+        "X-Remote-User: bob\r\n",
+        &[],
+    );
+    assert_eq!(by_proxy.status, 200);
+    assert!(by_proxy.body.contains("Checked with Jane by phone"));
+    for headers in ["", "X-Remote-User: \r\n"] {
+        let page = http_with(web_port, "GET", "/maillint/admin", headers, &[]);
+        assert_eq!(page.status, 303);
+        assert_eq!(page.header("location"), Some("/maillint/admin/login"));
+    }
     let told = std::fs::read_to_string(&notifications).unwrap();
     assert_eq!(told.matches("Subject: Held: ").count(), 3, "{told}");
 }

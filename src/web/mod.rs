@@ -539,6 +539,13 @@ async fn admin_post(
     };
     let reason = reason(&fields);
     let release = fields.get("action").map(String::as_str) == Some("release");
+    if release && reason.is_empty() {
+        return message_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Reason needed",
+            "A release needs a reason, for the audit log: go back and give one.",
+        );
+    }
     let holder = Arc::clone(&app.holder);
     let actor = Actor::Admin(name);
     let outcome = blocking(move || {
