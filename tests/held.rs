@@ -9,6 +9,8 @@
 //! and passes locally; under CI=true that is a failure.
 // A test: a failed unwrap is a failed run, which is what it should be.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// `maillint web` is the feature `web`.
+#![cfg(feature = "web")]
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -43,6 +45,7 @@ url = "http://127.0.0.1:{web_port}/maillint"
 help = "helpdesk@example.org"
 from = "postmaster@example.org"
 expire = "{expire}"
+release_rules = {{ storm = "nobody" }}
 sendmail = ["/usr/sbin/sendmail", "-C", "@ROOT@/conf"]
 release_commands = [["/usr/sbin/postsuper", "-c", "@ROOT@/conf", "-H", "{{id}}"], ["/usr/sbin/postqueue", "-c", "@ROOT@/conf", "-i", "{{id}}"]]
 discard_commands = [["/usr/sbin/postsuper", "-c", "@ROOT@/conf", "-d", "{{id}}"]]
@@ -650,6 +653,41 @@ fn held_pages_in_a_browser() {
         assert_eq!(page.status, 303);
         assert_eq!(page.header("location"), Some("/maillint/admin/login"));
     }
+    // Policy's word on who releases: the sender's page offers no send.
+    let ids = vec!["x@example.org".to_string()];
+    let page_of = |rules: &[String], worst| {
+        let held = holder
+            .hold(
+                &maillint::held::Hold {
+                    queue_id: "EEE5",
+                    sender: "jane@example.org",
+                    recipients: &ids,
+                    subject: "s",
+                    findings: rules,
+                    rules,
+                    worst,
+                },
+                now,
+            )
+            .unwrap();
+        let link = holder.link(&held);
+        http(
+            web_port,
+            "GET",
+            &link[link.find("/maillint/").unwrap()..],
+            "",
+            &[],
+        )
+        .body
+    };
+    let error = page_of(
+        &["cc-exposure".into()],
+        Some(maillint::finding::Severity::Error),
+    );
+    assert!(error.contains("only an administrator") && !error.contains("id=\"send\""));
+    let storm = page_of(&["storm".into()], None);
+    assert!(storm.contains("lets no one send") && !storm.contains("id=\"send\""));
+    assert!(storm.contains("id=\"discard\""));
     let told = std::fs::read_to_string(&notifications).unwrap();
     assert_eq!(told.matches("Subject: Held: ").count(), 3, "{told}");
 }

@@ -142,11 +142,13 @@ impl Holder {
             text.push_str(&format!("  - {}\n", one_line(finding)));
         }
         text.push('\n');
-        if may_release {
-            text.push_str("If it is right as it is, send it anyway (with a reason); if not, discard it and send a corrected message from your mail program:\n");
+        text.push_str(if may_release {
+            "If it is right as it is, send it anyway (with a reason); if not, discard it and send a corrected message from your mail program:\n"
+        } else if held.releaser == Releaser::Admin.as_str() {
+            "An administrator decides whether it goes out; you can discard it here and send a corrected message from your mail program:\n"
         } else {
-            text.push_str("An administrator decides whether it goes out; you can discard it here and send a corrected message from your mail program:\n");
-        }
+            "Policy lets no one send it as it is: discard it here and send a corrected message from your mail program:\n"
+        });
         text.push_str(&format!("\n  {}\n\n", self.link(held)));
         text.push_str(&format!(
             "The link works once. Unless someone decides first, the message is discarded {}.\n",

@@ -11,7 +11,7 @@
 
 mod html;
 
-use crate::config::{Config, WebConfig};
+use crate::config::{Config, Releaser, WebConfig};
 use crate::held::{self, Actor, Held, Holder, Outcome, TokenError, state};
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
@@ -230,8 +230,10 @@ fn sender_html(app: &App, held: &Held, token: &str, problem: Option<&str>) -> St
         format!(
             "<form method=\"post\" action=\"{action}\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"action\" value=\"release\"><p><label for=\"reason\"><strong>Send it anyway.</strong> Why is it right as it is?</label></p><textarea id=\"reason\" name=\"reason\" rows=\"3\" maxlength=\"{MAX_REASON}\" required placeholder=\"e.g. the list is meant to see this\"></textarea><p><button class=\"send\" type=\"submit\" id=\"send\">Send anyway</button></p></form>"
         )
-    } else {
+    } else if held.releaser == Releaser::Admin.as_str() {
         "<p class=\"muted\">Policy lets only an administrator send this message; they have it in their list.</p>".into()
+    } else {
+        "<p class=\"muted\">Policy lets no one send this message as it is: discard it and send a corrected one.</p>".into()
     };
     let help = app
         .holder
@@ -689,13 +691,14 @@ fn admin_html(
             )
         };
         rows.push_str(&format!(
-            "<tr id=\"held-{id}\"><td>{id}</td><td>{sender}</td><td class=\"subject\">{subject}</td><td title=\"{all}\">{n}</td><td>{findings}</td><td>{age}</td><td>{state}<br><span class=\"muted\">releaser: {releaser}</span></td><td class=\"actions\">{actions}</td></tr>",
+            "<tr id=\"held-{id}\"><td>{id}</td><td>{sender}</td><td class=\"subject\">{subject}</td><td title=\"{all}\">{n}</td><td title=\"{lines}\">{findings}</td><td>{age}</td><td>{state}<br><span class=\"muted\">releaser: {releaser}</span></td><td class=\"actions\">{actions}</td></tr>",
             id = h.id,
             sender = escape(&h.sender),
             subject = escape(&h.subject),
             all = escape(&h.recipients.join(", ")),
             n = h.recipients.len(),
             findings = h.rules.iter().map(|r| escape(r)).collect::<Vec<_>>().join("<br>"),
+            lines = escape(&h.findings.join("\n")),
             age = html::age(now.saturating_sub(h.held_at)),
             state = html::state(h),
             releaser = escape(&h.releaser),
