@@ -6,7 +6,10 @@ mod cli;
 use clap::{CommandFactory, Parser, Subcommand};
 #[cfg(feature = "web")]
 use cli::web;
-use cli::{ExitStatus, check, explain, git_hook, init, learn, man, milter, rules, sendmail};
+use cli::{
+    ExitStatus, check, explain, git_hook, held, init, learn, man, milter, report, rules, sendmail,
+    simulate,
+};
 use std::io;
 use std::process::ExitCode;
 
@@ -23,6 +26,8 @@ enum Command {
     Check(check::CheckArgs),
     /// A drop-in sendmail: check the message on stdin, then pass it to the real sendmail or hold it
     Sendmail(sendmail::SendmailArgs),
+    /// The messages `maillint sendmail` held: list them, show, resend (once) or drop one
+    Held(held::HeldArgs),
     /// git send-email's sendemail-validate hook: check a patch mail before it is sent
     GitHook(git_hook::GitHookArgs),
     /// Learn from your sent mail (Maildirs, mbox files, .eml directories) for the history rules
@@ -39,6 +44,10 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// Run as a milter for Postfix or Sendmail: check every outgoing message at the mail server
     Milter(milter::MilterArgs),
+    /// Count the gateway's decision log per day, rule and action: what it did, and what it would have done in audit mode
+    Report(report::ReportArgs),
+    /// Replay sent mail through the gateway under a new configuration and the current one: which messages the change newly stops or lets through
+    Simulate(simulate::SimulateArgs),
     /// Serve the held-mail page: senders release or discard their held mail, administrators review it
     #[cfg(feature = "web")]
     Web(web::WebArgs),
@@ -50,9 +59,19 @@ fn main() -> ExitCode {
     if sendmail::invoked_as_sendmail() {
         return ExitStatus::Sendmail(sendmail::run_as_sendmail()).into();
     }
-    let status = match Cli::parse().command {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // `maillint sendmail` with arguments it cannot take still has a
+        // message on standard input, which must not be lost.
+        Err(e) if e.use_stderr() && std::env::args_os().nth(1).is_some_and(|a| a == "sendmail") => {
+            return ExitStatus::Sendmail(sendmail::run_after_usage_error(&e)).into();
+        }
+        Err(e) => e.exit(),
+    };
+    let status = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Sendmail(args) => ExitStatus::Sendmail(sendmail::run(args)),
+        Command::Held(args) => held::run(args),
         Command::GitHook(args) => git_hook::run(args),
         Command::Learn(args) => learn::run(args),
         Command::Init(args) => init::run(args),
@@ -64,6 +83,8 @@ fn main() -> ExitCode {
         Command::Rules(args) => rules::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Milter(args) => milter::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Simulate(args) => simulate::run(args),
         #[cfg(feature = "web")]
         Command::Web(args) => web::run(args),
     };

@@ -565,8 +565,8 @@ fn held_pages_in_a_browser() {
     let config_path = root.join("maillint.toml");
     std::fs::write(&config_path, &config).unwrap();
     let settings = maillint::config::Config::load(&config_path).unwrap().hold;
-    let holder = maillint::held::Holder::new(settings).unwrap();
-    let now = maillint::held::now();
+    let holder = maillint::hold::Holder::new(settings).unwrap();
+    let now = maillint::hold::now();
     let hold = |queue_id: &str, subject: &str, at: u64| {
         let recipients = vec![
             "all-staff@example.org".to_string(),
@@ -579,7 +579,7 @@ fn held_pages_in_a_browser() {
         let rules = vec!["mass-list".to_string()];
         let held = holder
             .hold(
-                &maillint::held::Hold {
+                &maillint::hold::Hold {
                     queue_id,
                     sender: "jane@example.org",
                     recipients: &recipients,
@@ -658,7 +658,7 @@ fn held_pages_in_a_browser() {
     let page_of = |rules: &[String], worst| {
         let held = holder
             .hold(
-                &maillint::held::Hold {
+                &maillint::hold::Hold {
                     queue_id: "EEE5",
                     sender: "jane@example.org",
                     recipients: &ids,

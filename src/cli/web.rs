@@ -42,7 +42,7 @@ pub fn run(args: WebArgs) -> ExitStatus {
         Err(e) => return fail(e),
     };
     if args.export_audit {
-        let lines = maillint::held::Store::open(&config.hold.store)
+        let lines = maillint::hold::Store::open(&config.hold.store)
             .and_then(|store| maillint::web::audit_json_lines(&store));
         return match lines {
             Ok(lines) => {

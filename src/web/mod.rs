@@ -12,7 +12,7 @@
 mod html;
 
 use crate::config::{Config, Releaser, WebConfig};
-use crate::held::{self, Actor, Held, Holder, Outcome, TokenError, state};
+use crate::hold::{self, Actor, Held, Holder, Outcome, TokenError, state};
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -71,8 +71,8 @@ pub fn serve(config: &Config) -> Result<(), String> {
                 let holder = Arc::clone(&sweeper);
                 // A store that cannot be read now is tried again next time.
                 _ = tokio::task::spawn_blocking(move || {
-                    _ = holder.notify_pending(held::now());
-                    _ = holder.expire_due(held::now());
+                    _ = holder.notify_pending(hold::now());
+                    _ = holder.expire_due(hold::now());
                 })
                 .await;
             }
@@ -175,7 +175,7 @@ fn store_failure(e: &str) -> Response {
 /// The held message a sender's token opens, or the page that says why not.
 async fn sender_message(app: &Arc<App>, token: &str) -> Result<Held, Response> {
     let refused = |text: &str| Err(message_page(StatusCode::FORBIDDEN, "Link not valid", text));
-    let id = match app.holder.signer.verify_sender_token(token, held::now()) {
+    let id = match app.holder.signer.verify_sender_token(token, hold::now()) {
         Ok(id) => id,
         Err(TokenError::Forged) => {
             return refused("This link is not valid. Use the link in your notification as it is.");
@@ -222,7 +222,7 @@ async fn sender_page(State(app): State<Arc<App>>, Path(token): Path<String>) -> 
 fn sender_html(app: &App, held: &Held, token: &str, problem: Option<&str>) -> String {
     let csrf = app.holder.signer.mac(&format!("form:sender:{token}"));
     let action = format!("{}/held/{}", app.prefix, escape(token));
-    let may_release = held::may_release(&Actor::Sender, &held.releaser);
+    let may_release = hold::may_release(&Actor::Sender, &held.releaser);
     let problem = problem.map_or(String::new(), |p| {
         format!("<div class=\"error\">{}</div>", escape(p))
     });
@@ -248,7 +248,7 @@ fn sender_html(app: &App, held: &Held, token: &str, problem: Option<&str>) -> St
         subject = escape(&held.subject),
         to = html::recipients(held),
         held_at = html::time(held.held_at),
-        expires = escape(&held::describe_time(held.expires_at)),
+        expires = escape(&hold::describe_time(held.expires_at)),
         findings = html::findings(held),
     );
     html::page("Held message", "", &body)
@@ -289,9 +289,9 @@ async fn sender_post(
     let id = held.id;
     let outcome = blocking(move || {
         if release {
-            holder.release(id, &Actor::Sender, &reason, held::now())
+            holder.release(id, &Actor::Sender, &reason, hold::now())
         } else {
-            holder.discard(id, &Actor::Sender, &reason, held::now())
+            holder.discard(id, &Actor::Sender, &reason, hold::now())
         }
     })
     .await;
@@ -375,7 +375,7 @@ fn admin(app: &App, headers: &HeaderMap) -> Option<(String, String)> {
     let session = cookie(headers, "maillint_admin")?;
     let sessions = app.sessions.lock().ok()?;
     let (name, expires) = sessions.get(session)?;
-    (*expires > held::now()).then(|| {
+    (*expires > hold::now()).then(|| {
         (
             name.clone(),
             app.holder.signer.mac(&format!("form:session:{session}")),
@@ -411,8 +411,8 @@ async fn login_page(State(app): State<Arc<App>>) -> Response {
 }
 
 fn login_form(app: &App, status: StatusCode, problem: Option<&str>) -> Response {
-    let nonce = match held::token::random_bytes(16) {
-        Ok(bytes) => held::token::hex(&bytes),
+    let nonce = match hold::token::random_bytes(16) {
+        Ok(bytes) => hold::token::hex(&bytes),
         Err(e) => return message_page(StatusCode::INTERNAL_SERVER_ERROR, "Error", &e),
     };
     let csrf = app.holder.signer.mac(&format!("form:login:{nonce}"));
@@ -454,11 +454,11 @@ async fn login_post(
     if !good {
         return login_form(&app, StatusCode::FORBIDDEN, Some("Wrong name or password."));
     }
-    let session = match held::token::random_bytes(32) {
-        Ok(bytes) => held::token::hex(&bytes),
+    let session = match hold::token::random_bytes(32) {
+        Ok(bytes) => hold::token::hex(&bytes),
         Err(e) => return message_page(StatusCode::INTERNAL_SERVER_ERROR, "Error", &e),
     };
-    let now = held::now();
+    let now = hold::now();
     if let Ok(mut sessions) = app.sessions.lock() {
         sessions.retain(|_, (_, expires)| *expires > now);
         sessions.insert(session.clone(), (name, now + SESSION_SECONDS));
@@ -552,9 +552,9 @@ async fn admin_post(
     let actor = Actor::Admin(name);
     let outcome = blocking(move || {
         if release {
-            holder.release(id, &actor, &reason, held::now())
+            holder.release(id, &actor, &reason, hold::now())
         } else {
-            holder.discard(id, &actor, &reason, held::now())
+            holder.discard(id, &actor, &reason, hold::now())
         }
     })
     .await;
@@ -599,7 +599,7 @@ async fn admin_page(
         .clone()
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| state::HELD.to_string());
-    let now = held::now();
+    let now = hold::now();
     let loaded = blocking(move || {
         let store = holder.store();
         let listed = store.list(
@@ -630,7 +630,7 @@ fn admin_html(
     filter: &Filter,
     listed: &[Held],
     since: &[Held],
-    audit: &[held::AuditEntry],
+    audit: &[hold::AuditEntry],
     now: u64,
 ) -> String {
     let q = filter.q.as_deref().unwrap_or("").trim().to_lowercase();
@@ -669,7 +669,7 @@ fn admin_html(
     let mut rows = String::new();
     for h in &shown {
         let actions = if h.state == state::HELD {
-            let release = if held::may_release(&Actor::Admin(String::new()), &h.releaser) {
+            let release = if hold::may_release(&Actor::Admin(String::new()), &h.releaser) {
                 format!(
                     "<form method=\"post\" action=\"{p}/admin/held/{id}\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"action\" value=\"release\"><input type=\"text\" name=\"reason\" placeholder=\"reason\" maxlength=\"{MAX_REASON}\" required><button class=\"send\" type=\"submit\" id=\"release-{id}\">Release</button></form>",
                     p = app.prefix,
@@ -769,7 +769,7 @@ async fn audit_export(State(app): State<Arc<App>>, headers: HeaderMap) -> Respon
 }
 
 /// The whole audit log as JSON lines, oldest first.
-pub fn audit_json_lines(store: &held::Store) -> Result<String, String> {
+pub fn audit_json_lines(store: &hold::Store) -> Result<String, String> {
     let mut out = String::new();
     let mut after = 0;
     loop {
