@@ -14,8 +14,10 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 mod gateway;
+mod hold;
 
 pub use gateway::{Action, Listen, MetricsAddress, MilterConfig, Mode, Network, StormConfig};
+pub use hold::{HoldConfig, Releaser, WebConfig, parse_duration};
 
 pub const FILE_NAME: &str = "maillint.toml";
 
@@ -210,6 +212,9 @@ pub struct Config {
     /// `[milter]` and `[storm]`: the gateway.
     pub milter: MilterConfig,
     pub storm: StormConfig,
+    /// `[hold]` and `[web]`: held mail and its page.
+    pub hold: HoldConfig,
+    pub web: WebConfig,
 }
 
 /// What a custom rule's pattern is matched against.
@@ -323,6 +328,10 @@ struct RawConfig {
     milter: MilterConfig,
     #[serde(default)]
     storm: StormConfig,
+    #[serde(default)]
+    hold: HoldConfig,
+    #[serde(default)]
+    web: WebConfig,
 }
 
 #[derive(Deserialize, Default)]
@@ -695,6 +704,8 @@ impl Config {
             input,
             milter: raw.milter,
             storm: raw.storm,
+            hold: raw.hold,
+            web: raw.web,
         })
     }
 

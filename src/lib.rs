@@ -13,6 +13,7 @@ mod gate;
 pub mod guard;
 pub mod held;
 pub mod history;
+pub mod hold;
 pub mod input;
 pub mod linter;
 mod mass_names;
@@ -21,6 +22,8 @@ pub mod milter;
 pub mod report;
 pub mod rules;
 pub mod sendmail;
+#[cfg(feature = "web")]
+pub mod web;
 
 #[cfg(test)]
 mod testing;

@@ -4,6 +4,8 @@
 mod cli;
 
 use clap::{CommandFactory, Parser, Subcommand};
+#[cfg(feature = "web")]
+use cli::web;
 use cli::{
     ExitStatus, check, explain, git_hook, held, init, learn, man, milter, report, rules, sendmail,
     simulate,
@@ -46,6 +48,9 @@ enum Command {
     Report(report::ReportArgs),
     /// Replay sent mail through the gateway under a new configuration and the current one: which messages the change newly stops or lets through
     Simulate(simulate::SimulateArgs),
+    /// Serve the held-mail page: senders release or discard their held mail, administrators review it
+    #[cfg(feature = "web")]
+    Web(web::WebArgs),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +85,8 @@ fn main() -> ExitCode {
         Command::Milter(args) => milter::run(args),
         Command::Report(args) => report::run(args),
         Command::Simulate(args) => simulate::run(args),
+        #[cfg(feature = "web")]
+        Command::Web(args) => web::run(args),
     };
     status.into()
 }

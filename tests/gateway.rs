@@ -19,47 +19,13 @@ mod redis;
 mod scrape;
 use postfix::{
     GATEWAY_CONFIG, POSTFIX, Postfix, Sink, assert_cc_exposure_refused,
-    assert_clean_goes_out_whole, cc_exposure, crlf, deliver, free_port, jane_to_herself,
+    assert_clean_goes_out_whole, available, cc_exposure, crlf, deliver, free_port, jane_to_herself,
     sendmail_t, submit, submit_bcc_to_all_staff, to_all_staff, wait_for_port, without_received,
 };
 use redis::{REDIS, Redis};
 
 const MAILLINT: &str = env!("CARGO_BIN_EXE_maillint");
 const MILTERTEST: &str = "/usr/bin/miltertest";
-
-/// Whether `program` can be run here (as root, for Postfix); panics under
-/// CI when it cannot.
-fn available(program: &str, needs_root: bool) -> bool {
-    let missing = if !Path::new(program).exists() {
-        Some(format!("{program} is not installed (.ci/run installs it)"))
-    } else if needs_root && !is_root() {
-        Some(format!("{program} must be started as root"))
-    } else {
-        None
-    };
-    match missing {
-        None => true,
-        Some(why) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("{why}; CI runs these tests")
-        }
-        Some(why) => {
-            // Straight to the process's standard error, which the test
-            // harness does not capture, so the skip shows beside `ok`.
-            let _ = std::io::Write::write_all(
-                &mut std::io::stderr(),
-                format!("SKIPPED: {why} (under CI=true this fails)\n").as_bytes(),
-            );
-            false
-        }
-    }
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
-}
 
 #[test]
 fn postfix_gateway() {

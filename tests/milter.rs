@@ -329,6 +329,16 @@ fn quarantine_and_tempfail_as_configured() {
 }
 
 #[test]
+fn a_rule_action_overrides_the_severity_action() {
+    // cc-exposure is an error (rejected by default); held for review instead.
+    let config = format!("{CONFIG}[milter.rule_actions]\ncc-exposure = \"quarantine\"\n");
+    let (address, _) = start(&config);
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    let replies = mta.message("jane@example.org", &["a@company1.example"], &cc_exposure());
+    assert_eq!(replies[0].0, b'q', "{replies:?}");
+}
+
+#[test]
 fn an_oversized_message_gets_the_oversize_action() {
     let config = "[organization]\ndomains = [\"example.org\"]\n[input]\nmax_message_size = 4096\n[milter]\non_oversize = \"reject\"\n";
     let (address, log) = start(config);

@@ -13,6 +13,8 @@ pub mod report;
 pub mod rules;
 pub mod sendmail;
 pub mod simulate;
+#[cfg(feature = "web")]
+pub mod web;
 
 use clap::builder::{PossibleValue, PossibleValuesParser, StringValueParser, TypedValueParser};
 use clap::{Args, ValueEnum};

@@ -4,6 +4,7 @@
 
 use crate::finding::Severity;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -18,6 +19,10 @@ pub enum Action {
     Accept,
     /// Let it through with an `X-Maillint:` header naming the findings.
     Tag,
+    /// Hold it in the MTA's hold queue and ask the sender: a notification
+    /// with a link where they send it anyway, with a reason, or discard
+    /// it (see `[hold]`).
+    Confirm,
     /// Keep it in the MTA's hold queue for an administrator to release.
     Quarantine,
     /// Ask the sender's server to try again later (SMTP 451 4.7.1).
@@ -31,6 +36,7 @@ impl Action {
         match self {
             Action::Accept => "accept",
             Action::Tag => "tag",
+            Action::Confirm => "confirm",
             Action::Quarantine => "quarantine",
             Action::Tempfail => "tempfail",
             Action::Reject => "reject",
@@ -117,6 +123,10 @@ pub struct MilterConfig {
     pub error: Action,
     pub warning: Action,
     pub info: Action,
+    /// Actions by rule id, over the severity's (`[milter.rule_actions]
+    /// cc-exposure = "confirm"`): a message gets the strictest action of
+    /// its findings.
+    pub rule_actions: BTreeMap<String, Action>,
     /// A message that could not be checked: maillint failed on it (an
     /// internal error, a message it cannot parse).
     pub on_fault: Action,
@@ -173,6 +183,7 @@ impl Default for MilterConfig {
             error: Action::Reject,
             warning: Action::Tag,
             info: Action::Accept,
+            rule_actions: BTreeMap::new(),
             on_fault: Action::Tempfail,
             on_oversize: Action::Accept,
             networks: Vec::new(),
@@ -193,7 +204,11 @@ impl Default for MilterConfig {
 }
 
 impl MilterConfig {
-    pub fn action_for(&self, severity: Severity) -> Action {
+    /// The action for one finding: its rule's, else its severity's.
+    pub fn action_for(&self, severity: Severity, rule: &str) -> Action {
+        if let Some(action) = self.rule_actions.get(rule) {
+            return *action;
+        }
         match severity {
             Severity::Error => self.error,
             Severity::Warning => self.warning,
@@ -352,6 +367,27 @@ mod tests {
         assert_eq!(parse("[::1]:9464"), Ok("[::1]:9464".into()));
         assert!(parse("localhost:9464").is_err());
         assert!(parse("99999").is_err());
+    }
+
+    #[test]
+    fn a_rule_action_overrides_its_severity() {
+        let mut milter = MilterConfig::default();
+        milter
+            .rule_actions
+            .insert("mass-list".into(), Action::Confirm);
+        assert_eq!(
+            milter.action_for(Severity::Warning, "mass-list"),
+            Action::Confirm
+        );
+        assert_eq!(
+            milter.action_for(Severity::Warning, "cc-exposure"),
+            Action::Tag
+        );
+        assert_eq!(
+            milter.action_for(Severity::Error, "cc-exposure"),
+            Action::Reject
+        );
+        assert!(Action::Tag < Action::Confirm && Action::Confirm < Action::Quarantine);
     }
 
     #[test]

@@ -351,7 +351,7 @@ impl<'g> Session<'g> {
 
     fn end_of_message(&mut self) -> Vec<Reply> {
         self.envelope.queue_id = self.queue_id().map(str::to_string);
-        let decision = if !self.outgoing {
+        let mut decision = if !self.outgoing {
             // Only when the MTA skipped MAIL: nothing to judge.
             Decision::accept()
         } else if let Some(limit) = &self.over_limit {
@@ -376,6 +376,20 @@ impl<'g> Session<'g> {
             let raw = std::mem::take(&mut self.raw);
             self.gateway.judge(raw, &self.envelope)
         };
+        // Where the MTA cannot hold, `answer` asks for a later try instead.
+        if decision.action == Action::Confirm
+            && self.actions & action::QUARANTINE != 0
+            && let Err(e) = self.gateway.hold(&self.envelope, &decision)
+        {
+            // Held without a record no one could find it: the sender's
+            // client tries again later instead.
+            self.gateway.log.line(&format!(
+                "maillint milter: cannot hold for confirmation: {}{}",
+                crate::guard::one_line(&e),
+                self.during()
+            ));
+            decision.action = Action::Tempfail;
+        }
         self.gateway
             .decided(&self.envelope, self.message_id.as_deref(), &decision);
         let mut replies = Vec::new();
@@ -387,6 +401,7 @@ impl<'g> Session<'g> {
             self.actions,
             self.flags & flag::HEADER_LEADING_SPACE != 0,
             self.envelope.local,
+            self.gateway.help.as_deref(),
         ));
         replies
     }
@@ -429,8 +444,15 @@ fn unbracket(address: &str) -> String {
 /// `leading_space`: the MTA takes header values as written, space after
 /// the colon included. `local`: submitted on the server itself, where the
 /// MTA turns a refusal into a bounce that repeats the reply once per
-/// recipient, so it is kept to one line.
-fn answer(decision: &Decision, allowed: u32, leading_space: bool, local: bool) -> Vec<Reply> {
+/// recipient, so it is kept to one line. `help`: where to ask, a last
+/// line of a rejection.
+fn answer(
+    decision: &Decision,
+    allowed: u32,
+    leading_space: bool,
+    local: bool,
+    help: Option<&str>,
+) -> Vec<Reply> {
     let first_line = if decision.fault.is_some() {
         "Message not delivered."
     } else {
@@ -449,6 +471,14 @@ fn answer(decision: &Decision, allowed: u32, leading_space: bool, local: bool) -
         }
     } else {
         lines.extend(decision.lines.iter().cloned());
+    }
+    if let Some(help) = help {
+        let line = format!("Questions, or if it must go out as it is: {help}");
+        if local {
+            lines[0].push_str(&format!(" {line}"));
+        } else {
+            lines.push(line);
+        }
     }
     let tempfail = || {
         vec![Reply::ReplyCode(protocol::smtp_reply(
@@ -483,7 +513,9 @@ fn answer(decision: &Decision, allowed: u32, leading_space: bool, local: bool) -
             ]
         }
         Action::Tag => vec![Reply::Continue],
-        Action::Quarantine if allowed & action::QUARANTINE != 0 => {
+        // Held for confirmation: held as quarantined, the sender told by
+        // mail (`Gateway::hold`, `maillint web`).
+        Action::Confirm | Action::Quarantine if allowed & action::QUARANTINE != 0 => {
             let mut reason = format!("maillint: {}", decision.lines.join("; "));
             if let Some((cut, _)) = reason.char_indices().nth(400) {
                 reason.truncate(cut);
@@ -493,9 +525,64 @@ fn answer(decision: &Decision, allowed: u32, leading_space: bool, local: bool) -
                 Reply::Continue,
             ]
         }
-        Action::Quarantine | Action::Tempfail => tempfail(),
+        Action::Confirm | Action::Quarantine | Action::Tempfail => tempfail(),
         Action::Reject => vec![Reply::ReplyCode(protocol::smtp_reply(
             "550", "5.7.1", &lines,
         ))],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decision(action: Action) -> Decision {
+        Decision {
+            action,
+            rules: vec!["cc-exposure".into()],
+            lines: vec!["error [cc-exposure]: 60 external addresses".into()],
+            ..Decision::accept()
+        }
+    }
+
+    #[test]
+    fn a_rejection_says_where_to_ask() {
+        let help = Some("helpdesk@example.org");
+        let replies = answer(&decision(Action::Reject), 0, false, false, help);
+        let [Reply::ReplyCode(text)] = &replies[..] else {
+            panic!("{replies:?}")
+        };
+        assert!(
+            text.ends_with(
+                "550 5.7.1 Questions, or if it must go out as it is: helpdesk@example.org"
+            ),
+            "{text}"
+        );
+        let replies = answer(&decision(Action::Reject), 0, false, true, help);
+        let [Reply::ReplyCode(text)] = &replies[..] else {
+            panic!("{replies:?}")
+        };
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.contains("Questions, or if it must go out as it is: helpdesk@example.org"));
+    }
+
+    #[test]
+    fn confirm_holds_as_quarantine_does_or_asks_for_a_later_try() {
+        let held = answer(
+            &decision(Action::Confirm),
+            action::QUARANTINE,
+            false,
+            false,
+            None,
+        );
+        assert!(
+            matches!(&held[..], [Reply::Quarantine(_), Reply::Continue]),
+            "{held:?}"
+        );
+        let cannot = answer(&decision(Action::Confirm), 0, false, false, None);
+        let [Reply::ReplyCode(text)] = &cannot[..] else {
+            panic!("{cannot:?}")
+        };
+        assert!(text.starts_with("451"), "{text}");
     }
 }
