@@ -8,6 +8,7 @@ mod body;
 mod cost;
 mod draft;
 mod html;
+mod inside;
 mod pieces;
 mod reply;
 mod rfc5322;
@@ -16,6 +17,10 @@ pub(crate) use body::line_in;
 pub use body::{is_disclaimer, paragraphs};
 pub use draft::parse_json_draft;
 pub use html::{HtmlImage, HtmlLink, HtmlView, url_host, url_scheme};
+pub use inside::{
+    FileKind, InnerFile, Inside, Limit, MAX_DEPTH_LIMIT, PATH_SEPARATOR, ReadLimits, Section,
+    Stopped,
+};
 pub use reply::{has_forward_prefix, has_reply_prefix, strip_subject_prefixes};
 pub use rfc5322::{parse_rfc5322, parse_rfc5322_owned};
 
@@ -324,7 +329,7 @@ pub struct BodyPart {
     html: std::sync::OnceLock<HtmlView>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Attachment {
     pub filename: Option<String>,
     /// `type/subtype`, lowercased.
@@ -340,6 +345,10 @@ pub struct Attachment {
     /// inline`, or no disposition but a `Content-ID` for the HTML to show
     /// (signature logos, pasted screenshots). Always false in JSON drafts.
     pub inline: bool,
+    /// The decoded content of a part not kept as text, for reading
+    /// inside it ([`Message::inside`]); empty for text parts, images,
+    /// audio, video and JSON drafts' attachments.
+    pub bytes: Vec<u8>,
 }
 
 /// A parsed message: what every rule reads.
@@ -371,6 +380,8 @@ pub struct Message {
     pub attachments: Vec<Attachment>,
     /// Size of the message as read, in bytes.
     pub raw_size: usize,
+    /// What is inside the attachments, read on first use.
+    inside: std::sync::OnceLock<Inside>,
 }
 
 impl Message {
@@ -631,6 +642,22 @@ impl Message {
                 .any(|s| a.local_part().eq_ignore_ascii_case(s))
         });
         auto_submitted || system_sender
+    }
+
+    /// What the attachments hold: each file's kind from its bytes, and
+    /// the text of spreadsheets, documents, PDFs and archives (see
+    /// `inside/`). Read on first use, once per message, within `limits`
+    /// (the first caller's: every rule passes the configuration's); a
+    /// message without attachments kept as bytes costs nothing. A panic
+    /// in a reader leaves nothing read rather than ending the check.
+    pub fn inside(&self, limits: &ReadLimits) -> &Inside {
+        self.inside.get_or_init(|| {
+            if self.attachments.iter().all(|a| a.bytes.is_empty()) {
+                return Inside::default();
+            }
+            crate::guard::catch_panic(|| inside::read_attachments(&self.attachments, limits))
+                .unwrap_or_default()
+        })
     }
 
     /// Line of the first header with this name, for locating findings.

@@ -387,8 +387,7 @@ mod tests {
             filename: Some(name.into()),
             content_type: "application/octet-stream".into(),
             size: 0,
-            text: None,
-            inline: false,
+            ..Attachment::default()
         };
         let csv = attachment("list.csv");
         assert_eq!(table_separator(&csv, "Name,Passport number\n"), Some(','));
