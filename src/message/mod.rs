@@ -17,6 +17,8 @@ pub(crate) use body::line_in;
 pub use body::{is_disclaimer, paragraphs};
 pub use draft::parse_json_draft;
 pub use html::{HtmlImage, HtmlLink, HtmlView, url_host, url_scheme};
+#[cfg(test)]
+pub(crate) use inside::build as inside_tests;
 pub use inside::{
     FileKind, InnerFile, Inside, Limit, MAX_DEPTH_LIMIT, PATH_SEPARATOR, ReadLimits, Section,
     Stopped,

@@ -2,7 +2,7 @@ use super::shared::data_files::data_file_kind;
 use super::{Context, Rule, declare_rule, plural, thousands};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
-use crate::message::Attachment;
+use crate::message::{Attachment, FileKind, InnerFile, Inside, PATH_SEPARATOR};
 use serde::Deserialize;
 
 declare_rule! {
@@ -83,11 +83,87 @@ impl DataAttachment {
     }
 
     /// What kind of data file an attachment is, if it is one.
-    fn kind(&self, a: &Attachment) -> Option<&'static str> {
+    fn kind<'c>(
+        &self,
+        a: &Attachment,
+        content: impl FnOnce() -> Option<&'c InnerFile>,
+    ) -> Option<&'static str> {
         if a.size < self.min_size {
             return None;
         }
-        data_file_kind(a, &self.extensions)
+        data_file_kind(a, &self.extensions, content)
+    }
+}
+
+/// What reading inside a data file found: its rows, and the hidden
+/// sheets and columns that hold something.
+#[derive(Default)]
+struct Contents {
+    rows: u64,
+    /// Files inside an archive that are data files.
+    data_files: u64,
+    hidden: Vec<String>,
+}
+
+impl Contents {
+    fn of(inside: &Inside, attachment: usize) -> Contents {
+        let mut contents = Contents::default();
+        for file in inside.files.iter().filter(|f| f.attachment == attachment) {
+            if file.depth > 0 && matches!(file.kind, FileKind::Spreadsheet | FileKind::Table) {
+                contents.data_files += 1;
+            }
+            let inner = if file.depth > 0 {
+                format!(" in {}", file.path.rsplit(PATH_SEPARATOR).next().unwrap_or_default())
+            } else {
+                String::new()
+            };
+            for section in &file.sections {
+                contents.rows += section.rows;
+                let sheet = section.name.as_deref().unwrap_or_default();
+                if section.hidden && !section.text.trim().is_empty() {
+                    contents.hidden.push(format!(
+                        "hidden sheet \"{sheet}\"{inner} ({})",
+                        plural(section.rows, "row", "rows")
+                    ));
+                }
+                if !section.hidden_columns.is_empty() {
+                    let columns: Vec<String> = section
+                        .hidden_columns
+                        .iter()
+                        .take(NAMED)
+                        .map(|c| format!("\"{c}\""))
+                        .collect();
+                    contents.hidden.push(format!(
+                        "{} {} in sheet \"{sheet}\"{inner}",
+                        if section.hidden_columns.len() == 1 {
+                            "hidden column"
+                        } else {
+                            "hidden columns"
+                        },
+                        columns.join(", ")
+                    ));
+                }
+            }
+        }
+        contents
+    }
+
+    /// `, 1,204 rows; hidden sheet "Hidden" (1,204 rows)`.
+    fn describe(&self, kind: &str) -> String {
+        let mut out = String::new();
+        if kind == "archive" && self.data_files > 0 {
+            out.push_str(&format!(
+                ", {} inside",
+                plural(self.data_files, "data file", "data files")
+            ));
+        }
+        if self.rows > 0 {
+            out.push_str(&format!(", {}", plural(self.rows, "row", "rows")));
+        }
+        for hidden in &self.hidden {
+            out.push_str(&format!("; {hidden}"));
+        }
+        out
     }
 }
 
@@ -111,22 +187,30 @@ const NAMED: usize = 5;
 
 impl Rule for DataAttachment {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+        let reach = cx.audience.reach();
         let audience = if cx.audience.goes_outside() {
-            "goes outside the organisation"
+            "goes outside the organisation".to_string()
         } else if cx.audience.reaches_mass_list() {
-            "goes to an everyone-style list"
+            "goes to an everyone-style list".to_string()
+        } else if reach >= cx.many_recipients {
+            format!("goes to {}", plural(reach, "recipient", "recipients"))
         } else {
             return;
         };
-        let files: Vec<(&Attachment, &str)> = cx
+        let files: Vec<(&Attachment, &str, Contents)> = cx
             .message
             .attachments
             .iter()
-            .filter_map(|a| self.kind(a).map(|k| (a, k)))
+            .enumerate()
+            .filter_map(|(i, a)| {
+                let kind = self.kind(a, || cx.inside().top(i))?;
+                Some((a, kind, Contents::of(cx.inside(), i)))
+            })
             .collect();
-        let Some((first, _)) = files.first() else {
+        let Some((first, _, _)) = files.first() else {
             return;
         };
+        let hidden = files.iter().any(|(_, _, c)| !c.hidden.is_empty());
         let name = |a: &Attachment| {
             a.filename
                 .clone()
@@ -135,7 +219,14 @@ impl Rule for DataAttachment {
         let mut listed = files
             .iter()
             .take(NAMED)
-            .map(|(a, kind)| format!("{} ({kind}, {})", name(a), size(a.size)))
+            .map(|(a, kind, contents)| {
+                format!(
+                    "{} ({kind}, {}{})",
+                    name(a),
+                    size(a.size),
+                    contents.describe(kind)
+                )
+            })
             .collect::<Vec<_>>()
             .join(", ");
         if files.len() > NAMED {
@@ -145,16 +236,29 @@ impl Rule for DataAttachment {
             ));
         }
         let count = files.len() as u64;
+        // Hidden sheets and columns are what nobody checks before sending
+        // (the PSNI spreadsheet): data the sender never saw going out.
+        let (severity, help) = if hidden {
+            (
+                Severity::Error,
+                "unhide every sheet and column and check what they hold before sending, or send a copy with only what the recipients need; share data sets through an access-controlled link",
+            )
+        } else {
+            (
+                Severity::Warning,
+                "open each file and check it is the right one and that every recipient may see all of it; share data sets through an access-controlled link",
+            )
+        };
         out.push(
             Diagnostic::new(
-                Severity::Warning,
+                severity,
                 format!(
                     "{} attached to a message that {audience}: {listed}",
                     plural(count, "data file", "data files")
                 ),
                 Location::part(name(first), None),
             )
-            .help("open each file and check it is the right one and that every recipient may see all of it; share data sets through an access-controlled link"),
+            .help(help),
         );
     }
 }

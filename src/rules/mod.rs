@@ -10,13 +10,15 @@ use crate::audience::Audience;
 use crate::config::{Config, ConfigError, OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Severity};
 use crate::history::History;
-use crate::message::Message;
+use crate::message::{Inside, Message};
 
+mod attachment_limit;
 mod cc_exposure;
 mod confidential_broad;
 mod custom;
 mod data_attachment;
 mod duplicate_recipient;
+mod encrypted_attachment;
 mod external_recipients;
 mod forgotten_attachment;
 mod html_only;
@@ -52,6 +54,8 @@ pub static REGISTRY: &[&RuleInfo] = &[
     &confidential_broad::RULE,
     &personal_data::RULE,
     &data_attachment::RULE,
+    &encrypted_attachment::RULE,
+    &attachment_limit::RULE,
     &invalid_address::RULE,
     &lookalike_domain::RULE,
     &external_recipients::RULE,
@@ -135,6 +139,12 @@ impl<'a> Context<'a> {
 
     pub fn is_bulk(&self) -> bool {
         self.bulk.is_some()
+    }
+
+    /// What the attachments hold, read on the first rule's asking within
+    /// the configuration's `[attachments]` limits.
+    pub fn inside(&self) -> &'a Inside {
+        self.message.inside(&self.config.attachments)
     }
 
     fn detect_bulk(&self) -> Option<Bulk> {

@@ -155,7 +155,9 @@ impl Rule for PersonalData {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         let msg = cx.message;
         let mass = cx.audience.reaches_mass_list();
-        let found = self.screen.scan_message(msg, new_text_only(msg, mass));
+        let found = self
+            .screen
+            .scan_message(msg, new_text_only(msg, mass), cx.inside());
         // Where the mail goes matters only when it carries something.
         if found.is_empty() {
             return;

@@ -29,6 +29,14 @@ pub(super) fn describe(r: Recipient<'_>, mass: &MassList) -> String {
     }
 }
 
+/// How findings name an attachment: its file name, or its content type.
+pub(super) fn attachment_name(msg: &crate::message::Message, index: usize) -> String {
+    msg.attachments
+        .get(index)
+        .map(|a| a.filename.clone().unwrap_or_else(|| a.content_type.clone()))
+        .unwrap_or_default()
+}
+
 /// Where a recipient was written.
 pub(super) fn location(r: Recipient<'_>) -> Location {
     Location::header(r.first().field.header_name(), r.first().line)

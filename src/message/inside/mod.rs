@@ -22,6 +22,8 @@
 //! three words), OLE2 through `cfb`, and old Excel files through calamine
 //! once their extent is checked (`xls.rs`).
 
+#[cfg(test)]
+pub(crate) mod build;
 mod office;
 mod pdf;
 mod rtf;
@@ -544,3 +546,6 @@ fn rar_is_encrypted(bytes: &[u8]) -> bool {
             .is_some_and(|b| u16::from_le_bytes([b[0], b[1]]) & 0x04 != 0)
 }
 
+
+#[cfg(test)]
+mod tests;

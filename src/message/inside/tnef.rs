@@ -77,7 +77,7 @@ pub(super) fn read(reader: &mut Reader, path: &str, bytes: &[u8], depth: u32) {
 pub(crate) fn build(files: &[(&str, &[u8])]) -> Vec<u8> {
     let mut out = SIGNATURE.to_le_bytes().to_vec();
     out.extend_from_slice(&[0x01, 0x00]);
-    let mut attribute = |out: &mut Vec<u8>, level: u8, id: u32, data: &[u8]| {
+    let attribute = |out: &mut Vec<u8>, level: u8, id: u32, data: &[u8]| {
         out.push(level);
         out.extend_from_slice(&id.to_le_bytes());
         out.extend_from_slice(&(data.len() as u32).to_le_bytes());

@@ -6,7 +6,7 @@ use super::constant_regex;
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::Location;
 use crate::gate;
-use crate::message::{Attachment, BodyKind, Message, has_forward_prefix};
+use crate::message::{Attachment, BodyKind, Inside, Message, has_forward_prefix};
 use crate::rules::plural;
 use regex::Regex;
 use regex_automata::meta;
@@ -140,11 +140,13 @@ impl Screen {
 
     /// The values found in each place of the message read that has any:
     /// the subject, each body part (in a reply only its new text, when
-    /// `new_text_only`), and each text attachment or attached message.
+    /// `new_text_only`), each text attachment or attached message, and
+    /// each sheet or text of the files `inside` the attachments.
     pub(in crate::rules) fn scan_message(
         &self,
         msg: &Message,
         new_text_only: bool,
+        inside: &Inside,
     ) -> Vec<Found<'_>> {
         let mut found = Vec::new();
         if let Some(subject) = &msg.subject {
@@ -213,6 +215,28 @@ impl Screen {
                 hits,
             });
         }
+        for file in &inside.files {
+            for section in &file.sections {
+                let mut hits = Hits::new(&self.allow);
+                if let Some(separator) = section.separator {
+                    scan_table(&section.text, separator, &self.kinds, &mut hits);
+                }
+                scan(&section.text, &self.kinds, &mut hits);
+                if hits.values.is_empty() {
+                    continue;
+                }
+                let place = match (&section.name, section.hidden) {
+                    (Some(sheet), true) => format!("{}, hidden sheet {sheet}", file.path),
+                    (Some(sheet), false) => format!("{}, sheet {sheet}", file.path),
+                    (None, _) => file.path.clone(),
+                };
+                found.push(Found {
+                    place,
+                    location: Location::part(super::attachment_name(msg, file.attachment), None),
+                    hits,
+                });
+            }
+        }
         found
     }
 
@@ -223,9 +247,10 @@ impl Screen {
         &self,
         msg: &Message,
         new_text_only: bool,
+        inside: &Inside,
     ) -> Option<String> {
         let found = self
-            .scan_message(msg, new_text_only)
+            .scan_message(msg, new_text_only, inside)
             .into_iter()
             .find(|f| f.hits.values.len() as u64 >= self.min_count)?;
         let (kind, _) = found.hits.values.first()?;
