@@ -98,17 +98,19 @@ mod tests {
     #[test]
     fn says_where_and_which_limit() {
         let nested = nested_zips(8);
-        let msg = attach("b@org.example", &[("deep.zip", "application/zip", &nested)]);
-        let f = check_rule("attachment-limit", &msg);
+        // The message keeps what was read with the first limits it was
+        // read with: a new one for each configuration.
+        let msg = || attach("b@org.example", &[("deep.zip", "application/zip", &nested)]);
+        let f = check_rule("attachment-limit", &msg());
         assert_eq!(f.len(), 1);
         assert_eq!(
             f[0].message,
             "stopped reading inside the attachments at deep.zip › 1.zip › 2.zip › 3.zip › 4.zip › 5.zip: files nested more than 5 levels deep ([attachments] max_depth); what lies past it was not checked"
         );
         assert!(
-            check_rule_with("[attachments]\nmax_depth = 10\n", "attachment-limit", &msg).is_empty()
+            check_rule_with("[attachments]\nmax_depth = 10\n", "attachment-limit", &msg()).is_empty()
         );
-        let small = check_rule_with("[attachments]\nmax_bytes = 10\n", "attachment-limit", &msg);
+        let small = check_rule_with("[attachments]\nmax_bytes = 10\n", "attachment-limit", &msg());
         assert!(small[0].message.contains("more than 10 bytes decompressed"), "{}", small[0].message);
     }
 }

@@ -422,4 +422,41 @@ mod tests {
         assert_eq!(size(49_357), "48.2 KB");
         assert_eq!(size(2_516_582), "2.4 MB");
     }
+
+    #[test]
+    fn content_tells_the_kind_rows_and_hidden_sheets_and_columns() {
+        use crate::message::inside_tests::{Sheet, attach, docx, xlsx};
+        let people = |n: usize| {
+            let mut rows = vec![vec!["Name".to_string(), "Date of birth".to_string()]];
+            rows.extend((0..n).map(|i| vec![format!("Person {i}"), "1980-01-01".to_string()]));
+            rows
+        };
+        let book = xlsx(&[
+            Sheet { name: "Summary", hidden: false, rows: people(3), hidden_columns: &[1] },
+            Sheet { name: "Hidden", hidden: true, rows: people(10), hidden_columns: &[] },
+        ]);
+        let msg = attach("b@partner.example", &[("Q3 figures", "application/octet-stream", &book)]);
+        let f = check_rule("data-attachment", &msg);
+        assert_eq!(f[0].severity, Severity::Error);
+        let expected = format!(
+            "1 data file attached to a message that goes outside the organisation: Q3 figures (spreadsheet, {}, 15 rows; hidden column \"Date of birth\" in sheet \"Summary\"; hidden sheet \"Hidden\" (11 rows))",
+            size(book.len() as u64)
+        );
+        assert_eq!(f[0].message, expected);
+        // A plain list of people: a warning, with its rows.
+        let plain = xlsx(&[Sheet { name: "Staff", hidden: false, rows: people(4), hidden_columns: &[] }]);
+        let msg = attach("b@partner.example", &[("staff.xlsx", "application/octet-stream", &plain)]);
+        let f = check_rule("data-attachment", &msg);
+        assert_eq!(f[0].severity, Severity::Warning);
+        assert!(f[0].message.ends_with(", 5 rows)"), "{}", f[0].message);
+        // Sent inside to hundreds of people: a large send is one too.
+        let to: Vec<String> = (0..300).map(|i| format!("p{i}@org.example")).collect();
+        let msg = attach(&to.join(", "), &[("staff.xlsx", "application/octet-stream", &plain)]);
+        let f = check_rule("data-attachment", &msg);
+        assert!(f[0].message.contains("a message that goes to 300 recipients"), "{}", f[0].message);
+        // A document sent as octet-stream is not a data file.
+        let doc = docx("", &["Minutes"], "");
+        let msg = attach("b@partner.example", &[("minutes", "application/octet-stream", &doc)]);
+        assert!(check_rule("data-attachment", &msg).is_empty());
+    }
 }
