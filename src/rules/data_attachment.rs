@@ -95,13 +95,24 @@ impl DataAttachment {
     }
 }
 
+/// Outlook's TNEF container, by its type or its usual name.
+fn is_winmail(a: &Attachment) -> bool {
+    a.content_type == "application/ms-tnef"
+        || a.content_type == "application/vnd.ms-tnef"
+        || a
+            .filename
+            .as_deref()
+            .is_some_and(|n| n.trim().eq_ignore_ascii_case("winmail.dat"))
+}
+
 /// What reading inside a data file found: its rows, and the hidden
 /// sheets and columns that hold something.
 #[derive(Default)]
 struct Contents {
     rows: u64,
-    /// Files inside an archive that are data files.
-    data_files: u64,
+    /// The names of the files inside (an archive, a winmail.dat) that
+    /// are data files.
+    data_files: Vec<String>,
     hidden: Vec<String>,
 }
 
@@ -109,11 +120,12 @@ impl Contents {
     fn of(inside: &Inside, attachment: usize) -> Contents {
         let mut contents = Contents::default();
         for file in inside.files.iter().filter(|f| f.attachment == attachment) {
+            let own_name = file.path.rsplit(PATH_SEPARATOR).next().unwrap_or_default();
             if file.depth > 0 && matches!(file.kind, FileKind::Spreadsheet | FileKind::Table) {
-                contents.data_files += 1;
+                contents.data_files.push(own_name.to_string());
             }
             let inner = if file.depth > 0 {
-                format!(" in {}", file.path.rsplit(PATH_SEPARATOR).next().unwrap_or_default())
+                format!(" in {own_name}")
             } else {
                 String::new()
             };
@@ -151,11 +163,18 @@ impl Contents {
     /// `, 1,204 rows; hidden sheet "Hidden" (1,204 rows)`.
     fn describe(&self, kind: &str) -> String {
         let mut out = String::new();
-        if kind == "archive" && self.data_files > 0 {
-            out.push_str(&format!(
-                ", {} inside",
-                plural(self.data_files, "data file", "data files")
-            ));
+        if kind != "spreadsheet" && kind != "table" && !self.data_files.is_empty() {
+            let mut names = self
+                .data_files
+                .iter()
+                .take(NAMED)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            if self.data_files.len() > NAMED {
+                names.push_str(&format!(", and {} more", self.data_files.len() - NAMED));
+            }
+            out.push_str(&format!(", holding {names}"));
         }
         if self.rows > 0 {
             out.push_str(&format!(", {}", plural(self.rows, "row", "rows")));
@@ -203,7 +222,14 @@ impl Rule for DataAttachment {
             .iter()
             .enumerate()
             .filter_map(|(i, a)| {
-                let kind = self.kind(a, || cx.inside().top(i))?;
+                let kind = self.kind(a, || cx.inside().top(i)).or_else(|| {
+                    // Outlook's winmail.dat carries the files it was
+                    // given: it is a data file when one of them is.
+                    let winmail = is_winmail(a)
+                        && !Contents::of(cx.inside(), i).data_files.is_empty()
+                        && a.size >= self.min_size;
+                    winmail.then_some("Outlook attachment bundle")
+                })?;
                 Some((a, kind, Contents::of(cx.inside(), i)))
             })
             .collect();

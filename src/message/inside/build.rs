@@ -258,7 +258,8 @@ pub(crate) fn ods(sheet: &str, hidden: bool, rows: &[Vec<String>]) -> Vec<u8> {
 /// An Office file saved with a password: an OLE2 file holding an
 /// `EncryptedPackage` stream.
 pub(crate) fn encrypted_office() -> Vec<u8> {
-    let mut ole = cfb::CompoundFile::create(Cursor::new(Vec::new())).unwrap();
+    let mut ole =
+        cfb::CompoundFile::create_with_version(cfb::Version::V3, Cursor::new(Vec::new())).unwrap();
     ole.create_stream("/EncryptionInfo")
         .unwrap()
         .write_all(&[4, 0, 4, 0, 0x40, 0, 0, 0])

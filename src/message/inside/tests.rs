@@ -225,3 +225,182 @@ fn mail_without_binary_attachments_reads_nothing() {
     assert!(msg.attachments.iter().all(|a| a.bytes.is_empty()));
     assert_eq!(inside(&msg), &super::Inside::default());
 }
+
+/// `n` distinct NHS numbers in the 999 range the NHS keeps for testing,
+/// with valid check digits.
+fn test_nhs_numbers(n: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut base = 999_000_000u64;
+    while out.len() < n {
+        base += 1;
+        let digits: Vec<u64> = base.to_string().bytes().map(|b| u64::from(b - b'0')).collect();
+        let sum: u64 = digits.iter().enumerate().map(|(i, d)| d * (10 - i as u64)).sum();
+        let check = (11 - sum % 11) % 11;
+        if check < 10 {
+            out.push(format!("{base}{check}"));
+        }
+    }
+    out
+}
+
+/// The fixtures with attachments, as [`build`](super::build) makes them:
+/// (path under `fixtures/`, message).
+fn attachment_fixtures() -> Vec<(&'static str, String)> {
+    let mut patients = vec![vec!["Surname".to_string(), "First name".to_string(), "NHS number".to_string()]];
+    patients.extend(
+        test_nhs_numbers(1_204)
+            .into_iter()
+            .enumerate()
+            .map(|(i, n)| vec![format!("Surname{i}"), "Alex".to_string(), n]),
+    );
+    let summary = vec![
+        vec!["Practice".to_string(), "Patients".to_string()],
+        vec!["Riverside".to_string(), "1204".to_string()],
+    ];
+    let patients_book = xlsx(&[
+        Sheet { name: "Summary", hidden: false, rows: summary.clone(), hidden_columns: &[] },
+        Sheet { name: "Hidden", hidden: true, rows: patients.clone(), hidden_columns: &[] },
+    ]);
+    let staff: Vec<Vec<String>> = [
+        ["Rank", "Surname", "Initial", "Unit", "Location"],
+        ["Constable", "Harper", "J", "Response", "Station A"],
+        ["Sergeant", "Okafor", "T", "Surveillance", "Station B"],
+        ["Constable", "Lindqvist", "M", "Intelligence", "Station A"],
+    ]
+    .iter()
+    .map(|r| r.iter().map(|c| c.to_string()).collect())
+    .collect();
+    let foi_book = xlsx(&[
+        Sheet {
+            name: "FOI 2023-0417",
+            hidden: false,
+            rows: vec![vec!["Rank".into(), "Headcount".into()], vec!["Constable".into(), "2".into()]],
+            hidden_columns: &[],
+        },
+        Sheet { name: "Sheet2", hidden: true, rows: staff.clone(), hidden_columns: &[1, 2] },
+    ]);
+    let rota = xlsx(&[Sheet { name: "Rota", hidden: false, rows: staff, hidden_columns: &[] }]);
+    let plain_numbers = xlsx(&[Sheet {
+        name: "Stock",
+        hidden: false,
+        rows: vec![
+            vec!["Part".into(), "Barcode".into()],
+            vec!["Valve".into(), "9990000018".into()],
+            vec!["Seal".into(), "9990000026".into()],
+        ],
+        hidden_columns: &[],
+    }]);
+    let minutes = docx(
+        "STRICTLY CONFIDENTIAL",
+        &["Board minutes, 3 December", "Item 4: the proposed closure of the Leeds office."],
+        "",
+    );
+    let invoice = pdf(
+        &[
+            "Invoice 2041 - Garden maintenance, November",
+            "Total due: 480.00",
+            "This document and any attachments are confidential and intended solely for the addressee.",
+            "If you have received it in error, please notify the sender.",
+        ],
+        true,
+        false,
+    );
+    let passports = pdf(
+        &["Delegation travel list", "Passport no. 617644717 - J. Marsh", "Passport no. 525380048 - K. Osei"],
+        true,
+        false,
+    );
+    let travel_zip = zip_with(&[("travel/delegation.pdf", &passports, false)]);
+    let payroll_zip = zip_with(&[("payroll-march.xlsx", &rota, true)]);
+    let readme_zip = zip_with(&[("readme.txt", b"Install notes for the kiosk app.", false)]);
+    let winmail = tnef::build(&[("patients.xlsx", &patients_book)]);
+    let to_partner = "Dana Whitfield <dana.whitfield@partner.example>";
+    let internal_list: Vec<String> = (1..=300).map(|i| format!("staff{i:03}@org.example")).collect();
+    let internal_list = internal_list.join(",\n ");
+    vec![
+        (
+            "data-attachment/fire_error_hidden_sheet_in_foi_response.eml",
+            attachment_eml(
+                "foi.requester@mail.example",
+                "FOI 2023-0417: officer numbers by rank",
+                "Please find our response attached.",
+                &[("FOI 2023-0417 response", "application/octet-stream", &foi_book)],
+            ),
+        ),
+        (
+            "data-attachment/fire_warning_rota_to_internal_list_of_hundreds.eml",
+            attachment_eml(
+                &internal_list,
+                "Weekend rota",
+                "Rota for the weekend attached.",
+                &[("rota.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", &rota)],
+            ),
+        ),
+        (
+            "data-attachment/fire_error_winmail_dat_with_hidden_sheet.eml",
+            attachment_eml(to_partner, "Patient list", "As discussed.", &[("winmail.dat", "application/ms-tnef", &winmail)]),
+        ),
+        (
+            "data-attachment/silent_document_without_extension.eml",
+            attachment_eml(to_partner, "Minutes", "The minutes, as promised.", &[("Minutes 3 December", "application/octet-stream", &docx("", &["Minutes"], ""))]),
+        ),
+        (
+            "personal-data/fire_error_nhs_numbers_in_hidden_sheet.eml",
+            attachment_eml(to_partner, "Practice figures", "Figures for the quarter attached.", &[("patients.xlsx", "application/octet-stream", &patients_book)]),
+        ),
+        (
+            "personal-data/fire_error_passports_in_zipped_pdf.eml",
+            attachment_eml(to_partner, "Delegation", "Travel list attached.", &[("travel.zip", "application/zip", &travel_zip)]),
+        ),
+        (
+            "personal-data/silent_unlabelled_numbers_in_spreadsheet.eml",
+            attachment_eml(to_partner, "Stock", "Stock list attached.", &[("stock.xlsx", "application/octet-stream", &plain_numbers)]),
+        ),
+        (
+            "confidential-broad/fire_error_marked_document_to_partner.eml",
+            attachment_eml(to_partner, "Minutes", "Minutes attached.", &[("minutes.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", &minutes)]),
+        ),
+        (
+            "confidential-broad/silent_pdf_with_legal_footer.eml",
+            attachment_eml(to_partner, "Invoice 2041", "Invoice attached.", &[("invoice-2041.pdf", "application/pdf", &invoice)]),
+        ),
+        (
+            "encrypted-attachment/fire_warning_encrypted_zip_entry.eml",
+            attachment_eml(to_partner, "Payroll", "Password to follow.", &[("payroll.zip", "application/zip", &payroll_zip)]),
+        ),
+        (
+            "encrypted-attachment/fire_warning_password_protected_office_file.eml",
+            attachment_eml(to_partner, "Salaries", "Password by phone.", &[("salaries.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", &encrypted_office())]),
+        ),
+        (
+            "encrypted-attachment/silent_plain_zip_and_pdf.eml",
+            attachment_eml(to_partner, "Kiosk", "Notes attached.", &[("kiosk.zip", "application/zip", &readme_zip), ("invoice-2041.pdf", "application/pdf", &invoice)]),
+        ),
+        (
+            "attachment-limit/fire_warning_zips_nested_fifty_deep.eml",
+            attachment_eml(to_partner, "Export", "Export attached.", &[("export.zip", "application/zip", &nested_zips(50))]),
+        ),
+        (
+            "attachment-limit/silent_ordinary_zip.eml",
+            attachment_eml(to_partner, "Kiosk", "Notes attached.", &[("kiosk.zip", "application/zip", &readme_zip)]),
+        ),
+    ]
+}
+
+/// The attachment fixtures are what the builders make: rebuilt with
+/// `MAILLINT_WRITE_FIXTURES=1`, compared otherwise.
+#[test]
+fn attachment_fixtures_are_up_to_date() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let write = std::env::var_os("MAILLINT_WRITE_FIXTURES").is_some();
+    for (path, eml) in attachment_fixtures() {
+        let path = root.join(path);
+        if write {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &eml).unwrap();
+        } else {
+            let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(on_disk == eml, "{} is stale: run this test with MAILLINT_WRITE_FIXTURES=1", path.display());
+        }
+    }
+}
