@@ -1,4 +1,5 @@
 use super::shared::data_files::data_file_kind;
+use super::shared::size;
 use super::{Context, Rule, declare_rule, plural, thousands};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
@@ -184,21 +185,6 @@ impl Contents {
         }
         out
     }
-}
-
-/// `512 bytes`, `48.2 KB`, `2.4 MB`.
-fn size(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
-    if bytes < 1024 {
-        return plural(bytes, "byte", "bytes");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
 }
 
 /// Files named in one finding; the rest are counted.

@@ -1,8 +1,7 @@
-use super::shared::{NoOptions, attachment_name};
+use super::shared::{NoOptions, attachment_name, size};
 use super::{Context, Rule, declare_rule, plural};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
-use crate::input::format_size;
 
 declare_rule! {
     /// ## What it checks
@@ -82,7 +81,7 @@ impl Rule for EncryptedAttachment {
             let mut listed = encrypted
                 .iter()
                 .take(NAMED)
-                .map(|f| format!("{} ({}, {})", f.path, f.kind.noun(), format_size(f.size)))
+                .map(|f| format!("{} ({}, {})", f.path, f.kind.noun(), size(f.size)))
                 .collect::<Vec<_>>()
                 .join(", ");
             if encrypted.len() > NAMED {

@@ -29,6 +29,21 @@ pub(super) fn describe(r: Recipient<'_>, mass: &MassList) -> String {
     }
 }
 
+/// `512 bytes`, `48.2 KB`, `2.4 MB`.
+pub(super) fn size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    if bytes < 1024 {
+        return super::plural(bytes, "byte", "bytes");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 /// How findings name an attachment: its file name, or its content type.
 pub(super) fn attachment_name(msg: &crate::message::Message, index: usize) -> String {
     msg.attachments
