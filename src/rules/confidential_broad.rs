@@ -37,6 +37,10 @@ declare_rule! {
     ///   confidential`, `this is strictly confidential`, `treat it as
     ///   confidential`, `do not forward this`, `not for distribution`,
     ///   `embargoed until ...`;
+    /// - in the first five lines of a document, sheet or PDF attached
+    ///   (read inside by its bytes, within the `[attachments]` limits; a
+    ///   docx's header first, where such markings sit), the same labels:
+    ///   `STRICTLY CONFIDENTIAL` heading board minutes;
     /// - a header: `Sensitivity: Company-Confidential` or `Private`, or a
     ///   classification header (`X-Classification`, `Classification`,
     ///   `X-Microsoft-Classification`, `X-Protective-Marking`) whose value

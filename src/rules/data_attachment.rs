@@ -8,8 +8,10 @@ use serde::Deserialize;
 
 declare_rule! {
     /// ## What it checks
-    /// Data files attached to a message that goes outside the organisation
-    /// or to an everyone-style list:
+    /// Data files attached to a message that goes outside the organisation,
+    /// to an everyone-style list, or to as many people as recipient-count
+    /// warns about (25 by default: a staff list of hundreds is a large
+    /// send even inside):
     ///
     /// - spreadsheets: `xls`, `xlsx`, `xlsm`, `xlsb`, `ods`, `numbers`;
     /// - databases and dumps: `mdb`, `accdb`, `sqlite`, `sqlite3`, `db`, `sql`;
@@ -18,11 +20,20 @@ declare_rule! {
     ///
     /// and the extensions in `extensions`. A file is recognised by its name,
     /// or by its content type when the name has no extension maillint knows
-    /// (`application/vnd.ms-excel`, `application/zip`, `text/csv`, ...).
-    /// Documents, PDFs, images (inline or attached), audio, video and
-    /// forwarded messages are not data files. Internal mail is not checked.
+    /// (`application/vnd.ms-excel`, `application/zip`, `text/csv`, ...),
+    /// or by its bytes: an xlsx named `Q3 figures` and sent as
+    /// `application/octet-stream` is a spreadsheet, and so is one renamed
+    /// `notes.pdf`; a zip without an extension is an archive. A winmail.dat
+    /// is one when a file it carries is. Documents, PDFs, images (inline or
+    /// attached), audio, video and forwarded messages are not data files.
+    /// Internal mail to few people is not checked.
     ///
-    /// One finding per message names every data file with its size.
+    /// One finding per message names every data file with its size and
+    /// what reading inside it found (within the `[attachments]` limits):
+    /// its rows, the data files an archive or winmail.dat holds, and the
+    /// hidden sheets and hidden columns that hold something, named. Hidden
+    /// data makes it an error: nobody checks what they cannot see before
+    /// sending.
     ///
     /// ## Why it matters
     /// The wrong spreadsheet is the classic email data breach: a full
@@ -30,7 +41,9 @@ declare_rule! {
     /// columns, an archive holding more than its name says. A whole data set
     /// leaves in one click, and nothing in the message text shows what it
     /// holds. Data emailed to the wrong people is one of the most common
-    /// breaches reported to data protection regulators.
+    /// breaches reported to data protection regulators. A police service
+    /// answering a freedom of information request released the names of
+    /// its whole workforce: they were on a hidden tab of the spreadsheet.
     ///
     /// ## Example
     /// ```text
@@ -52,7 +65,7 @@ declare_rule! {
     /// ```
     id: "data-attachment",
     severity: Warning,
-    summary: "A spreadsheet, database, archive or CSV file goes outside the organisation or to an everyone-style list",
+    summary: "A spreadsheet, database, archive or CSV file goes outside the organisation, to an everyone-style list or to many people; an error with hidden sheets or columns",
     build: DataAttachment::build,
 }
 

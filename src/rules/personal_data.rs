@@ -6,8 +6,15 @@ use crate::finding::{Diagnostic, Location, Severity};
 declare_rule! {
     /// ## What it checks
     /// Personal data in the subject, the body (HTML read as text), text
-    /// attachments (`.txt`, `.csv`, `.tsv`, `text/plain`) and attached
-    /// messages (a forward sent as `message/rfc822`, read as text):
+    /// attachments (`.txt`, `.csv`, `.tsv`, `text/plain`), attached
+    /// messages (a forward sent as `message/rfc822`, read as text), and
+    /// inside attachments, known by their bytes whatever their names say:
+    /// each sheet of a spreadsheet (xlsx, xls, ods; hidden sheets too),
+    /// documents (docx with its headers and footers, odt, rtf),
+    /// presentations (pptx with speaker notes, odp), the text layer of
+    /// PDFs, and CSV and text files, also in zip, gzip and tar archives
+    /// (nested) and in winmail.dat, within the `[attachments]` limits (see
+    /// attachment-limit):
     ///
     /// - **payment card numbers**: 13–19 digits, written together or in
     ///   groups (`4-4-4-4`, `4-6-5`) separated by single spaces or dashes,
@@ -40,7 +47,9 @@ declare_rule! {
     ///   separated by commas, semicolons or tabs (what its header line
     ///   uses most).
     ///
-    /// One finding per place (subject, body part, attachment) states the
+    /// One finding per place (subject, body part, attachment, file and
+    /// sheet inside one: `1,204 NHS numbers in patients.xlsx, hidden sheet
+    /// Hidden`; a spreadsheet's columns count as a table's) states the
     /// kinds and how many distinct values, with up to three examples masked
     /// down to their last four characters: the values are never printed.
     ///
