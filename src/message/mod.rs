@@ -5,6 +5,7 @@
 //! drafts mail APIs accept. Rules only ever see a [`Message`].
 
 mod body;
+mod calendar;
 mod cost;
 mod draft;
 mod html;
@@ -105,6 +106,10 @@ pub enum Field {
     ResentTo,
     ResentCc,
     ResentBcc,
+    /// An ATTENDEE of a meeting invitation (a `text/calendar` part or
+    /// `.ics` attachment with `METHOD:REQUEST`): every invitee's calendar
+    /// shows the list, whoever the mail itself went to.
+    Attendee,
 }
 
 impl Field {
@@ -119,6 +124,7 @@ impl Field {
             Field::ResentTo => "Resent-To",
             Field::ResentCc => "Resent-Cc",
             Field::ResentBcc => "Resent-Bcc",
+            Field::Attendee => "ATTENDEE",
         }
     }
 
@@ -126,7 +132,7 @@ impl Field {
     pub fn is_visible(self) -> bool {
         matches!(
             self,
-            Field::To | Field::Cc | Field::ResentTo | Field::ResentCc
+            Field::To | Field::Cc | Field::ResentTo | Field::ResentCc | Field::Attendee
         )
     }
 
@@ -266,7 +272,7 @@ const _: () = assert!(std::mem::size_of::<AddressEntry>() == 24);
 /// 268 million lines into its header is placed on the last line they count.
 const LINE_BITS: u32 = 28;
 const LINE_MASK: u32 = (1 << LINE_BITS) - 1;
-const FIELDS: [Field; 9] = [
+const FIELDS: [Field; 10] = [
     Field::From,
     Field::Sender,
     Field::ReplyTo,
@@ -276,6 +282,7 @@ const FIELDS: [Field; 9] = [
     Field::ResentTo,
     Field::ResentCc,
     Field::ResentBcc,
+    Field::Attendee,
 ];
 const _: () = assert!(FIELDS.len() <= 1 << (32 - LINE_BITS));
 

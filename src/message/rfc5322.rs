@@ -534,6 +534,29 @@ fn build(
             }
             _ => Vec::new(),
         };
+        if super::calendar::is_calendar(&content_type, filename.as_deref()) {
+            let ics = match &text {
+                Some(text) => Cow::Borrowed(text.as_str()),
+                None => String::from_utf8_lossy(&bytes),
+            };
+            let attendees = super::calendar::request_attendees(&ics);
+            if !attendees.is_empty() {
+                let start = lines.line_at(part.offset_body as usize);
+                // Lines inside an encoded part are not the file's lines:
+                // its attendees are placed on its first.
+                let verbatim = part.content_transfer_encoding().is_none_or(|cte| {
+                    !["base64", "quoted-printable"]
+                        .iter()
+                        .any(|e| cte.trim().eq_ignore_ascii_case(e))
+                });
+                for attendee in attendees {
+                    let addr = msg.push_text(&attendee.address);
+                    let name = attendee.name.as_deref().map(|n| msg.push_text(n));
+                    let line = if verbatim { start + attendee.line } else { start };
+                    msg.push_address(Field::Attendee, addr, name, Some(line), None);
+                }
+            }
+        }
         msg.attachments.push(Attachment {
             filename,
             content_type,

@@ -6,6 +6,7 @@ pub(super) mod personal;
 
 use crate::audience::{MassList, MassReason, Recipient};
 use crate::finding::{Diagnostic, Location};
+use crate::message::Field;
 
 use super::thousands;
 use regex::Regex;
@@ -54,8 +55,20 @@ pub(super) fn attachment_name(msg: &crate::message::Message, index: usize) -> St
 
 /// Where a recipient was written.
 pub(super) fn location(r: Recipient<'_>) -> Location {
-    Location::header(r.first().field.header_name(), r.first().line)
+    address_location(r.first().field, r.first().line)
 }
+
+/// Where an address of this field was written: its header, or for a
+/// meeting invitation's attendee, the calendar part.
+pub(super) fn address_location(field: Field, line: Option<usize>) -> Location {
+    match field {
+        Field::Attendee => Location::part(CALENDAR_PART, line),
+        field => Location::header(field.header_name(), line),
+    }
+}
+
+/// How findings name the calendar part of an invitation.
+pub(super) const CALENDAR_PART: &str = "text/calendar";
 
 /// Reports the first `max` findings one by one and counts the rest, for
 /// rules that can find something about each of a million recipients.
