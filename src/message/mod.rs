@@ -93,6 +93,21 @@ fn replace_invalid_utf8(bytes: &mut [u8]) {
     }
 }
 
+/// The address of a `<mailto:...>` header value, lowercased, without its
+/// query (`?subject=...`).
+fn mailto_address(value: &str) -> Option<String> {
+    let lower = value.to_ascii_lowercase();
+    let start = lower.find("mailto:")? + 7;
+    let address = lower[start..].split(['>', '?', ',', ' ']).next()?.trim();
+    Some(address.to_string())
+}
+
+/// A list owner's local part: `linux-kernel-owner`, `owner-linux-kernel`.
+fn is_list_owner(local: &str) -> bool {
+    let local = local.to_ascii_lowercase();
+    local.ends_with("-owner") || local.starts_with("owner-")
+}
+
 /// The header an address was written in.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum Field {
@@ -630,11 +645,58 @@ impl Message {
     }
 
     /// A member's post as a discussion list relays it: `List-Post` names a
-    /// `mailto:` address (an announce-only list says `List-Post: NO`). Its
-    /// From is the author, and its list headers are the list server's.
+    /// `mailto:` address (an announce-only list says `List-Post: NO`), or,
+    /// from list servers that write no List-Post (as LKML's did), a list
+    /// header (`List-Id`, `X-Mailing-List`) with the list's owner as
+    /// `Sender` (`linux-kernel-owner@`, `owner-linux-kernel@`). Its From
+    /// is the author, and its list headers are the list server's. Not a
+    /// post: what the list sends itself, From one of its `-digest`,
+    /// `-request`, `-owner` addresses (`linux-kernel-digest-owner@`), or a
+    /// digest From the list's own.
     pub fn is_discussion_list_post(&self) -> bool {
-        self.headers_named("List-Post")
-            .any(|h| h.value.to_ascii_lowercase().contains("mailto:"))
+        let list_post = self
+            .headers_named("List-Post")
+            .find_map(|h| mailto_address(h.value));
+        let relayed = list_post.is_some()
+            || ((self.list_id.is_some() || self.header("X-Mailing-List").is_some())
+                && self
+                    .addresses_in(Field::Sender)
+                    .any(|a| is_list_owner(a.local_part())));
+        relayed && !self.sent_by_list(list_post.as_deref())
+    }
+
+    /// Whether the message comes from the list itself: From at the list's
+    /// address (the List-Post one, or the `X-Mailing-List` one), or one
+    /// made of it (`linux-kernel-digest@`, `linux-kernel-request@`).
+    fn sent_by_list(&self, list_post: Option<&str>) -> bool {
+        let list = list_post.map(str::to_string).or_else(|| {
+            let value = self.header("X-Mailing-List")?.value;
+            let start = value.find('<').map_or(0, |i| i + 1);
+            let address = value[start..].split(['>', ' ']).next()?.trim();
+            address.contains('@').then(|| address.to_ascii_lowercase())
+        });
+        let (Some(list), Some(from)) = (list, self.sender()) else {
+            return false;
+        };
+        let Some((list_local, list_domain)) = list.rsplit_once('@') else {
+            return false;
+        };
+        let from_local = from.local_part().to_ascii_lowercase();
+        // A list that rewrites its members' From to its own address (for
+        // DMARC) still relays posts: From the list itself counts only for
+        // a digest.
+        let digest = self
+            .subject
+            .as_deref()
+            .is_some_and(|s| s.to_ascii_lowercase().contains("digest"));
+        from.domain()
+            .is_some_and(|d| d.eq_ignore_ascii_case(list_domain))
+            && !list_local.is_empty()
+            && ((from_local == list_local && digest)
+                || (from_local.starts_with(&format!("{list_local}-"))
+                    && ["-digest", "-request", "-owner", "-bounces"]
+                        .iter()
+                        .any(|suffix| from_local.ends_with(suffix))))
     }
 
     /// A message a program sent on its own: `Auto-Submitted` other than

@@ -10,7 +10,7 @@ use crate::audience::Audience;
 use crate::config::{Config, ConfigError, OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Severity};
 use crate::history::History;
-use crate::message::{Inside, Message};
+use crate::message::{Inside, Message, has_forward_prefix};
 
 mod attachment_limit;
 mod cc_exposure;
@@ -130,7 +130,8 @@ impl<'a> Context<'a> {
     /// added. Other messages are when they declare it (`Precedence: bulk`
     /// or `list`, a List-Unsubscribe header, a mailing service's campaign
     /// header such as `X-Campaign`, or a `List-Id` together with a bulk
-    /// sender's `Feedback-ID`), or by their
+    /// sender's `Feedback-ID`, or an unsubscribe link in an HTML body:
+    /// a newsletter's shape without its headers), or by their
     /// audience: an everyone-style list among the recipients, or at least
     /// [`many_recipients`](Self::many_recipients) recipients.
     pub fn bulk(&self) -> Option<&Bulk> {
@@ -182,6 +183,20 @@ impl<'a> Context<'a> {
         {
             return declared(format!("List-Id and {} present", h.name));
         }
+        // A newsletter sent without any bulk header still has its shape:
+        // an unsubscribe link in its HTML (not in quoted history, and not
+        // in a forward of someone else's newsletter).
+        if !msg.subject.as_deref().is_some_and(has_forward_prefix)
+            && msg.body.iter().any(|part| {
+                part.html().is_some_and(|html| {
+                    html.links
+                        .iter()
+                        .any(|l| !l.quoted && (is_unsubscribe(&l.text) || is_unsubscribe(&l.href)))
+                })
+            })
+        {
+            return declared("an unsubscribe link in the HTML body".into());
+        }
         let by_audience = |reason: String| Bulk {
             reason,
             declared: false,
@@ -193,6 +208,27 @@ impl<'a> Context<'a> {
         (reach >= self.many_recipients)
             .then(|| by_audience(plural(reach, "recipient", "recipients")))
     }
+}
+
+/// Whether a link's text or address offers to unsubscribe, in the
+/// languages newsletters most often use.
+fn is_unsubscribe(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    [
+        "unsubscribe",
+        "abmelden",
+        "abbestellen",
+        "désabonner",
+        "désinscri",
+        "darse de baja",
+        "darte de baja",
+        "cancelar suscripción",
+        "uitschrijven",
+        "afmelden",
+        "disiscriviti",
+    ]
+    .iter()
+    .any(|word| lower.contains(word))
 }
 
 /// Headers mailing services add to campaign mail.
