@@ -317,7 +317,7 @@ fn a_zip_bomb_stops_at_the_byte_limit() {
     let report = run("zip bomb", &with_attachment("export.zip", &bomb));
     assert_eq!(
         limit_findings(&report),
-        ["stopped reading inside the attachments at export.zip › export.csv: more than 64 MB decompressed ([attachments] max_bytes); what lies past it was not checked"]
+        ["stopped reading inside the attachments at export.zip › export.csv: more than 64.0 MB decompressed ([attachments] max_bytes); what lies past it was not checked"]
     );
 }
 

@@ -1,8 +1,7 @@
-use super::shared::{NoOptions, attachment_name};
+use super::shared::{NoOptions, attachment_name, size};
 use super::{Context, Rule, declare_rule, thousands};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
-use crate::input::format_size;
 use crate::message::Limit;
 
 declare_rule! {
@@ -61,7 +60,7 @@ impl Rule for AttachmentLimit {
         let limit = match stopped.limit {
             Limit::Bytes => format!(
                 "more than {} decompressed ([attachments] max_bytes)",
-                format_size(limits.max_bytes)
+                size(limits.max_bytes)
             ),
             Limit::Files => format!(
                 "more than {} files ([attachments] max_files)",

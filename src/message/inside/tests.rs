@@ -219,9 +219,11 @@ fn opendocument_repeats_are_counted_not_written_out() {
 
 #[test]
 fn mail_without_binary_attachments_reads_nothing() {
-    let msg = crate::testing::eml(
-        "From: a@org.example\nTo: b@partner.example\nSubject: s\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nhi\n--b\nContent-Type: text/csv\nContent-Disposition: attachment; filename=a.csv\n\na,b\n--b\nContent-Type: image/png\nContent-Disposition: attachment; filename=a.png\nContent-Transfer-Encoding: base64\n\niVBORw0KGgo=\n--b--\n",
-    );
+    let msg = crate::message::parse_rfc5322(
+        b"From: a@org.example\nTo: b@partner.example\nSubject: s\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nhi\n--b\nContent-Type: text/csv\nContent-Disposition: attachment; filename=a.csv\n\na,b\n--b\nContent-Type: image/png\nContent-Disposition: attachment; filename=a.png\nContent-Transfer-Encoding: base64\n\niVBORw0KGgo=\n--b--\n",
+        1,
+    )
+    .unwrap();
     assert!(msg.attachments.iter().all(|a| a.bytes.is_empty()));
     assert_eq!(inside(&msg), &super::Inside::default());
 }
