@@ -775,7 +775,7 @@ pub fn starter(domain: Option<&str>) -> Result<String, String> {
 # max_bytes = "64MB"        # decompressed or extracted, all files together
 # max_files = 1000          # files opened, archive entries included
 # max_depth = 5             # files inside files (1: only the attachments)
-# max_milliseconds = 2000
+# max_milliseconds = 2000  # processor time
 
 # For `maillint sendmail`: the real sendmail, and where held messages go.
 # A setting left out here comes from your own ~/.config/maillint/config.toml.

@@ -317,7 +317,9 @@ fn a_zip_bomb_stops_at_the_byte_limit() {
     let report = run("zip bomb", &with_attachment("export.zip", &bomb));
     assert_eq!(
         limit_findings(&report),
-        ["stopped reading inside the attachments at export.zip › export.csv: more than 64.0 MB decompressed ([attachments] max_bytes); what lies past it was not checked"]
+        [
+            "stopped reading inside the attachments at export.zip › export.csv: more than 64.0 MB decompressed ([attachments] max_bytes); what lies past it was not checked"
+        ]
     );
 }
 
@@ -353,7 +355,8 @@ fn a_pdf_with_a_million_objects() {
     let mut pdf = b"%PDF-1.7\n".to_vec();
     for i in 1..=1_000_000u32 {
         pdf.extend_from_slice(
-            format!("{i} 0 obj << /Length 12 >>\nstream\n(x) Tj (y) Tj\nendstream\nendobj\n").as_bytes(),
+            format!("{i} 0 obj << /Length 12 >>\nstream\n(x) Tj (y) Tj\nendstream\nendobj\n")
+                .as_bytes(),
         );
     }
     pdf.extend_from_slice(b"trailer << /Size 1000001 >>\n%%EOF\n");
@@ -361,7 +364,10 @@ fn a_pdf_with_a_million_objects() {
     // Read to its end, or stopped by the time limit on a slow machine:
     // either way a report, in bounded time and memory.
     for message in limit_findings(&report) {
-        assert!(message.contains("max_milliseconds") || message.contains("max_bytes"), "{message}");
+        assert!(
+            message.contains("max_milliseconds") || message.contains("max_bytes"),
+            "{message}"
+        );
     }
 }
 
@@ -374,5 +380,9 @@ fn zips_nested_fifty_deep_stop_at_the_depth_limit() {
     let report = run("nested zips", &with_attachment("deep.zip", &inner));
     let found = limit_findings(&report);
     assert_eq!(found.len(), 1);
-    assert!(found[0].contains("nested more than 5 levels deep"), "{}", found[0]);
+    assert!(
+        found[0].contains("nested more than 5 levels deep"),
+        "{}",
+        found[0]
+    );
 }

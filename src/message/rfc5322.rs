@@ -552,7 +552,11 @@ fn build(
                 for attendee in attendees {
                     let addr = msg.push_text(&attendee.address);
                     let name = attendee.name.as_deref().map(|n| msg.push_text(n));
-                    let line = if verbatim { start + attendee.line } else { start };
+                    let line = if verbatim {
+                        start + attendee.line
+                    } else {
+                        start
+                    };
                     msg.push_address(Field::Attendee, addr, name, Some(line), None);
                 }
             }

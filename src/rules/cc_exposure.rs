@@ -141,7 +141,10 @@ impl Rule for CcExposure {
         };
         let header = if cc_count >= to_count { "Cc" } else { "To" };
         let location = if attendee_count > to_count.max(cc_count) {
-            let line = cx.message.addresses_in(Field::Attendee).find_map(|a| a.line);
+            let line = cx
+                .message
+                .addresses_in(Field::Attendee)
+                .find_map(|a| a.line);
             Location::part(CALENDAR_PART, line)
         } else {
             Location::header(header, cx.message.header_line(header))
@@ -172,10 +175,9 @@ impl Rule for CcExposure {
                 "; To names nobody but the sender"
             });
         }
-        out.push(
-            Diagnostic::new(severity, message, location)
-                .help("put recipients who do not know each other in Bcc, or send one message per recipient"),
-        );
+        out.push(Diagnostic::new(severity, message, location).help(
+            "put recipients who do not know each other in Bcc, or send one message per recipient",
+        ));
     }
 }
 

@@ -1042,8 +1042,15 @@ mod tests {
     #[test]
     fn markings_in_the_first_lines_of_attached_documents() {
         use crate::message::inside_tests::{attach, docx, pdf};
-        let doc = docx("STRICTLY CONFIDENTIAL", &["Board minutes", "Redundancy plan"], "");
-        let msg = attach("b@partner.example", &[("minutes.docx", "application/octet-stream", &doc)]);
+        let doc = docx(
+            "STRICTLY CONFIDENTIAL",
+            &["Board minutes", "Redundancy plan"],
+            "",
+        );
+        let msg = attach(
+            "b@partner.example",
+            &[("minutes.docx", "application/octet-stream", &doc)],
+        );
         let f = check_rule("confidential-broad", &msg);
         assert_eq!(f.len(), 1);
         assert!(
@@ -1054,14 +1061,24 @@ mod tests {
         assert_eq!(f[0].location.part.as_deref(), Some("minutes.docx"));
         // A legal footer, or the word in running text, is no marking.
         let footer = pdf(
-            &["Invoice 2041", "This document and any attachments are confidential and intended solely for the addressee. If you have received it in error, please notify the sender."],
+            &[
+                "Invoice 2041",
+                "This document and any attachments are confidential and intended solely for the addressee. If you have received it in error, please notify the sender.",
+            ],
             true,
             false,
         );
-        let doc = docx("", &["Our confidential supplier list is attached for your review."], "");
+        let doc = docx(
+            "",
+            &["Our confidential supplier list is attached for your review."],
+            "",
+        );
         let msg = attach(
             "b@partner.example",
-            &[("invoice.pdf", "application/pdf", &footer), ("notes.docx", "application/octet-stream", &doc)],
+            &[
+                ("invoice.pdf", "application/pdf", &footer),
+                ("notes.docx", "application/octet-stream", &doc),
+            ],
         );
         assert!(check_rule("confidential-broad", &msg).is_empty());
     }

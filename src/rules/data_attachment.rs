@@ -113,8 +113,7 @@ impl DataAttachment {
 fn is_winmail(a: &Attachment) -> bool {
     a.content_type == "application/ms-tnef"
         || a.content_type == "application/vnd.ms-tnef"
-        || a
-            .filename
+        || a.filename
             .as_deref()
             .is_some_and(|n| n.trim().eq_ignore_ascii_case("winmail.dat"))
 }
@@ -457,10 +456,23 @@ mod tests {
             rows
         };
         let book = xlsx(&[
-            Sheet { name: "Summary", hidden: false, rows: people(3), hidden_columns: &[1] },
-            Sheet { name: "Hidden", hidden: true, rows: people(10), hidden_columns: &[] },
+            Sheet {
+                name: "Summary",
+                hidden: false,
+                rows: people(3),
+                hidden_columns: &[1],
+            },
+            Sheet {
+                name: "Hidden",
+                hidden: true,
+                rows: people(10),
+                hidden_columns: &[],
+            },
         ]);
-        let msg = attach("b@partner.example", &[("Q3 figures", "application/octet-stream", &book)]);
+        let msg = attach(
+            "b@partner.example",
+            &[("Q3 figures", "application/octet-stream", &book)],
+        );
         let f = check_rule("data-attachment", &msg);
         assert_eq!(f[0].severity, Severity::Error);
         let expected = format!(
@@ -469,19 +481,38 @@ mod tests {
         );
         assert_eq!(f[0].message, expected);
         // A plain list of people: a warning, with its rows.
-        let plain = xlsx(&[Sheet { name: "Staff", hidden: false, rows: people(4), hidden_columns: &[] }]);
-        let msg = attach("b@partner.example", &[("staff.xlsx", "application/octet-stream", &plain)]);
+        let plain = xlsx(&[Sheet {
+            name: "Staff",
+            hidden: false,
+            rows: people(4),
+            hidden_columns: &[],
+        }]);
+        let msg = attach(
+            "b@partner.example",
+            &[("staff.xlsx", "application/octet-stream", &plain)],
+        );
         let f = check_rule("data-attachment", &msg);
         assert_eq!(f[0].severity, Severity::Warning);
         assert!(f[0].message.ends_with(", 5 rows)"), "{}", f[0].message);
         // Sent inside to hundreds of people: a large send is one too.
         let to: Vec<String> = (0..300).map(|i| format!("p{i}@org.example")).collect();
-        let msg = attach(&to.join(", "), &[("staff.xlsx", "application/octet-stream", &plain)]);
+        let msg = attach(
+            &to.join(", "),
+            &[("staff.xlsx", "application/octet-stream", &plain)],
+        );
         let f = check_rule("data-attachment", &msg);
-        assert!(f[0].message.contains("a message that goes to 300 recipients"), "{}", f[0].message);
+        assert!(
+            f[0].message
+                .contains("a message that goes to 300 recipients"),
+            "{}",
+            f[0].message
+        );
         // A document sent as octet-stream is not a data file.
         let doc = docx("", &["Minutes"], "");
-        let msg = attach("b@partner.example", &[("minutes", "application/octet-stream", &doc)]);
+        let msg = attach(
+            "b@partner.example",
+            &[("minutes", "application/octet-stream", &doc)],
+        );
         assert!(check_rule("data-attachment", &msg).is_empty());
     }
 }

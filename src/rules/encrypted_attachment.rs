@@ -113,8 +113,14 @@ mod tests {
 
     #[test]
     fn encrypted_zip_entries_office_files_and_pdfs() {
-        let zip = zip_with(&[("payroll.xlsx", b"PK", true), ("readme.txt", b"hello", false)]);
-        let msg = attach("b@partner.example", &[("payroll-march.zip", "application/zip", &zip)]);
+        let zip = zip_with(&[
+            ("payroll.xlsx", b"PK", true),
+            ("readme.txt", b"hello", false),
+        ]);
+        let msg = attach(
+            "b@partner.example",
+            &[("payroll-march.zip", "application/zip", &zip)],
+        );
         let f = check_rule("encrypted-attachment", &msg);
         assert_eq!(f.len(), 1, "{f:?}");
         assert!(
@@ -123,8 +129,14 @@ mod tests {
             f[0].message
         );
         assert_eq!(f[0].location.part.as_deref(), Some("payroll-march.zip"));
-        for (name, bytes) in [("Q3 figures", encrypted_office()), ("scan.pdf", encrypted_pdf())] {
-            let msg = attach("b@org.example", &[(name, "application/octet-stream", &bytes)]);
+        for (name, bytes) in [
+            ("Q3 figures", encrypted_office()),
+            ("scan.pdf", encrypted_pdf()),
+        ] {
+            let msg = attach(
+                "b@org.example",
+                &[(name, "application/octet-stream", &bytes)],
+            );
             assert_eq!(check_rule("encrypted-attachment", &msg).len(), 1, "{name}");
         }
     }
@@ -132,7 +144,10 @@ mod tests {
     #[test]
     fn silent_for_readable_files() {
         let zip = zip_with(&[("readme.txt", b"hello", false)]);
-        let msg = attach("b@partner.example", &[("notes.zip", "application/zip", &zip)]);
+        let msg = attach(
+            "b@partner.example",
+            &[("notes.zip", "application/zip", &zip)],
+        );
         assert!(check_rule("encrypted-attachment", &msg).is_empty());
         assert!(option_error("encrypted-attachment", "x = 1").is_some());
     }

@@ -659,8 +659,16 @@ mod tests {
         let mut base = 400_000_000u64;
         while out.len() < n {
             base += 1;
-            let digits: Vec<u64> = base.to_string().bytes().map(|b| u64::from(b - b'0')).collect();
-            let sum: u64 = digits.iter().enumerate().map(|(i, d)| d * (10 - i as u64)).sum();
+            let digits: Vec<u64> = base
+                .to_string()
+                .bytes()
+                .map(|b| u64::from(b - b'0'))
+                .collect();
+            let sum: u64 = digits
+                .iter()
+                .enumerate()
+                .map(|(i, d)| d * (10 - i as u64))
+                .sum();
             let check = (11 - sum % 11) % 11;
             if check < 10 {
                 out.push(format!("{base}{check}"));
@@ -673,12 +681,29 @@ mod tests {
     fn counts_per_file_and_sheet_inside_attachments() {
         use crate::message::inside_tests::{Sheet, attach, xlsx, zip_with};
         let mut rows = vec![vec!["Name".to_string(), "NHS number".to_string()]];
-        rows.extend(nhs_numbers(1_204).into_iter().map(|n| vec!["A Patient".to_string(), n]));
+        rows.extend(
+            nhs_numbers(1_204)
+                .into_iter()
+                .map(|n| vec!["A Patient".to_string(), n]),
+        );
         let book = xlsx(&[
-            Sheet { name: "Summary", hidden: false, rows: vec![vec!["Total".into(), "1204".into()]], hidden_columns: &[] },
-            Sheet { name: "Hidden", hidden: true, rows, hidden_columns: &[] },
+            Sheet {
+                name: "Summary",
+                hidden: false,
+                rows: vec![vec!["Total".into(), "1204".into()]],
+                hidden_columns: &[],
+            },
+            Sheet {
+                name: "Hidden",
+                hidden: true,
+                rows,
+                hidden_columns: &[],
+            },
         ]);
-        let msg = attach("b@partner.example", &[("patients.xlsx", "application/octet-stream", &book)]);
+        let msg = attach(
+            "b@partner.example",
+            &[("patients.xlsx", "application/octet-stream", &book)],
+        );
         let f = check_rule("personal-data", &msg);
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(f[0].severity, Severity::Error);
@@ -690,16 +715,29 @@ mod tests {
         assert_eq!(f[0].location.part.as_deref(), Some("patients.xlsx"));
         // The same inside an archive, named by its path.
         let zip = zip_with(&[("export/patients.xlsx", &book, false)]);
-        let msg = attach("b@partner.example", &[("export.zip", "application/zip", &zip)]);
+        let msg = attach(
+            "b@partner.example",
+            &[("export.zip", "application/zip", &zip)],
+        );
         let f = check_rule("personal-data", &msg);
         assert!(
-            f[0].message.starts_with("1,204 NHS numbers in export.zip › export/patients.xlsx, hidden sheet Hidden"),
+            f[0].message.starts_with(
+                "1,204 NHS numbers in export.zip › export/patients.xlsx, hidden sheet Hidden"
+            ),
             "{}",
             f[0].message
         );
         // Without a heading, numbers alone are not NHS numbers.
-        let bare = xlsx(&[Sheet { name: "S", hidden: false, rows: vec![vec!["9434765919".into()]], hidden_columns: &[] }]);
-        let msg = attach("b@partner.example", &[("n.xlsx", "application/octet-stream", &bare)]);
+        let bare = xlsx(&[Sheet {
+            name: "S",
+            hidden: false,
+            rows: vec![vec!["9434765919".into()]],
+            hidden_columns: &[],
+        }]);
+        let msg = attach(
+            "b@partner.example",
+            &[("n.xlsx", "application/octet-stream", &bare)],
+        );
         assert!(check_rule("personal-data", &msg).is_empty());
     }
 }

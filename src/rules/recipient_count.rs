@@ -148,10 +148,16 @@ impl Rule for RecipientCount {
             .map_or(Field::To, |(f, _)| *f);
         let location = match busiest {
             Field::Attendee => {
-                let line = cx.message.addresses_in(Field::Attendee).find_map(|a| a.line);
+                let line = cx
+                    .message
+                    .addresses_in(Field::Attendee)
+                    .find_map(|a| a.line);
                 Location::part(CALENDAR_PART, line)
             }
-            field => Location::header(field.header_name(), cx.message.header_line(field.header_name())),
+            field => Location::header(
+                field.header_name(),
+                cx.message.header_line(field.header_name()),
+            ),
         };
         out.push(
             Diagnostic::new(severity, message, location)

@@ -124,7 +124,11 @@ pub(crate) fn xlsx(sheets: &[Sheet<'_>]) -> Vec<u8> {
         workbook.push_str(&format!(
             r#"<sheet name="{}" sheetId="{n}"{} r:id="rId{n}"/>"#,
             escape(sheet.name),
-            if sheet.hidden { r#" state="hidden""# } else { "" }
+            if sheet.hidden {
+                r#" state="hidden""#
+            } else {
+                ""
+            }
         ));
         rels.push_str(&format!(
             r#"<Relationship Id="rId{n}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet{n}.xml"/>"#
@@ -173,7 +177,10 @@ pub(crate) fn xlsx(sheets: &[Sheet<'_>]) -> Vec<u8> {
     }
     strings.push_str("</sst>");
     let mut all = vec![
-        ("[Content_Types].xml".to_string(), CONTENT_TYPES.as_bytes().to_vec()),
+        (
+            "[Content_Types].xml".to_string(),
+            CONTENT_TYPES.as_bytes().to_vec(),
+        ),
         ("xl/workbook.xml".to_string(), workbook.into_bytes()),
         ("xl/_rels/workbook.xml.rels".to_string(), rels.into_bytes()),
         ("xl/sharedStrings.xml".to_string(), strings.into_bytes()),
@@ -195,13 +202,21 @@ const CONTENT_TYPES: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Types xmln
 /// A docx with this header text and these paragraphs; `body_extra` is
 /// put into the body's XML as it is (for hostile XML).
 pub(crate) fn docx(header: &str, paragraphs: &[&str], doctype: &str) -> Vec<u8> {
-    let para = |t: &str| format!(r#"<w:p><w:r><w:t xml:space="preserve">{}</w:t></w:r></w:p>"#, escape(t));
+    let para = |t: &str| {
+        format!(
+            r#"<w:p><w:r><w:t xml:space="preserve">{}</w:t></w:r></w:p>"#,
+            escape(t)
+        )
+    };
     let ns = r#"xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main""#;
     let document = format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>{doctype}<w:document {ns}><w:body>{}</w:body></w:document>"#,
         paragraphs.iter().map(|p| para(p)).collect::<String>()
     );
-    let header = format!(r#"<?xml version="1.0" encoding="UTF-8"?><w:hdr {ns}>{}</w:hdr>"#, para(header));
+    let header = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><w:hdr {ns}>{}</w:hdr>"#,
+        para(header)
+    );
     let parts = [
         ("[Content_Types].xml", CONTENT_TYPES.as_bytes().to_vec()),
         ("word/document.xml", document.into_bytes()),
@@ -236,12 +251,17 @@ pub(crate) fn ods(sheet: &str, hidden: bool, rows: &[Vec<String>]) -> Vec<u8> {
                 escape(cell)
             ));
         }
-        content.push_str(r#"<table:table-cell table:number-columns-repeated="16000"/></table:table-row>"#);
+        content.push_str(
+            r#"<table:table-cell table:number-columns-repeated="16000"/></table:table-row>"#,
+        );
     }
     content.push_str(r#"<table:table-row table:number-rows-repeated="1048000"><table:table-cell table:number-columns-repeated="16000"/></table:table-row>"#);
     content.push_str("</table:table></office:spreadsheet></office:body></office:document-content>");
     let parts = [
-        ("mimetype", b"application/vnd.oasis.opendocument.spreadsheet".to_vec()),
+        (
+            "mimetype",
+            b"application/vnd.oasis.opendocument.spreadsheet".to_vec(),
+        ),
         ("content.xml", content.into_bytes()),
     ];
     zip(&parts
@@ -291,7 +311,9 @@ pub(crate) fn pdf(lines: &[&str], deflate: bool, encrypt: bool) -> Vec<u8> {
         (content.into_bytes(), "")
     };
     let mut out = b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >> endobj\n".to_vec();
-    out.extend_from_slice(format!("4 0 obj << /Length {}{filter} >>\nstream\n", stream.len()).as_bytes());
+    out.extend_from_slice(
+        format!("4 0 obj << /Length {}{filter} >>\nstream\n", stream.len()).as_bytes(),
+    );
     out.extend_from_slice(&stream);
     out.extend_from_slice(b"\nendstream\nendobj\n");
     if encrypt {
@@ -350,5 +372,9 @@ pub(crate) fn attachment_eml(
 
 /// [`attachment_eml`], parsed.
 pub(crate) fn attach(to: &str, files: &[(&str, &str, &[u8])]) -> Message {
-    parse_rfc5322(attachment_eml(to, "files", "See attached.", files).as_bytes(), 1).unwrap()
+    parse_rfc5322(
+        attachment_eml(to, "files", "See attached.", files).as_bytes(),
+        1,
+    )
+    .unwrap()
 }

@@ -33,6 +33,33 @@ mod xls;
 use std::io::Read;
 use std::time::{Duration, Instant};
 
+/// The time reading has taken: the thread's processor time where the
+/// system gives it, so that a busy machine (other programs, other
+/// messages checked on the other cores) does not cut the reading short
+/// and change the findings; else the wall clock.
+enum Clock {
+    Thread(cpu_time::ThreadTime),
+    Wall(Instant),
+}
+
+impl Clock {
+    fn start() -> Clock {
+        cpu_time::ThreadTime::try_now().map_or_else(|_| Clock::Wall(Instant::now()), Clock::Thread)
+    }
+
+    fn elapsed(&self) -> Duration {
+        match self {
+            Clock::Thread(start) => start.try_elapsed().unwrap_or(Duration::ZERO),
+            Clock::Wall(start) => start.elapsed(),
+        }
+    }
+}
+
+/// Calls of [`Reader::in_time`] between two looks at the clock (a
+/// system call): each stands for a bounded piece of work (a chunk, a few
+/// thousand XML events, a file, a PDF stream).
+const CALLS_PER_CLOCK: u32 = 64;
+
 /// What reading inside attachments may cost per message, from
 /// `[attachments]` in the configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +71,7 @@ pub struct ReadLimits {
     /// Levels of files inside files (an attachment is level 1, a file in
     /// its archive level 2).
     pub max_depth: u32,
-    /// Time spent, in milliseconds.
+    /// Processor time spent, in milliseconds.
     pub max_milliseconds: u64,
 }
 
@@ -177,7 +204,8 @@ pub(super) fn read_attachments(attachments: &[super::Attachment], limits: &ReadL
         limits: *limits,
         bytes: 0,
         files: 0,
-        started: Instant::now(),
+        started: Clock::start(),
+        calls: 0,
         out: Inside::default(),
         attachment: 0,
     };
@@ -200,7 +228,9 @@ pub(super) struct Reader {
     limits: ReadLimits,
     bytes: u64,
     files: u64,
-    started: Instant,
+    started: Clock,
+    /// Calls of `in_time` so far.
+    calls: u32,
     out: Inside,
     /// The attachment being read.
     attachment: usize,
@@ -243,6 +273,10 @@ impl Reader {
     pub(super) fn in_time(&mut self, path: &str) -> bool {
         if self.stopped() {
             return false;
+        }
+        self.calls = self.calls.wrapping_add(1);
+        if !self.calls.is_multiple_of(CALLS_PER_CLOCK) {
+            return true;
         }
         if self.started.elapsed() > Duration::from_millis(self.limits.max_milliseconds) {
             self.stop(Limit::Time, path);
@@ -545,7 +579,6 @@ fn rar_is_encrypted(bytes: &[u8]) -> bool {
             .get(file + 3..file + 5)
             .is_some_and(|b| u16::from_le_bytes([b[0], b[1]]) & 0x04 != 0)
 }
-
 
 #[cfg(test)]
 mod tests;

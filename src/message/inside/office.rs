@@ -8,6 +8,15 @@ use std::io::Cursor;
 
 type Archive<'b> = zip::ZipArchive<Cursor<&'b [u8]>>;
 
+/// XML as text: checked as UTF-8 (fast on valid input, which Office
+/// files are), repaired only when it is not.
+fn utf8(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
 /// Reads a zip file: an Office or OpenDocument file by its parts, any
 /// other zip as an archive of files.
 pub(super) fn read_zip(reader: &mut Reader, path: &str, bytes: &[u8], depth: u32) {
@@ -40,7 +49,7 @@ pub(super) fn read_zip(reader: &mut Reader, path: &str, bytes: &[u8], depth: u32
     } else if let Some(kind) = opendocument_kind(reader, &mut archive, path) {
         let mut file = reader.file(path, kind, bytes.len(), depth);
         let content = entry(reader, &mut archive, "content.xml", path);
-        let content = String::from_utf8_lossy(content.as_deref().unwrap_or_default());
+        let content = utf8(content.as_deref().unwrap_or_default());
         file.sections = if kind == FileKind::Spreadsheet {
             ods(reader, &content, path)
         } else {
@@ -55,7 +64,8 @@ pub(super) fn read_zip(reader: &mut Reader, path: &str, bytes: &[u8], depth: u32
         read_archive(reader, &mut archive, path, bytes.len(), depth);
         return;
     };
-    file.sections.retain(|s| !s.text.trim().is_empty() || s.hidden);
+    file.sections
+        .retain(|s| !s.text.trim().is_empty() || s.hidden);
     reader.push(file);
 }
 
@@ -77,10 +87,14 @@ fn entry_count(bytes: &[u8]) -> Option<u64> {
 }
 
 /// The OpenDocument kind its `mimetype` entry names.
-fn opendocument_kind(reader: &mut Reader, archive: &mut Archive<'_>, path: &str) -> Option<FileKind> {
+fn opendocument_kind(
+    reader: &mut Reader,
+    archive: &mut Archive<'_>,
+    path: &str,
+) -> Option<FileKind> {
     archive.index_for_name("mimetype")?;
     let mimetype = entry(reader, archive, "mimetype", path)?;
-    let mimetype = String::from_utf8_lossy(mimetype.get(..100).unwrap_or(&mimetype)).into_owned();
+    let mimetype = utf8(mimetype.get(..100).unwrap_or(&mimetype)).into_owned();
     let kind = mimetype.strip_prefix("application/vnd.oasis.opendocument.")?;
     Some(match kind.trim() {
         "spreadsheet" => FileKind::Spreadsheet,
@@ -92,7 +106,13 @@ fn opendocument_kind(reader: &mut Reader, archive: &mut Archive<'_>, path: &str)
 
 /// The entries of a plain zip archive, each read as a file of its own;
 /// encrypted ones are listed as such.
-fn read_archive(reader: &mut Reader, archive: &mut Archive<'_>, path: &str, size: usize, depth: u32) {
+fn read_archive(
+    reader: &mut Reader,
+    archive: &mut Archive<'_>,
+    path: &str,
+    size: usize,
+    depth: u32,
+) {
     reader.push(reader.file(path, FileKind::Archive, size, depth));
     for i in 0..archive.len() {
         if reader.stopped() {
@@ -145,7 +165,12 @@ pub(super) fn kind_by_name(name: &str) -> FileKind {
 }
 
 /// One entry's bytes, decompressed within the budget.
-fn entry(reader: &mut Reader, archive: &mut Archive<'_>, name: &str, path: &str) -> Option<Vec<u8>> {
+fn entry(
+    reader: &mut Reader,
+    archive: &mut Archive<'_>,
+    name: &str,
+    path: &str,
+) -> Option<Vec<u8>> {
     let entry = archive.by_name(name).ok()?;
     reader.read_to_end(entry, path)
 }
@@ -187,7 +212,7 @@ fn text_of_parts(
         let Some(xml) = entry(reader, archive, part, path) else {
             break;
         };
-        let part_text = xml_text(reader, &String::from_utf8_lossy(&xml), path, dialect);
+        let part_text = xml_text(reader, &utf8(&xml), path, dialect);
         if !part_text.trim().is_empty() {
             text.push_str(&part_text);
             text.push('\n');
@@ -308,15 +333,15 @@ fn attribute(e: &BytesStart<'_>, name: &str) -> Option<String> {
 fn xlsx(reader: &mut Reader, archive: &mut Archive<'_>, path: &str) -> Vec<Section> {
     let workbook = entry(reader, archive, "xl/workbook.xml", path).unwrap_or_default();
     let rels = entry(reader, archive, "xl/_rels/workbook.xml.rels", path).unwrap_or_default();
-    let targets = relationship_targets(&String::from_utf8_lossy(&rels));
+    let targets = relationship_targets(&utf8(&rels));
     let shared = match archive.index_for_name("xl/sharedStrings.xml") {
         Some(_) => entry(reader, archive, "xl/sharedStrings.xml", path)
-            .map(|xml| shared_strings(reader, &String::from_utf8_lossy(&xml), path))
+            .map(|xml| shared_strings(reader, &utf8(&xml), path))
             .unwrap_or_default(),
         None => Vec::new(),
     };
     let mut sections = Vec::new();
-    let workbook = String::from_utf8_lossy(&workbook);
+    let workbook = utf8(&workbook);
     let mut xml = quick_xml::Reader::from_str(&workbook);
     let mut sheets = Vec::new();
     loop {
@@ -343,7 +368,7 @@ fn xlsx(reader: &mut Reader, archive: &mut Archive<'_>, path: &str) -> Vec<Secti
         let Some(xml) = entry(reader, archive, &part, path) else {
             continue;
         };
-        let mut section = xlsx_sheet(reader, &String::from_utf8_lossy(&xml), &shared, path);
+        let mut section = xlsx_sheet(reader, &utf8(&xml), &shared, path);
         section.name = Some(name);
         section.hidden = hidden;
         sections.push(section);
@@ -462,7 +487,10 @@ impl Table {
     fn hidden_columns(&self, hidden: &[(u32, u32)]) -> Vec<String> {
         let mut names = Vec::new();
         for &column in &self.used {
-            if hidden.iter().any(|&(min, max)| (min..=max).contains(&column)) {
+            if hidden
+                .iter()
+                .any(|&(min, max)| (min..=max).contains(&column))
+            {
                 let heading = self.headings.iter().find(|(c, _)| *c == column);
                 names.push(match heading {
                     Some((_, h)) => h.trim().to_string(),
@@ -591,12 +619,16 @@ fn xlsx_sheet(reader: &mut Reader, xml: &str, shared: &[String], path: &str) -> 
 /// billion empty cells is a count, not a billion tabs.
 const MAX_REPEAT: u32 = 16;
 
+/// A sheet being read: its section, its cells, its hidden column ranges
+/// and the next column a `table:table-column` describes.
+type OdsTable = (Section, Table, Vec<(u32, u32)>, u32);
+
 /// The sheets of an OpenDocument spreadsheet (`content.xml`).
 fn ods(reader: &mut Reader, xml: &str, path: &str) -> Vec<Section> {
     let mut sections = Vec::new();
     let mut hidden_styles: Vec<String> = Vec::new();
     let mut style: Option<String> = None;
-    let mut table: Option<(Section, Table, Vec<(u32, u32)>, u32)> = None;
+    let mut table: Option<OdsTable> = None;
     let mut cell: Option<(u32, u32)> = None;
     let mut value = String::new();
     let mut row_repeat = 1u32;

@@ -28,11 +28,8 @@ pub(super) fn read(reader: &mut Reader, path: &str, bytes: &[u8], depth: u32) {
 /// Whether the trailer names an encryption dictionary (`/Encrypt`, not
 /// `/EncryptMetadata`).
 fn is_encrypted(bytes: &[u8]) -> bool {
-    memmem::find_iter(bytes, b"/Encrypt").any(|at| {
-        !bytes
-            .get(at + 8)
-            .is_some_and(|b| b.is_ascii_alphanumeric())
-    })
+    memmem::find_iter(bytes, b"/Encrypt")
+        .any(|at| !bytes.get(at + 8).is_some_and(|b| b.is_ascii_alphanumeric()))
 }
 
 /// How far before a stream its dictionary is looked for.
@@ -59,7 +56,10 @@ fn text(reader: &mut Reader, bytes: &[u8], path: &str) -> String {
         if bytes.get(data_start) == Some(&b'\n') {
             data_start += 1;
         }
-        let Some(length) = bytes.get(data_start..).and_then(|rest| end_keyword.find(rest)) else {
+        let Some(length) = bytes
+            .get(data_start..)
+            .and_then(|rest| end_keyword.find(rest))
+        else {
             break;
         };
         let data = &bytes[data_start..data_start + length];
@@ -192,7 +192,9 @@ fn show(strings: &mut Vec<Vec<u8>>, out: &mut String) {
 /// letters and digits); control bytes are left out.
 fn decode_into(s: &[u8], out: &mut String) {
     if let Some(utf16) = s.strip_prefix(b"\xFE\xFF") {
-        let units = utf16.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]]));
+        let units = utf16
+            .chunks_exact(2)
+            .map(|c| u16::from_be_bytes([c[0], c[1]]));
         out.extend(char::decode_utf16(units).filter_map(Result::ok));
         return;
     }
@@ -276,9 +278,6 @@ mod tests {
             b"BT /F1 12 Tf 72 712 Td (NHS number: 943 476 5919) Tj 0 -14 Td [(Pat) -20 (ient) -300 (list)] TJ (a\\(b\\)) ' <48 69> Tj ET",
             &mut out,
         );
-        assert_eq!(
-            out,
-            "\nNHS number: 943 476 5919\nPatient list\na(b)Hi\n"
-        );
+        assert_eq!(out, "\nNHS number: 943 476 5919\nPatient list\na(b)Hi\n");
     }
 }

@@ -50,7 +50,8 @@ pub(super) fn text(rtf: &[u8]) -> String {
                         b'\'' => {
                             let hex = rtf.get(i..i + 2).and_then(|h| std::str::from_utf8(h).ok());
                             i += 2;
-                            hex.and_then(|h| u8::from_str_radix(h, 16).ok()).map(windows_1252)
+                            hex.and_then(|h| u8::from_str_radix(h, 16).ok())
+                                .map(windows_1252)
                         }
                         b'~' => Some(' '),
                         b'{' | b'}' | b'\\' => Some(char::from(next)),
@@ -132,7 +133,7 @@ fn windows_1252(b: u8) -> char {
         0x93 | 0x94 => '"',
         0x96 | 0x97 => '-',
         0x80 => '€',
-        0x80..=0x9F => ' ',
+        0x81..=0x9F => ' ',
         _ => char::from(b),
     }
 }

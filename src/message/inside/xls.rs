@@ -119,7 +119,9 @@ fn biff_extent(data: &[u8]) -> Extent {
             }
             // MULRK, MULBLANK: a row of cells, the last column at the end.
             0x00BD | 0x00BE => match (word(0), word(2), body.len().checked_sub(2).and_then(word)) {
-                (Some(row), Some(first), Some(last)) => Some((row, first.min(last), first.max(last))),
+                (Some(row), Some(first), Some(last)) => {
+                    Some((row, first.min(last), first.max(last)))
+                }
                 _ => None,
             },
             // NUMBER, RK, LABELSST, LABEL, FORMULA, BLANK, BOOLERR, RSTRING
