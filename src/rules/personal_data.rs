@@ -653,36 +653,12 @@ mod tests {
         assert!(start.elapsed() < std::time::Duration::from_secs(5));
     }
 
-    /// `n` distinct NHS numbers with valid check digits.
-    fn nhs_numbers(n: usize) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut base = 400_000_000u64;
-        while out.len() < n {
-            base += 1;
-            let digits: Vec<u64> = base
-                .to_string()
-                .bytes()
-                .map(|b| u64::from(b - b'0'))
-                .collect();
-            let sum: u64 = digits
-                .iter()
-                .enumerate()
-                .map(|(i, d)| d * (10 - i as u64))
-                .sum();
-            let check = (11 - sum % 11) % 11;
-            if check < 10 {
-                out.push(format!("{base}{check}"));
-            }
-        }
-        out
-    }
-
     #[test]
     fn counts_per_file_and_sheet_inside_attachments() {
-        use crate::message::inside_tests::{Sheet, attach, xlsx, zip_with};
+        use crate::message::inside_tests::{Sheet, attach, nhs_numbers, xlsx, zip_with};
         let mut rows = vec![vec!["Name".to_string(), "NHS number".to_string()]];
         rows.extend(
-            nhs_numbers(1_204)
+            nhs_numbers(1_204, 400_000_000)
                 .into_iter()
                 .map(|n| vec!["A Patient".to_string(), n]),
         );

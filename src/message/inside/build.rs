@@ -70,6 +70,42 @@ pub(crate) fn zip(entries: &[Entry<'_>]) -> Vec<u8> {
     out
 }
 
+/// A zip of these parts, deflated, none encrypted.
+fn deflated<N: AsRef<str>, D: AsRef<[u8]>>(parts: &[(N, D)]) -> Vec<u8> {
+    zip(&parts
+        .iter()
+        .map(|(name, data)| Entry {
+            name: name.as_ref(),
+            data: data.as_ref(),
+            encrypted: false,
+            deflate: true,
+        })
+        .collect::<Vec<_>>())
+}
+
+/// `n` distinct NHS numbers from `base` on, with valid check digits.
+pub(crate) fn nhs_numbers(n: usize, mut base: u64) -> Vec<String> {
+    let mut out = Vec::new();
+    while out.len() < n {
+        base += 1;
+        let digits: Vec<u64> = base
+            .to_string()
+            .bytes()
+            .map(|b| u64::from(b - b'0'))
+            .collect();
+        let sum: u64 = digits
+            .iter()
+            .enumerate()
+            .map(|(i, d)| d * (10 - i as u64))
+            .sum();
+        let check = (11 - sum % 11) % 11;
+        if check < 10 {
+            out.push(format!("{base}{check}"));
+        }
+    }
+    out
+}
+
 /// A zip of stored entries: (name, data, encrypted).
 pub(crate) fn zip_with(entries: &[(&str, &[u8], bool)]) -> Vec<u8> {
     zip(&entries
@@ -186,15 +222,7 @@ pub(crate) fn xlsx(sheets: &[Sheet<'_>]) -> Vec<u8> {
         ("xl/sharedStrings.xml".to_string(), strings.into_bytes()),
     ];
     all.extend(parts);
-    zip(&all
-        .iter()
-        .map(|(name, data)| Entry {
-            name,
-            data,
-            encrypted: false,
-            deflate: true,
-        })
-        .collect::<Vec<_>>())
+    deflated(&all)
 }
 
 const CONTENT_TYPES: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/></Types>"#;
@@ -222,15 +250,7 @@ pub(crate) fn docx(header: &str, paragraphs: &[&str], doctype: &str) -> Vec<u8> 
         ("word/document.xml", document.into_bytes()),
         ("word/header1.xml", header.into_bytes()),
     ];
-    zip(&parts
-        .iter()
-        .map(|(name, data)| Entry {
-            name,
-            data,
-            encrypted: false,
-            deflate: true,
-        })
-        .collect::<Vec<_>>())
+    deflated(&parts)
 }
 
 /// An OpenDocument spreadsheet: one sheet, hidden or not.

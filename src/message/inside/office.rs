@@ -233,8 +233,26 @@ enum Dialect {
     OpenDocument,
 }
 
-/// Events between two looks at the clock.
+/// Events between two looks at the budget.
 const EVENTS_PER_CHECK: u32 = 4096;
+
+/// The next event of an XML document, or `None` at its end, at an error
+/// or when the time is up (looked at every [`EVENTS_PER_CHECK`] events).
+fn next_event<'x>(
+    reader: &mut Reader,
+    xml: &mut quick_xml::Reader<&'x [u8]>,
+    events: &mut u32,
+    path: &str,
+) -> Option<Event<'x>> {
+    *events = events.wrapping_add(1);
+    if events.is_multiple_of(EVENTS_PER_CHECK) && !reader.in_time(path) {
+        return None;
+    }
+    match xml.read_event() {
+        Ok(Event::Eof) | Err(_) => None,
+        Ok(event) => Some(event),
+    }
+}
 
 /// The text of an XML document: paragraphs and rows on lines of their
 /// own, tabs and table cells as tabs.
@@ -243,15 +261,7 @@ fn xml_text(reader: &mut Reader, xml: &str, path: &str, dialect: Dialect) -> Str
     let mut xml_reader = quick_xml::Reader::from_str(xml);
     let mut inside = 0u32;
     let mut events = 0u32;
-    loop {
-        events += 1;
-        if events.is_multiple_of(EVENTS_PER_CHECK) && !reader.in_time(path) {
-            break;
-        }
-        let event = match xml_reader.read_event() {
-            Ok(Event::Eof) | Err(_) => break,
-            Ok(event) => event,
-        };
+    while let Some(event) = next_event(reader, &mut xml_reader, &mut events, path) {
         match event {
             Event::Start(e) => {
                 if holds_text(&e, dialect) {
@@ -402,28 +412,23 @@ fn shared_strings(reader: &mut Reader, xml: &str, path: &str) -> Vec<String> {
     let (mut in_t, mut in_phonetic) = (false, false);
     let mut current = String::new();
     let mut events = 0u32;
-    loop {
-        events += 1;
-        if events.is_multiple_of(EVENTS_PER_CHECK) && !reader.in_time(path) {
-            break;
-        }
-        match xml_reader.read_event() {
-            Ok(Event::Eof) | Err(_) => break,
-            Ok(Event::Start(e)) => match e.local_name().as_ref() {
+    while let Some(event) = next_event(reader, &mut xml_reader, &mut events, path) {
+        match event {
+            Event::Start(e) => match e.local_name().as_ref() {
                 "t" => in_t = true,
                 "rPh" => in_phonetic = true,
                 "si" => current.clear(),
                 _ => {}
             },
-            Ok(Event::Empty(e)) if e.local_name().as_ref() == "si" => strings.push(String::new()),
-            Ok(Event::End(e)) => match e.local_name().as_ref() {
+            Event::Empty(e) if e.local_name().as_ref() == "si" => strings.push(String::new()),
+            Event::End(e) => match e.local_name().as_ref() {
                 "t" => in_t = false,
                 "rPh" => in_phonetic = false,
                 "si" => strings.push(std::mem::take(&mut current)),
                 _ => {}
             },
-            Ok(Event::Text(t)) if in_t && !in_phonetic => current.push_str(&t.xml10_content()),
-            Ok(Event::GeneralRef(r)) if in_t && !in_phonetic => push_reference(&mut current, &r),
+            Event::Text(t) if in_t && !in_phonetic => current.push_str(&t.xml10_content()),
+            Event::GeneralRef(r) if in_t && !in_phonetic => push_reference(&mut current, &r),
             _ => {}
         }
     }
@@ -540,15 +545,7 @@ fn xlsx_sheet(reader: &mut Reader, xml: &str, shared: &[String], path: &str) -> 
     let mut in_value = false;
     let mut next_column = 0u32;
     let mut events = 0u32;
-    loop {
-        events += 1;
-        if events.is_multiple_of(EVENTS_PER_CHECK) && !reader.in_time(path) {
-            break;
-        }
-        let event = match xml_reader.read_event() {
-            Ok(Event::Eof) | Err(_) => break,
-            Ok(event) => event,
-        };
+    while let Some(event) = next_event(reader, &mut xml_reader, &mut events, path) {
         match event {
             Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == "col" => {
                 let bound = |name| attribute(&e, name).and_then(|v| v.parse::<u32>().ok());
@@ -641,15 +638,7 @@ fn ods(reader: &mut Reader, xml: &str, path: &str) -> Vec<Section> {
             .unwrap_or(1)
             .max(1)
     };
-    loop {
-        events += 1;
-        if events.is_multiple_of(EVENTS_PER_CHECK) && !reader.in_time(path) {
-            break;
-        }
-        let event = match xml_reader.read_event() {
-            Ok(Event::Eof) | Err(_) => break,
-            Ok(event) => event,
-        };
+    while let Some(event) = next_event(reader, &mut xml_reader, &mut events, path) {
         let (e, empty) = match &event {
             Event::Start(e) => (Some(e), false),
             Event::Empty(e) => (Some(e), true),

@@ -283,31 +283,6 @@ fn mail_without_binary_attachments_reads_nothing() {
     assert_eq!(inside(&msg), &super::Inside::default());
 }
 
-/// `n` distinct NHS numbers in the 999 range the NHS keeps for testing,
-/// with valid check digits.
-fn test_nhs_numbers(n: usize) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut base = 999_000_000u64;
-    while out.len() < n {
-        base += 1;
-        let digits: Vec<u64> = base
-            .to_string()
-            .bytes()
-            .map(|b| u64::from(b - b'0'))
-            .collect();
-        let sum: u64 = digits
-            .iter()
-            .enumerate()
-            .map(|(i, d)| d * (10 - i as u64))
-            .sum();
-        let check = (11 - sum % 11) % 11;
-        if check < 10 {
-            out.push(format!("{base}{check}"));
-        }
-    }
-    out
-}
-
 /// The fixtures with attachments, as [`build`](super::build) makes them:
 /// (path under `fixtures/`, message).
 fn attachment_fixtures() -> Vec<(&'static str, String)> {
@@ -317,7 +292,7 @@ fn attachment_fixtures() -> Vec<(&'static str, String)> {
         "NHS number".to_string(),
     ]];
     patients.extend(
-        test_nhs_numbers(1_204)
+        nhs_numbers(1_204, 999_000_000)
             .into_iter()
             .enumerate()
             .map(|(i, n)| vec![format!("Surname{i}"), "Alex".to_string(), n]),
