@@ -22,7 +22,9 @@ declare_rule! {
     ///   Discover, JCB, Diners, Maestro, UnionPay) and a valid Luhn check
     ///   digit. A number inside a longer run of digits, a URL, an address
     ///   or a message id, or one labelled as an order, tracking, invoice,
-    ///   reference, account, phone, IMEI, ... number is not one;
+    ///   reference, account, phone, IMEI, ... number is not one, nor are
+    ///   the test numbers payment processors publish (`4242 4242 4242
+    ///   4242`, `4111 1111 1111 1111`, ...);
     /// - **IBANs**: country code, check digits and the country's length,
     ///   written together or in groups of four, with a valid mod-97 check;
     /// - **UK National Insurance numbers** (`AB123456C`, `AB 12 34 56 C`)
