@@ -212,7 +212,13 @@ const OWN: u32 = 1 << 31;
 const MASS: u32 = 1 << 30;
 /// The fields every recipient sees, numbered from 1 in the three bits
 /// under the flags (0: not seen in any).
-const VISIBLE_FIELDS: [Field; 4] = [Field::To, Field::Cc, Field::ResentTo, Field::ResentCc];
+const VISIBLE_FIELDS: [Field; 5] = [
+    Field::To,
+    Field::Cc,
+    Field::ResentTo,
+    Field::ResentCc,
+    Field::Attendee,
+];
 const VISIBLE_SHIFT: u32 = 27;
 const VISIBLE_MASK: u32 = 0b111 << VISIBLE_SHIFT;
 const LIST_MASK: u32 = (1 << VISIBLE_SHIFT) - 1;

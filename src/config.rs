@@ -209,6 +209,8 @@ pub struct Config {
     pub history: HistoryConfig,
     /// `[input]`: limits on what is read.
     pub input: Limits,
+    /// `[attachments]`: what reading inside attachments may cost.
+    pub attachments: crate::message::ReadLimits,
     /// `[milter]` and `[storm]`: the gateway.
     pub milter: MilterConfig,
     pub storm: StormConfig,
@@ -325,6 +327,8 @@ struct RawConfig {
     #[serde(default)]
     input: RawInput,
     #[serde(default)]
+    attachments: RawAttachments,
+    #[serde(default)]
     milter: MilterConfig,
     #[serde(default)]
     storm: StormConfig,
@@ -339,6 +343,16 @@ struct RawConfig {
 struct RawInput {
     /// `"100MB"` or a number of bytes.
     max_message_size: Option<Spanned<toml::Value>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAttachments {
+    /// `"64MB"` or a number of bytes.
+    max_bytes: Option<Spanned<toml::Value>>,
+    max_files: Option<Spanned<u64>>,
+    max_depth: Option<Spanned<u32>>,
+    max_milliseconds: Option<Spanned<u64>>,
 }
 
 /// The largest `max_message_size` accepted: mail-parser addresses a
@@ -692,6 +706,35 @@ impl Config {
             })?;
         }
 
+        let mut attachments = crate::message::ReadLimits::default();
+        let limits = &raw.attachments;
+        if let Some(size) = &limits.max_bytes {
+            attachments.max_bytes = parse_size(size.get_ref()).map_err(|reason| {
+                error(
+                    line_of(size.span().start),
+                    format!("attachments.max_bytes: {reason}"),
+                )
+            })?;
+        }
+        if let Some(files) = &limits.max_files {
+            attachments.max_files = *files.get_ref();
+        }
+        if let Some(depth) = &limits.max_depth {
+            if !(1..=crate::message::MAX_DEPTH_LIMIT).contains(depth.get_ref()) {
+                return Err(error(
+                    line_of(depth.span().start),
+                    format!(
+                        "attachments.max_depth: must be from 1 to {}",
+                        crate::message::MAX_DEPTH_LIMIT
+                    ),
+                ));
+            }
+            attachments.max_depth = *depth.get_ref();
+        }
+        if let Some(ms) = &limits.max_milliseconds {
+            attachments.max_milliseconds = *ms.get_ref();
+        }
+
         Ok(Config {
             source: None,
             organization,
@@ -702,6 +745,7 @@ impl Config {
             bulk: raw.bulk,
             history: raw.history,
             input,
+            attachments,
             milter: raw.milter,
             storm: raw.storm,
             hold: raw.hold,
@@ -825,6 +869,15 @@ pub fn starter(domain: Option<&str>) -> Result<String, String> {
 # as bulk mail (unsubscribe headers, sender alignment, ...).
 # [bulk]
 # always = true
+
+# What reading inside attachments (spreadsheets, documents, PDFs,
+# archives, winmail.dat) may cost per message; reading stops at the first
+# limit reached, and the attachment-unread rule says where.
+# [attachments]
+# max_bytes = "64MB"        # decompressed or extracted, all files together
+# max_files = 1000          # files opened, archive entries included
+# max_depth = 5             # files inside files (1: only the attachments)
+# max_milliseconds = 2000  # processor time
 
 # For `maillint sendmail`: the real sendmail, and where held messages go.
 # A setting left out here comes from your own ~/.config/maillint/config.toml.

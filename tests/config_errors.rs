@@ -74,7 +74,19 @@ fn unknown_key() {
 fn unknown_section() {
     assert_config_error(
         "[orgnization]\ndomains = [\"example.org\"]\n",
-        "maillint.toml:1: orgnization: unknown field `orgnization`, expected one of `organization`, `lists`, `rules`, `custom`, `sendmail`, `bulk`, `history`, `input`, `milter`, `storm`, `hold`, `web`",
+        "maillint.toml:1: orgnization: unknown field `orgnization`, expected one of `organization`, `lists`, `rules`, `custom`, `sendmail`, `bulk`, `history`, `input`, `attachments`, `milter`, `storm`, `hold`, `web`",
+    );
+}
+
+#[test]
+fn attachment_limits() {
+    assert_config_error(
+        "[attachments]\nmax_depth = 0\n",
+        "maillint.toml:2: attachments.max_depth: must be from 1 to 32",
+    );
+    assert_config_error(
+        "[attachments]\nmax_bytes = \"lots\"\n",
+        "maillint.toml:2: attachments.max_bytes: expected a size such as \"100MB\" or a number of bytes, not \"lots\"",
     );
 }
 

@@ -256,3 +256,133 @@ fn a_large_mbox_is_streamed() {
         Some(30001)
     );
 }
+
+/// A zip of these (name, content) entries, deflated, through the zip crate.
+fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    use zip::write::SimpleFileOptions;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .compression_level(Some(9));
+    for (name, content) in entries {
+        writer.start_file(*name, options).unwrap();
+        writer.write_all(content).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+/// A message to an outside address carrying this file, base64 encoded.
+fn with_attachment(name: &str, content: &[u8]) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut encoded = Vec::with_capacity(content.len() * 4 / 3 + content.len() / 50);
+    for (i, chunk) in content.chunks(3).enumerate() {
+        if i > 0 && i % 19 == 0 {
+            encoded.push(b'\n');
+        }
+        let n = chunk.iter().fold(0u32, |n, &b| n << 8 | u32::from(b)) << (8 * (3 - chunk.len()));
+        for k in 0..4 {
+            encoded.push(if k <= chunk.len() {
+                ALPHABET[(n >> (18 - 6 * k) & 63) as usize]
+            } else {
+                b'='
+            });
+        }
+    }
+    let mut out = format!(
+        "From: a@org.example\nTo: b@partner.example\nSubject: files\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nAttached.\n--b\nContent-Type: application/octet-stream\nContent-Disposition: attachment; filename=\"{name}\"\nContent-Transfer-Encoding: base64\n\n"
+    )
+    .into_bytes();
+    out.extend_from_slice(&encoded);
+    out.extend_from_slice(b"\n--b--\n");
+    out
+}
+
+/// The attachment-limit findings of a report.
+fn limit_findings(report: &Report) -> Vec<String> {
+    report.messages[0]
+        .findings
+        .iter()
+        .filter(|f| f.rule == "attachment-limit")
+        .map(|f| f.message.clone())
+        .collect()
+}
+
+#[test]
+fn a_zip_bomb_stops_at_the_byte_limit() {
+    // 256 MB of zeros in a zip of a few hundred KB.
+    let zeros = vec![0u8; 256 << 20];
+    let bomb = zip_of(&[("export.csv", &zeros), ("second.csv", &zeros)]);
+    drop(zeros);
+    assert!(bomb.len() < 1 << 20, "{}", bomb.len());
+    let report = run("zip bomb", &with_attachment("export.zip", &bomb));
+    assert_eq!(
+        limit_findings(&report),
+        [
+            "stopped reading inside the attachments at export.zip › export.csv: more than 64.0 MB decompressed ([attachments] max_bytes); what lies past it was not checked"
+        ]
+    );
+}
+
+#[test]
+fn a_billion_laughs_inside_a_docx_is_not_expanded() {
+    let mut entities = String::from(r#"<!ENTITY lol0 "lol">"#);
+    for level in 1..10 {
+        let previous = format!("&lol{};", level - 1).repeat(10);
+        entities.push_str(&format!(r#"<!ENTITY lol{level} "{previous}">"#));
+    }
+    let document = format!(
+        r#"<?xml version="1.0"?><!DOCTYPE lolz [{entities}]><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>CONFIDENTIAL &lol9;</w:t></w:r></w:p></w:body></w:document>"#
+    );
+    let docx = zip_of(&[
+        ("[Content_Types].xml", b"<Types/>"),
+        ("word/document.xml", document.as_bytes()),
+    ]);
+    let report = run("billion laughs", &with_attachment("laughs.docx", &docx));
+    assert!(limit_findings(&report).is_empty());
+    // The text around the entity is still read.
+    assert!(
+        report.messages[0]
+            .findings
+            .iter()
+            .any(|f| f.rule == "confidential-broad" && f.message.contains("laughs.docx")),
+        "{:?}",
+        report.messages[0].findings
+    );
+}
+
+#[test]
+fn a_pdf_with_a_million_objects() {
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    for i in 1..=1_000_000u32 {
+        pdf.extend_from_slice(
+            format!("{i} 0 obj << /Length 12 >>\nstream\n(x) Tj (y) Tj\nendstream\nendobj\n")
+                .as_bytes(),
+        );
+    }
+    pdf.extend_from_slice(b"trailer << /Size 1000001 >>\n%%EOF\n");
+    let report = run("million-object PDF", &with_attachment("objects.pdf", &pdf));
+    // Read to its end, or stopped by the time limit on a slow machine:
+    // either way a report, in bounded time and memory.
+    for message in limit_findings(&report) {
+        assert!(
+            message.contains("max_milliseconds") || message.contains("max_bytes"),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn zips_nested_fifty_deep_stop_at_the_depth_limit() {
+    let mut inner = zip_of(&[("data.txt", b"NHS number 943 476 5919")]);
+    for level in (1..50).rev() {
+        inner = zip_of(&[(&format!("{level}.zip"), &inner)]);
+    }
+    let report = run("nested zips", &with_attachment("deep.zip", &inner));
+    let found = limit_findings(&report);
+    assert_eq!(found.len(), 1);
+    assert!(
+        found[0].contains("nested more than 5 levels deep"),
+        "{}",
+        found[0]
+    );
+}

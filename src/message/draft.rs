@@ -112,8 +112,7 @@ fn build(raw: &[u8]) -> Result<Message, ParseError> {
                 .unwrap_or_else(|| "application/octet-stream".into())
                 .to_ascii_lowercase(),
             size: a.size,
-            text: None,
-            inline: false,
+            ..Attachment::default()
         })
         .collect();
     Ok(msg)

@@ -5,9 +5,11 @@
 //! drafts mail APIs accept. Rules only ever see a [`Message`].
 
 mod body;
+mod calendar;
 mod cost;
 mod draft;
 mod html;
+mod inside;
 mod pieces;
 mod reply;
 mod rfc5322;
@@ -16,6 +18,12 @@ pub(crate) use body::line_in;
 pub use body::{is_disclaimer, paragraphs};
 pub use draft::parse_json_draft;
 pub use html::{HtmlImage, HtmlLink, HtmlView, url_host, url_scheme};
+#[cfg(test)]
+pub(crate) use inside::build as inside_tests;
+pub use inside::{
+    FileKind, InnerFile, Inside, Limit, MAX_DEPTH_LIMIT, PATH_SEPARATOR, ReadLimits, Section,
+    Stopped,
+};
 pub use reply::{has_forward_prefix, has_reply_prefix, strip_subject_prefixes};
 pub use rfc5322::{parse_rfc5322, parse_rfc5322_owned};
 
@@ -85,6 +93,21 @@ fn replace_invalid_utf8(bytes: &mut [u8]) {
     }
 }
 
+/// The address of a `<mailto:...>` header value, lowercased, without its
+/// query (`?subject=...`).
+fn mailto_address(value: &str) -> Option<String> {
+    let lower = value.to_ascii_lowercase();
+    let start = lower.find("mailto:")? + 7;
+    let address = lower[start..].split(['>', '?', ',', ' ']).next()?.trim();
+    Some(address.to_string())
+}
+
+/// A list owner's local part: `linux-kernel-owner`, `owner-linux-kernel`.
+fn is_list_owner(local: &str) -> bool {
+    let local = local.to_ascii_lowercase();
+    local.ends_with("-owner") || local.starts_with("owner-")
+}
+
 /// The header an address was written in.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum Field {
@@ -98,6 +121,10 @@ pub enum Field {
     ResentTo,
     ResentCc,
     ResentBcc,
+    /// An ATTENDEE of a meeting invitation (a `text/calendar` part or
+    /// `.ics` attachment with `METHOD:REQUEST`): every invitee's calendar
+    /// shows the list, whoever the mail itself went to.
+    Attendee,
 }
 
 impl Field {
@@ -112,6 +139,7 @@ impl Field {
             Field::ResentTo => "Resent-To",
             Field::ResentCc => "Resent-Cc",
             Field::ResentBcc => "Resent-Bcc",
+            Field::Attendee => "ATTENDEE",
         }
     }
 
@@ -119,7 +147,7 @@ impl Field {
     pub fn is_visible(self) -> bool {
         matches!(
             self,
-            Field::To | Field::Cc | Field::ResentTo | Field::ResentCc
+            Field::To | Field::Cc | Field::ResentTo | Field::ResentCc | Field::Attendee
         )
     }
 
@@ -259,7 +287,7 @@ const _: () = assert!(std::mem::size_of::<AddressEntry>() == 24);
 /// 268 million lines into its header is placed on the last line they count.
 const LINE_BITS: u32 = 28;
 const LINE_MASK: u32 = (1 << LINE_BITS) - 1;
-const FIELDS: [Field; 9] = [
+const FIELDS: [Field; 10] = [
     Field::From,
     Field::Sender,
     Field::ReplyTo,
@@ -269,6 +297,7 @@ const FIELDS: [Field; 9] = [
     Field::ResentTo,
     Field::ResentCc,
     Field::ResentBcc,
+    Field::Attendee,
 ];
 const _: () = assert!(FIELDS.len() <= 1 << (32 - LINE_BITS));
 
@@ -324,7 +353,7 @@ pub struct BodyPart {
     html: std::sync::OnceLock<HtmlView>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Attachment {
     pub filename: Option<String>,
     /// `type/subtype`, lowercased.
@@ -340,6 +369,10 @@ pub struct Attachment {
     /// inline`, or no disposition but a `Content-ID` for the HTML to show
     /// (signature logos, pasted screenshots). Always false in JSON drafts.
     pub inline: bool,
+    /// The decoded content of a part not kept as text, for reading
+    /// inside it ([`Message::inside`]); empty for text parts, images,
+    /// audio, video and JSON drafts' attachments.
+    pub bytes: Vec<u8>,
 }
 
 /// A parsed message: what every rule reads.
@@ -371,6 +404,8 @@ pub struct Message {
     pub attachments: Vec<Attachment>,
     /// Size of the message as read, in bytes.
     pub raw_size: usize,
+    /// What is inside the attachments, read on first use.
+    inside: std::sync::OnceLock<Inside>,
 }
 
 impl Message {
@@ -610,11 +645,58 @@ impl Message {
     }
 
     /// A member's post as a discussion list relays it: `List-Post` names a
-    /// `mailto:` address (an announce-only list says `List-Post: NO`). Its
-    /// From is the author, and its list headers are the list server's.
+    /// `mailto:` address (an announce-only list says `List-Post: NO`), or,
+    /// from list servers that write no List-Post (as LKML's did), a list
+    /// header (`List-Id`, `X-Mailing-List`) with the list's owner as
+    /// `Sender` (`linux-kernel-owner@`, `owner-linux-kernel@`). Its From
+    /// is the author, and its list headers are the list server's. Not a
+    /// post: what the list sends itself, From one of its `-digest`,
+    /// `-request`, `-owner` addresses (`linux-kernel-digest-owner@`), or a
+    /// digest From the list's own.
     pub fn is_discussion_list_post(&self) -> bool {
-        self.headers_named("List-Post")
-            .any(|h| h.value.to_ascii_lowercase().contains("mailto:"))
+        let list_post = self
+            .headers_named("List-Post")
+            .find_map(|h| mailto_address(h.value));
+        let relayed = list_post.is_some()
+            || ((self.list_id.is_some() || self.header("X-Mailing-List").is_some())
+                && self
+                    .addresses_in(Field::Sender)
+                    .any(|a| is_list_owner(a.local_part())));
+        relayed && !self.sent_by_list(list_post.as_deref())
+    }
+
+    /// Whether the message comes from the list itself: From at the list's
+    /// address (the List-Post one, or the `X-Mailing-List` one), or one
+    /// made of it (`linux-kernel-digest@`, `linux-kernel-request@`).
+    fn sent_by_list(&self, list_post: Option<&str>) -> bool {
+        let list = list_post.map(str::to_string).or_else(|| {
+            let value = self.header("X-Mailing-List")?.value;
+            let start = value.find('<').map_or(0, |i| i + 1);
+            let address = value[start..].split(['>', ' ']).next()?.trim();
+            address.contains('@').then(|| address.to_ascii_lowercase())
+        });
+        let (Some(list), Some(from)) = (list, self.sender()) else {
+            return false;
+        };
+        let Some((list_local, list_domain)) = list.rsplit_once('@') else {
+            return false;
+        };
+        let from_local = from.local_part().to_ascii_lowercase();
+        // A list that rewrites its members' From to its own address (for
+        // DMARC) still relays posts: From the list itself counts only for
+        // a digest.
+        let digest = self
+            .subject
+            .as_deref()
+            .is_some_and(|s| s.to_ascii_lowercase().contains("digest"));
+        from.domain()
+            .is_some_and(|d| d.eq_ignore_ascii_case(list_domain))
+            && !list_local.is_empty()
+            && ((from_local == list_local && digest)
+                || (from_local.starts_with(&format!("{list_local}-"))
+                    && ["-digest", "-request", "-owner", "-bounces"]
+                        .iter()
+                        .any(|suffix| from_local.ends_with(suffix))))
     }
 
     /// A message a program sent on its own: `Auto-Submitted` other than
@@ -631,6 +713,22 @@ impl Message {
                 .any(|s| a.local_part().eq_ignore_ascii_case(s))
         });
         auto_submitted || system_sender
+    }
+
+    /// What the attachments hold: each file's kind from its bytes, and
+    /// the text of spreadsheets, documents, PDFs and archives (see
+    /// `inside/`). Read on first use, once per message, within `limits`
+    /// (the first caller's: every rule passes the configuration's); a
+    /// message without attachments kept as bytes costs nothing. A panic
+    /// in a reader leaves nothing read rather than ending the check.
+    pub fn inside(&self, limits: &ReadLimits) -> &Inside {
+        self.inside.get_or_init(|| {
+            if self.attachments.iter().all(|a| a.bytes.is_empty()) {
+                return Inside::default();
+            }
+            crate::guard::catch_panic(|| inside::read_attachments(&self.attachments, limits))
+                .unwrap_or_default()
+        })
     }
 
     /// Line of the first header with this name, for locating findings.

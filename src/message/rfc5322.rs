@@ -69,11 +69,11 @@ fn parse(raw: &[u8], first_line: usize, cutting: Cutting) -> Result<(Message, Ke
             Some(shortened) => shortened.parse(),
             None => None,
         };
-        let parsed = match parsed {
+        let mut parsed = match parsed {
             Some(parsed) => parsed,
             None => MESSAGE_PARSER.parse(raw)?,
         };
-        let built = build(&parsed, raw, first_line, cutting);
+        let built = build(&mut parsed, raw, first_line, cutting);
         dismantle(parsed);
         built
     })
@@ -368,7 +368,7 @@ fn dismantle(parsed: mail_parser::Message<'_>) {
 }
 
 fn build(
-    parsed: &mail_parser::Message<'_>,
+    parsed: &mut mail_parser::Message<'_>,
     raw: &[u8],
     first_line: usize,
     cutting: Cutting,
@@ -497,7 +497,10 @@ fn build(
         msg.body.push(body);
     }
 
-    for part in parsed.attachments() {
+    for &id in &parsed.attachments {
+        let Some(part) = parsed.parts.get_mut(id as usize) else {
+            continue;
+        };
         let content_type = part.content_type().map_or_else(
             || "application/octet-stream".to_string(),
             |ct| match ct.subtype() {
@@ -516,14 +519,55 @@ fn build(
             }
             _ => None,
         };
+        let size = part.contents().len() as u64;
+        let inline = part
+            .content_disposition()
+            .map_or(part.content_id().is_some(), |d| d.is_inline());
+        // Kept for reading inside on demand: moved out of the parse, not
+        // copied (a base64 part is already decoded into its own buffer).
+        let top = content_type.split('/').next().unwrap_or_default();
+        let bytes = match &mut part.body {
+            PartType::Binary(b) | PartType::InlineBinary(b)
+                if text.is_none() && !matches!(top, "image" | "audio" | "video") =>
+            {
+                std::mem::take(b).into_owned()
+            }
+            _ => Vec::new(),
+        };
+        if super::calendar::is_calendar(&content_type, filename.as_deref()) {
+            let ics = match &text {
+                Some(text) => Cow::Borrowed(text.as_str()),
+                None => String::from_utf8_lossy(&bytes),
+            };
+            let attendees = super::calendar::request_attendees(&ics);
+            if !attendees.is_empty() {
+                let start = lines.line_at(part.offset_body as usize);
+                // Lines inside an encoded part are not the file's lines:
+                // its attendees are placed on its first.
+                let verbatim = part.content_transfer_encoding().is_none_or(|cte| {
+                    !["base64", "quoted-printable"]
+                        .iter()
+                        .any(|e| cte.trim().eq_ignore_ascii_case(e))
+                });
+                for attendee in attendees {
+                    let addr = msg.push_text(&attendee.address);
+                    let name = attendee.name.as_deref().map(|n| msg.push_text(n));
+                    let line = if verbatim {
+                        start + attendee.line
+                    } else {
+                        start
+                    };
+                    msg.push_address(Field::Attendee, addr, name, Some(line), None);
+                }
+            }
+        }
         msg.attachments.push(Attachment {
             filename,
             content_type,
-            size: part.contents().len() as u64,
+            size,
             text,
-            inline: part
-                .content_disposition()
-                .map_or(part.content_id().is_some(), |d| d.is_inline()),
+            inline,
+            bytes,
         });
     }
     Some((msg, kept))

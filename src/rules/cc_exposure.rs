@@ -1,3 +1,4 @@
+use super::shared::CALENDAR_PART;
 use super::{Context, Rule, check_thresholds, declare_rule, plural, thousands};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
@@ -15,6 +16,12 @@ declare_rule! {
     /// one party. The sender's own addresses and internal recipients are not
     /// counted. Replies are not checked: their addresses were already shown
     /// by the message they answer.
+    ///
+    /// A meeting invitation (a `text/calendar` part or `.ics` file with
+    /// `METHOD:REQUEST`) shows its ATTENDEE lines to every invitee, even
+    /// when the mail itself goes Bcc: its attendees count as visible, and
+    /// the finding points at the calendar part. Replies, cancellations and
+    /// published calendars name no audience.
     ///
     /// It is a warning from 10 visible external addresses in at least 3
     /// parties, and an error from 50, or when To holds nobody outside the
@@ -108,6 +115,8 @@ impl Rule for CcExposure {
         let mut organisations = vec![0u64; cx.audience.organisations()];
         let mut to_count = 0u64;
         let mut cc_count = 0u64;
+        // Visible only as a meeting invitation's attendees.
+        let mut attendee_count = 0u64;
         // Whether To names someone inside the organisation other than the
         // sender: a shared mailbox or a group rather than the sender alone.
         let mut to_internal = false;
@@ -132,13 +141,15 @@ impl Rule for CcExposure {
             }
             match visible {
                 Field::To | Field::ResentTo => to_count += 1,
+                Field::Attendee => attendee_count += 1,
                 _ => cc_count += 1,
             }
         }
         if exposed < self.warning || parties < self.min_parties {
             return;
         }
-        // Everyone outside is in Cc, and To is a placeholder.
+        // Everyone outside is in Cc (or the invitation), and To is a
+        // placeholder.
         let placeholder_to = to_count == 0 && parties >= self.warning;
         // Private individuals: personal mailboxes, and, among mostly
         // personal ones, parties of one address each.
@@ -154,12 +165,29 @@ impl Rule for CcExposure {
             Severity::Warning
         };
         let header = if cc_count >= to_count { "Cc" } else { "To" };
-        let line = cx.message.header_line(header);
-        let breakdown = match (to_count, cc_count) {
+        let location = if attendee_count > to_count.max(cc_count) {
+            let line = cx
+                .message
+                .addresses_in(Field::Attendee)
+                .find_map(|a| a.line);
+            Location::part(CALENDAR_PART, line)
+        } else {
+            Location::header(header, cx.message.header_line(header))
+        };
+        let mut breakdown = match (to_count, cc_count) {
+            (0, 0) => String::new(),
             (0, _) => "in Cc".to_string(),
             (_, 0) => "in To".to_string(),
             (to, cc) => format!("in To ({}) and Cc ({})", thousands(to), thousands(cc)),
         };
+        if attendee_count > 0 && breakdown.is_empty() {
+            breakdown.push_str("in the meeting invitation's attendee list");
+        } else if attendee_count > 0 {
+            breakdown.push_str(&format!(
+                " and in the meeting invitation's attendee list ({})",
+                thousands(attendee_count)
+            ));
+        }
         let mut message = format!(
             "{} from {} are visible to every recipient {breakdown}",
             plural(exposed, "external address", "external addresses"),
@@ -178,10 +206,9 @@ impl Rule for CcExposure {
                 "; To names nobody but the sender"
             });
         }
-        out.push(
-            Diagnostic::new(severity, message, Location::header(header, line))
-                .help("put recipients who do not know each other in Bcc, or send one message per recipient"),
-        );
+        out.push(Diagnostic::new(severity, message, location).help(
+            "put recipients who do not know each other in Bcc, or send one message per recipient",
+        ));
     }
 }
 
@@ -374,5 +401,28 @@ mod tests {
             cc(9, |_| "gmail.com".into())
         ));
         assert!(check_rule("cc-exposure", &msg).is_empty());
+    }
+
+    #[test]
+    fn a_meeting_invitation_shows_its_attendees() {
+        let attendees: String = (0..12)
+            .map(|i| format!("ATTENDEE;CN=P{i};RSVP=TRUE:mailto:p{i}@mail{i}.example\n"))
+            .collect();
+        let invite = |method: &str| {
+            eml(&format!(
+                "From: a@org.example\nTo: a@org.example\nBcc: p0@mail0.example\nSubject: Meeting\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=b\n\n--b\nContent-Type: text/plain\n\nJoin us.\n--b\nContent-Type: text/calendar; method={method}\n\nBEGIN:VCALENDAR\nMETHOD:{method}\nBEGIN:VEVENT\n{attendees}END:VEVENT\nEND:VCALENDAR\n--b--\n"
+            ))
+        };
+        let f = check_rule("cc-exposure", &invite("REQUEST"));
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            f[0].message,
+            "12 external addresses from 12 separate parties are visible to every recipient in the meeting invitation's attendee list; To names nobody but the sender"
+        );
+        assert_eq!(f[0].location.part.as_deref(), Some("text/calendar"));
+        // The first ATTENDEE line.
+        assert_eq!(f[0].location.line, Some(18));
+        assert!(check_rule("cc-exposure", &invite("REPLY")).is_empty());
+        assert!(check_rule("cc-exposure", &invite("CANCEL")).is_empty());
     }
 }

@@ -5,7 +5,7 @@ use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
 use crate::gate::{self, Screened};
 use crate::message::{
-    Message, has_forward_prefix, has_reply_prefix, is_disclaimer, paragraphs,
+    Inside, Message, has_forward_prefix, has_reply_prefix, is_disclaimer, paragraphs,
     strip_subject_prefixes,
 };
 use regex::Regex;
@@ -37,6 +37,10 @@ declare_rule! {
     ///   confidential`, `this is strictly confidential`, `treat it as
     ///   confidential`, `do not forward this`, `not for distribution`,
     ///   `embargoed until ...`;
+    /// - in the first five lines of a document, sheet or PDF attached
+    ///   (read inside by its bytes, within the `[attachments]` limits; a
+    ///   docx's header first, where such markings sit), the same labels:
+    ///   `STRICTLY CONFIDENTIAL` heading board minutes;
     /// - a header: `Sensitivity: Company-Confidential` or `Private`, or a
     ///   classification header (`X-Classification`, `Classification`,
     ///   `X-Microsoft-Classification`, `X-Protective-Marking`) whose value
@@ -172,7 +176,12 @@ impl ConfidentialBroad {
     /// Where the message is marked, how, and how it says so. A marking of
     /// this message's own (a header, the text the sender wrote) comes before
     /// one the subject inherited from the thread.
-    fn marking(&self, msg: &Message, embargo_counts: bool) -> Option<Marking> {
+    fn marking<'i>(
+        &self,
+        msg: &Message,
+        embargo_counts: bool,
+        inside: impl FnOnce() -> &'i Inside,
+    ) -> Option<Marking> {
         let mut inherited = None;
         if let Some(subject) = msg.subject.as_deref() {
             let stripped = strip_subject_prefixes(subject);
@@ -258,7 +267,37 @@ impl ConfidentialBroad {
                 }
             }
         }
-        inherited
+        self.marked_file(msg, inside(), embargo_counts)
+            .or(inherited)
+    }
+
+    /// A marking in the first lines of a document, sheet or PDF inside
+    /// an attachment (where a document's header puts it; a docx's header
+    /// is read before its body), legal footers left out.
+    fn marked_file(&self, msg: &Message, inside: &Inside, embargo_counts: bool) -> Option<Marking> {
+        for file in &inside.files {
+            for section in &file.sections {
+                let first_lines = paragraphs(&section.text)
+                    .filter(|p| !is_disclaimer(p))
+                    .flat_map(|p| p.lines())
+                    .flat_map(|l| l.split('\t'))
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .take(FIRST_LINES);
+                for line in first_lines {
+                    if let Some(kind) = self.label(line, embargo_counts) {
+                        let name = shared::attachment_name(msg, file.attachment);
+                        return Some(Marking {
+                            kind,
+                            by: format!("the line {:?} in {}", shorten(line), file.path),
+                            location: Location::part(name, None),
+                            inherited: false,
+                        });
+                    }
+                }
+            }
+        }
+        None
     }
 
     /// Whether a marked subject is a reply's, its marking after the reply
@@ -590,7 +629,7 @@ impl Rule for ConfidentialBroad {
         if external == 0 && first_list.is_none() {
             return;
         }
-        let Some(marking) = self.marking(cx.message, first_list.is_some()) else {
+        let Some(marking) = self.marking(cx.message, first_list.is_some(), || cx.inside()) else {
             return;
         };
         if marking.inherited && external > 0 {
@@ -998,5 +1037,49 @@ mod tests {
             option_error_key("confidential-broad", "markings = [\" \"]").as_deref(),
             Some("markings")
         );
+    }
+
+    #[test]
+    fn markings_in_the_first_lines_of_attached_documents() {
+        use crate::message::inside_tests::{attach, docx, pdf};
+        let doc = docx(
+            "STRICTLY CONFIDENTIAL",
+            &["Board minutes", "Redundancy plan"],
+            "",
+        );
+        let msg = attach(
+            "b@partner.example",
+            &[("minutes.docx", "application/octet-stream", &doc)],
+        );
+        let f = check_rule("confidential-broad", &msg);
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message.starts_with("marked confidential by the line \"STRICTLY CONFIDENTIAL\" in minutes.docx but sent to 1 recipient outside"),
+            "{}",
+            f[0].message
+        );
+        assert_eq!(f[0].location.part.as_deref(), Some("minutes.docx"));
+        // A legal footer, or the word in running text, is no marking.
+        let footer = pdf(
+            &[
+                "Invoice 2041",
+                "This document and any attachments are confidential and intended solely for the addressee. If you have received it in error, please notify the sender.",
+            ],
+            true,
+            false,
+        );
+        let doc = docx(
+            "",
+            &["Our confidential supplier list is attached for your review."],
+            "",
+        );
+        let msg = attach(
+            "b@partner.example",
+            &[
+                ("invoice.pdf", "application/pdf", &footer),
+                ("notes.docx", "application/octet-stream", &doc),
+            ],
+        );
+        assert!(check_rule("confidential-broad", &msg).is_empty());
     }
 }

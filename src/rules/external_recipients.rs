@@ -1,7 +1,7 @@
 use super::{Context, Rule, declare_rule, plural, thousands};
 use crate::audience::registrable;
 use crate::config::{OptionError, RuleSettings};
-use crate::finding::{Diagnostic, Location, Severity};
+use crate::finding::{Diagnostic, Severity};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -191,7 +191,7 @@ impl Rule for ExternalRecipients {
             Diagnostic::new(
                 severity,
                 message,
-                Location::header(first.field.header_name(), first.line),
+                super::shared::address_location(first.field, first.line),
             )
             .help(help),
         );

@@ -9,14 +9,19 @@ declare_rule! {
     /// The unsubscribe headers of bulk mail. A message is bulk mail when it
     /// has `Precedence: bulk` or `list`, a List-Unsubscribe header, a
     /// mailing service's campaign header (`X-Campaign`, `X-CampaignID`), or
-    /// a `List-Id` together with a bulk sender's `Feedback-ID`, or the
+    /// a `List-Id` together with a bulk sender's `Feedback-ID`, or the shape
+    /// of a newsletter: an unsubscribe link in an HTML body (not in quoted
+    /// history or a forward); or the
     /// configuration says `[bulk] always = true` (a repository of
     /// templates); or by its audience, when an everyone-style list is among
     /// its recipients or it has as many recipients as the `recipient-count`
     /// warning (25). Replies, members' posts relayed by a discussion list
-    /// (`List-Post` names a `mailto:` address; the list headers are the
-    /// list server's), and automatic mail (bounces, auto-replies) are not
-    /// bulk mail. The other bulk-only rules use the same test. For bulk
+    /// (`List-Post` names a `mailto:` address, or a `List-Id` or
+    /// `X-Mailing-List` comes with the list's owner as `Sender:`, as LKML's
+    /// servers wrote; the list headers are the list server's), and
+    /// automatic mail (bounces, auto-replies) are not bulk mail. What a
+    /// list sends itself is: a digest, From its `-digest` or `-request`
+    /// address, or From its own with "digest" in the subject. The other bulk-only rules use the same test. For bulk
     /// mail it is
     ///
     /// - an error when there is no List-Unsubscribe header, if the message

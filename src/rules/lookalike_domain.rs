@@ -362,7 +362,7 @@ impl Rule for LookalikeDomain {
             };
             let Some(finding) = finding else { continue };
             let location =
-                Location::header(d.first.first().field.header_name(), d.first.first().line);
+                super::shared::address_location(d.first.first().field, d.first.first().line);
             capped.push(out, location, |location| finding.diagnostic(d, location));
         }
         capped.finish(out, |n, location| {

@@ -16,6 +16,8 @@ declare_rule! {
     /// `all-staff-social-committee`) or a list's managers (`all-staff-owner`,
     /// `everyone-moderators`, `-request`, `-bounces`) is their address, not
     /// everyone's. Silent when the sender is in the list's `allowed_senders`.
+    /// A meeting invitation's attendees are recipients too: inviting
+    /// `all-staff@` to a meeting puts it in every member's calendar.
     ///
     /// ## Why it matters
     /// A university's all-students lists lost their access controls: a

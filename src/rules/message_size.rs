@@ -257,8 +257,7 @@ mod tests {
             filename: Some("video.mp4".into()),
             content_type: "video/mp4".into(),
             size: 20 * 1024 * 1024,
-            text: None,
-            inline: false,
+            ..Attachment::default()
         });
         let f = check_rule("message-size", &msg);
         assert_eq!(f[0].severity, Severity::Error, "{f:?}");

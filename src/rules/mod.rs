@@ -10,13 +10,15 @@ use crate::audience::Audience;
 use crate::config::{Config, ConfigError, OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Severity};
 use crate::history::History;
-use crate::message::Message;
+use crate::message::{Inside, Message, has_forward_prefix};
 
+mod attachment_limit;
 mod cc_exposure;
 mod confidential_broad;
 mod custom;
 mod data_attachment;
 mod duplicate_recipient;
+mod encrypted_attachment;
 mod external_recipients;
 mod forgotten_attachment;
 mod html_only;
@@ -53,6 +55,8 @@ pub static REGISTRY: &[&RuleInfo] = &[
     &confidential_broad::RULE,
     &personal_data::RULE,
     &data_attachment::RULE,
+    &encrypted_attachment::RULE,
+    &attachment_limit::RULE,
     &invalid_address::RULE,
     &lookalike_domain::RULE,
     &salutation_mismatch::RULE,
@@ -128,7 +132,8 @@ impl<'a> Context<'a> {
     /// added. Other messages are when they declare it (`Precedence: bulk`
     /// or `list`, a List-Unsubscribe header, a mailing service's campaign
     /// header such as `X-Campaign`, or a `List-Id` together with a bulk
-    /// sender's `Feedback-ID`), or by their
+    /// sender's `Feedback-ID`, or an unsubscribe link in an HTML body:
+    /// a newsletter's shape without its headers), or by their
     /// audience: an everyone-style list among the recipients, or at least
     /// [`many_recipients`](Self::many_recipients) recipients.
     pub fn bulk(&self) -> Option<&Bulk> {
@@ -137,6 +142,12 @@ impl<'a> Context<'a> {
 
     pub fn is_bulk(&self) -> bool {
         self.bulk.is_some()
+    }
+
+    /// What the attachments hold, read on the first rule's asking within
+    /// the configuration's `[attachments]` limits.
+    pub fn inside(&self) -> &'a Inside {
+        self.message.inside(&self.config.attachments)
     }
 
     fn detect_bulk(&self) -> Option<Bulk> {
@@ -174,6 +185,20 @@ impl<'a> Context<'a> {
         {
             return declared(format!("List-Id and {} present", h.name));
         }
+        // A newsletter sent without any bulk header still has its shape:
+        // an unsubscribe link in its HTML (not in quoted history, and not
+        // in a forward of someone else's newsletter).
+        if !msg.subject.as_deref().is_some_and(has_forward_prefix)
+            && msg.body.iter().any(|part| {
+                part.html().is_some_and(|html| {
+                    html.links
+                        .iter()
+                        .any(|l| !l.quoted && (is_unsubscribe(&l.text) || is_unsubscribe(&l.href)))
+                })
+            })
+        {
+            return declared("an unsubscribe link in the HTML body".into());
+        }
         let by_audience = |reason: String| Bulk {
             reason,
             declared: false,
@@ -185,6 +210,33 @@ impl<'a> Context<'a> {
         (reach >= self.many_recipients)
             .then(|| by_audience(plural(reach, "recipient", "recipients")))
     }
+}
+
+/// Whether a link's text or address offers to unsubscribe, in the
+/// languages newsletters most often use. One automaton, case-insensitive
+/// on ASCII, with no copy of the text: every link of every HTML message
+/// that is not yet known to be bulk is asked.
+fn is_unsubscribe(text: &str) -> bool {
+    static WORDS: std::sync::LazyLock<Option<aho_corasick::AhoCorasick>> =
+        std::sync::LazyLock::new(|| {
+            aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build([
+                    "unsubscribe",
+                    "abmelden",
+                    "abbestellen",
+                    "désabonner",
+                    "désinscri",
+                    "darse de baja",
+                    "darte de baja",
+                    "cancelar suscripción",
+                    "uitschrijven",
+                    "afmelden",
+                    "disiscriviti",
+                ])
+                .ok()
+        });
+    WORDS.as_ref().is_some_and(|words| words.is_match(text))
 }
 
 /// Headers mailing services add to campaign mail.

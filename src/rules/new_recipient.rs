@@ -130,7 +130,8 @@ fn sensitive(cx: &Context<'_>) -> Option<String> {
     if let Some((a, kind)) = msg
         .attachments
         .iter()
-        .find_map(|a| Some((a, data_file_kind(a, &[])?)))
+        .enumerate()
+        .find_map(|(i, a)| Some((a, data_file_kind(a, &[], || cx.inside().top(i))?)))
     {
         return Some(match &a.filename {
             Some(name) => format!("a {kind} ({name})"),
@@ -142,7 +143,11 @@ fn sensitive(cx: &Context<'_>) -> Option<String> {
         return None;
     }
     let screen = Screen::build(settings.unwrap_or(&RuleSettings::default())).ok()?;
-    screen.first_found(msg, new_text_only(msg, cx.audience.reaches_mass_list()))
+    screen.first_found(
+        msg,
+        new_text_only(msg, cx.audience.reaches_mass_list()),
+        cx.inside(),
+    )
 }
 
 #[cfg(test)]

@@ -6,8 +6,15 @@ use crate::finding::{Diagnostic, Location, Severity};
 declare_rule! {
     /// ## What it checks
     /// Personal data in the subject, the body (HTML read as text), text
-    /// attachments (`.txt`, `.csv`, `.tsv`, `text/plain`) and attached
-    /// messages (a forward sent as `message/rfc822`, read as text):
+    /// attachments (`.txt`, `.csv`, `.tsv`, `text/plain`), attached
+    /// messages (a forward sent as `message/rfc822`, read as text), and
+    /// inside attachments, known by their bytes whatever their names say:
+    /// each sheet of a spreadsheet (xlsx, xls, ods; hidden sheets too),
+    /// documents (docx with its headers and footers, odt, rtf),
+    /// presentations (pptx with speaker notes, odp), the text layer of
+    /// PDFs, and CSV and text files, also in zip, gzip and tar archives
+    /// (nested) and in winmail.dat, within the `[attachments]` limits (see
+    /// attachment-limit):
     ///
     /// - **payment card numbers**: 13–19 digits, written together or in
     ///   groups (`4-4-4-4`, `4-6-5`) separated by single spaces or dashes,
@@ -15,7 +22,9 @@ declare_rule! {
     ///   Discover, JCB, Diners, Maestro, UnionPay) and a valid Luhn check
     ///   digit. A number inside a longer run of digits, a URL, an address
     ///   or a message id, or one labelled as an order, tracking, invoice,
-    ///   reference, account, phone, IMEI, ... number is not one;
+    ///   reference, account, phone, IMEI, ... number is not one, nor are
+    ///   the test numbers payment processors publish (`4242 4242 4242
+    ///   4242`, `4111 1111 1111 1111`, ...);
     /// - **IBANs**: country code, check digits and the country's length,
     ///   written together or in groups of four, with a valid mod-97 check;
     /// - **UK National Insurance numbers** (`AB123456C`, `AB 12 34 56 C`)
@@ -40,7 +49,9 @@ declare_rule! {
     ///   separated by commas, semicolons or tabs (what its header line
     ///   uses most).
     ///
-    /// One finding per place (subject, body part, attachment) states the
+    /// One finding per place (subject, body part, attachment, file and
+    /// sheet inside one: `1,204 NHS numbers in patients.xlsx, hidden sheet
+    /// Hidden`; a spreadsheet's columns count as a table's) states the
     /// kinds and how many distinct values, with up to three examples masked
     /// down to their last four characters: the values are never printed.
     ///
@@ -155,7 +166,9 @@ impl Rule for PersonalData {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         let msg = cx.message;
         let mass = cx.audience.reaches_mass_list();
-        let found = self.screen.scan_message(msg, new_text_only(msg, mass));
+        let found = self
+            .screen
+            .scan_message(msg, new_text_only(msg, mass), cx.inside());
         // Where the mail goes matters only when it carries something.
         if found.is_empty() {
             return;
@@ -211,7 +224,7 @@ mod tests {
 
     #[test]
     fn luhn_and_issuers() {
-        assert!(is_card("4111111111111111"));
+        assert!(is_card("4556737586899855"));
         assert!(is_card("5500005555555559"));
         assert!(is_card("2223000048400011"));
         assert!(is_card("378282246310005"));
@@ -228,39 +241,56 @@ mod tests {
     }
 
     #[test]
+    fn published_test_cards_are_not_personal_data() {
+        for text in [
+            "Use 4242 4242 4242 4242 with any future expiry in the sandbox",
+            "Braintree test card 4111 1111 1111 1111 declined",
+            "Amex test number 3782 822463 10005, Mastercard 5555555555554444",
+            "Worldpay: card 4444333322221111",
+        ] {
+            assert!(kinds(text).is_empty(), "{text}: {:?}", found(text));
+        }
+        // Every listed number passes the checks a card must: each entry
+        // keeps a real false alarm away.
+        for number in super::super::shared::personal::PUBLISHED_TEST_CARDS {
+            assert!(is_card(number), "{number}");
+        }
+    }
+
+    #[test]
     fn cards_in_text() {
         for text in [
-            "Card: 4111 1111 1111 1111, exp 09/27",
-            "card number 4111-1111-1111-1111",
-            "Visa 4111111111111111.",
-            "Amex 3782 822463 10005 please",
-            "pay with 4111 1111 1111 1111 123 (CVV)",
+            "Card: 4556 7375 8689 9855, exp 09/27",
+            "card number 4556-7375-8689-9855",
+            "Visa 4556737586899855.",
+            "Amex 3782 822463 10021 please",
+            "pay with 4556 7375 8689 9855 123 (CVV)",
         ] {
             assert_eq!(kinds(text), [Kind::Card], "{text}");
         }
-        assert_eq!(found("card 4111 1111 1111 1111")[0].1, "4111111111111111");
+        assert_eq!(found("card 4556 7375 8689 9855")[0].1, "4556737586899855");
     }
 
     #[test]
     fn not_cards() {
         for text in [
-            "Order #4111111111111111 has shipped",
-            "Order number: 4111 1111 1111 1111",
-            "Tracking: 4111111111111111",
-            "4111111111111111 is your tracking number",
-            "https://parcels.example.com/track/4111111111111111",
-            "https://shop.example.com/?id=4111111111111111&x=1",
-            "<4111111111111111@mail.example.com>",
-            "mail 4111111111111111@example.com",
-            "call +4111111111111111",
-            "run 94111111111111111 and 41111111111111111",
-            "12 4111 1111 1111 1111 5678 9",
-            "value 4111111111111111.25",
-            "file 4111111111111111.pdf",
+            "Order #4556737586899855 has shipped",
+            "Order number: 4556 7375 8689 9855",
+            "Tracking: 4556737586899855",
+            "4556737586899855 is your tracking number",
+            "https://parcels.example.com/track/4556737586899855",
+            "https://shop.example.com/?id=4556737586899855&x=1",
+            "<4556737586899855@mail.example.com>",
+            "mail 4556737586899855@example.com",
+            "call +4556737586899855",
+            "run 94556737586899855 and 45567375868998551",
+            "12 4556 7375 8689 9855 5678 9",
+            "value 4556737586899855.25",
+            "file 4556737586899855.pdf",
             "IMEI 356938035643809",
             "parcel id 1234 5678 1234 5670",
             "timestamp 1700000000000 and 20240101123045",
-            "4111 1111-1111 1111",
+            "4556 7375-8689 9855",
         ] {
             assert!(kinds(text).is_empty(), "{text}: {:?}", found(text));
         }
@@ -387,8 +417,7 @@ mod tests {
             filename: Some(name.into()),
             content_type: "application/octet-stream".into(),
             size: 0,
-            text: None,
-            inline: false,
+            ..Attachment::default()
         };
         let csv = attachment("list.csv");
         assert_eq!(table_separator(&csv, "Name,Passport number\n"), Some(','));
@@ -448,14 +477,14 @@ mod tests {
             "--b\nContent-Type: text/plain\n\nSee the note below.\n",
             "--b\nContent-Type: message/rfc822\n\n",
             "From: finance@org.example\nSubject: Deposit\nContent-Type: text/html\n\n",
-            "<p>Use card <b>4111 1111 1111 1111</b></p>\n",
+            "<p>Use card <b>4556 7375 8689 9855</b></p>\n",
             "--b--\n"
         ));
         let f = check_rule("personal-data", &msg);
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(
             f[0].message,
-            "1 payment card number in the attached message going outside the organisation: ••••••••••••1111"
+            "1 payment card number in the attached message going outside the organisation: ••••••••••••9855"
         );
     }
 
@@ -488,7 +517,7 @@ mod tests {
 
     #[test]
     fn error_outside_warning_inside() {
-        let body = "Passport no. 617644717\nPassport no. 525380048\nCard 4111 1111 1111 1111\n";
+        let body = "Passport no. 617644717\nPassport no. 525380048\nCard 4556 7375 8689 9855\n";
         let outside = eml(&format!(
             "From: a@org.example\nTo: b@other.example\nSubject: list\n\n{body}"
         ));
@@ -497,7 +526,7 @@ mod tests {
         assert_eq!(f[0].severity, Severity::Error);
         assert_eq!(
             f[0].message,
-            "2 passport numbers, 1 payment card number in the text body going outside the organisation: •••••4717, •••••0048, ••••••••••••1111"
+            "2 passport numbers, 1 payment card number in the text body going outside the organisation: •••••4717, •••••0048, ••••••••••••9855"
         );
         assert_eq!(f[0].location.part.as_deref(), Some("text/plain"));
         assert_eq!(f[0].location.line, Some(5));
@@ -510,7 +539,7 @@ mod tests {
         assert_eq!(f[0].severity, Severity::Warning);
         assert!(
             f[0].message
-                .ends_with("in the text body: •••••4717, •••••0048, ••••••••••••1111")
+                .ends_with("in the text body: •••••4717, •••••0048, ••••••••••••9855")
         );
 
         let everyone = eml(&format!(
@@ -524,7 +553,7 @@ mod tests {
     #[test]
     fn subject_html_and_attachments() {
         let msg = eml(concat!(
-            "From: a@org.example\nTo: b@other.example\nSubject: card 4111 1111 1111 1111\n",
+            "From: a@org.example\nTo: b@other.example\nSubject: card 4556 7375 8689 9855\n",
             "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n",
             "--b\nContent-Type: text/html\n\n<p>IBAN <b>GB82 WEST 1234 5698 7654 32</b></p>\n",
             "--b\nContent-Type: application/octet-stream\n",
@@ -624,5 +653,69 @@ mod tests {
         let start = std::time::Instant::now();
         found(&text);
         assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn counts_per_file_and_sheet_inside_attachments() {
+        use crate::message::inside_tests::{Sheet, attach, nhs_numbers, xlsx, zip_with};
+        let mut rows = vec![vec!["Name".to_string(), "NHS number".to_string()]];
+        rows.extend(
+            nhs_numbers(1_204, 400_000_000)
+                .into_iter()
+                .map(|n| vec!["A Patient".to_string(), n]),
+        );
+        let book = xlsx(&[
+            Sheet {
+                name: "Summary",
+                hidden: false,
+                rows: vec![vec!["Total".into(), "1204".into()]],
+                hidden_columns: &[],
+            },
+            Sheet {
+                name: "Hidden",
+                hidden: true,
+                rows,
+                hidden_columns: &[],
+            },
+        ]);
+        let msg = attach(
+            "b@partner.example",
+            &[("patients.xlsx", "application/octet-stream", &book)],
+        );
+        let f = check_rule("personal-data", &msg);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].severity, Severity::Error);
+        assert!(
+            f[0].message.starts_with("1,204 NHS numbers in patients.xlsx, hidden sheet Hidden going outside the organisation: "),
+            "{}",
+            f[0].message
+        );
+        assert_eq!(f[0].location.part.as_deref(), Some("patients.xlsx"));
+        // The same inside an archive, named by its path.
+        let zip = zip_with(&[("export/patients.xlsx", &book, false)]);
+        let msg = attach(
+            "b@partner.example",
+            &[("export.zip", "application/zip", &zip)],
+        );
+        let f = check_rule("personal-data", &msg);
+        assert!(
+            f[0].message.starts_with(
+                "1,204 NHS numbers in export.zip › export/patients.xlsx, hidden sheet Hidden"
+            ),
+            "{}",
+            f[0].message
+        );
+        // Without a heading, numbers alone are not NHS numbers.
+        let bare = xlsx(&[Sheet {
+            name: "S",
+            hidden: false,
+            rows: vec![vec!["9434765919".into()]],
+            hidden_columns: &[],
+        }]);
+        let msg = attach(
+            "b@partner.example",
+            &[("n.xlsx", "application/octet-stream", &bare)],
+        );
+        assert!(check_rule("personal-data", &msg).is_empty());
     }
 }

@@ -1,3 +1,4 @@
+use super::shared::CALENDAR_PART;
 use super::{Context, Rule, check_thresholds, declare_rule, plural, thousands};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
@@ -7,7 +8,8 @@ use serde::Deserialize;
 declare_rule! {
     /// ## What it checks
     /// How many people the message reaches: every distinct mailbox in To, Cc
-    /// and Bcc (and Resent-To/Cc/Bcc), a mailbox written twice counting once
+    /// and Bcc (and Resent-To/Cc/Bcc) and the attendees of a meeting
+    /// invitation (`METHOD:REQUEST`), a mailbox written twice counting once
     /// and a configured list counting as its number of members. It is a
     /// warning from 25 and an error from 500.
     ///
@@ -80,13 +82,14 @@ impl RecipientCount {
 }
 
 /// Recipient fields in the order a breakdown lists them.
-const FIELDS: [Field; 6] = [
+const FIELDS: [Field; 7] = [
     Field::To,
     Field::Cc,
     Field::Bcc,
     Field::ResentTo,
     Field::ResentCc,
     Field::ResentBcc,
+    Field::Attendee,
 ];
 
 impl Rule for RecipientCount {
@@ -123,7 +126,10 @@ impl Rule for RecipientCount {
             .iter()
             .zip(per_field)
             .filter(|(_, n)| *n > 0)
-            .map(|(f, n)| format!("{} {}", f.header_name(), thousands(n)))
+            .map(|(f, n)| match f {
+                Field::Attendee => format!("invitation attendees {}", thousands(n)),
+                f => format!("{} {}", f.header_name(), thousands(n)),
+            })
             .collect();
         let mut message = format!(
             "{} ({})",
@@ -140,13 +146,21 @@ impl Rule for RecipientCount {
             .zip(per_field)
             .max_by_key(|(_, n)| *n)
             .map_or(Field::To, |(f, _)| *f);
-        let header = busiest.header_name();
+        let location = match busiest {
+            Field::Attendee => {
+                let line = cx
+                    .message
+                    .addresses_in(Field::Attendee)
+                    .find_map(|a| a.line);
+                Location::part(CALENDAR_PART, line)
+            }
+            field => Location::header(
+                field.header_name(),
+                cx.message.header_line(field.header_name()),
+            ),
+        };
         out.push(
-            Diagnostic::new(
-                severity,
-                message,
-                Location::header(header, cx.message.header_line(header)),
-            )
+            Diagnostic::new(severity, message, location)
             .help("check the message is meant for this many people; for a bulk send use a mailing tool or put the list in Bcc"),
         );
     }

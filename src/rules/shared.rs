@@ -6,6 +6,7 @@ pub(super) mod personal;
 
 use crate::audience::{MassList, MassReason, Recipient};
 use crate::finding::{Diagnostic, Location};
+use crate::message::Field;
 
 use super::thousands;
 use regex::Regex;
@@ -29,10 +30,45 @@ pub(super) fn describe(r: Recipient<'_>, mass: &MassList) -> String {
     }
 }
 
+/// `512 bytes`, `48.2 KB`, `2.4 MB`.
+pub(super) fn size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    if bytes < 1024 {
+        return super::plural(bytes, "byte", "bytes");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// How findings name an attachment: its file name, or its content type.
+pub(super) fn attachment_name(msg: &crate::message::Message, index: usize) -> String {
+    msg.attachments
+        .get(index)
+        .map(|a| a.filename.clone().unwrap_or_else(|| a.content_type.clone()))
+        .unwrap_or_default()
+}
+
 /// Where a recipient was written.
 pub(super) fn location(r: Recipient<'_>) -> Location {
-    Location::header(r.first().field.header_name(), r.first().line)
+    address_location(r.first().field, r.first().line)
 }
+
+/// Where an address of this field was written: its header, or for a
+/// meeting invitation's attendee, the calendar part.
+pub(super) fn address_location(field: Field, line: Option<usize>) -> Location {
+    match field {
+        Field::Attendee => Location::part(CALENDAR_PART, line),
+        field => Location::header(field.header_name(), line),
+    }
+}
+
+/// How findings name the calendar part of an invitation.
+pub(super) const CALENDAR_PART: &str = "text/calendar";
 
 /// Reports the first `max` findings one by one and counts the rest, for
 /// rules that can find something about each of a million recipients.

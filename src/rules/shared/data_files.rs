@@ -2,12 +2,48 @@
 //! attachments, for data-attachment (which reports them) and new-recipient
 //! (which weighs a message carrying them).
 
-use crate::message::Attachment;
+use crate::message::{Attachment, FileKind, InnerFile};
 
 /// What kind of data file an attachment is (`spreadsheet`, `archive`, ...),
 /// if it is one: by its name's extension (those built in, and `extra`:
-/// lowercase, without the dot), else by its content type.
-pub(in crate::rules) fn data_file_kind(a: &Attachment, extra: &[String]) -> Option<&'static str> {
+/// lowercase, without the dot), else by its content type; and by its
+/// bytes (`content`, what reading inside it found), which tell a
+/// spreadsheet or table whatever its name says (an xlsx named `Q3
+/// figures`, or renamed `notes.pdf`), and an archive when its name does
+/// not say what it is.
+///
+/// `content` is asked only when the name and type leave a doubt: reading
+/// inside is not needed to know that `staff.xlsx` is a spreadsheet.
+pub(in crate::rules) fn data_file_kind<'c>(
+    a: &Attachment,
+    extra: &[String],
+    content: impl FnOnce() -> Option<&'c InnerFile>,
+) -> Option<&'static str> {
+    let by_name = data_file_kind_by_name(a, extra);
+    if by_name.is_some() {
+        return by_name;
+    }
+    let by_content = content().and_then(|f| match f.kind {
+        FileKind::Spreadsheet => Some("spreadsheet"),
+        FileKind::Table => Some("table"),
+        FileKind::Archive => Some("archive"),
+        _ => None,
+    });
+    match by_content {
+        Some("archive") => {
+            // A zip with a name of its own kind (an .epub, a .jar) is that
+            // kind, not a data set: only a name that says nothing counts.
+            let has_extension = a
+                .filename
+                .as_deref()
+                .is_some_and(|n| n.trim().trim_matches('"').contains('.'));
+            (!has_extension).then_some("archive")
+        }
+        content => content,
+    }
+}
+
+fn data_file_kind_by_name(a: &Attachment, extra: &[String]) -> Option<&'static str> {
     let name = a
         .filename
         .as_deref()
