@@ -20,7 +20,17 @@ declare_rule! {
     ///   `beigefügt`;
     /// - French: `ci-joint`, `en pièce jointe`, `je vous joins`;
     /// - Spanish: `te adjunto`, `adjunto el informe`, `archivo adjunto`;
-    /// - Dutch: `bijgevoegd`, `bijgaand`, `in de bijlage`, `zie bijlage`.
+    /// - Dutch: `bijgevoegd`, `bijgaand`, `in de bijlage`, `zie bijlage`;
+    /// - Italian: `in allegato`, `allego`, `ti allego`, `allegato trovi`;
+    /// - Portuguese: `em anexo`, `segue anexo`, `anexo o relatório`, `anexei`;
+    /// - Polish: `w załączniku`, `w załączeniu`, `załączam`;
+    /// - Swedish: `bifogar`, `bifogat finns`, `i bilagan`, `se bilaga`;
+    /// - Danish and Norwegian: `vedhæftet`, `vedlagt`, `se vedlegg`,
+    ///   `legger ved`, `som bilag`;
+    /// - Finnish: `liitteenä`, `liitteessä`, `ohessa`, `liitän`.
+    ///
+    /// Each language's words are looked for first, in one search of the
+    /// text for all of them; its patterns run only on text with one.
     ///
     /// Phrases about an attachment someone else sent (`the attachment you
     /// sent`, `thanks for the attached`, `I couldn't open the attached file`,
@@ -126,6 +136,27 @@ static OWN: LazyLock<Screened> = LazyLock::new(|| {
         // Dutch
         r"|\bbijgevoegd\b|\bbijgaand\b|\bin\s+(?:de|het)\s+bijlage\b|\bals\s+bijlage\b|\bzie\s+(?:de\s+)?bijlage\b",
         r"|^\s*bijlagen?\s*:",
+        // Italian
+        r"|\bin\s+allegato\b|\b(?:allego|alleghiamo)\b|\b(?:ho|abbiamo)\s+allegato\b",
+        r"|\ballegat[oaie]\s+(?:trovi|trovate|troverai|troverete|trova|invio|inviamo|il|la|i|le|lo|gli|un|una)\b",
+        r"|^\s*allegat[oi]\s*:",
+        // Portuguese
+        r"|\bem\s+anexo\b|\bsegue(?:m)?\s+(?:em\s+)?anexos?\b|\b(?:anexei|anexamos|anexo\s+(?:o|a|os|as|segue|seguem))\b",
+        r"|\b(?:envio|enviamos|mando|te|lhe|vos)\s+(?:envio\s+)?(?:em\s+)?anexo\b",
+        r"|^\s*anexos?\s*:",
+        // Polish
+        r"|\bw\s+załączniku\b|\bw\s+załączeniu\b|\bzałączam(?:y)?\b|\bzałączył(?:em|am|iśmy)\b",
+        r"|^\s*załączniki?\s*:",
+        // Swedish
+        r"|\bbifogar\b|\b(?:jag|vi)\s+har\s+bifogat\b|\bbifogad?t?\s+(?:finns|finner|hittar|skickar|är)\b{end}",
+        r"|\bi\s+bilagan\b|\bse\s+(?:bifogad\s+fil|bilaga|bilagan|bifogade?)\b|\bsom\s+bilaga\b|^\s*bilag(?:a|or)\s*:",
+        // Danish and Norwegian
+        r"|\bvedh(?:æ|ae)ft(?:et|er)\b|\bvedlagt\b|\bse\s+(?:venligst\s+|vennligst\s+)?(?:vedh(?:æ|ae)ftede|vedlegg(?:et)?|vedlagte)\b",
+        r"|\bsom\s+(?:bilag|vedlegg)\b|\bi\s+(?:vedlegget|vedh(?:æ|ae)ftede\s+fil)\b|\blegger\s+(?:jeg\s+|vi\s+)?ved\b",
+        r"|^\s*(?:vedlegg|bilag)\s*:",
+        // Finnish; `\b{end}` after words whose last letter is not ASCII.
+        r"|\bliitteenä\b{end}|\bliitteessä\b{end}|\bohessa\b|\bliitän\b|\b(?:olen|olemme)\s+liittänyt\b",
+        r"|^\s*liitteet?\s*:",
     ))
 });
 
@@ -139,6 +170,10 @@ static NEW_ONLY: LazyLock<Screened> = LazyLock::new(|| {
         r"|\bpi[eè]ces?\s+jointes?\b",
         r"|\b(?:archivo|documento|fichero|informe|factura|presupuesto|contrato|imagen|foto)s?\s+adjunt[oa]s?\b",
         r"|\b(?:bijgevoegde|bijgaande)\b",
+        r"|\b(?:file|documento|documenti|relazione|fattura|preventivo|contratto|verbale)\s+allegat[oaie]\b",
+        r"|\b(?:arquivo|ficheiro|documento|relatório|fatura|proposta|contrato)s?\s+(?:em\s+)?anexos?\b",
+        r"|\bzałączon(?:y|a|e|ego|ym|ej)\b",
+        r"|\b(?:den|det|de)\s+(?:bifogade|vedh(?:æ|ae)ftede)\b|\bvedlagte\b",
     ))
 });
 
@@ -174,6 +209,11 @@ static NOT_A_PROMISE: LazyLock<Screened> = LazyLock::new(|| {
         r"|\b(?:pas|sans|aucune?)\b|\bmerci\s+pour\b|\b(?:votre|vos|ta|tes)\s+pi[eè]ces?\s+jointes?\b|\b(?:vous\s+m'avez|tu\s+m'as|vous\s+m’avez|tu\s+m’as)\b",
         r"|\b(?:sin\b|ningún\b{end}|ninguna\b)|\bgracias\s+por\b|\b(?:tu|su)\s+(?:archivo\s+)?adjunto\b|\bme\s+(?:has|ha|han)\s+(?:enviado|mandado)\b",
         r"|\b(?:geen|zonder|niet)\b|\b(?:bedankt|dank)\s+voor\b|\bjouw\b|\buw\s+bijlage\b|\b(?:je|jij|u)\s+(?:stuurde|stuurt|hebt\s+gestuurd|heeft\s+gestuurd)\b",
+        // Italian, Portuguese, Polish, Swedish, Danish, Norwegian, Finnish
+        r"|\b(?:non|senza|nessun[oa]?|grazie\s+per)\b|\b(?:tuo|suo|vostro)\s+allegato\b|\b(?:mi|ci)\s+(?:hai|ha|avete|hanno)\s+(?:inviato|mandato)\b",
+        r"|\bnão\b{end}|\b(?:sem|nenhum|nenhuma)\b|\bobrigad[oa]\s+pel[oa]\b|\b(?:seu|teu)\s+anexo\b|\b(?:me|nos)\s+(?:enviou|mandou|enviaste)\b",
+        r"|\b(?:nie|bez|brak)\b|\bdzięk(?:i|uję)\s+za\b",
+        r"|\b(?:inte|ej|ingen|inga|utan|uden|uten|ikke|ei|ilman)\b|\b(?:tak|takk)\s+for\b|\btack\s+för\b{end}|\bkiitos\b|\b(?:din|ditt|dit|jeres|deres)\s+(?:bilaga|vedlegg|bilag)\b",
     ))
 });
 
@@ -258,6 +298,19 @@ static ATTACHMENT_WORDS: LazyLock<gate::Words> = LazyLock::new(|| {
         "bijlage",
         "pj",
         "pfa",
+        "alleg",
+        "anex",
+        // Only ASCII letters fold: `ZAŁĄCZNIK` lowered is `zaŁĄcznik`.
+        "załącz",
+        "zaŁĄcz",
+        "bifoga",
+        "bilag",
+        "vedh",
+        "vedlag",
+        "vedlegg",
+        "legger",
+        "liit",
+        "ohessa",
     ])
 });
 
@@ -398,6 +451,23 @@ mod tests {
             "pfa my timesheet",
             "Voir en PJ le devis.",
             "le compte rendu en\tpj",
+            "Ciao Marco, in allegato trovi il verbale della riunione.",
+            "Ti allego il preventivo aggiornato.",
+            "Il file allegato contiene i dati.",
+            "Segue em anexo o relatório de vendas.",
+            "Bom dia, anexo o orçamento revisto.",
+            "W załączniku przesyłam protokół ze spotkania.",
+            "Załączam fakturę za marzec.",
+            "ZAŁĄCZAM fakturę.",
+            "Hej! Jag bifogar rapporten från mötet.",
+            "Bifogat finns protokollet.",
+            "Se bilaga.",
+            "Vedhæftet finder du referatet fra mødet.",
+            "Jeg har vedlagt tilbuddet.",
+            "Se vedlegg.",
+            "Jeg legger ved fakturaen for mars.",
+            "Liitteenä pöytäkirja eiliseltä kokoukselta.",
+            "Ohessa tarjous.",
         ] {
             assert!(promises(s), "{s}");
         }
@@ -408,7 +478,7 @@ mod tests {
         /// for, whichever of the two searches finds it.
         #[test]
         fn the_gate_lets_every_promise_through(
-            text in "(?:en|EN|En|PFA|Pfa|pfa|pFa|pj|PJ|pJ|Pj|p|j|the|see|attached|[jJ]oins|ci-joint|anbei|adjunto|[ \t\n.,:]|\u{e9}){0,10}"
+            text in "(?:en|EN|En|PFA|Pfa|pfa|pFa|pj|PJ|pJ|Pj|p|j|the|see|attached|[jJ]oins|ci-joint|anbei|adjunto|[zZ]ałączam|ZAŁĄCZAM|w|W|[aA]llego|[aA]nexo|[bB]ifogar|[vV]edlagt|[lL]iitteenä|[lL]egger|ved|[ \t\n.,:]|\u{e9}){0,10}"
         ) {
             let matched = [&OWN, &NEW_ONLY, &SUBJECT_ONLY].iter().any(|p| p.is_match(&text));
             proptest::prop_assert!(!matched || ATTACHMENT_WORDS.is_match(&text), "{:?}", text);
@@ -440,6 +510,20 @@ mod tests {
             "We've attached the logs to the ticket.",
             "Ningún informe adjunto.",
             "I have attached the notes to the café's menu.",
+            "Grazie per l'allegato.",
+            "Non trovo l'allegato.",
+            "Obrigado pelo anexo.",
+            "Não recebi o anexo.",
+            "Nie widzę załącznika.",
+            "Dziękuję za załącznik.",
+            "Tack för bilagan.",
+            "Jeg kunne ikke åbne den vedhæftede fil.",
+            "Takk for vedlegget.",
+            "Liitettä ei ollut viestissä.",
+            "Kiitos liitteestä.",
+            "Sono molto legato alla mia città.",
+            "O anexo do edifício fica à esquerda.",
+            "Projektet är ett bilaga till avtalet som vi diskuterade",
         ] {
             assert!(!promises(s), "{s}");
         }
