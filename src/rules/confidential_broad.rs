@@ -313,7 +313,7 @@ const FIRST_LINES: usize = 5;
 
 /// Markings that mean the same wherever they stand in a subject or a first line.
 static STRONG: LazyLock<meta::Regex> = LazyLock::new(|| {
-    gate::gated(concat!(
+    gate::gated(&format!(concat!(
         r"(?i)\b(?:strictly|highly|company|commercially)[\s-]+confidential\b",
         r"|\b(?:private|personal)\s+(?:and|&)\s+confidential\b",
         r"|\bstrictly\s+private\b",
@@ -322,14 +322,62 @@ static STRONG: LazyLock<meta::Regex> = LazyLock::new(|| {
         r"|\bdo\s+not\s+(?:forward|distribute|circulate)\b",
         r"|\bembargoed\b|\bunder\s+embargo\b",
         r"|\bin\s+strict(?:est)?\s+confidence\b",
+        // Other languages: the strict markings, internal use, do not forward.
+        r"|{STRICT}",
+        r"|{INTERNAL_USE}",
+        r"|{DO_NOT_FORWARD}",
+        ),
+        STRICT = STRICT,
+        INTERNAL_USE = INTERNAL_USE,
+        DO_NOT_FORWARD = DO_NOT_FORWARD,
     ))
 });
+
+/// "Strictly confidential" in the other languages the rule knows.
+const STRICT: &str = concat!(
+    r"ściśle\s+poufn[eay]\b",
+    r"|\b(?:streng\s+vertraulich|strictement\s+confidentiel(?:le)?s?|estrictamente\s+confidencial(?:es)?",
+    r"|strettamente\s+(?:riservat[oaie]|confidenzial[ei])|estritamente\s+confidencia(?:l|is)",
+    r"|strikt\s+vertrouwelijk|strikt\s+konfidentiell[at]?",
+    r"|strengt\s+(?:fortrolig[te]?|konfidensiel(?:l?t)?)|ehdottomasti\s+luottamuksellinen",
+    r"|riservat[oa]\s+e\s+confidenziale|vertraulich\s+und\s+persönlich|personnel\s+et\s+confidentiel)\b",
+);
+
+/// "For internal use only" in the other languages.
+const INTERNAL_USE: &str = concat!(
+    r"\b(?:nur\s+für\s+den\s+(?:internen\s+gebrauch|dienstgebrauch)|VS\s*[-–]\s*NfD",
+    r"|(?:à\s+)?usage\s+interne\s+(?:uniquement|seulement|exclusivement)|diffusion\s+restreinte",
+    r"|(?:s[oó]lo|solamente|exclusivamente)\s+(?:para|per|de)\s+uso\s+interno|(?:solo\s+)?per\s+uso\s+interno|apenas\s+para\s+uso\s+interno",
+    r"|alleen\s+voor\s+intern\s+gebruik|(?:wyłącznie\s+)?do\s+użytku\s+wewnętrznego",
+    r"|endast\s+för\s+internt\s+bruk|kun\s+til\s+intern(?:t)?\s+(?:brug|bruk)|unntatt\s+offentlighet",
+    r"|vain\s+sisäiseen\s+käyttöön)",
+);
+
+/// "Do not forward" in the other languages, as a label or a request.
+const DO_NOT_FORWARD: &str = concat!(
+    r"\b(?:nicht\s+weiter(?:leiten|geben)|ne\s+pas\s+(?:diffuser|transférer|faire\s+suivre)",
+    r"|no\s+(?:reenviar|difundir|distribuir)|non\s+(?:inoltrare|divulgare|diffondere)",
+    r"|não\s+(?:reencaminhar|encaminhar|divulgar)|niet\s+doorsturen|nie\s+przekazywać",
+    r"|vidarebefordra\s+(?:inte|ej)|får\s+(?:inte|ej)\s+(?:vidarebefordras|spridas)",
+    r"|må\s+ikke\s+(?:videresendes|deles|spres)|ikke\s+videresend|videresend\s+ikke)",
+    r"|älä\s+välitä\s+(?:tätä\s+)?(?:viestiä\s+)?eteenpäin",
+);
 
 /// The words that mark a text only when they stand as a label, the UK
 /// government's classifications among them (`SECRET` only in capitals:
 /// `Secret Santa`).
 const LABEL: &str = concat!(
     r"(?:(?:(?:strictly|highly|company|commercially)[\s-]+)?(?:confidential|internal[\s-]+only|in\s+confidence)",
+    // German, French, Spanish, Italian, Portuguese, Dutch, Polish, Swedish,
+    // Danish, Norwegian, Finnish: confidential, and the classifications
+    // (`VS-NfD`, `Diffusion Restreinte`, `Riservato`, `Zastrzeżone`,
+    // `Unntatt offentlighet`, `Salainen`).
+    r"|(?:streng\s+)?vertraulich|(?:strictement\s+)?confidentiel(?:le)?|diffusion\s+restreinte",
+    r"|(?:estrictamente\s+|estritamente\s+)?confidencial|(?:strettamente\s+)?(?:riservat[oa]|riservatissimo|confidenziale)",
+    r"|(?:strikt\s+)?vertrouwelijk|(?:ściśle\s+)?poufne|zastrzeżone|(?:strikt\s+)?konfidentiellt?",
+    r"|(?:strengt\s+)?(?:fortroligt?|konfidensielt)|(?:ehdottomasti\s+)?luottamuksellinen",
+    r"|(?:nur\s+)?für\s+den\s+dienstgebrauch|VS\s*[-–]\s*NfD|usage\s+interne|uso\s+interno|intern\s+gebruik",
+    r"|unntatt\s+offentlighet|(?-i:SALAINEN|GEHEIM|TAJNE|HEMLIG)",
     r"|official[\s:-]+sensitive(?:[\s:-]+(?:personal|commercial|locsen))?",
     r"|(?-i:(?:UK\s+)?(?:TOP\s+)?SECRET))",
 );
@@ -366,8 +414,74 @@ static LABEL_WORDS: LazyLock<gate::Words> = LazyLock::new(|| {
         "embargo",
         "sensitive",
         "secret",
-    ])
+        // The other languages' labels.
+        "vertrau",
+        "vertrou",
+        "riservat",
+        "poufn",
+        "zastrze",
+        "konfiden",
+        "fortrolig",
+        "luottamuksel",
+        "interne",
+        "salainen",
+        "geheim",
+        "tajne",
+        "hemlig",
+    ]
+    .iter()
+    .chain(OTHER_LANGUAGE_WORDS)
+    .copied()
+    .collect::<Vec<_>>())
 });
+
+/// A word of every [`STRICT`], [`INTERNAL_USE`] and [`DO_NOT_FORWARD`]
+/// alternative. Only ASCII letters fold (see `gate.rs`): a word with
+/// another letter is listed in both cases.
+const OTHER_LANGUAGE_WORDS: &[&str] = &[
+    "vertraulich",
+    "confiden",
+    "vertrouwelijk",
+    "poufn",
+    "konfiden",
+    "fortrolig",
+    "luottamuksel",
+    "riservat",
+    "gebrauch",
+    "nfd",
+    "restreinte",
+    "uniquement",
+    "seulement",
+    "exclusivement",
+    "interno",
+    "gebruik",
+    "wewn",
+    "bruk",
+    "brug",
+    "offentlighet",
+    "sisäise",
+    "sisÄise",
+    "weiter",
+    "diffuser",
+    "transférer",
+    "transfÉrer",
+    "suivre",
+    "reenviar",
+    "difundir",
+    "distribuir",
+    "inoltrare",
+    "divulga",
+    "diffondere",
+    "encaminhar",
+    "doorsturen",
+    "przekazywa",
+    "vidarebefordr",
+    "spridas",
+    "videresend",
+    "deles",
+    "spres",
+    "eteenp",
+];
 
 /// Requests in running text that the message not travel. Every `\b`
 /// stands beside an ASCII letter (see [`Screened`]).
@@ -394,7 +508,21 @@ static REQUEST: LazyLock<Screened> = LazyLock::new(|| {
             r"|\bnot\s+for\s+(?:further\s+|external\s+|wider\s+|public\s+)?(?:distribution|circulation|publication)\b",
             r"|\b(?:embargoed|under\s+embargo)\s+until\b",
             r"|\bin\s+strict(?:est)?\s+confidence\b",
+            // Other languages: the markings, and requests to keep it so.
+            "|{STRICT}|{INTERNAL_USE}|{DO_NOT_FORWARD}",
+            r"|\b(?:bitte\s+)?(?:streng\s+)?vertraulich\s+(?:zu\s+)?behandeln\b|\b(?:ist|sind)\s+(?:streng\s+)?vertraulich\b",
+            r"|\b(?:est|sont)\s+(?:strictement\s+)?confidentiel(?:le)?s?\b|\bgarde[rz]?\s+(?:cela\s+|ceci\s+|le\s+|la\s+|les\s+)?(?:strictement\s+)?confidentiel",
+            r"|\b(?:es|son)\s+(?:estrictamente\s+)?confidencial(?:es)?\b|\bmant[eé]n(?:lo|la|los|las|gan|ga|er|ed)?\s+(?:esto\s+)?(?:en\s+)?(?:estricta\s+)?confidencial",
+            r"|\b(?:trattare|trattate|tenere|tenete|mantenere|mantenete)\s+(?:come\s+)?(?:strettamente\s+)?(?:riservat[oaie]|confidenzial[ei])\b",
+            r"|\btratar\s+como\s+confidencia(?:l|is)\b|\bmanter\s+(?:em\s+)?(?:sigilo|confidencial)",
+            r"|\b(?:is|zijn)\s+(?:strikt\s+)?vertrouwelijk\b|\bvertrouwelijk\s+behandelen\b",
+            r"|\b(?:jest|są)\s+(?:ściśle\s+)?poufn[eay]\b|\btraktowa(?-i:\w)*\s+jako\s+poufn",
+            r"|\bbehandl(?:a|as|e|es)\s+(?:detta\s+|dette\s+)?(?:konfidentiellt|fortroligt|konfidensielt)\b",
+            r"|\bon\s+luottamuksellinen\b",
         ),
+        STRICT = STRICT,
+        INTERNAL_USE = INTERNAL_USE,
+        DO_NOT_FORWARD = DO_NOT_FORWARD,
         subject = subject,
         degree = degree,
         end = end,
@@ -417,7 +545,12 @@ static REQUEST_WORDS: LazyLock<gate::Words> = LazyLock::new(|| {
         "private",
         "internal",
         "publication",
-    ])
+        "sigilo",
+    ]
+    .iter()
+    .chain(OTHER_LANGUAGE_WORDS)
+    .copied()
+    .collect::<Vec<_>>())
 });
 
 /// A matched request as words, without the punctuation or word that ended it.
@@ -703,6 +836,95 @@ mod tests {
             "Is this confidential?",
         ] {
             assert!(r.label(s, true).is_none(), "{s}");
+        }
+    }
+
+    #[test]
+    fn markings_in_other_languages() {
+        let r = rule();
+        for s in [
+            "Streng vertraulich: Umstrukturierung Vertrieb",
+            "VERTRAULICH",
+            "[Vertraulich] Gehaltsliste 2025",
+            "VS-NfD",
+            "Nur für den Dienstgebrauch",
+            "Confidentiel - projet de fusion",
+            "Strictement confidentiel",
+            "DIFFUSION RESTREINTE",
+            "Confidencial – no reenviar",
+            "Estrictamente confidencial: nóminas",
+            "Presupuesto 2025 (confidencial)",
+            "RISERVATO: piano esuberi",
+            "Strettamente riservato",
+            "Solo per uso interno",
+            "Confidencial: proposta de aquisição",
+            "Vertrouwelijk - reorganisatie",
+            "Alleen voor intern gebruik",
+            "ŚCIŚLE POUFNE",
+            "Poufne: lista płac",
+            "Konfidentiellt",
+            "Endast för internt bruk",
+            "Strengt fortroligt",
+            "Fortroligt: lønoversigt",
+            "Konfidensielt",
+            "Unntatt offentlighet",
+            "Luottamuksellinen: yt-neuvottelut",
+            "Älä välitä eteenpäin",
+            "Bitte nicht weiterleiten",
+            "Ne pas diffuser",
+            "Non inoltrare",
+            "Não reencaminhar",
+            "Niet doorsturen",
+            "Må ikke videresendes",
+        ] {
+            assert!(r.label(s, false).is_some(), "{s}");
+        }
+        for s in [
+            "Vertraulichkeitserklärung zur Unterschrift",
+            "Confidentialité des données : formation lundi",
+            "Il tavolo è riservato per le 20",
+            "Posti riservati ai soci",
+            "Política de confidencialidad actualizada",
+            "Luottamuksellisuus ja tietosuoja -koulutus",
+            "Weiterleitung der Anrufe am Freitag",
+            "Internet outage on Friday",
+            "Bilan interne du trimestre",
+            "Geheimtipp: das neue Café",
+        ] {
+            assert!(r.label(s, false).is_none(), "{s}");
+        }
+    }
+
+    #[test]
+    fn requests_in_other_languages() {
+        for s in [
+            "Bitte vertraulich behandeln.",
+            "Die Zahlen sind streng vertraulich.",
+            "Ces chiffres sont strictement confidentiels.",
+            "Merci de ne pas transférer ce message.",
+            "Esta información es confidencial, no reenviar.",
+            "Mantenlo en confidencial hasta el lunes.",
+            "Vi prego di trattare come strettamente riservate queste cifre.",
+            "Por favor, não reencaminhar.",
+            "Deze cijfers zijn strikt vertrouwelijk.",
+            "Te dane są ściśle poufne.",
+            "Proszę nie przekazywać dalej.",
+            "Vänligen behandla detta konfidentiellt.",
+            "Dette må ikke videresendes.",
+            "Tämä tieto on luottamuksellinen.",
+            "Älä välitä tätä viestiä eteenpäin.",
+        ] {
+            assert!(REQUEST_WORDS.is_match(s), "{s}");
+            assert!(REQUEST.is_match(s), "{s}");
+        }
+        for s in [
+            "Die Vertraulichkeit der Daten ist uns wichtig.",
+            "Il posto è riservato.",
+            "Nous avons transféré le dossier hier.",
+            "Please transfer the funds.",
+            "Weiter geht es am Montag.",
+        ] {
+            assert!(!REQUEST.is_match(s), "{s}");
         }
     }
 
