@@ -37,6 +37,18 @@ declare_rule! {
     ///   confidential`, `this is strictly confidential`, `treat it as
     ///   confidential`, `do not forward this`, `not for distribution`,
     ///   `embargoed until ...`;
+    /// - in German, French, Spanish, Italian, Portuguese, Dutch, Polish,
+    ///   Swedish, Danish, Norwegian and Finnish: the same kinds of label
+    ///   (`Vertraulich`, `Streng vertraulich`, `VS-NfD`, `Confidentiel`,
+    ///   `Diffusion restreinte`, `Confidencial – no reenviar`, `Riservato`,
+    ///   `Vertrouwelijk`, `Ściśle poufne`, `Konfidentiellt`, `Strengt
+    ///   fortroligt`, `Unntatt offentlighet`, `Luottamuksellinen`, and in
+    ///   capitals `GEHEIM`, `TAJNE`, `HEMLIG`, `SALAINEN`), internal-use and
+    ///   do-not-forward markings anywhere (`Nur für den Dienstgebrauch`, `Solo
+    ///   per uso interno`, `Niet doorsturen`, `Må ikke videresendes`), and
+    ///   requests (`bitte vertraulich behandeln`, `merci de ne pas
+    ///   transférer`, `Te dane są ściśle poufne`); their legal footers are
+    ///   footers here too;
     /// - a header: `Sensitivity: Company-Confidential` or `Private`, or a
     ///   classification header (`X-Classification`, `Classification`,
     ///   `X-Microsoft-Classification`, `X-Protective-Marking`) whose value
