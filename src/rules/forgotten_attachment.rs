@@ -213,7 +213,7 @@ static NOT_A_PROMISE: LazyLock<Screened> = LazyLock::new(|| {
         r"|\b(?:non|senza|nessun[oa]?|grazie\s+per)\b|\b(?:tuo|suo|vostro)\s+allegato\b|\b(?:mi|ci)\s+(?:hai|ha|avete|hanno)\s+(?:inviato|mandato)\b",
         r"|\bnão\b{end}|\b(?:sem|nenhum|nenhuma)\b|\bobrigad[oa]\s+pel[oa]\b|\b(?:seu|teu)\s+anexo\b|\b(?:me|nos)\s+(?:enviou|mandou|enviaste)\b",
         r"|\b(?:nie|bez|brak)\b|\bdzięk(?:i|uję)\s+za\b",
-        r"|\b(?:inte|ej|ingen|inga|utan|uden|uten|ikke|ei|ilman)\b|\b(?:tak|takk)\s+for\b|\btack\s+för\b{end}|\bkiitos\b|\b(?:din|ditt|dit|jeres|deres)\s+(?:bilaga|vedlegg|bilag)\b",
+        r"|\bved\s+siden\b|\b(?:inte|ej|ingen|inga|utan|uden|uten|ikke|ei|ilman)\b|\b(?:tak|takk)\s+for\b|\btack\s+för\b{end}|\bkiitos\b|\b(?:din|ditt|dit|jeres|deres)\s+(?:bilaga|vedlegg|bilag)\b",
     ))
 });
 
@@ -524,6 +524,7 @@ mod tests {
             "Sono molto legato alla mia città.",
             "O anexo do edifício fica à esquerda.",
             "Projektet är ett bilaga till avtalet som vi diskuterade",
+            "Hun legger ved siden av oss i kveld.",
         ] {
             assert!(!promises(s), "{s}");
         }
