@@ -136,8 +136,38 @@ static OWN: LazyLock<Screened> = LazyLock::new(|| {
         // Dutch
         r"|\bbijgevoegd\b|\bbijgaand\b|\bin\s+(?:de|het)\s+bijlage\b|\bals\s+bijlage\b|\bzie\s+(?:de\s+)?bijlage\b",
         r"|^\s*bijlagen?\s*:",
+    ))
+});
+
+/// Phrases about "the attached" thing: the sender's own in a new message,
+/// more often the one being answered in a reply.
+static NEW_ONLY: LazyLock<Screened> = LazyLock::new(|| {
+    Screened::gated(concat!(
+        r"(?i)\b(?:the|my|our|this|these)\s+(?:attached|enclosed)\b",
+        r"|\b(?:in|open|review|check|read|print|sign|complete|return)\s+(?:the|my|our|this)\s+attachments?\b",
+        r"|\b(?:angehängten?|beigefügten?|anhängenden?)\b",
+        r"|\bpi[eè]ces?\s+jointes?\b",
+        r"|\b(?:archivo|documento|fichero|informe|factura|presupuesto|contrato|imagen|foto)s?\s+adjunt[oa]s?\b",
+        r"|\b(?:bijgevoegde|bijgaande)\b",
+    ))
+});
+
+/// Subject forms: `Report attached`, `Invoice (attached)`, `Attached: minutes`.
+static SUBJECT_ONLY: LazyLock<Screened> = LazyLock::new(|| {
+    Screened::gated(concat!(
+        r"(?i)\battached\s*[\])]?\s*$",
+        r"|^\s*(?:attached|enclosed)\s*[:\-–]",
+        r"|[\[(]\s*(?:attached|attachment|enclosed)\s*[\])]",
+    ))
+});
+
+/// The same for Italian, Portuguese, Polish, Swedish, Danish, Norwegian and
+/// Finnish, apart: mail in the languages above does not compile or run
+/// these, and mail in these runs only these and the clause checks.
+static OWN_MORE: LazyLock<Screened> = LazyLock::new(|| {
+    Screened::gated(concat!(
         // Italian
-        r"|\bin\s+allegato\b|\b(?:allego|alleghiamo)\b|\b(?:ho|abbiamo)\s+allegato\b",
+        r"(?im)\bin\s+allegato\b|\b(?:allego|alleghiamo)\b|\b(?:ho|abbiamo)\s+allegato\b",
         r"|\ballegat[oaie]\s+(?:trovi|trovate|troverai|troverete|trova|invio|inviamo|il|la|i|le|lo|gli|un|una)\b",
         r"|^\s*allegat[oi]\s*:",
         // Portuguese
@@ -160,31 +190,98 @@ static OWN: LazyLock<Screened> = LazyLock::new(|| {
     ))
 });
 
-/// Phrases about "the attached" thing: the sender's own in a new message,
-/// more often the one being answered in a reply.
-static NEW_ONLY: LazyLock<Screened> = LazyLock::new(|| {
+/// [`NEW_ONLY`] for the languages of [`OWN_MORE`].
+static NEW_ONLY_MORE: LazyLock<Screened> = LazyLock::new(|| {
     Screened::gated(concat!(
-        r"(?i)\b(?:the|my|our|this|these)\s+(?:attached|enclosed)\b",
-        r"|\b(?:in|open|review|check|read|print|sign|complete|return)\s+(?:the|my|our|this)\s+attachments?\b",
-        r"|\b(?:angehängten?|beigefügten?|anhängenden?)\b",
-        r"|\bpi[eè]ces?\s+jointes?\b",
-        r"|\b(?:archivo|documento|fichero|informe|factura|presupuesto|contrato|imagen|foto)s?\s+adjunt[oa]s?\b",
-        r"|\b(?:bijgevoegde|bijgaande)\b",
-        r"|\b(?:file|documento|documenti|relazione|fattura|preventivo|contratto|verbale)\s+allegat[oaie]\b",
+        r"(?i)\b(?:file|documento|documenti|relazione|fattura|preventivo|contratto|verbale)\s+allegat[oaie]\b",
         r"|\b(?:arquivo|ficheiro|documento|relatório|fatura|proposta|contrato)s?\s+(?:em\s+)?anexos?\b",
         r"|\bzałączon(?:y|a|e|ego|ym|ej)\b",
         r"|\b(?:den|det|de)\s+(?:bifogade|vedh(?:æ|ae)ftede)\b|\bvedlagte\b",
     ))
 });
 
-/// Subject forms: `Report attached`, `Invoice (attached)`, `Attached: minutes`.
-static SUBJECT_ONLY: LazyLock<Screened> = LazyLock::new(|| {
+/// [`NOT_A_PROMISE`] for the languages of [`OWN_MORE`].
+static NOT_A_PROMISE_MORE: LazyLock<Screened> = LazyLock::new(|| {
     Screened::gated(concat!(
-        r"(?i)\battached\s*[\])]?\s*$",
-        r"|^\s*(?:attached|enclosed)\s*[:\-–]",
-        r"|[\[(]\s*(?:attached|attachment|enclosed)\s*[\])]",
+        r"(?i)\b(?:non|senza|nessun[oa]?|grazie\s+per)\b|\b(?:tuo|suo|vostro)\s+allegato\b|\b(?:mi|ci)\s+(?:hai|ha|avete|hanno)\s+(?:inviato|mandato)\b",
+        r"|\bnão\b{end}|\b(?:sem|nenhum|nenhuma)\b|\bobrigad[oa]\s+pel[oa]\b|\b(?:seu|teu)\s+anexo\b|\b(?:me|nos)\s+(?:enviou|mandou|enviaste)\b",
+        r"|\b(?:nie|bez|brak)\b|\bdzięk(?:i|uję)\s+za\b",
+        r"|\bved\s+siden\b|\b(?:inte|ej|ingen|inga|utan|uden|uten|ikke|ei|ilman)\b|\b(?:tak|takk)\s+for\b|\btack\s+för\b{end}|\bkiitos\b|\b(?:din|ditt|dit|jeres|deres)\s+(?:bilaga|vedlegg|bilag)\b",
     ))
 });
+
+/// A word of every [`OWN_MORE`] and [`NEW_ONLY_MORE`] alternative.
+static MORE_WORDS: LazyLock<gate::Words> = LazyLock::new(|| {
+    gate::words(&[
+        "alleg",
+        "anex",
+        // Only ASCII letters fold: `ZAŁĄCZNIK` lowered is `zaŁĄcznik`.
+        "załącz",
+        "zaŁĄcz",
+        "bifoga",
+        "bilag",
+        "vedh",
+        "vedlag",
+        "vedlegg",
+        "legger",
+        "liit",
+        "ohessa",
+    ])
+});
+
+/// The phrases of a group of languages, behind their gate.
+struct Phrases {
+    words: &'static LazyLock<gate::Words>,
+    own: &'static LazyLock<Screened>,
+    new_only: &'static LazyLock<Screened>,
+    subject_only: Option<&'static LazyLock<Screened>>,
+    not_a_promise: &'static LazyLock<Screened>,
+}
+
+/// English, German, French, Spanish and Dutch; then the others.
+static LANGUAGES: [Phrases; 2] = [
+    Phrases {
+        words: &ATTACHMENT_WORDS,
+        own: &OWN,
+        new_only: &NEW_ONLY,
+        subject_only: Some(&SUBJECT_ONLY),
+        not_a_promise: &NOT_A_PROMISE,
+    },
+    Phrases {
+        words: &MORE_WORDS,
+        own: &OWN_MORE,
+        new_only: &NEW_ONLY_MORE,
+        subject_only: None,
+        not_a_promise: &NOT_A_PROMISE_MORE,
+    },
+];
+
+/// Which of a group's patterns to look for.
+#[derive(Clone, Copy)]
+enum Where {
+    /// A reply's text: only the sender's own first-person phrases.
+    Reply,
+    Text,
+    Subject,
+}
+
+/// The first phrase in a text that promises an attachment, in any of the
+/// languages.
+fn promise(text: &str, place: Where) -> Option<&str> {
+    LANGUAGES.iter().find_map(|phrases| {
+        let patterns = [
+            Some(phrases.own),
+            (!matches!(place, Where::Reply)).then_some(phrases.new_only),
+            phrases.subject_only.filter(|_| matches!(place, Where::Subject)),
+        ];
+        promise_in(text, phrases, patterns.into_iter().flatten())
+    })
+}
+
+/// Whether a text holds a word of any language's phrases.
+fn may_promise(text: &str) -> bool {
+    LANGUAGES.iter().any(|p| p.words.is_match(text))
+}
 
 /// A clause that talks about someone else's attachment, or about a missing
 /// one, or uses "attach" in another sense. Every `\b` stands beside an
@@ -209,11 +306,6 @@ static NOT_A_PROMISE: LazyLock<Screened> = LazyLock::new(|| {
         r"|\b(?:pas|sans|aucune?)\b|\bmerci\s+pour\b|\b(?:votre|vos|ta|tes)\s+pi[eè]ces?\s+jointes?\b|\b(?:vous\s+m'avez|tu\s+m'as|vous\s+m’avez|tu\s+m’as)\b",
         r"|\b(?:sin\b|ningún\b{end}|ninguna\b)|\bgracias\s+por\b|\b(?:tu|su)\s+(?:archivo\s+)?adjunto\b|\bme\s+(?:has|ha|han)\s+(?:enviado|mandado)\b",
         r"|\b(?:geen|zonder|niet)\b|\b(?:bedankt|dank)\s+voor\b|\bjouw\b|\buw\s+bijlage\b|\b(?:je|jij|u)\s+(?:stuurde|stuurt|hebt\s+gestuurd|heeft\s+gestuurd)\b",
-        // Italian, Portuguese, Polish, Swedish, Danish, Norwegian, Finnish
-        r"|\b(?:non|senza|nessun[oa]?|grazie\s+per)\b|\b(?:tuo|suo|vostro)\s+allegato\b|\b(?:mi|ci)\s+(?:hai|ha|avete|hanno)\s+(?:inviato|mandato)\b",
-        r"|\bnão\b{end}|\b(?:sem|nenhum|nenhuma)\b|\bobrigad[oa]\s+pel[oa]\b|\b(?:seu|teu)\s+anexo\b|\b(?:me|nos)\s+(?:enviou|mandou|enviaste)\b",
-        r"|\b(?:nie|bez|brak)\b|\bdzięk(?:i|uję)\s+za\b",
-        r"|\bved\s+siden\b|\b(?:inte|ej|ingen|inga|utan|uden|uten|ikke|ei|ilman)\b|\b(?:tak|takk)\s+for\b|\btack\s+för\b{end}|\bkiitos\b|\b(?:din|ditt|dit|jeres|deres)\s+(?:bilaga|vedlegg|bilag)\b",
     ))
 });
 
@@ -298,32 +390,26 @@ static ATTACHMENT_WORDS: LazyLock<gate::Words> = LazyLock::new(|| {
         "bijlage",
         "pj",
         "pfa",
-        "alleg",
-        "anex",
-        // Only ASCII letters fold: `ZAŁĄCZNIK` lowered is `zaŁĄcznik`.
-        "załącz",
-        "zaŁĄcz",
-        "bifoga",
-        "bilag",
-        "vedh",
-        "vedlag",
-        "vedlegg",
-        "legger",
-        "liit",
-        "ohessa",
     ])
 });
 
-/// The first phrase in a text that promises an attachment.
-/// The patterns are compiled on first use, past the gate.
-fn promise<'t>(text: &'t str, patterns: &[&LazyLock<Screened>]) -> Option<&'t str> {
-    if !ATTACHMENT_WORDS.is_match(text) {
+/// The first phrase in a text that promises an attachment, by one group's
+/// patterns. The patterns are compiled on first use, past the gate.
+fn promise_in<'t>(
+    text: &'t str,
+    phrases: &Phrases,
+    patterns: impl Iterator<Item = &'static LazyLock<Screened>>,
+) -> Option<&'t str> {
+    if !phrases.words.is_match(text) {
         return None;
     }
-    for re in patterns.iter().filter_map(|p| p.screen(text)) {
+    for re in patterns.filter_map(|p| p.screen(text)) {
         for m in re.find_iter(text) {
             let clause = clause(text, m.start(), m.end());
-            if !NOT_A_PROMISE.is_match(clause) && !attached_elsewhere(clause) {
+            if !phrases.not_a_promise.is_match(clause)
+                && !NOT_A_PROMISE.is_match(clause)
+                && !attached_elsewhere(clause)
+            {
                 let phrase = text[m.range()].trim();
                 // "PFA" is matched with the word after it.
                 return Some(match phrase.get(..3) {
@@ -342,12 +428,10 @@ impl Rule for ForgottenAttachment {
         if msg.attachments.iter().any(|a| self.is_real(a)) {
             return;
         }
-        let own_only: &[&LazyLock<Screened>] = &[&OWN];
-        let all: &[&LazyLock<Screened>] = &[&OWN, &NEW_ONLY];
-        let body_patterns = if msg.is_reply { own_only } else { all };
+        let body = if msg.is_reply { Where::Reply } else { Where::Text };
         let subject = msg.subject.as_deref().unwrap_or("");
         let found = if !msg.is_reply && !has_forward_prefix(subject) && subject.len() <= 1000 {
-            promise(subject, &[&OWN, &NEW_ONLY, &SUBJECT_ONLY]).map(|p| {
+            promise(subject, Where::Subject).map(|p| {
                 (
                     p,
                     "subject",
@@ -365,11 +449,11 @@ impl Rule for ForgottenAttachment {
                 // and a search of each (2,000 instructions a paragraph,
                 // mostly setting up). A footer is told apart only where a
                 // promise is found.
-                if !ATTACHMENT_WORDS.is_match(authored) {
+                if !may_promise(authored) {
                     return None;
                 }
                 paragraphs(authored)
-                    .find_map(|p| promise(p, body_patterns).filter(|_| !is_disclaimer(p)))
+                    .find_map(|p| promise(p, body).filter(|_| !is_disclaimer(p)))
                     .map(|p| (p, "text", Location::part(part.mime_type(), part.line_of(p))))
             })
         });
@@ -406,7 +490,7 @@ mod tests {
     use crate::testing::{check_rule, check_rule_with, eml};
 
     fn promises(text: &str) -> bool {
-        promise(text, &[&OWN, &NEW_ONLY]).is_some()
+        promise(text, Where::Text).is_some()
     }
 
     #[test]
@@ -480,8 +564,13 @@ mod tests {
         fn the_gate_lets_every_promise_through(
             text in "(?:en|EN|En|PFA|Pfa|pfa|pFa|pj|PJ|pJ|Pj|p|j|the|see|attached|[jJ]oins|ci-joint|anbei|adjunto|[zZ]ałączam|ZAŁĄCZAM|w|W|[aA]llego|[aA]nexo|[bB]ifogar|[vV]edlagt|[lL]iitteenä|[lL]egger|ved|[ \t\n.,:]|\u{e9}){0,10}"
         ) {
-            let matched = [&OWN, &NEW_ONLY, &SUBJECT_ONLY].iter().any(|p| p.is_match(&text));
-            proptest::prop_assert!(!matched || ATTACHMENT_WORDS.is_match(&text), "{:?}", text);
+            for phrases in &LANGUAGES {
+                let matched = [phrases.own, phrases.new_only]
+                    .into_iter()
+                    .chain(phrases.subject_only)
+                    .any(|p| p.is_match(&text));
+                proptest::prop_assert!(!matched || phrases.words.is_match(&text), "{:?}", text);
+            }
         }
     }
 
