@@ -168,11 +168,20 @@ impl ConfidentialBroad {
         if text.len() > 1000 {
             return None;
         }
-        if LABEL_WORDS.is_match(text) {
-            for re in [&*STRONG, &*LABEL_START, &*LABEL_END, &*LABEL_BRACKET] {
-                if let Some(kind) = first_kind(re, text, embargo_counts) {
-                    return Some(kind);
-                }
+        let english = [&STRONG, &LABEL_START, &LABEL_END, &LABEL_BRACKET];
+        let more = [
+            &STRONG_MORE,
+            &LABEL_START_MORE,
+            &LABEL_END_MORE,
+            &LABEL_BRACKET_MORE,
+        ];
+        for (words, patterns) in [(&LABEL_WORDS, english), (&LABEL_WORDS_MORE, more)] {
+            if words.is_match(text)
+                && let Some(kind) = patterns
+                    .iter()
+                    .find_map(|re| first_kind(re, text, embargo_counts))
+            {
+                return Some(kind);
             }
         }
         self.markings
@@ -227,7 +236,10 @@ impl ConfidentialBroad {
             // Footers are told apart only where it matters: in the first
             // lines, where the text has a label's word (most have none),
             // and in a paragraph where a request is found.
-            if self.markings.is_some() || LABEL_WORDS.is_match(authored) {
+            if self.markings.is_some()
+                || LABEL_WORDS.is_match(authored)
+                || LABEL_WORDS_MORE.is_match(authored)
+            {
                 let first_lines = paragraphs(authored)
                     .filter(|p| !is_disclaimer(p))
                     .flat_map(|p| p.lines())
@@ -245,15 +257,23 @@ impl ConfidentialBroad {
                     }
                 }
             }
-            if !REQUEST_WORDS.is_match(authored) {
+            let requests: Vec<_> = [
+                (&REQUEST_WORDS, &REQUEST),
+                (&REQUEST_WORDS_MORE, &REQUEST_MORE),
+            ]
+            .into_iter()
+            .filter(|(words, _)| words.is_match(authored))
+            .collect();
+            if requests.is_empty() {
                 continue;
             }
             // Where the text has a request's word, most of its paragraphs
             // still have none, found faster than by the pattern.
-            for paragraph in paragraphs(authored).filter(|p| REQUEST_WORDS.is_match(p)) {
-                let request = REQUEST
-                    .screen(paragraph)
-                    .into_iter()
+            for paragraph in paragraphs(authored) {
+                let request = requests
+                    .iter()
+                    .filter(|(words, _)| words.is_match(paragraph))
+                    .filter_map(|(_, pattern)| pattern.screen(paragraph))
                     .flat_map(|re| re.find_iter(paragraph))
                     .map(|m| &paragraph[m.range()])
                     .map(|found| (found, kind_of(found)))
@@ -325,7 +345,7 @@ const FIRST_LINES: usize = 5;
 
 /// Markings that mean the same wherever they stand in a subject or a first line.
 static STRONG: LazyLock<meta::Regex> = LazyLock::new(|| {
-    gate::gated(&format!(concat!(
+    gate::gated(concat!(
         r"(?i)\b(?:strictly|highly|company|commercially)[\s-]+confidential\b",
         r"|\b(?:private|personal)\s+(?:and|&)\s+confidential\b",
         r"|\bstrictly\s+private\b",
@@ -334,16 +354,16 @@ static STRONG: LazyLock<meta::Regex> = LazyLock::new(|| {
         r"|\bdo\s+not\s+(?:forward|distribute|circulate)\b",
         r"|\bembargoed\b|\bunder\s+embargo\b",
         r"|\bin\s+strict(?:est)?\s+confidence\b",
-        // Other languages: the strict markings, internal use, do not forward.
-        r"|{STRICT}",
-        r"|{INTERNAL_USE}",
-        r"|{DO_NOT_FORWARD}",
-        ),
-        STRICT = STRICT,
-        INTERNAL_USE = INTERNAL_USE,
-        DO_NOT_FORWARD = DO_NOT_FORWARD,
     ))
 });
+
+/// [`STRONG`] in German, French, Spanish, Italian, Portuguese, Dutch,
+/// Polish, Swedish, Danish, Norwegian and Finnish: the strict markings,
+/// internal use, do not forward. These languages' patterns stand apart,
+/// behind their own words, so that mail in English compiles and runs none
+/// of them, and mail in these runs only them.
+static STRONG_MORE: LazyLock<meta::Regex> =
+    LazyLock::new(|| gate::gated(&format!(r"(?i){STRICT}|{INTERNAL_USE}|{DO_NOT_FORWARD}")));
 
 /// "Strictly confidential" in the other languages the rule knows.
 const STRICT: &str = concat!(
@@ -380,37 +400,49 @@ const DO_NOT_FORWARD: &str = concat!(
 /// `Secret Santa`).
 const LABEL: &str = concat!(
     r"(?:(?:(?:strictly|highly|company|commercially)[\s-]+)?(?:confidential|internal[\s-]+only|in\s+confidence)",
-    // German, French, Spanish, Italian, Portuguese, Dutch, Polish, Swedish,
-    // Danish, Norwegian, Finnish: confidential, and the classifications
-    // (`VS-NfD`, `Diffusion Restreinte`, `Riservato`, `Zastrzeżone`,
-    // `Unntatt offentlighet`, `Salainen`).
-    r"|(?:streng\s+)?vertraulich|(?:strictement\s+)?confidentiel(?:le)?|diffusion\s+restreinte",
-    r"|(?:estrictamente\s+|estritamente\s+)?confidencial|(?:strettamente\s+)?(?:riservat[oa]|riservatissimo|confidenziale)",
-    r"|(?:strikt\s+)?vertrouwelijk|(?:ściśle\s+)?poufne|zastrzeżone|(?:strikt\s+)?konfidentiellt?",
-    r"|(?:strengt\s+)?(?:fortroligt?|konfidensielt)|(?:ehdottomasti\s+)?luottamuksellinen",
-    r"|(?:nur\s+)?für\s+den\s+dienstgebrauch|VS\s*[-–]\s*NfD|usage\s+interne|uso\s+interno|intern\s+gebruik",
-    r"|unntatt\s+offentlighet|(?-i:SALAINEN|GEHEIM|TAJNE|HEMLIG)",
     r"|official[\s:-]+sensitive(?:[\s:-]+(?:personal|commercial|locsen))?",
     r"|(?-i:(?:UK\s+)?(?:TOP\s+)?SECRET))",
 );
 
+/// [`LABEL`] in the languages of [`STRONG_MORE`]: confidential, and the
+/// classifications (`VS-NfD`, `Diffusion Restreinte`, `Riservato`,
+/// `Zastrzeżone`, `Unntatt offentlighet`, `Salainen`).
+const LABEL_MORE: &str = concat!(
+    r"(?:(?:streng\s+)?vertraulich|(?:strictement\s+)?confidentiel(?:le)?|diffusion\s+restreinte",
+    r"|(?:estrictamente\s+|estritamente\s+)?confidencial|(?:strettamente\s+)?(?:riservat[oa]|riservatissimo|confidenziale)",
+    r"|(?:strikt\s+)?vertrouwelijk|(?:ściśle\s+)?poufne|zastrzeżone|(?:strikt\s+)?konfidentiellt?",
+    r"|(?:strengt\s+)?(?:fortroligt?|konfidensielt)|(?:ehdottomasti\s+)?luottamuksellinen",
+    r"|(?:nur\s+)?für\s+den\s+dienstgebrauch|VS\s*[-–]\s*NfD|uso\s+interno|intern\s+gebruik",
+    r"|unntatt\s+offentlighet|(?-i:SALAINEN|GEHEIM|TAJNE|HEMLIG))",
+);
+
 /// `Confidential: ...`, `CONFIDENTIAL`, `** Confidential - draft **`.
-static LABEL_START: LazyLock<meta::Regex> = LazyLock::new(|| {
+static LABEL_START: LazyLock<meta::Regex> = LazyLock::new(|| label_start(LABEL));
+static LABEL_START_MORE: LazyLock<meta::Regex> = LazyLock::new(|| label_start(LABEL_MORE));
+
+fn label_start(label: &str) -> meta::Regex {
     gate::gated(&format!(
-        r"(?i)^[\s\[\(\*#_=~<>|:-]*(?:(?:classification|sensitivity|security|marking|status)\s*:\s*)?{LABEL}\s*(?:$|[\]\)\*:|/.,!;>]|[-–—]\s)"
+        r"(?i)^[\s\[\(\*#_=~<>|:-]*(?:(?:classification|sensitivity|security|marking|status)\s*:\s*)?{label}\s*(?:$|[\]\)\*:|/.,!;>]|[-–—]\s)"
     ))
-});
+}
 
 /// `Q3 plan - confidential`, `details (IN CONFIDENCE)`.
-static LABEL_END: LazyLock<meta::Regex> = LazyLock::new(|| {
+static LABEL_END: LazyLock<meta::Regex> = LazyLock::new(|| label_end(LABEL));
+static LABEL_END_MORE: LazyLock<meta::Regex> = LazyLock::new(|| label_end(LABEL_MORE));
+
+fn label_end(label: &str) -> meta::Regex {
     gate::gated(&format!(
-        r"(?i)(?:[\(\[\*<]|\s[-–—|:/]|,)\s*{LABEL}[\s\]\)\*.!>]*$"
+        r"(?i)(?:[\(\[\*<]|\s[-–—|:/]|,)\s*{label}[\s\]\)\*.!>]*$"
     ))
-});
+}
 
 /// `[Confidential]` or `(internal only)` anywhere.
-static LABEL_BRACKET: LazyLock<meta::Regex> =
-    LazyLock::new(|| gate::gated(&format!(r"(?i)[\[\(\*<]\s*{LABEL}\s*[\]\)\*>]")));
+static LABEL_BRACKET: LazyLock<meta::Regex> = LazyLock::new(|| label_bracket(LABEL));
+static LABEL_BRACKET_MORE: LazyLock<meta::Regex> = LazyLock::new(|| label_bracket(LABEL_MORE));
+
+fn label_bracket(label: &str) -> meta::Regex {
+    gate::gated(&format!(r"(?i)[\[\(\*<]\s*{label}\s*[\]\)\*>]"))
+}
 
 /// A word of every [`STRONG`] and [`LABEL`] alternative (see `gate.rs`):
 /// the subject and first lines of most messages have none.
@@ -426,25 +458,31 @@ static LABEL_WORDS: LazyLock<gate::Words> = LazyLock::new(|| {
         "embargo",
         "sensitive",
         "secret",
-        // The other languages' labels.
-        "vertrau",
-        "vertrou",
-        "riservat",
-        "poufn",
-        "zastrze",
-        "konfiden",
-        "fortrolig",
-        "luottamuksel",
-        "interne",
-        "salainen",
-        "geheim",
-        "tajne",
-        "hemlig",
-    ]
-    .iter()
-    .chain(OTHER_LANGUAGE_WORDS)
-    .copied()
-    .collect::<Vec<_>>())
+    ])
+});
+
+/// A word of every [`STRONG_MORE`] and [`LABEL_MORE`] alternative.
+static LABEL_WORDS_MORE: LazyLock<gate::Words> = LazyLock::new(|| {
+    gate::words(
+        &[
+            "vertrau",
+            "vertrou",
+            "riservat",
+            "poufn",
+            "zastrze",
+            "konfiden",
+            "fortrolig",
+            "luottamuksel",
+            "salainen",
+            "geheim",
+            "tajne",
+            "hemlig",
+        ]
+        .iter()
+        .chain(OTHER_LANGUAGE_WORDS)
+        .copied()
+        .collect::<Vec<_>>(),
+    )
 });
 
 /// A word of every [`STRICT`], [`INTERNAL_USE`] and [`DO_NOT_FORWARD`]
@@ -520,8 +558,19 @@ static REQUEST: LazyLock<Screened> = LazyLock::new(|| {
             r"|\bnot\s+for\s+(?:further\s+|external\s+|wider\s+|public\s+)?(?:distribution|circulation|publication)\b",
             r"|\b(?:embargoed|under\s+embargo)\s+until\b",
             r"|\bin\s+strict(?:est)?\s+confidence\b",
-            // Other languages: the markings, and requests to keep it so.
-            "|{STRICT}|{INTERNAL_USE}|{DO_NOT_FORWARD}",
+        ),
+        subject = subject,
+        degree = degree,
+        end = end,
+    ))
+});
+
+/// [`REQUEST`] in the languages of [`STRONG_MORE`]: their markings, and
+/// requests to keep it so.
+static REQUEST_MORE: LazyLock<Screened> = LazyLock::new(|| {
+    Screened::gated(&format!(
+        concat!(
+            r"(?im){STRICT}|{INTERNAL_USE}|{DO_NOT_FORWARD}",
             r"|\b(?:bitte\s+)?(?:streng\s+)?vertraulich\s+(?:zu\s+)?behandeln\b|\b(?:ist|sind)\s+(?:streng\s+)?vertraulich\b",
             r"|\b(?:est|sont)\s+(?:strictement\s+)?confidentiel(?:le)?s?\b|\bgarde[rz]?\s+(?:cela\s+|ceci\s+|le\s+|la\s+|les\s+)?(?:strictement\s+)?confidentiel",
             r"|\b(?:es|son)\s+(?:estrictamente\s+)?confidencial(?:es)?\b|\bmant[eé]n(?:lo|la|los|las|gan|ga|er|ed)?\s+(?:esto\s+)?(?:en\s+)?(?:estricta\s+)?confidencial",
@@ -535,9 +584,6 @@ static REQUEST: LazyLock<Screened> = LazyLock::new(|| {
         STRICT = STRICT,
         INTERNAL_USE = INTERNAL_USE,
         DO_NOT_FORWARD = DO_NOT_FORWARD,
-        subject = subject,
-        degree = degree,
-        end = end,
     ))
 });
 
@@ -557,12 +603,18 @@ static REQUEST_WORDS: LazyLock<gate::Words> = LazyLock::new(|| {
         "private",
         "internal",
         "publication",
-        "sigilo",
-    ]
-    .iter()
-    .chain(OTHER_LANGUAGE_WORDS)
-    .copied()
-    .collect::<Vec<_>>())
+    ])
+});
+
+/// A word of every [`REQUEST_MORE`] alternative.
+static REQUEST_WORDS_MORE: LazyLock<gate::Words> = LazyLock::new(|| {
+    gate::words(
+        &["sigilo"]
+            .iter()
+            .chain(OTHER_LANGUAGE_WORDS)
+            .copied()
+            .collect::<Vec<_>>(),
+    )
 });
 
 /// A matched request as words, without the punctuation or word that ended it.
@@ -926,8 +978,8 @@ mod tests {
             "Tämä tieto on luottamuksellinen.",
             "Älä välitä tätä viestiä eteenpäin.",
         ] {
-            assert!(REQUEST_WORDS.is_match(s), "{s}");
-            assert!(REQUEST.is_match(s), "{s}");
+            assert!(REQUEST_WORDS_MORE.is_match(s), "{s}");
+            assert!(REQUEST_MORE.is_match(s), "{s}");
         }
         for s in [
             "Die Vertraulichkeit der Daten ist uns wichtig.",
@@ -936,7 +988,7 @@ mod tests {
             "Please transfer the funds.",
             "Weiter geht es am Montag.",
         ] {
-            assert!(!REQUEST.is_match(s), "{s}");
+            assert!(!REQUEST_MORE.is_match(s), "{s}");
         }
     }
 

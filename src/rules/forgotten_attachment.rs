@@ -213,18 +213,9 @@ static NOT_A_PROMISE_MORE: LazyLock<Screened> = LazyLock::new(|| {
 /// A word of every [`OWN_MORE`] and [`NEW_ONLY_MORE`] alternative.
 static MORE_WORDS: LazyLock<gate::Words> = LazyLock::new(|| {
     gate::words(&[
-        "alleg",
-        "anex",
+        "alleg", "anex",
         // Only ASCII letters fold: `ZAŁĄCZNIK` lowered is `zaŁĄcznik`.
-        "załącz",
-        "zaŁĄcz",
-        "bifoga",
-        "bilag",
-        "vedh",
-        "vedlag",
-        "vedlegg",
-        "legger",
-        "liit",
+        "załącz", "zaŁĄcz", "bifoga", "bilag", "vedh", "vedlag", "vedlegg", "legger", "liit",
         "ohessa",
     ])
 });
@@ -272,7 +263,9 @@ fn promise(text: &str, place: Where) -> Option<&str> {
         let patterns = [
             Some(phrases.own),
             (!matches!(place, Where::Reply)).then_some(phrases.new_only),
-            phrases.subject_only.filter(|_| matches!(place, Where::Subject)),
+            phrases
+                .subject_only
+                .filter(|_| matches!(place, Where::Subject)),
         ];
         promise_in(text, phrases, patterns.into_iter().flatten())
     })
@@ -428,7 +421,11 @@ impl Rule for ForgottenAttachment {
         if msg.attachments.iter().any(|a| self.is_real(a)) {
             return;
         }
-        let body = if msg.is_reply { Where::Reply } else { Where::Text };
+        let body = if msg.is_reply {
+            Where::Reply
+        } else {
+            Where::Text
+        };
         let subject = msg.subject.as_deref().unwrap_or("");
         let found = if !msg.is_reply && !has_forward_prefix(subject) && subject.len() <= 1000 {
             promise(subject, Where::Subject).map(|p| {

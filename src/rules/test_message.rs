@@ -232,14 +232,12 @@ static TEST_PHRASE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// A greeting line before a test phrase: `Hi all,`.
 static GREETING: LazyLock<Regex> = LazyLock::new(|| {
-    constant_regex(
-        concat!(
-            r"^(?:hi|hello|hey|dear|good morning|good afternoon|hallo|bonjour|hola|ciao|buongiorno|salve",
-            r"|olá|ola|oi|bom dia|hoi|goedemorgen|guten morgen|buenos días|hej|hei|moi|dzień dobry|cześć|witam)?",
-            r"(?: (?:all|everyone|everybody|team|colleagues|folks|there|a tutti|tutti|todos|a todos|allemaal",
-            r"|alle|zusammen|à tous|tout le monde|wszystkim|allihopa|kaikki))?$",
-        ),
-    )
+    constant_regex(concat!(
+        r"^(?:hi|hello|hey|dear|good morning|good afternoon|hallo|bonjour|hola|ciao|buongiorno|salve",
+        r"|olá|ola|oi|bom dia|hoi|goedemorgen|guten morgen|buenos días|hej|hei|moi|dzień dobry|cześć|witam)?",
+        r"(?: (?:all|everyone|everybody|team|colleagues|folks|there|a tutti|tutti|todos|a todos|allemaal",
+        r"|alle|zusammen|à tous|tout le monde|wszystkim|allihopa|kaikki))?$",
+    ))
 });
 
 impl TestMessage {
