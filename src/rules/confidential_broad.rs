@@ -391,7 +391,7 @@ const DO_NOT_FORWARD: &str = concat!(
     r"|no\s+(?:reenviar|difundir|distribuir)|non\s+(?:inoltrare|divulgare|diffondere)",
     r"|não\s+(?:reencaminhar|encaminhar|divulgar)|niet\s+doorsturen|nie\s+przekazywać",
     r"|vidarebefordra\s+(?:inte|ej)|får\s+(?:inte|ej)\s+(?:vidarebefordras|spridas)",
-    r"|må\s+ikke\s+(?:videresendes|deles|spres)|ikke\s+videresend|videresend\s+ikke)",
+    r"|må\s+ikke\s+(?:videresendes|deles)|ikke\s+videresend|videresend\s+ikke)",
     r"|älä\s+välitä\s+(?:tätä\s+)?(?:viestiä\s+)?eteenpäin",
 );
 
@@ -490,7 +490,9 @@ static LABEL_WORDS_MORE: LazyLock<gate::Words> = LazyLock::new(|| {
 /// another letter is listed in both cases.
 const OTHER_LANGUAGE_WORDS: &[&str] = &[
     "vertraulich",
-    "confiden",
+    "confidentiel",
+    "confidenc",
+    "confidenz",
     "vertrouwelijk",
     "poufn",
     "konfiden",
@@ -529,7 +531,6 @@ const OTHER_LANGUAGE_WORDS: &[&str] = &[
     "spridas",
     "videresend",
     "deles",
-    "spres",
     "eteenp",
 ];
 
