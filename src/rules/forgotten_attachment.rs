@@ -213,7 +213,7 @@ static NOT_A_PROMISE_MORE: LazyLock<Screened> = LazyLock::new(|| {
 /// A word of every [`OWN_MORE`] and [`NEW_ONLY_MORE`] alternative.
 static MORE_WORDS: LazyLock<gate::Words> = LazyLock::new(|| {
     gate::words(&[
-        "alleg", "anex",
+        "allegat", "allego", "allegh", "anex",
         // Only ASCII letters fold: `ZAŁĄCZNIK` lowered is `zaŁĄcznik`.
         "załącz", "zaŁĄcz", "bifoga", "bilag", "vedh", "vedlag", "vedlegg", "legger", "liit",
         "ohessa",
