@@ -221,8 +221,17 @@ static DISCLAIMER: LazyLock<Screened> = LazyLock::new(|| {
         r"|\b(?:irrtümlich|fälschlicherweise|par\s+erreur|por\s+error|per\s+abuis|onterecht)\b",
         r"|\b(?:richtige[nr]?\s+adressat|destinataires?\s+(?:prévus?|désignés?)|destinatarios?\s+(?:indicados?|previstos?)|beoogde\s+ontvanger)",
         r"|\b(?:ce\s+message|cet\s+e-?mail|este\s+(?:mensaje|correo)|diese\s+(?:e-?mail|nachricht)|dit\s+(?:bericht|e-?mailbericht))\s+(?:et|y|und|en)\s+(?:ses|sus|toutes?\s+les|alle|seine|eventuele|de)\b",
-        r"|\bnur\s+für\s+den\s+(?:adressaten|empfänger)\b",
-        // Italian, Portuguese, Polish, Swedish, Danish, Norwegian, Finnish.
+    ))
+});
+
+/// [`DISCLAIMER`]'s phrases in Italian, Portuguese, Polish, Swedish,
+/// Danish, Norwegian and Finnish (and German "nur für den Adressaten"),
+/// apart behind their own words: paragraphs in the languages above, which
+/// nearly all hold a word of [`DISCLAIMER_WORDS`], neither compile nor run
+/// them.
+static DISCLAIMER_MORE: LazyLock<Screened> = LazyLock::new(|| {
+    Screened::gated(concat!(
+        r"(?i)\bnur\s+für\s+den\s+(?:adressaten|empfänger)\b",
         r"|\b(?:per\s+errore|por\s+engano|omyłkowo|av\s+misstag|ved\s+en\s+(?:fejl|feil(?:take)?)|virheellisesti)\b",
         r"|\bprzez\s+pomyłkę|\berehdyksessä",
         r"|\b(?:destinatari[oa]?|destinatários?)\s+(?:indicat|previst|designad|pretendid)",
@@ -242,7 +251,8 @@ pub fn is_disclaimer(paragraph: &str) -> bool {
         Some((i, _)) => &paragraph[..i],
         None => paragraph,
     };
-    DISCLAIMER_WORDS.is_match(head) && (DISCLAIMER.is_match(head) || virus_near_carrier(head))
+    (DISCLAIMER_WORDS.is_match(head) && (DISCLAIMER.is_match(head) || virus_near_carrier(head)))
+        || (DISCLAIMER_WORDS_MORE.is_match(head) && DISCLAIMER_MORE.is_match(head))
 }
 
 /// "virus" within 120 characters of "attachment", "e-mail", "message" or
@@ -311,6 +321,21 @@ static DISCLAIMER_WORDS: LazyLock<gate::Words> = LazyLock::new(|| {
         "correo",
         "nachricht",
         "bericht",
+    ])
+});
+
+/// A word of every [`DISCLAIMER_MORE`] alternative.
+static DISCLAIMER_WORDS_MORE: LazyLock<gate::Words> = LazyLock::new(|| {
+    gate::words(&[
+        "adressaten",
+        "empf",
+        "destinatari",
+        "destinatár",
+        "destinatÁr",
+        "omyŁk",
+        "pomyŁk",
+        "sisÄlt",
+        "privilegiert",
         "errore",
         "engano",
         "omyłk",

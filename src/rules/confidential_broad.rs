@@ -377,7 +377,7 @@ const STRICT: &str = concat!(
 
 /// "For internal use only" in the other languages.
 const INTERNAL_USE: &str = concat!(
-    r"\b(?:nur\s+für\s+den\s+(?:internen\s+gebrauch|dienstgebrauch)|VS\s*[-–]\s*NfD",
+    r"\b(?:nur\s+für\s+den\s+(?:internen\s+gebrauch|dienstgebrauch)|VS(?:-| - | – )NfD",
     r"|(?:à\s+)?usage\s+interne\s+(?:uniquement|seulement|exclusivement)|diffusion\s+restreinte",
     r"|(?:s[oó]lo|solamente|exclusivamente)\s+(?:para|per|de)\s+uso\s+interno|(?:solo\s+)?per\s+uso\s+interno|apenas\s+para\s+uso\s+interno",
     r"|alleen\s+voor\s+intern\s+gebruik|(?:wyłącznie\s+)?do\s+użytku\s+wewnętrznego",
@@ -412,7 +412,7 @@ const LABEL_MORE: &str = concat!(
     r"|(?:estrictamente\s+|estritamente\s+)?confidencial|(?:strettamente\s+)?(?:riservat[oa]|riservatissimo|confidenziale)",
     r"|(?:strikt\s+)?vertrouwelijk|(?:ściśle\s+)?poufne|zastrzeżone|(?:strikt\s+)?konfidentiellt?",
     r"|(?:strengt\s+)?(?:fortroligt?|konfidensielt)|(?:ehdottomasti\s+)?luottamuksellinen",
-    r"|(?:nur\s+)?für\s+den\s+dienstgebrauch|VS\s*[-–]\s*NfD|uso\s+interno|intern\s+gebruik",
+    r"|(?:nur\s+)?für\s+den\s+dienstgebrauch|VS(?:-| - | – )NfD|uso\s+interno|intern\s+gebruik",
     r"|unntatt\s+offentlighet|(?-i:SALAINEN|GEHEIM|TAJNE|HEMLIG))",
 );
 
@@ -491,7 +491,7 @@ static LABEL_WORDS_MORE: LazyLock<gate::Words> = LazyLock::new(|| {
 const OTHER_LANGUAGE_WORDS: &[&str] = &[
     "vertraulich",
     "confidentiel",
-    "confidenc",
+    "confidencia",
     "confidenz",
     "vertrouwelijk",
     "poufn",
@@ -500,7 +500,9 @@ const OTHER_LANGUAGE_WORDS: &[&str] = &[
     "luottamuksel",
     "riservat",
     "gebrauch",
-    "nfd",
+    "vs-nfd",
+    "vs - nfd",
+    "vs – nfd",
     "restreinte",
     "uniquement",
     "seulement",

@@ -226,7 +226,9 @@ struct Phrases {
     own: &'static LazyLock<Screened>,
     new_only: &'static LazyLock<Screened>,
     subject_only: Option<&'static LazyLock<Screened>>,
-    not_a_promise: &'static LazyLock<Screened>,
+    /// Clauses of these languages' phrases that promise nothing; those of
+    /// the other languages' words also count ("pas", "sin", "kein").
+    not_a_promise: &'static [&'static LazyLock<Screened>],
 }
 
 /// English, German, French, Spanish and Dutch; then the others.
@@ -236,14 +238,14 @@ static LANGUAGES: [Phrases; 2] = [
         own: &OWN,
         new_only: &NEW_ONLY,
         subject_only: Some(&SUBJECT_ONLY),
-        not_a_promise: &NOT_A_PROMISE,
+        not_a_promise: &[&NOT_A_PROMISE],
     },
     Phrases {
         words: &MORE_WORDS,
         own: &OWN_MORE,
         new_only: &NEW_ONLY_MORE,
         subject_only: None,
-        not_a_promise: &NOT_A_PROMISE_MORE,
+        not_a_promise: &[&NOT_A_PROMISE_MORE, &NOT_A_PROMISE],
     },
 ];
 
@@ -399,8 +401,7 @@ fn promise_in<'t>(
     for re in patterns.filter_map(|p| p.screen(text)) {
         for m in re.find_iter(text) {
             let clause = clause(text, m.start(), m.end());
-            if !phrases.not_a_promise.is_match(clause)
-                && !NOT_A_PROMISE.is_match(clause)
+            if !phrases.not_a_promise.iter().any(|p| p.is_match(clause))
                 && !attached_elsewhere(clause)
             {
                 let phrase = text[m.range()].trim();
