@@ -491,7 +491,8 @@ pub fn paragraphs(text: &str) -> impl Iterator<Item = &str> {
 /// Phrases of the legal and antivirus footers organisations append to
 /// every message ("This email and any attachments are confidential and
 /// intended solely for the addressee..."), in English, German, French,
-/// Spanish and Dutch. Every `\b` stands beside an ASCII letter (see
+/// Spanish, Dutch, Italian, Portuguese, Polish, Swedish, Danish, Norwegian
+/// and Finnish. Every `\b` stands beside an ASCII letter (see
 /// [`Screened`]).
 static DISCLAIMER: LazyLock<Screened> = LazyLock::new(|| {
     Screened::gated(concat!(
@@ -514,6 +515,23 @@ static DISCLAIMER: LazyLock<Screened> = LazyLock::new(|| {
     ))
 });
 
+/// [`DISCLAIMER`]'s phrases in Italian, Portuguese, Polish, Swedish,
+/// Danish, Norwegian and Finnish (and German "nur für den Adressaten"),
+/// apart behind their own words: paragraphs in the languages above, which
+/// nearly all hold a word of [`DISCLAIMER_WORDS`], neither compile nor run
+/// them.
+static DISCLAIMER_MORE: LazyLock<Screened> = LazyLock::new(|| {
+    Screened::gated(concat!(
+        r"(?i)\bnur\s+für\s+den\s+(?:adressaten|empfänger)\b",
+        r"|\b(?:per\s+errore|por\s+engano|omyłkowo|av\s+misstag|ved\s+en\s+(?:fejl|feil(?:take)?)|virheellisesti)\b",
+        r"|\bprzez\s+pomyłkę|\berehdyksessä",
+        r"|\b(?:destinatari[oa]?|destinatários?)\s+(?:indicat|previst|designad|pretendid)",
+        // "may contain confidential information", the verb first or last.
+        r"|\b(?:peut|peuvent|pourrait|puede|pueden|podría|può|possono|potrebbe|pode|podem|może|mogą|voi|saattaa)\s+(?:contenir|contener|contenere|conter|zawierać|sisältää)\s+(?:(?-i:\w)+\s+){0,2}(?:confidenti|confidenci|riservat|confidenzial|sigilos|privil|poufn|luottamuksel)",
+        r"|\b(?:kann|können|kan|kunnen)\s+(?:(?-i:\w)+\s+){0,2}(?:vertraulich|vertrouwelijk|fortrolig|konfidentiell|konfidensiell|privilegiert)",
+    ))
+});
+
 /// Whether a paragraph is a legal or antivirus footer rather than
 /// something the sender wrote for this message. Footers often come without
 /// a `-- ` signature delimiter, so rules reading the text for what it says
@@ -524,7 +542,8 @@ pub fn is_disclaimer(paragraph: &str) -> bool {
         Some((i, _)) => &paragraph[..i],
         None => paragraph,
     };
-    DISCLAIMER_WORDS.is_match(head) && (DISCLAIMER.is_match(head) || virus_near_carrier(head))
+    (DISCLAIMER_WORDS.is_match(head) && (DISCLAIMER.is_match(head) || virus_near_carrier(head)))
+        || (DISCLAIMER_WORDS_MORE.is_match(head) && DISCLAIMER_MORE.is_match(head))
 }
 
 /// "virus" within 120 characters of "attachment", "e-mail", "message" or
@@ -593,6 +612,41 @@ static DISCLAIMER_WORDS: LazyLock<gate::Words> = LazyLock::new(|| {
         "correo",
         "nachricht",
         "bericht",
+    ])
+});
+
+/// A word of every [`DISCLAIMER_MORE`] alternative.
+static DISCLAIMER_WORDS_MORE: LazyLock<gate::Words> = LazyLock::new(|| {
+    gate::words(&[
+        "adressaten",
+        "empf",
+        "destinatari",
+        "destinatár",
+        "destinatÁr",
+        "omyŁk",
+        "pomyŁk",
+        "sisÄlt",
+        "privilegiert",
+        "errore",
+        "engano",
+        "omyłk",
+        "pomyłk",
+        "misstag",
+        "fejl",
+        "feil",
+        "virheellisesti",
+        "erehdy",
+        "contenir",
+        "contener",
+        "contenere",
+        "conter",
+        "zawiera",
+        "sisält",
+        "vertraulich",
+        "vertrouwelijk",
+        "fortrolig",
+        "konfidentiell",
+        "konfidensiell",
     ])
 });
 
@@ -1063,6 +1117,15 @@ mod tests {
             "Ce message et toutes les pièces jointes sont confidentiels. Si vous avez reçu ce message par erreur, merci de le détruire.",
             "Diese E-Mail enthält vertrauliche Informationen. Wenn Sie nicht der richtige Adressat sind oder diese E-Mail irrtümlich erhalten haben, informieren Sie bitte sofort den Absender.",
             "Este mensaje y sus adjuntos son confidenciales. Si lo ha recibido por error, bórrelo.",
+            "Questo messaggio può contenere informazioni riservate. Se lo avete ricevuto per errore, vi preghiamo di cancellarlo.",
+            "Esta mensagem pode conter informação confidencial. Se a recebeu por engano, elimine-a.",
+            "Ta wiadomość może zawierać informacje poufne. Jeśli otrzymali Państwo ją omyłkowo, prosimy o jej usunięcie.",
+            "Detta e-postmeddelande kan innehålla konfidentiell information. Om du fått det av misstag, radera det.",
+            "Denne e-mail kan indeholde fortrolige oplysninger. Hvis du har modtaget den ved en fejl, bedes du slette den.",
+            "Denne e-posten kan inneholde konfidensiell informasjon. Har du mottatt den ved en feil, vennligst slett den.",
+            "Tämä viesti voi sisältää luottamuksellista tietoa. Jos olet saanut viestin erehdyksessä, poista se.",
+            "Deze e-mail kan vertrouwelijke informatie bevatten.",
+            "Diese E-Mail ist vertraulich und nur für den Adressaten bestimmt.",
         ] {
             assert!(is_disclaimer(footer), "{footer}");
         }
@@ -1072,6 +1135,10 @@ mod tests {
             "The virus outbreak on ward 7 is over.",
             "The virus outbreak on ward 7 is over; the ward reopens on Monday after a deep clean of every room, and visiting hours return to normal, as the message said.",
             "CONFIDENTIAL",
+            "Anbei die Liste; sie kann noch Fehler enthalten.",
+            "Bitte vertraulich behandeln.",
+            "In allegato il verbale, che può contenere qualche refuso.",
+            "Strengt fortroligt: lønoversigten for marts.",
         ] {
             assert!(!is_disclaimer(text), "{text}");
         }

@@ -37,6 +37,18 @@ declare_rule! {
     ///   confidential`, `this is strictly confidential`, `treat it as
     ///   confidential`, `do not forward this`, `not for distribution`,
     ///   `embargoed until ...`;
+    /// - in German, French, Spanish, Italian, Portuguese, Dutch, Polish,
+    ///   Swedish, Danish, Norwegian and Finnish: the same kinds of label
+    ///   (`Vertraulich`, `Streng vertraulich`, `VS-NfD`, `Confidentiel`,
+    ///   `Diffusion restreinte`, `Confidencial – no reenviar`, `Riservato`,
+    ///   `Vertrouwelijk`, `Ściśle poufne`, `Konfidentiellt`, `Strengt
+    ///   fortroligt`, `Unntatt offentlighet`, `Luottamuksellinen`, and in
+    ///   capitals `GEHEIM`, `TAJNE`, `HEMLIG`, `SALAINEN`), internal-use and
+    ///   do-not-forward markings anywhere (`Nur für den Dienstgebrauch`, `Solo
+    ///   per uso interno`, `Niet doorsturen`, `Må ikke videresendes`), and
+    ///   requests (`bitte vertraulich behandeln`, `merci de ne pas
+    ///   transférer`, `Te dane są ściśle poufne`); their legal footers are
+    ///   footers here too;
     /// - in the first five lines of a document, sheet or PDF attached
     ///   (read inside by its bytes, within the `[attachments]` limits; a
     ///   docx's header first, where such markings sit), the same labels:
@@ -160,11 +172,20 @@ impl ConfidentialBroad {
         if text.len() > 1000 {
             return None;
         }
-        if LABEL_WORDS.is_match(text) {
-            for re in [&*STRONG, &*LABEL_START, &*LABEL_END, &*LABEL_BRACKET] {
-                if let Some(kind) = first_kind(re, text, embargo_counts) {
-                    return Some(kind);
-                }
+        let english = [&STRONG, &LABEL_START, &LABEL_END, &LABEL_BRACKET];
+        let more = [
+            &STRONG_MORE,
+            &LABEL_START_MORE,
+            &LABEL_END_MORE,
+            &LABEL_BRACKET_MORE,
+        ];
+        for (words, patterns) in [(&LABEL_WORDS, english), (&LABEL_WORDS_MORE, more)] {
+            if words.is_match(text)
+                && let Some(kind) = patterns
+                    .iter()
+                    .find_map(|re| first_kind(re, text, embargo_counts))
+            {
+                return Some(kind);
             }
         }
         self.markings
@@ -224,7 +245,10 @@ impl ConfidentialBroad {
             // Footers are told apart only where it matters: in the first
             // lines, where the text has a label's word (most have none),
             // and in a paragraph where a request is found.
-            if self.markings.is_some() || LABEL_WORDS.is_match(authored) {
+            if self.markings.is_some()
+                || LABEL_WORDS.is_match(authored)
+                || LABEL_WORDS_MORE.is_match(authored)
+            {
                 let first_lines = paragraphs(authored)
                     .filter(|p| !is_disclaimer(p))
                     .flat_map(|p| p.lines())
@@ -242,15 +266,23 @@ impl ConfidentialBroad {
                     }
                 }
             }
-            if !REQUEST_WORDS.is_match(authored) {
+            let requests: Vec<_> = [
+                (&REQUEST_WORDS, &REQUEST),
+                (&REQUEST_WORDS_MORE, &REQUEST_MORE),
+            ]
+            .into_iter()
+            .filter(|(words, _)| words.is_match(authored))
+            .collect();
+            if requests.is_empty() {
                 continue;
             }
             // Where the text has a request's word, most of its paragraphs
             // still have none, found faster than by the pattern.
-            for paragraph in paragraphs(authored).filter(|p| REQUEST_WORDS.is_match(p)) {
-                let request = REQUEST
-                    .screen(paragraph)
-                    .into_iter()
+            for paragraph in paragraphs(authored) {
+                let request = requests
+                    .iter()
+                    .filter(|(words, _)| words.is_match(paragraph))
+                    .filter_map(|(_, pattern)| pattern.screen(paragraph))
                     .flat_map(|re| re.find_iter(paragraph))
                     .map(|m| &paragraph[m.range()])
                     .map(|found| (found, kind_of(found)))
@@ -364,6 +396,44 @@ static STRONG: LazyLock<meta::Regex> = LazyLock::new(|| {
     ))
 });
 
+/// [`STRONG`] in German, French, Spanish, Italian, Portuguese, Dutch,
+/// Polish, Swedish, Danish, Norwegian and Finnish: the strict markings,
+/// internal use, do not forward. These languages' patterns stand apart,
+/// behind their own words, so that mail in English compiles and runs none
+/// of them, and mail in these runs only them.
+static STRONG_MORE: LazyLock<meta::Regex> =
+    LazyLock::new(|| gate::gated(&format!(r"(?i){STRICT}|{INTERNAL_USE}|{DO_NOT_FORWARD}")));
+
+/// "Strictly confidential" in the other languages the rule knows.
+const STRICT: &str = concat!(
+    r"ściśle\s+poufn[eay]\b",
+    r"|\b(?:streng\s+vertraulich|strictement\s+confidentiel(?:le)?s?|estrictamente\s+confidencial(?:es)?",
+    r"|strettamente\s+(?:riservat[oaie]|confidenzial[ei])|estritamente\s+confidencia(?:l|is)",
+    r"|strikt\s+vertrouwelijk|strikt\s+konfidentiell[at]?",
+    r"|strengt\s+(?:fortrolig[te]?|konfidensiel(?:l?t)?)|ehdottomasti\s+luottamuksellinen",
+    r"|riservat[oa]\s+e\s+confidenziale|vertraulich\s+und\s+persönlich|personnel\s+et\s+confidentiel)\b",
+);
+
+/// "For internal use only" in the other languages.
+const INTERNAL_USE: &str = concat!(
+    r"\b(?:nur\s+für\s+den\s+(?:internen\s+gebrauch|dienstgebrauch)|VS(?:-| - | – )NfD",
+    r"|(?:à\s+)?usage\s+interne\s+(?:uniquement|seulement|exclusivement)|diffusion\s+restreinte",
+    r"|(?:s[oó]lo|solamente|exclusivamente)\s+(?:para|per|de)\s+uso\s+interno|(?:solo\s+)?per\s+uso\s+interno|apenas\s+para\s+uso\s+interno",
+    r"|alleen\s+voor\s+intern\s+gebruik|(?:wyłącznie\s+)?do\s+użytku\s+wewnętrznego",
+    r"|endast\s+för\s+internt\s+bruk|kun\s+til\s+intern(?:t)?\s+(?:brug|bruk)|unntatt\s+offentlighet",
+    r"|vain\s+sisäiseen\s+käyttöön)",
+);
+
+/// "Do not forward" in the other languages, as a label or a request.
+const DO_NOT_FORWARD: &str = concat!(
+    r"\b(?:nicht\s+weiter(?:leiten|geben)|ne\s+pas\s+(?:diffuser|transférer|faire\s+suivre)",
+    r"|no\s+(?:reenviar|difundir|distribuir)|non\s+(?:inoltrare|divulgare|diffondere)",
+    r"|não\s+(?:reencaminhar|encaminhar|divulgar)|niet\s+doorsturen|nie\s+przekazywać",
+    r"|vidarebefordra\s+(?:inte|ej)|får\s+(?:inte|ej)\s+(?:vidarebefordras|spridas)",
+    r"|må\s+ikke\s+(?:videresendes|deles)|ikke\s+videresend|videresend\s+ikke)",
+    r"|älä\s+välitä\s+(?:tätä\s+)?(?:viestiä\s+)?eteenpäin",
+);
+
 /// The words that mark a text only when they stand as a label, the UK
 /// government's classifications among them (`SECRET` only in capitals:
 /// `Secret Santa`).
@@ -373,23 +443,45 @@ const LABEL: &str = concat!(
     r"|(?-i:(?:UK\s+)?(?:TOP\s+)?SECRET))",
 );
 
+/// [`LABEL`] in the languages of [`STRONG_MORE`]: confidential, and the
+/// classifications (`VS-NfD`, `Diffusion Restreinte`, `Riservato`,
+/// `Zastrzeżone`, `Unntatt offentlighet`, `Salainen`).
+const LABEL_MORE: &str = concat!(
+    r"(?:(?:streng\s+)?vertraulich|(?:strictement\s+)?confidentiel(?:le)?|diffusion\s+restreinte",
+    r"|(?:estrictamente\s+|estritamente\s+)?confidencial|(?:strettamente\s+)?(?:riservat[oa]|riservatissimo|confidenziale)",
+    r"|(?:strikt\s+)?vertrouwelijk|(?:ściśle\s+)?poufne|zastrzeżone|(?:strikt\s+)?konfidentiellt?",
+    r"|(?:strengt\s+)?(?:fortroligt?|konfidensielt)|(?:ehdottomasti\s+)?luottamuksellinen",
+    r"|(?:nur\s+)?für\s+den\s+dienstgebrauch|VS(?:-| - | – )NfD|uso\s+interno|intern\s+gebruik",
+    r"|unntatt\s+offentlighet|(?-i:SALAINEN|GEHEIM|TAJNE|HEMLIG))",
+);
+
 /// `Confidential: ...`, `CONFIDENTIAL`, `** Confidential - draft **`.
-static LABEL_START: LazyLock<meta::Regex> = LazyLock::new(|| {
+static LABEL_START: LazyLock<meta::Regex> = LazyLock::new(|| label_start(LABEL));
+static LABEL_START_MORE: LazyLock<meta::Regex> = LazyLock::new(|| label_start(LABEL_MORE));
+
+fn label_start(label: &str) -> meta::Regex {
     gate::gated(&format!(
-        r"(?i)^[\s\[\(\*#_=~<>|:-]*(?:(?:classification|sensitivity|security|marking|status)\s*:\s*)?{LABEL}\s*(?:$|[\]\)\*:|/.,!;>]|[-–—]\s)"
+        r"(?i)^[\s\[\(\*#_=~<>|:-]*(?:(?:classification|sensitivity|security|marking|status)\s*:\s*)?{label}\s*(?:$|[\]\)\*:|/.,!;>]|[-–—]\s)"
     ))
-});
+}
 
 /// `Q3 plan - confidential`, `details (IN CONFIDENCE)`.
-static LABEL_END: LazyLock<meta::Regex> = LazyLock::new(|| {
+static LABEL_END: LazyLock<meta::Regex> = LazyLock::new(|| label_end(LABEL));
+static LABEL_END_MORE: LazyLock<meta::Regex> = LazyLock::new(|| label_end(LABEL_MORE));
+
+fn label_end(label: &str) -> meta::Regex {
     gate::gated(&format!(
-        r"(?i)(?:[\(\[\*<]|\s[-–—|:/]|,)\s*{LABEL}[\s\]\)\*.!>]*$"
+        r"(?i)(?:[\(\[\*<]|\s[-–—|:/]|,)\s*{label}[\s\]\)\*.!>]*$"
     ))
-});
+}
 
 /// `[Confidential]` or `(internal only)` anywhere.
-static LABEL_BRACKET: LazyLock<meta::Regex> =
-    LazyLock::new(|| gate::gated(&format!(r"(?i)[\[\(\*<]\s*{LABEL}\s*[\]\)\*>]")));
+static LABEL_BRACKET: LazyLock<meta::Regex> = LazyLock::new(|| label_bracket(LABEL));
+static LABEL_BRACKET_MORE: LazyLock<meta::Regex> = LazyLock::new(|| label_bracket(LABEL_MORE));
+
+fn label_bracket(label: &str) -> meta::Regex {
+    gate::gated(&format!(r"(?i)[\[\(\*<]\s*{label}\s*[\]\)\*>]"))
+}
 
 /// A word of every [`STRONG`] and [`LABEL`] alternative (see `gate.rs`):
 /// the subject and first lines of most messages have none.
@@ -407,6 +499,81 @@ static LABEL_WORDS: LazyLock<gate::Words> = LazyLock::new(|| {
         "secret",
     ])
 });
+
+/// A word of every [`STRONG_MORE`] and [`LABEL_MORE`] alternative.
+static LABEL_WORDS_MORE: LazyLock<gate::Words> = LazyLock::new(|| {
+    gate::words(
+        &[
+            "vertrau",
+            "vertrou",
+            "riservat",
+            "poufn",
+            "zastrze",
+            "konfiden",
+            "fortrolig",
+            "luottamuksel",
+            "salainen",
+            "geheim",
+            "tajne",
+            "hemlig",
+        ]
+        .iter()
+        .chain(OTHER_LANGUAGE_WORDS)
+        .copied()
+        .collect::<Vec<_>>(),
+    )
+});
+
+/// A word of every [`STRICT`], [`INTERNAL_USE`] and [`DO_NOT_FORWARD`]
+/// alternative. Only ASCII letters fold (see `gate.rs`): a word with
+/// another letter is listed in both cases.
+const OTHER_LANGUAGE_WORDS: &[&str] = &[
+    "vertraulich",
+    "confidentiel",
+    "confidencia",
+    "confidenz",
+    "vertrouwelijk",
+    "poufn",
+    "konfiden",
+    "fortrolig",
+    "luottamuksel",
+    "riservat",
+    "gebrauch",
+    "vs-nfd",
+    "vs - nfd",
+    "vs – nfd",
+    "restreinte",
+    "uniquement",
+    "seulement",
+    "exclusivement",
+    "interno",
+    "gebruik",
+    "wewn",
+    "bruk",
+    "brug",
+    "offentlighet",
+    "sisäise",
+    "sisÄise",
+    "weiter",
+    "diffuser",
+    "transférer",
+    "transfÉrer",
+    "suivre",
+    "reenviar",
+    "difundir",
+    "distribuir",
+    "inoltrare",
+    "divulga",
+    "diffondere",
+    "encaminhar",
+    "doorsturen",
+    "przekazywa",
+    "vidarebefordr",
+    "spridas",
+    "videresend",
+    "deles",
+    "eteenp",
+];
 
 /// Requests in running text that the message not travel. Every `\b`
 /// stands beside an ASCII letter (see [`Screened`]).
@@ -440,6 +607,28 @@ static REQUEST: LazyLock<Screened> = LazyLock::new(|| {
     ))
 });
 
+/// [`REQUEST`] in the languages of [`STRONG_MORE`]: their markings, and
+/// requests to keep it so.
+static REQUEST_MORE: LazyLock<Screened> = LazyLock::new(|| {
+    Screened::gated(&format!(
+        concat!(
+            r"(?im){STRICT}|{INTERNAL_USE}|{DO_NOT_FORWARD}",
+            r"|\b(?:bitte\s+)?(?:streng\s+)?vertraulich\s+(?:zu\s+)?behandeln\b|\b(?:ist|sind)\s+(?:streng\s+)?vertraulich\b",
+            r"|\b(?:est|sont)\s+(?:strictement\s+)?confidentiel(?:le)?s?\b|\bgarde[rz]?\s+(?:cela\s+|ceci\s+|le\s+|la\s+|les\s+)?(?:strictement\s+)?confidentiel",
+            r"|\b(?:es|son)\s+(?:estrictamente\s+)?confidencial(?:es)?\b|\bmant[eé]n(?:lo|la|los|las|gan|ga|er|ed)?\s+(?:esto\s+)?(?:en\s+)?(?:estricta\s+)?confidencial",
+            r"|\b(?:trattare|trattate|tenere|tenete|mantenere|mantenete)\s+(?:come\s+)?(?:strettamente\s+)?(?:riservat[oaie]|confidenzial[ei])\b",
+            r"|\btratar\s+como\s+confidencia(?:l|is)\b|\bmanter\s+(?:em\s+)?(?:sigilo|confidencial)",
+            r"|\b(?:is|zijn)\s+(?:strikt\s+)?vertrouwelijk\b|\bvertrouwelijk\s+behandelen\b",
+            r"|\b(?:jest|są)\s+(?:ściśle\s+)?poufn[eay]\b|\btraktowa(?-i:\w)*\s+jako\s+poufn",
+            r"|\bbehandl(?:a|as|e|es)\s+(?:detta\s+|dette\s+)?(?:konfidentiellt|fortroligt|konfidensielt)\b",
+            r"|\bon\s+luottamuksellinen\b",
+        ),
+        STRICT = STRICT,
+        INTERNAL_USE = INTERNAL_USE,
+        DO_NOT_FORWARD = DO_NOT_FORWARD,
+    ))
+});
+
 /// A word of every [`REQUEST`] alternative (see `gate.rs`): most text has
 /// none, and the pattern is not run.
 static REQUEST_WORDS: LazyLock<gate::Words> = LazyLock::new(|| {
@@ -457,6 +646,17 @@ static REQUEST_WORDS: LazyLock<gate::Words> = LazyLock::new(|| {
         "internal",
         "publication",
     ])
+});
+
+/// A word of every [`REQUEST_MORE`] alternative.
+static REQUEST_WORDS_MORE: LazyLock<gate::Words> = LazyLock::new(|| {
+    gate::words(
+        &["sigilo"]
+            .iter()
+            .chain(OTHER_LANGUAGE_WORDS)
+            .copied()
+            .collect::<Vec<_>>(),
+    )
 });
 
 /// A matched request as words, without the punctuation or word that ended it.
@@ -742,6 +942,95 @@ mod tests {
             "Is this confidential?",
         ] {
             assert!(r.label(s, true).is_none(), "{s}");
+        }
+    }
+
+    #[test]
+    fn markings_in_other_languages() {
+        let r = rule();
+        for s in [
+            "Streng vertraulich: Umstrukturierung Vertrieb",
+            "VERTRAULICH",
+            "[Vertraulich] Gehaltsliste 2025",
+            "VS-NfD",
+            "Nur für den Dienstgebrauch",
+            "Confidentiel - projet de fusion",
+            "Strictement confidentiel",
+            "DIFFUSION RESTREINTE",
+            "Confidencial – no reenviar",
+            "Estrictamente confidencial: nóminas",
+            "Presupuesto 2025 (confidencial)",
+            "RISERVATO: piano esuberi",
+            "Strettamente riservato",
+            "Solo per uso interno",
+            "Confidencial: proposta de aquisição",
+            "Vertrouwelijk - reorganisatie",
+            "Alleen voor intern gebruik",
+            "ŚCIŚLE POUFNE",
+            "Poufne: lista płac",
+            "Konfidentiellt",
+            "Endast för internt bruk",
+            "Strengt fortroligt",
+            "Fortroligt: lønoversigt",
+            "Konfidensielt",
+            "Unntatt offentlighet",
+            "Luottamuksellinen: yt-neuvottelut",
+            "Älä välitä eteenpäin",
+            "Bitte nicht weiterleiten",
+            "Ne pas diffuser",
+            "Non inoltrare",
+            "Não reencaminhar",
+            "Niet doorsturen",
+            "Må ikke videresendes",
+        ] {
+            assert!(r.label(s, false).is_some(), "{s}");
+        }
+        for s in [
+            "Vertraulichkeitserklärung zur Unterschrift",
+            "Confidentialité des données : formation lundi",
+            "Il tavolo è riservato per le 20",
+            "Posti riservati ai soci",
+            "Política de confidencialidad actualizada",
+            "Luottamuksellisuus ja tietosuoja -koulutus",
+            "Weiterleitung der Anrufe am Freitag",
+            "Internet outage on Friday",
+            "Bilan interne du trimestre",
+            "Geheimtipp: das neue Café",
+        ] {
+            assert!(r.label(s, false).is_none(), "{s}");
+        }
+    }
+
+    #[test]
+    fn requests_in_other_languages() {
+        for s in [
+            "Bitte vertraulich behandeln.",
+            "Die Zahlen sind streng vertraulich.",
+            "Ces chiffres sont strictement confidentiels.",
+            "Merci de ne pas transférer ce message.",
+            "Esta información es confidencial, no reenviar.",
+            "Mantenlo en confidencial hasta el lunes.",
+            "Vi prego di trattare come strettamente riservate queste cifre.",
+            "Por favor, não reencaminhar.",
+            "Deze cijfers zijn strikt vertrouwelijk.",
+            "Te dane są ściśle poufne.",
+            "Proszę nie przekazywać dalej.",
+            "Vänligen behandla detta konfidentiellt.",
+            "Dette må ikke videresendes.",
+            "Tämä tieto on luottamuksellinen.",
+            "Älä välitä tätä viestiä eteenpäin.",
+        ] {
+            assert!(REQUEST_WORDS_MORE.is_match(s), "{s}");
+            assert!(REQUEST_MORE.is_match(s), "{s}");
+        }
+        for s in [
+            "Die Vertraulichkeit der Daten ist uns wichtig.",
+            "Il posto è riservato.",
+            "Nous avons transféré le dossier hier.",
+            "Please transfer the funds.",
+            "Weiter geht es am Montag.",
+        ] {
+            assert!(!REQUEST_MORE.is_match(s), "{s}");
         }
     }
 

@@ -20,7 +20,17 @@ declare_rule! {
     ///   `beigefügt`;
     /// - French: `ci-joint`, `en pièce jointe`, `je vous joins`;
     /// - Spanish: `te adjunto`, `adjunto el informe`, `archivo adjunto`;
-    /// - Dutch: `bijgevoegd`, `bijgaand`, `in de bijlage`, `zie bijlage`.
+    /// - Dutch: `bijgevoegd`, `bijgaand`, `in de bijlage`, `zie bijlage`;
+    /// - Italian: `in allegato`, `allego`, `ti allego`, `allegato trovi`;
+    /// - Portuguese: `em anexo`, `segue anexo`, `anexo o relatório`, `anexei`;
+    /// - Polish: `w załączniku`, `w załączeniu`, `załączam`;
+    /// - Swedish: `bifogar`, `bifogat finns`, `i bilagan`, `se bilaga`;
+    /// - Danish and Norwegian: `vedhæftet`, `vedlagt`, `se vedlegg`,
+    ///   `legger ved`, `som bilag`;
+    /// - Finnish: `liitteenä`, `liitteessä`, `ohessa`, `liitän`.
+    ///
+    /// Each language's words are looked for first, in one search of the
+    /// text for all of them; its patterns run only on text with one.
     ///
     /// Phrases about an attachment someone else sent (`the attachment you
     /// sent`, `thanks for the attached`, `I couldn't open the attached file`,
@@ -151,6 +161,123 @@ static SUBJECT_ONLY: LazyLock<Screened> = LazyLock::new(|| {
     ))
 });
 
+/// The same for Italian, Portuguese, Polish, Swedish, Danish, Norwegian and
+/// Finnish, apart: mail in the languages above does not compile or run
+/// these, and mail in these runs only these and the clause checks.
+static OWN_MORE: LazyLock<Screened> = LazyLock::new(|| {
+    Screened::gated(concat!(
+        // Italian
+        r"(?im)\bin\s+allegato\b|\b(?:allego|alleghiamo)\b|\b(?:ho|abbiamo)\s+allegato\b",
+        r"|\ballegat[oaie]\s+(?:trovi|trovate|troverai|troverete|trova|invio|inviamo|il|la|i|le|lo|gli|un|una)\b",
+        r"|^\s*allegat[oi]\s*:",
+        // Portuguese
+        r"|\bem\s+anexo\b|\bsegue(?:m)?\s+(?:em\s+)?anexos?\b|\b(?:anexei|anexamos|anexo\s+(?:o|a|os|as|segue|seguem))\b",
+        r"|\b(?:envio|enviamos|mando|te|lhe|vos)\s+(?:envio\s+)?(?:em\s+)?anexo\b",
+        r"|^\s*anexos?\s*:",
+        // Polish
+        r"|\bw\s+załączniku\b|\bw\s+załączeniu\b|\bzałączam(?:y)?\b|\bzałączył(?:em|am|iśmy)\b",
+        r"|^\s*załączniki?\s*:",
+        // Swedish
+        r"|\bbifogar\b|\b(?:jag|vi)\s+har\s+bifogat\b|\bbifogad?t?\s+(?:finns|finner|hittar|skickar|är)\b{end}",
+        r"|\bi\s+bilagan\b|\bse\s+(?:bifogad\s+fil|bilaga|bilagan|bifogade?)\b|\bsom\s+bilaga\b|^\s*bilag(?:a|or)\s*:",
+        // Danish and Norwegian
+        r"|\bvedh(?:æ|ae)ft(?:et|er)\b|\bvedlagt\b|\bse\s+(?:venligst\s+|vennligst\s+)?(?:vedh(?:æ|ae)ftede|vedlegg(?:et)?|vedlagte)\b",
+        r"|\bsom\s+(?:bilag|vedlegg)\b|\bi\s+(?:vedlegget|vedh(?:æ|ae)ftede\s+fil)\b|\blegger\s+(?:jeg\s+|vi\s+)?ved\b",
+        r"|^\s*(?:vedlegg|bilag)\s*:",
+        // Finnish; `\b{end}` after words whose last letter is not ASCII.
+        r"|\bliitteenä\b{end}|\bliitteessä\b{end}|\bohessa\b|\bliitän\b|\b(?:olen|olemme)\s+liittänyt\b",
+        r"|^\s*liitteet?\s*:",
+    ))
+});
+
+/// [`NEW_ONLY`] for the languages of [`OWN_MORE`].
+static NEW_ONLY_MORE: LazyLock<Screened> = LazyLock::new(|| {
+    Screened::gated(concat!(
+        r"(?i)\b(?:file|documento|documenti|relazione|fattura|preventivo|contratto|verbale)\s+allegat[oaie]\b",
+        r"|\b(?:arquivo|ficheiro|documento|relatório|fatura|proposta|contrato)s?\s+(?:em\s+)?anexos?\b",
+        r"|\bzałączon(?:y|a|e|ego|ym|ej)\b",
+        r"|\b(?:den|det|de)\s+(?:bifogade|vedh(?:æ|ae)ftede)\b|\bvedlagte\b",
+    ))
+});
+
+/// [`NOT_A_PROMISE`] for the languages of [`OWN_MORE`].
+static NOT_A_PROMISE_MORE: LazyLock<Screened> = LazyLock::new(|| {
+    Screened::gated(concat!(
+        r"(?i)\b(?:non|senza|nessun[oa]?|grazie\s+per)\b|\b(?:tuo|suo|vostro)\s+allegato\b|\b(?:mi|ci)\s+(?:hai|ha|avete|hanno)\s+(?:inviato|mandato)\b",
+        r"|\bnão\b{end}|\b(?:sem|nenhum|nenhuma)\b|\bobrigad[oa]\s+pel[oa]\b|\b(?:seu|teu)\s+anexo\b|\b(?:me|nos)\s+(?:enviou|mandou|enviaste)\b",
+        r"|\b(?:nie|bez|brak)\b|\bdzięk(?:i|uję)\s+za\b",
+        r"|\bved\s+siden\b|\b(?:inte|ej|ingen|inga|utan|uden|uten|ikke|ei|ilman)\b|\b(?:tak|takk)\s+for\b|\btack\s+för\b{end}|\bkiitos\b|\b(?:din|ditt|dit|jeres|deres)\s+(?:bilaga|vedlegg|bilag)\b",
+    ))
+});
+
+/// A word of every [`OWN_MORE`] and [`NEW_ONLY_MORE`] alternative.
+static MORE_WORDS: LazyLock<gate::Words> = LazyLock::new(|| {
+    gate::words(&[
+        "allegat", "allego", "allegh", "anex",
+        // Only ASCII letters fold: `ZAŁĄCZNIK` lowered is `zaŁĄcznik`.
+        "załącz", "zaŁĄcz", "bifoga", "bilag", "vedh", "vedlag", "vedlegg", "legger", "liit",
+        "ohessa",
+    ])
+});
+
+/// The phrases of a group of languages, behind their gate.
+struct Phrases {
+    words: &'static LazyLock<gate::Words>,
+    own: &'static LazyLock<Screened>,
+    new_only: &'static LazyLock<Screened>,
+    subject_only: Option<&'static LazyLock<Screened>>,
+    /// Clauses of these languages' phrases that promise nothing; those of
+    /// the other languages' words also count ("pas", "sin", "kein").
+    not_a_promise: &'static [&'static LazyLock<Screened>],
+}
+
+/// English, German, French, Spanish and Dutch; then the others.
+static LANGUAGES: [Phrases; 2] = [
+    Phrases {
+        words: &ATTACHMENT_WORDS,
+        own: &OWN,
+        new_only: &NEW_ONLY,
+        subject_only: Some(&SUBJECT_ONLY),
+        not_a_promise: &[&NOT_A_PROMISE],
+    },
+    Phrases {
+        words: &MORE_WORDS,
+        own: &OWN_MORE,
+        new_only: &NEW_ONLY_MORE,
+        subject_only: None,
+        not_a_promise: &[&NOT_A_PROMISE_MORE, &NOT_A_PROMISE],
+    },
+];
+
+/// Which of a group's patterns to look for.
+#[derive(Clone, Copy)]
+enum Where {
+    /// A reply's text: only the sender's own first-person phrases.
+    Reply,
+    Text,
+    Subject,
+}
+
+/// The first phrase in a text that promises an attachment, in any of the
+/// languages.
+fn promise(text: &str, place: Where) -> Option<&str> {
+    LANGUAGES.iter().find_map(|phrases| {
+        let patterns = [
+            Some(phrases.own),
+            (!matches!(place, Where::Reply)).then_some(phrases.new_only),
+            phrases
+                .subject_only
+                .filter(|_| matches!(place, Where::Subject)),
+        ];
+        promise_in(text, phrases, patterns.into_iter().flatten())
+    })
+}
+
+/// Whether a text holds a word of any language's phrases.
+fn may_promise(text: &str) -> bool {
+    LANGUAGES.iter().any(|p| p.words.is_match(text))
+}
+
 /// A clause that talks about someone else's attachment, or about a missing
 /// one, or uses "attach" in another sense. Every `\b` stands beside an
 /// ASCII letter (see [`Screened`]; `ningún` ends with `\b{end}`).
@@ -261,16 +388,22 @@ static ATTACHMENT_WORDS: LazyLock<gate::Words> = LazyLock::new(|| {
     ])
 });
 
-/// The first phrase in a text that promises an attachment.
-/// The patterns are compiled on first use, past the gate.
-fn promise<'t>(text: &'t str, patterns: &[&LazyLock<Screened>]) -> Option<&'t str> {
-    if !ATTACHMENT_WORDS.is_match(text) {
+/// The first phrase in a text that promises an attachment, by one group's
+/// patterns. The patterns are compiled on first use, past the gate.
+fn promise_in<'t>(
+    text: &'t str,
+    phrases: &Phrases,
+    patterns: impl Iterator<Item = &'static LazyLock<Screened>>,
+) -> Option<&'t str> {
+    if !phrases.words.is_match(text) {
         return None;
     }
-    for re in patterns.iter().filter_map(|p| p.screen(text)) {
+    for re in patterns.filter_map(|p| p.screen(text)) {
         for m in re.find_iter(text) {
             let clause = clause(text, m.start(), m.end());
-            if !NOT_A_PROMISE.is_match(clause) && !attached_elsewhere(clause) {
+            if !phrases.not_a_promise.iter().any(|p| p.is_match(clause))
+                && !attached_elsewhere(clause)
+            {
                 let phrase = text[m.range()].trim();
                 // "PFA" is matched with the word after it.
                 return Some(match phrase.get(..3) {
@@ -289,12 +422,14 @@ impl Rule for ForgottenAttachment {
         if msg.attachments.iter().any(|a| self.is_real(a)) {
             return;
         }
-        let own_only: &[&LazyLock<Screened>] = &[&OWN];
-        let all: &[&LazyLock<Screened>] = &[&OWN, &NEW_ONLY];
-        let body_patterns = if msg.is_reply { own_only } else { all };
+        let body = if msg.is_reply {
+            Where::Reply
+        } else {
+            Where::Text
+        };
         let subject = msg.subject.as_deref().unwrap_or("");
         let found = if !msg.is_reply && !has_forward_prefix(subject) && subject.len() <= 1000 {
-            promise(subject, &[&OWN, &NEW_ONLY, &SUBJECT_ONLY]).map(|p| {
+            promise(subject, Where::Subject).map(|p| {
                 (
                     p,
                     "subject",
@@ -312,11 +447,11 @@ impl Rule for ForgottenAttachment {
                 // and a search of each (2,000 instructions a paragraph,
                 // mostly setting up). A footer is told apart only where a
                 // promise is found.
-                if !ATTACHMENT_WORDS.is_match(authored) {
+                if !may_promise(authored) {
                     return None;
                 }
                 paragraphs(authored)
-                    .find_map(|p| promise(p, body_patterns).filter(|_| !is_disclaimer(p)))
+                    .find_map(|p| promise(p, body).filter(|_| !is_disclaimer(p)))
                     .map(|p| (p, "text", Location::part(part.mime_type(), part.line_of(p))))
             })
         });
@@ -353,7 +488,7 @@ mod tests {
     use crate::testing::{check_rule, check_rule_with, eml};
 
     fn promises(text: &str) -> bool {
-        promise(text, &[&OWN, &NEW_ONLY]).is_some()
+        promise(text, Where::Text).is_some()
     }
 
     #[test]
@@ -398,6 +533,23 @@ mod tests {
             "pfa my timesheet",
             "Voir en PJ le devis.",
             "le compte rendu en\tpj",
+            "Ciao Marco, in allegato trovi il verbale della riunione.",
+            "Ti allego il preventivo aggiornato.",
+            "Il file allegato contiene i dati.",
+            "Segue em anexo o relatório de vendas.",
+            "Bom dia, anexo o orçamento revisto.",
+            "W załączniku przesyłam protokół ze spotkania.",
+            "Załączam fakturę za marzec.",
+            "ZAŁĄCZAM fakturę.",
+            "Hej! Jag bifogar rapporten från mötet.",
+            "Bifogat finns protokollet.",
+            "Se bilaga.",
+            "Vedhæftet finder du referatet fra mødet.",
+            "Jeg har vedlagt tilbuddet.",
+            "Se vedlegg.",
+            "Jeg legger ved fakturaen for mars.",
+            "Liitteenä pöytäkirja eiliseltä kokoukselta.",
+            "Ohessa tarjous.",
         ] {
             assert!(promises(s), "{s}");
         }
@@ -408,10 +560,15 @@ mod tests {
         /// for, whichever of the two searches finds it.
         #[test]
         fn the_gate_lets_every_promise_through(
-            text in "(?:en|EN|En|PFA|Pfa|pfa|pFa|pj|PJ|pJ|Pj|p|j|the|see|attached|[jJ]oins|ci-joint|anbei|adjunto|[ \t\n.,:]|\u{e9}){0,10}"
+            text in "(?:en|EN|En|PFA|Pfa|pfa|pFa|pj|PJ|pJ|Pj|p|j|the|see|attached|[jJ]oins|ci-joint|anbei|adjunto|[zZ]ałączam|ZAŁĄCZAM|w|W|[aA]llego|[aA]nexo|[bB]ifogar|[vV]edlagt|[lL]iitteenä|[lL]egger|ved|[ \t\n.,:]|\u{e9}){0,10}"
         ) {
-            let matched = [&OWN, &NEW_ONLY, &SUBJECT_ONLY].iter().any(|p| p.is_match(&text));
-            proptest::prop_assert!(!matched || ATTACHMENT_WORDS.is_match(&text), "{:?}", text);
+            for phrases in &LANGUAGES {
+                let matched = [phrases.own, phrases.new_only]
+                    .into_iter()
+                    .chain(phrases.subject_only)
+                    .any(|p| p.is_match(&text));
+                proptest::prop_assert!(!matched || phrases.words.is_match(&text), "{:?}", text);
+            }
         }
     }
 
@@ -440,6 +597,21 @@ mod tests {
             "We've attached the logs to the ticket.",
             "Ningún informe adjunto.",
             "I have attached the notes to the café's menu.",
+            "Grazie per l'allegato.",
+            "Non trovo l'allegato.",
+            "Obrigado pelo anexo.",
+            "Não recebi o anexo.",
+            "Nie widzę załącznika.",
+            "Dziękuję za załącznik.",
+            "Tack för bilagan.",
+            "Jeg kunne ikke åbne den vedhæftede fil.",
+            "Takk for vedlegget.",
+            "Liitettä ei ollut viestissä.",
+            "Kiitos liitteestä.",
+            "Sono molto legato alla mia città.",
+            "O anexo do edifício fica à esquerda.",
+            "Projektet är ett bilaga till avtalet som vi diskuterade",
+            "Hun legger ved siden av oss i kveld.",
         ] {
             assert!(!promises(s), "{s}");
         }

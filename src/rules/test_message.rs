@@ -21,10 +21,14 @@ declare_rule! {
     ///   `test message`, `test email`, `this is a test`, `please ignore`,
     ///   `ignore this`, `ignore`, `test - please ignore`, `please disregard`,
     ///   and combinations of them, in any case and with any punctuation
-    ///   (`TEST!!`, `[list] testing #3`; also `Testnachricht`, `prueba`,
-    ///   `essai`, `bitte ignorieren`); or
+    ///   (`TEST!!`, `[list] testing #3`), also in German, French, Spanish,
+    ///   Italian, Portuguese, Dutch, Polish, Swedish, Danish, Norwegian and
+    ///   Finnish (`Testnachricht`, `message de test`, `esto es una prueba`,
+    ///   `messaggio di prova`, `mensagem de teste`, `dit is een test, graag
+    ///   negeren`, `wiadomość testowa`, `testmeddelande`, `testbesked`,
+    ///   `testmelding`, `tämä on testi`); or
     /// - its subject marks the test send of a real message: `[TEST] Spring
-    ///   newsletter`, `(Test) ...`, `TEST: ...`, `TEST - ...` (in capitals),
+    ///   newsletter`, `(Test) ...`, `[PROVA] ...`, `(Teste) ...`, `TEST: ...`, `TEST - ...` (in capitals),
     ///   `... [TEST]`, or it names a test mailing (`Integration Test Email
     ///   #1`, `test send 2`); or
     /// - the text the sender wrote is only such a phrase, after an optional
@@ -189,13 +193,35 @@ fn normalise(text: &str) -> String {
 
 /// A whole normalised text that is only test phrases.
 static TEST_PHRASE: LazyLock<Regex> = LazyLock::new(|| {
-    let test_word = r"(?:test(?:ing)?\d*|tst|testmail|testemail|testnachricht|prueba|teste|essai)";
-    let kind = r"(?:message|msg|email|e mail|mail|post|only|run|send|nachricht|mensaje|correo)";
-    let count = r"(?:\d+|one|two|three|un|deux|trois|eins|zwei|drei|uno|dos|tres)";
-    let please = r"(?:please|pls|plz|kindly|bitte|por favor|svp|graag|merci d)";
-    let ignore = r"(?:ignore|disregard|ignorieren|ignorer|ignorar|negeren)";
+    let test_word = concat!(
+        r"(?:test(?:ing)?\d*|tst|testmail|testemail|testnachricht|prueba|teste|essai|prova|próba",
+        r"|testowa|testowy|testi|testbericht|proefbericht|testmeddelande|testbesked|testmelding|testiviesti)",
+    );
+    let kind = concat!(
+        r"(?:message|msg|email|e mail|mail|post|only|run|send|nachricht|mensaje|correo|messaggio",
+        r"|mensagem|bericht|wiadomość|meddelande|besked|melding|viesti|sähköposti|e post)",
+    );
+    let count = concat!(
+        r"(?:\d+|one|two|three|un|deux|trois|eins|zwei|drei|uno|dos|tres|due|um|dois|três",
+        r"|een|twee|drie|jeden|dwa|trzy|ett|två|en|to|yksi|kaksi|kolme)",
+    );
+    let please = concat!(
+        r"(?:please|pls|plz|kindly|bitte|por favor|svp|graag|merci d|merci de|veuillez|per favore",
+        r"|si prega di|favor|gelieve|proszę|vänligen|venligst|vennligst)",
+    );
+    let ignore = concat!(
+        r"(?:ignore|disregard|ignorieren|ignorer|ignorar|negeren|ignoreren|negeer|ignorare|ignorate",
+        r"|zignoruj|zignorować|ignorować|ignorera|ohita|ohittakaa|voit ohittaa|jätä huomiotta)",
+    );
+    // "this is (just) a test" in the languages the rule knows.
+    let this_is = concat!(
+        r"(?:this is|it s|its|dies ist|das ist|ceci est|c est|esto es|es|questo è|è|isto é|é|dit is",
+        r"|to jest|to|detta är|det här är|dette er|det er|tämä on)",
+    );
+    let just = r"(?:just|only|nur|juste|seulement|solo|só|alleen|tylko|bara|kun|vain)";
+    let a = r"(?:a|ein|eine|un|une|una|um|uma|een|ett|en)";
     let test = format!(
-        r"(?:(?:this is |it s |its )?(?:just |only )?(?:a )?{test_word}(?: {kind})?(?: {count})*)"
+        r"(?:(?:{this_is} )?(?:{just} )?(?:{a} )?(?:{test_word}(?: {kind})?|{kind} (?:de |di |d )?{test_word})(?: {count})*)"
     );
     let ignore = format!(
         r"(?:(?:{please} )?{ignore}(?: (?:this|me|it|that))?(?: (?:{kind}|one|test))?(?: {please})?)"
@@ -206,9 +232,12 @@ static TEST_PHRASE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// A greeting line before a test phrase: `Hi all,`.
 static GREETING: LazyLock<Regex> = LazyLock::new(|| {
-    constant_regex(
-        r"^(?:hi|hello|hey|dear|good morning|good afternoon|hallo|bonjour|hola)?(?: (?:all|everyone|everybody|team|colleagues|folks|there))?$",
-    )
+    constant_regex(concat!(
+        r"^(?:hi|hello|hey|dear|good morning|good afternoon|hallo|bonjour|hola|ciao|buongiorno|salve",
+        r"|olá|ola|oi|bom dia|hoi|goedemorgen|guten morgen|buenos días|hej|hei|moi|dzień dobry|cześć|witam)?",
+        r"(?: (?:all|everyone|everybody|team|colleagues|folks|there|a tutti|tutti|todos|a todos|allemaal",
+        r"|alle|zusammen|à tous|tout le monde|wszystkim|allihopa|kaikki))?$",
+    ))
 });
 
 impl TestMessage {
@@ -244,7 +273,7 @@ const BANNER_MARKS: &str = "*=#~!-_<>[]()";
 static TEST_LABEL: LazyLock<Regex> = LazyLock::new(|| {
     constant_regex(concat!(
         r"^\s*(?:\[[^\]]*\]\s*)*(?:",
-        r"[\[(]\s*(?:(?i:test(?:\s+(?:send|e-?mail|message|version|copy|only|run))?)|TESTING)\s*[\])]",
+        r"[\[(]\s*(?:(?i:test(?:\s+(?:send|e-?mail|message|version|copy|only|run))?|prova|prueba|teste|testi|essai)|TESTING)\s*[\])]",
         r"|\*+\s*(?i:test(?:ing)?(?:\s+(?:send|e-?mail|message))?)\s*\*+",
         r"|TEST(?:ING)?\s*(?::|\||\s[-–—]\s)",
         r")",
@@ -402,6 +431,27 @@ mod tests {
             "Testnachricht",
             "bitte ignorieren",
             "Test, sorry",
+            "Messaggio di prova",
+            "Prova, si prega di ignorare",
+            "Questo è un test",
+            "Mensagem de teste - favor ignorar",
+            "Isto é um teste",
+            "Dit is een test, graag negeren",
+            "Testbericht",
+            "Wiadomość testowa, proszę zignorować",
+            "To jest test",
+            "Testmeddelande – vänligen ignorera",
+            "Detta är ett test",
+            "Testbesked, ignorer venligst",
+            "Dette er en test",
+            "Testmelding",
+            "Testiviesti, voit ohittaa",
+            "Tämä on testi",
+            "Ceci est un test, merci d'ignorer",
+            "Message de test",
+            "Esto es una prueba",
+            "Mensaje de prueba",
+            "Dies ist ein Test",
         ] {
             assert!(r.is_test_phrase(s), "{s}");
         }
@@ -418,6 +468,11 @@ mod tests {
             "!!!",
             "Latest",
             "Contest",
+            "Prova d'esame il 12 giugno",
+            "Teste de Covid amanhã",
+            "Testi tulokset",
+            "Proefbericht over de nieuwe kassa",
+            "Prova generale dello spettacolo",
         ] {
             assert!(!r.is_test_phrase(s), "{s}");
         }
@@ -476,6 +531,8 @@ mod tests {
             "Jürgen's test email",
             "Newsletter te\u{17f}t send",
             "It\u{2019}s a test email",
+            "[PROVA] Newsletter di maggio",
+            "(Teste) Boletim de junho",
         ] {
             assert!(marked(s), "{s}");
         }
