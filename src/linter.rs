@@ -1,8 +1,10 @@
 //! The engine: the rules in force for a run, and checking one message.
 
+use crate::allow::allowed_rules;
 use crate::audience::{Audience, Org};
 use crate::config::{Config, ConfigError, RuleSettings};
 use crate::finding::{Diagnostic, Finding, Severity};
+#[cfg(feature = "history")]
 use crate::history::{self, History};
 use crate::message::Message;
 use crate::rules::{self, Context, REGISTRY, Rule};
@@ -11,9 +13,6 @@ use std::borrow::Cow;
 
 /// Recipients from which a message's rules run in parallel.
 const PARALLEL_RULES_FROM: usize = 10_000;
-
-/// The header a draft uses to silence named rules for itself, like `# noqa`.
-pub const ALLOW_HEADER: &str = "X-Maillint-Allow";
 
 struct ActiveRule {
     id: Cow<'static, str>,
@@ -29,7 +28,10 @@ pub struct Linter {
     rules: Vec<ActiveRule>,
     inline_allow: bool,
     /// The sender's history, for the history rules.
+    #[cfg(feature = "history")]
     history: Option<History>,
+    /// What the caller should tell the user; see [`Linter::warnings`].
+    warnings: Vec<String>,
 }
 
 /// Which rules a run uses, from `--select`, `--ignore` and
@@ -110,15 +112,23 @@ impl Linter {
                 });
             }
         }
-        let reads_history = active
-            .iter()
-            .any(|a| rules::HISTORY_RULES.contains(&a.id.as_ref()));
-        let history = history::index_path(&config)
-            .filter(|_| reads_history)
-            .and_then(|path| open_history(&path));
+        let org = Org::new(&config)?;
+        #[cfg_attr(not(feature = "history"), allow(unused_mut))]
+        let mut warnings = Vec::new();
+        #[cfg(feature = "history")]
+        let history = {
+            let reads_history = active
+                .iter()
+                .any(|a| rules::HISTORY_RULES.contains(&a.id.as_ref()));
+            history::index_path(&config)
+                .filter(|_| reads_history)
+                .and_then(|path| open_history(&path, &mut warnings))
+        };
         Ok(Linter {
+            #[cfg(feature = "history")]
             history,
-            org: Org::new(&config)?,
+            warnings,
+            org,
             many_recipients: rules::many_recipients(&config),
             config,
             rules: active,
@@ -128,6 +138,13 @@ impl Linter {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// What setting up found wrong without stopping: the checks run, and
+    /// the caller says these once (the CLI on stderr, the gateway in its
+    /// log), as one line each without a `warning:` prefix.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// Runs every active rule over one message.
@@ -144,7 +161,7 @@ impl Linter {
             &audience,
             &self.config,
             self.many_recipients,
-            self.history.as_ref(),
+            self.recall(),
         );
         let allowed = if self.inline_allow {
             allowed_rules(message)
@@ -180,34 +197,33 @@ impl Linter {
     }
 }
 
+impl Linter {
+    /// The index for the history rules, when there is one.
+    #[cfg(feature = "history")]
+    fn recall(&self) -> Option<&dyn crate::history::Recall> {
+        self.history.as_ref().map(|h| h as _)
+    }
+
+    /// Without the `history` feature there is never an index: the history
+    /// rules stay silent.
+    #[cfg(not(feature = "history"))]
+    fn recall(&self) -> Option<&dyn crate::history::Recall> {
+        None
+    }
+}
+
 /// The sender's history for the history rules. A damaged index must not
-/// stop every message: it is said once, and the other rules run.
-fn open_history(path: &std::path::Path) -> Option<History> {
+/// stop every message: it becomes a warning, and the other rules run.
+#[cfg(feature = "history")]
+fn open_history(path: &std::path::Path, warnings: &mut Vec<String>) -> Option<History> {
     History::open_for_reading(path).unwrap_or_else(|e| {
-        eprintln!(
-            "maillint: warning: {e}; checking without the history rules ({}); move it away and \
-             run `maillint learn` to rebuild it",
+        warnings.push(format!(
+            "{e}; checking without the history rules ({}); move it away and run `maillint \
+             learn` to rebuild it",
             rules::HISTORY_RULES.join(", ")
-        );
+        ));
         None
     })
-}
-
-/// The rule ids one `X-Maillint-Allow` value names: `rule-a, rule-b` or
-/// `rule-a rule-b`, before an optional `; reason=...`.
-pub fn allowance_ids(value: &str) -> impl Iterator<Item = &str> {
-    let ids = value.split(';').next().unwrap_or_default();
-    ids.split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|id| !id.is_empty())
-}
-
-/// Rule ids named in the message's `X-Maillint-Allow` headers (any number
-/// of them).
-fn allowed_rules(message: &Message) -> Vec<&str> {
-    message
-        .headers_named(ALLOW_HEADER)
-        .flat_map(|h| allowance_ids(h.value))
-        .collect()
 }
 
 #[cfg(test)]
@@ -253,10 +269,6 @@ mod tests {
             let storm = f.iter().find(|f| f.rule == "reply-all-to-list").unwrap();
             assert!(storm.suppressed, "{header}");
         }
-        assert_eq!(
-            allowance_ids(" a, b  c;d e").collect::<Vec<_>>(),
-            ["a", "b", "c"]
-        );
     }
 
     #[test]
@@ -279,5 +291,33 @@ mod tests {
             Linter::new(Config::default(), &selection),
             Err(SetupError::UnknownRule(id)) if id == "nope"
         ));
+    }
+
+    /// A damaged index is a warning handed to the caller (the CLI says it
+    /// on stderr, the gateway in its log): the library prints nothing.
+    /// Without the `history` feature the index is never opened.
+    #[test]
+    fn a_damaged_index_is_a_returned_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = dir.path().join("history.sqlite");
+        std::fs::write(
+            &index,
+            "not an index, just text long enough to look like a file",
+        )
+        .unwrap();
+        let mut config = Config::default();
+        config.history.index = Some(index.clone());
+        let linter = Linter::new(config, &Selection::default()).unwrap();
+        let expected = if cfg!(feature = "history") {
+            vec![format!(
+                "history index {}: file is not a database; checking without the history rules \
+                 (new-recipient, name-mismatch, unusual-company); move it away and run \
+                 `maillint learn` to rebuild it",
+                index.display()
+            )]
+        } else {
+            Vec::new()
+        };
+        assert_eq!(linter.warnings(), expected);
     }
 }

@@ -4,7 +4,11 @@
 mod cli;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use cli::{ExitStatus, check, explain, git_hook, init, learn, man, milter, rules, sendmail};
+#[cfg(feature = "history")]
+use cli::learn;
+#[cfg(feature = "milter")]
+use cli::milter;
+use cli::{ExitStatus, check, explain, git_hook, init, man, rules, sendmail};
 use std::io;
 use std::process::ExitCode;
 
@@ -24,6 +28,7 @@ enum Command {
     /// git send-email's sendemail-validate hook: check a patch mail before it is sent
     GitHook(git_hook::GitHookArgs),
     /// Learn from your sent mail (Maildirs, mbox files, .eml directories) for the history rules
+    #[cfg(feature = "history")]
     Learn(learn::LearnArgs),
     /// Write a commented starter maillint.toml in the current directory
     Init(init::InitArgs),
@@ -36,6 +41,7 @@ enum Command {
     /// Show the documentation of a rule
     Explain(explain::ExplainArgs),
     /// Run as a milter for Postfix or Sendmail: check every outgoing message at the mail server
+    #[cfg(feature = "milter")]
     Milter(milter::MilterArgs),
 }
 
@@ -49,6 +55,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Sendmail(args) => ExitStatus::Sendmail(sendmail::run(args)),
         Command::GitHook(args) => git_hook::run(args),
+        #[cfg(feature = "history")]
         Command::Learn(args) => learn::run(args),
         Command::Init(args) => init::run(args),
         Command::Completions { shell } => {
@@ -58,6 +65,7 @@ fn main() -> ExitCode {
         Command::Man => man::run(Cli::command()),
         Command::Rules(args) => rules::run(args),
         Command::Explain(args) => explain::run(args),
+        #[cfg(feature = "milter")]
         Command::Milter(args) => milter::run(args),
     };
     status.into()

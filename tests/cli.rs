@@ -907,6 +907,7 @@ fn a_parallel_batch_reports_in_input_order() {
     );
 }
 
+#[cfg(feature = "history")]
 #[test]
 fn learn_then_check_then_forget() {
     let dir = tempfile::tempdir().unwrap();
@@ -947,10 +948,12 @@ fn learn_then_check_then_forget() {
 /// The index of a test's own: `maillint` runs with XDG_DATA_HOME in the
 /// working directory, so `learn` without `--index` writes there and no test
 /// reads the index of the person running the tests.
+#[cfg(feature = "history")]
 fn default_index(dir: &Workdir) -> std::path::PathBuf {
     dir.path().join(".no-data/maillint/history.sqlite")
 }
 
+#[cfg(feature = "history")]
 #[test]
 fn learn_writes_its_index_under_xdg_data_home_and_reads_only_new_mail_again() {
     let dir = Workdir::new();
@@ -979,6 +982,7 @@ fn learn_writes_its_index_under_xdg_data_home_and_reads_only_new_mail_again() {
         ));
 }
 
+#[cfg(feature = "history")]
 #[test]
 fn a_damaged_index_is_said_once_and_the_other_rules_still_run() {
     let dir = Workdir::new();
@@ -1029,6 +1033,7 @@ fn a_damaged_index_is_said_once_and_the_other_rules_still_run() {
 }
 
 /// Everything an index knows, table by table, in a stable order.
+#[cfg(feature = "history")]
 fn index_contents(path: &Path) -> Vec<String> {
     let conn = rusqlite::Connection::open(path).unwrap();
     let mut rows = Vec::new();
@@ -1050,6 +1055,7 @@ fn index_contents(path: &Path) -> Vec<String> {
 /// `maillint learn` killed (SIGKILL) while it writes: the index still opens
 /// and is consistent (whole batches only), and a second run completes it to
 /// exactly what an uninterrupted run learns.
+#[cfg(feature = "history")]
 #[cfg(unix)]
 #[test]
 fn learn_killed_midway_leaves_an_index_a_rerun_completes() {

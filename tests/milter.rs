@@ -393,3 +393,31 @@ fn a_message_maillint_cannot_check_gets_the_fault_action() {
     let replies = mta.message("jane@example.org", &["bob@partner.example"], CLEAN);
     assert_eq!(replies, [(b'c', Vec::new())]);
 }
+
+/// A damaged history index is said once, in the gateway's log (where its
+/// administrator looks, not on a terminal nobody reads), and the gateway
+/// still starts and checks with the other rules.
+#[cfg(feature = "history")]
+#[test]
+fn a_damaged_history_index_is_said_in_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("history.sqlite");
+    std::fs::write(
+        &index,
+        "not an index, just text long enough to look like a file",
+    )
+    .unwrap();
+    let mut config = parse(CONFIG);
+    config.history.index = Some(index.clone());
+    let log = Log::default();
+    Gateway::new(config, Box::new(log.clone())).unwrap();
+    assert_eq!(
+        log.text(),
+        format!(
+            "maillint milter: warning: history index {}: file is not a database; checking \
+             without the history rules (new-recipient, name-mismatch, unusual-company); move it \
+             away and run `maillint learn` to rebuild it\n",
+            index.display()
+        )
+    );
+}

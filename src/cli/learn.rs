@@ -2,8 +2,11 @@
 
 use super::{ExitStatus, fail, load_config};
 use clap::Args;
-use maillint::history;
-use std::path::PathBuf;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use maillint::history::{self, LearnSummary};
+use maillint::numbers::{plural, thousands};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 
 #[derive(Args)]
 pub struct LearnArgs {
@@ -28,8 +31,61 @@ pub fn run(args: LearnArgs) -> ExitStatus {
     let Some(index) = args.index.or_else(|| history::index_path(&config)) else {
         return fail("no place for the index (set HOME or XDG_DATA_HOME, or [history] index)");
     };
-    match history::learn_or_forget(&config, &args.paths, args.forget.as_deref(), &index) {
-        Ok(()) => ExitStatus::Success,
+    if let Some(addr) = args.forget {
+        return match history::forget(&index, &addr) {
+            Ok(true) => {
+                println!("forgot {addr}");
+                ExitStatus::Success
+            }
+            Ok(false) => {
+                println!("{addr} was not in the index");
+                ExitStatus::Success
+            }
+            Err(e) => fail(e),
+        };
+    }
+    let bar = ProgressBar::with_draw_target(
+        None,
+        if std::io::stderr().is_terminal() {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        },
+    );
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {human_pos} messages read in {elapsed} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    let learned = history::learn_paths(&config.input, &args.paths, &index, &|s| {
+        bar.inc(1);
+        if s.known > 0 {
+            bar.set_message(format!("{} already learned", s.known));
+        }
+    });
+    bar.finish_and_clear();
+    match learned {
+        Ok(summary) => {
+            print_summary(&summary, &index);
+            ExitStatus::Success
+        }
         Err(e) => fail(e),
     }
+}
+
+/// What could not be read, on stderr, then what was learned.
+fn print_summary(summary: &LearnSummary, index: &Path) {
+    for error in &summary.errors {
+        eprintln!("maillint: error: {}", maillint::guard::one_line(error));
+    }
+    println!(
+        "learned {} into {}{}; read {}",
+        plural(summary.learned, "message", "messages"),
+        index.display(),
+        if summary.known > 0 {
+            format!(" ({} already learned)", thousands(summary.known))
+        } else {
+            String::new()
+        },
+        plural(summary.read, "message", "messages"),
+    );
 }

@@ -5,8 +5,10 @@ pub mod check;
 pub mod explain;
 pub mod git_hook;
 pub mod init;
+#[cfg(feature = "history")]
 pub mod learn;
 pub mod man;
+#[cfg(feature = "milter")]
 pub mod milter;
 pub mod rules;
 pub mod sendmail;
@@ -17,7 +19,7 @@ use maillint::config::Config;
 use maillint::finding::Finding;
 use maillint::linter::{Linter, Selection};
 use maillint::message::Message;
-use maillint::report::{self, FailOn, HumanOptions, MessageReport, Report};
+use maillint::report::{FailOn, Human, MessageReport, PrintOptions, Printer, Report};
 use maillint::rules::REGISTRY;
 use std::ffi::OsStr;
 use std::io::Write;
@@ -146,7 +148,11 @@ pub fn build_linter(lint: &LintArgs) -> Result<Linter, String> {
         ignore: lint.ignore.clone(),
         no_inline_allow: lint.no_inline_allow,
     };
-    Linter::new(config, &selection).map_err(|e| e.to_string())
+    let linter = Linter::new(config, &selection).map_err(|e| e.to_string())?;
+    for warning in linter.warnings() {
+        eprintln!("maillint: warning: {warning}");
+    }
+    Ok(linter)
 }
 
 /// One message's findings, printed for a person (on stderr or a terminal).
@@ -154,6 +160,7 @@ pub fn print_findings(
     source: &str,
     message: &Message,
     findings: Vec<Finding>,
+    config: &Config,
     color: bool,
     out: &mut dyn Write,
 ) {
@@ -166,6 +173,7 @@ pub fn print_findings(
         }],
         errors: Vec::new(),
     };
+    let options = PrintOptions { config, color };
     // Nothing useful can be done when the terminal itself cannot be written.
-    let _ = report::print_human(&report, HumanOptions { color }, out);
+    let _ = Human.print(&report, &options, out);
 }

@@ -4,6 +4,7 @@
 
 use super::{Color, LintArgs, build_linter, print_findings};
 use clap::Args;
+use maillint::config::Config;
 use maillint::finding::Finding;
 use maillint::linter::Linter;
 use maillint::message::{Field, Message};
@@ -119,9 +120,16 @@ fn check_and_send(args: SendmailArgs, hold: &Hold, color: bool) -> i32 {
     let findings = linter.check(&message);
     let blocking = sendmail::blocking(&findings, args.lint.fail_on);
     if blocking > 0 {
-        let confirmed = args.confirm && confirm_on_tty(&message, &findings, color);
+        let confirmed = args.confirm && confirm_on_tty(&message, &findings, linter.config(), color);
         if !confirmed {
-            print_findings("message", &message, findings, color, &mut io::stderr());
+            print_findings(
+                "message",
+                &message,
+                findings,
+                linter.config(),
+                color,
+                &mut io::stderr(),
+            );
             let reason = format!(
                 "message not sent: {} at or above --fail-on",
                 if blocking == 1 {
@@ -134,7 +142,14 @@ fn check_and_send(args: SendmailArgs, hold: &Hold, color: bool) -> i32 {
         }
     } else if !findings.is_empty() {
         // Below the threshold: shown, and sent.
-        print_findings("message", &message, findings, color, &mut io::stderr());
+        print_findings(
+            "message",
+            &message,
+            findings,
+            linter.config(),
+            color,
+            &mut io::stderr(),
+        );
     }
 
     let path = args
@@ -152,7 +167,11 @@ fn check_and_send(args: SendmailArgs, hold: &Hold, color: bool) -> i32 {
     }
     match sendmail::deliver(&path, &args.args, hold.raw) {
         Delivery::Exited(0) => {
-            maillint::history::learn_sent(linter.config(), &message, hold.raw);
+            #[cfg(feature = "history")]
+            if let Err(warning) = maillint::history::learn_sent(linter.config(), &message, hold.raw)
+            {
+                eprintln!("maillint: warning: {warning}");
+            }
             0
         }
         Delivery::Exited(code) => code,
@@ -255,7 +274,7 @@ fn is_this_program(path: &Path) -> bool {
 }
 
 /// Shows the findings on the terminal and asks. No terminal: no.
-fn confirm_on_tty(message: &Message, findings: &[Finding], color: bool) -> bool {
+fn confirm_on_tty(message: &Message, findings: &[Finding], config: &Config, color: bool) -> bool {
     let Ok(tty) = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -266,7 +285,14 @@ fn confirm_on_tty(message: &Message, findings: &[Finding], color: bool) -> bool 
     let Ok(mut writer) = tty.try_clone() else {
         return false;
     };
-    print_findings("message", message, findings.to_vec(), color, &mut writer);
+    print_findings(
+        "message",
+        message,
+        findings.to_vec(),
+        config,
+        color,
+        &mut writer,
+    );
     if write!(writer, "Send anyway? [y/N] ")
         .and_then(|()| writer.flush())
         .is_err()

@@ -1,13 +1,14 @@
 //! `maillint learn`: adding sent mail to the index.
 
-use super::{BATCH, History, HistoryError, MAX_CIRCLE, address_key, index_path, name_key, ordered};
+use super::index::{BATCH, History, HistoryError, error_at, ordered};
+use super::{MAX_CIRCLE, address_key, index_path, name_key};
 use crate::config::Config;
 use crate::input::{self, FileStamp, Input, Item, Limits, MboxPosition, RawMessage, Start};
 use crate::message::{Field, Message};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use crate::numbers::fnv1a;
 use rusqlite::{OptionalExtension, Transaction, params};
 use std::cell::RefCell;
-use std::io::{IsTerminal, Read, Seek};
+use std::io::{Read, Seek};
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -265,7 +266,7 @@ fn tail_hash(file: &FileStamp, offset: u64) -> Option<i64> {
     f.seek(std::io::SeekFrom::Start(start)).ok()?;
     let mut bytes = Vec::new();
     f.take(offset - start).read_to_end(&mut bytes).ok()?;
-    (bytes.len() as u64 == offset - start).then(|| i64::from_ne_bytes(fnv(&bytes).to_ne_bytes()))
+    (bytes.len() as u64 == offset - start).then(|| i64::from_ne_bytes(fnv1a(&bytes).to_ne_bytes()))
 }
 
 /// A file's time as the index keeps it, to the nanosecond: a file
@@ -297,23 +298,22 @@ pub fn learn_message(
 }
 
 /// After `maillint sendmail` passed a message on: learns it when
-/// `[history] learn_on_send` is set. A failure is reported and otherwise
-/// ignored: the message is sent already.
-pub fn learn_sent(config: &Config, message: &Message, raw: &[u8]) {
+/// `[history] learn_on_send` is set. A failure comes back as a warning for
+/// the caller to say, and is otherwise ignored: the message is sent already.
+pub fn learn_sent(config: &Config, message: &Message, raw: &[u8]) -> Result<(), String> {
     if !config.history.learn_on_send {
-        return;
+        return Ok(());
     }
     let Some(path) = index_path(config) else {
-        return;
+        return Ok(());
     };
-    let learned = History::create(&path)
+    History::create(&path)
         .map_err(|e| e.to_string())
         .and_then(|h| {
             learn_message(&h, message, raw, Some(SystemTime::now())).map_err(|e| e.to_string())
-        });
-    if let Err(e) = learned {
-        eprintln!("maillint: warning: the message was sent but not learned: {e}");
-    }
+        })
+        .map(|_| ())
+        .map_err(|e| format!("the message was sent but not learned: {e}"))
 }
 
 /// Records one message unless it was learned before: its recipients and
@@ -396,85 +396,33 @@ fn record(
 
 /// A message without a Message-ID is known by its content.
 fn content_key(bytes: &[u8]) -> String {
-    format!("fnv:{:016x}:{}", fnv(bytes), bytes.len())
+    format!("fnv:{:016x}:{}", fnv1a(bytes), bytes.len())
 }
 
-/// FNV-1a: stable across runs and Rust versions, unlike the standard
-/// library's hasher.
-fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
-/// `maillint learn`: learns the paths, or forgets an address, in the index
-/// at `path`, and prints a summary.
-pub fn learn_or_forget(
-    config: &Config,
+/// `maillint learn PATHS`: learns the paths into the index at `path`
+/// (created when missing), calling `progress` as [`learn`] does. What could
+/// not be read is in the summary's `errors`; the caller says it.
+pub fn learn_paths(
+    limits: &Limits,
     paths: &[String],
-    forget: Option<&str>,
     path: &Path,
-) -> Result<(), String> {
-    let history = History::create(path).map_err(|e| e.to_string())?;
-    let in_index = |e: rusqlite::Error| {
-        HistoryError {
-            path: path.display().to_string(),
-            problem: e.to_string(),
-        }
-        .to_string()
-    };
-    if let Some(addr) = forget {
-        if history.forget(addr).map_err(in_index)? {
-            println!("forgot {addr}");
-        } else {
-            println!("{addr} was not in the index");
-        }
-        return Ok(());
-    }
+    progress: &dyn Fn(&LearnSummary),
+) -> Result<LearnSummary, HistoryError> {
+    let history = History::create(path)?;
     let inputs: Vec<Input> = paths.iter().map(|p| Input::from_arg(p)).collect();
-    let bar = ProgressBar::with_draw_target(
-        None,
-        if std::io::stderr().is_terminal() {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        },
-    );
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {human_pos} messages read in {elapsed} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    let summary = learn(&history, &inputs, &config.input, &|s| {
-        bar.inc(1);
-        if s.known > 0 {
-            bar.set_message(format!("{} already learned", s.known));
-        }
-    })
-    .map_err(in_index)?;
-    bar.finish_and_clear();
-    for error in &summary.errors {
-        eprintln!("maillint: error: {}", crate::guard::one_line(error));
-    }
-    println!(
-        "learned {} into {}{}; read {}",
-        crate::rules::plural(summary.learned, "message", "messages"),
-        path.display(),
-        if summary.known > 0 {
-            format!(
-                " ({} already learned)",
-                crate::rules::thousands(summary.known)
-            )
-        } else {
-            String::new()
-        },
-        crate::rules::plural(summary.read, "message", "messages"),
-    );
-    Ok(())
+    learn(&history, &inputs, limits, progress).map_err(error_at(path))
+}
+
+/// `maillint learn --forget ADDRESS`: removes the address from the index
+/// at `path`; whether it was there.
+pub fn forget(path: &Path, addr: &str) -> Result<bool, HistoryError> {
+    History::create(path)?.forget(addr).map_err(error_at(path))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::history::Recall;
 
     fn index() -> (tempfile::TempDir, History) {
         let dir = tempfile::tempdir().unwrap();

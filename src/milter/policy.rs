@@ -70,6 +70,10 @@ impl Gateway {
             None
         };
         let linter = Linter::new(config, &Selection::default()).map_err(|e| e.to_string())?;
+        // Said once, in the log where the gateway's administrator looks.
+        for warning in linter.warnings() {
+            log.line(&format!("maillint milter: warning: {warning}"));
+        }
         Ok(Gateway {
             linter,
             settings,

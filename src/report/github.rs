@@ -1,7 +1,7 @@
 //! GitHub Actions workflow commands: each finding becomes an annotation on
 //! the file and line in the pull request.
 
-use super::Report;
+use super::{PrintOptions, Printer, Report};
 use crate::finding::Severity;
 use std::io::{self, Write};
 
@@ -17,7 +17,19 @@ fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
-pub fn print_github(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+pub struct Github;
+
+impl Printer for Github {
+    fn name(&self) -> &'static str {
+        "github"
+    }
+
+    fn print(&self, report: &Report, _: &PrintOptions, out: &mut dyn Write) -> io::Result<()> {
+        print_github(report, out)
+    }
+}
+
+fn print_github(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     for msg in &report.messages {
         for f in msg.active_findings() {
             let command = match f.severity {

@@ -1,15 +1,31 @@
-use super::Report;
+use super::{PrintOptions, Printer, Report};
 use crate::finding::{Finding, Severity};
 use crate::guard::one_line;
 use anstyle::{AnsiColor, Style};
 use std::io::{self, Write};
 
-/// `source:line: severity[rule]: message` and a `help:` line per finding;
-/// for a batch, how many messages each rule hit; then a summary.
-/// Unreadable inputs are only counted here: they are reported on standard
-/// error as they happen.
-pub fn print_human(report: &Report, options: HumanOptions, out: &mut dyn Write) -> io::Result<()> {
-    let paint = Paint(options.color);
+/// For a person: `source:line: severity[rule]: message` and a `help:` line
+/// per finding; for a batch, how many messages each rule hit; then a
+/// summary. Unreadable inputs are only counted here: they are reported on
+/// standard error as they happen.
+pub struct Human;
+
+impl Printer for Human {
+    fn name(&self) -> &'static str {
+        "human"
+    }
+
+    fn print(
+        &self,
+        report: &Report,
+        options: &PrintOptions,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        print_human(report, Paint(options.color), out)
+    }
+}
+
+fn print_human(report: &Report, paint: Paint, out: &mut dyn Write) -> io::Result<()> {
     for msg in &report.messages {
         for finding in msg.active_findings() {
             print_finding(&msg.source, finding, paint, out)?;
@@ -35,7 +51,7 @@ pub fn print_human(report: &Report, options: HumanOptions, out: &mut dyn Write) 
         parts.push(format!(
             "{} allowed by {}",
             count(s.suppressed, "finding", "findings"),
-            crate::linter::ALLOW_HEADER
+            crate::allow::ALLOW_HEADER
         ));
     }
     let line = format!(
@@ -51,13 +67,6 @@ pub fn print_human(report: &Report, options: HumanOptions, out: &mut dyn Write) 
         AnsiColor::Green
     };
     writeln!(out, "{}", paint.bold_in(colour, &line))
-}
-
-/// How [`print_human`] prints.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct HumanOptions {
-    /// ANSI colours and bold, for a terminal.
-    pub color: bool,
 }
 
 /// Styles text when colour is on, and leaves it alone otherwise.

@@ -1,4 +1,4 @@
-use super::{InputError, MessageReport, Report, Summary};
+use super::{InputError, MessageReport, PrintOptions, Printer, Report, Summary};
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -13,7 +13,21 @@ struct Document<'a> {
     summary: Summary,
 }
 
-pub fn print_json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+/// One JSON document: every message's findings, the unreadable inputs and
+/// the summary, for scripts.
+pub struct Json;
+
+impl Printer for Json {
+    fn name(&self) -> &'static str {
+        "json"
+    }
+
+    fn print(&self, report: &Report, _: &PrintOptions, out: &mut dyn Write) -> io::Result<()> {
+        print_json(report, out)
+    }
+}
+
+fn print_json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let doc = Document {
         version: JSON_VERSION,
         messages: &report.messages,

@@ -1,19 +1,49 @@
 //! Printing: a [`Report`] holds everything checking produced; the printers
-//! here only format it.
+//! here only format it. Each output format is one file implementing
+//! [`Printer`], listed once in [`PRINTERS`]: `--format` takes its names
+//! from there, so a new format is a new file and its line in that list.
 
 mod github;
 mod human;
 mod json;
 mod sarif;
 
-pub use github::print_github;
-pub use human::{HumanOptions, print_human};
-pub use json::print_json;
-pub use sarif::print_sarif;
+pub use human::Human;
 
+use crate::config::Config;
 use crate::finding::{Finding, Severity};
 use crate::input::Origin;
 use serde::Serialize;
+use std::io::{self, Write};
+
+/// An output format.
+pub trait Printer: Sync {
+    /// Its name, as `--format` takes it.
+    fn name(&self) -> &'static str;
+
+    /// Writes the whole report to `out`.
+    fn print(&self, report: &Report, options: &PrintOptions, out: &mut dyn Write)
+    -> io::Result<()>;
+}
+
+/// What a printer may use besides the report; each takes what it needs.
+#[derive(Clone, Copy)]
+pub struct PrintOptions<'a> {
+    /// The configuration the report was made with (SARIF describes its
+    /// custom rules).
+    pub config: &'a Config,
+    /// ANSI colours and bold, for a terminal.
+    pub color: bool,
+}
+
+/// Every output format, in the order `--format` lists them; the first is
+/// the default.
+pub static PRINTERS: [&dyn Printer; 4] = [&Human, &json::Json, &sarif::Sarif, &github::Github];
+
+/// The printer `--format` names.
+pub fn printer(name: &str) -> Option<&'static dyn Printer> {
+    PRINTERS.iter().copied().find(|p| p.name() == name)
+}
 
 /// The findings for one message.
 #[derive(Debug, Clone, Serialize)]

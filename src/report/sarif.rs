@@ -1,6 +1,6 @@
 //! SARIF 2.1.0, for code-scanning dashboards and CI tools.
 
-use super::{MessageReport, Report};
+use super::{MessageReport, PrintOptions, Printer, Report};
 use crate::config::Config;
 use crate::finding::{Finding, Severity};
 use crate::input::Origin;
@@ -117,7 +117,26 @@ fn result(msg: &MessageReport, f: &Finding, rule_index: Option<usize>) -> Value 
     result
 }
 
-pub fn print_sarif(report: &Report, config: &Config, out: &mut dyn Write) -> io::Result<()> {
+/// SARIF 2.1.0, for code-scanning tools: the rules in force (custom ones
+/// from the configuration) and a result per finding.
+pub struct Sarif;
+
+impl Printer for Sarif {
+    fn name(&self) -> &'static str {
+        "sarif"
+    }
+
+    fn print(
+        &self,
+        report: &Report,
+        options: &PrintOptions,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        print_sarif(report, options.config, out)
+    }
+}
+
+fn print_sarif(report: &Report, config: &Config, out: &mut dyn Write) -> io::Result<()> {
     let rules = rule_descriptors(config);
     let index_of = |id: &str| rules.iter().position(|r| r["id"] == id);
     let results: Vec<Value> = report

@@ -145,6 +145,8 @@ fn sensitive(cx: &Context<'_>) -> Option<String> {
     screen.first_found(msg, new_text_only(msg, cx.audience.reaches_mass_list()))
 }
 
+// Every test here learns an index: the `history` feature.
+#[cfg(feature = "history")]
 #[cfg(test)]
 mod tests {
     use crate::finding::Severity;

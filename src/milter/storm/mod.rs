@@ -18,6 +18,7 @@ pub use self::store::Store;
 
 use crate::config::StormConfig;
 use crate::message::{Message, strip_subject_prefixes};
+use crate::numbers::fnv1a;
 use std::time::Duration;
 
 /// The storm rules over a store.
@@ -190,14 +191,6 @@ fn subject_key(message: &Message) -> u64 {
         .map(str::to_lowercase)
         .collect();
     fnv1a(format!("subject:{}", words.join(" ")).as_bytes())
-}
-
-/// FNV-1a, 64 bits: a hash that is the same in every process, for keys
-/// shared through Redis.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
-        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 #[cfg(test)]
