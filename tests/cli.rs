@@ -1158,3 +1158,31 @@ fn learn_killed_midway_leaves_an_index_a_rerun_completes() {
     learn(&whole);
     assert_eq!(index_contents(&killed), index_contents(&whole));
 }
+
+/// Built without its optional parts (`--no-default-features`), maillint
+/// has no `learn` or `milter` subcommand, and says so as for any unknown
+/// one; `check` works as ever.
+#[cfg(not(all(feature = "history", feature = "milter")))]
+#[test]
+fn subcommands_of_parts_left_out_are_unknown() {
+    let dir = Workdir::new();
+    dir.write("a.eml", STORM);
+    let left_out = [
+        ("learn", cfg!(feature = "history")),
+        ("milter", cfg!(feature = "milter")),
+    ];
+    for (subcommand, _) in left_out.iter().filter(|(_, built)| !built) {
+        dir.maillint()
+            .args([subcommand, "--help"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "unrecognized subcommand '{subcommand}'"
+            )));
+    }
+    dir.maillint()
+        .args(["check", "a.eml", "--color", "never"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("reply-all-to-list"));
+}
