@@ -16,8 +16,8 @@ pub struct CheckArgs {
     #[command(flatten)]
     lint: LintArgs,
     // The names of report::PRINTERS, the first one the default.
-    #[arg(long, value_parser = PossibleValuesParser::new(PRINTERS.map(|p| p.name())),
-          default_value = PRINTERS[0].name())]
+    #[arg(long, value_parser = PossibleValuesParser::new(PRINTERS.map(|(name, _)| name)),
+          default_value = PRINTERS[0].0)]
     format: String,
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,

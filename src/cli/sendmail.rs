@@ -119,17 +119,12 @@ fn check_and_send(args: SendmailArgs, hold: &Hold, color: bool) -> i32 {
 
     let findings = linter.check(&message);
     let blocking = sendmail::blocking(&findings, args.lint.fail_on);
+    let config = linter.config();
     if blocking > 0 {
-        let confirmed = args.confirm && confirm_on_tty(&message, &findings, linter.config(), color);
+        let confirmed = args.confirm && confirm_on_tty(&message, &findings, config, color);
         if !confirmed {
-            print_findings(
-                "message",
-                &message,
-                findings,
-                linter.config(),
-                color,
-                &mut io::stderr(),
-            );
+            let stderr = &mut io::stderr();
+            print_findings("message", &message, findings, config, color, stderr);
             let reason = format!(
                 "message not sent: {} at or above --fail-on",
                 if blocking == 1 {
@@ -142,14 +137,8 @@ fn check_and_send(args: SendmailArgs, hold: &Hold, color: bool) -> i32 {
         }
     } else if !findings.is_empty() {
         // Below the threshold: shown, and sent.
-        print_findings(
-            "message",
-            &message,
-            findings,
-            linter.config(),
-            color,
-            &mut io::stderr(),
-        );
+        let stderr = &mut io::stderr();
+        print_findings("message", &message, findings, config, color, stderr);
     }
 
     let path = args

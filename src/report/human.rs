@@ -11,62 +11,55 @@ use std::io::{self, Write};
 pub struct Human;
 
 impl Printer for Human {
-    fn name(&self) -> &'static str {
-        "human"
-    }
-
     fn print(
         &self,
         report: &Report,
         options: &PrintOptions,
         out: &mut dyn Write,
     ) -> io::Result<()> {
-        print_human(report, Paint(options.color), out)
-    }
-}
-
-fn print_human(report: &Report, paint: Paint, out: &mut dyn Write) -> io::Result<()> {
-    for msg in &report.messages {
-        for finding in msg.active_findings() {
-            print_finding(&msg.source, finding, paint, out)?;
+        let paint = Paint(options.color);
+        for msg in &report.messages {
+            for finding in msg.active_findings() {
+                print_finding(&msg.source, finding, paint, out)?;
+            }
         }
-    }
-    let hits = report.rule_hits();
-    if report.messages.len() > 1 && !hits.is_empty() {
-        writeln!(out, "{}", paint.bold("Messages hit per rule:"))?;
-        for (rule, messages) in hits {
-            writeln!(out, "  {rule:<22} {messages:>7}")?;
+        let hits = report.rule_hits();
+        if report.messages.len() > 1 && !hits.is_empty() {
+            writeln!(out, "{}", paint.bold("Messages hit per rule:"))?;
+            for (rule, messages) in hits {
+                writeln!(out, "  {rule:<22} {messages:>7}")?;
+            }
         }
+        let s = report.summary();
+        let mut parts = vec![
+            count(s.errors, "error", "errors"),
+            count(s.warnings, "warning", "warnings"),
+            count(s.infos, "info", "infos"),
+        ];
+        if s.unreadable > 0 {
+            parts.push(count(s.unreadable, "unreadable input", "unreadable inputs"));
+        }
+        if s.suppressed > 0 {
+            parts.push(format!(
+                "{} allowed by {}",
+                count(s.suppressed, "finding", "findings"),
+                crate::allow::ALLOW_HEADER
+            ));
+        }
+        let line = format!(
+            "Checked {}: {}",
+            count(s.messages, "message", "messages"),
+            parts.join(", ")
+        );
+        let colour = if s.errors > 0 || s.unreadable > 0 {
+            AnsiColor::Red
+        } else if s.warnings > 0 {
+            AnsiColor::Yellow
+        } else {
+            AnsiColor::Green
+        };
+        writeln!(out, "{}", paint.bold_in(colour, &line))
     }
-    let s = report.summary();
-    let mut parts = vec![
-        count(s.errors, "error", "errors"),
-        count(s.warnings, "warning", "warnings"),
-        count(s.infos, "info", "infos"),
-    ];
-    if s.unreadable > 0 {
-        parts.push(count(s.unreadable, "unreadable input", "unreadable inputs"));
-    }
-    if s.suppressed > 0 {
-        parts.push(format!(
-            "{} allowed by {}",
-            count(s.suppressed, "finding", "findings"),
-            crate::allow::ALLOW_HEADER
-        ));
-    }
-    let line = format!(
-        "Checked {}: {}",
-        count(s.messages, "message", "messages"),
-        parts.join(", ")
-    );
-    let colour = if s.errors > 0 || s.unreadable > 0 {
-        AnsiColor::Red
-    } else if s.warnings > 0 {
-        AnsiColor::Yellow
-    } else {
-        AnsiColor::Green
-    };
-    writeln!(out, "{}", paint.bold_in(colour, &line))
 }
 
 /// Styles text when colour is on, and leaves it alone otherwise.

@@ -18,22 +18,14 @@ struct Document<'a> {
 pub struct Json;
 
 impl Printer for Json {
-    fn name(&self) -> &'static str {
-        "json"
-    }
-
     fn print(&self, report: &Report, _: &PrintOptions, out: &mut dyn Write) -> io::Result<()> {
-        print_json(report, out)
+        let doc = Document {
+            version: JSON_VERSION,
+            messages: &report.messages,
+            errors: &report.errors,
+            summary: report.summary(),
+        };
+        serde_json::to_writer_pretty(&mut *out, &doc)?;
+        writeln!(out)
     }
-}
-
-fn print_json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    let doc = Document {
-        version: JSON_VERSION,
-        messages: &report.messages,
-        errors: &report.errors,
-        summary: report.summary(),
-    };
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
-    writeln!(out)
 }

@@ -1,7 +1,7 @@
 //! Printing: a [`Report`] holds everything checking produced; the printers
 //! here only format it. Each output format is one file implementing
-//! [`Printer`], listed once in [`PRINTERS`]: `--format` takes its names
-//! from there, so a new format is a new file and its line in that list.
+//! [`Printer`], listed once in [`PRINTERS`] under the name `--format`
+//! takes: a new format is a new file and its line in that list.
 
 mod github;
 mod human;
@@ -18,9 +18,6 @@ use std::io::{self, Write};
 
 /// An output format.
 pub trait Printer: Sync {
-    /// Its name, as `--format` takes it.
-    fn name(&self) -> &'static str;
-
     /// Writes the whole report to `out`.
     fn print(&self, report: &Report, options: &PrintOptions, out: &mut dyn Write)
     -> io::Result<()>;
@@ -36,13 +33,18 @@ pub struct PrintOptions<'a> {
     pub color: bool,
 }
 
-/// Every output format, in the order `--format` lists them; the first is
-/// the default.
-pub static PRINTERS: [&dyn Printer; 4] = [&Human, &json::Json, &sarif::Sarif, &github::Github];
+/// Every output format under the name `--format` takes, in the order it
+/// lists them; the first is the default.
+pub static PRINTERS: [(&str, &dyn Printer); 4] = [
+    ("human", &Human),
+    ("json", &json::Json),
+    ("sarif", &sarif::Sarif),
+    ("github", &github::Github),
+];
 
 /// The printer `--format` names.
 pub fn printer(name: &str) -> Option<&'static dyn Printer> {
-    PRINTERS.iter().copied().find(|p| p.name() == name)
+    PRINTERS.iter().find(|(n, _)| *n == name).map(|&(_, p)| p)
 }
 
 /// The findings for one message.
@@ -182,5 +184,23 @@ impl Report {
             .iter()
             .flat_map(MessageReport::active_findings)
             .any(|f| fail_on.fails(f.severity))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--format` finds each printer by the name it is listed under, in
+    /// the order `--help` shows, and nothing else.
+    #[test]
+    fn printers_are_found_by_their_names() {
+        let names: Vec<&str> = PRINTERS.iter().map(|(name, _)| *name).collect();
+        assert_eq!(names, ["human", "json", "sarif", "github"]);
+        for (name, listed) in PRINTERS {
+            let found = printer(name).unwrap();
+            assert!(std::ptr::addr_eq(found, listed), "{name}");
+        }
+        assert!(printer("xml").is_none());
     }
 }
