@@ -1186,3 +1186,15 @@ fn subcommands_of_parts_left_out_are_unknown() {
         .code(1)
         .stdout(predicate::str::contains("reply-all-to-list"));
 }
+
+#[cfg(feature = "milter")]
+#[test]
+fn milter_socket_mode_is_octal() {
+    let dir = Workdir::new();
+    let socket = format!("unix:{}", dir.path().join("milter.sock").display());
+    dir.maillint()
+        .args(["milter", "--listen", &socket, "--socket-mode", "999"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("`999` is not a mode such as 0660"));
+}

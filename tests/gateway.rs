@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 mod postfix;
 use postfix::{
     GATEWAY_CONFIG, POSTFIX, Postfix, Sink, assert_cc_exposure_refused,
-    assert_clean_goes_out_whole, cc_exposure, crlf, deliver, free_port, jane_to_herself, submit,
-    submit_bcc_to_all_staff, to_all_staff, wait_for_port, without_received,
+    assert_clean_goes_out_whole, cc_exposure, crlf, deliver, free_port, jane_to_herself,
+    sendmail_t, submit, submit_bcc_to_all_staff, to_all_staff, wait_for_port, without_received,
 };
 
 const MAILLINT: &str = env!("CARGO_BIN_EXE_maillint");
@@ -70,10 +70,11 @@ fn postfix_gateway() {
     // A Cc exposure is refused, the finding in the reply the client sees.
     assert_cc_exposure_refused(port, None, "jane@example.org", &context);
 
-    // Inbound mail passes untouched, however it looks.
+    // Inbound mail (port 25, no submission mark) passes untouched,
+    // however it looks.
     let inbound = cc_exposure("<inbound@elsewhere.example>", "someone@elsewhere.example");
     let (_, delivered) = deliver(
-        port,
+        gateway.inbound_port,
         "someone@elsewhere.example",
         &["jane@example.org"],
         (&inbound, "<inbound@elsewhere.example>"),
@@ -81,6 +82,19 @@ fn postfix_gateway() {
         &context,
     );
     assert_eq!(without_received(&delivered), inbound);
+
+    // So does mail that only claims the organisation's domain: anyone can
+    // write MAIL FROM:<jane@example.org> on port 25.
+    let spoofed = cc_exposure("<spoofed@example.org>", "jane@example.org");
+    let (_, delivered) = deliver(
+        gateway.inbound_port,
+        "jane@example.org",
+        &["person1@company1.example"],
+        (&spoofed, "<spoofed@example.org>"),
+        &sink,
+        &context,
+    );
+    assert_eq!(without_received(&delivered), spoofed);
 
     // A warning (an all-staff list) is quarantined: it sits in the hold queue.
     let all_staff = to_all_staff();
@@ -117,8 +131,16 @@ fn postfix_gateway() {
     );
 
     // One decision line per message, the sender masked.
-    assert_eq!(log.matches("action=").count(), 6, "{log}");
+    assert_eq!(log.matches("action=").count(), 7, "{log}");
     assert!(!log.contains("jane@example.org"), "{log}");
+
+    // The start-up line says what an administrator checks first.
+    let first = log.lines().next().unwrap();
+    assert!(
+        first.starts_with("maillint milter: listening on inet:127.0.0.1:")
+            && first.contains("/maillint.toml\" domains=\"example.org\" outgoing=\"logged-in senders, mail submitted on this server, daemon ORIGINATING or MSA\" storm=\"memory\""),
+        "{first}"
+    );
 }
 
 #[test]
@@ -130,7 +152,23 @@ fn postfix_gateway_on_a_unix_socket() {
     // src/milter/session.rs), on a Unix socket as over TCP: the message
     // must still arrive whole, headers and body.
     let sink = Sink::start();
+    // Started as contrib/maillint-milter.service says: Postfix reaches the
+    // socket with nothing done by hand.
     let gateway = Postfix::start_on_unix_socket(Path::new(MAILLINT), GATEWAY_CONFIG, &sink);
+    let socket = std::fs::metadata(gateway.queue_directory().join("maillint/milter.sock")).unwrap();
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        assert_eq!(socket.permissions().mode() & 0o777, 0o660);
+        let postfix_gid = Command::new("getent")
+            .args(["group", "postfix"])
+            .output()
+            .unwrap();
+        let postfix_gid = String::from_utf8(postfix_gid.stdout).unwrap();
+        assert_eq!(
+            socket.gid().to_string(),
+            postfix_gid.split(':').nth(2).unwrap()
+        );
+    }
     let clean = crlf(
         "From: Jane <jane@example.org>\nTo: Bob <bob@partner.example>\nSubject: Minutes\nMessage-ID: <unix@example.org>\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nHello Bob, the minutes are below.\n",
     );
@@ -262,6 +300,24 @@ fn a_storm_started_through_one_gateway_is_stopped_on_the_other() {
     let log = two.milter_log();
     assert!(log.contains("warning: storm store:"), "{log}");
     assert!(log.contains("handled as on_store_error = accept"), "{log}");
+    // Its start-up line said where the counters are and that the store
+    // answered; a milter started now says it does not.
+    let answered = format!(" storm=\"redis://127.0.0.1:{} (answered)\"", redis.port);
+    assert!(log.lines().next().unwrap().ends_with(&answered), "{log}");
+    let dir = tempfile::TempDir::new().unwrap();
+    let port = free_port();
+    let mut milter = postfix::spawn_milter(
+        Path::new(MAILLINT),
+        dir.path(),
+        &config,
+        &format!("inet:127.0.0.1:{port}"),
+    );
+    wait_for_port(port);
+    _ = milter.kill();
+    _ = milter.wait();
+    let log = std::fs::read_to_string(dir.path().join("milter.log")).unwrap();
+    let down = format!(" storm=\"redis://127.0.0.1:{} (not answering: ", redis.port);
+    assert!(log.contains(&down), "{log}");
 }
 
 #[test]
@@ -332,5 +388,103 @@ fn miltertest_edge_cases() {
             "maillint milter: the MTA abandoned a message in the middle of its content (the client disconnected or the MTA refused it) (message queue_id=ABORTED sender=j•••@example.org)"
         ],
         "an aborted message is logged, without a decision"
+    );
+}
+
+#[test]
+fn mail_refused_on_the_server_itself_bounces_readably() {
+    if !available(POSTFIX, true) {
+        return;
+    }
+    let sink = Sink::start();
+    let gateway = Postfix::start(Path::new(MAILLINT), Some(GATEWAY_CONFIG), &sink);
+    // A program on the server (`sendmail -t`) sends a Cc exposure to 60
+    // people: Postfix's non_smtpd_milters refuse it, and Postfix bounces
+    // it to its sender, with maillint's reply once per recipient.
+    let message = cc_exposure("<local@example.org>", "jane@example.org");
+    let out = sendmail_t(&gateway, "jane@example.org", &message);
+    assert!(out.status.success(), "{out:?}\n{}", gateway.logs());
+    let bounce = sink
+        .wait_for("<local@example.org>")
+        .unwrap_or_else(|| panic!("no bounce\n{}", gateway.logs()));
+    let bounce = String::from_utf8_lossy(&bounce);
+    // One line for each recipient (which Postfix wraps): the first
+    // finding and the rules, not every finding again and again.
+    let notification = bounce.split("Delivery report").next().unwrap();
+    let paragraph = notification
+        .split("\r\n\r\n")
+        .find(|p| p.starts_with("<person0@company0.example>:"))
+        .unwrap_or_else(|| panic!("{bounce}"));
+    let paragraph = paragraph.replace("\r\n   ", "");
+    assert!(
+        paragraph.starts_with("<person0@company0.example>: Message not sent: maillint found problems. Fix them and send it again: error [cc-exposure]: 60 external addresses"),
+        "{paragraph}"
+    );
+    assert!(
+        paragraph.ends_with("(2 more; rules: cc-exposure, recipient-count, external-recipients)"),
+        "{paragraph}"
+    );
+    assert!(!bounce.contains("[recipient-count]:"), "{bounce}");
+}
+
+#[test]
+fn postfix_gateway_tags_with_its_own_header_only() {
+    if !available(POSTFIX, true) {
+        return;
+    }
+    let sink = Sink::start();
+    let config = "[organization]\ndomains = [\"example.org\"]\n[milter]\nwarning = \"tag\"\n";
+    let gateway = Postfix::start(Path::new(MAILLINT), Some(config), &sink);
+    // A warning, with a tag and an allowance the sender wrote themselves.
+    let forged = to_all_staff().replace(
+        "Subject:",
+        "X-Maillint: no findings\r\nX-Maillint-Allow: mass-list; reason=the boss said so\r\nSubject:",
+    );
+    let (_, delivered) = deliver(
+        gateway.smtp_port,
+        "jane@example.org",
+        &["all-staff@example.org"],
+        (&forged, "<held@example.org>"),
+        &sink,
+        &|| gateway.logs(),
+    );
+    let delivered = without_received(&delivered);
+    // Ignored, removed, and maillint's own tag at the end of the header,
+    // written as a header is (`X-Maillint: `, the space Postfix does not
+    // add).
+    assert_eq!(
+        delivered,
+        to_all_staff().replacen("\r\n\r\n", "\r\nX-Maillint: mass-list\r\n\r\n", 1),
+        "{}",
+        gateway.logs()
+    );
+
+    // Where the site honours allowances, one silences its rules, is
+    // logged, and does not leave the organisation.
+    let sink = Sink::start();
+    let config = format!("{config}inline_allow = true\n");
+    let gateway = Postfix::start(Path::new(MAILLINT), Some(&config), &sink);
+    let allowed = cc_exposure("<allowed@example.org>", "jane@example.org").replace(
+        "Subject:",
+        "X-Maillint-Allow: cc-exposure recipient-count external-recipients; reason=party\r\nSubject:",
+    );
+    let (_, delivered) = deliver(
+        gateway.smtp_port,
+        "jane@example.org",
+        &["person1@company1.example"],
+        (&allowed, "<allowed@example.org>"),
+        &sink,
+        &|| gateway.logs(),
+    );
+    assert_eq!(
+        without_received(&delivered),
+        cc_exposure("<allowed@example.org>", "jane@example.org")
+    );
+    let log = gateway.milter_log();
+    assert!(
+        log.contains(
+            r#"rules="" action=accept allowed="cc-exposure,recipient-count,external-recipients""#
+        ),
+        "{log}"
     );
 }

@@ -178,6 +178,8 @@ fn cc_exposure_is_rejected_with_the_finding_in_the_reply() {
 fn inbound_mail_is_accepted_at_mail_from() {
     let (address, log) = start(CONFIG);
     let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    // Port 25: no submission mark.
+    mta.daemon_name = "";
     let replies = mta.message(
         "someone@elsewhere.example",
         &["jane@example.org"],
@@ -192,14 +194,86 @@ fn authenticated_users_and_client_networks_are_outgoing() {
     let config = format!("{CONFIG}networks = [\"192.0.2.0/24\"]\n");
     let (address, _) = start(&config);
     let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    mta.daemon_name = "";
     let replies = mta.message("jane@gmail.example", &["x@partner.example"], &cc_exposure());
     assert_eq!(replies.last().unwrap().0, b'y', "client in 192.0.2.0/24");
 
     let (address, _) = start(CONFIG);
     let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
-    mta.send(b'D', b"M{auth_authen}\0jane\0");
+    mta.daemon_name = "";
+    mta.mail_macros = vec![("{auth_authen}", "jane")];
     let replies = mta.message("jane@gmail.example", &["x@partner.example"], &cc_exposure());
     assert_eq!(replies.last().unwrap().0, b'y', "SMTP-authenticated");
+
+    // The MTA's submission service, by its mark (Postfix's
+    // milter_macro_daemon_name, Sendmail's daemon name).
+    for daemon in ["ORIGINATING", "MSA"] {
+        let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+        mta.daemon_name = daemon;
+        let replies = mta.message("jane@gmail.example", &["x@partner.example"], &cc_exposure());
+        assert_eq!(replies.last().unwrap().0, b'y', "{daemon}");
+    }
+
+    // Submitted on the server itself: Postfix gives no client port.
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    mta.daemon_name = "";
+    mta.client = ("127.0.0.1", 0);
+    let replies = mta.message(
+        "www-data@example.org",
+        &["x@partner.example"],
+        &cc_exposure(),
+    );
+    assert_eq!(replies.last().unwrap().0, b'y', "local submission");
+}
+
+#[test]
+fn a_sender_in_the_organisations_domains_is_not_outgoing_by_itself() {
+    // Anyone can write MAIL FROM:<jane@example.org> on port 25: that alone
+    // must not make a message outgoing (checked, counted in storms).
+    let (address, log) = start(CONFIG);
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    mta.daemon_name = "MTA";
+    let replies = mta.message("jane@example.org", &["bob@example.org"], &cc_exposure());
+    assert_eq!(replies, [(b'a', Vec::new())]);
+    log.wait_for(r#"sender="j•••@example.org" recipients=0 rules="" action=accept"#);
+
+    // Unless the site says so.
+    let (address, _) = start(&format!("{CONFIG}outgoing_by_sender_domain = true\n"));
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    mta.daemon_name = "MTA";
+    let replies = mta.message("jane@example.org", &["bob@example.org"], &cc_exposure());
+    assert!(
+        reply_text(&replies).contains("[cc-exposure]"),
+        "{replies:?}"
+    );
+}
+
+#[test]
+fn no_message_inherits_an_earlier_ones_macros() {
+    let (address, log) = start(CONFIG);
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    mta.daemon_name = "";
+    mta.mail_macros = vec![("{auth_authen}", "jane")];
+    let replies = mta.message("jane@gmail.example", &["x@partner.example"], &cc_exposure());
+    assert_eq!(replies.last().unwrap().0, b'y', "logged in: outgoing");
+    // The next message on the connection, from someone who did not log
+    // in: inbound, without the first one's login.
+    mta.send(b'D', b"Mi\0Q2\0");
+    mta.send(b'M', b"<someone@elsewhere.example>\0");
+    assert_eq!(mta.receive(), (b'a', Vec::new()));
+    // After an abort, neither the queue id nor the login stays.
+    mta.send(b'A', b"");
+    mta.send(b'M', b"<other@elsewhere.example>\0");
+    assert_eq!(mta.receive(), (b'a', Vec::new()));
+    let text = log.wait_for("o•••@elsewhere.example");
+    assert!(
+        text.contains(r#"queue_id="Q2" message_id="-" sender="s•••@elsewhere.example""#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"queue_id="-" message_id="-" sender="o•••@elsewhere.example""#),
+        "{text}"
+    );
 }
 
 #[test]
@@ -216,9 +290,11 @@ fn bcc_only_recipients_are_judged_by_the_envelope() {
         b'h',
         "a warning is tagged: {replies:?}"
     );
+    // With the leading space Postfix expects (HEADER_LEADING_SPACE was
+    // agreed): it writes the value as given, after the colon.
     assert_eq!(
         replies.first().unwrap().1,
-        b"X-Maillint\0mass-list\0".to_vec()
+        b"X-Maillint\0 mass-list\0".to_vec()
     );
     // Without the envelope recipient, nothing to say.
     let replies = mta.message("jane@example.org", &["jane@example.org"], message);
@@ -273,6 +349,7 @@ fn faults_are_logged_and_the_server_goes_on() {
 
     // The MTA goes away in the middle of a message.
     let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    mta.submission();
     mta.send(b'D', b"Mi\0Q777\0");
     mta.send(b'M', b"<jane@example.org>\0");
     mta.receive();
@@ -296,11 +373,14 @@ fn faults_are_logged_and_the_server_goes_on() {
 fn abort_forgets_the_message() {
     let (address, log) = start(CONFIG);
     let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    mta.submission();
     mta.send(b'D', b"Mi\0Q888\0");
     mta.send(b'M', b"<jane@example.org>\0");
     mta.receive();
-    // A plain RSET after MAIL: nothing to say.
+    // A plain RSET after MAIL: nothing to say. (An abort forgets the
+    // message's macros: the MTA sends them again with the next MAIL.)
     mta.send(b'A', b"");
+    mta.send(b'D', b"Mi\0Q888\0");
     mta.send(b'M', b"<jane@example.org>\0");
     mta.receive();
     mta.event(b'L', b"Cc\0 a@x.example\0", 0x80);
@@ -333,6 +413,7 @@ fn serves_on_a_unix_socket() {
     assert_eq!(replies, [(b'c', Vec::new())]);
     let replies = mta.message("jane@example.org", &["jane@example.org"], &cc_exposure());
     assert!(reply_text(&replies).contains("cc-exposure"), "{replies:?}");
+    mta.daemon_name = "";
     let replies = mta.message("someone@elsewhere.example", &["jane@example.org"], CLEAN);
     assert_eq!(replies, [(b'a', Vec::new())]);
 }
@@ -392,6 +473,104 @@ fn a_message_maillint_cannot_check_gets_the_fault_action() {
     // The connection goes on.
     let replies = mta.message("jane@example.org", &["bob@partner.example"], CLEAN);
     assert_eq!(replies, [(b'c', Vec::new())]);
+}
+
+#[test]
+fn the_senders_own_maillint_headers_are_removed() {
+    let (address, log) = start(&format!("{CONFIG}warning = \"tag\"\n"));
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    let message = "From: Jane <jane@example.org>\nTo: All Staff <all-staff@example.org>\nX-Maillint: no findings\nX-Maillint-Allow: mass-list; reason=approved\nSubject: Open enrolment\nMessage-ID: <m4@example.org>\nx-maillint: no findings\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nHi everyone.\n";
+    let replies = mta.message("jane@example.org", &["all-staff@example.org"], message);
+    let change = |index: u8, name: &str| {
+        let mut data = vec![0, 0, 0, index];
+        data.extend_from_slice(format!("{name}\0\0").as_bytes());
+        (b'm', data)
+    };
+    // The allowance is ignored at the gateway by default: the warning
+    // stands, and the sender's headers go before maillint's tag.
+    assert_eq!(
+        replies,
+        [
+            change(1, "X-Maillint-Allow"),
+            change(2, "X-Maillint"),
+            change(1, "X-Maillint"),
+            (b'h', b"X-Maillint\0 mass-list\0".to_vec()),
+            (b'c', Vec::new())
+        ]
+    );
+    let text = log.wait_for("<m4@example.org>");
+    assert!(!text.contains("allowed="), "{text}");
+}
+
+#[test]
+fn inline_allowances_count_only_where_the_site_wants_them() {
+    let message = cc_exposure().replace(
+        "Subject: Event\n",
+        "Subject: Event\nX-Maillint-Allow: cc-exposure recipient-count external-recipients; reason=party\n",
+    );
+    let (address, log) = start(CONFIG);
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    let replies = mta.message("jane@example.org", &["a@company1.example"], &message);
+    assert!(
+        reply_text(&replies).contains("[cc-exposure]"),
+        "{replies:?}"
+    );
+    log.wait_for("rules=\"cc-exposure");
+
+    let (address, log) = start(&format!("{CONFIG}inline_allow = true\n"));
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    let replies = mta.message("jane@example.org", &["a@company1.example"], &message);
+    let mut removed = vec![0, 0, 0, 1];
+    removed.extend_from_slice(b"X-Maillint-Allow\0\0");
+    assert_eq!(replies, [(b'm', removed), (b'c', Vec::new())]);
+    log.wait_for(
+        r#"rules="" action=accept allowed="cc-exposure,recipient-count,external-recipients""#,
+    );
+}
+
+#[test]
+fn the_sending_limit_counts_a_mailbox_however_its_address_is_written() {
+    let config = format!("{CONFIG}[storm]\nsender_limit_per_hour = 3\n");
+    let gateway = Gateway::new(parse(&config), Box::new(Log::default())).unwrap();
+    let announcement = |i: usize| {
+        format!("From: boss@example.org\r\nTo: all-staff@example.org\r\nSubject: News {i}\r\nMessage-ID: <n{i}@example.org>\r\n\r\nNews.\r\n").into_bytes()
+    };
+    let limited = |senders: &[(&str, Option<&str>)]| -> Vec<bool> {
+        senders
+            .iter()
+            .enumerate()
+            .map(|(i, (sender, login))| {
+                let envelope = maillint::milter::Envelope {
+                    sender: sender.to_string(),
+                    recipients: vec!["all-staff@example.org".into()],
+                    authenticated: login.map(str::to_string),
+                    ..Default::default()
+                };
+                let decision = gateway.judge_at(announcement(i), &envelope, 1000 + i as u64);
+                decision.rules.iter().any(|r| r == "storm")
+            })
+            .collect()
+    };
+    // One mailbox, written four ways: the fourth message is over the limit.
+    assert_eq!(
+        limited(&[
+            ("boss+1@example.org", None),
+            ("\"boss\"@example.org", None),
+            ("Boss@Mail.Example.org", None),
+            ("boss+4@example.org.", None),
+        ]),
+        [false, false, false, true]
+    );
+    // A login counts as one sender whatever addresses it uses.
+    assert_eq!(
+        limited(&[
+            ("a@example.net", Some("chief")),
+            ("b@example.com", Some("chief")),
+            ("c@example.org", Some("Chief")),
+            ("d@example.org", Some("chief")),
+        ]),
+        [false, false, false, true]
+    );
 }
 
 /// A damaged history index is said once, in the gateway's log (where its

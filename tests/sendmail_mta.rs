@@ -178,7 +178,11 @@ fn readme_sendmail_lines(port: u16) -> String {
 struct Sendmail {
     dir: tempfile::TempDir,
     sendmail: PathBuf,
+    /// The submission daemon (`Name=MSA`): its mail is outgoing.
     smtp_port: u16,
+    /// A daemon named `MTA`, as port 25's is: only mail from a logged-in
+    /// user or a client in `[milter] networks` is outgoing.
+    inbound_port: u16,
     daemon: Child,
     milter: Child,
     stopped: bool,
@@ -219,6 +223,7 @@ impl Sendmail {
         wait_for_port(milter_port);
 
         let smtp_port = free_port();
+        let inbound_port = free_port();
         let (r, cf) = (root.display(), cf_dir.display());
         // What a test needs around the README's lines: its own port, queue,
         // pid and status files, and no aliases file; SMTP AUTH (PLAIN, with
@@ -242,7 +247,8 @@ define(`confQUEUE_LA', `1000')dnl
 define(`confREFUSE_LA', `1000')dnl
 define(`SMART_HOST', `relay:[127.0.0.1]')dnl
 define(`RELAY_MAILER_ARGS', `TCP $h {sink}')dnl
-DAEMON_OPTIONS(`Port={smtp_port}, Addr=127.0.0.1, Name=MTA')dnl
+DAEMON_OPTIONS(`Port={smtp_port}, Addr=127.0.0.1, Name=MSA')dnl
+DAEMON_OPTIONS(`Port={inbound_port}, Addr=127.0.0.1, Name=MTA')dnl
 FEATURE(`nocanonify')dnl
 FEATURE(`accept_unresolvable_domains')dnl
 FEATURE(`no_default_msa')dnl
@@ -275,6 +281,7 @@ define(`confAUTH_MECHANISMS', `PLAIN')dnl
             dir,
             sendmail,
             smtp_port,
+            inbound_port,
             daemon,
             milter,
             stopped: false,
@@ -294,6 +301,7 @@ define(`confAUTH_MECHANISMS', `PLAIN')dnl
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+        wait_for_port(inbound_port);
         gateway
     }
 
@@ -452,7 +460,7 @@ fn sendmail_gateway() {
     // compared byte for byte.
     let inbound = cc_exposure("<inbound@elsewhere.example>", "someone@elsewhere.example");
     let (text, delivered) = deliver(
-        port,
+        gateway.inbound_port,
         "someone@elsewhere.example",
         &["jane@example.org"],
         (&inbound, "<inbound@elsewhere.example>"),
@@ -473,9 +481,12 @@ fn sendmail_gateway() {
 
     // The same from a sender who logged in (`{auth_authen}`) is outgoing,
     // whatever its address: checked and refused.
-    assert_cc_exposure_refused(port, Some(LOGIN), "someone@elsewhere.example", &|| {
-        gateway.logs()
-    });
+    assert_cc_exposure_refused(
+        gateway.inbound_port,
+        Some(LOGIN),
+        "someone@elsewhere.example",
+        &|| gateway.logs(),
+    );
 
     // A warning (an all-staff list) is quarantined: held in Sendmail's
     // queue (an hf file, which no queue run delivers), the reason given.
@@ -542,7 +553,7 @@ fn sendmail_gateway_judges_mail_from_the_configured_networks() {
         &sink,
     );
     assert_cc_exposure_refused(
-        gateway.smtp_port,
+        gateway.inbound_port,
         None,
         "someone@elsewhere.example",
         &|| gateway.logs(),

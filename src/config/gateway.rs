@@ -64,6 +64,12 @@ impl TryFrom<String> for Network {
     }
 }
 
+impl fmt::Display for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.address, self.prefix)
+    }
+}
+
 impl Network {
     pub fn contains(&self, ip: IpAddr) -> bool {
         let bits = |ip: IpAddr| -> u128 {
@@ -97,9 +103,21 @@ pub struct MilterConfig {
     pub on_fault: Action,
     /// A message larger than `[input] max_message_size`.
     pub on_oversize: Action,
-    /// Clients whose mail counts as outgoing whatever its sender, besides
-    /// senders in `organization.domains` and SMTP-authenticated users.
+    /// Clients whose mail is outgoing, besides SMTP-authenticated users,
+    /// mail through `submission_daemons` and mail submitted on the server.
     pub networks: Vec<Network>,
+    /// The MTA's mark for its submission service, as `{daemon_name}`:
+    /// mail it received there is outgoing. Postfix: `-o
+    /// milter_macro_daemon_name=ORIGINATING` on the submission service in
+    /// master.cf; Sendmail: the `Name=` of the daemon in DAEMON_OPTIONS.
+    pub submission_daemons: Vec<String>,
+    /// Also take mail whose envelope sender is in `organization.domains`
+    /// as outgoing. Anyone can claim such a sender on port 25, so only
+    /// for a server that receives no mail from outside.
+    pub outgoing_by_sender_domain: bool,
+    /// Honour the sender's own `X-Maillint-Allow` headers. Off at the
+    /// gateway: a sender would switch its checks off for their message.
+    pub inline_allow: bool,
     /// MTA connections served at once; more wait for a free slot.
     pub max_connections: usize,
     /// Seconds the MTA may stay silent on a connection before it is closed.
@@ -117,6 +135,9 @@ impl Default for MilterConfig {
             on_fault: Action::Tempfail,
             on_oversize: Action::Accept,
             networks: Vec::new(),
+            submission_daemons: vec!["ORIGINATING".into(), "MSA".into()],
+            outgoing_by_sender_domain: false,
+            inline_allow: false,
             max_connections: 64,
             timeout: 600,
             log: None,
@@ -253,6 +274,7 @@ mod tests {
         let net = |s: &str| Network::try_from(s.to_string()).unwrap();
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         assert!(net("10.0.0.0/8").contains(ip("10.1.2.3")));
+        assert_eq!(net("192.0.2.7").to_string(), "192.0.2.7/32");
         assert!(!net("10.0.0.0/8").contains(ip("11.1.2.3")));
         assert!(net("10.0.0.0/8").contains(ip("::ffff:10.1.2.3")));
         assert!(net("192.0.2.7").contains(ip("192.0.2.7")));

@@ -42,6 +42,9 @@ impl Log {
             quoted(&decision.rules.join(",")),
             decision.action.as_str(),
         );
+        if !decision.allowed.is_empty() {
+            line.push_str(&format!(" allowed={}", quoted(&decision.allowed.join(","))));
+        }
         if let Some(fault) = &decision.fault {
             line.push_str(&format!(" fault={}", quoted(fault)));
         }
@@ -64,7 +67,7 @@ impl Log {
 
 /// A value for a `key=value` log line: quoted, one line, at most 200
 /// characters.
-fn quoted(value: &str) -> String {
+pub(super) fn quoted(value: &str) -> String {
     let value = crate::guard::one_line(value).replace('"', "\\\"");
     match value.char_indices().nth(200) {
         Some((cut, _)) => format!("\"{}...\"", &value[..cut]),

@@ -3,13 +3,15 @@
 //! server, with the same rules and configuration as the command line.
 //!
 //! One job per file: [`protocol`] speaks the wire protocol, `session`
-//! follows one MTA connection and rebuilds each message, [`Gateway`]
+//! follows one MTA connection and rebuilds each message (its macros kept
+//! per stage by `macros`), [`Gateway`]
 //! (`policy`) decides what happens to it, [`storm`] counts replies and
 //! senders across messages, `log` writes the decision log, and
 //! [`Server`] (`server`) accepts the MTA's connections and serves them.
 //! Their settings live with the configuration (`crate::config`).
 
 mod log;
+mod macros;
 mod policy;
 pub mod protocol;
 mod server;

@@ -29,6 +29,9 @@ pub struct Decision {
     pub lines: Vec<String>,
     /// Why the message was not checked, when it was not.
     pub fault: Option<String>,
+    /// Rules the sender's `X-Maillint-Allow` silenced (only where
+    /// `[milter] inline_allow` honours it).
+    pub allowed: Vec<String>,
 }
 
 impl Decision {
@@ -38,6 +41,7 @@ impl Decision {
             rules: Vec::new(),
             lines: Vec::new(),
             fault: None,
+            allowed: Vec::new(),
         }
     }
 }
@@ -53,6 +57,11 @@ pub struct Envelope {
     /// SMTP-authenticated user (`{auth_authen}`).
     pub authenticated: Option<String>,
     pub client: Option<IpAddr>,
+    /// The MTA's name for the service that received it (`{daemon_name}`).
+    pub daemon: Option<String>,
+    /// Submitted on the server itself, not over the network: the MTA gave
+    /// no client port (Postfix's `non_smtpd_milters`) or no address.
+    pub local: bool,
 }
 
 impl Gateway {
@@ -69,7 +78,13 @@ impl Gateway {
         } else {
             None
         };
-        let linter = Linter::new(config, &Selection::default()).map_err(|e| e.to_string())?;
+        // At the gateway the sender's own allowances would switch its checks
+        // off for their message: ignored unless the site wants them.
+        let selection = Selection {
+            no_inline_allow: !settings.inline_allow,
+            ..Selection::default()
+        };
+        let linter = Linter::new(config, &selection).map_err(|e| e.to_string())?;
         // Said once, in the log where the gateway's administrator looks.
         for warning in linter.warnings() {
             log.line(&format!("maillint milter: warning: {warning}"));
@@ -82,27 +97,101 @@ impl Gateway {
         })
     }
 
+    /// What an administrator checks first, for the start-up line: the
+    /// configuration file, the organisation's domains, how outgoing mail
+    /// is told apart, and the storm store with whether it answered.
+    pub fn describe(&self) -> String {
+        let config = self.linter.config();
+        let source = config
+            .source
+            .as_ref()
+            .map_or("none (defaults)".to_string(), |p| p.display().to_string());
+        let s = &self.settings;
+        let mut outgoing = vec![
+            "logged-in senders".to_string(),
+            "mail submitted on this server".to_string(),
+        ];
+        if !s.submission_daemons.is_empty() {
+            outgoing.push(format!("daemon {}", s.submission_daemons.join(" or ")));
+        }
+        if !s.networks.is_empty() {
+            let networks: Vec<String> = s.networks.iter().map(ToString::to_string).collect();
+            outgoing.push(format!("clients in {}", networks.join(" ")));
+        }
+        if s.outgoing_by_sender_domain {
+            outgoing.push("senders in the domains".to_string());
+        }
+        let storm = self
+            .storm
+            .as_ref()
+            .map_or("off".to_string(), storm::Storm::describe_store);
+        format!(
+            "config={} domains={} outgoing={} storm={}",
+            super::log::quoted(&source),
+            super::log::quoted(&config.organization.domains.join(",")),
+            super::log::quoted(&outgoing.join(", ")),
+            super::log::quoted(&storm)
+        )
+    }
+
     pub(super) fn max_message_size(&self) -> u64 {
         self.linter.config().input.max_message_size
     }
 
-    /// Whether the message leaves the organisation: from one of its
-    /// domains, an authenticated user, or a configured client network.
+    /// Whether the message leaves the organisation, by what the MTA
+    /// vouches for: an SMTP-authenticated user, a client in `networks`,
+    /// the MTA's submission service (`submission_daemons`) or a submission
+    /// on the server itself. The envelope sender's domain, which anyone
+    /// can claim, only where `outgoing_by_sender_domain` says so.
     /// Anything else is inbound and passes untouched.
     pub fn is_outgoing(&self, envelope: &Envelope) -> bool {
-        let domains = &self.linter.config().organization.domains;
-        let sender_domain = envelope
-            .sender
-            .rsplit_once('@')
-            .map(|(_, d)| d.trim_end_matches('.').to_ascii_lowercase());
-        sender_domain.is_some_and(|d| crate::audience::is_internal(&d, domains))
+        let settings = &self.settings;
+        envelope.local
             || envelope
                 .authenticated
                 .as_deref()
                 .is_some_and(|a| !a.is_empty())
             || envelope
                 .client
-                .is_some_and(|ip| self.settings.networks.iter().any(|n| n.contains(ip)))
+                .is_some_and(|ip| settings.networks.iter().any(|n| n.contains(ip)))
+            || envelope.daemon.as_deref().is_some_and(|d| {
+                settings
+                    .submission_daemons
+                    .iter()
+                    .any(|s| s.eq_ignore_ascii_case(d))
+            })
+            || (settings.outgoing_by_sender_domain
+                && sender_domain(&envelope.sender).is_some_and(|d| self.is_internal(&d)))
+    }
+
+    fn is_internal(&self, domain: &str) -> bool {
+        crate::audience::is_internal(domain, &self.linter.config().organization.domains)
+    }
+
+    /// Who a message counts against for the sending limit: the login when
+    /// the sender logged in, else the envelope sender without what varies
+    /// for one mailbox (a `+tag`, quoting, case, a subdomain of the
+    /// organisation), so that `boss+1@` and `"Boss"@mail.` count as one.
+    pub fn sender_key(&self, envelope: &Envelope) -> String {
+        if let Some(login) = envelope.authenticated.as_deref().filter(|a| !a.is_empty()) {
+            return format!("login:{}", login.to_lowercase());
+        }
+        let (local, domain) = match envelope.sender.rsplit_once('@') {
+            Some((local, _)) => (local, sender_domain(&envelope.sender).unwrap_or_default()),
+            None => (envelope.sender.as_str(), String::new()),
+        };
+        let local = local
+            .strip_prefix('"')
+            .and_then(|l| l.strip_suffix('"'))
+            .map_or_else(|| local.to_string(), |l| l.replace('\\', ""));
+        let local = local.split('+').next().unwrap_or_default().to_lowercase();
+        let domains = &self.linter.config().organization.domains;
+        let domain = domains
+            .iter()
+            .find(|org| crate::audience::is_internal(&domain, std::slice::from_ref(org)))
+            .cloned()
+            .unwrap_or(domain);
+        format!("address:{local}@{domain}")
     }
 
     /// Checks one outgoing message, rebuilt from the MTA's events, with
@@ -123,6 +212,7 @@ impl Gateway {
             rules: Vec::new(),
             lines: vec![format!("maillint could not check this message: {reason}")],
             fault: Some(reason),
+            allowed: Vec::new(),
         };
         let mut message = match crate::message::parse_rfc5322_owned(raw, 1) {
             Ok(m) => m,
@@ -143,7 +233,7 @@ impl Gateway {
         if let Some(storm) = self.storm.as_ref().filter(|_| goes_out) {
             let verdict = storm.judge(
                 &message,
-                &envelope.sender,
+                &self.sender_key(envelope),
                 audience.reach(),
                 audience.reaches_mass_list(),
                 now,
@@ -172,10 +262,19 @@ impl Gateway {
     /// The action of the most severe finding, with the findings that
     /// count (suppressed ones do not).
     fn decide(&self, findings: &[Finding]) -> Decision {
+        let mut allowed: Vec<String> = Vec::new();
+        for f in findings.iter().filter(|f| f.suppressed) {
+            if !allowed.iter().any(|r| *r == f.rule) {
+                allowed.push(f.rule.to_string());
+            }
+        }
         let mut counted: Vec<&Finding> = findings.iter().filter(|f| !f.suppressed).collect();
         counted.sort_by_key(|f| std::cmp::Reverse(f.severity));
         let Some(worst) = counted.first() else {
-            return Decision::accept();
+            return Decision {
+                allowed,
+                ..Decision::accept()
+            };
         };
         let action = self.settings.action_for(worst.severity);
         let mut rules: Vec<String> = Vec::new();
@@ -193,6 +292,14 @@ impl Gateway {
             rules,
             lines,
             fault: None,
+            allowed,
         }
     }
+}
+
+/// The envelope sender's domain, lowercased, without a final dot.
+fn sender_domain(sender: &str) -> Option<String> {
+    sender
+        .rsplit_once('@')
+        .map(|(_, d)| d.trim_end_matches('.').to_ascii_lowercase())
 }

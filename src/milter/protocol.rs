@@ -17,6 +17,7 @@ pub const VERSION: u32 = 6;
 /// Actions the filter may take (`SMFIF_*`): the ones maillint uses.
 pub mod action {
     pub const ADD_HEADERS: u32 = 0x01;
+    pub const CHANGE_HEADERS: u32 = 0x10;
     pub const QUARANTINE: u32 = 0x20;
 }
 
@@ -60,6 +61,9 @@ pub enum Command {
         hostname: String,
         /// `4`, `6`, `L` (Unix socket) or `U` (unknown).
         family: u8,
+        /// The client's port; 0 when the MTA has none to give (Postfix's
+        /// mail submitted on the server itself, `non_smtpd_milters`).
+        port: u16,
         address: String,
     },
     Helo(String),
@@ -103,6 +107,13 @@ pub enum Reply {
     /// Put the message in the MTA's hold queue, with a reason.
     Quarantine(String),
     AddHeader {
+        name: String,
+        value: String,
+    },
+    /// Replaces the `index`th (from 1) header called `name`; an empty
+    /// value removes it.
+    ChangeHeader {
+        index: u32,
         name: String,
         value: String,
     },
@@ -217,19 +228,25 @@ pub fn decode(code: u8, data: Vec<u8>) -> Result<Command, ProtocolError> {
             let (&family, rest) = rest
                 .split_first()
                 .ok_or(malformed("connect", "no address family"))?;
-            let address = if family == b'U' {
-                String::new()
+            let (port, address) = if family == b'U' {
+                (0, String::new())
             } else {
                 // A 2-byte port, then the address.
+                let port = rest
+                    .get(..2)
+                    .and_then(|p| p.try_into().ok())
+                    .map(u16::from_be_bytes)
+                    .ok_or(malformed("connect", "no port"))?;
                 let address = rest
                     .get(2..)
                     .and_then(strings)
                     .ok_or(malformed("connect", "no address"))?;
-                address.first().map(|a| lossy(a)).unwrap_or_default()
+                (port, address.first().map(|a| lossy(a)).unwrap_or_default())
             };
             Command::Connect {
                 hostname,
                 family,
+                port,
                 address,
             }
         }
@@ -317,6 +334,12 @@ impl Reply {
                 push_string(&mut data, name);
                 push_string(&mut data, value);
                 b'h'
+            }
+            Reply::ChangeHeader { index, name, value } => {
+                data.extend_from_slice(&index.to_be_bytes());
+                push_string(&mut data, name);
+                push_string(&mut data, value);
+                b'm'
             }
         };
         let len = u32::try_from(data.len() + 1).unwrap_or(u32::MAX);
@@ -428,6 +451,7 @@ mod tests {
             Some(Command::Connect {
                 hostname: "mail.example".into(),
                 family: b'4',
+                port: 25,
                 address: "127.0.0.1".into()
             })
         );
@@ -436,6 +460,7 @@ mod tests {
             Some(Command::Connect {
                 hostname: "localhost".into(),
                 family: b'U',
+                port: 0,
                 address: String::new()
             })
         );
@@ -535,6 +560,15 @@ mod tests {
             }
             .encode(),
             packet(b'h', b"X-Maillint\0ok\0")
+        );
+        assert_eq!(
+            Reply::ChangeHeader {
+                index: 2,
+                name: "X-Maillint".into(),
+                value: String::new()
+            }
+            .encode(),
+            packet(b'm', b"\0\0\0\x02X-Maillint\0\0")
         );
         assert_eq!(
             Reply::Quarantine("held".into()).encode(),

@@ -240,15 +240,24 @@ impl Server {
     }
 }
 
-/// `maillint milter`: opens the log, binds, and serves until the listener
-/// fails. An error says why it could not start or stopped.
-pub fn serve(listen: &Listen, config: Config) -> Result<(), String> {
+/// `maillint milter`: opens the log, binds (a Unix socket with
+/// `socket_mode`, so that the MTA's user can reach it whatever the umask),
+/// and serves until the listener fails. An error says why it could not
+/// start or stopped.
+pub fn serve(listen: &Listen, config: Config, socket_mode: u32) -> Result<(), String> {
     let log = Log::open(config.milter.log.as_deref())?;
     let gateway = Arc::new(Gateway::with_log(config, log)?);
     let server = Server::bind(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    gateway
-        .log
-        .line(&format!("maillint milter: listening on {listen}"));
+    #[cfg(unix)]
+    if let Listen::Unix(path) = listen {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(socket_mode))
+            .map_err(|e| format!("cannot set the mode of {}: {e}", path.display()))?;
+    }
+    gateway.log.line(&format!(
+        "maillint milter: listening on {listen} {}",
+        gateway.describe()
+    ));
     server.run(gateway).map_err(|e| format!("{listen}: {e}"))
 }
 

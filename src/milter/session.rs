@@ -2,9 +2,9 @@
 //! message rebuilt from its header and body events, and the answer at
 //! end-of-message.
 
+use super::macros::Macros;
 use super::protocol::{self, Command, ProtocolError, Reply, action, flag};
 use super::{Action, Decision, Envelope, Gateway};
-use std::collections::HashMap;
 use std::io::{BufReader, Read, Write};
 
 pub(super) trait Stream: Read + Write + Send {}
@@ -27,7 +27,7 @@ const NO_REPLY_FLAGS: u32 = flag::NO_REPLY_CONNECT
     | flag::NO_REPLY_END_OF_HEADERS
     | flag::NO_REPLY_BODY;
 
-const WANTED_ACTIONS: u32 = action::ADD_HEADERS | action::QUARANTINE;
+const WANTED_ACTIONS: u32 = action::ADD_HEADERS | action::CHANGE_HEADERS | action::QUARANTINE;
 
 /// The header a tagged message gets.
 const TAG_HEADER: &str = "X-Maillint";
@@ -63,8 +63,10 @@ struct Session<'g> {
     /// Protocol flags and actions agreed with the MTA.
     flags: u32,
     actions: u32,
-    macros: HashMap<String, String>,
+    macros: Macros,
     client: Option<std::net::IpAddr>,
+    /// The MTA gave no network client (see [`Envelope::local`]).
+    local: bool,
     /// Between MAIL and end-of-message or abort.
     in_message: bool,
     outgoing: bool,
@@ -73,6 +75,10 @@ struct Session<'g> {
     /// The message as rebuilt so far (outgoing mail only).
     raw: Vec<u8>,
     oversize: bool,
+    /// How many `X-Maillint-Allow` and `X-Maillint` headers the message
+    /// came with: removed before it goes out.
+    allow_headers: u32,
+    tag_headers: u32,
 }
 
 /// What to do after an event.
@@ -93,14 +99,17 @@ impl<'g> Session<'g> {
             },
             flags: 0,
             actions: 0,
-            macros: HashMap::new(),
+            macros: Macros::default(),
             client: None,
+            local: false,
             in_message: false,
             outgoing: false,
             envelope: Envelope::default(),
             message_id: None,
             raw: Vec::new(),
             oversize: false,
+            allow_headers: 0,
+            tag_headers: 0,
         }
     }
 
@@ -141,24 +150,39 @@ impl<'g> Session<'g> {
                     flags: self.flags,
                 }])
             }
-            Command::Macros { pairs, .. } => {
-                self.macros.extend(pairs);
+            Command::Macros { stage, pairs } => {
+                self.macros.set(stage, pairs);
                 Step::Silent
             }
-            Command::Connect { address, .. } => {
+            Command::Connect {
+                family,
+                port,
+                address,
+                ..
+            } => {
+                // Each event forgets the macros of the stages after it, as
+                // libmilter does: its own came just before it.
+                self.macros.clear_after(b'C');
                 self.client = address.trim_start_matches("IPv6:").parse().ok();
+                self.local = family == b'U' || port == 0;
                 self.carry_on(flag::NO_REPLY_CONNECT)
             }
-            Command::Helo(_) => self.carry_on(flag::NO_REPLY_HELO),
+            Command::Helo(_) => {
+                self.macros.clear_after(b'H');
+                self.carry_on(flag::NO_REPLY_HELO)
+            }
             Command::Mail(args) => {
                 self.reset_message();
+                self.macros.clear_after(b'M');
                 self.in_message = true;
                 self.envelope = Envelope {
                     queue_id: None,
                     sender: unbracket(args.first().map_or("", String::as_str)),
                     recipients: Vec::new(),
-                    authenticated: self.macros.get("{auth_authen}").cloned(),
+                    authenticated: self.macros.get("{auth_authen}").map(str::to_string),
                     client: self.client,
+                    daemon: self.macros.get("{daemon_name}").map(str::to_string),
+                    local: self.local,
                 };
                 self.outgoing = self.gateway.is_outgoing(&self.envelope);
                 if self.outgoing {
@@ -174,6 +198,7 @@ impl<'g> Session<'g> {
                 }
             }
             Command::Rcpt(args) => {
+                self.macros.clear_after(b'R');
                 if let Some(address) = args.first() {
                     self.envelope.recipients.push(unbracket(address));
                 }
@@ -182,6 +207,10 @@ impl<'g> Session<'g> {
             Command::Header { name, value } => {
                 if name.eq_ignore_ascii_case("Message-ID") {
                     self.message_id = Some(String::from_utf8_lossy(&value).trim().to_string());
+                } else if name.eq_ignore_ascii_case(crate::linter::ALLOW_HEADER) {
+                    self.allow_headers += 1;
+                } else if name.eq_ignore_ascii_case(TAG_HEADER) {
+                    self.tag_headers += 1;
                 }
                 if self.outgoing {
                     let mut line = Vec::with_capacity(name.len() + value.len() + 4);
@@ -220,6 +249,7 @@ impl<'g> Session<'g> {
                 }
                 let replies = self.end_of_message();
                 self.reset_message();
+                self.macros.clear_from(b'M');
                 Step::Send(replies)
             }
             Command::Abort => {
@@ -233,12 +263,14 @@ impl<'g> Session<'g> {
                     ));
                 }
                 self.reset_message();
+                self.macros.clear_from(b'M');
                 Step::Silent
             }
             Command::QuitNewConnection => {
                 self.reset_message();
-                self.macros.clear();
+                self.macros.clear_from(b'C');
                 self.client = None;
+                self.local = false;
                 Step::Silent
             }
             Command::Quit => Step::Close,
@@ -270,7 +302,7 @@ impl<'g> Session<'g> {
     }
 
     fn queue_id(&self) -> Option<&str> {
-        self.macros.get("i").map(String::as_str)
+        self.macros.get("i")
     }
 
     /// Adds rebuilt bytes, or drops the message once it is over the limit.
@@ -293,6 +325,8 @@ impl<'g> Session<'g> {
         self.message_id = None;
         self.raw = Vec::new();
         self.oversize = false;
+        self.allow_headers = 0;
+        self.tag_headers = 0;
     }
 
     fn end_of_message(&mut self) -> Vec<Reply> {
@@ -309,6 +343,7 @@ impl<'g> Session<'g> {
                     "maillint could not check this message: it is larger than {limit}"
                 )],
                 fault: Some(format!("message larger than {limit}")),
+                allowed: Vec::new(),
             }
         } else {
             let raw = std::mem::take(&mut self.raw);
@@ -317,7 +352,38 @@ impl<'g> Session<'g> {
         self.gateway
             .log
             .decision(&self.envelope, self.message_id.as_deref(), &decision);
-        replies(&decision, self.actions)
+        let mut replies = Vec::new();
+        if decision.action <= Action::Quarantine {
+            replies.extend(self.header_edits());
+        }
+        replies.extend(answer(
+            &decision,
+            self.actions,
+            self.flags & flag::HEADER_LEADING_SPACE != 0,
+            self.envelope.local,
+        ));
+        replies
+    }
+
+    /// Before a message goes out, the headers the sender gave that are
+    /// maillint's to write: `X-Maillint-Allow` (addressed to maillint, its
+    /// reason is the organisation's business) and `X-Maillint` (only
+    /// maillint says what maillint found). The last first, so that the
+    /// others keep their index.
+    fn header_edits(&self) -> Vec<Reply> {
+        if self.actions & action::CHANGE_HEADERS == 0 {
+            return Vec::new();
+        }
+        let remove = |name: &'static str, count: u32| {
+            (1..=count).rev().map(move |index| Reply::ChangeHeader {
+                index,
+                name: name.to_string(),
+                value: String::new(),
+            })
+        };
+        remove(crate::linter::ALLOW_HEADER, self.allow_headers)
+            .chain(remove(TAG_HEADER, self.tag_headers))
+            .collect()
     }
 }
 
@@ -334,14 +400,30 @@ fn unbracket(address: &str) -> String {
 /// What to send at end-of-message for a decision. Modifications come
 /// before the final reply; an action the MTA did not allow falls back to
 /// a temporary failure, so that nothing passes unchecked by mistake.
-fn replies(decision: &Decision, allowed: u32) -> Vec<Reply> {
+/// `leading_space`: the MTA takes header values as written, space after
+/// the colon included. `local`: submitted on the server itself, where the
+/// MTA turns a refusal into a bounce that repeats the reply once per
+/// recipient, so it is kept to one line.
+fn answer(decision: &Decision, allowed: u32, leading_space: bool, local: bool) -> Vec<Reply> {
     let first_line = if decision.fault.is_some() {
         "Message not delivered."
     } else {
         "Message not sent: maillint found problems. Fix them and send it again:"
     };
     let mut lines = vec![first_line.to_string()];
-    lines.extend(decision.lines.iter().cloned());
+    if local {
+        lines[0].push(' ');
+        lines[0].push_str(decision.lines.first().map_or("", String::as_str));
+        if decision.lines.len() > 1 {
+            lines[0].push_str(&format!(
+                " ({} more; rules: {})",
+                decision.lines.len() - 1,
+                decision.rules.join(", ")
+            ));
+        }
+    } else {
+        lines.extend(decision.lines.iter().cloned());
+    }
     let tempfail = || {
         vec![Reply::ReplyCode(protocol::smtp_reply(
             "451", "4.7.1", &lines,
@@ -354,6 +436,11 @@ fn replies(decision: &Decision, allowed: u32) -> Vec<Reply> {
                 Some(fault) => format!("not checked ({fault})"),
                 None if decision.rules.is_empty() => "no findings".to_string(),
                 None => decision.rules.join(", "),
+            };
+            let value = if leading_space {
+                format!(" {value}")
+            } else {
+                value
             };
             vec![
                 Reply::AddHeader {

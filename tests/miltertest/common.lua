@@ -7,6 +7,8 @@ function open_connection()
 	if conn == nil then
 		error("cannot connect to the milter on port " .. port)
 	end
+	-- The MTA's submission service, whose mail is outgoing.
+	mt.macro(conn, SMFIC_CONNECT, "{daemon_name}", "ORIGINATING")
 	expect(mt.conninfo(conn, "client.example.org", "192.0.2.1"), "connect")
 	expect_reply(conn, SMFIR_CONTINUE, "connect")
 	return conn

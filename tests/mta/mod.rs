@@ -12,6 +12,14 @@ pub struct Mta {
     pub stream: Box<dyn Duplex>,
     /// Protocol flags agreed: which events get no reply.
     flags: u32,
+    /// The `{daemon_name}` sent at connect: Postfix's mark for its
+    /// submission service, unless a test clears it (port 25).
+    pub daemon_name: &'static str,
+    /// Macros sent with each MAIL FROM besides the queue id, such as
+    /// `{auth_authen}`.
+    pub mail_macros: Vec<(&'static str, &'static str)>,
+    /// The client's address and port given at connect.
+    pub client: (&'static str, u16),
 }
 
 pub const ALL_ACTIONS: u32 = 0x1ff;
@@ -39,7 +47,13 @@ impl Mta {
     }
 
     pub fn negotiate(stream: Box<dyn Duplex>, flags: u32) -> (Mta, u32) {
-        let mut mta = Mta { stream, flags: 0 };
+        let mut mta = Mta {
+            stream,
+            flags: 0,
+            daemon_name: "ORIGINATING",
+            mail_macros: Vec::new(),
+            client: ("192.0.2.10", 25),
+        };
         let mut data = Vec::new();
         for word in [6u32, ALL_ACTIONS, flags] {
             data.extend_from_slice(&word.to_be_bytes());
@@ -68,6 +82,12 @@ impl Mta {
         }
     }
 
+    /// Sends the submission mark alone, as the MTA does at connect, for a
+    /// test that sends the events of a message one by one.
+    pub fn submission(&mut self) {
+        self.send(b'D', b"C{daemon_name}\0ORIGINATING\0");
+    }
+
     pub fn receive(&mut self) -> (u8, Vec<u8>) {
         let mut len = [0u8; 4];
         self.stream.read_exact(&mut len).unwrap();
@@ -86,12 +106,25 @@ impl Mta {
         recipients: &[&str],
         message: &str,
     ) -> Vec<(u8, Vec<u8>)> {
-        self.send(b'D', b"Cj\0mail.example.org\0");
-        self.event(b'C', b"client.example.org\x004\x00\x19192.0.2.10\0", 0x1000);
+        let mut connect = b"Cj\0mail.example.org\0".to_vec();
+        if !self.daemon_name.is_empty() {
+            connect
+                .extend_from_slice(format!("{{daemon_name}}\0{}\0", self.daemon_name).as_bytes());
+        }
+        self.send(b'D', &connect);
+        let (address, port) = self.client;
+        let mut info = b"client.example.org\x004".to_vec();
+        info.extend_from_slice(&port.to_be_bytes());
+        info.extend_from_slice(format!("{address}\0").as_bytes());
+        self.event(b'C', &info, 0x1000);
         if self.flags & 0x02 == 0 {
             self.event(b'H', b"client.example.org\0", 0x2000);
         }
-        self.send(b'D', b"Mi\0Q123\0");
+        let mut mail = b"Mi\0Q123\0".to_vec();
+        for (name, value) in &self.mail_macros {
+            mail.extend_from_slice(format!("{name}\0{value}\0").as_bytes());
+        }
+        self.send(b'D', &mail);
         self.send(b'M', format!("<{sender}>\0").as_bytes());
         let (code, _) = self.receive();
         if code == b'a' {
@@ -132,7 +165,7 @@ impl Mta {
         let mut replies = Vec::new();
         loop {
             let (code, data) = self.receive();
-            let last = !matches!(code, b'h' | b'q');
+            let last = !matches!(code, b'h' | b'm' | b'q');
             replies.push((code, data));
             if last {
                 return replies;

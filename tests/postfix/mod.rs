@@ -137,7 +137,12 @@ fn serve_sink(stream: TcpStream, mut keep: impl FnMut(Vec<u8>)) -> std::io::Resu
 /// A Postfix instance and a milter, stopped when dropped.
 pub struct Postfix {
     dir: tempfile::TempDir,
+    /// The submission service, marked as the README says
+    /// (`milter_macro_daemon_name=ORIGINATING`): its mail is outgoing.
     pub smtp_port: u16,
+    /// An smtpd without the mark, as port 25 is: only mail from a
+    /// logged-in user or a client in `[milter] networks` is outgoing.
+    pub inbound_port: u16,
     /// The milter's loopback port, when it listens on one.
     pub milter_port: Option<u16>,
     milter: Option<Child>,
@@ -151,7 +156,9 @@ impl Postfix {
         Postfix::launch(maillint, maillint_toml, false, sink)
     }
 
-    /// The same with the milter on a Unix socket.
+    /// The same with the milter on a Unix socket in Postfix's queue
+    /// directory, started as contrib/maillint-milter.service says (see
+    /// [`start_as_the_unit_says`]).
     pub fn start_on_unix_socket(maillint: &Path, maillint_toml: &str, sink: &Sink) -> Postfix {
         Postfix::launch(maillint, Some(maillint_toml), true, sink)
     }
@@ -166,30 +173,25 @@ impl Postfix {
         }
         run(Command::new("chown").arg("postfix").arg(root.join("data")));
         let smtp_port = free_port();
-        // In the queue directory, named relative to it in main.cf, as the
-        // README sets it up for Postfix's chrooted processes.
-        let socket = root.join("queue/milter.sock");
+        let inbound_port = free_port();
         let milter_port = (maillint_toml.is_some() && !unix).then(free_port);
-        let listen = match milter_port {
-            Some(port) => format!("inet:127.0.0.1:{port}"),
-            None => format!("unix:{}", socket.display()),
-        };
-        let milter = maillint_toml.map(|toml| {
-            let milter = spawn_milter(maillint, root, toml, &listen);
-            match milter_port {
-                Some(port) => wait_for_port(port),
-                None => {
-                    wait_for_path(&socket);
-                    // Postfix's processes run as its own user.
-                    chmod(&socket, 0o666);
-                }
+        let milter = maillint_toml.map(|toml| match milter_port {
+            Some(port) => {
+                let milter = spawn_milter(maillint, root, toml, &format!("inet:127.0.0.1:{port}"));
+                wait_for_port(port);
+                milter
             }
-            milter
+            None => start_as_the_unit_says(maillint, root, toml),
         });
-        let milters = match (&milter, unix) {
+        // Mail submitted on the server itself too, as the README says.
+        let milters = match (&milter, milter_port) {
             (None, _) => String::new(),
-            (Some(_), true) => "smtpd_milters = unix:milter.sock\n".to_string(),
-            (Some(_), false) => format!("smtpd_milters = {listen}\n"),
+            // In the queue directory, named relative to it, as the README
+            // and the unit set it up for Postfix's chrooted processes.
+            (Some(_), None) => "smtpd_milters = unix:maillint/milter.sock\nnon_smtpd_milters = unix:maillint/milter.sock\n".to_string(),
+            (Some(_), Some(port)) => format!(
+                "smtpd_milters = inet:127.0.0.1:{port}\nnon_smtpd_milters = inet:127.0.0.1:{port}\n"
+            ),
         };
         let r = root.display();
         std::fs::write(
@@ -227,7 +229,8 @@ milter_default_action = tempfail
         std::fs::write(
             root.join("conf/master.cf"),
             format!(
-                "127.0.0.1:{smtp_port} inet n - n - - smtpd
+                "127.0.0.1:{smtp_port} inet n - n - - smtpd -o milter_macro_daemon_name=ORIGINATING
+127.0.0.1:{inbound_port} inet n - n - - smtpd
 pickup unix n - n 60 1 pickup
 cleanup unix n - n - 0 cleanup
 qmgr unix n - n 300 1 qmgr
@@ -254,6 +257,7 @@ postlog unix-dgram n - n - 1 postlogd
         let gateway = Postfix {
             dir,
             smtp_port,
+            inbound_port,
             milter_port,
             milter,
         };
@@ -262,7 +266,12 @@ postlog unix-dgram n - n - 1 postlogd
             .arg(gateway.conf())
             .arg("start"));
         wait_for_port(smtp_port);
+        wait_for_port(inbound_port);
         gateway
+    }
+
+    pub fn queue_directory(&self) -> PathBuf {
+        self.dir.path().join("queue")
     }
 
     fn conf(&self) -> PathBuf {
@@ -323,6 +332,79 @@ impl Drop for Postfix {
     }
 }
 
+/// `maillint milter` as contrib/maillint-milter.service starts it, as far
+/// as can be done without systemd: its `ExecStartPre` (as root), then its
+/// `ExecStart` under its `UMask=` and `Group=`, as an unprivileged user
+/// (nobody, as `DynamicUser=` would), with the unit's paths moved into
+/// `dir` (the binary `maillint` installed there, the configuration
+/// `maillint_toml`, and Postfix's queue directory `dir`/queue). Waits for
+/// the socket.
+pub fn start_as_the_unit_says(maillint: &Path, dir: &Path, maillint_toml: &str) -> Child {
+    use std::os::unix::process::CommandExt;
+    let unit = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/contrib/maillint-milter.service"
+    ))
+    .unwrap();
+    // Installed, as the unit expects, where its user can run it (the
+    // build directory may be in a home directory closed to others).
+    let installed = dir.join("maillint");
+    std::fs::copy(maillint, &installed).unwrap();
+    let setting = |name: &str| -> String {
+        let prefix = format!("{name}=");
+        let value = unit
+            .lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("the unit has no {name}="));
+        value
+            .replace("/usr/local/bin/maillint", &installed.display().to_string())
+            .replace(
+                "/etc/maillint/maillint.toml",
+                &dir.join("maillint.toml").display().to_string(),
+            )
+            .replace(
+                "/var/spool/postfix",
+                &dir.join("queue").display().to_string(),
+            )
+    };
+    std::fs::write(dir.join("maillint.toml"), maillint_toml).unwrap();
+    let pre = setting("ExecStartPre");
+    let pre: Vec<&str> = pre.trim_start_matches('+').split_whitespace().collect();
+    run(Command::new(pre[0]).args(&pre[1..]));
+    let group = setting("Group");
+    let gid = String::from_utf8(
+        Command::new("getent")
+            .args(["group", &group])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .split(':')
+    .nth(2)
+    .unwrap()
+    .trim()
+    .parse::<u32>()
+    .unwrap();
+    let start = setting("ExecStart");
+    let socket = start
+        .split_whitespace()
+        .find_map(|a| a.strip_prefix("unix:"))
+        .map(PathBuf::from)
+        .expect("the unit listens on a Unix socket");
+    let milter = Command::new("sh")
+        .arg("-c")
+        .arg(format!("umask {}; exec {start}", setting("UMask")))
+        .env("XDG_DATA_HOME", dir.join("no-data"))
+        .uid(65534)
+        .gid(gid)
+        .stderr(std::fs::File::create(dir.join("milter.log")).unwrap())
+        .spawn()
+        .unwrap();
+    wait_for_path(&socket);
+    milter
+}
+
 /// `maillint milter --listen LISTEN`, configured by `maillint_toml` (kept
 /// in `dir` as maillint.toml), logging to `dir`/milter.log.
 pub fn spawn_milter(maillint: &Path, dir: &Path, maillint_toml: &str, listen: &str) -> Child {
@@ -336,6 +418,20 @@ pub fn spawn_milter(maillint: &Path, dir: &Path, maillint_toml: &str, listen: &s
         .arg(&config)
         .stderr(std::fs::File::create(dir.join("milter.log")).unwrap())
         .spawn()
+        .unwrap()
+}
+
+/// Submits `message` with Postfix's `sendmail -t` from `sender`, as a
+/// program on the server does; its exit status and output.
+pub fn sendmail_t(postfix: &Postfix, sender: &str, message: &str) -> std::process::Output {
+    let file = postfix.dir.path().join("sendmail-t.eml");
+    std::fs::write(&file, message.replace("\r\n", "\n")).unwrap();
+    Command::new("/usr/sbin/sendmail")
+        .arg("-C")
+        .arg(postfix.conf())
+        .args(["-t", "-f", sender])
+        .stdin(std::fs::File::open(&file).unwrap())
+        .output()
         .unwrap()
 }
 

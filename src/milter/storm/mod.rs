@@ -62,6 +62,25 @@ impl Storm {
         &self.settings
     }
 
+    /// Where the counters are kept and whether the store answers, for the
+    /// start-up line: `memory`, or the Redis server without its password.
+    pub fn describe_store(&self) -> String {
+        let Some(url) = &self.settings.store else {
+            return "memory".into();
+        };
+        let url = match url.split_once("://") {
+            Some((scheme, rest)) => {
+                let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+                format!("{scheme}://{host}")
+            }
+            None => url.clone(),
+        };
+        match self.store.get("maillint:storm:hello", 0) {
+            Ok(_) => format!("{url} (answered)"),
+            Err(e) => format!("{url} (not answering: {})", crate::guard::one_line(&e)),
+        }
+    }
+
     /// Counts a message to `reach` people (`mass`: a mass list among them)
     /// from `sender`, at `now` (seconds), and says whether it goes out.
     pub fn judge(
