@@ -14,10 +14,9 @@
 //! interrupted run loses at most one batch and the next run goes on where it
 //! stopped, counting no message twice; a later run skips the files (and the
 //! part of an mbox) read before without parsing them again.
-
 //!
 //! This file is what the rules read through ([`Recall`], [`Known`]) and
-//! needs no SQLite; the index ([`History`], in index.rs) and learning
+//! needs no SQLite; the index (`History`, in index.rs) and learning
 //! (learn.rs) are the `history` feature. Without it nothing implements
 //! [`Recall`], the linter has no index to give the rules, and the history
 //! rules stay silent as they do for a user who never ran `maillint learn`.
