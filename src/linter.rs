@@ -147,6 +147,19 @@ impl Linter {
         &self.warnings
     }
 
+    /// The index for the history rules, when there is one.
+    #[cfg(feature = "history")]
+    fn recall(&self) -> Option<&dyn crate::history::Recall> {
+        self.history.as_ref().map(|h| h as _)
+    }
+
+    /// Without the `history` feature there is never an index: the history
+    /// rules stay silent.
+    #[cfg(not(feature = "history"))]
+    fn recall(&self) -> Option<&dyn crate::history::Recall> {
+        None
+    }
+
     /// Runs every active rule over one message.
     pub fn check(&self, message: &Message) -> Vec<Finding> {
         self.check_with_audience(message).0
@@ -194,21 +207,6 @@ impl Linter {
             }));
         }
         (findings, audience)
-    }
-}
-
-impl Linter {
-    /// The index for the history rules, when there is one.
-    #[cfg(feature = "history")]
-    fn recall(&self) -> Option<&dyn crate::history::Recall> {
-        self.history.as_ref().map(|h| h as _)
-    }
-
-    /// Without the `history` feature there is never an index: the history
-    /// rules stay silent.
-    #[cfg(not(feature = "history"))]
-    fn recall(&self) -> Option<&dyn crate::history::Recall> {
-        None
     }
 }
 
