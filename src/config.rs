@@ -15,7 +15,7 @@ use toml::Spanned;
 
 mod gateway;
 
-pub use gateway::{Action, Listen, MilterConfig, Network, StormConfig};
+pub use gateway::{Action, Listen, MetricsAddress, MilterConfig, Mode, Network, StormConfig};
 
 pub const FILE_NAME: &str = "maillint.toml";
 
@@ -97,6 +97,9 @@ pub struct SendmailConfig {
     /// Where blocked messages are kept (default
     /// `$XDG_STATE_HOME/maillint/held`).
     pub held_dir: Option<PathBuf>,
+    /// Seconds the real sendmail may take before it is stopped and the
+    /// message held (default 600).
+    pub timeout: Option<u64>,
 }
 
 /// `[history]`: the index of past sent mail that `maillint learn` keeps and
@@ -385,13 +388,65 @@ impl Config {
         Config::user_file()
     }
 
+    /// The configuration in force: `explicit` as it is; else the nearest
+    /// project `maillint.toml` layered over the user's own config file
+    /// (see [`Config::layered_over`]); else the user's file; else `None`,
+    /// for the defaults.
+    pub fn load_discovered(
+        explicit: Option<&Path>,
+        cwd: &Path,
+    ) -> Result<Option<Config>, ConfigError> {
+        let Some(path) = Config::discover(explicit, cwd) else {
+            return Ok(None);
+        };
+        let config = Config::load(&path)?;
+        let user_file = Config::user_file();
+        let is_user_file = user_file.as_deref().is_some_and(
+            |user| matches!((path.canonicalize(), user.canonicalize()), (Ok(a), Ok(b)) if a == b),
+        );
+        match user_file {
+            Some(user) if explicit.is_none() && !is_user_file => {
+                Ok(Some(config.layered_over(Config::load(&user)?)))
+            }
+            _ => Ok(Some(config)),
+        }
+    }
+
+    /// A project's configuration over the user's: who the user is and how
+    /// they send stays theirs unless the project says otherwise. Each of
+    /// `[organization]`'s `domains`, `personal_domains` and
+    /// `mass_list_names` the project leaves out, `[lists]` it does not
+    /// name, `[sendmail]` settings it leaves out, and `[history] index`
+    /// come from the user's file, and `learn_on_send` is on when either
+    /// turns it on. Rules, custom rules,
+    /// `[bulk]`, `[input]` and the gateway's sections are the project's
+    /// alone.
+    pub fn layered_over(mut self, user: Config) -> Config {
+        let org = &mut self.organization;
+        if org.domains.is_empty() {
+            org.domains = user.organization.domains;
+        }
+        if org.personal_domains.is_empty() {
+            org.personal_domains = user.organization.personal_domains;
+        }
+        if org.mass_list_names.is_empty() {
+            org.mass_list_names = user.organization.mass_list_names;
+        }
+        for (address, list) in user.lists {
+            self.lists.entry(address).or_insert(list);
+        }
+        let sendmail = &mut self.sendmail;
+        sendmail.path = sendmail.path.take().or(user.sendmail.path);
+        sendmail.held_dir = sendmail.held_dir.take().or(user.sendmail.held_dir);
+        sendmail.timeout = sendmail.timeout.or(user.sendmail.timeout);
+        self.history.index = self.history.index.take().or(user.history.index);
+        self.history.learn_on_send |= user.history.learn_on_send;
+        self
+    }
+
     /// `$XDG_CONFIG_HOME/maillint/config.toml`, when it exists.
     pub fn user_file() -> Option<PathBuf> {
-        let config_home = std::env::var_os("XDG_CONFIG_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
-        Some(config_home.join("maillint").join("config.toml")).filter(|p| p.is_file())
+        user_file_path().filter(|p| p.is_file())
     }
 
     /// The `[sendmail]` settings in force: each one from this configuration,
@@ -400,7 +455,7 @@ impl Config {
     /// send mail another way.
     pub fn sendmail_settings(&self) -> Result<SendmailConfig, ConfigError> {
         let own = &self.sendmail;
-        if own.path.is_some() && own.held_dir.is_some() {
+        if own.path.is_some() && own.held_dir.is_some() && own.timeout.is_some() {
             return Ok(own.clone());
         }
         let Some(user_file) = Config::user_file() else {
@@ -421,6 +476,7 @@ impl Config {
         Ok(SendmailConfig {
             path: own.path.clone().or(user.path),
             held_dir: own.held_dir.clone().or(user.held_dir),
+            timeout: own.timeout.or(user.timeout),
         })
     }
 
@@ -647,6 +703,22 @@ impl Config {
     }
 }
 
+/// Where the user's own configuration is, or would be:
+/// `$XDG_CONFIG_HOME/maillint/config.toml` (`~/.config/...`).
+pub fn user_file_path() -> Option<PathBuf> {
+    Some(xdg_dir("XDG_CONFIG_HOME", ".config")?.join("config.toml"))
+}
+
+/// maillint's directory under an XDG base directory: `$VAR/maillint`,
+/// else `~/FALLBACK/maillint` when `VAR` is unset or empty.
+pub fn xdg_dir(var: &str, fallback: &str) -> Option<PathBuf> {
+    let base = std::env::var_os(var)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(fallback)))?;
+    Some(base.join("maillint"))
+}
+
 pub fn is_kebab_case(id: &str) -> bool {
     id.split('-').all(|w| {
         !w.is_empty()
@@ -733,6 +805,7 @@ pub fn starter(domain: Option<&str>) -> Result<String, String> {
 # [sendmail]
 # path = "/usr/sbin/sendmail"
 # held_dir = "/home/me/.local/state/maillint/held"
+# timeout = 600   # seconds the real sendmail may take; then the message is held
 
 # The index of your sent mail that `maillint learn` keeps, for the rules
 # new-recipient, name-mismatch and unusual-company.
@@ -813,6 +886,41 @@ fn key_on_line(text: &str, line: usize) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_project_config_keeps_what_it_writes_and_takes_the_users_identity() {
+        let user = Config::parse(
+            "[organization]\ndomains = [\"example.org\"]\npersonal_domains = [\"mail.example\"]\n\
+             [lists.\"all@example.org\"]\nmembers = 900\n\
+             [sendmail]\npath = \"/usr/bin/msmtp\"\n[history]\nlearn_on_send = true\n\
+             [rules.cc-exposure]\nseverity = \"off\"\n",
+            "user",
+        )
+        .unwrap();
+        let project = Config::parse(
+            "[organization]\npersonal_domains = [\"club.example\"]\n\
+             [lists.\"team@example.org\"]\nmembers = 12\n\
+             [sendmail]\nheld_dir = \"/tmp/held\"\n[rules.mass-list]\nseverity = \"error\"\n",
+            "project",
+        )
+        .unwrap();
+        let both = project.layered_over(user);
+        assert_eq!(both.organization.domains, ["example.org"]);
+        assert_eq!(both.organization.personal_domains, ["club.example"]);
+        assert_eq!(both.lists.len(), 2);
+        assert_eq!(
+            both.sendmail.path.as_deref(),
+            Some(Path::new("/usr/bin/msmtp"))
+        );
+        assert_eq!(
+            both.sendmail.held_dir.as_deref(),
+            Some(Path::new("/tmp/held"))
+        );
+        assert!(both.history.learn_on_send);
+        // Rules are the project's alone.
+        assert!(both.rules.contains_key("mass-list"));
+        assert!(!both.rules.contains_key("cc-exposure"));
+    }
 
     #[test]
     fn parses_the_documented_example() {

@@ -190,6 +190,11 @@ impl RawMessage {
         }
     }
 
+    /// Whether the message is one of an mbox's.
+    pub fn in_mbox(&self) -> bool {
+        self.in_mbox
+    }
+
     /// How an error about this message names it: the file, and inside an
     /// mbox the message's number and the line of its `From ` line.
     pub fn located_source(&self) -> Origin {

@@ -38,6 +38,7 @@ pub mod config;
 pub mod finding;
 mod gate;
 pub mod guard;
+pub mod held;
 pub mod history;
 pub mod input;
 pub mod linter;
@@ -178,6 +179,9 @@ fn check_item(item: Item, linter: &Linter) -> Result<MessageReport, InputError> 
     Ok(MessageReport {
         findings,
         message_id: message.message_id.clone(),
+        mbox_entry: raw
+            .in_mbox()
+            .then(|| (raw.index + 1, message.subject.clone())),
         source: raw.source,
         index: raw.index,
     })

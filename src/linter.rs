@@ -206,6 +206,10 @@ impl Linter {
                 suppressed,
             }));
         }
+        // In the order of the message's lines, as a reader goes through it;
+        // findings about the whole message last. Stable: on one line, the
+        // rules' order.
+        findings.sort_by_key(|f| f.location.line.unwrap_or(usize::MAX));
         (findings, audience)
     }
 }
@@ -267,6 +271,22 @@ mod tests {
             let storm = f.iter().find(|f| f.rule == "reply-all-to-list").unwrap();
             assert!(storm.suppressed, "{header}");
         }
+    }
+
+    #[test]
+    fn findings_come_in_the_order_of_the_lines() {
+        // lookalike-domain (Cc, line 4) is a rule listed before
+        // external-recipients (To, line 2).
+        let linter = Linter::new(Config::default(), &Selection::default()).unwrap();
+        let msg = crate::testing::eml(
+            "From: a@example.com\nTo: b@example.com, x@partner.example\nSubject: s\nCc: y@gmial.com\n\nhi\n",
+        );
+        let lines: Vec<Option<usize>> =
+            linter.check(&msg).iter().map(|f| f.location.line).collect();
+        assert!(lines.len() >= 2, "{lines:?}");
+        let mut sorted = lines.clone();
+        sorted.sort_by_key(|l| l.unwrap_or(usize::MAX));
+        assert_eq!(lines, sorted);
     }
 
     #[test]

@@ -6,9 +6,9 @@ mod cli;
 use clap::{CommandFactory, Parser, Subcommand};
 #[cfg(feature = "history")]
 use cli::learn;
+use cli::{ExitStatus, check, explain, git_hook, held, init, man, rules, sendmail};
 #[cfg(feature = "milter")]
-use cli::milter;
-use cli::{ExitStatus, check, explain, git_hook, init, man, rules, sendmail};
+use cli::{milter, report, simulate};
 use std::io;
 use std::process::ExitCode;
 
@@ -25,6 +25,8 @@ enum Command {
     Check(check::CheckArgs),
     /// A drop-in sendmail: check the message on stdin, then pass it to the real sendmail or hold it
     Sendmail(sendmail::SendmailArgs),
+    /// The messages `maillint sendmail` held: list them, show, resend (once) or drop one
+    Held(held::HeldArgs),
     /// git send-email's sendemail-validate hook: check a patch mail before it is sent
     GitHook(git_hook::GitHookArgs),
     /// Learn from your sent mail (Maildirs, mbox files, .eml directories) for the history rules
@@ -43,6 +45,12 @@ enum Command {
     /// Run as a milter for Postfix or Sendmail: check every outgoing message at the mail server
     #[cfg(feature = "milter")]
     Milter(milter::MilterArgs),
+    /// Count the gateway's decision log per day, rule and action: what it did, and what it would have done in audit mode
+    #[cfg(feature = "milter")]
+    Report(report::ReportArgs),
+    /// Replay sent mail through the gateway under a new configuration and the current one: which messages the change newly stops or lets through
+    #[cfg(feature = "milter")]
+    Simulate(simulate::SimulateArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,9 +59,19 @@ fn main() -> ExitCode {
     if sendmail::invoked_as_sendmail() {
         return ExitStatus::Sendmail(sendmail::run_as_sendmail()).into();
     }
-    let status = match Cli::parse().command {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // `maillint sendmail` with arguments it cannot take still has a
+        // message on standard input, which must not be lost.
+        Err(e) if e.use_stderr() && std::env::args_os().nth(1).is_some_and(|a| a == "sendmail") => {
+            return ExitStatus::Sendmail(sendmail::run_after_usage_error(&e)).into();
+        }
+        Err(e) => e.exit(),
+    };
+    let status = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Sendmail(args) => ExitStatus::Sendmail(sendmail::run(args)),
+        Command::Held(args) => held::run(args),
         Command::GitHook(args) => git_hook::run(args),
         #[cfg(feature = "history")]
         Command::Learn(args) => learn::run(args),
@@ -67,6 +85,10 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain::run(args),
         #[cfg(feature = "milter")]
         Command::Milter(args) => milter::run(args),
+        #[cfg(feature = "milter")]
+        Command::Report(args) => report::run(args),
+        #[cfg(feature = "milter")]
+        Command::Simulate(args) => simulate::run(args),
     };
     status.into()
 }

@@ -4,14 +4,16 @@
 
 use crate::finding::Finding;
 use std::ffi::OsStr;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::fs::{self, File};
+use std::io::Seek;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// sysexits(3) codes, which mail clients understand.
 pub mod exit {
+    /// The command line was wrong.
+    pub const USAGE: i32 = 64;
     /// The message was refused for its content.
     pub const DATAERR: i32 = 65;
     /// The real sendmail could not be run.
@@ -138,185 +140,112 @@ fn passwd_name() -> Option<String> {
     None
 }
 
-/// Where blocked messages are kept: `$XDG_STATE_HOME/maillint/held`, else
-/// `~/.local/state/maillint/held`.
-pub fn default_held_dir() -> Option<PathBuf> {
-    let state = std::env::var_os("XDG_STATE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
-    Some(state.join("maillint").join("held"))
-}
-
-/// Saves the message, byte for byte, as a new private file in `dir`, and
-/// beside it its [`resend_script`] (`.resend`): the envelope, Bcc
-/// recipients included, is only in the command's arguments.
-pub fn hold(
-    dir: &Path,
-    raw: &[u8],
-    command: &[impl AsRef<OsStr>],
-    cwd: Option<&Path>,
-) -> io::Result<PathBuf> {
-    create_private_dir(dir)?;
-    let stamp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let pid = std::process::id();
-    for n in 0..1000 {
-        let path = dir.join(format!("{stamp}-{pid}-{n}.eml"));
-        match create_private_file(&path) {
-            Ok(mut file) => {
-                file.write_all(raw)?;
-                file.sync_all()?;
-                let mut script = create_private_file(&resend_path(&path))?;
-                script.write_all(&resend_script(command, cwd, &path))?;
-                script.sync_all()?;
-                return Ok(path);
-            }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(io::Error::other("no free file name"))
-}
-
-/// The script that sends a held message again: `held.eml` → `held.resend`.
-pub fn resend_path(held: &Path) -> PathBuf {
-    held.with_extension("resend")
-}
-
-/// A shell script running `command` again from `cwd` with the held message
-/// on standard input: the same checks, the same sendmail, the same
-/// arguments, byte for byte (a Latin-1 `-F` full name is not UTF-8).
-pub fn resend_script(command: &[impl AsRef<OsStr>], cwd: Option<&Path>, held: &Path) -> Vec<u8> {
-    let mut script = b"#!/bin/sh\n\
-         # Sends the held message again as it was first sent: the same command and\n\
-         # arguments (the recipients given on the command line, Bcc ones among them),\n\
-         # from the same directory. It is checked again: edit the message first, or\n\
-         # add an X-Maillint-Allow header to it. Run it with sh.\n"
-        .to_vec();
-    if let Some(cwd) = cwd {
-        script.extend_from_slice(b"cd ");
-        push_shell_quoted(&mut script, cwd.as_os_str());
-        script.extend_from_slice(b" || exit 75\n");
-    }
-    script.extend_from_slice(b"exec");
-    for word in command {
-        script.push(b' ');
-        push_shell_quoted(&mut script, word.as_ref());
-    }
-    script.extend_from_slice(b" < ");
-    push_shell_quoted(&mut script, held.as_os_str());
-    script.push(b'\n');
-    script
-}
-
-/// Appends `word` in single quotes, for sh, keeping its bytes.
-fn push_shell_quoted(script: &mut Vec<u8>, word: &OsStr) {
-    script.push(b'\'');
-    for &byte in os_bytes(word).iter() {
-        if byte == b'\'' {
-            script.extend_from_slice(b"'\\''");
-        } else {
-            script.push(byte);
-        }
-    }
-    script.push(b'\'');
-}
-
-#[cfg(unix)]
-fn os_bytes(word: &OsStr) -> std::borrow::Cow<'_, [u8]> {
-    use std::os::unix::ffi::OsStrExt;
-    word.as_bytes().into()
-}
-
-#[cfg(not(unix))]
-fn os_bytes(word: &OsStr) -> std::borrow::Cow<'_, [u8]> {
-    match word.to_string_lossy() {
-        std::borrow::Cow::Borrowed(s) => s.as_bytes().into(),
-        std::borrow::Cow::Owned(s) => s.into_bytes().into(),
-    }
-}
-
-#[cfg(unix)]
-fn create_private_dir(dir: &Path) -> io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-}
-
-#[cfg(not(unix))]
-fn create_private_dir(dir: &Path) -> io::Result<()> {
-    fs::create_dir_all(dir)
-}
-
-fn create_private_file(path: &Path) -> io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)
-}
-
 /// How handing the message to the real sendmail ended.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Delivery {
-    /// It ran to the end; its exit code is ours.
+    /// It ran to the end, and read the whole message; its exit code is ours.
     Exited(i32),
     /// It could not be started.
     NotStarted(String),
-    /// It was killed, or did not read the whole message: not sent, or not
-    /// known to be.
+    /// It was killed, did not read the whole message, or did not finish in
+    /// time: not sent, or not known to be.
     Failed(String),
 }
 
-/// Runs the real sendmail with `args`, unchanged, feeding it `raw` on standard input.
+/// How long a real sendmail may take by default: long enough for a large
+/// message to a slow SMTP server (msmtp), short enough that a hung one
+/// does not hold the mail client for good.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// How long a sendmail that has exited may leave its standard input
+/// unread before the message counts as not read: a sendmail that forks a
+/// process to read it, and exits at once, has this long between reads.
+const READER_STALL: Duration = Duration::from_secs(2);
+
+/// Runs the real sendmail with `args`, unchanged, with `message` (a file
+/// holding the whole message, `len` bytes, at its start) as standard
+/// input. A file, not a pipe: whatever happens to maillint meanwhile, the
+/// sendmail never reads a message cut short, and a process it forks to
+/// read it (which may read after it exits) has nothing to race.
+///
 /// It must read all of it: a sendmail that exits 0 having read only part
-/// sent only part, or nothing, whatever the message's size. So this end
-/// keeps the pipe open for reading too, and whatever is still in it once
-/// the sendmail has exited is what it did not read.
-pub fn deliver<S: AsRef<OsStr>>(sendmail: &Path, args: &[S], raw: &[u8]) -> Delivery {
+/// sent only part, or nothing. The file's offset, which the sendmail's
+/// reads move, says how much it read. A sendmail that takes longer than
+/// `timeout` is killed.
+pub fn deliver<S: AsRef<OsStr>>(
+    sendmail: &Path,
+    args: &[S],
+    message: File,
+    len: u64,
+    timeout: Duration,
+) -> Delivery {
     let name = sendmail.display();
-    let ends = io::pipe().and_then(|(reader, writer)| Ok((reader.try_clone()?, reader, writer)));
-    let (mut unread, reader, mut writer) = match ends {
-        Ok(ends) => ends,
-        Err(e) => return Delivery::NotStarted(format!("cannot make a pipe to {name}: {e}")),
+    let deadline = Instant::now() + timeout;
+    let mut offset = match message.try_clone() {
+        Ok(file) => file,
+        Err(e) => return Delivery::NotStarted(format!("cannot hand the message to {name}: {e}")),
     };
-    let mut child = match Command::new(sendmail).args(args).stdin(reader).spawn() {
+    let mut child = match Command::new(sendmail)
+        .args(args)
+        .stdin(Stdio::from(message))
+        .spawn()
+    {
         Ok(child) => child,
         Err(e) => return Delivery::NotStarted(format!("cannot run {name}: {e}")),
     };
-    let (status, written, left) = std::thread::scope(|scope| {
-        let feeder = scope.spawn(move || writer.write_all(raw));
-        let status = child.wait();
-        // Draining also frees the feeder when the pipe is full; the end of
-        // the feeder's writing is the end of what there is to drain.
-        let left = io::copy(&mut unread, &mut io::sink());
-        let written = feeder
-            .join()
-            .unwrap_or_else(|_| Err(io::Error::other("the writer stopped")));
-        (status, written, left)
-    });
-    let status = match status {
-        Ok(status) => status,
-        Err(e) => return Delivery::Failed(format!("lost track of {name}: {e}")),
+    let mut pause = Duration::from_millis(1);
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() >= deadline => {
+                // Nothing to do if it died on its own meanwhile.
+                let _ = child.kill();
+                let _ = child.wait();
+                return Delivery::Failed(format!(
+                    "{name} did not finish within {} seconds, and was stopped",
+                    timeout.as_secs()
+                ));
+            }
+            Ok(None) => {
+                std::thread::sleep(pause);
+                // Most sendmails are done in milliseconds: waking often
+                // costs little, and a late wake-up costs every message.
+                pause = (pause * 2).min(Duration::from_millis(4));
+            }
+            Err(e) => return Delivery::Failed(format!("lost track of {name}: {e}")),
+        }
     };
-    let unread = match (left, written) {
-        (Ok(0), Ok(())) => None,
-        (Ok(0), Err(e)) | (Err(e), _) => Some(e.to_string()),
-        (Ok(n), _) => Some(format!("{n} of {} bytes unread", raw.len())),
-    };
-    match (status.code(), unread) {
-        (Some(0), Some(unread)) => Delivery::Failed(format!(
-            "{name} exited before reading the whole message ({unread})"
-        )),
-        (Some(code), _) => Delivery::Exited(code),
-        (None, _) => Delivery::Failed(format!("{name} was killed ({status})")),
+    match status.code() {
+        Some(0) => match read_to_the_end(&mut offset, len, deadline) {
+            Ok(()) => Delivery::Exited(0),
+            Err(read) => Delivery::Failed(format!(
+                "{name} exited before reading the whole message ({read} of {len} bytes read)"
+            )),
+        },
+        Some(code) => Delivery::Exited(code),
+        None => Delivery::Failed(format!("{name} was killed ({status})")),
+    }
+}
+
+/// Waits while what is left of the message is still being read (by a
+/// process the sendmail left behind), until it all is, reading stalls for
+/// [`READER_STALL`], or `deadline`; `Err` holds how far it got.
+fn read_to_the_end(offset: &mut File, len: u64, deadline: Instant) -> Result<(), u64> {
+    let mut last = 0;
+    let mut moved = Instant::now();
+    loop {
+        let at = offset.stream_position().unwrap_or(0);
+        if at >= len {
+            return Ok(());
+        }
+        let now = Instant::now();
+        if at != last {
+            last = at;
+            moved = now;
+        } else if now >= deadline || now.duration_since(moved) >= READER_STALL {
+            return Err(at);
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -354,64 +283,6 @@ mod tests {
         let e = Envelope::parse(&args(&["-t", "-i", "-fme@x"]));
         assert!(e.from_headers);
         assert!(e.recipients.is_empty());
-    }
-
-    #[test]
-    fn hold_writes_new_private_files() {
-        let dir = tempfile::TempDir::new().unwrap();
-        let held = dir.path().join("a/b");
-        let one = hold(&held, b"one", &[] as &[&str], None).unwrap();
-        let two = hold(&held, b"two", &[] as &[&str], None).unwrap();
-        assert_ne!(one, two);
-        assert_eq!(fs::read(&one).unwrap(), b"one");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            assert_eq!(
-                fs::metadata(&one).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
-            assert_eq!(
-                fs::metadata(&held).unwrap().permissions().mode() & 0o777,
-                0o700
-            );
-            assert_eq!(
-                fs::metadata(resend_path(&one))
-                    .unwrap()
-                    .permissions()
-                    .mode()
-                    & 0o777,
-                0o600
-            );
-        }
-    }
-
-    #[test]
-    fn resend_script_quotes_every_word() {
-        let script = resend_script(
-            &args(&["/bin/maillint", "sendmail", "--", "-oi", "--", "o'neil@x"]),
-            Some(Path::new("/home/ann/my mail")),
-            Path::new("/held/1.eml"),
-        );
-        assert!(script.starts_with(b"#!/bin/sh\n"));
-        assert!(script.ends_with(
-            b"cd '/home/ann/my mail' || exit 75\n\
-             exec '/bin/maillint' 'sendmail' '--' '-oi' '--' 'o'\\''neil@x' < '/held/1.eml'\n"
-        ));
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn resend_script_keeps_the_bytes_of_arguments() {
-        use std::os::unix::ffi::OsStrExt;
-        // -F "José" in Latin-1: not UTF-8, and not to be changed.
-        let latin1 = OsStr::from_bytes(b"Jos\xe9");
-        let script = resend_script(
-            &[OsStr::new("/bin/maillint"), OsStr::new("-F"), latin1],
-            None,
-            Path::new("/held/1.eml"),
-        );
-        assert!(script.ends_with(b"exec '/bin/maillint' '-F' 'Jos\xe9' < '/held/1.eml'\n"));
     }
 
     #[test]

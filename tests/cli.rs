@@ -610,6 +610,136 @@ fn init_writes_a_starter_config_once() {
 }
 
 #[test]
+fn init_user_writes_your_own_config_and_force_replaces() {
+    let dir = Workdir::new();
+    let user_file = dir.path().join(".no-config/maillint/config.toml");
+    dir.maillint()
+        .args(["init", "--user", "--domain", "example.org"])
+        .assert()
+        .code(0)
+        .stdout(format!(
+            "wrote {} for the organisation example.org\n",
+            user_file.display()
+        ));
+    assert!(
+        fs::read_to_string(&user_file)
+            .unwrap()
+            .contains("domains = [\"example.org\"]")
+    );
+    assert!(!dir.path().join("maillint.toml").exists());
+    dir.maillint()
+        .args(["init", "--user", "--domain", "example.net"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "already exists; not overwriting it (--force replaces it)",
+        ));
+    dir.maillint()
+        .args(["init", "--user", "--domain", "example.net", "--force"])
+        .assert()
+        .code(0);
+    assert!(
+        fs::read_to_string(&user_file)
+            .unwrap()
+            .contains("domains = [\"example.net\"]")
+    );
+}
+
+#[test]
+fn a_project_config_is_layered_over_your_own() {
+    let dir = Workdir::new();
+    // Your organisation, two domains, in your own config.
+    fs::create_dir_all(dir.path().join(".no-config/maillint")).unwrap();
+    dir.write(
+        ".no-config/maillint/config.toml",
+        "[organization]\ndomains = [\"example.org\", \"example-group.com\"]\n",
+    );
+    // A project's file as `maillint init` writes it without a domain,
+    // with a rule setting of its own.
+    let starter = maillint::config::starter(None).unwrap();
+    dir.write(
+        "maillint.toml",
+        format!("{starter}\n[rules.external-recipients]\nseverity = \"error\"\n"),
+    );
+    // To your organisation's other domain: internal, as your config says.
+    dir.write(
+        "m.eml",
+        "From: a@example.org\nTo: b@example-group.com, c@example.org\nSubject: lunch\n\nNoon?\n",
+    );
+    dir.maillint().args(["check", "m.eml"]).assert().code(0);
+    // The project's rule setting holds.
+    dir.write(
+        "n.eml",
+        "From: a@example.org\nTo: b@partner.example\nSubject: lunch\n\nNoon?\n",
+    );
+    dir.maillint()
+        .args(["check", "n.eml"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("error[external-recipients]"));
+    // An explicit --config is used as it is: the other domain is outside.
+    dir.maillint()
+        .args(["check", "m.eml", "--config", "maillint.toml"])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn human_output_names_each_message_of_an_mbox() {
+    let dir = Workdir::new();
+    dir.write(
+        "sent.mbox",
+        format!("From a@example.org Mon Jan  1 00:00:00 2024\n{CLEAN}\nFrom a@example.org Mon Jan  1 00:00:00 2024\n{STORM}"),
+    );
+    let out = dir.maillint().args(["check", "sent.mbox"]).assert().code(1);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        stdout.starts_with(
+            "sent.mbox: message 2, \"Re: test\":\nsent.mbox:10: error[reply-all-to-list]"
+        ),
+        "{stdout}"
+    );
+    // The clean message has no findings, so no heading.
+    assert!(!stdout.contains("message 1"), "{stdout}");
+}
+
+#[test]
+fn explain_suggests_the_closest_rule_id() {
+    let dir = Workdir::new();
+    dir.maillint()
+        .args(["explain", "cc-exposrue"])
+        .assert()
+        .code(2)
+        .stderr("maillint: error: unknown rule `cc-exposrue`; did you mean `cc-exposure`? (see `maillint rules`)\n");
+    dir.maillint()
+        .args(["explain", "nothing-like-it"])
+        .assert()
+        .code(2)
+        .stderr("maillint: error: unknown rule `nothing-like-it` (see `maillint rules`)\n");
+}
+
+#[test]
+fn every_command_that_reads_the_config_explains_config() {
+    let dir = Workdir::new();
+    let mut commands = vec!["check", "sendmail", "git-hook", "held", "rules", "explain"];
+    if cfg!(feature = "history") {
+        commands.push("learn");
+    }
+    if cfg!(feature = "milter") {
+        commands.push("milter");
+    }
+    for command in commands {
+        dir.maillint()
+            .args([command, "--help"])
+            .assert()
+            .code(0)
+            .stdout(predicate::str::contains(
+                "--config <FILE>  Configuration file, used as it is (default: the nearest maillint.toml, over your own",
+            ).or(predicate::str::is_match(r"--config <FILE>\s+Configuration file, used as it is").unwrap()));
+    }
+}
+
+#[test]
 fn completions_and_man_page() {
     let dir = Workdir::new();
     dir.maillint()
@@ -661,6 +791,7 @@ fn man_page_has_every_command_exit_status_and_files() {
         "man",
         "rules",
         "explain",
+        "held",
     ] {
         let heading = format!(".SS \"maillint {command}\"\n");
         assert!(page.contains(&heading), "{heading}");

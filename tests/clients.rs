@@ -82,6 +82,23 @@ fn fake_sendmail(dir: &Path) -> PathBuf {
     fake
 }
 
+/// Runs `command` with `input` on its standard input, its output captured.
+fn fed(command: &mut Command, input: &str) -> std::process::Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
 fn chmod_x(path: &Path) {
     #[cfg(unix)]
     {
@@ -103,28 +120,19 @@ fn neomutt(dir: &Path, lint_args: &str, recipients: &[&str]) -> std::process::Ou
         ),
     )
     .unwrap();
-    let mut child = Command::new("neomutt")
-        .current_dir(dir)
-        .env("HOME", dir)
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .env("XDG_DATA_HOME", dir.join("data"))
-        .env("XDG_STATE_HOME", dir.join("state"))
-        .args(["-n", "-F"])
-        .arg(dir.join("muttrc"))
-        .args(["-s", "school trip"])
-        .args(recipients)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"The trip is on Friday.\n")
-        .unwrap();
-    child.wait_with_output().unwrap()
+    fed(
+        Command::new("neomutt")
+            .current_dir(dir)
+            .env("HOME", dir)
+            .env("XDG_CONFIG_HOME", dir.join("config"))
+            .env("XDG_DATA_HOME", dir.join("data"))
+            .env("XDG_STATE_HOME", dir.join("state"))
+            .args(["-n", "-F"])
+            .arg(dir.join("muttrc"))
+            .args(["-s", "school trip"])
+            .args(recipients),
+        "The trip is on Friday.\n",
+    )
 }
 
 #[test]
@@ -318,28 +326,18 @@ fn mailx_term_dates(program: &str, dir: &Path) -> std::process::Output {
 
 /// Runs a mailx-style client in `dir` as home, the body on stdin.
 fn mailx(program: &str, dir: &Path, args: &[&str], body: &str) -> std::process::Output {
-    let mut child = Command::new(program)
-        .current_dir(dir)
-        .env("HOME", dir)
-        // s-nail run by root reads root's own home, whatever HOME says.
-        .env("MAILRC", dir.join(".mailrc"))
-        .env("XDG_CONFIG_HOME", dir.join(".config"))
-        .env("XDG_DATA_HOME", dir.join(".local-data"))
-        .env("XDG_STATE_HOME", dir.join("state"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(body.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    fed(
+        Command::new(program)
+            .current_dir(dir)
+            .env("HOME", dir)
+            // s-nail run by root reads root's own home, whatever HOME says.
+            .env("MAILRC", dir.join(".mailrc"))
+            .env("XDG_CONFIG_HOME", dir.join(".config"))
+            .env("XDG_DATA_HOME", dir.join(".local-data"))
+            .env("XDG_STATE_HOME", dir.join("state"))
+            .args(args),
+        body,
+    )
 }
 
 fn held_messages(dir: &Path) -> Vec<PathBuf> {
@@ -528,4 +526,294 @@ fn git_send_email_through_maillint_sendmail_checks_command_line_recipients() {
             assert!(stderr.contains("error[mass-list]"), "{stderr}");
         }
     }
+}
+
+/// The README's code block after the line holding `marker`, as written.
+fn readme_block(marker: &str) -> String {
+    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let after = &readme[readme.find(marker).expect(marker)..];
+    let block = &after[after.find("```").unwrap()..];
+    let block = &block[block.find('\n').unwrap() + 1..];
+    block[..block.find("```").unwrap()].to_string()
+}
+
+/// `PATH` with maillint in it, as after `cargo install`.
+fn path_with_maillint() -> String {
+    format!(
+        "{}:/usr/bin:/bin",
+        maillint_bin().parent().unwrap().display()
+    )
+}
+
+/// Runs README lines with `sh` in `home`, as its user would.
+fn run_readme_lines(home: &Path, lines: &str) {
+    ok(Command::new("sh")
+        .arg("-c")
+        .arg(lines)
+        .current_dir(home)
+        .env("HOME", home)
+        .env("PATH", path_with_maillint())
+        .env_remove("XDG_CONFIG_HOME")
+        .output()
+        .unwrap());
+}
+
+/// The README's first step (the organisation in your own config), and the
+/// fake as the real sendmail there.
+fn readme_organisation(home: &Path) {
+    run_readme_lines(home, &readme_block("First tell maillint your organisation"));
+    let config = home.join(".config/maillint/config.toml");
+    let mut text = fs::read_to_string(&config).unwrap();
+    assert!(text.contains("domains = [\"example.org\"]"), "{text}");
+    text.push_str(&format!(
+        "\n[sendmail]\npath = \"{}\"\n",
+        fake_sendmail(home).display()
+    ));
+    fs::write(&config, text).unwrap();
+}
+
+/// The 41 parents of fixtures/cc-exposure/fire_error_41_parents_one_in_to.eml:
+/// one for To, forty for Cc.
+fn parents() -> (String, Vec<String>) {
+    let eml = fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/cc-exposure/fire_error_41_parents_one_in_to.eml"
+    ))
+    .unwrap();
+    let mut addresses: Vec<String> = eml
+        .split('<')
+        .skip(1)
+        .filter_map(|s| s.split_once('>').map(|(a, _)| a.to_string()))
+        .filter(|a| !a.ends_with(".sch.uk") && a.contains('@'))
+        .collect();
+    addresses.truncate(41);
+    assert_eq!(addresses.len(), 41);
+    let to = addresses.remove(0);
+    (to, addresses)
+}
+
+const FORGOTTEN: &str = "Please find attached the consent form for the trip.\n";
+const LETTER: &str = "The Year 4 trip is on Thursday 19 March.\n";
+
+/// What a client run must show: not sent, `finding` said, the message held.
+fn assert_stopped(home: &Path, out: &std::process::Output, finding: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains(finding), "{finding}: {stderr}");
+    assert!(
+        !home.join("stdin").exists(),
+        "the real sendmail ran: {stderr}"
+    );
+    assert_eq!(held_messages(home).len(), 1, "{stderr}");
+    fs::remove_dir_all(home.join("state/maillint/held")).unwrap();
+}
+
+#[test]
+fn readme_neomutt_set_up_stops_the_41_parents_and_a_forgotten_attachment() {
+    if !neomutt_installed("readme_neomutt_set_up_stops_the_41_parents_and_a_forgotten_attachment") {
+        return;
+    }
+    let home = TempDir::new().unwrap();
+    let home = home.path();
+    readme_organisation(home);
+    let line = readme_block("**NeoMutt / Mutt**");
+    assert_eq!(
+        line,
+        "set sendmail=\"maillint sendmail --fail-on warning --\"\n"
+    );
+    fs::write(
+        home.join("muttrc"),
+        format!(
+            "{line}set from=\"Jo Parker <jo.parker@example.org>\"\nset use_from=yes\nset record=\"\"\nset folder=\"{0}\"\nset spoolfile=\"{0}/spool\"\n",
+            home.display()
+        ),
+    )
+    .unwrap();
+    let send = |args: &[&str], body: &str| {
+        fed(
+            Command::new("neomutt")
+                .current_dir(home)
+                .env("HOME", home)
+                .env("PATH", path_with_maillint())
+                .env("XDG_CONFIG_HOME", home.join(".config"))
+                .env("XDG_STATE_HOME", home.join("state"))
+                .args(["-n", "-F"])
+                .arg(home.join("muttrc"))
+                .args(args),
+            body,
+        )
+    };
+    let (to, cc) = parents();
+    let out = send(
+        &["-s", "Year 4 trip", "-c", &cc.join(","), "--", &to],
+        LETTER,
+    );
+    assert_stopped(home, &out, "error[cc-exposure]");
+    let out = send(&["-s", "Consent form", "--", &to], FORGOTTEN);
+    assert_stopped(home, &out, "warning[forgotten-attachment]");
+    ok(send(&["-s", "Year 4 trip", "--", &to], LETTER));
+    assert!(home.join("stdin").exists());
+}
+
+/// The README's bsd-mailx / s-nail lines, the other client's left out.
+fn readme_mailx_set_up(home: &Path, client: &str, other: &str) {
+    readme_organisation(home);
+    let lines: String = readme_block("**bsd-mailx** (Debian's default")
+        .lines()
+        .filter(|l| !l.ends_with(&format!("# {other}")))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(lines.contains(&format!("# {client}")), "{lines}");
+    run_readme_lines(home, &lines);
+}
+
+fn mailx_stops_the_41_parents_and_a_forgotten_attachment(program: &str, client: &str, other: &str) {
+    let home = TempDir::new().unwrap();
+    let home = home.path();
+    readme_mailx_set_up(home, client, other);
+    let (to, cc) = parents();
+    // bsd-mailx takes one -c list (the last -c wins); s-nail one address a -c.
+    let mut args = vec!["-s", "Year 4 trip"];
+    let list = cc.join(",");
+    if program == "bsd-mailx" {
+        args.extend(["-c", &list]);
+    } else {
+        args.extend(cc.iter().flat_map(|c| ["-c", c.as_str()]));
+    }
+    args.push(&to);
+    let out = mailx(program, home, &args, LETTER);
+    assert_stopped(home, &out, "error[cc-exposure]");
+    let out = mailx(program, home, &["-s", "Consent form", &to], FORGOTTEN);
+    assert_stopped(home, &out, "warning[forgotten-attachment]");
+    ok(mailx(program, home, &["-s", "Year 4 trip", &to], LETTER));
+    assert!(home.join("stdin").exists());
+}
+
+#[test]
+fn readme_bsd_mailx_set_up_stops_the_41_parents_and_a_forgotten_attachment() {
+    if !prerequisites(
+        "readme_bsd_mailx_set_up_stops_the_41_parents_and_a_forgotten_attachment",
+        &[("bsd-mailx", Path::new("/usr/bin/bsd-mailx").exists())],
+    ) {
+        return;
+    }
+    mailx_stops_the_41_parents_and_a_forgotten_attachment("bsd-mailx", "bsd-mailx", "s-nail");
+}
+
+#[test]
+fn readme_s_nail_set_up_stops_the_41_parents_and_a_forgotten_attachment() {
+    if !prerequisites(
+        "readme_s_nail_set_up_stops_the_41_parents_and_a_forgotten_attachment",
+        &[("s-nail", Path::new("/usr/bin/s-nail").exists())],
+    ) {
+        return;
+    }
+    mailx_stops_the_41_parents_and_a_forgotten_attachment("s-nail", "s-nail", "bsd-mailx");
+}
+
+/// A repository with the README's organisation step done, and a way to
+/// commit `message` and hand its patch to git send-email: `(format-patch
+/// args, send-email args)` → git send-email's output.
+fn git_send(repo: &Path) -> impl Fn(&str, &[String], &[String]) -> std::process::Output + '_ {
+    let path_env = git_repo(repo);
+    readme_organisation(repo);
+    move |message: &str, patch_args: &[String], send_args: &[String]| {
+        let _ = fs::remove_dir_all(repo.join("out"));
+        let _ = fs::remove_file(repo.join("stdin"));
+        // A file of its own: the diff shows no earlier message.
+        let file = format!("{}.txt", message.len());
+        fs::write(repo.join(&file), message).unwrap();
+        ok(git(repo, &path_env, &["add", &file]));
+        ok(git(repo, &path_env, &["commit", "-qm", message]));
+        let mut args: Vec<String> = vec![
+            "format-patch".into(),
+            "-1".into(),
+            "-o".into(),
+            "out".into(),
+        ];
+        args.extend_from_slice(patch_args);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let patch = ok(git(repo, &path_env, &args));
+        let patch_path = String::from_utf8(patch.stdout).unwrap().trim().to_string();
+        let mut args: Vec<String> = vec![
+            "send-email".into(),
+            "--confirm=never".into(),
+            "--quiet".into(),
+            "--suppress-cc=all".into(),
+        ];
+        args.extend_from_slice(send_args);
+        args.push(patch_path);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        git(repo, &path_env, &args)
+    }
+}
+
+/// `--to=` the first parent, `--cc=` each of the forty others.
+fn parents_as_git_options() -> Vec<String> {
+    let (to, cc) = parents();
+    let mut options = vec![format!("--to={to}")];
+    options.extend(cc.iter().map(|c| format!("--cc={c}")));
+    options
+}
+
+fn assert_git_stopped(repo: &Path, out: &std::process::Output, finding: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains(finding), "{finding}: {stderr}");
+    assert!(!repo.join("stdin").exists(), "sent: {stderr}");
+}
+
+#[test]
+fn readme_git_hook_set_up_stops_the_41_parents_and_a_forgotten_attachment() {
+    if !git_send_email_installed(
+        "readme_git_hook_set_up_stops_the_41_parents_and_a_forgotten_attachment",
+    ) {
+        return;
+    }
+    let dir = TempDir::new().unwrap();
+    let repo = dir.path();
+    let send = git_send(repo);
+    let line = readme_block("**git send-email**, git 2.41 and later");
+    assert_eq!(line, "maillint git-hook --install\n");
+    run_readme_lines(repo, &line);
+    let smtp = vec![format!(
+        "--smtp-server={}",
+        repo.join("fake-sendmail").display()
+    )];
+    // The parents in the patch's own headers, which every git passes to
+    // the hook (git 2.41 and later also pass those given to send-email).
+    let out = send("Year 4 trip on Thursday", &parents_as_git_options(), &smtp);
+    assert_git_stopped(repo, &out, "error[cc-exposure]");
+    let to = vec![format!("--to={}", parents().0)];
+    let out = send("Please find attached the consent form", &to, &smtp);
+    assert_git_stopped(repo, &out, "warning[forgotten-attachment]");
+    ok(send("Trip on Thursday.", &to, &smtp));
+    assert!(repo.join("stdin").exists());
+}
+
+#[test]
+fn readme_git_sendmail_cmd_set_up_stops_the_41_parents_and_a_forgotten_attachment() {
+    if !git_send_email_installed(
+        "readme_git_sendmail_cmd_set_up_stops_the_41_parents_and_a_forgotten_attachment",
+    ) {
+        return;
+    }
+    let dir = TempDir::new().unwrap();
+    let repo = dir.path();
+    let send = git_send(repo);
+    let line = readme_block("With those\nversions (git 2.33 and later)");
+    assert_eq!(
+        line,
+        "git config sendemail.sendmailCmd \"maillint sendmail --fail-on warning --\"\n"
+    );
+    run_readme_lines(repo, &line);
+    // The parents given to git send-email, which Debian 12's git does not
+    // pass to the hook.
+    let out = send("Year 4 trip on Thursday", &[], &parents_as_git_options());
+    assert_git_stopped(repo, &out, "error[cc-exposure]");
+    let to = vec![format!("--to={}", parents().0)];
+    let out = send("Please find attached the consent form", &[], &to);
+    assert_git_stopped(repo, &out, "warning[forgotten-attachment]");
+    ok(send("Trip on Thursday.", &[], &to));
+    assert!(repo.join("stdin").exists());
 }

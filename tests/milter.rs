@@ -14,7 +14,9 @@ use std::time::Duration;
 mod decision_log;
 use decision_log::Log;
 mod mta;
+mod scrape;
 use mta::{ALL_ACTIONS, Mta, POSTFIX_FLAGS};
+use scrape::sample;
 
 impl Log {
     /// Waits for a line containing `needle` (the server logs from its own
@@ -418,16 +420,22 @@ fn serves_on_a_unix_socket() {
     assert_eq!(replies, [(b'a', Vec::new())]);
 }
 
-#[test]
-fn only_messages_that_go_out_count_towards_a_storm() {
-    let reply_all = |i: usize| {
-        format!("From: u{i}@example.org\r\nTo: everyone@example.org\r\nSubject: Re: Test\r\nReferences: <root@example.org>\r\n\r\nPlease remove me.\r\n").into_bytes()
-    };
-    let envelope = |i: usize| maillint::milter::Envelope {
+/// The `i`th reply to everyone in a thread, from `u{i}`.
+fn reply_all(i: usize) -> Vec<u8> {
+    format!("From: u{i}@example.org\r\nTo: everyone@example.org\r\nSubject: Re: Test\r\nReferences: <root@example.org>\r\n\r\nPlease remove me.\r\n").into_bytes()
+}
+
+/// The envelope of [`reply_all`]`(i)`.
+fn envelope(i: usize) -> maillint::milter::Envelope {
+    maillint::milter::Envelope {
         sender: format!("u{i}@example.org"),
         recipients: vec!["everyone@example.org".into()],
         ..Default::default()
-    };
+    }
+}
+
+#[test]
+fn only_messages_that_go_out_count_towards_a_storm() {
     let storm_rule = |config: &str| -> Vec<bool> {
         let config = parse(config);
         let gateway = Gateway::new(config, Box::new(Log::default())).unwrap();
@@ -570,6 +578,326 @@ fn the_sending_limit_counts_a_mailbox_however_its_address_is_written() {
             ("d@example.org", Some("chief")),
         ]),
         [false, false, false, true]
+    );
+}
+
+/// A gateway configured by `config`, and a Cc exposure sent through it:
+/// the connection, the replies to the message and the log.
+fn cc_exposure_through(config: &str) -> (Mta, Vec<(u8, Vec<u8>)>, Log) {
+    let (address, log) = start(config);
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    let replies = mta.message(
+        "jane@example.org",
+        &["person1@company1.example"],
+        &cc_exposure(),
+    );
+    (mta, replies, log)
+}
+
+#[test]
+fn audit_mode_stops_nothing_and_logs_what_would_have_happened() {
+    let config = format!("{CONFIG}mode = \"audit\"\nwarning = \"tag\"\n");
+    let (mut mta, replies, log) = cc_exposure_through(&config);
+    // Refused when enforced: through untouched, no header, no reply text.
+    assert_eq!(replies, [(b'c', Vec::new())]);
+    let text = log.wait_for("message_id=\"<m2@example.org>\"");
+    assert!(
+        text.contains(r#"rules="cc-exposure,recipient-count,external-recipients" action=accept would=reject audited="cc-exposure,recipient-count,external-recipients""#),
+        "{text}"
+    );
+    // An info finding is accepted either way: no `would=`.
+    let replies = mta.message("jane@example.org", &["bob@partner.example"], CLEAN);
+    assert_eq!(replies, [(b'c', Vec::new())]);
+    let text = log.wait_for("message_id=\"<m1@example.org>\"");
+    let line = text
+        .lines()
+        .find(|l| l.contains("<m1@example.org>"))
+        .unwrap();
+    assert!(
+        line.ends_with(r#"action=accept audited="external-recipients""#),
+        "{line}"
+    );
+    // Nor is a message maillint cannot check refused.
+    let oversize = "[organization]\ndomains = [\"example.org\"]\n[input]\nmax_message_size = 4096\n[milter]\nmode = \"audit\"\non_oversize = \"reject\"\n";
+    let (address, log) = start(oversize);
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    let big = format!("{CLEAN}{}\n", "x".repeat(10_000));
+    let replies = mta.message("jane@example.org", &["bob@partner.example"], &big);
+    assert_eq!(replies, [(b'c', Vec::new())]);
+    log.wait_for("action=accept would=reject fault=\"message larger than 4 KB\"");
+}
+
+#[test]
+fn audited_rules_are_only_logged_while_the_others_apply() {
+    // Cc exposure tried out; the recipient count (a warning) still tags.
+    let config = format!("{CONFIG}warning = \"tag\"\naudit_rules = [\"cc-exposure\"]\n");
+    let (_, replies, log) = cc_exposure_through(&config);
+    // Tagged with the enforced rules only: the sender's recipients never
+    // hear of a rule on trial.
+    assert_eq!(replies.len(), 2, "{replies:?}");
+    assert_eq!(replies[0].0, b'h');
+    let header = String::from_utf8_lossy(&replies[0].1);
+    assert!(header.starts_with("X-Maillint\0"), "{header}");
+    assert!(header.contains("recipient-count"), "{header}");
+    assert!(!header.contains("cc-exposure"), "{header}");
+    let text = log.wait_for("message_id=\"<m2@example.org>\"");
+    assert!(
+        text.contains(r#"action=tag would=reject audited="cc-exposure""#),
+        "{text}"
+    );
+
+    // A misspelt rule would be enforced while the site thinks it on trial.
+    let config = parse(&format!("{CONFIG}audit_rules = [\"cc-exposre\"]\n"));
+    let error = Gateway::new(config, Box::new(Log::default()))
+        .err()
+        .unwrap();
+    assert!(error.contains("unknown rule `cc-exposre`"), "{error}");
+}
+
+#[test]
+fn in_audit_mode_every_message_goes_out_and_counts_towards_a_storm() {
+    let config = parse(&format!("{CONFIG}mode = \"audit\"\n"));
+    let gateway = Gateway::new(config, Box::new(Log::default())).unwrap();
+    let decisions: Vec<_> = (0..4)
+        .map(|i| gateway.judge_at(reply_all(i), &envelope(i), 1000 + i as u64))
+        .collect();
+    // Refused by reply-all-to-list when enforced, so no storm there (see
+    // only_messages_that_go_out_count_towards_a_storm); in audit they went
+    // out, and the third is a storm.
+    let storm: Vec<bool> = decisions
+        .iter()
+        .map(|d| d.rules.first().is_some_and(|r| r == "storm"))
+        .collect();
+    assert_eq!(storm, [false, false, true, true]);
+    for d in &decisions {
+        assert_eq!(d.action, maillint::milter::Action::Accept, "{d:?}");
+        assert_eq!(d.would, maillint::milter::Action::Reject, "{d:?}");
+    }
+    assert_eq!(
+        decisions[2].audited.first().map(String::as_str),
+        Some("storm")
+    );
+}
+
+/// What the gateway did, as the MTA saw it: its replies to a message.
+fn action_of(replies: &[(u8, Vec<u8>)]) -> &'static str {
+    match replies.last().unwrap() {
+        (b'c' | b'a', _) if replies.iter().any(|(code, _)| *code == b'q') => "quarantine",
+        (b'c' | b'a', _) if replies.iter().any(|(code, _)| *code == b'h') => "tag",
+        (b'c' | b'a', _) => "accept",
+        (b'y', text) if text.starts_with(b"550") => "reject",
+        (b'y', text) if text.starts_with(b"451") => "tempfail",
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn report_counts_what_the_gateway_did_and_would_have_done() {
+    let all_staff = "From: Jane <jane@example.org>\nTo: All Staff <all-staff@example.org>\nSubject: Open enrolment\nMessage-ID: <m3@example.org>\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nHi everyone.\n";
+    let cc = cc_exposure();
+    // (sender, recipients, message, inbound): the mail of a day.
+    let mail: Vec<(&str, &str, &str, bool)> = vec![
+        ("jane@example.org", "person1@company1.example", &cc, false),
+        ("jane@example.org", "bob@partner.example", CLEAN, false),
+        (
+            "jane@example.org",
+            "all-staff@example.org",
+            all_staff,
+            false,
+        ),
+        ("jane@example.org", "person2@company2.example", &cc, false),
+        ("jane@example.org", "bob@partner.example", CLEAN, false),
+        ("someone@elsewhere.example", "jane@example.org", &cc, true),
+        ("jane@example.org", "bob@partner.example", CLEAN, false),
+    ];
+    let policy = format!("{CONFIG}warning = \"quarantine\"\n");
+    // What each message gets from a gateway, seen from the MTA.
+    let run = |config: &str| -> (Vec<&'static str>, Log) {
+        let (address, log) = start(config);
+        let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+        let actions = mail
+            .iter()
+            .map(|(sender, rcpt, message, inbound)| {
+                mta.daemon_name = if *inbound { "" } else { "ORIGINATING" };
+                action_of(&mta.message(sender, &[rcpt], message))
+            })
+            .collect();
+        (actions, log)
+    };
+    let today = || {
+        let out = std::process::Command::new("date")
+            .args(["-u", "+%F"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let before = today();
+    // The policy enforced, then with cc-exposure on trial.
+    let (enforced, _) = run(&policy);
+    let (audited, log) = run(&format!("{policy}audit_rules = [\"cc-exposure\"]\n"));
+    log.wait_for("recipients=1 rules=\"external-recipients\" action=accept\n");
+    while log.text().matches(" action=").count() < mail.len() {
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let after = today();
+    // The rules each message gets, by the library directly.
+    let judge = Gateway::new(parse(&policy), Box::new(Log::default())).unwrap();
+    let mut expected: std::collections::BTreeMap<(String, String, String), u64> =
+        Default::default();
+    for (i, (sender, rcpt, message, inbound)) in mail.iter().enumerate() {
+        let rules = if *inbound {
+            vec!["-".to_string()]
+        } else {
+            let envelope = maillint::milter::Envelope {
+                sender: sender.to_string(),
+                recipients: vec![rcpt.to_string()],
+                ..Default::default()
+            };
+            let decision = judge.judge(message.replace('\n', "\r\n").into_bytes(), &envelope);
+            decision.rules
+        };
+        for rule in rules {
+            *expected
+                .entry((rule, audited[i].to_string(), enforced[i].to_string()))
+                .or_default() += 1;
+        }
+    }
+    // Audit changed something, or the test proves nothing.
+    assert_ne!(enforced, audited);
+
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("milter.log");
+    std::fs::write(&path, log.text()).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_maillint"))
+        .args(["report", "--format", "json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut counted: std::collections::BTreeMap<(String, String, String), u64> = Default::default();
+    for row in report["rows"].as_array().unwrap() {
+        let day = row["day"].as_str().unwrap();
+        assert!(day == before || day == after, "{row}");
+        let key = |k: &str| row[k].as_str().unwrap().to_string();
+        *counted
+            .entry((key("rule"), key("action"), key("would")))
+            .or_default() += row["messages"].as_u64().unwrap();
+    }
+    assert_eq!(counted, expected, "{}", log.text());
+    assert_eq!(report["messages"], mail.len());
+    let changed = enforced
+        .iter()
+        .zip(&audited)
+        .filter(|(e, a)| e != a)
+        .count();
+    assert_eq!(report["changed_by_audit"], changed);
+
+    // The table says the same for a person.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_maillint"))
+        .arg("report")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let table = String::from_utf8(out.stdout).unwrap();
+    let line = table
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some("cc-exposure"))
+        .unwrap_or_else(|| panic!("{table}"));
+    let cells: Vec<&str> = line.split_whitespace().collect();
+    let (did, would) = (cells[2], cells[3]);
+    assert_eq!(
+        cells[4].parse::<u64>().unwrap(),
+        expected[&(
+            "cc-exposure".to_string(),
+            did.to_string(),
+            would.to_string()
+        )],
+        "{table}"
+    );
+    assert_eq!(cells.get(5), Some(&"*"), "{table}");
+}
+
+/// A gateway served on loopback, kept by the test too.
+fn start_gateway(config: &str) -> (SocketAddr, Arc<Gateway>) {
+    let gateway = Arc::new(Gateway::new(parse(config), Box::new(Log::default())).unwrap());
+    let server = Server::bind(&"inet:127.0.0.1:0".parse::<Listen>().unwrap()).unwrap();
+    let address = server.local_addr().unwrap();
+    let serving = Arc::clone(&gateway);
+    std::thread::spawn(move || server.run(serving));
+    (address, gateway)
+}
+
+#[test]
+fn metrics_count_decisions_rules_checks_and_connections() {
+    let config = format!("{CONFIG}audit_rules = [\"cc-exposure\"]\nwarning = \"tag\"\n");
+    let (address, gateway) = start_gateway(&config);
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    for _ in 0..2 {
+        mta.message("jane@example.org", &["a@company1.example"], &cc_exposure());
+    }
+    mta.message("jane@example.org", &["bob@partner.example"], CLEAN);
+    let metrics = gateway.metrics();
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"maillint_messages_total{action="tag",would="reject"}"#
+        ),
+        2.0
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"maillint_messages_total{action="accept",would="accept"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"maillint_rule_messages_total{rule="cc-exposure",action="tag",would="reject"}"#
+        ),
+        2.0
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"maillint_rule_messages_total{rule="external-recipients",action="accept",would="accept"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(&metrics, "maillint_check_duration_seconds_count"),
+        3.0
+    );
+    assert_eq!(sample(&metrics, "maillint_connections"), 1.0);
+    drop(mta);
+    // The connection ends on the server's side a moment later.
+    for _ in 0..1200 {
+        if sample(&gateway.metrics(), "maillint_connections") == 0.0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert_eq!(sample(&gateway.metrics(), "maillint_connections"), 0.0);
+}
+
+#[test]
+fn metrics_count_storm_store_errors() {
+    // Nothing listens on port 1: the store never answers. A reply to
+    // everyone, let through in audit mode, is counted in the store.
+    let config = format!(
+        "{CONFIG}mode = \"audit\"\n[storm]\nstore = \"redis://127.0.0.1:1\"\nstore_timeout_ms = 200\n"
+    );
+    let gateway = Gateway::new(parse(&config), Box::new(Log::default())).unwrap();
+    assert_eq!(
+        sample(&gateway.metrics(), "maillint_storm_store_errors_total"),
+        0.0
+    );
+    gateway.judge(reply_all(1), &envelope(1));
+    assert_eq!(
+        sample(&gateway.metrics(), "maillint_storm_store_errors_total"),
+        1.0
     );
 }
 

@@ -28,6 +28,13 @@ impl Setup {
         )
         .unwrap();
         make_executable(&fake);
+        // The organisation configured, as the README's set-ups say to.
+        fs::create_dir_all(dir.path().join("config/maillint")).unwrap();
+        fs::write(
+            dir.path().join("config/maillint/config.toml"),
+            "[organization]\ndomains = [\"example.org\"]\n",
+        )
+        .unwrap();
         Setup { dir }
     }
 
@@ -167,7 +174,10 @@ fn sendmail_exit_status_is_returned() {
         .env("FAKE_EXIT", "75")
         .write_stdin(GOOD)
         .assert()
-        .code(75);
+        .code(75)
+        .stderr(predicate::str::contains("refused it (exit status 75)"));
+    // The message it refused is kept, not lost.
+    assert_eq!(fs::read(&s.held()[0]).unwrap(), GOOD);
 }
 
 #[test]
@@ -276,7 +286,7 @@ fn killed_sendmail_is_not_reported_as_sent() {
         .write_stdin(GOOD)
         .assert()
         .code(75)
-        .stderr(predicate::str::contains("may not have been sent"));
+        .stderr(predicate::str::contains("may or may not have been sent"));
     assert_eq!(s.held().len(), 1);
 }
 
@@ -286,12 +296,23 @@ fn unwritable_held_dir_says_not_sent() {
     // A file where the directory should be stops even root.
     fs::create_dir_all(s.path("state")).unwrap();
     fs::write(s.path("state/maillint"), "in the way").unwrap();
-    s.maillint(&["--", "everyone@example.org"])
+    let out = s
+        .maillint(&["--", "everyone@example.org"])
         .write_stdin(STORM)
         .assert()
         .code(73)
-        .stderr(predicate::str::contains("the message was NOT sent"));
+        .get_output()
+        .stderr
+        .clone();
     assert!(s.sent().is_none());
+    // One sentence says what happened: not sent, and not kept.
+    let stderr = String::from_utf8(out).unwrap();
+    let said: Vec<&str> = stderr.lines().filter(|l| l.contains("sent")).collect();
+    assert_eq!(said.len(), 1, "{stderr}");
+    assert!(
+        said[0].starts_with("maillint: message NOT sent (1 finding at or above --fail-on error), and no copy of it could be kept in "),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -320,8 +341,8 @@ fn config_names_the_real_sendmail_and_held_dir() {
     run(STORM).code(65);
     assert_eq!(
         fs::read_dir(s.path("kept")).unwrap().count(),
-        2,
-        "the message and its .resend"
+        3,
+        "the message, its .resend and its .why"
     );
 }
 
@@ -419,9 +440,8 @@ fn sendmail_that_stops_reading_is_not_reported_as_sent() {
     assert_eq!(fs::read(&s.held()[0]).unwrap(), big);
 }
 
-#[test]
-fn held_copy_keeps_the_envelope_and_resends_with_it() {
-    let s = Setup::new();
+/// STORM sent to everyone@ and, only on the command line, dave@: blocked.
+fn storm_to_everyone_and_dave(s: &Setup) -> assert_cmd::assert::Assert {
     s.maillint(&[
         "--",
         "-oi",
@@ -432,8 +452,13 @@ fn held_copy_keeps_the_envelope_and_resends_with_it() {
     .write_stdin(STORM)
     .assert()
     .code(65)
-    .stderr(predicate::str::contains(
-        "to send it again with the same recipients (checked again): sh ",
+}
+
+#[test]
+fn held_copy_keeps_the_envelope_and_resends_with_it() {
+    let s = Setup::new();
+    storm_to_everyone_and_dave(&s).stderr(predicate::str::contains(
+        "to send it again (checked again): maillint held resend ",
     ));
     let held = s.held();
     assert_eq!(held.len(), 1);
@@ -450,6 +475,16 @@ fn held_copy_keeps_the_envelope_and_resends_with_it() {
     let (stdin, args) = s.sent().expect("resent");
     assert_eq!(stdin, fixed);
     assert_eq!(args, "-oi\n--\neveryone@example.org\ndave@example.org\n");
+    // Sent once: the copy is gone, and its script cannot send it again.
+    assert!(s.held().is_empty());
+    assert!(!resend.exists());
+    fs::remove_file(s.path("stdin")).unwrap();
+    let again = std::process::Command::new("sh")
+        .arg(held[0].with_extension("resend"))
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(s.sent().is_none());
 }
 
 #[cfg(unix)]
@@ -534,7 +569,7 @@ fn user_config_names_the_sendmail_when_the_project_config_does_not() {
     run(announcement, "everyone@example.org")
         .code(65)
         .stderr(predicate::str::contains("error[mass-list]"));
-    assert_eq!(fs::read_dir(s.path("kept")).unwrap().count(), 2);
+    assert_eq!(fs::read_dir(s.path("kept")).unwrap().count(), 3);
     // A project that names its own sendmail keeps it.
     fs::write(
         s.path("maillint.toml"),
@@ -551,13 +586,16 @@ fn sendmail_that_reads_part_of_a_small_message_is_not_reported_as_sent() {
     let s = Setup::new();
     // Reads the first line only, then says all is well.
     let quitter = s.sendmail_script("quitter", "#!/bin/sh\nread -r first\nexit 0\n");
-    s.maillint_with(&quitter, &["--", "bob@example.org"])
+    assert_good_held_after(&s, &quitter, "exited before reading the whole message");
+}
+
+/// GOOD handed to `sendmail` ends in exit 75, `said`, and a held copy.
+fn assert_good_held_after(s: &Setup, sendmail: &Path, said: &str) {
+    s.maillint_with(sendmail, &["--", "bob@example.org"])
         .write_stdin(GOOD)
         .assert()
         .code(75)
-        .stderr(predicate::str::contains(
-            "exited before reading the whole message",
-        ));
+        .stderr(predicate::str::contains(said));
     assert_eq!(fs::read(&s.held()[0]).unwrap(), GOOD);
 }
 
@@ -652,4 +690,359 @@ fn learn_on_send_makes_what_was_sent_familiar() {
         .stderr(predicate::str::contains(
             "warning[new-recipient]: you have never written to pat@asiancup.example",
         ));
+}
+
+/// A message larger than any pipe's buffer.
+fn large_message() -> Vec<u8> {
+    let mut big = b"From: ann@example.org\nTo: bob@example.org\nSubject: minutes\n\n".to_vec();
+    big.extend(std::iter::repeat_n(b"minutes of the meeting\n".as_slice(), 400_000).flatten());
+    big
+}
+
+/// Waits (without a time limit: the test harness has one) for `path`.
+fn wait_for(path: &Path) {
+    while !path.exists() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// A sendmail that says it has started (`started`), waits for `go`, then
+/// reads its standard input into `stdin` and says it is done (`done`).
+fn waiting_sendmail(s: &Setup) -> PathBuf {
+    let dir = s.dir.path().display();
+    s.sendmail_script(
+        "waiting",
+        &format!(
+            "#!/bin/sh\ntouch {dir}/started\nwhile [ ! -e {dir}/go ]; do sleep 0.05; done\ncat > {dir}/stdin.part\nmv {dir}/stdin.part {dir}/stdin\ntouch {dir}/done\n"
+        ),
+    )
+}
+
+#[cfg(unix)]
+fn stopped_during_hand_over(signal: &str) {
+    let s = Setup::new();
+    let waiting = waiting_sendmail(&s);
+    let big = large_message();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("maillint"))
+        .current_dir(s.dir.path())
+        .env("XDG_CONFIG_HOME", s.path("config"))
+        .env("XDG_STATE_HOME", s.path("state"))
+        .env("XDG_DATA_HOME", s.path("data"))
+        .args(["sendmail", "--sendmail"])
+        .arg(&waiting)
+        .args(["--", "-oi", "--", "bob@example.org"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), &big).unwrap();
+    wait_for(&s.path("started"));
+    let killed = std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    // maillint is gone; the real sendmail reads on.
+    fs::write(s.path("go"), "").unwrap();
+    wait_for(&s.path("done"));
+    assert_eq!(
+        fs::read(s.path("stdin")).unwrap().len(),
+        big.len(),
+        "the real sendmail read a message cut short"
+    );
+    // Not knowing whether it was sent, maillint left its copy kept.
+    let held = s.held();
+    assert_eq!(held.len(), 1);
+    assert_eq!(fs::read(&held[0]).unwrap(), big);
+    let why = fs::read_to_string(held[0].with_extension("why")).unwrap();
+    assert!(why.contains("state: maybe-sent"), "{why}");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigkill_during_hand_over_leaves_the_sendmail_a_whole_message_and_a_copy() {
+    stopped_during_hand_over("-KILL");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_during_hand_over_leaves_the_sendmail_a_whole_message_and_a_copy() {
+    stopped_during_hand_over("-TERM");
+}
+
+#[test]
+fn hung_sendmail_is_stopped_after_the_timeout_and_the_message_held() {
+    let s = Setup::new();
+    let hung = s.sendmail_script("hung", "#!/bin/sh\nexec sleep 600\n");
+    fs::write(s.path("maillint.toml"), "[sendmail]\ntimeout = 1\n").unwrap();
+    assert_good_held_after(
+        &s,
+        &hung,
+        "did not finish within 1 seconds, and was stopped",
+    );
+}
+
+#[test]
+fn forgotten_double_dash_holds_the_message_with_ex_usage() {
+    let s = Setup::new();
+    fs::write(
+        s.path("maillint.toml"),
+        format!("[sendmail]\nheld_dir = \"{}\"\n", s.path("kept").display()),
+    )
+    .unwrap();
+    let mut cmd = Command::cargo_bin("maillint").unwrap();
+    cmd.current_dir(s.dir.path())
+        .env("XDG_CONFIG_HOME", s.path("config"))
+        .env("XDG_STATE_HOME", s.path("state"))
+        .args(["sendmail", "-oi", "-t"])
+        .write_stdin(GOOD)
+        .assert()
+        .code(64)
+        .stderr(predicate::str::contains("unexpected argument '-o'"))
+        .stderr(predicate::str::contains(
+            "message not sent: the command line is wrong (above)",
+        ));
+    // Kept where the configuration keeps held mail.
+    let kept: Vec<PathBuf> = fs::read_dir(s.path("kept"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(fs::read(&kept[0]).unwrap(), GOOD);
+    assert!(s.sent().is_none());
+}
+
+#[cfg(unix)]
+#[test]
+fn full_disk_leaves_no_partial_held_copy() {
+    let s = Setup::new();
+    // A file size limit (which binds root too) as a full disk: 4 KB, with
+    // SIGXFSZ ignored so that writing past it fails instead of killing.
+    let big = large_message();
+    let out = std::process::Command::new("sh")
+        .current_dir(s.dir.path())
+        .env("XDG_CONFIG_HOME", s.path("config"))
+        .env("XDG_STATE_HOME", s.path("state"))
+        .env("XDG_DATA_HOME", s.path("data"))
+        .env("TMPDIR", s.path("state"))
+        .arg("-c")
+        .arg("ulimit -f 8; trap '' XFSZ; exec \"$0\" sendmail --sendmail \"$1\" -- everyone@example.org")
+        .arg(assert_cmd::cargo::cargo_bin("maillint"))
+        .arg(s.path("fake-sendmail"))
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            let mut storm = STORM.to_vec();
+            storm.extend_from_slice(&big);
+            std::io::Write::write_all(&mut child.stdin.take().unwrap(), &storm)?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert_eq!(out.status.code(), Some(73));
+    assert!(s.sent().is_none());
+    // Nothing that could pass for a held message, nothing left over.
+    let left: Vec<_> = fs::read_dir(s.path("state/maillint/held"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn sendmail_that_reads_in_a_background_process_gets_the_whole_message() {
+    let s = Setup::new();
+    // Exits at once; the process it leaves reads the message later (from
+    // fd 3: sh gives a background list /dev/null as standard input).
+    let dir = s.dir.path().display();
+    let forking = s.sendmail_script(
+        "forking",
+        &format!(
+            "#!/bin/sh\nexec 3<&0\n(sleep 0.3; cat <&3 > {dir}/stdin.part; mv {dir}/stdin.part {dir}/stdin) &\nexit 0\n"
+        ),
+    );
+    let big = large_message();
+    s.maillint_with(&forking, &["--", "bob@example.org"])
+        .write_stdin(big.clone())
+        .assert()
+        .code(0);
+    wait_for(&s.path("stdin"));
+    assert_eq!(fs::read(s.path("stdin")).unwrap(), big);
+    assert!(s.held().is_empty());
+}
+
+/// `maillint held ARGS` with the test's configuration and state.
+fn held_command(s: &Setup, args: &[&str]) -> Command {
+    let mut cmd = Command::cargo_bin("maillint").unwrap();
+    cmd.current_dir(s.dir.path())
+        .env("XDG_CONFIG_HOME", s.path("config"))
+        .env("XDG_STATE_HOME", s.path("state"))
+        .env("XDG_DATA_HOME", s.path("data"))
+        .arg("held")
+        .args(args);
+    cmd
+}
+
+#[test]
+fn held_lists_shows_resends_once_and_drops() {
+    let s = Setup::new();
+    held_command(&s, &[])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("No held messages in "));
+    storm_to_everyone_and_dave(&s);
+    s.maillint(&["--", "bob@example.org"])
+        .write_stdin(&b"From: ann@example.org\nTo: bob@example.org\nSubject: plans\n\nbody\n"[..])
+        .env("FAKE_EXIT", "75")
+        .assert()
+        .code(75);
+    fs::remove_file(s.path("stdin")).unwrap();
+    let held = s.held();
+    assert_eq!(held.len(), 2);
+    let name = |p: &Path| p.file_stem().unwrap().to_string_lossy().into_owned();
+    let (storm, plans) = (name(&held[0]), name(&held[1]));
+    assert!(storm.ends_with("-re-test"), "{storm}");
+    let listing = held_command(&s, &["list"]).assert().success();
+    let listing = String::from_utf8(listing.get_output().stdout.clone()).unwrap();
+    assert!(listing.contains(&format!("{storm}  ")), "{listing}");
+    assert!(listing.contains("  Re: test\n"), "{listing}");
+    assert!(
+        listing.contains(
+            "  To: everyone@example.org; envelope: everyone@example.org, dave@example.org\n"
+        ),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("  held: 1 finding at or above --fail-on error\n"),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("  error[reply-all-to-list] this reply goes to everyone"),
+        "{listing}"
+    );
+    assert!(listing.contains("  held: /"), "{listing}");
+    assert!(listing.contains("refused it (exit status 75)"), "{listing}");
+    assert!(listing.ends_with(&format!(
+        "2 messages held in {}; `maillint held show NAME`, `resend NAME`, `drop NAME`\n",
+        s.path("state/maillint/held").display()
+    )));
+    held_command(&s, &["show", &storm])
+        .assert()
+        .success()
+        .stdout(predicate::str::ends_with(
+            String::from_utf8(STORM.to_vec()).unwrap(),
+        ));
+    // Still blocked when sent again as it is.
+    held_command(&s, &["resend", &storm]).assert().code(65);
+    assert!(s.sent().is_none());
+    assert_eq!(
+        s.held().len(),
+        2,
+        "held again in the same copy, not a new one"
+    );
+    // Sent despite the finding, once.
+    held_command(&s, &["resend", &storm, "--allow"])
+        .assert()
+        .success()
+        .stdout(format!("sent {storm}\n"));
+    let (stdin, args) = s.sent().unwrap();
+    assert!(stdin.starts_with(b"X-Maillint-Allow: reply-all-to-list; reason=maillint held resend --allow\nFrom: ann@example.org\n"));
+    assert_eq!(args, "-oi\n--\neveryone@example.org\ndave@example.org\n");
+    assert_eq!(s.held().len(), 1);
+    held_command(&s, &["resend", &storm])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no held message"));
+    held_command(&s, &["drop", &plans])
+        .assert()
+        .success()
+        .stdout(format!("dropped {plans}\n"));
+    assert!(s.held().is_empty());
+    assert_eq!(
+        fs::read_dir(s.path("state/maillint/held")).unwrap().count(),
+        0
+    );
+}
+
+#[test]
+fn held_copy_of_an_unconfirmed_hand_over_is_not_resent_by_mistake() {
+    let s = Setup::new();
+    let killer = s.sendmail_script("killer", "#!/bin/sh\ncat >/dev/null\nkill -9 $$\n");
+    s.maillint_with(&killer, &["--", "bob@example.org"])
+        .write_stdin(GOOD)
+        .assert()
+        .code(75);
+    let name = s.held()[0]
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    held_command(&s, &["resend", &name])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("may have been sent already"));
+}
+
+#[test]
+fn sendmail_says_once_when_no_organisation_is_configured() {
+    let s = Setup::new();
+    fs::remove_file(s.path("config/maillint/config.toml")).unwrap();
+    let out = s
+        .maillint(&["--", "bob@example.org"])
+        .write_stdin(GOOD)
+        .assert()
+        .code(0)
+        .get_output()
+        .stderr
+        .clone();
+    let stderr = String::from_utf8(out).unwrap();
+    assert_eq!(
+        stderr,
+        "maillint: note: no [organization] domains are configured, so only the sender's own domain is internal; set yours with `maillint init --user --domain example.org`\n"
+    );
+    // A project's maillint.toml without domains leaves yours in force.
+    let s = Setup::new();
+    fs::write(
+        s.path("maillint.toml"),
+        maillint::config::starter(None).unwrap(),
+    )
+    .unwrap();
+    s.maillint(&["--", "bob@example.org"])
+        .write_stdin(GOOD)
+        .assert()
+        .code(0)
+        .stderr("");
+}
+
+#[test]
+fn unreadable_input_is_held_where_the_configuration_says() {
+    let s = Setup::new();
+    fs::write(
+        s.path("maillint.toml"),
+        format!("[sendmail]\nheld_dir = \"{}\"\n", s.path("kept").display()),
+    )
+    .unwrap();
+    // A directory as standard input: opened, but every read fails.
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("maillint"))
+        .current_dir(s.dir.path())
+        .env("XDG_CONFIG_HOME", s.path("config"))
+        .env("XDG_STATE_HOME", s.path("state"))
+        .args(["sendmail", "--sendmail"])
+        .arg(s.path("fake-sendmail"))
+        .args(["--", "bob@example.org"])
+        .stdin(fs::File::open(s.dir.path()).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(75));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("message not sent: cannot read the message"),
+        "{stderr}"
+    );
+    assert!(s.sent().is_none());
+    let kept = fs::read_dir(s.path("kept")).unwrap().count();
+    assert_eq!(kept, 3, "the (empty) message, its .resend and .why");
 }

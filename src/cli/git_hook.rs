@@ -90,7 +90,9 @@ fn read_message(path: &Path, linter: &Linter) -> Result<Message, String> {
     input::parse_message(&bytes, &linter.config().input).map_err(|e| e.to_string())
 }
 
-const GIT_HOOK: &str = "#!/bin/sh\n# Installed by `maillint git-hook --install`: check each patch mail before git send-email sends it.\nexec maillint git-hook \"$@\"\n";
+/// Warnings stop the send too: git prints the hook's output as the mail
+/// leaves, too late to act on. `git send-email --no-validate` overrides.
+const GIT_HOOK: &str = "#!/bin/sh\n# Installed by `maillint git-hook --install`: check each patch mail before git send-email sends it.\n# A warning stops the send too; `git send-email --no-validate` sends despite it.\nexec maillint git-hook --fail-on warning \"$@\"\n";
 
 fn install() -> ExitStatus {
     let hooks = match std::process::Command::new("git")

@@ -19,7 +19,7 @@ pub struct LearnArgs {
     /// The index (default: [history] index, else $XDG_DATA_HOME/maillint/history.sqlite)
     #[arg(long, value_name = "FILE")]
     index: Option<PathBuf>,
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help = super::CONFIG_HELP)]
     config: Option<PathBuf>,
 }
 

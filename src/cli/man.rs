@@ -58,11 +58,11 @@ at least one finding at or above \fB\-\-fail\-on\fR (for \fBgit\-hook\fR: the pa
 2
 a usage, configuration or input error (takes precedence over 1)
 .PP
-\fBmaillint sendmail\fR returns the real sendmail's exit status when it hands the message on, and otherwise a sysexits(3) code, having kept a copy of the message: 65 (blocked by a finding), 69 (the real sendmail could not be run), 73 (no copy could be written: the message was NOT sent), 75 (reading or sending failed part way), 78 (the configuration is broken).
+\fBmaillint sendmail\fR returns the real sendmail's exit status when it hands the message on, and otherwise a sysexits(3) code, having kept a copy of the message: 64 (a wrong command line), 65 (blocked by a finding), 69 (the real sendmail could not be run), 73 (no copy could be written: the message was NOT sent), 75 (reading or sending failed part way, or the real sendmail did not finish within \fB[sendmail] timeout\fR), 78 (the configuration is broken). \fBmaillint held\fR lists, shows, resends or drops the copies.
 .SH CONFIGURATION
-maillint uses \fB\-\-config\fR \fIFILE\fR, else the nearest \fImaillint.toml\fR in the current directory or above it, else \fI$XDG_CONFIG_HOME/maillint/config.toml\fR. Without any, the defaults apply and the organisation is the sender's registrable domain. \fBmaillint init\fR writes a commented starter file.
+maillint uses \fB\-\-config\fR \fIFILE\fR as it is, else the nearest \fImaillint.toml\fR in the current directory or above it layered over \fI$XDG_CONFIG_HOME/maillint/config.toml\fR (the user's organisation, lists, sendmail and history settings fill in what the project's file leaves out; its rules are its own), else the user's file alone. Without any, the defaults apply and the organisation is the sender's registrable domain. \fBmaillint init\fR writes a commented starter file (\fB\-\-user\fR: the user's).
 .PP
-Sections: \fB[organization]\fR (domains, mass_list_names, personal_domains), \fB[lists."ADDRESS"]\fR (members, mass, allowed_senders), \fB[rules.ID]\fR (severity = error, warning, info or off, and the rule's options, shown by \fBmaillint explain\fR \fIID\fR), \fB[[custom]]\fR (id, pattern, fields, when, severity, message, help), \fB[input]\fR (max_message_size), \fB[sendmail]\fR (path, held_dir) and \fB[bulk]\fR (always).
+Sections: \fB[organization]\fR (domains, mass_list_names, personal_domains), \fB[lists."ADDRESS"]\fR (members, mass, allowed_senders), \fB[rules.ID]\fR (severity = error, warning, info or off, and the rule's options, shown by \fBmaillint explain\fR \fIID\fR), \fB[[custom]]\fR (id, pattern, fields, when, severity, message, help), \fB[input]\fR (max_message_size), \fB[sendmail]\fR (path, held_dir, timeout) and \fB[bulk]\fR (always).
 .PP
 A message can silence rules for itself with an \fBX\-Maillint\-Allow:\fR header naming rule ids, unless \fB\-\-no\-inline\-allow\fR is given.
 .SH FILES

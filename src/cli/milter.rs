@@ -10,7 +10,7 @@ pub struct MilterArgs {
     /// Where to listen: inet:HOST:PORT or unix:PATH
     #[arg(long, value_name = "SOCKET")]
     listen: Listen,
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help = super::CONFIG_HELP)]
     config: Option<PathBuf>,
     /// Permissions of a Unix socket, in octal: the MTA's user must be able
     /// to write to it (0660 with the milter in the MTA's group)

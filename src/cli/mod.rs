@@ -4,14 +4,19 @@
 pub mod check;
 pub mod explain;
 pub mod git_hook;
+pub mod held;
 pub mod init;
 #[cfg(feature = "history")]
 pub mod learn;
 pub mod man;
 #[cfg(feature = "milter")]
 pub mod milter;
+#[cfg(feature = "milter")]
+pub mod report;
 pub mod rules;
 pub mod sendmail;
+#[cfg(feature = "milter")]
+pub mod simulate;
 
 use clap::builder::{PossibleValue, PossibleValuesParser, StringValueParser, TypedValueParser};
 use clap::{Args, ValueEnum};
@@ -51,11 +56,13 @@ impl From<ExitStatus> for ExitCode {
     }
 }
 
+/// `--config`, under every command that reads the configuration.
+pub const CONFIG_HELP: &str = "Configuration file, used as it is (default: the nearest maillint.toml, over your own $XDG_CONFIG_HOME/maillint/config.toml)";
+
 /// Options every checking command shares.
 #[derive(Args, Default)]
 pub struct LintArgs {
-    /// Configuration file (default: nearest maillint.toml, then $XDG_CONFIG_HOME/maillint/config.toml)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help = CONFIG_HELP)]
     pub config: Option<PathBuf>,
     /// Run only these rules
     #[arg(long, value_delimiter = ',', value_name = "RULE,...", value_parser = RuleId, hide_possible_values = true)]
@@ -124,19 +131,52 @@ impl Color {
     }
 }
 
+/// `--format` of the commands that sum something up: a table for a
+/// person, or JSON.
+#[cfg(feature = "milter")]
+#[derive(Clone, Copy, ValueEnum)]
+pub enum SummaryFormat {
+    Human,
+    Json,
+}
+
+/// Prints a summary on standard output as `format` says: `json`
+/// serialised, or `human` written. An error when it could not be written
+/// (a closed pipe, `| head`, is the reader's choice, not one).
+#[cfg(feature = "milter")]
+pub fn print_summary(
+    format: SummaryFormat,
+    json: &impl serde::Serialize,
+    human: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), ExitStatus> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let printed = match format {
+        SummaryFormat::Human => human(&mut out),
+        SummaryFormat::Json => serde_json::to_writer_pretty(&mut out, json)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out)),
+    };
+    match printed.and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(fail(format!("cannot write output: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
 pub fn fail(message: impl std::fmt::Display) -> ExitStatus {
     eprintln!("maillint: error: {message}");
     ExitStatus::Error
 }
 
-/// The configuration in force: `--config`, or discovered, or the defaults;
-/// checked against the rules (custom rules must not take a built-in id).
+/// The configuration in force: `--config`, or discovered (a project's over
+/// the user's), or the defaults; checked against the rules (custom rules
+/// must not take a built-in id).
 pub fn load_config(explicit: Option<&Path>) -> Result<Config, String> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let config = match Config::discover(explicit, &cwd) {
-        Some(path) => Config::load(&path).map_err(|e| e.to_string())?,
-        None => Config::default(),
-    };
+    let config = Config::load_discovered(explicit, &cwd)
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default();
     maillint::rules::check_custom_ids(&config).map_err(|e| e.to_string())?;
     Ok(config)
 }
@@ -170,6 +210,7 @@ pub fn print_findings(
             index: 0,
             message_id: message.message_id.clone(),
             findings,
+            mbox_entry: None,
         }],
         errors: Vec::new(),
     };

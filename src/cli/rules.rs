@@ -10,7 +10,7 @@ pub struct RulesArgs {
     /// `markdown` prints the built-in rules as the table in README.md
     #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
     format: RulesFormat,
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help = super::CONFIG_HELP)]
     config: Option<PathBuf>,
 }
 

@@ -38,6 +38,19 @@ impl Action {
     }
 }
 
+/// Whether the gateway applies its actions or only logs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// The actions apply.
+    #[default]
+    Enforce,
+    /// Nothing is refused, held or tagged: each decision is logged (and
+    /// counted) as what would have happened, to try a policy on real mail
+    /// before it stops any.
+    Audit,
+}
+
 /// A client network, `10.0.0.0/8` or a single address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "String")]
@@ -94,6 +107,12 @@ impl Network {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MilterConfig {
+    /// `audit`: every message goes through untouched, and the log says
+    /// what would have happened to it (`would=`).
+    pub mode: Mode,
+    /// Rules tried out while the others are enforced: their findings (and
+    /// `storm`'s blocks) only say what would have happened.
+    pub audit_rules: Vec<String>,
     /// A message whose most severe finding is an error.
     pub error: Action,
     pub warning: Action,
@@ -124,11 +143,16 @@ pub struct MilterConfig {
     pub timeout: u64,
     /// Decision log (appended to); standard error when unset.
     pub log: Option<PathBuf>,
+    /// Where to serve Prometheus metrics (`/metrics`): a port, on
+    /// loopback, or `HOST:PORT`. None when unset.
+    pub metrics: Option<MetricsAddress>,
 }
 
 impl Default for MilterConfig {
     fn default() -> Self {
         MilterConfig {
+            mode: Mode::Enforce,
+            audit_rules: Vec::new(),
             error: Action::Reject,
             warning: Action::Tag,
             info: Action::Accept,
@@ -141,6 +165,7 @@ impl Default for MilterConfig {
             max_connections: 64,
             timeout: 600,
             log: None,
+            metrics: None,
         }
     }
 }
@@ -152,6 +177,24 @@ impl MilterConfig {
             Severity::Warning => self.warning,
             Severity::Info => self.info,
         }
+    }
+}
+
+/// Where the metrics are served: `9464` (on 127.0.0.1) or `HOST:PORT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct MetricsAddress(pub SocketAddr);
+
+impl TryFrom<String> for MetricsAddress {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        let text = text.trim();
+        if let Ok(port) = text.parse::<u16>() {
+            return Ok(MetricsAddress(SocketAddr::from(([127, 0, 0, 1], port))));
+        }
+        text.parse()
+            .map(MetricsAddress)
+            .map_err(|_| format!("`{text}` is not a port or an address such as 127.0.0.1:9464"))
     }
 }
 
@@ -267,6 +310,16 @@ mod tests {
         ] {
             assert!(bad.parse::<Listen>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn metrics_addresses_are_on_loopback_unless_given() {
+        let parse = |s: &str| MetricsAddress::try_from(s.to_string()).map(|a| a.0.to_string());
+        assert_eq!(parse("9464"), Ok("127.0.0.1:9464".into()));
+        assert_eq!(parse("0.0.0.0:9464"), Ok("0.0.0.0:9464".into()));
+        assert_eq!(parse("[::1]:9464"), Ok("[::1]:9464".into()));
+        assert!(parse("localhost:9464").is_err());
+        assert!(parse("99999").is_err());
     }
 
     #[test]

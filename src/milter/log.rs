@@ -33,15 +33,25 @@ impl Log {
     /// Writes one decision line. The sender is masked (first character of
     /// the local part and the domain), as findings mask personal data.
     pub fn decision(&self, envelope: &Envelope, message_id: Option<&str>, decision: &Decision) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
         let mut line = format!(
-            "maillint milter: queue_id={} message_id={} sender={} recipients={} rules={} action={}",
+            "maillint milter: time={} queue_id={} message_id={} sender={} recipients={} rules={} action={}",
+            utc_time(now),
             quoted(envelope.queue_id.as_deref().unwrap_or("-")),
             quoted(message_id.unwrap_or("-")),
             quoted(&mask_address(&envelope.sender)),
             envelope.recipients.len(),
-            quoted(&decision.rules.join(",")),
+            rule_list(&decision.rules),
             decision.action.as_str(),
         );
+        if decision.would != decision.action {
+            line.push_str(&format!(" would={}", decision.would.as_str()));
+        }
+        if !decision.audited.is_empty() {
+            line.push_str(&format!(" audited={}", rule_list(&decision.audited)));
+        }
         if !decision.allowed.is_empty() {
             line.push_str(&format!(" allowed={}", quoted(&decision.allowed.join(","))));
         }
@@ -68,11 +78,44 @@ impl Log {
 /// A value for a `key=value` log line: quoted, one line, at most 200
 /// characters.
 pub(super) fn quoted(value: &str) -> String {
-    let value = crate::guard::one_line(value).replace('"', "\\\"");
+    let value = escaped(value);
     match value.char_indices().nth(200) {
         Some((cut, _)) => format!("\"{}...\"", &value[..cut]),
         None => format!("\"{value}\""),
     }
+}
+
+/// Rule ids, whole however many (`maillint report` counts each): ids are
+/// the configuration's, not the mail's, and as many as there are rules.
+fn rule_list(rules: &[String]) -> String {
+    format!("\"{}\"", escaped(&rules.join(",")))
+}
+
+/// One line, its quotes escaped.
+fn escaped(value: &str) -> String {
+    crate::guard::one_line(value).replace('"', "\\\"")
+}
+
+/// `secs` since the epoch as `2026-12-07T10:01:02Z`: one field that
+/// sorts as it reads, for `maillint report`'s days.
+pub(super) fn utc_time(secs: u64) -> String {
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Days to a civil date (Howard Hinnant's algorithm), from 1970-01-01.
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
 }
 
 /// `jane.doe@example.org` as `j•••@example.org`: enough for an
@@ -93,6 +136,32 @@ pub fn mask_address(address: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_rule_is_logged_however_many() {
+        let rules: Vec<String> = (0..40).map(|i| format!("custom-rule-{i}")).collect();
+        let decision = Decision {
+            rules: rules.clone(),
+            ..Decision::accept()
+        };
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join("milter.log");
+        let log = Log::open(Some(&path)).unwrap();
+        log.decision(&Envelope::default(), None, &decision);
+        let line = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            line.contains(&format!(" rules=\"{}\" action=accept", rules.join(","))),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn times_are_utc_dates() {
+        assert_eq!(utc_time(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc_time(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(utc_time(1_796_637_722), "2026-12-07T10:02:02Z");
+        assert_eq!(utc_time(4_107_542_399), "2100-02-28T23:59:59Z");
+    }
 
     #[test]
     fn senders_are_masked() {

@@ -7,18 +7,25 @@
 //! per stage by `macros`), [`Gateway`]
 //! (`policy`) decides what happens to it, [`storm`] counts replies and
 //! senders across messages, `log` writes the decision log, and
-//! [`Server`] (`server`) accepts the MTA's connections and serves them.
+//! [`Server`] (`server`) accepts the MTA's connections and serves them;
+//! [`tally`] reads the decision log back for `maillint report`, and
+//! [`simulate`] replays sent mail under two configurations. `metrics`
+//! counts decisions for Prometheus, served over HTTP by `http`.
 //! Their settings live with the configuration (`crate::config`).
 
+mod http;
 mod log;
 mod macros;
+mod metrics;
 mod policy;
 pub mod protocol;
 mod server;
 mod session;
+pub mod simulate;
 pub mod storm;
+pub mod tally;
 
-pub use crate::config::{Action, Listen, MilterConfig, Network, StormConfig};
+pub use crate::config::{Action, Listen, MetricsAddress, MilterConfig, Mode, Network, StormConfig};
 pub use log::mask_address;
 pub use policy::{Decision, Envelope, Gateway};
 pub use server::{Server, serve};

@@ -2,8 +2,9 @@
 //! check and storm count, and the action its findings call for.
 
 use super::log::Log;
+use super::metrics::Metrics;
 use super::storm;
-use crate::config::{Action, Config, MilterConfig};
+use crate::config::{Action, Config, MilterConfig, Mode};
 use crate::finding::Finding;
 use crate::linter::{Linter, Selection};
 use crate::message::Field;
@@ -17,15 +18,24 @@ pub struct Gateway {
     /// Reply-all storm protection, unless switched off.
     storm: Option<storm::Storm>,
     pub(super) log: Log,
+    pub(super) metrics: Metrics,
 }
 
 /// What the gateway decided for one message, and what to tell the MTA.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
+    /// What the gateway does.
     pub action: Action,
+    /// What it would have done with nothing in audit (`[milter] mode`,
+    /// `audit_rules`): the same as `action` unless something was audited.
+    pub would: Action,
     /// Rule ids of the findings that count, most severe first.
     pub rules: Vec<String>,
-    /// Lines for the SMTP reply, the hold reason or the header.
+    /// Rules among `rules` whose findings were only logged (audit): the
+    /// sender sees none of them.
+    pub audited: Vec<String>,
+    /// Lines for the SMTP reply, the hold reason or the header (the
+    /// findings of the rules not audited).
     pub lines: Vec<String>,
     /// Why the message was not checked, when it was not.
     pub fault: Option<String>,
@@ -38,11 +48,30 @@ impl Decision {
     pub(super) fn accept() -> Decision {
         Decision {
             action: Action::Accept,
+            would: Action::Accept,
             rules: Vec::new(),
+            audited: Vec::new(),
             lines: Vec::new(),
             fault: None,
             allowed: Vec::new(),
         }
+    }
+
+    /// Raises what would happen to the message to at least `action`, and
+    /// what does happen unless `audited`.
+    fn raise(&mut self, action: Action, audited: bool) {
+        self.would = self.would.max(action);
+        if !audited {
+            self.action = self.action.max(action);
+        }
+    }
+
+    /// The rules the sender is told of: those not audited.
+    pub fn enforced_rules(&self) -> impl Iterator<Item = &str> {
+        self.rules
+            .iter()
+            .filter(|r| !self.audited.contains(r))
+            .map(String::as_str)
     }
 }
 
@@ -73,6 +102,18 @@ impl Gateway {
 
     pub(super) fn with_log(config: Config, log: Log) -> Result<Gateway, String> {
         let settings = config.milter.clone();
+        // A misspelt rule would be enforced while the site believes it
+        // tried out.
+        let known = |id: &str| {
+            id == "storm"
+                || crate::rules::find(id).is_some()
+                || config.custom.iter().any(|c| c.id == id)
+        };
+        if let Some(id) = settings.audit_rules.iter().find(|id| !known(id)) {
+            return Err(format!(
+                "[milter] audit_rules: unknown rule `{id}` (see `maillint rules`)"
+            ));
+        }
         let storm = if config.storm.enabled {
             Some(storm::Storm::new(config.storm.clone())?)
         } else {
@@ -94,6 +135,7 @@ impl Gateway {
             settings,
             storm,
             log,
+            metrics: Metrics::new(),
         })
     }
 
@@ -201,19 +243,33 @@ impl Gateway {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        self.judge_at(raw, envelope, now)
+        let started = std::time::Instant::now();
+        let decision = self.judge_at(raw, envelope, now);
+        self.metrics.checked(started.elapsed());
+        decision
+    }
+
+    /// Logs and counts what was decided for a message.
+    pub(super) fn decided(
+        &self,
+        envelope: &Envelope,
+        message_id: Option<&str>,
+        decision: &Decision,
+    ) {
+        self.log.decision(envelope, message_id, decision);
+        self.metrics.decided(decision);
+    }
+
+    /// The gateway's metrics, in the text format Prometheus reads (what
+    /// `/metrics` serves).
+    pub fn metrics(&self) -> String {
+        self.metrics.encode()
     }
 
     /// [`judge`](Self::judge) at `now` (seconds since the epoch), for
     /// replaying mail over simulated time.
     pub fn judge_at(&self, raw: Vec<u8>, envelope: &Envelope, now: u64) -> Decision {
-        let fault = |reason: String| Decision {
-            action: self.settings.on_fault,
-            rules: Vec::new(),
-            lines: vec![format!("maillint could not check this message: {reason}")],
-            fault: Some(reason),
-            allowed: Vec::new(),
-        };
+        let fault = |reason: String| self.not_checked(self.settings.on_fault, reason);
         let mut message = match crate::message::parse_rfc5322_owned(raw, 1) {
             Ok(m) => m,
             Err(e) => return fault(e.to_string()),
@@ -221,18 +277,31 @@ impl Gateway {
         if let Err(e) = message.add_recipients(Field::Bcc, &envelope.recipients) {
             return fault(e.to_string());
         }
+        self.judge_message(&message, envelope, now)
+    }
+
+    /// [`judge_at`](Self::judge_at) for a message already parsed, its
+    /// envelope recipients among its own.
+    pub(super) fn judge_message(
+        &self,
+        message: &crate::message::Message,
+        envelope: &Envelope,
+        now: u64,
+    ) -> Decision {
+        let fault = |reason: String| self.not_checked(self.settings.on_fault, reason);
         let (findings, audience) =
-            match crate::guard::catch_panic(|| self.linter.check_with_audience(&message)) {
+            match crate::guard::catch_panic(|| self.linter.check_with_audience(message)) {
                 Ok(checked) => checked,
                 Err(panic) => return fault(format!("internal error ({panic})")),
             };
         let mut decision = self.decide(&findings);
         // Only messages that go out (or may, from quarantine) count: a
         // refused message reached nobody, and its sender may fix and resend.
+        // One refused only in audit did go out.
         let goes_out = decision.action <= Action::Quarantine;
         if let Some(storm) = self.storm.as_ref().filter(|_| goes_out) {
             let verdict = storm.judge(
-                &message,
+                message,
                 &self.sender_key(envelope),
                 audience.reach(),
                 audience.reaches_mass_list(),
@@ -241,18 +310,24 @@ impl Gateway {
             match verdict {
                 storm::Verdict::Pass => {}
                 storm::Verdict::Blocked(blocked) => {
-                    decision.action = decision.action.max(storm.settings().action);
+                    let audited = self.audits(Some("storm"));
+                    decision.raise(storm.settings().action, audited);
                     decision.rules.insert(0, "storm".into());
-                    decision.lines.insert(0, blocked.reason);
+                    if audited {
+                        decision.audited.insert(0, "storm".into());
+                    } else {
+                        decision.lines.insert(0, blocked.reason);
+                    }
                 }
                 storm::Verdict::StoreError(e) => {
+                    self.metrics.store_error();
                     let action = storm.settings().on_store_error;
                     self.log.line(&format!(
                         "maillint milter: warning: storm store: {}; message handled as on_store_error = {}",
                         crate::guard::one_line(&e),
                         action.as_str()
                     ));
-                    decision.action = decision.action.max(action);
+                    decision.raise(action, self.audits(None));
                 }
             }
         }
@@ -270,30 +345,44 @@ impl Gateway {
         }
         let mut counted: Vec<&Finding> = findings.iter().filter(|f| !f.suppressed).collect();
         counted.sort_by_key(|f| std::cmp::Reverse(f.severity));
-        let Some(worst) = counted.first() else {
-            return Decision {
-                allowed,
-                ..Decision::accept()
-            };
+        let mut decision = Decision {
+            allowed,
+            ..Decision::accept()
         };
-        let action = self.settings.action_for(worst.severity);
-        let mut rules: Vec<String> = Vec::new();
         for f in &counted {
-            if !rules.iter().any(|r| *r == f.rule) {
-                rules.push(f.rule.to_string());
+            let audited = self.audits(Some(&f.rule));
+            decision.raise(self.settings.action_for(f.severity), audited);
+            if !decision.rules.iter().any(|r| *r == f.rule) {
+                decision.rules.push(f.rule.to_string());
+                if audited {
+                    decision.audited.push(f.rule.to_string());
+                }
+            }
+            if !audited {
+                let line = format!("{} [{}]: {}", f.severity, f.rule, f.message);
+                decision.lines.push(line);
             }
         }
-        let lines = counted
-            .iter()
-            .map(|f| format!("{} [{}]: {}", f.severity, f.rule, f.message))
-            .collect();
-        Decision {
-            action,
-            rules,
-            lines,
-            fault: None,
-            allowed,
-        }
+        decision
+    }
+
+    /// Whether what `rule` calls for (`None`: a message maillint could
+    /// not check, or a store that did not answer) is only logged: in
+    /// audit mode, or for a rule in `audit_rules`.
+    fn audits(&self, rule: Option<&str>) -> bool {
+        self.settings.mode == Mode::Audit
+            || rule.is_some_and(|rule| self.settings.audit_rules.iter().any(|r| r == rule))
+    }
+
+    /// The decision for a message maillint could not check, and why.
+    pub(super) fn not_checked(&self, action: Action, reason: String) -> Decision {
+        let mut decision = Decision {
+            lines: vec![format!("maillint could not check this message: {reason}")],
+            fault: Some(reason),
+            ..Decision::accept()
+        };
+        decision.raise(action, self.audits(None));
+        decision
     }
 }
 

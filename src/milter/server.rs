@@ -254,8 +254,10 @@ pub fn serve(listen: &Listen, config: Config, socket_mode: u32) -> Result<(), St
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(socket_mode))
             .map_err(|e| format!("cannot set the mode of {}: {e}", path.display()))?;
     }
+    let metrics = super::http::start(&gateway)?
+        .map_or(String::new(), |a| format!(" metrics=http://{a}/metrics"));
     gateway.log.line(&format!(
-        "maillint milter: listening on {listen} {}",
+        "maillint milter: listening on {listen} {}{metrics}",
         gateway.describe()
     ));
     server.run(gateway).map_err(|e| format!("{listen}: {e}"))

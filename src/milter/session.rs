@@ -37,6 +37,7 @@ const TAG_HEADER: &str = "X-Maillint";
 /// the MTA may send events without waiting for their answers (see
 /// `super::server::Server::run`).
 pub(super) fn serve_connection(gateway: &Gateway, mut stream: Box<dyn Stream>, pipelined: bool) {
+    let _open = gateway.metrics.connection();
     let mut session = Session::new(gateway, pipelined);
     let outcome = crate::guard::catch_panic(|| session.run(&mut stream));
     let problem = match outcome {
@@ -191,8 +192,7 @@ impl<'g> Session<'g> {
                     // Inbound: nothing more of this message is needed.
                     self.envelope.queue_id = self.queue_id().map(str::to_string);
                     self.gateway
-                        .log
-                        .decision(&self.envelope, None, &Decision::accept());
+                        .decided(&self.envelope, None, &Decision::accept());
                     self.in_message = false;
                     Step::Send(vec![Reply::Accept])
                 }
@@ -336,22 +336,20 @@ impl<'g> Session<'g> {
             Decision::accept()
         } else if self.oversize {
             let limit = crate::input::format_size(self.gateway.max_message_size());
-            Decision {
-                action: self.gateway.settings.on_oversize,
-                rules: Vec::new(),
-                lines: vec![format!(
-                    "maillint could not check this message: it is larger than {limit}"
-                )],
-                fault: Some(format!("message larger than {limit}")),
-                allowed: Vec::new(),
-            }
+            let mut decision = self.gateway.not_checked(
+                self.gateway.settings.on_oversize,
+                format!("message larger than {limit}"),
+            );
+            decision.lines = vec![format!(
+                "maillint could not check this message: it is larger than {limit}"
+            )];
+            decision
         } else {
             let raw = std::mem::take(&mut self.raw);
             self.gateway.judge(raw, &self.envelope)
         };
         self.gateway
-            .log
-            .decision(&self.envelope, self.message_id.as_deref(), &decision);
+            .decided(&self.envelope, self.message_id.as_deref(), &decision);
         let mut replies = Vec::new();
         if decision.action <= Action::Quarantine {
             replies.extend(self.header_edits());
@@ -418,7 +416,7 @@ fn answer(decision: &Decision, allowed: u32, leading_space: bool, local: bool) -
             lines[0].push_str(&format!(
                 " ({} more; rules: {})",
                 decision.lines.len() - 1,
-                decision.rules.join(", ")
+                decision.enforced_rules().collect::<Vec<_>>().join(", ")
             ));
         }
     } else {
@@ -434,8 +432,14 @@ fn answer(decision: &Decision, allowed: u32, leading_space: bool, local: bool) -
         Action::Tag if allowed & action::ADD_HEADERS != 0 => {
             let value = match &decision.fault {
                 Some(fault) => format!("not checked ({fault})"),
-                None if decision.rules.is_empty() => "no findings".to_string(),
-                None => decision.rules.join(", "),
+                None => {
+                    let rules: Vec<&str> = decision.enforced_rules().collect();
+                    if rules.is_empty() {
+                        "no findings".to_string()
+                    } else {
+                        rules.join(", ")
+                    }
+                }
             };
             let value = if leading_space {
                 format!(" {value}")

@@ -19,7 +19,17 @@ impl Printer for Human {
     ) -> io::Result<()> {
         let paint = Paint(options.color);
         for msg in &report.messages {
-            for finding in msg.active_findings() {
+            let mut findings = msg.active_findings().peekable();
+            // Inside an mbox, which message: lines alone do not say.
+            if let (Some((number, subject)), Some(_)) = (&msg.mbox_entry, findings.peek()) {
+                let subject = subject.as_deref().map_or_else(
+                    || "(no subject)".to_string(),
+                    |s| format!("\"{}\"", one_line(s)),
+                );
+                let heading = format!("{}: message {number}, {subject}:", one_line(&msg.source));
+                writeln!(out, "{}", paint.bold(&heading))?;
+            }
+            for finding in findings {
                 print_finding(&msg.source, finding, paint, out)?;
             }
         }

@@ -54,6 +54,11 @@ pub struct MessageReport {
     pub index: usize,
     pub message_id: Option<String>,
     pub findings: Vec<Finding>,
+    /// For a person reading the report: which message of an mbox this is
+    /// (its number from 1, and its subject), since line numbers alone do
+    /// not say. `None` for a file of its own.
+    #[serde(skip)]
+    pub mbox_entry: Option<(usize, Option<String>)>,
 }
 
 /// An input that could not be checked.

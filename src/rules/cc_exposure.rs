@@ -23,11 +23,22 @@ declare_rule! {
     /// `undisclosed-recipients:;`) while Cc carries 10 or more external
     /// parties: the classic Cc-instead-of-Bcc.
     ///
+    /// It is also an error, whatever To holds, from 10 private individuals
+    /// shown to each other: addresses at personal mailbox providers, and,
+    /// when those are at least half of the addresses shown, the addresses
+    /// that are the only one of their organisation (a parent writing from
+    /// work). A business thread with many companies' addresses is left as
+    /// it was: there, personal mailboxes are the exception.
+    ///
     /// ## Why it matters
     /// A police force emailed 1,136 crime victims in batches with their
     /// addresses in Cc instead of Bcc: between 118 and 197 private addresses
     /// were visible in every mail, and the force had to refer itself to the
-    /// data protection regulator.
+    /// data protection regulator. The UK regulator (ICO) has reprimanded
+    /// organisations for far fewer: the Patient and Client Council for the
+    /// addresses of 15 people in Cc (2023), NHS Highland for 37 (2024).
+    /// Ten private individuals, below the smallest of those, is where the
+    /// error starts.
     ///
     /// ## Example
     /// ```text
@@ -46,6 +57,7 @@ declare_rule! {
     /// warning = 10      # visible external addresses for a warning
     /// error = 50        # ... for an error
     /// min_parties = 3   # unrelated parties needed before anything fires
+    /// individuals_error = 10   # private individuals shown to each other for an error
     /// ```
     id: "cc-exposure",
     severity: Warning,
@@ -59,6 +71,7 @@ struct CcExposure {
     warning: u64,
     error: u64,
     min_parties: u64,
+    individuals_error: u64,
 }
 
 impl Default for CcExposure {
@@ -67,6 +80,7 @@ impl Default for CcExposure {
             warning: 10,
             error: 50,
             min_parties: 3,
+            individuals_error: 10,
         }
     }
 }
@@ -89,7 +103,9 @@ impl Rule for CcExposure {
         // provider is a party of its own, the others count once per
         // organisation.
         let mut parties = 0u64;
-        let mut organisations = vec![false; cx.audience.organisations()];
+        let mut personal = 0u64;
+        // Addresses shown, per organisation.
+        let mut organisations = vec![0u64; cx.audience.organisations()];
         let mut to_count = 0u64;
         let mut cc_count = 0u64;
         // Whether To names someone inside the organisation other than the
@@ -107,11 +123,12 @@ impl Rule for CcExposure {
             exposed += 1;
             if r.domain.personal {
                 parties += 1;
-            } else if let Some(seen) = organisations.get_mut(r.domain.organisation)
-                && !*seen
-            {
-                *seen = true;
-                parties += 1;
+                personal += 1;
+            } else if let Some(shown) = organisations.get_mut(r.domain.organisation) {
+                if *shown == 0 {
+                    parties += 1;
+                }
+                *shown += 1;
             }
             match visible {
                 Field::To | Field::ResentTo => to_count += 1,
@@ -123,7 +140,15 @@ impl Rule for CcExposure {
         }
         // Everyone outside is in Cc, and To is a placeholder.
         let placeholder_to = to_count == 0 && parties >= self.warning;
-        let severity = if exposed >= self.error || placeholder_to {
+        // Private individuals: personal mailboxes, and, among mostly
+        // personal ones, parties of one address each.
+        let individuals = if personal * 2 >= exposed {
+            personal + organisations.iter().filter(|&&n| n == 1).count() as u64
+        } else {
+            personal
+        };
+        let private = individuals >= self.individuals_error;
+        let severity = if exposed >= self.error || placeholder_to || private {
             Severity::Error
         } else {
             Severity::Warning
@@ -140,6 +165,12 @@ impl Rule for CcExposure {
             plural(exposed, "external address", "external addresses"),
             plural(parties, "separate party", "separate parties"),
         );
+        if private && !placeholder_to && exposed < self.error {
+            message.push_str(&format!(
+                "; {} private individuals see each other's addresses",
+                thousands(individuals)
+            ));
+        }
         if placeholder_to {
             message.push_str(if to_internal {
                 "; To names only the organisation's own addresses"
@@ -218,10 +249,74 @@ mod tests {
             "{}",
             f[0].message
         );
-        // Someone outside in To: the Cc may be that person's business.
+        // Someone outside in To: the Cc of companies may be that person's
+        // business.
         let msg = eml(&format!(
             "From: jo@org.example\nTo: team@org.example, client@partner.example\nCc: {}\n\nhi\n",
-            cc(28, |_| "gmail.com".into())
+            cc(28, |i| format!("co{}.example", i % 14))
+        ));
+        assert_eq!(
+            check_rule("cc-exposure", &msg)[0].severity,
+            crate::finding::Severity::Warning
+        );
+    }
+
+    #[test]
+    fn private_individuals_shown_to_each_other_are_an_error_whatever_to_holds() {
+        // A school's letter: a parent in To, 40 more in Cc, most at
+        // personal mailboxes, some at their work (one address a company).
+        let parents = |personal: usize, work: usize| {
+            format!(
+                "{}, {}",
+                cc(personal, |i| ["gmail.com", "hotmail.co.uk", "yahoo.com"]
+                    [i % 3]
+                    .into()),
+                (0..work)
+                    .map(|i| format!("parent{i}@employer{i}.example"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        let msg = eml(&format!(
+            "From: head@school.example\nTo: parent@gmail.com\nCc: {}\n\nhi\n",
+            parents(30, 10)
+        ));
+        let f = check_rule("cc-exposure", &msg);
+        assert_eq!(f[0].severity, crate::finding::Severity::Error);
+        assert!(
+            f[0].message
+                .ends_with("; 41 private individuals see each other's addresses"),
+            "{}",
+            f[0].message
+        );
+        // Six at personal mailboxes and four at their work: ten.
+        let msg = eml(&format!(
+            "From: head@school.example\nTo: parent@gmail.com\nCc: {}\n\nhi\n",
+            parents(5, 4)
+        ));
+        assert_eq!(
+            check_rule("cc-exposure", &msg)[0].severity,
+            crate::finding::Severity::Error
+        );
+        // Nine, and two colleagues at one company: a warning, as before.
+        let msg = eml(&format!(
+            "From: head@school.example\nTo: parent@gmail.com\nCc: {}, a@bigco.example, b@bigco.example\n\nhi\n",
+            parents(5, 3)
+        ));
+        assert_eq!(
+            check_rule("cc-exposure", &msg)[0].severity,
+            crate::finding::Severity::Warning
+        );
+    }
+
+    #[test]
+    fn a_business_thread_of_many_companies_stays_a_warning() {
+        // Twenty companies, one contact each, and three personal
+        // addresses: the companies are not private individuals.
+        let msg = eml(&format!(
+            "From: pm@org.example\nTo: client@partner.example\nCc: {}, {}\n\nhi\n",
+            cc(20, |i| format!("supplier{i}.example")),
+            cc(3, |_| "gmail.com".into())
         ));
         assert_eq!(
             check_rule("cc-exposure", &msg)[0].severity,

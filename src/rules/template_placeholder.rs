@@ -1204,17 +1204,18 @@ mod tests {
         );
         let f = check_rule_with(TEMPLATE, "template-placeholder", &bad);
         assert_eq!(f.len(), 2, "{f:?}");
-        assert!(
-            f[0].message
-                .starts_with("unbalanced template delimiters in the text/plain body"),
-            "{}",
-            f[0].message
-        );
-        assert_eq!(f[0].location.line, Some(5));
+        // In the order of the lines: the Subject first.
         assert_eq!(
-            f[1].message,
+            f[0].message,
             "1 template variable not in `allowed` in Subject: `firstname` in `{{ firstname }}`"
         );
+        assert!(
+            f[1].message
+                .starts_with("unbalanced template delimiters in the text/plain body"),
+            "{}",
+            f[1].message
+        );
+        assert_eq!(f[1].location.line, Some(5));
         let no_names = "[rules.template-placeholder]\nmode = \"template\"\n";
         let f = check_rule_with(no_names, "template-placeholder", &bad);
         assert_eq!(f.len(), 1);
