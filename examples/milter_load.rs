@@ -14,24 +14,21 @@
 // An example: a failed unwrap is a failed run, which is what it should be.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/load.rs"]
+mod load;
 #[path = "../tests/mta/mod.rs"]
 mod mta;
 #[path = "../tests/postfix/mod.rs"]
 mod postfix;
 
+use load::{CLIENTS, CONFIG, from_clients, percentile, send, status, text};
 use mta::{Mta, POSTFIX_FLAGS};
-use postfix::{Postfix, Sink, crlf, submit};
+use postfix::{Postfix, Sink};
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-/// The gateway's defaults for an organisation: errors refused, warnings
-/// tagged.
-const CONFIG: &str = "[organization]\ndomains = [\"example.org\"]\n";
 /// Messages sent one after another, alternating between the two servers.
 const SEQUENTIAL: usize = 2000;
-/// SMTP clients at once for the throughput figures.
-const CLIENTS: usize = 8;
 /// Messages per server for the throughput figures, sent in rounds: the
 /// servers take turns a round each, so that the machine's other work
 /// weighs on all alike.
@@ -41,35 +38,6 @@ const ROUNDS: usize = 8;
 const MILTER_ALONE_MESSAGES: usize = 20_000;
 /// RSS samples over the long run.
 const SAMPLES: usize = 10;
-
-/// Ordinary mail: a colleague and a partner, a few KB of text, with bare
-/// newlines.
-fn text(i: usize) -> String {
-    format!(
-        "From: Jane <jane@example.org>\nTo: Bob <bob@partner.example>\nCc: Ann <ann@example.org>\nSubject: Minutes {i}\nMessage-ID: <load{i}@example.org>\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nHello Bob,\n\nthe minutes of meeting {i} are below; the actions are on page 2.\n{}",
-        "A line of ordinary text in the body of an ordinary message.\n".repeat(40)
-    )
-}
-
-/// The same as sent over SMTP.
-fn message(i: usize) -> String {
-    crlf(&text(i))
-}
-
-/// Sends message `i` through the server on `port`; the time it took (SMTP
-/// connection to QUIT).
-fn send(port: u16, i: usize) -> Duration {
-    let text = message(i);
-    let started = Instant::now();
-    let (code, reply) = submit(
-        port,
-        "jane@example.org",
-        &["bob@partner.example", "ann@example.org"],
-        &text,
-    );
-    assert_eq!(code, 250, "{reply}");
-    started.elapsed()
-}
 
 /// Sends `count` messages from `CLIENTS` clients at once, calling
 /// `progress` with the number of each message sent; the seconds it took.
@@ -104,39 +72,9 @@ fn milter_alone(port: u16, count: usize) -> f64 {
     })
 }
 
-/// Runs `send(client, i)` for each i in 0..count from `CLIENTS` threads
-/// at once; the seconds it took.
-fn from_clients(count: usize, send: impl Fn(usize, usize) + Sync) -> f64 {
-    let next = AtomicUsize::new(0);
-    let started = Instant::now();
-    std::thread::scope(|scope| {
-        for client in 0..CLIENTS {
-            let (next, send) = (&next, &send);
-            scope.spawn(move || {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= count {
-                        break;
-                    }
-                    send(client, i);
-                }
-            });
-        }
-    });
-    started.elapsed().as_secs_f64()
-}
-
 /// Resident memory of a process in KB, and its threads.
 fn rss_kb(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap()
-    };
-    (field("VmRSS:"), field("Threads:"))
+    (status(pid, "VmRSS:"), status(pid, "Threads:"))
 }
 
 /// CPU time a process has used (user and system), in seconds.
@@ -159,10 +97,6 @@ fn cpu_seconds(pid: u32) -> f64 {
             .trim()
             .parse::<f64>()
             .unwrap()
-}
-
-fn percentile(sorted: &[Duration], q: f64) -> f64 {
-    sorted[((sorted.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1000.0
 }
 
 fn main() {

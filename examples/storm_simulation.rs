@@ -117,7 +117,10 @@ fn through_gateway(config: &str) -> Outcome {
 fn storm_rule_only(settings: Option<StormConfig>) -> Outcome {
     let config = Config::parse(CONFIG, "maillint.toml").expect("the simulation's config is valid");
     let org = Org::new(&config).expect("the simulation's organisation is valid");
-    let storm = settings.map(|s| Storm::with_store(s, Box::new(MemoryStore::default())));
+    let storm = settings.map(|s| {
+        let store = MemoryStore::new(s.memory_entries);
+        Storm::with_store(s, Box::new(store))
+    });
     let mut outcome = Outcome::default();
     for i in 0..REPLIES {
         let (at, text) = storm_message(i);

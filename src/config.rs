@@ -14,8 +14,10 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 mod gateway;
+mod hold;
 
 pub use gateway::{Action, Listen, MetricsAddress, MilterConfig, Mode, Network, StormConfig};
+pub use hold::{HoldConfig, Releaser, WebConfig, parse_duration};
 
 pub const FILE_NAME: &str = "maillint.toml";
 
@@ -113,6 +115,13 @@ pub struct HistoryConfig {
     /// `maillint sendmail` adds each message it passes on to the index.
     #[serde(default)]
     pub learn_on_send: bool,
+    /// Entries last written to more than this many days ago are forgotten
+    /// whenever the index is written to; none by default.
+    pub retention_days: Option<u32>,
+    /// A file holding a secret key (32 hexadecimal digits): the index then
+    /// keeps addresses and names only as keyed hashes. Relative to the
+    /// configuration file's directory.
+    pub hash_key_file: Option<PathBuf>,
 }
 
 /// `[bulk]`: when every message counts as bulk mail.
@@ -203,6 +212,9 @@ pub struct Config {
     /// `[milter]` and `[storm]`: the gateway.
     pub milter: MilterConfig,
     pub storm: StormConfig,
+    /// `[hold]` and `[web]`: held mail and its page.
+    pub hold: HoldConfig,
+    pub web: WebConfig,
 }
 
 /// What a custom rule's pattern is matched against.
@@ -316,6 +328,10 @@ struct RawConfig {
     milter: MilterConfig,
     #[serde(default)]
     storm: StormConfig,
+    #[serde(default)]
+    hold: HoldConfig,
+    #[serde(default)]
+    web: WebConfig,
 }
 
 #[derive(Deserialize, Default)]
@@ -490,6 +506,14 @@ impl Config {
         let mut config = Config::parse(&text, &file)?;
         if let Some(index) = config.history.index.as_mut().filter(|i| i.is_relative()) {
             *index = path.parent().unwrap_or(Path::new("")).join(&*index);
+        }
+        if let Some(key) = config
+            .history
+            .hash_key_file
+            .as_mut()
+            .filter(|k| k.is_relative())
+        {
+            *key = path.parent().unwrap_or(Path::new("")).join(&*key);
         }
         config.source = Some(path.to_path_buf());
         Ok(config)
@@ -680,6 +704,8 @@ impl Config {
             input,
             milter: raw.milter,
             storm: raw.storm,
+            hold: raw.hold,
+            web: raw.web,
         })
     }
 
@@ -812,6 +838,8 @@ pub fn starter(domain: Option<&str>) -> Result<String, String> {
 # [history]
 # index = "/home/me/.local/share/maillint/history.sqlite"
 # learn_on_send = true   # maillint sendmail learns from what it passes on
+# retention_days = 730   # forget whom you last wrote to more than two years ago
+# hash_key_file = "/etc/maillint/history.key"   # keep addresses and names only as keyed hashes
 "#
     ))
 }

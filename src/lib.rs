@@ -22,12 +22,15 @@
 //! 6. [`rules`];
 //! 7. [`linter`] (the rules in force, one message checked) and [`report`]
 //!    (the printers, one [`report::Printer`] each);
-//! 8. [`sendmail`] and the gateway, `milter`;
-//! 9. the command line, src/cli/, in the binary.
+//! 8. [`sendmail`] and [`held`] (the sendmail wrapper), `hold` (the
+//!    gateway's held mail);
+//! 9. the gateway, `milter`, and the held-mail page, `web`;
+//! 10. the command line, src/cli/, in the binary.
 //!
 //! Optional parts are Cargo features, on by default: `history` (the SQLite
 //! index and `maillint learn`; without it the history rules see no index
-//! and stay silent) and `milter` (the gateway and its Redis client).
+//! and stay silent), `milter` (the gateway, its Redis client and its
+//! held-mail store) and `web` (the held-mail page, with `milter`).
 //! `--no-default-features` builds the linter alone.
 
 // Nothing here may panic on input: Cargo.toml's [lints] deny unwrap and
@@ -40,6 +43,8 @@ mod gate;
 pub mod guard;
 pub mod held;
 pub mod history;
+#[cfg(feature = "milter")]
+pub mod hold;
 pub mod input;
 pub mod linter;
 mod mass_names;
@@ -50,6 +55,8 @@ pub mod numbers;
 pub mod report;
 pub mod rules;
 pub mod sendmail;
+#[cfg(feature = "web")]
+pub mod web;
 
 #[cfg(test)]
 mod testing;

@@ -4,6 +4,7 @@ use crate::allow::allowed_rules;
 use crate::audience::{Audience, Org};
 use crate::config::{Config, ConfigError, RuleSettings};
 use crate::finding::{Diagnostic, Finding, Severity};
+use crate::history::Recall;
 #[cfg(feature = "history")]
 use crate::history::{self, History};
 use crate::message::Message;
@@ -120,9 +121,18 @@ impl Linter {
             let reads_history = active
                 .iter()
                 .any(|a| rules::HISTORY_RULES.contains(&a.id.as_ref()));
-            history::index_path(&config)
-                .filter(|_| reads_history)
-                .and_then(|path| open_history(&path, &mut warnings))
+            match history::hash_key(&config) {
+                _ if !reads_history => None,
+                Ok(key) => history::index_path(&config)
+                    .and_then(|path| open_history(&path, key, &mut warnings)),
+                Err(e) => {
+                    warnings.push(format!(
+                        "{e}; checking without the history rules ({})",
+                        rules::HISTORY_RULES.join(", ")
+                    ));
+                    None
+                }
+            }
         };
         Ok(Linter {
             #[cfg(feature = "history")]
@@ -149,14 +159,25 @@ impl Linter {
 
     /// The index for the history rules, when there is one.
     #[cfg(feature = "history")]
-    fn recall(&self) -> Option<&dyn crate::history::Recall> {
+    fn recall(&self) -> Option<&dyn Recall> {
         self.history.as_ref().map(|h| h as _)
+    }
+
+    /// How many lookups in the index have failed, and the last failure.
+    #[cfg(feature = "history")]
+    fn lookup_failures(&self) -> Option<(u64, Option<String>)> {
+        self.history.as_ref().map(History::failures)
     }
 
     /// Without the `history` feature there is never an index: the history
     /// rules stay silent.
     #[cfg(not(feature = "history"))]
-    fn recall(&self) -> Option<&dyn crate::history::Recall> {
+    fn recall(&self) -> Option<&dyn Recall> {
+        None
+    }
+
+    #[cfg(not(feature = "history"))]
+    fn lookup_failures(&self) -> Option<(u64, Option<String>)> {
         None
     }
 
@@ -168,13 +189,45 @@ impl Linter {
     /// [`check`](Self::check), with the message's audience as the rules saw
     /// it, for callers that need its reach too (the gateway's storm counts).
     pub fn check_with_audience<'m>(&'m self, message: &'m Message) -> (Vec<Finding>, Audience<'m>) {
+        self.check_judged_by(message, self.recall())
+    }
+
+    /// [`check_with_audience`](Self::check_with_audience) for a gateway,
+    /// where each sender is judged by their own history only: `sender` is
+    /// the sender's key ([`history::sender_key`]: the SMTP login, else the
+    /// envelope sender), and the history rules see nothing any other sender
+    /// sent.
+    pub fn check_for_sender<'m>(
+        &'m self,
+        message: &'m Message,
+        sender: &str,
+    ) -> (Vec<Finding>, Audience<'m>) {
+        #[cfg(feature = "history")]
+        {
+            let view = self.history.as_ref().map(|h| h.for_sender(sender));
+            self.check_judged_by(message, view.as_ref().map(|h| h as &dyn Recall))
+        }
+        // Without the feature there is no history to take a view of.
+        #[cfg(not(feature = "history"))]
+        {
+            _ = sender;
+            self.check_judged_by(message, None)
+        }
+    }
+
+    fn check_judged_by<'m>(
+        &'m self,
+        message: &'m Message,
+        history: Option<&dyn Recall>,
+    ) -> (Vec<Finding>, Audience<'m>) {
         let audience = Audience::new(message, &self.org);
+        let failed_before = self.lookup_failures().map(|(failed, _)| failed);
         let cx = Context::new(
             message,
             &audience,
             &self.config,
             self.many_recipients,
-            self.recall(),
+            history,
         );
         let allowed = if self.inline_allow {
             allowed_rules(message)
@@ -206,19 +259,60 @@ impl Linter {
                 suppressed,
             }));
         }
+        if let Some(failed) = self.history_failure(failed_before) {
+            findings.push(failed);
+        }
         // In the order of the message's lines, as a reader goes through it;
         // findings about the whole message last. Stable: on one line, the
         // rules' order.
         findings.sort_by_key(|f| f.location.line.unwrap_or(usize::MAX));
         (findings, audience)
     }
+
+    /// A finding when a lookup in the history index failed while the
+    /// rules ran (a damaged file): the history rules could not judge the
+    /// message, which must be as plain as an index that cannot be opened,
+    /// not a silent pass. It goes under the first history rule in force.
+    fn history_failure(&self, failed_before: Option<u64>) -> Option<Finding> {
+        let (failed, problem) = self.lookup_failures()?;
+        if failed <= failed_before? {
+            return None;
+        }
+        let rule = self
+            .rules
+            .iter()
+            .find(|a| rules::HISTORY_RULES.contains(&a.id.as_ref()))?;
+        Some(Finding {
+            rule: rule.id.clone(),
+            severity: Severity::Warning,
+            message: format!(
+                "the history index could not be read ({}): the history rules ({}) could not \
+                 judge this message",
+                problem.as_deref().unwrap_or("unknown error"),
+                rules::HISTORY_RULES.join(", ")
+            ),
+            help: Some("move the index away and run `maillint learn` to rebuild it".into()),
+            location: crate::finding::Location::default(),
+            suppressed: false,
+        })
+    }
 }
 
 /// The sender's history for the history rules. A damaged index must not
 /// stop every message: it becomes a warning, and the other rules run.
 #[cfg(feature = "history")]
-fn open_history(path: &std::path::Path, warnings: &mut Vec<String>) -> Option<History> {
-    History::open_for_reading(path).unwrap_or_else(|e| {
+fn open_history(
+    path: &std::path::Path,
+    key: Option<[u8; 16]>,
+    warnings: &mut Vec<String>,
+) -> Option<History> {
+    let opened = History::open_for_reading(path).and_then(|history| {
+        history
+            .map(|h| h.with_hash_key(key))
+            .transpose()
+            .map_err(|problem| history::HistoryError::new(path, problem))
+    });
+    opened.unwrap_or_else(|e| {
         warnings.push(format!(
             "{e}; checking without the history rules ({}); move it away and run `maillint \
              learn` to rebuild it",
@@ -241,6 +335,171 @@ mod tests {
         // Never the history index of whoever runs the tests.
         config.history.index = Some("/nonexistent/history.sqlite".into());
         Linter::new(config, selection).unwrap().check(&msg)
+    }
+
+    /// Learns `n` messages into `history`, the `n`th with `headers(n)`
+    /// (From and To) and its own Message-ID.
+    fn learn_n(history: &History, n: usize, headers: impl Fn(usize) -> String) {
+        for i in 0..n {
+            let sent = format!("{}Message-ID: <{i}@learned>\n\nx\n", headers(i));
+            let msg = parse_rfc5322(sent.as_bytes(), 1).unwrap();
+            history::learn_message(history, &msg, b"", None).unwrap();
+        }
+    }
+
+    #[test]
+    fn damage_inside_the_address_table_is_as_loud_as_a_damaged_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        let history = History::create(&path).unwrap();
+        learn_n(&history, 400, |n| {
+            format!("From: me@example.org\nTo: Person {n} <person.{n}@example.net>\n")
+        });
+        drop(history);
+        let (root, page): (i64, i64) = {
+            let c = rusqlite::Connection::open(&path).unwrap();
+            let root = c
+                .query_row(
+                    "SELECT rootpage FROM sqlite_master WHERE name = 'address'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            (
+                root,
+                c.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap(),
+            )
+        };
+        let mut bytes = std::fs::read(&path).unwrap();
+        let at = usize::try_from((root - 1) * page).unwrap();
+        let mut noise = 0x2545_f491_4f6c_dd1d_u64;
+        for b in &mut bytes[at..at + 4096] {
+            noise ^= noise << 13;
+            noise ^= noise >> 7;
+            noise ^= noise << 17;
+            *b = noise.to_le_bytes()[0];
+        }
+        std::fs::write(&path, bytes).unwrap();
+        let mut config = Config::default();
+        config.history.index = Some(path);
+        let linter = Linter::new(config, &Selection::default()).unwrap();
+        let msg =
+            parse_rfc5322(b"From: me@example.org\nTo: person.7@example.org\n\nx\n", 1).unwrap();
+        let findings = linter.check(&msg);
+        let loud = findings
+            .iter()
+            .find(|f| f.message.starts_with("the history index could not be read"))
+            .unwrap_or_else(|| panic!("{findings:?}"));
+        assert_eq!(loud.rule, "new-recipient");
+        assert_eq!(loud.severity, Severity::Warning);
+    }
+
+    #[test]
+    fn each_sender_is_judged_by_their_own_history_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        let index = History::create(&path).unwrap();
+        let alice = index.for_sender(&history::sender_key(Some("Alice"), "alice@example.org"));
+        learn_n(&alice, 30, |_| {
+            "From: alice@example.org\nTo: Jane Smith <jane.smith@agency.example>\n".to_string()
+        });
+        drop((alice, index));
+        let mut config = Config::default();
+        config.history.index = Some(path);
+        let linter = Linter::new(config, &Selection::default()).unwrap();
+        let slip = |from: &str| {
+            parse_rfc5322(
+                format!("From: {from}\nTo: Jane Smith <jane.smith@asiancup.example>\n\nx\n")
+                    .as_bytes(),
+                1,
+            )
+            .unwrap()
+        };
+        let mentions_jane = |findings: &[Finding]| {
+            findings
+                .iter()
+                .any(|f| f.message.contains("jane.smith@agency.example"))
+        };
+        let bob = slip("bob@example.org");
+        let (findings, _) =
+            linter.check_for_sender(&bob, &history::sender_key(None, "<Bob@Example.org>"));
+        assert!(!mentions_jane(&findings), "{findings:?}");
+        assert!(
+            !mentions_jane(&linter.check(&bob)),
+            "nor the personal history"
+        );
+        let alices = slip("alice@example.org");
+        let (findings, _) = linter.check_for_sender(&alices, "login:alice");
+        assert!(mentions_jane(&findings), "{findings:?}");
+    }
+
+    #[test]
+    fn a_hashed_history_warns_without_showing_the_address() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        let key_file = dir.path().join("history.key");
+        std::fs::write(&key_file, "00112233445566778899aabbccddeeff\n").unwrap();
+        let mut config = Config::default();
+        config.history.index = Some(path.clone());
+        config.history.hash_key_file = Some(key_file.clone());
+        let index = history::open_to_learn(&config, &path).unwrap();
+        learn_n(&index, 30, |_| {
+            "From: me@example.org\nTo: Jane Smith <jane.smith@agency.example>, tom@club.example\n"
+                .to_string()
+        });
+        drop(index);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend(std::fs::read(dir.path().join("h.sqlite-wal")).unwrap_or_default());
+        for clear in ["jane", "Jane", "agency", "smith", "club"] {
+            assert!(
+                !bytes.windows(clear.len()).any(|w| w == clear.as_bytes()),
+                "{clear} is in the file"
+            );
+        }
+        let linter = Linter::new(config.clone(), &Selection::default()).unwrap();
+        let check = |to: &str| {
+            let msg = parse_rfc5322(
+                format!("From: me@example.org\nTo: {to}\n\nx\n").as_bytes(),
+                1,
+            )
+            .unwrap();
+            linter
+                .check(&msg)
+                .into_iter()
+                .filter(|f| rules::HISTORY_RULES.contains(&f.rule.as_ref()))
+                .map(|f| f.message)
+                .collect::<Vec<_>>()
+        };
+        assert!(
+            check("Jane Smith <jane.smith@asiancup.example>").contains(
+                &"you have written to this name at another address 30 times; never to \
+              jane.smith@asiancup.example"
+                    .to_string()
+            )
+        );
+        let company = check("jane.smith@agency.example, pat@new.example");
+        assert!(
+            company
+                .iter()
+                .any(|m| m.contains("familiar: jane.smith@agency.example (30 times)")),
+            "{company:?}"
+        );
+        assert_eq!(
+            check("Jane Smith <jane.smith@agency.example>"),
+            Vec::<String>::new()
+        );
+        // Read without the key, or with another, it is refused, not misread.
+        let reader = || History::open_for_reading(&path).unwrap().unwrap();
+        assert!(reader().with_hash_key(None).is_err());
+        assert!(reader().with_hash_key(Some([7; 16])).is_err());
+        config.history.hash_key_file = None;
+        let linter = Linter::new(config, &Selection::default()).unwrap();
+        let msg = parse_rfc5322(
+            b"From: me@example.org\nTo: Jane Smith <j@x.example>\n\nx\n",
+            1,
+        )
+        .unwrap();
+        assert!(linter.check(&msg).iter().all(|f| f.rule != "name-mismatch"));
     }
 
     #[test]

@@ -6,6 +6,8 @@ mod cli;
 use clap::{CommandFactory, Parser, Subcommand};
 #[cfg(feature = "history")]
 use cli::learn;
+#[cfg(feature = "web")]
+use cli::web;
 use cli::{ExitStatus, check, explain, git_hook, held, init, man, rules, sendmail};
 #[cfg(feature = "milter")]
 use cli::{milter, report, simulate};
@@ -51,6 +53,9 @@ enum Command {
     /// Replay sent mail through the gateway under a new configuration and the current one: which messages the change newly stops or lets through
     #[cfg(feature = "milter")]
     Simulate(simulate::SimulateArgs),
+    /// Serve the held-mail page: senders release or discard their held mail, administrators review it
+    #[cfg(feature = "web")]
+    Web(web::WebArgs),
 }
 
 fn main() -> ExitCode {
@@ -89,6 +94,8 @@ fn main() -> ExitCode {
         Command::Report(args) => report::run(args),
         #[cfg(feature = "milter")]
         Command::Simulate(args) => simulate::run(args),
+        #[cfg(feature = "web")]
+        Command::Web(args) => web::run(args),
     };
     status.into()
 }

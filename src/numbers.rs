@@ -22,7 +22,8 @@ pub fn plural(n: u64, one: &str, many: &str) -> String {
 
 /// FNV-1a, 64 bits: a hash that is the same in every process, run and
 /// Rust version (unlike the standard library's hasher), for keys that are
-/// stored (the history index) or shared between gateways (storm counts).
+/// stored (the history index's messages and files). Not for keys someone
+/// could aim at: those are keyed (SipHash, in the history and storm stores).
 pub fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
         (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)

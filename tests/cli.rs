@@ -1039,15 +1039,39 @@ fn a_parallel_batch_reports_in_input_order() {
 }
 
 #[cfg(feature = "history")]
+/// `maillint learn --index INDEX ARGS` in `dir`, which must succeed.
+fn learning<'a>(
+    dir: &'a Path,
+    index: &'a Path,
+) -> impl Fn(&[&str]) -> assert_cmd::assert::Assert + 'a {
+    move |args| {
+        let mut cmd = maillint(dir);
+        cmd.arg("learn").arg("--index").arg(index).args(args);
+        cmd.assert().success()
+    }
+}
+
+#[cfg(feature = "history")]
+/// `maillint check` of name-mismatch's slip in `dir`, with `index` as the
+/// history.
+fn check_slip(dir: &Path, index: &Path) -> assert_cmd::assert::Assert {
+    std::fs::write(
+        dir.join("maillint.toml"),
+        format!("[history]\nindex = {:?}\n", index.display().to_string()),
+    )
+    .unwrap();
+    let slip = fixture("name-mismatch/fire_warning_namesake_at_other_domain.eml");
+    maillint(dir)
+        .args(["check", &slip, "--color", "never"])
+        .assert()
+}
+
+#[cfg(feature = "history")]
 #[test]
 fn learn_then_check_then_forget() {
     let dir = tempfile::tempdir().unwrap();
     let index = dir.path().join("index.sqlite");
-    let learn = |args: &[&str]| {
-        let mut cmd = maillint(dir.path());
-        cmd.arg("learn").arg("--index").arg(&index).args(args);
-        cmd.assert().success()
-    };
+    let learn = learning(dir.path(), &index);
     let sent = fixture("name-mismatch/sent");
     learn(&[sent.as_str()]).stdout(predicate::str::starts_with("learned 18 messages"));
     learn(&[sent.as_str()]).stdout(
@@ -1055,25 +1079,43 @@ fn learn_then_check_then_forget() {
             .and(predicate::str::contains("(18 already learned)"))
             .and(predicate::str::ends_with("; read 0 messages\n")),
     );
-    std::fs::write(
-        dir.path().join("maillint.toml"),
-        format!("[history]\nindex = {:?}\n", index.display().to_string()),
-    )
-    .unwrap();
-    let slip = fixture("name-mismatch/fire_warning_namesake_at_other_domain.eml");
-    maillint(dir.path())
-        .args(["check", &slip, "--color", "never"])
-        .assert()
-        .stdout(predicate::str::contains(
-            "you have written to Jane Smith <jane.smith@agency.example> 9 times",
-        ));
+    check_slip(dir.path(), &index).stdout(predicate::str::contains(
+        "you have written to Jane Smith <jane.smith@agency.example> 9 times",
+    ));
     learn(&["--forget", "Jane.Smith@agency.example"]).stdout("forgot Jane.Smith@agency.example\n");
     learn(&["--forget", "jane.smith@agency.example"])
         .stdout("jane.smith@agency.example was not in the index\n");
-    maillint(dir.path())
-        .args(["check", &slip, "--color", "never"])
-        .assert()
-        .stdout(predicate::str::contains("name-mismatch").not());
+    check_slip(dir.path(), &index).stdout(predicate::str::contains("name-mismatch").not());
+}
+
+/// A gateway's index: each sender's history learned apart, from a Sent
+/// folder under a login or from a journal, and one sender forgotten whole.
+#[cfg(feature = "history")]
+#[test]
+fn learn_for_one_sender_from_a_journal_and_forget_a_sender() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index.sqlite");
+    let learn = learning(dir.path(), &index);
+    let sent = fixture("name-mismatch/sent");
+    learn(&["--sender", "login:Alice", sent.as_str()])
+        .stdout(predicate::str::starts_with("learned 18 messages"));
+    // The same messages, from a journal: known already (each message is
+    // learned once), and the journal's sender is read from each From.
+    learn(&["--journal", sent.as_str()]).stdout(predicate::str::contains("(18 already learned)"));
+    let history = maillint::history::History::open_for_reading(&index)
+        .unwrap()
+        .unwrap();
+    let alice = history.for_sender("login:alice");
+    assert_eq!(alice.known("jane.smith@agency.example").unwrap().count, 9);
+    assert_eq!(
+        history.known("jane.smith@agency.example"),
+        None,
+        "not the personal history"
+    );
+    drop((alice, history));
+    check_slip(dir.path(), &index).stdout(predicate::str::contains("name-mismatch").not());
+    learn(&["--forget-sender", "alice"]).stdout("forgot login:alice\n");
+    learn(&["--forget-sender", "login:alice"]).stdout("login:alice was not in the index\n");
 }
 
 /// The index of a test's own: `maillint` runs with XDG_DATA_HOME in the
@@ -1168,7 +1210,7 @@ fn a_damaged_index_is_said_once_and_the_other_rules_still_run() {
 fn index_contents(path: &Path) -> Vec<String> {
     let conn = rusqlite::Connection::open(path).unwrap();
     let mut rows = Vec::new();
-    for table in ["learned", "address", "name", "pair", "sender"] {
+    for table in ["learned", "address", "name", "pair"] {
         let mut stmt = conn.prepare(&format!("SELECT * FROM {table}")).unwrap();
         let columns = stmt.column_count();
         let mut query = stmt.query([]).unwrap();

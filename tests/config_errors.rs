@@ -74,7 +74,7 @@ fn unknown_key() {
 fn unknown_section() {
     assert_config_error(
         "[orgnization]\ndomains = [\"example.org\"]\n",
-        "maillint.toml:1: orgnization: unknown field `orgnization`, expected one of `organization`, `lists`, `rules`, `custom`, `sendmail`, `bulk`, `history`, `input`, `milter`, `storm`",
+        "maillint.toml:1: orgnization: unknown field `orgnization`, expected one of `organization`, `lists`, `rules`, `custom`, `sendmail`, `bulk`, `history`, `input`, `milter`, `storm`, `hold`, `web`",
     );
 }
 
@@ -82,7 +82,7 @@ fn unknown_section() {
 fn milter_and_storm_sections() {
     assert_config_error(
         "[milter]\nerror = \"bounce\"\n",
-        "maillint.toml:2: milter.error: unknown variant `bounce`, expected one of `accept`, `tag`, `quarantine`, `tempfail`, `reject`",
+        "maillint.toml:2: milter.error: unknown variant `bounce`, expected one of `accept`, `tag`, `confirm`, `quarantine`, `tempfail`, `reject`",
     );
     assert_config_error(
         "[milter]\nnetworks = [\"10.0.0.0/8\", \"10.0.0/8\"]\n",
@@ -90,7 +90,11 @@ fn milter_and_storm_sections() {
     );
     assert_config_error(
         "[storm]\nmax_replys = 3\n",
-        "maillint.toml:2: storm.max_replys: unknown field `max_replys`, expected one of `enabled`, `audience`, `max_replies`, `window_minutes`, `block_hours`, `action`, `sender_limit_per_hour`, `store`, `store_timeout_ms`, `on_store_error`",
+        "maillint.toml:2: storm.max_replys: unknown field `max_replys`, expected one of `enabled`, `audience`, `max_replies`, `window_minutes`, `block_hours`, `action`, `sender_limit_per_hour`, `store`, `store_timeout_ms`, `key_prefix`, `memory_entries`, `on_store_error`",
+    );
+    assert_config_error(
+        "[hold]\nrelease_rules = { mass-list = \"everyone\" }\n",
+        "maillint.toml:2: hold.release_rules.mass-list: unknown variant `everyone`, expected one of `sender`, `admin`, `nobody`",
     );
 }
 

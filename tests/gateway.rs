@@ -11,54 +11,21 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 mod postfix;
+mod redis;
 mod scrape;
 use postfix::{
     GATEWAY_CONFIG, POSTFIX, Postfix, Sink, assert_cc_exposure_refused,
-    assert_clean_goes_out_whole, cc_exposure, crlf, deliver, free_port, jane_to_herself,
+    assert_clean_goes_out_whole, available, cc_exposure, crlf, deliver, free_port, jane_to_herself,
     sendmail_t, submit, submit_bcc_to_all_staff, to_all_staff, wait_for_port, without_received,
 };
+use redis::{REDIS, Redis};
 
 const MAILLINT: &str = env!("CARGO_BIN_EXE_maillint");
-const REDIS: &str = "/usr/bin/redis-server";
 const MILTERTEST: &str = "/usr/bin/miltertest";
-
-/// Whether `program` can be run here (as root, for Postfix); panics under
-/// CI when it cannot.
-fn available(program: &str, needs_root: bool) -> bool {
-    let missing = if !Path::new(program).exists() {
-        Some(format!("{program} is not installed (.ci/run installs it)"))
-    } else if needs_root && !is_root() {
-        Some(format!("{program} must be started as root"))
-    } else {
-        None
-    };
-    match missing {
-        None => true,
-        Some(why) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("{why}; CI runs these tests")
-        }
-        Some(why) => {
-            // Straight to the process's standard error, which the test
-            // harness does not capture, so the skip shows beside `ok`.
-            let _ = std::io::Write::write_all(
-                &mut std::io::stderr(),
-                format!("SKIPPED: {why} (under CI=true this fails)\n").as_bytes(),
-            );
-            false
-        }
-    }
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
-}
 
 #[test]
 fn postfix_gateway() {
@@ -195,38 +162,6 @@ fn postfix_gateway_on_a_unix_socket() {
         log.contains(r#"message_id="<unix@example.org>" sender="j•••@example.org" recipients=1 rules="external-recipients" action=accept"#),
         "{log}"
     );
-}
-
-/// A `redis-server` of the test's own on a loopback port, stopped when
-/// dropped.
-struct Redis {
-    port: u16,
-    server: Child,
-}
-
-impl Redis {
-    fn start() -> Redis {
-        let port = free_port();
-        let server = Command::new(REDIS)
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        wait_for_port(port);
-        Redis { port, server }
-    }
-
-    fn stop(&mut self) {
-        _ = self.server.kill();
-        _ = self.server.wait();
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        self.stop();
-    }
 }
 
 fn reply_all(sender: &str, root: &str, subject: &str) -> String {

@@ -15,7 +15,7 @@ mod decision_log;
 use decision_log::Log;
 mod mta;
 mod scrape;
-use mta::{ALL_ACTIONS, Mta, POSTFIX_FLAGS};
+use mta::{ALL_ACTIONS, Mta, POSTFIX_FLAGS, macro_packet};
 use scrape::sample;
 
 impl Log {
@@ -51,13 +51,20 @@ fn parse(config: &str) -> Config {
 }
 
 fn start(config: &str) -> (SocketAddr, Log) {
+    let (address, log, _) = start_gateway(config);
+    (address, log)
+}
+
+/// [`start`], with the gateway for what it holds in memory.
+fn start_gateway(config: &str) -> (SocketAddr, Log, Arc<Gateway>) {
     let config = parse(config);
     let log = Log::default();
     let gateway = Arc::new(Gateway::new(config, Box::new(log.clone())).unwrap());
     let server = Server::bind(&"inet:127.0.0.1:0".parse::<Listen>().unwrap()).unwrap();
     let address = server.local_addr().unwrap();
-    std::thread::spawn(move || server.run(gateway));
-    (address, log)
+    let serving = Arc::clone(&gateway);
+    std::thread::spawn(move || server.run(serving));
+    (address, log, gateway)
 }
 
 const CLEAN: &str = "From: Jane <jane@example.org>\nTo: Bob <bob@partner.example>\nSubject: Minutes\nMessage-ID: <m1@example.org>\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nHello Bob,\n\nthe minutes are below.\n";
@@ -101,7 +108,7 @@ fn negotiation_takes_what_the_mta_offers() {
 }
 
 #[test]
-fn connections_beyond_max_connections_wait_for_a_free_thread() {
+fn connections_beyond_max_connections_wait_until_one_closes() {
     let (address, log) = start(&format!("{CONFIG}max_connections = 2\n"));
     let (first, _) = Mta::connect(address, 0);
     let (mut second, _) = Mta::connect(address, 0);
@@ -127,6 +134,7 @@ fn connections_beyond_max_connections_wait_for_a_free_thread() {
         .unwrap();
     third.read_exact(&mut reply).unwrap();
     assert_eq!(reply[4], b'O');
+    log.wait_for("limit reached: 2 connections open ([milter] max_connections)");
     let replies = second.message("jane@example.org", &["bob@partner.example"], CLEAN);
     assert_eq!(replies, [(b'c', Vec::new())]);
     // Connections one after another are served by the threads already
@@ -321,6 +329,16 @@ fn quarantine_and_tempfail_as_configured() {
 }
 
 #[test]
+fn a_rule_action_overrides_the_severity_action() {
+    // cc-exposure is an error (rejected by default); held for review instead.
+    let config = format!("{CONFIG}[milter.rule_actions]\ncc-exposure = \"quarantine\"\n");
+    let (address, _) = start(&config);
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    let replies = mta.message("jane@example.org", &["a@company1.example"], &cc_exposure());
+    assert_eq!(replies[0].0, b'q', "{replies:?}");
+}
+
+#[test]
 fn an_oversized_message_gets_the_oversize_action() {
     let config = "[organization]\ndomains = [\"example.org\"]\n[input]\nmax_message_size = 4096\n[milter]\non_oversize = \"reject\"\n";
     let (address, log) = start(config);
@@ -333,7 +351,7 @@ fn an_oversized_message_gets_the_oversize_action() {
 
 #[test]
 fn faults_are_logged_and_the_server_goes_on() {
-    let (address, log) = start(CONFIG);
+    let (address, log) = start(&format!("{CONFIG}idle_timeout = 3\n"));
 
     // A malformed packet: a header without a value.
     let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
@@ -361,9 +379,16 @@ fn faults_are_logged_and_the_server_goes_on() {
     drop(mta);
     log.wait_for("closed the connection in the middle of a message (message queue_id=Q777 sender=j•••@example.org)");
 
-    // Silence for longer than the timeout (2 s).
-    let (_quiet, _) = Mta::connect(address, POSTFIX_FLAGS);
+    // Silence in the middle of a message for longer than the timeout
+    // (2 s).
+    let (mut quiet, _) = Mta::connect(address, POSTFIX_FLAGS);
+    quiet.submission();
+    quiet.send(b'M', b"<jane@example.org>\0");
+    quiet.receive();
     log.wait_for("silent for 2 s");
+    // Between messages the MTA may stay silent longer: idle_timeout.
+    let (_idle, _) = Mta::connect(address, POSTFIX_FLAGS);
+    log.wait_for("idle for 3 s ([milter] idle_timeout)");
 
     // And the server still answers.
     let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
@@ -481,6 +506,88 @@ fn a_message_maillint_cannot_check_gets_the_fault_action() {
     // The connection goes on.
     let replies = mta.message("jane@example.org", &["bob@partner.example"], CLEAN);
     assert_eq!(replies, [(b'c', Vec::new())]);
+}
+
+/// The threads of this process.
+fn threads() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("Threads:")).unwrap();
+    line["Threads:".len()..].trim().parse().unwrap()
+}
+
+#[test]
+fn idle_and_slowloris_connections_do_not_keep_mail_waiting() {
+    // The defaults: the MTA may hold a connection for two hours between
+    // messages, and take ten minutes over an event.
+    let (address, log) = start("[organization]\ndomains = [\"example.org\"]\n");
+    // An MTA's idle SMTP sessions, each holding its milter connection.
+    let idle: Vec<Mta> = (0..2000)
+        .map(|_| Mta::connect(address, POSTFIX_FLAGS).0)
+        .collect();
+    // Slowloris: the start of an event, then a byte now and then.
+    let mut slow: Vec<TcpStream> = (0..64)
+        .map(|_| {
+            let mut stream = TcpStream::connect(address).unwrap();
+            stream.write_all(&[0, 0]).unwrap();
+            stream
+        })
+        .collect();
+    for stream in &mut slow {
+        stream.write_all(&[0]).unwrap();
+    }
+    // None of them costs a thread.
+    assert!(threads() < 200, "{} threads", threads());
+    // Mail is still served.
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    let replies = mta.message("jane@example.org", &["bob@partner.example"], CLEAN);
+    assert_eq!(replies, [(b'c', Vec::new())]);
+    assert_eq!(log.text().matches("action=accept").count(), 1);
+    drop((idle, slow));
+}
+
+#[test]
+fn a_thousand_macros_of_1_mib_are_refused_at_the_first() {
+    let (address, log, gateway) = start_gateway(CONFIG);
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    let packet = macro_packet(b'C', "big", 1 << 20);
+    let sent = (0..1000)
+        .take_while(|_| mta.stream.write_all(&packet).is_ok())
+        .count();
+    log.wait_for("limit reached: packet of 1048585 bytes is over the limit of 65536 bytes");
+    assert!(sent < 1000, "the connection was closed");
+    // Nothing of them was ever held: only the negotiation.
+    assert!(
+        gateway.held_bytes_peak() < 1024,
+        "{}",
+        gateway.held_bytes_peak()
+    );
+    // And the server still answers.
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    let replies = mta.message("jane@example.org", &["bob@partner.example"], CLEAN);
+    assert_eq!(replies, [(b'c', Vec::new())]);
+}
+
+#[test]
+fn five_million_recipients_get_a_temporary_failure_in_bounded_memory() {
+    let (address, log, gateway) = start_gateway(CONFIG);
+    let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
+    let answer = mta.flood_recipients(5_000_000);
+    let text = reply_text(&[answer]);
+    assert!(
+        text.starts_with("451-4.7.1 Message not delivered."),
+        "{text}"
+    );
+    assert!(
+        text.contains("more than 100000 recipients ([milter] max_recipients)"),
+        "{text}"
+    );
+    log.wait_for("limit reached: more than 100000 recipients ([milter] max_recipients); the message will get a temporary failure");
+    // At most the first 100,000 addresses were held, about 50 bytes each.
+    assert!(
+        gateway.held_bytes_peak() < 100_000 * 64,
+        "{}",
+        gateway.held_bytes_peak()
+    );
 }
 
 #[test]
@@ -818,20 +925,10 @@ fn report_counts_what_the_gateway_did_and_would_have_done() {
     assert_eq!(cells.get(5), Some(&"*"), "{table}");
 }
 
-/// A gateway served on loopback, kept by the test too.
-fn start_gateway(config: &str) -> (SocketAddr, Arc<Gateway>) {
-    let gateway = Arc::new(Gateway::new(parse(config), Box::new(Log::default())).unwrap());
-    let server = Server::bind(&"inet:127.0.0.1:0".parse::<Listen>().unwrap()).unwrap();
-    let address = server.local_addr().unwrap();
-    let serving = Arc::clone(&gateway);
-    std::thread::spawn(move || server.run(serving));
-    (address, gateway)
-}
-
 #[test]
 fn metrics_count_decisions_rules_checks_and_connections() {
     let config = format!("{CONFIG}audit_rules = [\"cc-exposure\"]\nwarning = \"tag\"\n");
-    let (address, gateway) = start_gateway(&config);
+    let (address, _, gateway) = start_gateway(&config);
     let (mut mta, _) = Mta::connect(address, POSTFIX_FLAGS);
     for _ in 0..2 {
         mta.message("jane@example.org", &["a@company1.example"], &cc_exposure());
@@ -922,4 +1019,46 @@ fn a_damaged_history_index_is_said_in_the_log() {
     );
     assert!(log.text().starts_with(&said), "{}", log.text());
     assert_eq!(log.text().lines().count(), 1, "{}", log.text());
+}
+
+#[test]
+fn macros_are_held_per_stage_within_the_memory_budget() {
+    let (address, log, gateway) = start_gateway(&format!("{CONFIG}memory_budget_mb = 1\n"));
+    // A thousand macros of 60 KB for one stage: each replaces the last.
+    let (mut one, _) = Mta::connect(address, POSTFIX_FLAGS);
+    for i in 0..1000 {
+        one.stream
+            .write_all(&macro_packet(b'C', &format!("m{i}"), 60 * 1024))
+            .unwrap();
+    }
+    // Then one for each other stage, kept with the connection.
+    for stage in [b'H', b'M', b'R', b'T', b'L', b'N', b'B', b'E'] {
+        one.stream
+            .write_all(&macro_packet(stage, "big", 60 * 1024))
+            .unwrap();
+    }
+    // An unknown event is answered: everything before it was read.
+    one.send(b'U', b"NOOP\0");
+    assert_eq!(one.receive().0, b'c');
+    let held = gateway.held_bytes();
+    assert!(
+        (9 * 60 * 1024..10 * 64 * 1024).contains(&held),
+        "nine stages of 60 KB held: {held}"
+    );
+    // A second connection doing the same goes past the budget of 1 MB.
+    let (mut two, _) = Mta::connect(address, POSTFIX_FLAGS);
+    for stage in [b'C', b'H', b'M', b'R', b'T', b'L', b'N', b'B', b'E'] {
+        if two
+            .stream
+            .write_all(&macro_packet(stage, "big", 60 * 1024))
+            .is_err()
+        {
+            break;
+        }
+    }
+    log.wait_for("limit reached: the macros would take the gateway past the 1 MB it holds for all connections ([milter] memory_budget_mb); connection closed");
+    assert!(gateway.held_bytes_peak() <= 1 << 20);
+    // The first goes on.
+    let replies = one.message("jane@example.org", &["bob@partner.example"], CLEAN);
+    assert_eq!(replies, [(b'c', Vec::new())]);
 }

@@ -3,7 +3,7 @@
 use super::{ExitStatus, fail, load_config};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use maillint::history::{self, LearnSummary};
+use maillint::history::{self, LearnSummary, Learned};
 use maillint::numbers::{plural, thousands};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -11,11 +11,23 @@ use std::path::{Path, PathBuf};
 #[derive(Args)]
 pub struct LearnArgs {
     /// Sent mail to learn from; messages learned before are skipped
-    #[arg(required_unless_present = "forget")]
+    #[arg(required_unless_present_any = ["forget", "forget_sender"])]
     paths: Vec<String>,
-    /// Remove everything the index knows about this address
-    #[arg(long, value_name = "ADDRESS", conflicts_with = "paths")]
+    /// Remove everything the index knows about this address (from every
+    /// sender's history)
+    #[arg(long, value_name = "ADDRESS", conflicts_with_all = ["paths", "forget_sender"])]
     forget: Option<String>,
+    /// Learn into one sender's history at a gateway: the SMTP login, or
+    /// the sender's address
+    #[arg(long, value_name = "KEY", conflicts_with = "journal")]
+    sender: Option<String>,
+    /// Learn a journal or archive of many senders' mail: each message into
+    /// the history of the address in its From
+    #[arg(long)]
+    journal: bool,
+    /// Remove one sender's whole history (KEY as for --sender)
+    #[arg(long, value_name = "KEY", conflicts_with = "paths")]
+    forget_sender: Option<String>,
     /// The index (default: [history] index, else $XDG_DATA_HOME/maillint/history.sqlite)
     #[arg(long, value_name = "FILE")]
     index: Option<PathBuf>,
@@ -31,19 +43,16 @@ pub fn run(args: LearnArgs) -> ExitStatus {
     let Some(index) = args.index.or_else(|| history::index_path(&config)) else {
         return fail("no place for the index (set HOME or XDG_DATA_HOME, or [history] index)");
     };
-    if let Some(addr) = args.forget {
-        return match history::forget(&index, &addr) {
-            Ok(true) => {
-                println!("forgot {addr}");
-                ExitStatus::Success
-            }
-            Ok(false) => {
-                println!("{addr} was not in the index");
-                ExitStatus::Success
-            }
-            Err(e) => fail(e),
-        };
-    }
+    let whose = match (args.sender, args.journal) {
+        (Some(sender), _) => history::Whose::Sender(sender_key(&sender)),
+        (None, true) => history::Whose::Journal,
+        (None, false) => history::Whose::Personal,
+    };
+    let forget = match (args.forget, args.forget_sender) {
+        (Some(addr), _) => Some(history::Forget::Address(addr)),
+        (None, Some(sender)) => Some(history::Forget::Sender(sender_key(&sender))),
+        (None, None) => None,
+    };
     let bar = ProgressBar::with_draw_target(
         None,
         if std::io::stderr().is_terminal() {
@@ -56,16 +65,31 @@ pub fn run(args: LearnArgs) -> ExitStatus {
         ProgressStyle::with_template("{spinner} {human_pos} messages read in {elapsed} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
-    let learned = history::learn_paths(&config.input, &args.paths, &index, &|s| {
-        bar.inc(1);
-        if s.known > 0 {
-            bar.set_message(format!("{} already learned", s.known));
-        }
-    });
+    let learned = history::learn_or_forget(
+        &config,
+        &args.paths,
+        &whose,
+        forget.as_ref(),
+        &index,
+        &|s| {
+            bar.inc(1);
+            if s.known > 0 {
+                bar.set_message(format!("{} already learned", s.known));
+            }
+        },
+    );
     bar.finish_and_clear();
     match learned {
-        Ok(summary) => {
+        Ok(Learned::Paths(summary)) => {
             print_summary(&summary, &index);
+            ExitStatus::Success
+        }
+        Ok(Learned::Forgot(what, true)) => {
+            println!("forgot {what}");
+            ExitStatus::Success
+        }
+        Ok(Learned::Forgot(what, false)) => {
+            println!("{what} was not in the index");
             ExitStatus::Success
         }
         Err(e) => fail(e),
@@ -88,4 +112,14 @@ fn print_summary(summary: &LearnSummary, index: &Path) {
         },
         plural(summary.read, "message", "messages"),
     );
+}
+
+/// A sender given on the command line, keyed as the gateway keys it: an
+/// address as the envelope sender, anything else as an SMTP login.
+fn sender_key(given: &str) -> String {
+    if given.contains('@') && !given.starts_with("login:") {
+        history::sender_key(None, given)
+    } else {
+        history::sender_key(Some(given.trim_start_matches("login:")), "")
+    }
 }

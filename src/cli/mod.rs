@@ -17,6 +17,8 @@ pub mod rules;
 pub mod sendmail;
 #[cfg(feature = "milter")]
 pub mod simulate;
+#[cfg(feature = "web")]
+pub mod web;
 
 use clap::builder::{PossibleValue, PossibleValuesParser, StringValueParser, TypedValueParser};
 use clap::{Args, ValueEnum};

@@ -4,6 +4,7 @@
 
 use crate::finding::Severity;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -18,6 +19,10 @@ pub enum Action {
     Accept,
     /// Let it through with an `X-Maillint:` header naming the findings.
     Tag,
+    /// Hold it in the MTA's hold queue and ask the sender: a notification
+    /// with a link where they send it anyway, with a reason, or discard
+    /// it (see `[hold]`).
+    Confirm,
     /// Keep it in the MTA's hold queue for an administrator to release.
     Quarantine,
     /// Ask the sender's server to try again later (SMTP 451 4.7.1).
@@ -31,6 +36,7 @@ impl Action {
         match self {
             Action::Accept => "accept",
             Action::Tag => "tag",
+            Action::Confirm => "confirm",
             Action::Quarantine => "quarantine",
             Action::Tempfail => "tempfail",
             Action::Reject => "reject",
@@ -117,6 +123,10 @@ pub struct MilterConfig {
     pub error: Action,
     pub warning: Action,
     pub info: Action,
+    /// Actions by rule id, over the severity's (`[milter.rule_actions]
+    /// cc-exposure = "confirm"`): a message gets the strictest action of
+    /// its findings.
+    pub rule_actions: BTreeMap<String, Action>,
     /// A message that could not be checked: maillint failed on it (an
     /// internal error, a message it cannot parse).
     pub on_fault: Action,
@@ -137,10 +147,27 @@ pub struct MilterConfig {
     /// Honour the sender's own `X-Maillint-Allow` headers. Off at the
     /// gateway: a sender would switch its checks off for their message.
     pub inline_allow: bool,
-    /// MTA connections served at once; more wait for a free slot.
+    /// MTA connections open at once (each holds one for a whole SMTP
+    /// session, idle or not; an idle one costs a few kilobytes and no
+    /// thread); more wait in the listen queue, and the log says so.
     pub max_connections: usize,
-    /// Seconds the MTA may stay silent on a connection before it is closed.
+    /// Messages checked at once, each on a thread; more wait their turn.
+    pub max_checks: usize,
+    /// Seconds the MTA may stay silent in the middle of a message, or take
+    /// to send one event, before the connection is closed.
     pub timeout: u64,
+    /// Seconds a connection may stay idle between messages (libmilter's
+    /// default: the MTA keeps a connection for its whole SMTP session).
+    pub idle_timeout: u64,
+    /// Seconds a message may take from MAIL to its end.
+    pub message_timeout: u64,
+    /// Envelope recipients of one message; past them it gets a temporary
+    /// failure.
+    pub max_recipients: usize,
+    /// Megabytes the gateway may hold for all connections at once
+    /// (messages being rebuilt, envelopes, events being read); a message
+    /// that would go past it gets a temporary failure.
+    pub memory_budget_mb: u64,
     /// Decision log (appended to); standard error when unset.
     pub log: Option<PathBuf>,
     /// Where to serve Prometheus metrics (`/metrics`): a port, on
@@ -156,14 +183,20 @@ impl Default for MilterConfig {
             error: Action::Reject,
             warning: Action::Tag,
             info: Action::Accept,
+            rule_actions: BTreeMap::new(),
             on_fault: Action::Tempfail,
             on_oversize: Action::Accept,
             networks: Vec::new(),
             submission_daemons: vec!["ORIGINATING".into(), "MSA".into()],
             outgoing_by_sender_domain: false,
             inline_allow: false,
-            max_connections: 64,
+            max_connections: 10_000,
+            max_checks: 64,
             timeout: 600,
+            idle_timeout: 7210,
+            message_timeout: 3600,
+            max_recipients: 100_000,
+            memory_budget_mb: 512,
             log: None,
             metrics: None,
         }
@@ -171,7 +204,11 @@ impl Default for MilterConfig {
 }
 
 impl MilterConfig {
-    pub fn action_for(&self, severity: Severity) -> Action {
+    /// The action for one finding: its rule's, else its severity's.
+    pub fn action_for(&self, severity: Severity, rule: &str) -> Action {
+        if let Some(action) = self.rule_actions.get(rule) {
+            return *action;
+        }
         match severity {
             Severity::Error => self.error,
             Severity::Warning => self.warning,
@@ -259,8 +296,16 @@ pub struct StormConfig {
     /// `redis://HOST:PORT` to share the counters between gateways; in
     /// memory when unset.
     pub store: Option<String>,
-    /// Milliseconds to wait for the store before giving up on it.
+    /// Milliseconds a message may wait for the store, all included (a free
+    /// connection, connecting, the answer) before it is handled as
+    /// `on_store_error`.
     pub store_timeout_ms: u64,
+    /// Start of every key in Redis: several organisations or
+    /// environments can share one server, each with a prefix of its own.
+    pub key_prefix: String,
+    /// Counters kept at most by the memory store (about 100 bytes each);
+    /// past it the oldest is forgotten.
+    pub memory_entries: usize,
     /// What happens to a message when the store cannot be reached
     /// (`accept`: fail open, with a warning in the log).
     pub on_store_error: Action,
@@ -278,6 +323,8 @@ impl Default for StormConfig {
             sender_limit_per_hour: 10,
             store: None,
             store_timeout_ms: 500,
+            key_prefix: "maillint:storm:".into(),
+            memory_entries: 200_000,
             on_store_error: Action::Accept,
         }
     }
@@ -320,6 +367,27 @@ mod tests {
         assert_eq!(parse("[::1]:9464"), Ok("[::1]:9464".into()));
         assert!(parse("localhost:9464").is_err());
         assert!(parse("99999").is_err());
+    }
+
+    #[test]
+    fn a_rule_action_overrides_its_severity() {
+        let mut milter = MilterConfig::default();
+        milter
+            .rule_actions
+            .insert("mass-list".into(), Action::Confirm);
+        assert_eq!(
+            milter.action_for(Severity::Warning, "mass-list"),
+            Action::Confirm
+        );
+        assert_eq!(
+            milter.action_for(Severity::Warning, "cc-exposure"),
+            Action::Tag
+        );
+        assert_eq!(
+            milter.action_for(Severity::Error, "cc-exposure"),
+            Action::Reject
+        );
+        assert!(Action::Tag < Action::Confirm && Action::Confirm < Action::Quarantine);
     }
 
     #[test]

@@ -1,16 +1,15 @@
 //! `maillint learn`: adding sent mail to the index.
 
-use super::index::{BATCH, History, HistoryError, error_at, ordered};
-use super::{MAX_CIRCLE, address_key, index_path, name_key};
+use super::{BATCH, History, HistoryError, MAX_CIRCLE, address_key, index_path, name_key, ordered};
 use crate::config::Config;
 use crate::input::{self, FileStamp, Input, Item, Limits, MboxPosition, RawMessage, Start};
 use crate::message::{Field, Message};
 use crate::numbers::fnv1a;
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use std::cell::RefCell;
 use std::io::{Read, Seek};
-use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// What a learning run did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -41,26 +40,138 @@ struct SourceRow {
 /// Adds every message of the inputs to the index, calling `progress` after
 /// each message read. Files read before are skipped unread when unchanged,
 /// and an mbox that has grown is read from where the last run stopped.
+/// Messages are parsed outside the write transaction and written
+/// [`BATCH`] at a time, or every [`COMMIT_EVERY`] when reading is slow, so
+/// the index is locked for milliseconds at a time and a `sendmail` that
+/// learns a message meanwhile gets its turn.
+///
+/// What is learned goes to the history of `history`'s sender (see
+/// [`History::for_sender`]).
 pub fn learn(
     history: &History,
     inputs: &[Input],
     limits: &Limits,
     progress: &dyn Fn(&LearnSummary),
 ) -> Result<LearnSummary, rusqlite::Error> {
+    learn_committing(history, inputs, limits, progress, COMMIT_EVERY, Owner::View)
+}
+
+/// [`learn`] from a journal or archive of many senders' mail: each message
+/// goes to the history of the sender its From header names (its first
+/// address, lowercased, as [`sender_key`](super::sender_key) keys an
+/// envelope sender). Messages without a From address are not learned.
+pub fn learn_journal(
+    history: &History,
+    inputs: &[Input],
+    limits: &Limits,
+    progress: &dyn Fn(&LearnSummary),
+) -> Result<LearnSummary, rusqlite::Error> {
+    learn_committing(
+        history,
+        inputs,
+        limits,
+        progress,
+        COMMIT_EVERY,
+        Owner::FromHeader,
+    )
+}
+
+/// Whose history `maillint learn` adds to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Whose {
+    /// The user's own (a personal index).
+    Personal,
+    /// One sender's at a gateway, by [`sender_key`](super::sender_key).
+    Sender(String),
+    /// A journal's: each message's sender's.
+    Journal,
+}
+
+/// What `maillint learn --forget` removes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Forget {
+    /// One correspondent, from every sender's history.
+    Address(String),
+    /// One sender's whole history.
+    Sender(String),
+}
+
+/// Whose history a learning run adds to.
+#[derive(Clone, Copy)]
+enum Owner {
+    /// The sender of the `History` view it was given.
+    View,
+    /// Each message's own From.
+    FromHeader,
+}
+
+/// How long parsed messages wait to be written at most.
+const COMMIT_EVERY: Duration = Duration::from_secs(2);
+
+/// One message read, parsed and waiting to be written, with where it was
+/// read from.
+struct Parsed {
+    /// `None` for a message that did not parse: its place in its file
+    /// is remembered all the same.
+    sent: Option<Sent>,
+    file: Option<std::sync::Arc<FileStamp>>,
+    mbox_end: Option<MboxPosition>,
+}
+
+/// [`learn`], committing at least every `commit_every`.
+fn learn_committing(
+    history: &History,
+    inputs: &[Input],
+    limits: &Limits,
+    progress: &dyn Fn(&LearnSummary),
+    commit_every: Duration,
+    owner: Owner,
+) -> Result<LearnSummary, rusqlite::Error> {
     let summary = RefCell::new(LearnSummary::default());
-    let Ok(mut conn) = history.conn.lock() else {
+    let Ok(conn) = history.conn.lock() else {
         return Ok(summary.into_inner());
     };
-    let tx = conn.transaction()?;
-    let mut in_batch = 0;
+    learn_kept(history, &conn)?;
+    let mut batch: Vec<Parsed> = Vec::new();
+    let mut since = Instant::now();
     let mut failure = None;
     // The mbox being read: its last message's end is written down when the
     // batch is committed or the next file begins.
     let mut open_mbox: Option<(std::sync::Arc<FileStamp>, MboxPosition)> = None;
+    let flush = |batch: &mut Vec<Parsed>,
+                 open_mbox: &mut Option<(std::sync::Arc<FileStamp>, MboxPosition)>|
+     -> rusqlite::Result<()> {
+        let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
+        for read in batch.drain(..) {
+            if let Some((file, _)) = &open_mbox
+                && read.file.as_ref() != Some(file)
+                && let Some((file, end)) = open_mbox.take()
+            {
+                remember_mbox(&tx, &file, end)?;
+            }
+            if let Some(sent) = &read.sent {
+                let mut s = summary.borrow_mut();
+                if write(&tx, sent)? {
+                    s.learned += 1;
+                } else {
+                    s.known += 1;
+                }
+            }
+            match (read.file, read.mbox_end) {
+                (Some(file), Some(end)) => *open_mbox = Some((file, end)),
+                (Some(file), None) => remember_file(&tx, &file)?,
+                (None, _) => {}
+            }
+        }
+        if let Some((file, end)) = &open_mbox {
+            remember_mbox(&tx, file, *end)?;
+        }
+        tx.commit()
+    };
     input::read_inputs_from(
         inputs,
         limits,
-        &mut |stamp| match where_to_start(&tx, stamp) {
+        &mut |stamp| match where_to_start(&conn, stamp) {
             Ok((start, known)) => {
                 summary.borrow_mut().known += known;
                 start
@@ -71,8 +182,25 @@ pub fn learn(
             if failure.is_some() {
                 return;
             }
-            let mut raw = match item {
-                Item::Message(raw) => raw,
+            match item {
+                Item::Message(mut raw) => {
+                    let sent =
+                        read_raw(&mut raw, &mut summary.borrow_mut(), |message| match owner {
+                            Owner::View => Some(history.owner.clone()),
+                            Owner::FromHeader => message
+                                .addresses_in(Field::From)
+                                .map(|a| address_key(a.addr))
+                                .find(|a| a.contains('@')),
+                        });
+                    if batch.is_empty() {
+                        since = Instant::now();
+                    }
+                    batch.push(Parsed {
+                        sent: sent.map(|s| s.stored_by(history)),
+                        file: raw.file.clone(),
+                        mbox_end: raw.mbox_end,
+                    });
+                }
                 Item::Error { source, error } => {
                     summary
                         .borrow_mut()
@@ -80,37 +208,10 @@ pub fn learn(
                         .push(format!("{source}: {error}"));
                     return;
                 }
-            };
-            let mut step = || -> rusqlite::Result<()> {
-                if let Some((file, _)) = &open_mbox
-                    && raw.file.as_ref() != Some(file)
-                    && let Some((file, end)) = open_mbox.take()
-                {
-                    remember_mbox(&tx, &file, end)?;
-                }
-                let learned = learn_raw(&tx, &mut raw, &mut summary.borrow_mut())?;
-                let mut s = summary.borrow_mut();
-                match learned {
-                    Some(true) => s.learned += 1,
-                    Some(false) => s.known += 1,
-                    None => {}
-                }
-                match (&raw.file, raw.mbox_end) {
-                    (Some(file), Some(end)) => open_mbox = Some((file.clone(), end)),
-                    (Some(file), None) => remember_file(&tx, file)?,
-                    (None, _) => {}
-                }
-                in_batch += 1;
-                if in_batch == BATCH {
-                    in_batch = 0;
-                    if let Some((file, end)) = &open_mbox {
-                        remember_mbox(&tx, file, *end)?;
-                    }
-                    tx.execute_batch("COMMIT; BEGIN")?;
-                }
-                Ok(())
-            };
-            if let Err(e) = step() {
+            }
+            if (batch.len() >= BATCH || since.elapsed() >= commit_every)
+                && let Err(e) = flush(&mut batch, &mut open_mbox)
+            {
                 failure = Some(e);
             }
             progress(&summary.borrow());
@@ -119,20 +220,19 @@ pub fn learn(
     if let Some(e) = failure {
         return Err(e);
     }
-    if let Some((file, end)) = open_mbox {
-        remember_mbox(&tx, &file, end)?;
+    if !batch.is_empty() || open_mbox.is_some() {
+        flush(&mut batch, &mut open_mbox)?;
     }
-    tx.commit()?;
     Ok(summary.into_inner())
 }
 
-/// Parses and records one message read: `Some(learned)`, or `None` when it
-/// does not parse (the error is in the summary).
-fn learn_raw(
-    tx: &Transaction<'_>,
+/// Parses one message read: `None` when it does not parse (the error is in
+/// the summary).
+fn read_raw(
     raw: &mut RawMessage,
     summary: &mut LearnSummary,
-) -> rusqlite::Result<Option<bool>> {
+    owner: impl FnOnce(&Message) -> Option<String>,
+) -> Option<Sent> {
     summary.read += 1;
     let fallback_key = content_key(&raw.bytes);
     let message = match raw.parse() {
@@ -141,7 +241,7 @@ fn learn_raw(
             summary
                 .errors
                 .push(format!("{}: {e}", raw.located_source()));
-            return Ok(None);
+            return None;
         }
     };
     let file_time = raw
@@ -149,7 +249,14 @@ fn learn_raw(
         .as_ref()
         .and_then(|f| f.modified)
         .and_then(unix_time);
-    record(tx, &message, fallback_key, file_time).map(Some)
+    let Some(owner) = owner(&message) else {
+        summary.errors.push(format!(
+            "{}: no sender address to learn it for",
+            raw.located_source()
+        ));
+        return None;
+    };
+    Some(Sent::of(&message, owner, fallback_key, file_time))
 }
 
 /// How much of a file to read, and how many messages of it are learned
@@ -157,7 +264,7 @@ fn learn_raw(
 /// from where the last run stopped (when the bytes before that point are
 /// still the same); anything else is read whole, its messages learned
 /// before being recognised by their keys.
-fn where_to_start(tx: &Transaction<'_>, stamp: &FileStamp) -> rusqlite::Result<(Start, u64)> {
+fn where_to_start(tx: &Connection, stamp: &FileStamp) -> rusqlite::Result<(Start, u64)> {
     let Some(row) = source_row(tx, &source_key(stamp))? else {
         return Ok((Start::Whole, 0));
     };
@@ -178,7 +285,7 @@ fn where_to_start(tx: &Transaction<'_>, stamp: &FileStamp) -> rusqlite::Result<(
     })
 }
 
-fn source_row(tx: &Transaction<'_>, key: &str) -> rusqlite::Result<Option<SourceRow>> {
+fn source_row(tx: &Connection, key: &str) -> rusqlite::Result<Option<SourceRow>> {
     tx.prepare_cached(
         "SELECT size, modified, offset, line, messages, tail FROM source WHERE path = ?1",
     )?
@@ -288,17 +395,165 @@ pub fn learn_message(
     raw: &[u8],
     sent: Option<SystemTime>,
 ) -> Result<bool, rusqlite::Error> {
-    let Ok(mut conn) = history.conn.lock() else {
+    let sent = Sent::of(
+        message,
+        history.owner.clone(),
+        content_key(raw),
+        sent.and_then(unix_time),
+    )
+    .stored_by(history);
+    let Ok(conn) = history.conn.lock() else {
         return Ok(false);
     };
-    let tx = conn.transaction()?;
-    let learned = record(&tx, message, content_key(raw), sent.and_then(unix_time))?;
+    learn_kept(history, &conn)?;
+    let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
+    let learned = write(&tx, &sent)?;
     tx.commit()?;
     Ok(learned)
 }
 
+/// What became of a sent message given to [`learn_or_keep`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kept {
+    Learned,
+    /// Learned before.
+    Known,
+    /// The index was busy (another process writing) beyond the wait: what
+    /// is to be learned of the message waits beside the index, and the
+    /// next writer learns it.
+    ForLater,
+}
+
+/// Learns one sent message into `history` (opened for learning with
+/// [`History::create`], and for a gateway the sender's view of it, see
+/// [`History::for_sender`]), or, when the index stays busy for longer than
+/// the wait, keeps what is to be learned of it beside the index for the
+/// next writer instead of dropping it. A gateway calls this for each
+/// message that leaves; `sent` is when.
+pub fn learn_or_keep(
+    history: &History,
+    message: &Message,
+    raw: &[u8],
+    sent: SystemTime,
+) -> Result<Kept, String> {
+    let path = history
+        .path
+        .as_deref()
+        .ok_or("the index was opened for reading, not for learning")?;
+    let record = Sent::of(
+        message,
+        history.owner.clone(),
+        content_key(raw),
+        unix_time(sent),
+    )
+    .stored_by(history);
+    let written = history
+        .conn
+        .lock()
+        .map_err(|_| "the index's lock was poisoned".to_string())
+        .and_then(|conn| {
+            learn_kept(history, &conn)
+                .and_then(|()| {
+                    let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
+                    let learned = write(&tx, &record)?;
+                    tx.commit().map(|()| learned)
+                })
+                .map_err(|e| (is_busy(&e), e.to_string()))
+                .map_err(|(busy, e)| if busy { String::new() } else { e })
+        });
+    match written {
+        Ok(true) => Ok(Kept::Learned),
+        Ok(false) => Ok(Kept::Known),
+        Err(e) if e.is_empty() => keep(path, &record).map(|()| Kept::ForLater),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether an error is another process holding the index's write lock.
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// Where messages wait that found the index busy: a directory beside it,
+/// `history.sqlite.pending/`, private like the index.
+fn pending_dir(index: &Path) -> PathBuf {
+    let mut name = index.as_os_str().to_owned();
+    name.push(".pending");
+    PathBuf::from(name)
+}
+
+/// Puts one message's record beside the index for the next writer: written
+/// whole under a temporary name, then renamed, so a reader never sees half
+/// of one.
+fn keep(index: &Path, record: &Sent) -> Result<(), String> {
+    let dir = pending_dir(index);
+    let json = serde_json::to_vec(record).map_err(|e| e.to_string())?;
+    let name = format!(
+        "{}-{}",
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+        std::process::id()
+    );
+    let temporary = dir.join(format!(".{name}"));
+    let write = || -> std::io::Result<()> {
+        let mut builder = std::fs::DirBuilder::new();
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+            builder.mode(0o700);
+            options.mode(0o600);
+        }
+        builder.recursive(true).create(&dir)?;
+        std::io::Write::write_all(&mut options.open(&temporary)?, &json)?;
+        std::fs::rename(&temporary, dir.join(format!("{name}.json")))
+    };
+    write().map_err(|e| {
+        format!("the index was busy, and the message could not be kept for later: {e}")
+    })
+}
+
+/// Learns the messages that found the index busy before (see
+/// [`learn_or_keep`]), then removes them. One that cannot be read is left
+/// where it is.
+fn learn_kept(history: &History, conn: &Connection) -> rusqlite::Result<()> {
+    let Some(dir) = history.path.as_deref().map(pending_dir) else {
+        return Ok(());
+    };
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(());
+    };
+    let kept: Vec<(PathBuf, Sent)> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .filter_map(|p| {
+            let record = serde_json::from_slice(&std::fs::read(&p).ok()?).ok()?;
+            Some((p, record))
+        })
+        .collect();
+    if kept.is_empty() {
+        return Ok(());
+    }
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    for (_, record) in &kept {
+        write(&tx, record)?;
+    }
+    tx.commit()?;
+    for (path, _) in kept {
+        _ = std::fs::remove_file(path);
+    }
+    Ok(())
+}
+
 /// After `maillint sendmail` passed a message on: learns it when
-/// `[history] learn_on_send` is set. A failure comes back as a warning for
+/// `[history] learn_on_send` is set; an index busy for long keeps it for
+/// later (see [`learn_or_keep`]). A failure comes back as a warning for
 /// the caller to say, and is otherwise ignored: the message is sent already.
 pub fn learn_sent(config: &Config, message: &Message, raw: &[u8]) -> Result<(), String> {
     if !config.history.learn_on_send {
@@ -307,87 +562,163 @@ pub fn learn_sent(config: &Config, message: &Message, raw: &[u8]) -> Result<(), 
     let Some(path) = index_path(config) else {
         return Ok(());
     };
-    History::create(&path)
-        .map_err(|e| e.to_string())
-        .and_then(|h| {
-            learn_message(&h, message, raw, Some(SystemTime::now())).map_err(|e| e.to_string())
+    open_to_learn(config, &path)
+        .and_then(|history| {
+            learn_or_keep(&history, message, raw, SystemTime::now())?;
+            expire(config, &history)
         })
-        .map(|_| ())
         .map_err(|e| format!("the message was sent but not learned: {e}"))
 }
 
+/// Opens the index at `path` for learning as the configuration asks:
+/// hashed with `[history] hash_key_file`'s key, if set.
+pub fn open_to_learn(config: &Config, path: &Path) -> Result<History, String> {
+    let key = super::hash_key(config)?;
+    History::create(path)
+        .map_err(|e| e.to_string())?
+        .with_hash_key(key)
+        .map_err(|problem| HistoryError::new(path, problem).to_string())
+}
+
+/// Applies `[history] retention_days`.
+fn expire(config: &Config, history: &History) -> Result<(), String> {
+    let Some(days) = config.history.retention_days else {
+        return Ok(());
+    };
+    let now = unix_time(SystemTime::now()).unwrap_or(0);
+    history
+        .expire(days, now)
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+/// What the index learns of one sent message: its key, its recipients
+/// (with the names they were written under) and when it was sent (the
+/// Date, else the file's time or when `sendmail` passed it on).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct Sent {
+    /// Whose history it goes to (see [`History::for_sender`]).
+    owner: String,
+    key: String,
+    recipients: Vec<SentTo>,
+    time: Option<i64>,
+}
+
+/// One recipient of a sent message, each part as the index keeps it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct SentTo {
+    addr: String,
+    local: String,
+    domain: String,
+    /// The display name's key (see [`name_key`]), and the name as written
+    /// (not kept by a hashed index).
+    name: Option<(String, Option<String>)>,
+}
+
+impl Sent {
+    fn of(
+        message: &Message,
+        owner: String,
+        fallback_key: String,
+        fallback_time: Option<i64>,
+    ) -> Sent {
+        let key = message
+            .message_id
+            .as_deref()
+            .map_or(fallback_key, super::schema::message_id_key);
+        // The sender's own addresses are no recipients.
+        let own: Vec<String> = message
+            .addresses_in(Field::From)
+            .map(|a| address_key(a.addr))
+            .filter(|a| a.contains('@'))
+            .collect();
+        let mut recipients: Vec<SentTo> = Vec::new();
+        for address in message.addresses().filter(|a| a.field.is_recipient()) {
+            let key = address_key(address.addr);
+            if key.contains('@') && !own.contains(&key) && !recipients.iter().any(|r| r.addr == key)
+            {
+                let (local, domain) = key.rsplit_once('@').unwrap_or((&key, ""));
+                let name = address
+                    .name
+                    .and_then(|n| Some((name_key(n)?, Some(n.trim().to_string()))));
+                recipients.push(SentTo {
+                    local: local.to_string(),
+                    domain: domain.to_string(),
+                    addr: key,
+                    name,
+                });
+            }
+        }
+        let time = message
+            .header("Date")
+            .and_then(|h| mail_parser::DateTime::parse_rfc822(h.value))
+            .filter(mail_parser::DateTime::is_valid)
+            .map(|d| d.to_timestamp())
+            .or(fallback_time);
+        Sent {
+            owner,
+            key,
+            recipients,
+            time,
+        }
+    }
+
+    /// The record as `history` keeps it: hashed for a hashed index (see
+    /// [`History::with_hash_key`]), without the names as written.
+    fn stored_by(mut self, history: &History) -> Sent {
+        if history.key.is_some() {
+            for r in &mut self.recipients {
+                r.addr = history.stored(&r.addr).into_owned();
+                r.local = history.stored(&r.local).into_owned();
+                r.domain = history.stored(&r.domain).into_owned();
+                if let Some((key, shown)) = &mut r.name {
+                    *key = history.stored(key).into_owned();
+                    *shown = None;
+                }
+            }
+        }
+        self
+    }
+}
+
 /// Records one message unless it was learned before: its recipients and
-/// when they were written to (the Date, else `fallback_time`), the names
-/// they were written under, who went together, and which of the sender's
-/// addresses wrote to them.
-fn record(
-    tx: &Transaction<'_>,
-    message: &Message,
-    fallback_key: String,
-    fallback_time: Option<i64>,
-) -> rusqlite::Result<bool> {
-    let key = message
-        .message_id
-        .as_deref()
-        .map_or(fallback_key, |id| format!("id:{id}"));
+/// when they were written to, the names they were written under, and who
+/// went together.
+fn write(tx: &Transaction<'_>, sent: &Sent) -> rusqlite::Result<bool> {
     if tx
         .prepare_cached("INSERT OR IGNORE INTO learned (key) VALUES (?1)")?
-        .execute(params![key])?
+        .execute(params![sent.key])?
         == 0
     {
         return Ok(false);
     }
-    let own: Vec<String> = message
-        .addresses_in(Field::From)
-        .map(|a| address_key(a.addr))
-        .filter(|a| a.contains('@'))
-        .collect();
-    let mut recipients: Vec<(String, Option<&str>)> = Vec::new();
-    for address in message.addresses().filter(|a| a.field.is_recipient()) {
-        let key = address_key(address.addr);
-        if key.contains('@') && !own.contains(&key) && !recipients.iter().any(|(k, _)| *k == key) {
-            recipients.push((key, address.name));
-        }
-    }
-    let sent = message
-        .header("Date")
-        .and_then(|h| mail_parser::DateTime::parse_rfc822(h.value))
-        .filter(mail_parser::DateTime::is_valid)
-        .map(|d| d.to_timestamp())
-        .or(fallback_time);
     let mut add_address = tx.prepare_cached(
-        "INSERT INTO address (addr, local, domain, count, first, last) VALUES (?1, ?2, ?3, 1, ?4, ?4)
-         ON CONFLICT (addr) DO UPDATE SET count = count + 1,
+        "INSERT INTO address (owner, addr, local, domain, count, first, last)
+         VALUES (?5, ?1, ?2, ?3, 1, ?4, ?4)
+         ON CONFLICT (owner, addr) DO UPDATE SET count = count + 1,
              first = min(coalesce(first, excluded.first), coalesce(excluded.first, first)),
              last = max(coalesce(last, excluded.last), coalesce(excluded.last, last))",
     )?;
     let mut add_name = tx.prepare_cached(
-        "INSERT INTO name (name, addr, shown, count) VALUES (?1, ?2, ?3, 1)
-         ON CONFLICT (name, addr) DO UPDATE SET count = count + 1, shown = excluded.shown",
+        "INSERT INTO name (owner, name, addr, shown, count) VALUES (?4, ?1, ?2, ?3, 1)
+         ON CONFLICT (owner, name, addr) DO UPDATE SET count = count + 1, shown = excluded.shown",
     )?;
-    let mut add_sender = tx.prepare_cached(
-        "INSERT INTO sender (addr, own, count) VALUES (?1, ?2, 1)
-         ON CONFLICT (addr, own) DO UPDATE SET count = count + 1",
-    )?;
-    for (addr, name) in &recipients {
-        let (local, domain) = addr.rsplit_once('@').unwrap_or((addr, ""));
-        add_address.execute(params![addr, local, domain, sent])?;
-        if let Some((name, key)) = name.and_then(|n| Some((n.trim(), name_key(n)?))) {
-            add_name.execute(params![key, addr, name])?;
-        }
-        for own in &own {
-            add_sender.execute(params![addr, own])?;
+    for r in &sent.recipients {
+        add_address.execute(params![r.addr, r.local, r.domain, sent.time, sent.owner])?;
+        if let Some((key, shown)) = &r.name {
+            let shown = shown.as_deref().unwrap_or("");
+            add_name.execute(params![key, r.addr, shown, sent.owner])?;
         }
     }
-    if recipients.len() <= MAX_CIRCLE {
+    if sent.recipients.len() <= MAX_CIRCLE {
         let mut add_pair = tx.prepare_cached(
-            "INSERT INTO pair (a, b, count) VALUES (?1, ?2, 1)
-             ON CONFLICT (a, b) DO UPDATE SET count = count + 1",
+            "INSERT INTO pair (owner, a, b, count) VALUES (?3, ?1, ?2, 1)
+             ON CONFLICT (owner, a, b) DO UPDATE SET count = count + 1",
         )?;
-        for (i, (a, _)) in recipients.iter().enumerate() {
-            for (b, _) in &recipients[i + 1..] {
-                let (a, b) = ordered(a.clone(), b.clone());
-                add_pair.execute(params![a, b])?;
+        for (i, a) in sent.recipients.iter().enumerate() {
+            for b in &sent.recipients[i + 1..] {
+                let (a, b) = ordered(a.addr.clone(), b.addr.clone());
+                add_pair.execute(params![a, b, sent.owner])?;
             }
         }
     }
@@ -399,24 +730,49 @@ fn content_key(bytes: &[u8]) -> String {
     format!("fnv:{:016x}:{}", fnv1a(bytes), bytes.len())
 }
 
-/// `maillint learn PATHS`: learns the paths into the index at `path`
-/// (created when missing), calling `progress` as [`learn`] does. What could
-/// not be read is in the summary's `errors`; the caller says it.
-pub fn learn_paths(
-    limits: &Limits,
-    paths: &[String],
-    path: &Path,
-    progress: &dyn Fn(&LearnSummary),
-) -> Result<LearnSummary, HistoryError> {
-    let history = History::create(path)?;
-    let inputs: Vec<Input> = paths.iter().map(|p| Input::from_arg(p)).collect();
-    learn(&history, &inputs, limits, progress).map_err(error_at(path))
+/// What `maillint learn` did, for the command line to say.
+#[derive(Debug)]
+pub enum Learned {
+    /// The paths were read: what they taught.
+    Paths(LearnSummary),
+    /// An address or a sender was forgotten (`true`), or was not in the
+    /// index (`false`).
+    Forgot(String, bool),
 }
 
-/// `maillint learn --forget ADDRESS`: removes the address from the index
-/// at `path`; whether it was there.
-pub fn forget(path: &Path, addr: &str) -> Result<bool, HistoryError> {
-    History::create(path)?.forget(addr).map_err(error_at(path))
+/// `maillint learn`: learns the paths, or forgets an address, in the index
+/// at `path`, calling `progress` as [`learn`] does. What could not be read
+/// is in the summary's `errors`; the caller says it.
+pub fn learn_or_forget(
+    config: &Config,
+    paths: &[String],
+    whose: &Whose,
+    forget: Option<&Forget>,
+    path: &Path,
+    progress: &dyn Fn(&LearnSummary),
+) -> Result<Learned, String> {
+    let all = open_to_learn(config, path)?;
+    let in_index = |e: rusqlite::Error| HistoryError::new(path, e.to_string()).to_string();
+    expire(config, &all)?;
+    let history = match whose {
+        Whose::Sender(key) => all.for_sender(key),
+        Whose::Personal | Whose::Journal => all,
+    };
+    if let Some(forget) = forget {
+        let (forgot, what) = match forget {
+            Forget::Address(addr) => (history.forget(addr), addr),
+            Forget::Sender(key) => (history.forget_sender(key), key),
+        };
+        return Ok(Learned::Forgot(what.clone(), forgot.map_err(in_index)?));
+    }
+    let inputs: Vec<Input> = paths.iter().map(|p| Input::from_arg(p)).collect();
+    let learn_as = match whose {
+        Whose::Journal => learn_journal,
+        Whose::Personal | Whose::Sender(_) => learn,
+    };
+    learn_as(&history, &inputs, &config.input, progress)
+        .map(Learned::Paths)
+        .map_err(in_index)
 }
 
 #[cfg(test)]
@@ -512,6 +868,186 @@ x
         assert_eq!(history.known("p3@example.net").unwrap().count, 1);
     }
 
+    fn mbox_of(dir: &Path, messages: u32) -> std::path::PathBuf {
+        let mbox = dir.join("sent.mbox");
+        let text: String = (0..messages)
+            .map(|n| {
+                format!(
+                    "From me Mon Jan  1 00:00:00 2024\nFrom: me@example.org\nTo: p{n}@example.net\nMessage-ID: <{n}@x>\n\nx\n\n"
+                )
+            })
+            .collect();
+        std::fs::write(&mbox, text).unwrap();
+        mbox
+    }
+
+    #[test]
+    fn another_writer_gets_its_turn_while_messages_are_parsed() {
+        let (dir, history) = index();
+        let mbox = mbox_of(dir.path(), 5);
+        let other = rusqlite::Connection::open(dir.path().join("h.sqlite")).unwrap();
+        other.busy_timeout(Duration::ZERO).unwrap();
+        let turns = std::cell::Cell::new(0);
+        learn(&history, &[Input::Path(mbox)], &Limits::default(), &|_| {
+            // What `sendmail` does to learn a message, without waiting.
+            other
+                .execute_batch("BEGIN IMMEDIATE; INSERT INTO learned VALUES ('other'); ROLLBACK")
+                .unwrap();
+            turns.set(turns.get() + 1);
+        })
+        .unwrap();
+        assert_eq!(turns.get(), 5);
+    }
+
+    #[test]
+    fn a_slow_read_is_committed_by_time() {
+        let (dir, history) = index();
+        let mbox = mbox_of(dir.path(), 4);
+        let reader = rusqlite::Connection::open(dir.path().join("h.sqlite")).unwrap();
+        let committed = std::cell::RefCell::new(Vec::new());
+        learn_committing(
+            &history,
+            &[Input::Path(mbox)],
+            &Limits::default(),
+            &|_| {
+                let n: i64 = reader
+                    .query_row("SELECT count(*) FROM learned", [], |r| r.get(0))
+                    .unwrap();
+                committed.borrow_mut().push(n);
+            },
+            Duration::ZERO,
+            Owner::View,
+        )
+        .unwrap();
+        assert_eq!(*committed.borrow(), [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn a_message_that_finds_the_index_busy_is_kept_for_later() {
+        let (dir, history) = index();
+        let path = dir.path().join("h.sqlite");
+        drop(history);
+        let msg = |n: u32| {
+            crate::testing::eml(&format!(
+                "From: me@example.org\nTo: p{n}@example.net\nMessage-ID: <{n}@x>\n\nx\n"
+            ))
+        };
+        let blocker = rusqlite::Connection::open(&path).unwrap();
+        blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let waiting = History::create_waiting(&path, Duration::ZERO).unwrap();
+        let kept = learn_or_keep(&waiting, &msg(1), b"", SystemTime::now());
+        assert_eq!(kept, Ok(Kept::ForLater));
+        let pending: Vec<_> = std::fs::read_dir(pending_dir(&path)).unwrap().collect();
+        assert_eq!(pending.len(), 1);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let file = pending[0].as_ref().unwrap().path();
+            assert_eq!(
+                std::fs::metadata(file).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+        blocker.execute_batch("COMMIT").unwrap();
+        // The next writer learns it, then its own message.
+        let next = learn_or_keep(&waiting, &msg(2), b"", SystemTime::now());
+        assert_eq!(next, Ok(Kept::Learned));
+        let history = History::open_for_reading(&path).unwrap().unwrap();
+        assert_eq!(history.known("p1@example.net").unwrap().count, 1);
+        assert_eq!(history.known("p2@example.net").unwrap().count, 1);
+        assert_eq!(std::fs::read_dir(pending_dir(&path)).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_journal_is_learned_into_each_senders_history() {
+        let (dir, history) = index();
+        let mbox = dir.path().join("journal.mbox");
+        let one = |from: &str, to: &str, n: u32| {
+            format!(
+                "From x Mon Jan  1 00:00:00 2024\nFrom: {from}\nTo: {to}\nMessage-ID: <{n}@j>\n\nx\n\n"
+            )
+        };
+        let text = one("Alice <Alice@example.org>", "jane@agency.example", 1)
+            + &one("bob@example.org", "tom@club.example", 2)
+            + &one("alice@example.org", "tom@club.example", 3)
+            + &one("undisclosed-recipients:;", "tom@club.example", 4);
+        std::fs::write(&mbox, text).unwrap();
+        let s = learn_journal(&history, &[Input::Path(mbox)], &Limits::default(), &|_| {}).unwrap();
+        assert_eq!((s.learned, s.errors.len()), (3, 1), "{:?}", s.errors);
+        let alice = history.for_sender("alice@example.org");
+        let bob = history.for_sender("bob@example.org");
+        assert_eq!(alice.known("jane@agency.example").unwrap().count, 1);
+        assert_eq!(alice.known("tom@club.example").unwrap().count, 1);
+        assert_eq!(bob.known("jane@agency.example"), None);
+        assert_eq!(
+            history.known("tom@club.example"),
+            None,
+            "no personal history"
+        );
+    }
+
+    #[test]
+    fn retention_and_forgetting_a_sender() {
+        let (_dir, history) = index();
+        let learn_for = |sender: &str, to: &str, date: &str, n: u32| {
+            let text = format!(
+                "From: me@example.org\nTo: Jane Smith <{to}>, bob@example.org\n{date}Message-ID: <{n}@r>\n\nx\n"
+            );
+            learn_message(
+                &history.for_sender(sender),
+                &crate::testing::eml(&text),
+                b"",
+                None,
+            )
+            .unwrap();
+        };
+        learn_for(
+            "a",
+            "old@example.net",
+            "Date: Mon, 6 Jan 2020 09:00:00 +0000\n",
+            1,
+        );
+        learn_for(
+            "a",
+            "new@example.net",
+            "Date: Mon, 2 Mar 2026 09:00:00 +0000\n",
+            2,
+        );
+        learn_for("b", "undated@example.net", "", 3);
+        learn_for(
+            "b",
+            "old@example.net",
+            "Date: Mon, 6 Jan 2020 09:00:00 +0000\n",
+            4,
+        );
+        let june_2026 = 1_780_000_000;
+        // old@ (twice) and bob@ of sender b, last written to in 2020.
+        assert_eq!(history.expire(365, june_2026).unwrap(), 3);
+        let (a, b) = (history.for_sender("a"), history.for_sender("b"));
+        assert_eq!(a.known("old@example.net"), None);
+        assert!(
+            a.named("Jane Smith")
+                .iter()
+                .all(|k| k.addr != "old@example.net")
+        );
+        assert_eq!(a.together("old@example.net", "bob@example.org"), 0);
+        assert_eq!(a.known("new@example.net").unwrap().count, 1);
+        assert_eq!(
+            a.known("bob@example.org").unwrap().count,
+            2,
+            "written to in 2026 too"
+        );
+        assert_eq!(
+            b.known("undated@example.net").unwrap().count,
+            1,
+            "no date: kept"
+        );
+        assert!(history.forget_sender("a").unwrap());
+        assert!(!history.forget_sender("a").unwrap());
+        assert_eq!(a.known("new@example.net"), None);
+        assert_eq!(b.known("undated@example.net").unwrap().count, 1);
+    }
+
     #[test]
     fn a_directory_learned_again_reads_only_new_files() {
         let (dir, history) = index();
@@ -591,31 +1127,22 @@ x
     }
 
     #[test]
-    fn an_index_of_the_first_layout_is_upgraded() {
+    fn an_index_of_the_first_layout_is_upgraded_by_a_writer_only() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.sqlite");
         let old = rusqlite::Connection::open(&path).unwrap();
-        old.execute_batch(
-            "CREATE TABLE learned (key TEXT PRIMARY KEY) WITHOUT ROWID;
-             CREATE TABLE address (addr TEXT PRIMARY KEY, local TEXT NOT NULL, domain TEXT NOT NULL,
-                 count INTEGER NOT NULL) WITHOUT ROWID;
-             CREATE TABLE name (name TEXT NOT NULL, addr TEXT NOT NULL, shown TEXT NOT NULL,
-                 count INTEGER NOT NULL, PRIMARY KEY (name, addr)) WITHOUT ROWID;
-             CREATE TABLE pair (a TEXT NOT NULL, b TEXT NOT NULL, count INTEGER NOT NULL,
-                 PRIMARY KEY (a, b)) WITHOUT ROWID;
-             CREATE TABLE sender (addr TEXT NOT NULL, own TEXT NOT NULL, count INTEGER NOT NULL,
-                 PRIMARY KEY (addr, own)) WITHOUT ROWID;
-             INSERT INTO address VALUES ('jane@agency.example', 'jane', 'agency.example', 41);",
-        )
-        .unwrap();
+        old.execute_batch(FIRST_LAYOUT).unwrap();
         drop(old);
-        // A reader upgrades it (the file is writable) and keeps what it knew.
-        let reader = History::open_for_reading(&path).unwrap().unwrap();
-        let jane = reader.known("jane@agency.example").unwrap();
+        // A reader does not write: it says what to do.
+        let err = History::open_for_reading(&path).err().unwrap().to_string();
+        assert!(
+            err.contains("made by an older maillint; run `maillint learn`"),
+            "{err}"
+        );
+        let history = History::create(&path).unwrap();
+        let jane = history.known("jane@agency.example").unwrap();
         assert_eq!((jane.count, jane.last), (41, None));
         assert_eq!(jane.times_and_when(), "41 times");
-        drop(reader);
-        let history = History::create(&path).unwrap();
         let msg = crate::testing::eml(
             "From: me@example.org\nTo: jane@agency.example\nDate: Mon, 2 Mar 2026 09:00:00 +0000\n\nx\n",
         );
@@ -627,6 +1154,73 @@ x
                 .times_and_when(),
             "42 times, last on 2026-03-02"
         );
+        // No raw Message-ID and no `sender` table are kept.
+        let conn = history.conn.lock().unwrap();
+        let keys: Vec<String> = conn
+            .prepare("SELECT key FROM learned")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(keys.len(), 2);
+        assert!(keys.iter().all(|k| !k.contains("example.org")), "{keys:?}");
+        assert!(keys.contains(&super::super::schema::message_id_key("<1@example.org>")));
+        assert!(!super::super::schema::has_table(&conn, "sender"));
+        drop(conn);
+        drop(history);
+        assert!(History::open_for_reading(&path).unwrap().is_some());
+    }
+
+    /// An index as the first maillint left it: `user_version` 0, no dates,
+    /// raw Message-IDs and a `sender` table.
+    const FIRST_LAYOUT: &str = "CREATE TABLE learned (key TEXT PRIMARY KEY) WITHOUT ROWID;
+         CREATE TABLE address (addr TEXT PRIMARY KEY, local TEXT NOT NULL, domain TEXT NOT NULL,
+             count INTEGER NOT NULL) WITHOUT ROWID;
+         CREATE TABLE name (name TEXT NOT NULL, addr TEXT NOT NULL, shown TEXT NOT NULL,
+             count INTEGER NOT NULL, PRIMARY KEY (name, addr)) WITHOUT ROWID;
+         CREATE TABLE pair (a TEXT NOT NULL, b TEXT NOT NULL, count INTEGER NOT NULL,
+             PRIMARY KEY (a, b)) WITHOUT ROWID;
+         CREATE TABLE sender (addr TEXT NOT NULL, own TEXT NOT NULL, count INTEGER NOT NULL,
+             PRIMARY KEY (addr, own)) WITHOUT ROWID;
+         INSERT INTO learned VALUES ('id:<1@example.org>');
+         INSERT INTO address VALUES ('jane@agency.example', 'jane', 'agency.example', 41);";
+
+    #[test]
+    fn concurrent_opens_of_an_old_index_migrate_it_once() {
+        for round in 0..10 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("old.sqlite");
+            rusqlite::Connection::open(&path)
+                .unwrap()
+                .execute_batch(FIRST_LAYOUT)
+                .unwrap();
+            let outcomes: Vec<Result<(), String>> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..6)
+                    .map(|n| {
+                        let path = &path;
+                        s.spawn(move || {
+                            if n % 2 == 0 {
+                                History::create(path).map(drop).map_err(|e| e.to_string())
+                            } else {
+                                // A reader finds it old or up to date, never half done.
+                                match History::open_for_reading(path) {
+                                    Ok(_) => Ok(()),
+                                    Err(e) if e.to_string().contains("older maillint") => Ok(()),
+                                    Err(e) => Err(e.to_string()),
+                                }
+                            }
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            for outcome in outcomes {
+                assert_eq!(outcome, Ok(()), "round {round}");
+            }
+            let reader = History::open_for_reading(&path).unwrap().unwrap();
+            assert_eq!(reader.known("jane@agency.example").unwrap().count, 41);
+        }
     }
 
     #[test]

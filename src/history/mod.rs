@@ -9,27 +9,42 @@
 //! its file for one process; SQLite is public domain and rusqlite MIT. The
 //! price is compiling SQLite's C source once (see BENCHMARKS.md).
 //!
-//! Learning commits every `BATCH` messages together with the keys of the
-//! messages learned and how far into each file it has read, so an
-//! interrupted run loses at most one batch and the next run goes on where it
-//! stopped, counting no message twice; a later run skips the files (and the
-//! part of an mbox) read before without parsing them again.
+//! Learning commits every `BATCH` messages (or every two seconds when
+//! reading is slow) together with the keys of the messages learned and how
+//! far into each file it has read, so an interrupted run loses at most one
+//! batch and the next run goes on where it stopped, counting no message
+//! twice; a later run skips the files (and the part of an mbox) read before
+//! without parsing them again. Messages are parsed outside the write
+//! transaction, which holds the lock only while a batch is written.
+//!
+//! One index may hold many senders' histories apart (a gateway's): every
+//! entry belongs to a sender's key ([`sender_key`]), and a `History` is
+//! the view of one sender (`History::for_sender`); the personal index of
+//! `maillint learn` is the sender with the empty key.
 //!
 //! This file is what the rules read through ([`Recall`], [`Known`]) and
-//! needs no SQLite; the index (`History`, in index.rs) and learning
-//! (learn.rs) are the `history` feature. Without it nothing implements
-//! [`Recall`], the linter has no index to give the rules, and the history
-//! rules stay silent as they do for a user who never ran `maillint learn`.
+//! needs no SQLite; the index (`History`, in index.rs, with its layout in
+//! schema.rs) and learning (learn.rs) are the `history` feature. Without it
+//! nothing implements [`Recall`], the linter has no index to give the
+//! rules, and the history rules stay silent as they do for a user who never
+//! ran `maillint learn`.
 
 #[cfg(feature = "history")]
 mod index;
 #[cfg(feature = "history")]
 mod learn;
+#[cfg(feature = "history")]
+mod schema;
 
+#[cfg(feature = "history")]
+use index::{BATCH, ordered};
 #[cfg(feature = "history")]
 pub use index::{History, HistoryError};
 #[cfg(feature = "history")]
-pub use learn::{LearnSummary, forget, learn, learn_message, learn_paths, learn_sent};
+pub use learn::{
+    Forget, Kept, LearnSummary, Learned, Whose, learn, learn_journal, learn_message,
+    learn_or_forget, learn_or_keep, learn_sent, open_to_learn,
+};
 
 use crate::config::Config;
 use std::path::PathBuf;
@@ -57,6 +72,10 @@ pub trait Recall: Sync {
 
     /// The addresses ever written to together with `addr`.
     fn companions(&self, addr: &str) -> Vec<String>;
+
+    /// Whether `stored`, an address as a lookup returned it (a keyed hash
+    /// in a hashed index), is `addr`.
+    fn is_address(&self, stored: &str, addr: &str) -> bool;
 }
 
 /// Messages with more distinct recipients than this teach no circles: a
@@ -118,6 +137,46 @@ pub fn name_key(name: &str) -> Option<String> {
     Some(words.join(" "))
 }
 
+/// The key a gateway keeps a sender's history under: the SMTP login
+/// (`{auth_authen}`) when the sender logged in, else the envelope sender
+/// address, lowercased (`MAIL FROM:<Alice@Example.org>` is
+/// `alice@example.org`). A login is marked as one, so that a login that
+/// looks like an address is never another sender's address.
+pub fn sender_key(login: Option<&str>, sender: &str) -> String {
+    match login.map(str::trim).filter(|l| !l.is_empty()) {
+        Some(login) => format!("login:{}", login.to_lowercase()),
+        None => address_key(sender.trim_start_matches('<').trim_end_matches('>')),
+    }
+}
+
+/// Whether a stored value is a keyed hash (see `History::stored`).
+fn is_hash(value: &str) -> bool {
+    value.len() == 34
+        && value.starts_with("h:")
+        && value[2..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The key in `[history] hash_key_file`, if set: 32 hexadecimal digits
+/// (128 bits; `openssl rand -hex 16` makes one).
+pub fn hash_key(config: &Config) -> Result<Option<[u8; 16]>, String> {
+    let Some(file) = &config.history.hash_key_file else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("hash_key_file {}: {e}", file.display()))?;
+    let hex = text.trim();
+    let key = u128::from_str_radix(hex, 16)
+        .ok()
+        .filter(|_| hex.len() == 32)
+        .ok_or_else(|| {
+            format!(
+                "hash_key_file {}: not 32 hexadecimal digits",
+                file.display()
+            )
+        })?;
+    Ok(Some(key.to_be_bytes()))
+}
+
 /// `2026-03-02`: the day (UTC) of a Unix time.
 pub fn day(time: i64) -> String {
     let t = mail_parser::DateTime::from_timestamp(time);
@@ -135,6 +194,12 @@ impl Known {
             Some(name) => format!("{name} <{}>", self.addr),
             None => self.addr.clone(),
         }
+    }
+
+    /// Whether the address is a keyed hash (a hashed index's, see
+    /// `History::with_hash_key`), which cannot be shown.
+    pub fn is_hidden(&self) -> bool {
+        is_hash(&self.addr)
     }
 
     /// `41 times`, `once`.

@@ -1,22 +1,19 @@
 //! What rules read from an HTML body part: its links, its images and its
 //! visible text, from one pass of a real HTML tokenizer.
 //!
-//! html5ever's tokenizer rather than lol_html, tl or scraper: it is the
-//! WHATWG tokenizer used by Servo (entities, attribute quoting, comments,
-//! broken markup all handled as browsers and mail clients do), it reports
-//! the line of every token, and on its own (without the tree builder) it is
-//! one linear pass with no DOM to build. lol_html is built for streaming
-//! rewrites and gives no lines; tl is not spec-compliant; scraper builds a
-//! whole DOM for CSS selectors we do not need. html5ever 0.40 needs Rust
-//! 1.85, below this crate's 1.95.
+//! html5gum's tokenizer: a WHATWG tokenizer (entities, attribute quoting,
+//! comments, raw text and script states, broken markup all handled as
+//! browsers and mail clients do; it passes the html5lib tokenizer tests)
+//! that hands every piece to an emitter of our own, so that one pass over
+//! the part builds the view without a token, tag or attribute allocated on
+//! the way. html5ever's tokenizer, used before, gave the same tokens but
+//! built each tag with its attributes as interned names and shared buffers:
+//! on the HTML-heavy messages of the SpamAssassin corpus it took several
+//! times as long (see BENCHMARKS.md). lol_html is built for streaming
+//! rewrites and gives no positions; tl is not spec-compliant; scraper builds
+//! a whole DOM for CSS selectors we do not need.
 
-use html5ever::tendril::StrTendril;
-use html5ever::tokenizer::states::RawKind;
-use html5ever::tokenizer::{
-    BufferQueue, CharacterTokens, EndTag, StartTag, Tag, TagToken, Token, TokenSink,
-    TokenSinkResult, Tokenizer, TokenizerOpts,
-};
-use std::cell::RefCell;
+use html5gum::{Emitter, Error, State, Tokenizer};
 
 /// An HTML body part as a mail client shows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -75,21 +72,23 @@ impl HtmlImage {
 impl HtmlView {
     /// Tokenizes `html` once and collects the view.
     pub fn parse(html: &str) -> HtmlView {
-        let sink = Collector::default();
-        let input = BufferQueue::default();
-        input.push_back(StrTendril::from_slice(html));
-        let tokenizer = Tokenizer::new(sink, TokenizerOpts::default());
-        // The sink never asks to run a script, so feeding runs to the end.
-        let _ = tokenizer.feed(&input);
-        tokenizer.end();
-        let state = tokenizer.sink.state.into_inner();
+        // A byte order mark opening the part is not text: browsers drop it
+        // when they decode the part, as html5ever's tokenizer did.
+        let html = html.strip_prefix('\u{feff}').unwrap_or(html);
+        let mut state = Builder {
+            input: html.as_bytes(),
+            line: 1,
+            ..Builder::default()
+        };
+        // The emitter never fails and makes no tokens of its own: running
+        // the tokenizer to its end is the whole work.
+        let _ = Tokenizer::new_with_emitter(html, Collector { state: &mut state }).finish();
         let mut view = state.view;
         let trimmed = view.text.trim_end().len();
         view.text.truncate(trimmed);
         view
     }
 }
-
 /// Elements whose end (or start) is a line break in the visible text.
 const BLOCKS: &[&str] = &[
     "p",
@@ -131,14 +130,132 @@ const REPLY_MARKERS: &[&str] = &[
     "OLK_SRC_BODY_SECTION",
 ];
 
+/// Whitespace as `char::is_whitespace` has it among ASCII bytes.
+const fn is_ascii_whitespace(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+/// The bytes that end a run of ASCII text added at once: whitespace, NUL
+/// and any byte of a non-ASCII character.
+static ENDS_ASCII_RUN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        table[byte] = byte == 0 || byte >= 0x80 || is_ascii_whitespace(byte as u8);
+        byte += 1;
+    }
+    table
+};
+
+/// The attributes a view reads, each kept where a tag has it first (a
+/// repeated attribute is dropped, as the HTML standard says).
+#[derive(Clone, Copy)]
+enum Attr {
+    Href,
+    Src,
+    Alt,
+    Width,
+    Height,
+    Style,
+    Type,
+    Class,
+    Id,
+}
+
+const ATTRS: usize = 9;
+
+impl Attr {
+    fn of(name: &[u8]) -> Option<Attr> {
+        Some(match name {
+            b"href" => Attr::Href,
+            b"src" => Attr::Src,
+            b"alt" => Attr::Alt,
+            b"width" => Attr::Width,
+            b"height" => Attr::Height,
+            b"style" => Attr::Style,
+            b"type" => Attr::Type,
+            b"class" => Attr::Class,
+            b"id" => Attr::Id,
+            _ => return None,
+        })
+    }
+}
+
+/// The tag being read: its name and the values of the attributes a view
+/// reads, as ranges of one buffer.
 #[derive(Default)]
-struct Collector {
-    state: RefCell<State>,
+struct TagInProgress {
+    end: bool,
+    self_closing: bool,
+    name: Vec<u8>,
+    /// The name of the attribute being read, until it is known whether it
+    /// is one of ours.
+    attr_name: Vec<u8>,
+    /// Where in `values` each attribute's value is, once the tag has it.
+    attrs: [Option<(usize, usize)>; ATTRS],
+    /// The attribute whose value is being read, when it is one of ours.
+    reading: Option<Attr>,
+    values: Vec<u8>,
+}
+
+impl TagInProgress {
+    fn start(&mut self, end: bool) {
+        self.end = end;
+        self.self_closing = false;
+        self.name.clear();
+        self.attr_name.clear();
+        self.attrs = [None; ATTRS];
+        self.reading = None;
+        self.values.clear();
+    }
+
+    /// Ends the name of the attribute being read: from here its value (if
+    /// any) goes to `values` when the tag has not had it yet.
+    fn end_attr_name(&mut self) {
+        if self.attr_name.is_empty() {
+            return;
+        }
+        self.reading = Attr::of(&self.attr_name).filter(|a| self.attrs[*a as usize].is_none());
+        if let Some(attr) = self.reading {
+            self.attrs[attr as usize] = Some((self.values.len(), self.values.len()));
+        }
+        self.attr_name.clear();
+    }
+
+    fn attr(&self, attr: Attr) -> Option<&str> {
+        let (start, end) = self.attrs[attr as usize]?;
+        std::str::from_utf8(self.values.get(start..end)?).ok()
+    }
+
+    fn has_class(&self, class: &str) -> bool {
+        self.attr(Attr::Class)
+            .is_some_and(|c| c.split_ascii_whitespace().any(|c| c == class))
+    }
+
+    fn is_reply_marker(&self) -> bool {
+        self.attr(Attr::Id)
+            .is_some_and(|id| REPLY_MARKERS.contains(&id))
+            || self.attr(Attr::Class).is_some_and(|c| {
+                c.split_ascii_whitespace()
+                    .any(|class| REPLY_MARKERS.contains(&class))
+            })
+    }
 }
 
 #[derive(Default)]
-struct State {
+struct Builder<'h> {
+    /// The part's HTML, to count lines in.
+    input: &'h [u8],
     view: HtmlView,
+    /// Where the tokenizer is in `input`, and the line there (from 1) as
+    /// far as lines were counted (`counted`).
+    position: usize,
+    counted: usize,
+    line: usize,
+    tag: TagInProgress,
+    /// Text read since the last tag, as the tokenizer hands it over (a
+    /// character may come a byte at a time).
+    pending_text: Vec<u8>,
     /// Index in `view.links` of the `<a>` being read.
     open_link: Option<usize>,
     in_head: bool,
@@ -152,34 +269,108 @@ struct State {
     after_reply_marker: bool,
     /// Whether the last character added to the text was whitespace.
     pending_space: bool,
+    /// The last start tag's name, for the tokenizer to know which end tag
+    /// closes raw text.
+    last_start_tag: Vec<u8>,
 }
 
-impl State {
+impl Builder<'_> {
     fn quoted(&self) -> bool {
         self.after_reply_marker || self.open_cites > 0
     }
 
+    /// The line of the tokenizer's position: a line break is `\n`, `\r\n`
+    /// or a lone `\r`, as the tokenizer reads them.
+    fn current_line(&mut self) -> usize {
+        let end = self.position.min(self.input.len());
+        if end > self.counted {
+            let input = self.input;
+            for at in memchr::memchr2_iter(b'\n', b'\r', &input[self.counted..end]) {
+                let at = self.counted + at;
+                if input[at] == b'\r' || at == 0 || input[at - 1] != b'\r' {
+                    self.line += 1;
+                }
+            }
+            self.counted = end;
+        }
+        self.line
+    }
+
+    /// Whether text read now is shown (the state changes only at tags).
+    fn shows_text(&self) -> bool {
+        !self.in_head && self.in_hidden.is_none()
+    }
+
+    fn flush_text(&mut self) {
+        if self.pending_text.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.pending_text);
+        // Whole characters by now: the tokenizer splits text only at ASCII
+        // bytes, and a tag or the end comes between characters.
+        match std::str::from_utf8(&pending) {
+            Ok(text) => self.push_text(text),
+            Err(_) => self.push_text(&String::from_utf8_lossy(&pending)),
+        }
+        self.pending_text = pending;
+        self.pending_text.clear();
+    }
+
+    /// Adds text as a reader sees it: each run of whitespace one space (none
+    /// at the start of a line), in the view's text and the open link's.
     fn push_text(&mut self, chunk: &str) {
-        for c in chunk.chars() {
-            if c.is_whitespace() {
-                self.pending_space = true;
-                continue;
-            }
-            if self.pending_space {
-                if !self.view.text.is_empty() && !self.view.text.ends_with('\n') {
-                    self.view.text.push(' ');
+        let bytes = chunk.as_bytes();
+        let mut at = 0;
+        while at < bytes.len() {
+            let byte = bytes[at];
+            if byte.is_ascii() {
+                if is_ascii_whitespace(byte) {
+                    self.pending_space = true;
+                    at += 1;
+                } else if byte == 0 {
+                    // The data state hands a NUL over as it is; html5ever
+                    // made it a token of its own, which the view never read.
+                    at += 1;
+                } else {
+                    // A run of other ASCII bytes goes in at once.
+                    let end = bytes[at..]
+                        .iter()
+                        .position(|&b| ENDS_ASCII_RUN[usize::from(b)])
+                        .map_or(bytes.len(), |n| at + n);
+                    self.push_word(&chunk[at..end]);
+                    at = end;
                 }
-                if let Some(link) = self.open_link.and_then(|i| self.view.links.get_mut(i))
-                    && !link.text.is_empty()
-                {
-                    link.text.push(' ');
+            } else {
+                let Some(c) = chunk[at..].chars().next() else {
+                    break;
+                };
+                let end = at + c.len_utf8();
+                if c.is_whitespace() {
+                    self.pending_space = true;
+                } else {
+                    self.push_word(&chunk[at..end]);
                 }
-                self.pending_space = false;
+                at = end;
             }
-            self.view.text.push(c);
-            if let Some(link) = self.open_link.and_then(|i| self.view.links.get_mut(i)) {
-                link.text.push(c);
+        }
+    }
+
+    /// Adds characters none of which is whitespace.
+    fn push_word(&mut self, word: &str) {
+        if self.pending_space {
+            if !self.view.text.is_empty() && !self.view.text.ends_with('\n') {
+                self.view.text.push(' ');
             }
+            if let Some(link) = self.open_link.and_then(|i| self.view.links.get_mut(i))
+                && !link.text.is_empty()
+            {
+                link.text.push(' ');
+            }
+            self.pending_space = false;
+        }
+        self.view.text.push_str(word);
+        if let Some(link) = self.open_link.and_then(|i| self.view.links.get_mut(i)) {
+            link.text.push_str(word);
         }
     }
 
@@ -190,9 +381,13 @@ impl State {
         self.pending_space = false;
     }
 
-    fn start_tag(&mut self, tag: &Tag, line: usize) -> TokenSinkResult<()> {
-        let name: &str = &tag.name;
-        if is_reply_marker(tag) {
+    /// A start tag read to its end: what it adds to the view, and the state
+    /// the tokenizer goes on in (raw text inside `<script>`, `<style>`,
+    /// `<title>` and the like).
+    fn start_tag(&mut self) -> Option<State> {
+        let tag = std::mem::take(&mut self.tag);
+        let name = std::str::from_utf8(&tag.name).unwrap_or("");
+        if tag.is_reply_marker() {
             self.after_reply_marker = true;
         }
         match name {
@@ -200,31 +395,37 @@ impl State {
             "body" => self.in_head = false,
             "a" => {
                 self.open_link = None;
-                if let Some(href) = attr(tag, "href") {
-                    self.view.links.push(HtmlLink {
+                if let Some(href) = tag.attr(Attr::Href) {
+                    let link = HtmlLink {
                         href: href.trim().to_string(),
                         text: String::new(),
-                        line,
+                        line: self.current_line(),
                         quoted: self.quoted(),
-                    });
+                    };
+                    self.view.links.push(link);
                     self.open_link = Some(self.view.links.len() - 1);
                 }
             }
             "img" => {
-                let style = attr(tag, "style").map(parse_style).unwrap_or_default();
-                self.view.images.push(HtmlImage {
-                    src: attr(tag, "src").map_or_else(String::new, |s| s.trim().to_string()),
-                    alt: attr(tag, "alt").map(|a| a.trim().to_string()),
-                    width: attr(tag, "width").and_then(pixels).or(style.width),
-                    height: attr(tag, "height").and_then(pixels).or(style.height),
+                let style = tag.attr(Attr::Style).map(parse_style).unwrap_or_default();
+                let image = HtmlImage {
+                    src: tag
+                        .attr(Attr::Src)
+                        .map_or_else(String::new, |s| s.trim().to_string()),
+                    alt: tag.attr(Attr::Alt).map(|a| a.trim().to_string()),
+                    width: tag.attr(Attr::Width).and_then(pixels).or(style.width),
+                    height: tag.attr(Attr::Height).and_then(pixels).or(style.height),
                     hidden: style.hidden,
-                    line,
+                    line: self.current_line(),
                     quoted: self.quoted(),
-                });
+                };
+                self.view.images.push(image);
             }
             "blockquote" => {
-                let cite = attr(tag, "type").is_some_and(|t| t.eq_ignore_ascii_case("cite"))
-                    || has_class(tag, "gmail_quote");
+                let cite = tag
+                    .attr(Attr::Type)
+                    .is_some_and(|t| t.eq_ignore_ascii_case("cite"))
+                    || tag.has_class("gmail_quote");
                 if !tag.self_closing {
                     self.blockquotes.push(cite);
                     self.open_cites += usize::from(cite);
@@ -242,18 +443,21 @@ impl State {
                 .copied()
                 .or(self.in_hidden);
         }
-        match name {
-            "script" => TokenSinkResult::RawData(RawKind::ScriptData),
-            "style" | "xmp" | "iframe" | "noembed" | "noframes" => {
-                TokenSinkResult::RawData(RawKind::Rawtext)
-            }
-            "title" | "textarea" => TokenSinkResult::RawData(RawKind::Rcdata),
-            _ => TokenSinkResult::Continue,
-        }
+        let next = match name {
+            "script" => Some(State::ScriptData),
+            "style" | "xmp" | "iframe" | "noembed" | "noframes" => Some(State::RawText),
+            "title" | "textarea" => Some(State::RcData),
+            _ => None,
+        };
+        self.last_start_tag.clear();
+        self.last_start_tag.extend_from_slice(&tag.name);
+        self.tag = tag;
+        next
     }
 
-    fn end_tag(&mut self, tag: &Tag) {
-        let name: &str = &tag.name;
+    fn end_tag(&mut self) {
+        let name = std::str::from_utf8(&self.tag.name).unwrap_or("");
+        let block = BLOCKS.contains(&name);
         match name {
             "head" => self.in_head = false,
             "a" => self.open_link = None,
@@ -264,47 +468,141 @@ impl State {
             }
             _ => {}
         }
-        if BLOCKS.contains(&name) {
+        if block {
             self.line_break();
         }
     }
 }
 
-impl TokenSink for Collector {
-    type Handle = ();
+/// The tokenizer's emitter: text, tag names and the attributes a view
+/// reads go straight into the [`Builder`]; comments, doctypes and errors
+/// are dropped.
+struct Collector<'b, 'h> {
+    state: &'b mut Builder<'h>,
+}
 
-    fn process_token(&self, token: Token, line_number: u64) -> TokenSinkResult<()> {
-        let line = usize::try_from(line_number).unwrap_or(usize::MAX);
-        let mut state = self.state.borrow_mut();
-        match token {
-            TagToken(tag) => match tag.kind {
-                StartTag => return state.start_tag(&tag, line),
-                EndTag => state.end_tag(&tag),
-            },
-            CharacterTokens(text) if !state.in_head && state.in_hidden.is_none() => {
-                state.push_text(&text);
-            }
-            _ => {}
-        }
-        TokenSinkResult::Continue
+impl Emitter for Collector<'_, '_> {
+    type Token = std::convert::Infallible;
+
+    fn set_last_start_tag(&mut self, last_start_tag: Option<&[u8]>) {
+        self.state.last_start_tag.clear();
+        self.state
+            .last_start_tag
+            .extend_from_slice(last_start_tag.unwrap_or_default());
     }
-}
 
-fn attr<'t>(tag: &'t Tag, name: &str) -> Option<&'t str> {
-    tag.attrs
-        .iter()
-        .find(|a| &*a.name.local == name)
-        .map(|a| &*a.value)
-}
+    fn emit_eof(&mut self) {
+        self.state.flush_text();
+    }
 
-fn has_class(tag: &Tag, class: &str) -> bool {
-    attr(tag, "class").is_some_and(|c| c.split_ascii_whitespace().any(|c| c == class))
-}
+    fn emit_error(&mut self, _: Error) {}
 
-fn is_reply_marker(tag: &Tag) -> bool {
-    REPLY_MARKERS
-        .iter()
-        .any(|m| attr(tag, "id") == Some(*m) || has_class(tag, m))
+    #[inline]
+    fn should_emit_errors(&mut self) -> bool {
+        false
+    }
+
+    fn pop_token(&mut self) -> Option<Self::Token> {
+        None
+    }
+
+    #[inline]
+    fn emit_string(&mut self, s: &[u8]) {
+        // Text in `<head>`, `<script>` and the like is not kept at all.
+        if self.state.shows_text() {
+            self.state.pending_text.extend_from_slice(s);
+        }
+    }
+
+    fn init_start_tag(&mut self) {
+        self.state.tag.start(false);
+    }
+
+    fn init_end_tag(&mut self) {
+        self.state.tag.start(true);
+    }
+
+    fn init_comment(&mut self) {}
+
+    fn emit_current_tag(&mut self) -> Option<State> {
+        self.state.tag.end_attr_name();
+        self.state.flush_text();
+        if self.state.tag.end {
+            self.state.end_tag();
+            None
+        } else {
+            self.state.start_tag()
+        }
+    }
+
+    fn emit_current_comment(&mut self) {}
+
+    fn emit_current_doctype(&mut self) {}
+
+    fn set_self_closing(&mut self) {
+        if !self.state.tag.end {
+            self.state.tag.self_closing = true;
+        }
+    }
+
+    fn set_force_quirks(&mut self) {}
+
+    #[inline]
+    fn push_tag_name(&mut self, s: &[u8]) {
+        self.state.tag.name.extend_from_slice(s);
+    }
+
+    fn push_comment(&mut self, _: &[u8]) {}
+
+    fn push_doctype_name(&mut self, _: &[u8]) {}
+
+    fn init_doctype(&mut self) {}
+
+    fn init_attribute(&mut self) {
+        let tag = &mut self.state.tag;
+        tag.end_attr_name();
+        tag.reading = None;
+    }
+
+    fn init_attribute_value(&mut self) {
+        self.state.tag.end_attr_name();
+    }
+
+    #[inline]
+    fn push_attribute_name(&mut self, s: &[u8]) {
+        self.state.tag.attr_name.extend_from_slice(s);
+    }
+
+    #[inline]
+    fn push_attribute_value(&mut self, s: &[u8]) {
+        let tag = &mut self.state.tag;
+        if let Some(attr) = tag.reading
+            && !tag.end
+        {
+            tag.values.extend_from_slice(s);
+            if let Some((_, end)) = &mut tag.attrs[attr as usize] {
+                *end = tag.values.len();
+            }
+        }
+    }
+
+    fn set_doctype_public_identifier(&mut self, _: &[u8]) {}
+
+    fn set_doctype_system_identifier(&mut self, _: &[u8]) {}
+
+    fn push_doctype_public_identifier(&mut self, _: &[u8]) {}
+
+    fn push_doctype_system_identifier(&mut self, _: &[u8]) {}
+
+    fn current_is_appropriate_end_tag_token(&mut self) -> bool {
+        let state = &self.state;
+        state.tag.end && !state.last_start_tag.is_empty() && state.tag.name == state.last_start_tag
+    }
+
+    #[inline]
+    fn move_position(&mut self, offset: isize) {
+        self.state.position = self.state.position.saturating_add_signed(offset);
+    }
 }
 
 /// `1`, `1px`, ` 0 ` -> pixels; percentages and other units are not.
@@ -375,6 +673,9 @@ pub fn url_host(url: &str) -> Option<String> {
     };
     (!host.is_empty()).then_some(host)
 }
+
+#[cfg(test)]
+mod reference;
 
 #[cfg(test)]
 mod tests {
@@ -465,5 +766,159 @@ mod tests {
         ] {
             assert_eq!(url_host(url).as_deref(), host, "{url}");
         }
+    }
+
+    /// Pieces of HTML, well-formed and broken, that the view reads
+    /// differently: links, images, quotes, hidden and raw-text elements,
+    /// entities, line breaks of every kind, NULs, non-ASCII text.
+    const PIECES: &[&str] = &[
+        "<a href=\"https://x.example/a?b=1&amp;c=2\">",
+        "<a href='http://y.example'>",
+        "<a href=z.example>",
+        "<A HREF=\"HTTPS://Upper.example\">",
+        "<a href>",
+        "<a href=\"x\" href=\"y\">",
+        "<a name=top>",
+        "</a>",
+        "</a href=\"https://end.example\">",
+        "<img src=\"logo.png\" alt=\"Logo\">",
+        "<img src=p.gif width=1 height=\"1px\">",
+        "<img alt=\"\" src=x.png alt=\"second\">",
+        "<img src=\"h.png\" style=\"display: none\">",
+        "<img style=\"WIDTH:600px;height:2\" src=w.png/>",
+        "<img src=\"a\nb.png\" alt=\" two\r\nlines \">",
+        "<img",
+        "<blockquote type=\"cite\">",
+        "<blockquote class=\"x gmail_quote\">",
+        "<blockquote/>",
+        "</blockquote>",
+        "<div class=\"gmail_quote\">",
+        "<div id=\"divRplyFwdMsg\">",
+        "<p>",
+        "</p>",
+        "<br>",
+        "<br/>",
+        "<td>",
+        "</tr>",
+        "<head>",
+        "</head>",
+        "<body>",
+        "<title>",
+        "<title/>",
+        "</title>",
+        "<script>",
+        "<script/>",
+        "</script>",
+        "<script><!--",
+        "<!--<script>",
+        "-->",
+        "<style>",
+        "</style>",
+        "<textarea>",
+        "</textarea>",
+        "<xmp>",
+        "</xmp>",
+        "<noscript>",
+        "<plaintext>",
+        "<iframe>",
+        "</iframe>",
+        "<!-- a comment -->",
+        "<!--",
+        "<!DOCTYPE html>",
+        "<![CDATA[ x ]]>",
+        "<?php x ?>",
+        "</>",
+        "< a>",
+        "<a<b>",
+        "Hello",
+        " world ",
+        "&amp;",
+        "&nbsp;",
+        "&notin;",
+        "&not",
+        "&#x41;",
+        "&#0;",
+        "&#128;",
+        "&#xD800;",
+        "&bogus;",
+        "&",
+        "<",
+        ">",
+        "\"",
+        "'",
+        "=",
+        "/",
+        "\n",
+        "\r\n",
+        "\r",
+        "\t",
+        "\0",
+        "\u{a0}",
+        "\u{feff}",
+        "é",
+        "日本",
+        "Grüße",
+    ];
+
+    proptest::proptest! {
+        /// Any mix of the pieces gives the view html5ever's tokenizer gave,
+        /// line numbers included.
+        #[test]
+        fn the_view_is_html5evers(
+            pieces in proptest::collection::vec(proptest::sample::select(PIECES), 0..40),
+        ) {
+            let html = pieces.concat();
+            proptest::prop_assert_eq!(HtmlView::parse(&html), reference::parse(&html));
+        }
+    }
+
+    #[test]
+    fn the_view_is_html5evers_on_every_fixture() {
+        let mut files = vec![std::path::PathBuf::from("fixtures")];
+        let mut parts = 0;
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                for entry in std::fs::read_dir(&path).unwrap() {
+                    files.push(entry.unwrap().path());
+                }
+                continue;
+            }
+            let Ok(raw) = std::fs::read(&path) else {
+                continue;
+            };
+            let Some(message) = mail_parser::MessageParser::default().parse(&raw) else {
+                continue;
+            };
+            for part in &message.parts {
+                if let mail_parser::PartType::Html(html) = &part.body {
+                    parts += 1;
+                    assert_eq!(HtmlView::parse(html), reference::parse(html), "{path:?}");
+                }
+            }
+        }
+        assert!(parts > 50, "{parts} HTML parts");
+    }
+
+    #[test]
+    fn lines_count_every_kind_of_line_break() {
+        let html = "a\r\nb\rc\n<a href=x>\r\n\r<img src=y\n>";
+        let view = HtmlView::parse(html);
+        assert_eq!(view.links[0].line, 4);
+        assert_eq!(view.images[0].line, 7);
+        assert_eq!(view, reference::parse(html));
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_nuls_are_not_text() {
+        let html = "\u{feff}a\0b <textarea>c\0d</textarea>";
+        assert_eq!(HtmlView::parse(html).text, "ab c\u{fffd}d");
+        assert_eq!(HtmlView::parse(html), reference::parse(html));
+    }
+
+    #[test]
+    fn the_first_of_repeated_attributes_counts() {
+        let view = HtmlView::parse("<a href=first href=second>x</a><img alt src=s alt=y>");
+        assert_eq!(view.links[0].href, "first");
+        assert_eq!(view.images[0].alt.as_deref(), Some(""));
     }
 }

@@ -32,6 +32,15 @@ impl Macros {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The bytes the macros take in memory, about.
+    pub fn bytes(&self) -> usize {
+        self.stages
+            .iter()
+            .flatten()
+            .map(|(n, v)| n.len() + v.len() + 2 * std::mem::size_of::<String>())
+            .sum()
+    }
+
     /// Forgets the stages after `stage`: its event starts them again.
     pub fn clear_after(&mut self, stage: u8) {
         if let Some(i) = index(stage) {

@@ -6,13 +6,15 @@
 //! follows one MTA connection and rebuilds each message (its macros kept
 //! per stage by `macros`), [`Gateway`]
 //! (`policy`) decides what happens to it, [`storm`] counts replies and
-//! senders across messages, `log` writes the decision log, and
-//! [`Server`] (`server`) accepts the MTA's connections and serves them;
+//! senders across messages, `log` writes the decision log,
+//! [`Server`] (`server`) accepts the MTA's connections and serves them
+//! from an event loop, and `budget` bounds the memory they hold together;
 //! [`tally`] reads the decision log back for `maillint report`, and
 //! [`simulate`] replays sent mail under two configurations. `metrics`
 //! counts decisions for Prometheus, served over HTTP by `http`.
 //! Their settings live with the configuration (`crate::config`).
 
+mod budget;
 mod http;
 mod log;
 mod macros;

@@ -1,11 +1,13 @@
 //! What the gateway does with a message: whether it is outgoing, its
 //! check and storm count, and the action its findings call for.
 
+use super::budget::Budget;
 use super::log::Log;
 use super::metrics::Metrics;
 use super::storm;
 use crate::config::{Action, Config, MilterConfig, Mode};
-use crate::finding::Finding;
+use crate::finding::{Finding, Severity};
+use crate::hold::{Hold, Holder};
 use crate::linter::{Linter, Selection};
 use crate::message::Field;
 use std::io::Write;
@@ -19,6 +21,12 @@ pub struct Gateway {
     storm: Option<storm::Storm>,
     pub(super) log: Log,
     pub(super) metrics: Metrics,
+    /// The bytes held for all connections at once.
+    pub(super) budget: Budget,
+    /// Held mail, where an action is `confirm`.
+    holder: Option<Holder>,
+    /// `[hold] help`: where senders ask, in the text of a rejection.
+    pub(super) help: Option<String>,
 }
 
 /// What the gateway decided for one message, and what to tell the MTA.
@@ -42,6 +50,10 @@ pub struct Decision {
     /// Rules the sender's `X-Maillint-Allow` silenced (only where
     /// `[milter] inline_allow` honours it).
     pub allowed: Vec<String>,
+    /// The severity of the worst finding that counts, when one does.
+    pub worst: Option<Severity>,
+    /// The message's subject, decoded, when it was read (for held mail).
+    pub subject: Option<String>,
 }
 
 impl Decision {
@@ -54,6 +66,8 @@ impl Decision {
             lines: Vec::new(),
             fault: None,
             allowed: Vec::new(),
+            worst: None,
+            subject: None,
         }
     }
 
@@ -95,12 +109,19 @@ pub struct Envelope {
 
 impl Gateway {
     /// The gateway over a configuration: `log` receives one line per
-    /// decision.
+    /// decision. Without the held-mail store (a replay decides, holds
+    /// nothing): a `confirm` it meets asks for a later try.
     pub fn new(config: Config, log: Box<dyn Write + Send>) -> Result<Gateway, String> {
-        Gateway::with_log(config, Log::new(log))
+        Gateway::assemble(config, Log::new(log), false)
     }
 
+    /// The gateway that serves the MTA: with the held-mail store, opened
+    /// now so that a store it cannot write stops the start.
     pub(super) fn with_log(config: Config, log: Log) -> Result<Gateway, String> {
+        Gateway::assemble(config, log, true)
+    }
+
+    fn assemble(config: Config, log: Log, holds: bool) -> Result<Gateway, String> {
         let settings = config.milter.clone();
         // A misspelt rule would be enforced while the site believes it
         // tried out.
@@ -119,12 +140,19 @@ impl Gateway {
         } else {
             None
         };
+        let budget = Budget::new(settings.memory_budget_mb.saturating_mul(1 << 20));
         // At the gateway the sender's own allowances would switch its checks
         // off for their message: ignored unless the site wants them.
         let selection = Selection {
             no_inline_allow: !settings.inline_allow,
             ..Selection::default()
         };
+        let holder = if holds && confirms(&config) {
+            Some(Holder::new(config.hold.clone())?)
+        } else {
+            None
+        };
+        let help = config.hold.help.clone();
         let linter = Linter::new(config, &selection).map_err(|e| e.to_string())?;
         // Said once, in the log where the gateway's administrator looks.
         for warning in linter.warnings() {
@@ -136,7 +164,21 @@ impl Gateway {
             storm,
             log,
             metrics: Metrics::new(),
+            budget,
+            holder,
+            help,
         })
+    }
+
+    /// Bytes held now for all connections (messages being rebuilt,
+    /// envelopes, events being read), at most `[milter] memory_budget_mb`.
+    pub fn held_bytes(&self) -> u64 {
+        self.budget.held()
+    }
+
+    /// The most [`held_bytes`](Self::held_bytes) has been.
+    pub fn held_bytes_peak(&self) -> u64 {
+        self.budget.peak()
     }
 
     /// What an administrator checks first, for the start-up line: the
@@ -174,6 +216,34 @@ impl Gateway {
             super::log::quoted(&outgoing.join(", ")),
             super::log::quoted(&storm)
         )
+    }
+
+    /// Records a message the MTA is told to hold for its sender's
+    /// confirmation (`maillint web` tells the sender).
+    pub(super) fn hold(&self, envelope: &Envelope, decision: &Decision) -> Result<(), String> {
+        let holder = self
+            .holder
+            .as_ref()
+            .ok_or("no held-mail store is configured")?;
+        let queue_id = envelope
+            .queue_id
+            .as_deref()
+            .filter(|id| crate::hold::mta::valid_queue_id(id))
+            .ok_or("the MTA gave no queue id (Postfix: macro i)")?;
+        let now = crate::hold::now();
+        holder.hold(
+            &Hold {
+                queue_id,
+                sender: &envelope.sender,
+                recipients: &envelope.recipients,
+                subject: decision.subject.as_deref().unwrap_or(""),
+                findings: &decision.lines,
+                rules: &decision.rules,
+                worst: decision.worst,
+            },
+            now,
+        )?;
+        Ok(())
     }
 
     pub(super) fn max_message_size(&self) -> u64 {
@@ -295,6 +365,7 @@ impl Gateway {
                 Err(panic) => return fault(format!("internal error ({panic})")),
             };
         let mut decision = self.decide(&findings);
+        decision.subject = message.subject.clone();
         // Only messages that go out (or may, from quarantine) count: a
         // refused message reached nobody, and its sender may fix and resend.
         // One refused only in audit did go out.
@@ -347,11 +418,12 @@ impl Gateway {
         counted.sort_by_key(|f| std::cmp::Reverse(f.severity));
         let mut decision = Decision {
             allowed,
+            worst: counted.first().map(|f| f.severity),
             ..Decision::accept()
         };
         for f in &counted {
             let audited = self.audits(Some(&f.rule));
-            decision.raise(self.settings.action_for(f.severity), audited);
+            decision.raise(self.settings.action_for(f.severity, &f.rule), audited);
             if !decision.rules.iter().any(|r| *r == f.rule) {
                 decision.rules.push(f.rule.to_string());
                 if audited {
@@ -384,6 +456,17 @@ impl Gateway {
         decision.raise(action, self.audits(None));
         decision
     }
+}
+
+/// Whether any action of the configuration is `confirm`: only then does
+/// the gateway need its held-mail store.
+fn confirms(config: &Config) -> bool {
+    let m = &config.milter;
+    [m.error, m.warning, m.info, m.on_fault, m.on_oversize]
+        .into_iter()
+        .chain(m.rule_actions.values().copied())
+        .chain(config.storm.enabled.then_some(config.storm.action))
+        .any(|a| a == Action::Confirm)
 }
 
 /// The envelope sender's domain, lowercased, without a final dot.

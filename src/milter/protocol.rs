@@ -252,8 +252,11 @@ pub fn decode(code: u8, data: Vec<u8>) -> Result<Command, ProtocolError> {
         }
         b'H' => Command::Helo(first_string(&data).ok_or(malformed("helo", "unterminated"))?),
         b'M' | b'R' => {
+            // An empty MAIL address is the null sender, as Postfix passes
+            // on mail submitted locally with `sendmail -f ''`; a recipient
+            // must have one.
             let args: Vec<String> = strings(&data)
-                .filter(|s| s.first().is_some_and(|a| !a.is_empty()))
+                .filter(|s| s.first().is_some_and(|a| code == b'M' || !a.is_empty()))
                 .ok_or(malformed("envelope", "no address"))?
                 .into_iter()
                 .map(lossy)
@@ -471,6 +474,11 @@ mod tests {
                 "SIZE=100".into()
             ]))
         );
+        // The null sender as Postfix passes it for `sendmail -f ''`.
+        assert_eq!(
+            read_one(&packet(b'M', b"\0")).unwrap(),
+            Some(Command::Mail(vec![String::new()]))
+        );
         assert_eq!(
             read_one(&packet(b'L', b"Subject\0two\n\tlines\0")).unwrap(),
             Some(Command::Header {
@@ -514,7 +522,7 @@ mod tests {
             (b'C', b"host\x004\0"),
             (b'H', b"helo"),
             (b'M', b""),
-            (b'M', b"\0"),
+            (b'R', b"\0"),
             (b'L', b"Subject\0"),
             (b'L', b"\0value\0"),
             (b'L', b"a\0b\0c\0"),

@@ -2,13 +2,10 @@
 //! message rebuilt from its header and body events, and the answer at
 //! end-of-message.
 
+use super::budget::Share;
 use super::macros::Macros;
-use super::protocol::{self, Command, ProtocolError, Reply, action, flag};
+use super::protocol::{self, Command, Reply, action, flag};
 use super::{Action, Decision, Envelope, Gateway};
-use std::io::{BufReader, Read, Write};
-
-pub(super) trait Stream: Read + Write + Send {}
-impl<T: Read + Write + Send> Stream for T {}
 
 /// Protocol flags asked of the MTA (it grants those it can): no HELO,
 /// DATA or unknown SMTP commands, which maillint has no use for, and
@@ -32,32 +29,9 @@ const WANTED_ACTIONS: u32 = action::ADD_HEADERS | action::CHANGE_HEADERS | actio
 /// The header a tagged message gets.
 const TAG_HEADER: &str = "X-Maillint";
 
-/// Serves one connection to its end, logging how it ended when that was
-/// not a clean quit. A panic here ends this connection only. `pipelined`:
-/// the MTA may send events without waiting for their answers (see
-/// `super::server::Server::run`).
-pub(super) fn serve_connection(gateway: &Gateway, mut stream: Box<dyn Stream>, pipelined: bool) {
-    let _open = gateway.metrics.connection();
-    let mut session = Session::new(gateway, pipelined);
-    let outcome = crate::guard::catch_panic(|| session.run(&mut stream));
-    let problem = match outcome {
-        Ok(Ok(())) if session.in_message => {
-            "the MTA closed the connection in the middle of a message".to_string()
-        }
-        Ok(Ok(())) => return,
-        Ok(Err(e)) if e.is_timeout() => format!(
-            "the MTA was silent for {} s; connection closed",
-            gateway.settings.timeout
-        ),
-        Ok(Err(e)) => format!("connection closed: {e}"),
-        Err(panic) => format!("internal error, connection closed: {panic}"),
-    };
-    gateway
-        .log
-        .line(&format!("maillint milter: {problem}{}", session.during()));
-}
-
-struct Session<'g> {
+/// One MTA connection as a state machine: events in, answers out. The
+/// server reads the events and writes the answers (`super::server`).
+pub(super) struct Session<'g> {
     gateway: &'g Gateway,
     /// Flags wanted of the MTA on this connection.
     wanted: u32,
@@ -76,6 +50,14 @@ struct Session<'g> {
     /// The message as rebuilt so far (outgoing mail only).
     raw: Vec<u8>,
     oversize: bool,
+    /// What the message holds of the gateway's memory budget: the
+    /// rebuilt bytes and the envelope's recipients.
+    held: Share<'g>,
+    /// What the connection's macros hold of it.
+    macros_held: Share<'g>,
+    /// Why the message cannot be checked now: a limit of the gateway's
+    /// own was reached, and the MTA is asked to try again later.
+    over_limit: Option<String>,
     /// How many `X-Maillint-Allow` and `X-Maillint` headers the message
     /// came with: removed before it goes out.
     allow_headers: u32,
@@ -83,14 +65,14 @@ struct Session<'g> {
 }
 
 /// What to do after an event.
-enum Step {
+pub(super) enum Step {
     Silent,
     Send(Vec<Reply>),
     Close,
 }
 
 impl<'g> Session<'g> {
-    fn new(gateway: &'g Gateway, pipelined: bool) -> Self {
+    pub(super) fn new(gateway: &'g Gateway, pipelined: bool) -> Self {
         Session {
             gateway,
             wanted: if pipelined {
@@ -109,34 +91,20 @@ impl<'g> Session<'g> {
             message_id: None,
             raw: Vec::new(),
             oversize: false,
+            held: Share::new(&gateway.budget),
+            macros_held: Share::new(&gateway.budget),
+            over_limit: None,
             allow_headers: 0,
             tag_headers: 0,
         }
     }
 
-    fn run(&mut self, stream: &mut impl Stream) -> Result<(), ProtocolError> {
-        // A header may be as large as a whole message; body chunks are
-        // small (64 KB from Postfix and Sendmail).
-        let max_packet = self.gateway.max_message_size().saturating_add(64 * 1024);
-        // The MTA sends macros and their event together: buffered, a
-        // packet or two take one read instead of two each.
-        let mut stream = BufReader::new(stream);
-        while let Some(command) = protocol::read_command(&mut stream, max_packet)? {
-            match self.handle(command) {
-                Step::Silent => {}
-                Step::Send(replies) => {
-                    let bytes: Vec<u8> = replies.iter().flat_map(Reply::encode).collect();
-                    let stream = stream.get_mut();
-                    stream.write_all(&bytes)?;
-                    stream.flush()?;
-                }
-                Step::Close => return Ok(()),
-            }
-        }
-        Ok(())
+    /// Between MAIL and the end of the message.
+    pub(super) fn in_message(&self) -> bool {
+        self.in_message
     }
 
-    fn handle(&mut self, command: Command) -> Step {
+    pub(super) fn handle(&mut self, command: Command) -> Step {
         match command {
             Command::Negotiate {
                 version,
@@ -153,7 +121,17 @@ impl<'g> Session<'g> {
             }
             Command::Macros { stage, pairs } => {
                 self.macros.set(stage, pairs);
-                Step::Silent
+                // Kept for the whole connection: held with the rest.
+                if self.macros_held.resize(self.macros.bytes() as u64) {
+                    Step::Silent
+                } else {
+                    self.gateway.log.line(&format!(
+                        "maillint milter: limit reached: the macros would take the gateway past the {} it holds for all connections ([milter] memory_budget_mb); connection closed{}",
+                        crate::input::format_size(self.gateway.budget.limit()),
+                        self.during()
+                    ));
+                    Step::Close
+                }
             }
             Command::Connect {
                 family,
@@ -200,7 +178,7 @@ impl<'g> Session<'g> {
             Command::Rcpt(args) => {
                 self.macros.clear_after(b'R');
                 if let Some(address) = args.first() {
-                    self.envelope.recipients.push(unbracket(address));
+                    self.add_recipient(unbracket(address));
                 }
                 self.carry_on(flag::NO_REPLY_RCPT)
             }
@@ -289,7 +267,7 @@ impl<'g> Session<'g> {
     }
 
     /// The message in progress, for a log line about what happened to it.
-    fn during(&self) -> String {
+    pub(super) fn during(&self) -> String {
         if self.in_message {
             format!(
                 " (message queue_id={} sender={})",
@@ -307,15 +285,55 @@ impl<'g> Session<'g> {
 
     /// Adds rebuilt bytes, or drops the message once it is over the limit.
     fn append(&mut self, bytes: &[u8]) {
-        if self.oversize {
+        if self.oversize || self.over_limit.is_some() {
             return;
         }
         if (self.raw.len() + bytes.len()) as u64 > self.gateway.max_message_size() {
             self.oversize = true;
             self.raw = Vec::new();
-        } else {
+        } else if self.hold(bytes.len()) {
             self.raw.extend_from_slice(bytes);
         }
+    }
+
+    /// Adds an envelope recipient, within `max_recipients` and the budget.
+    fn add_recipient(&mut self, address: String) {
+        if self.over_limit.is_some() {
+            return;
+        }
+        let max = self.gateway.settings.max_recipients;
+        if self.envelope.recipients.len() >= max {
+            self.reach_limit(format!(
+                "more than {max} recipients ([milter] max_recipients)"
+            ));
+        } else if self.hold(address.len() + std::mem::size_of::<String>()) {
+            self.envelope.recipients.push(address);
+        }
+    }
+
+    /// Takes `bytes` from the gateway's memory budget for this message.
+    fn hold(&mut self, bytes: usize) -> bool {
+        let held = self.held.grow(bytes as u64);
+        if !held {
+            let budget = crate::input::format_size(self.gateway.budget.limit());
+            self.reach_limit(format!(
+                "the gateway holds {budget} for messages being received ([milter] memory_budget_mb)"
+            ));
+        }
+        held
+    }
+
+    /// Gives up on the message for a limit of the gateway's own: what it
+    /// held is let go at once, and it is answered with a temporary failure.
+    fn reach_limit(&mut self, limit: String) {
+        self.gateway.log.line(&format!(
+            "maillint milter: limit reached: {limit}; the message will get a temporary failure{}",
+            self.during()
+        ));
+        self.raw = Vec::new();
+        self.envelope.recipients = Vec::new();
+        self.held.clear();
+        self.over_limit = Some(limit);
     }
 
     fn reset_message(&mut self) {
@@ -325,15 +343,25 @@ impl<'g> Session<'g> {
         self.message_id = None;
         self.raw = Vec::new();
         self.oversize = false;
+        self.held.clear();
+        self.over_limit = None;
         self.allow_headers = 0;
         self.tag_headers = 0;
     }
 
     fn end_of_message(&mut self) -> Vec<Reply> {
         self.envelope.queue_id = self.queue_id().map(str::to_string);
-        let decision = if !self.outgoing {
+        let mut decision = if !self.outgoing {
             // Only when the MTA skipped MAIL: nothing to judge.
             Decision::accept()
+        } else if let Some(limit) = &self.over_limit {
+            let mut decision = self
+                .gateway
+                .not_checked(Action::Tempfail, format!("limit reached: {limit}"));
+            decision.lines = vec![format!(
+                "maillint could not check this message now ({limit}); try again later"
+            )];
+            decision
         } else if self.oversize {
             let limit = crate::input::format_size(self.gateway.max_message_size());
             let mut decision = self.gateway.not_checked(
@@ -348,6 +376,20 @@ impl<'g> Session<'g> {
             let raw = std::mem::take(&mut self.raw);
             self.gateway.judge(raw, &self.envelope)
         };
+        // Where the MTA cannot hold, `answer` asks for a later try instead.
+        if decision.action == Action::Confirm
+            && self.actions & action::QUARANTINE != 0
+            && let Err(e) = self.gateway.hold(&self.envelope, &decision)
+        {
+            // Held without a record no one could find it: the sender's
+            // client tries again later instead.
+            self.gateway.log.line(&format!(
+                "maillint milter: cannot hold for confirmation: {}{}",
+                crate::guard::one_line(&e),
+                self.during()
+            ));
+            decision.action = Action::Tempfail;
+        }
         self.gateway
             .decided(&self.envelope, self.message_id.as_deref(), &decision);
         let mut replies = Vec::new();
@@ -359,6 +401,7 @@ impl<'g> Session<'g> {
             self.actions,
             self.flags & flag::HEADER_LEADING_SPACE != 0,
             self.envelope.local,
+            self.gateway.help.as_deref(),
         ));
         replies
     }
@@ -401,8 +444,15 @@ fn unbracket(address: &str) -> String {
 /// `leading_space`: the MTA takes header values as written, space after
 /// the colon included. `local`: submitted on the server itself, where the
 /// MTA turns a refusal into a bounce that repeats the reply once per
-/// recipient, so it is kept to one line.
-fn answer(decision: &Decision, allowed: u32, leading_space: bool, local: bool) -> Vec<Reply> {
+/// recipient, so it is kept to one line. `help`: where to ask, a last
+/// line of a rejection.
+fn answer(
+    decision: &Decision,
+    allowed: u32,
+    leading_space: bool,
+    local: bool,
+    help: Option<&str>,
+) -> Vec<Reply> {
     let first_line = if decision.fault.is_some() {
         "Message not delivered."
     } else {
@@ -421,6 +471,14 @@ fn answer(decision: &Decision, allowed: u32, leading_space: bool, local: bool) -
         }
     } else {
         lines.extend(decision.lines.iter().cloned());
+    }
+    if let Some(help) = help {
+        let line = format!("Questions, or if it must go out as it is: {help}");
+        if local {
+            lines[0].push_str(&format!(" {line}"));
+        } else {
+            lines.push(line);
+        }
     }
     let tempfail = || {
         vec![Reply::ReplyCode(protocol::smtp_reply(
@@ -455,7 +513,9 @@ fn answer(decision: &Decision, allowed: u32, leading_space: bool, local: bool) -
             ]
         }
         Action::Tag => vec![Reply::Continue],
-        Action::Quarantine if allowed & action::QUARANTINE != 0 => {
+        // Held for confirmation: held as quarantined, the sender told by
+        // mail (`Gateway::hold`, `maillint web`).
+        Action::Confirm | Action::Quarantine if allowed & action::QUARANTINE != 0 => {
             let mut reason = format!("maillint: {}", decision.lines.join("; "));
             if let Some((cut, _)) = reason.char_indices().nth(400) {
                 reason.truncate(cut);
@@ -465,7 +525,7 @@ fn answer(decision: &Decision, allowed: u32, leading_space: bool, local: bool) -
                 Reply::Continue,
             ]
         }
-        Action::Quarantine | Action::Tempfail => tempfail(),
+        Action::Confirm | Action::Quarantine | Action::Tempfail => tempfail(),
         Action::Reject => vec![Reply::ReplyCode(protocol::smtp_reply(
             "550", "5.7.1", &lines,
         ))],
@@ -475,49 +535,54 @@ fn answer(decision: &Decision, allowed: u32, leading_space: bool, local: bool) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex};
 
-    #[derive(Clone, Default)]
-    struct Log(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Log {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    /// A connection whose reading panics.
-    struct Panicking;
-
-    impl Read for Panicking {
-        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
-            panic!("boom");
-        }
-    }
-
-    impl Write for Panicking {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
+    fn decision(action: Action) -> Decision {
+        Decision {
+            action,
+            rules: vec!["cc-exposure".into()],
+            lines: vec!["error [cc-exposure]: 60 external addresses".into()],
+            ..Decision::accept()
         }
     }
 
     #[test]
-    fn a_panic_ends_its_connection_with_a_log_line() {
-        let log = Log::default();
-        let gateway =
-            Gateway::new(crate::config::Config::default(), Box::new(log.clone())).unwrap();
-        serve_connection(&gateway, Box::new(Panicking), false);
-        let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
-        assert_eq!(
-            text,
-            "maillint milter: internal error, connection closed: boom\n"
+    fn a_rejection_says_where_to_ask() {
+        let help = Some("helpdesk@example.org");
+        let replies = answer(&decision(Action::Reject), 0, false, false, help);
+        let [Reply::ReplyCode(text)] = &replies[..] else {
+            panic!("{replies:?}")
+        };
+        assert!(
+            text.ends_with(
+                "550 5.7.1 Questions, or if it must go out as it is: helpdesk@example.org"
+            ),
+            "{text}"
         );
+        let replies = answer(&decision(Action::Reject), 0, false, true, help);
+        let [Reply::ReplyCode(text)] = &replies[..] else {
+            panic!("{replies:?}")
+        };
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.contains("Questions, or if it must go out as it is: helpdesk@example.org"));
+    }
+
+    #[test]
+    fn confirm_holds_as_quarantine_does_or_asks_for_a_later_try() {
+        let held = answer(
+            &decision(Action::Confirm),
+            action::QUARANTINE,
+            false,
+            false,
+            None,
+        );
+        assert!(
+            matches!(&held[..], [Reply::Quarantine(_), Reply::Continue]),
+            "{held:?}"
+        );
+        let cannot = answer(&decision(Action::Confirm), 0, false, false, None);
+        let [Reply::ReplyCode(text)] = &cannot[..] else {
+            panic!("{cannot:?}")
+        };
+        assert!(text.starts_with("451"), "{text}");
     }
 }

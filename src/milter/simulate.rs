@@ -130,7 +130,8 @@ pub fn simulate(inputs: &[Input], current: Config, new: Config) -> Result<Simula
         };
         let (before, after) = (judge(&current, &message), judge(&new, &message));
         simulation.messages += 1;
-        let stopped = |action: Action| action >= Action::Quarantine;
+        // Held for the sender's confirmation is stopped too, until released.
+        let stopped = |action: Action| action >= Action::Confirm;
         let change = match (stopped(before.action), stopped(after.action)) {
             _ if before.action == after.action => None,
             (false, true) => Some(Change::NewlyStopped),

@@ -138,6 +138,7 @@ fn parse_action(name: &str) -> Option<Action> {
     [
         Action::Accept,
         Action::Tag,
+        Action::Confirm,
         Action::Quarantine,
         Action::Tempfail,
         Action::Reject,

@@ -83,7 +83,16 @@ fn visible_chars(text: &str) -> u64 {
 }
 
 fn html_chars(part: &BodyPart) -> u64 {
-    part.html().map_or(0, |v| visible_chars(&v.text))
+    part.html().map_or(0, |v| view_visible_chars(&v.text))
+}
+
+/// [`visible_chars`] of an HTML view's text, where the only whitespace is
+/// the single space or line break the view puts between words: the
+/// characters (bytes that do not continue one) that are neither.
+fn view_visible_chars(text: &str) -> u64 {
+    text.bytes()
+        .filter(|&b| !matches!(b, b' ' | b'\n') && (b as i8) >= -0x40)
+        .count() as u64
 }
 
 /// What a text alternative says in words of its own: its visible
@@ -207,6 +216,23 @@ impl Rule for HtmlOnly {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn visible_characters_of_a_view_are_counted_by_byte() {
+        use crate::message::HtmlView;
+        for html in [
+            "<p>Hello &amp; welcome,\n <b>Ann</b></p>",
+            "Gr\u{fc}\u{df}e\u{a0}\u{3000}\u{65e5}\u{672c} <br> x",
+            "",
+        ] {
+            let text = HtmlView::parse(html).text;
+            assert_eq!(
+                super::view_visible_chars(&text),
+                super::visible_chars(&text),
+                "{text:?}"
+            );
+        }
+    }
 
     #[test]
     fn documented_options_are_the_defaults() {

@@ -3,6 +3,7 @@ use super::{Context, Rule, declare_rule, plural};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
 use crate::message::{BodyPart, HtmlLink, url_host, url_scheme};
+use std::borrow::Cow;
 
 declare_rule! {
     /// ## What it checks
@@ -101,8 +102,13 @@ impl Rule for InsecureLink {
             let mut dangerous = Vec::new();
             let mut plain_http = Vec::new();
             for link in view.links.iter().filter(|l| !l.quoted) {
-                // Browsers ignore tabs and newlines inside a scheme.
-                let href: String = link.href.chars().filter(|c| !c.is_whitespace()).collect();
+                // Browsers ignore tabs and newlines inside a scheme (a
+                // copy only for the few links that have any).
+                let href: Cow<'_, str> = if link.href.contains(char::is_whitespace) {
+                    Cow::Owned(link.href.chars().filter(|c| !c.is_whitespace()).collect())
+                } else {
+                    Cow::Borrowed(&link.href)
+                };
                 match url_scheme(&href).as_deref() {
                     Some(s @ ("javascript" | "vbscript" | "data")) => {
                         dangerous.push((link, format!("`{s}:…`")));

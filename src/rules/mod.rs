@@ -37,6 +37,7 @@ mod personal_data;
 mod personal_sender;
 mod recipient_count;
 mod reply_all_to_list;
+mod salutation_mismatch;
 mod sender_alignment;
 mod shared;
 mod template_placeholder;
@@ -56,6 +57,7 @@ pub static REGISTRY: &[&RuleInfo] = &[
     &data_attachment::RULE,
     &invalid_address::RULE,
     &lookalike_domain::RULE,
+    &salutation_mismatch::RULE,
     &external_recipients::RULE,
     &duplicate_recipient::RULE,
     &personal_sender::RULE,

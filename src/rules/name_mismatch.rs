@@ -43,6 +43,10 @@ declare_rule! {
     /// Pick the address you meant. If the person has really moved, send it:
     /// once learned, the new address is familiar too.
     ///
+    /// With `[history] hash_key_file` the index keeps addresses only as
+    /// keyed hashes, and the finding says "you have written to this name at
+    /// another address 30 times" without showing it.
+    ///
     /// ## Options
     /// None of its own. The index is `[history] index` (default
     /// `$XDG_DATA_HOME/maillint/history.sqlite`).
@@ -98,6 +102,26 @@ impl Rule for NameMismatch {
             let Some(evidence) = slip(history, &addr, r.first().name, known.as_ref()) else {
                 continue;
             };
+            if evidence.is_hidden() {
+                // A hashed index: the other address cannot be shown.
+                let what = if r.first().name.is_some() {
+                    "this name"
+                } else {
+                    "this local part"
+                };
+                out.push(
+                    Diagnostic::new(
+                        Severity::Warning,
+                        format!(
+                            "you have written to {what} at another address {}; never to {addr}",
+                            evidence.times_and_when()
+                        ),
+                        location(r),
+                    )
+                    .help("check the address: the history keeps addresses only as hashes"),
+                );
+                continue;
+            }
             let message = match (&known, r.first().name) {
                 (Some(known), Some(name)) => format!(
                     "you have written to {name} at {} {}; {addr} is {}, never {name}",
@@ -131,7 +155,7 @@ fn slip(
         let namesakes = history.named(name);
         if !namesakes.is_empty() {
             // Written to under this name before: whoever it is, it is no slip.
-            if namesakes.iter().any(|k| k.addr == addr) {
+            if namesakes.iter().any(|k| history.is_address(&k.addr, addr)) {
                 return None;
             }
             // A known address under another's name: a slip only when the

@@ -173,3 +173,44 @@ impl Mta {
         }
     }
 }
+
+/// A macro event for `stage` with one macro, `{name}`, of `size` bytes.
+pub fn macro_packet(stage: u8, name: &str, size: usize) -> Vec<u8> {
+    let mut data = vec![stage];
+    data.extend_from_slice(format!("{{{name}}}\0").as_bytes());
+    data.extend(std::iter::repeat_n(b'x', size));
+    data.push(0);
+    let mut packet = u32::try_from(data.len() + 1)
+        .unwrap()
+        .to_be_bytes()
+        .to_vec();
+    packet.push(b'D');
+    packet.extend_from_slice(&data);
+    packet
+}
+
+impl Mta {
+    /// A message from the submission service with `count` recipients,
+    /// written in batches of a megabyte; the answer to its end.
+    pub fn flood_recipients(&mut self, count: u32) -> (u8, Vec<u8>) {
+        self.submission();
+        self.send(b'M', b"<jane@example.org>\0");
+        assert_eq!(self.receive().0, b'c');
+        let mut batch = Vec::with_capacity(2 << 20);
+        for i in 0..count {
+            let rcpt = format!("<r{i}@partner.example>\0");
+            batch.extend_from_slice(&u32::try_from(rcpt.len() + 1).unwrap().to_be_bytes());
+            batch.push(b'R');
+            batch.extend_from_slice(rcpt.as_bytes());
+            if batch.len() >= 1 << 20 {
+                self.stream.write_all(&batch).unwrap();
+                batch.clear();
+            }
+        }
+        self.stream.write_all(&batch).unwrap();
+        self.send(b'L', b"From\0 Jane <jane@example.org>\0");
+        self.send(b'N', b"");
+        self.send(b'E', b"Hello.\r\n");
+        self.receive()
+    }
+}

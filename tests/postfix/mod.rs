@@ -88,6 +88,27 @@ impl Sink {
         None
     }
 
+    /// Every message delivered so far, in order.
+    pub fn all(&self) -> Vec<Vec<u8>> {
+        self.messages.lock().unwrap().clone()
+    }
+
+    /// The first message containing `text`, once delivered (up to 30 s).
+    pub fn wait_for_text(&self, text: &str) -> Option<Vec<u8>> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Some(m) = self
+                .all()
+                .into_iter()
+                .find(|m| m.windows(text.len()).any(|w| w == text.as_bytes()))
+            {
+                return Some(m);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
     /// The message whose Message-ID is `id`, if delivered by now.
     pub fn find(&self, id: &str) -> Option<Vec<u8>> {
         let needle = format!("Message-ID: {id}\r\n");
@@ -166,6 +187,10 @@ impl Postfix {
     fn launch(maillint: &Path, maillint_toml: Option<&str>, unix: bool, sink: &Sink) -> Postfix {
         let dir = tempfile::TempDir::new().unwrap();
         let root = dir.path();
+        // `@ROOT@` in maillint's configuration: the instance's directory
+        // (its Postfix configuration is in conf/).
+        let maillint_toml = maillint_toml.map(|t| t.replace("@ROOT@", &root.display().to_string()));
+        let maillint_toml = maillint_toml.as_deref();
         // Postfix's own user must reach the queue inside the temp dir.
         chmod(root, 0o755);
         for sub in ["conf", "queue", "data"] {
@@ -276,6 +301,11 @@ postlog unix-dgram n - n - 1 postlogd
 
     fn conf(&self) -> PathBuf {
         self.dir.path().join("conf")
+    }
+
+    /// The instance's directory (`@ROOT@` in maillint's configuration).
+    pub fn root(&self) -> &Path {
+        self.dir.path()
     }
 
     /// The milter's process id, when there is a milter.
@@ -655,6 +685,40 @@ pub fn submit_bcc_to_all_staff(port: u16) -> (u16, String) {
         &["jane@example.org", "all-staff@example.org"],
         &jane_to_herself("<bcc@example.org>"),
     )
+}
+
+/// Whether `program` can be run here (as root, for Postfix); panics under
+/// CI when it cannot.
+pub fn available(program: &str, needs_root: bool) -> bool {
+    let missing = if !Path::new(program).exists() {
+        Some(format!("{program} is not installed (.ci/run installs it)"))
+    } else if needs_root && !is_root() {
+        Some(format!("{program} must be started as root"))
+    } else {
+        None
+    };
+    match missing {
+        None => true,
+        Some(why) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("{why}; CI runs these tests")
+        }
+        Some(why) => {
+            // Straight to the process's standard error, which the test
+            // harness does not capture, so the skip shows beside `ok`.
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                format!("SKIPPED: {why} (under CI=true this fails)\n").as_bytes(),
+            );
+            false
+        }
+    }
+}
+
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
 }
 
 /// `text` with CRLF line ends, as SMTP carries it.

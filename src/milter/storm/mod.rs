@@ -14,11 +14,10 @@ mod store;
 
 pub use self::memory::MemoryStore;
 pub use self::redis::RedisStore;
-pub use self::store::Store;
+pub use self::store::{Count, Counted, Limits, ReplyCount, Secret, Store};
 
 use crate::config::StormConfig;
 use crate::message::{Message, strip_subject_prefixes};
-use crate::numbers::fnv1a;
 use std::time::Duration;
 
 /// The storm rules over a store.
@@ -47,9 +46,10 @@ impl Storm {
         let store: Box<dyn Store> = match &settings.store {
             Some(url) => Box::new(RedisStore::new(
                 url,
+                &settings.key_prefix,
                 Duration::from_millis(settings.store_timeout_ms.max(1)),
             )?),
-            None => Box::new(MemoryStore::default()),
+            None => Box::new(MemoryStore::new(settings.memory_entries)),
         };
         Ok(Storm::with_store(settings, store))
     }
@@ -75,7 +75,9 @@ impl Storm {
             }
             None => url.clone(),
         };
-        match self.store.get("maillint:storm:hello", 0) {
+        // Asking for the installation's secret is a round trip, and keeps
+        // the secret for the first message.
+        match self.store.secret() {
             Ok(_) => format!("{url} (answered)"),
             Err(e) => format!("{url} (not answering: {})", crate::guard::one_line(&e)),
         }
@@ -107,88 +109,69 @@ impl Storm {
         now: u64,
     ) -> Result<Option<Blocked>, String> {
         let s = &self.settings;
-        if !s.enabled || !(mass || reach >= s.audience) {
+        let counts_reply = message.is_reply;
+        let counts_sender = s.sender_limit_per_hour > 0;
+        if !s.enabled || !(mass || reach >= s.audience) || !(counts_reply || counts_sender) {
             return Ok(None);
         }
+        let secret = self.store.secret()?;
+        let count = Count {
+            reply: counts_reply.then(|| thread(message, secret)),
+            sender: counts_sender.then(|| secret.hash(sender.to_ascii_lowercase().as_bytes())),
+        };
+        let limits = Limits {
+            window: s.window_minutes * 60,
+            block: s.block_hours * 3600,
+            max_replies: s.max_replies,
+            sender_per_hour: s.sender_limit_per_hour,
+        };
         let people = if mass {
             "a mass list".to_string()
         } else {
             format!("{reach} people")
         };
-        if message.is_reply {
-            let block = Duration::from_secs(s.block_hours * 3600);
-            let window = Duration::from_secs(s.window_minutes * 60);
-            let thread = self.thread(message, block, now)?;
-            let blocked_key = format!("maillint:storm:blocked:{thread:016x}");
-            if self.store.get(&blocked_key, now)?.is_some() {
-                return Ok(Some(Blocked {
-                    reason: format!(
-                        "Reply-all storm: replies to everyone in this thread are paused (for {} hours after it had more than {} replies to a large audience within {} minutes). Reply to the sender only.",
-                        s.block_hours, s.max_replies, s.window_minutes
-                    ),
-                }));
-            }
-            let count = self.store.increment(
-                &format!("maillint:storm:replies:{thread:016x}"),
-                window,
-                now,
-            )?;
-            if count > s.max_replies {
-                self.store.set(&blocked_key, 1, block, now)?;
-                return Ok(Some(Blocked {
-                    reason: format!(
-                        "Reply-all storm: this is reply {count} to {people} in this thread within {} minutes; replies to everyone in it are paused for {} hours. Reply to the sender only.",
-                        s.window_minutes, s.block_hours
-                    ),
-                }));
-            }
-        }
-        if s.sender_limit_per_hour > 0 {
-            let key = format!(
-                "maillint:storm:sender:{:016x}",
-                fnv1a(sender.to_ascii_lowercase().as_bytes())
-            );
-            let count = self.store.increment(&key, Duration::from_secs(3600), now)?;
-            if count > s.sender_limit_per_hour {
-                return Ok(Some(Blocked {
-                    reason: format!(
-                        "Sending limit: message {count} to a large audience from this sender within an hour (the limit is {}).",
-                        s.sender_limit_per_hour
-                    ),
-                }));
-            }
-        }
-        Ok(None)
+        let reason = match self.store.count(&count, &limits, now)? {
+            Counted::Pass => return Ok(None),
+            Counted::Paused => format!(
+                "Reply-all storm: replies to everyone in this thread are paused (for {} hours after it had more than {} replies to a large audience within {} minutes). Reply to the sender only.",
+                s.block_hours, s.max_replies, s.window_minutes
+            ),
+            Counted::Storm(count) => format!(
+                "Reply-all storm: this is reply {count} to {people} in this thread within {} minutes; replies to everyone in it are paused for {} hours. Reply to the sender only.",
+                s.window_minutes, s.block_hours
+            ),
+            Counted::SenderLimit(count) => format!(
+                "Sending limit: message {count} to a large audience from this sender within an hour (the limit is {}).",
+                s.sender_limit_per_hour
+            ),
+        };
+        Ok(Some(Blocked { reason }))
     }
 }
 
-impl Storm {
-    /// The thread a reply to a large audience is counted in, the same on
-    /// every gateway: its root, the first `References` id, else the
-    /// message it answers (`In-Reply-To`) or, when the gateway has seen
-    /// that message, the thread it was counted in, so that a client that
-    /// keeps only In-Reply-To stays in its storm. Only a reply with neither
-    /// header is counted by its subject (without reply prefixes, case and
-    /// spacing): by subject alone, unrelated threads with a subject as
-    /// common as "Update" would count together. The message is remembered
-    /// as part of its thread for `remember`.
-    fn thread(&self, message: &Message, remember: Duration, now: u64) -> Result<u64, String> {
-        let seen_key = |id: &str| format!("maillint:storm:thread-of:{:016x}", fnv1a(id.as_bytes()));
-        let thread = match (
-            first_id(message, "References"),
-            first_id(message, "In-Reply-To"),
-        ) {
-            (Some(root), _) => fnv1a(root.as_bytes()),
-            (None, Some(parent)) => match self.store.get(&seen_key(&parent), now)? {
-                Some(thread) => thread,
-                None => fnv1a(parent.as_bytes()),
-            },
-            (None, None) => subject_key(message),
-        };
-        if let Some(id) = first_id(message, "Message-ID") {
-            self.store.set(&seen_key(&id), thread, remember, now)?;
-        }
-        Ok(thread)
+/// The thread a reply to a large audience is counted in, the same on
+/// every gateway: its root, the first `References` id, else the message
+/// it answers (`In-Reply-To`) or, when the gateway has seen that message,
+/// the thread it was counted in (the store looks it up), so that a client
+/// that keeps only In-Reply-To stays in its storm. Only a reply with
+/// neither header is counted by its subject (without reply prefixes, case
+/// and spacing): by subject alone, unrelated threads with a subject as
+/// common as "Update" would count together. The message's own id is
+/// remembered as part of its thread.
+fn thread(message: &Message, secret: Secret) -> ReplyCount {
+    let hash = |id: &str| secret.hash(id.as_bytes());
+    let (thread, parent) = match (
+        first_id(message, "References"),
+        first_id(message, "In-Reply-To"),
+    ) {
+        (Some(root), _) => (hash(&root), None),
+        (None, Some(parent)) => (hash(&parent), Some(hash(&parent))),
+        (None, None) => (hash(&subject_key(message)), None),
+    };
+    ReplyCount {
+        thread,
+        parent,
+        id: first_id(message, "Message-ID").map(|id| hash(&id)),
     }
 }
 
@@ -203,13 +186,13 @@ fn first_id(message: &Message, name: &str) -> Option<String> {
 
 /// A reply without references, by its subject: without reply prefixes,
 /// case and spacing.
-fn subject_key(message: &Message) -> u64 {
+fn subject_key(message: &Message) -> String {
     let subject = message.subject.as_deref().unwrap_or("");
     let words: Vec<String> = strip_subject_prefixes(subject)
         .split_whitespace()
         .map(str::to_lowercase)
         .collect();
-    fnv1a(format!("subject:{}", words.join(" ")).as_bytes())
+    format!("subject:{}", words.join(" "))
 }
 
 #[cfg(test)]
@@ -232,7 +215,7 @@ mod tests {
     }
 
     fn storm(settings: StormConfig) -> Storm {
-        Storm::with_store(settings, Box::new(MemoryStore::default()))
+        Storm::with_store(settings, Box::new(MemoryStore::new(100_000)))
     }
 
     const MINUTE: u64 = 60;

@@ -1,107 +1,213 @@
-//! The storm counters in Redis, shared by several gateways.
+//! Storm counters in Redis, shared by every gateway that uses the same
+//! server (and key prefix).
 
-use super::Store;
-use std::sync::Mutex;
+use super::{Count, Counted, Limits, Secret, Store};
+use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-/// Counters in Redis, shared by every gateway that uses the same server.
-/// One connection, reopened after an error; after a failure the store is
-/// not tried again for a few seconds, so that a Redis outage costs each
-/// message nothing rather than a timeout.
+/// Connections to Redis, each message's count one script call on one of
+/// them (count.lua: a single round trip). Messages count at once, each on
+/// a connection of its own: no lock is held while Redis answers, so a
+/// slow Redis costs each message its own wait, not the sum of the others'.
+/// `timeout` bounds a message's whole wait: for a free connection, for
+/// connecting, and for the answer.
+///
+/// A connection that fails (Redis restarted, or a connection a firewall
+/// forgot) is replaced by a new one and the count tried again once, in
+/// the same time; only when that fails too is the store down, and not
+/// tried again for a second, so that an outage costs a message nothing
+/// rather than a timeout.
 pub struct RedisStore {
     client: redis::Client,
+    prefix: String,
     timeout: Duration,
-    connection: Mutex<Option<redis::Connection>>,
-    failed_at: Mutex<Option<Instant>>,
+    script: redis::Script,
+    /// Connections not in use.
+    idle: Mutex<Vec<redis::Connection>>,
+    /// Connections in use, at most `POOL`.
+    busy: Mutex<usize>,
+    freed: Condvar,
+    down_since: Mutex<Option<Instant>>,
+    secret: OnceLock<Secret>,
 }
 
-const RETRY_AFTER: Duration = Duration::from_secs(5);
+/// Connections at most: Redis answers a count in microseconds, so these
+/// are enough for hundreds of messages at once; past them a message waits
+/// (within its timeout) for one to be free.
+const POOL: usize = 64;
+
+/// How long the store is left alone after it failed.
+const DOWN_FOR: Duration = Duration::from_secs(1);
+
+const COUNT: &str = include_str!("count.lua");
+
+/// Sets the installation's secret unless a gateway already did, and gives
+/// it: every gateway sharing the store hashes keys alike.
+const SECRET: &str = "redis.call('SET', KEYS[1], ARGV[1], 'NX') return redis.call('GET', KEYS[1])";
 
 impl RedisStore {
-    pub fn new(url: &str, timeout: Duration) -> Result<RedisStore, String> {
+    /// `url` is `redis://HOST:PORT` (or `redis+unix:///PATH`); keys start
+    /// with `prefix`.
+    pub fn new(url: &str, prefix: &str, timeout: Duration) -> Result<RedisStore, String> {
         let client = redis::Client::open(url).map_err(|e| format!("storm.store: {e}"))?;
         Ok(RedisStore {
             client,
-            timeout,
-            connection: Mutex::new(None),
-            failed_at: Mutex::new(None),
+            prefix: prefix.to_string(),
+            timeout: timeout.max(Duration::from_millis(1)),
+            script: redis::Script::new(COUNT),
+            idle: Mutex::new(Vec::new()),
+            busy: Mutex::new(0),
+            freed: Condvar::new(),
+            down_since: Mutex::new(None),
+            secret: OnceLock::new(),
         })
     }
 
+    /// Runs `f` on a connection before `timeout` is out.
     fn run<T>(
         &self,
-        f: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>,
+        f: impl Fn(&mut redis::Connection) -> redis::RedisResult<T>,
     ) -> Result<T, String> {
-        let mut failed_at = self.failed_at.lock().unwrap_or_else(|p| p.into_inner());
-        if failed_at.is_some_and(|t| t.elapsed() < RETRY_AFTER) {
-            return Err("unreachable (retrying in a few seconds)".into());
+        let deadline = Instant::now() + self.timeout;
+        if self
+            .down_since
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some_and(|t| t.elapsed() < DOWN_FOR)
+        {
+            return Err("unreachable (trying again in a second)".into());
         }
-        let mut slot = self.connection.lock().unwrap_or_else(|p| p.into_inner());
-        let result = self
-            .connected(&mut slot)
-            .and_then(|c| f(c).map_err(|e| e.to_string()));
-        match &result {
-            Ok(_) => *failed_at = None,
-            Err(_) => {
-                *slot = None;
-                *failed_at = Some(Instant::now());
-            }
-        }
+        let _slot = self.slot(deadline)?;
+        let result = self.attempt(&f, deadline);
+        *self.down_since.lock().unwrap_or_else(|p| p.into_inner()) =
+            result.is_err().then(Instant::now);
         result
     }
 
-    fn connected<'c>(
+    /// `f` on an idle connection, or on a new one; once more on a new
+    /// connection when a kept one turns out dead.
+    fn attempt<T>(
         &self,
-        slot: &'c mut Option<redis::Connection>,
-    ) -> Result<&'c mut redis::Connection, String> {
-        if slot.is_none() {
-            let connection = self
-                .client
-                .get_connection_with_timeout(self.timeout)
-                .map_err(|e| e.to_string())?;
-            connection
-                .set_read_timeout(Some(self.timeout))
-                .and_then(|()| connection.set_write_timeout(Some(self.timeout)))
-                .map_err(|e| e.to_string())?;
-            *slot = Some(connection);
+        f: &impl Fn(&mut redis::Connection) -> redis::RedisResult<T>,
+        deadline: Instant,
+    ) -> Result<T, String> {
+        let kept = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        if let Some(mut connection) = kept {
+            match call(&mut connection, f, deadline) {
+                Ok(value) => {
+                    self.keep(connection);
+                    return Ok(value);
+                }
+                Err(e) if !(e.is_io_error() || e.is_connection_dropped()) || e.is_timeout() => {
+                    return Err(e.to_string());
+                }
+                // Redis restarted or the connection was cut: the other
+                // kept connections went with it.
+                Err(_) => self.idle.lock().unwrap_or_else(|p| p.into_inner()).clear(),
+            }
         }
-        slot.as_mut().ok_or_else(|| "no connection".to_string())
+        let mut connection = self
+            .client
+            .get_connection_with_timeout(remaining(deadline)?)
+            .map_err(|e| e.to_string())?;
+        let value = call(&mut connection, f, deadline).map_err(|e| e.to_string())?;
+        self.keep(connection);
+        Ok(value)
+    }
+
+    fn keep(&self, connection: redis::Connection) {
+        self.idle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(connection);
+    }
+
+    /// Waits for fewer than `POOL` connections in use, until `deadline`.
+    fn slot(&self, deadline: Instant) -> Result<Slot<'_>, String> {
+        let mut busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
+        while *busy >= POOL {
+            let wait = remaining(deadline)?;
+            busy = self
+                .freed
+                .wait_timeout(busy, wait)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        *busy += 1;
+        Ok(Slot(self))
     }
 }
 
+/// A connection in use; freed when dropped.
+struct Slot<'s>(&'s RedisStore);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        *self.0.busy.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
+        self.0.freed.notify_one();
+    }
+}
+
+/// The time left before `deadline`, or the error saying it is out.
+fn remaining(deadline: Instant) -> Result<Duration, String> {
+    Some(deadline.saturating_duration_since(Instant::now()))
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| "no answer in time".to_string())
+}
+
+/// `f` on `connection`, answered by `deadline`.
+fn call<T>(
+    connection: &mut redis::Connection,
+    f: &impl Fn(&mut redis::Connection) -> redis::RedisResult<T>,
+    deadline: Instant,
+) -> redis::RedisResult<T> {
+    let left = Some(deadline.saturating_duration_since(Instant::now()))
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut))
+        })?;
+    connection.set_read_timeout(Some(left))?;
+    connection.set_write_timeout(Some(left))?;
+    f(connection)
+}
+
 impl Store for RedisStore {
-    fn increment(&self, key: &str, ttl: Duration, _now: u64) -> Result<u64, String> {
-        // SET NX EX opens the window, INCR counts in it (keeping its
-        // expiry), atomically.
-        self.run(|c| {
-            let (count,): (u64,) = redis::pipe()
-                .atomic()
-                .cmd("SET")
-                .arg(key)
-                .arg(0)
-                .arg("EX")
-                .arg(ttl.as_secs().max(1))
-                .arg("NX")
-                .ignore()
-                .cmd("INCR")
-                .arg(key)
-                .query(c)?;
-            Ok(count)
-        })
+    fn secret(&self) -> Result<Secret, String> {
+        if let Some(secret) = self.secret.get() {
+            return Ok(*secret);
+        }
+        let proposed = Secret::random().to_hex();
+        let key = format!("{}secret", self.prefix);
+        let script = redis::Script::new(SECRET);
+        let shared: String = self.run(|c| script.key(&key).arg(&proposed).invoke(c))?;
+        let secret = Secret::from_hex(&shared)
+            .ok_or_else(|| format!("{key} in Redis is not a maillint secret"))?;
+        Ok(*self.secret.get_or_init(|| secret))
     }
 
-    fn set(&self, key: &str, value: u64, ttl: Duration, _now: u64) -> Result<(), String> {
-        self.run(|c| {
-            redis::cmd("SET")
-                .arg(key)
-                .arg(value)
-                .arg("EX")
-                .arg(ttl.as_secs().max(1))
-                .query(c)
-        })
-    }
-
-    fn get(&self, key: &str, _now: u64) -> Result<Option<u64>, String> {
-        self.run(|c| redis::cmd("GET").arg(key).query(c))
+    fn count(&self, count: &Count, limits: &Limits, _now: u64) -> Result<Counted, String> {
+        let hex = |key: Option<u64>| key.map_or(String::new(), |k| format!("{k:016x}"));
+        let reply = count.reply.as_ref();
+        let (outcome, number): (u8, u64) = self.run(|c| {
+            self.script
+                .arg(&self.prefix)
+                .arg(if reply.is_some() { "1" } else { "0" })
+                .arg(hex(reply.map(|r| r.thread)))
+                .arg(hex(reply.and_then(|r| r.parent)))
+                .arg(hex(reply.and_then(|r| r.id)))
+                .arg(limits.window.max(1))
+                .arg(limits.block.max(1))
+                .arg(limits.max_replies)
+                .arg(hex(count.sender))
+                .arg(limits.sender_per_hour)
+                .invoke(c)
+        })?;
+        match outcome {
+            0 => Ok(Counted::Pass),
+            1 => Ok(Counted::Paused),
+            2 => Ok(Counted::Storm(number)),
+            3 => Ok(Counted::SenderLimit(number)),
+            _ => Err(format!("unexpected answer {outcome} from count.lua")),
+        }
     }
 }
