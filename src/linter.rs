@@ -339,6 +339,7 @@ mod tests {
 
     /// Learns `n` messages into `history`, the `n`th with `headers(n)`
     /// (From and To) and its own Message-ID.
+    #[cfg(feature = "history")]
     fn learn_n(history: &History, n: usize, headers: impl Fn(usize) -> String) {
         for i in 0..n {
             let sent = format!("{}Message-ID: <{i}@learned>\n\nx\n", headers(i));
@@ -347,6 +348,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "history")]
     #[test]
     fn damage_inside_the_address_table_is_as_loud_as_a_damaged_header() {
         let dir = tempfile::tempdir().unwrap();
@@ -394,6 +396,7 @@ mod tests {
         assert_eq!(loud.severity, Severity::Warning);
     }
 
+    #[cfg(feature = "history")]
     #[test]
     fn each_sender_is_judged_by_their_own_history_only() {
         let dir = tempfile::tempdir().unwrap();
@@ -433,6 +436,7 @@ mod tests {
         assert!(mentions_jane(&findings), "{findings:?}");
     }
 
+    #[cfg(feature = "history")]
     #[test]
     fn a_hashed_history_warns_without_showing_the_address() {
         let dir = tempfile::tempdir().unwrap();
@@ -493,12 +497,32 @@ mod tests {
         assert!(reader().with_hash_key(None).is_err());
         assert!(reader().with_hash_key(Some([7; 16])).is_err());
         config.history.hash_key_file = None;
-        let linter = Linter::new(config, &Selection::default()).unwrap();
+        let linter = Linter::new(config.clone(), &Selection::default()).unwrap();
         let msg = parse_rfc5322(
             b"From: me@example.org\nTo: Jane Smith <j@x.example>\n\nx\n",
             1,
         )
         .unwrap();
+        assert!(linter.check(&msg).iter().all(|f| f.rule != "name-mismatch"));
+        // Said to the caller, not printed.
+        assert_eq!(linter.warnings().len(), 1, "{:?}", linter.warnings());
+        assert!(
+            linter.warnings()[0].contains("it keeps addresses as keyed hashes"),
+            "{:?}",
+            linter.warnings()
+        );
+        // A key file that holds no key: a returned warning too, and the
+        // history rules are left out.
+        std::fs::write(&key_file, "not a key\n").unwrap();
+        config.history.hash_key_file = Some(key_file);
+        let linter = Linter::new(config, &Selection::default()).unwrap();
+        assert_eq!(linter.warnings().len(), 1, "{:?}", linter.warnings());
+        assert!(
+            linter.warnings()[0]
+                .contains("not 32 hexadecimal digits; checking without the history rules"),
+            "{:?}",
+            linter.warnings()
+        );
         assert!(linter.check(&msg).iter().all(|f| f.rule != "name-mismatch"));
     }
 

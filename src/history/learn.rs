@@ -778,7 +778,6 @@ pub fn learn_or_forget(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::Recall;
 
     fn index() -> (tempfile::TempDir, History) {
         let dir = tempfile::tempdir().unwrap();
