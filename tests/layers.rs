@@ -10,6 +10,9 @@
 //! calls — resolved from `crate::`, `super::` and `self::`, and through
 //! lib.rs's re-exports. Only test code (`#[cfg(test)]` items and modules)
 //! may reach anywhere.
+//!
+//! The same reading finds printing: the library returns values and
+//! warnings, and only the command line (src/cli/, the binary) prints them.
 // A test: a failed unwrap is a failed run, which is what it should be.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -46,7 +49,13 @@ struct Crate {
     modules: BTreeSet<Vec<String>>,
     /// The crate root's `use` items: name → what it stands for.
     reexports: BTreeMap<String, Vec<String>>,
+    /// Calls of the macros that write to stdout or stderr, outside tests:
+    /// `file:line: name!`.
+    prints: Vec<String>,
 }
+
+/// The macros that write to the terminal.
+const PRINTING: &[&str] = &["print", "println", "eprint", "eprintln", "dbg"];
 
 /// Whether a `#[cfg(...)]` predicate holds only in tests: `test`, or an
 /// `all(...)` with `test` among its parts.
@@ -307,6 +316,13 @@ impl<'ast> Visit<'ast> for Reader<'_> {
     }
 
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        if let Some(name) = mac.path.get_ident().map(ToString::to_string)
+            && PRINTING.contains(&name.as_str())
+        {
+            let line = mac.path.segments[0].ident.span().start().line;
+            let at = format!("{}:{line}: {name}!", self.shown.display());
+            self.krate.prints.push(at);
+        }
         self.tokens(mac.tokens.clone());
         visit::visit_macro(self, mac);
     }
@@ -521,6 +537,19 @@ fn layers_point_one_way() {
     assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
 }
 
+/// Only the command line prints: the library (lib.rs and every module
+/// under it, tests aside) calls no printing macro.
+#[test]
+fn only_the_command_line_prints() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let prints = read_crate(&src.join("lib.rs"), false).prints;
+    assert!(
+        prints.is_empty(),
+        "\nthe library prints:\n{}\n",
+        prints.join("\n")
+    );
+}
+
 /// The checker itself, on small trees that hide their imports in every way
 /// it reads.
 mod checker {
@@ -598,6 +627,19 @@ mod checker {
             ("src/testing.rs", "use crate::a;\n"),
         ]);
         assert_eq!(found, "");
+    }
+
+    #[test]
+    fn printing_is_found_outside_tests_only() {
+        let dir = tree(&[
+            ("src/lib.rs", "mod a;\n"),
+            (
+                "src/a.rs",
+                "pub fn f() {\n    if true { eprintln!(\"x\") }\n}\n#[cfg(test)]\nmod tests { fn t() { println!(\"y\") } }\n",
+            ),
+        ]);
+        let prints = super::read_crate(&dir.path().join("src/lib.rs"), false).prints;
+        assert_eq!(prints, ["src/a.rs:2: eprintln!"]);
     }
 
     #[test]
