@@ -1,8 +1,11 @@
 //! The engine: the rules in force for a run, and checking one message.
 
+use crate::allow::allowed_rules;
 use crate::audience::{Audience, Org};
 use crate::config::{Config, ConfigError, RuleSettings};
 use crate::finding::{Diagnostic, Finding, Severity};
+use crate::history::Recall;
+#[cfg(feature = "history")]
 use crate::history::{self, History};
 use crate::message::Message;
 use crate::rules::{self, Context, REGISTRY, Rule};
@@ -11,9 +14,6 @@ use std::borrow::Cow;
 
 /// Recipients from which a message's rules run in parallel.
 const PARALLEL_RULES_FROM: usize = 10_000;
-
-/// The header a draft uses to silence named rules for itself, like `# noqa`.
-pub const ALLOW_HEADER: &str = "X-Maillint-Allow";
 
 struct ActiveRule {
     id: Cow<'static, str>,
@@ -29,7 +29,10 @@ pub struct Linter {
     rules: Vec<ActiveRule>,
     inline_allow: bool,
     /// The sender's history, for the history rules.
+    #[cfg(feature = "history")]
     history: Option<History>,
+    /// What the caller should tell the user; see [`Linter::warnings`].
+    warnings: Vec<String>,
 }
 
 /// Which rules a run uses, from `--select`, `--ignore` and
@@ -110,23 +113,32 @@ impl Linter {
                 });
             }
         }
-        let reads_history = active
-            .iter()
-            .any(|a| rules::HISTORY_RULES.contains(&a.id.as_ref()));
-        let history = match history::hash_key(&config) {
-            _ if !reads_history => None,
-            Ok(key) => history::index_path(&config).and_then(|path| open_history(&path, key)),
-            Err(e) => {
-                eprintln!(
-                    "maillint: warning: {e}; checking without the history rules ({})",
-                    rules::HISTORY_RULES.join(", ")
-                );
-                None
+        let org = Org::new(&config)?;
+        #[cfg_attr(not(feature = "history"), allow(unused_mut))]
+        let mut warnings = Vec::new();
+        #[cfg(feature = "history")]
+        let history = {
+            let reads_history = active
+                .iter()
+                .any(|a| rules::HISTORY_RULES.contains(&a.id.as_ref()));
+            match history::hash_key(&config) {
+                _ if !reads_history => None,
+                Ok(key) => history::index_path(&config)
+                    .and_then(|path| open_history(&path, key, &mut warnings)),
+                Err(e) => {
+                    warnings.push(format!(
+                        "{e}; checking without the history rules ({})",
+                        rules::HISTORY_RULES.join(", ")
+                    ));
+                    None
+                }
             }
         };
         Ok(Linter {
+            #[cfg(feature = "history")]
             history,
-            org: Org::new(&config)?,
+            warnings,
+            org,
             many_recipients: rules::many_recipients(&config),
             config,
             rules: active,
@@ -138,6 +150,37 @@ impl Linter {
         &self.config
     }
 
+    /// What setting up found wrong without stopping: the checks run, and
+    /// the caller says these once (the CLI on stderr, the gateway in its
+    /// log), as one line each without a `warning:` prefix.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// The index for the history rules, when there is one.
+    #[cfg(feature = "history")]
+    fn recall(&self) -> Option<&dyn Recall> {
+        self.history.as_ref().map(|h| h as _)
+    }
+
+    /// How many lookups in the index have failed, and the last failure.
+    #[cfg(feature = "history")]
+    fn lookup_failures(&self) -> Option<(u64, Option<String>)> {
+        self.history.as_ref().map(History::failures)
+    }
+
+    /// Without the `history` feature there is never an index: the history
+    /// rules stay silent.
+    #[cfg(not(feature = "history"))]
+    fn recall(&self) -> Option<&dyn Recall> {
+        None
+    }
+
+    #[cfg(not(feature = "history"))]
+    fn lookup_failures(&self) -> Option<(u64, Option<String>)> {
+        None
+    }
+
     /// Runs every active rule over one message.
     pub fn check(&self, message: &Message) -> Vec<Finding> {
         self.check_with_audience(message).0
@@ -146,7 +189,7 @@ impl Linter {
     /// [`check`](Self::check), with the message's audience as the rules saw
     /// it, for callers that need its reach too (the gateway's storm counts).
     pub fn check_with_audience<'m>(&'m self, message: &'m Message) -> (Vec<Finding>, Audience<'m>) {
-        self.check_judged_by(message, self.history.as_ref())
+        self.check_judged_by(message, self.recall())
     }
 
     /// [`check_with_audience`](Self::check_with_audience) for a gateway,
@@ -159,17 +202,26 @@ impl Linter {
         message: &'m Message,
         sender: &str,
     ) -> (Vec<Finding>, Audience<'m>) {
-        let view = self.history.as_ref().map(|h| h.for_sender(sender));
-        self.check_judged_by(message, view.as_ref())
+        #[cfg(feature = "history")]
+        {
+            let view = self.history.as_ref().map(|h| h.for_sender(sender));
+            self.check_judged_by(message, view.as_ref().map(|h| h as &dyn Recall))
+        }
+        // Without the feature there is no history to take a view of.
+        #[cfg(not(feature = "history"))]
+        {
+            _ = sender;
+            self.check_judged_by(message, None)
+        }
     }
 
     fn check_judged_by<'m>(
         &'m self,
         message: &'m Message,
-        history: Option<&History>,
+        history: Option<&dyn Recall>,
     ) -> (Vec<Finding>, Audience<'m>) {
         let audience = Audience::new(message, &self.org);
-        let failed_before = history.map(|h| h.failures().0);
+        let failed_before = self.lookup_failures().map(|(failed, _)| failed);
         let cx = Context::new(
             message,
             &audience,
@@ -222,7 +274,7 @@ impl Linter {
     /// message, which must be as plain as an index that cannot be opened,
     /// not a silent pass. It goes under the first history rule in force.
     fn history_failure(&self, failed_before: Option<u64>) -> Option<Finding> {
-        let (failed, problem) = self.history.as_ref()?.failures();
+        let (failed, problem) = self.lookup_failures()?;
         if failed <= failed_before? {
             return None;
         }
@@ -247,8 +299,13 @@ impl Linter {
 }
 
 /// The sender's history for the history rules. A damaged index must not
-/// stop every message: it is said once, and the other rules run.
-fn open_history(path: &std::path::Path, key: Option<[u8; 16]>) -> Option<History> {
+/// stop every message: it becomes a warning, and the other rules run.
+#[cfg(feature = "history")]
+fn open_history(
+    path: &std::path::Path,
+    key: Option<[u8; 16]>,
+    warnings: &mut Vec<String>,
+) -> Option<History> {
     let opened = History::open_for_reading(path).and_then(|history| {
         history
             .map(|h| h.with_hash_key(key))
@@ -256,30 +313,13 @@ fn open_history(path: &std::path::Path, key: Option<[u8; 16]>) -> Option<History
             .map_err(|problem| history::HistoryError::new(path, problem))
     });
     opened.unwrap_or_else(|e| {
-        eprintln!(
-            "maillint: warning: {e}; checking without the history rules ({}); move it away and \
-             run `maillint learn` to rebuild it",
+        warnings.push(format!(
+            "{e}; checking without the history rules ({}); move it away and run `maillint \
+             learn` to rebuild it",
             rules::HISTORY_RULES.join(", ")
-        );
+        ));
         None
     })
-}
-
-/// The rule ids one `X-Maillint-Allow` value names: `rule-a, rule-b` or
-/// `rule-a rule-b`, before an optional `; reason=...`.
-pub fn allowance_ids(value: &str) -> impl Iterator<Item = &str> {
-    let ids = value.split(';').next().unwrap_or_default();
-    ids.split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|id| !id.is_empty())
-}
-
-/// Rule ids named in the message's `X-Maillint-Allow` headers (any number
-/// of them).
-fn allowed_rules(message: &Message) -> Vec<&str> {
-    message
-        .headers_named(ALLOW_HEADER)
-        .flat_map(|h| allowance_ids(h.value))
-        .collect()
 }
 
 #[cfg(test)]
@@ -299,6 +339,7 @@ mod tests {
 
     /// Learns `n` messages into `history`, the `n`th with `headers(n)`
     /// (From and To) and its own Message-ID.
+    #[cfg(feature = "history")]
     fn learn_n(history: &History, n: usize, headers: impl Fn(usize) -> String) {
         for i in 0..n {
             let sent = format!("{}Message-ID: <{i}@learned>\n\nx\n", headers(i));
@@ -307,6 +348,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "history")]
     #[test]
     fn damage_inside_the_address_table_is_as_loud_as_a_damaged_header() {
         let dir = tempfile::tempdir().unwrap();
@@ -354,6 +396,7 @@ mod tests {
         assert_eq!(loud.severity, Severity::Warning);
     }
 
+    #[cfg(feature = "history")]
     #[test]
     fn each_sender_is_judged_by_their_own_history_only() {
         let dir = tempfile::tempdir().unwrap();
@@ -393,6 +436,7 @@ mod tests {
         assert!(mentions_jane(&findings), "{findings:?}");
     }
 
+    #[cfg(feature = "history")]
     #[test]
     fn a_hashed_history_warns_without_showing_the_address() {
         let dir = tempfile::tempdir().unwrap();
@@ -453,12 +497,32 @@ mod tests {
         assert!(reader().with_hash_key(None).is_err());
         assert!(reader().with_hash_key(Some([7; 16])).is_err());
         config.history.hash_key_file = None;
-        let linter = Linter::new(config, &Selection::default()).unwrap();
+        let linter = Linter::new(config.clone(), &Selection::default()).unwrap();
         let msg = parse_rfc5322(
             b"From: me@example.org\nTo: Jane Smith <j@x.example>\n\nx\n",
             1,
         )
         .unwrap();
+        assert!(linter.check(&msg).iter().all(|f| f.rule != "name-mismatch"));
+        // Said to the caller, not printed.
+        assert_eq!(linter.warnings().len(), 1, "{:?}", linter.warnings());
+        assert!(
+            linter.warnings()[0].contains("it keeps addresses as keyed hashes"),
+            "{:?}",
+            linter.warnings()
+        );
+        // A key file that holds no key: a returned warning too, and the
+        // history rules are left out.
+        std::fs::write(&key_file, "not a key\n").unwrap();
+        config.history.hash_key_file = Some(key_file);
+        let linter = Linter::new(config, &Selection::default()).unwrap();
+        assert_eq!(linter.warnings().len(), 1, "{:?}", linter.warnings());
+        assert!(
+            linter.warnings()[0]
+                .contains("not 32 hexadecimal digits; checking without the history rules"),
+            "{:?}",
+            linter.warnings()
+        );
         assert!(linter.check(&msg).iter().all(|f| f.rule != "name-mismatch"));
     }
 
@@ -490,10 +554,6 @@ mod tests {
             let storm = f.iter().find(|f| f.rule == "reply-all-to-list").unwrap();
             assert!(storm.suppressed, "{header}");
         }
-        assert_eq!(
-            allowance_ids(" a, b  c;d e").collect::<Vec<_>>(),
-            ["a", "b", "c"]
-        );
     }
 
     #[test]
@@ -532,5 +592,33 @@ mod tests {
             Linter::new(Config::default(), &selection),
             Err(SetupError::UnknownRule(id)) if id == "nope"
         ));
+    }
+
+    /// A damaged index is a warning handed to the caller (the CLI says it
+    /// on stderr, the gateway in its log): the library prints nothing.
+    /// Without the `history` feature the index is never opened.
+    #[test]
+    fn a_damaged_index_is_a_returned_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = dir.path().join("history.sqlite");
+        std::fs::write(
+            &index,
+            "not an index, just text long enough to look like a file",
+        )
+        .unwrap();
+        let mut config = Config::default();
+        config.history.index = Some(index.clone());
+        let linter = Linter::new(config, &Selection::default()).unwrap();
+        let expected = if cfg!(feature = "history") {
+            vec![format!(
+                "history index {}: file is not a database; checking without the history rules \
+                 (new-recipient, name-mismatch, unusual-company); move it away and run \
+                 `maillint learn` to rebuild it",
+                index.display()
+            )]
+        } else {
+            Vec::new()
+        };
+        assert_eq!(linter.warnings(), expected);
     }
 }

@@ -4,12 +4,13 @@
 mod cli;
 
 use clap::{CommandFactory, Parser, Subcommand};
+#[cfg(feature = "history")]
+use cli::learn;
 #[cfg(feature = "web")]
 use cli::web;
-use cli::{
-    ExitStatus, check, explain, git_hook, held, init, learn, man, milter, report, rules, sendmail,
-    simulate,
-};
+use cli::{ExitStatus, check, explain, git_hook, held, init, man, rules, sendmail};
+#[cfg(feature = "milter")]
+use cli::{milter, report, simulate};
 use std::io;
 use std::process::ExitCode;
 
@@ -31,6 +32,7 @@ enum Command {
     /// git send-email's sendemail-validate hook: check a patch mail before it is sent
     GitHook(git_hook::GitHookArgs),
     /// Learn from your sent mail (Maildirs, mbox files, .eml directories) for the history rules
+    #[cfg(feature = "history")]
     Learn(learn::LearnArgs),
     /// Write a commented starter maillint.toml in the current directory
     Init(init::InitArgs),
@@ -43,10 +45,13 @@ enum Command {
     /// Show the documentation of a rule
     Explain(explain::ExplainArgs),
     /// Run as a milter for Postfix or Sendmail: check every outgoing message at the mail server
+    #[cfg(feature = "milter")]
     Milter(milter::MilterArgs),
     /// Count the gateway's decision log per day, rule and action: what it did, and what it would have done in audit mode
+    #[cfg(feature = "milter")]
     Report(report::ReportArgs),
     /// Replay sent mail through the gateway under a new configuration and the current one: which messages the change newly stops or lets through
+    #[cfg(feature = "milter")]
     Simulate(simulate::SimulateArgs),
     /// Serve the held-mail page: senders release or discard their held mail, administrators review it
     #[cfg(feature = "web")]
@@ -73,6 +78,7 @@ fn main() -> ExitCode {
         Command::Sendmail(args) => ExitStatus::Sendmail(sendmail::run(args)),
         Command::Held(args) => held::run(args),
         Command::GitHook(args) => git_hook::run(args),
+        #[cfg(feature = "history")]
         Command::Learn(args) => learn::run(args),
         Command::Init(args) => init::run(args),
         Command::Completions { shell } => {
@@ -82,8 +88,11 @@ fn main() -> ExitCode {
         Command::Man => man::run(Cli::command()),
         Command::Rules(args) => rules::run(args),
         Command::Explain(args) => explain::run(args),
+        #[cfg(feature = "milter")]
         Command::Milter(args) => milter::run(args),
+        #[cfg(feature = "milter")]
         Command::Report(args) => report::run(args),
+        #[cfg(feature = "milter")]
         Command::Simulate(args) => simulate::run(args),
         #[cfg(feature = "web")]
         Command::Web(args) => web::run(args),

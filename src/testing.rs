@@ -91,6 +91,7 @@ pub fn uncommented_starter() -> String {
 /// A history index learned from these sent messages, and the
 /// `maillint.toml` text that points the linter at it (keep the directory
 /// alive while checking).
+#[cfg(feature = "history")]
 pub fn history(sent: &[&str]) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().expect("temporary directory");
     let path = dir.path().join("history.sqlite");

@@ -721,9 +721,14 @@ fn explain_suggests_the_closest_rule_id() {
 #[test]
 fn every_command_that_reads_the_config_explains_config() {
     let dir = Workdir::new();
-    for command in [
-        "check", "sendmail", "git-hook", "held", "learn", "rules", "explain", "milter",
-    ] {
+    let mut commands = vec!["check", "sendmail", "git-hook", "held", "rules", "explain"];
+    if cfg!(feature = "history") {
+        commands.push("learn");
+    }
+    if cfg!(feature = "milter") {
+        commands.push("milter");
+    }
+    for command in commands {
         dir.maillint()
             .args([command, "--help"])
             .assert()
@@ -1033,6 +1038,7 @@ fn a_parallel_batch_reports_in_input_order() {
     );
 }
 
+#[cfg(feature = "history")]
 /// `maillint learn --index INDEX ARGS` in `dir`, which must succeed.
 fn learning<'a>(
     dir: &'a Path,
@@ -1045,6 +1051,7 @@ fn learning<'a>(
     }
 }
 
+#[cfg(feature = "history")]
 /// `maillint check` of name-mismatch's slip in `dir`, with `index` as the
 /// history.
 fn check_slip(dir: &Path, index: &Path) -> assert_cmd::assert::Assert {
@@ -1059,6 +1066,7 @@ fn check_slip(dir: &Path, index: &Path) -> assert_cmd::assert::Assert {
         .assert()
 }
 
+#[cfg(feature = "history")]
 #[test]
 fn learn_then_check_then_forget() {
     let dir = tempfile::tempdir().unwrap();
@@ -1082,6 +1090,7 @@ fn learn_then_check_then_forget() {
 
 /// A gateway's index: each sender's history learned apart, from a Sent
 /// folder under a login or from a journal, and one sender forgotten whole.
+#[cfg(feature = "history")]
 #[test]
 fn learn_for_one_sender_from_a_journal_and_forget_a_sender() {
     let dir = tempfile::tempdir().unwrap();
@@ -1112,10 +1121,12 @@ fn learn_for_one_sender_from_a_journal_and_forget_a_sender() {
 /// The index of a test's own: `maillint` runs with XDG_DATA_HOME in the
 /// working directory, so `learn` without `--index` writes there and no test
 /// reads the index of the person running the tests.
+#[cfg(feature = "history")]
 fn default_index(dir: &Workdir) -> std::path::PathBuf {
     dir.path().join(".no-data/maillint/history.sqlite")
 }
 
+#[cfg(feature = "history")]
 #[test]
 fn learn_writes_its_index_under_xdg_data_home_and_reads_only_new_mail_again() {
     let dir = Workdir::new();
@@ -1144,6 +1155,7 @@ fn learn_writes_its_index_under_xdg_data_home_and_reads_only_new_mail_again() {
         ));
 }
 
+#[cfg(feature = "history")]
 #[test]
 fn a_damaged_index_is_said_once_and_the_other_rules_still_run() {
     let dir = Workdir::new();
@@ -1194,6 +1206,7 @@ fn a_damaged_index_is_said_once_and_the_other_rules_still_run() {
 }
 
 /// Everything an index knows, table by table, in a stable order.
+#[cfg(feature = "history")]
 fn index_contents(path: &Path) -> Vec<String> {
     let conn = rusqlite::Connection::open(path).unwrap();
     let mut rows = Vec::new();
@@ -1215,6 +1228,7 @@ fn index_contents(path: &Path) -> Vec<String> {
 /// `maillint learn` killed (SIGKILL) while it writes: the index still opens
 /// and is consistent (whole batches only), and a second run completes it to
 /// exactly what an uninterrupted run learns.
+#[cfg(feature = "history")]
 #[cfg(unix)]
 #[test]
 fn learn_killed_midway_leaves_an_index_a_rerun_completes() {
@@ -1318,6 +1332,35 @@ fn learn_killed_midway_leaves_an_index_a_rerun_completes() {
     assert_eq!(index_contents(&killed), index_contents(&whole));
 }
 
+/// Built without its optional parts (`--no-default-features`), maillint
+/// has no `learn` or `milter` subcommand, and says so as for any unknown
+/// one; `check` works as ever.
+#[cfg(not(all(feature = "history", feature = "milter")))]
+#[test]
+fn subcommands_of_parts_left_out_are_unknown() {
+    let dir = Workdir::new();
+    dir.write("a.eml", STORM);
+    let left_out = [
+        ("learn", cfg!(feature = "history")),
+        ("milter", cfg!(feature = "milter")),
+    ];
+    for (subcommand, _) in left_out.iter().filter(|(_, built)| !built) {
+        dir.maillint()
+            .args([subcommand, "--help"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "unrecognized subcommand '{subcommand}'"
+            )));
+    }
+    dir.maillint()
+        .args(["check", "a.eml", "--color", "never"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("reply-all-to-list"));
+}
+
+#[cfg(feature = "milter")]
 #[test]
 fn milter_socket_mode_is_octal() {
     let dir = Workdir::new();

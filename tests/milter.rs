@@ -998,6 +998,29 @@ fn metrics_count_storm_store_errors() {
     );
 }
 
+/// A damaged history index is said once, in the gateway's log (where its
+/// administrator looks, not on a terminal nobody reads), and the gateway
+/// still starts.
+#[cfg(feature = "history")]
+#[test]
+fn a_damaged_history_index_is_said_in_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = parse(CONFIG);
+    let index = dir.path().join("history.sqlite");
+    let text = "not an index at all, though long enough to look like a file";
+    std::fs::write(&index, text).unwrap();
+    config.history.index = Some(index.clone());
+    let log = Log::default();
+    Gateway::new(config, Box::new(log.clone())).unwrap();
+    let said = format!(
+        "maillint milter: warning: history index {}: file is not a database; checking without \
+         the history rules",
+        index.display()
+    );
+    assert!(log.text().starts_with(&said), "{}", log.text());
+    assert_eq!(log.text().lines().count(), 1, "{}", log.text());
+}
+
 #[test]
 fn macros_are_held_per_stage_within_the_memory_budget() {
     let (address, log, gateway) = start_gateway(&format!("{CONFIG}memory_budget_mb = 1\n"));

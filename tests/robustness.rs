@@ -17,7 +17,7 @@
 
 use maillint::config::Config;
 use maillint::linter::{Linter, Selection};
-use maillint::report::{HumanOptions, Report, print_human, print_json};
+use maillint::report::{self, Human, PrintOptions, Printer, Report};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::strategy::ValueTree;
@@ -93,8 +93,13 @@ fn check(bytes: &[u8]) -> Report {
     }
     // The human format keeps one line per finding and per help, whatever
     // the message quoted from the mail.
+    let config = Config::default();
+    let options = PrintOptions {
+        config: &config,
+        color: false,
+    };
     let mut out = Vec::new();
-    print_human(&report, HumanOptions::default(), &mut out).unwrap();
+    Human.print(&report, &options, &mut out).unwrap();
     let text = String::from_utf8(out).unwrap();
     let findings = report.messages.iter().flat_map(|m| m.active_findings());
     // Inside an mbox, each message with findings has a heading line too.
@@ -111,7 +116,8 @@ fn check(bytes: &[u8]) -> Report {
     assert_eq!(text.lines().count(), expected_lines, "{text}");
     assert!(!text.contains(['\r', '\x1b', '\0']), "{text:?}");
     let mut out = Vec::new();
-    print_json(&report, &mut out).unwrap();
+    let json = report::printer("json").unwrap();
+    json.print(&report, &options, &mut out).unwrap();
     serde_json::from_slice::<serde_json::Value>(&out).unwrap();
     report
 }

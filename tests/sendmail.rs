@@ -656,6 +656,7 @@ fn git_hook_install_says_what_an_older_git_leaves_unchecked() {
     }
 }
 
+#[cfg(feature = "history")]
 #[test]
 fn learn_on_send_makes_what_was_sent_familiar() {
     let setup = Setup::new();

@@ -2,9 +2,10 @@
 //! the output formats.
 
 use super::{Color, ExitStatus, LintArgs, build_linter, fail};
-use clap::{Args, ValueEnum};
+use clap::Args;
+use clap::builder::PossibleValuesParser;
 use maillint::input::Input;
-use maillint::report::{self, HumanOptions};
+use maillint::report::{self, PRINTERS, PrintOptions};
 use std::io::{self, IsTerminal, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -14,21 +15,19 @@ pub struct CheckArgs {
     paths: Vec<String>,
     #[command(flatten)]
     lint: LintArgs,
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    format: Format,
+    // The names of report::PRINTERS, the first one the default.
+    #[arg(long, value_parser = PossibleValuesParser::new(PRINTERS.map(|(name, _)| name)),
+          default_value = PRINTERS[0].0)]
+    format: String,
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum Format {
-    Human,
-    Json,
-    Sarif,
-    Github,
-}
-
 pub fn run(args: CheckArgs) -> ExitStatus {
+    // clap took only the printers' names.
+    let Some(printer) = report::printer(&args.format) else {
+        return fail(format!("unknown format `{}`", args.format));
+    };
     let color = args.color.enabled(io::stdout().is_terminal());
     let linter = match build_linter(&args.lint) {
         Ok(l) => l,
@@ -56,12 +55,11 @@ pub fn run(args: CheckArgs) -> ExitStatus {
     // Standard output flushes at every line break, which for the JSON of a
     // few thousand messages was one system call per line.
     let mut out = io::BufWriter::new(io::stdout().lock());
-    let printed = match args.format {
-        Format::Human => report::print_human(&report, HumanOptions { color }, &mut out),
-        Format::Json => report::print_json(&report, &mut out),
-        Format::Sarif => report::print_sarif(&report, linter.config(), &mut out),
-        Format::Github => report::print_github(&report, &mut out),
+    let options = PrintOptions {
+        config: linter.config(),
+        color,
     };
+    let printed = printer.print(&report, &options, &mut out);
     if let Err(e) = printed.and_then(|()| out.flush()) {
         // A closed pipe (`| head`) is the reader's choice, not a failure to report.
         if e.kind() != io::ErrorKind::BrokenPipe {

@@ -67,7 +67,14 @@ pub fn run(args: GitHookArgs) -> ExitStatus {
         .collect();
     let blocking = sendmail::blocking(&findings, args.lint.fail_on);
     if !findings.is_empty() {
-        print_findings(&source, &message, findings, color, &mut io::stderr());
+        print_findings(
+            &source,
+            &message,
+            findings,
+            linter.config(),
+            color,
+            &mut io::stderr(),
+        );
     }
     if blocking > 0 {
         eprintln!(

@@ -226,7 +226,7 @@ fn with_allow_header(raw: &[u8], rules: &[&str]) -> Vec<u8> {
         .is_some_and(|i| i > 0 && raw[i - 1] == b'\r');
     let mut out = format!(
         "{}: {}; reason=maillint held resend --allow{}",
-        maillint::linter::ALLOW_HEADER,
+        maillint::allow::ALLOW_HEADER,
         rules.join(", "),
         if crlf { "\r\n" } else { "\n" }
     )

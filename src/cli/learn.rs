@@ -2,8 +2,11 @@
 
 use super::{ExitStatus, fail, load_config};
 use clap::Args;
-use maillint::history;
-use std::path::PathBuf;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use maillint::history::{self, LearnSummary, Learned};
+use maillint::numbers::{plural, thousands};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 
 #[derive(Args)]
 pub struct LearnArgs {
@@ -50,10 +53,65 @@ pub fn run(args: LearnArgs) -> ExitStatus {
         (None, Some(sender)) => Some(history::Forget::Sender(sender_key(&sender))),
         (None, None) => None,
     };
-    match history::learn_or_forget(&config, &args.paths, &whose, forget.as_ref(), &index) {
-        Ok(()) => ExitStatus::Success,
+    let bar = ProgressBar::with_draw_target(
+        None,
+        if std::io::stderr().is_terminal() {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        },
+    );
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {human_pos} messages read in {elapsed} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    let learned = history::learn_or_forget(
+        &config,
+        &args.paths,
+        &whose,
+        forget.as_ref(),
+        &index,
+        &|s| {
+            bar.inc(1);
+            if s.known > 0 {
+                bar.set_message(format!("{} already learned", s.known));
+            }
+        },
+    );
+    bar.finish_and_clear();
+    match learned {
+        Ok(Learned::Paths(summary)) => {
+            print_summary(&summary, &index);
+            ExitStatus::Success
+        }
+        Ok(Learned::Forgot(what, true)) => {
+            println!("forgot {what}");
+            ExitStatus::Success
+        }
+        Ok(Learned::Forgot(what, false)) => {
+            println!("{what} was not in the index");
+            ExitStatus::Success
+        }
         Err(e) => fail(e),
     }
+}
+
+/// What could not be read, on stderr, then what was learned.
+fn print_summary(summary: &LearnSummary, index: &Path) {
+    for error in &summary.errors {
+        eprintln!("maillint: error: {}", maillint::guard::one_line(error));
+    }
+    println!(
+        "learned {} into {}{}; read {}",
+        plural(summary.learned, "message", "messages"),
+        index.display(),
+        if summary.known > 0 {
+            format!(" ({} already learned)", thousands(summary.known))
+        } else {
+            String::new()
+        },
+        plural(summary.read, "message", "messages"),
+    );
 }
 
 /// A sender given on the command line, keyed as the gateway keys it: an

@@ -6,12 +6,16 @@ pub mod explain;
 pub mod git_hook;
 pub mod held;
 pub mod init;
+#[cfg(feature = "history")]
 pub mod learn;
 pub mod man;
+#[cfg(feature = "milter")]
 pub mod milter;
+#[cfg(feature = "milter")]
 pub mod report;
 pub mod rules;
 pub mod sendmail;
+#[cfg(feature = "milter")]
 pub mod simulate;
 #[cfg(feature = "web")]
 pub mod web;
@@ -22,7 +26,7 @@ use maillint::config::Config;
 use maillint::finding::Finding;
 use maillint::linter::{Linter, Selection};
 use maillint::message::Message;
-use maillint::report::{FailOn, HumanOptions, MessageReport, Report};
+use maillint::report::{FailOn, Human, MessageReport, PrintOptions, Printer, Report};
 use maillint::rules::REGISTRY;
 use std::ffi::OsStr;
 use std::io::Write;
@@ -131,6 +135,7 @@ impl Color {
 
 /// `--format` of the commands that sum something up: a table for a
 /// person, or JSON.
+#[cfg(feature = "milter")]
 #[derive(Clone, Copy, ValueEnum)]
 pub enum SummaryFormat {
     Human,
@@ -140,6 +145,7 @@ pub enum SummaryFormat {
 /// Prints a summary on standard output as `format` says: `json`
 /// serialised, or `human` written. An error when it could not be written
 /// (a closed pipe, `| head`, is the reader's choice, not one).
+#[cfg(feature = "milter")]
 pub fn print_summary(
     format: SummaryFormat,
     json: &impl serde::Serialize,
@@ -184,7 +190,11 @@ pub fn build_linter(lint: &LintArgs) -> Result<Linter, String> {
         ignore: lint.ignore.clone(),
         no_inline_allow: lint.no_inline_allow,
     };
-    Linter::new(config, &selection).map_err(|e| e.to_string())
+    let linter = Linter::new(config, &selection).map_err(|e| e.to_string())?;
+    for warning in linter.warnings() {
+        eprintln!("maillint: warning: {warning}");
+    }
+    Ok(linter)
 }
 
 /// One message's findings, printed for a person (on stderr or a terminal).
@@ -192,6 +202,7 @@ pub fn print_findings(
     source: &str,
     message: &Message,
     findings: Vec<Finding>,
+    config: &Config,
     color: bool,
     out: &mut dyn Write,
 ) {
@@ -205,6 +216,7 @@ pub fn print_findings(
         }],
         errors: Vec::new(),
     };
+    let options = PrintOptions { config, color };
     // Nothing useful can be done when the terminal itself cannot be written.
-    let _ = maillint::report::print_human(&report, HumanOptions { color }, out);
+    let _ = Human.print(&report, &options, out);
 }

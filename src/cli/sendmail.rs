@@ -4,6 +4,7 @@
 
 use super::{Color, LintArgs, build_linter, load_config, print_findings};
 use clap::Args;
+use maillint::config::Config;
 use maillint::finding::Finding;
 use maillint::held::{self, Held, Why};
 use maillint::linter::Linter;
@@ -192,17 +193,14 @@ fn check_and_send(args: SendmailArgs, hold: &Hold, color: bool) -> i32 {
 
     let findings = linter.check(&message);
     let blocking = sendmail::blocking(&findings, args.lint.fail_on);
+    let config = linter.config();
     // Asked on the terminal, and answered yes: shown there already.
-    let confirmed = blocking > 0 && args.confirm && confirm_on_tty(&message, &findings, color);
+    let confirmed =
+        blocking > 0 && args.confirm && confirm_on_tty(&message, &findings, config, color);
     if !findings.is_empty() && !confirmed {
         // Below the threshold they are shown, and the message is sent.
-        print_findings(
-            "message",
-            &message,
-            findings.clone(),
-            color,
-            &mut io::stderr(),
-        );
+        let stderr = &mut io::stderr();
+        print_findings("message", &message, findings.clone(), config, color, stderr);
     }
     if blocking > 0 && !confirmed {
         let reason = format!(
@@ -248,7 +246,11 @@ fn check_and_send(args: SendmailArgs, hold: &Hold, color: bool) -> i32 {
                     copy.eml.display()
                 );
             }
-            maillint::history::learn_sent(linter.config(), &message, hold.raw);
+            #[cfg(feature = "history")]
+            if let Err(warning) = maillint::history::learn_sent(linter.config(), &message, hold.raw)
+            {
+                eprintln!("maillint: warning: {warning}");
+            }
             0
         }
         Delivery::Exited(code) => hold.settle(
@@ -478,7 +480,7 @@ fn is_this_program(path: &Path) -> bool {
 }
 
 /// Shows the findings on the terminal and asks. No terminal: no.
-fn confirm_on_tty(message: &Message, findings: &[Finding], color: bool) -> bool {
+fn confirm_on_tty(message: &Message, findings: &[Finding], config: &Config, color: bool) -> bool {
     let Ok(tty) = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -489,7 +491,14 @@ fn confirm_on_tty(message: &Message, findings: &[Finding], color: bool) -> bool 
     let Ok(mut writer) = tty.try_clone() else {
         return false;
     };
-    print_findings("message", message, findings.to_vec(), color, &mut writer);
+    print_findings(
+        "message",
+        message,
+        findings.to_vec(),
+        config,
+        color,
+        &mut writer,
+    );
     if write!(writer, "Send anyway? [y/N] ")
         .and_then(|()| writer.flush())
         .is_err()

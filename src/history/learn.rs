@@ -4,10 +4,10 @@ use super::{BATCH, History, HistoryError, MAX_CIRCLE, address_key, index_path, n
 use crate::config::Config;
 use crate::input::{self, FileStamp, Input, Item, Limits, MboxPosition, RawMessage, Start};
 use crate::message::{Field, Message};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use crate::numbers::fnv1a;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use std::cell::RefCell;
-use std::io::{IsTerminal, Read, Seek};
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -373,7 +373,7 @@ fn tail_hash(file: &FileStamp, offset: u64) -> Option<i64> {
     f.seek(std::io::SeekFrom::Start(start)).ok()?;
     let mut bytes = Vec::new();
     f.take(offset - start).read_to_end(&mut bytes).ok()?;
-    (bytes.len() as u64 == offset - start).then(|| i64::from_ne_bytes(fnv(&bytes).to_ne_bytes()))
+    (bytes.len() as u64 == offset - start).then(|| i64::from_ne_bytes(fnv1a(&bytes).to_ne_bytes()))
 }
 
 /// A file's time as the index keeps it, to the nanosecond: a file
@@ -553,22 +553,21 @@ fn learn_kept(history: &History, conn: &Connection) -> rusqlite::Result<()> {
 
 /// After `maillint sendmail` passed a message on: learns it when
 /// `[history] learn_on_send` is set; an index busy for long keeps it for
-/// later (see [`learn_or_keep`]). A failure is reported and otherwise
-/// ignored: the message is sent already.
-pub fn learn_sent(config: &Config, message: &Message, raw: &[u8]) {
+/// later (see [`learn_or_keep`]). A failure comes back as a warning for
+/// the caller to say, and is otherwise ignored: the message is sent already.
+pub fn learn_sent(config: &Config, message: &Message, raw: &[u8]) -> Result<(), String> {
     if !config.history.learn_on_send {
-        return;
+        return Ok(());
     }
     let Some(path) = index_path(config) else {
-        return;
+        return Ok(());
     };
-    let learned = open_to_learn(config, &path).and_then(|history| {
-        learn_or_keep(&history, message, raw, SystemTime::now())?;
-        expire(config, &history)
-    });
-    if let Err(e) = learned {
-        eprintln!("maillint: warning: the message was sent but not learned: {e}");
-    }
+    open_to_learn(config, &path)
+        .and_then(|history| {
+            learn_or_keep(&history, message, raw, SystemTime::now())?;
+            expire(config, &history)
+        })
+        .map_err(|e| format!("the message was sent but not learned: {e}"))
 }
 
 /// Opens the index at `path` for learning as the configuration asks:
@@ -578,13 +577,7 @@ pub fn open_to_learn(config: &Config, path: &Path) -> Result<History, String> {
     History::create(path)
         .map_err(|e| e.to_string())?
         .with_hash_key(key)
-        .map_err(|problem| {
-            HistoryError {
-                path: path.display().to_string(),
-                problem,
-            }
-            .to_string()
-        })
+        .map_err(|problem| HistoryError::new(path, problem).to_string())
 }
 
 /// Applies `[history] retention_days`.
@@ -734,34 +727,32 @@ fn write(tx: &Transaction<'_>, sent: &Sent) -> rusqlite::Result<bool> {
 
 /// A message without a Message-ID is known by its content.
 fn content_key(bytes: &[u8]) -> String {
-    format!("fnv:{:016x}:{}", fnv(bytes), bytes.len())
+    format!("fnv:{:016x}:{}", fnv1a(bytes), bytes.len())
 }
 
-/// FNV-1a: stable across runs and Rust versions, unlike the standard
-/// library's hasher.
-pub(super) fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
+/// What `maillint learn` did, for the command line to say.
+#[derive(Debug)]
+pub enum Learned {
+    /// The paths were read: what they taught.
+    Paths(LearnSummary),
+    /// An address or a sender was forgotten (`true`), or was not in the
+    /// index (`false`).
+    Forgot(String, bool),
 }
 
 /// `maillint learn`: learns the paths, or forgets an address, in the index
-/// at `path`, and prints a summary.
+/// at `path`, calling `progress` as [`learn`] does. What could not be read
+/// is in the summary's `errors`; the caller says it.
 pub fn learn_or_forget(
     config: &Config,
     paths: &[String],
     whose: &Whose,
     forget: Option<&Forget>,
     path: &Path,
-) -> Result<(), String> {
+    progress: &dyn Fn(&LearnSummary),
+) -> Result<Learned, String> {
     let all = open_to_learn(config, path)?;
-    let in_index = |e: rusqlite::Error| {
-        HistoryError {
-            path: path.display().to_string(),
-            problem: e.to_string(),
-        }
-        .to_string()
-    };
+    let in_index = |e: rusqlite::Error| HistoryError::new(path, e.to_string()).to_string();
     expire(config, &all)?;
     let history = match whose {
         Whose::Sender(key) => all.for_sender(key),
@@ -772,56 +763,16 @@ pub fn learn_or_forget(
             Forget::Address(addr) => (history.forget(addr), addr),
             Forget::Sender(key) => (history.forget_sender(key), key),
         };
-        if forgot.map_err(in_index)? {
-            println!("forgot {what}");
-        } else {
-            println!("{what} was not in the index");
-        }
-        return Ok(());
+        return Ok(Learned::Forgot(what.clone(), forgot.map_err(in_index)?));
     }
     let inputs: Vec<Input> = paths.iter().map(|p| Input::from_arg(p)).collect();
-    let bar = ProgressBar::with_draw_target(
-        None,
-        if std::io::stderr().is_terminal() {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        },
-    );
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {human_pos} messages read in {elapsed} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
     let learn_as = match whose {
         Whose::Journal => learn_journal,
         Whose::Personal | Whose::Sender(_) => learn,
     };
-    let summary = learn_as(&history, &inputs, &config.input, &|s| {
-        bar.inc(1);
-        if s.known > 0 {
-            bar.set_message(format!("{} already learned", s.known));
-        }
-    })
-    .map_err(in_index)?;
-    bar.finish_and_clear();
-    for error in &summary.errors {
-        eprintln!("maillint: error: {}", crate::guard::one_line(error));
-    }
-    println!(
-        "learned {} into {}{}; read {}",
-        crate::rules::plural(summary.learned, "message", "messages"),
-        path.display(),
-        if summary.known > 0 {
-            format!(
-                " ({} already learned)",
-                crate::rules::thousands(summary.known)
-            )
-        } else {
-            String::new()
-        },
-        crate::rules::plural(summary.read, "message", "messages"),
-    );
-    Ok(())
+    learn_as(&history, &inputs, &config.input, progress)
+        .map(Learned::Paths)
+        .map_err(in_index)
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The index's file: opening it, its layout and the ladder of migrations
 //! from each older layout, and the permissions it is kept with.
 
-use super::learn::fnv;
+use crate::numbers::fnv1a;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use std::path::Path;
 use std::time::Duration;
@@ -125,8 +125,8 @@ fn to_4_senders(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 pub(super) fn message_id_key(id: &str) -> String {
     // Two FNV-1a hashes of differently prefixed input: 128 bits, so that
     // two of a million messages share a key with odds of about 1 in 10^26.
-    let a = fnv(id.as_bytes());
-    let b = fnv(format!("\u{1}{id}").as_bytes());
+    let a = fnv1a(id.as_bytes());
+    let b = fnv1a(format!("\u{1}{id}").as_bytes());
     format!("mid:{a:016x}{b:016x}")
 }
 

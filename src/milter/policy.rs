@@ -154,6 +154,10 @@ impl Gateway {
         };
         let help = config.hold.help.clone();
         let linter = Linter::new(config, &selection).map_err(|e| e.to_string())?;
+        // Said once, in the log where the gateway's administrator looks.
+        for warning in linter.warnings() {
+            log.line(&format!("maillint milter: warning: {warning}"));
+        }
         Ok(Gateway {
             linter,
             settings,

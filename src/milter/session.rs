@@ -185,7 +185,7 @@ impl<'g> Session<'g> {
             Command::Header { name, value } => {
                 if name.eq_ignore_ascii_case("Message-ID") {
                     self.message_id = Some(String::from_utf8_lossy(&value).trim().to_string());
-                } else if name.eq_ignore_ascii_case(crate::linter::ALLOW_HEADER) {
+                } else if name.eq_ignore_ascii_case(crate::allow::ALLOW_HEADER) {
                     self.allow_headers += 1;
                 } else if name.eq_ignore_ascii_case(TAG_HEADER) {
                     self.tag_headers += 1;
@@ -422,7 +422,7 @@ impl<'g> Session<'g> {
                 value: String::new(),
             })
         };
-        remove(crate::linter::ALLOW_HEADER, self.allow_headers)
+        remove(crate::allow::ALLOW_HEADER, self.allow_headers)
             .chain(remove(TAG_HEADER, self.tag_headers))
             .collect()
     }

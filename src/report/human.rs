@@ -1,73 +1,75 @@
-use super::Report;
+use super::{PrintOptions, Printer, Report};
 use crate::finding::{Finding, Severity};
 use crate::guard::one_line;
 use anstyle::{AnsiColor, Style};
 use std::io::{self, Write};
 
-/// `source:line: severity[rule]: message` and a `help:` line per finding;
-/// for a batch, how many messages each rule hit; then a summary.
-/// Unreadable inputs are only counted here: they are reported on standard
-/// error as they happen.
-pub fn print_human(report: &Report, options: HumanOptions, out: &mut dyn Write) -> io::Result<()> {
-    let paint = Paint(options.color);
-    for msg in &report.messages {
-        let mut findings = msg.active_findings().peekable();
-        // Inside an mbox, which message: lines alone do not say.
-        if let (Some((number, subject)), Some(_)) = (&msg.mbox_entry, findings.peek()) {
-            let subject = subject.as_deref().map_or_else(
-                || "(no subject)".to_string(),
-                |s| format!("\"{}\"", one_line(s)),
-            );
-            let heading = format!("{}: message {number}, {subject}:", one_line(&msg.source));
-            writeln!(out, "{}", paint.bold(&heading))?;
-        }
-        for finding in findings {
-            print_finding(&msg.source, finding, paint, out)?;
-        }
-    }
-    let hits = report.rule_hits();
-    if report.messages.len() > 1 && !hits.is_empty() {
-        writeln!(out, "{}", paint.bold("Messages hit per rule:"))?;
-        for (rule, messages) in hits {
-            writeln!(out, "  {rule:<22} {messages:>7}")?;
-        }
-    }
-    let s = report.summary();
-    let mut parts = vec![
-        count(s.errors, "error", "errors"),
-        count(s.warnings, "warning", "warnings"),
-        count(s.infos, "info", "infos"),
-    ];
-    if s.unreadable > 0 {
-        parts.push(count(s.unreadable, "unreadable input", "unreadable inputs"));
-    }
-    if s.suppressed > 0 {
-        parts.push(format!(
-            "{} allowed by {}",
-            count(s.suppressed, "finding", "findings"),
-            crate::linter::ALLOW_HEADER
-        ));
-    }
-    let line = format!(
-        "Checked {}: {}",
-        count(s.messages, "message", "messages"),
-        parts.join(", ")
-    );
-    let colour = if s.errors > 0 || s.unreadable > 0 {
-        AnsiColor::Red
-    } else if s.warnings > 0 {
-        AnsiColor::Yellow
-    } else {
-        AnsiColor::Green
-    };
-    writeln!(out, "{}", paint.bold_in(colour, &line))
-}
+/// For a person: `source:line: severity[rule]: message` and a `help:` line
+/// per finding; for a batch, how many messages each rule hit; then a
+/// summary. Unreadable inputs are only counted here: they are reported on
+/// standard error as they happen.
+pub struct Human;
 
-/// How [`print_human`] prints.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct HumanOptions {
-    /// ANSI colours and bold, for a terminal.
-    pub color: bool,
+impl Printer for Human {
+    fn print(
+        &self,
+        report: &Report,
+        options: &PrintOptions,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        let paint = Paint(options.color);
+        for msg in &report.messages {
+            let mut findings = msg.active_findings().peekable();
+            // Inside an mbox, which message: lines alone do not say.
+            if let (Some((number, subject)), Some(_)) = (&msg.mbox_entry, findings.peek()) {
+                let subject = subject.as_deref().map_or_else(
+                    || "(no subject)".to_string(),
+                    |s| format!("\"{}\"", one_line(s)),
+                );
+                let heading = format!("{}: message {number}, {subject}:", one_line(&msg.source));
+                writeln!(out, "{}", paint.bold(&heading))?;
+            }
+            for finding in findings {
+                print_finding(&msg.source, finding, paint, out)?;
+            }
+        }
+        let hits = report.rule_hits();
+        if report.messages.len() > 1 && !hits.is_empty() {
+            writeln!(out, "{}", paint.bold("Messages hit per rule:"))?;
+            for (rule, messages) in hits {
+                writeln!(out, "  {rule:<22} {messages:>7}")?;
+            }
+        }
+        let s = report.summary();
+        let mut parts = vec![
+            count(s.errors, "error", "errors"),
+            count(s.warnings, "warning", "warnings"),
+            count(s.infos, "info", "infos"),
+        ];
+        if s.unreadable > 0 {
+            parts.push(count(s.unreadable, "unreadable input", "unreadable inputs"));
+        }
+        if s.suppressed > 0 {
+            parts.push(format!(
+                "{} allowed by {}",
+                count(s.suppressed, "finding", "findings"),
+                crate::allow::ALLOW_HEADER
+            ));
+        }
+        let line = format!(
+            "Checked {}: {}",
+            count(s.messages, "message", "messages"),
+            parts.join(", ")
+        );
+        let colour = if s.errors > 0 || s.unreadable > 0 {
+            AnsiColor::Red
+        } else if s.warnings > 0 {
+            AnsiColor::Yellow
+        } else {
+            AnsiColor::Green
+        };
+        writeln!(out, "{}", paint.bold_in(colour, &line))
+    }
 }
 
 /// Styles text when colour is on, and leaves it alone otherwise.

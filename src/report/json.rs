@@ -1,4 +1,4 @@
-use super::{InputError, MessageReport, Report, Summary};
+use super::{InputError, MessageReport, PrintOptions, Printer, Report, Summary};
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -13,13 +13,19 @@ struct Document<'a> {
     summary: Summary,
 }
 
-pub fn print_json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    let doc = Document {
-        version: JSON_VERSION,
-        messages: &report.messages,
-        errors: &report.errors,
-        summary: report.summary(),
-    };
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
-    writeln!(out)
+/// One JSON document: every message's findings, the unreadable inputs and
+/// the summary, for scripts.
+pub struct Json;
+
+impl Printer for Json {
+    fn print(&self, report: &Report, _: &PrintOptions, out: &mut dyn Write) -> io::Result<()> {
+        let doc = Document {
+            version: JSON_VERSION,
+            messages: &report.messages,
+            errors: &report.errors,
+            summary: report.summary(),
+        };
+        serde_json::to_writer_pretty(&mut *out, &doc)?;
+        writeln!(out)
+    }
 }

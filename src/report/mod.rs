@@ -1,19 +1,51 @@
 //! Printing: a [`Report`] holds everything checking produced; the printers
-//! here only format it.
+//! here only format it. Each output format is one file implementing
+//! [`Printer`], listed once in [`PRINTERS`] under the name `--format`
+//! takes: a new format is a new file and its line in that list.
 
 mod github;
 mod human;
 mod json;
 mod sarif;
 
-pub use github::print_github;
-pub use human::{HumanOptions, print_human};
-pub use json::print_json;
-pub use sarif::print_sarif;
+pub use human::Human;
 
+use crate::config::Config;
 use crate::finding::{Finding, Severity};
 use crate::input::Origin;
 use serde::Serialize;
+use std::io::{self, Write};
+
+/// An output format.
+pub trait Printer: Sync {
+    /// Writes the whole report to `out`.
+    fn print(&self, report: &Report, options: &PrintOptions, out: &mut dyn Write)
+    -> io::Result<()>;
+}
+
+/// What a printer may use besides the report; each takes what it needs.
+#[derive(Clone, Copy)]
+pub struct PrintOptions<'a> {
+    /// The configuration the report was made with (SARIF describes its
+    /// custom rules).
+    pub config: &'a Config,
+    /// ANSI colours and bold, for a terminal.
+    pub color: bool,
+}
+
+/// Every output format under the name `--format` takes, in the order it
+/// lists them; the first is the default.
+pub static PRINTERS: [(&str, &dyn Printer); 4] = [
+    ("human", &Human),
+    ("json", &json::Json),
+    ("sarif", &sarif::Sarif),
+    ("github", &github::Github),
+];
+
+/// The printer `--format` names.
+pub fn printer(name: &str) -> Option<&'static dyn Printer> {
+    PRINTERS.iter().find(|(n, _)| *n == name).map(|&(_, p)| p)
+}
 
 /// The findings for one message.
 #[derive(Debug, Clone, Serialize)]
@@ -157,5 +189,23 @@ impl Report {
             .iter()
             .flat_map(MessageReport::active_findings)
             .any(|f| fail_on.fails(f.severity))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--format` finds each printer by the name it is listed under, in
+    /// the order `--help` shows, and nothing else.
+    #[test]
+    fn printers_are_found_by_their_names() {
+        let names: Vec<&str> = PRINTERS.iter().map(|(name, _)| *name).collect();
+        assert_eq!(names, ["human", "json", "sarif", "github"]);
+        for (name, listed) in PRINTERS {
+            let found = printer(name).unwrap();
+            assert!(std::ptr::addr_eq(found, listed), "{name}");
+        }
+        assert!(printer("xml").is_none());
     }
 }

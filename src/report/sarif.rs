@@ -1,6 +1,6 @@
 //! SARIF 2.1.0, for code-scanning dashboards and CI tools.
 
-use super::{MessageReport, Report};
+use super::{MessageReport, PrintOptions, Printer, Report};
 use crate::config::Config;
 use crate::finding::{Finding, Severity};
 use crate::input::Origin;
@@ -117,42 +117,54 @@ fn result(msg: &MessageReport, f: &Finding, rule_index: Option<usize>) -> Value 
     result
 }
 
-pub fn print_sarif(report: &Report, config: &Config, out: &mut dyn Write) -> io::Result<()> {
-    let rules = rule_descriptors(config);
-    let index_of = |id: &str| rules.iter().position(|r| r["id"] == id);
-    let results: Vec<Value> = report
-        .messages
-        .iter()
-        .flat_map(|m| m.findings.iter().map(move |f| (m, f)))
-        .map(|(m, f)| result(m, f, index_of(&f.rule)))
-        .collect();
-    let notifications: Vec<Value> = report
-        .errors
-        .iter()
-        .map(|e| {
-            json!({
-                "level": "error",
-                "message": {"text": format!("{}: {}", e.source, e.error)},
-                "locations": [{"physicalLocation": error_location(&e.source)}],
+/// SARIF 2.1.0, for code-scanning tools: the rules in force (custom ones
+/// from the configuration) and a result per finding.
+pub struct Sarif;
+
+impl Printer for Sarif {
+    fn print(
+        &self,
+        report: &Report,
+        options: &PrintOptions,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        let config = options.config;
+        let rules = rule_descriptors(config);
+        let index_of = |id: &str| rules.iter().position(|r| r["id"] == id);
+        let results: Vec<Value> = report
+            .messages
+            .iter()
+            .flat_map(|m| m.findings.iter().map(move |f| (m, f)))
+            .map(|(m, f)| result(m, f, index_of(&f.rule)))
+            .collect();
+        let notifications: Vec<Value> = report
+            .errors
+            .iter()
+            .map(|e| {
+                json!({
+                    "level": "error",
+                    "message": {"text": format!("{}: {}", e.source, e.error)},
+                    "locations": [{"physicalLocation": error_location(&e.source)}],
+                })
             })
-        })
-        .collect();
-    let doc = json!({
-        "$schema": SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "maillint",
-                "version": env!("CARGO_PKG_VERSION"),
-                "rules": rules,
-            }},
-            "invocations": [{
-                "executionSuccessful": report.errors.is_empty(),
-                "toolExecutionNotifications": notifications,
+            .collect();
+        let doc = json!({
+            "$schema": SCHEMA,
+            "version": "2.1.0",
+            "runs": [{
+                "tool": {"driver": {
+                    "name": "maillint",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "rules": rules,
+                }},
+                "invocations": [{
+                    "executionSuccessful": report.errors.is_empty(),
+                    "toolExecutionNotifications": notifications,
+                }],
+                "results": results,
             }],
-            "results": results,
-        }],
-    });
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
-    writeln!(out)
+        });
+        serde_json::to_writer_pretty(&mut *out, &doc)?;
+        writeln!(out)
+    }
 }

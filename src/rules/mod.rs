@@ -9,8 +9,10 @@
 use crate::audience::Audience;
 use crate::config::{Config, ConfigError, OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Severity};
-use crate::history::History;
+use crate::history::Recall;
 use crate::message::{Inside, Message, has_forward_prefix};
+// The rules write counts the way the rest of maillint does.
+pub(crate) use crate::numbers::{plural, thousands};
 
 mod attachment_limit;
 mod cc_exposure;
@@ -100,7 +102,7 @@ pub struct Context<'a> {
     pub many_recipients: u64,
     /// The sender's past sent mail (`maillint learn`), when there is an
     /// index: the history rules are silent without one.
-    pub history: Option<&'a History>,
+    pub history: Option<&'a dyn Recall>,
     bulk: Option<Bulk>,
 }
 
@@ -110,7 +112,7 @@ impl<'a> Context<'a> {
         audience: &'a Audience<'a>,
         config: &'a Config,
         many_recipients: u64,
-        history: Option<&'a History>,
+        history: Option<&'a dyn Recall>,
     ) -> Self {
         let mut cx = Context {
             message,
@@ -346,19 +348,6 @@ macro_rules! declare_rule {
 }
 pub(crate) use declare_rule;
 
-/// Formats a count with thousands separators, for messages people read.
-pub(crate) fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// Checks a rule's `warning`/`error` pair of thresholds.
 pub(crate) fn check_thresholds(warning: u64, error: u64) -> Result<(), OptionError> {
     if warning == 0 {
@@ -368,11 +357,6 @@ pub(crate) fn check_thresholds(warning: u64, error: u64) -> Result<(), OptionErr
         return Err(OptionError::new("error", "must not be below `warning`"));
     }
     Ok(())
-}
-
-/// `1 address` / `2 addresses`.
-pub(crate) fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{} {}", thousands(n), if n == 1 { one } else { many })
 }
 
 #[cfg(test)]
@@ -550,13 +534,5 @@ mod tests {
             bulk_reason("[bulk]\nalways = true\n", bounce).as_deref(),
             Some("[bulk] always = true")
         );
-    }
-
-    #[test]
-    fn thousands_separators() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1_000), "1,000");
-        assert_eq!(thousands(1_200_000), "1,200,000");
     }
 }

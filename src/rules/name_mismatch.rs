@@ -3,7 +3,7 @@ use super::shared::{NoOptions, location};
 use super::{Context, Rule, declare_rule};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Severity};
-use crate::history::{History, Known, address_key};
+use crate::history::{Known, Recall, address_key};
 
 declare_rule! {
     /// ## What it checks
@@ -145,7 +145,12 @@ impl Rule for NameMismatch {
 
 /// The familiar address this recipient was probably meant to be, if it
 /// looks like a slip.
-fn slip(history: &History, addr: &str, name: Option<&str>, known: Option<&Known>) -> Option<Known> {
+fn slip(
+    history: &dyn Recall,
+    addr: &str,
+    name: Option<&str>,
+    known: Option<&Known>,
+) -> Option<Known> {
     if let Some(name) = name {
         let namesakes = history.named(name);
         if !namesakes.is_empty() {
@@ -172,6 +177,8 @@ fn slip(history: &History, addr: &str, name: Option<&str>, known: Option<&Known>
     history.with_local_part(local).into_iter().next()
 }
 
+// Every test here learns an index: the `history` feature.
+#[cfg(feature = "history")]
 #[cfg(test)]
 mod tests {
     use crate::testing::{check_rule_with, eml, history};

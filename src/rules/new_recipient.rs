@@ -150,6 +150,8 @@ fn sensitive(cx: &Context<'_>) -> Option<String> {
     )
 }
 
+// Every test here learns an index: the `history` feature.
+#[cfg(feature = "history")]
 #[cfg(test)]
 mod tests {
     use crate::finding::Severity;

@@ -1,8 +1,8 @@
 use super::shared::NoOptions;
 use super::{Context, Rule, declare_rule};
+use crate::allow::{ALLOW_HEADER, allowance_ids};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
-use crate::linter::{ALLOW_HEADER, allowance_ids};
 
 declare_rule! {
     /// ## What it checks

@@ -152,6 +152,8 @@ impl Rule for UnusualCompany {
     }
 }
 
+// Every test here learns an index: the `history` feature.
+#[cfg(feature = "history")]
 #[cfg(test)]
 mod tests {
     use crate::finding::Severity;

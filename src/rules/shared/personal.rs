@@ -7,7 +7,7 @@ use crate::config::{OptionError, RuleSettings};
 use crate::finding::Location;
 use crate::gate;
 use crate::message::{Attachment, BodyKind, Inside, Message, has_forward_prefix};
-use crate::rules::plural;
+use crate::numbers::plural;
 use regex::Regex;
 use regex_automata::meta;
 use regex_automata::util::captures::Captures;
