@@ -93,7 +93,7 @@ pub fn age(seconds: u64) -> String {
 
 /// A time as `2024-11-18 09:00 UTC`.
 pub fn time(at: u64) -> String {
-    let (y, m, d) = crate::hold::civil_from_days((at / 86400) as i64);
+    let (y, m, d) = crate::numbers::civil_from_days((at / 86400) as i64);
     let secs = at % 86400;
     format!(
         "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
@@ -189,7 +189,7 @@ pub fn charts(per_rule: &BTreeMap<String, BTreeMap<u64, Day>>, last_day: u64, da
                 ));
             }
             if i % 2 == 0 || days <= 7 {
-                let (_, m, d) = crate::hold::civil_from_days(day as i64);
+                let (_, m, d) = crate::numbers::civil_from_days(day as i64);
                 svg.push_str(&format!(
                     "<text x=\"{}\" y=\"{}\" font-size=\"10\" fill=\"#57606a\" text-anchor=\"middle\">{d}/{m}</text>",
                     x + bar / 2,
