@@ -519,7 +519,8 @@ fn held_mail_expires_and_its_sender_is_told() {
 /// through the sender's page and the admin page, and checks that forged,
 /// expired, reused and other messages' tokens are refused, that a
 /// subject of HTML and script is shown as text, and that a form without
-/// its token is refused; screenshots in target/held-pages/.
+/// its token is refused, and that failed sign-ins lock; screenshots in
+/// target/tmp/held-pages/.
 #[test]
 fn held_pages_in_a_browser() {
     let chromedriver = "/usr/bin/chromedriver";
@@ -690,4 +691,164 @@ fn held_pages_in_a_browser() {
     assert!(storm.contains("id=\"discard\""));
     let told = std::fs::read_to_string(&notifications).unwrap();
     assert_eq!(told.matches("Subject: Held: ").count(), 3, "{told}");
+}
+
+/// A page with no MTA behind it (its commands do nothing), with Ann and
+/// Bea as administrators and the client's address from the proxy's
+/// X-Forwarded-For; the page's configuration file.
+fn page_without_mta(root: &Path, web_port: u16) -> std::path::PathBuf {
+    let config = held_config(web_port, "1h", &hash("correct horse"))
+        .replace("@ROOT@", &root.display().to_string())
+        .replace(
+            "admins = {",
+            &format!("admins = {{ bea = \"{}\", ", hash("bea's password")),
+        );
+    let config = format!("{config}forwarded_for = \"X-Forwarded-For\"\n");
+    let path = root.join("maillint.toml");
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+/// A sign-in as `name` with `password` from `client` (the proxy's
+/// X-Forwarded-For), on a fresh sign-in form.
+fn sign_in_from(port: u16, client: &str, name: &str, password: &str) -> Response {
+    let form = http(port, "GET", "/admin/login", "", &[]);
+    let nonce = form
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    http_with(
+        port,
+        "POST",
+        "/admin/login",
+        &format!("Cookie: {nonce}\r\nX-Forwarded-For: {client}\r\n"),
+        &[("csrf", &form.csrf()), ("name", name), ("password", password)],
+    )
+}
+
+/// Administrators' sessions are kept (hashed) in the held-mail store: one
+/// made before a restart works after it; an old or idle one, or one
+/// signed out, does not.
+#[test]
+fn admin_sessions_survive_a_restart_and_end_when_they_should() {
+    let dir = tempfile::tempdir().unwrap();
+    let web_port = free_port();
+    let config = page_without_mta(dir.path(), web_port);
+    let web = Web::start(&config, web_port, &dir.path().join("web.log"));
+    let session = sign_in(web_port);
+    assert_eq!(http(web_port, "GET", "/admin", &session, &[]).status, 200);
+    drop(web);
+
+    let _web = Web::start(&config, web_port, &dir.path().join("web2.log"));
+    let page = http(web_port, "GET", "/admin", &session, &[]);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Sign out"));
+    // Its form token too is still good.
+    let csrf = page.csrf();
+
+    // Sessions made in the store: a fresh one opens the page, one past its
+    // 8 hours or unused for more than an hour does not.
+    let store = maillint::hold::Store::open(&dir.path().join("held.sqlite")).unwrap();
+    let now = maillint::hold::now();
+    store.open_session("fresh", "ann", now, 8 * 3600).unwrap();
+    store
+        .open_session("idle", "ann", now - 2 * 3600, 8 * 3600)
+        .unwrap();
+    store
+        .open_session("old", "ann", now - 9 * 3600, 8 * 3600)
+        .unwrap();
+    let opens = |token: &str| {
+        http(
+            web_port,
+            "GET",
+            "/admin",
+            &format!("maillint_admin={token}"),
+            &[],
+        )
+        .status
+    };
+    assert_eq!(opens("fresh"), 200);
+    assert_eq!(opens("idle"), 303);
+    assert_eq!(opens("old"), 303);
+    assert_eq!(opens("made-up"), 303);
+    // The store keeps no token as it is.
+    let cookie_value = session.split_once('=').unwrap().1;
+    for file in ["held.sqlite", "held.sqlite-wal"] {
+        let raw = std::fs::read(dir.path().join(file)).unwrap_or_default();
+        assert!(
+            !raw.windows(cookie_value.len())
+                .any(|w| w == cookie_value.as_bytes()),
+            "{file}"
+        );
+    }
+
+    // Signing out ends the session for good.
+    let out = http(
+        web_port,
+        "POST",
+        "/admin/logout",
+        &session,
+        &[("csrf", &csrf)],
+    );
+    assert_eq!(out.status, 303);
+    assert_eq!(http(web_port, "GET", "/admin", &session, &[]).status, 303);
+}
+
+/// Failed sign-ins are limited per account (from any address) and per
+/// client address (as the proxy forwards it), with a page that says when
+/// to try again.
+#[test]
+fn failed_sign_ins_are_limited_per_account_and_per_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let web_port = free_port();
+    let config = page_without_mta(dir.path(), web_port);
+    let _web = Web::start(&config, web_port, &dir.path().join("web.log"));
+
+    // Ann's password guessed from five addresses: the fifth locks her out.
+    for i in 1..5 {
+        let wrong = sign_in_from(web_port, &format!("203.0.113.{i}"), "ann", "guess");
+        assert_eq!(wrong.status, 403, "{}", wrong.body);
+        assert!(wrong.body.contains("Wrong name or password"));
+    }
+    let locked = sign_in_from(web_port, "203.0.113.5", "ann", "guess");
+    assert_eq!(locked.status, 429, "{}", locked.body);
+    assert!(
+        locked
+            .body
+            .contains("Too many failed sign-ins: try again in 15 minutes."),
+        "{}",
+        locked.body
+    );
+    assert_eq!(locked.header("retry-after"), Some("900"));
+    // Even her right password, from anywhere, until the lock ends.
+    let right = sign_in_from(web_port, "192.0.2.77", "ann", "correct horse");
+    assert_eq!(right.status, 429);
+    assert!(right.header("set-cookie").unwrap().contains("maillint_login"));
+    // Bea is not Ann.
+    let bea = sign_in_from(web_port, "192.0.2.77", "bea", "bea's password");
+    assert_eq!(bea.status, 303, "{}", bea.body);
+
+    // One address trying many names: locked after twenty, whatever the name.
+    for i in 1..20 {
+        let wrong = sign_in_from(web_port, "198.51.100.9", &format!("user{i}"), "x");
+        assert_eq!(wrong.status, 403, "attempt {i}: {}", wrong.body);
+    }
+    let locked = sign_in_from(web_port, "198.51.100.9", "user20", "x");
+    assert_eq!(locked.status, 429, "{}", locked.body);
+    let bea_there = sign_in_from(web_port, "198.51.100.9", "bea", "bea's password");
+    assert_eq!(bea_there.status, 429);
+    // The address is the one the proxy added last: a client cannot choose it.
+    let forged = sign_in_from(
+        web_port,
+        "192.0.2.200, 198.51.100.9",
+        "bea",
+        "bea's password",
+    );
+    assert_eq!(forged.status, 429);
+    // Another address is not locked.
+    let elsewhere = sign_in_from(web_port, "198.51.100.10", "bea", "bea's password");
+    assert_eq!(elsewhere.status, 303, "{}", elsewhere.body);
 }

@@ -1,12 +1,12 @@
 //! `maillint check`: files, folders, mailboxes or stdin, reported in one of
 //! the output formats.
 
-use super::{Color, ExitStatus, LintArgs, build_linter, fail};
+use super::{Color, ExitStatus, LintArgs, build_linter, fail, write_stdout};
 use clap::Args;
 use clap::builder::PossibleValuesParser;
 use maillint::input::Input;
 use maillint::report::{self, PRINTERS, PrintOptions};
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 #[derive(Args)]
@@ -52,19 +52,12 @@ pub fn run(args: CheckArgs) -> ExitStatus {
         let source = maillint::guard::one_line(&err.source.to_string());
         eprintln!("maillint: error: {source}: {}", err.error);
     }
-    // Standard output flushes at every line break, which for the JSON of a
-    // few thousand messages was one system call per line.
-    let mut out = io::BufWriter::new(io::stdout().lock());
     let options = PrintOptions {
         config: linter.config(),
         color,
     };
-    let printed = printer.print(&report, &options, &mut out);
-    if let Err(e) = printed.and_then(|()| out.flush()) {
-        // A closed pipe (`| head`) is the reader's choice, not a failure to report.
-        if e.kind() != io::ErrorKind::BrokenPipe {
-            return fail(format!("cannot write output: {e}"));
-        }
+    if let Err(status) = write_stdout(|out| printer.print(&report, &options, out)) {
+        return status;
     }
     if !report.errors.is_empty() {
         ExitStatus::Error

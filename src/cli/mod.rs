@@ -133,32 +133,34 @@ impl Color {
     }
 }
 
-/// `--format` of the commands that sum something up: a table for a
-/// person, or JSON.
+/// Prints a command's summary on standard output in the format `--format`
+/// names (one of `report::SUMMARY_FORMATS`, which clap took).
 #[cfg(feature = "milter")]
-#[derive(Clone, Copy, ValueEnum)]
-pub enum SummaryFormat {
-    Human,
-    Json,
+pub fn print_summary<S: maillint::report::Summarised + 'static>(
+    format: &str,
+    summary: &S,
+) -> Result<(), ExitStatus> {
+    let Some(printer) = maillint::report::summary_printer::<S>(format) else {
+        return Err(fail(format!("unknown format `{format}`")));
+    };
+    // Summaries name no rule and use no colour.
+    let config = Config::default();
+    let options = PrintOptions {
+        config: &config,
+        color: false,
+    };
+    write_stdout(|out| printer.print(summary, &options, out))
 }
 
-/// Prints a summary on standard output as `format` says: `json`
-/// serialised, or `human` written. An error when it could not be written
-/// (a closed pipe, `| head`, is the reader's choice, not one).
-#[cfg(feature = "milter")]
-pub fn print_summary(
-    format: SummaryFormat,
-    json: &impl serde::Serialize,
-    human: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+/// Writes on standard output, buffered (standard output flushes at every
+/// line break, which for the JSON of a few thousand messages was one
+/// system call per line). An error when it could not be written; a closed
+/// pipe (`| head`) is the reader's choice, not one.
+pub fn write_stdout(
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<(), ExitStatus> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let printed = match format {
-        SummaryFormat::Human => human(&mut out),
-        SummaryFormat::Json => serde_json::to_writer_pretty(&mut out, json)
-            .map_err(std::io::Error::from)
-            .and_then(|()| writeln!(out)),
-    };
-    match printed.and_then(|()| out.flush()) {
+    match write(&mut out).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             Err(fail(format!("cannot write output: {e}")))
         }

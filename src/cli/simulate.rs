@@ -2,12 +2,13 @@
 //! and the one in force, the messages the change would newly stop or let
 //! through listed, with an exit status a CI job can act on.
 
-use super::{ExitStatus, SummaryFormat, fail, load_config, print_summary};
+use super::{ExitStatus, fail, load_config, print_summary};
 use clap::Args;
+use clap::builder::PossibleValuesParser;
 use maillint::guard::one_line;
 use maillint::input::Input;
-use maillint::milter::simulate::{Change, Difference, Outcome, Simulation, simulate};
-use std::io::{self, Write};
+use maillint::milter::simulate::simulate;
+use maillint::report::SUMMARY_FORMATS;
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -21,8 +22,8 @@ pub struct SimulateArgs {
     /// The configuration in force, to compare with
     #[arg(long, value_name = "FILE")]
     against: PathBuf,
-    #[arg(long, value_enum, default_value_t = SummaryFormat::Human)]
-    format: SummaryFormat,
+    #[arg(long, value_parser = PossibleValuesParser::new(SUMMARY_FORMATS), default_value = SUMMARY_FORMATS[0])]
+    format: String,
 }
 
 pub fn run(args: SimulateArgs) -> ExitStatus {
@@ -49,9 +50,7 @@ pub fn run(args: SimulateArgs) -> ExitStatus {
             err.error
         );
     }
-    if let Err(status) = print_summary(args.format, &simulation, |out| {
-        print_human(&simulation, out)
-    }) {
+    if let Err(status) = print_summary(&args.format, &simulation) {
         return status;
     }
     if !simulation.errors.is_empty() {
@@ -60,51 +59,5 @@ pub fn run(args: SimulateArgs) -> ExitStatus {
         ExitStatus::Success
     } else {
         ExitStatus::Findings
-    }
-}
-
-fn print_human(simulation: &Simulation, out: &mut dyn Write) -> io::Result<()> {
-    for (change, title) in [
-        (Change::NewlyStopped, "Newly stopped"),
-        (Change::NewlyLetThrough, "Newly let through"),
-        (Change::Changed, "Otherwise changed"),
-    ] {
-        let listed: Vec<&Difference> = simulation
-            .differences
-            .iter()
-            .filter(|d| d.change == change)
-            .collect();
-        if listed.is_empty() {
-            continue;
-        }
-        writeln!(out, "{title} ({}):", listed.len())?;
-        for d in listed {
-            writeln!(
-                out,
-                "  {} {}\n    now {}, would be {}",
-                one_line(&d.source.to_string()),
-                one_line(d.message_id.as_deref().unwrap_or("(no Message-ID)")),
-                outcome(&d.current),
-                outcome(&d.new),
-            )?;
-        }
-        writeln!(out)?;
-    }
-    writeln!(
-        out,
-        "{} messages: {} newly stopped, {} newly let through, {} otherwise changed, {} unchanged",
-        simulation.messages,
-        simulation.newly_stopped,
-        simulation.newly_let_through,
-        simulation.changed,
-        simulation.unchanged
-    )
-}
-
-fn outcome(outcome: &Outcome) -> String {
-    if outcome.rules.is_empty() {
-        outcome.action.to_string()
-    } else {
-        format!("{} ({})", outcome.action, outcome.rules.join(", "))
     }
 }

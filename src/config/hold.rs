@@ -157,6 +157,11 @@ pub struct WebConfig {
     /// has signed in (e.g. `X-Remote-User`); trusted as it comes, so only
     /// where nothing but the proxy reaches `listen`.
     pub trusted_header: Option<String>,
+    /// A header the reverse proxy sets to the client's address
+    /// (`X-Forwarded-For`, whose last address is the one the proxy added,
+    /// or `X-Real-IP`): failed sign-ins are counted per address by it.
+    /// Without it, by the address of the connection (the proxy's own).
+    pub forwarded_for: Option<String>,
 }
 
 impl Default for WebConfig {
@@ -165,6 +170,7 @@ impl Default for WebConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8025)),
             admins: BTreeMap::new(),
             trusted_header: None,
+            forwarded_for: None,
         }
     }
 }

@@ -298,6 +298,8 @@ fn one_line(text: &str) -> String {
 /// A Subject header value: as it is in ASCII, else an RFC 2047 encoded
 /// word per chunk of UTF-8.
 fn encode_subject(text: &str) -> String {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
     if text.is_ascii() {
         return text.to_string();
     }
@@ -312,28 +314,9 @@ fn encode_subject(text: &str) -> String {
     words.push(chunk);
     words
         .iter()
-        .map(|w| format!("=?UTF-8?B?{}?=", base64(w.as_bytes())))
+        .map(|w| format!("=?UTF-8?B?{}?=", STANDARD.encode(w.as_bytes())))
         .collect::<Vec<_>>()
         .join("\n ")
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// When a time comes, in UTC, for a notification.
@@ -355,11 +338,23 @@ mod tests {
     #[test]
     fn dates_and_encodings() {
         assert_eq!(describe_time(86_400 + 3_660), "on 1970-01-02 at 01:01 UTC");
-        assert_eq!(base64(b"Man"), "TWFu");
-        assert_eq!(base64(b"Ma"), "TWE=");
-        assert_eq!(base64(b"M"), "TQ==");
         assert_eq!(encode_subject("Hi"), "Hi");
         assert_eq!(encode_subject("café"), "=?UTF-8?B?Y2Fmw6k=?=");
+        // Long subjects in several words, each within a header line.
+        let long = "Einladung zur Übergabe, ".repeat(6);
+        let encoded = encode_subject(&long);
+        let words: Vec<&str> = encoded.split("\n ").collect();
+        assert!(words.len() > 1 && words.iter().all(|w| w.len() <= 75), "{encoded}");
+        let decoded: String = words
+            .iter()
+            .map(|w| {
+                use base64::Engine;
+                let inner = &w["=?UTF-8?B?".len()..w.len() - 2];
+                let bytes = base64::engine::general_purpose::STANDARD.decode(inner).unwrap();
+                String::from_utf8(bytes).unwrap()
+            })
+            .collect();
+        assert_eq!(decoded, long);
     }
 
     #[test]

@@ -111,6 +111,12 @@ CREATE TABLE IF NOT EXISTS audit (
     reason TEXT,
     detail TEXT
 );
+CREATE TABLE IF NOT EXISTS admin_session (
+    token_hash TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    seen_at INTEGER NOT NULL
+);
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
@@ -136,6 +142,13 @@ fn sql(time: u64) -> i64 {
 
 fn time(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
+}
+
+/// What the store keeps of a session token: its SHA-256, so that a copy
+/// of the store opens no session.
+fn token_hash(token: &str) -> String {
+    use sha2::Digest;
+    super::token::hex(&sha2::Sha256::digest(token.as_bytes()))
 }
 
 const HELD_COLUMNS: &str = "id, queue_id, sender, recipients, subject, findings, rules, releaser, held_at, expires_at, state, decided_by, reason";
@@ -375,6 +388,77 @@ impl Store {
         Ok(entries)
     }
 
+    /// Records an administrator's new session under its token's hash
+    /// (the token itself is only in their cookie), and drops the sessions
+    /// `lifetime` has ended.
+    pub fn open_session(
+        &self,
+        token: &str,
+        name: &str,
+        now: u64,
+        lifetime: u64,
+    ) -> Result<(), String> {
+        self.conn
+            .execute(
+                "DELETE FROM admin_session WHERE created_at <= ?1",
+                [sql(now.saturating_sub(lifetime))],
+            )
+            .map_err(db)?;
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO admin_session (token_hash, name, created_at, seen_at) VALUES (?1, ?2, ?3, ?3)",
+                params![token_hash(token), name, sql(now)],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    /// The administrator whose session `token` opens at `now`: made less
+    /// than `lifetime` ago and used less than `idle` ago, and now used.
+    pub fn session(
+        &self,
+        token: &str,
+        now: u64,
+        idle: u64,
+        lifetime: u64,
+    ) -> Result<Option<String>, String> {
+        let hash = token_hash(token);
+        let touched = self
+            .conn
+            .execute(
+                "UPDATE admin_session SET seen_at = ?1 WHERE token_hash = ?2 AND created_at > ?3 AND seen_at > ?4",
+                params![
+                    sql(now),
+                    hash,
+                    sql(now.saturating_sub(lifetime)),
+                    sql(now.saturating_sub(idle))
+                ],
+            )
+            .map_err(db)?;
+        if touched == 0 {
+            return Ok(None);
+        }
+        self.conn
+            .query_row(
+                "SELECT name FROM admin_session WHERE token_hash = ?1",
+                [hash],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(db)
+    }
+
+    /// Ends a session (signing out).
+    pub fn close_session(&self, token: &str) -> Result<(), String> {
+        self.conn
+            .execute(
+                "DELETE FROM admin_session WHERE token_hash = ?1",
+                [token_hash(token)],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
     /// Every message held since `since`, oldest first: what the page's
     /// chart and top lists count.
     pub fn since(&self, since: u64) -> Result<Vec<Held>, String> {
@@ -446,6 +530,56 @@ mod tests {
                 .execute("UPDATE audit SET actor = 'x'", [])
                 .is_err()
         );
+    }
+
+    #[test]
+    fn sessions_are_kept_hashed_until_idle_or_old_and_end_at_sign_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("held.sqlite");
+        let (idle, lifetime) = (3600, 8 * 3600);
+        let store = Store::open(&path).unwrap();
+        store.open_session("tok-a", "ann", 1000, lifetime).unwrap();
+        store.open_session("tok-b", "bob", 1000, lifetime).unwrap();
+        drop(store);
+        // Another opening of the file (a restarted page) knows them.
+        let store = Store::open(&path).unwrap();
+        let kept: Vec<String> = store
+            .conn
+            .prepare("SELECT token_hash FROM admin_session ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(kept.len(), 2);
+        assert!(kept.iter().all(|h| h.len() == 64 && !h.contains("tok")));
+        let at = |t| store.session("tok-a", t, idle, lifetime).unwrap();
+        assert_eq!(at(1000 + 3599), Some("ann".to_string()));
+        // Used at 4599 and 8198: then idle for an hour, and ended.
+        assert_eq!(at(4599 + 3599), Some("ann".to_string()));
+        assert_eq!(at(8198 + 3600), None);
+        assert_eq!(store.session("nope", 1001, idle, lifetime).unwrap(), None);
+        // However busy, no session outlives its lifetime.
+        let mut t = 1000;
+        while t < 1000 + lifetime - 1 {
+            t += 1800;
+            assert_eq!(
+                store.session("tok-b", t.min(1000 + lifetime - 1), idle, lifetime).unwrap().as_deref(),
+                Some("bob")
+            );
+        }
+        assert_eq!(store.session("tok-b", 1000 + lifetime, idle, lifetime).unwrap(), None);
+        // Signing out ends it at once.
+        store.open_session("tok-c", "ann", 2000, lifetime).unwrap();
+        store.close_session("tok-c").unwrap();
+        assert_eq!(store.session("tok-c", 2001, idle, lifetime).unwrap(), None);
+        // Old sessions are dropped when a new one opens.
+        store.open_session("tok-d", "ann", 1000 + lifetime + 1, lifetime).unwrap();
+        let left: i64 = store
+            .conn
+            .query_row("SELECT COUNT(*) FROM admin_session", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 1);
     }
 
     #[test]

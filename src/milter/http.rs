@@ -1,7 +1,9 @@
 //! `/metrics` over HTTP, where `[milter] metrics` is set: a small server
-//! on a thread and tokio runtime of its own, so that a slow scraper never
-//! holds up mail. Bounded: a few connections at once, a deadline to send
-//! the request and one for the whole exchange, one request a connection.
+//! on the milter's event loop, beside the MTA's connections. Bounded, so
+//! that a slow or hostile scraper never holds up mail: a few connections
+//! at once, a deadline to send the request and one for the whole
+//! exchange, one request a connection; the answer is encoded from
+//! counters without waiting on anything.
 
 use super::Gateway;
 use http_body_util::Full;
@@ -9,7 +11,6 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,31 +21,22 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 /// Time for a whole exchange, the answer included.
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves the gateway's metrics where the configuration says, if it says:
-/// binds at once (so that a taken port stops the start), logs where, and
-/// serves on a thread for as long as the process runs.
-pub(super) fn start(gateway: &Arc<Gateway>) -> Result<Option<SocketAddr>, String> {
+/// Binds the metrics address the configuration names, if it names one,
+/// before the milter starts (so that a taken port stops the start);
+/// [`serve`] serves it once the event loop runs.
+pub(super) fn bind(gateway: &Gateway) -> Result<Option<std::net::TcpListener>, String> {
     let Some(address) = gateway.settings.metrics else {
         return Ok(None);
     };
     let address = address.0;
-    let bound = std::net::TcpListener::bind(address)
+    std::net::TcpListener::bind(address)
         .and_then(|listener| listener.set_nonblocking(true).map(|()| listener))
-        .map_err(|e| format!("cannot serve metrics on {address}: {e}"))?;
-    let local = bound.local_addr().unwrap_or(address);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot serve metrics: {e}"))?;
-    let gateway = Arc::clone(gateway);
-    std::thread::Builder::new()
-        .name("metrics".into())
-        .spawn(move || runtime.block_on(serve(bound, gateway)))
-        .map_err(|e| format!("cannot serve metrics: {e}"))?;
-    Ok(Some(local))
+        .map(Some)
+        .map_err(|e| format!("cannot serve metrics on {address}: {e}"))
 }
 
-async fn serve(listener: std::net::TcpListener, gateway: Arc<Gateway>) {
+/// Serves `/metrics` on `listener` for as long as the event loop runs.
+pub(super) async fn serve(listener: std::net::TcpListener, gateway: Arc<Gateway>) {
     let listener = match tokio::net::TcpListener::from_std(listener) {
         Ok(l) => l,
         Err(e) => {

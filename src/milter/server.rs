@@ -343,6 +343,16 @@ impl Server {
     /// of `QuickAcks`, which only Linux offers; elsewhere every event is
     /// answered there.
     pub fn run(self, gateway: Arc<Gateway>) -> io::Result<()> {
+        self.run_with_metrics(gateway, None)
+    }
+
+    /// [`run`](Self::run), serving `/metrics` on `metrics` (bound by
+    /// `http::bind`) on the same event loop.
+    fn run_with_metrics(
+        self,
+        gateway: Arc<Gateway>,
+        metrics: Option<std::net::TcpListener>,
+    ) -> io::Result<()> {
         let max_checks = gateway.settings.max_checks.max(1);
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(LOOP_THREADS)
@@ -352,7 +362,13 @@ impl Server {
             .thread_name("milter")
             .enable_all()
             .build()?
-            .block_on(self.accept(gateway, Arc::new(Semaphore::new(max_checks))))
+            .block_on(async move {
+                if let Some(listener) = metrics {
+                    tokio::spawn(super::http::serve(listener, Arc::clone(&gateway)));
+                }
+                self.accept(gateway, Arc::new(Semaphore::new(max_checks)))
+                    .await
+            })
     }
 
     async fn accept(self, gateway: Arc<Gateway>, checks: Arc<Semaphore>) -> io::Result<()> {
@@ -464,13 +480,18 @@ pub fn serve(listen: &Listen, config: Config, socket_mode: u32) -> Result<(), St
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(socket_mode))
             .map_err(|e| format!("cannot set the mode of {}: {e}", path.display()))?;
     }
-    let metrics = super::http::start(&gateway)?
+    let metrics = super::http::bind(&gateway)?;
+    let serving = metrics
+        .as_ref()
+        .and_then(|l| l.local_addr().ok())
         .map_or(String::new(), |a| format!(" metrics=http://{a}/metrics"));
     gateway.log.line(&format!(
-        "maillint milter: listening on {listen} {}{metrics}",
+        "maillint milter: listening on {listen} {}{serving}",
         gateway.describe()
     ));
-    server.run(gateway).map_err(|e| format!("{listen}: {e}"))
+    server
+        .run_with_metrics(gateway, metrics)
+        .map_err(|e| format!("{listen}: {e}"))
 }
 
 #[cfg(test)]

@@ -5,7 +5,10 @@
 use super::{Action, Decision, Envelope, Gateway};
 use crate::config::Config;
 use crate::input::{Input, Item, Limits, Origin};
+use crate::guard::one_line;
+use crate::report::Summarised;
 use serde::Serialize;
+use std::io::{self, Write};
 
 /// What one configuration does with a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -20,6 +23,15 @@ impl Outcome {
         Outcome {
             action: decision.action.as_str(),
             rules: decision.rules.clone(),
+        }
+    }
+
+    /// `tag (mass-list, cc-exposure)`, or the action alone.
+    fn described(&self) -> String {
+        if self.rules.is_empty() {
+            self.action.to_string()
+        } else {
+            format!("{} ({})", self.action, self.rules.join(", "))
         }
     }
 }
@@ -66,6 +78,44 @@ pub struct Simulation {
     /// The messages treated otherwise, in input order.
     pub differences: Vec<Difference>,
     pub errors: Vec<Unread>,
+}
+
+/// For a person: the messages treated otherwise, by kind of change, and
+/// the counts.
+impl Summarised for Simulation {
+    fn human(&self, out: &mut dyn Write) -> io::Result<()> {
+        for (change, title) in [
+            (Change::NewlyStopped, "Newly stopped"),
+            (Change::NewlyLetThrough, "Newly let through"),
+            (Change::Changed, "Otherwise changed"),
+        ] {
+            let listed: Vec<&Difference> = self
+                .differences
+                .iter()
+                .filter(|d| d.change == change)
+                .collect();
+            if listed.is_empty() {
+                continue;
+            }
+            writeln!(out, "{title} ({}):", listed.len())?;
+            for d in listed {
+                writeln!(
+                    out,
+                    "  {} {}\n    now {}, would be {}",
+                    one_line(&d.source.to_string()),
+                    one_line(d.message_id.as_deref().unwrap_or("(no Message-ID)")),
+                    d.current.described(),
+                    d.new.described(),
+                )?;
+            }
+            writeln!(out)?;
+        }
+        writeln!(
+            out,
+            "{} messages: {} newly stopped, {} newly let through, {} otherwise changed, {} unchanged",
+            self.messages, self.newly_stopped, self.newly_let_through, self.changed, self.unchanged
+        )
+    }
 }
 
 /// Replays `inputs` (mailboxes, Maildirs, files of sent mail) through a

@@ -2,9 +2,11 @@
 //! action taken and action that would have been taken (audit mode).
 
 use super::Action;
+use crate::report::Summarised;
 use serde::Serialize;
+use serde::ser::SerializeStruct;
 use std::collections::BTreeMap;
-use std::io::{BufRead, Read};
+use std::io::{self, BufRead, Read, Write};
 
 /// The longest log line read; the gateway's own are far shorter (each
 /// value at most 200 characters), so a longer one is not a decision line.
@@ -29,7 +31,7 @@ pub struct Row {
 }
 
 /// The counts over one or more logs.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default)]
 pub struct Tally {
     /// Decision lines read (messages).
     pub messages: u64,
@@ -38,7 +40,6 @@ pub struct Tally {
     /// Lines of the gateway that are not decisions, and lines too long to
     /// be the gateway's: start-up lines, warnings, connection problems.
     pub other_lines: u64,
-    #[serde(skip)]
     counts: BTreeMap<(String, String, Action, Action), u64>,
 }
 
@@ -112,6 +113,45 @@ impl Tally {
                 messages,
             })
             .collect()
+    }
+}
+
+/// Its JSON: the totals and the [`rows`](Tally::rows).
+impl Serialize for Tally {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut tally = serializer.serialize_struct("Tally", 4)?;
+        tally.serialize_field("changed_by_audit", &self.changed_by_audit)?;
+        tally.serialize_field("messages", &self.messages)?;
+        tally.serialize_field("other_lines", &self.other_lines)?;
+        tally.serialize_field("rows", &self.rows())?;
+        tally.end()
+    }
+}
+
+/// For a person: a table, what audit mode changed marked.
+impl Summarised for Tally {
+    fn human(&self, out: &mut dyn Write) -> io::Result<()> {
+        let rows = self.rows();
+        let width = rows.iter().map(|r| r.rule.len()).max().unwrap_or(0).max(4);
+        writeln!(
+            out,
+            "{:<10}  {:<width$}  {:<10}  {:<10}  messages",
+            "day", "rule", "did", "would"
+        )?;
+        for row in &rows {
+            // What audit mode changed stands out.
+            let mark = if row.action == row.would { "" } else { "  *" };
+            writeln!(
+                out,
+                "{:<10}  {:<width$}  {:<10}  {:<10}  {:>8}{mark}",
+                row.day, row.rule, row.action, row.would, row.messages
+            )?;
+        }
+        writeln!(
+            out,
+            "\n{} messages; {} of them (*) the gateway would have handled more strictly without audit. A message counts once for each of its rules.",
+            self.messages, self.changed_by_audit
+        )
     }
 }
 

@@ -1,4 +1,4 @@
-use super::{PrintOptions, Printer, Report};
+use super::{PrintOptions, Printer, Report, Summarised};
 use crate::finding::{Finding, Severity};
 use crate::guard::one_line;
 use anstyle::{AnsiColor, Style};
@@ -9,6 +9,13 @@ use std::io::{self, Write};
 /// summary. Unreadable inputs are only counted here: they are reported on
 /// standard error as they happen.
 pub struct Human;
+
+/// A command's summary in its own words.
+impl<S: Summarised> Printer<S> for Human {
+    fn print(&self, summary: &S, _: &PrintOptions, out: &mut dyn Write) -> io::Result<()> {
+        summary.human(out)
+    }
+}
 
 impl Printer for Human {
     fn print(

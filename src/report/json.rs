@@ -1,4 +1,4 @@
-use super::{InputError, MessageReport, PrintOptions, Printer, Report, Summary};
+use super::{InputError, MessageReport, PrintOptions, Printer, Report, Summarised, Summary};
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -25,7 +25,19 @@ impl Printer for Json {
             errors: &report.errors,
             summary: report.summary(),
         };
-        serde_json::to_writer_pretty(&mut *out, &doc)?;
-        writeln!(out)
+        pretty(&doc, out)
     }
+}
+
+/// A command's summary as it serialises.
+impl<S: Summarised> Printer<S> for Json {
+    fn print(&self, summary: &S, _: &PrintOptions, out: &mut dyn Write) -> io::Result<()> {
+        pretty(summary, out)
+    }
+}
+
+/// `value` as indented JSON and a line break.
+fn pretty(value: &impl Serialize, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)
 }

@@ -1,7 +1,10 @@
 //! Printing: a [`Report`] holds everything checking produced; the printers
 //! here only format it. Each output format is one file implementing
 //! [`Printer`], listed once in [`PRINTERS`] under the name `--format`
-//! takes: a new format is a new file and its line in that list.
+//! takes: a new format is a new file and its line in that list. The
+//! commands that sum something up (`report`, `simulate`) print their
+//! [`Summarised`] values through the same printers, for a person or as
+//! JSON ([`summary_printer`]).
 
 mod github;
 mod human;
@@ -16,11 +19,32 @@ use crate::input::Origin;
 use serde::Serialize;
 use std::io::{self, Write};
 
-/// An output format.
-pub trait Printer: Sync {
-    /// Writes the whole report to `out`.
-    fn print(&self, report: &Report, options: &PrintOptions, out: &mut dyn Write)
-    -> io::Result<()>;
+/// An output format of a `T`: a [`Report`] of findings, or a command's
+/// [`Summarised`] value.
+pub trait Printer<T: ?Sized = Report>: Sync {
+    /// Writes the whole of `item` to `out`.
+    fn print(&self, item: &T, options: &PrintOptions, out: &mut dyn Write) -> io::Result<()>;
+}
+
+/// What a command sums up (the decision log's counts, a simulation's
+/// differences): its JSON is its serialisation, and it writes its own
+/// text for a person.
+pub trait Summarised: Serialize {
+    /// The text for a person.
+    fn human(&self, out: &mut dyn Write) -> io::Result<()>;
+}
+
+/// The names `--format` takes for a [`Summarised`] value, the first the
+/// default.
+pub const SUMMARY_FORMATS: [&str; 2] = ["human", "json"];
+
+/// The printer of a [`Summarised`] value that `--format` names.
+pub fn summary_printer<S: Summarised + 'static>(name: &str) -> Option<&'static dyn Printer<S>> {
+    match name {
+        "human" => Some(&Human),
+        "json" => Some(&json::Json),
+        _ => None,
+    }
 }
 
 /// What a printer may use besides the report; each takes what it needs.
@@ -207,5 +231,39 @@ mod tests {
             assert!(std::ptr::addr_eq(found, listed), "{name}");
         }
         assert!(printer("xml").is_none());
+    }
+
+    #[derive(Serialize)]
+    struct Counted {
+        messages: u32,
+    }
+
+    impl Summarised for Counted {
+        fn human(&self, out: &mut dyn Write) -> io::Result<()> {
+            writeln!(out, "{} messages", self.messages)
+        }
+    }
+
+    /// Each summary format is found by its name and prints as it says.
+    #[test]
+    fn summaries_print_for_a_person_or_as_json() {
+        let config = Config::default();
+        let options = PrintOptions {
+            config: &config,
+            color: false,
+        };
+        let printed: Vec<String> = SUMMARY_FORMATS
+            .iter()
+            .map(|name| {
+                let mut out = Vec::new();
+                summary_printer::<Counted>(name)
+                    .unwrap()
+                    .print(&Counted { messages: 3 }, &options, &mut out)
+                    .unwrap();
+                String::from_utf8(out).unwrap()
+            })
+            .collect();
+        assert_eq!(printed, ["3 messages\n", "{\n  \"messages\": 3\n}\n"]);
+        assert!(summary_printer::<Counted>("sarif").is_none());
     }
 }

@@ -1,6 +1,7 @@
 //! The pages' HTML: every value from mail or a form goes through
 //! [`escape`]; the layout, and the chart drawn as inline SVG.
 
+use crate::config::Releaser;
 use crate::hold::{AuditEntry, Held};
 use std::collections::BTreeMap;
 
@@ -67,18 +68,83 @@ pub fn recipients(held: &Held) -> String {
     }
 }
 
+/// A message's findings for its sender: what was found in words, the
+/// rule's id after it, small (the findings are kept as `warning [rule]:
+/// what`).
 pub fn findings(held: &Held) -> String {
     held.findings
         .iter()
-        .map(|f| format!("<div class=\"finding\">{}</div>", escape(f)))
+        .map(|f| {
+            let parts = f
+                .split_once(" [")
+                .and_then(|(_, rest)| rest.split_once("]: "));
+            match parts {
+                Some((rule, what)) => format!(
+                    "<div class=\"finding\">{} <span class=\"muted\">({})</span></div>",
+                    escape(what),
+                    escape(rule)
+                ),
+                None => format!("<div class=\"finding\">{}</div>", escape(f)),
+            }
+        })
         .collect()
 }
 
+/// A message's state, and while it is held, who may let it out.
 pub fn state(held: &Held) -> String {
-    format!(
+    let badge = format!(
         "<span class=\"state state-{s}\">{s}</span>",
         s = escape(&held.state)
-    )
+    );
+    if held.state == crate::hold::state::HELD {
+        format!(
+            "{badge}<br><span class=\"muted\">{}</span>",
+            who_releases(&held.releaser)
+        )
+    } else {
+        badge
+    }
+}
+
+/// Who may let a held message out, in words.
+pub fn who_releases(releaser: &str) -> &'static str {
+    match Releaser::parse(releaser) {
+        Some(Releaser::Sender) => "the sender may release",
+        Some(Releaser::Admin) => "only an administrator may release",
+        Some(Releaser::Nobody) | None => "nobody may release: it expires",
+    }
+}
+
+/// Who did something, as the audit log records them (`sender`,
+/// `admin:NAME`, `maillint`), in words.
+pub fn actor(actor: &str) -> String {
+    match actor {
+        "sender" => "the sender".into(),
+        "maillint" => "maillint".into(),
+        other => match other.strip_prefix("admin:") {
+            Some(name) => format!("{} (administrator)", escape(name)),
+            None => escape(other),
+        },
+    }
+}
+
+/// An audit log event, in words.
+fn event(event: &str) -> String {
+    let words = match event {
+        "hold" => "held",
+        "notify" => "sender told",
+        "notify-failed" => "telling the sender failed",
+        "notify-expired" => "sender told it expired",
+        "notify-expired-failed" => "telling the sender it expired failed",
+        "release" => "released",
+        "discard" => "discarded",
+        "expire" => "expired (discarded)",
+        "release-failed" => "release failed",
+        "discard-failed" => "discard failed",
+        "expire-failed" => "discard at expiry failed",
+        other => return escape(other),
+    };
+    words.into()
 }
 
 /// `seconds` as the page says an age: `3 min`, `5 h`, `2 d`.
@@ -108,15 +174,15 @@ pub fn audit_table(entries: &[AuditEntry]) -> String {
         rows.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             time(e.at),
-            escape(&e.event),
+            event(&e.event),
             e.held_id.map_or(String::new(), |id| id.to_string()),
             escape(e.queue_id.as_deref().unwrap_or("")),
-            escape(&e.actor),
+            actor(&e.actor),
             escape(e.reason.as_deref().or(e.detail.as_deref()).unwrap_or("")),
         ));
     }
     format!(
-        "<table><tr><th>When</th><th>Event</th><th>#</th><th>Queue id</th><th>Who</th><th>Reason / detail</th></tr>{rows}</table>"
+        "<table><tr><th>When</th><th>What</th><th>#</th><th>Queue ID</th><th>Who</th><th>Reason or detail</th></tr>{rows}</table>"
     )
 }
 
@@ -139,7 +205,7 @@ const COLOURS: [(&str, &str); 4] = [
     ("released", "#2da44e"),
     ("discarded", "#cf222e"),
     ("expired", "#8c959f"),
-    ("waiting", "#d4a72c"),
+    ("still held", "#d4a72c"),
 ];
 
 /// Each rule's holds per day over `days` days ending at `last_day` (days
@@ -231,6 +297,45 @@ mod tests {
             escape("<script>alert(\"x\")</script> & 'y'"),
             "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;"
         );
+    }
+
+    #[test]
+    fn the_page_speaks_in_words() {
+        assert_eq!(who_releases("sender"), "the sender may release");
+        assert_eq!(who_releases("admin"), "only an administrator may release");
+        assert_eq!(who_releases("nobody"), "nobody may release: it expires");
+        assert_eq!(actor("admin:<ann>"), "&lt;ann&gt; (administrator)");
+        assert_eq!(actor("sender"), "the sender");
+        assert_eq!(event("notify"), "sender told");
+        assert_eq!(event("<odd>"), "&lt;odd&gt;");
+        let held = Held {
+            id: 1,
+            queue_id: "Q".into(),
+            sender: "jane@example.org".into(),
+            recipients: vec![],
+            subject: String::new(),
+            findings: vec![
+                "warning [mass-list]: <all-staff@example.org> reaches everyone".into(),
+                "odd line".into(),
+            ],
+            rules: vec![],
+            releaser: "admin".into(),
+            held_at: 0,
+            expires_at: 0,
+            state: "held".into(),
+            decided_by: None,
+            reason: None,
+        };
+        assert_eq!(
+            findings(&held),
+            "<div class=\"finding\">&lt;all-staff@example.org&gt; reaches everyone <span class=\"muted\">(mass-list)</span></div><div class=\"finding\">odd line</div>"
+        );
+        assert!(state(&held).ends_with("only an administrator may release</span>"));
+        let released = Held {
+            state: "released".into(),
+            ..held
+        };
+        assert!(!state(&released).contains("release</span>"));
     }
 
     #[test]

@@ -10,20 +10,24 @@
 //! store's conditional update lets only one of them run the MTA's command.
 
 mod html;
+mod limit;
 
 use crate::config::{Config, Releaser, WebConfig};
 use crate::hold::{self, Actor, Held, Holder, Outcome, TokenError, state};
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{ConnectInfo, Form, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use html::{Day, escape};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
-/// How long an administrator's sign-in lasts.
+/// How long an administrator's sign-in lasts at most.
 const SESSION_SECONDS: u64 = 8 * 3600;
+/// How long a sign-in lasts unused.
+const SESSION_IDLE_SECONDS: u64 = 3600;
 /// The longest reason kept, in characters.
 const MAX_REASON: usize = 1000;
 
@@ -34,8 +38,10 @@ struct App {
     /// from `[hold] url`, for links and the cookie.
     prefix: String,
     secure_cookie: bool,
-    /// Signed-in administrators by session id: name and expiry.
-    sessions: Mutex<HashMap<String, (String, u64)>>,
+    /// Failed sign-ins by account and address.
+    attempts: limit::Attempts,
+    /// Password verifications, a few at a time.
+    verifier: limit::Verifier,
 }
 
 /// Form fields, as posted.
@@ -53,7 +59,8 @@ pub fn serve(config: &Config) -> Result<(), String> {
         web: config.web.clone(),
         prefix: url.path().trim_end_matches('/').to_string(),
         secure_cookie: url.scheme() == "https",
-        sessions: Mutex::new(HashMap::new()),
+        attempts: limit::Attempts::new(),
+        verifier: limit::Verifier::new(limit::MAX_VERIFYING, limit::VERIFY_WAIT),
     });
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -77,8 +84,11 @@ pub fn serve(config: &Config) -> Result<(), String> {
                 .await;
             }
         });
-        axum::serve(listener, router(app))
-            .await
+        axum::serve(
+            listener,
+            router(app).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
             .map_err(|e| format!("web server: {e}"))
     })
 }
@@ -244,7 +254,7 @@ fn sender_html(app: &App, held: &Held, token: &str, problem: Option<&str>) -> St
             format!("<p class=\"muted\">Questions: {}</p>", escape(h))
         });
     let body = format!(
-        "{problem}<div class=\"card\"><h2>Your message is waiting</h2><table><tr><th>Subject</th><td id=\"subject\">{subject}</td></tr><tr><th>To</th><td>{to}</td></tr><tr><th>Held</th><td>{held_at}; discarded {expires} unless decided</td></tr></table></div><div class=\"card\"><h2>What was found</h2>{findings}</div><div class=\"card grid\"><div>{send}</div><div><form method=\"post\" action=\"{action}\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"action\" value=\"discard\"><p><strong>Discard it</strong> and send a corrected message from your mail program.</p><p><button class=\"discard\" type=\"submit\" id=\"discard\">Discard</button></p></form></div></div>{help}",
+        "{problem}<div class=\"card\"><h2>Your message is waiting</h2><table><tr><th>Subject</th><td id=\"subject\">{subject}</td></tr><tr><th>To</th><td>{to}</td></tr><tr><th>Held since</th><td>{held_at}. Unless you decide first, it will be discarded {expires}.</td></tr></table></div><div class=\"card\"><h2>What was found</h2>{findings}</div><div class=\"card grid\"><div>{send}</div><div><form method=\"post\" action=\"{action}\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"action\" value=\"discard\"><p><strong>Discard it</strong> and send a corrected message from your mail program.</p><p><button class=\"discard\" type=\"submit\" id=\"discard\">Discard</button></p></form></div></div>{help}",
         subject = escape(&held.subject),
         to = html::recipients(held),
         held_at = html::time(held.held_at),
@@ -357,7 +367,7 @@ fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 }
 
 /// The signed-in administrator, and the form token their forms carry.
-fn admin(app: &App, headers: &HeaderMap) -> Option<(String, String)> {
+async fn admin(app: &App, headers: &HeaderMap) -> Option<(String, String)> {
     if let Some(name) = app
         .web
         .trusted_header
@@ -372,15 +382,37 @@ fn admin(app: &App, headers: &HeaderMap) -> Option<(String, String)> {
             app.holder.signer.mac(&format!("form:header:{name}")),
         ));
     }
-    let session = cookie(headers, "maillint_admin")?;
-    let sessions = app.sessions.lock().ok()?;
-    let (name, expires) = sessions.get(session)?;
-    (*expires > hold::now()).then(|| {
-        (
-            name.clone(),
-            app.holder.signer.mac(&format!("form:session:{session}")),
+    let session = cookie(headers, "maillint_admin")?.to_string();
+    let holder = Arc::clone(&app.holder);
+    let token = session.clone();
+    let name = blocking(move || {
+        holder.store().session(
+            &token,
+            hold::now(),
+            SESSION_IDLE_SECONDS,
+            SESSION_SECONDS,
         )
     })
+    .await?
+    .ok()??;
+    Some((
+        name,
+        app.holder.signer.mac(&format!("form:session:{session}")),
+    ))
+}
+
+/// The client's address: as the reverse proxy forwards it where `[web]
+/// forwarded_for` names its header (the last address in it, the one the
+/// proxy added), else the connection's.
+fn client_address(app: &App, headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
+    app.web
+        .forwarded_for
+        .as_deref()
+        .and_then(|h| headers.get_all(h).iter().next_back())
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(peer.ip())
 }
 
 fn cookie_header(app: &App, name: &str, value: &str, max_age: u64) -> (header::HeaderName, String) {
@@ -432,6 +464,7 @@ fn login_form(app: &App, status: StatusCode, problem: Option<&str>) -> Response 
 
 async fn login_post(
     State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(fields): Form<Fields>,
 ) -> Response {
@@ -447,26 +480,74 @@ async fn login_post(
     }
     let name = fields.get("name").cloned().unwrap_or_default();
     let password = fields.get("password").cloned().unwrap_or_default();
+    let client = client_address(&app, &headers, peer);
+    // A locked account or address is refused before its password is
+    // looked at, right or wrong.
+    if let Some(wait) = app.attempts.locked(&name, client, hold::now()) {
+        return too_many_attempts(&app, wait);
+    }
     let hash = app.web.admins.get(&name).cloned();
-    let good = blocking(move || hash.is_some_and(|h| password_matches(&password, &h)))
+    let known = hash.is_some();
+    let good = match app
+        .verifier
+        .run(move || hash.is_some_and(|h| password_matches(&password, &h)))
         .await
-        .unwrap_or(false);
+    {
+        Some(good) => good,
+        None => {
+            return login_form(
+                &app,
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some("Too many sign-ins at once: try again in a moment."),
+            );
+        }
+    };
     if !good {
+        if let Some(wait) = app.attempts.failed(&name, known, client, hold::now()) {
+            return too_many_attempts(&app, wait);
+        }
         return login_form(&app, StatusCode::FORBIDDEN, Some("Wrong name or password."));
     }
+    app.attempts.succeeded(&name, client);
     let session = match hold::token::random_bytes(32) {
         Ok(bytes) => hold::token::hex(&bytes),
         Err(e) => return message_page(StatusCode::INTERNAL_SERVER_ERROR, "Error", &e),
     };
-    let now = hold::now();
-    if let Ok(mut sessions) = app.sessions.lock() {
-        sessions.retain(|_, (_, expires)| *expires > now);
-        sessions.insert(session.clone(), (name, now + SESSION_SECONDS));
+    let holder = Arc::clone(&app.holder);
+    let token = session.clone();
+    let opened = blocking(move || {
+        holder
+            .store()
+            .open_session(&token, &name, hold::now(), SESSION_SECONDS)
+    })
+    .await;
+    match opened {
+        Some(Ok(())) => {}
+        Some(Err(e)) => return store_failure(&e),
+        None => return store_failure("internal error"),
     }
     let mut response = redirect(&app, "/admin");
     let (name, value) = cookie_header(&app, "maillint_admin", &session, SESSION_SECONDS);
     if let Ok(value) = HeaderValue::from_str(&value) {
         response.headers_mut().append(name, value);
+    }
+    response
+}
+
+/// The sign-in page while an account or address is locked, `wait`
+/// seconds more.
+fn too_many_attempts(app: &App, wait: u64) -> Response {
+    let minutes = wait.div_ceil(60).max(1);
+    let mut response = login_form(
+        app,
+        StatusCode::TOO_MANY_REQUESTS,
+        Some(&format!(
+            "Too many failed sign-ins: try again in {minutes} minute{}.",
+            if minutes == 1 { "" } else { "s" }
+        )),
+    );
+    if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
     }
     response
 }
@@ -490,8 +571,8 @@ pub fn hash_password(password: &str) -> Result<String, String> {
 
 /// The signed-in administrator whose form carries its token; else what
 /// to answer (the sign-in page, or the refusal).
-fn admin_form(app: &App, headers: &HeaderMap, fields: &Fields) -> Result<String, Response> {
-    let Some((name, csrf)) = admin(app, headers) else {
+async fn admin_form(app: &App, headers: &HeaderMap, fields: &Fields) -> Result<String, Response> {
+    let Some((name, csrf)) = admin(app, headers).await else {
         return Err(redirect(app, "/admin/login"));
     };
     let given = fields.get("csrf").map_or("", String::as_str);
@@ -513,13 +594,16 @@ async fn logout(
     headers: HeaderMap,
     Form(fields): Form<Fields>,
 ) -> Response {
-    if let Err(refused) = admin_form(&app, &headers, &fields) {
+    if let Err(refused) = admin_form(&app, &headers, &fields).await {
         return refused;
     }
-    if let (Some(session), Ok(mut sessions)) =
-        (cookie(&headers, "maillint_admin"), app.sessions.lock())
-    {
-        sessions.remove(session);
+    if let Some(session) = cookie(&headers, "maillint_admin") {
+        let (holder, token) = (Arc::clone(&app.holder), session.to_string());
+        match blocking(move || holder.store().close_session(&token)).await {
+            Some(Ok(())) => {}
+            Some(Err(e)) => return store_failure(&e),
+            None => return store_failure("internal error"),
+        }
     }
     let mut response = redirect(&app, "/admin/login");
     let (name, value) = cookie_header(&app, "maillint_admin", "", 0);
@@ -535,7 +619,7 @@ async fn admin_post(
     Path(id): Path<i64>,
     Form(fields): Form<Fields>,
 ) -> Response {
-    let name = match admin_form(&app, &headers, &fields) {
+    let name = match admin_form(&app, &headers, &fields).await {
         Ok(name) => name,
         Err(refused) => return refused,
     };
@@ -590,7 +674,7 @@ async fn admin_page(
     headers: HeaderMap,
     Query(filter): Query<Filter>,
 ) -> Response {
-    let Some((name, csrf)) = admin(&app, &headers) else {
+    let Some((name, csrf)) = admin(&app, &headers).await else {
         return redirect(&app, "/admin/login");
     };
     let holder = Arc::clone(&app.holder);
@@ -660,7 +744,7 @@ fn admin_html(
         })
         .collect();
     out.push_str(&format!(
-        "<div class=\"card\"><form method=\"get\" action=\"{p}/admin\" style=\"display:flex;gap:8px;align-items:center;flex-wrap:wrap\"><select name=\"state\">{options}</select><input type=\"text\" name=\"q\" placeholder=\"sender or subject\" value=\"{q}\"><input type=\"text\" name=\"rule\" placeholder=\"rule\" value=\"{r}\"><button type=\"submit\">Filter</button><span class=\"muted\">{n} shown</span></form></div>",
+        "<div class=\"card\"><form method=\"get\" action=\"{p}/admin\" style=\"display:flex;gap:8px;align-items:center;flex-wrap:wrap\"><select name=\"state\">{options}</select><input type=\"text\" name=\"q\" placeholder=\"sender or subject\" value=\"{q}\"><input type=\"text\" name=\"rule\" placeholder=\"rule, e.g. mass-list\" value=\"{r}\"><button type=\"submit\">Filter</button><span class=\"muted\">{n} shown</span></form></div>",
         p = app.prefix,
         q = escape(filter.q.as_deref().unwrap_or("")),
         r = escape(rule),
@@ -671,27 +755,27 @@ fn admin_html(
         let actions = if h.state == state::HELD {
             let release = if hold::may_release(&Actor::Admin(String::new()), &h.releaser) {
                 format!(
-                    "<form method=\"post\" action=\"{p}/admin/held/{id}\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"action\" value=\"release\"><input type=\"text\" name=\"reason\" placeholder=\"reason\" maxlength=\"{MAX_REASON}\" required><button class=\"send\" type=\"submit\" id=\"release-{id}\">Release</button></form>",
+                    "<form method=\"post\" action=\"{p}/admin/held/{id}\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"action\" value=\"release\"><input type=\"text\" name=\"reason\" placeholder=\"reason (needed)\" maxlength=\"{MAX_REASON}\" required><button class=\"send\" type=\"submit\" id=\"release-{id}\">Release</button></form>",
                     p = app.prefix,
                     id = h.id
                 )
             } else {
-                "<span class=\"muted\">no release (policy)</span><br>".into()
+                "<span class=\"muted\">policy allows no release</span><br>".into()
             };
             format!(
-                "{release}<form method=\"post\" action=\"{p}/admin/held/{id}\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"action\" value=\"discard\"><input type=\"text\" name=\"reason\" placeholder=\"reason\" maxlength=\"{MAX_REASON}\"><button class=\"discard\" type=\"submit\" id=\"discard-{id}\">Discard</button></form>",
+                "{release}<form method=\"post\" action=\"{p}/admin/held/{id}\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"action\" value=\"discard\"><input type=\"text\" name=\"reason\" placeholder=\"reason (optional)\" maxlength=\"{MAX_REASON}\"><button class=\"discard\" type=\"submit\" id=\"discard-{id}\">Discard</button></form>",
                 p = app.prefix,
                 id = h.id
             )
         } else {
             format!(
                 "{} <span class=\"muted\">{}</span>",
-                escape(h.decided_by.as_deref().unwrap_or("")),
+                html::actor(h.decided_by.as_deref().unwrap_or("")),
                 escape(h.reason.as_deref().unwrap_or(""))
             )
         };
         rows.push_str(&format!(
-            "<tr id=\"held-{id}\"><td>{id}</td><td>{sender}</td><td class=\"subject\">{subject}</td><td title=\"{all}\">{n}</td><td title=\"{lines}\">{findings}</td><td>{age}</td><td>{state}<br><span class=\"muted\">releaser: {releaser}</span></td><td class=\"actions\">{actions}</td></tr>",
+            "<tr id=\"held-{id}\"><td>{id}</td><td>{sender}</td><td class=\"subject\">{subject}</td><td title=\"{all}\">{n}</td><td title=\"{lines}\">{findings}</td><td>{age}</td><td>{state}</td><td class=\"actions\">{actions}</td></tr>",
             id = h.id,
             sender = escape(&h.sender),
             subject = escape(&h.subject),
@@ -701,11 +785,10 @@ fn admin_html(
             lines = escape(&h.findings.join("\n")),
             age = html::age(now.saturating_sub(h.held_at)),
             state = html::state(h),
-            releaser = escape(&h.releaser),
         ));
     }
     out.push_str(&format!(
-        "<div class=\"card\"><h2>Messages</h2><table id=\"held\"><tr><th>#</th><th>Sender</th><th>Subject</th><th>Rcpts</th><th>Findings</th><th>Age</th><th>State</th><th>Decide</th></tr>{rows}</table></div>"
+        "<div class=\"card\"><h2>Messages</h2><table id=\"held\"><tr><th>#</th><th>Sender</th><th>Subject</th><th>Recipients</th><th>Findings</th><th>Age</th><th>State</th><th>Decision</th></tr>{rows}</table></div>"
     ));
     // The last 14 days: each rule's holds per day, and who and what was stopped most.
     let mut per_rule: BTreeMap<String, BTreeMap<u64, Day>> = BTreeMap::new();
@@ -746,7 +829,7 @@ fn admin_html(
 }
 
 async fn audit_export(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    if admin(&app, &headers).is_none() {
+    if admin(&app, &headers).await.is_none() {
         return redirect(&app, "/admin/login");
     }
     let holder = Arc::clone(&app.holder);

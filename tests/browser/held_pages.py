@@ -136,6 +136,18 @@ try:
     check(shows("Checked with Jane by phone"), "the reason is in the audit log")
     check(len(driver.find_elements(By.CSS_SELECTOR, "svg rect")) >= 1, "the chart has bars")
     shot("admin")
+
+    # Signed out, then five wrong passwords: the sixth try is told to wait.
+    driver.find_element(By.CSS_SELECTOR, "header button").click()
+    check(shows("Sign in"), "signed out")
+    for _ in range(5):
+        driver.get(args["admin"] + "/login")
+        driver.find_element(By.ID, "name").send_keys("ann")
+        driver.find_element(By.ID, "password").send_keys("not the password")
+        driver.find_element(By.ID, "signin").click()
+        check(shows("Sign in"), "a wrong password answered")
+    check(shows("Too many failed sign-ins: try again in 15 minutes."), "locked after five")
+    shot("signin-locked")
     print("ok")
 finally:
     driver.quit()
