@@ -725,7 +725,11 @@ fn sign_in_from(port: u16, client: &str, name: &str, password: &str) -> Response
         "POST",
         "/admin/login",
         &format!("Cookie: {nonce}\r\nX-Forwarded-For: {client}\r\n"),
-        &[("csrf", &form.csrf()), ("name", name), ("password", password)],
+        &[
+            ("csrf", &form.csrf()),
+            ("name", name),
+            ("password", password),
+        ],
     )
 }
 
@@ -826,7 +830,12 @@ fn failed_sign_ins_are_limited_per_account_and_per_address() {
     // Even her right password, from anywhere, until the lock ends.
     let right = sign_in_from(web_port, "192.0.2.77", "ann", "correct horse");
     assert_eq!(right.status, 429);
-    assert!(right.header("set-cookie").unwrap().contains("maillint_login"));
+    assert!(
+        right
+            .header("set-cookie")
+            .unwrap()
+            .contains("maillint_login")
+    );
     // Bea is not Ann.
     let bea = sign_in_from(web_port, "192.0.2.77", "bea", "bea's password");
     assert_eq!(bea.status, 303, "{}", bea.body);

@@ -344,13 +344,18 @@ mod tests {
         let long = "Einladung zur Übergabe, ".repeat(6);
         let encoded = encode_subject(&long);
         let words: Vec<&str> = encoded.split("\n ").collect();
-        assert!(words.len() > 1 && words.iter().all(|w| w.len() <= 75), "{encoded}");
+        assert!(
+            words.len() > 1 && words.iter().all(|w| w.len() <= 75),
+            "{encoded}"
+        );
         let decoded: String = words
             .iter()
             .map(|w| {
                 use base64::Engine;
                 let inner = &w["=?UTF-8?B?".len()..w.len() - 2];
-                let bytes = base64::engine::general_purpose::STANDARD.decode(inner).unwrap();
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(inner)
+                    .unwrap();
                 String::from_utf8(bytes).unwrap()
             })
             .collect();

@@ -564,17 +564,27 @@ mod tests {
         while t < 1000 + lifetime - 1 {
             t += 1800;
             assert_eq!(
-                store.session("tok-b", t.min(1000 + lifetime - 1), idle, lifetime).unwrap().as_deref(),
+                store
+                    .session("tok-b", t.min(1000 + lifetime - 1), idle, lifetime)
+                    .unwrap()
+                    .as_deref(),
                 Some("bob")
             );
         }
-        assert_eq!(store.session("tok-b", 1000 + lifetime, idle, lifetime).unwrap(), None);
+        assert_eq!(
+            store
+                .session("tok-b", 1000 + lifetime, idle, lifetime)
+                .unwrap(),
+            None
+        );
         // Signing out ends it at once.
         store.open_session("tok-c", "ann", 2000, lifetime).unwrap();
         store.close_session("tok-c").unwrap();
         assert_eq!(store.session("tok-c", 2001, idle, lifetime).unwrap(), None);
         // Old sessions are dropped when a new one opens.
-        store.open_session("tok-d", "ann", 1000 + lifetime + 1, lifetime).unwrap();
+        store
+            .open_session("tok-d", "ann", 1000 + lifetime + 1, lifetime)
+            .unwrap();
         let left: i64 = store
             .conn
             .query_row("SELECT COUNT(*) FROM admin_session", [], |r| r.get(0))

@@ -4,8 +4,8 @@
 
 use super::{Action, Decision, Envelope, Gateway};
 use crate::config::Config;
-use crate::input::{Input, Item, Limits, Origin};
 use crate::guard::one_line;
+use crate::input::{Input, Item, Limits, Origin};
 use crate::report::Summarised;
 use serde::Serialize;
 use std::io::{self, Write};

@@ -109,7 +109,7 @@ pub fn state(held: &Held) -> String {
 /// Who may let a held message out, in words.
 pub fn who_releases(releaser: &str) -> &'static str {
     match Releaser::parse(releaser) {
-        Some(Releaser::Sender) => "the sender may release",
+        Some(Releaser::Sender) => "the sender or an administrator may release",
         Some(Releaser::Admin) => "only an administrator may release",
         Some(Releaser::Nobody) | None => "nobody may release: it expires",
     }
@@ -301,7 +301,10 @@ mod tests {
 
     #[test]
     fn the_page_speaks_in_words() {
-        assert_eq!(who_releases("sender"), "the sender may release");
+        assert_eq!(
+            who_releases("sender"),
+            "the sender or an administrator may release"
+        );
         assert_eq!(who_releases("admin"), "only an administrator may release");
         assert_eq!(who_releases("nobody"), "nobody may release: it expires");
         assert_eq!(actor("admin:<ann>"), "&lt;ann&gt; (administrator)");

@@ -89,7 +89,7 @@ pub fn serve(config: &Config) -> Result<(), String> {
             router(app).into_make_service_with_connect_info::<SocketAddr>(),
         )
         .await
-            .map_err(|e| format!("web server: {e}"))
+        .map_err(|e| format!("web server: {e}"))
     })
 }
 
@@ -386,12 +386,9 @@ async fn admin(app: &App, headers: &HeaderMap) -> Option<(String, String)> {
     let holder = Arc::clone(&app.holder);
     let token = session.clone();
     let name = blocking(move || {
-        holder.store().session(
-            &token,
-            hold::now(),
-            SESSION_IDLE_SECONDS,
-            SESSION_SECONDS,
-        )
+        holder
+            .store()
+            .session(&token, hold::now(), SESSION_IDLE_SECONDS, SESSION_SECONDS)
     })
     .await?
     .ok()??;
@@ -452,7 +449,7 @@ fn login_form(app: &App, status: StatusCode, problem: Option<&str>) -> Response 
         format!("<div class=\"error\">{}</div>", escape(p))
     });
     let body = format!(
-        "{problem}<div class=\"card\" style=\"max-width:360px\"><h2>Sign in</h2><form method=\"post\" action=\"{}/admin/login\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><p><label>Name<br><input type=\"text\" name=\"name\" id=\"name\" autocomplete=\"username\"></label></p><p><label>Password<br><input type=\"password\" name=\"password\" id=\"password\" autocomplete=\"current-password\"></label></p><p><button class=\"send\" type=\"submit\" id=\"signin\">Sign in</button></p></form></div>",
+        "<div class=\"card\" style=\"max-width:360px\">{problem}<h2>Sign in</h2><form method=\"post\" action=\"{}/admin/login\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><p><label>Name<br><input type=\"text\" name=\"name\" id=\"name\" autocomplete=\"username\"></label></p><p><label>Password<br><input type=\"password\" name=\"password\" id=\"password\" autocomplete=\"current-password\"></label></p><p><button class=\"send\" type=\"submit\" id=\"signin\">Sign in</button></p></form></div>",
         app.prefix
     );
     respond(
@@ -768,11 +765,14 @@ fn admin_html(
                 id = h.id
             )
         } else {
-            format!(
-                "{} <span class=\"muted\">{}</span>",
-                html::actor(h.decided_by.as_deref().unwrap_or("")),
-                escape(h.reason.as_deref().unwrap_or(""))
-            )
+            let reason = h.reason.as_deref().map_or(String::new(), |r| {
+                format!("<br><span class=\"muted\">“{}”</span>", escape(r))
+            });
+            let by = h
+                .decided_by
+                .as_deref()
+                .map_or(String::new(), |who| format!("by {}", html::actor(who)));
+            format!("{by}{reason}")
         };
         rows.push_str(&format!(
             "<tr id=\"held-{id}\"><td>{id}</td><td>{sender}</td><td class=\"subject\">{subject}</td><td title=\"{all}\">{n}</td><td title=\"{lines}\">{findings}</td><td>{age}</td><td>{state}</td><td class=\"actions\">{actions}</td></tr>",
