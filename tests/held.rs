@@ -106,6 +106,12 @@ impl Response {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The `name=value` of the cookie it sets.
+    fn cookie(&self) -> String {
+        let set = self.header("set-cookie").unwrap();
+        set.split(';').next().unwrap().to_string()
+    }
+
     /// The value of the first hidden `csrf` field.
     fn csrf(&self) -> String {
         let at = self.body.find("name=\"csrf\" value=\"").unwrap() + 19;
@@ -237,13 +243,7 @@ fn copies(sink: &Sink, id: &str) -> usize {
 /// Signs Ann in; her session cookie.
 fn sign_in(port: u16) -> String {
     let form = http(port, "GET", "/admin/login", "", &[]);
-    let login = form
-        .header("set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let login = form.cookie();
     let csrf = form.csrf();
     let wrong = http(
         port,
@@ -265,13 +265,7 @@ fn sign_in(port: u16) -> String {
         ],
     );
     assert_eq!(signed_in.status, 303, "{}", signed_in.body);
-    signed_in
-        .header("set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string()
+    signed_in.cookie()
 }
 
 #[test]
@@ -713,13 +707,7 @@ fn page_without_mta(root: &Path, web_port: u16) -> std::path::PathBuf {
 /// X-Forwarded-For), on a fresh sign-in form.
 fn sign_in_from(port: u16, client: &str, name: &str, password: &str) -> Response {
     let form = http(port, "GET", "/admin/login", "", &[]);
-    let nonce = form
-        .header("set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let nonce = form.cookie();
     http_with(
         port,
         "POST",
