@@ -21,6 +21,10 @@ pub mod state {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Held {
     pub id: i64,
+    /// The gateway whose MTA holds it, among several sharing held mail
+    /// (`[hold] gateway`); empty in a gateway's own store.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub gateway: String,
     pub queue_id: String,
     pub sender: String,
     pub recipients: Vec<String>,
@@ -75,6 +79,9 @@ pub struct AuditEntry {
     pub actor: String,
     pub reason: Option<String>,
     pub detail: Option<String>,
+    /// The gateway that wrote it, among several sharing held mail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
 }
 
 pub struct Store {
@@ -143,6 +150,7 @@ const HELD_COLUMNS: &str = "id, queue_id, sender, recipients, subject, findings,
 fn held_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Held> {
     Ok(Held {
         id: row.get(0)?,
+        gateway: String::new(),
         queue_id: row.get(1)?,
         sender: row.get(2)?,
         recipients: json_list(&row.get::<_, String>(3)?),
@@ -358,6 +366,7 @@ impl Store {
                     actor: row.get(5)?,
                     reason: row.get(6)?,
                     detail: row.get(7)?,
+                    gateway: None,
                 })
             })
             .map_err(db)?;
