@@ -636,7 +636,6 @@ fn sendmail_gateway_judges_mail_from_the_configured_networks() {
 /// and `discard_commands` lines), made to run this test's Sendmail: its
 /// `sendmail` under its own name and configuration, its queue for
 /// /var/spool/mqueue.
-#[cfg(feature = "milter")]
 fn readme_sendmail_hold_commands(gateway: &Sendmail) -> String {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
@@ -667,7 +666,6 @@ fn readme_sendmail_hold_commands(gateway: &Sendmail) -> String {
 /// README's Sendmail commands: released, it goes out once, whole; a second
 /// release runs nothing; discarded, its queue files are gone and no queue
 /// run delivers it.
-#[cfg(feature = "milter")]
 #[test]
 fn sendmail_releases_and_discards_held_mail() {
     use maillint::hold::{Actor, Holder, Outcome, state};

@@ -294,7 +294,11 @@ impl Holder {
             .then_some(held.gateway.as_str());
         match self.store.claim(id, &pending, elsewhere) {
             Ok(true) => {}
-            Ok(false) => return Outcome::AlreadyDecided(held.state),
+            // Decided (or being decided) since it was read: say how now.
+            Ok(false) => {
+                let now_state = self.store.get(id).ok().flatten().map(|h| h.state);
+                return Outcome::AlreadyDecided(now_state.unwrap_or(held.state));
+            }
             Err(e) => return Outcome::Unavailable(e),
         }
         match elsewhere {
