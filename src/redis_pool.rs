@@ -181,6 +181,9 @@ mod tests {
             super::without_password("redis://maillint:s3cret@10.0.0.5:6379/2"),
             "redis://10.0.0.5:6379/2"
         );
-        assert_eq!(super::without_password("redis://10.0.0.5"), "redis://10.0.0.5");
+        assert_eq!(
+            super::without_password("redis://10.0.0.5"),
+            "redis://10.0.0.5"
+        );
     }
 }

@@ -547,7 +547,11 @@ fn exported_audit(config: &Path) -> Vec<serde_json::Value> {
         .arg(config)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -652,12 +656,18 @@ fn held_mail_shared_by_two_gateways() {
         .map(|e| (e["gateway"].as_str().unwrap(), e["actor"].as_str().unwrap()))
         .collect();
     assert_eq!(releases, [("mx-a", "admin:ann"), ("mx-a", "admin:ann")]);
-    assert_eq!(events.len(), exported_audit(&a.root().join("maillint.toml")).len());
+    assert_eq!(
+        events.len(),
+        exported_audit(&a.root().join("maillint.toml")).len()
+    );
 
     // Redis stopped: the page says so, and nothing is released; new mail
     // is deferred (the client tries again), not lost.
     let (_, _) = hold(&a, &sink, "<shared-three@example.org>", "Shared three");
-    let id = row_id(&http(port_b, "GET", "/admin", &session_b, &[]), "Shared three");
+    let id = row_id(
+        &http(port_b, "GET", "/admin", &session_b, &[]),
+        "Shared three",
+    );
     redis.stop();
     let page = http(port_b, "GET", "/admin", &session_b, &[]);
     assert_eq!(page.status, 503);

@@ -94,11 +94,17 @@ fn a_decision_is_carried_out_once_by_the_gateway_that_holds_the_message() {
     // Held on A, seen on B as A's, and its sender's link opens on B.
     let id = hold(&a, "AAA1");
     let seen = b.store().get(id).unwrap().unwrap();
-    assert_eq!((seen.gateway.as_str(), seen.queue_id.as_str()), ("mx-a", "AAA1"));
+    assert_eq!(
+        (seen.gateway.as_str(), seen.queue_id.as_str()),
+        ("mx-a", "AAA1")
+    );
     assert_eq!(seen.subject, "<b>Enrolment</b>");
     let link = a.link(&seen);
     let token = link.rsplit('/').next().unwrap();
-    assert_eq!(b.signer.verify_sender_token(token, maillint::hold::now()), Ok(id));
+    assert_eq!(
+        b.signer.verify_sender_token(token, maillint::hold::now()),
+        Ok(id)
+    );
     assert_eq!(b.store().unnotified().unwrap(), []);
     assert_eq!(a.store().unnotified().unwrap()[0].id, id);
 
@@ -149,15 +155,30 @@ fn a_decision_is_carried_out_once_by_the_gateway_that_holds_the_message() {
     let log = b.store().audit_log(0, 100).unwrap();
     let lines: Vec<String> = log
         .iter()
-        .map(|e| format!("{} {} {}", e.seq, e.event, e.gateway.as_deref().unwrap_or("")))
+        .map(|e| {
+            format!(
+                "{} {} {}",
+                e.seq,
+                e.event,
+                e.gateway.as_deref().unwrap_or("")
+            )
+        })
         .collect();
     assert_eq!(
         lines,
-        ["1 hold mx-a", "2 release mx-a", "3 hold mx-a", "4 discard mx-a"]
+        [
+            "1 hold mx-a",
+            "2 release mx-a",
+            "3 hold mx-a",
+            "4 discard mx-a"
+        ]
     );
     assert_eq!(a.store().recent_audit(1).unwrap()[0].seq, 4);
     assert_eq!(a.store().list(None, 10).unwrap().len(), 2);
-    assert_eq!(a.store().list(Some(state::DISCARDED), 10).unwrap()[0].id, id);
+    assert_eq!(
+        a.store().list(Some(state::DISCARDED), 10).unwrap()[0].id,
+        id
+    );
 
     // A gateway whose secret differs would make links other pages refuse.
     let other = dir.path().join("other-secret");
@@ -176,7 +197,12 @@ fn a_decision_is_carried_out_once_by_the_gateway_that_holds_the_message() {
     // Redis stopped: nothing is decided, nothing run; it says why.
     let id = hold(&a, "AAA3");
     redis.stop();
-    let outcome = b.release(id, &Actor::Admin("ann".into()), "now", maillint::hold::now());
+    let outcome = b.release(
+        id,
+        &Actor::Admin("ann".into()),
+        "now",
+        maillint::hold::now(),
+    );
     assert!(matches!(outcome, Outcome::Unavailable(_)), "{outcome:?}");
     let outcome = a.discard(id, &Actor::Admin("ann".into()), "", maillint::hold::now());
     assert!(matches!(outcome, Outcome::Unavailable(_)), "{outcome:?}");

@@ -659,7 +659,10 @@ fn readme_sendmail_hold_commands(gateway: &Sendmail) -> String {
     lines
         .join("\n")
         .replace("\"/usr/sbin/sendmail\"", &sendmail)
-        .replace("/var/spool/mqueue", &dir.join("queue").display().to_string())
+        .replace(
+            "/var/spool/mqueue",
+            &dir.join("queue").display().to_string(),
+        )
 }
 
 /// Held for confirmation in Sendmail's quarantine, then decided with the

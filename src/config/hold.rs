@@ -228,7 +228,11 @@ mod tests {
         let mut hold = HoldConfig::default();
         assert_eq!(hold.gateway_name(), Ok(""));
         hold.shared = Some("redis://127.0.0.1:6379".into());
-        assert!(hold.gateway_name().unwrap_err().contains("name this gateway"));
+        assert!(
+            hold.gateway_name()
+                .unwrap_err()
+                .contains("name this gateway")
+        );
         hold.gateway = "mx1.example.org".into();
         assert_eq!(hold.gateway_name(), Ok("mx1.example.org"));
         for bad in ["mx 1", "mx:1", "mx*", &"m".repeat(65)] {

@@ -139,7 +139,10 @@ impl SharedStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let keys: Vec<String> = ids.iter().map(|id| self.key(&format!("msg:{id}"))).collect();
+        let keys: Vec<String> = ids
+            .iter()
+            .map(|id| self.key(&format!("msg:{id}")))
+            .collect();
         let records: Vec<HashMap<String, String>> = self
             .pool
             .run(|c| {
@@ -362,8 +365,12 @@ impl HeldStore for SharedStore {
     }
 
     fn since(&self, since: u64) -> Result<Vec<Held>, String> {
-        let mut ids =
-            self.ids(redis::cmd("ZRANGEBYSCORE").arg(self.key("time")).arg(since).arg("+inf"))?;
+        let mut ids = self.ids(
+            redis::cmd("ZRANGEBYSCORE")
+                .arg(self.key("time"))
+                .arg(since)
+                .arg("+inf"),
+        )?;
         ids.sort_unstable();
         self.fetch(&ids)
     }

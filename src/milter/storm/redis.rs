@@ -18,7 +18,6 @@ pub struct RedisStore {
 
 const COUNT: &str = include_str!("count.lua");
 
-
 impl RedisStore {
     /// `url` is `redis://HOST:PORT` (or `redis+unix:///PATH`); keys start
     /// with `prefix`.
@@ -42,7 +41,9 @@ impl Store for RedisStore {
         let proposed = Secret::random().to_hex();
         let key = format!("{}secret", self.prefix);
         let script = redis::Script::new(SET_ONCE);
-        let shared: String = self.pool.run(|c| script.key(&key).arg(&proposed).invoke(c))?;
+        let shared: String = self
+            .pool
+            .run(|c| script.key(&key).arg(&proposed).invoke(c))?;
         let secret = Secret::from_hex(&shared)
             .ok_or_else(|| format!("{key} in Redis is not a maillint secret"))?;
         Ok(*self.secret.get_or_init(|| secret))
