@@ -228,14 +228,6 @@ fn wait_for_empty_queue(postfix: &Postfix) {
     }
 }
 
-fn copies(sink: &Sink, id: &str) -> usize {
-    let needle = format!("Message-ID: {id}\r\n");
-    sink.all()
-        .iter()
-        .filter(|m| m.windows(needle.len()).any(|w| w == needle.as_bytes()))
-        .count()
-}
-
 /// Signs Ann in; her session cookie.
 fn sign_in(port: u16) -> String {
     let form = http(port, "GET", "/admin/login", "", &[]);
@@ -371,7 +363,7 @@ fn held_mail_is_released_or_discarded_once() {
     );
     assert_eq!(discarded.status, 200, "{}", discarded.body);
     wait_for_empty_queue(&postfix);
-    assert_eq!(copies(&sink, "<two@example.org>"), 0);
+    assert_eq!(sink.copies("<two@example.org>"), 0);
 
     // The administrator releases another.
     let session = sign_in(web_port);
@@ -380,14 +372,7 @@ fn held_mail_is_released_or_discarded_once() {
     assert_eq!(admin.status, 200);
     assert!(admin.body.contains("For the admin"));
     let csrf = admin.csrf();
-    let row = admin.body.find("For the admin").unwrap();
-    let id: String = admin.body[..row]
-        .rsplit("<tr id=\"held-")
-        .next()
-        .unwrap()
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
+    let id = row_id(&admin, "For the admin");
     let no_token = http(
         web_port,
         "POST",
@@ -455,20 +440,10 @@ fn held_mail_is_released_or_discarded_once() {
     assert!(matches!(statuses[1], 303 | 409 | 410), "{statuses:?}");
     sink.wait_for("<four@example.org>").unwrap();
     wait_for_empty_queue(&postfix);
-    assert_eq!(copies(&sink, "<four@example.org>"), 1);
+    assert_eq!(sink.copies("<four@example.org>"), 1);
 
     // The audit log says all of it, exported as JSON lines.
-    let out = Command::new(MAILLINT)
-        .args(["web", "--export-audit", "--config"])
-        .arg(postfix.root().join("maillint.toml"))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let events: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let events = exported_audit(&postfix.root().join("maillint.toml"));
     let count = |event: &str| events.iter().filter(|e| e["event"] == event).count();
     assert_eq!(count("hold"), 4);
     assert_eq!(count("notify"), 4);
@@ -509,7 +484,7 @@ fn held_mail_expires_and_its_sender_is_told() {
         .unwrap_or_else(|| panic!("{}", postfix.logs()));
     assert!(String::from_utf8_lossy(&told).contains("has been discarded"));
     wait_for_empty_queue(&postfix);
-    assert_eq!(copies(&sink, "<late@example.org>"), 0);
+    assert_eq!(sink.copies("<late@example.org>"), 0);
     let link = link_in(&notification);
     assert!(matches!(
         http(web_port, "GET", &link, "", &[]).status,
@@ -625,7 +600,7 @@ fn held_mail_shared_by_two_gateways() {
     assert_eq!(without_received(&delivered), message);
     assert!(!b.maillog().contains("<shared-one@example.org>"));
     wait_for_empty_queue(&a);
-    assert_eq!(copies(&sink, "<shared-one@example.org>"), 1);
+    assert_eq!(sink.copies("<shared-one@example.org>"), 1);
     // The link is used up on every page.
     assert_eq!(http(port_a, "GET", &link, "", &[]).status, 410);
 
@@ -645,7 +620,7 @@ fn held_mail_shared_by_two_gateways() {
     assert_eq!(statuses, [303, 409], "{}", logs());
     sink.wait_for("<shared-two@example.org>").unwrap();
     wait_for_empty_queue(&a);
-    assert_eq!(copies(&sink, "<shared-two@example.org>"), 1);
+    assert_eq!(sink.copies("<shared-two@example.org>"), 1);
 
     // Both releases ran A's commands, and the shared audit log says so,
     // read from either gateway.
@@ -684,7 +659,7 @@ fn held_mail_shared_by_two_gateways() {
     // A's page, which carries decisions out, runs on meanwhile.
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(a.held().len(), 1, "{}", logs());
-    assert_eq!(copies(&sink, "<shared-three@example.org>"), 0);
+    assert_eq!(sink.copies("<shared-three@example.org>"), 0);
     drop(web_b);
 }
 

@@ -18,20 +18,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 mod redis;
-use redis::{REDIS, Redis};
-
-fn available() -> bool {
-    if Path::new(REDIS).exists() {
-        return true;
-    }
-    let why = format!("{REDIS} is not installed (.ci/run installs it)");
-    assert!(
-        !std::env::var("CI").is_ok_and(|v| v == "true"),
-        "{why}; CI runs these tests"
-    );
-    eprintln!("SKIPPED: {why}");
-    false
-}
+use redis::{Redis, available};
 
 /// Gateway `name`'s holder over the shared Redis at `url`, its commands
 /// appending `release ID` or `discard ID` to `dir`/`name`.

@@ -3,9 +3,8 @@
 //! ([`SharedStore`](super::shared::SharedStore)); the page and the
 //! milter see both through [`HeldStore`].
 
-use super::store::{AuditEntry, Held, NewHeld, Store};
+use super::store::{AuditEntry, Held, NewHeld};
 use serde::{Deserialize, Serialize};
-use std::sync::{Mutex, MutexGuard};
 
 /// A decision taken and not yet carried out: what the page of one gateway
 /// hands to the gateway that holds the message.
@@ -69,77 +68,5 @@ pub trait HeldStore: Send + Sync {
     /// the message as it is now; none in a gateway's own store.
     fn take_request(&self) -> Result<Option<(Held, Pending)>, String> {
         Ok(None)
-    }
-}
-
-/// A gateway's own SQLite store, one operation at a time.
-pub struct Local(Mutex<Store>);
-
-impl Local {
-    pub fn new(store: Store) -> Local {
-        Local(Mutex::new(store))
-    }
-
-    fn store(&self) -> MutexGuard<'_, Store> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-impl HeldStore for Local {
-    fn hold(&self, new: &NewHeld<'_>) -> Result<i64, String> {
-        self.store().hold(new)
-    }
-    fn get(&self, id: i64) -> Result<Option<Held>, String> {
-        self.store().get(id)
-    }
-    fn list(&self, state: Option<&str>, limit: u32) -> Result<Vec<Held>, String> {
-        self.store().list(state, limit)
-    }
-    fn due(&self, now: u64) -> Result<Vec<Held>, String> {
-        self.store().due(now)
-    }
-    fn unnotified(&self) -> Result<Vec<Held>, String> {
-        self.store().unnotified()
-    }
-    fn claim_notification(&self, id: i64) -> Result<bool, String> {
-        self.store().claim_notification(id)
-    }
-    /// One gateway: the decision is always carried out here.
-    fn claim(&self, id: i64, _: &Pending, _: Option<&str>) -> Result<bool, String> {
-        self.store().claim(id)
-    }
-    fn settle(
-        &self,
-        id: i64,
-        to: &str,
-        at: u64,
-        by: &str,
-        reason: Option<&str>,
-    ) -> Result<(), String> {
-        self.store().settle(id, to, at, by, reason)
-    }
-    fn unclaim(&self, id: i64) -> Result<(), String> {
-        self.store().unclaim(id)
-    }
-    fn audit(
-        &self,
-        at: u64,
-        event: &str,
-        message: Option<(i64, &str)>,
-        actor: &str,
-        reason: Option<&str>,
-        detail: Option<&str>,
-    ) -> Result<(), String> {
-        self.store()
-            .audit(at, event, message, actor, reason, detail)
-    }
-    fn audit_log(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>, String> {
-        self.store().audit_log(after, limit)
-    }
-    fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEntry>, String> {
-        self.store().recent_audit(limit)
-    }
-    fn since(&self, since: u64) -> Result<Vec<Held>, String> {
-        self.store().since(since)
     }
 }

@@ -26,7 +26,7 @@ pub mod token;
 
 use crate::config::{HoldConfig, Releaser};
 use crate::finding::Severity;
-pub use backend::{HeldStore, Local, Pending};
+pub use backend::{HeldStore, Pending};
 use std::time::{Duration, Instant};
 pub use store::{AuditEntry, Held, Hold, NewHeld, Store, state};
 pub use token::{Signer, TokenError};
@@ -70,7 +70,7 @@ pub fn open_store(
             }
             Ok(Box::new(shared))
         }
-        None => Ok(Box::new(Local::new(Store::open(&settings.store)?))),
+        None => Ok(Box::new(Store::open(&settings.store)?)),
     }
 }
 

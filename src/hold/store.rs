@@ -2,9 +2,11 @@
 //! messages to and `maillint web` reads and decides them from, with the
 //! audit log beside them.
 
+use super::backend::{HeldStore, Pending};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
 
 /// Where a held message is in its life.
 pub mod state {
@@ -84,8 +86,10 @@ pub struct AuditEntry {
     pub gateway: Option<String>,
 }
 
+/// A gateway's own store: one SQLite file, one operation at a time per
+/// process (several processes share the file).
 pub struct Store {
-    conn: Connection,
+    conn: Mutex<Connection>,
 }
 
 const SCHEMA: &str = "
@@ -177,14 +181,21 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(db)?;
         conn.execute_batch(SCHEMA).map_err(db)?;
-        Ok(Store { conn })
+        Ok(Store {
+            conn: Mutex::new(conn),
+        })
     }
 
-    /// Records a held message and its `hold` audit line; its id.
-    pub fn hold(&self, new: &NewHeld<'_>) -> Result<i64, String> {
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl HeldStore for Store {
+    fn hold(&self, new: &NewHeld<'_>) -> Result<i64, String> {
         let message = new.message;
-        self.conn
-            .execute(
+        let conn = self.conn();
+        conn.execute(
                 "INSERT INTO held (queue_id, sender, recipients, subject, findings, rules, releaser, held_at, expires_at, state)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
@@ -201,7 +212,8 @@ impl Store {
                 ],
             )
             .map_err(db)?;
-        let id = self.conn.last_insert_rowid();
+        let id = conn.last_insert_rowid();
+        drop(conn);
         self.audit(
             new.held_at,
             "hold",
@@ -213,8 +225,8 @@ impl Store {
         Ok(id)
     }
 
-    pub fn get(&self, id: i64) -> Result<Option<Held>, String> {
-        self.conn
+    fn get(&self, id: i64) -> Result<Option<Held>, String> {
+        self.conn()
             .query_row(
                 &format!("SELECT {HELD_COLUMNS} FROM held WHERE id = ?1"),
                 [id],
@@ -224,10 +236,9 @@ impl Store {
             .map_err(db)
     }
 
-    /// Messages in `state` (all when `None`), newest first, at most `limit`.
-    pub fn list(&self, state: Option<&str>, limit: u32) -> Result<Vec<Held>, String> {
-        let mut statement = self
-            .conn
+    fn list(&self, state: Option<&str>, limit: u32) -> Result<Vec<Held>, String> {
+        let conn = self.conn();
+        let mut statement = conn
             .prepare(&format!(
                 "SELECT {HELD_COLUMNS} FROM held WHERE ?1 IS NULL OR state = ?1 ORDER BY id DESC LIMIT ?2"
             ))
@@ -238,10 +249,9 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(db)
     }
 
-    /// Held messages whose time is up at `now`.
-    pub fn due(&self, now: u64) -> Result<Vec<Held>, String> {
-        let mut statement = self
-            .conn
+    fn due(&self, now: u64) -> Result<Vec<Held>, String> {
+        let conn = self.conn();
+        let mut statement = conn
             .prepare(&format!(
                 "SELECT {HELD_COLUMNS} FROM held WHERE state = ?1 AND expires_at <= ?2 ORDER BY id"
             ))
@@ -252,10 +262,9 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(db)
     }
 
-    /// Held messages whose sender has not been told yet.
-    pub fn unnotified(&self) -> Result<Vec<Held>, String> {
-        let mut statement = self
-            .conn
+    fn unnotified(&self) -> Result<Vec<Held>, String> {
+        let conn = self.conn();
+        let mut statement = conn
             .prepare(&format!(
                 "SELECT {HELD_COLUMNS} FROM held WHERE notified = 0 AND state = ?1 ORDER BY id"
             ))
@@ -264,11 +273,9 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(db)
     }
 
-    /// Takes a message's notification: true for one caller only, who
-    /// sends it.
-    pub fn claim_notification(&self, id: i64) -> Result<bool, String> {
+    fn claim_notification(&self, id: i64) -> Result<bool, String> {
         let changed = self
-            .conn
+            .conn()
             .execute(
                 "UPDATE held SET notified = 1 WHERE id = ?1 AND notified = 0",
                 [id],
@@ -277,11 +284,10 @@ impl Store {
         Ok(changed == 1)
     }
 
-    /// Takes a held message for one decision: true for exactly one of any
-    /// number of concurrent callers, the one whose MTA commands then run.
-    pub fn claim(&self, id: i64) -> Result<bool, String> {
+    /// One gateway: the decision is always carried out here.
+    fn claim(&self, id: i64, _: &Pending, _: Option<&str>) -> Result<bool, String> {
         let changed = self
-            .conn
+            .conn()
             .execute(
                 "UPDATE held SET state = ?1 WHERE id = ?2 AND state = ?3",
                 params![state::BUSY, id, state::HELD],
@@ -290,9 +296,7 @@ impl Store {
         Ok(changed == 1)
     }
 
-    /// Ends a claimed message's decision: `to` its final state, or back
-    /// to held when its commands failed.
-    pub fn settle(
+    fn settle(
         &self,
         id: i64,
         to: &str,
@@ -300,7 +304,7 @@ impl Store {
         by: &str,
         reason: Option<&str>,
     ) -> Result<(), String> {
-        self.conn
+        self.conn()
             .execute(
                 "UPDATE held SET state = ?1, decided_at = ?2, decided_by = ?3, reason = ?4 WHERE id = ?5 AND state = ?6",
                 params![to, sql(at), by, reason, id, state::BUSY],
@@ -309,9 +313,8 @@ impl Store {
         Ok(())
     }
 
-    /// Gives a claimed message back (its commands failed).
-    pub fn unclaim(&self, id: i64) -> Result<(), String> {
-        self.conn
+    fn unclaim(&self, id: i64) -> Result<(), String> {
+        self.conn()
             .execute(
                 "UPDATE held SET state = ?1 WHERE id = ?2 AND state = ?3",
                 params![state::HELD, id, state::BUSY],
@@ -320,8 +323,7 @@ impl Store {
         Ok(())
     }
 
-    /// Appends one line to the audit log.
-    pub fn audit(
+    fn audit(
         &self,
         at: u64,
         event: &str,
@@ -330,7 +332,7 @@ impl Store {
         reason: Option<&str>,
         detail: Option<&str>,
     ) -> Result<(), String> {
-        self.conn
+        self.conn()
             .execute(
                 "INSERT INTO audit (at, event, held_id, queue_id, actor, reason, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
@@ -347,10 +349,9 @@ impl Store {
         Ok(())
     }
 
-    /// The audit log from its line `after` on, oldest first, at most `limit`.
-    pub fn audit_log(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>, String> {
-        let mut statement = self
-            .conn
+    fn audit_log(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>, String> {
+        let conn = self.conn();
+        let mut statement = conn
             .prepare(
                 "SELECT seq, at, event, held_id, queue_id, actor, reason, detail FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
             )
@@ -373,10 +374,9 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(db)
     }
 
-    /// The latest `limit` lines of the audit log, newest first.
-    pub fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEntry>, String> {
+    fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEntry>, String> {
         let last: i64 = self
-            .conn
+            .conn()
             .query_row("SELECT COALESCE(MAX(seq), 0) FROM audit", [], |r| r.get(0))
             .map_err(db)?;
         let mut entries = self.audit_log(last.saturating_sub(i64::from(limit)), limit)?;
@@ -384,11 +384,9 @@ impl Store {
         Ok(entries)
     }
 
-    /// Every message held since `since`, oldest first: what the page's
-    /// chart and top lists count.
-    pub fn since(&self, since: u64) -> Result<Vec<Held>, String> {
-        let mut statement = self
-            .conn
+    fn since(&self, since: u64) -> Result<Vec<Held>, String> {
+        let conn = self.conn();
+        let mut statement = conn
             .prepare(&format!(
                 "SELECT {HELD_COLUMNS} FROM held WHERE held_at >= ?1 ORDER BY id"
             ))
@@ -401,6 +399,15 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn claim(store: &Store, id: i64) -> bool {
+        let pending = Pending {
+            decision: "release".into(),
+            by: "sender".into(),
+            reason: None,
+        };
+        store.claim(id, &pending, None).unwrap()
+    }
 
     fn hold<'a>(recipients: &'a [String], rules: &'a [String]) -> Hold<'a> {
         Hold {
@@ -436,22 +443,22 @@ mod tests {
         assert_eq!(held.subject, "<script>alert(1)</script>");
         assert_eq!(held.recipients, recipients);
         assert_eq!(held.state, state::HELD);
-        assert!(store.claim(id).unwrap());
-        assert!(!other.claim(id).unwrap());
+        assert!(claim(&store, id));
+        assert!(!claim(&other, id));
         store
             .settle(id, state::RELEASED, 150, "sender", Some("intended"))
             .unwrap();
-        assert!(!other.claim(id).unwrap());
+        assert!(!claim(&other, id));
         assert_eq!(other.get(id).unwrap().unwrap().state, state::RELEASED);
         assert!(store.due(1000).unwrap().is_empty());
         assert!(store.unnotified().unwrap().is_empty());
         let log = store.audit_log(0, 10).unwrap();
         assert_eq!(log.len(), 1);
         assert_eq!(log[0].event, "hold");
-        assert!(store.conn.execute("DELETE FROM audit", []).is_err());
+        assert!(store.conn().execute("DELETE FROM audit", []).is_err());
         assert!(
             store
-                .conn
+                .conn()
                 .execute("UPDATE audit SET actor = 'x'", [])
                 .is_err()
         );
@@ -469,7 +476,7 @@ mod tests {
         assert!(store.unnotified().unwrap().is_empty());
         assert!(store.due(199).unwrap().is_empty());
         assert_eq!(store.due(200).unwrap()[0].id, id);
-        assert!(store.claim(id).unwrap());
+        assert!(claim(&store, id));
         store.unclaim(id).unwrap();
         assert_eq!(store.due(200).unwrap().len(), 1);
     }
