@@ -48,8 +48,9 @@ struct App {
 type Fields = HashMap<String, String>;
 
 /// Serves the page at `[web] listen` until the process is stopped; every
-/// 2 seconds tells the senders of newly held mail and discards expired
-/// held mail.
+/// second carries out the decisions other gateways' pages handed to this
+/// one (held mail shared), tells the senders of newly held mail and
+/// discards expired held mail.
 pub fn serve(config: &Config) -> Result<(), String> {
     let holder = Arc::new(Holder::new(config.hold.clone())?);
     let url = url::Url::parse(&config.hold.url)
@@ -72,12 +73,13 @@ pub fn serve(config: &Config) -> Result<(), String> {
             .map_err(|e| format!("cannot listen on {}: {e}", app.web.listen))?;
         let sweeper = Arc::clone(&app.holder);
         tokio::spawn(async move {
-            let mut every = tokio::time::interval(std::time::Duration::from_secs(2));
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
             loop {
                 every.tick().await;
                 let holder = Arc::clone(&sweeper);
                 // A store that cannot be read now is tried again next time.
                 _ = tokio::task::spawn_blocking(move || {
+                    _ = holder.carry_out_requests(hold::now());
                     _ = holder.notify_pending(hold::now());
                     _ = holder.expire_due(hold::now());
                 })
@@ -174,11 +176,15 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
 
 fn store_failure(e: &str) -> Response {
     message_page(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Error",
-        &format!("The held-mail store could not be read: {e}"),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Held-mail store unavailable",
+        &format!("{UNAVAILABLE} ({e})"),
     )
 }
+
+/// What the page says when the store does not answer (a shared Redis
+/// down): nothing is lost, nothing goes out by mistake.
+const UNAVAILABLE: &str = "The held-mail store does not answer: nothing was released or discarded, and held messages stay in their gateway's queue until it answers again";
 
 // ---- the sender's page ----
 
@@ -331,6 +337,14 @@ fn outcome_page(outcome: Option<Outcome>) -> Response {
                 decided_word(&state)
             ),
         ),
+        Some(Outcome::HandedOver(gateway)) => message_page(
+            StatusCode::ACCEPTED,
+            "Handed over",
+            &format!(
+                "The message is held on gateway {gateway}: the decision was handed to it, and it carries it out as soon as its page service runs; the audit log records the outcome."
+            ),
+        ),
+        Some(Outcome::Unavailable(e)) => store_failure(&e),
         Some(Outcome::NotAllowed) => message_page(
             StatusCode::FORBIDDEN,
             "Not allowed",
@@ -775,7 +789,7 @@ fn admin_html(
             format!("{by}{reason}")
         };
         rows.push_str(&format!(
-            "<tr id=\"held-{id}\"><td>{id}</td><td>{sender}</td><td class=\"subject\">{subject}</td><td title=\"{all}\">{n}</td><td title=\"{lines}\">{findings}</td><td>{age}</td><td>{state}</td><td class=\"actions\">{actions}</td></tr>",
+            "<tr id=\"held-{id}\"><td>{id}</td><td>{sender}</td><td class=\"subject\">{subject}</td><td title=\"{all}\">{n}</td><td title=\"{lines}\">{findings}</td><td>{age}</td><td>{state}{gateway}</td><td class=\"actions\">{actions}</td></tr>",
             id = h.id,
             sender = escape(&h.sender),
             subject = escape(&h.subject),
@@ -785,6 +799,11 @@ fn admin_html(
             lines = escape(&h.findings.join("\n")),
             age = html::age(now.saturating_sub(h.held_at)),
             state = html::state(h),
+            gateway = if h.gateway.is_empty() {
+                String::new()
+            } else {
+                format!("<br><span class=\"muted\">on {}</span>", escape(&h.gateway))
+            },
         ));
     }
     out.push_str(&format!(
@@ -833,7 +852,7 @@ async fn audit_export(State(app): State<Arc<App>>, headers: HeaderMap) -> Respon
         return redirect(&app, "/admin/login");
     }
     let holder = Arc::clone(&app.holder);
-    match blocking(move || audit_json_lines(&holder.store())).await {
+    match blocking(move || audit_json_lines(holder.store())).await {
         Some(Ok(lines)) => {
             let mut response = (StatusCode::OK, lines).into_response();
             response.headers_mut().insert(
@@ -852,7 +871,7 @@ async fn audit_export(State(app): State<Arc<App>>, headers: HeaderMap) -> Respon
 }
 
 /// The whole audit log as JSON lines, oldest first.
-pub fn audit_json_lines(store: &hold::Store) -> Result<String, String> {
+pub fn audit_json_lines(store: &dyn hold::HeldStore) -> Result<String, String> {
     let mut out = String::new();
     let mut after = 0;
     loop {
