@@ -48,8 +48,7 @@ pub(crate) fn words(words: &[&str]) -> Words {
         .map(text)
         .partition(|w| w.len() >= FINGERPRINT);
     let searcher = |words: &[String]| {
-        (!words.is_empty())
-            .then(|| literals(&words.iter().map(String::as_str).collect::<Vec<_>>()))
+        (!words.is_empty()).then(|| literals(&words.iter().map(String::as_str).collect::<Vec<_>>()))
     };
     let bounded = parsed.iter().any(|w| w.start || w.end);
     Words {
@@ -217,7 +216,10 @@ impl Words {
     /// reported: several may. One cut by the window's end is seen whole in
     /// the next window, which starts at or before `at`.
     fn counts_at(&self, lowered: &[u8], at: usize, text: &[u8], offset: usize) -> bool {
-        let is_word_byte = |i: usize| text.get(i).is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_');
+        let is_word_byte = |i: usize| {
+            text.get(i)
+                .is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_')
+        };
         let begin = offset + at;
         self.words.iter().any(|w| {
             lowered[at..].starts_with(&w.lower)
