@@ -215,10 +215,23 @@ static NOT_A_PROMISE_MORE: LazyLock<Screened> = LazyLock::new(|| {
 /// pattern: so written, `allegations` and `bootleggers` do not pass.
 static MORE_WORDS: LazyLock<gate::Words> = LazyLock::new(|| {
     gate::words(&[
-        r"\ballegato\b", r"\ballegata\b", r"\ballegati\b", r"\ballegate\b", r"\ballego\b",
-        r"\balleghiamo\b", "anex",
+        r"\ballegato\b",
+        r"\ballegata\b",
+        r"\ballegati\b",
+        r"\ballegate\b",
+        r"\ballego\b",
+        r"\balleghiamo\b",
+        "anex",
         // Only ASCII letters fold: `ZAŁĄCZNIK` lowered is `zaŁĄcznik`.
-        "załącz", "zaŁĄcz", "bifoga", "bilag", "vedh", "vedlag", "vedlegg", r"\blegger", "liit",
+        "załącz",
+        "zaŁĄcz",
+        "bifoga",
+        "bilag",
+        "vedh",
+        "vedlag",
+        "vedlegg",
+        r"\blegger",
+        "liit",
         "ohessa",
     ])
 });
