@@ -16,19 +16,55 @@ use std::sync::OnceLock;
 /// behind gates fold case by Unicode rules; the only letters that differ
 /// (the long `ſ` and the Kelvin sign `K`) do not occur in these words'
 /// real spellings.
+///
+/// A word written `\bword` counts only where no ASCII letter, digit or `_`
+/// stands before it, `word\b` only where none follows: for a word that
+/// other words hold (`legger` in `bootleggers`, `brug` in `Hoogerbrugge`)
+/// and that every pattern behind the gate has at a word's edge. Beside any
+/// other character it counts, as a Unicode word boundary may stand there.
 pub(crate) fn words(words: &[&str]) -> Words {
-    let lower: Vec<String> = words.iter().map(|w| w.to_ascii_lowercase()).collect();
-    let longest = lower.iter().map(String::len).max().unwrap_or(0);
-    let (long, short): (Vec<&str>, Vec<&str>) = lower
+    let parsed: Vec<Word> = words
         .iter()
-        .map(String::as_str)
+        .map(|w| {
+            let (start, rest) = match w.strip_prefix(r"\b") {
+                Some(rest) => (true, rest),
+                None => (false, *w),
+            };
+            let (end, rest) = match rest.strip_suffix(r"\b") {
+                Some(rest) => (true, rest),
+                None => (false, rest),
+            };
+            Word {
+                lower: rest.to_ascii_lowercase().into_bytes(),
+                start,
+                end,
+            }
+        })
+        .collect();
+    let longest = parsed.iter().map(|w| w.lower.len()).max().unwrap_or(0);
+    let text = |w: &Word| String::from_utf8_lossy(&w.lower).into_owned();
+    let (long, short): (Vec<String>, Vec<String>) = parsed
+        .iter()
+        .map(text)
         .partition(|w| w.len() >= FINGERPRINT);
-    let searcher = |words: &[&str]| (!words.is_empty()).then(|| literals(words));
+    let searcher = |words: &[String]| {
+        (!words.is_empty()).then(|| literals(&words.iter().map(String::as_str).collect::<Vec<_>>()))
+    };
+    let bounded = parsed.iter().any(|w| w.start || w.end);
     Words {
         long: searcher(&long),
         short: searcher(&short),
         overlap: longest.saturating_sub(1),
+        words: if bounded { parsed } else { Vec::new() },
     }
+}
+
+/// A word of a [`Words`] gate, lowered, with the edges it must stand at.
+#[derive(Debug)]
+struct Word {
+    lower: Vec<u8>,
+    start: bool,
+    end: bool,
 }
 
 /// How many first bytes of each word the SIMD searcher looks for at most:
@@ -121,6 +157,9 @@ pub(crate) struct Words {
     short: Option<Literals>,
     /// How far windows overlap, so that no word is cut between two.
     overlap: usize,
+    /// Every word, when some must stand at a word's edge (empty when none
+    /// must): where the searcher stops, these say whether a word counts.
+    words: Vec<Word>,
 }
 
 /// Bytes lowered at a time: small enough to stay in the first-level cache.
@@ -146,7 +185,7 @@ impl Words {
                 let found = |words: &Option<Literals>| {
                     words
                         .as_ref()
-                        .is_some_and(|w| w.is_match(lowered.as_slice()))
+                        .is_some_and(|w| self.holds(w, lowered, text, start))
                 };
                 if found(&self.long) || found(&self.short) {
                     return true;
@@ -156,6 +195,36 @@ impl Words {
                 }
                 start = end - self.overlap;
             }
+        })
+    }
+
+    /// Whether `lowered`, the window of `text` from `offset`, holds a word
+    /// of `searcher` that counts where it stands.
+    fn holds(&self, searcher: &Literals, lowered: &[u8], text: &[u8], offset: usize) -> bool {
+        let mut from = 0;
+        while let Some(at) = searcher.find_from(lowered, from) {
+            if self.words.is_empty() || self.counts_at(lowered, at, text, offset) {
+                return true;
+            }
+            from = at + 1;
+        }
+        false
+    }
+
+    /// Whether a word that starts at `at` in the window counts there. Any
+    /// word starting there is checked, not only the one the searcher
+    /// reported: several may. One cut by the window's end is seen whole in
+    /// the next window, which starts at or before `at`.
+    fn counts_at(&self, lowered: &[u8], at: usize, text: &[u8], offset: usize) -> bool {
+        let is_word_byte = |i: usize| {
+            text.get(i)
+                .is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_')
+        };
+        let begin = offset + at;
+        self.words.iter().any(|w| {
+            lowered[at..].starts_with(&w.lower)
+                && !(w.start && begin > 0 && is_word_byte(begin - 1))
+                && !(w.end && is_word_byte(begin + w.lower.len()))
         })
     }
 }
@@ -184,6 +253,17 @@ pub(crate) enum Literals {
 }
 
 impl Literals {
+    /// Where the leftmost literal at or after `from` starts.
+    fn find_from(&self, text: &[u8], from: usize) -> Option<usize> {
+        let span = from..text.len();
+        match self {
+            Literals::Packed(searcher) => searcher.find_in(text, span.into()).map(|m| m.start()),
+            Literals::Automaton(automaton) => automaton
+                .find(aho_corasick::Input::new(text).span(span))
+                .map(|m| m.start()),
+        }
+    }
+
     pub(crate) fn is_match(&self, text: impl AsRef<[u8]>) -> bool {
         let text = text.as_ref();
         match self {
@@ -429,6 +509,37 @@ mod tests {
         let text = format!("{}{}", "m".repeat(3 * WINDOW), long.to_uppercase());
         assert!(gate.is_match(&text));
         assert!(!gate.is_match(&text[1..text.len() - 1]));
+    }
+
+    #[test]
+    fn words_at_a_word_edge_count_only_there() {
+        let gate = super::words(&[r"\blegger", r"\ballegato\b", "anex", r"\bgoat"]);
+        for (text, holds) in [
+            ("Jeg legger ved", true),
+            ("LEGGER ved", true),
+            ("the bootleggers", false),
+            ("x_legger", false),
+            // Beside a letter other than ASCII a Unicode boundary may stand.
+            ("\u{e9}legger", true),
+            ("In allegato, il file", true),
+            ("allegato", true),
+            ("allegations", false),
+            ("allegato_", false),
+            ("allegatos allegato.", true),
+            ("annex anexo", true),
+            // A refused word does not hide a word that counts later on.
+            ("bootleggers legger", true),
+            ("scapegoat", false),
+        ] {
+            assert_eq!(gate.is_match(text), holds, "{text}");
+        }
+        // Across windows: a refused word in one, a counted one in the next.
+        let mut text = "x".repeat(WINDOW - 3);
+        text.push_str("legger ");
+        assert!(!gate.is_match(&text));
+        text.push_str(&"y ".repeat(WINDOW));
+        text.push_str(" legger");
+        assert!(gate.is_match(&text));
     }
 
     /// The ASCII form answers for ASCII text: it must find what the

@@ -549,8 +549,10 @@ const OTHER_LANGUAGE_WORDS: &[&str] = &[
     "interno",
     "gebruik",
     "wewn",
-    "bruk",
-    "brug",
+    // Danish and Norwegian "use", after a space in every pattern: not
+    // the `brug` of Hoogerbrugge.
+    r"\bbruk",
+    r"\bbrug",
     "offentlighet",
     "sisäise",
     "sisÄise",

@@ -103,7 +103,10 @@ pub struct Context<'a> {
     /// The sender's past sent mail (`maillint learn`), when there is an
     /// index: the history rules are silent without one.
     pub history: Option<&'a dyn Recall>,
-    bulk: Option<Bulk>,
+    /// Worked out on the first rule's asking: only some rules care, and
+    /// the unsubscribe links it may look for need the HTML parsed, which
+    /// a run of other rules (or none) never asks for.
+    bulk: std::sync::OnceLock<Option<Bulk>>,
 }
 
 impl<'a> Context<'a> {
@@ -114,16 +117,14 @@ impl<'a> Context<'a> {
         many_recipients: u64,
         history: Option<&'a dyn Recall>,
     ) -> Self {
-        let mut cx = Context {
+        Context {
             message,
             audience,
             config,
             many_recipients,
             history,
-            bulk: None,
-        };
-        cx.bulk = cx.detect_bulk();
-        cx
+            bulk: std::sync::OnceLock::new(),
+        }
     }
 
     /// Whether and why the message is bulk mail. With `[bulk] always =
@@ -139,11 +140,11 @@ impl<'a> Context<'a> {
     /// audience: an everyone-style list among the recipients, or at least
     /// [`many_recipients`](Self::many_recipients) recipients.
     pub fn bulk(&self) -> Option<&Bulk> {
-        self.bulk.as_ref()
+        self.bulk.get_or_init(|| self.detect_bulk()).as_ref()
     }
 
     pub fn is_bulk(&self) -> bool {
-        self.bulk.is_some()
+        self.bulk().is_some()
     }
 
     /// What the attachments hold, read on the first rule's asking within
