@@ -327,10 +327,21 @@ const FONT_WINDOW: usize = 4096;
 
 /// Indirect `/Font` dictionaries looked up at most: each is a search of
 /// the file, and a document has one or one a page.
-const MAX_LOOKUPS: usize = 64;
+const MAX_LOOKUPS: usize = 16;
 
 /// Entries of one `/Font` dictionary read at most.
 const MAX_ENTRIES: usize = 1024;
+
+/// `/ToUnicode` and `/Font` keys looked at at most, each: a file made of
+/// nothing else costs this many short reads, not one per key.
+const MAX_KEYS: usize = 4096;
+
+/// How far a font resource dictionary is read (a page's, with a hundred
+/// fonts, is a few kilobytes), and an object's body looked for.
+const DICTIONARY_WINDOW: usize = 16 * 1024;
+
+/// CMaps one font name may lead to (different fonts on different pages).
+const MAX_CANDIDATES: usize = 8;
 
 impl Fonts {
     /// Finds the way from font names to CMaps: the font dictionaries
@@ -351,7 +362,7 @@ impl Fonts {
         }
         // Font object → its CMap's place.
         let mut font_cmap: HashMap<u32, usize> = HashMap::new();
-        for at in memmem::find_iter(bytes, b"/ToUnicode") {
+        for at in memmem::find_iter(bytes, b"/ToUnicode").take(MAX_KEYS) {
             let window = &bytes[at.saturating_sub(FONT_WINDOW)..at];
             let font = memmem::rfind(window, b"obj").and_then(|o| object_number(window, o));
             let cmap = reference(bytes, at + 10).and_then(|n| index.get(&n));
@@ -369,7 +380,7 @@ impl Fonts {
         let mut lookups = 0;
         let haystacks = std::iter::once(bytes).chain(objects.iter().map(|(_, b)| b.as_slice()));
         for haystack in haystacks {
-            for at in memmem::find_iter(haystack, b"/Font") {
+            for at in memmem::find_iter(haystack, b"/Font").take(MAX_KEYS) {
                 if haystack
                     .get(at + 5)
                     .is_some_and(|b| b.is_ascii_alphanumeric())
@@ -378,7 +389,8 @@ impl Fonts {
                 }
                 let after = skip_space(haystack, at + 5);
                 if haystack.get(after..after + 2) == Some(b"<<") {
-                    fonts.entries(haystack, after, &font_cmap, &index);
+                    let end = haystack.len().min(after + DICTIONARY_WINDOW);
+                    fonts.entries(&haystack[..end], after, &font_cmap, &index);
                 } else if let Some(number) = reference(haystack, after)
                     && lookups < MAX_LOOKUPS
                 {
@@ -386,7 +398,8 @@ impl Fonts {
                     if let Some(body) = object_body(bytes, objects, number)
                         && let Some(start) = memmem::find(body, b"<<")
                     {
-                        fonts.entries(body, start, &font_cmap, &index);
+                        let end = body.len().min(start + DICTIONARY_WINDOW);
+                        fonts.entries(&body[..end], start, &font_cmap, &index);
                     }
                 }
             }
@@ -439,7 +452,7 @@ impl Fonts {
 
     fn add(&mut self, name: &[u8], cmap: usize) {
         let list = self.by_name.entry(name.to_vec()).or_default();
-        if !list.contains(&cmap) {
+        if !list.contains(&cmap) && list.len() < MAX_CANDIDATES {
             list.push(cmap);
         }
     }
@@ -529,13 +542,15 @@ fn object_body<'b>(
     number: u32,
 ) -> Option<&'b [u8]> {
     let header = format!("{number} 0 obj");
-    for at in memmem::find_iter(bytes, header.as_bytes()) {
-        if at > 0 && bytes[at - 1].is_ascii_digit() {
-            continue;
-        }
+    // The first `N 0 obj` not inside a longer number (`12 0 obj` is not
+    // object 2's).
+    if let Some(at) = memmem::find_iter(bytes, header.as_bytes())
+        .find(|&at| at == 0 || !bytes[at - 1].is_ascii_digit())
+    {
         let start = at + header.len();
-        let end = memmem::find(&bytes[start..], b"endobj").map_or(bytes.len(), |e| start + e);
-        return bytes.get(start..end);
+        let window = &bytes[start..bytes.len().min(start + DICTIONARY_WINDOW)];
+        let end = memmem::find(window, b"endobj").unwrap_or(window.len());
+        return window.get(..end);
     }
     objects
         .iter()

@@ -49,6 +49,9 @@ fn is_encrypted(bytes: &[u8]) -> bool {
 /// How far before a stream its dictionary is looked for.
 const DICTIONARY_WINDOW: usize = 1024;
 
+/// Bytes counted against the budget for each byte of a CMap parsed.
+const CMAP_COST: usize = 8;
+
 /// What the streams of a PDF hold, inflated within the budget.
 #[derive(Default)]
 struct Streams<'b> {
@@ -152,8 +155,17 @@ fn streams<'b>(reader: &mut Reader, bytes: &'b [u8], path: &str) -> Streams<'b> 
             Cow::Borrowed(data)
         };
         if has(b"/ObjStm") {
+            // Its objects are copied out: counted once more.
+            if !reader.spend(content.len(), path) {
+                break;
+            }
             found.objects.extend(object_stream(dictionary, &content));
         } else if memmem::find(&content, b"begincmap").is_some() {
+            // A parsed CMap takes up to a few times its text (an entry of
+            // a dozen bytes becomes a map entry and a string).
+            if !reader.spend(content.len().saturating_mul(CMAP_COST), path) {
+                break;
+            }
             let number = obj.and_then(|o| object_number(window, o));
             if let Some(number) = number {
                 found.cmaps.insert(number, CMap::parse(&content));
