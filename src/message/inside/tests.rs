@@ -17,6 +17,21 @@ const PATIENTS_XLS: &[u8] = include_bytes!("../../../tests/data/xls/patients.xls
 /// A BIFF8 workbook of parts and barcodes (the same script).
 const STOCK_XLS: &[u8] = include_bytes!("../../../tests/data/xls/stock.xls");
 
+/// Rows of cells as a sheet's rows.
+fn table<const N: usize>(rows: &[[&str; N]]) -> Vec<Vec<String>> {
+    rows.iter()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect()
+}
+
+/// Each sheet's name, whether it is hidden, and its rows.
+fn sheets_of(file: &super::InnerFile) -> Vec<(&str, bool, u64)> {
+    file.sections
+        .iter()
+        .map(|s| (s.name.as_deref().unwrap(), s.hidden, s.rows))
+        .collect()
+}
+
 fn inside(msg: &Message) -> &super::Inside {
     msg.inside(&ReadLimits::default())
 }
@@ -49,11 +64,7 @@ fn a_spreadsheet_is_known_by_its_bytes_with_its_sheets_rows_and_hidden_parts() {
     let file = found.top(0).unwrap();
     assert_eq!((file.kind, file.encrypted), (FileKind::Spreadsheet, false));
     assert_eq!(file.path, "Q3 figures");
-    let sheets: Vec<_> = file
-        .sections
-        .iter()
-        .map(|s| (s.name.as_deref().unwrap(), s.hidden, s.rows))
-        .collect();
+    let sheets = sheets_of(file);
     assert_eq!(sheets, [("Summary", false, 2), ("Hidden", true, 4)]);
     assert_eq!(
         file.sections[1].text.lines().nth(1),
@@ -293,11 +304,7 @@ fn an_old_excel_workbook_is_read_through_calamine_with_its_hidden_sheet() {
     assert_eq!(found.stopped, None);
     let file = found.top(0).unwrap();
     assert_eq!((file.kind, file.encrypted), (FileKind::Spreadsheet, false));
-    let sheets: Vec<_> = file
-        .sections
-        .iter()
-        .map(|s| (s.name.as_deref().unwrap(), s.hidden, s.rows))
-        .collect();
+    let sheets = sheets_of(file);
     assert_eq!(sheets, [("Summary", false, 2), ("Patients", true, 41)]);
     let mut lines = file.sections[1].text.lines();
     assert_eq!(lines.next(), Some("Surname\tFirst name\tNHS number"));
@@ -351,13 +358,10 @@ fn presentations_are_read_slide_by_slide_with_their_notes() {
 
 #[test]
 fn opendocument_hidden_columns_are_named_by_their_headings() {
-    let rows: Vec<Vec<String>> = [
+    let rows = table(&[
         ["Name", "Team", "Home address", "Date of birth"],
         ["J. Harper", "Response", "4 Mill Lane", "1984-03-02"],
-    ]
-    .iter()
-    .map(|r| r.iter().map(|c| c.to_string()).collect())
-    .collect();
+    ]);
     let book = ods(&Sheet {
         name: "Rota",
         hidden: false,
@@ -499,15 +503,12 @@ fn attachment_fixtures() -> Vec<(&'static str, String)> {
             hidden_columns: &[],
         },
     ]);
-    let staff: Vec<Vec<String>> = [
+    let staff = table(&[
         ["Rank", "Surname", "Initial", "Unit", "Location"],
         ["Constable", "Harper", "J", "Response", "Station A"],
         ["Sergeant", "Okafor", "T", "Surveillance", "Station B"],
         ["Constable", "Lindqvist", "M", "Intelligence", "Station A"],
-    ]
-    .iter()
-    .map(|r| r.iter().map(|c| c.to_string()).collect())
-    .collect();
+    ]);
     let foi_book = xlsx(&[
         Sheet {
             name: "FOI 2023-0417",
@@ -599,7 +600,7 @@ fn attachment_fixtures() -> Vec<(&'static str, String)> {
             "Passport no. 525380048 - K. Osei",
         ],
     )];
-    let rota_columns: Vec<Vec<String>> = [
+    let rota_columns = table(&[
         ["Name", "Team", "Shift", "Home address", "Date of birth"],
         [
             "J. Harper",
@@ -622,10 +623,7 @@ fn attachment_fixtures() -> Vec<(&'static str, String)> {
             "2 Vale Close, Otley",
             "1979-06-14",
         ],
-    ]
-    .iter()
-    .map(|r| r.iter().map(|c| c.to_string()).collect())
-    .collect();
+    ]);
     let rota_ods = ods(&Sheet {
         name: "Rota",
         hidden: false,
@@ -663,7 +661,7 @@ fn attachment_fixtures() -> Vec<(&'static str, String)> {
         .map(|i| format!("staff{i:03}@org.example"))
         .collect();
     let internal_list = internal_list.join(",\n ");
-    vec![
+    let mut fixtures = vec![
         (
             "data-attachment/fire_error_hidden_sheet_in_foi_response.eml",
             attachment_eml(
@@ -902,45 +900,6 @@ fn attachment_fixtures() -> Vec<(&'static str, String)> {
             ),
         ),
         (
-            "encrypted-attachment/fire_warning_rar4_with_protected_files.eml",
-            attachment_eml(
-                to_partner,
-                "Payroll",
-                "Password to follow.",
-                &[(
-                    "payroll.rar",
-                    "application/vnd.rar",
-                    &rar4(rar_files, RarPassword::Files),
-                )],
-            ),
-        ),
-        (
-            "encrypted-attachment/fire_warning_rar4_with_protected_names.eml",
-            attachment_eml(
-                to_partner,
-                "Payroll",
-                "Password to follow.",
-                &[(
-                    "payroll.rar",
-                    "application/x-rar-compressed",
-                    &rar4(rar_files, RarPassword::Headers),
-                )],
-            ),
-        ),
-        (
-            "encrypted-attachment/fire_warning_rar5_with_protected_files.eml",
-            attachment_eml(
-                to_partner,
-                "Payroll",
-                "Password to follow.",
-                &[(
-                    "payroll.rar",
-                    "application/vnd.rar",
-                    &rar5(rar_files, RarPassword::Files),
-                )],
-            ),
-        ),
-        (
             "encrypted-attachment/silent_plain_rar_archives.eml",
             attachment_eml(
                 to_partner,
@@ -978,7 +937,33 @@ fn attachment_fixtures() -> Vec<(&'static str, String)> {
                 &[("kiosk.zip", "application/zip", &readme_zip)],
             ),
         ),
-    ]
+    ];
+    // Protected RAR archives, one per format and protection.
+    let protected = [
+        (
+            "encrypted-attachment/fire_warning_rar4_with_protected_files.eml",
+            "application/vnd.rar",
+            rar4(rar_files, RarPassword::Files),
+        ),
+        (
+            "encrypted-attachment/fire_warning_rar4_with_protected_names.eml",
+            "application/x-rar-compressed",
+            rar4(rar_files, RarPassword::Headers),
+        ),
+        (
+            "encrypted-attachment/fire_warning_rar5_with_protected_files.eml",
+            "application/vnd.rar",
+            rar5(rar_files, RarPassword::Files),
+        ),
+    ];
+    fixtures.extend(protected.map(|(path, content_type, rar)| {
+        let files: &[(&str, &str, &[u8])] = &[("payroll.rar", content_type, &rar)];
+        (
+            path,
+            attachment_eml(to_partner, "Payroll", "Password to follow.", files),
+        )
+    }));
+    fixtures
 }
 
 /// The attachment fixtures are what the builders make: rebuilt with
