@@ -777,7 +777,11 @@ fn sniff(head: &[u8]) -> Result<Kind, &'static str> {
     if head[start] == b'{' {
         return Ok(Kind::JsonDraft);
     }
-    if head.starts_with(b"From ") {
+    // Blank lines before an mbox's first `From ` line are skipped, as
+    // mail readers and Perl's Mail::Mbox::MessageParser skip them.
+    if head[start..].starts_with(b"From ")
+        && head[..start].iter().all(|&b| b == b'\n' || b == b'\r')
+    {
         return Ok(Kind::Mbox);
     }
     // Leading blank space is tolerated: pasted messages often have it.
@@ -869,6 +873,18 @@ mod tests {
         let message = raw.parse().unwrap();
         assert_eq!(message.header_line("To"), Some(3));
         assert_eq!(message.body[0].text, "From the start\n\n");
+    }
+
+    #[test]
+    fn blank_lines_before_an_mbox_are_skipped() {
+        let mbox = b"\n\nFrom a@b Mon Jan  1 00:00:00 2024\nFrom: a@b\nSubject: one\n\nbody\n";
+        assert_eq!(sniff(mbox), Ok(Kind::Mbox));
+        let mut items = collect(mbox);
+        assert_eq!(items.len(), 1);
+        let Item::Message(raw) = &mut items[0] else {
+            panic!("{:?}", items[0]);
+        };
+        assert_eq!(raw.parse().unwrap().header_line("Subject"), Some(5));
     }
 
     #[test]

@@ -372,6 +372,28 @@ fn a_pdf_with_a_million_objects() {
 }
 
 #[test]
+fn a_pdf_of_font_dictionaries_that_never_close() {
+    // A CMap, then a million font keys: inline dictionaries left open,
+    // ToUnicode keys outside any object, indirect /Font references to
+    // objects that are not there. Only a bounded number of each is read.
+    let mut pdf = b"%PDF-1.4\n7 0 obj << /Length 90 >>\nstream\nbegincmap 1 begincodespacerange <0000> <FFFF> endcodespacerange 1 beginbfrange <0000> <FFFF> <0041> endbfrange\nendstream\nendobj\n".to_vec();
+    for i in 0..1_000_000u32 {
+        pdf.extend_from_slice(format!("/Font<</F1<< /ToUnicode 7 0 R /Font {i} 0 R ").as_bytes());
+    }
+    pdf.extend_from_slice(b"\n4 0 obj << /Length 30 >>\nstream\nBT /F1 9 Tf <0000> Tj ET\nendstream\nendobj\ntrailer << >>\n%%EOF\n");
+    let report = run(
+        "open font dictionaries",
+        &with_attachment("fonts.pdf", &pdf),
+    );
+    for message in limit_findings(&report) {
+        assert!(
+            message.contains("max_milliseconds") || message.contains("max_bytes"),
+            "{message}"
+        );
+    }
+}
+
+#[test]
 fn zips_nested_fifty_deep_stop_at_the_depth_limit() {
     let mut inner = zip_of(&[("data.txt", b"NHS number 943 476 5919")]);
     for level in (1..50).rev() {

@@ -1,4 +1,5 @@
 use super::shared::CALENDAR_PART;
+use super::shared::lists::is_list_address;
 use super::{Context, Rule, check_thresholds, declare_rule, plural, thousands};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
@@ -13,9 +14,13 @@ declare_rule! {
     /// (gmail.com, hotmail.co.uk, outlook.com, yahoo.*, icloud.com, aol.com,
     /// btinternet.com, ...) is its own party; other external addresses group
     /// by registrable domain, so a few people at one partner company count as
-    /// one party. The sender's own addresses and internal recipients are not
-    /// counted. Replies are not checked: their addresses were already shown
-    /// by the message they answer.
+    /// one party. The sender's own addresses, internal recipients and
+    /// mailing lists (at a list server's host such as `lists.example.org`,
+    /// `googlegroups.com` or `vger.kernel.org`, or named like one:
+    /// `-devel`, `-users`, `-announce`, ...) are not counted: a list's
+    /// address is public, and its members see no one else's through it.
+    /// Replies are not checked: their addresses were already shown by the
+    /// message they answer.
     ///
     /// A meeting invitation (a `text/calendar` part or `.ics` file with
     /// `METHOD:REQUEST`) shows its ATTENDEE lines to every invitee, even
@@ -127,6 +132,9 @@ impl Rule for CcExposure {
             }
             if !r.external {
                 to_internal |= matches!(visible, Field::To | Field::ResentTo);
+                continue;
+            }
+            if is_list_address(&r.first()) {
                 continue;
             }
             exposed += 1;
@@ -248,6 +256,36 @@ mod tests {
         );
         assert_eq!(f[0].location.header.as_deref(), Some("Cc"));
         assert_eq!(f[0].location.line, Some(3));
+    }
+
+    #[test]
+    fn mailing_lists_are_not_people_shown_to_each_other() {
+        // A patch series copied to the lists of every subsystem it touches.
+        let lists = (0..8)
+            .map(|i| format!("linux-sub{i}@vger.kernel.org"))
+            .chain((0..4).map(|i| format!("project{i}-devel@lists.sourceforge.net")))
+            .chain([
+                "xen-devel@xen.example".into(),
+                "dev@googlegroups.com".into(),
+            ])
+            .chain((0..3).map(|i| format!("team{i}-users@co{i}.example")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let msg = eml(&format!(
+            "From: a@org.example\nTo: maintainer@kernel.org\nCc: {lists}\n\nhi\n"
+        ));
+        assert!(check_rule("cc-exposure", &msg).is_empty());
+        // People beside the lists still count.
+        let msg = eml(&format!(
+            "From: a@org.example\nTo: maintainer@kernel.org\nCc: {lists}, {}\n\nhi\n",
+            cc(12, |i| format!("co{}.example", i % 4))
+        ));
+        let f = check_rule("cc-exposure", &msg);
+        assert!(
+            f[0].message.starts_with("13 external addresses"),
+            "{}",
+            f[0].message
+        );
     }
 
     #[test]

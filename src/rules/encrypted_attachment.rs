@@ -8,8 +8,9 @@ declare_rule! {
     /// Attachments that are, or hold, encrypted or password-protected
     /// files, recognised by their bytes whatever their names say:
     ///
-    /// - zip archives with encrypted entries (ZipCrypto or AES), and 7z
-    ///   and RAR archives with encrypted contents or headers;
+    /// - zip archives with encrypted entries (ZipCrypto or AES), 7z
+    ///   archives with encrypted contents or headers, and RAR 4 and RAR 5
+    ///   archives with any protected file or with protected names;
     /// - Office files saved with a password (xlsx, docx, pptx: an OLE2
     ///   file holding an `EncryptedPackage`; old xls, doc and ppt files
     ///   with their encryption flag or record);

@@ -1,3 +1,4 @@
+use super::shared::lists::is_list_host;
 use super::{Context, Rule, declare_rule};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
@@ -435,17 +436,6 @@ fn words_of(text: &str) -> impl Iterator<Item = String> + '_ {
         .map(fold)
 }
 
-/// Domain labels of mailing list hosts (`lists.example.org`,
-/// `googlegroups.com`): anyone on the list may be greeted.
-const LIST_HOSTS: &[&str] = &[
-    "lists",
-    "list",
-    "groups",
-    "googlegroups",
-    "listserv",
-    "mailman",
-];
-
 impl Identity {
     /// `None` when the recipient may be anyone. A person is told by a
     /// display name of two words or more (`Sarah Jones`), or by a local
@@ -476,7 +466,7 @@ impl Identity {
             .split('.')
             .map(fold)
             .collect();
-        if labels.iter().any(|l| LIST_HOSTS.contains(&l.as_str())) {
+        if is_list_host(address.domain().unwrap_or("")) {
             return None;
         }
         let personal_display = display.len() >= 2 && !display.iter().any(is_role);

@@ -2,6 +2,7 @@
 //! another.
 
 pub(super) mod data_files;
+pub(super) mod lists;
 pub(super) mod personal;
 
 use crate::audience::{MassList, MassReason, Recipient};

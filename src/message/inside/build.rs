@@ -253,17 +253,30 @@ pub(crate) fn docx(header: &str, paragraphs: &[&str], doctype: &str) -> Vec<u8> 
     deflated(&parts)
 }
 
-/// An OpenDocument spreadsheet: one sheet, hidden or not.
-pub(crate) fn ods(sheet: &str, hidden: bool, rows: &[Vec<String>]) -> Vec<u8> {
+/// An OpenDocument spreadsheet of one sheet, hidden or not, its hidden
+/// columns collapsed as LibreOffice writes them.
+pub(crate) fn ods(sheet: &Sheet<'_>) -> Vec<u8> {
     let mut content = String::from(
         r#"<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:automatic-styles><style:style style:name="ta2" style:family="table"><style:table-properties table:display="false"/></style:style></office:automatic-styles><office:body><office:spreadsheet>"#,
     );
     content.push_str(&format!(
         r#"<table:table table:name="{}" table:style-name="{}">"#,
-        escape(sheet),
-        if hidden { "ta2" } else { "ta1" }
+        escape(sheet.name),
+        if sheet.hidden { "ta2" } else { "ta1" }
     ));
-    for row in rows {
+    let columns = sheet.rows.iter().map(Vec::len).max().unwrap_or(0) as u32;
+    for c in 0..columns {
+        let visibility = if sheet.hidden_columns.contains(&c) {
+            "collapse"
+        } else {
+            "visible"
+        };
+        content.push_str(&format!(
+            r#"<table:table-column table:style-name="co1" table:visibility="{visibility}"/>"#
+        ));
+    }
+    content.push_str(r#"<table:table-column table:number-columns-repeated="16000"/>"#);
+    for row in &sheet.rows {
         content.push_str("<table:table-row>");
         for cell in row {
             content.push_str(&format!(
@@ -277,22 +290,241 @@ pub(crate) fn ods(sheet: &str, hidden: bool, rows: &[Vec<String>]) -> Vec<u8> {
     }
     content.push_str(r#"<table:table-row table:number-rows-repeated="1048000"><table:table-cell table:number-columns-repeated="16000"/></table:table-row>"#);
     content.push_str("</table:table></office:spreadsheet></office:body></office:document-content>");
-    let parts = [
-        (
-            "mimetype",
-            b"application/vnd.oasis.opendocument.spreadsheet".to_vec(),
-        ),
-        ("content.xml", content.into_bytes()),
-    ];
-    zip(&parts
-        .iter()
-        .map(|(name, data)| Entry {
-            name,
-            data,
+    opendocument("spreadsheet", &content)
+}
+
+/// An OpenDocument file of this kind (`spreadsheet`, `presentation`)
+/// and content: its `mimetype` first and stored, as the standard asks.
+fn opendocument(kind: &str, content: &str) -> Vec<u8> {
+    let mimetype = format!("application/vnd.oasis.opendocument.{kind}");
+    zip(&[
+        Entry {
+            name: "mimetype",
+            data: mimetype.as_bytes(),
             encrypted: false,
-            deflate: *name != "mimetype",
-        })
-        .collect::<Vec<_>>())
+            deflate: false,
+        },
+        Entry {
+            name: "content.xml",
+            data: content.as_bytes(),
+            encrypted: false,
+            deflate: true,
+        },
+    ])
+}
+
+/// A pptx of these slides, each a title and lines of body text, and
+/// speaker notes for the first (as PowerPoint writes them: `a:t` runs in
+/// `p:sp` shapes).
+pub(crate) fn pptx(slides: &[(&str, &[&str])], notes: &str) -> Vec<u8> {
+    let ns = r#"xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main""#;
+    let shape = |paragraphs: &[&str]| {
+        let body: String = paragraphs
+            .iter()
+            .map(|t| {
+                format!(
+                    r#"<a:p><a:r><a:rPr lang="en-GB"/><a:t>{}</a:t></a:r></a:p>"#,
+                    escape(t)
+                )
+            })
+            .collect();
+        format!(
+            r#"<p:sp><p:nvSpPr><p:cNvPr id="2" name="Text"/></p:nvSpPr><p:txBody><a:bodyPr/>{body}</p:txBody></p:sp>"#
+        )
+    };
+    let mut parts = vec![
+        (
+            "[Content_Types].xml".to_string(),
+            CONTENT_TYPES.as_bytes().to_vec(),
+        ),
+        (
+            "ppt/presentation.xml".to_string(),
+            format!(r#"<?xml version="1.0" encoding="UTF-8"?><p:presentation {ns}/>"#).into_bytes(),
+        ),
+    ];
+    for (i, (title, lines)) in slides.iter().enumerate() {
+        let xml = format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><p:sld {ns}><p:cSld><p:spTree>{}{}</p:spTree></p:cSld></p:sld>"#,
+            shape(&[title]),
+            shape(lines)
+        );
+        parts.push((format!("ppt/slides/slide{}.xml", i + 1), xml.into_bytes()));
+    }
+    if !notes.is_empty() {
+        let xml = format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><p:notes {ns}><p:cSld><p:spTree>{}</p:spTree></p:cSld></p:notes>"#,
+            shape(&[notes])
+        );
+        parts.push((
+            "ppt/notesSlides/notesSlide1.xml".to_string(),
+            xml.into_bytes(),
+        ));
+    }
+    deflated(&parts)
+}
+
+/// An OpenDocument presentation of these slides, each a title and lines
+/// of text in frames (as LibreOffice Impress writes them).
+pub(crate) fn odp(slides: &[(&str, &[&str])]) -> Vec<u8> {
+    let mut content = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0" xmlns:presentation="urn:oasis:names:tc:opendocument:xmlns:presentation:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:presentation>"#,
+    );
+    for (i, (title, lines)) in slides.iter().enumerate() {
+        content.push_str(&format!(
+            r#"<draw:page draw:name="page{}"><draw:frame presentation:class="title"><draw:text-box><text:p>{}</text:p></draw:text-box></draw:frame><draw:frame presentation:class="outline"><draw:text-box>"#,
+            i + 1,
+            escape(title)
+        ));
+        for line in *lines {
+            content.push_str(&format!("<text:p>{}</text:p>", escape(line)));
+        }
+        content.push_str("</draw:text-box></draw:frame></draw:page>");
+    }
+    content.push_str("</office:presentation></office:body></office:document-content>");
+    opendocument("presentation", &content)
+}
+
+/// What a RAR archive protects with its password.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RarPassword {
+    None,
+    /// `rar a -p`: the files' data; their names stay readable.
+    Files,
+    /// `rar a -hp`: the block headers too (names and all).
+    Headers,
+}
+
+/// A RAR 4 archive (the format WinRAR wrote until 2013, and still writes
+/// when asked) of these stored files, its headers laid out as the
+/// RAR 4 technical note describes (marker, archive header, a file header
+/// before each file's data, end of archive), each with its header CRC.
+/// The data of a "protected" file is not really encrypted (readers go by
+/// the flags); protected headers are bytes standing for ciphertext.
+pub(crate) fn rar4(files: &[(&str, &[u8])], password: RarPassword) -> Vec<u8> {
+    fn block(kind: u8, flags: u16, fields: &[u8]) -> Vec<u8> {
+        let size = (7 + fields.len()) as u16;
+        let mut head = vec![kind];
+        head.extend_from_slice(&flags.to_le_bytes());
+        head.extend_from_slice(&size.to_le_bytes());
+        head.extend_from_slice(fields);
+        let mut crc = flate2::Crc::new();
+        crc.update(&head);
+        let mut out = ((crc.sum() & 0xFFFF) as u16).to_le_bytes().to_vec();
+        out.extend(head);
+        out
+    }
+    let mut out = b"Rar!\x1A\x07\x00".to_vec();
+    let archive_flags: u16 = if password == RarPassword::Headers {
+        0x0080
+    } else {
+        0
+    };
+    out.extend(block(0x73, archive_flags, &[0; 6]));
+    if password == RarPassword::Headers {
+        // Everything after the archive header is ciphertext: a salt and
+        // the encrypted blocks.
+        out.extend(std::iter::repeat_n(0x5A, 16 + 48 * files.len()));
+        return out;
+    }
+    for (name, data) in files {
+        let mut crc = flate2::Crc::new();
+        crc.update(data);
+        let mut fields = Vec::new();
+        fields.extend_from_slice(&(data.len() as u32).to_le_bytes()); // packed
+        fields.extend_from_slice(&(data.len() as u32).to_le_bytes()); // unpacked
+        fields.push(3); // Unix
+        fields.extend_from_slice(&crc.sum().to_le_bytes());
+        fields.extend_from_slice(&0x5587_0000u32.to_le_bytes()); // 2022-12-07
+        fields.push(29); // version 2.9 to unpack
+        fields.push(0x30); // stored
+        fields.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        fields.extend_from_slice(&0o100644u32.to_le_bytes());
+        fields.extend_from_slice(name.as_bytes());
+        // LONG_BLOCK: the data follows the header.
+        let mut flags = 0x8000u16;
+        if password != RarPassword::None {
+            flags |= 0x0004;
+        }
+        out.extend(block(0x74, flags, &fields));
+        out.extend_from_slice(data);
+    }
+    out.extend(block(0x7B, 0x4000, &[]));
+    out
+}
+
+/// A RAR 5 archive of these stored files, as the RAR 5 technical note
+/// lays it out (signature, main archive header, a file header before each
+/// file's data, end of archive; CRC32 over each header). With `Files`,
+/// each file header carries an encryption record (`rar a -p`); with
+/// `Headers`, an archive encryption header comes first and the rest is
+/// ciphertext (`rar a -hp`). No data is really encrypted.
+pub(crate) fn rar5(files: &[(&str, &[u8])], password: RarPassword) -> Vec<u8> {
+    fn vint(mut n: u64, out: &mut Vec<u8>) {
+        loop {
+            let b = (n & 0x7F) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(b);
+                return;
+            }
+            out.push(b | 0x80);
+        }
+    }
+    fn header(fields: &[u8]) -> Vec<u8> {
+        let mut sized = Vec::new();
+        vint(fields.len() as u64, &mut sized);
+        sized.extend_from_slice(fields);
+        let mut crc = flate2::Crc::new();
+        crc.update(&sized);
+        let mut out = crc.sum().to_le_bytes().to_vec();
+        out.extend(sized);
+        out
+    }
+    // A KDF count, a salt, an IV or check value: fixed bytes.
+    let crypto = |with_iv: bool| {
+        let mut f = vec![0, 1, 15]; // version 0, password check present, 2^15 rounds
+        f.extend_from_slice(&[0x11; 16]);
+        if with_iv {
+            f.extend_from_slice(&[0x22; 16]);
+        }
+        f.extend_from_slice(&[0x33; 12]);
+        f
+    };
+    let mut out = b"Rar!\x1A\x07\x01\x00".to_vec();
+    if password == RarPassword::Headers {
+        let mut fields = vec![4, 0];
+        fields.extend(crypto(false));
+        out.extend(header(&fields));
+        out.extend(std::iter::repeat_n(0x5A, 64 * files.len().max(1)));
+        return out;
+    }
+    out.extend(header(&[1, 0, 0]));
+    for (name, data) in files {
+        let mut extra = Vec::new();
+        if password == RarPassword::Files {
+            let record = [vec![1], crypto(true)].concat();
+            vint(record.len() as u64, &mut extra);
+            extra.extend(record);
+        }
+        let mut fields = vec![2];
+        fields.push(if extra.is_empty() { 0x02 } else { 0x03 });
+        if !extra.is_empty() {
+            vint(extra.len() as u64, &mut fields);
+        }
+        vint(data.len() as u64, &mut fields);
+        fields.push(0); // file flags
+        vint(data.len() as u64, &mut fields);
+        vint(0o644, &mut fields);
+        fields.push(0); // stored
+        fields.push(1); // Unix
+        vint(name.len() as u64, &mut fields);
+        fields.extend_from_slice(name.as_bytes());
+        fields.extend(extra);
+        out.extend(header(&fields));
+        out.extend_from_slice(data);
+    }
+    out.extend(header(&[5, 0, 0]));
+    out
 }
 
 /// An Office file saved with a password: an OLE2 file holding an
@@ -341,6 +573,127 @@ pub(crate) fn pdf(lines: &[&str], deflate: bool, encrypt: bool) -> Vec<u8> {
     } else {
         out.extend_from_slice(b"trailer << /Root 1 0 R >>\n%%EOF\n");
     }
+    out
+}
+
+/// A PDF as LibreOffice and Word write text in a TrueType font they
+/// embed as a subset: a Type0 font with the Identity-H encoding, each
+/// line shown as two-byte glyph numbers, and a ToUnicode CMap giving the
+/// character of each glyph (runs of consecutive glyphs and characters as
+/// `bfrange`, the others as `bfchar`); the page's fonts behind an
+/// indirect `/Font` dictionary, as LibreOffice writes it, beside a
+/// standard font `/F2` that shows `plain` in a literal string.
+pub(crate) fn cid_pdf(lines: &[&str], plain: &str) -> Vec<u8> {
+    let mut chars: Vec<char> = lines.iter().flat_map(|l| l.chars()).collect();
+    chars.sort_unstable();
+    chars.dedup();
+    // Glyph numbers from 3 on, in the order of the characters.
+    let glyph = |c: char| 3 + chars.iter().position(|&d| d == c).unwrap() as u16;
+    let mut content = String::from("BT\n/F1 11 Tf 72 760 Td 14 TL\n");
+    for line in lines {
+        let hex: String = line.chars().map(|c| format!("{:04X}", glyph(c))).collect();
+        content.push_str(&format!("<{hex}> Tj T*\n"));
+    }
+    if !plain.is_empty() {
+        content.push_str(&format!("/F2 9 Tf ({plain}) Tj T*\n"));
+    }
+    content.push_str("ET\n");
+    let utf16 = |c: char| {
+        let mut units = [0u16; 2];
+        c.encode_utf16(&mut units)
+            .iter()
+            .map(|u| format!("{u:04X}"))
+            .collect::<String>()
+    };
+    let (mut singles, mut runs) = (Vec::new(), Vec::new());
+    let mut i = 0;
+    while i < chars.len() {
+        let mut j = i;
+        while j + 1 < chars.len() && chars[j + 1] as u32 == chars[j] as u32 + 1 {
+            j += 1;
+        }
+        if j > i {
+            runs.push(format!(
+                "<{:04X}> <{:04X}> <{}>",
+                glyph(chars[i]),
+                glyph(chars[j]),
+                utf16(chars[i])
+            ));
+        } else {
+            singles.push(format!("<{:04X}> <{}>", glyph(chars[i]), utf16(chars[i])));
+        }
+        i = j + 1;
+    }
+    let mut cmap = String::from(
+        "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n",
+    );
+    if !singles.is_empty() {
+        cmap.push_str(&format!(
+            "{} beginbfchar\n{}\nendbfchar\n",
+            singles.len(),
+            singles.join("\n")
+        ));
+    }
+    if !runs.is_empty() {
+        cmap.push_str(&format!(
+            "{} beginbfrange\n{}\nendbfrange\n",
+            runs.len(),
+            runs.join("\n")
+        ));
+    }
+    cmap.push_str("endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n");
+    let deflate = |data: &[u8]| {
+        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    };
+    let mut out = b"%PDF-1.4\n%\xC7\xEC\x8F\xA2\n".to_vec();
+    let mut object = |n: u32, dictionary: &str, stream: Option<&[u8]>| {
+        out.extend_from_slice(format!("{n} 0 obj\n").as_bytes());
+        match stream {
+            Some(data) => {
+                let data = deflate(data);
+                out.extend_from_slice(
+                    format!(
+                        "<</Length {}/Filter/FlateDecode{dictionary}>>\nstream\n",
+                        data.len()
+                    )
+                    .as_bytes(),
+                );
+                out.extend_from_slice(&data);
+                out.extend_from_slice(b"\nendstream\n");
+            }
+            None => out.extend_from_slice(format!("{dictionary}\n").as_bytes()),
+        }
+        out.extend_from_slice(b"endobj\n\n");
+    };
+    object(7, "", Some(cmap.as_bytes()));
+    object(
+        5,
+        "<</Type/Font/Subtype/Type0/BaseFont/BAAAAA+LiberationSans/Encoding/Identity-H/DescendantFonts[6 0 R]/ToUnicode 7 0 R>>",
+        None,
+    );
+    object(
+        6,
+        "<</Type/Font/Subtype/CIDFontType2/BaseFont/BAAAAA+LiberationSans/CIDSystemInfo<</Registry(Adobe)/Ordering(Identity)/Supplement 0>>/DW 556>>",
+        None,
+    );
+    object(
+        8,
+        "<</Type/Font/Subtype/Type1/BaseFont/Helvetica/Encoding/WinAnsiEncoding>>",
+        None,
+    );
+    object(10, "<</F1 5 0 R/F2 8 0 R\n>>", None);
+    object(9, "<</Font 10 0 R\n/ProcSet[/PDF/Text]\n>>", None);
+    object(4, "", Some(content.as_bytes()));
+    object(
+        3,
+        "<</Type/Page/Parent 2 0 R/Resources 9 0 R/MediaBox[0 0 595 842]/Contents 4 0 R>>",
+        None,
+    );
+    object(2, "<</Type/Pages/Kids[3 0 R]/Count 1>>", None);
+    object(1, "<</Type/Catalog/Pages 2 0 R>>", None);
+    out.extend_from_slice(b"trailer\n<</Size 11/Root 1 0 R>>\n%%EOF\n");
     out
 }
 

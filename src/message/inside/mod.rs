@@ -24,6 +24,7 @@
 
 #[cfg(test)]
 pub(crate) mod build;
+mod cmap;
 mod office;
 mod pdf;
 mod rtf;
@@ -543,41 +544,128 @@ fn seven_zip_is_encrypted(bytes: &[u8]) -> bool {
         .is_some_and(|header| memchr::memmem::find(header, b"\x06\xF1\x07\x01").is_some())
 }
 
-/// Whether a RAR archive is encrypted: RAR 5 writes an encryption header
-/// (type 4) first; RAR 4 sets the archive header's "block headers
-/// encrypted" flag (0x80) or a file header's "encrypted" flag (0x04).
+/// Whether a RAR archive is encrypted, by walking its blocks (each
+/// step moves forward, so a crafted archive cannot loop): RAR 5 writes an
+/// archive encryption header (type 4) first when the names are protected
+/// too (`-hp`), and gives each protected file an encryption record in its
+/// header's extra area (`-p`); RAR 4 sets the archive header's "block
+/// headers encrypted" flag (0x80) or a file header's "encrypted" flag
+/// (0x04).
 fn rar_is_encrypted(bytes: &[u8]) -> bool {
     if bytes.starts_with(b"Rar!\x1A\x07\x01\x00") {
-        // CRC32, then the header size and type as variable-length ints.
-        let mut at = 12;
-        let mut vint = || {
-            let mut value = 0u64;
-            for shift in (0..56).step_by(7) {
-                let b = *bytes.get(at)?;
-                at += 1;
-                value |= u64::from(b & 0x7F) << shift;
-                if b & 0x80 == 0 {
-                    return Some(value);
-                }
-            }
-            None
+        rar5_is_encrypted(bytes)
+    } else {
+        rar4_is_encrypted(bytes)
+    }
+}
+
+/// A RAR 5 variable-length integer at `*at`, moving past it.
+fn rar_vint(bytes: &[u8], at: &mut usize) -> Option<u64> {
+    let mut value = 0u64;
+    for shift in (0..63).step_by(7) {
+        let b = *bytes.get(*at)?;
+        *at += 1;
+        value |= u64::from(b & 0x7F) << shift;
+        if b & 0x80 == 0 {
+            return Some(value);
+        }
+    }
+    None
+}
+
+fn rar5_is_encrypted(bytes: &[u8]) -> bool {
+    let mut block = 8usize;
+    let walk = |block: usize| -> Option<(bool, usize)> {
+        // CRC32, then the header's size, counted from its type on.
+        let mut at = block + 4;
+        let size = usize::try_from(rar_vint(bytes, &mut at)?).ok()?;
+        let header_end = at.checked_add(size)?;
+        // A header cut short still says what it is: the walk ends after.
+        let header = bytes.get(at..header_end).or_else(|| bytes.get(at..))?;
+        let mut i = 0;
+        let kind = rar_vint(header, &mut i)?;
+        if kind == 4 {
+            return Some((true, header_end));
+        }
+        let flags = rar_vint(header, &mut i)?;
+        let extra = if flags & 1 != 0 {
+            usize::try_from(rar_vint(header, &mut i)?).ok()?
+        } else {
+            0
         };
-        let _size = vint();
-        return vint() == Some(4);
+        let data = if flags & 2 != 0 {
+            usize::try_from(rar_vint(header, &mut i)?).ok()?
+        } else {
+            0
+        };
+        let encrypted = match kind {
+            // A file's extra area is the end of its header: records of a
+            // size (from the type on), a type (1: encryption) and data.
+            2 => {
+                let mut records = header.get(header.len().checked_sub(extra)?..)?;
+                let mut found = false;
+                while !records.is_empty() {
+                    let mut j = 0;
+                    let Some(record_size) = rar_vint(records, &mut j) else {
+                        break;
+                    };
+                    let record_start = j;
+                    if rar_vint(records, &mut j) == Some(1) {
+                        found = true;
+                        break;
+                    }
+                    let next = usize::try_from(record_size)
+                        .ok()
+                        .and_then(|s| record_start.checked_add(s));
+                    // Each record moves on by at least its type's byte.
+                    match next.and_then(|n| records.get(n..)) {
+                        Some(rest) => records = rest,
+                        None => break,
+                    }
+                }
+                found
+            }
+            _ => false,
+        };
+        Some((encrypted, header_end.checked_add(data)?))
+    };
+    while let Some((encrypted, next)) = walk(block) {
+        if encrypted {
+            return true;
+        }
+        block = next;
     }
-    // RAR 4: the marker block (7 bytes), then the archive header.
-    let archive_flags = bytes.get(10..12).map(|b| u16::from_le_bytes([b[0], b[1]]));
-    if archive_flags.is_some_and(|f| f & 0x80 != 0) {
-        return true;
+    false
+}
+
+fn rar4_is_encrypted(bytes: &[u8]) -> bool {
+    // The marker block (7 bytes), then blocks of a CRC, a type, flags
+    // and a size, followed by more data when flag 0x8000 says so.
+    let mut block = 7usize;
+    while let Some(head) = bytes.get(block..block + 7) {
+        let kind = head[2];
+        let flags = u16::from_le_bytes([head[3], head[4]]);
+        let size = usize::from(u16::from_le_bytes([head[5], head[6]]));
+        match kind {
+            0x73 if flags & 0x80 != 0 => return true,
+            0x74 if flags & 0x04 != 0 => return true,
+            0x7B => return false,
+            _ => {}
+        }
+        if size < 7 {
+            return false;
+        }
+        let added = if flags & 0x8000 != 0 {
+            match bytes.get(block + 7..block + 11) {
+                Some(b) => u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize,
+                None => return false,
+            }
+        } else {
+            0
+        };
+        block = block.saturating_add(size).saturating_add(added);
     }
-    let archive_size = bytes
-        .get(12..14)
-        .map_or(13, |b| usize::from(u16::from_le_bytes([b[0], b[1]])));
-    let file = 7 + archive_size;
-    bytes.get(file + 2) == Some(&0x74)
-        && bytes
-            .get(file + 3..file + 5)
-            .is_some_and(|b| u16::from_le_bytes([b[0], b[1]]) & 0x04 != 0)
+    false
 }
 
 #[cfg(test)]

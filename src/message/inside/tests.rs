@@ -10,6 +10,28 @@ fn people(n: usize) -> Vec<Vec<String>> {
     rows
 }
 
+/// A BIFF8 workbook written by xlwt (`tests/data/xls/make.py`): a
+/// "Summary" sheet and a hidden "Patients" sheet of 40 NHS numbers.
+const PATIENTS_XLS: &[u8] = include_bytes!("../../../tests/data/xls/patients.xls");
+
+/// A BIFF8 workbook of parts and barcodes (the same script).
+const STOCK_XLS: &[u8] = include_bytes!("../../../tests/data/xls/stock.xls");
+
+/// Rows of cells as a sheet's rows.
+fn table<const N: usize>(rows: &[[&str; N]]) -> Vec<Vec<String>> {
+    rows.iter()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect()
+}
+
+/// Each sheet's name, whether it is hidden, and its rows.
+fn sheets_of(file: &super::InnerFile) -> Vec<(&str, bool, u64)> {
+    file.sections
+        .iter()
+        .map(|s| (s.name.as_deref().unwrap(), s.hidden, s.rows))
+        .collect()
+}
+
 fn inside(msg: &Message) -> &super::Inside {
     msg.inside(&ReadLimits::default())
 }
@@ -42,11 +64,7 @@ fn a_spreadsheet_is_known_by_its_bytes_with_its_sheets_rows_and_hidden_parts() {
     let file = found.top(0).unwrap();
     assert_eq!((file.kind, file.encrypted), (FileKind::Spreadsheet, false));
     assert_eq!(file.path, "Q3 figures");
-    let sheets: Vec<_> = file
-        .sections
-        .iter()
-        .map(|s| (s.name.as_deref().unwrap(), s.hidden, s.rows))
-        .collect();
+    let sheets = sheets_of(file);
     assert_eq!(sheets, [("Summary", false, 2), ("Hidden", true, 4)]);
     assert_eq!(
         file.sections[1].text.lines().nth(1),
@@ -258,7 +276,12 @@ fn a_billion_laughs_is_not_expanded() {
 
 #[test]
 fn opendocument_repeats_are_counted_not_written_out() {
-    let book = ods("Staff", true, &people(2));
+    let book = ods(&Sheet {
+        name: "Staff",
+        hidden: true,
+        rows: people(2),
+        hidden_columns: &[],
+    });
     let found = limited(
         ReadLimits::default(),
         &[("staff.ods", "application/octet-stream", &book)],
@@ -270,6 +293,171 @@ fn opendocument_repeats_are_counted_not_written_out() {
     );
     assert!(sheet.text.len() < 200, "{}", sheet.text.len());
     assert_eq!(sheet.text.lines().nth(1), Some("Patient 0\t9434765919"));
+}
+
+#[test]
+fn an_old_excel_workbook_is_read_through_calamine_with_its_hidden_sheet() {
+    let found = limited(
+        ReadLimits::default(),
+        &[("register", "application/octet-stream", PATIENTS_XLS)],
+    );
+    assert_eq!(found.stopped, None);
+    let file = found.top(0).unwrap();
+    assert_eq!((file.kind, file.encrypted), (FileKind::Spreadsheet, false));
+    let sheets = sheets_of(file);
+    assert_eq!(sheets, [("Summary", false, 2), ("Patients", true, 41)]);
+    let mut lines = file.sections[1].text.lines();
+    assert_eq!(lines.next(), Some("Surname\tFirst name\tNHS number"));
+    assert_eq!(lines.next(), Some("Surname0\tAlex\t9434760011"));
+    // Within a budget too small for its grid of cells, calamine is not
+    // called at all.
+    let tight = ReadLimits {
+        max_bytes: 100,
+        ..ReadLimits::default()
+    };
+    let found = limited(
+        tight,
+        &[("register.xls", "application/vnd.ms-excel", PATIENTS_XLS)],
+    );
+    assert_eq!(found.stopped.unwrap().limit, Limit::Bytes);
+    assert!(found.files.iter().all(|f| f.sections.is_empty()));
+}
+
+#[test]
+fn presentations_are_read_slide_by_slide_with_their_notes() {
+    let slides: &[(&str, &[&str])] = &[
+        ("Project Heron", &["STRICTLY CONFIDENTIAL", "Board only"]),
+        ("Options", &["Buy & build", "Passport no. 617644717"]),
+    ];
+    let deck = pptx(slides, "Say nothing outside the room");
+    let impress = odp(slides);
+    let found = limited(
+        ReadLimits::default(),
+        &[
+            ("heron.pptx", "application/octet-stream", &deck),
+            ("heron", "application/octet-stream", &impress),
+        ],
+    );
+    let expected = "Project Heron\nSTRICTLY CONFIDENTIAL\nBoard only\n";
+    for (i, notes) in [(0, true), (1, false)] {
+        let file = found.top(i).unwrap();
+        assert_eq!(file.kind, FileKind::Presentation);
+        let text = &file.sections[0].text;
+        assert!(text.starts_with(expected), "{text:?}");
+        assert!(
+            text.contains("Buy & build\nPassport no. 617644717\n"),
+            "{text:?}"
+        );
+        assert_eq!(
+            text.contains("Say nothing outside the room"),
+            notes,
+            "{text:?}"
+        );
+    }
+}
+
+#[test]
+fn opendocument_hidden_columns_are_named_by_their_headings() {
+    let rows = table(&[
+        ["Name", "Team", "Home address", "Date of birth"],
+        ["J. Harper", "Response", "4 Mill Lane", "1984-03-02"],
+    ]);
+    let book = ods(&Sheet {
+        name: "Rota",
+        hidden: false,
+        rows,
+        hidden_columns: &[2, 3],
+    });
+    let found = limited(
+        ReadLimits::default(),
+        &[(
+            "rota.ods",
+            "application/vnd.oasis.opendocument.spreadsheet",
+            &book,
+        )],
+    );
+    let sheet = &found.top(0).unwrap().sections[0];
+    assert_eq!(sheet.hidden_columns, ["Home address", "Date of birth"]);
+    assert!(!sheet.hidden);
+}
+
+#[test]
+fn rar_archives_protected_either_way_are_recognised() {
+    let files: &[(&str, &[u8])] = &[("readme.txt", b"hello"), ("pay.xlsx", b"PK\x03\x04")];
+    let rars = [
+        rar4(files, RarPassword::None),
+        rar4(files, RarPassword::Files),
+        rar4(files, RarPassword::Headers),
+        rar5(files, RarPassword::None),
+        rar5(files, RarPassword::Files),
+        rar5(files, RarPassword::Headers),
+    ];
+    let names = ["a.rar", "b.rar", "c.rar", "d.rar", "e.rar", "f.rar"];
+    let attachments: Vec<(&str, &str, &[u8])> = names
+        .iter()
+        .zip(&rars)
+        .map(|(n, r)| (*n, "application/vnd.rar", r.as_slice()))
+        .collect();
+    let found = limited(ReadLimits::default(), &attachments);
+    let encrypted: Vec<(&str, bool)> = found
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), f.encrypted))
+        .collect();
+    assert_eq!(
+        encrypted,
+        [
+            ("a.rar", false),
+            ("b.rar", true),
+            ("c.rar", true),
+            ("d.rar", false),
+            ("e.rar", true),
+            ("f.rar", true)
+        ]
+    );
+    // Only the second of two RAR 4 files protected: each header is read.
+    let mut mixed = rar4(&files[..1], RarPassword::None);
+    let second = rar4(&files[1..], RarPassword::Files);
+    let end_block = 7;
+    mixed.truncate(mixed.len() - end_block);
+    mixed.extend_from_slice(&second[20..]);
+    let found = limited(
+        ReadLimits::default(),
+        &[("g.rar", "application/vnd.rar", &mixed)],
+    );
+    assert!(found.top(0).unwrap().encrypted);
+    // Truncated headers and a header too short to move on end the walk.
+    for broken in [
+        &rars[0][..30],
+        &rars[3][..20],
+        b"Rar!\x1A\x07\x00\0\0\x74\0\0\0\0",
+    ] {
+        let found = limited(
+            ReadLimits::default(),
+            &[("h.rar", "application/vnd.rar", broken)],
+        );
+        assert!(!found.top(0).unwrap().encrypted);
+    }
+}
+
+#[test]
+fn pdf_text_in_cid_fonts_reads_through_the_tounicode_cmap() {
+    let lines = [
+        "ŚCIŚLE POUFNE",
+        "Passport no. 617644717 – J. Marsh",
+        "Zażółć gęślą jaźń",
+    ];
+    let cid = cid_pdf(&lines, "Page 1 of 1");
+    // Without the CMap the two-byte glyph numbers would be read as
+    // control bytes and letters that say nothing.
+    assert!(!cid.windows(4).any(|w| w == b"POUF"));
+    let found = limited(
+        ReadLimits::default(),
+        &[("memo.pdf", "application/pdf", &cid)],
+    );
+    let text = &found.top(0).unwrap().sections[0].text;
+    assert!(text.contains(&lines.join("\n")), "{text:?}");
+    assert!(text.contains("Page 1 of 1"), "{text:?}");
 }
 
 #[test]
@@ -315,15 +503,12 @@ fn attachment_fixtures() -> Vec<(&'static str, String)> {
             hidden_columns: &[],
         },
     ]);
-    let staff: Vec<Vec<String>> = [
+    let staff = table(&[
         ["Rank", "Surname", "Initial", "Unit", "Location"],
         ["Constable", "Harper", "J", "Response", "Station A"],
         ["Sergeant", "Okafor", "T", "Surveillance", "Station B"],
         ["Constable", "Lindqvist", "M", "Intelligence", "Station A"],
-    ]
-    .iter()
-    .map(|r| r.iter().map(|c| c.to_string()).collect())
-    .collect();
+    ]);
     let foi_book = xlsx(&[
         Sheet {
             name: "FOI 2023-0417",
@@ -388,12 +573,95 @@ fn attachment_fixtures() -> Vec<(&'static str, String)> {
     let payroll_zip = zip_with(&[("payroll-march.xlsx", &rota, true)]);
     let readme_zip = zip_with(&[("readme.txt", b"Install notes for the kiosk app.", false)]);
     let winmail = tnef::build(&[("patients.xlsx", &patients_book)]);
+    let heron: &[(&str, &[&str])] = &[
+        (
+            "Project Heron: acquisition options",
+            &[
+                "STRICTLY CONFIDENTIAL",
+                "Prepared for the board, 3 December",
+            ],
+        ),
+        ("Options", &["Buy and build", "Merge with a peer"]),
+    ];
+    let training: &[(&str, &[&str])] = &[
+        (
+            "Handling customer information",
+            &[
+                "Why confidentiality matters to our customers",
+                "Keep customer records confidential: lock your screen",
+            ],
+        ),
+        ("Quiz", &["Which of these may you email outside?"]),
+    ];
+    let delegation: &[(&str, &[&str])] = &[(
+        "Delegation travel list",
+        &[
+            "Passport no. 617644717 - J. Marsh",
+            "Passport no. 525380048 - K. Osei",
+        ],
+    )];
+    let rota_columns = table(&[
+        ["Name", "Team", "Shift", "Home address", "Date of birth"],
+        [
+            "J. Harper",
+            "Response",
+            "Early",
+            "4 Mill Lane, Leeds",
+            "1984-03-02",
+        ],
+        [
+            "T. Okafor",
+            "Response",
+            "Late",
+            "18 Park Road, Leeds",
+            "1990-11-23",
+        ],
+        [
+            "M. Lindqvist",
+            "Custody",
+            "Night",
+            "2 Vale Close, Otley",
+            "1979-06-14",
+        ],
+    ]);
+    let rota_ods = ods(&Sheet {
+        name: "Rota",
+        hidden: false,
+        rows: rota_columns,
+        hidden_columns: &[3, 4],
+    });
+    let rar_files: &[(&str, &[u8])] = &[("payroll-march.xlsx", &rota)];
+    let cid_marked = cid_pdf(
+        &[
+            "ŚCIŚLE POUFNE",
+            "Zestawienie wynagrodzeń za maj",
+            "Dział kadr, Kraków",
+        ],
+        "Strona 1 z 1",
+    );
+    let cid_passports = cid_pdf(
+        &[
+            "Delegation travel list – Zürich, 12–14 May",
+            "Passport no. 617644717 – J. Marsh",
+            "Passport no. 525380048 – K. Osei",
+        ],
+        "Page 1 of 1",
+    );
+    let cid_invoice = cid_pdf(
+        &[
+            "Rechnung 2041 – Gartenpflege, November",
+            "Gesamtbetrag: 480,00 €",
+            "This document and any attachments are confidential and intended solely for the addressee.",
+            "If you have received it in error, please notify the sender.",
+        ],
+        "Seite 1 von 1",
+    );
     let to_partner = "Dana Whitfield <dana.whitfield@partner.example>";
     let internal_list: Vec<String> = (1..=300)
         .map(|i| format!("staff{i:03}@org.example"))
         .collect();
     let internal_list = internal_list.join(",\n ");
-    vec![
+    let mut fixtures = vec![
         (
             "data-attachment/fire_error_hidden_sheet_in_foi_response.eml",
             attachment_eml(
@@ -526,6 +794,132 @@ fn attachment_fixtures() -> Vec<(&'static str, String)> {
             ),
         ),
         (
+            "personal-data/fire_error_nhs_numbers_in_hidden_sheet_of_old_excel_file.eml",
+            attachment_eml(
+                to_partner,
+                "Practice list",
+                "The list you asked for.",
+                &[("register.xls", "application/vnd.ms-excel", PATIENTS_XLS)],
+            ),
+        ),
+        (
+            "personal-data/silent_unlabelled_numbers_in_old_excel_file.eml",
+            attachment_eml(
+                to_partner,
+                "Stock",
+                "Stock list attached.",
+                &[("stock.xls", "application/vnd.ms-excel", STOCK_XLS)],
+            ),
+        ),
+        (
+            "personal-data/fire_error_passports_on_a_slide.eml",
+            attachment_eml(
+                to_partner,
+                "Delegation",
+                "Slides for Thursday.",
+                &[(
+                    "delegation.odp",
+                    "application/vnd.oasis.opendocument.presentation",
+                    &odp(delegation),
+                )],
+            ),
+        ),
+        (
+            "personal-data/fire_error_passports_in_pdf_with_cid_font.eml",
+            attachment_eml(
+                to_partner,
+                "Delegation",
+                "Travel list attached.",
+                &[("delegation.pdf", "application/pdf", &cid_passports)],
+            ),
+        ),
+        (
+            "data-attachment/fire_error_hidden_sheet_in_old_excel_file.eml",
+            attachment_eml(
+                to_partner,
+                "Practice figures",
+                "Figures attached.",
+                &[("figures.xls", "application/octet-stream", PATIENTS_XLS)],
+            ),
+        ),
+        (
+            "data-attachment/fire_error_hidden_columns_in_opendocument_rota.eml",
+            attachment_eml(
+                to_partner,
+                "Rota",
+                "Next week's rota.",
+                &[(
+                    "rota.ods",
+                    "application/vnd.oasis.opendocument.spreadsheet",
+                    &rota_ods,
+                )],
+            ),
+        ),
+        (
+            "confidential-broad/fire_error_marked_presentation_to_partner.eml",
+            attachment_eml(
+                to_partner,
+                "Heron",
+                "Slides for tomorrow.",
+                &[(
+                    "heron.pptx",
+                    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+                    &pptx(heron, "Do not share the figures on slide 2."),
+                )],
+            ),
+        ),
+        (
+            "confidential-broad/silent_training_slides_about_confidentiality.eml",
+            attachment_eml(
+                to_partner,
+                "Training",
+                "The slides from today's session.",
+                &[(
+                    "training.pptx",
+                    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+                    &pptx(training, ""),
+                )],
+            ),
+        ),
+        (
+            "confidential-broad/fire_error_polish_marking_in_pdf_with_cid_font.eml",
+            attachment_eml(
+                to_partner,
+                "Zestawienie",
+                "W załączniku.",
+                &[("zestawienie.pdf", "application/pdf", &cid_marked)],
+            ),
+        ),
+        (
+            "confidential-broad/silent_pdf_with_cid_font_and_legal_footer.eml",
+            attachment_eml(
+                to_partner,
+                "Rechnung 2041",
+                "Anbei die Rechnung.",
+                &[("rechnung-2041.pdf", "application/pdf", &cid_invoice)],
+            ),
+        ),
+        (
+            "encrypted-attachment/silent_plain_rar_archives.eml",
+            attachment_eml(
+                to_partner,
+                "Payroll",
+                "Both formats attached.",
+                &[
+                    (
+                        "payroll.rar",
+                        "application/vnd.rar",
+                        &rar4(rar_files, RarPassword::None),
+                    ),
+                    (
+                        "payroll5.rar",
+                        "application/vnd.rar",
+                        &rar5(rar_files, RarPassword::None),
+                    ),
+                ],
+            ),
+        ),
+        (
             "attachment-limit/fire_warning_zips_nested_fifty_deep.eml",
             attachment_eml(
                 to_partner,
@@ -543,7 +937,33 @@ fn attachment_fixtures() -> Vec<(&'static str, String)> {
                 &[("kiosk.zip", "application/zip", &readme_zip)],
             ),
         ),
-    ]
+    ];
+    // Protected RAR archives, one per format and protection.
+    let protected = [
+        (
+            "encrypted-attachment/fire_warning_rar4_with_protected_files.eml",
+            "application/vnd.rar",
+            rar4(rar_files, RarPassword::Files),
+        ),
+        (
+            "encrypted-attachment/fire_warning_rar4_with_protected_names.eml",
+            "application/x-rar-compressed",
+            rar4(rar_files, RarPassword::Headers),
+        ),
+        (
+            "encrypted-attachment/fire_warning_rar5_with_protected_files.eml",
+            "application/vnd.rar",
+            rar5(rar_files, RarPassword::Files),
+        ),
+    ];
+    fixtures.extend(protected.map(|(path, content_type, rar)| {
+        let files: &[(&str, &str, &[u8])] = &[("payroll.rar", content_type, &rar)];
+        (
+            path,
+            attachment_eml(to_partner, "Payroll", "Password to follow.", files),
+        )
+    }));
+    fixtures
 }
 
 /// The attachment fixtures are what the builders make: rebuilt with
