@@ -61,7 +61,7 @@ pub fn run(args: WebArgs) -> ExitStatus {
         config.hold.url,
         config.hold.store.display()
     );
-    match maillint::web::serve(&config) {
+    match maillint::web::serve(&config, |line| eprintln!("{line}")) {
         Ok(()) => ExitStatus::Success,
         Err(e) => fail(e),
     }
