@@ -199,6 +199,8 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
 /// asked: the problem is the server's, and it is logged for whoever
 /// looks after it.
 fn store_failure(app: &App, e: &str) -> Response {
+    // The store's errors name it already.
+    let e = e.strip_prefix("held-mail store: ").unwrap_or(e);
     let text = format!("The held-mail store cannot be read: {e}");
     (app.log)(&format!("maillint web: {text}"));
     message_page(StatusCode::SERVICE_UNAVAILABLE, "Error", &text)
