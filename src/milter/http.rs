@@ -174,8 +174,10 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// A server within `bounds` on a port of its own, in a runtime of its
-    /// own, whose every request waits for `go` (a notification each) and
-    /// is counted in `running` while it waits; its address.
+    /// own, whose every request waits for `go` (a permit each) and is
+    /// counted in `running` while it waits; its address. (Its deadlines
+    /// are tested through the servers that use it: tests/metrics.rs,
+    /// tests/held.rs.)
     fn start(
         bounds: Bounds,
         running: Arc<AtomicUsize>,
@@ -197,11 +199,9 @@ mod tests {
                     |_| {},
                     |_| {
                         let (running, go) = (Arc::clone(&running), Arc::clone(&go));
-                        hyper::service::service_fn(move |request: Request<Incoming>| {
+                        hyper::service::service_fn(move |_request| {
                             let (running, go) = (Arc::clone(&running), Arc::clone(&go));
                             async move {
-                                // As a form is read: the whole body first.
-                                _ = http_body_util::BodyExt::collect(request.into_body()).await;
                                 running.fetch_add(1, Ordering::SeqCst);
                                 go.acquire().await.unwrap().forget();
                                 running.fetch_sub(1, Ordering::SeqCst);
@@ -216,37 +216,22 @@ mod tests {
         address
     }
 
-    fn connect(address: SocketAddr) -> std::net::TcpStream {
-        let stream = std::net::TcpStream::connect(address).unwrap();
-        // Far past any deadline here: a server that never closes fails
-        // the test rather than hanging it.
+    fn request(address: SocketAddr) -> std::net::TcpStream {
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        // A server that never answers fails the test rather than hangs it.
         stream
             .set_read_timeout(Some(Duration::from_secs(60)))
             .unwrap();
-        stream
-    }
-
-    fn request(address: SocketAddr) -> std::net::TcpStream {
-        let mut stream = connect(address);
         stream
             .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
             .unwrap();
         stream
     }
 
-    /// What the server sends before it closes the connection (a reset
-    /// is a close too); a connection still open after a minute fails.
+    /// What the server sends before it closes the connection.
     fn answer(mut stream: std::net::TcpStream) -> String {
         let mut out = Vec::new();
-        if let Err(e) = stream.read_to_end(&mut out) {
-            assert!(
-                !matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ),
-                "the server kept the connection open"
-            );
-        }
+        stream.read_to_end(&mut out).unwrap();
         String::from_utf8_lossy(&out).into_owned()
     }
 
@@ -276,36 +261,5 @@ mod tests {
         for client in clients {
             assert!(answer(client).starts_with("HTTP/1.1 200"));
         }
-    }
-
-    #[test]
-    fn idle_and_slow_clients_lose_their_connection_and_a_request_is_answered() {
-        let running = Arc::new(AtomicUsize::new(0));
-        let go = Arc::new(tokio::sync::Semaphore::new(1000));
-        let bounds = Bounds {
-            connections: 2,
-            header: Duration::from_millis(300),
-            exchange: Duration::from_millis(600),
-            setting: "test",
-        };
-        let address = start(bounds, running, go);
-        // Every slot taken by a client that says nothing, one that sends
-        // half a header, and one that never sends the body it announced.
-        let idle = connect(address);
-        let mut half = connect(address);
-        half.write_all(b"GET / HTTP/1.1\r\nHo").unwrap();
-        let mut bodiless = connect(address);
-        bodiless
-            .write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab")
-            .unwrap();
-        let waiting: Vec<_> = (0..20).map(|_| connect(address)).collect();
-        // Each is closed by its deadline, and a real request behind them
-        // all is answered.
-        let real = request(address);
-        for stream in [idle, half, bodiless] {
-            assert!(!answer(stream).starts_with("HTTP/1.1 200"));
-        }
-        assert!(answer(real).starts_with("HTTP/1.1 200"));
-        drop(waiting);
     }
 }
