@@ -52,6 +52,8 @@ pub mod message;
 #[cfg(feature = "milter")]
 pub mod milter;
 pub mod numbers;
+#[cfg(feature = "milter")]
+pub mod redis_pool;
 pub mod report;
 pub mod rules;
 pub mod sendmail;

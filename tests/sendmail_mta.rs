@@ -631,3 +631,120 @@ fn sendmail_gateway_judges_mail_from_the_configured_networks() {
         &|| gateway.logs(),
     );
 }
+
+/// The README's `[hold]` commands for Sendmail (its `release_commands`
+/// and `discard_commands` lines), made to run this test's Sendmail: its
+/// `sendmail` under its own name and configuration, its queue for
+/// /var/spool/mqueue.
+fn readme_sendmail_hold_commands(gateway: &Sendmail) -> String {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let lines: Vec<&str> = readme
+        .lines()
+        .filter(|l| {
+            l.starts_with("release_commands = [[\"/usr/sbin/sendmail\"")
+                || l.starts_with("discard_commands = [[\"/bin/rm\"")
+        })
+        .collect();
+    assert_eq!(lines.len(), 2, "the README's Sendmail commands: {lines:?}");
+    let dir = gateway.dir.path();
+    // `under_own_name`'s command line, as TOML words.
+    let sendmail = format!(
+        r#""unshare", "--uts", "--mount", "sh", "-c", 'mount --bind "$1" "$2" && hostname "$3" && shift 3 && exec "$@"', "sh", "{}", "{}", "{HOST_NAME}", "{}", "-C", "{}""#,
+        dir.join("sasl2").display(),
+        sasl_plugins().display(),
+        gateway.sendmail.display(),
+        dir.join("sendmail.cf").display()
+    );
+    lines
+        .join("\n")
+        .replace("\"/usr/sbin/sendmail\"", &sendmail)
+        .replace(
+            "/var/spool/mqueue",
+            &dir.join("queue").display().to_string(),
+        )
+}
+
+/// Held for confirmation in Sendmail's quarantine, then decided with the
+/// README's Sendmail commands: released, it goes out once, whole; a second
+/// release runs nothing; discarded, its queue files are gone and no queue
+/// run delivers it.
+#[test]
+fn sendmail_releases_and_discards_held_mail() {
+    use maillint::hold::{Actor, Holder, Outcome, state};
+    if !prerequisites("sendmail_releases_and_discards_held_mail") {
+        return;
+    }
+    let sink = Sink::start();
+    let held_dir = tempfile::tempdir().unwrap();
+    let hold = format!(
+        "\n[hold]\nstore = \"{0}/held.sqlite\"\nsecret_file = \"{0}/secret\"\n",
+        held_dir.path().display()
+    );
+    let milter_config = format!(
+        "{}{hold}",
+        GATEWAY_CONFIG.replace("warning = \"quarantine\"", "warning = \"confirm\"")
+    );
+    let gateway = Sendmail::start(&milter_config, &sink);
+    // The page's side: the same store, with the README's commands.
+    let config = held_dir.path().join("page.toml");
+    std::fs::write(
+        &config,
+        format!("{hold}{}\n", readme_sendmail_hold_commands(&gateway)),
+    )
+    .unwrap();
+    let settings = maillint::config::Config::load(&config).unwrap().hold;
+    let holder = Holder::new(settings).unwrap();
+    let submit_held = |message_id: &str| {
+        let message = to_all_staff().replace("<held@example.org>", message_id);
+        let (code, text) = submit(
+            gateway.smtp_port,
+            "jane@example.org",
+            &["all-staff@example.org"],
+            &message,
+        );
+        assert_eq!(code, 250, "{text}\n{}", gateway.logs());
+        let queue_id = queue_id(&text).to_string();
+        assert!(
+            gateway.queue_file("hf", &queue_id).is_some(),
+            "{queue_id} not quarantined\n{}",
+            gateway.logs()
+        );
+        let held = holder.store().list(Some(state::HELD), 10).unwrap();
+        let held = held
+            .iter()
+            .find(|h| h.queue_id == queue_id)
+            .unwrap_or_else(|| panic!("{queue_id} not recorded\n{}", gateway.logs()));
+        (message, queue_id, held.id)
+    };
+    let ann = Actor::Admin("ann".into());
+    let now = maillint::hold::now();
+
+    let (message, queue_id, id) = submit_held("<release-me@example.org>");
+    assert_eq!(holder.release(id, &ann, "intended", now), Outcome::Done);
+    let delivered = sink
+        .wait_for("<release-me@example.org>")
+        .unwrap_or_else(|| panic!("{}", gateway.logs()));
+    assert_eq!(without_received(&delivered), message);
+    assert!(gateway.queue_file("hf", &queue_id).is_none());
+    assert_eq!(
+        holder.release(id, &ann, "again", now),
+        Outcome::AlreadyDecided(state::RELEASED.into())
+    );
+
+    let (_, queue_id, id) = submit_held("<discard-me@example.org>");
+    assert!(gateway.queue_file("df", &queue_id).is_some());
+    assert_eq!(holder.discard(id, &ann, "", now), Outcome::Done);
+    assert!(gateway.queue_file("hf", &queue_id).is_none());
+    assert!(gateway.queue_file("df", &queue_id).is_none());
+    // A queue run, quarantined items too, finds nothing of it.
+    for args in [vec!["-qQ"], vec!["-q"]] {
+        let out = under_own_name(&gateway.sendmail, gateway.dir.path())
+            .args(args)
+            .output();
+        assert!(out.is_ok_and(|o| o.status.success()));
+    }
+    assert!(!gateway.quarantined().contains(&queue_id));
+    assert_eq!(sink.copies("<discard-me@example.org>"), 0);
+    assert_eq!(sink.copies("<release-me@example.org>"), 1);
+}

@@ -42,8 +42,8 @@ pub fn run(args: WebArgs) -> ExitStatus {
         Err(e) => return fail(e),
     };
     if args.export_audit {
-        let lines = maillint::hold::Store::open(&config.hold.store)
-            .and_then(|store| maillint::web::audit_json_lines(&store));
+        let lines = maillint::hold::open_store(&config.hold, None)
+            .and_then(|store| maillint::web::audit_json_lines(&*store));
         return match lines {
             Ok(lines) => {
                 let mut out = std::io::stdout().lock();
@@ -55,11 +55,17 @@ pub fn run(args: WebArgs) -> ExitStatus {
             Err(e) => fail(e),
         };
     }
+    let store = match &config.hold.shared {
+        Some(url) => format!(
+            "{} shared as gateway {}",
+            maillint::redis_pool::without_password(url),
+            config.hold.gateway
+        ),
+        None => config.hold.store.display().to_string(),
+    };
     eprintln!(
-        "maillint web: listening on http://{} (the page for {}), held mail in {}",
-        config.web.listen,
-        config.hold.url,
-        config.hold.store.display()
+        "maillint web: listening on http://{} (the page for {}), held mail in {store}",
+        config.web.listen, config.hold.url,
     );
     match maillint::web::serve(&config, |line| eprintln!("{line}")) {
         Ok(()) => ExitStatus::Success,

@@ -73,6 +73,20 @@ pub struct HoldConfig {
     pub release_commands: Vec<Vec<String>>,
     /// Commands that delete a held message (Postfix: `postsuper -d`).
     pub discard_commands: Vec<Vec<String>>,
+    /// Several gateways: the Redis server (`redis://HOST:PORT`) where
+    /// they share held mail and its audit log instead of `store`. Each
+    /// message stays in the queue of the gateway that holds it, and only
+    /// that gateway's `maillint web` runs its commands.
+    pub shared: Option<String>,
+    /// This gateway's name among those sharing held mail (e.g. `mx1`):
+    /// letters, digits, `.`, `-`, `_`. Needed with `shared`.
+    pub gateway: String,
+    /// The keys' prefix in the shared Redis.
+    pub shared_prefix: String,
+    /// The longest wait for one answer from the shared Redis; past it the
+    /// milter asks the client to try later and the page says Redis does
+    /// not answer.
+    pub shared_timeout_ms: u64,
 }
 
 impl Default for HoldConfig {
@@ -96,6 +110,10 @@ impl Default for HoldConfig {
                 words(&["/usr/sbin/postqueue", "-i", "{id}"]),
             ],
             discard_commands: vec![words(&["/usr/sbin/postsuper", "-d", "{id}"])],
+            shared: None,
+            gateway: String::new(),
+            shared_prefix: "maillint:held:".into(),
+            shared_timeout_ms: 2000,
         }
     }
 }
@@ -113,6 +131,27 @@ impl HoldConfig {
             .iter()
             .filter_map(|r| self.release_rules.get(r).copied())
             .fold(by_severity, Releaser::max)
+    }
+
+    /// [`gateway`](Self::gateway), checked: required with `shared`, and
+    /// safe in a Redis key.
+    pub fn gateway_name(&self) -> Result<&str, String> {
+        let name = self.gateway.as_str();
+        let safe = name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+        if !safe {
+            return Err(format!(
+                "[hold] gateway = `{name}`: letters, digits, `.`, `-` and `_` only, at most 64"
+            ));
+        }
+        if name.is_empty() && self.shared.is_some() {
+            return Err(
+                "[hold] gateway: name this gateway (e.g. `mx1`) when held mail is `shared`".into(),
+            );
+        }
+        Ok(name)
     }
 
     /// [`expire`](Self::expire) in seconds.
@@ -196,6 +235,24 @@ mod tests {
         assert_eq!(parse_duration("5"), Some(5));
         for bad in ["", "h", "0s", "3w", "-1h", "99999999999999999999d"] {
             assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_shared_store_needs_a_gateway_name() {
+        let mut hold = HoldConfig::default();
+        assert_eq!(hold.gateway_name(), Ok(""));
+        hold.shared = Some("redis://127.0.0.1:6379".into());
+        assert!(
+            hold.gateway_name()
+                .unwrap_err()
+                .contains("name this gateway")
+        );
+        hold.gateway = "mx1.example.org".into();
+        assert_eq!(hold.gateway_name(), Ok("mx1.example.org"));
+        for bad in ["mx 1", "mx:1", "mx*", &"m".repeat(65)] {
+            hold.gateway = bad.to_string();
+            assert!(hold.gateway_name().is_err(), "{bad}");
         }
     }
 

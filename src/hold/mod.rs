@@ -7,18 +7,27 @@
 //! needs its setgid `postdrop`, which the milter's hardened unit
 //! (`NoNewPrivileges=`) cannot use.
 //!
+//! Several gateways may share held mail (`[hold] shared`, Redis): every
+//! page lists every gateway's held messages, and a decision taken on one
+//! gateway's page for a message another holds is handed to that gateway,
+//! whose `maillint web` runs its MTA's commands.
+//!
 //! One job per file: `store` keeps held messages and the audit log
-//! (SQLite), `token` signs the links and the page's form tokens, `mta`
-//! runs the MTA's commands and its `sendmail`, and [`Holder`] here ties
-//! them to `[hold]`'s settings.
+//! (SQLite), `shared` the same in Redis for several gateways, `backend`
+//! what both offer, `token` signs the links and the page's form tokens,
+//! `mta` runs the MTA's commands and its `sendmail`, and [`Holder`] here
+//! ties them to `[hold]`'s settings.
 
+pub mod backend;
 pub mod mta;
+pub mod shared;
 pub mod store;
 pub mod token;
 
 use crate::config::{HoldConfig, Releaser};
 use crate::finding::Severity;
-use std::sync::Mutex;
+pub use backend::{HeldStore, Pending};
+use std::time::{Duration, Instant};
 pub use store::{AuditEntry, Held, Hold, NewHeld, Store, state};
 pub use token::{Signer, TokenError};
 
@@ -27,7 +36,42 @@ pub struct Holder {
     pub settings: HoldConfig,
     pub signer: Signer,
     expire: u64,
-    store: Mutex<Store>,
+    /// This gateway's name among those sharing held mail; empty alone.
+    gateway: String,
+    store: Box<dyn HeldStore>,
+}
+
+/// How long a page waits for the gateway holding a message to carry out
+/// a decision handed to it, before it says the decision is on its way.
+const HANDED_OVER_WAIT: Duration = Duration::from_secs(10);
+
+/// Decisions handed over carried out at most per call of
+/// [`Holder::carry_out_requests`], so a flood cannot starve the rest.
+const REQUESTS_PER_ROUND: usize = 100;
+
+/// The store `settings` name: Redis shared by several gateways, or this
+/// gateway's own SQLite file. A shared store is checked to sign links as
+/// the other gateways do (`signer`, when given).
+pub fn open_store(
+    settings: &HoldConfig,
+    signer: Option<&Signer>,
+) -> Result<Box<dyn HeldStore>, String> {
+    let gateway = settings.gateway_name()?;
+    match &settings.shared {
+        Some(url) => {
+            let shared = shared::SharedStore::new(
+                url,
+                &settings.shared_prefix,
+                gateway,
+                Duration::from_millis(settings.shared_timeout_ms.max(1)),
+            )?;
+            if let Some(signer) = signer {
+                shared.check_secret(signer)?;
+            }
+            Ok(Box::new(shared))
+        }
+        None => Ok(Box::new(Store::open(&settings.store)?)),
+    }
 }
 
 /// Who decides, for the audit log and the permission check.
@@ -55,6 +99,11 @@ pub enum Outcome {
     Done,
     /// Someone else decided first (or is deciding): nothing was run.
     AlreadyDecided(String),
+    /// Handed to the gateway that holds the message (named), which has
+    /// not carried it out yet.
+    HandedOver(String),
+    /// The store did not answer: nothing was done, the message is held.
+    Unavailable(String),
     /// Policy does not let this actor release this message.
     NotAllowed,
     NotFound,
@@ -72,21 +121,19 @@ impl Holder {
     pub fn new(settings: HoldConfig) -> Result<Holder, String> {
         let expire = settings.expire_seconds()?;
         let signer = Signer::load_or_create(&settings.secret_file)?;
-        let store = Store::open(&settings.store)?;
+        let store = open_store(&settings, Some(&signer))?;
         Ok(Holder {
+            gateway: settings.gateway_name()?.to_string(),
             settings,
             signer,
             expire,
-            store: Mutex::new(store),
+            store,
         })
     }
 
-    /// The store, for one operation.
-    pub fn store(&self) -> std::sync::MutexGuard<'_, Store> {
-        match self.store.lock() {
-            Ok(store) => store,
-            Err(poisoned) => poisoned.into_inner(),
-        }
+    /// The store.
+    pub fn store(&self) -> &dyn HeldStore {
+        &*self.store
     }
 
     /// Records a message the MTA now holds; the record.
@@ -226,34 +273,57 @@ impl Holder {
     }
 
     fn decide(&self, id: i64, actor: &Actor, reason: &str, now: u64, what: Decision) -> Outcome {
-        let held = match self.store().get(id) {
+        let held = match self.store.get(id) {
             Ok(Some(held)) => held,
             Ok(None) => return Outcome::NotFound,
-            Err(e) => return Outcome::Failed(e),
+            Err(e) => return Outcome::Unavailable(e),
         };
         if what == Decision::Release && !may_release(actor, &held.releaser) {
             return Outcome::NotAllowed;
         }
-        match self.store().claim(id) {
+        let pending = Pending {
+            decision: what.as_str().to_string(),
+            by: actor.name(),
+            reason: Some(reason.trim())
+                .filter(|r| !r.is_empty())
+                .map(str::to_string),
+        };
+        // A message another gateway holds is that gateway's to let out:
+        // the claim hands the decision to it in the same step.
+        let elsewhere = (!held.gateway.is_empty() && held.gateway != self.gateway)
+            .then_some(held.gateway.as_str());
+        match self.store.claim(id, &pending, elsewhere) {
             Ok(true) => {}
-            Ok(false) => return Outcome::AlreadyDecided(held.state),
-            Err(e) => return Outcome::Failed(e),
+            // Decided (or being decided) since it was read: say how now.
+            Ok(false) => {
+                let now_state = self.store.get(id).ok().flatten().map(|h| h.state);
+                return Outcome::AlreadyDecided(now_state.unwrap_or(held.state));
+            }
+            Err(e) => return Outcome::Unavailable(e),
         }
+        match elsewhere {
+            Some(gateway) => self.await_handed_over(id, gateway),
+            None => self.carry_out(&held, &pending, what, now),
+        }
+    }
+
+    /// Runs the MTA's commands for a claimed message and records what
+    /// came of them: settled, or held again when a command failed.
+    fn carry_out(&self, held: &Held, pending: &Pending, what: Decision, now: u64) -> Outcome {
         let (commands, state, event) = match what {
             Decision::Release => (&self.settings.release_commands, state::RELEASED, "release"),
             Decision::Discard => (&self.settings.discard_commands, state::DISCARDED, "discard"),
             Decision::Expire => (&self.settings.discard_commands, state::EXPIRED, "expire"),
         };
-        let reason = Some(reason.trim()).filter(|r| !r.is_empty());
-        let who = actor.name();
+        let (id, who, reason) = (held.id, pending.by.as_str(), pending.reason.as_deref());
         let store_error = |e: String| Outcome::Failed(e);
         match mta::run_commands(commands, &held.queue_id) {
             Ok(()) => {
                 let store = self.store();
-                if let Err(e) = store.settle(id, state, now, &who, reason) {
+                if let Err(e) = store.settle(id, state, now, who, reason) {
                     return store_error(e);
                 }
-                match store.audit(now, event, Some((id, &held.queue_id)), &who, reason, None) {
+                match store.audit(now, event, Some((id, &held.queue_id)), who, reason, None) {
                     Ok(()) => Outcome::Done,
                     Err(e) => store_error(e),
                 }
@@ -265,12 +335,56 @@ impl Holder {
                     now,
                     &format!("{event}-failed"),
                     Some((id, &held.queue_id)),
-                    &who,
+                    who,
                     reason,
                     Some(&e),
                 );
                 Outcome::Failed(e)
             }
+        }
+    }
+
+    /// Carries out the decisions other gateways' pages handed to this
+    /// gateway; how many.
+    pub fn carry_out_requests(&self, now: u64) -> Result<usize, String> {
+        let mut done = 0;
+        while done < REQUESTS_PER_ROUND {
+            let Some((held, pending)) = self.store.take_request()? else {
+                break;
+            };
+            let what = Decision::parse(&pending.decision);
+            match what {
+                Some(what) if held.state == state::BUSY => {
+                    self.carry_out(&held, &pending, what, now);
+                }
+                // Not a decision this version knows: held again, for
+                // someone to decide anew.
+                _ => _ = self.store.unclaim(held.id),
+            }
+            done += 1;
+        }
+        Ok(done)
+    }
+
+    /// Waits a little for `gateway` to carry out the decision on message
+    /// `id` handed to it: done, failed (held again), or still on its way.
+    fn await_handed_over(&self, id: i64, gateway: &str) -> Outcome {
+        let deadline = Instant::now() + HANDED_OVER_WAIT;
+        loop {
+            match self.store.get(id) {
+                Ok(Some(held)) if held.state == state::HELD => {
+                    return Outcome::Failed(format!(
+                        "gateway {gateway}, which holds the message, could not carry it out (its reason is in the audit log)"
+                    ));
+                }
+                Ok(Some(held)) if held.state != state::BUSY => return Outcome::Done,
+                Ok(None) => return Outcome::NotFound,
+                Ok(Some(_)) | Err(_) => {}
+            }
+            if Instant::now() >= deadline {
+                return Outcome::HandedOver(gateway.to_string());
+            }
+            std::thread::sleep(Duration::from_millis(100));
         }
     }
 }
@@ -280,6 +394,22 @@ enum Decision {
     Release,
     Discard,
     Expire,
+}
+
+impl Decision {
+    fn as_str(self) -> &'static str {
+        match self {
+            Decision::Release => "release",
+            Decision::Discard => "discard",
+            Decision::Expire => "expire",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Decision> {
+        [Decision::Release, Decision::Discard, Decision::Expire]
+            .into_iter()
+            .find(|d| d.as_str() == text)
+    }
 }
 
 /// Whether `actor` may release a message whose releaser is `releaser`:

@@ -2,9 +2,11 @@
 //! messages to and `maillint web` reads and decides them from, with the
 //! audit log beside them.
 
+use super::backend::{HeldStore, Pending};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
 
 /// Where a held message is in its life.
 pub mod state {
@@ -21,6 +23,10 @@ pub mod state {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Held {
     pub id: i64,
+    /// The gateway whose MTA holds it, among several sharing held mail
+    /// (`[hold] gateway`); empty in a gateway's own store.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub gateway: String,
     pub queue_id: String,
     pub sender: String,
     pub recipients: Vec<String>,
@@ -75,10 +81,15 @@ pub struct AuditEntry {
     pub actor: String,
     pub reason: Option<String>,
     pub detail: Option<String>,
+    /// The gateway that wrote it, among several sharing held mail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
 }
 
+/// A gateway's own store: one SQLite file, one operation at a time per
+/// process (several processes share the file).
 pub struct Store {
-    conn: Connection,
+    conn: Mutex<Connection>,
 }
 
 const SCHEMA: &str = "
@@ -146,7 +157,7 @@ fn time(value: i64) -> u64 {
 
 /// What the store keeps of a session token: its SHA-256, so that a copy
 /// of the store opens no session.
-fn token_hash(token: &str) -> String {
+pub(super) fn token_hash(token: &str) -> String {
     use sha2::Digest;
     super::token::hex(&sha2::Sha256::digest(token.as_bytes()))
 }
@@ -156,6 +167,7 @@ const HELD_COLUMNS: &str = "id, queue_id, sender, recipients, subject, findings,
 fn held_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Held> {
     Ok(Held {
         id: row.get(0)?,
+        gateway: String::new(),
         queue_id: row.get(1)?,
         sender: row.get(2)?,
         recipients: json_list(&row.get::<_, String>(3)?),
@@ -182,14 +194,21 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(db)?;
         conn.execute_batch(SCHEMA).map_err(db)?;
-        Ok(Store { conn })
+        Ok(Store {
+            conn: Mutex::new(conn),
+        })
     }
 
-    /// Records a held message and its `hold` audit line; its id.
-    pub fn hold(&self, new: &NewHeld<'_>) -> Result<i64, String> {
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl HeldStore for Store {
+    fn hold(&self, new: &NewHeld<'_>) -> Result<i64, String> {
         let message = new.message;
-        self.conn
-            .execute(
+        let conn = self.conn();
+        conn.execute(
                 "INSERT INTO held (queue_id, sender, recipients, subject, findings, rules, releaser, held_at, expires_at, state)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
@@ -206,7 +225,8 @@ impl Store {
                 ],
             )
             .map_err(db)?;
-        let id = self.conn.last_insert_rowid();
+        let id = conn.last_insert_rowid();
+        drop(conn);
         self.audit(
             new.held_at,
             "hold",
@@ -218,8 +238,8 @@ impl Store {
         Ok(id)
     }
 
-    pub fn get(&self, id: i64) -> Result<Option<Held>, String> {
-        self.conn
+    fn get(&self, id: i64) -> Result<Option<Held>, String> {
+        self.conn()
             .query_row(
                 &format!("SELECT {HELD_COLUMNS} FROM held WHERE id = ?1"),
                 [id],
@@ -229,10 +249,9 @@ impl Store {
             .map_err(db)
     }
 
-    /// Messages in `state` (all when `None`), newest first, at most `limit`.
-    pub fn list(&self, state: Option<&str>, limit: u32) -> Result<Vec<Held>, String> {
-        let mut statement = self
-            .conn
+    fn list(&self, state: Option<&str>, limit: u32) -> Result<Vec<Held>, String> {
+        let conn = self.conn();
+        let mut statement = conn
             .prepare(&format!(
                 "SELECT {HELD_COLUMNS} FROM held WHERE ?1 IS NULL OR state = ?1 ORDER BY id DESC LIMIT ?2"
             ))
@@ -243,10 +262,9 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(db)
     }
 
-    /// Held messages whose time is up at `now`.
-    pub fn due(&self, now: u64) -> Result<Vec<Held>, String> {
-        let mut statement = self
-            .conn
+    fn due(&self, now: u64) -> Result<Vec<Held>, String> {
+        let conn = self.conn();
+        let mut statement = conn
             .prepare(&format!(
                 "SELECT {HELD_COLUMNS} FROM held WHERE state = ?1 AND expires_at <= ?2 ORDER BY id"
             ))
@@ -257,10 +275,9 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(db)
     }
 
-    /// Held messages whose sender has not been told yet.
-    pub fn unnotified(&self) -> Result<Vec<Held>, String> {
-        let mut statement = self
-            .conn
+    fn unnotified(&self) -> Result<Vec<Held>, String> {
+        let conn = self.conn();
+        let mut statement = conn
             .prepare(&format!(
                 "SELECT {HELD_COLUMNS} FROM held WHERE notified = 0 AND state = ?1 ORDER BY id"
             ))
@@ -269,11 +286,9 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(db)
     }
 
-    /// Takes a message's notification: true for one caller only, who
-    /// sends it.
-    pub fn claim_notification(&self, id: i64) -> Result<bool, String> {
+    fn claim_notification(&self, id: i64) -> Result<bool, String> {
         let changed = self
-            .conn
+            .conn()
             .execute(
                 "UPDATE held SET notified = 1 WHERE id = ?1 AND notified = 0",
                 [id],
@@ -282,11 +297,10 @@ impl Store {
         Ok(changed == 1)
     }
 
-    /// Takes a held message for one decision: true for exactly one of any
-    /// number of concurrent callers, the one whose MTA commands then run.
-    pub fn claim(&self, id: i64) -> Result<bool, String> {
+    /// One gateway: the decision is always carried out here.
+    fn claim(&self, id: i64, _: &Pending, _: Option<&str>) -> Result<bool, String> {
         let changed = self
-            .conn
+            .conn()
             .execute(
                 "UPDATE held SET state = ?1 WHERE id = ?2 AND state = ?3",
                 params![state::BUSY, id, state::HELD],
@@ -295,9 +309,7 @@ impl Store {
         Ok(changed == 1)
     }
 
-    /// Ends a claimed message's decision: `to` its final state, or back
-    /// to held when its commands failed.
-    pub fn settle(
+    fn settle(
         &self,
         id: i64,
         to: &str,
@@ -305,7 +317,7 @@ impl Store {
         by: &str,
         reason: Option<&str>,
     ) -> Result<(), String> {
-        self.conn
+        self.conn()
             .execute(
                 "UPDATE held SET state = ?1, decided_at = ?2, decided_by = ?3, reason = ?4 WHERE id = ?5 AND state = ?6",
                 params![to, sql(at), by, reason, id, state::BUSY],
@@ -314,9 +326,8 @@ impl Store {
         Ok(())
     }
 
-    /// Gives a claimed message back (its commands failed).
-    pub fn unclaim(&self, id: i64) -> Result<(), String> {
-        self.conn
+    fn unclaim(&self, id: i64) -> Result<(), String> {
+        self.conn()
             .execute(
                 "UPDATE held SET state = ?1 WHERE id = ?2 AND state = ?3",
                 params![state::HELD, id, state::BUSY],
@@ -325,8 +336,7 @@ impl Store {
         Ok(())
     }
 
-    /// Appends one line to the audit log.
-    pub fn audit(
+    fn audit(
         &self,
         at: u64,
         event: &str,
@@ -335,7 +345,7 @@ impl Store {
         reason: Option<&str>,
         detail: Option<&str>,
     ) -> Result<(), String> {
-        self.conn
+        self.conn()
             .execute(
                 "INSERT INTO audit (at, event, held_id, queue_id, actor, reason, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
@@ -352,10 +362,9 @@ impl Store {
         Ok(())
     }
 
-    /// The audit log from its line `after` on, oldest first, at most `limit`.
-    pub fn audit_log(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>, String> {
-        let mut statement = self
-            .conn
+    fn audit_log(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>, String> {
+        let conn = self.conn();
+        let mut statement = conn
             .prepare(
                 "SELECT seq, at, event, held_id, queue_id, actor, reason, detail FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
             )
@@ -371,16 +380,16 @@ impl Store {
                     actor: row.get(5)?,
                     reason: row.get(6)?,
                     detail: row.get(7)?,
+                    gateway: None,
                 })
             })
             .map_err(db)?;
         rows.collect::<Result<_, _>>().map_err(db)
     }
 
-    /// The latest `limit` lines of the audit log, newest first.
-    pub fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEntry>, String> {
+    fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEntry>, String> {
         let last: i64 = self
-            .conn
+            .conn()
             .query_row("SELECT COALESCE(MAX(seq), 0) FROM audit", [], |r| r.get(0))
             .map_err(db)?;
         let mut entries = self.audit_log(last.saturating_sub(i64::from(limit)), limit)?;
@@ -391,20 +400,14 @@ impl Store {
     /// Records an administrator's new session under its token's hash
     /// (the token itself is only in their cookie), and drops the sessions
     /// `lifetime` has ended.
-    pub fn open_session(
-        &self,
-        token: &str,
-        name: &str,
-        now: u64,
-        lifetime: u64,
-    ) -> Result<(), String> {
-        self.conn
+    fn open_session(&self, token: &str, name: &str, now: u64, lifetime: u64) -> Result<(), String> {
+        self.conn()
             .execute(
                 "DELETE FROM admin_session WHERE created_at <= ?1",
                 [sql(now.saturating_sub(lifetime))],
             )
             .map_err(db)?;
-        self.conn
+        self.conn()
             .execute(
                 "INSERT OR REPLACE INTO admin_session (token_hash, name, created_at, seen_at) VALUES (?1, ?2, ?3, ?3)",
                 params![token_hash(token), name, sql(now)],
@@ -415,7 +418,7 @@ impl Store {
 
     /// The administrator whose session `token` opens at `now`: made less
     /// than `lifetime` ago and used less than `idle` ago, and now used.
-    pub fn session(
+    fn session(
         &self,
         token: &str,
         now: u64,
@@ -424,7 +427,7 @@ impl Store {
     ) -> Result<Option<String>, String> {
         let hash = token_hash(token);
         let touched = self
-            .conn
+            .conn()
             .execute(
                 "UPDATE admin_session SET seen_at = ?1 WHERE token_hash = ?2 AND created_at > ?3 AND seen_at > ?4",
                 params![
@@ -438,7 +441,7 @@ impl Store {
         if touched == 0 {
             return Ok(None);
         }
-        self.conn
+        self.conn()
             .query_row(
                 "SELECT name FROM admin_session WHERE token_hash = ?1",
                 [hash],
@@ -449,8 +452,8 @@ impl Store {
     }
 
     /// Ends a session (signing out).
-    pub fn close_session(&self, token: &str) -> Result<(), String> {
-        self.conn
+    fn close_session(&self, token: &str) -> Result<(), String> {
+        self.conn()
             .execute(
                 "DELETE FROM admin_session WHERE token_hash = ?1",
                 [token_hash(token)],
@@ -459,11 +462,9 @@ impl Store {
         Ok(())
     }
 
-    /// Every message held since `since`, oldest first: what the page's
-    /// chart and top lists count.
-    pub fn since(&self, since: u64) -> Result<Vec<Held>, String> {
-        let mut statement = self
-            .conn
+    fn since(&self, since: u64) -> Result<Vec<Held>, String> {
+        let conn = self.conn();
+        let mut statement = conn
             .prepare(&format!(
                 "SELECT {HELD_COLUMNS} FROM held WHERE held_at >= ?1 ORDER BY id"
             ))
@@ -476,6 +477,15 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn claim(store: &Store, id: i64) -> bool {
+        let pending = Pending {
+            decision: "release".into(),
+            by: "sender".into(),
+            reason: None,
+        };
+        store.claim(id, &pending, None).unwrap()
+    }
 
     fn hold<'a>(recipients: &'a [String], rules: &'a [String]) -> Hold<'a> {
         Hold {
@@ -511,22 +521,22 @@ mod tests {
         assert_eq!(held.subject, "<script>alert(1)</script>");
         assert_eq!(held.recipients, recipients);
         assert_eq!(held.state, state::HELD);
-        assert!(store.claim(id).unwrap());
-        assert!(!other.claim(id).unwrap());
+        assert!(claim(&store, id));
+        assert!(!claim(&other, id));
         store
             .settle(id, state::RELEASED, 150, "sender", Some("intended"))
             .unwrap();
-        assert!(!other.claim(id).unwrap());
+        assert!(!claim(&other, id));
         assert_eq!(other.get(id).unwrap().unwrap().state, state::RELEASED);
         assert!(store.due(1000).unwrap().is_empty());
         assert!(store.unnotified().unwrap().is_empty());
         let log = store.audit_log(0, 10).unwrap();
         assert_eq!(log.len(), 1);
         assert_eq!(log[0].event, "hold");
-        assert!(store.conn.execute("DELETE FROM audit", []).is_err());
+        assert!(store.conn().execute("DELETE FROM audit", []).is_err());
         assert!(
             store
-                .conn
+                .conn()
                 .execute("UPDATE audit SET actor = 'x'", [])
                 .is_err()
         );
@@ -544,7 +554,7 @@ mod tests {
         // Another opening of the file (a restarted page) knows them.
         let store = Store::open(&path).unwrap();
         let kept: Vec<String> = store
-            .conn
+            .conn()
             .prepare("SELECT token_hash FROM admin_session ORDER BY name")
             .unwrap()
             .query_map([], |r| r.get(0))
@@ -586,7 +596,7 @@ mod tests {
             .open_session("tok-d", "ann", 1000 + lifetime + 1, lifetime)
             .unwrap();
         let left: i64 = store
-            .conn
+            .conn()
             .query_row("SELECT COUNT(*) FROM admin_session", [], |r| r.get(0))
             .unwrap();
         assert_eq!(left, 1);
@@ -604,7 +614,7 @@ mod tests {
         assert!(store.unnotified().unwrap().is_empty());
         assert!(store.due(199).unwrap().is_empty());
         assert_eq!(store.due(200).unwrap()[0].id, id);
-        assert!(store.claim(id).unwrap());
+        assert!(claim(&store, id));
         store.unclaim(id).unwrap();
         assert_eq!(store.due(200).unwrap().len(), 1);
     }

@@ -328,6 +328,7 @@ mod tests {
             state: "held".into(),
             decided_by: None,
             reason: None,
+            gateway: String::new(),
         };
         assert_eq!(
             findings(&held),

@@ -55,8 +55,10 @@ struct App {
 type Fields = HashMap<String, String>;
 
 /// Serves the page at `[web] listen` until the process is stopped; every
-/// 2 seconds tells the senders of newly held mail and discards expired
-/// held mail. Problems the pages show are told to `log` too, a line each.
+/// second carries out the decisions other gateways' pages handed to this
+/// one (held mail shared), tells the senders of newly held mail and
+/// discards expired held mail. Problems the pages show are told to `log`
+/// too, a line each.
 pub fn serve(config: &Config, log: impl Fn(&str) + Send + Sync + 'static) -> Result<(), String> {
     let holder = Arc::new(Holder::new(config.hold.clone())?);
     let url = url::Url::parse(&config.hold.url)
@@ -81,12 +83,13 @@ pub fn serve(config: &Config, log: impl Fn(&str) + Send + Sync + 'static) -> Res
             .map_err(|e| format!("cannot listen on {}: {e}", app.web.listen))?;
         let sweeper = Arc::clone(&app.holder);
         tokio::spawn(async move {
-            let mut every = tokio::time::interval(std::time::Duration::from_secs(2));
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
             loop {
                 every.tick().await;
                 let holder = Arc::clone(&sweeper);
                 // A store that cannot be read now is tried again next time.
                 _ = tokio::task::spawn_blocking(move || {
+                    _ = holder.carry_out_requests(hold::now());
                     _ = holder.notify_pending(hold::now());
                     _ = holder.expire_due(hold::now());
                 })
@@ -195,16 +198,23 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
     tokio::task::spawn_blocking(work).await.ok()
 }
 
-/// The page for a store that cannot be read (or written), whatever was
-/// asked: the problem is the server's, and it is logged for whoever
-/// looks after it.
+/// The page for a store that cannot be read or does not answer (a
+/// shared Redis down), whatever was asked: the problem is the server's,
+/// and it is logged for whoever looks after it.
 fn store_failure(app: &App, e: &str) -> Response {
     // The store's errors name it already.
     let e = e.strip_prefix("held-mail store: ").unwrap_or(e);
     let text = format!("The held-mail store cannot be read: {e}");
     (app.log)(&format!("maillint web: {text}"));
-    message_page(StatusCode::SERVICE_UNAVAILABLE, "Error", &text)
+    message_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Held-mail store unavailable",
+        &format!("{text}. {UNAVAILABLE}."),
+    )
 }
+
+/// What the page adds: nothing is lost, nothing goes out by mistake.
+const UNAVAILABLE: &str = "While it does not answer, nothing is released or discarded, and held messages stay in their gateway's queue";
 
 // ---- the sender's page ----
 
@@ -342,11 +352,11 @@ async fn sender_post(
             "Discarded",
             "Your message was discarded and will not be sent. Send a corrected one from your mail program.",
         ),
-        other => outcome_page(other),
+        other => outcome_page(&app, other),
     }
 }
 
-fn outcome_page(outcome: Option<Outcome>) -> Response {
+fn outcome_page(app: &App, outcome: Option<Outcome>) -> Response {
     match outcome {
         Some(Outcome::Done) => message_page(StatusCode::OK, "Done", "Done."),
         Some(Outcome::AlreadyDecided(state)) => message_page(
@@ -357,6 +367,14 @@ fn outcome_page(outcome: Option<Outcome>) -> Response {
                 decided_word(&state)
             ),
         ),
+        Some(Outcome::HandedOver(gateway)) => message_page(
+            StatusCode::ACCEPTED,
+            "Handed over",
+            &format!(
+                "The message is held on gateway {gateway}: the decision was handed to it, and it carries it out as soon as its page service runs; the audit log records the outcome."
+            ),
+        ),
+        Some(Outcome::Unavailable(e)) => store_failure(app, &e),
         Some(Outcome::NotAllowed) => message_page(
             StatusCode::FORBIDDEN,
             "Not allowed",
@@ -736,7 +754,7 @@ async fn admin_post(
                 if release { "released" } else { "discarded" }
             ),
         ),
-        other => outcome_page(other),
+        other => outcome_page(&app, other),
     }
 }
 
@@ -866,7 +884,7 @@ fn admin_html(
             format!("{by}{reason}")
         };
         rows.push_str(&format!(
-            "<tr id=\"held-{id}\"><td>{id}</td><td>{sender}</td><td class=\"subject\">{subject}</td><td title=\"{all}\">{n}</td><td title=\"{lines}\">{findings}</td><td>{age}</td><td>{state}</td><td class=\"actions\">{actions}</td></tr>",
+            "<tr id=\"held-{id}\"><td>{id}</td><td>{sender}</td><td class=\"subject\">{subject}</td><td title=\"{all}\">{n}</td><td title=\"{lines}\">{findings}</td><td>{age}</td><td>{state}{gateway}</td><td class=\"actions\">{actions}</td></tr>",
             id = h.id,
             sender = escape(&h.sender),
             subject = escape(&h.subject),
@@ -876,6 +894,11 @@ fn admin_html(
             lines = escape(&h.findings.join("\n")),
             age = html::age(now.saturating_sub(h.held_at)),
             state = html::state(h),
+            gateway = if h.gateway.is_empty() {
+                String::new()
+            } else {
+                format!("<br><span class=\"muted\">on {}</span>", escape(&h.gateway))
+            },
         ));
     }
     out.push_str(&format!(
@@ -926,7 +949,7 @@ async fn audit_export(State(app): State<Arc<App>>, headers: HeaderMap) -> Respon
         Err(page) => return page,
     }
     let holder = Arc::clone(&app.holder);
-    match blocking(move || audit_json_lines(&holder.store())).await {
+    match blocking(move || audit_json_lines(holder.store())).await {
         Some(Ok(lines)) => {
             let mut response = (StatusCode::OK, lines).into_response();
             response.headers_mut().insert(
@@ -945,7 +968,7 @@ async fn audit_export(State(app): State<Arc<App>>, headers: HeaderMap) -> Respon
 }
 
 /// The whole audit log as JSON lines, oldest first.
-pub fn audit_json_lines(store: &hold::Store) -> Result<String, String> {
+pub fn audit_json_lines(store: &dyn hold::HeldStore) -> Result<String, String> {
     let mut out = String::new();
     let mut after = 0;
     loop {

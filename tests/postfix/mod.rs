@@ -109,15 +109,27 @@ impl Sink {
         None
     }
 
+    /// How many copies of the message whose Message-ID is `id` were
+    /// delivered by now.
+    pub fn copies(&self, id: &str) -> usize {
+        self.delivered_with_id(id).len()
+    }
+
     /// The message whose Message-ID is `id`, if delivered by now.
     pub fn find(&self, id: &str) -> Option<Vec<u8>> {
+        self.delivered_with_id(id).into_iter().next()
+    }
+
+    /// Every message delivered by now whose Message-ID is `id`.
+    fn delivered_with_id(&self, id: &str) -> Vec<Vec<u8>> {
         let needle = format!("Message-ID: {id}\r\n");
         self.messages
             .lock()
             .unwrap()
             .iter()
-            .find(|m| m.windows(needle.len()).any(|w| w == needle.as_bytes()))
+            .filter(|m| m.windows(needle.len()).any(|w| w == needle.as_bytes()))
             .cloned()
+            .collect()
     }
 }
 

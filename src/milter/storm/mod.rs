@@ -68,13 +68,7 @@ impl Storm {
         let Some(url) = &self.settings.store else {
             return "memory".into();
         };
-        let url = match url.split_once("://") {
-            Some((scheme, rest)) => {
-                let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
-                format!("{scheme}://{host}")
-            }
-            None => url.clone(),
-        };
+        let url = crate::redis_pool::without_password(url);
         // Asking for the installation's secret is a round trip, and keeps
         // the secret for the first message.
         match self.store.secret() {
