@@ -67,7 +67,7 @@ pub fn run(args: WebArgs) -> ExitStatus {
         "maillint web: listening on http://{} (the page for {}), held mail in {store}",
         config.web.listen, config.hold.url,
     );
-    match maillint::web::serve(&config) {
+    match maillint::web::serve(&config, |line| eprintln!("{line}")) {
         Ok(()) => ExitStatus::Success,
         Err(e) => fail(e),
     }

@@ -201,6 +201,12 @@ pub struct WebConfig {
     /// or `X-Real-IP`): failed sign-ins are counted per address by it.
     /// Without it, by the address of the connection (the proxy's own).
     pub forwarded_for: Option<String>,
+    /// Connections served at once; more wait until one closes.
+    pub max_connections: usize,
+    /// Seconds a client has to send its request's header.
+    pub header_timeout: u64,
+    /// Seconds for a whole request, its body and the answer included.
+    pub request_timeout: u64,
 }
 
 impl Default for WebConfig {
@@ -210,6 +216,9 @@ impl Default for WebConfig {
             admins: BTreeMap::new(),
             trusted_header: None,
             forwarded_for: None,
+            max_connections: 64,
+            header_timeout: 10,
+            request_timeout: 60,
         }
     }
 }

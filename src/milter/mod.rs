@@ -28,6 +28,7 @@ pub mod storm;
 pub mod tally;
 
 pub use crate::config::{Action, Listen, MetricsAddress, MilterConfig, Mode, Network, StormConfig};
+pub use http::{Bounds, serve_bounded};
 pub use log::mask_address;
 pub use policy::{Decision, Envelope, Gateway};
 pub use server::{Server, serve};

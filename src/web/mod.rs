@@ -15,7 +15,7 @@ mod limit;
 use crate::config::{Config, Releaser, WebConfig};
 use crate::hold::{self, Actor, Held, Holder, Outcome, TokenError, state};
 use axum::Router;
-use axum::extract::{ConnectInfo, Form, Path, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Form, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -30,6 +30,9 @@ const SESSION_SECONDS: u64 = 8 * 3600;
 const SESSION_IDLE_SECONDS: u64 = 3600;
 /// The longest reason kept, in characters.
 const MAX_REASON: usize = 1000;
+/// The largest form body read, in bytes: a reason of [`MAX_REASON`]
+/// characters, each percent-encoded, and the other fields fit.
+const MAX_FORM: usize = 32 * 1024;
 
 struct App {
     holder: Arc<Holder>,
@@ -42,6 +45,10 @@ struct App {
     attempts: limit::Attempts,
     /// Password verifications, a few at a time.
     verifier: limit::Verifier,
+    /// Checked for a name that is no administrator's (see [`dummy_hash`]).
+    dummy_hash: String,
+    /// Where problems are told (standard error for `maillint web`).
+    log: Box<dyn Fn(&str) + Send + Sync>,
 }
 
 /// Form fields, as posted.
@@ -50,8 +57,9 @@ type Fields = HashMap<String, String>;
 /// Serves the page at `[web] listen` until the process is stopped; every
 /// second carries out the decisions other gateways' pages handed to this
 /// one (held mail shared), tells the senders of newly held mail and
-/// discards expired held mail.
-pub fn serve(config: &Config) -> Result<(), String> {
+/// discards expired held mail. Problems the pages show are told to `log`
+/// too, a line each.
+pub fn serve(config: &Config, log: impl Fn(&str) + Send + Sync + 'static) -> Result<(), String> {
     let holder = Arc::new(Holder::new(config.hold.clone())?);
     let url = url::Url::parse(&config.hold.url)
         .map_err(|e| format!("[hold] url = `{}`: {e}", config.hold.url))?;
@@ -62,6 +70,8 @@ pub fn serve(config: &Config) -> Result<(), String> {
         secure_cookie: url.scheme() == "https",
         attempts: limit::Attempts::new(),
         verifier: limit::Verifier::new(limit::MAX_VERIFYING, limit::VERIFY_WAIT),
+        dummy_hash: dummy_hash(&config.web.admins)?,
+        log: Box::new(log),
     });
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -86,12 +96,26 @@ pub fn serve(config: &Config) -> Result<(), String> {
                 .await;
             }
         });
-        axum::serve(
-            listener,
-            router(app).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .map_err(|e| format!("web server: {e}"))
+        // The same bounds as the gateway's /metrics, from `[web]`: idle or
+        // slow clients cannot take the page from the others, and a form
+        // is read only up to its size.
+        let bounds = crate::milter::Bounds {
+            connections: app.web.max_connections,
+            header: std::time::Duration::from_secs(app.web.header_timeout.max(1)),
+            exchange: std::time::Duration::from_secs(app.web.request_timeout.max(1)),
+            setting: "[web] max_connections",
+        };
+        let routes = router(Arc::clone(&app)).layer(DefaultBodyLimit::max(MAX_FORM));
+        let log = |line: &str| (app.log)(&format!("maillint web: {line}"));
+        crate::milter::serve_bounded(listener, bounds, log, |peer| {
+            let service = hyper_util::service::TowerToHyperService::new(routes.clone());
+            hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                hyper::service::Service::call(&service, request)
+            })
+        })
+        .await;
+        Ok(())
     })
 }
 
@@ -174,17 +198,23 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
     tokio::task::spawn_blocking(work).await.ok()
 }
 
-fn store_failure(e: &str) -> Response {
+/// The page for a store that cannot be read or does not answer (a
+/// shared Redis down), whatever was asked: the problem is the server's,
+/// and it is logged for whoever looks after it.
+fn store_failure(app: &App, e: &str) -> Response {
+    // The store's errors name it already.
+    let e = e.strip_prefix("held-mail store: ").unwrap_or(e);
+    let text = format!("The held-mail store cannot be read: {e}");
+    (app.log)(&format!("maillint web: {text}"));
     message_page(
         StatusCode::SERVICE_UNAVAILABLE,
         "Held-mail store unavailable",
-        &format!("{UNAVAILABLE} ({e})"),
+        &format!("{text}. {UNAVAILABLE}."),
     )
 }
 
-/// What the page says when the store does not answer (a shared Redis
-/// down): nothing is lost, nothing goes out by mistake.
-const UNAVAILABLE: &str = "The held-mail store does not answer: nothing was released or discarded, and held messages stay in their gateway's queue until it answers again";
+/// What the page adds: nothing is lost, nothing goes out by mistake.
+const UNAVAILABLE: &str = "While it does not answer, nothing is released or discarded, and held messages stay in their gateway's queue";
 
 // ---- the sender's page ----
 
@@ -214,8 +244,8 @@ async fn sender_message(app: &Arc<App>, token: &str) -> Result<Held, Response> {
             ),
         )),
         Some(Ok(None)) => refused("This link is not valid."),
-        Some(Err(e)) => Err(store_failure(&e)),
-        None => Err(store_failure("internal error")),
+        Some(Err(e)) => Err(store_failure(app, &e)),
+        None => Err(store_failure(app, "internal error")),
     }
 }
 
@@ -322,11 +352,11 @@ async fn sender_post(
             "Discarded",
             "Your message was discarded and will not be sent. Send a corrected one from your mail program.",
         ),
-        other => outcome_page(other),
+        other => outcome_page(&app, other),
     }
 }
 
-fn outcome_page(outcome: Option<Outcome>) -> Response {
+fn outcome_page(app: &App, outcome: Option<Outcome>) -> Response {
     match outcome {
         Some(Outcome::Done) => message_page(StatusCode::OK, "Done", "Done."),
         Some(Outcome::AlreadyDecided(state)) => message_page(
@@ -344,7 +374,7 @@ fn outcome_page(outcome: Option<Outcome>) -> Response {
                 "The message is held on gateway {gateway}: the decision was handed to it, and it carries it out as soon as its page service runs; the audit log records the outcome."
             ),
         ),
-        Some(Outcome::Unavailable(e)) => store_failure(&e),
+        Some(Outcome::Unavailable(e)) => store_failure(app, &e),
         Some(Outcome::NotAllowed) => message_page(
             StatusCode::FORBIDDEN,
             "Not allowed",
@@ -380,8 +410,11 @@ fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
         .map(|(_, v)| v)
 }
 
-/// The signed-in administrator, and the form token their forms carry.
-async fn admin(app: &App, headers: &HeaderMap) -> Option<(String, String)> {
+/// The signed-in administrator, and the form token their forms carry;
+/// `None` when no one is signed in. A store that cannot be read is not
+/// taken for a signed-out administrator (who would be sent to sign in
+/// again, and again): its error page is the answer.
+async fn admin(app: &App, headers: &HeaderMap) -> Result<Option<(String, String)>, Response> {
     if let Some(name) = app
         .web
         .trusted_header
@@ -391,12 +424,14 @@ async fn admin(app: &App, headers: &HeaderMap) -> Option<(String, String)> {
         .map(str::trim)
         .filter(|v| !v.is_empty())
     {
-        return Some((
+        return Ok(Some((
             name.to_string(),
             app.holder.signer.mac(&format!("form:header:{name}")),
-        ));
+        )));
     }
-    let session = cookie(headers, "maillint_admin")?.to_string();
+    let Some(session) = cookie(headers, "maillint_admin").map(str::to_string) else {
+        return Ok(None);
+    };
     let holder = Arc::clone(&app.holder);
     let token = session.clone();
     let name = blocking(move || {
@@ -404,12 +439,17 @@ async fn admin(app: &App, headers: &HeaderMap) -> Option<(String, String)> {
             .store()
             .session(&token, hold::now(), SESSION_IDLE_SECONDS, SESSION_SECONDS)
     })
-    .await?
-    .ok()??;
-    Some((
+    .await;
+    let name = match name {
+        Some(Ok(Some(name))) => name,
+        Some(Ok(None)) => return Ok(None),
+        Some(Err(e)) => return Err(store_failure(app, &e)),
+        None => return Err(store_failure(app, "internal error")),
+    };
+    Ok(Some((
         name,
         app.holder.signer.mac(&format!("form:session:{session}")),
-    ))
+    )))
 }
 
 /// The client's address: as the reverse proxy forwards it where `[web]
@@ -491,17 +531,26 @@ async fn login_post(
     }
     let name = fields.get("name").cloned().unwrap_or_default();
     let password = fields.get("password").cloned().unwrap_or_default();
+    let name_checked = name.clone();
     let client = client_address(&app, &headers, peer);
     // A locked account or address is refused before its password is
     // looked at, right or wrong.
     if let Some(wait) = app.attempts.locked(&name, client, hold::now()) {
         return too_many_attempts(&app, wait);
     }
-    let hash = app.web.admins.get(&name).cloned();
-    let known = hash.is_some();
+    let known = app.web.admins.contains_key(&name);
+    let verified = Arc::clone(&app);
     let good = match app
         .verifier
-        .run(move || hash.is_some_and(|h| password_matches(&password, &h)))
+        .run(move || {
+            check_password(
+                &verified.web.admins,
+                &verified.dummy_hash,
+                &name_checked,
+                &password,
+                password_matches,
+            )
+        })
         .await
     {
         Some(good) => good,
@@ -534,8 +583,8 @@ async fn login_post(
     .await;
     match opened {
         Some(Ok(())) => {}
-        Some(Err(e)) => return store_failure(&e),
-        None => return store_failure("internal error"),
+        Some(Err(e)) => return store_failure(&app, &e),
+        None => return store_failure(&app, "internal error"),
     }
     let mut response = redirect(&app, "/admin");
     let (name, value) = cookie_header(&app, "maillint_admin", &session, SESSION_SECONDS);
@@ -563,6 +612,50 @@ fn too_many_attempts(app: &App, wait: u64) -> Response {
     response
 }
 
+/// Whether `password` is `name`'s, one of `admins`, by `verify`
+/// ([`password_matches`]). A name that is no administrator's is verified
+/// against `dummy` (and refused whatever the answer), so that it takes
+/// the same work as a known one: how long a sign-in takes does not tell
+/// which names are administrators.
+fn check_password(
+    admins: &BTreeMap<String, String>,
+    dummy: &str,
+    name: &str,
+    password: &str,
+    verify: impl Fn(&str, &str) -> bool,
+) -> bool {
+    match admins.get(name) {
+        Some(hash) => verify(password, hash),
+        None => {
+            verify(password, dummy);
+            false
+        }
+    }
+}
+
+/// A hash of a random password with the algorithm, version and
+/// parameters of the administrators' hashes (the first one that can be
+/// read; argon2's defaults, those of `--hash-password`, without one), for
+/// [`check_password`] to verify names that are no administrator's against.
+fn dummy_hash(admins: &BTreeMap<String, String>) -> Result<String, String> {
+    use argon2::PasswordHasher;
+    let argon2 = admins
+        .values()
+        .find_map(|hash| {
+            let hash = argon2::PasswordHash::new(hash).ok()?;
+            let algorithm = argon2::Algorithm::try_from(hash.algorithm.as_str()).ok()?;
+            let version = argon2::Version::try_from(hash.version?).ok()?;
+            let params = argon2::Params::try_from(&hash).ok()?;
+            Some(argon2::Argon2::new(algorithm, version, params))
+        })
+        .unwrap_or_default();
+    let password = hold::token::hex(&hold::token::random_bytes(32)?);
+    argon2
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| format!("cannot make the sign-in's comparison hash: {e}"))
+}
+
 /// Whether `password` matches an argon2 hash from the configuration.
 pub fn password_matches(password: &str, hash: &str) -> bool {
     use argon2::PasswordVerifier;
@@ -583,7 +676,7 @@ pub fn hash_password(password: &str) -> Result<String, String> {
 /// The signed-in administrator whose form carries its token; else what
 /// to answer (the sign-in page, or the refusal).
 async fn admin_form(app: &App, headers: &HeaderMap, fields: &Fields) -> Result<String, Response> {
-    let Some((name, csrf)) = admin(app, headers).await else {
+    let Some((name, csrf)) = admin(app, headers).await? else {
         return Err(redirect(app, "/admin/login"));
     };
     let given = fields.get("csrf").map_or("", String::as_str);
@@ -612,8 +705,8 @@ async fn logout(
         let (holder, token) = (Arc::clone(&app.holder), session.to_string());
         match blocking(move || holder.store().close_session(&token)).await {
             Some(Ok(())) => {}
-            Some(Err(e)) => return store_failure(&e),
-            None => return store_failure("internal error"),
+            Some(Err(e)) => return store_failure(&app, &e),
+            None => return store_failure(&app, "internal error"),
         }
     }
     let mut response = redirect(&app, "/admin/login");
@@ -661,7 +754,7 @@ async fn admin_post(
                 if release { "released" } else { "discarded" }
             ),
         ),
-        other => outcome_page(other),
+        other => outcome_page(&app, other),
     }
 }
 
@@ -685,8 +778,10 @@ async fn admin_page(
     headers: HeaderMap,
     Query(filter): Query<Filter>,
 ) -> Response {
-    let Some((name, csrf)) = admin(&app, &headers).await else {
-        return redirect(&app, "/admin/login");
+    let (name, csrf) = match admin(&app, &headers).await {
+        Ok(Some(signed_in)) => signed_in,
+        Ok(None) => return redirect(&app, "/admin/login"),
+        Err(page) => return page,
     };
     let holder = Arc::clone(&app.holder);
     let wanted_state = filter
@@ -708,8 +803,8 @@ async fn admin_page(
     .await;
     let (listed, since, audit) = match loaded {
         Some(Ok(loaded)) => loaded,
-        Some(Err(e)) => return store_failure(&e),
-        None => return store_failure("internal error"),
+        Some(Err(e)) => return store_failure(&app, &e),
+        None => return store_failure(&app, "internal error"),
     };
     let body = admin_html(&app, &csrf, &filter, &listed, &since, &audit, now);
     respond(
@@ -848,8 +943,10 @@ fn admin_html(
 }
 
 async fn audit_export(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    if admin(&app, &headers).await.is_none() {
-        return redirect(&app, "/admin/login");
+    match admin(&app, &headers).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return redirect(&app, "/admin/login"),
+        Err(page) => return page,
     }
     let holder = Arc::clone(&app.holder);
     match blocking(move || audit_json_lines(holder.store())).await {
@@ -865,8 +962,8 @@ async fn audit_export(State(app): State<Arc<App>>, headers: HeaderMap) -> Respon
             );
             response
         }
-        Some(Err(e)) => store_failure(&e),
-        None => store_failure("internal error"),
+        Some(Err(e)) => store_failure(&app, &e),
+        None => store_failure(&app, "internal error"),
     }
 }
 
@@ -884,5 +981,70 @@ pub fn audit_json_lines(store: &dyn hold::HeldStore) -> Result<String, String> {
             out.push_str(&serde_json::to_string(entry).map_err(|e| e.to_string())?);
             out.push('\n');
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    #[test]
+    fn an_unknown_name_costs_one_verification_like_a_known_one_and_is_refused() {
+        let admins = BTreeMap::from([("ann".to_string(), "ann's hash".to_string())]);
+        let verified = RefCell::new(Vec::new());
+        // A verification that says yes to anything: only a known name may
+        // be let in by it.
+        let verify = |password: &str, hash: &str| {
+            verified
+                .borrow_mut()
+                .push((password.to_string(), hash.to_string()));
+            true
+        };
+        assert!(check_password(&admins, "dummy", "ann", "pw", verify));
+        assert!(!check_password(&admins, "dummy", "mallory", "pw", verify));
+        assert!(!check_password(&admins, "dummy", "", "", verify));
+        assert_eq!(
+            verified.into_inner(),
+            [
+                ("pw".to_string(), "ann's hash".to_string()),
+                ("pw".to_string(), "dummy".to_string()),
+                (String::new(), "dummy".to_string()),
+            ]
+        );
+    }
+
+    /// Argon2's parameters and algorithm as a hash carries them.
+    fn parameters(hash: &str) -> (String, Option<u32>, String) {
+        let hash = argon2::PasswordHash::new(hash).unwrap();
+        (
+            hash.algorithm.to_string(),
+            hash.version,
+            hash.params.to_string(),
+        )
+    }
+
+    #[test]
+    fn the_comparison_hash_has_the_administrators_parameters_and_matches_nothing_they_type() {
+        use argon2::PasswordHasher;
+        let params = argon2::Params::new(8 * 1024, 3, 1, None).unwrap();
+        let custom =
+            argon2::Argon2::new(argon2::Algorithm::Argon2i, argon2::Version::V0x13, params)
+                .hash_password(b"ann's password")
+                .unwrap()
+                .to_string();
+        let admins = BTreeMap::from([("ann".to_string(), custom.clone())]);
+        let dummy = dummy_hash(&admins).unwrap();
+        assert_eq!(parameters(&dummy), parameters(&custom));
+        assert!(!password_matches("ann's password", &dummy));
+        assert!(!password_matches("", &dummy));
+        // Without administrators, those of --hash-password.
+        let default = hash_password("x").unwrap();
+        assert_eq!(
+            parameters(&dummy_hash(&BTreeMap::new()).unwrap()),
+            parameters(&default)
+        );
+        // Two pages do not share one.
+        assert_ne!(dummy_hash(&admins).unwrap(), dummy);
     }
 }
