@@ -1102,7 +1102,11 @@ fn org_check(
             for r in findings.iter().filter(|x| x.severity >= Severity::Warning) {
                 *f.warned_by.entry(r.rule.to_string()).or_default() += 1;
                 if show {
-                    println!("  {sender}: {}: {}", r.rule, r.message);
+                    let to: Vec<&str> = text
+                        .lines()
+                        .filter(|l| l.starts_with("To:") || l.starts_with("Cc:"))
+                        .collect();
+                    println!("  {sender}: {}: {} [{}]", r.rule, r.message, to.join(" "));
                 }
             }
         }
