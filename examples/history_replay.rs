@@ -910,7 +910,7 @@ fn greet(rng: &mut Rng, to: &[Person]) -> (String, Vec<String>) {
             format!("Hi {},", given(&to[0])),
             vec![given(&to[0]).to_string()],
         ),
-        2 if rng.chance(60) => (
+        2 if rng.chance(60) && given(&to[0]) != given(&to[1]) => (
             format!("Hi {} and {},", given(&to[0]), given(&to[1])),
             vec![given(&to[0]).to_string(), given(&to[1]).to_string()],
         ),
@@ -1210,6 +1210,10 @@ fn org_check(
         if told {
             f.greetings_told.0 += 1;
             f.greetings_told.1 += usize::from(caught);
+            if show && !caught {
+                let to: Vec<String> = swapped.iter().map(Person::mailbox).collect();
+                println!("  missed greeting: {} to {}", h.greeting, to.join(", "));
+            }
         }
     }
 }
