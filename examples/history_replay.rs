@@ -181,6 +181,24 @@ impl World {
         a.min(b).min(self.rng.below(n))
     }
 
+    /// Autocomplete's namesake of `addr`: the same local part (the
+    /// swapped recipient keeps its name) at another organisation, one the
+    /// sender writes to or one never seen (`n` names it).
+    fn namesake(&self, rng: &mut Rng, n: usize, addr: &str) -> String {
+        let (local, domain) = addr.split_once('@').unwrap_or(("", ""));
+        let other_domain = if rng.chance(50) {
+            format!("elsewhere{n}.example")
+        } else {
+            let d = &self.domains[rng.below(self.domains.len())];
+            if d == domain {
+                format!("elsewhere{n}.example")
+            } else {
+                d.clone()
+            }
+        };
+        format!("{local}@{other_domain}")
+    }
+
     fn fresh_domain(&mut self) -> String {
         self.fresh += 1;
         format!("new{}.example", self.fresh)
@@ -746,21 +764,8 @@ fn main() {
     let (mut others, mut others_caught, mut others_3, mut others_3_caught) = (0, 0, 0, 0);
     for (n, (circle, to, reply)) in people[split..].iter().enumerate() {
         let victim = rng.below(to.len());
-        // Autocomplete's namesake: the same name and local part at another
-        // organisation (one the sender writes to, or one never seen).
         let mut swapped = to.clone();
-        let (local, domain) = to[victim].addr.split_once('@').unwrap_or(("", ""));
-        let other_domain = if rng.chance(50) {
-            format!("elsewhere{n}.example")
-        } else {
-            let d = &world.domains[rng.below(world.domains.len())];
-            if d == domain {
-                format!("elsewhere{n}.example")
-            } else {
-                d.clone()
-            }
-        };
-        swapped[victim].addr = format!("{local}@{other_domain}");
+        swapped[victim].addr = world.namesake(&mut rng, n, &to[victim].addr);
         namesakes += 1;
         if warned(
             &linter,
@@ -1133,22 +1138,9 @@ fn org_check(
             let text = message(&from(h.sender), n, to, h.reply, greeting);
             linter.check_for_sender(&parse(&text), &sender).0
         };
-        // Autocomplete's namesake: the same name and local part at another
-        // organisation (one the sender writes to, or one never seen).
         let victim = rng.below(h.to.len());
         let mut swapped = h.to.clone();
-        let (local, domain) = h.to[victim].addr.split_once('@').unwrap_or(("", ""));
-        let other_domain = if rng.chance(50) {
-            format!("elsewhere{n}.example")
-        } else {
-            let d = &world.domains[rng.below(world.domains.len())];
-            if d == domain {
-                format!("elsewhere{n}.example")
-            } else {
-                d.clone()
-            }
-        };
-        swapped[victim].addr = format!("{local}@{other_domain}");
+        swapped[victim].addr = world.namesake(&mut rng, n, &h.to[victim].addr);
         let caught = warns(
             &judge(&swapped, &h.greeting),
             &history_rules,
@@ -1218,12 +1210,15 @@ fn org_check(
     }
 }
 
+/// How one row of the table shows one storage's figures.
+type Cell = Box<dyn Fn(&OrgFigures) -> String>;
+
 fn org_table(figures: &[OrgFigures]) {
     let per = |d: Duration, f: &OrgFigures| d.as_secs_f64() * 1e6 / f.checked.max(1) as f64;
     let share = |(tried, caught): (usize, usize)| {
         format!("{:.1}% ({caught} of {tried})", pct(caught, tried))
     };
-    let rows: Vec<(&str, Box<dyn Fn(&OrgFigures) -> String>)> = vec![
+    let rows: Vec<(&str, Cell)> = vec![
         (
             "learn the journal (`learn --journal`)",
             Box::new(|f| format!("{:.1} s ({} messages)", f.learn.as_secs_f64(), f.learned)),
@@ -1290,7 +1285,7 @@ fn org_table(figures: &[OrgFigures]) {
     ];
     println!("\n| what | clear | hashed |\n|---|---|---|");
     for (what, show) in rows {
-        let cells: Vec<String> = figures.iter().map(|f| show(f)).collect();
+        let cells: Vec<String> = figures.iter().map(&show).collect();
         println!("| {what} | {} |", cells.join(" | "));
     }
 }
