@@ -96,10 +96,27 @@ const SHARED_LOCAL_PARTS: &[&str] = &[
 impl Rule for NameMismatch {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         let Some(history) = cx.history else { return };
-        for r in judged(cx) {
-            let addr = address_key(r.first().addr);
-            let known = history.known(&addr);
-            let Some(evidence) = slip(history, &addr, r.first().name, known.as_ref()) else {
+        let recipients: Vec<_> = judged(cx)
+            .map(|r| {
+                let addr = address_key(r.first().addr);
+                let known = history.known(&addr);
+                (r, addr, known)
+            })
+            .collect();
+        // The organisations of the recipients written to before.
+        let familiar_domains: Vec<&str> = recipients
+            .iter()
+            .filter(|(_, _, known)| known.is_some())
+            .filter_map(|(_, addr, _)| addr.rsplit_once('@').map(|(_, d)| d))
+            .collect();
+        for (r, addr, known) in &recipients {
+            let Some(evidence) = slip(
+                history,
+                addr,
+                r.first().name,
+                known.as_ref(),
+                &familiar_domains,
+            ) else {
                 continue;
             };
             if evidence.is_hidden() {
@@ -116,7 +133,7 @@ impl Rule for NameMismatch {
                             "you have written to {what} at another address {}; never to {addr}",
                             evidence.times_and_when()
                         ),
-                        location(r),
+                        location(*r),
                     )
                     .help("check the address: the history keeps addresses only as hashes"),
                 );
@@ -136,7 +153,7 @@ impl Rule for NameMismatch {
                 ),
             };
             out.push(
-                Diagnostic::new(Severity::Warning, message, location(r))
+                Diagnostic::new(Severity::Warning, message, location(*r))
                     .help(format!("did you mean {}?", evidence.addr)),
             );
         }
@@ -144,12 +161,14 @@ impl Rule for NameMismatch {
 }
 
 /// The familiar address this recipient was probably meant to be, if it
-/// looks like a slip.
+/// looks like a slip. `familiar_domains` are the domains of the message's
+/// recipients written to before.
 fn slip(
     history: &dyn Recall,
     addr: &str,
     name: Option<&str>,
     known: Option<&Known>,
+    familiar_domains: &[&str],
 ) -> Option<Known> {
     if let Some(name) = name {
         let namesakes = history.named(name);
@@ -166,7 +185,14 @@ fn slip(
     if known.is_some() {
         return None;
     }
-    let (local, _) = addr.rsplit_once('@')?;
+    let (local, domain) = addr.rsplit_once('@')?;
+    // A new address at the organisation of a familiar recipient of the
+    // same message is one of their colleagues who shares a name with
+    // someone elsewhere (`jane.park@` is common), not a slip: autocomplete's
+    // wrong pick sits at another organisation than the company it keeps.
+    if familiar_domains.contains(&domain) {
+        return None;
+    }
     let whole_name = local.contains(['.', '_', '-'])
         && !local
             .split(['.', '_', '-'])
@@ -230,5 +256,24 @@ mod tests {
         assert!(check("jane@elsewhere.example").is_empty());
         assert!(check("Ann Lee <ann.lee@elsewhere.example>").is_empty());
         assert!(check("Tom Jones <tom.jones@club.example>").is_empty());
+    }
+
+    #[test]
+    fn a_known_local_part_beside_a_familiar_colleague_is_their_colleague() {
+        // Tom is at club.example: a new jane.smith there is his colleague.
+        assert!(check("tom.jones@club.example, jane.smith@club.example").is_empty());
+        // Elsewhere, with the same company, it is still the slip.
+        assert_eq!(
+            check("tom.jones@club.example, jane.smith@asiancup.example"),
+            [
+                "you have written to \"Smith, Jane\" <jane.smith@agency.example> twice; never to jane.smith@asiancup.example"
+            ]
+        );
+        // A familiar name at the colleague's organisation is judged by the
+        // name, as before.
+        assert_eq!(
+            check("tom.jones@club.example, Jane Smith <jane.smith@club.example>").len(),
+            1
+        );
     }
 }

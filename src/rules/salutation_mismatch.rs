@@ -21,8 +21,9 @@ declare_rule! {
     ///
     /// A name is found among the recipients when one of its words is a word
     /// of a recipient's display name, of the local part of its address
-    /// (`sarah.jones`, `sarahj`, `s.jones`: an initial counts for a first
-    /// name) or of its domain (`Hi Acme team` to `orders@acme.example`), or
+    /// (`sarah.jones`, `sarahj`, `s.jones`: an initial where a first name
+    /// stands counts for one, a middle initial as in `Jane B. Kim` does
+    /// not) or of its domain (`Hi Acme team` to `orders@acme.example`), or
     /// one is short for the other (`Chris` and `Christopher`, `Bob` and
     /// `Robert`).
     ///
@@ -428,6 +429,11 @@ struct Identity {
     words: Vec<String>,
     /// The local part, letters only.
     local: String,
+    /// Words where a first name stands (the display name's first word, or
+    /// its first after the comma of `Jones, S.`; the local part's first):
+    /// only there may an initial stand for the greeted first name. A
+    /// middle initial (`Jane B. Kim`) is no `Ben`.
+    first: Vec<String>,
 }
 
 fn words_of(text: &str) -> impl Iterator<Item = String> + '_ {
@@ -469,6 +475,11 @@ impl Identity {
         if is_list_host(address.domain().unwrap_or("")) {
             return None;
         }
+        let mut first: Vec<String> = local_words.first().cloned().into_iter().collect();
+        if let Some(name) = address.name.filter(|n| !n.contains('@')) {
+            let given = name.split_once(',').map_or(name, |(_, given)| given);
+            first.extend(words_of(given).next());
+        }
         let personal_display = display.len() >= 2 && !display.iter().any(is_role);
         let personal_local = local_words.len() >= 2
             && local_words.iter().any(|w| w.chars().count() >= 3)
@@ -482,6 +493,7 @@ impl Identity {
         Some(Identity {
             local: local_words.concat(),
             words,
+            first,
         })
     }
 
@@ -492,7 +504,7 @@ impl Identity {
             let initial = spellings[0].chars().next();
             let initial_fits =
                 |w: &str| is_first_name && w.chars().count() == 1 && w.chars().next() == initial;
-            self.words.iter().any(|w| initial_fits(w))
+            self.first.iter().any(|w| initial_fits(w))
                 || spellings.iter().any(|word| {
                     self.words.iter().any(|w| same_name(word, w))
                         || (word.chars().count() >= 3 && self.local.contains(word.as_str()))
@@ -712,6 +724,16 @@ mod tests {
             "another initial"
         );
         assert_eq!(
+            to("Jane B. Kim <jane.kim@example.com>", "Hi Ben,\n\nx").len(),
+            1,
+            "a middle initial is no first name"
+        );
+        assert_eq!(
+            to("Kim, Jane B. <jkim@example.com>", "Hi Ben,\n\nx").len(),
+            1,
+            "nor after the comma"
+        );
+        assert_eq!(
             to(
                 "Hans Weber <hw@example.de>",
                 "Sehr geehrte Frau Müller,\n\nx"
@@ -727,6 +749,8 @@ mod tests {
             ("Sarah Jones <sj@example.com>", "Hi Sarah,"),
             ("sarah.jones@example.com", "Hi Sarah,"),
             ("s.jones@example.com", "Hi Sarah,"),
+            ("S. Jones <sj@example.com>", "Hi Sarah,"),
+            ("Jones, S. <sj@example.com>", "Hi Sarah,"),
             ("sarahj@example.com", "Hi Sarah,"),
             ("Christopher Lee <cl@example.com>", "Hi Chris,"),
             ("robert.king@example.com", "Hi Bob,"),
