@@ -190,7 +190,8 @@ fn learn_committing(
                             Owner::FromHeader => message
                                 .addresses_in(Field::From)
                                 .map(|a| address_key(a.addr))
-                                .find(|a| a.contains('@')),
+                                .find(|a| a.contains('@'))
+                                .map(|a| history.stored_owner(&a)),
                         });
                     if batch.is_empty() {
                         since = Instant::now();
@@ -436,17 +437,17 @@ pub fn learn_or_keep(
     raw: &[u8],
     sent: SystemTime,
 ) -> Result<Kept, String> {
+    learn_record_or_keep(history, &Sent::sent_now(history, message, raw, sent))
+}
+
+/// [`learn_or_keep`] for a record made already (see
+/// [`Sent::sent_now`]): a gateway that shares its history makes the record
+/// once, learns it and hands it on.
+pub(super) fn learn_record_or_keep(history: &History, record: &Sent) -> Result<Kept, String> {
     let path = history
         .path
         .as_deref()
         .ok_or("the index was opened for reading, not for learning")?;
-    let record = Sent::of(
-        message,
-        history.owner.clone(),
-        content_key(raw),
-        unix_time(sent),
-    )
-    .stored_by(history);
     let written = history
         .conn
         .lock()
@@ -455,7 +456,7 @@ pub fn learn_or_keep(
             learn_kept(history, &conn)
                 .and_then(|()| {
                     let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
-                    let learned = write(&tx, &record)?;
+                    let learned = write(&tx, record)?;
                     tx.commit().map(|()| learned)
                 })
                 .map_err(|e| (is_busy(&e), e.to_string()))
@@ -464,7 +465,7 @@ pub fn learn_or_keep(
     match written {
         Ok(true) => Ok(Kept::Learned),
         Ok(false) => Ok(Kept::Known),
-        Err(e) if e.is_empty() => keep(path, &record).map(|()| Kept::ForLater),
+        Err(e) if e.is_empty() => keep(path, record).map(|()| Kept::ForLater),
         Err(e) => Err(e),
     }
 }
@@ -596,9 +597,9 @@ fn expire(config: &Config, history: &History) -> Result<(), String> {
 /// (with the names they were written under) and when it was sent (the
 /// Date, else the file's time or when `sendmail` passed it on).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-struct Sent {
+pub(super) struct Sent {
     /// Whose history it goes to (see [`History::for_sender`]).
-    owner: String,
+    pub(super) owner: String,
     key: String,
     recipients: Vec<SentTo>,
     time: Option<i64>,
@@ -663,6 +664,29 @@ impl Sent {
         }
     }
 
+    /// One message that leaves now, as `history` (a sender's view) keeps
+    /// it.
+    pub(super) fn sent_now(
+        history: &History,
+        message: &Message,
+        raw: &[u8],
+        sent: SystemTime,
+    ) -> Sent {
+        Sent::of(
+            message,
+            history.owner.clone(),
+            content_key(raw),
+            unix_time(sent),
+        )
+        .stored_by(history)
+    }
+
+    /// Whether `stored` (an address as the index keeps it) is among the
+    /// recipients.
+    pub(super) fn recipients_include(&self, stored: &str) -> bool {
+        self.recipients.iter().any(|r| r.addr == stored)
+    }
+
     /// The record as `history` keeps it: hashed for a hashed index (see
     /// [`History::with_hash_key`]), without the names as written.
     fn stored_by(mut self, history: &History) -> Sent {
@@ -684,7 +708,7 @@ impl Sent {
 /// Records one message unless it was learned before: its recipients and
 /// when they were written to, the names they were written under, and who
 /// went together.
-fn write(tx: &Transaction<'_>, sent: &Sent) -> rusqlite::Result<bool> {
+pub(super) fn write(tx: &Transaction<'_>, sent: &Sent) -> rusqlite::Result<bool> {
     if tx
         .prepare_cached("INSERT OR IGNORE INTO learned (key) VALUES (?1)")?
         .execute(params![sent.key])?

@@ -20,9 +20,12 @@ mod log;
 mod macros;
 mod metrics;
 mod policy;
+mod pool;
 pub mod protocol;
 mod server;
 mod session;
+#[cfg(feature = "history")]
+pub mod share;
 pub mod simulate;
 pub mod storm;
 pub mod tally;

@@ -1,0 +1,197 @@
+//! The history several gateways share: what one gateway learns or
+//! forgets, as a record the others apply to their own index.
+//!
+//! Every gateway keeps its own index and reads only it, so a lookup stays
+//! local (microseconds, on the message's path) whatever becomes of the
+//! others or of the store between them. What a gateway learns as a
+//! message leaves, and what an administrator forgets, goes to the others
+//! as a [`Shared`] record (the gateway's `milter` module carries them
+//! through Redis). A record is already in the form the index keeps: with
+//! `[history] hash_key_file`, addresses, names and the sender's key are
+//! keyed hashes, so the store between the gateways never holds them in
+//! clear. A record applied twice changes nothing the second time: a
+//! message is learned once by its key, and a forgotten address is gone.
+
+use super::index::{forget_owner_rows, forget_rows};
+use super::learn::{Kept, Sent, learn_record_or_keep, write};
+use super::{History, address_key};
+use crate::message::Message;
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use std::time::SystemTime;
+
+/// One record shared between gateways.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Shared {
+    /// The index's hash check (see `History::hash_check`): a record is
+    /// applied only by an index that keeps addresses the same way, so a
+    /// gateway with another key (or none) never mixes two kinds of entry.
+    check: String,
+    what: What,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum What {
+    /// A message that left: learned.
+    Sent(Sent),
+    /// One correspondent forgotten from every sender's history (as the
+    /// index keeps the address).
+    ForgetAddress(String),
+    /// One sender's whole history forgotten (the sender's key as kept).
+    ForgetSender(String),
+}
+
+/// What applying records did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// Messages learned.
+    pub learned: u64,
+    /// Messages known already (learned here, or applied before).
+    pub known: u64,
+    /// Forget records applied.
+    pub forgotten: u64,
+    /// Records made by an index that keeps addresses another way (another
+    /// hash key, or none): not applied.
+    pub refused: u64,
+}
+
+impl Shared {
+    /// The record of a message that leaves now, for `history` (a sender's
+    /// view, see [`History::for_sender`]).
+    pub fn message(history: &History, message: &Message, raw: &[u8], sent: SystemTime) -> Shared {
+        Shared {
+            check: history.hash_check(),
+            what: What::Sent(Sent::sent_now(history, message, raw, sent)),
+        }
+    }
+
+    /// The record that forgets `addr` in every sender's history.
+    pub fn forget_address(history: &History, addr: &str) -> Shared {
+        Shared {
+            check: history.hash_check(),
+            what: What::ForgetAddress(history.stored(&address_key(addr)).into_owned()),
+        }
+    }
+
+    /// The record that forgets a sender's whole history; `key` as
+    /// [`sender_key`](super::sender_key) makes it.
+    pub fn forget_sender(history: &History, key: &str) -> Shared {
+        Shared {
+            check: history.hash_check(),
+            what: What::ForgetSender(history.stored_owner(key)),
+        }
+    }
+
+    /// Learns a message's record into `history` here, as
+    /// [`learn_or_keep`](super::learn_or_keep) does (a busy index keeps it
+    /// for later); a forget record is applied at once.
+    pub fn learn(&self, history: &History) -> Result<Kept, String> {
+        match &self.what {
+            What::Sent(sent) => learn_record_or_keep(history, sent),
+            What::ForgetAddress(_) | What::ForgetSender(_) => history
+                .apply_shared(std::slice::from_ref(self), None)
+                .map(|_| Kept::Learned),
+        }
+    }
+
+    /// Whether this is a forget record.
+    pub fn is_forget(&self) -> bool {
+        !matches!(self.what, What::Sent(_))
+    }
+
+    /// Whether this forget record removes what `other` holds: a message
+    /// to the forgotten address, or of the forgotten sender (so that it
+    /// can be deleted from the store too).
+    pub fn erases(&self, other: &Shared) -> bool {
+        let What::Sent(sent) = &other.what else {
+            return false;
+        };
+        match &self.what {
+            What::ForgetAddress(addr) => sent.recipients_include(addr),
+            What::ForgetSender(owner) => sent.owner == *owner,
+            What::Sent(_) => false,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        // Strings and numbers only: serialising cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn from_json(text: &[u8]) -> Result<Shared, String> {
+        serde_json::from_slice(text).map_err(|e| format!("not a shared history record: {e}"))
+    }
+}
+
+impl History {
+    /// Applies records from other gateways in one transaction, and
+    /// remembers `last` (the store's position of the last of them, see
+    /// [`shared_position`](Self::shared_position)) with them, so that a
+    /// gateway started again goes on from there and applies nothing twice.
+    pub fn apply_shared(
+        &self,
+        records: &[Shared],
+        last: Option<&str>,
+    ) -> Result<Applied, String> {
+        let check = self.hash_check();
+        let conn = self
+            .conn
+            .lock()
+            .map_err(|_| "the index's lock was poisoned".to_string())?;
+        let mut applied = Applied::default();
+        let forgets = records.iter().any(Shared::is_forget);
+        let run = || -> rusqlite::Result<Applied> {
+            if forgets {
+                // As `forget` does: overwritten, not only unlinked.
+                conn.pragma_update(None, "secure_delete", true)?;
+            }
+            let tx = rusqlite::Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
+            for record in records {
+                if record.check != check {
+                    applied.refused += 1;
+                    continue;
+                }
+                match &record.what {
+                    What::Sent(sent) if write(&tx, sent)? => applied.learned += 1,
+                    What::Sent(_) => applied.known += 1,
+                    What::ForgetAddress(addr) => {
+                        forget_rows(&tx, None, addr)?;
+                        applied.forgotten += 1;
+                    }
+                    What::ForgetSender(owner) => {
+                        forget_owner_rows(&tx, owner)?;
+                        applied.forgotten += 1;
+                    }
+                }
+            }
+            if let Some(last) = last {
+                tx.execute(
+                    "INSERT OR REPLACE INTO meta (name, value) VALUES ('shared_position', ?1)",
+                    params![last],
+                )?;
+            }
+            tx.commit()?;
+            if applied.forgotten > 0 {
+                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            }
+            Ok(applied.clone())
+        };
+        run().map_err(|e| e.to_string())
+    }
+
+    /// Where in the shared store this index has applied records up to, as
+    /// the last [`apply_shared`](Self::apply_shared) left it.
+    pub fn shared_position(&self) -> Result<Option<String>, String> {
+        let conn = self
+            .conn
+            .lock()
+            .map_err(|_| "the index's lock was poisoned".to_string())?;
+        conn.query_row(
+            "SELECT value FROM meta WHERE name = 'shared_position'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(|e| e.to_string())
+    }
+}
