@@ -12,7 +12,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use maillint::config::HistoryConfig;
-use maillint::history::{History, Kept, Shared};
+use maillint::history::{History, Shared};
 use maillint::message::parse_rfc5322;
 use maillint::milter::share::Sharing;
 use std::path::Path;
@@ -51,10 +51,7 @@ impl Gateway {
 
     fn with(dir: &Path, name: &str, settings: &HistoryConfig, key: Option<[u8; 16]>) -> Gateway {
         let index = dir.join(format!("{name}.sqlite"));
-        let history = History::create(&index)
-            .unwrap()
-            .with_hash_key(key)
-            .unwrap();
+        let history = History::create(&index).unwrap().with_hash_key(key).unwrap();
         Gateway {
             index,
             history,
@@ -71,7 +68,7 @@ impl Gateway {
         let message = parse_rfc5322(raw.as_bytes(), 1).unwrap();
         let view = self.history.for_sender(sender);
         let record = Shared::message(&view, &message, raw.as_bytes(), SystemTime::now());
-        assert_eq!(record.learn(&view), Ok(Kept::Learned));
+        assert_eq!(record.learn(&view).unwrap().learned, 1);
         self.sharing.publish(&record);
         record
     }
@@ -276,7 +273,15 @@ fn a_hashed_history_puts_no_address_or_name_into_redis() {
     one.sharing.flush().unwrap();
     let held = everything_in(&redis);
     assert!(held.contains("test:history:stream"), "{held}");
-    for plain in ["@", "alice", "example", "jane", "smith", "agency", "Jane Smith"] {
+    for plain in [
+        "@",
+        "alice",
+        "example",
+        "jane",
+        "smith",
+        "agency",
+        "Jane Smith",
+    ] {
         assert!(
             !held.to_lowercase().contains(&plain.to_lowercase()),
             "{plain} in Redis: {held}"
@@ -328,7 +333,11 @@ fn forgetting_reaches_the_other_gateway_and_leaves_nothing_in_redis() {
     assert!(one.history.forget("jane@agency.example").unwrap());
     let forget = Shared::forget_address(&one.history, "jane@agency.example");
     assert_eq!(one.sharing.forget(&forget), Ok(1));
-    assert_eq!(stream_length(&redis), 3, "two messages and the forget record");
+    assert_eq!(
+        stream_length(&redis),
+        3,
+        "two messages and the forget record"
+    );
     let applied = two.sharing.pull(&two.history, None).unwrap();
     assert_eq!(applied.forgotten, 1);
     assert_eq!(two.count("alice@example.org", "jane@agency.example"), 0);
@@ -362,6 +371,7 @@ fn a_gateway_away_for_longer_than_redis_keeps_records_knows_it() {
     };
     let one = Gateway::with(dir.path(), "one", &settings, None);
     let two = Gateway::with(dir.path(), "two", &settings, None);
+    assert!(!two.sharing.missed(&two.history).unwrap(), "no stream yet");
     one.send("alice@example.org", "p1@agency.example", 1);
     one.sharing.flush().unwrap();
     two.sharing.pull(&two.history, None).unwrap();
@@ -371,7 +381,15 @@ fn a_gateway_away_for_longer_than_redis_keeps_records_knows_it() {
     }
     one.sharing.flush().unwrap();
     assert_eq!(stream_length(&redis), 2);
-    assert!(two.sharing.missed(&two.history).unwrap(), "p2 was dropped unread");
+    assert!(
+        two.sharing.missed(&two.history).unwrap(),
+        "p2 was dropped unread"
+    );
+    // A gateway that joins now finds records gone too; one up to date does not.
+    let three = Gateway::with(dir.path(), "three", &settings, None);
+    assert!(three.sharing.missed(&three.history).unwrap());
+    one.sharing.pull(&one.history, None).unwrap();
+    assert!(!one.sharing.missed(&one.history).unwrap());
 }
 
 #[test]
@@ -414,5 +432,9 @@ fn the_background_threads_carry_records_between_gateways() {
     }
     one_sharing.stop();
     two_sharing.stop();
-    assert!(lines.lock().unwrap().is_empty(), "{:?}", lines.lock().unwrap());
+    assert!(
+        lines.lock().unwrap().is_empty(),
+        "{:?}",
+        lines.lock().unwrap()
+    );
 }

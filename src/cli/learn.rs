@@ -91,7 +91,10 @@ pub fn run(args: LearnArgs) -> ExitStatus {
                 println!("{what} was not in the index");
             }
             // Even when this index did not have it: another gateway may.
-            match forget.as_ref().map(|f| forget_everywhere(&config, &index, f)) {
+            match forget
+                .as_ref()
+                .map(|f| forget_everywhere(&config, &index, f))
+            {
                 Some(Ok(Some(said))) => println!("{said}"),
                 Some(Err(e)) => return fail(e),
                 Some(Ok(None)) | None => {}
@@ -124,7 +127,11 @@ fn forget_everywhere(
     })?;
     Ok(Some(format!(
         "the other gateways sharing the history forget it too; {} deleted from Redis",
-        plural(deleted, "record that named it was", "records that named it were")
+        plural(
+            deleted,
+            "record that named it was",
+            "records that named it were"
+        )
     )))
 }
 

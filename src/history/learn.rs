@@ -437,17 +437,17 @@ pub fn learn_or_keep(
     raw: &[u8],
     sent: SystemTime,
 ) -> Result<Kept, String> {
-    learn_record_or_keep(history, &Sent::sent_now(history, message, raw, sent))
-}
-
-/// [`learn_or_keep`] for a record made already (see
-/// [`Sent::sent_now`]): a gateway that shares its history makes the record
-/// once, learns it and hands it on.
-pub(super) fn learn_record_or_keep(history: &History, record: &Sent) -> Result<Kept, String> {
     let path = history
         .path
         .as_deref()
         .ok_or("the index was opened for reading, not for learning")?;
+    let record = Sent::of(
+        message,
+        history.owner.clone(),
+        content_key(raw),
+        unix_time(sent),
+    )
+    .stored_by(history);
     let written = history
         .conn
         .lock()
@@ -456,7 +456,7 @@ pub(super) fn learn_record_or_keep(history: &History, record: &Sent) -> Result<K
             learn_kept(history, &conn)
                 .and_then(|()| {
                     let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
-                    let learned = write(&tx, record)?;
+                    let learned = write(&tx, &record)?;
                     tx.commit().map(|()| learned)
                 })
                 .map_err(|e| (is_busy(&e), e.to_string()))
@@ -465,7 +465,7 @@ pub(super) fn learn_record_or_keep(history: &History, record: &Sent) -> Result<K
     match written {
         Ok(true) => Ok(Kept::Learned),
         Ok(false) => Ok(Kept::Known),
-        Err(e) if e.is_empty() => keep(path, record).map(|()| Kept::ForLater),
+        Err(e) if e.is_empty() => keep(path, &record).map(|()| Kept::ForLater),
         Err(e) => Err(e),
     }
 }

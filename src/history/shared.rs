@@ -13,7 +13,7 @@
 //! message is learned once by its key, and a forgotten address is gone.
 
 use super::index::{forget_owner_rows, forget_rows};
-use super::learn::{Kept, Sent, learn_record_or_keep, write};
+use super::learn::{Sent, write};
 use super::{History, address_key};
 use crate::message::Message;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
@@ -82,16 +82,9 @@ impl Shared {
         }
     }
 
-    /// Learns a message's record into `history` here, as
-    /// [`learn_or_keep`](super::learn_or_keep) does (a busy index keeps it
-    /// for later); a forget record is applied at once.
-    pub fn learn(&self, history: &History) -> Result<Kept, String> {
-        match &self.what {
-            What::Sent(sent) => learn_record_or_keep(history, sent),
-            What::ForgetAddress(_) | What::ForgetSender(_) => history
-                .apply_shared(std::slice::from_ref(self), None)
-                .map(|_| Kept::Learned),
-        }
+    /// Applies the record to `history` here, as to another gateway's.
+    pub fn learn(&self, history: &History) -> Result<Applied, String> {
+        history.apply_shared(std::slice::from_ref(self), None)
     }
 
     /// Whether this is a forget record.
@@ -128,19 +121,15 @@ impl History {
     /// remembers `last` (the store's position of the last of them, see
     /// [`shared_position`](Self::shared_position)) with them, so that a
     /// gateway started again goes on from there and applies nothing twice.
-    pub fn apply_shared(
-        &self,
-        records: &[Shared],
-        last: Option<&str>,
-    ) -> Result<Applied, String> {
+    pub fn apply_shared(&self, records: &[Shared], last: Option<&str>) -> Result<Applied, String> {
         let check = self.hash_check();
         let conn = self
             .conn
             .lock()
             .map_err(|_| "the index's lock was poisoned".to_string())?;
-        let mut applied = Applied::default();
         let forgets = records.iter().any(Shared::is_forget);
         let run = || -> rusqlite::Result<Applied> {
+            let mut applied = Applied::default();
             if forgets {
                 // As `forget` does: overwritten, not only unlinked.
                 conn.pragma_update(None, "secure_delete", true)?;
@@ -174,7 +163,7 @@ impl History {
             if applied.forgotten > 0 {
                 conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
             }
-            Ok(applied.clone())
+            Ok(applied)
         };
         run().map_err(|e| e.to_string())
     }

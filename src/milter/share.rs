@@ -146,19 +146,16 @@ impl Sharing {
         let position = history.shared_position()?.unwrap_or_else(|| "0".into());
         let reply: Option<StreamReadReply> = self
             .pool
-            .run_within(
-                self.pool_timeout() + wait.unwrap_or_default(),
-                |c| {
-                    let mut cmd = redis::cmd("XREAD");
-                    cmd.arg("COUNT").arg(CHUNK);
-                    if let Some(wait) = wait {
-                        let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
-                        cmd.arg("BLOCK").arg(ms.max(1));
-                    }
-                    cmd.arg("STREAMS").arg(&self.stream).arg(&position);
-                    cmd.query(c)
-                },
-            )
+            .run_within(self.pool_timeout() + wait.unwrap_or_default(), |c| {
+                let mut cmd = redis::cmd("XREAD");
+                cmd.arg("COUNT").arg(CHUNK);
+                if let Some(wait) = wait {
+                    let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+                    cmd.arg("BLOCK").arg(ms.max(1));
+                }
+                cmd.arg("STREAMS").arg(&self.stream).arg(&position);
+                cmd.query(c)
+            })
             .map_err(|e| format!("history.shared: {e}"))?;
         let ids = reply
             .into_iter()
@@ -189,25 +186,36 @@ impl Sharing {
         self.pool.timeout()
     }
 
-    /// Records the stream lost before `history` read them: whether Redis
-    /// dropped records (trimmed to `shared_max_records`) after the
-    /// position the index applied last. Such a gateway was away too long
-    /// and is seeded again with `maillint learn`.
+    /// Whether the stream may have lost records before `history` read
+    /// them: Redis keeps `shared_max_records`, dropping the oldest, so a
+    /// gateway whose last applied record is gone from the stream (or a new
+    /// gateway, when any record is gone) was away for longer than the
+    /// stream spans, and is seeded again with `maillint learn`.
     pub fn missed(&self, history: &History) -> Result<bool, String> {
-        let position = history.shared_position()?.unwrap_or_else(|| "0-0".into());
-        let deleted: Option<String> = self
-            .pool
+        let position = history.shared_position()?;
+        self.pool
             .run(|c| {
+                // No stream yet: nothing was missed (and XINFO would fail).
+                let exists: bool = redis::cmd("EXISTS").arg(&self.stream).query(c)?;
+                if !exists {
+                    return Ok(false);
+                }
                 let info: redis::Value = redis::cmd("XINFO")
                     .arg("STREAM")
                     .arg(&self.stream)
                     .query(c)?;
-                Ok(stream_info_field(info, "max-deleted-entry-id"))
+                let field = |name: &str| stream_info_field(&info, name).unwrap_or_default();
+                Ok(match &position {
+                    Some(position) => {
+                        stream_id(&field("recorded-first-entry-id")) > stream_id(position)
+                    }
+                    None => {
+                        field("entries-added").parse::<u64>().unwrap_or(0)
+                            > field("length").parse::<u64>().unwrap_or(0)
+                    }
+                })
             })
-            // No stream yet: nothing was missed.
-            .or_else(|e| if e.contains("no such key") { Ok(None) } else { Err(e) })
-            .map_err(|e| format!("history.shared: {e}"))?;
-        Ok(deleted.is_some_and(|d| stream_id(&d) > stream_id(&position)))
+            .map_err(|e| format!("history.shared: {e}"))
     }
 
     /// Sends a forget record at once (the administrator's `maillint learn
@@ -327,7 +335,9 @@ impl Sharing {
                     Ok(missed) => {
                         checked = true;
                         if missed {
-                            log("maillint milter: history.shared: this gateway was away for longer than Redis keeps records ([history] shared_max_records): what the others learned meanwhile is missing here; seed this index again with `maillint learn`");
+                            log(
+                                "maillint milter: history.shared: this gateway was away for longer than Redis keeps records ([history] shared_max_records): what the others learned meanwhile may be missing here; seed this index again with `maillint learn`",
+                            );
                         }
                     }
                     Err(e) => {
@@ -393,17 +403,17 @@ fn stream_id(id: &str) -> (u64, u64) {
 
 /// One field of `XINFO STREAM`'s answer (a list of names and values, or
 /// a map), as text.
-fn stream_info_field(info: redis::Value, name: &str) -> Option<String> {
-    let pairs: Vec<(redis::Value, redis::Value)> = match info {
-        redis::Value::Map(pairs) => pairs,
-        redis::Value::Array(items) => {
-            let mut items = items.into_iter();
-            std::iter::from_fn(|| Some((items.next()?, items.next()?))).collect()
-        }
+fn stream_info_field(info: &redis::Value, name: &str) -> Option<String> {
+    let pairs: Vec<(&redis::Value, &redis::Value)> = match info {
+        redis::Value::Map(pairs) => pairs.iter().map(|(k, v)| (k, v)).collect(),
+        redis::Value::Array(items) => items
+            .chunks_exact(2)
+            .map(|pair| (&pair[0], &pair[1]))
+            .collect(),
         _ => return None,
     };
     pairs.into_iter().find_map(|(k, v)| {
-        let k: String = redis::from_redis_value(k).ok()?;
-        (k == name).then(|| redis::from_redis_value(v).ok())?
+        let k: String = redis::from_redis_value_ref(k).ok()?;
+        (k == name).then(|| redis::from_redis_value_ref(v).ok())?
     })
 }

@@ -44,7 +44,9 @@ impl Store for RedisStore {
         let proposed = Secret::random().to_hex();
         let key = format!("{}secret", self.prefix);
         let script = redis::Script::new(SECRET);
-        let shared: String = self.pool.run(|c| script.key(&key).arg(&proposed).invoke(c))?;
+        let shared: String = self
+            .pool
+            .run(|c| script.key(&key).arg(&proposed).invoke(c))?;
         let secret = Secret::from_hex(&shared)
             .ok_or_else(|| format!("{key} in Redis is not a maillint secret"))?;
         Ok(*self.secret.get_or_init(|| secret))
