@@ -184,3 +184,100 @@ impl History {
         .map_err(|e| e.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index(dir: &std::path::Path, name: &str, key: Option<[u8; 16]>) -> History {
+        History::create(&dir.join(name))
+            .unwrap()
+            .with_hash_key(key)
+            .unwrap()
+    }
+
+    fn sent(history: &History, sender: &str, to: &str) -> Shared {
+        let raw = format!("From: {sender}\nTo: Jane Smith <{to}>\nMessage-ID: <1@x>\n\nx\n");
+        let message = crate::testing::eml(&raw);
+        Shared::message(
+            &history.for_sender(sender),
+            &message,
+            raw.as_bytes(),
+            SystemTime::now(),
+        )
+    }
+
+    #[test]
+    fn a_record_read_back_applies_once_and_keeps_the_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let (one, two) = (index(dir.path(), "1", None), index(dir.path(), "2", None));
+        let record = sent(&one, "alice@example.org", "jane@agency.example");
+        let read = Shared::from_json(record.to_json().as_bytes()).unwrap();
+        assert_eq!(read, record);
+        let twice = [read.clone(), read];
+        let applied = two.apply_shared(&twice, Some("5-0")).unwrap();
+        assert_eq!((applied.learned, applied.known), (1, 1));
+        let jane = two
+            .for_sender("alice@example.org")
+            .known("jane@agency.example")
+            .unwrap();
+        assert_eq!((jane.count, jane.name.as_deref()), (1, Some("Jane Smith")));
+        assert_eq!(two.shared_position().unwrap().as_deref(), Some("5-0"));
+        assert!(Shared::from_json(b"{\"check\":\"\"}").is_err());
+    }
+
+    #[test]
+    fn records_of_another_kind_of_index_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let hashed = index(dir.path(), "h", Some(*b"0123456789abcdef"));
+        let other_key = index(dir.path(), "k", Some(*b"fedcba9876543210"));
+        let clear = index(dir.path(), "c", None);
+        let record = sent(&hashed, "alice@example.org", "jane@agency.example");
+        for history in [&other_key, &clear] {
+            let applied = history
+                .apply_shared(std::slice::from_ref(&record), None)
+                .unwrap();
+            assert_eq!((applied.learned, applied.refused), (0, 1));
+        }
+        let json = record.to_json();
+        assert!(!json.contains('@') && !json.contains("alice"), "{json}");
+    }
+
+    #[test]
+    fn a_forget_record_erases_what_it_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let history = index(dir.path(), "h", Some(*b"0123456789abcdef"));
+        let record = sent(&history, "alice@example.org", "jane@agency.example");
+        record.learn(&history).unwrap();
+        let jane = Shared::forget_address(&history, "Jane@Agency.example");
+        let alice = Shared::forget_sender(&history, "alice@example.org");
+        let bob = Shared::forget_sender(&history, "bob@example.org");
+        assert!(jane.erases(&record) && alice.erases(&record));
+        assert!(!bob.erases(&record) && !jane.erases(&alice));
+        assert_eq!(jane.learn(&history).unwrap().forgotten, 1);
+        let view = history.for_sender("alice@example.org");
+        assert_eq!(view.known("jane@agency.example"), None);
+    }
+
+    #[test]
+    fn a_hashed_index_keeps_the_senders_key_hashed() {
+        let dir = tempfile::tempdir().unwrap();
+        let history = index(dir.path(), "h", Some(*b"0123456789abcdef"));
+        sent(&history, "login:alice", "jane@agency.example")
+            .learn(&history)
+            .unwrap();
+        let owners: Vec<String> = history
+            .conn
+            .lock()
+            .unwrap()
+            .prepare("SELECT DISTINCT owner FROM address")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(owners.len(), 1);
+        assert!(owners[0].starts_with("h:"), "{owners:?}");
+        assert!(history.forget_sender("login:alice").unwrap());
+    }
+}
