@@ -48,8 +48,9 @@ use index::{BATCH, ordered};
 pub use index::{History, HistoryError};
 #[cfg(feature = "history")]
 pub use learn::{
-    Forget, Kept, LearnSummary, Learned, Whose, learn, learn_journal, learn_message,
-    learn_or_forget, learn_or_keep, learn_sent, open_to_learn,
+    Forget, Kept, LearnSummary, Learned, Record, Whose, held_waiting, keep_for_later, keep_held,
+    learn, learn_journal, learn_message, learn_or_forget, learn_or_keep, learn_record_or_keep,
+    learn_sent, open_to_learn, settle_held,
 };
 #[cfg(feature = "history")]
 pub use shared::{Applied, Shared};

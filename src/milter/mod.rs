@@ -11,11 +11,13 @@
 //! from an event loop, and `budget` bounds the memory they hold together;
 //! [`tally`] reads the decision log back for `maillint report`, and
 //! [`simulate`] replays sent mail under two configurations. `metrics`
-//! counts decisions for Prometheus, served over HTTP by `http`.
+//! counts decisions for Prometheus, served over HTTP by `http`. `learner`
+//! adds the mail that leaves to its sender's history.
 //! Their settings live with the configuration (`crate::config`).
 
 mod budget;
 mod http;
+mod learner;
 mod log;
 mod macros;
 mod metrics;

@@ -1,0 +1,427 @@
+//! Learning as mail leaves: with `[history] index` set, each message that
+//! goes out adds its recipients to its sender's history (see
+//! [`crate::history::sender_key`]), so that the history rules know what
+//! the sender wrote yesterday at the gateway.
+//!
+//! Off the critical path: a check makes the message's record (no I/O) and
+//! hands it to a bounded queue; one writer thread learns the records into
+//! the index. A full queue, a writer that has stopped, or an index another
+//! process keeps busy puts the record beside the index for the next write
+//! (`history.sqlite.pending/`), said in the log: nothing waits for the
+//! index, and nothing is dropped unsaid.
+//!
+//! A message held for its sender's confirmation is not learned when held:
+//! its record waits in `history.sqlite.held/` under its number in the
+//! held-mail store, and the writer looks there every [`SETTLE_EVERY`]: a
+//! message released since (by `maillint web`, another process) is learned
+//! then, one discarded or expired is dropped.
+
+use super::log::Log;
+use crate::config::Config;
+use crate::history::{self, History, Kept, Record};
+use crate::hold::{Store, state};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::time::{Duration, Instant, SystemTime};
+
+/// Records waiting for the writer at most: a few seconds of a busy
+/// gateway's mail. A record is a few hundred bytes (a recipient list), so
+/// the queue holds well under a megabyte at ordinary sizes; beyond it,
+/// records go to disk (see the module documentation).
+const QUEUE: usize = 4096;
+
+/// How often the writer looks at held messages and applies
+/// `[history] retention_days`, when it is not woken sooner.
+const SETTLE_EVERY: Duration = Duration::from_secs(10);
+
+/// The gateway's side of learning: makes records and queues them.
+pub(super) struct Learner {
+    /// The index opened for learning. Checks only make records with it
+    /// (the sender's key, hashing); the writer thread writes through it.
+    history: Arc<History>,
+    queue: SyncSender<Record>,
+    log: Arc<Log>,
+}
+
+impl Learner {
+    /// Opens `[history] index` for learning (creating it, so that the
+    /// linter opened after finds it) and starts the writer; `None` when no
+    /// index is set. `holds`: the gateway records held messages in
+    /// `[hold] store`, which the writer reads to learn the released ones.
+    pub(super) fn start(
+        config: &Config,
+        holds: bool,
+        log: Arc<Log>,
+    ) -> Result<Option<Learner>, String> {
+        let Some(path) = config.history.index.as_deref() else {
+            return Ok(None);
+        };
+        let history = Arc::new(history::open_to_learn(config, path)?);
+        let (queue, records) = std::sync::mpsc::sync_channel(QUEUE);
+        let writer = Writer {
+            history: Arc::clone(&history),
+            log: Arc::clone(&log),
+            held_store: holds.then(|| config.hold.store.clone()),
+            retention_days: config.history.retention_days,
+        };
+        std::thread::Builder::new()
+            .name("milter-learn".into())
+            .spawn(move || writer.run(&records))
+            .map_err(|e| format!("cannot start the history's writer: {e}"))?;
+        Ok(Some(Learner {
+            history,
+            queue,
+            log,
+        }))
+    }
+
+    /// The record of a message being checked, for its sender `key`, to
+    /// learn if it leaves; `queue_id` names it (with the time) when it has
+    /// no Message-ID.
+    /// `None` for the null sender without a login, who has no history.
+    pub(super) fn record(
+        &self,
+        key: &str,
+        message: &crate::message::Message,
+        queue_id: Option<&str>,
+    ) -> Option<Record> {
+        if key.is_empty() {
+            return None;
+        }
+        let now = SystemTime::now();
+        // A queue id is reused in time: with the time, it names one message.
+        let id = || {
+            let nanos = now
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            format!("queue:{}:{nanos}", queue_id.unwrap_or("-"))
+        };
+        Some(self.history.for_sender(key).record(message, id, now))
+    }
+
+    /// Hands a record to the writer without waiting: when the queue is
+    /// full (or the writer gone), the record is kept beside the index for
+    /// the next write instead.
+    pub(super) fn learn(&self, record: Record) {
+        let why = match self.queue.try_send(record) {
+            Ok(()) => return,
+            Err(TrySendError::Full(record)) => (record, "the writer has more waiting than it holds"),
+            Err(TrySendError::Disconnected(record)) => (record, "the writer has stopped"),
+        };
+        let (record, why) = why;
+        let line = match history::keep_for_later(&self.history, &record) {
+            Ok(()) => format!(
+                "maillint milter: history: {why}; a sent message's record was kept for the next write"
+            ),
+            Err(e) => format!(
+                "maillint milter: history: {why}; a sent message was not learned: {}",
+                crate::guard::one_line(&e)
+            ),
+        };
+        self.log.line(&line);
+    }
+
+    /// Keeps the record of a message held for confirmation (`id`: its
+    /// number in the held-mail store) until it is released or discarded.
+    pub(super) fn held(&self, id: i64, record: &Record) {
+        if let Err(e) = history::keep_held(&self.history, id, record) {
+            self.log.line(&format!(
+                "maillint milter: history: held message {id} will not be learned when released: {}",
+                crate::guard::one_line(&e)
+            ));
+        }
+    }
+}
+
+/// The writer thread's part.
+struct Writer {
+    history: Arc<History>,
+    log: Arc<Log>,
+    /// `[hold] store`, where the release of a held message shows.
+    held_store: Option<PathBuf>,
+    retention_days: Option<u32>,
+}
+
+impl Writer {
+    /// Learns records until the gateway goes away, and every
+    /// [`SETTLE_EVERY`] settles held messages and applies retention.
+    fn run(self, records: &Receiver<Record>) {
+        let store = self.held_store.as_deref().and_then(|path| {
+            Store::open(path)
+                .map_err(|e| {
+                    self.log.line(&format!(
+                        "maillint milter: history: held mail will not be learned when released: {}",
+                        crate::guard::one_line(&e)
+                    ));
+                })
+                .ok()
+        });
+        let mut settled: Option<Instant> = None;
+        loop {
+            match records.recv_timeout(SETTLE_EVERY) {
+                Ok(record) => self.learned(&record),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+            if settled.is_none_or(|at| at.elapsed() >= SETTLE_EVERY) {
+                if let Some(store) = &store {
+                    self.settle_held(store);
+                }
+                self.expire();
+                settled = Some(Instant::now());
+            }
+        }
+    }
+
+    /// A message left (sent, tagged, or released from hold): its sender's
+    /// history learns its recipients. The one place the gateway learns;
+    /// on the writer thread, off the path of any message.
+    fn learned(&self, record: &Record) {
+        match history::learn_record_or_keep(&self.history, record) {
+            Ok(Kept::Learned | Kept::Known) => {}
+            Ok(Kept::ForLater) => self.log.line(
+                "maillint milter: history: the index was busy; a sent message's record was kept for the next write",
+            ),
+            Err(e) => self.log.line(&format!(
+                "maillint milter: history: a sent message was not learned: {}",
+                crate::guard::one_line(&e)
+            )),
+        }
+    }
+
+    /// Learns the held messages released since, drops the ones discarded
+    /// or expired; the ones still held wait.
+    fn settle_held(&self, store: &Store) {
+        for id in history::held_waiting(&self.history) {
+            let released = match store.get(id) {
+                Ok(Some(held)) if held.state == state::RELEASED => true,
+                Ok(Some(held)) if held.state == state::HELD || held.state == state::BUSY => {
+                    continue;
+                }
+                // Discarded, expired, or gone from the store.
+                Ok(_) => false,
+                Err(e) => {
+                    self.log.line(&format!(
+                        "maillint milter: history: cannot read the held-mail store: {}",
+                        crate::guard::one_line(&e)
+                    ));
+                    return;
+                }
+            };
+            match history::settle_held(&self.history, id, released) {
+                Ok(Some(Kept::ForLater)) => self.log.line(
+                    "maillint milter: history: the index was busy; a released message's record was kept for the next write",
+                ),
+                Ok(_) => {}
+                Err(e) => self.log.line(&format!(
+                    "maillint milter: history: held message {id}: {}",
+                    crate::guard::one_line(&e)
+                )),
+            }
+        }
+    }
+
+    /// `[history] retention_days`, for every sender.
+    fn expire(&self) {
+        let Some(days) = self.retention_days else {
+            return;
+        };
+        let now = crate::hold::now();
+        if let Err(e) = self
+            .history
+            .expire(days, i64::try_from(now).unwrap_or(i64::MAX))
+        {
+            self.log.line(&format!(
+                "maillint milter: history: cannot apply retention_days: {}",
+                crate::guard::one_line(&e.to_string())
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hold::{Hold, NewHeld};
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        writer: Writer,
+        learner: Learner,
+        store: Store,
+        log: Arc<Log>,
+        written: Arc<std::sync::Mutex<Vec<u8>>>,
+    }
+
+    #[derive(Clone)]
+    struct Written(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Written {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A learner over a new index whose writer is driven by the test (the
+    /// learner's own writer thread gets nothing: its queue is replaced).
+    fn fixture(queue: usize) -> (Fixture, Receiver<Record>) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::default();
+        config.history.index = Some(dir.path().join("history.sqlite"));
+        config.hold.store = dir.path().join("held.sqlite");
+        let written = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = Arc::new(Log::new(Box::new(Written(Arc::clone(&written)))));
+        let started = Learner::start(&config, true, Arc::clone(&log))
+            .unwrap()
+            .unwrap();
+        let (queue, records) = std::sync::mpsc::sync_channel(queue);
+        let learner = Learner { queue, ..started };
+        let writer = Writer {
+            history: Arc::clone(&learner.history),
+            log: Arc::clone(&log),
+            held_store: None,
+            retention_days: None,
+        };
+        let store = Store::open(&config.hold.store).unwrap();
+        let fixture = Fixture {
+            _dir: dir,
+            writer,
+            learner,
+            store,
+            log,
+            written,
+        };
+        (fixture, records)
+    }
+
+    fn letter(to: &str, id: u32) -> crate::message::Message {
+        crate::testing::eml(&format!(
+            "From: alice@example.org\nTo: {to}\nMessage-ID: <{id}@example.org>\n\nx\n"
+        ))
+    }
+
+    fn knows(f: &Fixture, sender: &str, addr: &str) -> u64 {
+        f.writer
+            .history
+            .for_sender(sender)
+            .known(addr)
+            .map_or(0, |k| k.count)
+    }
+
+    fn hold(store: &Store) -> i64 {
+        let recipients = vec!["pat@asiancup.example".to_string()];
+        let message = Hold {
+            queue_id: "4ABC",
+            sender: "alice@example.org",
+            recipients: &recipients,
+            subject: "",
+            findings: &[],
+            rules: &[],
+            worst: None,
+        };
+        store
+            .hold(&NewHeld {
+                message: &message,
+                releaser: "sender",
+                held_at: 100,
+                expires_at: 200,
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn a_record_learned_goes_to_its_senders_history_only() {
+        let (f, records) = fixture(4);
+        let record = f
+            .learner
+            .record("login:alice", &letter("jane@agency.example", 1), Some("4ABC"))
+            .unwrap();
+        assert_eq!(record.sender(), "login:alice");
+        f.learner.learn(record);
+        f.writer.learned(&records.try_recv().unwrap());
+        assert_eq!(knows(&f, "login:alice", "jane@agency.example"), 1);
+        assert_eq!(knows(&f, "login:bob", "jane@agency.example"), 0);
+        assert_eq!(knows(&f, "", "jane@agency.example"), 0);
+        // The null sender without a login has no history to learn into.
+        assert!(
+            f.learner
+                .record("", &letter("tom@club.example", 2), None)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn one_senders_message_id_does_not_keep_anothers_from_being_learned() {
+        let (f, records) = fixture(4);
+        for (sender, to) in [
+            ("login:bob", "tom@club.example"),
+            ("login:alice", "jane@agency.example"),
+        ] {
+            let record = f.learner.record(sender, &letter(to, 1), None).unwrap();
+            f.learner.learn(record);
+            f.writer.learned(&records.try_recv().unwrap());
+        }
+        assert_eq!(knows(&f, "login:alice", "jane@agency.example"), 1);
+        assert_eq!(knows(&f, "login:bob", "tom@club.example"), 1);
+    }
+
+    #[test]
+    fn a_full_queue_keeps_the_record_for_the_next_write_and_says_so() {
+        let (f, records) = fixture(1);
+        let record = |to: &str, id| {
+            f.learner
+                .record("login:alice", &letter(to, id), None)
+                .unwrap()
+        };
+        f.learner.learn(record("jane@agency.example", 1));
+        f.learner.learn(record("tom@club.example", 2));
+        let log = String::from_utf8(f.written.lock().unwrap().clone()).unwrap();
+        assert!(
+            log.contains("history: the writer has more waiting than it holds; a sent message's record was kept for the next write"),
+            "{log}"
+        );
+        assert_eq!(knows(&f, "login:alice", "tom@club.example"), 0);
+        // The next write learns the one kept on disk too.
+        f.writer.learned(&records.try_recv().unwrap());
+        assert_eq!(knows(&f, "login:alice", "jane@agency.example"), 1);
+        assert_eq!(knows(&f, "login:alice", "tom@club.example"), 1);
+        drop(f.log);
+    }
+
+    #[test]
+    fn a_held_message_is_learned_when_released_and_dropped_when_discarded() {
+        let (f, _records) = fixture(4);
+        let released = hold(&f.store);
+        let discarded = hold(&f.store);
+        for (id, to) in [
+            (released, "pat@asiancup.example"),
+            (discarded, "kim@school.example"),
+        ] {
+            let record = f
+                .learner
+                .record("login:alice", &letter(to, id as u32), None)
+                .unwrap();
+            f.learner.held(id, &record);
+        }
+        // Still held: nothing learned, both wait.
+        f.writer.settle_held(&f.store);
+        assert_eq!(knows(&f, "login:alice", "pat@asiancup.example"), 0);
+        assert_eq!(history::held_waiting(&f.writer.history).len(), 2);
+        for (id, to) in [
+            (released, state::RELEASED),
+            (discarded, state::DISCARDED),
+        ] {
+            assert!(f.store.claim(id).unwrap());
+            f.store.settle(id, to, 150, "sender", None).unwrap();
+        }
+        f.writer.settle_held(&f.store);
+        assert_eq!(knows(&f, "login:alice", "pat@asiancup.example"), 1);
+        assert_eq!(knows(&f, "login:alice", "kim@school.example"), 0);
+        assert!(history::held_waiting(&f.writer.history).is_empty());
+    }
+}
