@@ -12,7 +12,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use maillint::config::HistoryConfig;
-use maillint::history::{History, Shared};
+use maillint::history::{History, Kept, Shared, learn_record_or_keep};
 use maillint::message::parse_rfc5322;
 use maillint::milter::share::Sharing;
 use std::path::Path;
@@ -66,11 +66,18 @@ impl Gateway {
             "From: {sender}\nTo: Jane Smith <{to}>\nSubject: report\nMessage-ID: <{n}@gw.example.org>\n\nHello\n"
         );
         let message = parse_rfc5322(raw.as_bytes(), 1).unwrap();
-        let view = self.history.for_sender(sender);
-        let record = Shared::message(&view, &message, raw.as_bytes(), SystemTime::now());
-        assert_eq!(record.learn(&view).unwrap().learned, 1);
-        self.sharing.publish(&record);
-        record
+        // As the gateway's learner does when a message leaves.
+        let record =
+            self.history
+                .for_sender(sender)
+                .record(&message, String::new, SystemTime::now());
+        assert_eq!(
+            learn_record_or_keep(&self.history, &record),
+            Ok(Kept::Learned)
+        );
+        let shared = Shared::sent(&self.history, &record);
+        self.sharing.publish(&shared);
+        shared
     }
 
     fn count(&self, sender: &str, to: &str) -> u64 {
@@ -414,12 +421,15 @@ fn the_background_threads_carry_records_between_gateways() {
     two_sharing
         .start(History::create(&two.index).unwrap(), log)
         .unwrap();
-    let view = one.history.for_sender("alice@example.org");
     let raw = "From: alice@example.org\nTo: jane@agency.example\nMessage-ID: <bg@x>\n\nx\n";
     let message = parse_rfc5322(raw.as_bytes(), 1).unwrap();
-    let record = Shared::message(&view, &message, raw.as_bytes(), SystemTime::now());
-    record.learn(&view).unwrap();
-    one_sharing.publish(&record);
+    let record = one.history.for_sender("alice@example.org").record(
+        &message,
+        String::new,
+        SystemTime::now(),
+    );
+    learn_record_or_keep(&one.history, &record).unwrap();
+    one_sharing.publish(&Shared::sent(&one.history, &record));
     let deadline = Instant::now() + Duration::from_secs(20);
     while two
         .history

@@ -448,14 +448,19 @@ pub fn learn_or_keep(
 /// left (see [`learn_record_or_keep`]).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
-pub struct Record(Sent);
+pub struct Record(pub(super) Sent);
 
 impl History {
     /// The record of `message`, sent at `sent`, for this view's sender
     /// (see [`History::for_sender`]). `id` names the message when it has no
     /// Message-ID (a gateway's queue id), so that it is learned once.
     /// Reads nothing from the index.
-    pub fn record(&self, message: &Message, id: impl FnOnce() -> String, sent: SystemTime) -> Record {
+    pub fn record(
+        &self,
+        message: &Message,
+        id: impl FnOnce() -> String,
+        sent: SystemTime,
+    ) -> Record {
         Record(Sent::of(message, self.owner.clone(), id, unix_time(sent)).stored_by(self))
     }
 }
@@ -547,9 +552,14 @@ pub fn held_waiting(history: &History) -> Vec<i64> {
 }
 
 /// What became of held message `id`: `released` learns its record (or
-/// keeps it for the next writer when the index is busy), otherwise the
-/// record is dropped. Its file goes either way once that is done.
-pub fn settle_held(history: &History, id: i64, released: bool) -> Result<Option<Kept>, String> {
+/// keeps it for the next writer when the index is busy) and gives it back
+/// (for the other gateways, see `Shared`), otherwise the record is
+/// dropped. Its file goes either way once that is done.
+pub fn settle_held(
+    history: &History,
+    id: i64,
+    released: bool,
+) -> Result<Option<(Kept, Record)>, String> {
     let path = history
         .path
         .as_deref()
@@ -559,7 +569,8 @@ pub fn settle_held(history: &History, id: i64, released: bool) -> Result<Option<
         let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
         let record: Sent =
             serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
-        Some(learn_record_or_keep(history, &Record(record))?)
+        let record = Record(record);
+        Some((learn_record_or_keep(history, &record)?, record))
     } else {
         None
     };
@@ -762,23 +773,6 @@ impl Sent {
             recipients,
             time,
         }
-    }
-
-    /// One message that leaves now, as `history` (a sender's view) keeps
-    /// it.
-    pub(super) fn sent_now(
-        history: &History,
-        message: &Message,
-        raw: &[u8],
-        sent: SystemTime,
-    ) -> Sent {
-        Sent::of(
-            message,
-            history.owner.clone(),
-            content_key(raw),
-            unix_time(sent),
-        )
-        .stored_by(history)
     }
 
     /// Whether `stored` (an address as the index keeps it) is among the

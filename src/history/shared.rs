@@ -13,11 +13,9 @@
 //! message is learned once by its key, and a forgotten address is gone.
 
 use super::index::{forget_owner_rows, forget_rows};
-use super::learn::{Sent, write};
+use super::learn::{Record, Sent, write};
 use super::{History, address_key};
-use crate::message::Message;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
-use std::time::SystemTime;
 
 /// One record shared between gateways.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -56,12 +54,12 @@ pub struct Applied {
 }
 
 impl Shared {
-    /// The record of a message that leaves now, for `history` (a sender's
-    /// view, see [`History::for_sender`]).
-    pub fn message(history: &History, message: &Message, raw: &[u8], sent: SystemTime) -> Shared {
+    /// The record of a message that left, as `history` (the index it is
+    /// learned into) made it (see [`History::record`]).
+    pub fn sent(history: &History, record: &Record) -> Shared {
         Shared {
             check: history.hash_check(),
-            what: What::Sent(Sent::sent_now(history, message, raw, sent)),
+            what: What::Sent(record.0.clone()),
         }
     }
 
@@ -197,14 +195,12 @@ mod tests {
     }
 
     fn sent(history: &History, sender: &str, to: &str) -> Shared {
-        let raw = format!("From: {sender}\nTo: Jane Smith <{to}>\nMessage-ID: <1@x>\n\nx\n");
-        let message = crate::testing::eml(&raw);
-        Shared::message(
-            &history.for_sender(sender),
-            &message,
-            raw.as_bytes(),
-            SystemTime::now(),
-        )
+        let message = crate::testing::eml(&format!(
+            "From: {sender}\nTo: Jane Smith <{to}>\nMessage-ID: <1@x>\n\nx\n"
+        ));
+        let view = history.for_sender(sender);
+        let record = view.record(&message, String::new, std::time::SystemTime::now());
+        Shared::sent(history, &record)
     }
 
     #[test]

@@ -17,10 +17,11 @@
 //! then, one discarded or expired is dropped.
 
 use super::log::Log;
+use super::share::Sharing;
 use crate::config::Config;
-use crate::history::{self, History, Kept, Record};
+use crate::history::{self, History, Kept, Record, Shared};
 use crate::hold::{Store, state};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::time::{Duration, Instant, SystemTime};
@@ -64,6 +65,7 @@ impl Learner {
             log: Arc::clone(&log),
             held_store: holds.then(|| config.hold.store.clone()),
             retention_days: config.history.retention_days,
+            sharing: share(config, path, &log)?,
         };
         std::thread::Builder::new()
             .name("milter-learn".into())
@@ -106,7 +108,9 @@ impl Learner {
     pub(super) fn learn(&self, record: Record) {
         let why = match self.queue.try_send(record) {
             Ok(()) => return,
-            Err(TrySendError::Full(record)) => (record, "the writer has more waiting than it holds"),
+            Err(TrySendError::Full(record)) => {
+                (record, "the writer has more waiting than it holds")
+            }
             Err(TrySendError::Disconnected(record)) => (record, "the writer has stopped"),
         };
         let (record, why) = why;
@@ -134,6 +138,25 @@ impl Learner {
     }
 }
 
+/// With `[history] shared`: the link to the other gateways, its threads
+/// started (sending what leaves here, and applying what left elsewhere to
+/// the index through a connection of their own, so that they never wait
+/// for the writer's).
+fn share(config: &Config, path: &Path, log: &Arc<Log>) -> Result<Option<Arc<Sharing>>, String> {
+    let Some(sharing) = Sharing::new(&config.history)? else {
+        return Ok(None);
+    };
+    let sharing = Arc::new(sharing);
+    let log = Arc::clone(log);
+    sharing
+        .start(
+            history::open_to_learn(config, path)?,
+            Arc::new(move |line: &str| log.line(line)),
+        )
+        .map_err(|e| format!("cannot start sharing the history: {e}"))?;
+    Ok(Some(sharing))
+}
+
 /// The writer thread's part.
 struct Writer {
     history: Arc<History>,
@@ -141,6 +164,8 @@ struct Writer {
     /// `[hold] store`, where the release of a held message shows.
     held_store: Option<PathBuf>,
     retention_days: Option<u32>,
+    /// `[history] shared`: where the other gateways learn what leaves here.
+    sharing: Option<Arc<Sharing>>,
 }
 
 impl Writer {
@@ -178,6 +203,7 @@ impl Writer {
     /// history learns its recipients. The one place the gateway learns;
     /// on the writer thread, off the path of any message.
     fn learned(&self, record: &Record) {
+        self.share(record);
         match history::learn_record_or_keep(&self.history, record) {
             Ok(Kept::Learned | Kept::Known) => {}
             Ok(Kept::ForLater) => self.log.line(
@@ -187,6 +213,14 @@ impl Writer {
                 "maillint milter: history: a sent message was not learned: {}",
                 crate::guard::one_line(&e)
             )),
+        }
+    }
+
+    /// With `[history] shared`: the other gateways learn it too (queued
+    /// for Redis; whatever became of it here, it left).
+    fn share(&self, record: &Record) {
+        if let Some(sharing) = &self.sharing {
+            sharing.publish(&Shared::sent(&self.history, record));
         }
     }
 
@@ -210,10 +244,15 @@ impl Writer {
                 }
             };
             match history::settle_held(&self.history, id, released) {
-                Ok(Some(Kept::ForLater)) => self.log.line(
-                    "maillint milter: history: the index was busy; a released message's record was kept for the next write",
-                ),
-                Ok(_) => {}
+                Ok(Some((kept, record))) => {
+                    if kept == Kept::ForLater {
+                        self.log.line(
+                            "maillint milter: history: the index was busy; a released message's record was kept for the next write",
+                        );
+                    }
+                    self.share(&record);
+                }
+                Ok(None) => {}
                 Err(e) => self.log.line(&format!(
                     "maillint milter: history: held message {id}: {}",
                     crate::guard::one_line(&e)
@@ -286,6 +325,7 @@ mod tests {
             log: Arc::clone(&log),
             held_store: None,
             retention_days: None,
+            sharing: None,
         };
         let store = Store::open(&config.hold.store).unwrap();
         let fixture = Fixture {
@@ -339,7 +379,11 @@ mod tests {
         let (f, records) = fixture(4);
         let record = f
             .learner
-            .record("login:alice", &letter("jane@agency.example", 1), Some("4ABC"))
+            .record(
+                "login:alice",
+                &letter("jane@agency.example", 1),
+                Some("4ABC"),
+            )
             .unwrap();
         assert_eq!(record.sender(), "login:alice");
         f.learner.learn(record);
@@ -412,10 +456,7 @@ mod tests {
         f.writer.settle_held(&f.store);
         assert_eq!(knows(&f, "login:alice", "pat@asiancup.example"), 0);
         assert_eq!(history::held_waiting(&f.writer.history).len(), 2);
-        for (id, to) in [
-            (released, state::RELEASED),
-            (discarded, state::DISCARDED),
-        ] {
+        for (id, to) in [(released, state::RELEASED), (discarded, state::DISCARDED)] {
             assert!(f.store.claim(id).unwrap());
             f.store.settle(id, to, 150, "sender", None).unwrap();
         }

@@ -11,7 +11,11 @@
 //! from an event loop, and `budget` bounds the memory they hold together;
 //! [`tally`] reads the decision log back for `maillint report`, and
 //! [`simulate`] replays sent mail under two configurations. `metrics`
-//! counts decisions for Prometheus, served over HTTP by `http`. `learner`
+//! counts decisions for Prometheus, served over HTTP by `http`.
+//! `learner` learns the mail that leaves into its sender's history, and
+//! [`share`] carries what is learned and forgotten to the other gateways
+//! through Redis; `pool` holds the Redis connections of both `share` and
+//! the storm store. `learner`
 //! adds the mail that leaves to its sender's history.
 //! Their settings live with the configuration (`crate::config`).
 
@@ -26,7 +30,6 @@ mod pool;
 pub mod protocol;
 mod server;
 mod session;
-#[cfg(feature = "history")]
 pub mod share;
 pub mod simulate;
 pub mod storm;
