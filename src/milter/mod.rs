@@ -15,8 +15,7 @@
 //! `learner` learns the mail that leaves into its sender's history, and
 //! [`share`] carries what is learned and forgotten to the other gateways
 //! through Redis; `pool` holds the Redis connections of both `share` and
-//! the storm store. `learner`
-//! adds the mail that leaves to its sender's history.
+//! the storm store.
 //! Their settings live with the configuration (`crate::config`).
 
 mod budget;
