@@ -532,7 +532,13 @@ fn letter(from: &str, to: &[&str], id: &str) -> String {
 /// Waits (up to 30 s) until the index at `index` knows that `sender` (a
 /// history key) wrote to `address` `times` times: the gateway learns on a
 /// thread of its own, after the message has gone.
-fn wait_until_learned(index: &Path, sender: &str, address: &str, times: u64, logs: &dyn Fn() -> String) {
+fn wait_until_learned(
+    index: &Path,
+    sender: &str,
+    address: &str,
+    times: u64,
+    logs: &dyn Fn() -> String,
+) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let known = maillint::history::History::open_for_reading(index)
@@ -568,12 +574,21 @@ fn each_login_is_judged_by_its_own_history_learned_as_mail_leaves() {
     );
     let index = gateway.root().join("history/history.sqlite");
     let context = || gateway.logs();
+    // Postfix gives the login with the SASL realm.
+    const ALICE: &str = "login:alice@example.org";
+    const BOB: &str = "login:bob@example.org";
+    let learned = |sender: &str, address: &str, times: u64| {
+        wait_until_learned(&index, sender, address, times, &context);
+    };
     let alice = postfix::plain("alice", "pw-a");
     let bob = postfix::plain("bob", "pw-b");
     let send = |login: &str, from: &str, to: &[&str], id: &str| {
         let addresses: Vec<&str> = to
             .iter()
-            .map(|t| t.rsplit_once('<').map_or(*t, |(_, a)| a.trim_end_matches('>')))
+            .map(|t| {
+                t.rsplit_once('<')
+                    .map_or(*t, |(_, a)| a.trim_end_matches('>'))
+            })
             .collect();
         submit_as(
             gateway.smtp_port,
@@ -589,15 +604,14 @@ fn each_login_is_judged_by_its_own_history_learned_as_mail_leaves() {
 
     // Alice writes to Jane, Bob to Tom: neither has a history yet, so
     // nothing is new or familiar; each message leaves and is learned
-    // into its sender's own history, keyed by the login (Postfix gives
-    // it with the SASL realm).
+    // into its sender's own history, keyed by the login.
     let (code, text) = send(&alice, "alice@example.org", &[jane], "<a1@example.org>");
     assert_eq!(code, 250, "{text}\n{}", context());
     let (code, text) = send(&bob, "bob@example.org", &[tom], "<b1@example.org>");
     assert_eq!(code, 250, "{text}\n{}", context());
-    wait_until_learned(&index, "login:alice@example.org", "jane.smith@agency.example", 1, &context);
-    wait_until_learned(&index, "login:bob@example.org", "tom@club.example", 1, &context);
-    wait_until_learned(&index, "login:bob@example.org", "jane.smith@agency.example", 0, &context);
+    learned(ALICE, "jane.smith@agency.example", 1);
+    learned(BOB, "tom@club.example", 1);
+    learned(BOB, "jane.smith@agency.example", 0);
 
     // Alice's contact is new for Bob, and his refusal shows nothing of
     // hers: no count, no name, no date she wrote to Jane.
@@ -612,7 +626,12 @@ fn each_login_is_judged_by_its_own_history_learned_as_mail_leaves() {
 
     // Alice is judged by her own: Jane familiar, Pat new; refused, and
     // what is refused is not learned.
-    let (code, text) = send(&alice, "alice@example.org", &[jane, pat], "<a2@example.org>");
+    let (code, text) = send(
+        &alice,
+        "alice@example.org",
+        &[jane, pat],
+        "<a2@example.org>",
+    );
     assert_eq!(code, 550, "{text}\n{}", context());
     assert!(
         text.contains("you have never written to pat@asiancup.example (nor to anyone at asiancup.example); the other recipients are familiar: Jane Smith <jane.smith@agency.example> (once)"),
@@ -622,15 +641,20 @@ fn each_login_is_judged_by_its_own_history_learned_as_mail_leaves() {
     // would have been too.
     let (code, text) = send(&alice, "alice@example.org", &[jane], "<a3@example.org>");
     assert_eq!(code, 250, "{text}\n{}", context());
-    wait_until_learned(&index, "login:alice@example.org", "jane.smith@agency.example", 2, &context);
-    wait_until_learned(&index, "login:alice@example.org", "pat@asiancup.example", 0, &context);
+    learned(ALICE, "jane.smith@agency.example", 2);
+    learned(ALICE, "pat@asiancup.example", 0);
 
     // Once a message to Pat has left, Pat is familiar: the next message to
     // Jane and Pat goes out without a new-recipient finding.
     let (code, text) = send(&alice, "alice@example.org", &[pat], "<a4@example.org>");
     assert_eq!(code, 250, "{text}\n{}", context());
-    wait_until_learned(&index, "login:alice@example.org", "pat@asiancup.example", 1, &context);
-    let (code, text) = send(&alice, "alice@example.org", &[jane, pat], "<a5@example.org>");
+    learned(ALICE, "pat@asiancup.example", 1);
+    let (code, text) = send(
+        &alice,
+        "alice@example.org",
+        &[jane, pat],
+        "<a5@example.org>",
+    );
     assert_eq!(code, 250, "{text}\n{}", context());
     assert!(sink.wait_for("<a5@example.org>").is_some(), "{}", context());
     let log = gateway.milter_log();
@@ -640,6 +664,9 @@ fn each_login_is_judged_by_its_own_history_learned_as_mail_leaves() {
         .unwrap_or_else(|| panic!("{log}"));
     assert!(!line.contains("new-recipient"), "{line}");
     // Nothing of any of it reached Bob's history.
-    wait_until_learned(&index, "login:bob@example.org", "pat@asiancup.example", 0, &context);
-    assert!(!log.contains("history:"), "nothing went wrong learning: {log}");
+    learned(BOB, "pat@asiancup.example", 0);
+    assert!(
+        !log.contains("history:"),
+        "nothing went wrong learning: {log}"
+    );
 }

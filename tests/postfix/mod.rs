@@ -494,27 +494,47 @@ pub fn sendmail_t(postfix: &Postfix, sender: &str, message: &str) -> std::proces
 /// Cyrus SASL's configuration for Postfix's smtpd in `dir` (Debian's
 /// Postfix reads `smtpd.conf` from `sasl/` beside main.cf, whatever
 /// `cyrus_sasl_config_path` says), with a sasldb (Berkeley DB, written with
-/// Perl's DB_File as tests/sendmail_mta.rs does) holding `logins` in the
+/// Perl's DB_File, see [`add_sasldb_user`]) holding `logins` in the
 /// realm example.org, readable by Postfix's smtpd.
 fn write_sasldb(dir: &Path, logins: &[(&str, &str)]) {
     std::fs::create_dir_all(dir).unwrap();
+    let database = write_sasl_conf(dir, "smtpd.conf");
+    for (user, password) in logins {
+        let out = add_sasldb_user(&database, user, "example.org", password);
+        assert!(out.as_ref().is_ok_and(|o| o.status.success()), "{out:?}");
+    }
+    run(Command::new("chown").arg("postfix").arg(&database));
+}
+
+/// Writes a SASL application's configuration `dir`/`name` (PLAIN, users
+/// in a sasldb beside it); the sasldb's path.
+pub fn write_sasl_conf(dir: &Path, name: &str) -> PathBuf {
     let database = dir.join("sasldb2");
     std::fs::write(
-        dir.join("smtpd.conf"),
+        dir.join(name),
         format!(
             "pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: {}\nmech_list: PLAIN\n",
             database.display()
         ),
     )
     .unwrap();
-    for (user, password) in logins {
-        run(Command::new("perl")
-            .args(["-MDB_File", "-MFcntl", "-e"])
-            .arg(r#"tie my %db, "DB_File", $ARGV[0], O_RDWR|O_CREAT, 0600, $DB_HASH or die "$ARGV[0]: $!"; $db{"$ARGV[1]\0example.org\0userPassword"} = $ARGV[2]"#)
-            .arg(&database)
-            .args([user, password]));
-    }
-    run(Command::new("chown").arg("postfix").arg(&database));
+    database
+}
+
+/// Adds `user` with `password` in `realm` to the sasldb (Berkeley DB)
+/// `database`, creating it, with Perl's DB_File.
+pub fn add_sasldb_user(
+    database: &Path,
+    user: &str,
+    realm: &str,
+    password: &str,
+) -> std::io::Result<std::process::Output> {
+    Command::new("perl")
+        .args(["-MDB_File", "-MFcntl", "-e"])
+        .arg(r#"tie my %db, "DB_File", $ARGV[0], O_RDWR|O_CREAT, 0600, $DB_HASH or die "$ARGV[0]: $!"; $db{"$ARGV[1]\0$ARGV[2]\0userPassword"} = $ARGV[3]"#)
+        .arg(database)
+        .args([user, realm, password])
+        .output()
 }
 
 /// `AUTH PLAIN`'s argument for `user` and `password` (base64 of
