@@ -20,7 +20,8 @@ mod scrape;
 use postfix::{
     GATEWAY_CONFIG, POSTFIX, Postfix, Sink, assert_cc_exposure_refused,
     assert_clean_goes_out_whole, available, cc_exposure, crlf, deliver, free_port, jane_to_herself,
-    sendmail_t, submit, submit_bcc_to_all_staff, to_all_staff, wait_for_port, without_received,
+    sendmail_t, submit, submit_as, submit_bcc_to_all_staff, to_all_staff, wait_for_port,
+    without_received,
 };
 use redis::{REDIS, Redis};
 
@@ -517,4 +518,155 @@ fn postfix_gateway_in_audit_mode_delivers_everything_unchanged() {
     // Nothing else is served.
     let (head, _) = scrape::http_get(metrics_port, "/");
     assert!(head.starts_with("HTTP/1.1 404 "), "{head}");
+}
+
+/// A message from `from` to `to` (each `Name <address>`), with its own
+/// Message-ID, as a mail client writes it.
+fn letter(from: &str, to: &[&str], id: &str) -> String {
+    crlf(&format!(
+        "From: {from}\nTo: {}\nSubject: Agenda\nMessage-ID: {id}\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nHello, the agenda for Thursday is below.\n",
+        to.join(", ")
+    ))
+}
+
+/// Waits (up to 30 s) until the index at `index` knows that `sender` (a
+/// history key) wrote to `address` `times` times: the gateway learns on a
+/// thread of its own, after the message has gone.
+fn wait_until_learned(
+    index: &Path,
+    sender: &str,
+    address: &str,
+    times: u64,
+    logs: &dyn Fn() -> String,
+) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let known = maillint::history::History::open_for_reading(index)
+            .unwrap()
+            .and_then(|h| h.for_sender(sender).known(address))
+            .map_or(0, |k| k.count);
+        if known == times {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{sender} wrote to {address} {known} times, not {times}\n{}",
+            logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn each_login_is_judged_by_its_own_history_learned_as_mail_leaves() {
+    if !available(POSTFIX, true) {
+        return;
+    }
+    let sink = Sink::start();
+    // Warnings refused, so that the reply shows what the sender is told;
+    // infos (external recipients, a new address at a known domain) pass.
+    let config = "[organization]\ndomains = [\"example.org\"]\n[history]\nindex = \"@ROOT@/history/history.sqlite\"\n[milter]\nwarning = \"reject\"\n";
+    let gateway = Postfix::start_with_logins(
+        Path::new(MAILLINT),
+        config,
+        &sink,
+        &[("alice", "pw-a"), ("bob", "pw-b")],
+    );
+    let index = gateway.root().join("history/history.sqlite");
+    let context = || gateway.logs();
+    // Postfix gives the login with the SASL realm.
+    const ALICE: &str = "login:alice@example.org";
+    const BOB: &str = "login:bob@example.org";
+    let learned = |sender: &str, address: &str, times: u64| {
+        wait_until_learned(&index, sender, address, times, &context);
+    };
+    let alice = postfix::plain("alice", "pw-a");
+    let bob = postfix::plain("bob", "pw-b");
+    let send = |login: &str, from: &str, to: &[&str], id: &str| {
+        let addresses: Vec<&str> = to
+            .iter()
+            .map(|t| {
+                t.rsplit_once('<')
+                    .map_or(*t, |(_, a)| a.trim_end_matches('>'))
+            })
+            .collect();
+        submit_as(
+            gateway.smtp_port,
+            Some(login),
+            from,
+            &addresses,
+            &letter(&format!("{from} <{from}>"), to, id),
+        )
+    };
+    let jane = "Jane Smith <jane.smith@agency.example>";
+    let tom = "Tom Jones <tom@club.example>";
+    let pat = "Pat Lee <pat@asiancup.example>";
+
+    // Alice writes to Jane, Bob to Tom: neither has a history yet, so
+    // nothing is new or familiar; each message leaves and is learned
+    // into its sender's own history, keyed by the login.
+    let (code, text) = send(&alice, "alice@example.org", &[jane], "<a1@example.org>");
+    assert_eq!(code, 250, "{text}\n{}", context());
+    let (code, text) = send(&bob, "bob@example.org", &[tom], "<b1@example.org>");
+    assert_eq!(code, 250, "{text}\n{}", context());
+    learned(ALICE, "jane.smith@agency.example", 1);
+    learned(BOB, "tom@club.example", 1);
+    learned(BOB, "jane.smith@agency.example", 0);
+
+    // Alice's contact is new for Bob, and his refusal shows nothing of
+    // hers: no count, no name, no date she wrote to Jane.
+    let (code, text) = send(&bob, "bob@example.org", &[tom, jane], "<b2@example.org>");
+    assert_eq!(code, 550, "{text}\n{}", context());
+    assert!(
+        text.contains("[new-recipient]: you have never written to jane.smith@agency.example (nor to anyone at agency.example); the other recipients are familiar: Tom Jones <tom@club.example> (once)"),
+        "{text}"
+    );
+    assert!(!text.contains("alice"), "{text}");
+    assert!(!text.contains("<jane.smith@agency.example> ("), "{text}");
+
+    // Alice is judged by her own: Jane familiar, Pat new; refused, and
+    // what is refused is not learned.
+    let (code, text) = send(
+        &alice,
+        "alice@example.org",
+        &[jane, pat],
+        "<a2@example.org>",
+    );
+    assert_eq!(code, 550, "{text}\n{}", context());
+    assert!(
+        text.contains("you have never written to pat@asiancup.example (nor to anyone at asiancup.example); the other recipients are familiar: Jane Smith <jane.smith@agency.example> (once)"),
+        "{text}"
+    );
+    // The writer learns in order: once this one is in, the refused one
+    // would have been too.
+    let (code, text) = send(&alice, "alice@example.org", &[jane], "<a3@example.org>");
+    assert_eq!(code, 250, "{text}\n{}", context());
+    learned(ALICE, "jane.smith@agency.example", 2);
+    learned(ALICE, "pat@asiancup.example", 0);
+
+    // Once a message to Pat has left, Pat is familiar: the next message to
+    // Jane and Pat goes out without a new-recipient finding.
+    let (code, text) = send(&alice, "alice@example.org", &[pat], "<a4@example.org>");
+    assert_eq!(code, 250, "{text}\n{}", context());
+    learned(ALICE, "pat@asiancup.example", 1);
+    let (code, text) = send(
+        &alice,
+        "alice@example.org",
+        &[jane, pat],
+        "<a5@example.org>",
+    );
+    assert_eq!(code, 250, "{text}\n{}", context());
+    assert!(sink.wait_for("<a5@example.org>").is_some(), "{}", context());
+    let log = gateway.milter_log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("message_id=\"<a5@example.org>\""))
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(!line.contains("new-recipient"), "{line}");
+    // Nothing of any of it reached Bob's history.
+    learned(BOB, "pat@asiancup.example", 0);
+    assert!(
+        !log.contains("history:"),
+        "nothing went wrong learning: {log}"
+    );
 }
