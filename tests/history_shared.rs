@@ -5,6 +5,9 @@
 //! started again goes on where it stopped; records kept while Redis is
 //! down arrive when it is back; a hashed index puts no address into
 //! Redis; forgetting reaches the other index and leaves nothing in Redis.
+//! And through two real Postfix servers, each with a `maillint milter` of
+//! its own and its own index: a message that left through one makes its
+//! recipient familiar on the other.
 //!
 //! Without redis-server a test says SKIPPED and passes locally; under
 //! CI=true that is a failure.
@@ -19,8 +22,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+mod postfix;
 mod redis;
+use postfix::{POSTFIX, Postfix, Sink, crlf, submit};
 use redis::{REDIS, Redis};
+
+const MAILLINT: &str = env!("CARGO_BIN_EXE_maillint");
 
 fn available() -> bool {
     if Path::new(REDIS).exists() {
@@ -447,4 +454,115 @@ fn the_background_threads_carry_records_between_gateways() {
         "{:?}",
         lines.lock().unwrap()
     );
+}
+
+/// Waits (up to 30 s) until the index at `index` knows that `sender`
+/// wrote to `address` `times` times: the gateways learn and share on
+/// threads of their own, after the message has gone.
+fn wait_until_known(
+    index: &Path,
+    (sender, address, times): (&str, &str, u64),
+    logs: &dyn Fn() -> String,
+) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let known = History::open_for_reading(index)
+            .unwrap()
+            .and_then(|h| h.for_sender(sender).known(address))
+            .map_or(0, |k| k.count);
+        if known == times {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{sender} wrote to {address} {known} times, not {times}, in {}\n{}",
+            index.display(),
+            logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_message_out_through_one_gateway_is_familiar_on_the_other() {
+    if !available() || !postfix::available(POSTFIX, true) {
+        return;
+    }
+    let redis = Redis::start();
+    // Warnings refused, so that the reply shows what the sender is told.
+    let config = format!(
+        "[organization]\ndomains = [\"example.org\"]\n[history]\nindex = \"@ROOT@/history/history.sqlite\"\nshared = \"{}\"\n[milter]\nwarning = \"reject\"\n",
+        redis.url()
+    );
+    let sink = Sink::start();
+    let one = Postfix::start(Path::new(MAILLINT), Some(&config), &sink);
+    let two = Postfix::start(Path::new(MAILLINT), Some(&config), &sink);
+    let context = || format!("server one:\n{}\nserver two:\n{}", one.logs(), two.logs());
+    let index = |server: &Postfix| server.root().join("history/history.sqlite");
+    let send = |server: &Postfix, to: &[&str], id: &str| {
+        let addresses: Vec<&str> = to
+            .iter()
+            .map(|t| {
+                t.rsplit_once('<')
+                    .map_or(*t, |(_, a)| a.trim_end_matches('>'))
+            })
+            .collect();
+        let message = crlf(&format!(
+            "From: Alice <alice@example.org>\nTo: {}\nSubject: Agenda\nMessage-ID: {id}\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nHello, the agenda for Thursday is below.\n",
+            to.join(", ")
+        ));
+        submit(server.smtp_port, "alice@example.org", &addresses, &message)
+    };
+    let jane = "Jane Smith <jane.smith@agency.example>";
+    let pat = "Pat Lee <pat@asiancup.example>";
+
+    // Alice writes to Jane through gateway one; gateway two learns it.
+    let (code, text) = send(&one, &[jane], "<a1@example.org>");
+    assert_eq!(code, 250, "{text}\n{}", context());
+    wait_until_known(
+        &index(&two),
+        ("alice@example.org", "jane.smith@agency.example", 1),
+        &context,
+    );
+
+    // Through two, Jane is familiar (from one's message) and Pat new.
+    let (code, text) = send(&two, &[jane, pat], "<a2@example.org>");
+    assert_eq!(code, 550, "{text}\n{}", context());
+    assert!(
+        text.contains("you have never written to pat@asiancup.example (nor to anyone at asiancup.example); the other recipients are familiar: Jane Smith <jane.smith@agency.example> (once)"),
+        "{text}"
+    );
+
+    // A message to Pat leaves through one: through two, Pat is familiar
+    // now, and the message to both goes out without a new-recipient finding.
+    let (code, text) = send(&one, &[pat], "<a3@example.org>");
+    assert_eq!(code, 250, "{text}\n{}", context());
+    wait_until_known(
+        &index(&two),
+        ("alice@example.org", "pat@asiancup.example", 1),
+        &context,
+    );
+    let (code, text) = send(&two, &[jane, pat], "<a4@example.org>");
+    assert_eq!(code, 250, "{text}\n{}", context());
+    assert!(sink.wait_for("<a4@example.org>").is_some(), "{}", context());
+    let log = two.milter_log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("message_id=\"<a4@example.org>\""))
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(!line.contains("new-recipient"), "{line}");
+    // And what two sent, one learned: each message once on each gateway
+    // (the refused one on neither).
+    for server in [&one, &two] {
+        for address in ["pat@asiancup.example", "jane.smith@agency.example"] {
+            wait_until_known(&index(server), ("alice@example.org", address, 2), &context);
+        }
+    }
+    for server in [&one, &two] {
+        let log = server.milter_log();
+        assert!(
+            !log.contains("history"),
+            "nothing went wrong sharing: {log}"
+        );
+    }
 }
