@@ -20,8 +20,8 @@ mod scrape;
 use postfix::{
     GATEWAY_CONFIG, POSTFIX, Postfix, Sink, assert_cc_exposure_refused,
     assert_clean_goes_out_whole, available, cc_exposure, crlf, deliver, free_port, jane_to_herself,
-    sendmail_t, submit, submit_as, submit_bcc_to_all_staff, to_all_staff, wait_for_port,
-    without_received,
+    sendmail_t, submit, submit_bcc_to_all_staff, submit_letter, to_all_staff, wait_for_port,
+    wait_until_learned, without_received,
 };
 use redis::{REDIS, Redis};
 
@@ -520,43 +520,6 @@ fn postfix_gateway_in_audit_mode_delivers_everything_unchanged() {
     assert!(head.starts_with("HTTP/1.1 404 "), "{head}");
 }
 
-/// A message from `from` to `to` (each `Name <address>`), with its own
-/// Message-ID, as a mail client writes it.
-fn letter(from: &str, to: &[&str], id: &str) -> String {
-    crlf(&format!(
-        "From: {from}\nTo: {}\nSubject: Agenda\nMessage-ID: {id}\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nHello, the agenda for Thursday is below.\n",
-        to.join(", ")
-    ))
-}
-
-/// Waits (up to 30 s) until the index at `index` knows that `sender` (a
-/// history key) wrote to `address` `times` times: the gateway learns on a
-/// thread of its own, after the message has gone.
-fn wait_until_learned(
-    index: &Path,
-    sender: &str,
-    address: &str,
-    times: u64,
-    logs: &dyn Fn() -> String,
-) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let known = maillint::history::History::open_for_reading(index)
-            .unwrap()
-            .and_then(|h| h.for_sender(sender).known(address))
-            .map_or(0, |k| k.count);
-        if known == times {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{sender} wrote to {address} {known} times, not {times}\n{}",
-            logs()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn each_login_is_judged_by_its_own_history_learned_as_mail_leaves() {
     if !available(POSTFIX, true) {
@@ -583,20 +546,7 @@ fn each_login_is_judged_by_its_own_history_learned_as_mail_leaves() {
     let alice = postfix::plain("alice", "pw-a");
     let bob = postfix::plain("bob", "pw-b");
     let send = |login: &str, from: &str, to: &[&str], id: &str| {
-        let addresses: Vec<&str> = to
-            .iter()
-            .map(|t| {
-                t.rsplit_once('<')
-                    .map_or(*t, |(_, a)| a.trim_end_matches('>'))
-            })
-            .collect();
-        submit_as(
-            gateway.smtp_port,
-            Some(login),
-            from,
-            &addresses,
-            &letter(&format!("{from} <{from}>"), to, id),
-        )
+        submit_letter(gateway.smtp_port, Some(login), from, to, id)
     };
     let jane = "Jane Smith <jane.smith@agency.example>";
     let tom = "Tom Jones <tom@club.example>";
@@ -657,14 +607,11 @@ fn each_login_is_judged_by_its_own_history_learned_as_mail_leaves() {
     );
     assert_eq!(code, 250, "{text}\n{}", context());
     assert!(sink.wait_for("<a5@example.org>").is_some(), "{}", context());
-    let log = gateway.milter_log();
-    let line = log
-        .lines()
-        .find(|l| l.contains("message_id=\"<a5@example.org>\""))
-        .unwrap_or_else(|| panic!("{log}"));
+    let line = gateway.milter_log_line("<a5@example.org>");
     assert!(!line.contains("new-recipient"), "{line}");
     // Nothing of any of it reached Bob's history.
     learned(BOB, "pat@asiancup.example", 0);
+    let log = gateway.milter_log();
     assert!(
         !log.contains("history:"),
         "nothing went wrong learning: {log}"

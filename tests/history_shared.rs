@@ -24,22 +24,28 @@ use std::time::{Duration, Instant, SystemTime};
 
 mod postfix;
 mod redis;
-use postfix::{POSTFIX, Postfix, Sink, crlf, submit};
-use redis::{REDIS, Redis};
+use postfix::{POSTFIX, Postfix, Sink, submit_letter, wait_until_learned};
+use redis::{Redis, available};
 
 const MAILLINT: &str = env!("CARGO_BIN_EXE_maillint");
 
-fn available() -> bool {
-    if Path::new(REDIS).exists() {
-        return true;
+/// A redis-server of the test's own and a directory for the indexes;
+/// `None` (the test skipped) without redis-server.
+fn start() -> Option<(Redis, tempfile::TempDir)> {
+    available().then(|| (Redis::start(), tempfile::tempdir().unwrap()))
+}
+
+/// `f`'s answer once Redis answers it (a Redis that failed is left alone
+/// for a second), within 20 s.
+fn once_answered<T>(f: impl Fn() -> Result<T, String>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match f() {
+            Ok(answer) => return answer,
+            Err(e) => assert!(Instant::now() < deadline, "Redis never answered again: {e}"),
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
-    let why = format!("{REDIS} is not installed (.ci/run installs it)");
-    assert!(
-        !std::env::var("CI").is_ok_and(|v| v == "true"),
-        "{why}; CI runs these tests"
-    );
-    eprintln!("SKIPPED: {why}");
-    false
 }
 
 const KEY: [u8; 16] = *b"0123456789abcdef";
@@ -138,11 +144,9 @@ fn stream_length(redis: &Redis) -> u64 {
 
 #[test]
 fn a_message_learned_on_one_gateway_is_learned_on_the_other_once() {
-    if !available() {
+    let Some((redis, dir)) = start() else {
         return;
-    }
-    let redis = Redis::start();
-    let dir = tempfile::tempdir().unwrap();
+    };
     let (one, two) = (
         Gateway::new(dir.path(), "one", &redis, None),
         Gateway::new(dir.path(), "two", &redis, None),
@@ -171,11 +175,9 @@ fn a_message_learned_on_one_gateway_is_learned_on_the_other_once() {
 
 #[test]
 fn a_reader_started_again_goes_on_where_it_stopped() {
-    if !available() {
+    let Some((redis, dir)) = start() else {
         return;
-    }
-    let redis = Redis::start();
-    let dir = tempfile::tempdir().unwrap();
+    };
     let one = Gateway::new(dir.path(), "one", &redis, None);
     let two = Gateway::new(dir.path(), "two", &redis, None);
     for n in 1..=3 {
@@ -204,11 +206,9 @@ fn a_reader_started_again_goes_on_where_it_stopped() {
 
 #[test]
 fn records_kept_while_redis_is_down_arrive_when_it_is_back() {
-    if !available() {
+    let Some((mut redis, dir)) = start() else {
         return;
-    }
-    let mut redis = Redis::start();
-    let dir = tempfile::tempdir().unwrap();
+    };
     let one = Gateway::new(dir.path(), "one", &redis, None);
     let two = Gateway::new(dir.path(), "two", &redis, None);
     one.send("alice@example.org", "before@agency.example", 1);
@@ -224,32 +224,18 @@ fn records_kept_while_redis_is_down_arrive_when_it_is_back() {
     assert!(two.sharing.pull(&two.history, None).is_err());
     redis.restart();
     // A Redis that failed is left alone for a second: try until it answers.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while one.sharing.flush().is_err() {
-        assert!(Instant::now() < deadline, "Redis never answered again");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    once_answered(|| one.sharing.flush());
     assert_eq!(one.sharing.waiting(), 0);
-    let applied = loop {
-        match two.sharing.pull(&two.history, None) {
-            Ok(applied) => break applied,
-            Err(_) => {
-                assert!(Instant::now() < deadline, "Redis never answered again");
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        }
-    };
+    let applied = once_answered(|| two.sharing.pull(&two.history, None));
     assert_eq!(applied.learned, 2);
     assert_eq!(two.count("alice@example.org", "during2@agency.example"), 1);
 }
 
 #[test]
 fn a_full_queue_drops_its_oldest_records() {
-    if !available() {
+    let Some((mut redis, dir)) = start() else {
         return;
-    }
-    let mut redis = Redis::start();
-    let dir = tempfile::tempdir().unwrap();
+    };
     let settings = HistoryConfig {
         shared_backlog: Some(2),
         ..settings(&redis)
@@ -263,11 +249,7 @@ fn a_full_queue_drops_its_oldest_records() {
     assert_eq!(one.sharing.waiting(), 2);
     assert_eq!(one.sharing.take_dropped(), 1);
     redis.restart();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while one.sharing.flush().is_err() {
-        assert!(Instant::now() < deadline, "Redis never answered again");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    once_answered(|| one.sharing.flush());
     two.sharing.pull(&two.history, None).unwrap();
     assert_eq!(two.count("alice@example.org", "p1@agency.example"), 0);
     assert_eq!(two.count("alice@example.org", "p3@agency.example"), 1);
@@ -275,11 +257,9 @@ fn a_full_queue_drops_its_oldest_records() {
 
 #[test]
 fn a_hashed_history_puts_no_address_or_name_into_redis() {
-    if !available() {
+    let Some((redis, dir)) = start() else {
         return;
-    }
-    let redis = Redis::start();
-    let dir = tempfile::tempdir().unwrap();
+    };
     let one = Gateway::new(dir.path(), "one", &redis, Some(KEY));
     let two = Gateway::new(dir.path(), "two", &redis, Some(KEY));
     let clear = Gateway::new(dir.path(), "clear", &redis, None);
@@ -329,11 +309,9 @@ fn file_text(path: &Path) -> String {
 
 #[test]
 fn forgetting_reaches_the_other_gateway_and_leaves_nothing_in_redis() {
-    if !available() {
+    let Some((redis, dir)) = start() else {
         return;
-    }
-    let redis = Redis::start();
-    let dir = tempfile::tempdir().unwrap();
+    };
     let one = Gateway::new(dir.path(), "one", &redis, Some(KEY));
     let two = Gateway::new(dir.path(), "two", &redis, Some(KEY));
     one.send("alice@example.org", "jane@agency.example", 1);
@@ -374,11 +352,9 @@ fn forgetting_reaches_the_other_gateway_and_leaves_nothing_in_redis() {
 
 #[test]
 fn a_gateway_away_for_longer_than_redis_keeps_records_knows_it() {
-    if !available() {
+    let Some((redis, dir)) = start() else {
         return;
-    }
-    let redis = Redis::start();
-    let dir = tempfile::tempdir().unwrap();
+    };
     let settings = HistoryConfig {
         shared_max_records: Some(2),
         ..settings(&redis)
@@ -408,11 +384,9 @@ fn a_gateway_away_for_longer_than_redis_keeps_records_knows_it() {
 
 #[test]
 fn the_background_threads_carry_records_between_gateways() {
-    if !available() {
+    let Some((redis, dir)) = start() else {
         return;
-    }
-    let redis = Redis::start();
-    let dir = tempfile::tempdir().unwrap();
+    };
     let one = Gateway::new(dir.path(), "one", &redis, None);
     let two = Gateway::new(dir.path(), "two", &redis, None);
     let lines = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
@@ -456,39 +430,14 @@ fn the_background_threads_carry_records_between_gateways() {
     );
 }
 
-/// Waits (up to 30 s) until the index at `index` knows that `sender`
-/// wrote to `address` `times` times: the gateways learn and share on
-/// threads of their own, after the message has gone.
-fn wait_until_known(
-    index: &Path,
-    (sender, address, times): (&str, &str, u64),
-    logs: &dyn Fn() -> String,
-) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let known = History::open_for_reading(index)
-            .unwrap()
-            .and_then(|h| h.for_sender(sender).known(address))
-            .map_or(0, |k| k.count);
-        if known == times {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{sender} wrote to {address} {known} times, not {times}, in {}\n{}",
-            index.display(),
-            logs()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn a_message_out_through_one_gateway_is_familiar_on_the_other() {
-    if !available() || !postfix::available(POSTFIX, true) {
+    if !postfix::available(POSTFIX, true) {
         return;
     }
-    let redis = Redis::start();
+    let Some((redis, _dir)) = start() else {
+        return;
+    };
     // Warnings refused, so that the reply shows what the sender is told.
     let config = format!(
         "[organization]\ndomains = [\"example.org\"]\n[history]\nindex = \"@ROOT@/history/history.sqlite\"\nshared = \"{}\"\n[milter]\nwarning = \"reject\"\n",
@@ -500,18 +449,7 @@ fn a_message_out_through_one_gateway_is_familiar_on_the_other() {
     let context = || format!("server one:\n{}\nserver two:\n{}", one.logs(), two.logs());
     let index = |server: &Postfix| server.root().join("history/history.sqlite");
     let send = |server: &Postfix, to: &[&str], id: &str| {
-        let addresses: Vec<&str> = to
-            .iter()
-            .map(|t| {
-                t.rsplit_once('<')
-                    .map_or(*t, |(_, a)| a.trim_end_matches('>'))
-            })
-            .collect();
-        let message = crlf(&format!(
-            "From: Alice <alice@example.org>\nTo: {}\nSubject: Agenda\nMessage-ID: {id}\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nHello, the agenda for Thursday is below.\n",
-            to.join(", ")
-        ));
-        submit(server.smtp_port, "alice@example.org", &addresses, &message)
+        submit_letter(server.smtp_port, None, "alice@example.org", to, id)
     };
     let jane = "Jane Smith <jane.smith@agency.example>";
     let pat = "Pat Lee <pat@asiancup.example>";
@@ -519,9 +457,11 @@ fn a_message_out_through_one_gateway_is_familiar_on_the_other() {
     // Alice writes to Jane through gateway one; gateway two learns it.
     let (code, text) = send(&one, &[jane], "<a1@example.org>");
     assert_eq!(code, 250, "{text}\n{}", context());
-    wait_until_known(
+    wait_until_learned(
         &index(&two),
-        ("alice@example.org", "jane.smith@agency.example", 1),
+        "alice@example.org",
+        "jane.smith@agency.example",
+        1,
         &context,
     );
 
@@ -537,25 +477,23 @@ fn a_message_out_through_one_gateway_is_familiar_on_the_other() {
     // now, and the message to both goes out without a new-recipient finding.
     let (code, text) = send(&one, &[pat], "<a3@example.org>");
     assert_eq!(code, 250, "{text}\n{}", context());
-    wait_until_known(
+    wait_until_learned(
         &index(&two),
-        ("alice@example.org", "pat@asiancup.example", 1),
+        "alice@example.org",
+        "pat@asiancup.example",
+        1,
         &context,
     );
     let (code, text) = send(&two, &[jane, pat], "<a4@example.org>");
     assert_eq!(code, 250, "{text}\n{}", context());
     assert!(sink.wait_for("<a4@example.org>").is_some(), "{}", context());
-    let log = two.milter_log();
-    let line = log
-        .lines()
-        .find(|l| l.contains("message_id=\"<a4@example.org>\""))
-        .unwrap_or_else(|| panic!("{log}"));
+    let line = two.milter_log_line("<a4@example.org>");
     assert!(!line.contains("new-recipient"), "{line}");
     // And what two sent, one learned: each message once on each gateway
     // (the refused one on neither).
     for server in [&one, &two] {
         for address in ["pat@asiancup.example", "jane.smith@agency.example"] {
-            wait_until_known(&index(server), ("alice@example.org", address, 2), &context);
+            wait_until_learned(&index(server), "alice@example.org", address, 2, &context);
         }
     }
     for server in [&one, &two] {

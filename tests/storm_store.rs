@@ -13,25 +13,11 @@
 use maillint::config::StormConfig;
 use maillint::message::{Message, parse_rfc5322};
 use maillint::milter::storm::{Storm, Verdict};
-use std::path::Path;
 
 mod mta;
 mod redis;
 use mta::{Mta, POSTFIX_FLAGS};
-use redis::{Mode, Proxy, REDIS, Redis};
-
-fn available() -> bool {
-    if Path::new(REDIS).exists() {
-        return true;
-    }
-    let why = format!("{REDIS} is not installed (.ci/run installs it)");
-    assert!(
-        !std::env::var("CI").is_ok_and(|v| v == "true"),
-        "{why}; CI runs these tests"
-    );
-    eprintln!("SKIPPED: {why}");
-    false
-}
+use redis::{Mode, Proxy, Redis, available};
 
 fn storm(url: &str, prefix: &str, timeout_ms: u64) -> Storm {
     Storm::new(StormConfig {

@@ -358,6 +358,16 @@ postlog unix-dgram n - n - 1 postlogd
         std::fs::read_to_string(self.dir.path().join("milter.log")).unwrap_or_default()
     }
 
+    /// The milter log's line for the message with this Message-ID.
+    pub fn milter_log_line(&self, message_id: &str) -> String {
+        let log = self.milter_log();
+        let needle = format!("message_id=\"{message_id}\"");
+        log.lines()
+            .find(|l| l.contains(&needle))
+            .unwrap_or_else(|| panic!("no line for {message_id}:\n{log}"))
+            .to_string()
+    }
+
     pub fn maillog(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("maillog")).unwrap_or_default()
     }
@@ -818,4 +828,56 @@ pub fn is_root() -> bool {
 /// `text` with CRLF line ends, as SMTP carries it.
 pub fn crlf(text: &str) -> String {
     text.replace("\r\n", "\n").replace('\n', "\r\n")
+}
+
+/// Waits (up to 30 s) until the index at `index` knows that `sender` (a
+/// history key) wrote to `address` `times` times: the gateway learns on a
+/// thread of its own, after the message has gone.
+pub fn wait_until_learned(
+    index: &Path,
+    sender: &str,
+    address: &str,
+    times: u64,
+    logs: &dyn Fn() -> String,
+) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let known = maillint::history::History::open_for_reading(index)
+            .unwrap()
+            .and_then(|h| h.for_sender(sender).known(address))
+            .map_or(0, |k| k.count);
+        if known == times {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{sender} wrote to {address} {known} times, not {times}\n{}",
+            logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Submits a letter from `from` (an address) to `to` (each `Name
+/// <address>`), with its own Message-ID, as a mail client writes it,
+/// logged in as `login` when given; the code and text of the reply.
+pub fn submit_letter(
+    port: u16,
+    login: Option<&str>,
+    from: &str,
+    to: &[&str],
+    id: &str,
+) -> (u16, String) {
+    let addresses: Vec<&str> = to
+        .iter()
+        .map(|t| {
+            t.rsplit_once('<')
+                .map_or(*t, |(_, a)| a.trim_end_matches('>'))
+        })
+        .collect();
+    let letter = crlf(&format!(
+        "From: {from} <{from}>\nTo: {}\nSubject: Agenda\nMessage-ID: {id}\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nHello, the agenda for Thursday is below.\n",
+        to.join(", ")
+    ));
+    submit_as(port, login, from, &addresses, &letter)
 }
