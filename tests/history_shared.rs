@@ -504,3 +504,57 @@ fn a_message_out_through_one_gateway_is_familiar_on_the_other() {
         );
     }
 }
+
+#[test]
+fn maillint_learn_forget_reaches_the_other_gateways() {
+    let Some((mut redis, dir)) = start() else {
+        return;
+    };
+    let one = Gateway::new(dir.path(), "one", &redis, None);
+    let two = Gateway::new(dir.path(), "two", &redis, None);
+    one.send("alice@example.org", "jane@agency.example", 1);
+    one.sharing.flush().unwrap();
+    two.sharing.pull(&two.history, None).unwrap();
+    let config = dir.path().join("maillint.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[history]\nshared = \"{}\"\nshared_key_prefix = \"test:history:\"\n",
+            redis.url()
+        ),
+    )
+    .unwrap();
+    let forget = |address: &str| {
+        std::process::Command::new(MAILLINT)
+            .arg("learn")
+            .arg("--config")
+            .arg(&config)
+            .arg("--index")
+            .arg(&one.index)
+            .args(["--forget", address])
+            .output()
+            .unwrap()
+    };
+    let out = forget("jane@agency.example");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        said,
+        "forgot jane@agency.example\nthe other gateways sharing the history forget it too; 1 record that named it was deleted from Redis\n"
+    );
+    assert_eq!(two.sharing.pull(&two.history, None).unwrap().forgotten, 1);
+    assert_eq!(two.count("alice@example.org", "jane@agency.example"), 0);
+    // Without Redis the command says the other gateways did not hear it.
+    redis.stop();
+    let out = forget("tom@club.example");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("forgotten in this index only; run it again when Redis answers"),
+        "{err}"
+    );
+}
