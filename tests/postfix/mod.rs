@@ -833,6 +833,7 @@ pub fn crlf(text: &str) -> String {
 /// Waits (up to 30 s) until the index at `index` knows that `sender` (a
 /// history key) wrote to `address` `times` times: the gateway learns on a
 /// thread of its own, after the message has gone.
+#[cfg(feature = "history")]
 pub fn wait_until_learned(
     index: &Path,
     sender: &str,
