@@ -454,7 +454,12 @@ impl History {
     /// (see [`History::for_sender`]). `id` names the message when it has no
     /// Message-ID (a gateway's queue id), so that it is learned once.
     /// Reads nothing from the index.
-    pub fn record(&self, message: &Message, id: impl FnOnce() -> String, sent: SystemTime) -> Record {
+    pub fn record(
+        &self,
+        message: &Message,
+        id: impl FnOnce() -> String,
+        sent: SystemTime,
+    ) -> Record {
         Record(Sent::of(message, self.owner.clone(), id, unix_time(sent)).stored_by(self))
     }
 }
