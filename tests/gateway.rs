@@ -617,3 +617,85 @@ fn each_login_is_judged_by_its_own_history_learned_as_mail_leaves() {
         "nothing went wrong learning: {log}"
     );
 }
+
+#[test]
+fn a_message_held_for_confirmation_is_learned_when_released_not_when_discarded() {
+    if !available(POSTFIX, true) {
+        return;
+    }
+    let sink = Sink::start();
+    // Warnings held for the sender's confirmation; released here through
+    // the library, as `maillint web` releases them.
+    let config = r#"
+[organization]
+domains = ["example.org"]
+[history]
+index = "@ROOT@/history/history.sqlite"
+[milter]
+warning = "confirm"
+[hold]
+store = "@ROOT@/held.sqlite"
+secret_file = "@ROOT@/secret"
+url = "http://127.0.0.1:9/maillint"
+release_commands = [["/usr/sbin/postsuper", "-c", "@ROOT@/conf", "-H", "{id}"], ["/usr/sbin/postqueue", "-c", "@ROOT@/conf", "-i", "{id}"]]
+discard_commands = [["/usr/sbin/postsuper", "-c", "@ROOT@/conf", "-d", "{id}"]]
+"#;
+    let gateway =
+        Postfix::start_with_logins(Path::new(MAILLINT), config, &sink, &[("alice", "pw-a")]);
+    let root = gateway.root();
+    let index = root.join("history/history.sqlite");
+    let context = || gateway.logs();
+    const ALICE: &str = "login:alice@example.org";
+    let alice = postfix::plain("alice", "pw-a");
+    // Two messages to the all-staff list (a warning: held), one also to
+    // Dan, one also to Eve.
+    for (id, other) in [
+        ("<dan@example.org>", "dan@partner.example"),
+        ("<eve@example.org>", "eve@partner.example"),
+    ] {
+        let message = to_all_staff()
+            .replace("To: ", &format!("Cc: {other}\r\nTo: "))
+            .replace("<held@example.org>", id);
+        let (code, text) = submit_as(
+            gateway.smtp_port,
+            Some(&alice),
+            "jane@example.org",
+            &["all-staff@example.org", other],
+            &message,
+        );
+        assert_eq!(code, 250, "{text}\n{}", context());
+    }
+    assert_eq!(gateway.held().len(), 2, "{}", context());
+    let settings = maillint::config::Config::load(&root.join("maillint.toml"))
+        .unwrap()
+        .hold;
+    let holder = maillint::hold::Holder::new(settings).unwrap();
+    let held = holder.store().list(Some("held"), 10).unwrap();
+    assert_eq!(held.len(), 2);
+    let with = |address: &str| {
+        held.iter()
+            .find(|h| h.recipients.iter().any(|r| r == address))
+            .unwrap()
+            .id
+    };
+    let admin = maillint::hold::Actor::Admin("ann".into());
+    let now = maillint::hold::now();
+    // Eve's discarded, then Dan's released: the milter settles both in
+    // the same look at the store.
+    let outcome = holder.discard(with("eve@partner.example"), &admin, "not needed", now);
+    assert_eq!(outcome, maillint::hold::Outcome::Done, "{}", context());
+    let outcome = holder.release(with("dan@partner.example"), &admin, "fine", now);
+    assert_eq!(outcome, maillint::hold::Outcome::Done, "{}", context());
+    assert!(
+        sink.wait_for("<dan@example.org>").is_some(),
+        "{}",
+        context()
+    );
+    wait_until_learned(&index, ALICE, "dan@partner.example", 1, &context);
+    wait_until_learned(&index, ALICE, "all-staff@example.org", 1, &context);
+    wait_until_learned(&index, ALICE, "eve@partner.example", 0, &context);
+    let waiting = std::fs::read_dir(root.join("history/history.sqlite.held"))
+        .unwrap()
+        .count();
+    assert_eq!(waiting, 0, "{}", context());
+}

@@ -465,4 +465,105 @@ mod tests {
         assert_eq!(knows(&f, "login:alice", "kim@school.example"), 0);
         assert!(history::held_waiting(&f.writer.history).is_empty());
     }
+
+    /// Sends a message from the login `alice` to `to` through a session of
+    /// `gateway`, as an MTA does; the answer at end of message.
+    fn send(
+        gateway: &super::super::Gateway,
+        to: &str,
+        id: &str,
+    ) -> Vec<super::super::protocol::Reply> {
+        use super::super::protocol::Command;
+        use super::super::session::{Session, Step};
+        let mut session = Session::new(gateway, false);
+        let mut last = Vec::new();
+        let header = |name: &str, value: &str| Command::Header {
+            name: name.into(),
+            value: value.as_bytes().to_vec(),
+        };
+        for command in [
+            Command::Negotiate {
+                version: 6,
+                actions: 0x1ff,
+                flags: 0,
+            },
+            Command::Macros {
+                stage: b'M',
+                pairs: vec![
+                    ("{auth_authen}".into(), "alice".into()),
+                    ("i".into(), "4ABC".into()),
+                ],
+            },
+            Command::Mail(vec!["<alice@example.org>".into()]),
+            Command::Rcpt(vec![format!("<{to}>")]),
+            header("From", " Alice <alice@example.org>"),
+            header("To", &format!(" {to}")),
+            header("Subject", " Open enrolment"),
+            header("Message-ID", &format!(" {id}")),
+            Command::EndOfHeaders,
+            Command::EndOfMessage(b"Open enrolment closes on Friday.\r\n".to_vec()),
+        ] {
+            if let Step::Send(replies) = session.handle(command) {
+                last = replies;
+            }
+        }
+        last
+    }
+
+    /// Waits (up to 10 s) until `login:alice`'s history at `index` has
+    /// `times` messages to `address`.
+    fn wait_for(index: &std::path::Path, address: &str, times: u64) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let known = History::open_for_reading(index)
+                .unwrap()
+                .and_then(|h| h.for_sender("login:alice").known(address))
+                .map_or(0, |k| k.count);
+            if known == times {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{known} messages to {address}, not {times}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn what_is_refused_is_not_learned_and_what_audit_lets_out_is() {
+        use super::super::protocol::Reply;
+        for audit in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let index = dir.path().join("history.sqlite");
+            let mode = if audit { "mode = \"audit\"\n" } else { "" };
+            let config = Config::parse(
+                &format!(
+                    "[organization]\ndomains = [\"example.org\"]\n[history]\nindex = \"{}\"\n[milter]\nwarning = \"reject\"\n{mode}",
+                    index.display()
+                ),
+                "maillint.toml",
+            )
+            .unwrap();
+            let gateway =
+                super::super::Gateway::with_log(config, Log::new(Box::new(std::io::sink())))
+                    .unwrap();
+            // A list that reaches everyone: a warning, refused unless audited.
+            let replies = send(&gateway, "all-staff@example.org", "<list@example.org>");
+            assert_eq!(
+                matches!(replies.last(), Some(Reply::ReplyCode(code)) if code.starts_with("550")),
+                !audit,
+                "{replies:?}"
+            );
+            // The writer learns in order: once this one is in, the first
+            // would have been too.
+            let replies = send(&gateway, "bob@partner.example", "<bob@example.org>");
+            assert!(
+                matches!(replies.last(), Some(Reply::Continue)),
+                "{replies:?}"
+            );
+            wait_for(&index, "bob@partner.example", 1);
+            wait_for(&index, "all-staff@example.org", u64::from(audit));
+        }
+    }
 }
