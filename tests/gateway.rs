@@ -20,8 +20,8 @@ mod scrape;
 use postfix::{
     GATEWAY_CONFIG, POSTFIX, Postfix, Sink, assert_cc_exposure_refused,
     assert_clean_goes_out_whole, available, cc_exposure, crlf, deliver, free_port, jane_to_herself,
-    sendmail_t, submit, submit_bcc_to_all_staff, submit_letter, to_all_staff, wait_for_port,
-    wait_until_learned, without_received,
+    sendmail_t, submit, submit_as, submit_bcc_to_all_staff, submit_letter, to_all_staff,
+    wait_for_port, wait_until_learned, without_received,
 };
 use redis::{REDIS, Redis};
 
