@@ -21,7 +21,7 @@ mod mta;
 #[path = "../tests/postfix/mod.rs"]
 mod postfix;
 
-use load::{CLIENTS, CONFIG, from_clients, percentile, send, status, text};
+use load::{CLIENTS, CONFIG, cpu_seconds, from_clients, percentile, send, status, text};
 use mta::{Mta, POSTFIX_FLAGS};
 use postfix::{Postfix, Sink};
 use std::path::Path;
@@ -75,28 +75,6 @@ fn milter_alone(port: u16, count: usize) -> f64 {
 /// Resident memory of a process in KB, and its threads.
 fn rss_kb(pid: u32) -> (u64, u64) {
     (status(pid, "VmRSS:"), status(pid, "Threads:"))
-}
-
-/// CPU time a process has used (user and system), in seconds.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    // The fields after the command name, which is in parentheses.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .unwrap()
-        .1
-        .split_whitespace()
-        .collect();
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    let per_second = std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .unwrap();
-    ticks as f64
-        / String::from_utf8_lossy(&per_second.stdout)
-            .trim()
-            .parse::<f64>()
-            .unwrap()
 }
 
 fn main() {

@@ -122,6 +122,43 @@ pub struct HistoryConfig {
     /// keeps addresses and names only as keyed hashes. Relative to the
     /// configuration file's directory.
     pub hash_key_file: Option<PathBuf>,
+    /// `redis://HOST:PORT`: gateways that name the same Redis (and key
+    /// prefix) send each other what they learn and forget; each keeps
+    /// and reads its own index. Every one of them needs the same
+    /// `hash_key_file` (or none).
+    pub shared: Option<String>,
+    /// Start of the keys in Redis (default `maillint:history:`).
+    pub shared_key_prefix: Option<String>,
+    /// Milliseconds one call to Redis may take (default 500); no message
+    /// waits for it.
+    pub shared_timeout_ms: Option<u64>,
+    /// Records the store keeps at most, the oldest dropped first (default
+    /// 1,000,000): a gateway away for longer than they span is seeded again
+    /// with `maillint learn`.
+    pub shared_max_records: Option<u64>,
+    /// Records a gateway keeps for the store while it cannot be reached,
+    /// at most (default 100,000, about 30 MB); past it the oldest go.
+    pub shared_backlog: Option<usize>,
+}
+
+impl HistoryConfig {
+    pub fn shared_key_prefix(&self) -> &str {
+        self.shared_key_prefix
+            .as_deref()
+            .unwrap_or("maillint:history:")
+    }
+
+    pub fn shared_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.shared_timeout_ms.unwrap_or(500).max(1))
+    }
+
+    pub fn shared_max_records(&self) -> u64 {
+        self.shared_max_records.unwrap_or(1_000_000).max(1)
+    }
+
+    pub fn shared_backlog(&self) -> usize {
+        self.shared_backlog.unwrap_or(100_000)
+    }
 }
 
 /// `[bulk]`: when every message counts as bulk mail.
@@ -893,6 +930,11 @@ pub fn starter(domain: Option<&str>) -> Result<String, String> {
 # learn_on_send = true   # maillint sendmail learns from what it passes on
 # retention_days = 730   # forget whom you last wrote to more than two years ago
 # hash_key_file = "/etc/maillint/history.key"   # keep addresses and names only as keyed hashes
+# shared = "redis://10.0.0.5:6379"   # gateways share what they learn and forget
+# shared_key_prefix = "maillint:history:"
+# shared_timeout_ms = 500
+# shared_max_records = 1000000   # kept in Redis for a gateway that was away
+# shared_backlog = 100000        # kept here while Redis cannot be reached
 "#
     ))
 }

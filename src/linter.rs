@@ -196,7 +196,9 @@ impl Linter {
     /// where each sender is judged by their own history only: `sender` is
     /// the sender's key ([`history::sender_key`]: the SMTP login, else the
     /// envelope sender), and the history rules see nothing any other sender
-    /// sent.
+    /// sent. An empty key (the null sender, not logged in) is no one's:
+    /// the history rules see no history at all, never the personal one
+    /// that the empty key holds in a personal index.
     pub fn check_for_sender<'m>(
         &'m self,
         message: &'m Message,
@@ -204,7 +206,11 @@ impl Linter {
     ) -> (Vec<Finding>, Audience<'m>) {
         #[cfg(feature = "history")]
         {
-            let view = self.history.as_ref().map(|h| h.for_sender(sender));
+            let view = self
+                .history
+                .as_ref()
+                .filter(|_| !sender.is_empty())
+                .map(|h| h.for_sender(sender));
             self.check_judged_by(message, view.as_ref().map(|h| h as &dyn Recall))
         }
         // Without the feature there is no history to take a view of.
@@ -434,6 +440,40 @@ mod tests {
         let alices = slip("alice@example.org");
         let (findings, _) = linter.check_for_sender(&alices, "login:alice");
         assert!(mentions_jane(&findings), "{findings:?}");
+    }
+
+    #[cfg(feature = "history")]
+    #[test]
+    fn the_null_sender_is_judged_by_no_history_not_the_personal_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        let personal = History::create(&path).unwrap();
+        learn_n(&personal, 30, |_| {
+            "From: me@example.org\nTo: Jane Smith <jane.smith@agency.example>\n".to_string()
+        });
+        drop(personal);
+        let mut config = Config::default();
+        config.history.index = Some(path);
+        let linter = Linter::new(config, &Selection::default()).unwrap();
+        let bounce = parse_rfc5322(
+            b"From: MAILER-DAEMON@example.org\nTo: Jane Smith <jane.smith@asiancup.example>\n\nx\n",
+            1,
+        )
+        .unwrap();
+        assert!(
+            linter
+                .check(&bounce)
+                .iter()
+                .any(|f| f.message.contains("jane.smith@agency.example")),
+            "the personal history knows her"
+        );
+        let key = history::sender_key(None, "<>");
+        assert_eq!(key, "");
+        let (findings, _) = linter.check_for_sender(&bounce, &key);
+        assert!(
+            findings.iter().all(|f| !f.message.contains("agency")),
+            "{findings:?}"
+        );
     }
 
     #[cfg(feature = "history")]

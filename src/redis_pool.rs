@@ -1,6 +1,7 @@
 //! Connections to a Redis server shared by several gateways, each call
-//! bounded in time: what the storm counters (`[storm] store`) and the
-//! shared index of held mail (`[hold] shared`) both ask of Redis.
+//! bounded in time: what the storm counters (`[storm] store`), the
+//! shared index of held mail (`[hold] shared`) and the history shared
+//! between gateways (`[history] shared`) ask of Redis.
 
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -65,12 +66,27 @@ impl Pool {
         })
     }
 
-    /// Runs `f` on a connection before the timeout is out.
+    /// How long one call may take.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Runs `f` on a connection before the pool's timeout is out.
     pub fn run<T>(
         &self,
         f: impl Fn(&mut redis::Connection) -> redis::RedisResult<T>,
     ) -> Result<T, String> {
-        let deadline = Instant::now() + self.timeout;
+        self.run_within(self.timeout, f)
+    }
+
+    /// Runs `f` on a connection before `timeout` is out (a blocking read
+    /// waits longer than a count).
+    pub fn run_within<T>(
+        &self,
+        timeout: Duration,
+        f: impl Fn(&mut redis::Connection) -> redis::RedisResult<T>,
+    ) -> Result<T, String> {
+        let deadline = Instant::now() + timeout;
         if self
             .down_since
             .lock()

@@ -20,7 +20,8 @@ mod scrape;
 use postfix::{
     GATEWAY_CONFIG, POSTFIX, Postfix, Sink, assert_cc_exposure_refused,
     assert_clean_goes_out_whole, available, cc_exposure, crlf, deliver, free_port, jane_to_herself,
-    sendmail_t, submit, submit_bcc_to_all_staff, to_all_staff, wait_for_port, without_received,
+    sendmail_t, submit, submit_as, submit_bcc_to_all_staff, submit_letter, to_all_staff,
+    wait_for_port, wait_until_learned, without_received,
 };
 use redis::{REDIS, Redis};
 
@@ -517,4 +518,184 @@ fn postfix_gateway_in_audit_mode_delivers_everything_unchanged() {
     // Nothing else is served.
     let (head, _) = scrape::http_get(metrics_port, "/");
     assert!(head.starts_with("HTTP/1.1 404 "), "{head}");
+}
+
+#[test]
+fn each_login_is_judged_by_its_own_history_learned_as_mail_leaves() {
+    if !available(POSTFIX, true) {
+        return;
+    }
+    let sink = Sink::start();
+    // Warnings refused, so that the reply shows what the sender is told;
+    // infos (external recipients, a new address at a known domain) pass.
+    let config = "[organization]\ndomains = [\"example.org\"]\n[history]\nindex = \"@ROOT@/history/history.sqlite\"\n[milter]\nwarning = \"reject\"\n";
+    let gateway = Postfix::start_with_logins(
+        Path::new(MAILLINT),
+        config,
+        &sink,
+        &[("alice", "pw-a"), ("bob", "pw-b")],
+    );
+    let index = gateway.root().join("history/history.sqlite");
+    let context = || gateway.logs();
+    // Postfix gives the login with the SASL realm.
+    const ALICE: &str = "login:alice@example.org";
+    const BOB: &str = "login:bob@example.org";
+    let learned = |sender: &str, address: &str, times: u64| {
+        wait_until_learned(&index, sender, address, times, &context);
+    };
+    let alice = postfix::plain("alice", "pw-a");
+    let bob = postfix::plain("bob", "pw-b");
+    let send = |login: &str, from: &str, to: &[&str], id: &str| {
+        submit_letter(gateway.smtp_port, Some(login), from, to, id)
+    };
+    let jane = "Jane Smith <jane.smith@agency.example>";
+    let tom = "Tom Jones <tom@club.example>";
+    let pat = "Pat Lee <pat@asiancup.example>";
+
+    // Alice writes to Jane, Bob to Tom: neither has a history yet, so
+    // nothing is new or familiar; each message leaves and is learned
+    // into its sender's own history, keyed by the login.
+    let (code, text) = send(&alice, "alice@example.org", &[jane], "<a1@example.org>");
+    assert_eq!(code, 250, "{text}\n{}", context());
+    let (code, text) = send(&bob, "bob@example.org", &[tom], "<b1@example.org>");
+    assert_eq!(code, 250, "{text}\n{}", context());
+    learned(ALICE, "jane.smith@agency.example", 1);
+    learned(BOB, "tom@club.example", 1);
+    learned(BOB, "jane.smith@agency.example", 0);
+
+    // Alice's contact is new for Bob, and his refusal shows nothing of
+    // hers: no count, no name, no date she wrote to Jane.
+    let (code, text) = send(&bob, "bob@example.org", &[tom, jane], "<b2@example.org>");
+    assert_eq!(code, 550, "{text}\n{}", context());
+    assert!(
+        text.contains("[new-recipient]: you have never written to jane.smith@agency.example (nor to anyone at agency.example); the other recipients are familiar: Tom Jones <tom@club.example> (once)"),
+        "{text}"
+    );
+    assert!(!text.contains("alice"), "{text}");
+    assert!(!text.contains("<jane.smith@agency.example> ("), "{text}");
+
+    // Alice is judged by her own: Jane familiar, Pat new; refused, and
+    // what is refused is not learned.
+    let (code, text) = send(
+        &alice,
+        "alice@example.org",
+        &[jane, pat],
+        "<a2@example.org>",
+    );
+    assert_eq!(code, 550, "{text}\n{}", context());
+    assert!(
+        text.contains("you have never written to pat@asiancup.example (nor to anyone at asiancup.example); the other recipients are familiar: Jane Smith <jane.smith@agency.example> (once)"),
+        "{text}"
+    );
+    // The writer learns in order: once this one is in, the refused one
+    // would have been too.
+    let (code, text) = send(&alice, "alice@example.org", &[jane], "<a3@example.org>");
+    assert_eq!(code, 250, "{text}\n{}", context());
+    learned(ALICE, "jane.smith@agency.example", 2);
+    learned(ALICE, "pat@asiancup.example", 0);
+
+    // Once a message to Pat has left, Pat is familiar: the next message to
+    // Jane and Pat goes out without a new-recipient finding.
+    let (code, text) = send(&alice, "alice@example.org", &[pat], "<a4@example.org>");
+    assert_eq!(code, 250, "{text}\n{}", context());
+    learned(ALICE, "pat@asiancup.example", 1);
+    let (code, text) = send(
+        &alice,
+        "alice@example.org",
+        &[jane, pat],
+        "<a5@example.org>",
+    );
+    assert_eq!(code, 250, "{text}\n{}", context());
+    assert!(sink.wait_for("<a5@example.org>").is_some(), "{}", context());
+    let line = gateway.milter_log_line("<a5@example.org>");
+    assert!(!line.contains("new-recipient"), "{line}");
+    // Nothing of any of it reached Bob's history.
+    learned(BOB, "pat@asiancup.example", 0);
+    let log = gateway.milter_log();
+    assert!(
+        !log.contains("history:"),
+        "nothing went wrong learning: {log}"
+    );
+}
+
+#[test]
+fn a_message_held_for_confirmation_is_learned_when_released_not_when_discarded() {
+    if !available(POSTFIX, true) {
+        return;
+    }
+    let sink = Sink::start();
+    // Warnings held for the sender's confirmation; released here through
+    // the library, as `maillint web` releases them.
+    let config = r#"
+[organization]
+domains = ["example.org"]
+[history]
+index = "@ROOT@/history/history.sqlite"
+[milter]
+warning = "confirm"
+[hold]
+store = "@ROOT@/held.sqlite"
+secret_file = "@ROOT@/secret"
+url = "http://127.0.0.1:9/maillint"
+release_commands = [["/usr/sbin/postsuper", "-c", "@ROOT@/conf", "-H", "{id}"], ["/usr/sbin/postqueue", "-c", "@ROOT@/conf", "-i", "{id}"]]
+discard_commands = [["/usr/sbin/postsuper", "-c", "@ROOT@/conf", "-d", "{id}"]]
+"#;
+    let gateway =
+        Postfix::start_with_logins(Path::new(MAILLINT), config, &sink, &[("alice", "pw-a")]);
+    let root = gateway.root();
+    let index = root.join("history/history.sqlite");
+    let context = || gateway.logs();
+    const ALICE: &str = "login:alice@example.org";
+    let alice = postfix::plain("alice", "pw-a");
+    // Two messages to the all-staff list (a warning: held), one also to
+    // Dan, one also to Eve.
+    for (id, other) in [
+        ("<dan@example.org>", "dan@partner.example"),
+        ("<eve@example.org>", "eve@partner.example"),
+    ] {
+        let message = to_all_staff()
+            .replace("To: ", &format!("Cc: {other}\r\nTo: "))
+            .replace("<held@example.org>", id);
+        let (code, text) = submit_as(
+            gateway.smtp_port,
+            Some(&alice),
+            "jane@example.org",
+            &["all-staff@example.org", other],
+            &message,
+        );
+        assert_eq!(code, 250, "{text}\n{}", context());
+    }
+    assert_eq!(gateway.held().len(), 2, "{}", context());
+    let settings = maillint::config::Config::load(&root.join("maillint.toml"))
+        .unwrap()
+        .hold;
+    let holder = maillint::hold::Holder::new(settings).unwrap();
+    let held = holder.store().list(Some("held"), 10).unwrap();
+    assert_eq!(held.len(), 2);
+    let with = |address: &str| {
+        held.iter()
+            .find(|h| h.recipients.iter().any(|r| r == address))
+            .unwrap()
+            .id
+    };
+    let admin = maillint::hold::Actor::Admin("ann".into());
+    let now = maillint::hold::now();
+    // Eve's discarded, then Dan's released: the milter settles both in
+    // the same look at the store.
+    let outcome = holder.discard(with("eve@partner.example"), &admin, "not needed", now);
+    assert_eq!(outcome, maillint::hold::Outcome::Done, "{}", context());
+    let outcome = holder.release(with("dan@partner.example"), &admin, "fine", now);
+    assert_eq!(outcome, maillint::hold::Outcome::Done, "{}", context());
+    assert!(
+        sink.wait_for("<dan@example.org>").is_some(),
+        "{}",
+        context()
+    );
+    wait_until_learned(&index, ALICE, "dan@partner.example", 1, &context);
+    wait_until_learned(&index, ALICE, "all-staff@example.org", 1, &context);
+    wait_until_learned(&index, ALICE, "eve@partner.example", 0, &context);
+    let waiting = std::fs::read_dir(root.join("history/history.sqlite.held"))
+        .unwrap()
+        .count();
+    assert_eq!(waiting, 0, "{}", context());
 }

@@ -193,21 +193,8 @@ fn write_sasl_config(dir: &Path) {
         "{}",
         describe(&out)
     );
-    let database = dir.join("sasldb2");
-    std::fs::write(
-        dir.join("Sendmail.conf"),
-        format!(
-            "pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: {}\nmech_list: PLAIN\n",
-            database.display()
-        ),
-    )
-    .unwrap();
-    let out = Command::new("perl")
-        .args(["-MDB_File", "-MFcntl", "-e"])
-        .arg(r#"tie my %db, "DB_File", $ARGV[0], O_RDWR|O_CREAT, 0600, $DB_HASH or die "$ARGV[0]: $!"; $db{"$ARGV[1]\0$ARGV[2]\0userPassword"} = $ARGV[3]"#)
-        .arg(&database)
-        .args([USER.0, HOST_NAME, USER.1])
-        .output();
+    let database = postfix::write_sasl_conf(dir, "Sendmail.conf");
+    let out = postfix::add_sasldb_user(&database, USER.0, HOST_NAME, USER.1);
     assert!(
         out.as_ref().is_ok_and(|o| o.status.success()),
         "{}\n{NEEDS}",

@@ -1,6 +1,8 @@
 //! What the gateway's load benchmarks share (examples/milter_load.rs,
 //! examples/milter_attack.rs): the gateway's defaults, ordinary mail sent
 //! through Postfix, clients at once, percentiles, a process's figures.
+//! Each benchmark uses part of it (examples/milter_history.rs too).
+#![allow(dead_code)]
 
 use crate::postfix::{crlf, submit};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -77,4 +79,26 @@ pub fn status(pid: u32, name: &str) -> u64 {
 /// The `q` quantile of sorted durations, in milliseconds.
 pub fn percentile(sorted: &[Duration], q: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1000.0
+}
+
+/// CPU time a process has used (user and system), in seconds.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // The fields after the command name, which is in parentheses.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    let per_second = std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .unwrap();
+    ticks as f64
+        / String::from_utf8_lossy(&per_second.stdout)
+            .trim()
+            .parse::<f64>()
+            .unwrap()
 }

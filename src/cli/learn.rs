@@ -84,16 +84,65 @@ pub fn run(args: LearnArgs) -> ExitStatus {
             print_summary(&summary, &index);
             ExitStatus::Success
         }
-        Ok(Learned::Forgot(what, true)) => {
-            println!("forgot {what}");
-            ExitStatus::Success
-        }
-        Ok(Learned::Forgot(what, false)) => {
-            println!("{what} was not in the index");
+        Ok(Learned::Forgot(what, known)) => {
+            if known {
+                println!("forgot {what}");
+            } else {
+                println!("{what} was not in the index");
+            }
+            // Even when this index did not have it: another gateway may.
+            match forget
+                .as_ref()
+                .map(|f| forget_everywhere(&config, &index, f))
+            {
+                Some(Ok(Some(said))) => println!("{said}"),
+                Some(Err(e)) => return fail(e),
+                Some(Ok(None)) | None => {}
+            }
             ExitStatus::Success
         }
         Err(e) => fail(e),
     }
+}
+
+/// With `[history] shared`: the other gateways forget it too, and Redis
+/// no longer holds the records that named it. Says what it did.
+#[cfg(feature = "milter")]
+fn forget_everywhere(
+    config: &maillint::config::Config,
+    index: &Path,
+    forget: &history::Forget,
+) -> Result<Option<String>, String> {
+    use maillint::milter::share::Sharing;
+    let Some(sharing) = Sharing::new(&config.history)? else {
+        return Ok(None);
+    };
+    let history = history::open_to_learn(config, index)?;
+    let record = match forget {
+        history::Forget::Address(addr) => history::Shared::forget_address(&history, addr),
+        history::Forget::Sender(key) => history::Shared::forget_sender(&history, key),
+    };
+    let deleted = sharing.forget(&record).map_err(|e| {
+        format!("{e}: forgotten in this index only; run it again when Redis answers, for the other gateways")
+    })?;
+    Ok(Some(format!(
+        "the other gateways sharing the history forget it too; {} deleted from Redis",
+        plural(
+            deleted,
+            "record that named it was",
+            "records that named it were"
+        )
+    )))
+}
+
+/// Without the gateway there is nothing shared to forget in.
+#[cfg(not(feature = "milter"))]
+fn forget_everywhere(
+    _: &maillint::config::Config,
+    _: &Path,
+    _: &history::Forget,
+) -> Result<Option<String>, String> {
+    Ok(None)
 }
 
 /// What could not be read, on stderr, then what was learned.

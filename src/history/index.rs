@@ -102,10 +102,14 @@ impl History {
     /// sender sent, and learning adds to it alone. `key` is as
     /// [`sender_key`](super::sender_key) makes it. For a gateway, where every sender is judged
     /// by their own mail; the view shares this one's connection.
+    ///
+    /// In a hashed index the sender's key is kept hashed too: a login or
+    /// an envelope address is as private as a recipient's, and a record
+    /// shared with other gateways (see shared.rs) then names no sender.
     pub fn for_sender(&self, key: &str) -> History {
         History {
             conn: Arc::clone(&self.conn),
-            owner: key.to_string(),
+            owner: self.stored_owner(key),
             path: self.path.clone(),
             failures: Arc::clone(&self.failures),
             failure: Arc::clone(&self.failure),
@@ -120,6 +124,7 @@ impl History {
     /// the other way or with another key.
     pub fn with_hash_key(mut self, key: Option<[u8; 16]>) -> Result<History, String> {
         self.key = key;
+        self.owner = self.stored_owner(&self.owner);
         let check = key.map(|_| self.stored(HASH_CHECK).into_owned());
         let Ok(conn) = self.conn.lock() else {
             return Err("the index's lock was poisoned".into());
@@ -185,6 +190,26 @@ impl History {
         }
     }
 
+    /// A sender's key as the index keeps it: hashed like an address in a
+    /// hashed index; the personal index's empty key stays empty.
+    pub(super) fn stored_owner(&self, key: &str) -> String {
+        if key.is_empty() {
+            String::new()
+        } else {
+            self.stored(key).into_owned()
+        }
+    }
+
+    /// What tells this index's way of keeping addresses: empty in clear,
+    /// else [`HASH_CHECK`] hashed with its key (which the index records,
+    /// see [`with_hash_key`](Self::with_hash_key)). Gateways that share
+    /// their history apply only records made the same way.
+    pub(super) fn hash_check(&self) -> String {
+        self.key
+            .map(|_| self.stored(HASH_CHECK).into_owned())
+            .unwrap_or_default()
+    }
+
     /// Whether `stored`, as a lookup returned it, is `addr`.
     pub fn is_address(&self, stored: &str, addr: &str) -> bool {
         self.stored(&address_key(addr)) == stored
@@ -217,14 +242,13 @@ impl History {
     /// Forgets one sender's whole history (someone who left). Returns
     /// whether there was any.
     pub fn forget_sender(&self, key: &str) -> Result<bool, rusqlite::Error> {
+        let key = self.stored_owner(key);
         let Ok(conn) = self.conn.lock() else {
             return Ok(false);
         };
         conn.pragma_update(None, "secure_delete", true)?;
         let tx = conn.unchecked_transaction()?;
-        let known = tx.execute("DELETE FROM address WHERE owner = ?1", params![key])? > 0;
-        tx.execute("DELETE FROM name WHERE owner = ?1", params![key])?;
-        tx.execute("DELETE FROM pair WHERE owner = ?1", params![key])?;
+        let known = forget_owner_rows(&tx, &key)?;
         tx.commit()?;
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(known)
@@ -395,7 +419,7 @@ impl History {
 
 /// Deletes an address with its names and pairs, in one sender's history
 /// or (`None`) in every sender's that has it. Returns whether it was there.
-fn forget_rows(
+pub(super) fn forget_rows(
     tx: &rusqlite::Transaction<'_>,
     owner: Option<&str>,
     addr: &str,
@@ -423,6 +447,17 @@ fn forget_rows(
             tx.prepare_cached(delete)?.execute(params![owner, addr])?;
         }
     }
+    Ok(known)
+}
+
+/// Deletes one sender's whole history. Returns whether there was any.
+pub(super) fn forget_owner_rows(
+    tx: &rusqlite::Transaction<'_>,
+    owner: &str,
+) -> rusqlite::Result<bool> {
+    let known = tx.execute("DELETE FROM address WHERE owner = ?1", params![owner])? > 0;
+    tx.execute("DELETE FROM name WHERE owner = ?1", params![owner])?;
+    tx.execute("DELETE FROM pair WHERE owner = ?1", params![owner])?;
     Ok(known)
 }
 

@@ -190,7 +190,8 @@ fn learn_committing(
                             Owner::FromHeader => message
                                 .addresses_in(Field::From)
                                 .map(|a| address_key(a.addr))
-                                .find(|a| a.contains('@')),
+                                .find(|a| a.contains('@'))
+                                .map(|a| history.stored_owner(&a)),
                         });
                     if batch.is_empty() {
                         since = Instant::now();
@@ -256,7 +257,7 @@ fn read_raw(
         ));
         return None;
     };
-    Some(Sent::of(&message, owner, fallback_key, file_time))
+    Some(Sent::of(&message, owner, || fallback_key, file_time))
 }
 
 /// How much of a file to read, and how many messages of it are learned
@@ -398,7 +399,7 @@ pub fn learn_message(
     let sent = Sent::of(
         message,
         history.owner.clone(),
-        content_key(raw),
+        || content_key(raw),
         sent.and_then(unix_time),
     )
     .stored_by(history);
@@ -436,17 +437,49 @@ pub fn learn_or_keep(
     raw: &[u8],
     sent: SystemTime,
 ) -> Result<Kept, String> {
-    let path = history
-        .path
-        .as_deref()
-        .ok_or("the index was opened for reading, not for learning")?;
-    let record = Sent::of(
-        message,
-        history.owner.clone(),
-        content_key(raw),
-        unix_time(sent),
-    )
-    .stored_by(history);
+    learn_record_or_keep(history, &history.record(message, || content_key(raw), sent))
+}
+
+/// One sent message as the index learns it: whose history it goes to, its
+/// key, its recipients with their names, and when it was sent, taken from
+/// the message at once (hashed for a hashed index). Learning it later needs
+/// neither the message nor its bytes: a gateway makes one while it checks
+/// a message, and learns it on a thread of its own once the message has
+/// left (see [`learn_record_or_keep`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Record(pub(super) Sent);
+
+impl History {
+    /// The record of `message`, sent at `sent`, for this view's sender
+    /// (see [`History::for_sender`]). `id` names the message when it has no
+    /// Message-ID (a gateway's queue id), so that it is learned once.
+    /// Reads nothing from the index.
+    pub fn record(
+        &self,
+        message: &Message,
+        id: impl FnOnce() -> String,
+        sent: SystemTime,
+    ) -> Record {
+        Record(Sent::of(message, self.owner.clone(), id, unix_time(sent)).stored_by(self))
+    }
+}
+
+impl Record {
+    /// The sender whose history it goes to (see [`History::for_sender`]).
+    pub fn sender(&self) -> &str {
+        &self.0.owner
+    }
+}
+
+/// Learns a record into `history`'s index (opened for learning; the
+/// record says whose history it goes to), or, when the index stays busy
+/// beyond the wait, keeps it beside the index for the next writer, as
+/// [`learn_or_keep`] does.
+pub fn learn_record_or_keep(history: &History, record: &Record) -> Result<Kept, String> {
+    if history.path.is_none() {
+        return Err("the index was opened for reading, not for learning".into());
+    }
     let written = history
         .conn
         .lock()
@@ -455,7 +488,7 @@ pub fn learn_or_keep(
             learn_kept(history, &conn)
                 .and_then(|()| {
                     let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
-                    let learned = write(&tx, &record)?;
+                    let learned = write(&tx, &record.0)?;
                     tx.commit().map(|()| learned)
                 })
                 .map_err(|e| (is_busy(&e), e.to_string()))
@@ -464,9 +497,85 @@ pub fn learn_or_keep(
     match written {
         Ok(true) => Ok(Kept::Learned),
         Ok(false) => Ok(Kept::Known),
-        Err(e) if e.is_empty() => keep(path, &record).map(|()| Kept::ForLater),
+        Err(e) if e.is_empty() => keep_for_later(history, record).map(|()| Kept::ForLater),
         Err(e) => Err(e),
     }
+}
+
+/// Keeps a record beside the index for the next writer without trying
+/// the index (a gateway whose writer has more waiting than it holds).
+pub fn keep_for_later(history: &History, record: &Record) -> Result<(), String> {
+    let path = history
+        .path
+        .as_deref()
+        .ok_or("the index was opened for reading, not for learning")?;
+    let name = format!(
+        "{}-{}",
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+        std::process::id()
+    );
+    keep_in(&pending_dir(path), &name, &record.0).map_err(|e| {
+        format!("the index was busy, and the message could not be kept for later: {e}")
+    })
+}
+
+/// Keeps the record of a message held for its sender's confirmation
+/// (`id`: its number in the held-mail store) beside the index, until
+/// [`settle_held`] learns it (released) or drops it (discarded, expired).
+pub fn keep_held(history: &History, id: i64, record: &Record) -> Result<(), String> {
+    let path = history
+        .path
+        .as_deref()
+        .ok_or("the index was opened for reading, not for learning")?;
+    keep_in(&held_dir(path), &id.to_string(), &record.0)
+        .map_err(|e| format!("cannot keep the held message's record for when it is released: {e}"))
+}
+
+/// The held-mail store's numbers of the held messages whose records wait
+/// (see [`keep_held`]).
+pub fn held_waiting(history: &History) -> Vec<i64> {
+    let Some(dir) = history.path.as_deref().map(held_dir) else {
+        return Vec::new();
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name();
+            name.to_str()?.strip_suffix(".json")?.parse().ok()
+        })
+        .collect()
+}
+
+/// What became of held message `id`: `released` learns its record (or
+/// keeps it for the next writer when the index is busy) and gives it back
+/// (for the other gateways, see `Shared`), otherwise the record is
+/// dropped. Its file goes either way once that is done.
+pub fn settle_held(
+    history: &History,
+    id: i64,
+    released: bool,
+) -> Result<Option<(Kept, Record)>, String> {
+    let path = history
+        .path
+        .as_deref()
+        .ok_or("the index was opened for reading, not for learning")?;
+    let file = held_dir(path).join(format!("{id}.json"));
+    let kept = if released {
+        let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let record: Sent =
+            serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
+        let record = Record(record);
+        Some((learn_record_or_keep(history, &record)?, record))
+    } else {
+        None
+    };
+    std::fs::remove_file(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+    Ok(kept)
 }
 
 /// Whether an error is another process holding the index's write lock.
@@ -485,37 +594,32 @@ fn pending_dir(index: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Puts one message's record beside the index for the next writer: written
-/// whole under a temporary name, then renamed, so a reader never sees half
-/// of one.
-fn keep(index: &Path, record: &Sent) -> Result<(), String> {
-    let dir = pending_dir(index);
-    let json = serde_json::to_vec(record).map_err(|e| e.to_string())?;
-    let name = format!(
-        "{}-{}",
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-        std::process::id()
-    );
+/// Where the records of held messages wait to be released or
+/// discarded: `history.sqlite.held/`, private like the index.
+fn held_dir(index: &Path) -> PathBuf {
+    let mut name = index.as_os_str().to_owned();
+    name.push(".held");
+    PathBuf::from(name)
+}
+
+/// Puts one message's record in `dir` (made 0700) as `NAME.json` (0600):
+/// written whole under a temporary name, then renamed, so a reader never
+/// sees half of one.
+fn keep_in(dir: &Path, name: &str, record: &Sent) -> std::io::Result<()> {
+    let json = serde_json::to_vec(record).map_err(std::io::Error::other)?;
     let temporary = dir.join(format!(".{name}"));
-    let write = || -> std::io::Result<()> {
-        let mut builder = std::fs::DirBuilder::new();
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-            builder.mode(0o700);
-            options.mode(0o600);
-        }
-        builder.recursive(true).create(&dir)?;
-        std::io::Write::write_all(&mut options.open(&temporary)?, &json)?;
-        std::fs::rename(&temporary, dir.join(format!("{name}.json")))
-    };
-    write().map_err(|e| {
-        format!("the index was busy, and the message could not be kept for later: {e}")
-    })
+    let mut builder = std::fs::DirBuilder::new();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        builder.mode(0o700);
+        options.mode(0o600);
+    }
+    builder.recursive(true).create(dir)?;
+    std::io::Write::write_all(&mut options.open(&temporary)?, &json)?;
+    std::fs::rename(&temporary, dir.join(format!("{name}.json")))
 }
 
 /// Learns the messages that found the index busy before (see
@@ -596,9 +700,9 @@ fn expire(config: &Config, history: &History) -> Result<(), String> {
 /// (with the names they were written under) and when it was sent (the
 /// Date, else the file's time or when `sendmail` passed it on).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-struct Sent {
+pub(super) struct Sent {
     /// Whose history it goes to (see [`History::for_sender`]).
-    owner: String,
+    pub(super) owner: String,
     key: String,
     recipients: Vec<SentTo>,
     time: Option<i64>,
@@ -619,13 +723,21 @@ impl Sent {
     fn of(
         message: &Message,
         owner: String,
-        fallback_key: String,
+        fallback_key: impl FnOnce() -> String,
         fallback_time: Option<i64>,
     ) -> Sent {
         let key = message
             .message_id
             .as_deref()
-            .map_or(fallback_key, super::schema::message_id_key);
+            .map_or_else(fallback_key, super::schema::message_id_key);
+        // Learned once per sender: a sender who reuses another's
+        // Message-ID must not keep that sender's message from being
+        // learned, nor learn from whether it was.
+        let key = if owner.is_empty() {
+            key
+        } else {
+            format!("{key}:{:016x}", fnv1a(owner.as_bytes()))
+        };
         // The sender's own addresses are no recipients.
         let own: Vec<String> = message
             .addresses_in(Field::From)
@@ -663,6 +775,12 @@ impl Sent {
         }
     }
 
+    /// Whether `stored` (an address as the index keeps it) is among the
+    /// recipients.
+    pub(super) fn recipients_include(&self, stored: &str) -> bool {
+        self.recipients.iter().any(|r| r.addr == stored)
+    }
+
     /// The record as `history` keeps it: hashed for a hashed index (see
     /// [`History::with_hash_key`]), without the names as written.
     fn stored_by(mut self, history: &History) -> Sent {
@@ -684,7 +802,7 @@ impl Sent {
 /// Records one message unless it was learned before: its recipients and
 /// when they were written to, the names they were written under, and who
 /// went together.
-fn write(tx: &Transaction<'_>, sent: &Sent) -> rusqlite::Result<bool> {
+pub(super) fn write(tx: &Transaction<'_>, sent: &Sent) -> rusqlite::Result<bool> {
     if tx
         .prepare_cached("INSERT OR IGNORE INTO learned (key) VALUES (?1)")?
         .execute(params![sent.key])?

@@ -22,6 +22,10 @@
 //! the view of one sender (`History::for_sender`); the personal index of
 //! `maillint learn` is the sender with the empty key.
 //!
+//! Gateways that share their history each keep an index of their own and
+//! send each other what they learn and forget (shared.rs: the records;
+//! the gateway carries them through Redis).
+//!
 //! This file is what the rules read through ([`Recall`], [`Known`]) and
 //! needs no SQLite; the index (`History`, in index.rs, with its layout in
 //! schema.rs) and learning (learn.rs) are the `history` feature. Without it
@@ -35,6 +39,8 @@ mod index;
 mod learn;
 #[cfg(feature = "history")]
 mod schema;
+#[cfg(feature = "history")]
+mod shared;
 
 #[cfg(feature = "history")]
 use index::{BATCH, ordered};
@@ -42,9 +48,12 @@ use index::{BATCH, ordered};
 pub use index::{History, HistoryError};
 #[cfg(feature = "history")]
 pub use learn::{
-    Forget, Kept, LearnSummary, Learned, Whose, learn, learn_journal, learn_message,
-    learn_or_forget, learn_or_keep, learn_sent, open_to_learn,
+    Forget, Kept, LearnSummary, Learned, Record, Whose, held_waiting, keep_for_later, keep_held,
+    learn, learn_journal, learn_message, learn_or_forget, learn_or_keep, learn_record_or_keep,
+    learn_sent, open_to_learn, settle_held,
 };
+#[cfg(feature = "history")]
+pub use shared::{Applied, Shared};
 
 use crate::config::Config;
 use std::path::PathBuf;

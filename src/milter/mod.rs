@@ -12,10 +12,15 @@
 //! [`tally`] reads the decision log back for `maillint report`, and
 //! [`simulate`] replays sent mail under two configurations. `metrics`
 //! counts decisions for Prometheus, served over HTTP by `http`.
+//! `learner` learns the mail that leaves into its sender's history, and
+//! [`share`] carries what is learned and forgotten to the other gateways
+//! through Redis; `pool` holds the Redis connections of both `share` and
+//! the storm store.
 //! Their settings live with the configuration (`crate::config`).
 
 mod budget;
 mod http;
+mod learner;
 mod log;
 mod macros;
 mod metrics;
@@ -23,6 +28,7 @@ mod policy;
 pub mod protocol;
 mod server;
 mod session;
+pub mod share;
 pub mod simulate;
 pub mod storm;
 pub mod tally;

@@ -2,16 +2,19 @@
 //! check and storm count, and the action its findings call for.
 
 use super::budget::Budget;
+use super::learner::Learner;
 use super::log::Log;
 use super::metrics::Metrics;
 use super::storm;
 use crate::config::{Action, Config, MilterConfig, Mode};
 use crate::finding::{Finding, Severity};
+use crate::history::Record;
 use crate::hold::{Hold, Holder};
 use crate::linter::{Linter, Selection};
 use crate::message::Field;
 use std::io::Write;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// Everything a connection needs: the linter, the settings, the log.
 pub struct Gateway {
@@ -19,7 +22,7 @@ pub struct Gateway {
     pub(super) settings: MilterConfig,
     /// Reply-all storm protection, unless switched off.
     storm: Option<storm::Storm>,
-    pub(super) log: Log,
+    pub(super) log: Arc<Log>,
     pub(super) metrics: Metrics,
     /// The bytes held for all connections at once.
     pub(super) budget: Budget,
@@ -27,6 +30,9 @@ pub struct Gateway {
     holder: Option<Holder>,
     /// `[hold] help`: where senders ask, in the text of a rejection.
     pub(super) help: Option<String>,
+    /// Learning as mail leaves, where `[history] index` is set and the
+    /// gateway serves the MTA (a replay learns nothing).
+    learner: Option<Learner>,
 }
 
 /// What the gateway decided for one message, and what to tell the MTA.
@@ -116,12 +122,15 @@ impl Gateway {
     }
 
     /// The gateway that serves the MTA: with the held-mail store, opened
-    /// now so that a store it cannot write stops the start.
+    /// now so that a store it cannot write stops the start, and learning
+    /// as mail leaves where `[history] index` is set (the index created
+    /// now if need be, so that the history rules read it from the start).
     pub(super) fn with_log(config: Config, log: Log) -> Result<Gateway, String> {
         Gateway::assemble(config, log, true)
     }
 
-    fn assemble(config: Config, log: Log, holds: bool) -> Result<Gateway, String> {
+    fn assemble(config: Config, log: Log, serves: bool) -> Result<Gateway, String> {
+        let log = Arc::new(log);
         let settings = config.milter.clone();
         // A misspelt rule would be enforced while the site believes it
         // tried out.
@@ -147,8 +156,15 @@ impl Gateway {
             no_inline_allow: !settings.inline_allow,
             ..Selection::default()
         };
-        let holder = if holds && confirms(&config) {
+        let holder = if serves && confirms(&config) {
             Some(Holder::new(config.hold.clone())?)
+        } else {
+            None
+        };
+        // Before the linter, which opens the index for reading only if it
+        // exists.
+        let learner = if serves {
+            Learner::start(&config, holder.is_some(), Arc::clone(&log))?
         } else {
             None
         };
@@ -167,6 +183,7 @@ impl Gateway {
             budget,
             holder,
             help,
+            learner,
         })
     }
 
@@ -220,7 +237,8 @@ impl Gateway {
 
     /// Records a message the MTA is told to hold for its sender's
     /// confirmation (`maillint web` tells the sender).
-    pub(super) fn hold(&self, envelope: &Envelope, decision: &Decision) -> Result<(), String> {
+    /// Its number in the held-mail store.
+    pub(super) fn hold(&self, envelope: &Envelope, decision: &Decision) -> Result<i64, String> {
         let holder = self
             .holder
             .as_ref()
@@ -231,7 +249,7 @@ impl Gateway {
             .filter(|id| crate::hold::mta::valid_queue_id(id))
             .ok_or("the MTA gave no queue id (Postfix: macro i)")?;
         let now = crate::hold::now();
-        holder.hold(
+        let held = holder.hold(
             &Hold {
                 queue_id,
                 sender: &envelope.sender,
@@ -243,7 +261,26 @@ impl Gateway {
             },
             now,
         )?;
-        Ok(())
+        Ok(held.id)
+    }
+
+    /// A message left (accepted or tagged, or in audit, whatever was
+    /// found): its sender's history learns its recipients, on the
+    /// learner's thread. The one place the gateway hands over mail that
+    /// went out; a held message released later is learned by the learner
+    /// itself (see [`Gateway::held_for_confirmation`]).
+    pub(super) fn learned(&self, record: Record) {
+        if let Some(learner) = &self.learner {
+            learner.learn(record);
+        }
+    }
+
+    /// A message is held for its sender's confirmation as `id` in the
+    /// held-mail store: its record waits to be learned if it is released.
+    pub(super) fn held_for_confirmation(&self, id: i64, record: &Record) {
+        if let Some(learner) = &self.learner {
+            learner.held(id, record);
+        }
     }
 
     pub(super) fn max_message_size(&self) -> u64 {
@@ -310,13 +347,24 @@ impl Gateway {
     /// its envelope recipients (those not in the headers are its Bcc), then
     /// counts it for storm protection.
     pub fn judge(&self, raw: Vec<u8>, envelope: &Envelope) -> Decision {
+        self.judge_to_learn(raw, envelope).0
+    }
+
+    /// [`judge`](Self::judge), with the record its sender's history learns
+    /// if the message leaves (see [`learned`](Self::learned)): made only
+    /// where the gateway learns, and only for a message that may leave.
+    pub(super) fn judge_to_learn(
+        &self,
+        raw: Vec<u8>,
+        envelope: &Envelope,
+    ) -> (Decision, Option<Record>) {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let started = std::time::Instant::now();
-        let decision = self.judge_at(raw, envelope, now);
+        let judged = self.parse_and_judge(raw, envelope, now);
         self.metrics.checked(started.elapsed());
-        decision
+        judged
     }
 
     /// Logs and counts what was decided for a message.
@@ -339,7 +387,16 @@ impl Gateway {
     /// [`judge`](Self::judge) at `now` (seconds since the epoch), for
     /// replaying mail over simulated time.
     pub fn judge_at(&self, raw: Vec<u8>, envelope: &Envelope, now: u64) -> Decision {
-        let fault = |reason: String| self.not_checked(self.settings.on_fault, reason);
+        self.parse_and_judge(raw, envelope, now).0
+    }
+
+    fn parse_and_judge(
+        &self,
+        raw: Vec<u8>,
+        envelope: &Envelope,
+        now: u64,
+    ) -> (Decision, Option<Record>) {
+        let fault = |reason: String| (self.not_checked(self.settings.on_fault, reason), None);
         let mut message = match crate::message::parse_rfc5322_owned(raw, 1) {
             Ok(m) => m,
             Err(e) => return fault(e.to_string()),
@@ -347,7 +404,19 @@ impl Gateway {
         if let Err(e) = message.add_recipients(Field::Bcc, &envelope.recipients) {
             return fault(e.to_string());
         }
-        self.judge_message(&message, envelope, now)
+        let decision = self.judge_message(&message, envelope, now);
+        let record = self
+            .learner
+            .as_ref()
+            .filter(|_| decision.action <= Action::Confirm)
+            .and_then(|learner| {
+                learner.record(
+                    &history_key(envelope),
+                    &message,
+                    envelope.queue_id.as_deref(),
+                )
+            });
+        (decision, record)
     }
 
     /// [`judge_at`](Self::judge_at) for a message already parsed, its
@@ -359,8 +428,11 @@ impl Gateway {
         now: u64,
     ) -> Decision {
         let fault = |reason: String| self.not_checked(self.settings.on_fault, reason);
+        // By the sender's own history only: nothing another sender wrote
+        // may show in their findings.
+        let sender = history_key(envelope);
         let (findings, audience) =
-            match crate::guard::catch_panic(|| self.linter.check_with_audience(message)) {
+            match crate::guard::catch_panic(|| self.linter.check_for_sender(message, &sender)) {
                 Ok(checked) => checked,
                 Err(panic) => return fault(format!("internal error ({panic})")),
             };
@@ -467,6 +539,13 @@ fn confirms(config: &Config) -> bool {
         .chain(m.rule_actions.values().copied())
         .chain(config.storm.enabled.then_some(config.storm.action))
         .any(|a| a == Action::Confirm)
+}
+
+/// Whose history judges a message and learns it: the SMTP login, else the
+/// envelope sender (see [`crate::history::sender_key`], which
+/// `maillint learn --sender` keys by too).
+fn history_key(envelope: &Envelope) -> String {
+    crate::history::sender_key(envelope.authenticated.as_deref(), &envelope.sender)
 }
 
 /// The envelope sender's domain, lowercased, without a final dot.

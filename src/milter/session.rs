@@ -351,6 +351,8 @@ impl<'g> Session<'g> {
 
     fn end_of_message(&mut self) -> Vec<Reply> {
         self.envelope.queue_id = self.queue_id().map(str::to_string);
+        // What the sender's history learns if the message leaves.
+        let mut record = None;
         let mut decision = if !self.outgoing {
             // Only when the MTA skipped MAIL: nothing to judge.
             Decision::accept()
@@ -374,24 +376,39 @@ impl<'g> Session<'g> {
             decision
         } else {
             let raw = std::mem::take(&mut self.raw);
-            self.gateway.judge(raw, &self.envelope)
+            let (decision, learns) = self.gateway.judge_to_learn(raw, &self.envelope);
+            record = learns;
+            decision
         };
         // Where the MTA cannot hold, `answer` asks for a later try instead.
-        if decision.action == Action::Confirm
-            && self.actions & action::QUARANTINE != 0
-            && let Err(e) = self.gateway.hold(&self.envelope, &decision)
-        {
-            // Held without a record no one could find it: the sender's
-            // client tries again later instead.
-            self.gateway.log.line(&format!(
-                "maillint milter: cannot hold for confirmation: {}{}",
-                crate::guard::one_line(&e),
-                self.during()
-            ));
-            decision.action = Action::Tempfail;
+        if decision.action == Action::Confirm && self.actions & action::QUARANTINE != 0 {
+            match self.gateway.hold(&self.envelope, &decision) {
+                Ok(id) => {
+                    if let Some(record) = &record {
+                        self.gateway.held_for_confirmation(id, record);
+                    }
+                }
+                Err(e) => {
+                    // Held without a record no one could find it: the
+                    // sender's client tries again later instead.
+                    self.gateway.log.line(&format!(
+                        "maillint milter: cannot hold for confirmation: {}{}",
+                        crate::guard::one_line(&e),
+                        self.during()
+                    ));
+                    decision.action = Action::Tempfail;
+                }
+            }
         }
         self.gateway
             .decided(&self.envelope, self.message_id.as_deref(), &decision);
+        // Only what goes out now is learned: not a refused message, nor a
+        // held one (learned if released), nor one asked to come back later.
+        if decision.action <= Action::Tag
+            && let Some(record) = record
+        {
+            self.gateway.learned(record);
+        }
         let mut replies = Vec::new();
         if decision.action <= Action::Quarantine {
             replies.extend(self.header_edits());

@@ -186,17 +186,37 @@ impl Postfix {
     /// milter (`None`), or with `maillint` (the binary) as its milter on a
     /// loopback port, configured by `maillint_toml`. Needs root.
     pub fn start(maillint: &Path, maillint_toml: Option<&str>, sink: &Sink) -> Postfix {
-        Postfix::launch(maillint, maillint_toml, false, sink)
+        Postfix::launch(maillint, maillint_toml, false, sink, &[])
+    }
+
+    /// [`start`](Self::start) with SMTP AUTH (PLAIN, Cyrus SASL with a
+    /// sasldb of its own) for these users and passwords, in the realm
+    /// example.org: what they submit reaches the milter with their login
+    /// in `{auth_authen}` (`alice@example.org`). See [`plain`] for the
+    /// client's side.
+    pub fn start_with_logins(
+        maillint: &Path,
+        maillint_toml: &str,
+        sink: &Sink,
+        logins: &[(&str, &str)],
+    ) -> Postfix {
+        Postfix::launch(maillint, Some(maillint_toml), false, sink, logins)
     }
 
     /// The same with the milter on a Unix socket in Postfix's queue
     /// directory, started as contrib/maillint-milter.service says (see
     /// [`start_as_the_unit_says`]).
     pub fn start_on_unix_socket(maillint: &Path, maillint_toml: &str, sink: &Sink) -> Postfix {
-        Postfix::launch(maillint, Some(maillint_toml), true, sink)
+        Postfix::launch(maillint, Some(maillint_toml), true, sink, &[])
     }
 
-    fn launch(maillint: &Path, maillint_toml: Option<&str>, unix: bool, sink: &Sink) -> Postfix {
+    fn launch(
+        maillint: &Path,
+        maillint_toml: Option<&str>,
+        unix: bool,
+        sink: &Sink,
+        logins: &[(&str, &str)],
+    ) -> Postfix {
         let dir = tempfile::TempDir::new().unwrap();
         let root = dir.path();
         // `@ROOT@` in maillint's configuration: the instance's directory
@@ -231,6 +251,12 @@ impl Postfix {
             ),
         };
         let r = root.display();
+        let sasl = if logins.is_empty() {
+            String::new()
+        } else {
+            write_sasldb(&root.join("conf/sasl"), logins);
+            "smtpd_sasl_auth_enable = yes\nsmtpd_sasl_type = cyrus\nsmtpd_sasl_path = smtpd\nsmtpd_sasl_local_domain = example.org\n".to_string()
+        };
         std::fs::write(
             root.join("conf/main.cf"),
             format!(
@@ -258,7 +284,7 @@ alias_database =
 maillog_file_prefixes = {r}
 maillog_file = {r}/maillog
 milter_default_action = tempfail
-{milters}",
+{sasl}{milters}",
                 sink = sink.port
             ),
         )
@@ -342,6 +368,16 @@ postlog unix-dgram n - n - 1 postlogd
 
     pub fn milter_log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("milter.log")).unwrap_or_default()
+    }
+
+    /// The milter log's line for the message with this Message-ID.
+    pub fn milter_log_line(&self, message_id: &str) -> String {
+        let log = self.milter_log();
+        let needle = format!("message_id=\"{message_id}\"");
+        log.lines()
+            .find(|l| l.contains(&needle))
+            .unwrap_or_else(|| panic!("no line for {message_id}:\n{log}"))
+            .to_string()
     }
 
     pub fn maillog(&self) -> String {
@@ -475,6 +511,74 @@ pub fn sendmail_t(postfix: &Postfix, sender: &str, message: &str) -> std::proces
         .stdin(std::fs::File::open(&file).unwrap())
         .output()
         .unwrap()
+}
+
+/// Cyrus SASL's configuration for Postfix's smtpd in `dir` (Debian's
+/// Postfix reads `smtpd.conf` from `sasl/` beside main.cf, whatever
+/// `cyrus_sasl_config_path` says), with a sasldb (Berkeley DB, written with
+/// Perl's DB_File, see [`add_sasldb_user`]) holding `logins` in the
+/// realm example.org, readable by Postfix's smtpd.
+fn write_sasldb(dir: &Path, logins: &[(&str, &str)]) {
+    std::fs::create_dir_all(dir).unwrap();
+    let database = write_sasl_conf(dir, "smtpd.conf");
+    for (user, password) in logins {
+        let out = add_sasldb_user(&database, user, "example.org", password);
+        assert!(out.as_ref().is_ok_and(|o| o.status.success()), "{out:?}");
+    }
+    run(Command::new("chown").arg("postfix").arg(&database));
+}
+
+/// Writes a SASL application's configuration `dir`/`name` (PLAIN, users
+/// in a sasldb beside it); the sasldb's path.
+pub fn write_sasl_conf(dir: &Path, name: &str) -> PathBuf {
+    let database = dir.join("sasldb2");
+    std::fs::write(
+        dir.join(name),
+        format!(
+            "pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: {}\nmech_list: PLAIN\n",
+            database.display()
+        ),
+    )
+    .unwrap();
+    database
+}
+
+/// Adds `user` with `password` in `realm` to the sasldb (Berkeley DB)
+/// `database`, creating it, with Perl's DB_File.
+pub fn add_sasldb_user(
+    database: &Path,
+    user: &str,
+    realm: &str,
+    password: &str,
+) -> std::io::Result<std::process::Output> {
+    Command::new("perl")
+        .args(["-MDB_File", "-MFcntl", "-e"])
+        .arg(r#"tie my %db, "DB_File", $ARGV[0], O_RDWR|O_CREAT, 0600, $DB_HASH or die "$ARGV[0]: $!"; $db{"$ARGV[1]\0$ARGV[2]\0userPassword"} = $ARGV[3]"#)
+        .arg(database)
+        .args([user, realm, password])
+        .output()
+}
+
+/// `AUTH PLAIN`'s argument for `user` and `password` (base64 of
+/// NUL user NUL password), for [`submit_as`].
+pub fn plain(user: &str, password: &str) -> String {
+    const DIGITS: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes = format!("\0{user}\0{password}").into_bytes();
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(DIGITS[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 fn chmod(path: &Path, mode: u32) {
@@ -736,4 +840,57 @@ pub fn is_root() -> bool {
 /// `text` with CRLF line ends, as SMTP carries it.
 pub fn crlf(text: &str) -> String {
     text.replace("\r\n", "\n").replace('\n', "\r\n")
+}
+
+/// Waits (up to 30 s) until the index at `index` knows that `sender` (a
+/// history key) wrote to `address` `times` times: the gateway learns on a
+/// thread of its own, after the message has gone.
+#[cfg(feature = "history")]
+pub fn wait_until_learned(
+    index: &Path,
+    sender: &str,
+    address: &str,
+    times: u64,
+    logs: &dyn Fn() -> String,
+) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let known = maillint::history::History::open_for_reading(index)
+            .unwrap()
+            .and_then(|h| h.for_sender(sender).known(address))
+            .map_or(0, |k| k.count);
+        if known == times {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{sender} wrote to {address} {known} times, not {times}\n{}",
+            logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Submits a letter from `from` (an address) to `to` (each `Name
+/// <address>`), with its own Message-ID, as a mail client writes it,
+/// logged in as `login` when given; the code and text of the reply.
+pub fn submit_letter(
+    port: u16,
+    login: Option<&str>,
+    from: &str,
+    to: &[&str],
+    id: &str,
+) -> (u16, String) {
+    let addresses: Vec<&str> = to
+        .iter()
+        .map(|t| {
+            t.rsplit_once('<')
+                .map_or(*t, |(_, a)| a.trim_end_matches('>'))
+        })
+        .collect();
+    let letter = crlf(&format!(
+        "From: {from} <{from}>\nTo: {}\nSubject: Agenda\nMessage-ID: {id}\nDate: Mon, 18 Nov 2024 09:00:00 +0000\n\nHello, the agenda for Thursday is below.\n",
+        to.join(", ")
+    ));
+    submit_as(port, login, from, &addresses, &letter)
 }
