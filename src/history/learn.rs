@@ -470,6 +470,11 @@ impl Record {
     pub fn sender(&self) -> &str {
         &self.0.owner
     }
+
+    /// How many recipients it holds: what it weighs in memory.
+    pub fn recipients(&self) -> usize {
+        self.0.recipients.len()
+    }
 }
 
 /// Learns a record into `history`'s index (opened for learning; the

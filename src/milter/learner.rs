@@ -24,14 +24,20 @@ use crate::history::{self, History, Kept, Record, Shared};
 use crate::hold::{HeldStore, state};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::time::{Duration, Instant, SystemTime};
 
 /// Records waiting for the writer at most: a few seconds of a busy
-/// gateway's mail. A record is a few hundred bytes (a recipient list), so
-/// the queue holds well under a megabyte at ordinary sizes; beyond it,
-/// records go to disk (see the module documentation).
+/// gateway's mail; beyond it, records go to disk (see the module
+/// documentation).
 const QUEUE: usize = 4096;
+
+/// Recipients in the records waiting, at most: a record is a recipient
+/// list (about a hundred bytes a recipient), and one message may have a
+/// million, so the queue is bounded by what it holds too (some tens of
+/// megabytes at most).
+const QUEUED_RECIPIENTS: usize = 250_000;
 
 /// How often the writer looks at held messages and applies
 /// `[history] retention_days`, when it is not woken sooner.
@@ -43,6 +49,8 @@ pub(super) struct Learner {
     /// (the sender's key, hashing); the writer thread writes through it.
     history: Arc<History>,
     queue: SyncSender<Record>,
+    /// Recipients in the records in the queue (see [`QUEUED_RECIPIENTS`]).
+    queued: Arc<AtomicUsize>,
     log: Arc<Log>,
 }
 
@@ -61,8 +69,10 @@ impl Learner {
         };
         let history = Arc::new(history::open_to_learn(config, path)?);
         let (queue, records) = std::sync::mpsc::sync_channel(QUEUE);
+        let queued = Arc::new(AtomicUsize::new(0));
         let writer = Writer {
             history: Arc::clone(&history),
+            queued: Arc::clone(&queued),
             log: Arc::clone(&log),
             held_store: holds.then(|| config.hold.clone()),
             retention_days: config.history.retention_days,
@@ -75,6 +85,7 @@ impl Learner {
         Ok(Some(Learner {
             history,
             queue,
+            queued,
             log,
         }))
     }
@@ -107,14 +118,19 @@ impl Learner {
     /// full (or the writer gone), the record is kept beside the index for
     /// the next write instead.
     pub(super) fn learn(&self, record: Record) {
-        let why = match self.queue.try_send(record) {
-            Ok(()) => return,
-            Err(TrySendError::Full(record)) => {
-                (record, "the writer has more waiting than it holds")
+        let weight = record.recipients();
+        let full = "the writer has more waiting than it holds";
+        let queued = self.queued.fetch_add(weight, Ordering::Relaxed);
+        let (record, why) = if queued.saturating_add(weight) > QUEUED_RECIPIENTS {
+            (record, full)
+        } else {
+            match self.queue.try_send(record) {
+                Ok(()) => return,
+                Err(TrySendError::Full(record)) => (record, full),
+                Err(TrySendError::Disconnected(record)) => (record, "the writer has stopped"),
             }
-            Err(TrySendError::Disconnected(record)) => (record, "the writer has stopped"),
         };
-        let (record, why) = why;
+        self.queued.fetch_sub(weight, Ordering::Relaxed);
         let line = match history::keep_for_later(&self.history, &record) {
             Ok(()) => format!(
                 "maillint milter: history: {why}; a sent message's record was kept for the next write"
@@ -161,6 +177,9 @@ fn share(config: &Config, path: &Path, log: &Arc<Log>) -> Result<Option<Arc<Shar
 /// The writer thread's part.
 struct Writer {
     history: Arc<History>,
+    /// The learner's count of recipients queued, given back as records
+    /// are taken.
+    queued: Arc<AtomicUsize>,
     log: Arc<Log>,
     /// `[hold]`: the store (local or shared) where the release of a held
     /// message shows.
@@ -187,7 +206,11 @@ impl Writer {
         let mut settled: Option<Instant> = None;
         loop {
             match records.recv_timeout(SETTLE_EVERY) {
-                Ok(record) => self.learned(&record),
+                Ok(record) => {
+                    self.queued
+                        .fetch_sub(record.recipients(), Ordering::Relaxed);
+                    self.learned(&record);
+                }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return,
             }
@@ -324,6 +347,7 @@ mod tests {
         let learner = Learner { queue, ..started };
         let writer = Writer {
             history: Arc::clone(&learner.history),
+            queued: Arc::clone(&learner.queued),
             log: Arc::clone(&log),
             held_store: None,
             retention_days: None,
@@ -414,6 +438,31 @@ mod tests {
         }
         assert_eq!(knows(&f, "login:alice", "jane@agency.example"), 1);
         assert_eq!(knows(&f, "login:bob", "tom@club.example"), 1);
+    }
+
+    #[test]
+    fn records_past_the_recipients_the_queue_holds_go_to_disk() {
+        let (f, records) = fixture(4);
+        // As if large messages were waiting already.
+        f.learner
+            .queued
+            .store(QUEUED_RECIPIENTS - 1, Ordering::Relaxed);
+        let record = |to: &str, id| {
+            f.learner
+                .record("login:alice", &letter(to, id), None)
+                .unwrap()
+        };
+        f.learner
+            .learn(record("tom@club.example, pat@asiancup.example", 1));
+        assert!(records.try_recv().is_err(), "not in the queue");
+        assert_eq!(
+            f.learner.queued.load(Ordering::Relaxed),
+            QUEUED_RECIPIENTS - 1
+        );
+        f.learner.queued.store(0, Ordering::Relaxed);
+        f.learner.learn(record("jane@agency.example", 2));
+        f.writer.learned(&records.try_recv().unwrap());
+        assert_eq!(knows(&f, "login:alice", "pat@asiancup.example"), 1);
     }
 
     #[test]
