@@ -21,7 +21,9 @@
 //! senders and 1,000,000 messages): each sender at example.org has a world
 //! of contacts generated as above, and writes a greeting as people do (the
 //! first name of one or two recipients, "Dear" and the full name now and
-//! then, "Hi all" to a group, or none). The first 80% of each sender's
+//! then, "Hi all" to a group, or none); a reply goes to the address the
+//! other's mail came from, with its display name, even for someone the
+//! address book has without one. The first 80% of each sender's
 //! messages form one journal mbox (target/history-replay/), learned into
 //! one index as an administrator bootstraps a gateway (`maillint learn
 //! --journal`: each message into the history of its From); the last 20%
@@ -1001,11 +1003,18 @@ fn org_replay(senders: usize, total: usize, checks: usize) {
     for i in 0..per_sender {
         for (s, world) in worlds.iter_mut().enumerate() {
             let n = i * senders + s;
-            let (circle, to) = world.recipients();
+            let (circle, book) = world.recipients();
             let reply = world.rng.chance(20);
-            let (greeting, greeted) = greet(&mut world.rng, &to);
+            let (greeting, greeted) = greet(&mut world.rng, &book);
+            // A reply goes back to the address the other's mail came from,
+            // with the display name it carried: someone the address book
+            // has without a name is written with one then.
+            let mut to = book.clone();
+            if reply {
+                to[0].named = true;
+            }
             if i < split {
-                for p in &to {
+                for p in &book {
                     familiar[s].add(&mut rng, circle, p);
                 }
                 let m = message(&from(s), n, &to, reply, &greeting);

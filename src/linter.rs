@@ -120,7 +120,7 @@ impl Linter {
         let history = {
             let reads_history = active
                 .iter()
-                .any(|a| rules::HISTORY_RULES.contains(&a.id.as_ref()));
+                .any(|a| rules::READS_HISTORY.contains(&a.id.as_ref()));
             match history::hash_key(&config) {
                 _ if !reads_history => None,
                 Ok(key) => history::index_path(&config)

@@ -90,6 +90,17 @@ pub const HISTORY_RULES: [&str; 3] = [
     unusual_company::RULE.id,
 ];
 
+/// The rules that read the sender's history when there is one: the
+/// history rules, and salutation-mismatch, which works without one and
+/// with one tells a recipient the message gives no name by the name it
+/// was written to with before.
+pub const READS_HISTORY: [&str; 4] = [
+    new_recipient::RULE.id,
+    name_mismatch::RULE.id,
+    unusual_company::RULE.id,
+    salutation_mismatch::RULE.id,
+];
+
 /// What a rule sees of one message, with the facts several rules share
 /// worked out once.
 pub struct Context<'a> {

@@ -2,6 +2,7 @@ use super::shared::lists::is_list_host;
 use super::{Context, Rule, declare_rule};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
+use crate::history::{Recall, address_key};
 use crate::message::Address;
 use serde::Deserialize;
 use unicode_normalization::UnicodeNormalization;
@@ -37,6 +38,13 @@ declare_rule! {
     /// (`Sarah Jones`) or a local part of two (`sarah.jones`, `s.jones`),
     /// while one word (`john@`, `trainer@`, `Reception`) may be a role as
     /// easily as a name, and `info@`, `jd@`, `dev-team@` may be anyone.
+    ///
+    /// With a history (`maillint learn`), a recipient the message gives no
+    /// display name is told by the name you have written its address with
+    /// most often: "Hi Sarah," to `tom@example.com`, which you have written
+    /// to as `Tom Baker`, is a wrong greeting too. A history that keeps
+    /// addresses only as keyed hashes (`[history] hash_key_file`) keeps no
+    /// names as written, and the rule judges such recipients as without one.
     ///
     /// ## Why it matters
     /// The greeting is written for the person meant; the address is picked
@@ -497,6 +505,21 @@ impl Identity {
         })
     }
 
+    /// A recipient the message gives no display name, told by the name the
+    /// sender's history has written its address with most often (which a
+    /// hashed index does not keep): that name, and the identity.
+    fn recalled(history: &dyn Recall, address: Address<'_>) -> Option<(String, Identity)> {
+        if address.name.is_some_and(|n| !n.trim().is_empty()) {
+            return None;
+        }
+        let name = history.known(&address_key(address.addr))?.name?;
+        let identity = Identity::of(Address {
+            name: Some(&name),
+            ..address
+        })?;
+        Some((name, identity))
+    }
+
     /// Whether the greeting's name may be this recipient.
     fn may_be(&self, name: &Name) -> bool {
         name.words.iter().enumerate().any(|(i, spellings)| {
@@ -572,9 +595,17 @@ impl Rule for SalutationMismatch {
         {
             return;
         }
+        // Each recipient's identity, with the name the history told it by
+        // when the message gives none.
         let Some(identities) = recipients
             .iter()
-            .map(|r| Identity::of(r.first()))
+            .map(|r| match Identity::of(r.first()) {
+                Some(identity) => Some((None, identity)),
+                None => cx
+                    .history
+                    .and_then(|h| Identity::recalled(h, r.first()))
+                    .map(|(name, identity)| (Some(name), identity)),
+            })
             .collect::<Option<Vec<_>>>()
         else {
             return;
@@ -588,16 +619,20 @@ impl Rule for SalutationMismatch {
         let Some(names) = greeted(line) else { return };
         let Some(stranger) = names
             .iter()
-            .find(|n| !identities.iter().any(|id| id.may_be(n)))
+            .find(|n| !identities.iter().any(|(_, id)| id.may_be(n)))
         else {
             return;
         };
         let shown: Vec<String> = recipients
             .iter()
+            .zip(&identities)
             .take(3)
-            .map(|r| match r.first().name {
-                Some(name) if !name.trim().is_empty() => {
+            .map(|(r, (recalled, _))| match (r.first().name, recalled) {
+                (Some(name), _) if !name.trim().is_empty() => {
                     format!("{} <{}>", name.trim(), r.first().addr)
+                }
+                (_, Some(recalled)) => {
+                    format!("{}: {recalled} in your sent mail", r.first().addr)
                 }
                 _ => r.first().addr.to_string(),
             })
@@ -833,6 +868,85 @@ mod tests {
         );
         let signed = "See you Monday.\n\n-- \nHi Sarah,\n";
         assert_eq!(to("john.miller@example.com", signed), vec![]);
+    }
+
+    #[cfg(feature = "history")]
+    #[test]
+    fn with_a_history_a_recipient_without_a_name_is_told_by_the_name_written_before() {
+        let sent = "From: Ann Lee <ann@example.org>\nTo: Tom Baker <tom@example.com>\n\
+                    Subject: s\nMessage-ID: <1@example.org>\n\nHi Tom,\n";
+        let msg = |to: &str, greeting: &str| {
+            eml(&format!(
+                "From: Ann Lee <ann@example.org>\nTo: {to}\nSubject: s\n\n{greeting}\n\nx\n"
+            ))
+        };
+        let (_dir, config) = crate::testing::history(&[sent]);
+        let f = check_rule_with(
+            &config,
+            "salutation-mismatch",
+            &msg("tom@example.com", "Hi Sarah,"),
+        );
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            f[0].message,
+            "the greeting names Sarah, who is not among the recipients (tom@example.com: Tom \
+             Baker in your sent mail)"
+        );
+        for (to, greeting) in [
+            ("tom@example.com", "Hi Tom,"),
+            ("tom@example.com", "Dear Mr Baker,"),
+            // The message's own name counts, not the history's.
+            ("Sarah <tom@example.com>", "Hi Sarah,"),
+            // Never written to: may be anyone.
+            ("anna@example.com", "Hi Sarah,"),
+        ] {
+            let f = check_rule_with(&config, "salutation-mismatch", &msg(to, greeting));
+            assert_eq!(f, vec![], "{to}: {greeting}");
+        }
+        // Without a history, nothing tells who `tom@` is.
+        let f = check_rule("salutation-mismatch", &msg("tom@example.com", "Hi Sarah,"));
+        assert_eq!(f, vec![]);
+    }
+
+    #[cfg(feature = "history")]
+    #[test]
+    fn a_hashed_history_keeps_no_names_to_tell_a_recipient_by() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("history.sqlite");
+        let key_file = dir.path().join("hash.key");
+        std::fs::write(&key_file, "000102030405060708090a0b0c0d0e0f\n").expect("key");
+        // The key in the file, as `history::hash_key` reads it.
+        let key: [u8; 16] = std::array::from_fn(|i| i as u8);
+        let history = crate::history::History::create(&path)
+            .expect("index")
+            .with_hash_key(Some(key))
+            .expect("hashed");
+        let sent = "From: Ann Lee <ann@example.org>\nTo: Tom Baker <tom@example.com>\n\
+                    Subject: s\nMessage-ID: <1@example.org>\n\nHi Tom,\n";
+        crate::history::learn_message(&history, &eml(sent), sent.as_bytes(), None)
+            .expect("learned");
+        let config = format!(
+            "[history]\nindex = {:?}\nhash_key_file = {:?}\n",
+            path.display().to_string(),
+            key_file.display().to_string()
+        );
+        let msg =
+            eml("From: Ann Lee <ann@example.org>\nTo: tom@example.com\nSubject: s\n\nHi Sarah,\n");
+        assert_eq!(
+            check_rule_with(&config, "salutation-mismatch", &msg),
+            vec![]
+        );
+        // The configuration does open the hashed index: another history
+        // rule reads it.
+        let stranger =
+            eml("From: Ann Lee <ann@example.org>\nTo: tom@example.com, bo.ek@other.example\n\nx\n");
+        assert_eq!(
+            check_rule_with(&config, "new-recipient", &stranger).len(),
+            1
+        );
+        // The index is read: the address is known, by its hash.
+        let known = crate::history::Recall::known(&history, "tom@example.com").expect("known");
+        assert_eq!(known.name, None);
     }
 
     #[test]
