@@ -141,10 +141,34 @@ pub(super) fn open_for_writing(path: &Path, busy: Duration) -> Result<Connection
     let conn = Connection::open(path).map_err(|e| e.to_string())?;
     conn.busy_timeout(busy).map_err(|e| e.to_string())?;
     // WAL: readers (every `check`) go on while one writer learns.
-    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+    wal(&conn, busy)?;
+    conn.execute_batch("PRAGMA synchronous = NORMAL;")
         .map_err(|e| e.to_string())?;
     migrate(&conn)?;
     Ok(conn)
+}
+
+/// Puts the index in WAL mode. Changing the mode needs the file to
+/// itself, and SQLite answers "database is locked" at once, without
+/// waiting as `busy_timeout` asks, while another process has it open: so
+/// this waits here, up to `busy`, as a write would.
+fn wal(conn: &Connection, busy: Duration) -> Result<(), String> {
+    let deadline = std::time::Instant::now() + busy;
+    loop {
+        let mode = conn.query_row("PRAGMA journal_mode = WAL", [], |row| {
+            row.get::<_, String>(0)
+        });
+        match mode {
+            Ok(_) => return Ok(()),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
 }
 
 /// Opens the index for the rules. A reader never writes: an index of an
