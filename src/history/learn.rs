@@ -1,5 +1,6 @@
 //! `maillint learn`: adding sent mail to the index.
 
+use super::schema::is_busy;
 use super::{BATCH, History, HistoryError, MAX_CIRCLE, address_key, index_path, name_key, ordered};
 use crate::config::Config;
 use crate::input::{self, FileStamp, Input, Item, Limits, MboxPosition, RawMessage, Start};
@@ -581,14 +582,6 @@ pub fn settle_held(
     };
     std::fs::remove_file(&file).map_err(|e| format!("{}: {e}", file.display()))?;
     Ok(kept)
-}
-
-/// Whether an error is another process holding the index's write lock.
-fn is_busy(e: &rusqlite::Error) -> bool {
-    matches!(
-        e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-    )
 }
 
 /// Where messages wait that found the index busy: a directory beside it,

@@ -107,6 +107,11 @@ impl SharedStore {
         format!("{}{name}", self.prefix)
     }
 
+    /// Where a session is kept: under its token's hash only.
+    fn session_key(&self, token: &str) -> String {
+        self.key(&format!("session:{}", token_hash(token)))
+    }
+
     fn set_session(&self, key: &str, value: &str, seconds: u64) -> Result<(), String> {
         self.pool
             .run(|c| {
@@ -380,7 +385,7 @@ impl HeldStore for SharedStore {
     /// A session is `session:HASH` holding "CREATED SEEN NAME" and
     /// expiring with its lifetime: every gateway's page knows every session.
     fn open_session(&self, token: &str, name: &str, now: u64, lifetime: u64) -> Result<(), String> {
-        let key = self.key(&format!("session:{}", token_hash(token)));
+        let key = self.session_key(token);
         self.set_session(&key, &format!("{now} {now} {name}"), lifetime)
     }
 
@@ -391,7 +396,7 @@ impl HeldStore for SharedStore {
         idle: u64,
         lifetime: u64,
     ) -> Result<Option<String>, String> {
-        let key = self.key(&format!("session:{}", token_hash(token)));
+        let key = self.session_key(token);
         let value: Option<String> = self
             .pool
             .run(|c| redis::cmd("GET").arg(&key).query(c))
@@ -413,7 +418,7 @@ impl HeldStore for SharedStore {
     }
 
     fn close_session(&self, token: &str) -> Result<(), String> {
-        let key = self.key(&format!("session:{}", token_hash(token)));
+        let key = self.session_key(token);
         self.pool
             .run(|c| redis::cmd("DEL").arg(&key).query::<()>(c))
             .map_err(Self::error)
