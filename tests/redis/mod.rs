@@ -37,14 +37,6 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn wait_for_port(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nothing listens on {port}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// `redis-server` on 127.0.0.1, without persistence; stopped when dropped.
 pub struct Redis {
     pub port: u16,
@@ -52,26 +44,74 @@ pub struct Redis {
 }
 
 impl Redis {
+    /// A port from `free_port` can be taken by another test's server
+    /// before this one binds it (tests run side by side): then this one
+    /// exits, and it is started again on another port.
     pub fn start() -> Redis {
         let mut redis = Redis {
             port: free_port(),
             server: None,
         };
-        redis.restart();
-        redis
+        for _ in 0..10 {
+            if redis.start_on_port() {
+                return redis;
+            }
+            redis.port = free_port();
+        }
+        panic!("redis-server could not take a port in 10 tries");
     }
 
     /// Starts it again on the same port, empty: a restart.
     pub fn restart(&mut self) {
+        assert!(
+            self.start_on_port(),
+            "redis-server did not start again on {}",
+            self.port
+        );
+    }
+
+    /// Starts a server on `self.port`; whether it is the one answering
+    /// there (not another test's that had the port first).
+    fn start_on_port(&mut self) -> bool {
         self.stop();
-        let server = Command::new(REDIS)
+        let mut server = Command::new(REDIS)
             .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
             .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
             .stdout(Stdio::null())
             .spawn()
             .unwrap();
-        self.server = Some(server);
-        wait_for_port(self.port);
+        let pid = server.id();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if server.try_wait().unwrap().is_some() {
+                return false;
+            }
+            if self.process_id() == Some(pid) {
+                self.server = Some(server);
+                return true;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "redis-server on {} did not answer",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The process id of the server answering on the port, if one does.
+    fn process_id(&self) -> Option<u32> {
+        let client = redis::Client::open(self.url()).ok()?;
+        let mut connection = client
+            .get_connection_with_timeout(Duration::from_secs(1))
+            .ok()?;
+        let info: String = redis::cmd("INFO")
+            .arg("server")
+            .query(&mut connection)
+            .ok()?;
+        info.lines()
+            .find_map(|line| line.strip_prefix("process_id:"))
+            .and_then(|pid| pid.trim().parse().ok())
     }
 
     pub fn stop(&mut self) {
