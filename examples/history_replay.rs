@@ -962,6 +962,8 @@ struct OrgFigures {
     warned: usize,
     warned_by: HashMap<String, usize>,
     namesakes: (usize, usize),
+    /// Namesake swaps each history rule warned about.
+    namesakes_by: HashMap<String, usize>,
     others: (usize, usize),
     others_3: (usize, usize),
     greetings: (usize, usize),
@@ -1150,11 +1152,13 @@ fn org_check(
         let victim = rng.below(h.to.len());
         let mut swapped = h.to.clone();
         swapped[victim].addr = world.namesake(&mut rng, n, &h.to[victim].addr);
-        let caught = warns(
-            &judge(&swapped, &h.greeting),
-            &history_rules,
-            Some(&swapped[victim].addr),
-        );
+        let findings = judge(&swapped, &h.greeting);
+        let caught = warns(&findings, &history_rules, Some(&swapped[victim].addr));
+        for rule in &history_rules {
+            if warns(&findings, &[rule], Some(&swapped[victim].addr)) {
+                *f.namesakes_by.entry(rule.to_string()).or_default() += 1;
+            }
+        }
         f.namesakes.0 += 1;
         f.namesakes.1 += usize::from(caught);
         // Someone familiar from another circle.
@@ -1219,6 +1223,14 @@ fn org_check(
     }
 }
 
+/// `name-mismatch 12, new-recipient 30`: counts by rule, by name.
+fn by_rule(counts: &HashMap<String, usize>) -> String {
+    let mut by: Vec<_> = counts.iter().collect();
+    by.sort();
+    let by: Vec<String> = by.iter().map(|(r, n)| format!("{r} {n}")).collect();
+    by.join(", ")
+}
+
 /// How one row of the table shows one storage's figures.
 type Cell = Box<dyn Fn(&OrgFigures) -> String>;
 
@@ -1255,21 +1267,22 @@ fn org_table(figures: &[OrgFigures]) {
         (
             "ordinary held-back messages warned (goal < 2%)",
             Box::new(|f| {
-                let mut by: Vec<_> = f.warned_by.iter().collect();
-                by.sort();
-                let by: Vec<String> = by.iter().map(|(r, n)| format!("{r} {n}")).collect();
                 format!(
                     "{:.2}% ({} of {}: {})",
                     pct(f.warned, f.checked),
                     f.warned,
                     f.checked,
-                    by.join(", ")
+                    by_rule(&f.warned_by)
                 )
             }),
         ),
         (
             "autocomplete namesake swaps warned (goal ≥ 90%)",
             Box::new(move |f| share(f.namesakes)),
+        ),
+        (
+            "the same, by rule",
+            Box::new(|f| by_rule(&f.namesakes_by)),
         ),
         (
             "other-circle swaps warned",
