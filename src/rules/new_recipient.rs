@@ -5,7 +5,7 @@ use super::{Context, Rule, declare_rule};
 use crate::audience::Recipient;
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Severity};
-use crate::history::Known;
+use crate::history::{Known, Recall};
 
 declare_rule! {
     /// ## What it checks
@@ -16,8 +16,13 @@ declare_rule! {
     /// by autocomplete.
     ///
     /// It is an info; a warning when nobody at the new address's domain has
-    /// ever had mail from you either. Replies stay infos: answering someone
-    /// who wrote to you first is how new contacts begin. Either is an error
+    /// ever had mail from you either and the address resembles a contact you
+    /// know: its local part or its display name is one you have written to
+    /// at another address (`jane.smith@` or `Jane Smith` at a new
+    /// organisation: autocomplete's pick of a namesake). A first message to
+    /// someone at a new organisation who resembles nobody you know is how
+    /// new contacts begin, and stays an info. Replies stay infos too:
+    /// answering someone who wrote to you first is how new contacts begin. Either is an error
     /// when the message carries personal data (what personal-data finds,
     /// with its options) or a data file (a spreadsheet, database, archive
     /// or table, as data-attachment knows them): then a wrong address is a
@@ -39,7 +44,8 @@ declare_rule! {
     /// ```
     /// gives "you have never written to pat@asiancup.example (nor to anyone
     /// at asiancup.example); the other recipients are familiar:
-    /// jane@agency.example (41 times)".
+    /// jane@agency.example (41 times); you know this local part at another
+    /// address: pat@club.example (3 times)", a warning for that last part.
     ///
     /// ## How to fix
     /// Check the new address is the one you meant. Once sent, it is familiar:
@@ -95,9 +101,14 @@ impl Rule for NewRecipient {
         for r in new {
             let domain = r.first().domain().unwrap_or("");
             let new_domain = history.domain_count(domain) == 0;
+            // Only a slip that autocomplete could have made is worth a
+            // warning: the lookalike is looked up only when it decides one.
+            let lookalike = (new_domain && !cx.message.is_reply)
+                .then(|| resembles(history, r))
+                .flatten();
             let severity = if carries.is_some() {
                 Severity::Error
-            } else if new_domain && !cx.message.is_reply {
+            } else if lookalike.is_some() {
                 Severity::Warning
             } else {
                 Severity::Info
@@ -111,8 +122,9 @@ impl Rule for NewRecipient {
                 Diagnostic::new(
                     severity,
                     format!(
-                        "you have never written to {}{nor_domain}; the other recipients are familiar: {familiar}{}",
+                        "you have never written to {}{nor_domain}; the other recipients are familiar: {familiar}{}{}",
                         r.first().addr,
+                        lookalike.as_deref().map_or(String::new(), |like| format!("; {like}")),
                         carries.as_deref().map_or(String::new(), |what| format!("; the message carries {what}")),
                     ),
                     location(r),
@@ -121,6 +133,32 @@ impl Rule for NewRecipient {
             );
         }
     }
+}
+
+/// The familiar contact a new address resembles, as the finding says it:
+/// its display name or its local part written to at another address.
+/// `None` when it resembles nobody the sender knows.
+fn resembles(history: &dyn Recall, r: Recipient<'_>) -> Option<String> {
+    let local = r.first().local_part();
+    let (what, like) = match r.first().name.map(|n| history.named(n)) {
+        Some(named) if !named.is_empty() => ("a name like it", named),
+        _ => (
+            "this local part",
+            (!local.is_empty())
+                .then(|| history.with_local_part(local))
+                .unwrap_or_default(),
+        ),
+    };
+    let known = like.into_iter().next()?;
+    Some(if known.is_hidden() {
+        format!("you know {what} at another address ({})", known.times())
+    } else {
+        format!(
+            "you know {what} at another address: {} ({})",
+            known.mailbox(),
+            known.times()
+        )
+    })
 }
 
 /// What makes a misdirection of this message a breach, if anything: the
@@ -172,7 +210,9 @@ mod tests {
     fn a_stranger_among_familiar_recipients() {
         let f = check("To: jane@agency.example, pat@asiancup.example\n");
         assert_eq!(f.len(), 1);
-        assert_eq!(f[0].severity, Severity::Warning);
+        // Someone new at a new organisation, like nobody known: how new
+        // contacts begin.
+        assert_eq!(f[0].severity, Severity::Info);
         assert_eq!(
             f[0].message,
             "you have never written to pat@asiancup.example (nor to anyone at asiancup.example); \
@@ -181,8 +221,32 @@ mod tests {
         // Someone new at a known organisation is only worth a note.
         let f = check("To: jane@agency.example, ann@agency.example\n");
         assert_eq!(f[0].severity, Severity::Info);
-        // So is a reply.
-        let f = check("To: jane@agency.example, pat@asiancup.example\nIn-Reply-To: <9@x>\n");
+    }
+
+    #[test]
+    fn a_warning_when_the_stranger_resembles_a_familiar_contact() {
+        // The local part of a familiar address, at a new organisation.
+        let f = check("To: jane@agency.example, tom@asiancup.example\n");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Warning);
+        assert_eq!(
+            f[0].message,
+            "you have never written to tom@asiancup.example (nor to anyone at asiancup.example); \
+             the other recipients are familiar: Jane Smith <jane@agency.example> (twice); \
+             you know this local part at another address: tom@agency.example (once)"
+        );
+        // A familiar display name.
+        let f = check("To: jane@agency.example, Jane Smith <js@asiancup.example>\n");
+        assert_eq!(f[0].severity, Severity::Warning);
+        assert!(
+            f[0].message.ends_with(
+                "; you know a name like it at another address: Jane Smith <jane@agency.example> (once)"
+            ),
+            "{}",
+            f[0].message
+        );
+        // In a reply it stays a note.
+        let f = check("To: jane@agency.example, tom@asiancup.example\nIn-Reply-To: <9@x>\n");
         assert_eq!(f[0].severity, Severity::Info);
     }
 
@@ -225,7 +289,7 @@ mod tests {
             "[rules.personal-data]\nseverity = \"off\"\n",
         ] {
             let f = check_rule_with(&format!("{config}{rule}"), "new-recipient", &msg);
-            assert_eq!(f[0].severity, Severity::Warning, "{rule}");
+            assert_eq!(f[0].severity, Severity::Info, "{rule}");
         }
     }
 
