@@ -190,6 +190,15 @@ impl History {
         }
     }
 
+    /// A name token (see [`name_tokens`](super::name_tokens)) as a hashed
+    /// index keeps it: the first 64 bits of its keyed hash, which is ample
+    /// to tell a few dozen tokens apart and keeps the name table small (a
+    /// name has a dozen tokens).
+    pub(super) fn token_hash(&self, token: &str) -> String {
+        let hash = self.stored(token);
+        hash.get(2..18).unwrap_or(&hash).to_string()
+    }
+
     /// A sender's key as the index keeps it: hashed like an address in a
     /// hashed index; the personal index's empty key stays empty.
     pub(super) fn stored_owner(&self, key: &str) -> String {
@@ -354,6 +363,27 @@ impl History {
         })
     }
 
+    /// In a hashed index: the keyed hashes of the name tokens (see
+    /// [`name_tokens`](super::name_tokens)) of the name `addr` was most
+    /// often written with; empty in clear.
+    pub fn name_hashes(&self, addr: &str) -> Vec<String> {
+        if self.key.is_none() {
+            return Vec::new();
+        }
+        let key = self.stored(&address_key(addr)).into_owned();
+        let words: Option<String> = self.query(|c| {
+            c.prepare_cached(
+                "SELECT words FROM name INDEXED BY name_addr WHERE owner = ?1 AND addr = ?2
+                 AND words IS NOT NULL ORDER BY count DESC LIMIT 1",
+            )?
+            .query_row(params![self.owner, key], |row| row.get(0))
+            .optional()
+        });
+        words
+            .map(|w| w.split(' ').map(str::to_string).collect())
+            .unwrap_or_default()
+    }
+
     /// Whether this display name was ever written with `addr`.
     pub fn has_name(&self, addr: &str, name: &str) -> bool {
         let (Some(name), addr) = (name_key(name), address_key(addr)) else {
@@ -505,5 +535,13 @@ impl Recall for History {
 
     fn is_address(&self, stored: &str, addr: &str) -> bool {
         History::is_address(self, stored, addr)
+    }
+
+    fn name_hashes(&self, addr: &str) -> Vec<String> {
+        History::name_hashes(self, addr)
+    }
+
+    fn hashed(&self, token: &str) -> String {
+        self.token_hash(token)
     }
 }

@@ -1,7 +1,10 @@
 //! `maillint learn`: adding sent mail to the index.
 
 use super::schema::is_busy;
-use super::{BATCH, History, HistoryError, MAX_CIRCLE, address_key, index_path, name_key, ordered};
+use super::{
+    BATCH, History, HistoryError, MAX_CIRCLE, address_key, index_path, name_key, name_tokens,
+    ordered,
+};
 use crate::config::Config;
 use crate::input::{self, FileStamp, Input, Item, Limits, MboxPosition, RawMessage, Start};
 use crate::message::{Field, Message};
@@ -483,8 +486,21 @@ impl Record {
 /// beyond the wait, keeps it beside the index for the next writer, as
 /// [`learn_or_keep`] does.
 pub fn learn_record_or_keep(history: &History, record: &Record) -> Result<Kept, String> {
+    learn_records_or_keep(history, std::slice::from_ref(record))
+        .pop()
+        .unwrap_or_else(|| Err("no record was learned".into()))
+}
+
+/// Learns records in one transaction (a gateway's writer takes what has
+/// queued: one commit for them all, where each is otherwise a commit of
+/// its own), or, when the index stays busy beyond the wait, keeps every
+/// one of them beside the index for the next writer. What became of each,
+/// in order. A batch that fails for another reason is learned one record
+/// at a time, so that a record the index refuses loses no other.
+pub fn learn_records_or_keep(history: &History, records: &[Record]) -> Vec<Result<Kept, String>> {
     if history.path.is_none() {
-        return Err("the index was opened for reading, not for learning".into());
+        let refused = "the index was opened for reading, not for learning";
+        return records.iter().map(|_| Err(refused.to_string())).collect();
     }
     let written = history
         .conn
@@ -494,17 +510,29 @@ pub fn learn_record_or_keep(history: &History, record: &Record) -> Result<Kept, 
             learn_kept(history, &conn)
                 .and_then(|()| {
                     let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
-                    let learned = write(&tx, &record.0)?;
+                    let learned = records
+                        .iter()
+                        .map(|record| write(&tx, &record.0))
+                        .collect::<rusqlite::Result<Vec<bool>>>()?;
                     tx.commit().map(|()| learned)
                 })
                 .map_err(|e| (is_busy(&e), e.to_string()))
                 .map_err(|(busy, e)| if busy { String::new() } else { e })
         });
     match written {
-        Ok(true) => Ok(Kept::Learned),
-        Ok(false) => Ok(Kept::Known),
-        Err(e) if e.is_empty() => keep_for_later(history, record).map(|()| Kept::ForLater),
-        Err(e) => Err(e),
+        Ok(learned) => learned
+            .into_iter()
+            .map(|new| Ok(if new { Kept::Learned } else { Kept::Known }))
+            .collect(),
+        Err(e) if e.is_empty() => records
+            .iter()
+            .map(|record| keep_for_later(history, record).map(|()| Kept::ForLater))
+            .collect(),
+        Err(e) if records.len() == 1 => vec![Err(e)],
+        Err(_) => records
+            .iter()
+            .map(|record| learn_record_or_keep(history, record))
+            .collect(),
     }
 }
 
@@ -715,6 +743,10 @@ struct SentTo {
     /// The display name's key (see [`name_key`]), and the name as written
     /// (not kept by a hashed index).
     name: Option<(String, Option<String>)>,
+    /// In a hashed index, in place of the name as written: the keyed
+    /// hashes of its tokens (see [`name_tokens`]), space separated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    words: Option<String>,
 }
 
 impl Sent {
@@ -756,6 +788,7 @@ impl Sent {
                     domain: domain.to_string(),
                     addr: key,
                     name,
+                    words: None,
                 });
             }
         }
@@ -789,7 +822,12 @@ impl Sent {
                 r.domain = history.stored(&r.domain).into_owned();
                 if let Some((key, shown)) = &mut r.name {
                     *key = history.stored(key).into_owned();
-                    *shown = None;
+                    let tokens = name_tokens(shown.take().as_deref().unwrap_or(""));
+                    r.words = (!tokens.is_empty()).then(|| {
+                        let hashes: Vec<String> =
+                            tokens.iter().map(|t| history.token_hash(t)).collect();
+                        hashes.join(" ")
+                    });
                 }
             }
         }
@@ -816,14 +854,15 @@ pub(super) fn write(tx: &Transaction<'_>, sent: &Sent) -> rusqlite::Result<bool>
              last = max(coalesce(last, excluded.last), coalesce(excluded.last, last))",
     )?;
     let mut add_name = tx.prepare_cached(
-        "INSERT INTO name (owner, name, addr, shown, count) VALUES (?4, ?1, ?2, ?3, 1)
-         ON CONFLICT (owner, name, addr) DO UPDATE SET count = count + 1, shown = excluded.shown",
+        "INSERT INTO name (owner, name, addr, shown, count, words) VALUES (?4, ?1, ?2, ?3, 1, ?5)
+         ON CONFLICT (owner, name, addr) DO UPDATE SET count = count + 1, shown = excluded.shown,
+             words = coalesce(excluded.words, words)",
     )?;
     for r in &sent.recipients {
         add_address.execute(params![r.addr, r.local, r.domain, sent.time, sent.owner])?;
         if let Some((key, shown)) = &r.name {
             let shown = shown.as_deref().unwrap_or("");
-            add_name.execute(params![key, r.addr, shown, sent.owner])?;
+            add_name.execute(params![key, r.addr, shown, sent.owner, r.words])?;
         }
     }
     if sent.recipients.len() <= MAX_CIRCLE {
@@ -1070,6 +1109,37 @@ x
         let history = History::open_for_reading(&path).unwrap().unwrap();
         assert_eq!(history.known("p1@example.net").unwrap().count, 1);
         assert_eq!(history.known("p2@example.net").unwrap().count, 1);
+        assert_eq!(std::fs::read_dir(pending_dir(&path)).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn records_are_learned_together_or_kept_together_when_the_index_is_busy() {
+        let (dir, history) = index();
+        let path = dir.path().join("h.sqlite");
+        drop(history);
+        let waiting = History::create_waiting(&path, Duration::ZERO).unwrap();
+        let record = |n: u32| {
+            let msg = crate::testing::eml(&format!(
+                "From: me@example.org\nTo: p{n}@example.net\nMessage-ID: <{n}@x>\n\nx\n"
+            ));
+            waiting.record(&msg, String::new, SystemTime::now())
+        };
+        let kept = learn_records_or_keep(&waiting, &[record(1), record(2), record(1)]);
+        assert_eq!(kept, [Ok(Kept::Learned), Ok(Kept::Learned), Ok(Kept::Known)]);
+        // Busy: every record of the batch waits beside the index.
+        let blocker = rusqlite::Connection::open(&path).unwrap();
+        blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let kept = learn_records_or_keep(&waiting, &[record(3), record(4)]);
+        assert_eq!(kept, [Ok(Kept::ForLater), Ok(Kept::ForLater)]);
+        assert_eq!(std::fs::read_dir(pending_dir(&path)).unwrap().count(), 2);
+        blocker.execute_batch("COMMIT").unwrap();
+        let kept = learn_records_or_keep(&waiting, &[record(5)]);
+        assert_eq!(kept, [Ok(Kept::Learned)]);
+        let history = History::open_for_reading(&path).unwrap().unwrap();
+        for n in 1..=5 {
+            let known = history.known(&format!("p{n}@example.net")).unwrap();
+            assert_eq!(known.count, 1, "p{n}");
+        }
         assert_eq!(std::fs::read_dir(pending_dir(&path)).unwrap().count(), 0);
     }
 

@@ -50,6 +50,7 @@ pub use index::{History, HistoryError};
 pub use learn::{
     Forget, Kept, LearnSummary, Learned, Record, Whose, held_waiting, keep_for_later, keep_held,
     learn, learn_journal, learn_message, learn_or_forget, learn_or_keep, learn_record_or_keep,
+    learn_records_or_keep,
     learn_sent, open_to_learn, settle_held,
 };
 #[cfg(feature = "history")]
@@ -85,6 +86,16 @@ pub trait Recall: Sync {
     /// Whether `stored`, an address as a lookup returned it (a keyed hash
     /// in a hashed index), is `addr`.
     fn is_address(&self, stored: &str, addr: &str) -> bool;
+
+    /// In a hashed index, which keeps no name as written: the keyed
+    /// hashes of the [`name_tokens`] of the name `addr` was most often
+    /// written with. Empty in clear (`known` gives the name itself) and
+    /// for an address never written with a name.
+    fn name_hashes(&self, addr: &str) -> Vec<String>;
+
+    /// A token as [`name_hashes`](Self::name_hashes) keeps it: its keyed
+    /// hash in a hashed index.
+    fn hashed(&self, token: &str) -> String;
 }
 
 /// Messages with more distinct recipients than this teach no circles: a
@@ -144,6 +155,50 @@ pub fn name_key(name: &str) -> Option<String> {
     }
     words.sort_unstable();
     Some(words.join(" "))
+}
+
+/// Lower case without accents: `Hélène` is `helene`. How names are
+/// compared (salutation-mismatch) and how a hashed index keeps their words.
+pub fn fold(word: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    word.nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The words of a display name, folded (see [`fold`]): what a greeting's
+/// name is compared with.
+pub fn name_words(name: &str) -> impl Iterator<Item = String> + '_ {
+    name.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(fold)
+}
+
+/// What a hashed index keeps of a display name (as keyed hashes) so that a
+/// greeting can be compared with it without the name: each word with a
+/// letter in it, folded (`christopher`); each word's beginnings of three
+/// letters or more, marked `<` (`<chr`, `<chri`, ...: "Chris" is short for
+/// it); and the word where a first name stands when it is an initial,
+/// marked `^` (`^j` for `J. Smith` and `Smith, J.`). Nothing for a name
+/// that tells no person (see [`name_key`]).
+pub fn name_tokens(name: &str) -> Vec<String> {
+    if name_key(name).is_none() {
+        return Vec::new();
+    }
+    let mut tokens: Vec<String> = Vec::new();
+    for word in name_words(name).filter(|w| w.chars().any(char::is_alphabetic)) {
+        let ends: Vec<usize> = word.char_indices().map(|(i, _)| i).skip(3).collect();
+        tokens.extend(ends.iter().map(|&end| format!("<{}", &word[..end])));
+        tokens.push(word);
+    }
+    let given = name.split_once(',').map_or(name, |(_, given)| given);
+    if let Some(first) = name_words(given).next().filter(|w| w.chars().count() == 1) {
+        tokens.push(format!("^{first}"));
+    }
+    tokens.sort_unstable();
+    tokens.dedup();
+    tokens
 }
 
 /// The key a gateway keeps a sender's history under: the SMTP login

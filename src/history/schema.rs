@@ -14,7 +14,7 @@ pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The layout, kept in SQLite's `user_version`: what [`MIGRATIONS`] brings
 /// an index to.
-pub(super) const VERSION: i64 = 4;
+pub(super) const VERSION: i64 = 5;
 
 /// Step `n` brings an index of layout `n` to `n + 1`, inside the
 /// migrating transaction. Layout 0 is an empty file, or an index of the
@@ -25,6 +25,7 @@ const MIGRATIONS: [fn(&Transaction<'_>) -> rusqlite::Result<()>; VERSION as usiz
     to_2_dates_and_sources,
     to_3_private_keys,
     to_4_senders,
+    to_5_name_words,
 ];
 
 /// Layout 1: who was written to, how often, under which names, together.
@@ -118,6 +119,15 @@ fn to_4_senders(tx: &Transaction<'_>) -> rusqlite::Result<()> {
          CREATE INDEX pair_b ON pair (owner, b);
          CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
     )
+}
+
+/// Layout 5: `name.words`, in a hashed index the keyed hashes of the
+/// name's tokens (see [`name_tokens`](super::super::name_tokens)), space
+/// separated, so that salutation-mismatch can compare a greeting with the
+/// name without the index keeping it; NULL in clear (`shown` is the name)
+/// and for what layout 4 learned.
+fn to_5_name_words(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch("ALTER TABLE name ADD COLUMN words TEXT")
 }
 
 /// How the index knows a message learned by its Message-ID: a hash, so
@@ -301,6 +311,46 @@ pub(super) fn has_table(conn: &Connection, table: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::super::{History, learn_message};
+    use super::{Connection, MIGRATIONS, Transaction, TransactionBehavior, user_version};
+
+    #[test]
+    fn an_index_of_layout_4_is_brought_up_to_date_keeping_its_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate).unwrap();
+            for step in &MIGRATIONS[..4] {
+                step(&tx).unwrap();
+            }
+            tx.pragma_update(None, "user_version", 4).unwrap();
+            tx.execute_batch(
+                "INSERT INTO address VALUES ('', 'jane@agency.example', 'jane', 'agency.example', 3, NULL, NULL);
+                 INSERT INTO name VALUES ('', 'jane smith', 'jane@agency.example', 'Jane Smith', 3);",
+            )
+            .unwrap();
+            tx.commit().unwrap();
+        }
+        // Readers never migrate: it waits for a writer.
+        assert!(History::open_for_reading(&path).is_err());
+        let history = History::create(&path).unwrap();
+        let jane = history.known("jane@agency.example").unwrap();
+        assert_eq!((jane.count, jane.name.as_deref()), (3, Some("Jane Smith")));
+        learn_message(&history, &crate::testing::eml(SENT), SENT.as_bytes(), None).unwrap();
+        drop(history);
+        let conn = Connection::open(&path).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), super::VERSION);
+        // What layout 4 learned has no name words; a clear index keeps none.
+        let words: Vec<Option<String>> = conn
+            .prepare("SELECT words FROM name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(words, vec![None]);
+        assert!(History::open_for_reading(&path).unwrap().is_some());
+    }
 
     const SENT: &str = "From: me@example.org
 To: Jane Smith <jane@agency.example>, bob@example.org

@@ -2,10 +2,10 @@ use super::shared::lists::is_list_host;
 use super::{Context, Rule, declare_rule};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
-use crate::history::{Recall, address_key};
+use crate::history::{Recall, address_key, fold, name_words};
 use crate::message::Address;
 use serde::Deserialize;
-use unicode_normalization::UnicodeNormalization;
+use std::collections::HashSet;
 
 declare_rule! {
     /// ## What it checks
@@ -36,15 +36,22 @@ declare_rule! {
     /// other address, and recipients whose name and address say too little
     /// about who they are: a person is told by a display name of two words
     /// (`Sarah Jones`) or a local part of two (`sarah.jones`, `s.jones`),
-    /// while one word (`john@`, `trainer@`, `Reception`) may be a role as
-    /// easily as a name, and `info@`, `jd@`, `dev-team@` may be anyone.
+    /// or by a local part that is a common first name (`tom@`, compared
+    /// only with a first name the greeting gives, itself a common one: "Dear
+    /// Mr Baker" may be Tom's surname), while another word (`trainer@`,
+    /// `jsmith@`, `Reception`) may be a role as easily as a name, and
+    /// `info@`, `jd@`, `dev-team@` may be anyone.
     ///
     /// With a history (`maillint learn`), a recipient the message gives no
     /// display name is told by the name you have written its address with
     /// most often: "Hi Sarah," to `tom@example.com`, which you have written
-    /// to as `Tom Baker`, is a wrong greeting too. A history that keeps
+    /// to as `Tom Baker`, is a wrong greeting too (the history's name comes
+    /// before the first name a local part spells). A history that keeps
     /// addresses only as keyed hashes (`[history] hash_key_file`) keeps no
-    /// names as written, and the rule judges such recipients as without one.
+    /// names as written, only keyed hashes of their words (and of the
+    /// beginnings of the words, for `Chris` in `Christopher`), which the
+    /// greeting's name is compared with the same way; the finding then says
+    /// "another name in your sent mail" without showing it.
     ///
     /// ## Why it matters
     /// The greeting is written for the person meant; the address is picked
@@ -302,14 +309,6 @@ struct Name {
     titled: bool,
 }
 
-/// Lower case without accents: `Hélène` is `helene`.
-fn fold(word: &str) -> String {
-    word.nfd()
-        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
 /// A word as German addresses spell it: `Müller` is `mueller`, `Strauß`
 /// `strauss`.
 fn german(word: &str) -> String {
@@ -442,19 +441,20 @@ struct Identity {
     /// only there may an initial stand for the greeted first name. A
     /// middle initial (`Jane B. Kim`) is no `Ben`.
     first: Vec<String>,
-}
-
-fn words_of(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(fold)
+    /// Told only by a local part that is a common first name (`tom@`):
+    /// only a greeting's first name, itself a common one, is compared.
+    by_first_name: bool,
+    /// In a hashed history, the keyed hashes of the name the address was
+    /// written with before (see [`crate::history::name_tokens`]).
+    hashed: HashSet<String>,
 }
 
 impl Identity {
     /// `None` when the recipient may be anyone. A person is told by a
     /// display name of two words or more (`Sarah Jones`), or by a local
-    /// part of two (`sarah.jones`, `s.jones`); one word alone (`john@`,
-    /// `trainer@`, `Reception`) may be a role as easily as a name, and
+    /// part of two (`sarah.jones`, `s.jones`), or a local part that is a
+    /// common first name (`tom@`); another word alone (`trainer@`,
+    /// `Reception`) may be a role as easily as a name, and
     /// role and list addresses (`info@`, `dev-team@`, `lists.`) are anyone.
     fn of(address: Address<'_>) -> Option<Identity> {
         let is_role =
@@ -463,7 +463,7 @@ impl Identity {
             .name
             .filter(|n| !n.contains('@'))
             .map(|n| {
-                words_of(n)
+                name_words(n)
                     .filter(|w| w.chars().any(char::is_alphabetic))
                     .collect()
             })
@@ -486,13 +486,21 @@ impl Identity {
         let mut first: Vec<String> = local_words.first().cloned().into_iter().collect();
         if let Some(name) = address.name.filter(|n| !n.contains('@')) {
             let given = name.split_once(',').map_or(name, |(_, given)| given);
-            first.extend(words_of(given).next());
+            first.extend(name_words(given).next());
         }
         let personal_display = display.len() >= 2 && !display.iter().any(is_role);
         let personal_local = local_words.len() >= 2
             && local_words.iter().any(|w| w.chars().count() >= 3)
             && !local_words.iter().any(is_role);
-        if !personal_display && !personal_local {
+        // `tom@`: a one-word local part that is a common first name, with
+        // no role in its display name (`Reception <mary@>`).
+        let by_first_name = !personal_display
+            && !personal_local
+            && address.local_part().chars().all(char::is_alphabetic)
+            && local_words.len() == 1
+            && is_first_name(&local_words[0])
+            && !display.iter().any(is_role);
+        if !personal_display && !personal_local && !by_first_name {
             return None;
         }
         let mut words = display;
@@ -502,6 +510,40 @@ impl Identity {
             local: local_words.concat(),
             words,
             first,
+            by_first_name,
+            hashed: HashSet::new(),
+        })
+    }
+
+    /// A recipient the message gives no display name, in a hashed history
+    /// that has kept the hashes of the name its address was written with
+    /// (see [`crate::history::name_tokens`]): told by its local part and
+    /// domain, and by that name's hashes. `None` when the name is a role's
+    /// (`Sales Team`) or there are none.
+    fn recalled_hashed(history: &dyn Recall, address: Address<'_>) -> Option<Identity> {
+        let hashed: HashSet<String> = history
+            .name_hashes(&address_key(address.addr))
+            .into_iter()
+            .collect();
+        let is_role = |w: &&str| hashed.contains(&history.hashed(w));
+        if hashed.is_empty() || ROLE_WORDS.iter().chain(NOT_A_NAME).any(|w| is_role(w)) {
+            return None;
+        }
+        let local_words: Vec<String> = address
+            .local_part()
+            .split(|c: char| !c.is_alphabetic())
+            .filter(|w| !w.is_empty())
+            .map(fold)
+            .collect();
+        let labels: Vec<String> = address.domain().unwrap_or("").split('.').map(fold).collect();
+        let mut words = local_words.clone();
+        words.extend(labels.iter().take(labels.len().saturating_sub(1)).cloned());
+        Some(Identity {
+            local: local_words.concat(),
+            first: local_words.first().cloned().into_iter().collect(),
+            words,
+            by_first_name: false,
+            hashed,
         })
     }
 
@@ -512,7 +554,10 @@ impl Identity {
         if address.name.is_some_and(|n| !n.trim().is_empty()) {
             return None;
         }
-        let name = history.known(&address_key(address.addr))?.name?;
+        let Some(name) = history.known(&address_key(address.addr))?.name else {
+            let identity = Identity::recalled_hashed(history, address)?;
+            return Some(("another name".to_string(), identity));
+        };
         let identity = Identity::of(Address {
             name: Some(&name),
             ..address
@@ -520,8 +565,20 @@ impl Identity {
         Some((name, identity))
     }
 
-    /// Whether the greeting's name may be this recipient.
-    fn may_be(&self, name: &Name) -> bool {
+    /// Whether the greeting's name may be this recipient (`history`: the
+    /// one [`hashed`](Self::hashed) came from, to hash the name with).
+    fn may_be(&self, name: &Name, history: Option<&dyn Recall>) -> bool {
+        if self.by_first_name
+            && (name.titled || !name.words.first().is_some_and(|w| is_first_name(&w[0])))
+        {
+            // `Dear Mr Baker` may be tom@; `Hi Acme` says nothing of him.
+            return true;
+        }
+        if let Some(history) = history.filter(|_| !self.hashed.is_empty())
+            && self.may_be_hashed(name, history)
+        {
+            return true;
+        }
         name.words.iter().enumerate().any(|(i, spellings)| {
             let is_first_name = i == 0 && !name.titled;
             let initial = spellings[0].chars().next();
@@ -536,10 +593,67 @@ impl Identity {
     }
 }
 
+impl Identity {
+    /// [`may_be`](Self::may_be) against the hashes of a name: each of the
+    /// greeting's words is looked for as the name's tokens would hold it.
+    fn may_be_hashed(&self, name: &Name, history: &dyn Recall) -> bool {
+        let has = |token: &str| self.hashed.contains(&history.hashed(token));
+        name.words.iter().enumerate().any(|(i, spellings)| {
+            let is_first_name = i == 0 && !name.titled;
+            let initial = spellings[0].chars().next().map(|c| format!("^{c}"));
+            (is_first_name && initial.is_some_and(|t| has(&t)))
+                || spellings.iter().any(|word| {
+                    let starts: Vec<usize> =
+                        word.char_indices().map(|(i, _)| i).skip(3).collect();
+                    // The same word, one it is short for, one short for it.
+                    has(word)
+                        || (word.chars().count() >= 3 && has(&format!("<{word}")))
+                        || starts.iter().any(|&end| has(&word[..end]))
+                        || NICKNAMES.iter().any(|&(nick, full)| {
+                            (nick == word && has(full)) || (full == word && has(nick))
+                        })
+                })
+        })
+    }
+}
+
+/// Common first names (lower case, without accents) that are rarely
+/// anything else: a local part that is one of them (`tom@`) is taken for
+/// a person of that name. Names that are as often surnames (`lee`, `kim`)
+/// or words and roles (`bill`, `dean`, `will`) are left out. Hand-written:
+/// no small permissively licensed crate holds such a list.
+#[rustfmt::skip]
+const FIRST_NAMES: &[&str] = &[
+    "aaron", "ada", "adam", "ahmed", "alan", "albert", "alex", "alexander", "alice", "amanda",
+    "amy", "andrea", "andreas", "andrew", "andy", "angela", "ann", "anna", "anne", "anthony",
+    "antoine", "arjun", "arthur", "barbara", "ben", "benjamin", "betty", "bob", "brian",
+    "camille", "carlos", "carmen", "carol", "catherine", "charles", "charlotte", "chris",
+    "christina", "christine", "christopher", "claudia", "daniel", "dave", "david", "deborah",
+    "diana", "diego", "donna", "dorothy", "edward", "elena", "elizabeth", "emily", "emma",
+    "eric", "ethan", "eva", "fatima", "frank", "george", "grace", "hannah", "hans", "heather",
+    "helen", "helene", "hugo", "ines", "isabel", "isabella", "ivan", "jack", "jacob", "james",
+    "jane", "janet", "jason", "javier", "jean", "jennifer", "jessica", "jim", "joan", "joe",
+    "john", "jonathan", "jose", "joseph", "joshua", "juan", "judith", "julia", "julie",
+    "julien", "jurgen", "karen", "kate", "katherine", "kathleen", "kevin", "klaus", "laura",
+    "lauren", "leo", "linda", "lisa", "lucia", "luis", "margaret", "maria", "marie", "mark",
+    "marta", "martha", "mary", "matthew", "megan", "melissa", "mia", "michael", "michelle",
+    "miguel", "mike", "mohammed", "monika", "nancy", "natalie", "nicholas", "nicolas",
+    "nicole", "nina", "noah", "olivia", "omar", "pablo", "pamela", "patricia", "patrick",
+    "paul", "pedro", "peter", "petra", "pierre", "priya", "rachel", "rahul", "raj", "rebecca",
+    "richard", "robert", "ruth", "ryan", "sabine", "sam", "samantha", "samuel", "sandra",
+    "sara", "sarah", "sharon", "sofia", "sophia", "sophie", "stefan", "stephanie", "stephen",
+    "steve", "steven", "susan", "thomas", "timothy", "tom", "tony", "ursula", "victoria",
+    "wolfgang", "yuki", "yusuf", "zoe",
+];
+
+fn is_first_name(word: &str) -> bool {
+    FIRST_NAMES.binary_search(&word).is_ok()
+}
+
 /// A display name of at least two words, as words lower case without
 /// accents.
 fn person_key(name: &str) -> Option<Vec<String>> {
-    let words: Vec<String> = words_of(name).collect();
+    let words: Vec<String> = name_words(name).collect();
     (words.len() >= 2).then_some(words)
 }
 
@@ -596,15 +710,19 @@ impl Rule for SalutationMismatch {
             return;
         }
         // Each recipient's identity, with the name the history told it by
-        // when the message gives none.
+        // when the message gives none; a first name as the local part
+        // (`tom@`) only when the history knows no better.
         let Some(identities) = recipients
             .iter()
-            .map(|r| match Identity::of(r.first()) {
-                Some(identity) => Some((None, identity)),
-                None => cx
-                    .history
+            .map(|r| {
+                let own = Identity::of(r.first());
+                if own.as_ref().is_some_and(|id| !id.by_first_name) {
+                    return own.map(|id| (None, id));
+                }
+                cx.history
                     .and_then(|h| Identity::recalled(h, r.first()))
-                    .map(|(name, identity)| (Some(name), identity)),
+                    .map(|(name, identity)| (Some(name), identity))
+                    .or(own.map(|id| (None, id)))
             })
             .collect::<Option<Vec<_>>>()
         else {
@@ -619,7 +737,7 @@ impl Rule for SalutationMismatch {
         let Some(names) = greeted(line) else { return };
         let Some(stranger) = names
             .iter()
-            .find(|n| !identities.iter().any(|(_, id)| id.may_be(n)))
+            .find(|n| !identities.iter().any(|(_, id)| id.may_be(n, cx.history)))
         else {
             return;
         };
@@ -817,8 +935,9 @@ mod tests {
         for header in [
             "info@example.com",
             "jd@example.com",
-            "john@example.com",
+            "jsmith@example.com",
             "trainer@consultancy.example",
+            "Reception <mary@example.com>",
             "Reception <r@example.com>",
             "linux-kernel@lists.example.org",
             "dev-team@example.com",
@@ -839,6 +958,37 @@ mod tests {
             check_rule_with(config, "salutation-mismatch", &msg).len(),
             1
         );
+    }
+
+    #[test]
+    fn a_local_part_that_is_a_first_name_tells_that_person() {
+        let f = to("tom@example.com", "Hi Sarah,");
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            f[0].message,
+            "the greeting names Sarah, who is not among the recipients (tom@example.com)"
+        );
+        assert_eq!(to("Tom <tom@example.com>", "Hi Sarah,").len(), 1);
+        for (header, greeting) in [
+            ("tom@example.com", "Hi Tom,"),
+            ("tom@example.com", "Hi Thomas,"),
+            ("tom@example.com", "Hi Tommy,"),
+            // A surname, which may be his; a word that is no first name.
+            ("tom@example.com", "Dear Mr Baker,"),
+            ("tom@example.com", "Dear Dr Sarah Baker,"),
+            ("tom@example.com", "Hi Acme,"),
+            ("Sarah <tom@example.com>", "Hi Sarah,"),
+            ("tom@example.com, anna@example.com", "Hi all,"),
+            ("tom@example.com, anna@example.com", "Hi Tom and Anna,"),
+            ("tom2@example.com", "Hi Sarah,"),
+        ] {
+            assert_eq!(to(header, greeting), vec![], "{header}: {greeting}");
+        }
+    }
+
+    #[test]
+    fn first_names_are_sorted_for_their_search() {
+        assert!(FIRST_NAMES.windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]
@@ -873,7 +1023,7 @@ mod tests {
     #[cfg(feature = "history")]
     #[test]
     fn with_a_history_a_recipient_without_a_name_is_told_by_the_name_written_before() {
-        let sent = "From: Ann Lee <ann@example.org>\nTo: Tom Baker <tom@example.com>\n\
+        let sent = "From: Ann Lee <ann@example.org>\nTo: Tom Baker <tb@example.com>\n\
                     Subject: s\nMessage-ID: <1@example.org>\n\nHi Tom,\n";
         let msg = |to: &str, greeting: &str| {
             eml(&format!(
@@ -884,33 +1034,40 @@ mod tests {
         let f = check_rule_with(
             &config,
             "salutation-mismatch",
-            &msg("tom@example.com", "Hi Sarah,"),
+            &msg("tb@example.com", "Hi Sarah,"),
         );
         assert_eq!(f.len(), 1);
         assert_eq!(
             f[0].message,
-            "the greeting names Sarah, who is not among the recipients (tom@example.com: Tom \
+            "the greeting names Sarah, who is not among the recipients (tb@example.com: Tom \
              Baker in your sent mail)"
         );
         for (to, greeting) in [
-            ("tom@example.com", "Hi Tom,"),
-            ("tom@example.com", "Dear Mr Baker,"),
+            ("tb@example.com", "Hi Tom,"),
+            ("tb@example.com", "Dear Mr Baker,"),
             // The message's own name counts, not the history's.
-            ("Sarah <tom@example.com>", "Hi Sarah,"),
+            ("Sarah <tb@example.com>", "Hi Sarah,"),
             // Never written to: may be anyone.
-            ("anna@example.com", "Hi Sarah,"),
+            ("ab@example.com", "Hi Sarah,"),
         ] {
             let f = check_rule_with(&config, "salutation-mismatch", &msg(to, greeting));
             assert_eq!(f, vec![], "{to}: {greeting}");
         }
-        // Without a history, nothing tells who `tom@` is.
-        let f = check_rule("salutation-mismatch", &msg("tom@example.com", "Hi Sarah,"));
+        // Without a history, nothing tells who `tb@` is.
+        let f = check_rule("salutation-mismatch", &msg("tb@example.com", "Hi Sarah,"));
+        assert_eq!(f, vec![]);
+        // The history's name comes before the first name an address
+        // spells: `tom@` written to as Sarah Baker is Sarah.
+        let (_other, config) = crate::testing::history(&[
+            "From: Ann Lee <ann@example.org>\nTo: Sarah Baker <tom@example.com>\nMessage-ID: <2@x>\n\nx\n",
+        ]);
+        let f = check_rule_with(&config, "salutation-mismatch", &msg("tom@example.com", "Hi Sarah,"));
         assert_eq!(f, vec![]);
     }
 
     #[cfg(feature = "history")]
     #[test]
-    fn a_hashed_history_keeps_no_names_to_tell_a_recipient_by() {
+    fn a_hashed_history_tells_a_recipient_by_the_hashes_of_its_name() {
         let dir = tempfile::tempdir().expect("temporary directory");
         let path = dir.path().join("history.sqlite");
         let key_file = dir.path().join("hash.key");
@@ -921,32 +1078,65 @@ mod tests {
             .expect("index")
             .with_hash_key(Some(key))
             .expect("hashed");
-        let sent = "From: Ann Lee <ann@example.org>\nTo: Tom Baker <tom@example.com>\n\
-                    Subject: s\nMessage-ID: <1@example.org>\n\nHi Tom,\n";
-        crate::history::learn_message(&history, &eml(sent), sent.as_bytes(), None)
-            .expect("learned");
+        for (n, to) in [
+            "Tom Baker <tb@example.com>",
+            "Christopher Lee <cl@example.com>",
+            "\"Smith, J.\" <js@example.com>",
+            "Sales Team <st@example.com>",
+            "Hélène Dubois <hd@example.fr>",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let sent = format!(
+                "From: Ann Lee <ann@example.org>\nTo: {to}\nSubject: s\nMessage-ID: <{n}@example.org>\n\nx\n"
+            );
+            crate::history::learn_message(&history, &eml(&sent), sent.as_bytes(), None)
+                .expect("learned");
+        }
         let config = format!(
             "[history]\nindex = {:?}\nhash_key_file = {:?}\n",
             path.display().to_string(),
             key_file.display().to_string()
         );
-        let msg =
-            eml("From: Ann Lee <ann@example.org>\nTo: tom@example.com\nSubject: s\n\nHi Sarah,\n");
+        let check = |to: &str, greeting: &str| {
+            let msg = eml(&format!(
+                "From: Ann Lee <ann@example.org>\nTo: {to}\nSubject: s\n\n{greeting}\n\nx\n"
+            ));
+            check_rule_with(&config, "salutation-mismatch", &msg)
+        };
+        let f = check("tb@example.com", "Hi Sarah,");
+        assert_eq!(f.len(), 1);
         assert_eq!(
-            check_rule_with(&config, "salutation-mismatch", &msg),
-            vec![]
+            f[0].message,
+            "the greeting names Sarah, who is not among the recipients (tb@example.com: another \
+             name in your sent mail)"
         );
-        // The configuration does open the hashed index: another history
-        // rule reads it.
-        let stranger =
-            eml("From: Ann Lee <ann@example.org>\nTo: tom@example.com, bo.ek@other.example\n\nx\n");
-        assert_eq!(
-            check_rule_with(&config, "new-recipient", &stranger).len(),
-            1
-        );
-        // The index is read: the address is known, by its hash.
-        let known = crate::history::Recall::known(&history, "tom@example.com").expect("known");
+        assert_eq!(check("js@example.com", "Hi Sarah,").len(), 1);
+        for (to, greeting) in [
+            ("tb@example.com", "Hi Tom,"),
+            ("tb@example.com", "Hi Tommy,"),
+            ("tb@example.com", "Hi Thomas,"),
+            ("tb@example.com", "Dear Mr Baker,"),
+            ("cl@example.com", "Hi Chris,"),
+            ("cl@example.com", "Hi Christopher,"),
+            ("js@example.com", "Hi John,"),
+            ("hd@example.fr", "Chère Hélène,"),
+            // A role's name, and an address never written with a name.
+            ("st@example.com", "Hi Sarah,"),
+            ("zz@example.com", "Hi Sarah,"),
+        ] {
+            assert_eq!(check(to, greeting), vec![], "{to}: {greeting}");
+        }
+        // The index keeps hashes, never the name.
+        let known = crate::history::Recall::known(&history, "tb@example.com").expect("known");
         assert_eq!(known.name, None);
+        drop(history);
+        let mut bytes = std::fs::read(&path).expect("index");
+        bytes.extend(std::fs::read(dir.path().join("history.sqlite-wal")).unwrap_or_default());
+        for word in [&b"baker"[..], b"Baker", b"christopher", b"tom"] {
+            assert!(!bytes.windows(word.len()).any(|w| w == word));
+        }
     }
 
     #[test]
