@@ -39,9 +39,32 @@ const QUEUE: usize = 4096;
 /// megabytes at most).
 const QUEUED_RECIPIENTS: usize = 250_000;
 
+/// The writer learns what has queued in one transaction (one commit for
+/// the lot), taking up to this many records ...
+const BATCH_RECORDS: usize = 512;
+
+/// ... or what comes within this time of the first: learning waits a
+/// little so that a busy gateway's messages share a commit (the mail
+/// itself waits for none of it).
+const BATCH_WAIT: Duration = Duration::from_millis(50);
+
 /// How often the writer looks at held messages and applies
 /// `[history] retention_days`, when it is not woken sooner.
 const SETTLE_EVERY: Duration = Duration::from_secs(10);
+
+/// `first` with what follows it in the queue, as one batch: up to
+/// [`BATCH_RECORDS`], taken within [`BATCH_WAIT`] of the first.
+fn gather(first: Record, records: &Receiver<Record>) -> Vec<Record> {
+    let until = Instant::now() + BATCH_WAIT;
+    let mut batch = vec![first];
+    while batch.len() < BATCH_RECORDS {
+        match records.recv_timeout(until.saturating_duration_since(Instant::now())) {
+            Ok(record) => batch.push(record),
+            Err(_) => break,
+        }
+    }
+    batch
+}
 
 /// The gateway's side of learning: makes records and queues them.
 pub(super) struct Learner {
@@ -207,9 +230,10 @@ impl Writer {
         loop {
             match records.recv_timeout(SETTLE_EVERY) {
                 Ok(record) => {
-                    self.queued
-                        .fetch_sub(record.recipients(), Ordering::Relaxed);
-                    self.learned(&record);
+                    let batch = gather(record, records);
+                    let weight: usize = batch.iter().map(Record::recipients).sum();
+                    self.queued.fetch_sub(weight, Ordering::Relaxed);
+                    self.learned(&batch);
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return,
@@ -224,20 +248,33 @@ impl Writer {
         }
     }
 
-    /// A message left (sent, tagged, or released from hold): its sender's
-    /// history learns its recipients. The one place the gateway learns;
-    /// on the writer thread, off the path of any message.
-    fn learned(&self, record: &Record) {
-        self.share(record);
-        match history::learn_record_or_keep(&self.history, record) {
-            Ok(Kept::Learned | Kept::Known) => {}
-            Ok(Kept::ForLater) => self.log.line(
-                "maillint milter: history: the index was busy; a sent message's record was kept for the next write",
-            ),
-            Err(e) => self.log.line(&format!(
+    /// Messages left (sent, tagged, or released from hold): their senders'
+    /// histories learn their recipients, in one transaction. The one place
+    /// the gateway learns; on the writer thread, off the path of any
+    /// message.
+    fn learned(&self, records: &[Record]) {
+        for record in records {
+            self.share(record);
+        }
+        let kept = history::learn_records_or_keep(&self.history, records);
+        let later = kept
+            .iter()
+            .filter(|k| matches!(k, Ok(Kept::ForLater)))
+            .count();
+        if later > 0 {
+            self.log.line(&format!(
+                "maillint milter: history: the index was busy; {} kept for the next write",
+                match later {
+                    1 => "a sent message's record was".to_string(),
+                    n => format!("{n} sent messages' records were"),
+                }
+            ));
+        }
+        for e in kept.iter().filter_map(|k| k.as_ref().err()) {
+            self.log.line(&format!(
                 "maillint milter: history: a sent message was not learned: {}",
-                crate::guard::one_line(&e)
-            )),
+                crate::guard::one_line(e)
+            ));
         }
     }
 
@@ -413,7 +450,7 @@ mod tests {
             .unwrap();
         assert_eq!(record.sender(), "login:alice");
         f.learner.learn(record);
-        f.writer.learned(&records.try_recv().unwrap());
+        f.writer.learned(&[records.try_recv().unwrap()]);
         assert_eq!(knows(&f, "login:alice", "jane@agency.example"), 1);
         assert_eq!(knows(&f, "login:bob", "jane@agency.example"), 0);
         assert_eq!(knows(&f, "", "jane@agency.example"), 0);
@@ -434,10 +471,33 @@ mod tests {
         ] {
             let record = f.learner.record(sender, &letter(to, 1), None).unwrap();
             f.learner.learn(record);
-            f.writer.learned(&records.try_recv().unwrap());
+            f.writer.learned(&[records.try_recv().unwrap()]);
         }
         assert_eq!(knows(&f, "login:alice", "jane@agency.example"), 1);
         assert_eq!(knows(&f, "login:bob", "tom@club.example"), 1);
+    }
+
+    #[test]
+    fn the_writer_learns_what_has_queued_in_batches() {
+        let (f, records) = fixture(BATCH_RECORDS + 100);
+        for n in 0..BATCH_RECORDS + 88 {
+            let to = format!("p{n}@example.net");
+            let record = f
+                .learner
+                .record("login:alice", &letter(&to, n as u32), None)
+                .unwrap();
+            f.learner.learn(record);
+        }
+        let first = gather(records.try_recv().unwrap(), &records);
+        assert_eq!(first.len(), BATCH_RECORDS, "bounded by count");
+        let second = gather(records.try_recv().unwrap(), &records);
+        assert_eq!(second.len(), 88, "what was left, once the wait is over");
+        f.writer.learned(&first);
+        f.writer.learned(&second);
+        for n in [0, BATCH_RECORDS - 1, BATCH_RECORDS + 87] {
+            assert_eq!(knows(&f, "login:alice", &format!("p{n}@example.net")), 1);
+        }
+        assert!(f.written.lock().unwrap().is_empty(), "nothing to say");
     }
 
     #[test]
@@ -461,7 +521,7 @@ mod tests {
         );
         f.learner.queued.store(0, Ordering::Relaxed);
         f.learner.learn(record("jane@agency.example", 2));
-        f.writer.learned(&records.try_recv().unwrap());
+        f.writer.learned(&[records.try_recv().unwrap()]);
         assert_eq!(knows(&f, "login:alice", "pat@asiancup.example"), 1);
     }
 
@@ -482,7 +542,7 @@ mod tests {
         );
         assert_eq!(knows(&f, "login:alice", "tom@club.example"), 0);
         // The next write learns the one kept on disk too.
-        f.writer.learned(&records.try_recv().unwrap());
+        f.writer.learned(&[records.try_recv().unwrap()]);
         assert_eq!(knows(&f, "login:alice", "jane@agency.example"), 1);
         assert_eq!(knows(&f, "login:alice", "tom@club.example"), 1);
         drop(f.log);
