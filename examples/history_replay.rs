@@ -1280,10 +1280,7 @@ fn org_table(figures: &[OrgFigures]) {
             "autocomplete namesake swaps warned (goal ≥ 90%)",
             Box::new(move |f| share(f.namesakes)),
         ),
-        (
-            "the same, by rule",
-            Box::new(|f| by_rule(&f.namesakes_by)),
-        ),
+        ("the same, by rule", Box::new(|f| by_rule(&f.namesakes_by))),
         (
             "other-circle swaps warned",
             Box::new(move |f| share(f.others)),

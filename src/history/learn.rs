@@ -1125,7 +1125,10 @@ x
             waiting.record(&msg, String::new, SystemTime::now())
         };
         let kept = learn_records_or_keep(&waiting, &[record(1), record(2), record(1)]);
-        assert_eq!(kept, [Ok(Kept::Learned), Ok(Kept::Learned), Ok(Kept::Known)]);
+        assert_eq!(
+            kept,
+            [Ok(Kept::Learned), Ok(Kept::Learned), Ok(Kept::Known)]
+        );
         // Busy: every record of the batch waits beside the index.
         let blocker = rusqlite::Connection::open(&path).unwrap();
         blocker.execute_batch("BEGIN IMMEDIATE").unwrap();

@@ -50,8 +50,7 @@ pub use index::{History, HistoryError};
 pub use learn::{
     Forget, Kept, LearnSummary, Learned, Record, Whose, held_waiting, keep_for_later, keep_held,
     learn, learn_journal, learn_message, learn_or_forget, learn_or_keep, learn_record_or_keep,
-    learn_records_or_keep,
-    learn_sent, open_to_learn, settle_held,
+    learn_records_or_keep, learn_sent, open_to_learn, settle_held,
 };
 #[cfg(feature = "history")]
 pub use shared::{Applied, Shared};

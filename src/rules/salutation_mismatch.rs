@@ -535,7 +535,12 @@ impl Identity {
             .filter(|w| !w.is_empty())
             .map(fold)
             .collect();
-        let labels: Vec<String> = address.domain().unwrap_or("").split('.').map(fold).collect();
+        let labels: Vec<String> = address
+            .domain()
+            .unwrap_or("")
+            .split('.')
+            .map(fold)
+            .collect();
         let mut words = local_words.clone();
         words.extend(labels.iter().take(labels.len().saturating_sub(1)).cloned());
         Some(Identity {
@@ -603,8 +608,7 @@ impl Identity {
             let initial = spellings[0].chars().next().map(|c| format!("^{c}"));
             (is_first_name && initial.is_some_and(|t| has(&t)))
                 || spellings.iter().any(|word| {
-                    let starts: Vec<usize> =
-                        word.char_indices().map(|(i, _)| i).skip(3).collect();
+                    let starts: Vec<usize> = word.char_indices().map(|(i, _)| i).skip(3).collect();
                     // The same word, one it is short for, one short for it.
                     has(word)
                         || (word.chars().count() >= 3 && has(&format!("<{word}")))
@@ -1061,7 +1065,11 @@ mod tests {
         let (_other, config) = crate::testing::history(&[
             "From: Ann Lee <ann@example.org>\nTo: Sarah Baker <tom@example.com>\nMessage-ID: <2@x>\n\nx\n",
         ]);
-        let f = check_rule_with(&config, "salutation-mismatch", &msg("tom@example.com", "Hi Sarah,"));
+        let f = check_rule_with(
+            &config,
+            "salutation-mismatch",
+            &msg("tom@example.com", "Hi Sarah,"),
+        );
         assert_eq!(f, vec![]);
     }
 
