@@ -713,6 +713,15 @@ impl Rule for SalutationMismatch {
         {
             return;
         }
+        // The greeting first: most messages greet nobody by name, and then
+        // the history is not asked about their recipients.
+        let Some(part) = msg.readable_parts().next() else {
+            return;
+        };
+        let Some(line) = part.authored().lines().find(|l| !l.trim().is_empty()) else {
+            return;
+        };
+        let Some(names) = greeted(line) else { return };
         // Each recipient's identity, with the name the history told it by
         // when the message gives none; a first name as the local part
         // (`tom@`) only when the history knows no better.
@@ -732,13 +741,6 @@ impl Rule for SalutationMismatch {
         else {
             return;
         };
-        let Some(part) = msg.readable_parts().next() else {
-            return;
-        };
-        let Some(line) = part.authored().lines().find(|l| !l.trim().is_empty()) else {
-            return;
-        };
-        let Some(names) = greeted(line) else { return };
         let Some(stranger) = names
             .iter()
             .find(|n| !identities.iter().any(|(_, id)| id.may_be(n, cx.history)))
