@@ -526,7 +526,7 @@ impl Identity {
             .into_iter()
             .collect();
         let is_role = |w: &&str| hashed.contains(&history.hashed(w));
-        if hashed.is_empty() || ROLE_WORDS.iter().chain(NOT_A_NAME).any(|w| is_role(w)) {
+        if hashed.is_empty() || ROLE_WORDS.iter().chain(NOT_A_NAME).any(is_role) {
             return None;
         }
         let local_words: Vec<String> = address
