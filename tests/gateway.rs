@@ -551,11 +551,12 @@ fn each_login_is_judged_by_its_own_history_learned_as_mail_leaves() {
     let jane = "Jane Smith <jane.smith@agency.example>";
     let tom = "Tom Jones <tom@club.example>";
     let pat = "Pat Lee <pat@asiancup.example>";
-    // Namesakes at other organisations, so that Pat and Jane, new to
-    // Alice and Bob at a new organisation, look like autocomplete's slip
-    // (a warning) rather than a new contact (an info).
-    let other_pat = "Pat Lee <pat@agency.example>";
-    let other_jane = "Jane Smith <jane.smith@club.example>";
+    // Namesakes by local part at other organisations, so that Pat and
+    // Jane, new to Alice and Bob at a new organisation, look like
+    // autocomplete's slip (a warning) rather than a new contact (an info);
+    // without a name, which name-mismatch would take for a slip as well.
+    let other_pat = "pat@agency.example";
+    let other_jane = "jane.smith@club.example";
 
     // Alice writes to Jane, Bob to Tom: neither has a history yet, so
     // nothing is new or familiar; each message leaves and is learned
