@@ -551,13 +551,29 @@ fn each_login_is_judged_by_its_own_history_learned_as_mail_leaves() {
     let jane = "Jane Smith <jane.smith@agency.example>";
     let tom = "Tom Jones <tom@club.example>";
     let pat = "Pat Lee <pat@asiancup.example>";
+    // Namesakes by local part at other organisations, so that Pat and
+    // Jane, new to Alice and Bob at a new organisation, look like
+    // autocomplete's slip (a warning) rather than a new contact (an info);
+    // without a name, which name-mismatch would take for a slip as well.
+    let other_pat = "pat@agency.example";
+    let other_jane = "jane.smith@club.example";
 
     // Alice writes to Jane, Bob to Tom: neither has a history yet, so
     // nothing is new or familiar; each message leaves and is learned
     // into its sender's own history, keyed by the login.
-    let (code, text) = send(&alice, "alice@example.org", &[jane], "<a1@example.org>");
+    let (code, text) = send(
+        &alice,
+        "alice@example.org",
+        &[jane, other_pat],
+        "<a1@example.org>",
+    );
     assert_eq!(code, 250, "{text}\n{}", context());
-    let (code, text) = send(&bob, "bob@example.org", &[tom], "<b1@example.org>");
+    let (code, text) = send(
+        &bob,
+        "bob@example.org",
+        &[tom, other_jane],
+        "<b1@example.org>",
+    );
     assert_eq!(code, 250, "{text}\n{}", context());
     learned(ALICE, "jane.smith@agency.example", 1);
     learned(BOB, "tom@club.example", 1);

@@ -453,9 +453,14 @@ fn a_message_out_through_one_gateway_is_familiar_on_the_other() {
     };
     let jane = "Jane Smith <jane.smith@agency.example>";
     let pat = "Pat Lee <pat@asiancup.example>";
+    // Another pat@ elsewhere, so that Pat, new at a new organisation,
+    // looks like autocomplete's slip (a warning) rather than a new contact
+    // (an info); without a name, which name-mismatch would take for a
+    // slip as well.
+    let other_pat = "pat@agency.example";
 
     // Alice writes to Jane through gateway one; gateway two learns it.
-    let (code, text) = send(&one, &[jane], "<a1@example.org>");
+    let (code, text) = send(&one, &[jane, other_pat], "<a1@example.org>");
     assert_eq!(code, 250, "{text}\n{}", context());
     wait_until_learned(
         &index(&two),

@@ -688,7 +688,7 @@ fn learn_on_send_makes_what_was_sent_familiar() {
         .assert()
         .success()
         .stderr(predicate::str::contains(
-            "warning[new-recipient]: you have never written to pat@asiancup.example",
+            "info[new-recipient]: you have never written to pat@asiancup.example",
         ));
 }
 

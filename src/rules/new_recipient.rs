@@ -142,12 +142,8 @@ fn resembles(history: &dyn Recall, r: Recipient<'_>) -> Option<String> {
     let local = r.first().local_part();
     let (what, like) = match r.first().name.map(|n| history.named(n)) {
         Some(named) if !named.is_empty() => ("a name like it", named),
-        _ => (
-            "this local part",
-            (!local.is_empty())
-                .then(|| history.with_local_part(local))
-                .unwrap_or_default(),
-        ),
+        _ if local.is_empty() => return None,
+        _ => ("this local part", history.with_local_part(local)),
     };
     let known = like.into_iter().next()?;
     Some(if known.is_hidden() {

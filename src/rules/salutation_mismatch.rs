@@ -449,6 +449,25 @@ struct Identity {
     hashed: HashSet<String>,
 }
 
+/// The words of an address: its local part's (letters only) and its
+/// domain's labels but the last, lower case without accents. `None` for
+/// a list's host, whose addresses may be anyone.
+fn address_words(address: Address<'_>) -> Option<(Vec<String>, Vec<String>)> {
+    let domain = address.domain().unwrap_or("");
+    if is_list_host(domain) {
+        return None;
+    }
+    let local_words = address
+        .local_part()
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| !w.is_empty())
+        .map(fold)
+        .collect();
+    let mut labels: Vec<String> = domain.split('.').map(fold).collect();
+    labels.pop();
+    Some((local_words, labels))
+}
+
 impl Identity {
     /// `None` when the recipient may be anyone. A person is told by a
     /// display name of two words or more (`Sarah Jones`), or by a local
@@ -468,21 +487,7 @@ impl Identity {
                     .collect()
             })
             .unwrap_or_default();
-        let local_words: Vec<String> = address
-            .local_part()
-            .split(|c: char| !c.is_alphabetic())
-            .filter(|w| !w.is_empty())
-            .map(fold)
-            .collect();
-        let labels: Vec<String> = address
-            .domain()
-            .unwrap_or("")
-            .split('.')
-            .map(fold)
-            .collect();
-        if is_list_host(address.domain().unwrap_or("")) {
-            return None;
-        }
+        let (local_words, labels) = address_words(address)?;
         let mut first: Vec<String> = local_words.first().cloned().into_iter().collect();
         if let Some(name) = address.name.filter(|n| !n.contains('@')) {
             let given = name.split_once(',').map_or(name, |(_, given)| given);
@@ -505,7 +510,7 @@ impl Identity {
         }
         let mut words = display;
         words.extend(local_words.iter().cloned());
-        words.extend(labels.iter().take(labels.len().saturating_sub(1)).cloned());
+        words.extend(labels);
         Some(Identity {
             local: local_words.concat(),
             words,
@@ -526,23 +531,12 @@ impl Identity {
             .into_iter()
             .collect();
         let is_role = |w: &&str| hashed.contains(&history.hashed(w));
-        if hashed.is_empty() || ROLE_WORDS.iter().chain(NOT_A_NAME).any(|w| is_role(w)) {
+        if hashed.is_empty() || ROLE_WORDS.iter().chain(NOT_A_NAME).any(is_role) {
             return None;
         }
-        let local_words: Vec<String> = address
-            .local_part()
-            .split(|c: char| !c.is_alphabetic())
-            .filter(|w| !w.is_empty())
-            .map(fold)
-            .collect();
-        let labels: Vec<String> = address
-            .domain()
-            .unwrap_or("")
-            .split('.')
-            .map(fold)
-            .collect();
+        let (local_words, labels) = address_words(address)?;
         let mut words = local_words.clone();
-        words.extend(labels.iter().take(labels.len().saturating_sub(1)).cloned());
+        words.extend(labels);
         Some(Identity {
             local: local_words.concat(),
             first: local_words.first().cloned().into_iter().collect(),
@@ -713,6 +707,15 @@ impl Rule for SalutationMismatch {
         {
             return;
         }
+        // The greeting first: most messages greet nobody by name, and then
+        // the history is not asked about their recipients.
+        let Some(part) = msg.readable_parts().next() else {
+            return;
+        };
+        let Some(line) = part.authored().lines().find(|l| !l.trim().is_empty()) else {
+            return;
+        };
+        let Some(names) = greeted(line) else { return };
         // Each recipient's identity, with the name the history told it by
         // when the message gives none; a first name as the local part
         // (`tom@`) only when the history knows no better.
@@ -732,13 +735,6 @@ impl Rule for SalutationMismatch {
         else {
             return;
         };
-        let Some(part) = msg.readable_parts().next() else {
-            return;
-        };
-        let Some(line) = part.authored().lines().find(|l| !l.trim().is_empty()) else {
-            return;
-        };
-        let Some(names) = greeted(line) else { return };
         let Some(stranger) = names
             .iter()
             .find(|n| !identities.iter().any(|(_, id)| id.may_be(n, cx.history)))
