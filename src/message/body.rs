@@ -48,7 +48,7 @@ impl BodyPart {
     /// quoted-printable part. Kept only when the counts agree: an encoded
     /// line break (`=0A`) would shift every line after it.
     pub(super) fn set_line_starts(&mut self, starts: Vec<u32>) {
-        if starts.len() == self.text.split('\n').count() {
+        if starts.len() == memchr::memchr_iter(b'\n', self.text.as_bytes()).count() + 1 {
             self.line_starts = starts;
         }
     }

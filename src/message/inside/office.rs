@@ -435,6 +435,10 @@ fn shared_strings(reader: &mut Reader, xml: &str, path: &str) -> Vec<String> {
     strings
 }
 
+/// Hidden column ranges kept per sheet: a sheet of a million one-column
+/// ranges costs a thousand.
+pub(super) const MAX_HIDDEN_RANGES: usize = 1024;
+
 /// Empty cells written as tabs between two cells at most: a cell far to
 /// the right is one tab away, not sixteen thousand.
 const MAX_GAP: u32 = 64;
@@ -442,7 +446,7 @@ const MAX_GAP: u32 = 64;
 /// A sheet's rows as a table, cells separated by tabs, placed in their
 /// columns.
 #[derive(Default)]
-struct Table {
+pub(super) struct Table {
     text: String,
     rows: u64,
     row: Vec<(u32, String)>,
@@ -454,7 +458,7 @@ struct Table {
 }
 
 impl Table {
-    fn cell(&mut self, column: u32, value: String) {
+    pub(super) fn cell(&mut self, column: u32, value: String) {
         if value.trim().is_empty() {
             return;
         }
@@ -464,7 +468,7 @@ impl Table {
         self.row.push((column, value));
     }
 
-    fn end_row(&mut self) {
+    pub(super) fn end_row(&mut self) {
         if self.row.is_empty() {
             return;
         }
@@ -486,6 +490,19 @@ impl Table {
             self.headings = std::mem::take(&mut self.row);
         }
         self.row.clear();
+    }
+
+    /// The sheet's section: its rows, and the hidden column ranges
+    /// (`(first, last)`, from 0) that hold something, named.
+    pub(super) fn into_section(mut self, section: Section, hidden: &[(u32, u32)]) -> Section {
+        self.end_row();
+        Section {
+            hidden_columns: self.hidden_columns(hidden),
+            rows: self.rows,
+            text: self.text,
+            separator: Some('\t'),
+            ..section
+        }
     }
 
     /// The headings (or letters) of hidden columns that hold something.
@@ -551,7 +568,7 @@ fn xlsx_sheet(reader: &mut Reader, xml: &str, shared: &[String], path: &str) -> 
                 let bound = |name| attribute(&e, name).and_then(|v| v.parse::<u32>().ok());
                 let hidden = attribute(&e, "hidden").is_some_and(|v| v == "1" || v == "true");
                 if let (true, Some(min), Some(max)) = (hidden, bound("min"), bound("max"))
-                    && hidden_columns.len() < 1024
+                    && hidden_columns.len() < MAX_HIDDEN_RANGES
                 {
                     hidden_columns.push((min.saturating_sub(1), max.saturating_sub(1)));
                 }
@@ -602,14 +619,7 @@ fn xlsx_sheet(reader: &mut Reader, xml: &str, shared: &[String], path: &str) -> 
             _ => {}
         }
     }
-    table.end_row();
-    Section {
-        hidden_columns: table.hidden_columns(&hidden_columns),
-        rows: table.rows,
-        text: table.text,
-        separator: Some('\t'),
-        ..Section::default()
-    }
+    table.into_section(Section::default(), &hidden_columns)
 }
 
 /// Copies of a repeated cell or row written out at most: a repeat of a
@@ -660,7 +670,6 @@ fn ods(reader: &mut Reader, xml: &str, path: &str) -> Vec<Section> {
                     let section = Section {
                         name: attribute(e, "table:name"),
                         hidden,
-                        separator: Some('\t'),
                         ..Section::default()
                     };
                     table = Some((section, Table::default(), Vec::new(), 0));
@@ -669,7 +678,7 @@ fn ods(reader: &mut Reader, xml: &str, path: &str) -> Vec<Section> {
                     if let Some((_, _, hidden, next)) = &mut table {
                         let n = repeat(e, "table:number-columns-repeated");
                         if attribute(e, "table:visibility").is_some_and(|v| v != "visible")
-                            && hidden.len() < 1024
+                            && hidden.len() < MAX_HIDDEN_RANGES
                         {
                             hidden.push((*next, next.saturating_add(n - 1)));
                         }
@@ -722,11 +731,8 @@ fn ods(reader: &mut Reader, xml: &str, path: &str) -> Vec<Section> {
                     }
                 }
                 "table" => {
-                    if let Some((mut section, t, hidden, _)) = table.take() {
-                        section.hidden_columns = t.hidden_columns(&hidden);
-                        section.rows = t.rows;
-                        section.text = t.text;
-                        sections.push(section);
+                    if let Some((section, t, hidden, _)) = table.take() {
+                        sections.push(t.into_section(section, &hidden));
                     }
                 }
                 _ => {}

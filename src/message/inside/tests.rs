@@ -17,6 +17,13 @@ const PATIENTS_XLS: &[u8] = include_bytes!("../../../tests/data/xls/patients.xls
 /// A BIFF8 workbook of parts and barcodes (the same script).
 const STOCK_XLS: &[u8] = include_bytes!("../../../tests/data/xls/stock.xls");
 
+/// A BIFF8 rota whose "NHS number" column is hidden (the same script).
+const ROTA_XLS: &[u8] = include_bytes!("../../../tests/data/xls/rota.xls");
+
+/// The same rota without NHS numbers: a widened column and an empty hidden
+/// one.
+const SHIFTS_XLS: &[u8] = include_bytes!("../../../tests/data/xls/shifts.xls");
+
 /// Rows of cells as a sheet's rows.
 fn table<const N: usize>(rows: &[[&str; N]]) -> Vec<Vec<String>> {
     rows.iter()
@@ -321,6 +328,33 @@ fn an_old_excel_workbook_is_read_through_calamine_with_its_hidden_sheet() {
     );
     assert_eq!(found.stopped.unwrap().limit, Limit::Bytes);
     assert!(found.files.iter().all(|f| f.sections.is_empty()));
+}
+
+#[test]
+fn old_excel_hidden_columns_are_named_by_their_headings() {
+    let found = limited(
+        ReadLimits::default(),
+        &[
+            ("rota.xls", "application/vnd.ms-excel", ROTA_XLS),
+            ("shifts.xls", "application/vnd.ms-excel", SHIFTS_XLS),
+        ],
+    );
+    let rota = &found.top(0).unwrap().sections[0];
+    assert_eq!((rota.name.as_deref(), rota.rows), (Some("Rota"), 13));
+    // The empty hidden column G is not named; a widened column is not
+    // hidden.
+    assert_eq!(rota.hidden_columns, ["NHS number"]);
+    assert!(!rota.hidden);
+    let shifts = &found.top(1).unwrap().sections[0];
+    assert_eq!(shifts.rows, 13);
+    assert!(shifts.hidden_columns.is_empty());
+    // A hidden sheet is not a hidden column.
+    let found = limited(
+        ReadLimits::default(),
+        &[("register.xls", "application/vnd.ms-excel", PATIENTS_XLS)],
+    );
+    let file = found.top(0).unwrap();
+    assert!(file.sections.iter().all(|s| s.hidden_columns.is_empty()));
 }
 
 #[test]
@@ -840,6 +874,24 @@ fn attachment_fixtures() -> Vec<(&'static str, String)> {
                 "Practice figures",
                 "Figures attached.",
                 &[("figures.xls", "application/octet-stream", PATIENTS_XLS)],
+            ),
+        ),
+        (
+            "data-attachment/fire_error_hidden_column_in_old_excel_rota.eml",
+            attachment_eml(
+                to_partner,
+                "Rota",
+                "Next week's rota.",
+                &[("rota.xls", "application/vnd.ms-excel", ROTA_XLS)],
+            ),
+        ),
+        (
+            "data-attachment/fire_warning_old_excel_rota_without_hidden_data.eml",
+            attachment_eml(
+                to_partner,
+                "Rota",
+                "Next week's rota.",
+                &[("rota.xls", "application/vnd.ms-excel", SHIFTS_XLS)],
             ),
         ),
         (

@@ -7,7 +7,12 @@ files for a generation of web applications' "export to Excel":
                 40 names with NHS numbers (valid check digits), a register
                 sent out by mistake;
   stock.xls     one visible sheet of parts and ten-digit barcodes, numbers
-                with no label that makes them personal data.
+                with no label that makes them personal data;
+  rota.xls      a visible "Rota" sheet of 12 staff whose "NHS number"
+                column is hidden (COLINFO fHidden), beside a hidden column
+                with nothing in it;
+  shifts.xls    the same rota without NHS numbers: a column made wider and
+                a hidden column with nothing in it, no hidden data.
 
 Run from anywhere: `/usr/bin/python3 tests/data/xls/make.py`. The files are
 committed; rerun only to change them (xlwt writes no date or random bytes,
@@ -62,5 +67,26 @@ def stock():
     book.save(os.path.join(HERE, "stock.xls"))
 
 
+def rota(name, numbers):
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("Rota")
+    headings = ["Name", "Team", "Shift"] + (["NHS number"] if numbers else [])
+    for c, heading in enumerate(headings):
+        sheet.write(0, c, heading)
+    for i, number in enumerate(nhs_numbers(12, 943_480_000)):
+        sheet.write(i + 1, 0, f"Carer {i}")
+        sheet.write(i + 1, 1, "Night" if i % 2 else "Day")
+        sheet.write(i + 1, 2, f"{7 + i % 3}:00")
+        if numbers:
+            sheet.write(i + 1, 3, number)
+    sheet.col(0).width = 256 * 30  # a COLINFO that hides nothing
+    if numbers:
+        sheet.col(3).hidden = True  # COLINFO options bit 0: fHidden
+    sheet.col(6).hidden = True  # hidden, but nothing in it
+    book.save(os.path.join(HERE, name))
+
+
 patients()
 stock()
+rota("rota.xls", numbers=True)
+rota("shifts.xls", numbers=False)
