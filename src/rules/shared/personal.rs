@@ -1016,8 +1016,8 @@ pub(in crate::rules) fn scan_ni(text: &str, starts: &[usize], hits: &mut Hits<'_
 pub(in crate::rules) static SSN: LazyLock<meta::Regex> =
     LazyLock::new(|| gate::gated(r"\b([0-9]{3})-([0-9]{2})-([0-9]{4})\b"));
 
-pub(in crate::rules) static SSN_LABEL: LazyLock<meta::Regex> = LazyLock::new(|| {
-    gate::gated(r"(?i)(?:\bssns?\b|\bss#|\bss ?no\b|social[ -]security|\bsoc\.? ?sec\b)")
+pub(in crate::rules) static SSN_LABEL: LazyLock<gate::Pattern> = LazyLock::new(|| {
+    gate::Pattern::gated(r"(?i)(?:\bssns?\b|\bss#|\bss ?no\b|social[ -]security|\bsoc\.? ?sec\b)")
 });
 
 pub(in crate::rules) fn valid_ssn(area: &str, group: &str, serial: &str) -> bool {
@@ -1042,8 +1042,8 @@ pub(in crate::rules) fn scan_ssns(text: &str, starts: &[usize], hits: &mut Hits<
         };
         if valid_ssn(&text[a.range()], &text[g.range()], &text[s.range()])
             && standalone(text, m.start(), m.end())
-            && (gate::is_match(&SSN_LABEL, before(text, m.start(), CONTEXT))
-                || gate::is_match(&SSN_LABEL, after(text, m.end(), CONTEXT)))
+            && (SSN_LABEL.is_match(before(text, m.start(), CONTEXT))
+                || SSN_LABEL.is_match(after(text, m.end(), CONTEXT)))
         {
             hits.add(Kind::Ssn, &text[m.range()], m.start());
         }
@@ -1060,8 +1060,8 @@ pub(in crate::rules) static NHS: LazyLock<meta::Regex> =
 
 /// "NHS number", "NHS No.", "NHS#", "NHS:": the word alone is in every
 /// nhs.net address.
-pub(in crate::rules) static NHS_LABEL: LazyLock<meta::Regex> = LazyLock::new(|| {
-    gate::gated(r"(?i)\bnhs\s*(?:numbers?\b|nos?\b\.?|num\b|nr\b|#|:|-?\s*ids?\b)")
+pub(in crate::rules) static NHS_LABEL: LazyLock<gate::Pattern> = LazyLock::new(|| {
+    gate::Pattern::gated(r"(?i)\bnhs\s*(?:numbers?\b|nos?\b\.?|num\b|nr\b|#|:|-?\s*ids?\b)")
 });
 
 /// A word of every [`NHS_LABEL`] alternative (see `gate.rs`).
@@ -1105,8 +1105,8 @@ pub(in crate::rules) fn scan_nhs(text: &str, starts: &[usize], hits: &mut Hits<'
         if text[s1.range()] == text[s2.range()]
             && nhs_check(&digits)
             && standalone(text, m.start(), m.end())
-            && (gate::is_match(&NHS_LABEL, before(text, m.start(), CONTEXT))
-                || gate::is_match(&NHS_LABEL, after(text, m.end(), CONTEXT)))
+            && (NHS_LABEL.is_match(before(text, m.start(), CONTEXT))
+                || NHS_LABEL.is_match(after(text, m.end(), CONTEXT)))
         {
             hits.add(Kind::Nhs, number, m.start());
         }
@@ -1116,8 +1116,8 @@ pub(in crate::rules) fn scan_nhs(text: &str, starts: &[usize], hits: &mut Hits<'
 // ---------------------------------------------------------------------------
 // Passport numbers
 
-pub(in crate::rules) static PASSPORT_LABEL: LazyLock<meta::Regex> = LazyLock::new(|| {
-    gate::gated(r"(?i)\b(?:passports?|reisepass|passeports?|pasaportes?|passaport[oi]|paspoort)")
+pub(in crate::rules) static PASSPORT_LABEL: LazyLock<gate::Pattern> = LazyLock::new(|| {
+    gate::Pattern::gated(r"(?i)\b(?:passports?|reisepass|passeports?|pasaportes?|passaport[oi]|paspoort)")
 });
 
 /// A passport number as issuers write them: 6 to 9 capitals and digits,
@@ -1193,7 +1193,8 @@ pub(in crate::rules) fn sentence_end(text: &str) -> Option<usize> {
 }
 
 pub(in crate::rules) fn scan_passports(text: &str, hits: &mut Hits<'_>) {
-    for m in PASSPORT_LABEL.find_iter(text) {
+    let labels = PASSPORT_LABEL.matching(text);
+    for m in labels.into_iter().flat_map(|re| re.find_iter(text)) {
         let mut window = after(text, m.end(), CONTEXT);
         // The window may cut the last token short, unless it ends with the
         // label's sentence.
@@ -1245,11 +1246,11 @@ pub(in crate::rules) fn scan_table(
     };
     let mut columns: Vec<(usize, Kind)> = Vec::new();
     for (i, cell) in split_row(header, separator).enumerate() {
-        if kinds.contains(&Kind::Passport) && gate::is_match(&PASSPORT_LABEL, cell) {
+        if kinds.contains(&Kind::Passport) && PASSPORT_LABEL.is_match(cell) {
             columns.push((i, Kind::Passport));
-        } else if kinds.contains(&Kind::Ssn) && gate::is_match(&SSN_LABEL, cell) {
+        } else if kinds.contains(&Kind::Ssn) && SSN_LABEL.is_match(cell) {
             columns.push((i, Kind::Ssn));
-        } else if kinds.contains(&Kind::Nhs) && gate::is_match(&NHS_LABEL, &format!("{cell}:")) {
+        } else if kinds.contains(&Kind::Nhs) && NHS_LABEL.is_match(&format!("{cell}:")) {
             columns.push((i, Kind::Nhs));
         }
     }
