@@ -9,6 +9,7 @@
 
 use aho_corasick::AhoCorasick;
 use regex_automata::meta::{self, Regex};
+use regex_automata::nfa::thompson::backtrack::{self, BoundedBacktracker};
 use regex_automata::nfa::thompson::{self, WhichCaptures, pikevm, pikevm::PikeVM};
 use regex_automata::util::{pool::Pool, syntax};
 use regex_automata::{Input, hybrid};
@@ -320,14 +321,16 @@ pub(crate) struct Pattern {
 /// The forward half of a [`Pattern`].
 struct Forward {
     /// `None` only if the lazy DFA refused to build (its cache too small
-    /// for the pattern): the PikeVM then answers alone.
+    /// for the pattern): the slower engines then answer alone.
     dfa: Option<hybrid::dfa::DFA>,
+    backtrack: BoundedBacktracker,
     pikevm: PikeVM,
     caches: Pool<Caches, CacheFn>,
 }
 
 struct Caches {
     dfa: Option<hybrid::dfa::Cache>,
+    backtrack: backtrack::Cache,
     pikevm: pikevm::Cache,
 }
 
@@ -374,11 +377,14 @@ impl Pattern {
             )
             .build_from_nfa(nfa.clone())
             .ok();
+        let backtrack = BoundedBacktracker::new_from_nfa(nfa.clone())
+            .expect("the rules' patterns run in the backtracker");
         let pikevm = PikeVM::new_from_nfa(nfa).expect("the rules' patterns run in the PikeVM");
         let caches: CacheFn = {
-            let (dfa, pikevm) = (dfa.clone(), pikevm.clone());
+            let (dfa, backtrack, pikevm) = (dfa.clone(), backtrack.clone(), pikevm.clone());
             Box::new(move || Caches {
                 dfa: dfa.as_ref().map(hybrid::dfa::DFA::create_cache),
+                backtrack: backtrack.create_cache(),
                 pikevm: pikevm.create_cache(),
             })
         };
@@ -387,6 +393,7 @@ impl Pattern {
             config,
             forward: Forward {
                 dfa,
+                backtrack,
                 pikevm,
                 caches: Pool::new(caches),
             },
@@ -396,24 +403,35 @@ impl Pattern {
 
     /// Whether the pattern matches in `text`.
     pub(crate) fn is_match(&self, text: &str) -> bool {
-        let input = Input::new(text).earliest(true);
-        let Forward {
-            dfa,
-            pikevm,
-            caches,
-        } = &self.forward;
-        let mut caches = caches.get();
-        let Caches {
-            dfa: dfa_cache,
-            pikevm: pikevm_cache,
-        } = &mut *caches;
-        match dfa.as_ref().zip(dfa_cache.as_mut()) {
-            Some((dfa, cache)) => match dfa.try_search_fwd(cache, &input) {
-                Ok(found) => found.is_some(),
-                Err(_) => pikevm.is_match(pikevm_cache, input),
-            },
-            None => pikevm.is_match(pikevm_cache, input),
-        }
+        self.is_match_in(Input::new(text))
+    }
+
+    /// Whether the pattern matches in `input` (a range, maybe anchored).
+    pub(crate) fn is_match_in(&self, input: Input<'_>) -> bool {
+        let input = input.earliest(true);
+        self.lazy_dfa(&input).unwrap_or_else(|| {
+            // Where the lazy DFA gives up, as the regex crate's engine
+            // does: the backtracker on short text, the PikeVM on the rest.
+            let Forward {
+                backtrack,
+                pikevm,
+                caches,
+                ..
+            } = &self.forward;
+            let mut caches = caches.get();
+            (input.haystack().len() <= 128)
+                .then(|| backtrack.try_is_match(&mut caches.backtrack, input.clone()).ok())
+                .flatten()
+                .unwrap_or_else(|| pikevm.is_match(&mut caches.pikevm, input))
+        })
+    }
+
+    /// Whether the lazy DFA finds a match: `None` where it gave up.
+    fn lazy_dfa(&self, input: &Input<'_>) -> Option<bool> {
+        let dfa = self.forward.dfa.as_ref()?;
+        let mut caches = self.forward.caches.get();
+        let cache = caches.dfa.as_mut()?;
+        dfa.try_search_fwd(cache, input).ok().map(|found| found.is_some())
     }
 
     /// The whole regex, to find matches and their groups.
@@ -428,9 +446,14 @@ impl Pattern {
         })
     }
 
-    /// The whole regex if it matches in `text`.
+    /// The whole regex if it may match in `text`: where the lazy DFA
+    /// gives up, the whole regex searches at once, as the slower engines
+    /// would otherwise read the text twice.
     pub(crate) fn matching(&self, text: &str) -> Option<&Regex> {
-        self.is_match(text).then(|| self.regex())
+        match self.lazy_dfa(&Input::new(text).earliest(true)) {
+            Some(false) => None,
+            _ => Some(self.regex()),
+        }
     }
 }
 
@@ -567,12 +590,12 @@ impl Screened {
     /// A regex that finds the pattern's matches in `text`, if it holds
     /// any: the copy itself where `text` is ASCII.
     pub(crate) fn screen(&self, text: &str) -> Option<&Regex> {
-        if !self.ascii.is_match(text) {
-            None
-        } else if text.is_ascii() {
-            Some(self.ascii.regex())
-        } else {
+        if text.is_ascii() {
+            self.ascii.matching(text)
+        } else if self.ascii.is_match(text) {
             self.unicode().matching(text)
+        } else {
+            None
         }
     }
 
@@ -764,7 +787,7 @@ mod tests {
         // A Unicode letter next to the word: no boundary, no match.
         assert!(!boundary.is_match("énote"));
         assert!(boundary.ascii.is_match("énote"));
-        assert!(boundary.screen("énote").is_none());
+        assert!(boundary.screen("énote").is_none_or(|re| !re.is_match("énote")));
         assert!(boundary.screen("«note»").is_some());
         assert!(!boundary.is_match("notes"));
         // The end of a word whose last letter is not ASCII.

@@ -9,7 +9,6 @@ use crate::gate;
 use crate::message::{Attachment, BodyKind, Inside, Message, has_forward_prefix};
 use crate::numbers::plural;
 use regex::Regex;
-use regex_automata::meta;
 use regex_automata::util::captures::Captures;
 use regex_automata::{Anchored, Input};
 use serde::Deserialize;
@@ -560,17 +559,14 @@ fn digit_bits(word: u64) -> u64 {
 /// every place one can start (in order), each passed to `each`. An anchored
 /// search at a start reads only as far as a match can go, and sees the text
 /// around it as a search of the whole text does (`\b`). Without starts, the
-/// pattern is not compiled.
+/// pattern is not compiled; without a match, only its forward automaton is.
 fn captures_at(
-    pattern: &LazyLock<meta::Regex>,
+    pattern: &gate::Pattern,
     text: &str,
     starts: &[usize],
     mut each: impl FnMut(&Captures),
 ) {
-    if starts.is_empty() {
-        return;
-    }
-    let mut captures = pattern.create_captures();
+    let mut captures = None;
     // The whole-text search goes on from the end of each match.
     let mut resume = 0;
     for &start in starts {
@@ -578,10 +574,15 @@ fn captures_at(
             continue;
         }
         let input = Input::new(text).range(start..).anchored(Anchored::Yes);
-        pattern.search_captures(&input, &mut captures);
+        if !pattern.is_match_in(input.clone()) {
+            continue;
+        }
+        let regex = pattern.regex();
+        let captures = captures.get_or_insert_with(|| regex.create_captures());
+        regex.search_captures(&input, captures);
         if let Some(m) = captures.get_match() {
             resume = m.end();
-            each(&captures);
+            each(captures);
         }
     }
 }
@@ -844,8 +845,8 @@ pub(in crate::rules) fn labelled_otherwise(text: &str, start: usize, end: usize)
 // IBANs
 
 /// Searched only where [`Starts`] finds one can start.
-pub(in crate::rules) static IBAN: LazyLock<meta::Regex> = LazyLock::new(|| {
-    gate::gated(r"\b[A-Z]{2}[0-9]{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,8}(?: [A-Z0-9]{1,3})?)\b")
+pub(in crate::rules) static IBAN: LazyLock<gate::Pattern> = LazyLock::new(|| {
+    gate::Pattern::gated(r"\b[A-Z]{2}[0-9]{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,8}(?: [A-Z0-9]{1,3})?)\b")
 });
 
 /// IBAN lengths by country (the SWIFT IBAN registry).
@@ -987,8 +988,8 @@ pub(in crate::rules) fn mod97(iban: &str) -> bool {
 // UK National Insurance numbers
 
 /// Searched only where [`Starts`] finds one can start.
-pub(in crate::rules) static NI: LazyLock<meta::Regex> = LazyLock::new(|| {
-    gate::gated(r"\b([A-Z]{2}) ?(?:[0-9]{6}|[0-9]{2} [0-9]{2} [0-9]{2}) ?[A-D]\b")
+pub(in crate::rules) static NI: LazyLock<gate::Pattern> = LazyLock::new(|| {
+    gate::Pattern::gated(r"\b([A-Z]{2}) ?(?:[0-9]{6}|[0-9]{2} [0-9]{2} [0-9]{2}) ?[A-D]\b")
 });
 
 pub(in crate::rules) fn scan_ni(text: &str, starts: &[usize], hits: &mut Hits<'_>) {
@@ -1013,8 +1014,8 @@ pub(in crate::rules) fn scan_ni(text: &str, starts: &[usize], hits: &mut Hits<'_
 // US Social Security numbers
 
 /// Searched only where [`Starts`] finds one can start.
-pub(in crate::rules) static SSN: LazyLock<meta::Regex> =
-    LazyLock::new(|| gate::gated(r"\b([0-9]{3})-([0-9]{2})-([0-9]{4})\b"));
+pub(in crate::rules) static SSN: LazyLock<gate::Pattern> =
+    LazyLock::new(|| gate::Pattern::gated(r"\b([0-9]{3})-([0-9]{2})-([0-9]{4})\b"));
 
 pub(in crate::rules) static SSN_LABEL: LazyLock<gate::Pattern> = LazyLock::new(|| {
     gate::Pattern::gated(r"(?i)(?:\bssns?\b|\bss#|\bss ?no\b|social[ -]security|\bsoc\.? ?sec\b)")
@@ -1055,8 +1056,8 @@ pub(in crate::rules) fn scan_ssns(text: &str, starts: &[usize], hits: &mut Hits<
 
 /// Ten digits, together or grouped 3-3-4 by spaces or dashes. Searched
 /// only where [`Starts`] finds one can start.
-pub(in crate::rules) static NHS: LazyLock<meta::Regex> =
-    LazyLock::new(|| gate::gated(r"\b[0-9]{3}([ -]?)[0-9]{3}([ -]?)[0-9]{4}\b"));
+pub(in crate::rules) static NHS: LazyLock<gate::Pattern> =
+    LazyLock::new(|| gate::Pattern::gated(r"\b[0-9]{3}([ -]?)[0-9]{3}([ -]?)[0-9]{4}\b"));
 
 /// "NHS number", "NHS No.", "NHS#", "NHS:": the word alone is in every
 /// nhs.net address.
@@ -1278,8 +1279,9 @@ pub(in crate::rules) fn scan_table(
                     }
                 }
                 Kind::Ssn => {
-                    let mut c = SSN.create_captures();
-                    SSN.captures(cell, &mut c);
+                    let ssn = SSN.regex();
+                    let mut c = ssn.create_captures();
+                    ssn.captures(cell, &mut c);
                     if c.get_match().is_some_and(|m| m.range() == (0..cell.len()))
                         && let (Some(a), Some(g), Some(s)) =
                             (c.get_group(1), c.get_group(2), c.get_group(3))
@@ -1335,7 +1337,7 @@ mod tests {
             ("ssn", &SSN, &starts.ssns),
             ("nhs", &NHS, &starts.nhs),
         ] {
-            let whole: Groups = pattern.captures_iter(text).map(|c| groups(&c)).collect();
+            let whole: Groups = pattern.regex().captures_iter(text).map(|c| groups(&c)).collect();
             let mut found: Groups = Vec::new();
             captures_at(pattern, text, starts, |caps| found.push(groups(caps)));
             assert_eq!(found, whole, "{name} in {text:?}");
