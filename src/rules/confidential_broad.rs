@@ -401,8 +401,9 @@ static STRONG: LazyLock<gate::Pattern> = LazyLock::new(|| {
 /// internal use, do not forward. These languages' patterns stand apart,
 /// behind their own words, so that mail in English compiles and runs none
 /// of them, and mail in these runs only them.
-static STRONG_MORE: LazyLock<gate::Pattern> =
-    LazyLock::new(|| gate::Pattern::gated(&format!(r"(?i){STRICT}|{INTERNAL_USE}|{DO_NOT_FORWARD}")));
+static STRONG_MORE: LazyLock<gate::Pattern> = LazyLock::new(|| {
+    gate::Pattern::gated(&format!(r"(?i){STRICT}|{INTERNAL_USE}|{DO_NOT_FORWARD}"))
+});
 
 /// "Strictly confidential" in the other languages the rule knows.
 const STRICT: &str = concat!(
@@ -688,7 +689,9 @@ static CLASSIFIED: LazyLock<gate::Pattern> = LazyLock::new(|| {
     )
 });
 static UNCLASSIFIED: LazyLock<gate::Pattern> = LazyLock::new(|| {
-    gate::Pattern::gated(r"(?i)\b(?:non|not|un)[\s-]*(?:confidential|restricted|secret|protected|sensitive)")
+    gate::Pattern::gated(
+        r"(?i)\b(?:non|not|un)[\s-]*(?:confidential|restricted|secret|protected|sensitive)",
+    )
 });
 
 /// `Sensitivity: Company-Confidential`, `X-Classification: Confidential`, ...
@@ -711,9 +714,7 @@ fn header_marks(name: &str, value: &str) -> bool {
         return false;
     }
     let value = value.trim();
-    value.len() <= 1000
-        && CLASSIFIED.is_match(value)
-        && !UNCLASSIFIED.is_match(value)
+    value.len() <= 1000 && CLASSIFIED.is_match(value) && !UNCLASSIFIED.is_match(value)
 }
 
 /// At most 60 characters of a text, for messages.

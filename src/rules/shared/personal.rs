@@ -846,7 +846,9 @@ pub(in crate::rules) fn labelled_otherwise(text: &str, start: usize, end: usize)
 
 /// Searched only where [`Starts`] finds one can start.
 pub(in crate::rules) static IBAN: LazyLock<gate::Pattern> = LazyLock::new(|| {
-    gate::Pattern::gated(r"\b[A-Z]{2}[0-9]{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,8}(?: [A-Z0-9]{1,3})?)\b")
+    gate::Pattern::gated(
+        r"\b[A-Z]{2}[0-9]{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,8}(?: [A-Z0-9]{1,3})?)\b",
+    )
 });
 
 /// IBAN lengths by country (the SWIFT IBAN registry).
@@ -1118,7 +1120,9 @@ pub(in crate::rules) fn scan_nhs(text: &str, starts: &[usize], hits: &mut Hits<'
 // Passport numbers
 
 pub(in crate::rules) static PASSPORT_LABEL: LazyLock<gate::Pattern> = LazyLock::new(|| {
-    gate::Pattern::gated(r"(?i)\b(?:passports?|reisepass|passeports?|pasaportes?|passaport[oi]|paspoort)")
+    gate::Pattern::gated(
+        r"(?i)\b(?:passports?|reisepass|passeports?|pasaportes?|passaport[oi]|paspoort)",
+    )
 });
 
 /// A passport number as issuers write them: 6 to 9 capitals and digits,
@@ -1337,7 +1341,11 @@ mod tests {
             ("ssn", &SSN, &starts.ssns),
             ("nhs", &NHS, &starts.nhs),
         ] {
-            let whole: Groups = pattern.regex().captures_iter(text).map(|c| groups(&c)).collect();
+            let whole: Groups = pattern
+                .regex()
+                .captures_iter(text)
+                .map(|c| groups(&c))
+                .collect();
             let mut found: Groups = Vec::new();
             captures_at(pattern, text, starts, |caps| found.push(groups(caps)));
             assert_eq!(found, whole, "{name} in {text:?}");
