@@ -9,7 +9,6 @@ use crate::message::{
     strip_subject_prefixes,
 };
 use regex::Regex;
-use regex_automata::meta;
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
@@ -373,8 +372,9 @@ fn kind_of(marking: &str) -> Kind {
 }
 
 /// The kind of the first match of a marking pattern that counts.
-fn first_kind(re: &meta::Regex, text: &str, embargo_counts: bool) -> Option<Kind> {
-    re.find_iter(text)
+fn first_kind(re: &gate::Pattern, text: &str, embargo_counts: bool) -> Option<Kind> {
+    re.matching(text)?
+        .find_iter(text)
         .map(|m| kind_of(&text[m.range()]))
         .find(|&k| k == Kind::Confidential || embargo_counts)
 }
@@ -383,8 +383,8 @@ fn first_kind(re: &meta::Regex, text: &str, embargo_counts: bool) -> Option<Kind
 const FIRST_LINES: usize = 5;
 
 /// Markings that mean the same wherever they stand in a subject or a first line.
-static STRONG: LazyLock<meta::Regex> = LazyLock::new(|| {
-    gate::gated(concat!(
+static STRONG: LazyLock<gate::Pattern> = LazyLock::new(|| {
+    gate::Pattern::gated(concat!(
         r"(?i)\b(?:strictly|highly|company|commercially)[\s-]+confidential\b",
         r"|\b(?:private|personal)\s+(?:and|&)\s+confidential\b",
         r"|\bstrictly\s+private\b",
@@ -401,8 +401,9 @@ static STRONG: LazyLock<meta::Regex> = LazyLock::new(|| {
 /// internal use, do not forward. These languages' patterns stand apart,
 /// behind their own words, so that mail in English compiles and runs none
 /// of them, and mail in these runs only them.
-static STRONG_MORE: LazyLock<meta::Regex> =
-    LazyLock::new(|| gate::gated(&format!(r"(?i){STRICT}|{INTERNAL_USE}|{DO_NOT_FORWARD}")));
+static STRONG_MORE: LazyLock<gate::Pattern> = LazyLock::new(|| {
+    gate::Pattern::gated(&format!(r"(?i){STRICT}|{INTERNAL_USE}|{DO_NOT_FORWARD}"))
+});
 
 /// "Strictly confidential" in the other languages the rule knows.
 const STRICT: &str = concat!(
@@ -456,31 +457,31 @@ const LABEL_MORE: &str = concat!(
 );
 
 /// `Confidential: ...`, `CONFIDENTIAL`, `** Confidential - draft **`.
-static LABEL_START: LazyLock<meta::Regex> = LazyLock::new(|| label_start(LABEL));
-static LABEL_START_MORE: LazyLock<meta::Regex> = LazyLock::new(|| label_start(LABEL_MORE));
+static LABEL_START: LazyLock<gate::Pattern> = LazyLock::new(|| label_start(LABEL));
+static LABEL_START_MORE: LazyLock<gate::Pattern> = LazyLock::new(|| label_start(LABEL_MORE));
 
-fn label_start(label: &str) -> meta::Regex {
-    gate::gated(&format!(
+fn label_start(label: &str) -> gate::Pattern {
+    gate::Pattern::gated(&format!(
         r"(?i)^[\s\[\(\*#_=~<>|:-]*(?:(?:classification|sensitivity|security|marking|status)\s*:\s*)?{label}\s*(?:$|[\]\)\*:|/.,!;>]|[-–—]\s)"
     ))
 }
 
 /// `Q3 plan - confidential`, `details (IN CONFIDENCE)`.
-static LABEL_END: LazyLock<meta::Regex> = LazyLock::new(|| label_end(LABEL));
-static LABEL_END_MORE: LazyLock<meta::Regex> = LazyLock::new(|| label_end(LABEL_MORE));
+static LABEL_END: LazyLock<gate::Pattern> = LazyLock::new(|| label_end(LABEL));
+static LABEL_END_MORE: LazyLock<gate::Pattern> = LazyLock::new(|| label_end(LABEL_MORE));
 
-fn label_end(label: &str) -> meta::Regex {
-    gate::gated(&format!(
+fn label_end(label: &str) -> gate::Pattern {
+    gate::Pattern::gated(&format!(
         r"(?i)(?:[\(\[\*<]|\s[-–—|:/]|,)\s*{label}[\s\]\)\*.!>]*$"
     ))
 }
 
 /// `[Confidential]` or `(internal only)` anywhere.
-static LABEL_BRACKET: LazyLock<meta::Regex> = LazyLock::new(|| label_bracket(LABEL));
-static LABEL_BRACKET_MORE: LazyLock<meta::Regex> = LazyLock::new(|| label_bracket(LABEL_MORE));
+static LABEL_BRACKET: LazyLock<gate::Pattern> = LazyLock::new(|| label_bracket(LABEL));
+static LABEL_BRACKET_MORE: LazyLock<gate::Pattern> = LazyLock::new(|| label_bracket(LABEL_MORE));
 
-fn label_bracket(label: &str) -> meta::Regex {
-    gate::gated(&format!(r"(?i)[\[\(\*<]\s*{label}\s*[\]\)\*>]"))
+fn label_bracket(label: &str) -> gate::Pattern {
+    gate::Pattern::gated(&format!(r"(?i)[\[\(\*<]\s*{label}\s*[\]\)\*>]"))
 }
 
 /// A word of every [`STRONG`] and [`LABEL`] alternative (see `gate.rs`):
@@ -682,13 +683,15 @@ const END_WORDS: &[&str] = &[
 ];
 
 /// Classification values that restrict who may read a message.
-static CLASSIFIED: LazyLock<meta::Regex> = LazyLock::new(|| {
-    gate::gated(
+static CLASSIFIED: LazyLock<gate::Pattern> = LazyLock::new(|| {
+    gate::Pattern::gated(
         r"(?i)(?:^|(?-i:[^\w-]))(?:confidential|restricted|secret|protected|(?:official[\s:-]+)?sensitive|in[\s-]confidence)\b",
     )
 });
-static UNCLASSIFIED: LazyLock<meta::Regex> = LazyLock::new(|| {
-    gate::gated(r"(?i)\b(?:non|not|un)[\s-]*(?:confidential|restricted|secret|protected|sensitive)")
+static UNCLASSIFIED: LazyLock<gate::Pattern> = LazyLock::new(|| {
+    gate::Pattern::gated(
+        r"(?i)\b(?:non|not|un)[\s-]*(?:confidential|restricted|secret|protected|sensitive)",
+    )
 });
 
 /// `Sensitivity: Company-Confidential`, `X-Classification: Confidential`, ...
@@ -711,9 +714,7 @@ fn header_marks(name: &str, value: &str) -> bool {
         return false;
     }
     let value = value.trim();
-    value.len() <= 1000
-        && gate::is_match(&CLASSIFIED, value)
-        && !gate::is_match(&UNCLASSIFIED, value)
+    value.len() <= 1000 && CLASSIFIED.is_match(value) && !UNCLASSIFIED.is_match(value)
 }
 
 /// At most 60 characters of a text, for messages.

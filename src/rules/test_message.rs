@@ -1,4 +1,3 @@
-use super::shared::constant_regex;
 use super::{Context, Rule, declare_rule, plural, shared};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
@@ -6,7 +5,6 @@ use crate::gate;
 use crate::message::{
     BodyPart, has_forward_prefix, is_disclaimer, paragraphs, strip_subject_prefixes,
 };
-use regex::Regex;
 use serde::Deserialize;
 use std::collections::HashSet;
 use std::sync::LazyLock;
@@ -192,7 +190,7 @@ fn normalise(text: &str) -> String {
 }
 
 /// A whole normalised text that is only test phrases.
-static TEST_PHRASE: LazyLock<Regex> = LazyLock::new(|| {
+static TEST_PHRASE: LazyLock<gate::Pattern> = LazyLock::new(|| {
     let test_word = concat!(
         r"(?:test(?:ing)?\d*|tst|testmail|testemail|testnachricht|prueba|teste|essai|prova|próba",
         r"|testowa|testowy|testi|testbericht|proefbericht|testmeddelande|testbesked|testmelding|testiviesti)",
@@ -227,12 +225,12 @@ static TEST_PHRASE: LazyLock<Regex> = LazyLock::new(|| {
         r"(?:(?:{please} )?{ignore}(?: (?:this|me|it|that))?(?: (?:{kind}|one|test))?(?: {please})?)"
     );
     let phrase = format!(r"(?:{test}|{ignore}|sorry|thanks|thank you|thx)");
-    constant_regex(&format!(r"^(?:{test}|{ignore})(?: {phrase})*$"))
+    gate::Pattern::gated(&format!(r"^(?:{test}|{ignore})(?: {phrase})*$"))
 });
 
 /// A greeting line before a test phrase: `Hi all,`.
-static GREETING: LazyLock<Regex> = LazyLock::new(|| {
-    constant_regex(concat!(
+static GREETING: LazyLock<gate::Pattern> = LazyLock::new(|| {
+    gate::Pattern::gated(concat!(
         r"^(?:hi|hello|hey|dear|good morning|good afternoon|hallo|bonjour|hola|ciao|buongiorno|salve",
         r"|olá|ola|oi|bom dia|hoi|goedemorgen|guten morgen|buenos días|hej|hei|moi|dzień dobry|cześć|witam)?",
         r"(?: (?:all|everyone|everybody|team|colleagues|folks|there|a tutti|tutti|todos|a todos|allemaal",
@@ -270,8 +268,8 @@ const BANNER_MARKS: &str = "*=#~!-_<>[]()";
 
 /// A subject labelled as the test send of a real message: `[TEST] Spring
 /// newsletter`, `(Test) ...`, `TEST: ...`, `TEST - ...`, `... [TEST]`.
-static TEST_LABEL: LazyLock<Regex> = LazyLock::new(|| {
-    constant_regex(concat!(
+static TEST_LABEL: LazyLock<gate::Pattern> = LazyLock::new(|| {
+    gate::Pattern::gated(concat!(
         r"^\s*(?:\[[^\]]*\]\s*)*(?:",
         r"[\[(]\s*(?:(?i:test(?:\s+(?:send|e-?mail|message|version|copy|only|run))?|prova|prueba|teste|testi|essai)|TESTING)\s*[\])]",
         r"|\*+\s*(?i:test(?:ing)?(?:\s+(?:send|e-?mail|message))?)\s*\*+",

@@ -9,7 +9,6 @@ use crate::gate;
 use crate::message::{Attachment, BodyKind, Inside, Message, has_forward_prefix};
 use crate::numbers::plural;
 use regex::Regex;
-use regex_automata::meta;
 use regex_automata::util::captures::Captures;
 use regex_automata::{Anchored, Input};
 use serde::Deserialize;
@@ -560,17 +559,14 @@ fn digit_bits(word: u64) -> u64 {
 /// every place one can start (in order), each passed to `each`. An anchored
 /// search at a start reads only as far as a match can go, and sees the text
 /// around it as a search of the whole text does (`\b`). Without starts, the
-/// pattern is not compiled.
+/// pattern is not compiled; without a match, only its forward automaton is.
 fn captures_at(
-    pattern: &LazyLock<meta::Regex>,
+    pattern: &gate::Pattern,
     text: &str,
     starts: &[usize],
     mut each: impl FnMut(&Captures),
 ) {
-    if starts.is_empty() {
-        return;
-    }
-    let mut captures = pattern.create_captures();
+    let mut captures = None;
     // The whole-text search goes on from the end of each match.
     let mut resume = 0;
     for &start in starts {
@@ -578,10 +574,15 @@ fn captures_at(
             continue;
         }
         let input = Input::new(text).range(start..).anchored(Anchored::Yes);
-        pattern.search_captures(&input, &mut captures);
+        if !pattern.is_match_in(input.clone()) {
+            continue;
+        }
+        let regex = pattern.regex();
+        let captures = captures.get_or_insert_with(|| regex.create_captures());
+        regex.search_captures(&input, captures);
         if let Some(m) = captures.get_match() {
             resume = m.end();
-            each(&captures);
+            each(captures);
         }
     }
 }
@@ -844,8 +845,10 @@ pub(in crate::rules) fn labelled_otherwise(text: &str, start: usize, end: usize)
 // IBANs
 
 /// Searched only where [`Starts`] finds one can start.
-pub(in crate::rules) static IBAN: LazyLock<meta::Regex> = LazyLock::new(|| {
-    gate::gated(r"\b[A-Z]{2}[0-9]{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,8}(?: [A-Z0-9]{1,3})?)\b")
+pub(in crate::rules) static IBAN: LazyLock<gate::Pattern> = LazyLock::new(|| {
+    gate::Pattern::gated(
+        r"\b[A-Z]{2}[0-9]{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,8}(?: [A-Z0-9]{1,3})?)\b",
+    )
 });
 
 /// IBAN lengths by country (the SWIFT IBAN registry).
@@ -987,8 +990,8 @@ pub(in crate::rules) fn mod97(iban: &str) -> bool {
 // UK National Insurance numbers
 
 /// Searched only where [`Starts`] finds one can start.
-pub(in crate::rules) static NI: LazyLock<meta::Regex> = LazyLock::new(|| {
-    gate::gated(r"\b([A-Z]{2}) ?(?:[0-9]{6}|[0-9]{2} [0-9]{2} [0-9]{2}) ?[A-D]\b")
+pub(in crate::rules) static NI: LazyLock<gate::Pattern> = LazyLock::new(|| {
+    gate::Pattern::gated(r"\b([A-Z]{2}) ?(?:[0-9]{6}|[0-9]{2} [0-9]{2} [0-9]{2}) ?[A-D]\b")
 });
 
 pub(in crate::rules) fn scan_ni(text: &str, starts: &[usize], hits: &mut Hits<'_>) {
@@ -1013,11 +1016,11 @@ pub(in crate::rules) fn scan_ni(text: &str, starts: &[usize], hits: &mut Hits<'_
 // US Social Security numbers
 
 /// Searched only where [`Starts`] finds one can start.
-pub(in crate::rules) static SSN: LazyLock<meta::Regex> =
-    LazyLock::new(|| gate::gated(r"\b([0-9]{3})-([0-9]{2})-([0-9]{4})\b"));
+pub(in crate::rules) static SSN: LazyLock<gate::Pattern> =
+    LazyLock::new(|| gate::Pattern::gated(r"\b([0-9]{3})-([0-9]{2})-([0-9]{4})\b"));
 
-pub(in crate::rules) static SSN_LABEL: LazyLock<meta::Regex> = LazyLock::new(|| {
-    gate::gated(r"(?i)(?:\bssns?\b|\bss#|\bss ?no\b|social[ -]security|\bsoc\.? ?sec\b)")
+pub(in crate::rules) static SSN_LABEL: LazyLock<gate::Pattern> = LazyLock::new(|| {
+    gate::Pattern::gated(r"(?i)(?:\bssns?\b|\bss#|\bss ?no\b|social[ -]security|\bsoc\.? ?sec\b)")
 });
 
 pub(in crate::rules) fn valid_ssn(area: &str, group: &str, serial: &str) -> bool {
@@ -1042,8 +1045,8 @@ pub(in crate::rules) fn scan_ssns(text: &str, starts: &[usize], hits: &mut Hits<
         };
         if valid_ssn(&text[a.range()], &text[g.range()], &text[s.range()])
             && standalone(text, m.start(), m.end())
-            && (gate::is_match(&SSN_LABEL, before(text, m.start(), CONTEXT))
-                || gate::is_match(&SSN_LABEL, after(text, m.end(), CONTEXT)))
+            && (SSN_LABEL.is_match(before(text, m.start(), CONTEXT))
+                || SSN_LABEL.is_match(after(text, m.end(), CONTEXT)))
         {
             hits.add(Kind::Ssn, &text[m.range()], m.start());
         }
@@ -1055,13 +1058,13 @@ pub(in crate::rules) fn scan_ssns(text: &str, starts: &[usize], hits: &mut Hits<
 
 /// Ten digits, together or grouped 3-3-4 by spaces or dashes. Searched
 /// only where [`Starts`] finds one can start.
-pub(in crate::rules) static NHS: LazyLock<meta::Regex> =
-    LazyLock::new(|| gate::gated(r"\b[0-9]{3}([ -]?)[0-9]{3}([ -]?)[0-9]{4}\b"));
+pub(in crate::rules) static NHS: LazyLock<gate::Pattern> =
+    LazyLock::new(|| gate::Pattern::gated(r"\b[0-9]{3}([ -]?)[0-9]{3}([ -]?)[0-9]{4}\b"));
 
 /// "NHS number", "NHS No.", "NHS#", "NHS:": the word alone is in every
 /// nhs.net address.
-pub(in crate::rules) static NHS_LABEL: LazyLock<meta::Regex> = LazyLock::new(|| {
-    gate::gated(r"(?i)\bnhs\s*(?:numbers?\b|nos?\b\.?|num\b|nr\b|#|:|-?\s*ids?\b)")
+pub(in crate::rules) static NHS_LABEL: LazyLock<gate::Pattern> = LazyLock::new(|| {
+    gate::Pattern::gated(r"(?i)\bnhs\s*(?:numbers?\b|nos?\b\.?|num\b|nr\b|#|:|-?\s*ids?\b)")
 });
 
 /// A word of every [`NHS_LABEL`] alternative (see `gate.rs`).
@@ -1105,8 +1108,8 @@ pub(in crate::rules) fn scan_nhs(text: &str, starts: &[usize], hits: &mut Hits<'
         if text[s1.range()] == text[s2.range()]
             && nhs_check(&digits)
             && standalone(text, m.start(), m.end())
-            && (gate::is_match(&NHS_LABEL, before(text, m.start(), CONTEXT))
-                || gate::is_match(&NHS_LABEL, after(text, m.end(), CONTEXT)))
+            && (NHS_LABEL.is_match(before(text, m.start(), CONTEXT))
+                || NHS_LABEL.is_match(after(text, m.end(), CONTEXT)))
         {
             hits.add(Kind::Nhs, number, m.start());
         }
@@ -1116,8 +1119,10 @@ pub(in crate::rules) fn scan_nhs(text: &str, starts: &[usize], hits: &mut Hits<'
 // ---------------------------------------------------------------------------
 // Passport numbers
 
-pub(in crate::rules) static PASSPORT_LABEL: LazyLock<meta::Regex> = LazyLock::new(|| {
-    gate::gated(r"(?i)\b(?:passports?|reisepass|passeports?|pasaportes?|passaport[oi]|paspoort)")
+pub(in crate::rules) static PASSPORT_LABEL: LazyLock<gate::Pattern> = LazyLock::new(|| {
+    gate::Pattern::gated(
+        r"(?i)\b(?:passports?|reisepass|passeports?|pasaportes?|passaport[oi]|paspoort)",
+    )
 });
 
 /// A passport number as issuers write them: 6 to 9 capitals and digits,
@@ -1193,7 +1198,8 @@ pub(in crate::rules) fn sentence_end(text: &str) -> Option<usize> {
 }
 
 pub(in crate::rules) fn scan_passports(text: &str, hits: &mut Hits<'_>) {
-    for m in PASSPORT_LABEL.find_iter(text) {
+    let labels = PASSPORT_LABEL.matching(text);
+    for m in labels.into_iter().flat_map(|re| re.find_iter(text)) {
         let mut window = after(text, m.end(), CONTEXT);
         // The window may cut the last token short, unless it ends with the
         // label's sentence.
@@ -1245,11 +1251,11 @@ pub(in crate::rules) fn scan_table(
     };
     let mut columns: Vec<(usize, Kind)> = Vec::new();
     for (i, cell) in split_row(header, separator).enumerate() {
-        if kinds.contains(&Kind::Passport) && gate::is_match(&PASSPORT_LABEL, cell) {
+        if kinds.contains(&Kind::Passport) && PASSPORT_LABEL.is_match(cell) {
             columns.push((i, Kind::Passport));
-        } else if kinds.contains(&Kind::Ssn) && gate::is_match(&SSN_LABEL, cell) {
+        } else if kinds.contains(&Kind::Ssn) && SSN_LABEL.is_match(cell) {
             columns.push((i, Kind::Ssn));
-        } else if kinds.contains(&Kind::Nhs) && gate::is_match(&NHS_LABEL, &format!("{cell}:")) {
+        } else if kinds.contains(&Kind::Nhs) && NHS_LABEL.is_match(&format!("{cell}:")) {
             columns.push((i, Kind::Nhs));
         }
     }
@@ -1277,8 +1283,9 @@ pub(in crate::rules) fn scan_table(
                     }
                 }
                 Kind::Ssn => {
-                    let mut c = SSN.create_captures();
-                    SSN.captures(cell, &mut c);
+                    let ssn = SSN.regex();
+                    let mut c = ssn.create_captures();
+                    ssn.captures(cell, &mut c);
                     if c.get_match().is_some_and(|m| m.range() == (0..cell.len()))
                         && let (Some(a), Some(g), Some(s)) =
                             (c.get_group(1), c.get_group(2), c.get_group(3))
@@ -1334,7 +1341,11 @@ mod tests {
             ("ssn", &SSN, &starts.ssns),
             ("nhs", &NHS, &starts.nhs),
         ] {
-            let whole: Groups = pattern.captures_iter(text).map(|c| groups(&c)).collect();
+            let whole: Groups = pattern
+                .regex()
+                .captures_iter(text)
+                .map(|c| groups(&c))
+                .collect();
             let mut found: Groups = Vec::new();
             captures_at(pattern, text, starts, |caps| found.push(groups(caps)));
             assert_eq!(found, whole, "{name} in {text:?}");
