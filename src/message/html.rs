@@ -14,6 +14,7 @@
 //! a whole DOM for CSS selectors we do not need.
 
 use html5gum::{Emitter, Error, State};
+use std::borrow::Cow;
 
 mod entities;
 mod scan;
@@ -742,12 +743,20 @@ fn parse_style(style: &str) -> InlineStyle {
 
 /// The scheme of a URL, lowercased: `HTTPS://x` -> `https`. `None` when the
 /// text does not start with a scheme (a relative or malformed link).
-pub fn url_scheme(url: &str) -> Option<String> {
+/// Borrowed when already in lower case, as nearly every link's is.
+pub fn url_scheme(url: &str) -> Option<Cow<'_, str>> {
     let (scheme, _) = url.trim_start().split_once(':')?;
-    let mut chars = scheme.chars();
-    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-    valid.then(|| scheme.to_ascii_lowercase())
+    let mut bytes = scheme.bytes();
+    let valid = bytes.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && bytes.all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'));
+    if !valid {
+        return None;
+    }
+    Some(if scheme.bytes().any(|c| c.is_ascii_uppercase()) {
+        Cow::Owned(scheme.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(scheme)
+    })
 }
 
 /// The host of a URL, as a browser reads it (the WHATWG URL standard):
@@ -873,8 +882,8 @@ mod tests {
 
     #[test]
     fn hosts_and_schemes() {
-        assert_eq!(url_scheme("HTTPS://x.example"), Some("https".into()));
-        assert_eq!(url_scheme("mailto:a@b.example"), Some("mailto".into()));
+        assert_eq!(url_scheme("HTTPS://x.example").as_deref(), Some("https"));
+        assert_eq!(url_scheme("mailto:a@b.example").as_deref(), Some("mailto"));
         assert_eq!(url_scheme("/relative:path"), None);
         assert_eq!(url_scheme("www.example.com"), None);
         for (url, host) in [

@@ -162,12 +162,12 @@ fn comment_end(input: &[u8], from: usize) -> usize {
     }
     // Dashes may overlap (`--->`): each is looked at.
     let mut at = 0;
-    while let Some(found) = memchr::memmem::find(&text[at..], b"--") {
-        let dashes = at + found;
-        match &text[dashes + 2..] {
-            [b'>', ..] => return from + dashes + 3,
-            [b'!', b'>', ..] => return from + dashes + 4,
-            _ => at = dashes + 1,
+    while let Some(found) = memchr::memchr(b'-', &text[at..]) {
+        let dash = at + found;
+        match &text[dash + 1..] {
+            [b'-', b'>', ..] => return from + dash + 3,
+            [b'-', b'!', b'>', ..] => return from + dash + 4,
+            _ => at = dash + 1,
         }
     }
     input.len()
@@ -412,16 +412,14 @@ fn numeric(input: &[u8], from: usize) -> Option<(Decoded, usize)> {
 /// and in a script holding `<!--` before its end (the escaped states),
 /// html5gum reads it.
 fn raw(b: &mut Builder<'_>, input: &[u8], at: usize, state: State) -> Step {
-    let escaped = if state == State::ScriptData {
-        memchr::memmem::find(&input[at..], b"<!--").map(|n| at + n)
-    } else {
-        None
-    };
+    let script = state == State::ScriptData;
     let name_len = b.last_start_tag.len();
-    for found in memchr::memmem::find_iter(&input[at..], b"</") {
+    for found in memchr::memchr_iter(b'<', &input[at..]) {
         let lt = at + found;
-        if escaped.is_some_and(|e| e < lt) {
-            return Err(at);
+        match input.get(lt + 1) {
+            Some(b'/') => {}
+            Some(b'!') if script && input[lt + 2..].starts_with(b"--") => return Err(at),
+            _ => continue,
         }
         let name = lt + 2;
         let Some(candidate) = input.get(name..name + name_len) else {
@@ -440,9 +438,6 @@ fn raw(b: &mut Builder<'_>, input: &[u8], at: usize, state: State) -> Step {
             None => Err(lt),
             Some(_) => continue,
         };
-    }
-    if escaped.is_some() {
-        return Err(at);
     }
     // No end: the rest is raw text, not shown.
     Ok((input.len(), state))
