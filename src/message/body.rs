@@ -207,6 +207,24 @@ pub(super) fn html_to_text(html: &str) -> String {
             continue;
         }
         let hidden = in_head || in_style || in_script || in_template;
+        // Past a tag's second word (its first attribute) only `<` and `>`
+        // change anything, and so in hidden text outside tags only `<`
+        // (its words are never written): skip to the next one.
+        if (in_tag && tag_token_pos >= 2) || (hidden && !in_tag) {
+            let skipped = if in_tag {
+                memchr::memchr2(b'<', b'>', &input[pos..])
+            } else {
+                memchr::memchr(b'<', &input[pos..])
+            };
+            match skipped {
+                Some(0) => {}
+                Some(n) => {
+                    pos += n;
+                    continue;
+                }
+                None => break,
+            }
+        }
         match ch {
             b'<' => {
                 match separator(&html[pos..]) {

@@ -98,13 +98,25 @@ fn view_visible_chars(text: &str) -> u64 {
 /// What a text alternative says in words of its own: its visible
 /// characters without URLs (the HTML's link targets are not visible text
 /// either) and without lines that only point to the web version.
-fn own_text_chars(text: &str) -> u64 {
-    text.lines()
-        .filter(|line| !points_to_web_version(line))
-        .flat_map(str::split_whitespace)
-        .filter(|word| !is_url(word))
-        .map(visible_chars)
-        .sum()
+/// The visible characters of the texts' own words, counted line by line
+/// until `enough` says the count can no longer make a finding: a
+/// newsletter's text/plain part is seldom read past its first lines.
+fn own_text_chars<'t>(texts: impl Iterator<Item = &'t str>, enough: impl Fn(u64) -> bool) -> u64 {
+    let mut count = 0;
+    for line in texts.flat_map(str::lines) {
+        if points_to_web_version(line) {
+            continue;
+        }
+        count += line
+            .split_whitespace()
+            .filter(|word| !is_url(word))
+            .map(visible_chars)
+            .sum::<u64>();
+        if enough(count) {
+            break;
+        }
+    }
+    count
 }
 
 fn is_url(word: &str) -> bool {
@@ -166,7 +178,12 @@ impl Rule for HtmlOnly {
             return;
         };
         let texts = || body.iter().filter(|p| p.kind == BodyKind::Text);
-        let text: u64 = texts().map(|p| own_text_chars(&p.text)).sum();
+        // Any text at all is enough when the HTML is short, else a tenth
+        // (by default) of the HTML's.
+        let short = html < self.min_html_text;
+        let enough =
+            |text: u64| text > 0 && (short || (text as f64) >= self.min_text_ratio * html as f64);
+        let text = own_text_chars(texts().map(|p| p.text.as_str()), enough);
         let location = Location::part("text/plain", first_text.line);
         if text == 0 && texts().any(|p| visible_chars(&p.text) > 0) {
             out.push(

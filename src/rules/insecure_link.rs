@@ -61,37 +61,55 @@ fn shown(href: &str, scheme: &str) -> String {
     }
 }
 
-fn report(
-    out: &mut Vec<Diagnostic>,
-    part: &BodyPart,
-    links: &[(&HtmlLink, String)],
-    severity: Severity,
-    what: (&str, &str),
-    help: &str,
-) {
-    let Some((first, _)) = links.first() else {
-        return;
-    };
-    let mut examples: Vec<&str> = Vec::new();
-    for (_, s) in links {
-        if examples.len() < 3 && !examples.contains(&s.as_str()) {
-            examples.push(s);
+/// Links of one kind in a part: how many, the first, and the first three
+/// distinct ways a finding shows them.
+#[derive(Default)]
+struct Found<'v> {
+    first: Option<&'v HtmlLink>,
+    count: u64,
+    examples: Vec<String>,
+}
+
+impl<'v> Found<'v> {
+    /// Past three examples a link is only counted: a newsletter's hundreds
+    /// of links are not each written out as a finding would show them.
+    fn add(&mut self, link: &'v HtmlLink, shown: impl FnOnce() -> String) {
+        self.first.get_or_insert(link);
+        self.count += 1;
+        if self.examples.len() < 3 {
+            let shown = shown();
+            if !self.examples.contains(&shown) {
+                self.examples.push(shown);
+            }
         }
     }
-    let n = links.len() as u64;
-    out.push(
-        Diagnostic::new(
-            severity,
-            format!(
-                "{} {}: {}",
-                plural(n, "link", "links"),
-                if n == 1 { what.0 } else { what.1 },
-                examples.join(", ")
-            ),
-            Location::part(part.mime_type(), part.source_line(first.line)),
-        )
-        .help(help.to_string()),
-    );
+
+    fn report(
+        &self,
+        out: &mut Vec<Diagnostic>,
+        part: &BodyPart,
+        severity: Severity,
+        what: (&str, &str),
+        help: &str,
+    ) {
+        let Some(first) = self.first else {
+            return;
+        };
+        let n = self.count;
+        out.push(
+            Diagnostic::new(
+                severity,
+                format!(
+                    "{} {}: {}",
+                    plural(n, "link", "links"),
+                    if n == 1 { what.0 } else { what.1 },
+                    self.examples.join(", ")
+                ),
+                Location::part(part.mime_type(), part.source_line(first.line)),
+            )
+            .help(help.to_string()),
+        );
+    }
 }
 
 impl Rule for InsecureLink {
@@ -99,28 +117,30 @@ impl Rule for InsecureLink {
         let bulk = cx.is_bulk();
         for part in &cx.message.body {
             let Some(view) = part.html() else { continue };
-            let mut dangerous = Vec::new();
-            let mut plain_http = Vec::new();
+            let mut dangerous = Found::default();
+            let mut plain_http = Found::default();
             for link in view.links.iter().filter(|l| !l.quoted) {
                 // Browsers ignore tabs and newlines inside a scheme (a
-                // copy only for the few links that have any).
-                let href: Cow<'_, str> = if link.href.contains(char::is_whitespace) {
+                // copy only for the few links that have any; whitespace is
+                // a control, a space or not ASCII).
+                let href: Cow<'_, str> = if link.href.bytes().any(|b| b <= b' ' || b >= 0x80)
+                    && link.href.contains(char::is_whitespace)
+                {
                     Cow::Owned(link.href.chars().filter(|c| !c.is_whitespace()).collect())
                 } else {
                     Cow::Borrowed(&link.href)
                 };
                 match url_scheme(&href).as_deref() {
                     Some(s @ ("javascript" | "vbscript" | "data")) => {
-                        dangerous.push((link, format!("`{s}:…`")));
+                        dangerous.add(link, || format!("`{s}:…`"));
                     }
-                    Some("http") if bulk => plain_http.push((link, shown(&href, "http"))),
+                    Some("http") if bulk => plain_http.add(link, || shown(&href, "http")),
                     _ => {}
                 }
             }
-            report(
+            dangerous.report(
                 out,
                 part,
-                &dangerous,
                 Severity::Error,
                 (
                     "runs script or embeds data instead of opening a page",
@@ -128,10 +148,9 @@ impl Rule for InsecureLink {
                 ),
                 "link to an https page; mail clients block such links and filters treat them as attacks",
             );
-            report(
+            plain_http.report(
                 out,
                 part,
-                &plain_http,
                 Severity::Info,
                 ("uses plain http", "use plain http"),
                 "use https links (and an https tracking domain)",

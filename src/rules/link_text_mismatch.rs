@@ -97,7 +97,7 @@ fn text_host(text: &str) -> Option<Cow<'_, str>> {
         return None;
     }
     if let Some(scheme) = url_scheme(text) {
-        return matches!(scheme.as_str(), "http" | "https")
+        return matches!(&*scheme, "http" | "https")
             .then(|| url_host(text).map(Cow::Owned))
             .flatten();
     }

@@ -50,14 +50,7 @@ impl TokenSink for Sink<'_> {
                         .attr_name
                         .extend_from_slice(attr.name.local.as_bytes());
                     b.tag.end_attr_name();
-                    if b.tag.reading.is_some() {
-                        b.tag.values.extend_from_slice(attr.value.as_bytes());
-                        if let Some(reading) = b.tag.reading
-                            && let Some((_, end)) = &mut b.tag.attrs[reading as usize]
-                        {
-                            *end = b.tag.values.len();
-                        }
-                    }
+                    b.tag.push_value(attr.value.as_bytes());
                 }
                 b.flush_text();
                 if tag.kind == EndTag {
