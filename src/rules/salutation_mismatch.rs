@@ -44,7 +44,7 @@ declare_rule! {
     ///
     /// With a history (`maillint learn`), a recipient the message gives no
     /// display name is told by the name you have written its address with
-    /// most often: "Hi Sarah," to `tom@example.com`, which you have written
+    /// most often: "Hi Sarah," to `tb@example.com`, which you have written
     /// to as `Tom Baker`, is a wrong greeting too (the history's name comes
     /// before the first name a local part spells). A history that keeps
     /// addresses only as keyed hashes (`[history] hash_key_file`) keeps no
