@@ -505,7 +505,8 @@ pub fn learn_records_or_keep(history: &History, records: &[Record]) -> Vec<Resul
     let written = history
         .conn
         .lock()
-        .map_err(|_| "the index's lock was poisoned".to_string())
+        // Each error says whether the index was busy.
+        .map_err(|_| (false, "the index's lock was poisoned".to_string()))
         .and_then(|conn| {
             learn_kept(history, &conn)
                 .and_then(|()| {
@@ -517,18 +518,17 @@ pub fn learn_records_or_keep(history: &History, records: &[Record]) -> Vec<Resul
                     tx.commit().map(|()| learned)
                 })
                 .map_err(|e| (is_busy(&e), e.to_string()))
-                .map_err(|(busy, e)| if busy { String::new() } else { e })
         });
     match written {
         Ok(learned) => learned
             .into_iter()
             .map(|new| Ok(if new { Kept::Learned } else { Kept::Known }))
             .collect(),
-        Err(e) if e.is_empty() => records
+        Err((true, _)) => records
             .iter()
             .map(|record| keep_for_later(history, record).map(|()| Kept::ForLater))
             .collect(),
-        Err(e) if records.len() == 1 => vec![Err(e)],
+        Err((false, e)) if records.len() == 1 => vec![Err(e)],
         Err(_) => records
             .iter()
             .map(|record| learn_record_or_keep(history, record))
