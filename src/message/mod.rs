@@ -429,10 +429,14 @@ impl Message {
         name: &'n str,
     ) -> impl Iterator<Item = HeaderField<'m>> + use<'m, 'n> {
         // Rules ask for headers most messages lack: only names are read
-        // until one matches.
+        // until one matches, and only names of the same length at all (a
+        // span's length is at hand; its text is found in one of two
+        // strings).
         self.headers
             .iter()
-            .filter(move |h| self.text_at(h.name).eq_ignore_ascii_case(name))
+            .filter(move |h| {
+                h.name.len as usize == name.len() && self.text_at(h.name).eq_ignore_ascii_case(name)
+            })
             .map(|h| self.header_field(h))
     }
 
