@@ -16,6 +16,7 @@ use rayon::slice::ParallelSliceMut;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
+use std::sync::LazyLock;
 
 /// foldhash rather than std's SipHash: per-recipient hashing dominates a
 /// million-recipient message, and foldhash is several times faster while
@@ -320,8 +321,19 @@ impl Org {
 
     /// Whether addresses at this (lowercase) domain are personal mailboxes.
     pub fn is_personal(&self, domain: &str) -> bool {
-        let reg = registrable(domain).unwrap_or(domain);
-        PERSONAL_DOMAINS.contains(&reg)
+        self.is_personal_at(domain, registrable(domain))
+    }
+
+    /// [`is_personal`](Self::is_personal) given the domain's registrable
+    /// domain, which callers that need it too look up once: the public
+    /// suffix list's lookup costs as much as the rest of the test.
+    fn is_personal_at(&self, domain: &str, registrable: Option<&str>) -> bool {
+        // Looked up in a set: a search of the list compared ~80 names
+        // for each domain of each message.
+        static PERSONAL: LazyLock<HashSet<&str, foldhash::fast::RandomState>> =
+            LazyLock::new(|| PERSONAL_DOMAINS.iter().copied().collect());
+        let reg = registrable.unwrap_or(domain);
+        PERSONAL.contains(reg)
             || self.personal_domains.contains(reg)
             || self.personal_domains.contains(domain)
             || reg
@@ -336,13 +348,15 @@ impl Org {
         if !self.domains.is_empty() {
             return self.domains.clone();
         }
-        msg.sender()
-            .and_then(|a| a.domain())
-            .map(|d| d.to_ascii_lowercase())
-            .filter(|d| !self.is_personal(d))
-            .and_then(|d| registrable(&d).map(str::to_string))
-            .into_iter()
-            .collect()
+        let Some(domain) = msg.sender().and_then(|a| a.domain()) else {
+            return Vec::new();
+        };
+        let domain = lowercase(domain);
+        let reg = registrable(&domain);
+        if self.is_personal_at(&domain, reg) {
+            return Vec::new();
+        }
+        reg.map(str::to_string).into_iter().collect()
     }
 
     fn mass_reason(&self, list: Option<&ListConfig>, local_part: &str) -> Option<MassReason> {
@@ -395,7 +409,6 @@ impl<'m> Audience<'m> {
                 .filter(|a| !a.addr.is_empty())
                 .map(|a| mailbox_key(a.addr))
                 .collect(),
-            sender: msg.sender().map(|a| a.addr.to_ascii_lowercase()),
         };
         let parallel = entries.len() >= PARALLEL_SORT_FROM;
         let classify = |entries: &mut [Entry]| classify(&by, entries);
@@ -678,9 +691,7 @@ impl<'m> Audience<'m> {
 
     /// Whether the sender is one of a configured list's `allowed_senders`.
     pub fn sender_allowed(&self, list: &ListConfig) -> bool {
-        self.msg
-            .sender()
-            .is_some_and(|s| allows(list, &s.addr.to_ascii_lowercase()))
+        sender_allowed(self.msg, list)
     }
 
     /// Everyone-style lists the sender is not allowed to write to.
@@ -706,8 +717,6 @@ struct By<'m> {
     org: &'m Org,
     org_domains: &'m [String],
     own: Vec<Cow<'m, str>>,
-    /// Lowercased.
-    sender: Option<String>,
 }
 
 /// A chunk of distinct recipients, classified.
@@ -746,15 +755,16 @@ fn classify(by: &By<'_>, entries: &mut [Entry]) -> Classified {
             Some(&i) => i,
             None => {
                 let i = domains.len() as u32;
+                let reg = registrable(&domain);
                 domains.push(DomainClass {
                     domain: Domain {
                         name: domain.to_string(),
                         external: !is_internal(&domain, by.org_domains),
-                        personal: org.is_personal(&domain),
+                        personal: org.is_personal_at(&domain, reg),
                         organisation: 0,
                         index: 0,
                     },
-                    party_key: registrable(&domain).map_or(0, |reg| domain.len() - reg.len()),
+                    party_key: reg.map_or(0, |reg| domain.len() - reg.len()),
                     has_lists: org.list_domains.contains(domain.as_ref()),
                 });
                 domain_index.insert(domain, i);
@@ -775,10 +785,7 @@ fn classify(by: &By<'_>, entries: &mut [Entry]) -> Classified {
         };
         let config = list.and_then(|i| org.list_configs.get(i as usize));
         let mass = org.mass_reason(config, addr.local_part()).map(|reason| {
-            let sender_allowed = match (config, &by.sender) {
-                (Some(l), Some(s)) => allows(l, s),
-                _ => false,
-            };
+            let sender_allowed = config.is_some_and(|l| sender_allowed(msg, l));
             masses.push((
                 offset as u32,
                 MassList {
@@ -806,6 +813,14 @@ fn classify(by: &By<'_>, entries: &mut [Entry]) -> Classified {
 /// [`classify`] takes a recipient's (empty without one).
 fn list_domain(address: &str) -> &str {
     address.rsplit_once('@').map_or("", |(_, domain)| domain)
+}
+
+/// Whether the message's sender is one of a configured list's
+/// `allowed_senders`. Asked only of the few everyone-style lists, so the
+/// sender is lowercased then, not for every message.
+fn sender_allowed(msg: &Message, list: &ListConfig) -> bool {
+    msg.sender()
+        .is_some_and(|s| allows(list, &s.addr.to_ascii_lowercase()))
 }
 
 /// Whether a (lowercase) sender is among a list's `allowed_senders`.
@@ -937,6 +952,37 @@ mod tests {
         }
         for d in ["example.com", "nhs.net", "hotmailer.example"] {
             assert!(!org.is_personal(d), "{d}");
+        }
+    }
+
+    /// [`Org::is_personal`] as it was: the provider list searched.
+    fn is_personal_by_list(org: &Org, domain: &str) -> bool {
+        let reg = registrable(domain).unwrap_or(domain);
+        PERSONAL_DOMAINS.contains(&reg)
+            || org.personal_domains.contains(reg)
+            || org.personal_domains.contains(domain)
+            || reg
+                .split('.')
+                .next()
+                .is_some_and(|brand| PERSONAL_BRANDS.contains(&brand))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn personal_as_by_list(
+            labels in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "gmail", "hotmail", "yahoo", "mail", "example", "web", "gmx", "com", "co",
+                    "uk", "de", "fr", "net", "", "btinternet", "uol", "br", "Gmail",
+                ]),
+                1..4,
+            ),
+        ) {
+            let mut config = Config::default();
+            config.organization.personal_domains = vec!["mail.example".into(), "web.de".into()];
+            let org = Org::new(&config).unwrap();
+            let domain = labels.join(".");
+            proptest::prop_assert_eq!(org.is_personal(&domain), is_personal_by_list(&org, &domain));
         }
     }
 
