@@ -5,7 +5,7 @@ use crate::message::{Message, ParseError, parse_json_draft, parse_rfc5322_owned}
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::SystemTime;
 
 /// The default of [`Limits::max_message_size`]: 100 MB.
@@ -696,7 +696,11 @@ impl MboxSplit {
         // in the message too.
         let mut taken = 0;
         let mut run = 0;
-        for from in memchr::memmem::find_iter(lines, b"From ") {
+        // Built once: setting a searcher up cost more than searching a
+        // small file's lines with it.
+        static FROM: LazyLock<memchr::memmem::Finder<'static>> =
+            LazyLock::new(|| memchr::memmem::Finder::new(b"From "));
+        for from in FROM.find_iter(lines) {
             let quotes = lines[..from]
                 .iter()
                 .rev()
