@@ -547,7 +547,6 @@ impl Message {
     /// valid UTF-8, whose line breaks become spaces; any other invalid UTF-8
     /// becomes `?`, byte for byte, so that offsets stay true.
     pub(crate) fn keep_source(&mut self, mut bytes: Vec<u8>, unfold: &[std::ops::Range<usize>]) {
-        let mut checked = 0;
         for range in unfold {
             let Some(value) = bytes.get_mut(range.clone()) else {
                 continue;
@@ -568,18 +567,29 @@ impl Message {
             } else {
                 unfold(value);
             }
+        }
+        // Nearly always valid throughout: then checked once, as the string
+        // is made, rather than between the ranges first and again whole.
+        self.source = String::from_utf8(bytes).unwrap_or_else(|invalid| {
+            let mut bytes = invalid.into_bytes();
             // The ranges are already known to be valid: only what lies
-            // between them is checked (a million-address header is most
-            // of the message).
-            if let Some(between) = bytes.get_mut(checked..range.start) {
-                replace_invalid_utf8(between);
+            // between them is fixed (a million-address header is most of
+            // the message).
+            let mut checked = 0;
+            let len = bytes.len();
+            let in_bytes =
+                |range: &&std::ops::Range<usize>| range.start <= range.end && range.end <= len;
+            for range in unfold.iter().filter(in_bytes) {
+                if let Some(between) = bytes.get_mut(checked..range.start) {
+                    replace_invalid_utf8(between);
+                }
+                checked = checked.max(range.end);
             }
-            checked = checked.max(range.end);
-        }
-        if let Some(rest) = bytes.get_mut(checked..) {
-            replace_invalid_utf8(rest);
-        }
-        self.source = String::from_utf8(bytes).unwrap_or_default();
+            if let Some(rest) = bytes.get_mut(checked..) {
+                replace_invalid_utf8(rest);
+            }
+            String::from_utf8(bytes).unwrap_or_default()
+        });
     }
 
     /// Appends an address; `addr` and `name` are already in the model.

@@ -405,14 +405,15 @@ fn build(
     let header_bytes = (root.offset_body as usize).saturating_sub(root.offset_header as usize);
     msg.text.reserve(header_bytes.saturating_sub(address_bytes));
     msg.headers.reserve(root.headers.len());
+    let header_block = HeaderBlock::new(raw, root.offset_body as usize);
     for header in &root.headers {
         let line = lines.line_at(header.offset_field as usize);
         let name = header.name.as_str();
         if let Some(field) = address_field(&header.name) {
             let range = header.offset_start as usize..header.offset_end as usize;
             let bytes = raw.get(range.clone()).unwrap_or_default();
-            let kept_span = std::str::from_utf8(bytes)
-                .ok()
+            let kept_span = header_block
+                .text(raw, range.clone())
                 .and_then(|text| Some((text, Span::in_source(range.start, text.len())?)));
             let (text, copy) = match kept_span {
                 Some((text, span)) => {
@@ -445,7 +446,7 @@ fn build(
             }
             continue;
         }
-        let value = push_header_value(&mut msg, header, raw);
+        let value = push_header_value(&mut msg, header, raw, &header_block);
         match &header.name {
             HeaderName::Subject => msg.subject = Some(msg.text_at(value).to_string()),
             HeaderName::MessageId => msg.message_id = Some(msg.text_at(value).to_string()),
@@ -1053,7 +1054,36 @@ fn empty_angle_addrs(text: &[u8]) -> Vec<usize> {
 /// decoded where mail-parser decoded it; a header mail-parser has no parser
 /// for, as its default parser would give it (trimmed, line breaks kept);
 /// any other, the raw value unfolded.
-fn push_header_value(msg: &mut Message, header: &mail_parser::Header<'_>, raw: &[u8]) -> Span {
+/// The message's header block as text, if it is valid UTF-8 (nearly all
+/// are): checked once, so that a header's value is a slice of it rather
+/// than checked on its own, which cost 140 instructions a header (24 M
+/// over the public real mail).
+struct HeaderBlock<'r>(Option<&'r str>);
+
+impl<'r> HeaderBlock<'r> {
+    /// The block: the message's bytes up to where its body starts.
+    fn new(raw: &'r [u8], body_start: usize) -> Self {
+        HeaderBlock(
+            raw.get(..body_start)
+                .and_then(|block| std::str::from_utf8(block).ok()),
+        )
+    }
+
+    /// `raw[range]` as text, as `str::from_utf8` gives it.
+    fn text(&self, raw: &'r [u8], range: std::ops::Range<usize>) -> Option<&'r str> {
+        match self.0.and_then(|block| block.get(range.clone())) {
+            Some(text) => Some(text),
+            None => std::str::from_utf8(raw.get(range).unwrap_or_default()).ok(),
+        }
+    }
+}
+
+fn push_header_value(
+    msg: &mut Message,
+    header: &mail_parser::Header<'_>,
+    raw: &[u8],
+    header_block: &HeaderBlock<'_>,
+) -> Span {
     let start = msg.text.len();
     match &header.value {
         HeaderValue::Text(t) => msg.text.push_str(trim(t)),
@@ -1066,14 +1096,12 @@ fn push_header_value(msg: &mut Message, header: &mail_parser::Header<'_>, raw: &
             }
         }
         _ => {
-            let bytes = raw
-                .get(header.offset_start as usize..header.offset_end as usize)
-                .unwrap_or_default();
+            let range = header.offset_start as usize..header.offset_end as usize;
             // Validating first is much faster than the lossy conversion
             // on the usual, valid text.
-            let text = match std::str::from_utf8(bytes) {
-                Ok(text) => Cow::Borrowed(text),
-                Err(_) => String::from_utf8_lossy(bytes),
+            let text = match header_block.text(raw, range.clone()) {
+                Some(text) => Cow::Borrowed(text),
+                None => String::from_utf8_lossy(raw.get(range).unwrap_or_default()),
             };
             if has_default_parser(&header.name) {
                 // As mail-parser's default (raw) parser gives it, trimmed:
@@ -1605,6 +1633,43 @@ mod tests {
                     .value
                     .ends_with("<e@x.com>, f@x.com")
             );
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_between_address_headers_is_kept_out_of_them() {
+        let raw = b"From: a@example.com\nX-Junk: caf\xe9\nTo: \xe9l <e@x.com>,\n f@x.com\n\nx\n";
+        let msg = parse_rfc5322_owned(raw.to_vec(), 1).unwrap();
+        let to: Vec<&str> = msg.recipients().map(|a| a.addr).collect();
+        assert_eq!(to, ["e@x.com", "f@x.com"]);
+        assert_eq!(msg.sender().unwrap().addr, "a@example.com");
+        assert_eq!(msg.header("From").unwrap().value, "a@example.com");
+        assert_eq!(msg.header("X-Junk").unwrap().value, "caf\u{FFFD}");
+        let msg = parse_rfc5322_owned(
+            b"From: a@example.com\nTo: b@x.com,\n c@x.com\n\nx\n".to_vec(),
+            1,
+        )
+        .unwrap();
+        assert_eq!(msg.header("To").unwrap().value, "b@x.com,  c@x.com");
+    }
+
+    proptest::proptest! {
+        /// A range of the header block is the text `str::from_utf8` makes
+        /// of its bytes, whether the block is valid or not.
+        #[test]
+        fn header_block_text_is_the_bytes_as_text(
+            bytes in proptest::collection::vec(
+                proptest::sample::select(vec![b'a', b':', b'\n', b' ', 0xC3, 0xA9, 0xE9, 0xFF]),
+                0..40,
+            ),
+            body_start in 0usize..48,
+            start in 0usize..48,
+            len in 0usize..48,
+        ) {
+            let block = super::HeaderBlock::new(&bytes, body_start);
+            let range = start..start + len;
+            let expected = std::str::from_utf8(bytes.get(range.clone()).unwrap_or_default()).ok();
+            proptest::prop_assert_eq!(block.text(&bytes, range), expected);
         }
     }
 
