@@ -185,6 +185,16 @@ pub struct Domain {
     /// Its position among the message's domains, below
     /// [`Audience::domain_count`]: for rules that tally by domain.
     pub index: usize,
+    /// Where in `name` its registrable domain starts, if it has one.
+    registrable_start: Option<usize>,
+}
+
+impl Domain {
+    /// Its registrable domain by the public suffix list ([`registrable`]),
+    /// looked up once as the audience classified it.
+    pub fn registrable(&self) -> Option<&str> {
+        self.name.get(self.registrable_start?..)
+    }
 }
 
 fn reach(list: Option<&ListConfig>) -> u64 {
@@ -468,7 +478,9 @@ impl<'m> Audience<'m> {
                                 colliding.insert(name.clone(), id);
                             }
                         }
-                        let party_key = name.get(class.party_key..).unwrap_or_default();
+                        // Recipients at the same registrable domain,
+                        // personal mailboxes apart, are one party.
+                        let party_key = class.domain.registrable().unwrap_or(name);
                         let organisation = match organisations.get(party_key) {
                             Some(&organisation) => organisation,
                             None => {
@@ -616,6 +628,7 @@ impl<'m> Audience<'m> {
             personal: false,
             organisation: 0,
             index: usize::MAX,
+            registrable_start: None,
         };
         self.domains.get(e.domain as usize).unwrap_or(&NO_DOMAIN)
     }
@@ -731,10 +744,6 @@ struct Classified {
 /// What the organisation makes of a domain.
 struct DomainClass {
     domain: Domain,
-    /// Where in its name its registrable domain starts (0 when it has
-    /// none): recipients at the same one, personal mailboxes apart, are
-    /// one party.
-    party_key: usize,
     /// Some configured list is at this domain.
     has_lists: bool,
 }
@@ -763,8 +772,8 @@ fn classify(by: &By<'_>, entries: &mut [Entry]) -> Classified {
                         personal: org.is_personal_at(&domain, reg),
                         organisation: 0,
                         index: 0,
+                        registrable_start: reg.map(|reg| domain.len() - reg.len()),
                     },
-                    party_key: reg.map_or(0, |reg| domain.len() - reg.len()),
                     has_lists: org.list_domains.contains(domain.as_ref()),
                 });
                 domain_index.insert(domain, i);
