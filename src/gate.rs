@@ -742,6 +742,83 @@ impl Screened {
     }
 }
 
+/// A [`Screened`] pattern of parts (a language's phrases), each behind
+/// the words every match of it holds: for a text, only the parts whose
+/// words it holds are joined (in their order) into the pattern that is
+/// compiled and run. A part without its words in a text cannot match
+/// there, so the joined pattern finds the same matches as the whole one
+/// would: mail in English compiles no other language's phrases.
+pub(crate) fn parts(flags: &str, parts: &[(&[&str], &str)]) -> Parts {
+    let mut listed = Vec::new();
+    let mut word_parts = Vec::new();
+    for (part, (words, _)) in parts.iter().enumerate() {
+        for &word in *words {
+            match listed.iter().position(|w| *w == word) {
+                Some(index) => word_parts[index] |= 1 << part,
+                None => {
+                    listed.push(word);
+                    word_parts.push(1 << part);
+                }
+            }
+        }
+    }
+    Parts {
+        flags: flags.to_string(),
+        parts: parts.iter().map(|(_, part)| part.to_string()).collect(),
+        words: words(&listed),
+        word_parts,
+        joined: (0..1 << parts.len()).map(|_| OnceLock::new()).collect(),
+    }
+}
+
+/// See [`parts`].
+pub(crate) struct Parts {
+    /// Flags for the whole pattern, such as `(?im)`.
+    flags: String,
+    parts: Vec<String>,
+    words: Words,
+    /// For each word of `words`, the parts it stands for, as bits.
+    word_parts: Vec<usize>,
+    /// For each set of parts, their pattern, compiled when first needed.
+    joined: Vec<OnceLock<Screened>>,
+}
+
+impl Parts {
+    /// The pattern of the parts `text` holds words of, if any.
+    fn for_text(&self, text: &str) -> Option<&Screened> {
+        let all = self.joined.len() - 1;
+        let mut held = 0;
+        self.words.each_counted(text, |index| {
+            held |= self.word_parts[index];
+            held == all
+        });
+        let joined = self.joined.get(held).filter(|_| held != 0)?;
+        Some(joined.get_or_init(|| {
+            let parts: Vec<&str> = (self.parts.iter().enumerate())
+                .filter(|(part, _)| held & 1 << part != 0)
+                .map(|(_, pattern)| pattern.as_str())
+                .collect();
+            Screened::gated(&format!("{}{}", self.flags, parts.join("|")))
+        }))
+    }
+
+    /// See [`Screened::screen`].
+    pub(crate) fn screen(&self, text: &str) -> Option<&Regex> {
+        self.for_text(text)?.screen(text)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn is_match(&self, text: &str) -> bool {
+        self.for_text(text).is_some_and(|p| p.is_match(text))
+    }
+
+    /// All the parts, as one pattern.
+    #[cfg(test)]
+    pub(crate) fn whole(&self) -> Screened {
+        Screened::gated(&format!("{}{}", self.flags, self.parts.join("|")))
+    }
+}
+
 /// Texts a pattern's `hir` matches, but for its anchors and word
 /// boundaries (which the generator cannot write, so that some texts do not
 /// match): for tests that a gate lets every match of a pattern through.
@@ -928,6 +1005,28 @@ mod tests {
         assert!(gate.is_match(&text));
         text.truncate(text.len() - 1);
         assert!(!gate.is_match(&text));
+    }
+
+    #[test]
+    fn parts_compile_only_the_parts_whose_words_a_text_holds() {
+        let parts = super::parts(
+            "(?i)",
+            &[(&["keep"], r"\bkeep\b"), (&["hold"], r"\bhold\b")],
+        );
+        assert!(parts.screen("nothing here").is_none());
+        assert!(parts.joined.iter().all(|p| p.get().is_none()));
+        assert!(parts.screen("KEEP it").is_some());
+        assert!(parts.joined[1].get().is_some());
+        assert!(parts.joined[2].get().is_none() && parts.joined[3].get().is_none());
+        assert!(!parts.is_match("the holder"));
+        // Both parts, their matches in the text's order.
+        let text = "hold and keep";
+        let found: Vec<_> = parts
+            .screen(text)
+            .map(|re| re.find_iter(text).map(|m| m.range()).collect())
+            .unwrap_or_default();
+        assert_eq!(found, vec![0..4, 9..13]);
+        assert!(parts.joined[3].get().is_some());
     }
 
     #[test]
