@@ -130,7 +130,7 @@ impl TestMessage {
         }
         let normal = normalise(text);
         !normal.is_empty()
-            && ((has_only_phrase_words(&normal) && TEST_PHRASE.is_match(&normal))
+            && ((may_be_test_phrase(&normal) && TEST_PHRASE.is_match(&normal))
                 || self.phrases.contains(&normal))
     }
 
@@ -390,21 +390,31 @@ static TEST_PHRASE: LazyLock<gate::Pattern> = LazyLock::new(|| {
 /// Every word of every [`phrase`]: a normalised text with another word
 /// (`test sets`, `testing results`) is no test phrase, and
 /// [`TEST_PHRASE`] is neither compiled nor run for it.
-static PHRASE_WORDS: LazyLock<HashSet<&str>> = LazyLock::new(|| {
-    phrase::ALL
+static PHRASE_WORDS: LazyLock<HashSet<&str>> = LazyLock::new(|| words_of(phrase::ALL));
+
+/// The words of test words and of requests to ignore, one of which every
+/// test phrase holds: not `thanks` or `to` alone.
+static KEY_WORDS: LazyLock<HashSet<&str>> =
+    LazyLock::new(|| words_of(&[phrase::NUMBERED_TEST, phrase::TEST, phrase::IGNORE]));
+
+fn words_of(lists: &[&[&'static str]]) -> HashSet<&'static str> {
+    lists
         .iter()
         .flat_map(|phrases| phrases.iter())
         .flat_map(|phrase| phrase.split(' '))
         .collect()
-});
+}
 
-/// Whether every word of a normalised text is a word of test phrases, the
-/// digits a word may end with (`\d` in [`TEST_PHRASE`]) aside.
-fn has_only_phrase_words(normal: &str) -> bool {
+/// Whether a normalised text may be a test phrase: every word of it is a
+/// word of test phrases, the digits a word may end with (`\d` in
+/// [`TEST_PHRASE`]) aside, and one is a [`KEY_WORDS`] word.
+fn may_be_test_phrase(normal: &str) -> bool {
+    let mut key = false;
     normal.split(' ').all(|word| {
         let word = word.trim_end_matches(char::is_numeric);
+        key |= KEY_WORDS.contains(word);
         word.is_empty() || PHRASE_WORDS.contains(word)
-    })
+    }) && key
 }
 
 /// A greeting line before a test phrase: `Hi all,`.
@@ -561,16 +571,17 @@ mod tests {
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
-        /// Every text a test phrase matches has only the phrases' words.
+        /// Every text a test phrase matches has only the phrases' words,
+        /// and a key word among them.
         #[test]
         fn test_phrases_have_only_phrase_words(text in TEST_PHRASE.texts()) {
-            proptest::prop_assert!(!TEST_PHRASE.is_match(&text) || has_only_phrase_words(&text));
+            proptest::prop_assert!(!TEST_PHRASE.is_match(&text) || may_be_test_phrase(&text));
         }
     }
 
     #[test]
     fn words_of_other_text_are_not_phrase_words() {
-        for (normal, only) in [
+        for (normal, may) in [
             ("test", true),
             ("test2 please ignore", true),
             ("testing 1 2 3", true),
@@ -579,8 +590,11 @@ mod tests {
             ("testing results", false),
             ("messaggio di prova", true),
             ("tst5", true),
+            ("thanks", false),
+            ("this is it", false),
+            ("voit ohittaa", true),
         ] {
-            assert_eq!(has_only_phrase_words(normal), only, "{normal}");
+            assert_eq!(may_be_test_phrase(normal), may, "{normal}");
         }
     }
 
