@@ -775,9 +775,12 @@ pub(crate) fn parts(flags: &str, parts: &[(&[&str], &str)]) -> Parts {
 pub(crate) struct Parts {
     /// Flags for the whole pattern, such as `(?im)`.
     flags: String,
+    /// Each part's pattern, in their order.
     parts: Vec<String>,
+    /// Every part's words.
     words: Words,
-    /// For each word of `words`, the parts it stands for, as bits.
+    /// For each word of `words`, the parts it stands for, as bits (a
+    /// pattern has a few parts: there is a pattern for each set of them).
     word_parts: Vec<usize>,
     /// For each set of parts, their pattern, compiled when first needed.
     joined: Vec<OnceLock<Screened>>,
@@ -807,7 +810,6 @@ impl Parts {
         self.for_text(text)?.screen(text)
     }
 
-    #[cfg(test)]
     pub(crate) fn is_match(&self, text: &str) -> bool {
         self.for_text(text).is_some_and(|p| p.is_match(text))
     }

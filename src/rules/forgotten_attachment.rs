@@ -311,9 +311,9 @@ struct Phrases {
     own: &'static LazyLock<gate::Parts>,
     new_only: &'static LazyLock<gate::Parts>,
     subject_only: Option<&'static LazyLock<gate::Parts>>,
-    /// Clauses of these languages' phrases that promise nothing; those of
-    /// the other languages' words also count ("pas", "sin", "kein").
-    not_a_promise: &'static [&'static LazyLock<Screened>],
+    /// Whether a clause of these languages' phrases promises nothing; the
+    /// other languages' words also count ("pas", "sin", "kein").
+    not_a_promise: fn(&str) -> bool,
 }
 
 /// English, German, French, Spanish and Dutch; then the others.
@@ -323,14 +323,14 @@ static LANGUAGES: [Phrases; 2] = [
         own: &OWN,
         new_only: &NEW_ONLY,
         subject_only: Some(&SUBJECT_ONLY),
-        not_a_promise: &[&NOT_A_PROMISE],
+        not_a_promise: promises_nothing,
     },
     Phrases {
         words: &MORE_WORDS,
         own: &OWN_MORE,
         new_only: &NEW_ONLY_MORE,
         subject_only: None,
-        not_a_promise: &[&NOT_A_PROMISE_MORE, &NOT_A_PROMISE],
+        not_a_promise: promises_nothing_more,
     },
 ];
 
@@ -365,29 +365,127 @@ fn may_promise(text: &str) -> bool {
 
 /// A clause that talks about someone else's attachment, or about a missing
 /// one, or uses "attach" in another sense. Every `\b` stands beside an
-/// ASCII letter (see [`Screened`]; `ningún` ends with `\b{end}`).
-static NOT_A_PROMISE: LazyLock<Screened> = LazyLock::new(|| {
-    Screened::gated(concat!(
-        r"(?i)\b(?:you|you've|you’ve|they|he|she)\s+(?:have\s+|had\s+|just\s+|kindly\s+)?(?:sent|send|attached|forwarded|enclosed|shared|provided|included|mentioned)\b",
-        r"|\byour\s+(?:attachments?|attached|e-?mail|message|mail|file|document|letter)\b",
-        r"|\bsent\s+(?:me|us)\b",
-        r"|\bthank(?:s|\s+you)\s+(?:(?-i:\w)+\s+){0,2}for\b",
-        r"|\b(?:i|we|i've|we've|have|has)\s+(?:just\s+)?(?:received|got)\b",
-        r"|\bno\s+(?:attachments?|files?|documents?)\b|\bwithout\s+(?:an?\s+|the\s+|any\s+)?(?:attach|file|document)",
-        r"|\b(?:missing|forgot|forgotten|forget|neglected|omitted)\b",
-        r"|\b(?:not|never|cannot|can't|can’t|couldn't|couldn’t|didn't|didn’t|doesn't|doesn’t|don't|don’t|isn't|isn’t|aren't|aren’t|wasn't|wasn’t|won't|won’t|wouldn't|shouldn't)\b",
-        // "the enclosed message" of bounces and forwards is usually inline below
-        r"|\b(?:attached|enclosed)\s+(?:original\s+|returned\s+)?(?:message|e-?mail)\b",
-        r"|\battach(?-i:\w)*\s+(?:great\s+|much\s+|little\s+|no\s+|any\s+|some\s+)?(?:importance|significance|value|weight|conditions?|strings|blame)\b",
-        r"|\b(?:director|directora|subdirector|subdirectora|profesor|profesora|secretario|secretaria|gerente|jefe|jefa|coordinador|coordinadora|fiscal|delegado|delegada|ministro|ministra|editor)\s+adjunt",
-        // German, French, Spanish, Dutch
-        r"|\b(?:kein|keine|keinen|ohne|nicht|fehlt|fehlen)\b|\bdanke\s+für\b|\b(?:ihr|ihrem|ihren|dein|deinem|deinen)\s+anhang\b",
-        r"|\b(?:Sie|du)\s+(?:haben|hast)\b[^.!?]{0,40}\b(?:geschickt|gesendet|angehängt)\b",
-        r"|\b(?:pas|sans|aucune?)\b|\bmerci\s+pour\b|\b(?:votre|vos|ta|tes)\s+pi[eè]ces?\s+jointes?\b|\b(?:vous\s+m'avez|tu\s+m'as|vous\s+m’avez|tu\s+m’as)\b",
-        r"|\b(?:sin\b|ningún\b{end}|ninguna\b)|\bgracias\s+por\b|\b(?:tu|su)\s+(?:archivo\s+)?adjunto\b|\bme\s+(?:has|ha|han)\s+(?:enviado|mandado)\b",
-        r"|\b(?:geen|zonder|niet)\b|\b(?:bedankt|dank)\s+voor\b|\bjouw\b|\buw\s+bijlage\b|\b(?:je|jij|u)\s+(?:stuurde|stuurt|hebt\s+gestuurd|heeft\s+gestuurd)\b",
-    ))
+/// ASCII letter (see [`Screened`]; `ningún` ends with `\b{end}`). Each
+/// language's part stands behind words of every one of its alternatives.
+static NOT_A_PROMISE: LazyLock<gate::Parts> = LazyLock::new(|| {
+    gate::parts(
+        "(?i)",
+        &[
+            (
+                &[
+                    "attach",
+                    "enclos",
+                    "adjunt",
+                    r"\bsent\b",
+                    r"\bsend\b",
+                    "forwarded",
+                    "shared",
+                    "provided",
+                    "included",
+                    "mentioned",
+                    r"\byour\b",
+                    r"\bthank",
+                    r"\breceived\b",
+                    r"\bgot\b",
+                    r"\bfile",
+                    r"\bdocument",
+                    r"\bmissing\b",
+                    r"\bforgot",
+                    r"\bforget\b",
+                    r"\bneglected\b",
+                    r"\bomitted\b",
+                    r"\bnot\b",
+                    r"\bnever\b",
+                    r"\bcannot\b",
+                    "n't",
+                    "n’t",
+                ],
+                concat!(
+                    r"\b(?:you|you've|you’ve|they|he|she)\s+(?:have\s+|had\s+|just\s+|kindly\s+)?(?:sent|send|attached|forwarded|enclosed|shared|provided|included|mentioned)\b",
+                    r"|\byour\s+(?:attachments?|attached|e-?mail|message|mail|file|document|letter)\b",
+                    r"|\bsent\s+(?:me|us)\b",
+                    r"|\bthank(?:s|\s+you)\s+(?:(?-i:\w)+\s+){0,2}for\b",
+                    r"|\b(?:i|we|i've|we've|have|has)\s+(?:just\s+)?(?:received|got)\b",
+                    r"|\bno\s+(?:attachments?|files?|documents?)\b|\bwithout\s+(?:an?\s+|the\s+|any\s+)?(?:attach|file|document)",
+                    r"|\b(?:missing|forgot|forgotten|forget|neglected|omitted)\b",
+                    r"|\b(?:not|never|cannot|can't|can’t|couldn't|couldn’t|didn't|didn’t|doesn't|doesn’t|don't|don’t|isn't|isn’t|aren't|aren’t|wasn't|wasn’t|won't|won’t|wouldn't|shouldn't)\b",
+                    // "the enclosed message" of bounces and forwards is usually inline below
+                    r"|\b(?:attached|enclosed)\s+(?:original\s+|returned\s+)?(?:message|e-?mail)\b",
+                    r"|\battach(?-i:\w)*\s+(?:great\s+|much\s+|little\s+|no\s+|any\s+|some\s+)?(?:importance|significance|value|weight|conditions?|strings|blame)\b",
+                    r"|\b(?:director|directora|subdirector|subdirectora|profesor|profesora|secretario|secretaria|gerente|jefe|jefa|coordinador|coordinadora|fiscal|delegado|delegada|ministro|ministra|editor)\s+adjunt",
+                ),
+            ),
+            (
+                &[
+                    r"\bkein",
+                    r"\bohne\b",
+                    r"\bnicht\b",
+                    r"\bfehl",
+                    r"\bdanke\b",
+                    "anhang",
+                    "geschickt",
+                    "gesendet",
+                    "angehängt",
+                    "angehÄngt",
+                ],
+                concat!(
+                    r"\b(?:kein|keine|keinen|ohne|nicht|fehlt|fehlen)\b|\bdanke\s+für\b|\b(?:ihr|ihrem|ihren|dein|deinem|deinen)\s+anhang\b",
+                    r"|\b(?:Sie|du)\s+(?:haben|hast)\b[^.!?]{0,40}\b(?:geschickt|gesendet|angehängt)\b",
+                ),
+            ),
+            (
+                &[
+                    r"\bpas\b",
+                    r"\bsans\b",
+                    r"\baucun",
+                    r"\bmerci\b",
+                    "joint",
+                    "m'a",
+                    "m’a",
+                ],
+                r"\b(?:pas|sans|aucune?)\b|\bmerci\s+pour\b|\b(?:votre|vos|ta|tes)\s+pi[eè]ces?\s+jointes?\b|\b(?:vous\s+m'avez|tu\s+m'as|vous\s+m’avez|tu\s+m’as)\b",
+            ),
+            (
+                &[
+                    r"\bsin\b",
+                    r"\bning",
+                    r"\bgracias\b",
+                    "adjunt",
+                    "enviado",
+                    "mandado",
+                ],
+                r"\b(?:sin\b|ningún\b{end}|ninguna\b)|\bgracias\s+por\b|\b(?:tu|su)\s+(?:archivo\s+)?adjunto\b|\bme\s+(?:has|ha|han)\s+(?:enviado|mandado)\b",
+            ),
+            (
+                &[
+                    r"\bgeen\b",
+                    r"\bzonder\b",
+                    r"\bniet\b",
+                    r"\bbedankt\b",
+                    r"\bdank\b",
+                    r"\bjouw\b",
+                    "bijlage",
+                    "stuurde",
+                    "stuurt",
+                    "gestuurd",
+                ],
+                r"\b(?:geen|zonder|niet)\b|\b(?:bedankt|dank)\s+voor\b|\bjouw\b|\buw\s+bijlage\b|\b(?:je|jij|u)\s+(?:stuurde|stuurt|hebt\s+gestuurd|heeft\s+gestuurd)\b",
+            ),
+        ],
+    )
 });
+
+/// Whether a clause of English, German, French, Spanish or Dutch phrases
+/// promises nothing.
+fn promises_nothing(clause: &str) -> bool {
+    NOT_A_PROMISE.is_match(clause)
+}
+
+/// [`promises_nothing`] for the other languages' phrases, whose clauses
+/// may also use the first languages' words.
+fn promises_nothing_more(clause: &str) -> bool {
+    NOT_A_PROMISE_MORE.is_match(clause) || promises_nothing(clause)
+}
 
 /// "attached ddd to the processes", "attached the logs to the ticket": a
 /// thing joined to something other than this message; its noun is taken
@@ -467,9 +565,7 @@ fn promise_in<'t>(
     for re in patterns.filter_map(|p| p.screen(text)) {
         for m in re.find_iter(text) {
             let clause = clause(text, m.start(), m.end());
-            if !phrases.not_a_promise.iter().any(|p| p.is_match(clause))
-                && !attached_elsewhere(clause)
-            {
+            if !(phrases.not_a_promise)(clause) && !attached_elsewhere(clause) {
                 let phrase = text[m.range()].trim();
                 // "PFA" is matched with the word after it.
                 return Some(match phrase.get(..3) {
@@ -672,6 +768,25 @@ mod tests {
                     .any(|p| p.is_match(&text));
                 proptest::prop_assert!(!matched || phrases.words.is_match(&text), "{:?}", text);
             }
+        }
+    }
+
+    static NOT_A_PROMISE_WHOLE: LazyLock<Screened> = LazyLock::new(|| NOT_A_PROMISE.whole());
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+        /// The parts of the clauses that promise nothing, picked by their
+        /// words, find what the whole pattern finds.
+        #[test]
+        fn clauses_that_promise_nothing_are_found_by_their_parts(
+            text in NOT_A_PROMISE_WHOLE.texts()
+        ) {
+            proptest::prop_assert_eq!(
+                NOT_A_PROMISE.is_match(&text),
+                NOT_A_PROMISE_WHOLE.is_match(&text),
+                "{:?}",
+                text
+            );
         }
     }
 
