@@ -55,12 +55,12 @@ pub(crate) fn words(words: &[&str]) -> Words {
     let searcher = |words: &[String]| {
         (!words.is_empty()).then(|| literals(&words.iter().map(String::as_str).collect::<Vec<_>>()))
     };
-    let bounded = parsed.iter().any(|w| w.start || w.end);
     Words {
         long: searcher(&long),
         short: searcher(&short),
         overlap: longest.saturating_sub(1),
-        words: if bounded { parsed } else { Vec::new() },
+        bounded: parsed.iter().any(|w| w.start || w.end),
+        words: parsed,
     }
 }
 
@@ -70,6 +70,97 @@ struct Word {
     lower: Vec<u8>,
     start: bool,
     end: bool,
+}
+
+impl Word {
+    /// Whether the word starts at `at` in `lowered`, the window of `text`
+    /// from `offset`, and counts there. One cut by the window's end is seen
+    /// whole in the next window, which starts at or before `at`.
+    fn counts_at(&self, lowered: &[u8], at: usize, text: &[u8], offset: usize) -> bool {
+        let is_word_byte = |i: usize| {
+            text.get(i)
+                .is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_')
+        };
+        let begin = offset + at;
+        lowered[at..].starts_with(&self.lower)
+            && !(self.start && begin > 0 && is_word_byte(begin - 1))
+            && !(self.end && is_word_byte(begin + self.lower.len()))
+    }
+}
+
+/// A gate for a pattern of alternatives that each need several words:
+/// `keep this confidential` needs `keep` and `confiden`. A text passes
+/// if, for some alternative, it holds a word of each of that alternative's
+/// groups, so that text with `keep` alone, or `confiden` alone, does not.
+/// Like a [`words`] gate it is a necessary condition: the groups of an
+/// alternative must each list a word of every match of that alternative.
+///
+/// `alternatives` lists, for each alternative, its groups of words (written
+/// as for [`words`]), the rarest first: text is searched for the words of
+/// the first groups alone, as by a [`words`] gate, and only text with one
+/// of them for which words it holds. Common words (`not`, `only`) make the
+/// searcher stop often, at a cost most text is spared.
+pub(crate) fn all_of<'w>(alternatives: &[&[&[&'w str]]]) -> AllOf {
+    let mut listed: Vec<&'w str> = Vec::new();
+    let mut bit = |word: &'w str| {
+        let index = listed.iter().position(|w| *w == word).unwrap_or_else(|| {
+            listed.push(word);
+            listed.len() - 1
+        });
+        1u128.checked_shl(u32::try_from(index).unwrap_or(u32::MAX))
+    };
+    // Constant tables, built by every test run: `expect` cannot fail.
+    #[allow(clippy::expect_used)]
+    let groups: Vec<Vec<u128>> = alternatives
+        .iter()
+        .map(|groups| {
+            groups
+                .iter()
+                .map(|group| {
+                    group
+                        .iter()
+                        .map(|w| bit(w).expect("at most 128 words to a gate"))
+                        .fold(0, |set, bit| set | bit)
+                })
+                .collect()
+        })
+        .collect();
+    let first: Vec<&str> = alternatives
+        .iter()
+        .flat_map(|groups| groups.first().copied().unwrap_or_default())
+        .copied()
+        .collect();
+    AllOf {
+        first: words(&first),
+        words: words(&listed),
+        alternatives: groups,
+    }
+}
+
+/// See [`all_of`].
+#[derive(Debug)]
+pub(crate) struct AllOf {
+    /// The words of every alternative's first group.
+    first: Words,
+    /// Every word of every group, the `n`th standing for bit `n`.
+    words: Words,
+    /// For each alternative, the words of each of its groups, as bits.
+    alternatives: Vec<Vec<u128>>,
+}
+
+impl AllOf {
+    pub(crate) fn is_match(&self, text: &str) -> bool {
+        if !self.first.is_match(text) {
+            return false;
+        }
+        let mut held = 0u128;
+        self.words.each_counted(text, |index| {
+            held |= 1 << index;
+            self.alternatives
+                .iter()
+                .any(|groups| groups.iter().all(|group| held & group != 0))
+        })
+    }
 }
 
 /// How many first bytes of each word the SIMD searcher looks for at most:
@@ -162,9 +253,12 @@ pub(crate) struct Words {
     short: Option<Literals>,
     /// How far windows overlap, so that no word is cut between two.
     overlap: usize,
-    /// Every word, when some must stand at a word's edge (empty when none
-    /// must): where the searcher stops, these say whether a word counts.
+    /// Every word: where the searcher stops, these say which words stand
+    /// there and whether they count.
     words: Vec<Word>,
+    /// Whether some word must stand at a word's edge: else any word the
+    /// searcher finds counts.
+    bounded: bool,
 }
 
 /// Bytes lowered at a time: small enough to stay in the first-level cache.
@@ -176,6 +270,45 @@ thread_local! {
 
 impl Words {
     pub(crate) fn is_match(&self, text: &str) -> bool {
+        self.windows(text, |lowered, text, offset| {
+            let found = |words: &Option<Literals>| {
+                words
+                    .as_ref()
+                    .is_some_and(|w| self.holds(w, lowered, text, offset))
+            };
+            found(&self.long) || found(&self.short)
+        })
+    }
+
+    /// Calls `counted` with the index of every word that counts where it
+    /// stands in `text` (a word as often as it occurs), until it returns
+    /// true; returns whether it did.
+    fn each_counted(&self, text: &str, mut counted: impl FnMut(usize) -> bool) -> bool {
+        self.windows(text, |lowered, text, offset| {
+            [&self.long, &self.short]
+                .into_iter()
+                .flatten()
+                .any(|searcher| {
+                    // The searcher reports one word where several may start
+                    // (`pass` and `passport`): every word is asked there.
+                    let mut from = 0;
+                    while let Some(at) = searcher.find_from(lowered, from) {
+                        let found = self.words.iter().enumerate().any(|(index, word)| {
+                            word.counts_at(lowered, at, text, offset) && counted(index)
+                        });
+                        if found {
+                            return true;
+                        }
+                        from = at + 1;
+                    }
+                    false
+                })
+        })
+    }
+
+    /// Whether `found` says yes for a window of `text`: it gets the
+    /// window lowered, the text, and where the window starts in it.
+    fn windows(&self, text: &str, mut found: impl FnMut(&[u8], &[u8], usize) -> bool) -> bool {
         let text = text.as_bytes();
         // Windows move on by at least half their length (a gate's words are
         // short; a configured list name may be long).
@@ -187,12 +320,7 @@ impl Words {
                 lowered.clear();
                 lowered.extend_from_slice(&text[start..end]);
                 lowered.make_ascii_lowercase();
-                let found = |words: &Option<Literals>| {
-                    words
-                        .as_ref()
-                        .is_some_and(|w| self.holds(w, lowered, text, start))
-                };
-                if found(&self.long) || found(&self.short) {
+                if found(lowered, text, start) {
                     return true;
                 }
                 if end == text.len() {
@@ -208,29 +336,19 @@ impl Words {
     fn holds(&self, searcher: &Literals, lowered: &[u8], text: &[u8], offset: usize) -> bool {
         let mut from = 0;
         while let Some(at) = searcher.find_from(lowered, from) {
-            if self.words.is_empty() || self.counts_at(lowered, at, text, offset) {
+            // Any word starting there is checked, not only the one the
+            // searcher reported: several may.
+            if !self.bounded
+                || self
+                    .words
+                    .iter()
+                    .any(|w| w.counts_at(lowered, at, text, offset))
+            {
                 return true;
             }
             from = at + 1;
         }
         false
-    }
-
-    /// Whether a word that starts at `at` in the window counts there. Any
-    /// word starting there is checked, not only the one the searcher
-    /// reported: several may. One cut by the window's end is seen whole in
-    /// the next window, which starts at or before `at`.
-    fn counts_at(&self, lowered: &[u8], at: usize, text: &[u8], offset: usize) -> bool {
-        let is_word_byte = |i: usize| {
-            text.get(i)
-                .is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_')
-        };
-        let begin = offset + at;
-        self.words.iter().any(|w| {
-            lowered[at..].starts_with(&w.lower)
-                && !(w.start && begin > 0 && is_word_byte(begin - 1))
-                && !(w.end && is_word_byte(begin + w.lower.len()))
-        })
     }
 }
 
@@ -406,6 +524,12 @@ impl Pattern {
     /// Whether the pattern matches in `text`.
     pub(crate) fn is_match(&self, text: &str) -> bool {
         self.is_match_in(Input::new(text))
+    }
+
+    /// See [`texts`].
+    #[cfg(test)]
+    pub(crate) fn texts(&self) -> proptest::strategy::BoxedStrategy<String> {
+        texts(&self.hir)
     }
 
     /// Whether the pattern matches in `input` (a range, maybe anchored).
@@ -610,6 +734,130 @@ impl Screened {
     pub(crate) fn is_match(&self, text: &str) -> bool {
         self.ascii.is_match(text) && (text.is_ascii() || self.unicode().is_match(text))
     }
+
+    /// See [`texts`].
+    #[cfg(test)]
+    pub(crate) fn texts(&self) -> proptest::strategy::BoxedStrategy<String> {
+        self.unicode().texts()
+    }
+}
+
+/// A [`Screened`] pattern of parts (a language's phrases), each behind
+/// the words every match of it holds: for a text, only the parts whose
+/// words it holds are joined (in their order) into the pattern that is
+/// compiled and run. A part without its words in a text cannot match
+/// there, so the joined pattern finds the same matches as the whole one
+/// would: mail in English compiles no other language's phrases.
+pub(crate) fn parts(flags: &str, parts: &[(&[&str], &str)]) -> Parts {
+    let mut listed = Vec::new();
+    let mut word_parts = Vec::new();
+    for (part, (words, _)) in parts.iter().enumerate() {
+        for &word in *words {
+            match listed.iter().position(|w| *w == word) {
+                Some(index) => word_parts[index] |= 1 << part,
+                None => {
+                    listed.push(word);
+                    word_parts.push(1 << part);
+                }
+            }
+        }
+    }
+    Parts {
+        flags: flags.to_string(),
+        parts: parts.iter().map(|(_, part)| part.to_string()).collect(),
+        words: words(&listed),
+        word_parts,
+        joined: (0..1 << parts.len()).map(|_| OnceLock::new()).collect(),
+    }
+}
+
+/// See [`parts`].
+pub(crate) struct Parts {
+    /// Flags for the whole pattern, such as `(?im)`.
+    flags: String,
+    /// Each part's pattern, in their order.
+    parts: Vec<String>,
+    /// Every part's words.
+    words: Words,
+    /// For each word of `words`, the parts it stands for, as bits (a
+    /// pattern has a few parts: there is a pattern for each set of them).
+    word_parts: Vec<usize>,
+    /// For each set of parts, their pattern, compiled when first needed.
+    joined: Vec<OnceLock<Screened>>,
+}
+
+impl Parts {
+    /// The pattern of the parts `text` holds words of, if any.
+    fn for_text(&self, text: &str) -> Option<&Screened> {
+        let all = self.joined.len() - 1;
+        let mut held = 0;
+        self.words.each_counted(text, |index| {
+            held |= self.word_parts[index];
+            held == all
+        });
+        let joined = self.joined.get(held).filter(|_| held != 0)?;
+        Some(joined.get_or_init(|| {
+            let parts: Vec<&str> = (self.parts.iter().enumerate())
+                .filter(|(part, _)| held & 1 << part != 0)
+                .map(|(_, pattern)| pattern.as_str())
+                .collect();
+            Screened::gated(&format!("{}{}", self.flags, parts.join("|")))
+        }))
+    }
+
+    /// See [`Screened::screen`].
+    pub(crate) fn screen(&self, text: &str) -> Option<&Regex> {
+        self.for_text(text)?.screen(text)
+    }
+
+    pub(crate) fn is_match(&self, text: &str) -> bool {
+        self.for_text(text).is_some_and(|p| p.is_match(text))
+    }
+
+    /// All the parts, as one pattern.
+    #[cfg(test)]
+    pub(crate) fn whole(&self) -> Screened {
+        Screened::gated(&format!("{}{}", self.flags, self.parts.join("|")))
+    }
+}
+
+/// Texts a pattern's `hir` matches, but for its anchors and word
+/// boundaries (which the generator cannot write, so that some texts do not
+/// match): for tests that a gate lets every match of a pattern through.
+/// The long `ſ` and the Kelvin sign, which gates do not fold (see
+/// [`words`]), are written `s` and `K`.
+#[cfg(test)]
+pub(crate) fn texts(hir: &Hir) -> proptest::strategy::BoxedStrategy<String> {
+    use proptest::strategy::Strategy;
+    use regex_syntax::hir::{Capture, HirKind, Repetition};
+    fn without_looks(hir: &Hir) -> Hir {
+        match hir.kind() {
+            HirKind::Look(_) => Hir::empty(),
+            HirKind::Repetition(r) => Hir::repetition(Repetition {
+                sub: Box::new(without_looks(&r.sub)),
+                ..r.clone()
+            }),
+            HirKind::Capture(c) => Hir::capture(Capture {
+                sub: Box::new(without_looks(&c.sub)),
+                ..c.clone()
+            }),
+            HirKind::Concat(subs) => Hir::concat(subs.iter().map(without_looks).collect()),
+            HirKind::Alternation(subs) => {
+                Hir::alternation(subs.iter().map(without_looks).collect())
+            }
+            _ => hir.clone(),
+        }
+    }
+    #[allow(clippy::expect_used)]
+    let matching = proptest::string::string_regex_parsed(&without_looks(hir))
+        .expect("the generator writes any pattern without anchors");
+    ("[ a_.\n]{0,2}", matching, "[ a_.\n]{0,2}")
+        .prop_map(|(before, matched, after)| {
+            format!("{before}{matched}{after}")
+                .replace('ſ', "s")
+                .replace('\u{212a}', "K")
+        })
+        .boxed()
 }
 
 #[cfg(test)]
@@ -727,6 +975,60 @@ mod tests {
         let text = format!("{}{}", "m".repeat(3 * WINDOW), long.to_uppercase());
         assert!(gate.is_match(&text));
         assert!(!gate.is_match(&text[1..text.len() - 1]));
+    }
+
+    #[test]
+    fn all_of_needs_a_word_of_each_group_of_an_alternative() {
+        let gate = super::all_of(&[
+            &[&[r"\bkeep\b"], &["confiden", r"\bbetween\b"]],
+            &[&["embargo"]],
+            &[&["passport"], &[r"\bpass\b"]],
+        ]);
+        for (text, passes) in [
+            ("Keep it CONFIDENTIAL", true),
+            ("keep it between us", true),
+            ("keep it", false),
+            ("confidential", false),
+            ("keeper of the confidential file", false),
+            ("in between, keep", true),
+            ("under EMBARGO", true),
+            ("", false),
+            // Words that start where another does are all found.
+            ("passport", false),
+            ("a passport to pass", true),
+            ("pass the passport", true),
+        ] {
+            assert_eq!(gate.is_match(text), passes, "{text}");
+        }
+        // The words of one alternative in different windows.
+        let mut text = "keep ".to_string();
+        text.push_str(&"x ".repeat(WINDOW));
+        text.push_str("between");
+        assert!(gate.is_match(&text));
+        text.truncate(text.len() - 1);
+        assert!(!gate.is_match(&text));
+    }
+
+    #[test]
+    fn parts_compile_only_the_parts_whose_words_a_text_holds() {
+        let parts = super::parts(
+            "(?i)",
+            &[(&["keep"], r"\bkeep\b"), (&["hold"], r"\bhold\b")],
+        );
+        assert!(parts.screen("nothing here").is_none());
+        assert!(parts.joined.iter().all(|p| p.get().is_none()));
+        assert!(parts.screen("KEEP it").is_some());
+        assert!(parts.joined[1].get().is_some());
+        assert!(parts.joined[2].get().is_none() && parts.joined[3].get().is_none());
+        assert!(!parts.is_match("the holder"));
+        // Both parts, their matches in the text's order.
+        let text = "hold and keep";
+        let found: Vec<_> = parts
+            .screen(text)
+            .map(|re| re.find_iter(text).map(|m| m.range()).collect())
+            .unwrap_or_default();
+        assert_eq!(found, vec![0..4, 9..13]);
+        assert!(parts.joined[3].get().is_some());
     }
 
     #[test]

@@ -484,98 +484,104 @@ fn label_bracket(label: &str) -> gate::Pattern {
     gate::Pattern::gated(&format!(r"(?i)[\[\(\*<]\s*{label}\s*[\]\)\*>]"))
 }
 
-/// A word of every [`STRONG`] and [`LABEL`] alternative (see `gate.rs`):
-/// the subject and first lines of most messages have none.
-static LABEL_WORDS: LazyLock<gate::Words> = LazyLock::new(|| {
-    gate::words(&[
-        "confiden",
-        "private",
-        "internal",
-        "distribut",
-        "circulat",
-        "publication",
-        "forward",
-        "embargo",
-        "sensitive",
-        "secret",
+/// The words of every [`STRONG`] and [`LABEL`] alternative (see
+/// `gate.rs`): the subject and first lines of most messages have none. A
+/// label may follow a `_` (see [`label_start`]): its first word has no
+/// word edge in front.
+static LABEL_WORDS: LazyLock<gate::AllOf> = LazyLock::new(|| {
+    gate::all_of(&[
+        &[&["confiden", "embargo", "secret"]],
+        &[&["internal"], &[r"\bonly\b"]],
+        &[&[r"\bstrictly\b"], &[r"\bprivate\b"]],
+        &[
+            &[
+                r"\bdistribut",
+                r"\bcirculat",
+                r"\bpublication\b",
+                r"\bforward\b",
+            ],
+            &[r"\bnot\b"],
+        ],
+        &[&["official"], &[r"\bsensitive"]],
     ])
 });
 
-/// A word of every [`STRONG_MORE`] and [`LABEL_MORE`] alternative.
-static LABEL_WORDS_MORE: LazyLock<gate::Words> = LazyLock::new(|| {
-    gate::words(
-        &[
-            "vertrau",
-            "vertrou",
-            "riservat",
-            "poufn",
-            "zastrze",
-            "konfiden",
-            "fortrolig",
-            "luottamuksel",
-            "salainen",
-            "geheim",
-            "tajne",
-            "hemlig",
-        ]
-        .iter()
-        .chain(OTHER_LANGUAGE_WORDS)
-        .copied()
-        .collect::<Vec<_>>(),
+/// The words of every [`STRONG_MORE`] and [`LABEL_MORE`] alternative.
+static LABEL_WORDS_MORE: LazyLock<gate::AllOf> = LazyLock::new(|| {
+    let labels: &[&[&str]] = &[&[
+        "vertrau",
+        "vertrou",
+        "riservat",
+        "poufn",
+        "zastrze",
+        "konfiden",
+        "fortrolig",
+        "luottamuksel",
+        "salainen",
+        "geheim",
+        "tajne",
+        "hemlig",
+    ]];
+    gate::all_of(
+        &std::iter::once(labels)
+            .chain(OTHER_LANGUAGE_WORDS.iter().copied())
+            .collect::<Vec<_>>(),
     )
 });
 
-/// A word of every [`STRICT`], [`INTERNAL_USE`] and [`DO_NOT_FORWARD`]
-/// alternative. Only ASCII letters fold (see `gate.rs`): a word with
-/// another letter is listed in both cases.
-const OTHER_LANGUAGE_WORDS: &[&str] = &[
-    "vertraulich",
-    "confidentiel",
-    "confidencia",
-    "confidenz",
-    "vertrouwelijk",
-    "poufn",
-    "konfiden",
-    "fortrolig",
-    "luottamuksel",
-    "riservat",
-    "gebrauch",
-    "vs-nfd",
-    "vs - nfd",
-    "vs – nfd",
-    "restreinte",
-    "uniquement",
-    "seulement",
-    "exclusivement",
-    "interno",
-    "gebruik",
-    "wewn",
+/// The words of every [`STRICT`], [`INTERNAL_USE`] and [`DO_NOT_FORWARD`]
+/// alternative: a word alone where it is rare in other text, else with the
+/// words that stand beside it (`ne pas diffuser`, not an English
+/// `diffuser`). Only ASCII letters fold (see `gate.rs`): a word with
+/// another letter is listed in both cases. A label of [`LABEL_MORE`] may
+/// begin with `uso` or `intern` after a `_`.
+const OTHER_LANGUAGE_WORDS: &[&[&[&str]]] = &[
+    &[&[
+        "vertraulich",
+        "confidentiel",
+        "confidencia",
+        "confidenz",
+        "vertrouwelijk",
+        "poufn",
+        "konfiden",
+        "fortrolig",
+        "luottamuksel",
+        "riservat",
+        "gebrauch",
+        "vs-nfd",
+        "vs - nfd",
+        "vs – nfd",
+        "restreinte",
+        "wewn",
+        "offentlighet",
+        "sisäise",
+        "sisÄise",
+        "doorsturen",
+        "przekazywa",
+        "vidarebefordr",
+        "spridas",
+        "videresend",
+        "eteenp",
+    ]],
+    &[
+        &["uniquement", "seulement", "exclusivement"],
+        &[r"\binterne\b"],
+    ],
+    &[&["interno"], &[r"uso\b"]],
     // Danish and Norwegian "use", after a space in every pattern: not
     // the `brug` of Hoogerbrugge.
-    r"\bbruk",
-    r"\bbrug",
-    "offentlighet",
-    "sisäise",
-    "sisÄise",
-    "weiter",
-    "diffuser",
-    "transférer",
-    "transfÉrer",
-    "suivre",
-    "reenviar",
-    "difundir",
-    "distribuir",
-    "inoltrare",
-    "divulga",
-    "diffondere",
-    "encaminhar",
-    "doorsturen",
-    "przekazywa",
-    "vidarebefordr",
-    "spridas",
-    "videresend",
-    "deles",
-    "eteenp",
+    &[&["gebruik", r"\bbruk", r"\bbrug"], &["intern"]],
+    &[&["weiter"], &[r"\bnicht\b"]],
+    &[
+        &["diffuser", "transférer", "transfÉrer", "suivre"],
+        &[r"\bpas\b"],
+    ],
+    &[&["reenviar", "difundir", "distribuir"], &[r"\bno\b"]],
+    &[
+        &["inoltrare", "divulga", "diffondere", "encaminhar"],
+        &[r"\bnon\b", "não", "nÃo"],
+    ],
+    &[&["deles"], &[r"\bikke\b"]],
 ];
 
 /// Requests in running text that the message not travel. Every `\b`
@@ -632,32 +638,41 @@ static REQUEST_MORE: LazyLock<Screened> = LazyLock::new(|| {
     ))
 });
 
-/// A word of every [`REQUEST`] alternative (see `gate.rs`): most text has
-/// none, and the pattern is not run.
-static REQUEST_WORDS: LazyLock<gate::Words> = LazyLock::new(|| {
-    gate::words(&[
-        "keep",
-        "treat",
-        "confiden",
-        "embargo",
-        "forward",
-        "share",
-        "circulat",
-        "distribut",
-        "pass",
-        "private",
-        "internal",
-        "publication",
+/// The words of every [`REQUEST`] alternative (see `gate.rs`): most text
+/// has none of its alternatives' words together, and the pattern is not run.
+static REQUEST_WORDS: LazyLock<gate::AllOf> = LazyLock::new(|| {
+    gate::all_of(&[
+        &[
+            &[r"\bkeep\b"],
+            &[r"\bconfiden", r"\bbetween\b", r"\bwraps\b", r"\bprivate\b"],
+        ],
+        &[&[
+            r"\bconfiden",
+            r"\bembargo",
+            r"\bdistribution\b",
+            r"\bcirculation\b",
+            r"\bpublication\b",
+        ]],
+        &[
+            &[
+                r"\bforward\b",
+                r"\bshare\b",
+                r"\bcirculate\b",
+                r"\bdistribute\b",
+                r"\bpass\b",
+            ],
+            &[r"\bnot\b", r"\bdon", r"\bnever\b"],
+        ],
+        &[&[r"\bstrictly\b"], &[r"\bprivate\b"]],
+        &[&[r"\binternal\b"], &[r"\bonly\b"]],
     ])
 });
 
-/// A word of every [`REQUEST_MORE`] alternative.
-static REQUEST_WORDS_MORE: LazyLock<gate::Words> = LazyLock::new(|| {
-    gate::words(
-        &["sigilo"]
-            .iter()
-            .chain(OTHER_LANGUAGE_WORDS)
-            .copied()
+/// The words of every [`REQUEST_MORE`] alternative.
+static REQUEST_WORDS_MORE: LazyLock<gate::AllOf> = LazyLock::new(|| {
+    gate::all_of(
+        &std::iter::once(&[&["sigilo"][..]][..])
+            .chain(OTHER_LANGUAGE_WORDS.iter().copied())
             .collect::<Vec<_>>(),
     )
 });
@@ -1034,6 +1049,42 @@ mod tests {
             "Weiter geht es am Montag.",
         ] {
             assert!(!REQUEST_MORE.is_match(s), "{s}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+        /// Every text a marking or request pattern matches passes the gate
+        /// in front of it: each alternative's words are all there.
+        #[test]
+        fn the_gates_let_every_marking_through(
+            text in proptest::prop_oneof![
+                STRONG.texts(),
+                LABEL_START.texts(),
+                LABEL_END.texts(),
+                LABEL_BRACKET.texts(),
+                STRONG_MORE.texts(),
+                LABEL_START_MORE.texts(),
+                LABEL_END_MORE.texts(),
+                LABEL_BRACKET_MORE.texts(),
+                REQUEST.texts(),
+                REQUEST_MORE.texts(),
+            ]
+        ) {
+            let english: [&gate::Pattern; 4] = [&STRONG, &LABEL_START, &LABEL_END, &LABEL_BRACKET];
+            let more: [&gate::Pattern; 4] =
+                [&STRONG_MORE, &LABEL_START_MORE, &LABEL_END_MORE, &LABEL_BRACKET_MORE];
+            for (gate, patterns) in [(&LABEL_WORDS, english), (&LABEL_WORDS_MORE, more)] {
+                let matched = patterns.iter().any(|p| p.is_match(&text));
+                proptest::prop_assert!(!matched || gate.is_match(&text), "{:?}", text);
+            }
+            for (gate, pattern) in [(&REQUEST_WORDS, &REQUEST), (&REQUEST_WORDS_MORE, &REQUEST_MORE)] {
+                proptest::prop_assert!(
+                    !pattern.is_match(&text) || gate.is_match(&text),
+                    "{:?}",
+                    text
+                );
+            }
         }
     }
 

@@ -98,106 +98,174 @@ impl ForgottenAttachment {
     }
 }
 
+/// The words every phrase of a language holds (see `gate.rs`), by
+/// language: the phrases of a language without its words in a text are
+/// not compiled or run for it.
+const ENGLISH: &[&str] = &["attach", "enclos", "herewith", "pfa"];
+const GERMAN: &[&str] = &[
+    "anbei",
+    "anhang",
+    "anhäng",
+    "anlage",
+    "angehängt",
+    "beigefügt",
+];
+const FRENCH: &[&str] = &["joint", "joins", "pj"];
+const SPANISH: &[&str] = &["adjunt"];
+const DUTCH: &[&str] = &["bijgevoegd", "bijgaand", "bijlage"];
+
 /// Phrases by which the sender says they attach something.
-static OWN: LazyLock<Screened> = LazyLock::new(|| {
-    Screened::gated(concat!(
-        r"(?im)",
-        // English
-        r"\b(?:please\s+)?find\s+(?:the\s+|my\s+|our\s+)?(?:attached|enclosed|herewith|attachments?)\b",
-        // "please find the updated rota attached": a few words between.
-        r"|\b(?:please|kindly|you\s+(?:will|'ll|’ll))\s+find\s+(?:[^\s.,;:!?]+\s+){1,6}?(?:attached|enclosed)\b",
-        // "PFA", short for "please find attached", as a word of its own.
-        r"|(?-i:\b(?:PFA|Pfa|pfa)\b)(?:\s*(?:[.,:;!)]|$)|\s+(?:the|my|our|a|an|your|this|these|both|all|below|herewith|updated|latest|revised|final|signed)\b)",
-        r"|\bsee\s+(?:the\s+)?(?:attached|enclosed|attachments?)\b",
-        r"|\b(?:attached|enclosed)\s+(?:is|are|please\s+find|you\s+(?:will|'ll|’ll)\s+find|herewith|here\s+(?:is|are))\b",
-        r"|\b(?:attached|enclosed)\s+herewith\b|\bherewith\s+(?:attached|enclosed)\b",
-        r"|^\s*(?:attached|enclosed|attachments?)\s*:",
-        r"|^\s*attached\s+(?:the|a|an|my|our|two|three|some)\b",
-        r"|^\s*attaching\b",
-        r"|\b(?:i|we)(?:'ve|’ve|\s+have|\s+had|'d|’d)?\s+(?:also\s+|just\s+|now\s+)?(?:attached|enclosed)\b",
-        r"|\b(?:i|we)(?:'m|’m|\s+am|'re|’re|\s+are)\s+(?:also\s+|now\s+)?(?:attaching|enclosing)\b",
-        r"|\b(?:i|we)\s+(?:also\s+)?(?:attach|enclose)\b",
-        r"|(?:\b(?:is|are)|\bit['’]s)\s+(?:also\s+|now\s+)?(?:attached|enclosed)",
-        r"(?:\s+(?:here|herewith|below|above|again|for\s+(?:your\s+)?(?:review|reference|information|convenience|records)|to\s+this\s+(?:e-?mail|message|note|mail)))?",
-        r"\s*(?:[.,;!:)]|$)",
-        // German
-        r"|\banbei\b|\b(?:im|als)\s+anhang\b|\bin\s+der\s+anlage\b",
-        r"|\b(?:habe|haben|hab|hast|habt)\b[^.!?\n]{0,60}\b(?:angehängt|beigefügt)\b",
-        r"|\b(?:angehängt|beigefügt)\s+(?:finden|findest|findet|ist|sind|erhalten|erhältst|sende|schicke)\b",
-        // French
-        r"|\bci[-\s]joint(?:e|s|es)?\b|\ben\s+pi[eè]ces?[-\s]jointes?\b|\ben\s+pj\b",
-        r"|\bje\s+(?:vous\s+|te\s+)?joins\b",
-        // Spanish; `\b{end}` after `encontrará`, whose last letter is not ASCII.
-        r"|\b(?:te|le|les|os)\s+(?:env[ií]o\s+|remito\s+|mando\s+)?adjunt[oa]s?\b",
-        r"|\badjunt[oa]s?\s+(?:encontrar[aá]s?|encontrar[aá]n|podr[aá]s?|va|van|env[ií]o|remito|el|la|los|las|mi|mis|nuestro|nuestra|un|una)\b{end}",
-        r"|\ben\s+(?:el\s+)?(?:archivo\s+)?adjunto\b",
-        r"|\b(?:encontrar[aá]s?|encontrar[aá]n|encuentra[ns]?|va|van|env[ií]o|remito|mando)\s+adjunt[oa]s?\b",
-        r"|^\s*adjuntos?\s*:",
-        // Dutch
-        r"|\bbijgevoegd\b|\bbijgaand\b|\bin\s+(?:de|het)\s+bijlage\b|\bals\s+bijlage\b|\bzie\s+(?:de\s+)?bijlage\b",
-        r"|^\s*bijlagen?\s*:",
-    ))
+static OWN: LazyLock<gate::Parts> = LazyLock::new(|| {
+    gate::parts(
+        "(?im)",
+        &[
+            (
+                ENGLISH,
+                concat!(
+                    r"\b(?:please\s+)?find\s+(?:the\s+|my\s+|our\s+)?(?:attached|enclosed|herewith|attachments?)\b",
+                    // "please find the updated rota attached": a few words between.
+                    r"|\b(?:please|kindly|you\s+(?:will|'ll|’ll))\s+find\s+(?:[^\s.,;:!?]+\s+){1,6}?(?:attached|enclosed)\b",
+                    // "PFA", short for "please find attached", as a word of its own.
+                    r"|(?-i:\b(?:PFA|Pfa|pfa)\b)(?:\s*(?:[.,:;!)]|$)|\s+(?:the|my|our|a|an|your|this|these|both|all|below|herewith|updated|latest|revised|final|signed)\b)",
+                    r"|\bsee\s+(?:the\s+)?(?:attached|enclosed|attachments?)\b",
+                    r"|\b(?:attached|enclosed)\s+(?:is|are|please\s+find|you\s+(?:will|'ll|’ll)\s+find|herewith|here\s+(?:is|are))\b",
+                    r"|\b(?:attached|enclosed)\s+herewith\b|\bherewith\s+(?:attached|enclosed)\b",
+                    r"|^\s*(?:attached|enclosed|attachments?)\s*:",
+                    r"|^\s*attached\s+(?:the|a|an|my|our|two|three|some)\b",
+                    r"|^\s*attaching\b",
+                    r"|\b(?:i|we)(?:'ve|’ve|\s+have|\s+had|'d|’d)?\s+(?:also\s+|just\s+|now\s+)?(?:attached|enclosed)\b",
+                    r"|\b(?:i|we)(?:'m|’m|\s+am|'re|’re|\s+are)\s+(?:also\s+|now\s+)?(?:attaching|enclosing)\b",
+                    r"|\b(?:i|we)\s+(?:also\s+)?(?:attach|enclose)\b",
+                    r"|(?:\b(?:is|are)|\bit['’]s)\s+(?:also\s+|now\s+)?(?:attached|enclosed)",
+                    r"(?:\s+(?:here|herewith|below|above|again|for\s+(?:your\s+)?(?:review|reference|information|convenience|records)|to\s+this\s+(?:e-?mail|message|note|mail)))?",
+                    r"\s*(?:[.,;!:)]|$)",
+                ),
+            ),
+            (
+                GERMAN,
+                concat!(
+                    r"\banbei\b|\b(?:im|als)\s+anhang\b|\bin\s+der\s+anlage\b",
+                    r"|\b(?:habe|haben|hab|hast|habt)\b[^.!?\n]{0,60}\b(?:angehängt|beigefügt)\b",
+                    r"|\b(?:angehängt|beigefügt)\s+(?:finden|findest|findet|ist|sind|erhalten|erhältst|sende|schicke)\b",
+                ),
+            ),
+            (
+                FRENCH,
+                concat!(
+                    r"\bci[-\s]joint(?:e|s|es)?\b|\ben\s+pi[eè]ces?[-\s]jointes?\b|\ben\s+pj\b",
+                    r"|\bje\s+(?:vous\s+|te\s+)?joins\b",
+                ),
+            ),
+            (
+                SPANISH,
+                // `\b{end}` after `encontrará`, whose last letter is not ASCII.
+                concat!(
+                    r"\b(?:te|le|les|os)\s+(?:env[ií]o\s+|remito\s+|mando\s+)?adjunt[oa]s?\b",
+                    r"|\badjunt[oa]s?\s+(?:encontrar[aá]s?|encontrar[aá]n|podr[aá]s?|va|van|env[ií]o|remito|el|la|los|las|mi|mis|nuestro|nuestra|un|una)\b{end}",
+                    r"|\ben\s+(?:el\s+)?(?:archivo\s+)?adjunto\b",
+                    r"|\b(?:encontrar[aá]s?|encontrar[aá]n|encuentra[ns]?|va|van|env[ií]o|remito|mando)\s+adjunt[oa]s?\b",
+                    r"|^\s*adjuntos?\s*:",
+                ),
+            ),
+            (
+                DUTCH,
+                concat!(
+                    r"\bbijgevoegd\b|\bbijgaand\b|\bin\s+(?:de|het)\s+bijlage\b|\bals\s+bijlage\b|\bzie\s+(?:de\s+)?bijlage\b",
+                    r"|^\s*bijlagen?\s*:",
+                ),
+            ),
+        ],
+    )
 });
 
 /// Phrases about "the attached" thing: the sender's own in a new message,
 /// more often the one being answered in a reply.
-static NEW_ONLY: LazyLock<Screened> = LazyLock::new(|| {
-    Screened::gated(concat!(
-        r"(?i)\b(?:the|my|our|this|these)\s+(?:attached|enclosed)\b",
-        r"|\b(?:in|open|review|check|read|print|sign|complete|return)\s+(?:the|my|our|this)\s+attachments?\b",
-        r"|\b(?:angehängten?|beigefügten?|anhängenden?)\b",
-        r"|\bpi[eè]ces?\s+jointes?\b",
-        r"|\b(?:archivo|documento|fichero|informe|factura|presupuesto|contrato|imagen|foto)s?\s+adjunt[oa]s?\b",
-        r"|\b(?:bijgevoegde|bijgaande)\b",
-    ))
+static NEW_ONLY: LazyLock<gate::Parts> = LazyLock::new(|| {
+    gate::parts(
+        "(?i)",
+        &[
+            (
+                ENGLISH,
+                concat!(
+                    r"\b(?:the|my|our|this|these)\s+(?:attached|enclosed)\b",
+                    r"|\b(?:in|open|review|check|read|print|sign|complete|return)\s+(?:the|my|our|this)\s+attachments?\b",
+                ),
+            ),
+            (GERMAN, r"\b(?:angehängten?|beigefügten?|anhängenden?)\b"),
+            (FRENCH, r"\bpi[eè]ces?\s+jointes?\b"),
+            (
+                SPANISH,
+                r"\b(?:archivo|documento|fichero|informe|factura|presupuesto|contrato|imagen|foto)s?\s+adjunt[oa]s?\b",
+            ),
+            (DUTCH, r"\b(?:bijgevoegde|bijgaande)\b"),
+        ],
+    )
 });
 
 /// Subject forms: `Report attached`, `Invoice (attached)`, `Attached: minutes`.
-static SUBJECT_ONLY: LazyLock<Screened> = LazyLock::new(|| {
-    Screened::gated(concat!(
-        r"(?i)\battached\s*[\])]?\s*$",
-        r"|^\s*(?:attached|enclosed)\s*[:\-–]",
-        r"|[\[(]\s*(?:attached|attachment|enclosed)\s*[\])]",
-    ))
+static SUBJECT_ONLY: LazyLock<gate::Parts> = LazyLock::new(|| {
+    gate::parts(
+        "(?i)",
+        &[(
+            &["attach", "enclos"],
+            concat!(
+                r"\battached\s*[\])]?\s*$",
+                r"|^\s*(?:attached|enclosed)\s*[:\-–]",
+                r"|[\[(]\s*(?:attached|attachment|enclosed)\s*[\])]",
+            ),
+        )],
+    )
 });
 
 /// The same for Italian, Portuguese, Polish, Swedish, Danish, Norwegian and
 /// Finnish, apart: mail in the languages above does not compile or run
 /// these, and mail in these runs only these and the clause checks.
-static OWN_MORE: LazyLock<Screened> = LazyLock::new(|| {
-    Screened::gated(concat!(
-        // Italian
-        r"(?im)\bin\s+allegato\b|\b(?:allego|alleghiamo)\b|\b(?:ho|abbiamo)\s+allegato\b",
-        r"|\ballegat[oaie]\s+(?:trovi|trovate|troverai|troverete|trova|invio|inviamo|il|la|i|le|lo|gli|un|una)\b",
-        r"|^\s*allegat[oi]\s*:",
-        // Portuguese
-        r"|\bem\s+anexo\b|\bsegue(?:m)?\s+(?:em\s+)?anexos?\b|\b(?:anexei|anexamos|anexo\s+(?:o|a|os|as|segue|seguem))\b",
-        r"|\b(?:envio|enviamos|mando|te|lhe|vos)\s+(?:envio\s+)?(?:em\s+)?anexo\b",
-        r"|^\s*anexos?\s*:",
-        // Polish
-        r"|\bw\s+załączniku\b|\bw\s+załączeniu\b|\bzałączam(?:y)?\b|\bzałączył(?:em|am|iśmy)\b",
-        r"|^\s*załączniki?\s*:",
-        // Swedish
-        r"|\bbifogar\b|\b(?:jag|vi)\s+har\s+bifogat\b|\bbifogad?t?\s+(?:finns|finner|hittar|skickar|är)\b{end}",
-        r"|\bi\s+bilagan\b|\bse\s+(?:bifogad\s+fil|bilaga|bilagan|bifogade?)\b|\bsom\s+bilaga\b|^\s*bilag(?:a|or)\s*:",
-        // Danish and Norwegian
-        r"|\bvedh(?:æ|ae)ft(?:et|er)\b|\bvedlagt\b|\bse\s+(?:venligst\s+|vennligst\s+)?(?:vedh(?:æ|ae)ftede|vedlegg(?:et)?|vedlagte)\b",
-        r"|\bsom\s+(?:bilag|vedlegg)\b|\bi\s+(?:vedlegget|vedh(?:æ|ae)ftede\s+fil)\b|\blegger\s+(?:jeg\s+|vi\s+)?ved\b",
-        r"|^\s*(?:vedlegg|bilag)\s*:",
-        // Finnish; `\b{end}` after words whose last letter is not ASCII.
-        r"|\bliitteenä\b{end}|\bliitteessä\b{end}|\bohessa\b|\bliitän\b|\b(?:olen|olemme)\s+liittänyt\b",
-        r"|^\s*liitteet?\s*:",
-    ))
+static OWN_MORE: LazyLock<gate::Parts> = LazyLock::new(|| {
+    gate::parts(
+        "(?im)",
+        &[(
+            MORE,
+            concat!(
+                // Italian
+                r"\bin\s+allegato\b|\b(?:allego|alleghiamo)\b|\b(?:ho|abbiamo)\s+allegato\b",
+                r"|\ballegat[oaie]\s+(?:trovi|trovate|troverai|troverete|trova|invio|inviamo|il|la|i|le|lo|gli|un|una)\b",
+                r"|^\s*allegat[oi]\s*:",
+                // Portuguese
+                r"|\bem\s+anexo\b|\bsegue(?:m)?\s+(?:em\s+)?anexos?\b|\b(?:anexei|anexamos|anexo\s+(?:o|a|os|as|segue|seguem))\b",
+                r"|\b(?:envio|enviamos|mando|te|lhe|vos)\s+(?:envio\s+)?(?:em\s+)?anexo\b",
+                r"|^\s*anexos?\s*:",
+                // Polish
+                r"|\bw\s+załączniku\b|\bw\s+załączeniu\b|\bzałączam(?:y)?\b|\bzałączył(?:em|am|iśmy)\b",
+                r"|^\s*załączniki?\s*:",
+                // Swedish
+                r"|\bbifogar\b|\b(?:jag|vi)\s+har\s+bifogat\b|\bbifogad?t?\s+(?:finns|finner|hittar|skickar|är)\b{end}",
+                r"|\bi\s+bilagan\b|\bse\s+(?:bifogad\s+fil|bilaga|bilagan|bifogade?)\b|\bsom\s+bilaga\b|^\s*bilag(?:a|or)\s*:",
+                // Danish and Norwegian
+                r"|\bvedh(?:æ|ae)ft(?:et|er)\b|\bvedlagt\b|\bse\s+(?:venligst\s+|vennligst\s+)?(?:vedh(?:æ|ae)ftede|vedlegg(?:et)?|vedlagte)\b",
+                r"|\bsom\s+(?:bilag|vedlegg)\b|\bi\s+(?:vedlegget|vedh(?:æ|ae)ftede\s+fil)\b|\blegger\s+(?:jeg\s+|vi\s+)?ved\b",
+                r"|^\s*(?:vedlegg|bilag)\s*:",
+                // Finnish; `\b{end}` after words whose last letter is not ASCII.
+                r"|\bliitteenä\b{end}|\bliitteessä\b{end}|\bohessa\b|\bliitän\b|\b(?:olen|olemme)\s+liittänyt\b",
+                r"|^\s*liitteet?\s*:",
+            ),
+        )],
+    )
 });
 
 /// [`NEW_ONLY`] for the languages of [`OWN_MORE`].
-static NEW_ONLY_MORE: LazyLock<Screened> = LazyLock::new(|| {
-    Screened::gated(concat!(
-        r"(?i)\b(?:file|documento|documenti|relazione|fattura|preventivo|contratto|verbale)\s+allegat[oaie]\b",
-        r"|\b(?:arquivo|ficheiro|documento|relatório|fatura|proposta|contrato)s?\s+(?:em\s+)?anexos?\b",
-        r"|\bzałączon(?:y|a|e|ego|ym|ej)\b",
-        r"|\b(?:den|det|de)\s+(?:bifogade|vedh(?:æ|ae)ftede)\b|\bvedlagte\b",
-    ))
+static NEW_ONLY_MORE: LazyLock<gate::Parts> = LazyLock::new(|| {
+    gate::parts(
+        "(?i)",
+        &[(
+            MORE,
+            concat!(
+                r"\b(?:file|documento|documenti|relazione|fattura|preventivo|contratto|verbale)\s+allegat[oaie]\b",
+                r"|\b(?:arquivo|ficheiro|documento|relatório|fatura|proposta|contrato)s?\s+(?:em\s+)?anexos?\b",
+                r"|\bzałączon(?:y|a|e|ego|ym|ej)\b",
+                r"|\b(?:den|det|de)\s+(?:bifogade|vedh(?:æ|ae)ftede)\b|\bvedlagte\b",
+            ),
+        )],
+    )
 });
 
 /// [`NOT_A_PROMISE`] for the languages of [`OWN_MORE`].
@@ -213,38 +281,39 @@ static NOT_A_PROMISE_MORE: LazyLock<Screened> = LazyLock::new(|| {
 /// A word of every [`OWN_MORE`] and [`NEW_ONLY_MORE`] alternative. The
 /// Italian words and `legger` stand whole or at a word's start in every
 /// pattern: so written, `allegations` and `bootleggers` do not pass.
-static MORE_WORDS: LazyLock<gate::Words> = LazyLock::new(|| {
-    gate::words(&[
-        r"\ballegato\b",
-        r"\ballegata\b",
-        r"\ballegati\b",
-        r"\ballegate\b",
-        r"\ballego\b",
-        r"\balleghiamo\b",
-        "anex",
-        // Only ASCII letters fold: `ZAŁĄCZNIK` lowered is `zaŁĄcznik`.
-        "załącz",
-        "zaŁĄcz",
-        "bifoga",
-        "bilag",
-        "vedh",
-        "vedlag",
-        "vedlegg",
-        r"\blegger",
-        "liit",
-        "ohessa",
-    ])
-});
+static MORE_WORDS: LazyLock<gate::Words> = LazyLock::new(|| gate::words(MORE));
+
+/// See [`MORE_WORDS`].
+const MORE: &[&str] = &[
+    r"\ballegato\b",
+    r"\ballegata\b",
+    r"\ballegati\b",
+    r"\ballegate\b",
+    r"\ballego\b",
+    r"\balleghiamo\b",
+    "anex",
+    // Only ASCII letters fold: `ZAŁĄCZNIK` lowered is `zaŁĄcznik`.
+    "załącz",
+    "zaŁĄcz",
+    "bifoga",
+    "bilag",
+    "vedh",
+    "vedlag",
+    "vedlegg",
+    r"\blegger",
+    "liit",
+    "ohessa",
+];
 
 /// The phrases of a group of languages, behind their gate.
 struct Phrases {
     words: &'static LazyLock<gate::Words>,
-    own: &'static LazyLock<Screened>,
-    new_only: &'static LazyLock<Screened>,
-    subject_only: Option<&'static LazyLock<Screened>>,
-    /// Clauses of these languages' phrases that promise nothing; those of
-    /// the other languages' words also count ("pas", "sin", "kein").
-    not_a_promise: &'static [&'static LazyLock<Screened>],
+    own: &'static LazyLock<gate::Parts>,
+    new_only: &'static LazyLock<gate::Parts>,
+    subject_only: Option<&'static LazyLock<gate::Parts>>,
+    /// Whether a clause of these languages' phrases promises nothing; the
+    /// other languages' words also count ("pas", "sin", "kein").
+    not_a_promise: fn(&str) -> bool,
 }
 
 /// English, German, French, Spanish and Dutch; then the others.
@@ -254,14 +323,14 @@ static LANGUAGES: [Phrases; 2] = [
         own: &OWN,
         new_only: &NEW_ONLY,
         subject_only: Some(&SUBJECT_ONLY),
-        not_a_promise: &[&NOT_A_PROMISE],
+        not_a_promise: promises_nothing,
     },
     Phrases {
         words: &MORE_WORDS,
         own: &OWN_MORE,
         new_only: &NEW_ONLY_MORE,
         subject_only: None,
-        not_a_promise: &[&NOT_A_PROMISE_MORE, &NOT_A_PROMISE],
+        not_a_promise: promises_nothing_more,
     },
 ];
 
@@ -296,29 +365,127 @@ fn may_promise(text: &str) -> bool {
 
 /// A clause that talks about someone else's attachment, or about a missing
 /// one, or uses "attach" in another sense. Every `\b` stands beside an
-/// ASCII letter (see [`Screened`]; `ningún` ends with `\b{end}`).
-static NOT_A_PROMISE: LazyLock<Screened> = LazyLock::new(|| {
-    Screened::gated(concat!(
-        r"(?i)\b(?:you|you've|you’ve|they|he|she)\s+(?:have\s+|had\s+|just\s+|kindly\s+)?(?:sent|send|attached|forwarded|enclosed|shared|provided|included|mentioned)\b",
-        r"|\byour\s+(?:attachments?|attached|e-?mail|message|mail|file|document|letter)\b",
-        r"|\bsent\s+(?:me|us)\b",
-        r"|\bthank(?:s|\s+you)\s+(?:(?-i:\w)+\s+){0,2}for\b",
-        r"|\b(?:i|we|i've|we've|have|has)\s+(?:just\s+)?(?:received|got)\b",
-        r"|\bno\s+(?:attachments?|files?|documents?)\b|\bwithout\s+(?:an?\s+|the\s+|any\s+)?(?:attach|file|document)",
-        r"|\b(?:missing|forgot|forgotten|forget|neglected|omitted)\b",
-        r"|\b(?:not|never|cannot|can't|can’t|couldn't|couldn’t|didn't|didn’t|doesn't|doesn’t|don't|don’t|isn't|isn’t|aren't|aren’t|wasn't|wasn’t|won't|won’t|wouldn't|shouldn't)\b",
-        // "the enclosed message" of bounces and forwards is usually inline below
-        r"|\b(?:attached|enclosed)\s+(?:original\s+|returned\s+)?(?:message|e-?mail)\b",
-        r"|\battach(?-i:\w)*\s+(?:great\s+|much\s+|little\s+|no\s+|any\s+|some\s+)?(?:importance|significance|value|weight|conditions?|strings|blame)\b",
-        r"|\b(?:director|directora|subdirector|subdirectora|profesor|profesora|secretario|secretaria|gerente|jefe|jefa|coordinador|coordinadora|fiscal|delegado|delegada|ministro|ministra|editor)\s+adjunt",
-        // German, French, Spanish, Dutch
-        r"|\b(?:kein|keine|keinen|ohne|nicht|fehlt|fehlen)\b|\bdanke\s+für\b|\b(?:ihr|ihrem|ihren|dein|deinem|deinen)\s+anhang\b",
-        r"|\b(?:Sie|du)\s+(?:haben|hast)\b[^.!?]{0,40}\b(?:geschickt|gesendet|angehängt)\b",
-        r"|\b(?:pas|sans|aucune?)\b|\bmerci\s+pour\b|\b(?:votre|vos|ta|tes)\s+pi[eè]ces?\s+jointes?\b|\b(?:vous\s+m'avez|tu\s+m'as|vous\s+m’avez|tu\s+m’as)\b",
-        r"|\b(?:sin\b|ningún\b{end}|ninguna\b)|\bgracias\s+por\b|\b(?:tu|su)\s+(?:archivo\s+)?adjunto\b|\bme\s+(?:has|ha|han)\s+(?:enviado|mandado)\b",
-        r"|\b(?:geen|zonder|niet)\b|\b(?:bedankt|dank)\s+voor\b|\bjouw\b|\buw\s+bijlage\b|\b(?:je|jij|u)\s+(?:stuurde|stuurt|hebt\s+gestuurd|heeft\s+gestuurd)\b",
-    ))
+/// ASCII letter (see [`Screened`]; `ningún` ends with `\b{end}`). Each
+/// language's part stands behind words of every one of its alternatives.
+static NOT_A_PROMISE: LazyLock<gate::Parts> = LazyLock::new(|| {
+    gate::parts(
+        "(?i)",
+        &[
+            (
+                &[
+                    "attach",
+                    "enclos",
+                    "adjunt",
+                    r"\bsent\b",
+                    r"\bsend\b",
+                    "forwarded",
+                    "shared",
+                    "provided",
+                    "included",
+                    "mentioned",
+                    r"\byour\b",
+                    r"\bthank",
+                    r"\breceived\b",
+                    r"\bgot\b",
+                    r"\bfile",
+                    r"\bdocument",
+                    r"\bmissing\b",
+                    r"\bforgot",
+                    r"\bforget\b",
+                    r"\bneglected\b",
+                    r"\bomitted\b",
+                    r"\bnot\b",
+                    r"\bnever\b",
+                    r"\bcannot\b",
+                    "n't",
+                    "n’t",
+                ],
+                concat!(
+                    r"\b(?:you|you've|you’ve|they|he|she)\s+(?:have\s+|had\s+|just\s+|kindly\s+)?(?:sent|send|attached|forwarded|enclosed|shared|provided|included|mentioned)\b",
+                    r"|\byour\s+(?:attachments?|attached|e-?mail|message|mail|file|document|letter)\b",
+                    r"|\bsent\s+(?:me|us)\b",
+                    r"|\bthank(?:s|\s+you)\s+(?:(?-i:\w)+\s+){0,2}for\b",
+                    r"|\b(?:i|we|i've|we've|have|has)\s+(?:just\s+)?(?:received|got)\b",
+                    r"|\bno\s+(?:attachments?|files?|documents?)\b|\bwithout\s+(?:an?\s+|the\s+|any\s+)?(?:attach|file|document)",
+                    r"|\b(?:missing|forgot|forgotten|forget|neglected|omitted)\b",
+                    r"|\b(?:not|never|cannot|can't|can’t|couldn't|couldn’t|didn't|didn’t|doesn't|doesn’t|don't|don’t|isn't|isn’t|aren't|aren’t|wasn't|wasn’t|won't|won’t|wouldn't|shouldn't)\b",
+                    // "the enclosed message" of bounces and forwards is usually inline below
+                    r"|\b(?:attached|enclosed)\s+(?:original\s+|returned\s+)?(?:message|e-?mail)\b",
+                    r"|\battach(?-i:\w)*\s+(?:great\s+|much\s+|little\s+|no\s+|any\s+|some\s+)?(?:importance|significance|value|weight|conditions?|strings|blame)\b",
+                    r"|\b(?:director|directora|subdirector|subdirectora|profesor|profesora|secretario|secretaria|gerente|jefe|jefa|coordinador|coordinadora|fiscal|delegado|delegada|ministro|ministra|editor)\s+adjunt",
+                ),
+            ),
+            (
+                &[
+                    r"\bkein",
+                    r"\bohne\b",
+                    r"\bnicht\b",
+                    r"\bfehl",
+                    r"\bdanke\b",
+                    "anhang",
+                    "geschickt",
+                    "gesendet",
+                    "angehängt",
+                    "angehÄngt",
+                ],
+                concat!(
+                    r"\b(?:kein|keine|keinen|ohne|nicht|fehlt|fehlen)\b|\bdanke\s+für\b|\b(?:ihr|ihrem|ihren|dein|deinem|deinen)\s+anhang\b",
+                    r"|\b(?:Sie|du)\s+(?:haben|hast)\b[^.!?]{0,40}\b(?:geschickt|gesendet|angehängt)\b",
+                ),
+            ),
+            (
+                &[
+                    r"\bpas\b",
+                    r"\bsans\b",
+                    r"\baucun",
+                    r"\bmerci\b",
+                    "joint",
+                    "m'a",
+                    "m’a",
+                ],
+                r"\b(?:pas|sans|aucune?)\b|\bmerci\s+pour\b|\b(?:votre|vos|ta|tes)\s+pi[eè]ces?\s+jointes?\b|\b(?:vous\s+m'avez|tu\s+m'as|vous\s+m’avez|tu\s+m’as)\b",
+            ),
+            (
+                &[
+                    r"\bsin\b",
+                    r"\bning",
+                    r"\bgracias\b",
+                    "adjunt",
+                    "enviado",
+                    "mandado",
+                ],
+                r"\b(?:sin\b|ningún\b{end}|ninguna\b)|\bgracias\s+por\b|\b(?:tu|su)\s+(?:archivo\s+)?adjunto\b|\bme\s+(?:has|ha|han)\s+(?:enviado|mandado)\b",
+            ),
+            (
+                &[
+                    r"\bgeen\b",
+                    r"\bzonder\b",
+                    r"\bniet\b",
+                    r"\bbedankt\b",
+                    r"\bdank\b",
+                    r"\bjouw\b",
+                    "bijlage",
+                    "stuurde",
+                    "stuurt",
+                    "gestuurd",
+                ],
+                r"\b(?:geen|zonder|niet)\b|\b(?:bedankt|dank)\s+voor\b|\bjouw\b|\buw\s+bijlage\b|\b(?:je|jij|u)\s+(?:stuurde|stuurt|hebt\s+gestuurd|heeft\s+gestuurd)\b",
+            ),
+        ],
+    )
 });
+
+/// Whether a clause of English, German, French, Spanish or Dutch phrases
+/// promises nothing.
+fn promises_nothing(clause: &str) -> bool {
+    NOT_A_PROMISE.is_match(clause)
+}
+
+/// [`promises_nothing`] for the other languages' phrases, whose clauses
+/// may also use the first languages' words.
+fn promises_nothing_more(clause: &str) -> bool {
+    NOT_A_PROMISE_MORE.is_match(clause) || promises_nothing(clause)
+}
 
 /// "attached ddd to the processes", "attached the logs to the ticket": a
 /// thing joined to something other than this message; its noun is taken
@@ -382,34 +549,15 @@ fn clause(text: &str, start: usize, end: usize) -> &str {
 
 /// A word of every [`OWN`], [`NEW_ONLY`] and [`SUBJECT_ONLY`] alternative
 /// (see `gate.rs`).
-static ATTACHMENT_WORDS: LazyLock<gate::Words> = LazyLock::new(|| {
-    gate::words(&[
-        "attach",
-        "enclos",
-        "herewith",
-        "anbei",
-        "anhang",
-        "anhäng",
-        "anlage",
-        "angehängt",
-        "beigefügt",
-        "joint",
-        "joins",
-        "adjunt",
-        "bijgevoegd",
-        "bijgaand",
-        "bijlage",
-        "pj",
-        "pfa",
-    ])
-});
+static ATTACHMENT_WORDS: LazyLock<gate::Words> =
+    LazyLock::new(|| gate::words(&[ENGLISH, GERMAN, FRENCH, SPANISH, DUTCH].concat()));
 
 /// The first phrase in a text that promises an attachment, by one group's
 /// patterns. The patterns are compiled on first use, past the gate.
 fn promise_in<'t>(
     text: &'t str,
     phrases: &Phrases,
-    patterns: impl Iterator<Item = &'static LazyLock<Screened>>,
+    patterns: impl Iterator<Item = &'static LazyLock<gate::Parts>>,
 ) -> Option<&'t str> {
     if !phrases.words.is_match(text) {
         return None;
@@ -417,9 +565,7 @@ fn promise_in<'t>(
     for re in patterns.filter_map(|p| p.screen(text)) {
         for m in re.find_iter(text) {
             let clause = clause(text, m.start(), m.end());
-            if !phrases.not_a_promise.iter().any(|p| p.is_match(clause))
-                && !attached_elsewhere(clause)
-            {
+            if !(phrases.not_a_promise)(clause) && !attached_elsewhere(clause) {
                 let phrase = text[m.range()].trim();
                 // "PFA" is matched with the word after it.
                 return Some(match phrase.get(..3) {
@@ -571,13 +717,50 @@ mod tests {
         }
     }
 
+    /// A group's patterns, the whole pattern of each and the group's words.
+    static WHOLE: LazyLock<Vec<(&gate::Parts, Screened, &gate::Words)>> = LazyLock::new(|| {
+        LANGUAGES
+            .iter()
+            .flat_map(|p| {
+                [p.own, p.new_only]
+                    .into_iter()
+                    .chain(p.subject_only)
+                    .map(|parts| (&**parts, parts.whole(), &**p.words))
+            })
+            .collect()
+    });
+
     proptest::proptest! {
-        /// Every text a promise pattern matches holds a word the gate looks
-        /// for, whichever of the two searches finds it.
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+        /// Every text a promise pattern matches holds a word of the
+        /// languages' gate, and the parts of the pattern its words pick
+        /// find what the whole pattern finds in text that passes the gate.
         #[test]
-        fn the_gate_lets_every_promise_through(
-            text in "(?:en|EN|En|PFA|Pfa|pfa|pFa|pj|PJ|pJ|Pj|p|j|the|see|attached|[jJ]oins|ci-joint|anbei|adjunto|[zZ]ałączam|ZAŁĄCZAM|w|W|[aA]llego|[aA]llegat[oi]|allegations|boot|[aA]nexo|[bB]ifogar|[vV]edlagt|[lL]iitteenä|[lL]egger|ved|[ \t\n.,:]|\u{e9}){0,10}"
+        fn the_gates_let_every_promise_through(
+            text in proptest::prop_oneof![
+                WHOLE[0].1.texts(),
+                WHOLE[1].1.texts(),
+                WHOLE[2].1.texts(),
+                WHOLE[3].1.texts(),
+                WHOLE[4].1.texts(),
+                "(?:en|EN|En|PFA|Pfa|pfa|pFa|pj|PJ|pJ|Pj|p|j|the|see|attached|[jJ]oins|ci-joint|anbei|adjunto|[zZ]ałączam|ZAŁĄCZAM|w|W|[aA]llego|[aA]llegat[oi]|allegations|boot|[aA]nexo|[bB]ifogar|[vV]edlagt|[lL]iitteenä|[lL]egger|ved|[ \t\n.,:]|\u{e9}){0,10}",
+            ]
         ) {
+            let spans = |re: Option<&regex_automata::meta::Regex>| {
+                re.map(|re| re.find_iter(&text).map(|m| m.range()).collect::<Vec<_>>())
+                    .unwrap_or_default()
+            };
+            for (parts, whole, words) in WHOLE.iter() {
+                let gated = words.is_match(&text);
+                proptest::prop_assert_eq!(
+                    parts.is_match(&text),
+                    gated && whole.is_match(&text),
+                    "{:?}",
+                    text
+                );
+                let found = spans(parts.screen(&text));
+                proptest::prop_assert_eq!(found, if gated { spans(whole.screen(&text)) } else { vec![] });
+            }
             for phrases in &LANGUAGES {
                 let matched = [phrases.own, phrases.new_only]
                     .into_iter()
@@ -585,6 +768,25 @@ mod tests {
                     .any(|p| p.is_match(&text));
                 proptest::prop_assert!(!matched || phrases.words.is_match(&text), "{:?}", text);
             }
+        }
+    }
+
+    static NOT_A_PROMISE_WHOLE: LazyLock<Screened> = LazyLock::new(|| NOT_A_PROMISE.whole());
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+        /// The parts of the clauses that promise nothing, picked by their
+        /// words, find what the whole pattern finds.
+        #[test]
+        fn clauses_that_promise_nothing_are_found_by_their_parts(
+            text in NOT_A_PROMISE_WHOLE.texts()
+        ) {
+            proptest::prop_assert_eq!(
+                NOT_A_PROMISE.is_match(&text),
+                NOT_A_PROMISE_WHOLE.is_match(&text),
+                "{:?}",
+                text
+            );
         }
     }
 

@@ -129,7 +129,9 @@ impl TestMessage {
             return false;
         }
         let normal = normalise(text);
-        !normal.is_empty() && (TEST_PHRASE.is_match(&normal) || self.phrases.contains(&normal))
+        !normal.is_empty()
+            && ((may_be_test_phrase(&normal) && TEST_PHRASE.is_match(&normal))
+                || self.phrases.contains(&normal))
     }
 
     /// The test phrase a body part consists of, if it is one.
@@ -189,44 +191,231 @@ fn normalise(text: &str) -> String {
     out
 }
 
+/// The words and phrases test phrases are made of, by their place in
+/// [`TEST_PHRASE`] (in normalised text: lowercase words between single
+/// spaces).
+mod phrase {
+    /// `test` and `testing` may have digits after them (`test2`).
+    pub(super) const NUMBERED_TEST: &[&str] = &["test", "testing"];
+    pub(super) const TEST: &[&str] = &[
+        "tst",
+        "testmail",
+        "testemail",
+        "testnachricht",
+        "prueba",
+        "teste",
+        "essai",
+        "prova",
+        "próba",
+        "testowa",
+        "testowy",
+        "testi",
+        "testbericht",
+        "proefbericht",
+        "testmeddelande",
+        "testbesked",
+        "testmelding",
+        "testiviesti",
+    ];
+    pub(super) const KIND: &[&str] = &[
+        "message",
+        "msg",
+        "email",
+        "e mail",
+        "mail",
+        "post",
+        "only",
+        "run",
+        "send",
+        "nachricht",
+        "mensaje",
+        "correo",
+        "messaggio",
+        "mensagem",
+        "bericht",
+        "wiadomość",
+        "meddelande",
+        "besked",
+        "melding",
+        "viesti",
+        "sähköposti",
+        "e post",
+    ];
+    /// Besides any number of digits.
+    pub(super) const COUNT: &[&str] = &[
+        "one", "two", "three", "un", "deux", "trois", "eins", "zwei", "drei", "uno", "dos", "tres",
+        "due", "um", "dois", "três", "een", "twee", "drie", "jeden", "dwa", "trzy", "ett", "två",
+        "en", "to", "yksi", "kaksi", "kolme",
+    ];
+    pub(super) const PLEASE: &[&str] = &[
+        "please",
+        "pls",
+        "plz",
+        "kindly",
+        "bitte",
+        "por favor",
+        "svp",
+        "graag",
+        "merci d",
+        "merci de",
+        "veuillez",
+        "per favore",
+        "si prega di",
+        "favor",
+        "gelieve",
+        "proszę",
+        "vänligen",
+        "venligst",
+        "vennligst",
+    ];
+    pub(super) const IGNORE: &[&str] = &[
+        "ignore",
+        "disregard",
+        "ignorieren",
+        "ignorer",
+        "ignorar",
+        "negeren",
+        "ignoreren",
+        "negeer",
+        "ignorare",
+        "ignorate",
+        "zignoruj",
+        "zignorować",
+        "ignorować",
+        "ignorera",
+        "ohita",
+        "ohittakaa",
+        "voit ohittaa",
+        "jätä huomiotta",
+    ];
+    /// "this is (just) a test" in the languages the rule knows.
+    pub(super) const THIS_IS: &[&str] = &[
+        "this is",
+        "it s",
+        "its",
+        "dies ist",
+        "das ist",
+        "ceci est",
+        "c est",
+        "esto es",
+        "es",
+        "questo è",
+        "è",
+        "isto é",
+        "é",
+        "dit is",
+        "to jest",
+        "to",
+        "detta är",
+        "det här är",
+        "dette er",
+        "det er",
+        "tämä on",
+    ];
+    pub(super) const JUST: &[&str] = &[
+        "just",
+        "only",
+        "nur",
+        "juste",
+        "seulement",
+        "solo",
+        "só",
+        "alleen",
+        "tylko",
+        "bara",
+        "kun",
+        "vain",
+    ];
+    pub(super) const A: &[&str] = &[
+        "a", "ein", "eine", "un", "une", "una", "um", "uma", "een", "ett", "en",
+    ];
+    /// Between a kind and a test word: `messaggio di prova`.
+    pub(super) const OF: &[&str] = &["de", "di", "d"];
+    /// What is to be ignored.
+    pub(super) const IGNORED: &[&str] = &["this", "me", "it", "that"];
+    /// What is to be ignored, besides a kind.
+    pub(super) const IGNORED_KIND: &[&str] = &["one", "test"];
+    /// What may follow a test phrase.
+    pub(super) const AFTER: &[&str] = &["sorry", "thanks", "thank you", "thx"];
+
+    pub(super) const ALL: &[&[&str]] = &[
+        NUMBERED_TEST,
+        TEST,
+        KIND,
+        COUNT,
+        PLEASE,
+        IGNORE,
+        THIS_IS,
+        JUST,
+        A,
+        OF,
+        IGNORED,
+        IGNORED_KIND,
+        AFTER,
+    ];
+}
+
+/// `(?:a|b|c)`.
+fn either(phrases: &[&str]) -> String {
+    format!("(?:{})", phrases.join("|"))
+}
+
 /// A whole normalised text that is only test phrases.
 static TEST_PHRASE: LazyLock<gate::Pattern> = LazyLock::new(|| {
-    let test_word = concat!(
-        r"(?:test(?:ing)?\d*|tst|testmail|testemail|testnachricht|prueba|teste|essai|prova|próba",
-        r"|testowa|testowy|testi|testbericht|proefbericht|testmeddelande|testbesked|testmelding|testiviesti)",
+    let test_word = format!(
+        r"(?:{}\d*|{})",
+        either(phrase::NUMBERED_TEST),
+        phrase::TEST.join("|")
     );
-    let kind = concat!(
-        r"(?:message|msg|email|e mail|mail|post|only|run|send|nachricht|mensaje|correo|messaggio",
-        r"|mensagem|bericht|wiadomość|meddelande|besked|melding|viesti|sähköposti|e post)",
-    );
-    let count = concat!(
-        r"(?:\d+|one|two|three|un|deux|trois|eins|zwei|drei|uno|dos|tres|due|um|dois|três",
-        r"|een|twee|drie|jeden|dwa|trzy|ett|två|en|to|yksi|kaksi|kolme)",
-    );
-    let please = concat!(
-        r"(?:please|pls|plz|kindly|bitte|por favor|svp|graag|merci d|merci de|veuillez|per favore",
-        r"|si prega di|favor|gelieve|proszę|vänligen|venligst|vennligst)",
-    );
-    let ignore = concat!(
-        r"(?:ignore|disregard|ignorieren|ignorer|ignorar|negeren|ignoreren|negeer|ignorare|ignorate",
-        r"|zignoruj|zignorować|ignorować|ignorera|ohita|ohittakaa|voit ohittaa|jätä huomiotta)",
-    );
-    // "this is (just) a test" in the languages the rule knows.
-    let this_is = concat!(
-        r"(?:this is|it s|its|dies ist|das ist|ceci est|c est|esto es|es|questo è|è|isto é|é|dit is",
-        r"|to jest|to|detta är|det här är|dette er|det er|tämä on)",
-    );
-    let just = r"(?:just|only|nur|juste|seulement|solo|só|alleen|tylko|bara|kun|vain)";
-    let a = r"(?:a|ein|eine|un|une|una|um|uma|een|ett|en)";
+    let kind = either(phrase::KIND);
+    let count = format!(r"(?:\d+|{})", phrase::COUNT.join("|"));
+    let please = either(phrase::PLEASE);
+    let ignore = either(phrase::IGNORE);
+    let this_is = either(phrase::THIS_IS);
+    let just = either(phrase::JUST);
+    let a = either(phrase::A);
+    let of = either(phrase::OF);
+    let ignored = either(phrase::IGNORED);
+    let ignored_kind = either(phrase::IGNORED_KIND);
     let test = format!(
-        r"(?:(?:{this_is} )?(?:{just} )?(?:{a} )?(?:{test_word}(?: {kind})?|{kind} (?:de |di |d )?{test_word})(?: {count})*)"
+        r"(?:(?:{this_is} )?(?:{just} )?(?:{a} )?(?:{test_word}(?: {kind})?|{kind} (?:{of} )?{test_word})(?: {count})*)"
     );
     let ignore = format!(
-        r"(?:(?:{please} )?{ignore}(?: (?:this|me|it|that))?(?: (?:{kind}|one|test))?(?: {please})?)"
+        r"(?:(?:{please} )?{ignore}(?: {ignored})?(?: (?:{kind}|{ignored_kind}))?(?: {please})?)"
     );
-    let phrase = format!(r"(?:{test}|{ignore}|sorry|thanks|thank you|thx)");
+    let phrase = format!(r"(?:{test}|{ignore}|{})", phrase::AFTER.join("|"));
     gate::Pattern::gated(&format!(r"^(?:{test}|{ignore})(?: {phrase})*$"))
 });
+
+/// Every word of every [`phrase`]: a normalised text with another word
+/// (`test sets`, `testing results`) is no test phrase, and
+/// [`TEST_PHRASE`] is neither compiled nor run for it.
+static PHRASE_WORDS: LazyLock<HashSet<&str>> = LazyLock::new(|| words_of(phrase::ALL));
+
+/// The words of test words and of requests to ignore, one of which every
+/// test phrase holds: not `thanks` or `to` alone.
+static KEY_WORDS: LazyLock<HashSet<&str>> =
+    LazyLock::new(|| words_of(&[phrase::NUMBERED_TEST, phrase::TEST, phrase::IGNORE]));
+
+fn words_of(lists: &[&[&'static str]]) -> HashSet<&'static str> {
+    lists
+        .iter()
+        .flat_map(|phrases| phrases.iter())
+        .flat_map(|phrase| phrase.split(' '))
+        .collect()
+}
+
+/// Whether a normalised text may be a test phrase: every word of it is a
+/// word of test phrases, the digits a word may end with (`\d` in
+/// [`TEST_PHRASE`]) aside, and one is a [`KEY_WORDS`] word.
+fn may_be_test_phrase(normal: &str) -> bool {
+    let mut key = false;
+    normal.split(' ').all(|word| {
+        let word = word.trim_end_matches(char::is_numeric);
+        key |= KEY_WORDS.contains(word);
+        word.is_empty() || PHRASE_WORDS.contains(word)
+    }) && key
+}
 
 /// A greeting line before a test phrase: `Hi all,`.
 static GREETING: LazyLock<gate::Pattern> = LazyLock::new(|| {
@@ -379,6 +568,35 @@ fn shorten(s: &str) -> String {
 mod tests {
     use super::*;
     use crate::testing::{check_rule, check_rule_with, eml, option_error_key};
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+        /// Every text a test phrase matches has only the phrases' words,
+        /// and a key word among them.
+        #[test]
+        fn test_phrases_have_only_phrase_words(text in TEST_PHRASE.texts()) {
+            proptest::prop_assert!(!TEST_PHRASE.is_match(&text) || may_be_test_phrase(&text));
+        }
+    }
+
+    #[test]
+    fn words_of_other_text_are_not_phrase_words() {
+        for (normal, may) in [
+            ("test", true),
+            ("test2 please ignore", true),
+            ("testing 1 2 3", true),
+            ("testing ١٢", true),
+            ("test sets", false),
+            ("testing results", false),
+            ("messaggio di prova", true),
+            ("tst5", true),
+            ("thanks", false),
+            ("this is it", false),
+            ("voit ohittaa", true),
+        ] {
+            assert_eq!(may_be_test_phrase(normal), may, "{normal}");
+        }
+    }
 
     /// The documented `min_recipients` is the recipient-count warning
     /// number, which it follows when not set.
