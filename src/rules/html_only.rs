@@ -89,10 +89,20 @@ fn html_chars(part: &BodyPart) -> u64 {
 /// [`visible_chars`] of an HTML view's text, where the only whitespace is
 /// the single space or line break the view puts between words: the
 /// characters (bytes that do not continue one) that are neither.
+///
+/// Counted in blocks of 255 bytes into one byte each, which the compiler
+/// turns into SIMD: a count into a `usize` (`Iterator::count`) went byte by
+/// byte, about seven instructions each over a newsletter's text.
 fn view_visible_chars(text: &str) -> u64 {
-    text.bytes()
-        .filter(|&b| !matches!(b, b' ' | b'\n') && (b as i8) >= -0x40)
-        .count() as u64
+    text.as_bytes()
+        .chunks(usize::from(u8::MAX))
+        .map(|block| {
+            let visible = block.iter().fold(0u8, |n, &b| {
+                n + u8::from(!matches!(b, b' ' | b'\n') && (b as i8) >= -0x40)
+            });
+            u64::from(visible)
+        })
+        .sum()
 }
 
 /// What a text alternative says in words of its own: its visible
@@ -237,10 +247,13 @@ mod tests {
     #[test]
     fn visible_characters_of_a_view_are_counted_by_byte() {
         use crate::message::HtmlView;
+        // More than one block of 255 bytes, a character across their ends.
+        let long = "<p>Gr\u{fc}\u{df}e  x</p>".repeat(100);
         for html in [
             "<p>Hello &amp; welcome,\n <b>Ann</b></p>",
             "Gr\u{fc}\u{df}e\u{a0}\u{3000}\u{65e5}\u{672c} <br> x",
             "",
+            &long,
         ] {
             let text = HtmlView::parse(html).text;
             assert_eq!(
