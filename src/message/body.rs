@@ -252,7 +252,16 @@ pub(super) fn html_to_text(html: &str) -> String {
                 is_token_start = true;
                 is_tag_close = false;
                 pos += 1;
-                continue;
+                // The `/` of an end tag, as its arm below reads it.
+                if input.get(pos) == Some(&b'/') {
+                    is_tag_close = true;
+                    pos += 1;
+                }
+                // A name goes on below as the tag's first word; anything
+                // else goes round.
+                if !input.get(pos).is_some_and(|&b| !SPECIAL[usize::from(b)]) {
+                    continue;
+                }
             }
             b'>' if in_tag => {
                 if tag_token_pos == 1 {
@@ -342,6 +351,20 @@ pub(super) fn html_to_text(html: &str) -> String {
             pos += 1;
         }
         token_end = pos - 1;
+        // A tag's name and white space: what follows but `/`, `<` or `>`
+        // starts its second word (as the arms above read it), past which
+        // only `<` and `>` count.
+        if in_tag && tag_token_pos == 1 {
+            let mut next = pos;
+            while next < input.len() && matches!(input[next], b' ' | b'\t' | b'\r' | b'\n') {
+                next += 1;
+            }
+            if next > pos && next < input.len() && !matches!(input[next], b'/' | b'<' | b'>') {
+                token_start = next;
+                tag_token_pos = 2;
+                pos = memchr::memchr2(b'<', b'>', &input[next..]).map_or(input.len(), |n| next + n);
+            }
+        }
     }
 
     if !in_tag && !is_token_start && !in_head && !in_style && !in_script && !in_template {
