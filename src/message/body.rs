@@ -259,7 +259,7 @@ pub(super) fn html_to_text(html: &str) -> String {
                 }
                 // A name goes on below as the tag's first word; anything
                 // else goes round.
-                if !input.get(pos).is_some_and(|&b| !SPECIAL[usize::from(b)]) {
+                if input.get(pos).is_none_or(|&b| SPECIAL[usize::from(b)]) {
                     continue;
                 }
             }
