@@ -238,7 +238,7 @@ mod tests {
     #[test]
     fn visible_characters_of_a_view_are_counted_by_byte() {
         use crate::message::HtmlView;
-        // More than one block of 255 bytes, a character across their ends.
+        // More than one block of bytes counted at once, a character across their ends.
         let long = "<p>Gr\u{fc}\u{df}e  x</p>".repeat(100);
         for html in [
             "<p>Hello &amp; welcome,\n <b>Ann</b></p>",
