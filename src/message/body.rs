@@ -141,7 +141,11 @@ pub(crate) fn line_in(text: &str, offset: usize) -> usize {
 /// generated HTML.
 pub(super) fn html_to_text(html: &str) -> String {
     let input = html.as_bytes();
-    let mut result = String::with_capacity(input.len());
+    let mut result = Output {
+        html,
+        text: String::with_capacity(input.len()),
+        run: 0..0,
+    };
 
     let mut in_tag = false;
     let mut in_head = false;
@@ -149,6 +153,8 @@ pub(super) fn html_to_text(html: &str) -> String {
     let mut in_script = false;
     let mut in_template = false;
     let mut in_comment = false;
+    // Any of `<head>`, `<style>`, `<script>`, `<template>`.
+    let mut hidden = false;
 
     let mut is_token_start = true;
     let mut is_after_space = false;
@@ -164,7 +170,7 @@ pub(super) fn html_to_text(html: &str) -> String {
     // Writes the word being read (after a space when asked).
     macro_rules! write_word {
         ($space:expr) => {
-            add_token(&mut result, html, token_start..token_end + 1, $space)
+            result.word(token_start..token_end + 1, $space)
         };
     }
     // Reads white space: it ends the word being read, and outside tags and
@@ -206,17 +212,10 @@ pub(super) fn html_to_text(html: &str) -> String {
             pos += 1;
             continue;
         }
-        let hidden = in_head || in_style || in_script || in_template;
-        // Past a tag's second word (its first attribute) only `<` and `>`
-        // change anything, and so in hidden text outside tags only `<`
-        // (its words are never written): skip to the next one.
-        if (in_tag && tag_token_pos >= 2) || (hidden && !in_tag) {
-            let skipped = if in_tag {
-                memchr::memchr2(b'<', b'>', &input[pos..])
-            } else {
-                memchr::memchr(b'<', &input[pos..])
-            };
-            match skipped {
+        // In hidden text outside tags only `<` changes anything (its words
+        // are never written): skip to the next one.
+        if hidden && !in_tag {
+            match memchr::memchr(b'<', &input[pos..]) {
                 Some(0) => {}
                 Some(n) => {
                     pos += n;
@@ -237,7 +236,7 @@ pub(super) fn html_to_text(html: &str) -> String {
                         if !in_tag && !hidden && !is_token_start {
                             write_word!(is_after_space);
                         }
-                        result.push('\n');
+                        result.line_break();
                         is_after_space = false;
                         is_new_line = true;
                         is_token_start = true;
@@ -253,7 +252,16 @@ pub(super) fn html_to_text(html: &str) -> String {
                 is_token_start = true;
                 is_tag_close = false;
                 pos += 1;
-                continue;
+                // The `/` of an end tag, as its arm below reads it.
+                if input.get(pos) == Some(&b'/') {
+                    is_tag_close = true;
+                    pos += 1;
+                }
+                // A name goes on below as the tag's first word; anything
+                // else goes round.
+                if input.get(pos).is_none_or(|&b| SPECIAL[usize::from(b)]) {
+                    continue;
+                }
             }
             b'>' if in_tag => {
                 if tag_token_pos == 1 {
@@ -262,7 +270,7 @@ pub(super) fn html_to_text(html: &str) -> String {
                             if tag.eq_ignore_ascii_case(b"br")
                                 || (tag.eq_ignore_ascii_case(b"p") && is_tag_close) =>
                         {
-                            result.push('\n');
+                            result.line_break();
                             is_after_space = false;
                             is_new_line = true;
                         }
@@ -276,6 +284,7 @@ pub(super) fn html_to_text(html: &str) -> String {
                         }
                         _ => (),
                     }
+                    hidden = in_head || in_style || in_script || in_template;
                 }
                 in_tag = false;
                 is_token_start = true;
@@ -296,7 +305,11 @@ pub(super) fn html_to_text(html: &str) -> String {
             }
             b' ' | b'\t' | b'\r' | b'\n' => {
                 read_space!(hidden);
+                // More white space reads the same again: skip it.
                 pos += 1;
+                while pos < input.len() && matches!(input[pos], b' ' | b'\t' | b'\r' | b'\n') {
+                    pos += 1;
+                }
                 continue;
             }
             // `&` ends the word before it and starts one; `;` ends the word
@@ -307,12 +320,7 @@ pub(super) fn html_to_text(html: &str) -> String {
                     continue;
                 }
                 let end = if ch == b';' { pos + 1 } else { token_end + 1 };
-                add_token(
-                    &mut result,
-                    html,
-                    token_start..end,
-                    is_after_space && !is_new_line,
-                );
+                result.word(token_start..end, is_after_space && !is_new_line);
                 is_new_line = false;
                 is_token_start = true;
                 is_after_space = false;
@@ -328,6 +336,13 @@ pub(super) fn html_to_text(html: &str) -> String {
             is_token_start = false;
             if in_tag {
                 tag_token_pos += 1;
+                // Past a tag's first word (its name) only `<` and `>`
+                // change anything: skip to the next one.
+                if tag_token_pos >= 2 {
+                    pos =
+                        memchr::memchr2(b'<', b'>', &input[pos..]).map_or(input.len(), |n| pos + n);
+                    continue;
+                }
             }
         }
         // The bytes after this one that only extend the word end it later.
@@ -336,31 +351,85 @@ pub(super) fn html_to_text(html: &str) -> String {
             pos += 1;
         }
         token_end = pos - 1;
+        // A tag's name and white space: what follows but `/`, `<` or `>`
+        // starts its second word (as the arms above read it), past which
+        // only `<` and `>` count.
+        if in_tag && tag_token_pos == 1 {
+            let mut next = pos;
+            while next < input.len() && matches!(input[next], b' ' | b'\t' | b'\r' | b'\n') {
+                next += 1;
+            }
+            if next > pos && next < input.len() && !matches!(input[next], b'/' | b'<' | b'>') {
+                token_start = next;
+                tag_token_pos = 2;
+                pos = memchr::memchr2(b'<', b'>', &input[next..]).map_or(input.len(), |n| next + n);
+            }
+        }
     }
 
     if !in_tag && !is_token_start && !in_head && !in_style && !in_script && !in_template {
         write_word!(is_after_space && !is_new_line);
     }
-    result
+    result.finish()
 }
 
-/// Adds a word of the converter (a range of `html`, after a space when
-/// `space`): entities (`&…;`) decoded by mail-parser's `add_html_token`,
-/// other words as they are. The range starts and ends beside ASCII bytes,
-/// so it is whole characters; mail-parser checks every word as UTF-8
-/// again, which on HTML-heavy mail cost more than the words' copying.
-fn add_token(result: &mut String, html: &str, range: std::ops::Range<usize>, space: bool) {
-    // Never outside the text: the converter's positions are its bytes'.
-    let Some(word) = html.get(range) else {
-        return;
-    };
-    if word.starts_with('&') && word.ends_with(';') {
-        mail_parser::decoders::html::add_html_token(result, word.as_bytes(), space);
-    } else {
-        if space {
-            result.push(' ');
+/// The converter's text, written a run at a time: a word that follows the
+/// one before it in the HTML after a single space, as the words of running
+/// text do, extends a run of the HTML copied at once when anything else
+/// comes (a copy a word cost more than the words' bytes).
+struct Output<'h> {
+    html: &'h str,
+    text: String,
+    /// The bytes of `html` to add next, as they are.
+    run: std::ops::Range<usize>,
+}
+
+impl Output<'_> {
+    /// Adds a word of the converter (a range of the HTML, after a space
+    /// when `space`): entities (`&…;`) decoded by mail-parser's
+    /// `add_html_token`, other words as they are. The range starts and ends
+    /// beside ASCII bytes, so it is whole characters; mail-parser checks
+    /// every word as UTF-8 again, which on HTML-heavy mail cost more than
+    /// the words' copying.
+    fn word(&mut self, range: std::ops::Range<usize>, space: bool) {
+        // Never outside the text: the converter's positions are its bytes'.
+        let Some(word) = self.html.get(range.clone()) else {
+            return;
+        };
+        if word.starts_with('&') && word.ends_with(';') {
+            self.flush();
+            mail_parser::decoders::html::add_html_token(&mut self.text, word.as_bytes(), space);
+            return;
         }
-        result.push_str(word);
+        let follows = if space {
+            range.start == self.run.end + 1 && self.html.as_bytes()[self.run.end] == b' '
+        } else {
+            range.start == self.run.end
+        };
+        if follows && !self.run.is_empty() {
+            self.run.end = range.end;
+            return;
+        }
+        self.flush();
+        if space {
+            self.text.push(' ');
+        }
+        self.run = range;
+    }
+
+    fn line_break(&mut self) {
+        self.flush();
+        self.text.push('\n');
+    }
+
+    fn flush(&mut self) {
+        let run = std::mem::replace(&mut self.run, 0..0);
+        self.text.push_str(&self.html[run]);
+    }
+
+    fn finish(mut self) -> String {
+        self.flush();
+        self.text
     }
 }
 

@@ -206,6 +206,33 @@ static ENDS_ASCII_RUN: [bool; 256] = {
     table
 };
 
+/// Where the run of words starting at `from` (a character that is neither
+/// whitespace nor NUL) in `text` ends: characters that are neither, and
+/// single ASCII spaces between two of them.
+fn words_end(text: &str, from: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut at = from;
+    while let Some(&byte) = bytes.get(at) {
+        if !ENDS_ASCII_RUN[usize::from(byte)] {
+            at += 1;
+        } else if byte == b' '
+            && bytes
+                .get(at + 1)
+                .is_some_and(|&next| !ENDS_ASCII_RUN[usize::from(next)])
+        {
+            at += 2;
+        } else if byte >= 0x80
+            && let Some(c) = text[at..].chars().next()
+            && !c.is_whitespace()
+        {
+            at += c.len_utf8();
+        } else {
+            break;
+        }
+    }
+    at
+}
+
 /// The attributes a view reads, each kept where a tag has it first (a
 /// repeated attribute is dropped, as the HTML standard says).
 #[derive(Clone, Copy)]
@@ -224,24 +251,54 @@ enum Attr {
 const ATTRS: usize = 9;
 
 impl Attr {
-    /// The attribute of this name, in any case.
+    /// The attribute of this name, in any case: the name folded into one
+    /// word and compared with each of ours at once (a newsletter's tags
+    /// have tens of thousands of attributes, most of them none of ours).
     fn of(name: &[u8]) -> Option<Attr> {
-        const NAMES: [(&[u8], Attr); ATTRS] = [
-            (b"href", Attr::Href),
-            (b"src", Attr::Src),
-            (b"alt", Attr::Alt),
-            (b"width", Attr::Width),
-            (b"height", Attr::Height),
-            (b"style", Attr::Style),
-            (b"type", Attr::Type),
-            (b"class", Attr::Class),
-            (b"id", Attr::Id),
-        ];
-        NAMES
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|&(_, attr)| attr)
+        const HREF: u64 = folded(b"href");
+        const SRC: u64 = folded(b"src");
+        const ALT: u64 = folded(b"alt");
+        const WIDTH: u64 = folded(b"width");
+        const HEIGHT: u64 = folded(b"height");
+        const STYLE: u64 = folded(b"style");
+        const TYPE: u64 = folded(b"type");
+        const CLASS: u64 = folded(b"class");
+        const ID: u64 = folded(b"id");
+        if name.len() > 6 {
+            return None;
+        }
+        Some(match folded(name) {
+            HREF => Attr::Href,
+            SRC => Attr::Src,
+            ALT => Attr::Alt,
+            WIDTH => Attr::Width,
+            HEIGHT => Attr::Height,
+            STYLE => Attr::Style,
+            TYPE => Attr::Type,
+            CLASS => Attr::Class,
+            ID => Attr::Id,
+            _ => return None,
+        })
     }
+
+    /// Its bit in [`TagInProgress::has`].
+    const fn bit(self) -> u16 {
+        1 << self as u16
+    }
+}
+
+/// Up to eight bytes in one word, each with bit 5 set: `A` and `a` alike.
+/// Equal to a word of lower-case letters only for the same letters in
+/// either case (no other byte gives a letter), and never for another length
+/// (no byte gives 0).
+const fn folded(name: &[u8]) -> u64 {
+    let mut word = 0;
+    let mut i = 0;
+    while i < name.len() && i < 8 {
+        word |= ((name[i] | 0x20) as u64) << (8 * i);
+        i += 1;
+    }
+    word
 }
 
 /// The tag being read: its name and the values of the attributes a view
@@ -254,8 +311,11 @@ struct TagInProgress {
     /// The name of the attribute being read, until it is known whether it
     /// is one of ours.
     attr_name: Vec<u8>,
-    /// Where in `values` each attribute's value is, once the tag has it.
-    attrs: [Option<(usize, usize)>; ATTRS],
+    /// Where in `values` each attribute's value is, for those in `has`.
+    attrs: [(usize, usize); ATTRS],
+    /// The attributes the tag has had (bit `Attr as usize` each): one word
+    /// to clear at each tag rather than every range.
+    has: u16,
     /// The attribute whose value is being read, when it is one of ours.
     reading: Option<Attr>,
     values: Vec<u8>,
@@ -267,7 +327,7 @@ impl TagInProgress {
         self.self_closing = false;
         self.name.clear();
         self.attr_name.clear();
-        self.attrs = [None; ATTRS];
+        self.has = 0;
         self.reading = None;
         self.values.clear();
     }
@@ -285,9 +345,10 @@ impl TagInProgress {
     /// Starts an attribute (`None` for one the view does not read):
     /// whether its value is kept, as the tag's first of its name.
     fn begin_attr(&mut self, attr: Option<Attr>) -> bool {
-        self.reading = attr.filter(|a| self.attrs[*a as usize].is_none());
+        self.reading = attr.filter(|a| self.has & a.bit() == 0);
         if let Some(attr) = self.reading {
-            self.attrs[attr as usize] = Some((self.values.len(), self.values.len()));
+            self.has |= attr.bit();
+            self.attrs[attr as usize] = (self.values.len(), self.values.len());
         }
         self.reading.is_some()
     }
@@ -298,14 +359,15 @@ impl TagInProgress {
             && !self.end
         {
             self.values.extend_from_slice(s);
-            if let Some((_, end)) = &mut self.attrs[attr as usize] {
-                *end = self.values.len();
-            }
+            self.attrs[attr as usize].1 = self.values.len();
         }
     }
 
     fn value(&self, attr: Attr) -> Option<&[u8]> {
-        let (start, end) = self.attrs[attr as usize]?;
+        if self.has & attr.bit() == 0 {
+            return None;
+        }
+        let (start, end) = self.attrs[attr as usize];
         self.values.get(start..end)
     }
 
@@ -380,7 +442,18 @@ impl Builder<'_> {
         let end = self.position.min(self.input.len());
         if end > self.counted {
             let input = self.input;
-            for at in memchr::memchr2_iter(b'\n', b'\r', &input[self.counted..end]) {
+            let seen = &input[self.counted..end];
+            // Without a `\r` (nearly always) the lines are the `\n`s,
+            // counted in SIMD blocks rather than found one by one; a `\n`
+            // right after a `\r` was counted with it.
+            if memchr::memchr(b'\r', seen).is_none() {
+                let after_cr =
+                    seen[0] == b'\n' && self.counted > 0 && input[self.counted - 1] == b'\r';
+                self.line += count_bytes(seen, |b| b == b'\n') - usize::from(after_cr);
+                self.counted = end;
+                return self.line;
+            }
+            for at in memchr::memchr2_iter(b'\n', b'\r', seen) {
                 let at = self.counted + at;
                 if input[at] == b'\r' || at == 0 || input[at - 1] != b'\r' {
                     self.line += 1;
@@ -413,39 +486,30 @@ impl Builder<'_> {
 
     /// Adds text as a reader sees it: each run of whitespace one space (none
     /// at the start of a line), in the view's text and the open link's.
+    /// Words with single spaces between them go in at once: that is how
+    /// they read already, and most text of a newsletter is such runs.
     fn push_text(&mut self, chunk: &str) {
         let bytes = chunk.as_bytes();
         let mut at = 0;
         while at < bytes.len() {
             let byte = bytes[at];
-            if byte.is_ascii() {
-                if is_ascii_whitespace(byte) {
+            if is_ascii_whitespace(byte) {
+                self.pending_space = true;
+                at += 1;
+            } else if byte == 0 {
+                // The data state hands a NUL over as it is; html5ever
+                // made it a token of its own, which the view never read.
+                at += 1;
+            } else {
+                let end = words_end(chunk, at);
+                if end == at {
+                    // Whitespace beyond ASCII (a no-break space).
                     self.pending_space = true;
-                    at += 1;
-                } else if byte == 0 {
-                    // The data state hands a NUL over as it is; html5ever
-                    // made it a token of its own, which the view never read.
-                    at += 1;
+                    at += chunk[at..].chars().next().map_or(1, char::len_utf8);
                 } else {
-                    // A run of other ASCII bytes goes in at once.
-                    let end = bytes[at..]
-                        .iter()
-                        .position(|&b| ENDS_ASCII_RUN[usize::from(b)])
-                        .map_or(bytes.len(), |n| at + n);
                     self.push_word(&chunk[at..end]);
                     at = end;
                 }
-            } else {
-                let Some(c) = chunk[at..].chars().next() else {
-                    break;
-                };
-                let end = at + c.len_utf8();
-                if c.is_whitespace() {
-                    self.pending_space = true;
-                } else {
-                    self.push_word(&chunk[at..end]);
-                }
-                at = end;
             }
         }
     }
@@ -699,6 +763,18 @@ impl Emitter for Collector<'_, '_> {
     }
 }
 
+/// How many bytes of `bytes` are `counted`: in blocks of 224 (a multiple
+/// of the SIMD widths, and under 256) counted into one byte each, which the
+/// compiler turns into SIMD. A count into a `usize` (`Iterator::count`,
+/// `memchr_iter(..).count()`) went byte by byte or match by match, over a
+/// newsletter's every line.
+pub fn count_bytes(bytes: &[u8], counted: impl Fn(u8) -> bool) -> usize {
+    bytes
+        .chunks(224)
+        .map(|block| usize::from(block.iter().fold(0u8, |n, &b| n + u8::from(counted(b)))))
+        .sum()
+}
+
 /// `1`, `1px`, ` 0 ` -> pixels; percentages and other units are not.
 fn pixels(value: &str) -> Option<u32> {
     let v = value.trim();
@@ -790,7 +866,10 @@ fn parsed_host(url: &str) -> Option<String> {
 /// such links, and the parser (with IDNA) took thousands of instructions
 /// for each.
 fn plain_host(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
+    // The first `:` ends the scheme: where it is not followed by `//`, any
+    // later `://` follows a scheme that holds a `:`, neither http nor https.
+    let (scheme, rest) = url.split_once(':')?;
+    let rest = rest.strip_prefix("//")?;
     if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
         return None;
     }
@@ -800,19 +879,21 @@ fn plain_host(url: &str) -> Option<String> {
         .unwrap_or(rest.len());
     let host = &rest[..end];
     let host = host.strip_suffix('.').unwrap_or(host);
-    let plain = host.split('.').all(|label| {
+    // Labels split as bytes: the host is ASCII when plain.
+    let labels = || host.as_bytes().split(|&b| b == b'.');
+    let plain = labels().all(|label| {
         !label.is_empty()
             && label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
             && !label
                 .get(..4)
-                .is_some_and(|p| p.eq_ignore_ascii_case("xn--"))
+                .is_some_and(|p| p.eq_ignore_ascii_case(b"xn--"))
     });
     // A last label that is a number makes the host an IPv4 address.
-    let last = host.rsplit('.').next()?;
-    let number = last.bytes().all(|b| b.is_ascii_digit())
-        || last.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("0x"));
+    let last = labels().next_back()?;
+    let number = last.iter().all(u8::is_ascii_digit)
+        || last.get(..2).is_some_and(|p| p.eq_ignore_ascii_case(b"0x"));
     (plain && !number).then(|| host.to_ascii_lowercase())
 }
 
@@ -1146,6 +1227,127 @@ mod tests {
             ("ftp://a.example/", None),
         ] {
             assert_eq!(plain_host(url).as_deref(), host, "{url}");
+        }
+    }
+
+    /// The builder's text as it was added before runs of words went in at
+    /// once: word by word, each run of whitespace a pending space.
+    fn push_text_word_by_word(b: &mut Builder<'_>, chunk: &str) {
+        let bytes = chunk.as_bytes();
+        let mut at = 0;
+        while at < bytes.len() {
+            let byte = bytes[at];
+            if byte.is_ascii() {
+                if is_ascii_whitespace(byte) {
+                    b.pending_space = true;
+                    at += 1;
+                } else if byte == 0 {
+                    at += 1;
+                } else {
+                    let end = bytes[at..]
+                        .iter()
+                        .position(|&b| ENDS_ASCII_RUN[usize::from(b)])
+                        .map_or(bytes.len(), |n| at + n);
+                    b.push_word(&chunk[at..end]);
+                    at = end;
+                }
+            } else {
+                let Some(c) = chunk[at..].chars().next() else {
+                    break;
+                };
+                let end = at + c.len_utf8();
+                if c.is_whitespace() {
+                    b.pending_space = true;
+                } else {
+                    b.push_word(&chunk[at..end]);
+                }
+                at = end;
+            }
+        }
+    }
+
+    /// Text pieces, and `<a>`, `</a>` and `<br>` for what the builder does
+    /// between them.
+    const TEXT_PIECES: &[&str] = &[
+        "a",
+        "word",
+        " ",
+        "  ",
+        "\t",
+        "\n",
+        "\r\n",
+        "\0",
+        "x y",
+        " z ",
+        "\u{a0}",
+        "\u{3000}",
+        "\u{e9}",
+        "caf\u{e9} au",
+        "\u{2028}",
+        "\u{fffd}",
+        "<a>",
+        "</a>",
+        "<br>",
+    ];
+
+    proptest::proptest! {
+        /// Runs of words go in as word by word would have put them.
+        #[test]
+        fn text_is_added_as_word_by_word(
+            pieces in proptest::collection::vec(proptest::sample::select(TEXT_PIECES), 0..30),
+        ) {
+            let mut by_runs = Builder::default();
+            let mut by_words = Builder::default();
+            // The text pieces between two markers are one chunk.
+            let mut chunk = String::new();
+            for piece in pieces.into_iter().chain(["</a>"]) {
+                if !piece.starts_with('<') {
+                    chunk.push_str(piece);
+                    continue;
+                }
+                by_runs.push_text(&chunk);
+                push_text_word_by_word(&mut by_words, &chunk);
+                chunk.clear();
+                proptest::prop_assert_eq!(by_runs.pending_space, by_words.pending_space);
+                for b in [&mut by_runs, &mut by_words] {
+                    match piece {
+                        "<a>" => {
+                            b.view.links.push(HtmlLink {
+                                href: String::new(),
+                                text: String::new(),
+                                line: 1,
+                                quoted: false,
+                            });
+                            b.open_link = Some(b.view.links.len() - 1);
+                        }
+                        "<br>" => b.line_break(),
+                        _ => b.open_link = None,
+                    }
+                }
+            }
+            proptest::prop_assert_eq!(by_runs.view, by_words.view);
+        }
+    }
+
+    proptest::proptest! {
+        /// An attribute's name is ours exactly when it is one of ours in
+        /// any case.
+        #[test]
+        fn attribute_names_are_read_in_any_case(name in "(?:href|src|alt|width|height|style|type|class|id)?[hrefsclatwidgypHREFSCLATWIDGYP\\x00@`{\\[\\x80-\\xff]{0,7}") {
+            let names = ["href", "src", "alt", "width", "height", "style", "type", "class", "id"];
+            let ours = names.iter().position(|n| n.as_bytes().eq_ignore_ascii_case(name.as_bytes()));
+            proptest::prop_assert_eq!(Attr::of(name.as_bytes()).map(|a| a as usize), ours);
+        }
+    }
+
+    proptest::proptest! {
+        /// Counted in blocks as one by one, across blocks' ends too.
+        #[test]
+        fn bytes_are_counted_as_one_by_one(bytes in proptest::collection::vec(proptest::sample::select(&b"\n\ra "[..]), 0..1000)) {
+            proptest::prop_assert_eq!(
+                count_bytes(&bytes, |b| b == b'\n'),
+                bytes.iter().filter(|&&b| b == b'\n').count()
+            );
         }
     }
 

@@ -17,7 +17,7 @@ mod rfc5322;
 pub(crate) use body::line_in;
 pub use body::{is_disclaimer, paragraphs};
 pub use draft::parse_json_draft;
-pub use html::{HtmlImage, HtmlLink, HtmlView, url_host, url_scheme};
+pub use html::{HtmlImage, HtmlLink, HtmlView, count_bytes, url_host, url_scheme};
 #[cfg(test)]
 pub(crate) use inside::build as inside_tests;
 pub use inside::{

@@ -2,7 +2,7 @@ use super::{Context, Rule, declare_rule, thousands};
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Location, Severity};
 use crate::gate;
-use crate::message::{BodyKind, BodyPart};
+use crate::message::{BodyKind, BodyPart, count_bytes};
 use serde::Deserialize;
 use std::sync::LazyLock;
 
@@ -88,11 +88,12 @@ fn html_chars(part: &BodyPart) -> u64 {
 
 /// [`visible_chars`] of an HTML view's text, where the only whitespace is
 /// the single space or line break the view puts between words: the
-/// characters (bytes that do not continue one) that are neither.
+/// characters (bytes that do not continue one) that are neither, counted
+/// in SIMD blocks.
 fn view_visible_chars(text: &str) -> u64 {
-    text.bytes()
-        .filter(|&b| !matches!(b, b' ' | b'\n') && (b as i8) >= -0x40)
-        .count() as u64
+    count_bytes(text.as_bytes(), |b| {
+        !matches!(b, b' ' | b'\n') && (b as i8) >= -0x40
+    }) as u64
 }
 
 /// What a text alternative says in words of its own: its visible
@@ -237,10 +238,13 @@ mod tests {
     #[test]
     fn visible_characters_of_a_view_are_counted_by_byte() {
         use crate::message::HtmlView;
+        // More than one block of bytes counted at once, a character across their ends.
+        let long = "<p>Gr\u{fc}\u{df}e  x</p>".repeat(100);
         for html in [
             "<p>Hello &amp; welcome,\n <b>Ann</b></p>",
             "Gr\u{fc}\u{df}e\u{a0}\u{3000}\u{65e5}\u{672c} <br> x",
             "",
+            &long,
         ] {
             let text = HtmlView::parse(html).text;
             assert_eq!(

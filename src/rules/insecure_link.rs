@@ -53,37 +53,48 @@ impl InsecureLink {
     }
 }
 
-/// A link as a finding shows it, without its path or query (tokens).
-fn shown(href: &str, scheme: &str) -> String {
-    match url_host(href) {
+/// A link as a finding shows it, by its host (without its path or query:
+/// tokens).
+fn shown(scheme: &str, host: Option<&str>) -> String {
+    match host {
         Some(host) => format!("`{scheme}://{host}/…`"),
         None => format!("`{scheme}:…`"),
     }
 }
 
 /// Links of one kind in a part: how many, the first, and the first three
-/// distinct ways a finding shows them.
-#[derive(Default)]
-struct Found<'v> {
+/// distinct examples (what tells apart how a finding shows them: a
+/// scheme, a host).
+struct Found<'v, Example> {
     first: Option<&'v HtmlLink>,
     count: u64,
-    examples: Vec<String>,
+    examples: Vec<Example>,
 }
 
-impl<'v> Found<'v> {
-    /// Past three examples a link is only counted: a newsletter's hundreds
-    /// of links are not each written out as a finding would show them.
-    fn add(&mut self, link: &'v HtmlLink, shown: impl FnOnce() -> String) {
+impl<'v, Example: PartialEq> Found<'v, Example> {
+    fn new() -> Self {
+        Found {
+            first: None,
+            count: 0,
+            examples: Vec::new(),
+        }
+    }
+
+    /// Past three examples a link is only counted. Until then each link's
+    /// example is compared, not written out: a newsletter's hundreds of
+    /// links mostly share one host.
+    fn add(&mut self, link: &'v HtmlLink, example: impl FnOnce() -> Example) {
         self.first.get_or_insert(link);
         self.count += 1;
         if self.examples.len() < 3 {
-            let shown = shown();
-            if !self.examples.contains(&shown) {
-                self.examples.push(shown);
+            let example = example();
+            if !self.examples.contains(&example) {
+                self.examples.push(example);
             }
         }
     }
 
+    /// The finding, with each example as `shown` writes it.
     fn report(
         &self,
         out: &mut Vec<Diagnostic>,
@@ -91,6 +102,7 @@ impl<'v> Found<'v> {
         severity: Severity,
         what: (&str, &str),
         help: &str,
+        shown: impl Fn(&Example) -> String,
     ) {
         let Some(first) = self.first else {
             return;
@@ -103,7 +115,11 @@ impl<'v> Found<'v> {
                     "{} {}: {}",
                     plural(n, "link", "links"),
                     if n == 1 { what.0 } else { what.1 },
-                    self.examples.join(", ")
+                    self.examples
+                        .iter()
+                        .map(shown)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
                 Location::part(part.mime_type(), part.source_line(first.line)),
             )
@@ -117,8 +133,9 @@ impl Rule for InsecureLink {
         let bulk = cx.is_bulk();
         for part in &cx.message.body {
             let Some(view) = part.html() else { continue };
-            let mut dangerous = Found::default();
-            let mut plain_http = Found::default();
+            // Examples by scheme, and by host.
+            let mut dangerous = Found::new();
+            let mut plain_http = Found::new();
             for link in view.links.iter().filter(|l| !l.quoted) {
                 // Browsers ignore tabs and newlines inside a scheme (a
                 // copy only for the few links that have any; whitespace is
@@ -132,9 +149,9 @@ impl Rule for InsecureLink {
                 };
                 match url_scheme(&href).as_deref() {
                     Some(s @ ("javascript" | "vbscript" | "data")) => {
-                        dangerous.add(link, || format!("`{s}:…`"));
+                        dangerous.add(link, || s.to_string());
                     }
-                    Some("http") if bulk => plain_http.add(link, || shown(&href, "http")),
+                    Some("http") if bulk => plain_http.add(link, || url_host(&href)),
                     _ => {}
                 }
             }
@@ -147,6 +164,7 @@ impl Rule for InsecureLink {
                     "run script or embed data instead of opening a page",
                 ),
                 "link to an https page; mail clients block such links and filters treat them as attacks",
+                |scheme: &String| shown(scheme, None),
             );
             plain_http.report(
                 out,
@@ -154,6 +172,7 @@ impl Rule for InsecureLink {
                 Severity::Info,
                 ("uses plain http", "use plain http"),
                 "use https links (and an https tracking domain)",
+                |host: &Option<String>| shown("http", host.as_deref()),
             );
         }
     }
