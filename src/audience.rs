@@ -193,8 +193,15 @@ impl Domain {
     /// Its registrable domain by the public suffix list ([`registrable`]),
     /// looked up once as the audience classified it.
     pub fn registrable(&self) -> Option<&str> {
-        self.name.get(self.registrable_start?..)
+        self.name
+            .get(self.registrable_start?..without_final_dot(&self.name).len())
     }
+}
+
+/// A domain without the dot that may end it (`example.com.`): the public
+/// suffix list's registrable domain has none.
+fn without_final_dot(domain: &str) -> &str {
+    domain.strip_suffix('.').unwrap_or(domain)
 }
 
 fn reach(list: Option<&ListConfig>) -> u64 {
@@ -772,7 +779,8 @@ fn classify(by: &By<'_>, entries: &mut [Entry]) -> Classified {
                         personal: org.is_personal_at(&domain, reg),
                         organisation: 0,
                         index: 0,
-                        registrable_start: reg.map(|reg| domain.len() - reg.len()),
+                        registrable_start: reg
+                            .map(|reg| without_final_dot(&domain).len() - reg.len()),
                     },
                     has_lists: org.list_domains.contains(domain.as_ref()),
                 });
@@ -1008,6 +1016,23 @@ mod tests {
     fn mailbox_key_lowercases_only_the_domain() {
         assert_eq!(mailbox_key("Bob@Example.COM"), "Bob@example.com");
         assert!(matches!(mailbox_key("bob@example.com"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn a_domains_registrable_part_is_the_public_suffix_lists() {
+        let msg = crate::message::parse_rfc5322(
+            b"From: me@example.org\nTo: a@eu.Partner.example.com, b@partner.co.uk., c@example.com., d@com., e@[192.0.2.1]\n\nhi\n",
+            1,
+        )
+        .unwrap();
+        let org = Org::new(&Config::default()).unwrap();
+        let audience = Audience::new(&msg, &org);
+        for r in audience.recipients() {
+            let name = &r.domain.name;
+            assert_eq!(r.domain.registrable(), registrable(name), "{name}");
+        }
+        assert_eq!(audience.domain_count(), 5);
+        assert_eq!(audience.organisations(), 4);
     }
 
     #[test]
