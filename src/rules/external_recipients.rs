@@ -1,5 +1,4 @@
 use super::{Context, Rule, declare_rule, plural, thousands};
-use crate::audience::registrable;
 use crate::config::{OptionError, RuleSettings};
 use crate::finding::{Diagnostic, Severity};
 use serde::Deserialize;
@@ -102,12 +101,12 @@ impl Rule for ExternalRecipients {
         if !configured && !audience.recipients().any(|r| !r.external && !r.own) {
             return;
         }
-        // Each domain's index into `groups`: one registrable-domain lookup
-        // per distinct domain.
+        // Each domain's index into `groups`, found once per distinct domain
+        // from the registrable domain the audience looked up.
         let mut group_of: Vec<Option<usize>> = vec![None; audience.domain_count()];
-        let mut by_registrable: HashMap<String, usize> = HashMap::new();
+        let mut by_registrable: HashMap<&str, usize> = HashMap::new();
         // (registrable domain, recipients), in order of first appearance.
-        let mut groups: Vec<(String, u64)> = Vec::new();
+        let mut groups: Vec<(&str, u64)> = Vec::new();
         let mut first = None;
         let mut total = 0u64;
         let mut all_in_bcc = true;
@@ -116,13 +115,13 @@ impl Rule for ExternalRecipients {
             let group = match group_of.get(r.domain.index).copied().flatten() {
                 Some(g) => g,
                 None => {
-                    let lower = &r.domain.name;
+                    let lower = r.domain.name.as_str();
                     // A domain literal (`[192.0.2.1]`) is its own group.
-                    let reg = match registrable(lower) {
-                        Some(reg) if !lower.starts_with('[') => reg.to_string(),
-                        _ => lower.clone(),
+                    let reg = match r.domain.registrable() {
+                        Some(reg) if !lower.starts_with('[') => reg,
+                        _ => lower,
                     };
-                    let g = *by_registrable.entry(reg.clone()).or_insert_with(|| {
+                    let g = *by_registrable.entry(reg).or_insert_with(|| {
                         groups.push((reg, 0));
                         groups.len() - 1
                     });
@@ -149,7 +148,7 @@ impl Rule for ExternalRecipients {
                 if *n > 1 && groups.len() > 1 {
                     format!("{d} ({})", thousands(*n))
                 } else {
-                    d.clone()
+                    d.to_string()
                 }
             })
             .collect();

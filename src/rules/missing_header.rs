@@ -66,6 +66,21 @@ fn is_draft(msg: &Message) -> bool {
         || msg.header("Bcc").is_some()
 }
 
+/// Whether some end of a subject may shout: it holds `!!!`, or eight bytes
+/// that are capitals or part of a non-ASCII character (a capital is one of
+/// those at least). [`shouts`] is asked only about the subject without its
+/// prefixes, an end of it, and finding those costs more than this look
+/// at every byte; nearly no subject passes it.
+fn may_shout(subject: &str) -> bool {
+    let bytes = subject.as_bytes();
+    bytes
+        .iter()
+        .filter(|b| b.is_ascii_uppercase() || !b.is_ascii())
+        .nth(7)
+        .is_some()
+        || memchr::memchr_iter(b'!', bytes).any(|at| bytes[at..].starts_with(b"!!!"))
+}
+
 /// Whether a subject shouts: capitals throughout, or `!!!`.
 fn shouts(subject: &str) -> bool {
     if subject.contains("!!!") {
@@ -92,9 +107,10 @@ fn shouts(subject: &str) -> bool {
 impl Rule for MissingHeader {
     fn check(&self, cx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         let msg = cx.message;
-        let from_header = msg.header("From");
+        // Headers are looked up only where a finding needs them: each
+        // look-up reads the names of all of a message's headers.
         match msg.sender() {
-            None if from_header.is_none() => out.push(
+            None if msg.header("From").is_none() => out.push(
                 Diagnostic::new(
                     Severity::Error,
                     "no From header",
@@ -114,13 +130,12 @@ impl Rule for MissingHeader {
                 Diagnostic::new(
                     Severity::Error,
                     "From has no valid address",
-                    Location::header("From", from_header.and_then(|h| h.line)),
+                    Location::header("From", msg.header_line("From")),
                 )
                 .help("write From as `Name <address@domain>`"),
             ),
             _ => {}
         }
-        let subject_line = msg.header_line("Subject");
         match msg.subject.as_deref().map(str::trim) {
             None => out.push(
                 Diagnostic::new(
@@ -134,12 +149,13 @@ impl Rule for MissingHeader {
                 Diagnostic::new(
                     Severity::Warning,
                     "the subject is empty",
-                    Location::header("Subject", subject_line),
+                    Location::header("Subject", msg.header_line("Subject")),
                 )
                 .help("give the message a subject that says what it is about"),
             ),
             Some(subject) => {
                 if !msg.is_reply
+                    && may_shout(subject)
                     && !has_forward_prefix(subject)
                     && shouts(strip_subject_prefixes(subject))
                 {
@@ -150,17 +166,14 @@ impl Rule for MissingHeader {
                                 "the subject shouts: `{}`",
                                 subject.chars().take(60).collect::<String>()
                             ),
-                            Location::header("Subject", subject_line),
+                            Location::header("Subject", msg.header_line("Subject")),
                         )
                         .help("write the subject in sentence case without `!!!`: spam filters score capitals and exclamation marks"),
                     );
                 }
             }
         }
-        if is_draft(msg) {
-            return;
-        }
-        if msg.message_id.is_none() {
+        if msg.message_id.is_none() && !is_draft(msg) {
             out.push(
                 Diagnostic::new(
                     Severity::Info,
@@ -175,7 +188,7 @@ impl Rule for MissingHeader {
 
 #[cfg(test)]
 mod tests {
-    use super::shouts;
+    use super::{may_shout, shouts};
     use crate::finding::Severity;
     use crate::testing::{check_rule, eml};
 
@@ -250,5 +263,32 @@ mod tests {
             run("From: a@example.com\nTo: b@example.net\nSubject: RE: LAST CHANCE TO SAVE\n\nx\n")
                 .is_empty()
         );
+    }
+
+    proptest::proptest! {
+        /// A subject whose prefixes, stripped, leave a shout may shout:
+        /// the look at its bytes lets through every subject it must.
+        #[test]
+        fn every_shout_may_shout(
+            subject in "(?:[A-Za-z !:\\[\\]]|[A-Z ]{3,10}|Re: |Fwd: |ÉTÉ|é|Σ|ǅ|ⓐ|!!!|\\[team\\] ){0,12}",
+        ) {
+            let shout = shouts(crate::message::strip_subject_prefixes(&subject));
+            proptest::prop_assert!(!shout || may_shout(&subject), "{}", subject);
+        }
+    }
+
+    #[test]
+    fn shouts_pass_the_look_at_bytes() {
+        for s in [
+            "[team] LAST CHANCE TO SAVE",
+            "Fwd: Save now!!!",
+            "ÉTÉ ÉTÉ ÉTÉ",
+            "no!!!",
+        ] {
+            assert!(may_shout(s), "{s}");
+        }
+        for s in ["Re: lunch on Friday", "FYI: Q3 results!!", "[ANN] Python"] {
+            assert!(!may_shout(s), "{s}");
+        }
     }
 }
