@@ -629,6 +629,12 @@ impl Twin {
     pub(crate) fn is_match(&self, text: &str) -> bool {
         self.for_text(text).is_match(text)
     }
+
+    /// See [`texts`].
+    #[cfg(test)]
+    pub(crate) fn texts(&self) -> proptest::strategy::BoxedStrategy<String> {
+        self.for_text("é").texts()
+    }
 }
 
 /// A [`gated`] pattern over bytes, without Unicode. A class such as
