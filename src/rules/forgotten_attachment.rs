@@ -617,7 +617,9 @@ impl Rule for ForgottenAttachment {
                 if !may_promise(authored) {
                     return None;
                 }
+                // Most of its paragraphs hold none: one search each.
                 paragraphs(authored)
+                    .filter(|p| may_promise(p))
                     .find_map(|p| promise(p, body).filter(|_| !is_disclaimer(p)))
                     .map(|p| (p, "text", Location::part(part.mime_type(), part.line_of(p))))
             })
