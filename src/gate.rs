@@ -46,26 +46,51 @@ pub(crate) fn words(words: &[&str]) -> Words {
             }
         })
         .collect();
+    words_of(parsed)
+}
+
+/// A [`Words`] gate of words already parsed.
+fn words_of(parsed: Vec<Word>) -> Words {
     let longest = parsed.iter().map(|w| w.lower.len()).max().unwrap_or(0);
-    let text = |w: &Word| String::from_utf8_lossy(&w.lower).into_owned();
-    let (long, short): (Vec<String>, Vec<String>) = parsed
-        .iter()
-        .map(text)
-        .partition(|w| w.len() >= FINGERPRINT);
-    let searcher = |words: &[String]| {
-        (!words.is_empty()).then(|| literals(&words.iter().map(String::as_str).collect::<Vec<_>>()))
-    };
+    // The searchers stop wherever a word starts: a word that starts with
+    // another (`vertraulich`, `vertrau`) is found where that one is, and
+    // every word is asked there (see `Words::holds`).
+    let mut searched: Vec<&str> = Vec::new();
+    for word in &parsed {
+        let text = std::str::from_utf8(&word.lower).unwrap_or_default();
+        let covered = parsed.iter().any(|other| {
+            other.lower.len() < word.lower.len() && word.lower.starts_with(&other.lower)
+        });
+        if !covered && !searched.contains(&text) {
+            searched.push(text);
+        }
+    }
+    let (long, short): (Vec<&str>, Vec<&str>) =
+        searched.iter().partition(|w| w.len() >= FINGERPRINT);
+    let chunks = long.len().div_ceil(SEARCHED_TOGETHER);
+    let long = (0..chunks)
+        .map(|chunk| {
+            let words: Vec<&str> = long.iter().skip(chunk).step_by(chunks).copied().collect();
+            literals(&words)
+        })
+        .collect();
     Words {
-        long: searcher(&long),
-        short: searcher(&short),
+        long,
+        short: (!short.is_empty()).then(|| literals(&short)),
         overlap: longest.saturating_sub(1),
         bounded: parsed.iter().any(|w| w.start || w.end),
         words: parsed,
     }
 }
 
+/// How many words one SIMD searcher looks for at most. Over 32 it takes
+/// 16 bytes of text a step rather than 32, and over 64 it falls back to a
+/// searcher that steps through every byte: several searchers of up to 32
+/// words each read the text faster than one of all of them.
+const SEARCHED_TOGETHER: usize = 32;
+
 /// A word of a [`Words`] gate, lowered, with the edges it must stand at.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq)]
 struct Word {
     lower: Vec<u8>,
     start: bool,
@@ -82,7 +107,10 @@ impl Word {
                 .is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_')
         };
         let begin = offset + at;
-        lowered[at..].starts_with(&self.lower)
+        // Most words are told apart by their first byte, without a call
+        // to compare the rest: a searcher of many words stops often.
+        lowered.get(at) == self.lower.first()
+            && lowered[at..].starts_with(&self.lower)
             && !(self.start && begin > 0 && is_word_byte(begin - 1))
             && !(self.end && is_word_byte(begin + self.lower.len()))
     }
@@ -150,16 +178,97 @@ pub(crate) struct AllOf {
 
 impl AllOf {
     pub(crate) fn is_match(&self, text: &str) -> bool {
-        if !self.first.is_match(text) {
-            return false;
+        self.first.is_match(text) && self.holds_all_from(text, 0)
+    }
+
+    /// Whether `text`, known to hold the words `held`, holds every group of
+    /// an alternative.
+    fn holds_all_from(&self, text: &str, mut held: u128) -> bool {
+        self.satisfied(held)
+            || self.words.each_counted(text, |index| {
+                held |= 1 << index;
+                self.satisfied(held)
+            })
+    }
+
+    fn satisfied(&self, held: u128) -> bool {
+        self.alternatives
+            .iter()
+            .any(|groups| groups.iter().all(|group| held & group != 0))
+    }
+
+    /// Whether a first group of some alternative is among `held`.
+    fn may_hold(&self, held: u128) -> bool {
+        self.alternatives
+            .iter()
+            .any(|groups| groups.first().is_some_and(|group| held & group != 0))
+    }
+}
+
+/// Several [`all_of`] gates asked of the same text: their first groups'
+/// words are searched together, in one lowering of the text and a few
+/// SIMD searches of up to [`SEARCHED_TOGETHER`] words, where each gate
+/// alone lowered the text and searched it again. A gate whose first words
+/// the text holds then looks for the rest of its words alone, as it would.
+pub(crate) fn each_of(gates: &[&'static AllOf]) -> EachOf {
+    assert!(gates.len() <= 32, "at most 32 gates together");
+    let mut first: Vec<Word> = Vec::new();
+    for gate in gates {
+        for word in &gate.first.words {
+            if !first.contains(word) {
+                first.push(word.clone());
+            }
         }
-        let mut held = 0u128;
-        self.words.each_counted(text, |index| {
-            held |= 1 << index;
-            self.alternatives
+    }
+    let bits = first
+        .iter()
+        .map(|word| {
+            gates
                 .iter()
-                .any(|groups| groups.iter().all(|group| held & group != 0))
+                .map(|gate| {
+                    let index = gate.words.words.iter().position(|w| w == word);
+                    index.map_or(0, |index| 1 << index)
+                })
+                .collect()
         })
+        .collect();
+    EachOf {
+        gates: gates.to_vec(),
+        first: words_of(first),
+        bits,
+    }
+}
+
+/// See [`each_of`].
+#[derive(Debug)]
+pub(crate) struct EachOf {
+    gates: Vec<&'static AllOf>,
+    /// The words of every gate's first groups.
+    first: Words,
+    /// For each word of `first`, its bit in each gate's words (none where
+    /// it is not one of them).
+    bits: Vec<Vec<u128>>,
+}
+
+impl EachOf {
+    /// The gates `text` passes, as bits: the `n`th gate given, bit `n`.
+    pub(crate) fn passing(&self, text: &str) -> u32 {
+        let mut held = vec![0u128; self.gates.len()];
+        // The search stops once every gate has a first word: each then
+        // looks for the rest of its words alone.
+        self.first.each_counted(text, |index| {
+            for (held, bit) in held.iter_mut().zip(&self.bits[index]) {
+                *held |= bit;
+            }
+            (self.gates.iter().zip(&held)).all(|(gate, held)| gate.may_hold(*held))
+        });
+        let mut passing = 0;
+        for (n, (gate, held)) in self.gates.iter().zip(held).enumerate() {
+            if gate.may_hold(held) && gate.holds_all_from(text, held) {
+                passing |= 1 << n;
+            }
+        }
+        passing
     }
 }
 
@@ -247,8 +356,9 @@ fn pair_index(first: u8, second: u8) -> usize {
 /// 111 M instructions that way and take 42 M this way (see BENCHMARKS.md).
 #[derive(Debug)]
 pub(crate) struct Words {
-    /// The words of [`FINGERPRINT`] bytes or more, lowered.
-    long: Option<Literals>,
+    /// The words of [`FINGERPRINT`] bytes or more, lowered, a searcher
+    /// for each [`SEARCHED_TOGETHER`] of them.
+    long: Vec<Literals>,
     /// The shorter ones, lowered.
     short: Option<Literals>,
     /// How far windows overlap, so that no word is cut between two.
@@ -271,12 +381,8 @@ thread_local! {
 impl Words {
     pub(crate) fn is_match(&self, text: &str) -> bool {
         self.windows(text, |lowered, text, offset| {
-            let found = |words: &Option<Literals>| {
-                words
-                    .as_ref()
-                    .is_some_and(|w| self.holds(w, lowered, text, offset))
-            };
-            found(&self.long) || found(&self.short)
+            self.searchers()
+                .any(|searcher| self.holds(searcher, lowered, text, offset))
         })
     }
 
@@ -285,25 +391,26 @@ impl Words {
     /// true; returns whether it did.
     fn each_counted(&self, text: &str, mut counted: impl FnMut(usize) -> bool) -> bool {
         self.windows(text, |lowered, text, offset| {
-            [&self.long, &self.short]
-                .into_iter()
-                .flatten()
-                .any(|searcher| {
-                    // The searcher reports one word where several may start
-                    // (`pass` and `passport`): every word is asked there.
-                    let mut from = 0;
-                    while let Some(at) = searcher.find_from(lowered, from) {
-                        let found = self.words.iter().enumerate().any(|(index, word)| {
-                            word.counts_at(lowered, at, text, offset) && counted(index)
-                        });
-                        if found {
-                            return true;
-                        }
-                        from = at + 1;
+            self.searchers().any(|searcher| {
+                // The searcher reports one word where several may start
+                // (`pass` and `passport`): every word is asked there.
+                let mut from = 0;
+                while let Some(at) = searcher.find_from(lowered, from) {
+                    let found = self.words.iter().enumerate().any(|(index, word)| {
+                        word.counts_at(lowered, at, text, offset) && counted(index)
+                    });
+                    if found {
+                        return true;
                     }
-                    false
-                })
+                    from = at + 1;
+                }
+                false
+            })
         })
+    }
+
+    fn searchers(&self) -> impl Iterator<Item = &Literals> {
+        self.long.iter().chain(&self.short)
     }
 
     /// Whether `found` says yes for a window of `text`: it gets the
@@ -628,6 +735,12 @@ impl Twin {
 
     pub(crate) fn is_match(&self, text: &str) -> bool {
         self.for_text(text).is_match(text)
+    }
+
+    /// See [`texts`].
+    #[cfg(test)]
+    pub(crate) fn texts(&self) -> proptest::strategy::BoxedStrategy<String> {
+        self.for_text("é").texts()
     }
 }
 
@@ -975,6 +1088,62 @@ mod tests {
         let text = format!("{}{}", "m".repeat(3 * WINDOW), long.to_uppercase());
         assert!(gate.is_match(&text));
         assert!(!gate.is_match(&text[1..text.len() - 1]));
+    }
+
+    static KEEP: std::sync::LazyLock<super::AllOf> = std::sync::LazyLock::new(|| {
+        super::all_of(&[
+            &[&[r"\bkeep\b"], &["confiden", r"\bbetween\b"]],
+            &[&["embargo"]],
+        ])
+    });
+    static PASS: std::sync::LazyLock<super::AllOf> = std::sync::LazyLock::new(|| {
+        super::all_of(&[
+            &[&["vertrau", "vertraulich"]],
+            &[&["passport"], &[r"\bpass\b"]],
+            &[&["keep"], &[r"\bnot\b"]],
+        ])
+    });
+
+    proptest! {
+        /// Searched together, gates answer as each does alone, with words
+        /// shared between them, words that start with another, and words
+        /// in either order.
+        #[test]
+        fn each_of_answers_as_its_gates_alone(
+            text in "(?:keep|KEEP|keeper|confidential|between|embargo|Vertraulich|vertrau|passport|pass|not| |x|_){0,10}",
+        ) {
+            let gates = super::each_of(&[&KEEP, &PASS]);
+            let alone = u32::from(KEEP.is_match(&text)) | u32::from(PASS.is_match(&text)) << 1;
+            prop_assert_eq!(gates.passing(&text), alone);
+        }
+    }
+
+    #[test]
+    fn words_are_searched_in_chunks_of_at_most_32() {
+        let listed: Vec<String> = (0..70).map(|n| format!("word{n:02}")).collect();
+        let gate = super::words(&listed.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(gate.long.len(), 3);
+        assert!(
+            gate.long
+                .iter()
+                .all(|l| matches!(l, super::Literals::Packed(_)))
+        );
+        for word in &listed {
+            assert!(
+                gate.is_match(&format!("a {} b", word.to_uppercase())),
+                "{word}"
+            );
+        }
+        assert!(!gate.is_match("word7 word"));
+        // A word that starts with another is found where that one is.
+        let gate = super::words(&["vertrau", r"vertraulich\b"]);
+        assert_eq!(gate.long.len(), 1);
+        let mut held = Vec::new();
+        gate.each_counted("VERTRAULICH", |index| {
+            held.push(index);
+            false
+        });
+        assert_eq!(held, vec![0, 1]);
     }
 
     #[test]

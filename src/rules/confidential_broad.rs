@@ -241,13 +241,11 @@ impl ConfidentialBroad {
         for part in msg.readable_parts() {
             let authored = part.authored();
             let location = |piece: &str| Location::part(part.mime_type(), part.line_of(piece));
+            let passing = AUTHORED_GATES.passing(authored);
             // Footers are told apart only where it matters: in the first
             // lines, where the text has a label's word (most have none),
             // and in a paragraph where a request is found.
-            if self.markings.is_some()
-                || LABEL_WORDS.is_match(authored)
-                || LABEL_WORDS_MORE.is_match(authored)
-            {
+            if self.markings.is_some() || passing & (LABELS | LABELS_MORE) != 0 {
                 let first_lines = paragraphs(authored)
                     .filter(|p| !is_disclaimer(p))
                     .flat_map(|p| p.lines())
@@ -266,11 +264,12 @@ impl ConfidentialBroad {
                 }
             }
             let requests: Vec<_> = [
-                (&REQUEST_WORDS, &REQUEST),
-                (&REQUEST_WORDS_MORE, &REQUEST_MORE),
+                (REQUESTS, &REQUEST_WORDS, &REQUEST),
+                (REQUESTS_MORE, &REQUEST_WORDS_MORE, &REQUEST_MORE),
             ]
             .into_iter()
-            .filter(|(words, _)| words.is_match(authored))
+            .filter(|(gate, _, _)| passing & gate != 0)
+            .map(|(_, words, pattern)| (words, pattern))
             .collect();
             if requests.is_empty() {
                 continue;
@@ -676,6 +675,21 @@ static REQUEST_WORDS_MORE: LazyLock<gate::AllOf> = LazyLock::new(|| {
             .collect::<Vec<_>>(),
     )
 });
+
+/// The gates of the text the sender wrote, searched together (see
+/// `gate.rs`), and their bits in what it answers.
+static AUTHORED_GATES: LazyLock<gate::EachOf> = LazyLock::new(|| {
+    gate::each_of(&[
+        &LABEL_WORDS,
+        &LABEL_WORDS_MORE,
+        &REQUEST_WORDS,
+        &REQUEST_WORDS_MORE,
+    ])
+});
+const LABELS: u32 = 1;
+const LABELS_MORE: u32 = 1 << 1;
+const REQUESTS: u32 = 1 << 2;
+const REQUESTS_MORE: u32 = 1 << 3;
 
 /// A matched request as words, without the punctuation or word that ended it.
 fn request_words(matched: &str) -> String {
@@ -1085,6 +1099,12 @@ mod tests {
                     text
                 );
             }
+            // Searched together, the gates answer as each alone.
+            let alone = [&LABEL_WORDS, &LABEL_WORDS_MORE, &REQUEST_WORDS, &REQUEST_WORDS_MORE]
+                .iter()
+                .enumerate()
+                .fold(0, |bits, (n, gate)| bits | u32::from(gate.is_match(&text)) << n);
+            proptest::prop_assert_eq!(AUTHORED_GATES.passing(&text), alone, "{:?}", text);
         }
     }
 
