@@ -313,12 +313,9 @@ pub(super) fn html_to_text(html: &str) -> String {
                 continue;
             }
             // `&` ends the word before it and starts one; `;` ends the word
-            // it is part of (an entity, if it is one).
-            b'&' | b';' if !in_tag && !is_token_start && !in_head => {
-                if in_style || in_script || in_template {
-                    pos += 1;
-                    continue;
-                }
+            // it is part of (an entity, if it is one). Hidden text outside
+            // tags was skipped above, so these are visible.
+            b'&' | b';' if !in_tag && !is_token_start => {
                 let end = if ch == b';' { pos + 1 } else { token_end + 1 };
                 result.word(token_start..end, is_after_space && !is_new_line);
                 is_new_line = false;
