@@ -131,10 +131,7 @@ impl Word {
 pub(crate) fn all_of<'w>(alternatives: &[&[&[&'w str]]]) -> AllOf {
     let mut listed: Vec<&'w str> = Vec::new();
     let mut bit = |word: &'w str| {
-        let index = listed.iter().position(|w| *w == word).unwrap_or_else(|| {
-            listed.push(word);
-            listed.len() - 1
-        });
+        let index = index_in(&mut listed, word);
         1u128.checked_shl(u32::try_from(index).unwrap_or(u32::MAX))
     };
     // Constant tables, built by every test run: `expect` cannot fail.
@@ -163,6 +160,15 @@ pub(crate) fn all_of<'w>(alternatives: &[&[&[&'w str]]]) -> AllOf {
         words: words(&listed),
         alternatives: groups,
     }
+}
+
+/// Where `word` stands in `listed`, added at the end if it is new: the
+/// gates that share words between groups or parts number each once.
+fn index_in<'w>(listed: &mut Vec<&'w str>, word: &'w str) -> usize {
+    listed.iter().position(|w| *w == word).unwrap_or_else(|| {
+        listed.push(word);
+        listed.len() - 1
+    })
 }
 
 /// See [`all_of`].
@@ -380,9 +386,12 @@ thread_local! {
 
 impl Words {
     pub(crate) fn is_match(&self, text: &str) -> bool {
-        self.windows(text, |lowered, text, offset| {
-            self.searchers()
-                .any(|searcher| self.holds(searcher, lowered, text, offset))
+        if self.bounded {
+            // A word found counts only where it stands at its edges.
+            return self.each_counted(text, |_| true);
+        }
+        self.windows(text, |lowered, _, _| {
+            self.searchers().any(|searcher| searcher.is_match(lowered))
         })
     }
 
@@ -436,26 +445,6 @@ impl Words {
                 start = end - self.overlap;
             }
         })
-    }
-
-    /// Whether `lowered`, the window of `text` from `offset`, holds a word
-    /// of `searcher` that counts where it stands.
-    fn holds(&self, searcher: &Literals, lowered: &[u8], text: &[u8], offset: usize) -> bool {
-        let mut from = 0;
-        while let Some(at) = searcher.find_from(lowered, from) {
-            // Any word starting there is checked, not only the one the
-            // searcher reported: several may.
-            if !self.bounded
-                || self
-                    .words
-                    .iter()
-                    .any(|w| w.counts_at(lowered, at, text, offset))
-            {
-                return true;
-            }
-            from = at + 1;
-        }
-        false
     }
 }
 
@@ -866,13 +855,9 @@ pub(crate) fn parts(flags: &str, parts: &[(&[&str], &str)]) -> Parts {
     let mut word_parts = Vec::new();
     for (part, (words, _)) in parts.iter().enumerate() {
         for &word in *words {
-            match listed.iter().position(|w| *w == word) {
-                Some(index) => word_parts[index] |= 1 << part,
-                None => {
-                    listed.push(word);
-                    word_parts.push(1 << part);
-                }
-            }
+            let index = index_in(&mut listed, word);
+            word_parts.resize(listed.len(), 0);
+            word_parts[index] |= 1 << part;
         }
     }
     Parts {
