@@ -364,7 +364,7 @@ pub(super) fn html_to_text(html: &str) -> String {
         }
     }
 
-    if !in_tag && !is_token_start && !in_head && !in_style && !in_script && !in_template {
+    if !in_tag && !is_token_start && !hidden {
         write_word!(is_after_space && !is_new_line);
     }
     result.finish()
