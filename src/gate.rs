@@ -13,9 +13,14 @@ use regex_automata::nfa::thompson::backtrack::{self, BoundedBacktracker};
 use regex_automata::nfa::thompson::{self, WhichCaptures, pikevm, pikevm::PikeVM};
 use regex_automata::util::{pool::Pool, syntax};
 use regex_automata::{Input, hybrid};
+use regex_syntax::ast::{
+    Alternation, AssertionKind, Ast, ClassBracketed, ClassSet, ClassSetItem, ClassSetRange,
+    ClassSetUnion, Flags, Group, GroupKind, HexLiteralKind, Literal, LiteralKind, RepetitionKind,
+    RepetitionRange, Span,
+};
 use regex_syntax::hir::Hir;
 use std::panic::{RefUnwindSafe, UnwindSafe};
-use std::sync::OnceLock;
+use std::sync::{LazyLock, OnceLock};
 
 /// A matcher for any of `words`, ASCII case-insensitively. The regexes
 /// behind gates fold case by Unicode rules; the only letters that differ
@@ -567,6 +572,12 @@ impl Pattern {
     #[allow(clippy::expect_used)]
     fn new(pattern: &str, syntax: &syntax::Config, config: meta::Config) -> Self {
         let hir = syntax::parse_with(pattern, syntax).expect("the rules' patterns are valid");
+        Pattern::from_hir(hir, config)
+    }
+
+    // A parsed pattern compiles: `expect` cannot fail.
+    #[allow(clippy::expect_used)]
+    fn from_hir(hir: Hir, config: meta::Config) -> Self {
         // As the regex crate's engine configures its forward automata, but
         // without capture groups, which neither needs to say whether a
         // match exists.
@@ -759,7 +770,7 @@ fn bytes_syntax() -> syntax::Config {
 /// characters as `[^...]` does in a Unicode pattern, with a few states
 /// where Unicode's takes a dozen.
 pub(crate) fn any_char_but(excluded: &str) -> String {
-    format!(r"(?:[^{excluded}\x80-\xFF]|[\xC0-\xFF][\x80-\xBF]*)")
+    format!(r"(?:[^{excluded}\x80-\xFF]|{NON_ASCII})")
 }
 
 // A handful of constant literals, built by every test run: `expect` cannot fail.
@@ -772,23 +783,19 @@ fn build(patterns: &[&str], ascii_case_insensitive: bool) -> AhoCorasick {
 }
 
 /// A pattern whose `\b`s all stand next to ASCII letters or digits, with a
-/// copy using ASCII word boundaries to screen text first. On text with any
-/// non-ASCII character the regex crate checks a Unicode `\b` in its slow
-/// engines (two orders of magnitude slower on real mail with a non-breaking
-/// space); the ASCII copy stays in the fast one. A Unicode boundary beside
-/// an ASCII word character is also an ASCII boundary, so every match of the
-/// pattern is one of the copy: where the copy finds nothing, neither would
-/// the pattern, and where it finds something the pattern itself decides.
+/// [`bytes`] copy to screen text first. On text with any non-ASCII
+/// character the regex crate checks a Unicode `\b` in its slow engines
+/// (two orders of magnitude slower on real mail with a non-breaking
+/// space); the copy stays in the fast one. Every match of the pattern is
+/// one of the copy's: where the copy finds nothing, neither would the
+/// pattern, and where it finds something the pattern itself decides.
 ///
 /// On ASCII text (nearly all text that passes a screen) the copy matches
 /// exactly as the pattern does, so it answers alone and the pattern is
-/// never compiled: its Unicode word character `(?-i:\w)` becomes an ASCII
-/// one or any non-ASCII character, and a `\b{end}`, which follows a word
-/// character (possibly a non-ASCII one, as in `podrá`), only asks that no
-/// ASCII word character follow. Both are wider than the pattern's on other
-/// text. (A case-insensitive pattern shares the word gates' gap: a long `ſ`
-/// or a Kelvin sign `K` at the edge of a word is not an ASCII word
-/// character.)
+/// never compiled. Without Unicode the copy is cheaper to translate (ASCII
+/// case folding) and compiles to fewer states (no UTF-8 sequences for `\s`,
+/// `\w` or a negated class); [`widen`] says how it is written to also
+/// screen other text.
 pub(crate) struct Screened {
     ascii: Pattern,
     /// The pattern itself, compiled the first time non-ASCII text passes
@@ -798,19 +805,23 @@ pub(crate) struct Screened {
 }
 
 impl Screened {
-    /// For text past a word gate: both copies [`gated`].
+    /// For text past a word gate: the pattern [`gated`], its copy
+    /// [`bytes`].
+    // Constant patterns, compiled by every test run: `expect` cannot fail.
+    #[allow(clippy::expect_used)]
     pub(crate) fn gated(pattern: &str) -> Self {
-        let ascii = pattern
-            .split(r"\b{end}")
-            .map(|piece| {
-                piece
-                    .replace(r"\b", r"(?-u:\b)")
-                    .replace(r"(?-i:\w)", r"(?-i:[0-9A-Z_a-z\x{80}-\x{10FFFF}])")
-            })
-            .collect::<Vec<_>>()
-            .join(r"(?-u:\b{end-half})");
+        let mut ast = regex_syntax::ast::parse::Parser::new()
+            .parse(pattern)
+            .expect("the rules' patterns are valid");
+        widen(&mut ast);
+        let hir = regex_syntax::hir::translate::TranslatorBuilder::new()
+            .unicode(false)
+            .utf8(false)
+            .build()
+            .translate(pattern, &ast)
+            .expect("the rules' patterns are valid without Unicode");
         Screened {
-            ascii: Pattern::gated(&ascii),
+            ascii: Pattern::from_hir(hir, bytes_config()),
             unicode: OnceLock::new(),
             pattern: pattern.to_string(),
         }
@@ -821,12 +832,19 @@ impl Screened {
         self.unicode.get_or_init(|| Pattern::gated(&self.pattern))
     }
 
+    /// Whether the pattern may match in `text`, which is not ASCII. A
+    /// case-insensitive `s` or `k` also matches the long `ſ` or the Kelvin
+    /// sign `K`, which the copy does not: text with either is not screened.
+    fn may_match(&self, text: &str) -> bool {
+        text.contains(['ſ', '\u{212a}']) || self.ascii.is_match(text)
+    }
+
     /// A regex that finds the pattern's matches in `text`, if it holds
     /// any: the copy itself where `text` is ASCII.
     pub(crate) fn screen(&self, text: &str) -> Option<&Regex> {
         if text.is_ascii() {
             self.ascii.matching(text)
-        } else if self.ascii.is_match(text) {
+        } else if self.may_match(text) {
             self.unicode().matching(text)
         } else {
             None
@@ -834,7 +852,11 @@ impl Screened {
     }
 
     pub(crate) fn is_match(&self, text: &str) -> bool {
-        self.ascii.is_match(text) && (text.is_ascii() || self.unicode().is_match(text))
+        if text.is_ascii() {
+            self.ascii.is_match(text)
+        } else {
+            self.may_match(text) && self.unicode().is_match(text)
+        }
     }
 
     /// See [`texts`].
@@ -842,7 +864,191 @@ impl Screened {
     pub(crate) fn texts(&self) -> proptest::strategy::BoxedStrategy<String> {
         self.unicode().texts()
     }
+
+    /// Whether the copy answers for `text` as it must (see [`widen`]): in
+    /// ASCII text it finds what the pattern finds, in other text it
+    /// matches wherever the pattern does.
+    #[cfg(test)]
+    pub(crate) fn copy_agrees(&self, text: &str) -> bool {
+        let spans = |re: &Regex| re.find_iter(text).map(|m| m.range()).collect::<Vec<_>>();
+        let unicode = self.unicode().regex();
+        if text.is_ascii() {
+            spans(self.ascii.regex()) == spans(unicode)
+        } else {
+            !unicode.is_match(text) || self.may_match(text)
+        }
+    }
 }
+
+/// Rewrites a [`Screened`] pattern for its [`bytes`] copy, to match as it
+/// does in ASCII text and wherever it matches in other text (but for the
+/// long `ſ` and the Kelvin sign, see [`Screened::may_match`]). Without
+/// Unicode, `\s`, `\w`, `\d`, `.` and folded ASCII letters match as in
+/// Unicode on ASCII characters and on no other; so what may match another
+/// character (a non-ASCII literal, a class that holds one, a negated
+/// class, `\w`, `.`) may also match any non-ASCII character, as a whole.
+/// Repeated without bound (`\s+`), such a class need only take bytes of
+/// 0x80 and more. A `\b` beside an ASCII letter holds wherever a Unicode
+/// one does; a `\b{end}`, which follows a word character (possibly a
+/// non-ASCII one, as in `podrá`), only asks that no ASCII word character
+/// follow (`\b{end-half}`).
+fn widen(ast: &mut Ast) {
+    match ast {
+        Ast::Literal(literal) if !literal.c.is_ascii() => *ast = NON_ASCII_AST.clone(),
+        Ast::Dot(_) | Ast::ClassPerl(_) | Ast::ClassUnicode(_) => or_non_ascii(ast),
+        Ast::ClassBracketed(class) => {
+            if class.negated | ascii_set(&mut class.kind) {
+                or_non_ascii(ast);
+            }
+        }
+        Ast::Assertion(assertion) => {
+            if assertion.kind == AssertionKind::WordBoundaryEnd {
+                assertion.kind = AssertionKind::WordBoundaryEndHalf;
+            }
+        }
+        Ast::Repetition(repetition) => {
+            let unbounded = matches!(
+                repetition.op.kind,
+                RepetitionKind::ZeroOrMore
+                    | RepetitionKind::OneOrMore
+                    | RepetitionKind::Range(RepetitionRange::AtLeast(_))
+            );
+            if !(unbounded && with_high_bytes(&mut repetition.ast)) {
+                widen(&mut repetition.ast);
+            }
+        }
+        Ast::Group(group) => widen(&mut group.ast),
+        Ast::Alternation(alternation) => alternation.asts.iter_mut().for_each(widen),
+        Ast::Concat(concat) => concat.asts.iter_mut().for_each(widen),
+        Ast::Empty(_) | Ast::Flags(_) | Ast::Literal(_) => {}
+    }
+}
+
+/// Makes a class (maybe in a group) also match the bytes of 0x80 and
+/// more, if `ast` is one (a negated class or `.` already does, without
+/// Unicode), and says whether it was.
+fn with_high_bytes(ast: &mut Ast) -> bool {
+    match ast {
+        Ast::Dot(_) => true,
+        Ast::ClassPerl(class) if class.negated => true,
+        Ast::ClassPerl(class) => {
+            let span = class.span;
+            let perl = ClassSetItem::Perl((**class).clone());
+            *ast = Ast::class_bracketed(ClassBracketed {
+                span,
+                negated: false,
+                kind: ClassSet::Item(high_bytes_and(perl, span)),
+            });
+            true
+        }
+        Ast::ClassBracketed(class) => {
+            // A negated class takes them already, and a class of ASCII
+            // characters alone needs none.
+            if !ascii_set(&mut class.kind) || class.negated {
+                return true;
+            }
+            let span = class.span;
+            match &mut class.kind {
+                ClassSet::Item(item) => {
+                    let ascii = std::mem::replace(item, ClassSetItem::Empty(span));
+                    *item = high_bytes_and(ascii, span);
+                    true
+                }
+                ClassSet::BinaryOp(_) => false,
+            }
+        }
+        Ast::Group(group) => with_high_bytes(&mut group.ast),
+        _ => false,
+    }
+}
+
+/// `item` and the bytes 0x80 to 0xFF, as one class item.
+fn high_bytes_and(item: ClassSetItem, span: Span) -> ClassSetItem {
+    let byte = |c| Literal {
+        span,
+        kind: LiteralKind::HexFixed(HexLiteralKind::X),
+        c,
+    };
+    ClassSetItem::Union(ClassSetUnion {
+        span,
+        items: vec![
+            item,
+            ClassSetItem::Range(ClassSetRange {
+                span,
+                start: byte('\u{80}'),
+                end: byte('\u{ff}'),
+            }),
+        ],
+    })
+}
+
+/// Drops a class's non-ASCII characters, which a [`bytes`] pattern cannot
+/// hold: whether it may match a non-ASCII character (as a Unicode `\s` or
+/// a class written with `è` does).
+fn ascii_set(set: &mut ClassSet) -> bool {
+    match set {
+        ClassSet::Item(item) => ascii_item(item),
+        ClassSet::BinaryOp(_) => true,
+    }
+}
+
+/// See [`ascii_set`].
+fn ascii_item(item: &mut ClassSetItem) -> bool {
+    match item {
+        ClassSetItem::Literal(literal) if !literal.c.is_ascii() => {
+            *item = ClassSetItem::Empty(literal.span);
+            true
+        }
+        ClassSetItem::Range(range) if !range.end.c.is_ascii() => {
+            if range.start.c.is_ascii() {
+                range.end.c = '\x7f';
+                range.end.kind = LiteralKind::Verbatim;
+            } else {
+                *item = ClassSetItem::Empty(range.span);
+            }
+            true
+        }
+        ClassSetItem::Perl(_) | ClassSetItem::Unicode(_) => true,
+        ClassSetItem::Bracketed(class) => class.negated | ascii_set(&mut class.kind),
+        ClassSetItem::Union(union) => union
+            .items
+            .iter_mut()
+            .fold(false, |wide, item| ascii_item(item) | wide),
+        ClassSetItem::Empty(_)
+        | ClassSetItem::Literal(_)
+        | ClassSetItem::Range(_)
+        | ClassSetItem::Ascii(_) => false,
+    }
+}
+
+/// `ast` or any non-ASCII character.
+fn or_non_ascii(ast: &mut Ast) {
+    let span = *ast.span();
+    let class = std::mem::replace(ast, Ast::empty(span));
+    *ast = Ast::group(Group {
+        span,
+        kind: GroupKind::NonCapturing(Flags {
+            span,
+            items: Vec::new(),
+        }),
+        ast: Box::new(Ast::alternation(Alternation {
+            span,
+            asts: vec![class, NON_ASCII_AST.clone()],
+        })),
+    });
+}
+
+/// Any one non-ASCII character, in a [`bytes`] pattern (see
+/// [`any_char_but`]).
+const NON_ASCII: &str = r"(?:[\xC0-\xFF][\x80-\xBF]*)";
+
+// A constant pattern: `expect` cannot fail.
+#[allow(clippy::expect_used)]
+static NON_ASCII_AST: LazyLock<Ast> = LazyLock::new(|| {
+    regex_syntax::ast::parse::Parser::new()
+        .parse(NON_ASCII)
+        .expect("a valid pattern")
+});
 
 /// A [`Screened`] pattern of parts (a language's phrases), each behind
 /// the words every match of it holds: for a text, only the parts whose
@@ -1302,6 +1508,47 @@ mod tests {
             assert!(screened.ascii.is_match(text), "{text}");
             assert_eq!(screened.is_match(text), matches, "{text}");
             assert_eq!(screened.unicode().regex().is_match(text), matches, "{text}");
+        }
+    }
+
+    /// Patterns with every construct [`super::widen`] rewrites: Unicode
+    /// classes repeated with and without bounds, negated classes, classes
+    /// and literals with non-ASCII characters, `\b{end}` and `(?-i:\w)`.
+    static WIDENED: std::sync::LazyLock<Vec<(Screened, regex::Regex)>> = std::sync::LazyLock::new(
+        || {
+            [
+                r"(?i)\bthank(?:s|\s+you)\s+(?:(?-i:\w)+\s+){0,2}for\b|\b(?:va|podr[aá]s?)\b{end}|\bx(?-i:\w)*y",
+                r"(?im)\bci[-\s]joint(?:e|s)?\b|\bit['’]s\s+(?:[^\s.,;:!?]+\s+){1,2}?ok\b|^\s*bijlagen?\s*:",
+                r"(?i)\bhab\b[^.!?\n]{0,4}\bangehängt\b|\bvedh(?:æ|ae)ft\b|[:\-–]\s*$|\bd.{0,2}b\b|\bk\W{1,2}s\b",
+            ]
+            .into_iter()
+            .map(|p| (Screened::gated(p), regex::Regex::new(p).expect("valid")))
+            .collect()
+        },
+    );
+
+    proptest! {
+        /// The copy finds what the pattern finds in ASCII text, and matches
+        /// wherever it matches in other text: the screened pattern answers
+        /// as the pattern.
+        #[test]
+        fn the_copy_screens_every_match(
+            text in prop_oneof![
+                WIDENED[0].0.texts(),
+                WIDENED[1].0.texts(),
+                WIDENED[2].0.texts(),
+                "(?:[ a-z_.\n:'1-]|thanks|for|va|podr|hab|ci|ok|it|d|k|s|\u{e9}|\u{e1}|\u{e6}|\u{2019}|\u{2013}|\u{a0}|\u{2003}|\u{17f}|\u{212a}|\u{1F600}){0,12}",
+            ]
+        ) {
+            for (screened, expected) in WIDENED.iter() {
+                prop_assert!(screened.copy_agrees(&text), "{:?} {:?}", expected, text);
+                prop_assert_eq!(screened.is_match(&text), expected.is_match(&text), "{:?}", expected);
+                let spans = screened
+                    .screen(&text)
+                    .map(|re| re.find_iter(&text).map(|m| m.range()).collect::<Vec<_>>());
+                let expected: Vec<_> = expected.find_iter(&text).map(|m| m.range()).collect();
+                prop_assert_eq!(spans.unwrap_or_default(), expected);
+            }
         }
     }
 }

@@ -1098,6 +1098,7 @@ mod tests {
                     "{:?}",
                     text
                 );
+                proptest::prop_assert!(pattern.copy_agrees(&text), "{:?}", text);
             }
             // Searched together, the gates answer as each alone.
             let alone = [&LABEL_WORDS, &LABEL_WORDS_MORE, &REQUEST_WORDS, &REQUEST_WORDS_MORE]

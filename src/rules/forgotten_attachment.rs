@@ -758,6 +758,7 @@ mod tests {
                     .unwrap_or_default()
             };
             for (parts, whole, words) in WHOLE.iter() {
+                proptest::prop_assert!(whole.copy_agrees(&text), "{:?}", text);
                 let gated = words.is_match(&text);
                 proptest::prop_assert_eq!(
                     parts.is_match(&text),
@@ -791,12 +792,26 @@ mod tests {
         fn clauses_that_promise_nothing_are_found_by_their_parts(
             text in NOT_A_PROMISE_WHOLE.texts()
         ) {
+            proptest::prop_assert!(NOT_A_PROMISE_WHOLE.copy_agrees(&text), "{:?}", text);
             proptest::prop_assert_eq!(
                 NOT_A_PROMISE.is_match(&text),
                 NOT_A_PROMISE_WHOLE.is_match(&text),
                 "{:?}",
                 text
             );
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+        /// The screens of the other clause patterns let every match through.
+        #[test]
+        fn the_clause_screens_let_every_match_through(
+            text in proptest::prop_oneof![ATTACHED_TO.texts(), NOT_A_PROMISE_MORE.texts()]
+        ) {
+            for screened in [&*ATTACHED_TO, &*NOT_A_PROMISE_MORE] {
+                proptest::prop_assert!(screened.copy_agrees(&text), "{:?}", text);
+            }
         }
     }
 
