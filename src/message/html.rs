@@ -80,7 +80,7 @@ impl HtmlView {
         // when they decode the part, as html5ever's tokenizer did.
         let html = html.strip_prefix('\u{feff}').unwrap_or(html);
         let mut state = Builder {
-            input: html.as_bytes(),
+            html,
             line: 1,
             ..Builder::default()
         };
@@ -98,8 +98,11 @@ struct Element {
     kind: Kind,
     /// Its start and its end are line breaks in the visible text.
     block: bool,
-    /// Its content is not shown: its name, for its end to say so.
-    hidden: Option<&'static str>,
+    /// Its content is not shown.
+    hidden: bool,
+    /// Its name (lower case), for the elements whose end tag must match
+    /// it: hidden ones, and those whose content is raw text.
+    name: &'static [u8],
     /// The tokenizer's state for its content, when not the data state.
     content: Option<State>,
 }
@@ -117,49 +120,97 @@ enum Kind {
 }
 
 impl Element {
-    /// By the element's name (lower case), matched byte by byte.
+    /// By the element's name, in any case: folded into one word, as
+    /// [`Attr::of`] does, rather than copied and lowercased (every tag has
+    /// a name, and a newsletter has tens of thousands of tags). Inlined
+    /// where the fast path reads a tag, which a call made spill its
+    /// registers.
+    #[inline(always)]
     fn of(name: &[u8]) -> Element {
         const BLOCK: Element = Element {
             kind: Kind::Other,
             block: true,
-            hidden: None,
+            hidden: false,
+            name: b"",
             content: None,
         };
-        let kind = |kind| Element {
-            kind,
-            ..Element::default()
-        };
-        let hidden = |name, content| Element {
-            hidden: Some(name),
-            content,
-            ..Element::default()
-        };
-        let shown = |content| Element {
-            content: Some(content),
-            ..Element::default()
-        };
-        match name {
-            b"head" => kind(Kind::Head),
-            b"body" => kind(Kind::Body),
-            b"a" => kind(Kind::Link),
-            b"img" => kind(Kind::Image),
-            b"blockquote" => Element {
-                kind: Kind::Blockquote,
-                ..BLOCK
-            },
-            b"p" | b"div" | b"br" | b"tr" | b"li" | b"h1" | b"h2" | b"h3" | b"h4" | b"h5"
-            | b"h6" | b"table" | b"hr" | b"ul" | b"ol" | b"dt" | b"dd" | b"pre" | b"center" => {
-                BLOCK
+        const fn kind(kind: Kind) -> Element {
+            Element {
+                kind,
+                block: false,
+                hidden: false,
+                name: b"",
+                content: None,
             }
-            b"script" => hidden("script", Some(State::ScriptData)),
-            b"style" => hidden("style", Some(State::RawText)),
-            b"iframe" => hidden("iframe", Some(State::RawText)),
-            b"noembed" => hidden("noembed", Some(State::RawText)),
-            b"noframes" => hidden("noframes", Some(State::RawText)),
-            b"title" => hidden("title", Some(State::RcData)),
-            b"template" => hidden("template", None),
-            b"xmp" => shown(State::RawText),
-            b"textarea" => shown(State::RcData),
+        }
+        const fn raw(name: &'static [u8], hidden: bool, content: Option<State>) -> Element {
+            Element {
+                kind: Kind::Other,
+                block: false,
+                hidden,
+                name,
+                content,
+            }
+        }
+        const HEAD: u64 = folded(b"head");
+        const BODY: u64 = folded(b"body");
+        const A: u64 = folded(b"a");
+        const IMG: u64 = folded(b"img");
+        const P: u64 = folded(b"p");
+        const DIV: u64 = folded(b"div");
+        const BR: u64 = folded(b"br");
+        const TR: u64 = folded(b"tr");
+        const LI: u64 = folded(b"li");
+        const H1: u64 = folded(b"h1");
+        const H2: u64 = folded(b"h2");
+        const H3: u64 = folded(b"h3");
+        const H4: u64 = folded(b"h4");
+        const H5: u64 = folded(b"h5");
+        const H6: u64 = folded(b"h6");
+        const TABLE: u64 = folded(b"table");
+        const HR: u64 = folded(b"hr");
+        const UL: u64 = folded(b"ul");
+        const OL: u64 = folded(b"ol");
+        const DT: u64 = folded(b"dt");
+        const DD: u64 = folded(b"dd");
+        const PRE: u64 = folded(b"pre");
+        const CENTER: u64 = folded(b"center");
+        const SCRIPT: u64 = folded(b"script");
+        const STYLE: u64 = folded(b"style");
+        const IFRAME: u64 = folded(b"iframe");
+        const NOEMBED: u64 = folded(b"noembed");
+        const NOFRAMES: u64 = folded(b"noframes");
+        const TITLE: u64 = folded(b"title");
+        const TEMPLATE: u64 = folded(b"template");
+        const XMP: u64 = folded(b"xmp");
+        const TEXTAREA: u64 = folded(b"textarea");
+        if name.len() > 8 {
+            return if name.eq_ignore_ascii_case(b"blockquote") {
+                Element {
+                    kind: Kind::Blockquote,
+                    ..BLOCK
+                }
+            } else {
+                Element::default()
+            };
+        }
+        match folded(name) {
+            HEAD => kind(Kind::Head),
+            BODY => kind(Kind::Body),
+            A => kind(Kind::Link),
+            IMG => kind(Kind::Image),
+            P | DIV | BR | TR | LI | TABLE | HR | UL | OL | DT | DD | PRE | CENTER => BLOCK,
+            // Folding makes the bytes 0x11 to 0x16 digits too.
+            H1 | H2 | H3 | H4 | H5 | H6 if name[1].is_ascii_digit() => BLOCK,
+            SCRIPT => raw(b"script", true, Some(State::ScriptData)),
+            STYLE => raw(b"style", true, Some(State::RawText)),
+            IFRAME => raw(b"iframe", true, Some(State::RawText)),
+            NOEMBED => raw(b"noembed", true, Some(State::RawText)),
+            NOFRAMES => raw(b"noframes", true, Some(State::RawText)),
+            TITLE => raw(b"title", true, Some(State::RcData)),
+            TEMPLATE => raw(b"template", true, None),
+            XMP => raw(b"xmp", false, Some(State::RawText)),
+            TEXTAREA => raw(b"textarea", false, Some(State::RcData)),
             _ => Element::default(),
         }
     }
@@ -254,6 +305,9 @@ impl Attr {
     /// The attribute of this name, in any case: the name folded into one
     /// word and compared with each of ours at once (a newsletter's tags
     /// have tens of thousands of attributes, most of them none of ours).
+    /// Inlined, as is [`TagInProgress::begin_attr`], into the fast path's
+    /// loop over attributes, which a call would make spill its registers.
+    #[inline(always)]
     fn of(name: &[u8]) -> Option<Attr> {
         const HREF: u64 = folded(b"href");
         const SRC: u64 = folded(b"src");
@@ -301,21 +355,28 @@ const fn folded(name: &[u8]) -> u64 {
     word
 }
 
-/// The tag being read: its name and the values of the attributes a view
-/// reads, as ranges of one buffer.
+/// The tag being read: its element (or name) and the values of the
+/// attributes a view reads.
 #[derive(Default)]
 struct TagInProgress {
     end: bool,
     self_closing: bool,
+    /// The element, where the fast path read the name from the input; else
+    /// `name` (html5gum's tokenizer hands a name over in pieces).
+    element: Option<Element>,
     name: Vec<u8>,
     /// The name of the attribute being read, until it is known whether it
     /// is one of ours.
     attr_name: Vec<u8>,
-    /// Where in `values` each attribute's value is, for those in `has`.
+    /// Where each attribute's value is, for those in `has`: in `values`,
+    /// or in the part's HTML for those also in `borrowed`.
     attrs: [(usize, usize); ATTRS],
     /// The attributes the tag has had (bit `Attr as usize` each): one word
     /// to clear at each tag rather than every range.
     has: u16,
+    /// The values the fast path found with nothing to decode, left where
+    /// they are rather than copied (nearly all of them).
+    borrowed: u16,
     /// The attribute whose value is being read, when it is one of ours.
     reading: Option<Attr>,
     values: Vec<u8>,
@@ -325,11 +386,17 @@ impl TagInProgress {
     fn start(&mut self, end: bool) {
         self.end = end;
         self.self_closing = false;
+        self.element = None;
         self.name.clear();
         self.attr_name.clear();
         self.has = 0;
+        self.borrowed = 0;
         self.reading = None;
         self.values.clear();
+    }
+
+    fn element(&self) -> Element {
+        self.element.unwrap_or_else(|| Element::of(&self.name))
     }
 
     /// Ends the name of the attribute being read: from here its value (if
@@ -344,6 +411,7 @@ impl TagInProgress {
 
     /// Starts an attribute (`None` for one the view does not read):
     /// whether its value is kept, as the tag's first of its name.
+    #[inline(always)]
     fn begin_attr(&mut self, attr: Option<Attr>) -> bool {
         self.reading = attr.filter(|a| self.has & a.bit() == 0);
         if let Some(attr) = self.reading {
@@ -363,31 +431,52 @@ impl TagInProgress {
         }
     }
 
-    fn value(&self, attr: Attr) -> Option<&[u8]> {
+    /// The value of the attribute being read (kept, of a start tag) is the
+    /// part's HTML from `start` to `end`, as it is.
+    fn borrow_value(&mut self, start: usize, end: usize) {
+        if let Some(attr) = self.reading {
+            self.attrs[attr as usize] = (start, end);
+            self.borrowed |= attr.bit();
+        }
+    }
+
+    /// Where the attribute's value is, and whether in the part's HTML.
+    fn range(&self, attr: Attr) -> Option<(std::ops::Range<usize>, bool)> {
         if self.has & attr.bit() == 0 {
             return None;
         }
         let (start, end) = self.attrs[attr as usize];
-        self.values.get(start..end)
+        Some((start..end, self.borrowed & attr.bit() != 0))
     }
 
-    fn attr(&self, attr: Attr) -> Option<&str> {
-        std::str::from_utf8(self.value(attr)?).ok()
+    fn value<'a>(&'a self, attr: Attr, html: &'a str) -> Option<&'a [u8]> {
+        match self.range(attr)? {
+            (range, true) => html.as_bytes().get(range),
+            (range, false) => self.values.get(range),
+        }
     }
 
-    fn has_class(&self, class: &str) -> bool {
-        self.value(Attr::Class)
+    fn attr<'a>(&'a self, attr: Attr, html: &'a str) -> Option<&'a str> {
+        match self.range(attr)? {
+            // Cut at ASCII bytes: whole characters, nothing to check.
+            (range, true) => html.get(range),
+            (range, false) => std::str::from_utf8(self.values.get(range)?).ok(),
+        }
+    }
+
+    fn has_class(&self, class: &str, html: &str) -> bool {
+        self.value(Attr::Class, html)
             .is_some_and(|c| words(c).any(|c| c == class.as_bytes()))
     }
 
-    fn is_reply_marker(&self) -> bool {
+    fn is_reply_marker(&self, html: &str) -> bool {
         // Most ids and classes are shorter than any marker.
         let marker = |word: &[u8]| {
             word.len() >= SHORTEST_MARKER && REPLY_MARKERS.iter().any(|m| m.as_bytes() == word)
         };
-        self.value(Attr::Id).is_some_and(marker)
+        self.value(Attr::Id, html).is_some_and(marker)
             || self
-                .value(Attr::Class)
+                .value(Attr::Class, html)
                 .is_some_and(|c| c.len() >= SHORTEST_MARKER && words(c).any(marker))
     }
 }
@@ -401,10 +490,10 @@ fn words(value: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 #[derive(Default)]
 struct Builder<'h> {
-    /// The part's HTML, to count lines in.
-    input: &'h [u8],
+    /// The part's HTML, to count lines in and read borrowed values from.
+    html: &'h str,
     view: HtmlView,
-    /// Where the tokenizer is in `input`, and the line there (from 1) as
+    /// Where the tokenizer is in `html`, and the line there (from 1) as
     /// far as lines were counted (`counted`).
     position: usize,
     counted: usize,
@@ -417,8 +506,8 @@ struct Builder<'h> {
     open_link: Option<usize>,
     in_head: bool,
     /// Inside `<script>`, `<style>`, `<title>` or another element whose
-    /// content is not shown.
-    in_hidden: Option<&'static str>,
+    /// content is not shown: its name.
+    in_hidden: Option<&'static [u8]>,
     /// Open `<blockquote>`s, and whether each is a reply quote.
     blockquotes: Vec<bool>,
     /// How many of them are reply quotes.
@@ -427,7 +516,8 @@ struct Builder<'h> {
     /// Whether the last character added to the text was whitespace.
     pending_space: bool,
     /// The last start tag's name, for the tokenizer to know which end tag
-    /// closes raw text.
+    /// closes raw text: only set by start tags whose content is raw text,
+    /// as only in raw text is it read.
     last_start_tag: Vec<u8>,
 }
 
@@ -439,9 +529,9 @@ impl Builder<'_> {
     /// The line of the tokenizer's position: a line break is `\n`, `\r\n`
     /// or a lone `\r`, as the tokenizer reads them.
     fn current_line(&mut self) -> usize {
-        let end = self.position.min(self.input.len());
+        let input = self.html.as_bytes();
+        let end = self.position.min(input.len());
         if end > self.counted {
-            let input = self.input;
             let seen = &input[self.counted..end];
             // Without a `\r` (nearly always) the lines are the `\n`s,
             // counted in SIMD blocks rather than found one by one; a `\n`
@@ -557,8 +647,9 @@ impl Builder<'_> {
     /// the tokenizer goes on in (raw text inside `<script>`, `<style>`,
     /// `<title>` and the like).
     fn start_tag(&mut self) -> Option<State> {
-        let element = Element::of(&self.tag.name);
-        if self.tag.is_reply_marker() {
+        let element = self.tag.element();
+        let html = self.html;
+        if self.tag.is_reply_marker(html) {
             self.after_reply_marker = true;
         }
         match element.kind {
@@ -566,7 +657,11 @@ impl Builder<'_> {
             Kind::Body => self.in_head = false,
             Kind::Link => {
                 self.open_link = None;
-                if let Some(href) = self.tag.attr(Attr::Href).map(|h| h.trim().to_string()) {
+                if let Some(href) = self
+                    .tag
+                    .attr(Attr::Href, html)
+                    .map(|h| h.trim().to_string())
+                {
                     let link = HtmlLink {
                         href,
                         text: String::new(),
@@ -579,13 +674,19 @@ impl Builder<'_> {
             }
             Kind::Image => {
                 let tag = &self.tag;
-                let style = tag.attr(Attr::Style).map(parse_style).unwrap_or_default();
+                let style = tag
+                    .attr(Attr::Style, html)
+                    .map(parse_style)
+                    .unwrap_or_default();
                 let src = tag
-                    .attr(Attr::Src)
+                    .attr(Attr::Src, html)
                     .map_or_else(String::new, |s| s.trim().to_string());
-                let alt = tag.attr(Attr::Alt).map(|a| a.trim().to_string());
-                let width = tag.attr(Attr::Width).and_then(pixels).or(style.width);
-                let height = tag.attr(Attr::Height).and_then(pixels).or(style.height);
+                let alt = tag.attr(Attr::Alt, html).map(|a| a.trim().to_string());
+                let width = tag.attr(Attr::Width, html).and_then(pixels).or(style.width);
+                let height = tag
+                    .attr(Attr::Height, html)
+                    .and_then(pixels)
+                    .or(style.height);
                 let image = HtmlImage {
                     src,
                     alt,
@@ -600,9 +701,9 @@ impl Builder<'_> {
             Kind::Blockquote => {
                 let cite = self
                     .tag
-                    .attr(Attr::Type)
+                    .attr(Attr::Type, html)
                     .is_some_and(|t| t.eq_ignore_ascii_case("cite"))
-                    || self.tag.has_class("gmail_quote");
+                    || self.tag.has_class("gmail_quote", html);
                 if !self.tag.self_closing {
                     self.blockquotes.push(cite);
                     self.open_cites += usize::from(cite);
@@ -613,16 +714,18 @@ impl Builder<'_> {
         if element.block {
             self.line_break();
         }
-        if !self.tag.self_closing {
-            self.in_hidden = element.hidden.or(self.in_hidden);
+        if element.hidden && !self.tag.self_closing {
+            self.in_hidden = Some(element.name);
         }
-        self.last_start_tag.clear();
-        self.last_start_tag.extend_from_slice(&self.tag.name);
+        if element.content.is_some() {
+            self.last_start_tag.clear();
+            self.last_start_tag.extend_from_slice(element.name);
+        }
         element.content
     }
 
     fn end_tag(&mut self) {
-        let element = Element::of(&self.tag.name);
+        let element = self.tag.element();
         match element.kind {
             Kind::Head => self.in_head = false,
             Kind::Link => self.open_link = None,
@@ -630,7 +733,7 @@ impl Builder<'_> {
                 let cite = self.blockquotes.pop().unwrap_or(false);
                 self.open_cites = self.open_cites.saturating_sub(usize::from(cite));
             }
-            _ if element.hidden.is_some() && self.in_hidden == element.hidden => {
+            _ if element.hidden && self.in_hidden == Some(element.name) => {
                 self.in_hidden = None;
             }
             _ => {}
@@ -779,6 +882,11 @@ pub fn count_bytes(bytes: &[u8], counted: impl Fn(u8) -> bool) -> usize {
 fn pixels(value: &str) -> Option<u32> {
     let v = value.trim();
     let v = v.strip_suffix("px").unwrap_or(v).trim();
+    // Up to seven digits (nearly every value) are read as an integer: below
+    // 2^24, so what the float would give.
+    if (1..=7).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_digit()) {
+        return v.parse().ok();
+    }
     v.parse::<f32>()
         .ok()
         .filter(|n| n.is_finite() && *n >= 0.0)
@@ -1103,6 +1211,20 @@ mod tests {
         "<a href = \"x\" / >",
         "<a b c d href=y>",
         "<a\thref\r\n=\x0cx>",
+        // Names matched in any case, and what only folds onto one.
+        "<H3>",
+        "<h\u{11}>",
+        "</H\u{13}>",
+        "<BlockQuote type=cite>",
+        "</BLOCKQUOTE>",
+        "<blockquotes>",
+        "<NoFrames>",
+        "</noframes>",
+        "<TEMPLATE>",
+        "</template>",
+        "<Title>",
+        "<TextArea>",
+        "<tables>",
         "<br/ >",
         "<P CLASS=\"gmail_quote\">",
         "<HEAD>",

@@ -6,9 +6,10 @@
 //! html5gum (like html5ever) steps through every byte of every attribute
 //! value, `<style>` sheet and comment, about 30 instructions a byte of
 //! HTML-heavy mail, and lol_html gives no positions. This reads text up to
-//! the next `<` or `&`, a tag's name and attributes with one `memchr` per
-//! quoted value (only the nine values the view keeps are copied),
-//! comments, doctypes and the content of `<style>`, `<script>` and
+//! the next `<` or `&`, a tag's name (classified where it stands) and
+//! attributes with one search per quoted value (only the nine values the
+//! view keeps are kept, and copied only when they have something to
+//! decode), comments, doctypes and the content of `<style>`, `<script>` and
 //! `<title>` to their ends. Each of these follows the WHATWG tokenizer's
 //! states exactly where it acts, and hands everything else to html5gum
 //! from the same place in the same state: a `<` or `&` in text, a tag it
@@ -22,7 +23,7 @@
 //! html5ever's tokenizer on generated broken markup and every fixture.
 
 use super::entities;
-use super::{Attr, Builder, Collector};
+use super::{Attr, Builder, Collector, Element};
 use html5gum::{State, Tokenizer};
 
 /// Reads `html` into the builder.
@@ -229,8 +230,7 @@ fn tag(b: &mut Builder<'_>, input: &[u8], lt: usize, end: bool) -> Step {
         return Err(lt);
     }
     b.tag.start(end);
-    b.tag.name.extend_from_slice(&input[name..at]);
-    b.tag.name.make_ascii_lowercase();
+    b.tag.element = Some(Element::of(&input[name..at]));
     loop {
         // Before an attribute's name, or after one (an `=` is read below).
         at = skip_spaces(input, at);
@@ -264,9 +264,8 @@ fn tag(b: &mut Builder<'_>, input: &[u8], lt: usize, end: bool) -> Step {
             Some(b'>') => return Ok(emit(b, at + 1)),
             Some(&quote @ (b'"' | b'\'')) => {
                 let close = memchr::memchr(quote, &input[at + 1..]).ok_or(lt)?;
-                let value = &input[at + 1..at + 1 + close];
                 if keep {
-                    attr_value(b, value).ok_or(lt)?;
+                    attr_value(b, input, at + 1, at + 1 + close).ok_or(lt)?;
                 }
                 // After a quoted value anything but whitespace, `/` and
                 // `>` starts the next attribute, as after whitespace.
@@ -275,7 +274,7 @@ fn tag(b: &mut Builder<'_>, input: &[u8], lt: usize, end: bool) -> Step {
             Some(_) => {
                 let value_end = end_of(input, at, &ENDS_UNQUOTED).ok_or(lt)?;
                 if keep {
-                    attr_value(b, &input[at..value_end]).ok_or(lt)?;
+                    attr_value(b, input, at, value_end).ok_or(lt)?;
                 }
                 at = value_end;
             }
@@ -289,11 +288,17 @@ fn emit(b: &mut Builder<'_>, after: usize) -> (usize, State) {
     (after, b.emit_tag().unwrap_or(State::Data))
 }
 
-/// A value of an attribute the view keeps, as the tokenizer gives it:
-/// character references decoded (as inside attributes), line breaks
-/// normalised; `None` where html5gum must read it (a NUL, a reference not
+/// A value of an attribute the view keeps, from `from` to `to` in the
+/// input, as the tokenizer gives it: character references decoded (as
+/// inside attributes), line breaks normalised, or borrowed where it has
+/// neither; `None` where html5gum must read it (a NUL, a reference not
 /// known here).
-fn attr_value(b: &mut Builder<'_>, value: &[u8]) -> Option<()> {
+fn attr_value(b: &mut Builder<'_>, input: &[u8], from: usize, to: usize) -> Option<()> {
+    let value = &input[from..to];
+    if memchr::memchr3(b'&', b'\r', b'\0', value).is_none() {
+        b.tag.borrow_value(from, to);
+        return Some(());
+    }
     let mut at = 0;
     while let Some(found) = memchr::memchr3(b'&', b'\r', b'\0', &value[at..]) {
         let mark = at + found;
