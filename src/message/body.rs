@@ -849,6 +849,9 @@ static HISTORY_START: gate::Twin = gate::Twin::new(history_start!(".{0,200}", ".
 static SHORT_HISTORY_START: gate::Twin = gate::Twin::new(history_start!(".*", ".*"));
 const SHORT_LINE: usize = 120;
 
+// Inlined, so that the test of the last character costs most lines no
+// call.
+#[inline(always)]
 fn is_history_start(line: &str) -> bool {
     // Every alternative ends in `-`, `_` or `:` before trailing space: a
     // test of the last character spares most lines the word gate.
@@ -926,7 +929,19 @@ fn authored_text(text: &str) -> Authored {
     let mut lines = lines(text).zip(1u32..).peekable();
     let mut previous = "";
     while let Some((line, number)) = lines.next() {
-        let trimmed = line.trim_start();
+        // ASCII white space is trimmed here, byte by byte: `trim_start`,
+        // a call that decodes characters, only where a line goes on with
+        // a character beyond ASCII.
+        let ascii_space = line
+            .bytes()
+            .take_while(|b| matches!(b, b'\t'..=b'\r' | b' '))
+            .count();
+        let rest = &line[ascii_space..];
+        let trimmed = if rest.as_bytes().first().is_some_and(|b| !b.is_ascii()) {
+            rest.trim_start()
+        } else {
+            rest
+        };
         if line == "-- " || line == "--" {
             break;
         }
