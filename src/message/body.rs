@@ -131,243 +131,334 @@ pub(crate) fn line_in(text: &str, offset: usize) -> usize {
 /// read as one word, `SSN123`, since mail-parser breaks lines only at `<br>`
 /// and `</p>`.
 ///
-/// Its state machine, followed byte for byte, with the separators applied
-/// where they would stand instead of written into a copy (what they do to
-/// the state is spelled out at each), and runs of bytes that only extend a
-/// word or a comment skipped at once; the words themselves are written by
-/// mail-parser's own `add_html_token` where they may be entities. Before, a regex put the separators
-/// into a copy and mail-parser converted that: two passes and a copy, a
-/// sixth of all the work on HTML-heavy mail. A test compares both on
-/// generated HTML.
+/// Its state machine, with the separators applied where they would stand
+/// instead of written into a copy (what they do to the state is spelled
+/// out at each), read a run at a time rather than byte by byte: outside
+/// tags a word to its end, in a tag its name, then past it to the next `<`
+/// or `>` (the only bytes that count there), a comment to its end, hidden
+/// text to the next `<`. The words themselves are written by mail-parser's
+/// own `add_html_token` where they may be entities. Before, a regex put the
+/// separators into a copy and mail-parser converted that: two passes and a
+/// copy, a sixth of all the work on HTML-heavy mail. A test compares both
+/// on generated HTML.
 pub(super) fn html_to_text(html: &str) -> String {
     let input = html.as_bytes();
+    let len = input.len();
     let mut result = Output {
         html,
-        text: String::with_capacity(input.len()),
+        text: String::with_capacity(len),
         run: 0..0,
     };
 
-    let mut in_tag = false;
     let mut in_head = false;
     let mut in_style = false;
     let mut in_script = false;
     let mut in_template = false;
-    let mut in_comment = false;
     // Any of `<head>`, `<style>`, `<script>`, `<template>`.
     let mut hidden = false;
 
-    let mut is_token_start = true;
     let mut is_after_space = false;
-    let mut is_tag_close = false;
     let mut is_new_line = true;
 
-    let mut token_start = 0;
-    let mut token_end = 0;
-
-    let mut tag_token_pos = 0;
-    let mut comment_pos = 0;
-
-    // Writes the word being read (after a space when asked).
-    macro_rules! write_word {
-        ($space:expr) => {
-            result.word(token_start..token_end + 1, $space)
-        };
-    }
-    // Reads white space: it ends the word being read, and outside tags and
-    // hidden elements the next word is written after a space.
-    macro_rules! read_space {
-        ($hidden:expr) => {{
-            if !in_tag && !$hidden {
-                if !is_token_start {
-                    write_word!(is_after_space && !is_new_line);
-                    is_new_line = false;
-                }
-                is_after_space = true;
-            }
-            is_token_start = true;
-        }};
-    }
-
     let mut pos = 0;
-    while pos < input.len() {
-        let ch = input[pos];
-        if in_comment {
-            match ch {
-                b'-' => comment_pos += 1,
-                b'>' if comment_pos == 2 => {
-                    comment_pos = 0;
-                    in_comment = false;
-                    in_tag = false;
-                    is_token_start = true;
-                }
-                _ => {
-                    // Anything but `-` and `>` only resets the count of
-                    // dashes: skip to the next of either.
-                    comment_pos = 0;
-                    pos = memchr::memchr2(b'-', b'>', &input[pos + 1..])
-                        .map_or(input.len(), |at| pos + 1 + at);
-                    continue;
-                }
-            }
-            pos += 1;
-            continue;
-        }
-        // In hidden text outside tags only `<` changes anything (its words
-        // are never written): skip to the next one.
-        if hidden && !in_tag {
+    // Outside tags. The converter's `is_token_start` is `word` being
+    // `None`, and its `token_end` is `pos - 1` wherever a word is read.
+    'text: loop {
+        let mut word: Option<usize> = None;
+        if hidden {
+            // Hidden words are never written, and only `<` changes
+            // anything: skip to the next one.
             match memchr::memchr(b'<', &input[pos..]) {
-                Some(0) => {}
-                Some(n) => {
-                    pos += n;
-                    continue;
-                }
+                Some(n) => pos += n,
                 None => break,
             }
-        }
-        match ch {
-            b'<' => {
-                match separator(&html[pos..]) {
-                    // A space, read as if it stood before the `<`.
-                    Some(Separator::Space) => read_space!(hidden),
-                    // `<br>`: the word being read is written, then a line
-                    // break, even inside a tag, `<head>`, `<style>` or
-                    // `<script>`.
-                    Some(Separator::LineBreak) => {
-                        if !in_tag && !hidden && !is_token_start {
-                            write_word!(is_after_space);
-                        }
-                        result.line_break();
-                        is_after_space = false;
-                        is_new_line = true;
-                        is_token_start = true;
+        } else {
+            loop {
+                let Some(&ch) = input.get(pos) else {
+                    if let Some(start) = word {
+                        result.word(start..pos, is_after_space && !is_new_line);
                     }
-                    None => {}
-                }
-                if !in_tag && !hidden && !is_token_start {
-                    write_word!(is_after_space);
-                    is_after_space = false;
-                }
-                tag_token_pos = 0;
-                in_tag = true;
-                is_token_start = true;
-                is_tag_close = false;
-                pos += 1;
-                // The `/` of an end tag, as its arm below reads it.
-                if input.get(pos) == Some(&b'/') {
-                    is_tag_close = true;
-                    pos += 1;
-                }
-                // A name goes on below as the tag's first word; anything
-                // else goes round.
-                if input.get(pos).is_none_or(|&b| SPECIAL[usize::from(b)]) {
-                    continue;
-                }
-            }
-            b'>' if in_tag => {
-                if tag_token_pos == 1 {
-                    match input.get(token_start..token_end + 1) {
-                        Some(tag)
-                            if tag.eq_ignore_ascii_case(b"br")
-                                || (tag.eq_ignore_ascii_case(b"p") && is_tag_close) =>
-                        {
-                            result.line_break();
+                    break 'text;
+                };
+                match ch {
+                    b'<' => break,
+                    // White space ends the word being read, and the next
+                    // is written after a space.
+                    b' ' | b'\t' | b'\r' | b'\n' => {
+                        if let Some(start) = word {
+                            // Once words are written after a space, a
+                            // word after a single space is written as if
+                            // it went on over the space (`Output` would
+                            // join them anyway): one write for the run.
+                            // Not after an `&`, which may start an entity.
+                            if ch == b' '
+                                && is_after_space
+                                && !is_new_line
+                                && input[start] != b'&'
+                                && input
+                                    .get(pos + 1)
+                                    .is_some_and(|&b| !ENDS_WORD[usize::from(b)])
+                            {
+                                pos = find(input, pos + 2, &ENDS_WORD);
+                                continue;
+                            }
+                            result.word(start..pos, is_after_space && !is_new_line);
+                            is_new_line = false;
+                            word = None;
+                        }
+                        is_after_space = true;
+                        pos += 1;
+                        while pos < len && matches!(input[pos], b' ' | b'\t' | b'\r' | b'\n') {
+                            pos += 1;
+                        }
+                        continue;
+                    }
+                    // `&` ends the word before it and starts one.
+                    b'&' => {
+                        if let Some(start) = word {
+                            result.word(start..pos, is_after_space && !is_new_line);
+                            is_new_line = false;
                             is_after_space = false;
-                            is_new_line = true;
                         }
-                        Some(tag) if tag.eq_ignore_ascii_case(b"head") => in_head = !is_tag_close,
-                        Some(tag) if tag.eq_ignore_ascii_case(b"style") => in_style = !is_tag_close,
-                        Some(tag) if tag.eq_ignore_ascii_case(b"script") => {
-                            in_script = !is_tag_close;
-                        }
-                        Some(tag) if tag.eq_ignore_ascii_case(b"template") => {
-                            in_template = !is_tag_close;
-                        }
-                        _ => (),
+                        word = Some(pos);
                     }
-                    hidden = in_head || in_style || in_script || in_template;
+                    // `;` ends the word it is part of (an entity, if it is
+                    // one), or starts one.
+                    b';' => {
+                        if let Some(start) = word.take() {
+                            result.word(start..pos + 1, is_after_space && !is_new_line);
+                            is_new_line = false;
+                            is_after_space = false;
+                            pos += 1;
+                            continue;
+                        }
+                        word = Some(pos);
+                    }
+                    _ => {
+                        if word.is_none() {
+                            word = Some(pos);
+                        }
+                    }
                 }
-                in_tag = false;
-                is_token_start = true;
-                pos += 1;
-                continue;
-            }
-            b'/' if in_tag => {
-                if tag_token_pos == 0 {
-                    is_tag_close = true;
-                }
-                pos += 1;
-                continue;
-            }
-            b'!' if in_tag && tag_token_pos == 0 && input.get(pos + 1..pos + 3) == Some(b"--") => {
-                in_comment = true;
-                pos += 1;
-                continue;
-            }
-            b' ' | b'\t' | b'\r' | b'\n' => {
-                read_space!(hidden);
-                // More white space reads the same again: skip it.
-                pos += 1;
-                while pos < input.len() && matches!(input[pos], b' ' | b'\t' | b'\r' | b'\n') {
-                    pos += 1;
-                }
-                continue;
-            }
-            // `&` ends the word before it and starts one; `;` ends the word
-            // it is part of (an entity, if it is one). Hidden text outside
-            // tags was skipped above, so these are visible.
-            b'&' | b';' if !in_tag && !is_token_start => {
-                let end = if ch == b';' { pos + 1 } else { token_end + 1 };
-                result.word(token_start..end, is_after_space && !is_new_line);
-                is_new_line = false;
-                is_token_start = true;
-                is_after_space = false;
-                if ch == b';' {
-                    pos += 1;
-                    continue;
-                }
-            }
-            _ => (),
-        }
-        if is_token_start {
-            token_start = pos;
-            is_token_start = false;
-            if in_tag {
-                tag_token_pos += 1;
-                // Past a tag's first word (its name) only `<` and `>`
-                // change anything: skip to the next one.
-                if tag_token_pos >= 2 {
-                    pos =
-                        memchr::memchr2(b'<', b'>', &input[pos..]).map_or(input.len(), |n| pos + n);
-                    continue;
-                }
+                pos = find(input, pos + 1, &ENDS_WORD);
             }
         }
-        // The bytes after this one that only extend the word end it later.
-        pos += 1;
-        while pos < input.len() && !SPECIAL[usize::from(input[pos])] {
-            pos += 1;
-        }
-        token_end = pos - 1;
-        // A tag's name and white space: what follows but `/`, `<` or `>`
-        // starts its second word (as the arms above read it), past which
-        // only `<` and `>` count.
-        if in_tag && tag_token_pos == 1 {
-            let mut next = pos;
-            while next < input.len() && matches!(input[next], b' ' | b'\t' | b'\r' | b'\n') {
-                next += 1;
-            }
-            if next > pos && next < input.len() && !matches!(input[next], b'/' | b'<' | b'>') {
-                token_start = next;
-                tag_token_pos = 2;
-                pos = memchr::memchr2(b'<', b'>', &input[next..]).map_or(input.len(), |n| next + n);
-            }
-        }
-    }
 
-    if !in_tag && !is_token_start && !hidden {
-        write_word!(is_after_space && !is_new_line);
+        // A `<`, outside a tag or inside one.
+        let mut in_tag = false;
+        'tag: loop {
+            match separator(&html[pos..]) {
+                // A space, read as if it stood before the `<` (in a tag or
+                // hidden text it changes nothing).
+                Some(Separator::Space) if !in_tag && !hidden => {
+                    if let Some(start) = word.take() {
+                        result.word(start..pos, is_after_space && !is_new_line);
+                        is_new_line = false;
+                    }
+                    is_after_space = true;
+                }
+                // `<br>`: the word being read is written, then a line
+                // break, even inside a tag, `<head>`, `<style>` or
+                // `<script>`.
+                Some(Separator::LineBreak) => {
+                    if let Some(start) = word.take() {
+                        result.word(start..pos, is_after_space);
+                    }
+                    result.line_break();
+                    is_after_space = false;
+                    is_new_line = true;
+                }
+                Some(Separator::Space) | None => {}
+            }
+            if let Some(start) = word.take() {
+                result.word(start..pos, is_after_space);
+                is_after_space = false;
+            }
+            in_tag = true;
+            pos += 1;
+
+            // Before the tag's first word: `/` makes it an end tag, `!--`
+            // starts a comment.
+            let mut is_tag_close = false;
+            loop {
+                match input.get(pos) {
+                    None => break 'text,
+                    Some(b'/') => is_tag_close = true,
+                    Some(b' ' | b'\t' | b'\r' | b'\n') => {}
+                    Some(b'!') if input.get(pos + 1..pos + 3) == Some(b"--") => {
+                        match comment_end(input, pos + 1) {
+                            Some(end) => {
+                                pos = end;
+                                continue 'text;
+                            }
+                            None => break 'text,
+                        }
+                    }
+                    Some(b'<') => continue 'tag,
+                    Some(b'>') => {
+                        pos += 1;
+                        continue 'text;
+                    }
+                    Some(_) => break,
+                }
+                pos += 1;
+            }
+
+            // Its first word, the name, counts only when the tag ends after
+            // it; past any other name's start only `<` and `>` count.
+            if may_act(&input[pos..]) {
+                // `/` inside the name is skipped, not part of it nor its
+                // end.
+                let name_start = pos;
+                let mut name_end;
+                loop {
+                    pos = find(input, pos + 1, &ENDS_NAME);
+                    name_end = pos;
+                    while pos < len && input[pos] == b'/' {
+                        pos += 1;
+                    }
+                    if pos == len || ENDS_NAME[usize::from(input[pos])] {
+                        break;
+                    }
+                }
+                // White space and `/` after it change nothing.
+                while pos < len && matches!(input[pos], b' ' | b'\t' | b'\r' | b'\n' | b'/') {
+                    pos += 1;
+                }
+                match input.get(pos) {
+                    None => break 'text,
+                    Some(b'<') => continue 'tag,
+                    Some(b'>') => {
+                        let name = &input[name_start..name_end];
+                        let is = |tag: &[u8]| name.eq_ignore_ascii_case(tag);
+                        match name.len() {
+                            1 | 2 if is(b"br") || (is(b"p") && is_tag_close) => {
+                                result.line_break();
+                                is_after_space = false;
+                                is_new_line = true;
+                            }
+                            4 if is(b"head") => in_head = !is_tag_close,
+                            5 if is(b"style") => in_style = !is_tag_close,
+                            6 if is(b"script") => in_script = !is_tag_close,
+                            8 if is(b"template") => in_template = !is_tag_close,
+                            _ => {}
+                        }
+                        hidden = in_head || in_style || in_script || in_template;
+                        pos += 1;
+                        continue 'text;
+                    }
+                    // A second word, past which only `<` and `>` count.
+                    Some(_) => {}
+                }
+            }
+            match find_angle(input, pos) {
+                None => break 'text,
+                Some(at) if input[at] == b'<' => {
+                    pos = at;
+                    continue 'tag;
+                }
+                Some(at) => {
+                    pos = at + 1;
+                    continue 'text;
+                }
+            }
+        }
     }
     result.finish()
+}
+
+/// Whether a tag's name starting `name` may be one the converter acts on
+/// at the tag's end (`br`, `p`, `head`, `style`, `script`, `template`),
+/// from its first two bytes.
+fn may_act(name: &[u8]) -> bool {
+    match name {
+        [b'p' | b'P', ..] => true,
+        [first, second, ..] => matches!(
+            [first.to_ascii_lowercase(), second.to_ascii_lowercase()],
+            [b'b', b'r'] | [b'h', b'e'] | [b's', b't' | b'c'] | [b't', b'e']
+        ),
+        _ => false,
+    }
+}
+
+/// The first position from `from` on whose byte is in `set`, or the end.
+fn find(input: &[u8], from: usize, set: &[bool; 256]) -> usize {
+    input
+        .get(from..)
+        .and_then(|rest| rest.iter().position(|&b| set[usize::from(b)]))
+        .map_or(input.len(), |n| from + n)
+}
+
+/// The first `<` or `>` from `from` on, read as 64-bit words, two at a
+/// time: they are the bytes that read as `>` with bit 1 set (`<` is
+/// `0x3C`, `>` `0x3E`). On the few dozen bytes of a tag's attributes
+/// memchr's setup costs more than its vector search saves.
+fn find_angle(input: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    // Zero where a byte is `<` or `>`; the lowest byte found zero is
+    // exact (borrows only carry upwards).
+    let zeros = |chunk: &[u8]| {
+        let mut bytes = [0; 8];
+        bytes.copy_from_slice(chunk);
+        let x = (u64::from_le_bytes(bytes) | (ONES << 1)) ^ u64::from_ne_bytes([b'>'; 8]);
+        x.wrapping_sub(ONES) & !x & HIGHS
+    };
+    let rest = input.get(from..)?;
+    let mut chunks = rest.chunks_exact(16);
+    let mut pos = from;
+    for chunk in &mut chunks {
+        let (low, high) = (zeros(&chunk[..8]), zeros(&chunk[8..]));
+        if low | high != 0 {
+            let at = if low != 0 {
+                low.trailing_zeros()
+            } else {
+                64 + high.trailing_zeros()
+            };
+            return Some(pos + (at / 8) as usize);
+        }
+        pos += 16;
+    }
+    let mut chunks = chunks.remainder().chunks_exact(8);
+    for chunk in &mut chunks {
+        let z = zeros(chunk);
+        if z != 0 {
+            return Some(pos + (z.trailing_zeros() / 8) as usize);
+        }
+        pos += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b | 2 == b'>')
+        .map(|n| pos + n)
+}
+
+/// Where a comment the converter reads from `from` (after `<!`) ends: past
+/// the first `>` after exactly two `-` (it counts the `-` from `from` on
+/// and starts again at anything else).
+fn comment_end(input: &[u8], from: usize) -> Option<usize> {
+    let comment = input.get(from..)?;
+    memchr::memchr_iter(b'>', comment)
+        .find(|&at| {
+            at >= 2 && comment[at - 2..at] == *b"--" && (at == 2 || comment[at - 3] != b'-')
+        })
+        .map(|at| from + at + 1)
+}
+
+/// The bytes that end a word outside tags.
+static ENDS_WORD: [bool; 256] = byte_set(b" \t\r\n<&;");
+/// The bytes that end a tag's name or are skipped in it.
+static ENDS_NAME: [bool; 256] = byte_set(b" \t\r\n<>/");
+
+const fn byte_set(bytes: &[u8]) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < bytes.len() {
+        table[bytes[i] as usize] = true;
+        i += 1;
+    }
+    table
 }
 
 /// The converter's text, written a run at a time: a word that follows the
@@ -430,19 +521,6 @@ impl Output<'_> {
     }
 }
 
-/// The bytes the converter does more with than add them to a word.
-static SPECIAL: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut i = 0;
-    while i < 8 {
-        table[b"<>/! \t\r\n"[i] as usize] = true;
-        i += 1;
-    }
-    table[b'&' as usize] = true;
-    table[b';' as usize] = true;
-    table
-};
-
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Separator {
     /// Before `<td`, `<th`, `</td`, `</th` (any case, not followed by a
@@ -464,13 +542,19 @@ fn separator(at: &str) -> Option<Separator> {
         Some(name) => (true, name),
         None => (false, after),
     };
-    if let [t, dh, ..] = name.as_bytes()
-        && t.eq_ignore_ascii_case(&b't')
-        && matches!(dh.to_ascii_lowercase(), b'd' | b'h')
-        && !name[2..]
-            .chars()
-            .next()
-            .is_some_and(regex_syntax::is_word_character)
+    let first = name.as_bytes().first()?.to_ascii_lowercase();
+    if first == b't'
+        && name
+            .as_bytes()
+            .get(1)
+            .is_some_and(|dh| matches!(dh.to_ascii_lowercase(), b'd' | b'h'))
+        && !match name.as_bytes().get(2) {
+            Some(&b) if b.is_ascii() => regex_syntax::is_word_byte(b),
+            _ => name[2..]
+                .chars()
+                .next()
+                .is_some_and(regex_syntax::is_word_character),
+        }
     {
         return Some(Separator::Space);
     }
@@ -478,8 +562,8 @@ fn separator(at: &str) -> Option<Separator> {
         return None;
     }
     let rest = match name.as_bytes() {
-        [h, b'1'..=b'6', ..] if h.eq_ignore_ascii_case(&b'h') => &name[2..],
-        _ => BLOCK_ENDS
+        [b'h' | b'H', b'1'..=b'6', ..] => &name[2..],
+        _ => block_ends(first)
             .iter()
             .find_map(|block| strip_folded(name, block))?,
     };
@@ -488,18 +572,19 @@ fn separator(at: &str) -> Option<Separator> {
         .then_some(Separator::LineBreak)
 }
 
-/// The names after `</` that end a block (`h1`…`h6` apart).
-const BLOCK_ENDS: [&str; 9] = [
-    "tr",
-    "div",
-    "li",
-    "table",
-    "blockquote",
-    "dt",
-    "dd",
-    "ul",
-    "ol",
-];
+/// The names after `</` that end a block (`h1`…`h6` apart), by their
+/// first letter (ASCII: the Kelvin sign is only a later `k`).
+fn block_ends(first: u8) -> &'static [&'static str] {
+    match first {
+        b't' => &["tr", "table"],
+        b'd' => &["div", "dt", "dd"],
+        b'l' => &["li"],
+        b'b' => &["blockquote"],
+        b'u' => &["ul"],
+        b'o' => &["ol"],
+        _ => &[],
+    }
+}
 
 /// `text` without `prefix` (ASCII lower case) at its start, in any case,
 /// with `k` also matching the Kelvin sign as Unicode case folding has it.
@@ -764,6 +849,9 @@ static HISTORY_START: gate::Twin = gate::Twin::new(history_start!(".{0,200}", ".
 static SHORT_HISTORY_START: gate::Twin = gate::Twin::new(history_start!(".*", ".*"));
 const SHORT_LINE: usize = 120;
 
+// Inlined, so that the test of the last character costs most lines no
+// call.
+#[inline(always)]
 fn is_history_start(line: &str) -> bool {
     // Every alternative ends in `-`, `_` or `:` before trailing space: a
     // test of the last character spares most lines the word gate.
@@ -841,7 +929,19 @@ fn authored_text(text: &str) -> Authored {
     let mut lines = lines(text).zip(1u32..).peekable();
     let mut previous = "";
     while let Some((line, number)) = lines.next() {
-        let trimmed = line.trim_start();
+        // ASCII white space is trimmed here, byte by byte: `trim_start`,
+        // a call that decodes characters, only where a line goes on with
+        // a character beyond ASCII.
+        let ascii_space = line
+            .bytes()
+            .take_while(|b| matches!(b, b'\t'..=b'\r' | b' '))
+            .count();
+        let rest = &line[ascii_space..];
+        let trimmed = if rest.as_bytes().first().is_some_and(|b| !b.is_ascii()) {
+            rest.trim_start()
+        } else {
+            rest
+        };
         if line == "-- " || line == "--" {
             break;
         }
@@ -981,6 +1081,18 @@ mod tests {
         "=",
         "<a href=\"x\">",
         "</a>",
+        // Names with `/` in or after them, white space before them.
+        "<a/b>",
+        "<br / x>",
+        "</ p>",
+        "< /p>",
+        "<td/>",
+        // Attributes over more than eight bytes, ended by `>` or by
+        // whatever piece follows.
+        "<div style=\"color: red; font-size: 12px\">",
+        "<span class=\"0123456789abcdef\" ",
+        "abcdefghijklmnopq",
+        "\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}",
     ];
 
     proptest::proptest! {
