@@ -828,9 +828,12 @@ fn sniff(head: &[u8]) -> Result<Kind, &'static str> {
         return Ok(Kind::JsonDraft);
     }
     // Blank lines before an mbox's first `From ` line are skipped, as
-    // mail readers and Perl's Mail::Mbox::MessageParser skip them.
+    // mail readers and Perl's Mail::Mbox::MessageParser skip them. Only
+    // whole lines: after a lone `\r` the `From ` does not start a line, so
+    // the mbox reader would find no message in the file at all.
     if head[start..].starts_with(b"From ")
         && head[..start].iter().all(|&b| b == b'\n' || b == b'\r')
+        && (start == 0 || head[start - 1] == b'\n')
     {
         return Ok(Kind::Mbox);
     }
@@ -935,6 +938,25 @@ mod tests {
             panic!("{:?}", items[0]);
         };
         assert_eq!(raw.parse().unwrap().header_line("Subject"), Some(5));
+    }
+
+    #[test]
+    fn a_from_line_after_a_lone_carriage_return_is_no_mbox_and_is_answered() {
+        // Each input gets an answer: found by the robustness test, which
+        // put a `\r` before an mbox, and the file was checked as empty.
+        for input in [
+            &b"\rFrom a@b Mon\nFrom: a@b\n\nhi\n"[..],
+            b"\n\rFrom a@b Mon\n",
+        ] {
+            let items = collect(input);
+            assert_eq!(items.len(), 1, "{items:?}");
+            assert!(
+                matches!(&items[0], Item::Error { error, .. } if error.contains("not an email message")),
+                "{:?}",
+                items[0]
+            );
+        }
+        assert_eq!(sniff(b"\r\nFrom a@b Mon\n"), Ok(Kind::Mbox));
     }
 
     #[test]
