@@ -1,6 +1,7 @@
 //! Body text as rules want it: HTML turned into text, and the text the
 //! sender wrote in this message told apart from the quoted history below it.
 
+use super::html::{byte_set, find_in};
 use super::{BodyKind, BodyPart, HtmlView};
 use crate::gate::{self, Screened};
 use regex::Regex;
@@ -383,10 +384,7 @@ fn may_act(name: &[u8]) -> bool {
 
 /// The first position from `from` on whose byte is in `set`, or the end.
 fn find(input: &[u8], from: usize, set: &[bool; 256]) -> usize {
-    input
-        .get(from..)
-        .and_then(|rest| rest.iter().position(|&b| set[usize::from(b)]))
-        .map_or(input.len(), |n| from + n)
+    find_in(input, from, set).unwrap_or(input.len())
 }
 
 /// The first `<` or `>` from `from` on, read as 64-bit words, two at a
@@ -450,16 +448,6 @@ fn comment_end(input: &[u8], from: usize) -> Option<usize> {
 static ENDS_WORD: [bool; 256] = byte_set(b" \t\r\n<&;");
 /// The bytes that end a tag's name or are skipped in it.
 static ENDS_NAME: [bool; 256] = byte_set(b" \t\r\n<>/");
-
-const fn byte_set(bytes: &[u8]) -> [bool; 256] {
-    let mut table = [false; 256];
-    let mut i = 0;
-    while i < bytes.len() {
-        table[bytes[i] as usize] = true;
-        i += 1;
-    }
-    table
-}
 
 /// The converter's text, written a run at a time: a word that follows the
 /// one before it in the HTML after a single space, as the words of running

@@ -866,6 +866,28 @@ impl Emitter for Collector<'_, '_> {
     }
 }
 
+/// A table of `bytes`, for [`find_in`]: one lookup a byte, where a
+/// `matches!` of several bytes is several compares.
+pub(super) const fn byte_set(bytes: &[u8]) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < bytes.len() {
+        table[bytes[i] as usize] = true;
+        i += 1;
+    }
+    table
+}
+
+/// The first position from `from` on whose byte is in `set`; `None` at the
+/// end of the input. The HTML scanners' runs (names, words, unquoted
+/// values) are a few bytes long, too short for memchr's setup.
+pub(super) fn find_in(input: &[u8], from: usize, set: &[bool; 256]) -> Option<usize> {
+    let rest = input.get(from..)?;
+    rest.iter()
+        .position(|&b| set[usize::from(b)])
+        .map(|n| from + n)
+}
+
 /// How many bytes of `bytes` are `counted`: in blocks of 224 (a multiple
 /// of the SIMD widths, and under 256) counted into one byte each, which the
 /// compiler turns into SIMD. A count into a `usize` (`Iterator::count`,

@@ -23,7 +23,7 @@
 //! html5ever's tokenizer on generated broken markup and every fixture.
 
 use super::entities;
-use super::{Attr, Builder, Collector, Element};
+use super::{Attr, Builder, Collector, Element, byte_set, find_in};
 use html5gum::{State, Tokenizer};
 
 /// Reads `html` into the builder.
@@ -187,27 +187,13 @@ static ENDS_ATTR_NAME: [bool; 256] = ends(b"/>=\0");
 static ENDS_UNQUOTED: [bool; 256] = ends(b">");
 
 const fn ends(also: &[u8]) -> [bool; 256] {
-    let mut table = [false; 256];
+    let mut table = byte_set(also);
     let mut byte = 0;
     while byte < 256 {
-        table[byte] = is_space(byte as u8);
+        table[byte] |= is_space(byte as u8);
         byte += 1;
     }
-    let mut i = 0;
-    while i < also.len() {
-        table[also[i] as usize] = true;
-        i += 1;
-    }
     table
-}
-
-/// The first byte from `from` that `table` ends on; `None` at the end of
-/// the input.
-fn end_of(input: &[u8], from: usize, table: &[bool; 256]) -> Option<usize> {
-    input[from..]
-        .iter()
-        .position(|&b| table[usize::from(b)])
-        .map(|n| from + n)
 }
 
 fn skip_spaces(input: &[u8], mut at: usize) -> usize {
@@ -225,7 +211,7 @@ fn skip_spaces(input: &[u8], mut at: usize) -> usize {
 /// not known here.
 fn tag(b: &mut Builder<'_>, input: &[u8], lt: usize, end: bool) -> Step {
     let name = lt + 1 + usize::from(end);
-    let mut at = end_of(input, name, &ENDS_TAG_NAME).ok_or(lt)?;
+    let mut at = find_in(input, name, &ENDS_TAG_NAME).ok_or(lt)?;
     if input[at] == 0 {
         return Err(lt);
     }
@@ -248,7 +234,7 @@ fn tag(b: &mut Builder<'_>, input: &[u8], lt: usize, end: bool) -> Step {
             Some(_) => {}
         }
         let name = at;
-        at = end_of(input, name, &ENDS_ATTR_NAME).ok_or(lt)?;
+        at = find_in(input, name, &ENDS_ATTR_NAME).ok_or(lt)?;
         if input[at] == 0 {
             return Err(lt);
         }
@@ -272,7 +258,7 @@ fn tag(b: &mut Builder<'_>, input: &[u8], lt: usize, end: bool) -> Step {
                 at += close + 2;
             }
             Some(_) => {
-                let value_end = end_of(input, at, &ENDS_UNQUOTED).ok_or(lt)?;
+                let value_end = find_in(input, at, &ENDS_UNQUOTED).ok_or(lt)?;
                 if keep {
                     attr_value(b, input, at, value_end).ok_or(lt)?;
                 }
