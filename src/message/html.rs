@@ -28,7 +28,9 @@ pub struct HtmlView {
     pub images: Vec<HtmlImage>,
     /// The text a reader sees: character data outside `<head>`, `<script>`,
     /// `<style>` and comments, entities decoded, each run of whitespace one
-    /// space, a line break at the end of each block.
+    /// space, table cells apart, blocks on lines of their own and
+    /// paragraphs set off by blank lines (see [`Gap`]). Rules read it as
+    /// the part's plain text ([`BodyPart::plain`](super::BodyPart::plain)).
     pub text: String,
 }
 
@@ -96,8 +98,8 @@ impl HtmlView {
 #[derive(Clone, Copy, Default)]
 struct Element {
     kind: Kind,
-    /// Its start and its end are line breaks in the visible text.
-    block: bool,
+    /// What its start and its end put in the visible text.
+    gap: Gap,
     /// Its content is not shown.
     hidden: bool,
     /// Its name (lower case), for the elements whose end tag must match
@@ -105,6 +107,23 @@ struct Element {
     name: &'static [u8],
     /// The tokenizer's state for its content, when not the data state.
     content: Option<State>,
+}
+
+/// What an element's tags put between the words around them, as a mail
+/// client lays the element out.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+enum Gap {
+    #[default]
+    None,
+    /// A table cell: its words stand apart from the next cell's.
+    Space,
+    /// A block: a line of its own.
+    Line,
+    /// A block with margins (a paragraph, a heading, a list, a quote): a
+    /// blank line before and after, as rules read paragraphs.
+    Paragraph,
+    /// `<br>`: ends the line, an empty one too.
+    Break,
 }
 
 /// The elements the view reads more of than their text.
@@ -127,17 +146,19 @@ impl Element {
     /// registers.
     #[inline(always)]
     fn of(name: &[u8]) -> Element {
-        const BLOCK: Element = Element {
-            kind: Kind::Other,
-            block: true,
-            hidden: false,
-            name: b"",
-            content: None,
-        };
+        const fn gap(gap: Gap) -> Element {
+            Element {
+                kind: Kind::Other,
+                gap,
+                hidden: false,
+                name: b"",
+                content: None,
+            }
+        }
         const fn kind(kind: Kind) -> Element {
             Element {
                 kind,
-                block: false,
+                gap: Gap::None,
                 hidden: false,
                 name: b"",
                 content: None,
@@ -146,7 +167,7 @@ impl Element {
         const fn raw(name: &'static [u8], hidden: bool, content: Option<State>) -> Element {
             Element {
                 kind: Kind::Other,
-                block: false,
+                gap: Gap::None,
                 hidden,
                 name,
                 content,
@@ -168,6 +189,8 @@ impl Element {
         const H5: u64 = folded(b"h5");
         const H6: u64 = folded(b"h6");
         const TABLE: u64 = folded(b"table");
+        const TD: u64 = folded(b"td");
+        const TH: u64 = folded(b"th");
         const HR: u64 = folded(b"hr");
         const UL: u64 = folded(b"ul");
         const OL: u64 = folded(b"ol");
@@ -188,7 +211,7 @@ impl Element {
             return if name.eq_ignore_ascii_case(b"blockquote") {
                 Element {
                     kind: Kind::Blockquote,
-                    ..BLOCK
+                    ..gap(Gap::Paragraph)
                 }
             } else {
                 Element::default()
@@ -199,9 +222,12 @@ impl Element {
             BODY => kind(Kind::Body),
             A => kind(Kind::Link),
             IMG => kind(Kind::Image),
-            P | DIV | BR | TR | LI | TABLE | HR | UL | OL | DT | DD | PRE | CENTER => BLOCK,
+            TD | TH => gap(Gap::Space),
+            DIV | TR | LI | TABLE | DT | DD | CENTER => gap(Gap::Line),
+            P | HR | UL | OL | PRE => gap(Gap::Paragraph),
+            BR => gap(Gap::Break),
             // Folding makes the bytes 0x11 to 0x16 digits too.
-            H1 | H2 | H3 | H4 | H5 | H6 if name[1].is_ascii_digit() => BLOCK,
+            H1 | H2 | H3 | H4 | H5 | H6 if name[1].is_ascii_digit() => gap(Gap::Paragraph),
             SCRIPT => raw(b"script", true, Some(State::ScriptData)),
             STYLE => raw(b"style", true, Some(State::RawText)),
             IFRAME => raw(b"iframe", true, Some(State::RawText)),
@@ -623,9 +649,22 @@ impl Builder<'_> {
         }
     }
 
-    fn line_break(&mut self) {
-        if !self.view.text.is_empty() && !self.view.text.ends_with('\n') {
-            self.view.text.push('\n');
+    /// What an element's tag puts in the text (see [`Gap`]).
+    fn gap(&mut self, gap: Gap) {
+        let text = &mut self.view.text;
+        match gap {
+            Gap::None => return,
+            Gap::Space => {
+                self.pending_space = true;
+                return;
+            }
+            _ if text.is_empty() => {}
+            Gap::Break => text.push('\n'),
+            Gap::Line if !text.ends_with('\n') => text.push('\n'),
+            Gap::Paragraph if !text.ends_with("\n\n") => {
+                text.push_str(if text.ends_with('\n') { "\n" } else { "\n\n" });
+            }
+            Gap::Line | Gap::Paragraph => {}
         }
         self.pending_space = false;
     }
@@ -711,9 +750,7 @@ impl Builder<'_> {
             }
             Kind::Other => {}
         }
-        if element.block {
-            self.line_break();
-        }
+        self.gap(element.gap);
         if element.hidden && !self.tag.self_closing {
             self.in_hidden = Some(element.name);
         }
@@ -738,9 +775,7 @@ impl Builder<'_> {
             }
             _ => {}
         }
-        if element.block {
-            self.line_break();
-        }
+        self.gap(element.gap);
     }
 }
 
@@ -1043,7 +1078,7 @@ mod tests {
             <img src=\"hero.jpg\" style=\"width: 600px\"><script>var s = '<a href=x>';</script>\n\
             <!-- <a href=\"https://hidden.example\">no</a> --></body></html>";
         let view = HtmlView::parse(html);
-        assert_eq!(view.text, "Hello & welcome, Ann\nRead more");
+        assert_eq!(view.text, "Hello & welcome, Ann\n\nRead more");
         assert_eq!(view.links.len(), 1);
         let link = &view.links[0];
         assert_eq!(link.href, "https://news.example.com/a?x=1&y=2");
@@ -1057,6 +1092,31 @@ mod tests {
         assert_eq!(view.images[2].width, Some(600));
         assert!(!view.images[2].is_tracking_pixel());
         assert_eq!(view.images[2].line, 6);
+    }
+
+    #[test]
+    fn text_has_the_lines_and_paragraphs_a_reader_sees() {
+        let text = |html: &str| HtmlView::parse(html).text;
+        // Cells stand apart, rows and blocks on lines of their own.
+        assert_eq!(
+            text(
+                "<table><tr><td>SSN</td><td>123</td></tr><tr><th>Name</th><td>Ann</td></tr></table>"
+            ),
+            "SSN 123\nName Ann"
+        );
+        // A paragraph, heading or list is set off by a blank line, once.
+        assert_eq!(
+            text(
+                "<h1>News</h1><p>One</p><p>Two</p><div>Three</div><ul><li>a</li><li>b</li></ul>end"
+            ),
+            "News\n\nOne\n\nTwo\n\nThree\n\na\nb\n\nend"
+        );
+        // Every `<br>` ends a line: two leave an empty one.
+        assert_eq!(
+            text("Hi Ann,<br><br>The plan<br>is ready"),
+            "Hi Ann,\n\nThe plan\nis ready"
+        );
+        assert_eq!(text("<br><p>first"), "first");
     }
 
     #[test]
@@ -1464,7 +1524,7 @@ mod tests {
                             });
                             b.open_link = Some(b.view.links.len() - 1);
                         }
-                        "<br>" => b.line_break(),
+                        "<br>" => b.gap(Gap::Break),
                         _ => b.open_link = None,
                     }
                 }

@@ -348,7 +348,6 @@ pub struct BodyPart {
     /// each line of the content starts on; empty otherwise.
     line_starts: Vec<u32>,
     /// Derived views, computed on first use (see `body.rs`).
-    plain: std::sync::OnceLock<String>,
     authored: std::sync::OnceLock<body::Authored>,
     html: std::sync::OnceLock<HtmlView>,
 }

@@ -593,7 +593,7 @@ fn attached_message_text(inner: &mail_parser::Message<'_>) -> String {
         text.push_str("\n\n");
         match inner.parts.get(*id as usize).map(|p| &p.body) {
             Some(PartType::Text(t)) => text.push_str(t),
-            Some(PartType::Html(h)) => text.push_str(&super::body::html_to_text(h)),
+            Some(PartType::Html(h)) => text.push_str(&super::HtmlView::parse(h).text),
             _ => {}
         }
     }
