@@ -50,6 +50,12 @@ pub fn quiet_caught_panics() {
 /// `text` with line breaks and other control characters escaped, so that
 /// an error (which may quote the input, as serde's do) stays on one line.
 pub fn one_line(text: &str) -> String {
+    // Control characters are below 0x20, 0x7F, or U+0080 to U+009F (lead
+    // byte 0xC2): text with none of these bytes, nearly all, is copied at
+    // once rather than a character at a time (a report prints thousands).
+    if !text.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2) {
+        return text.to_string();
+    }
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if c.is_control() {
@@ -92,5 +98,8 @@ mod tests {
     #[test]
     fn control_characters_are_escaped() {
         assert_eq!(one_line("a\nb\r\tc\0 é"), "a\\nb\\r\\tc\\u{0} é");
+        // C1 controls (U+0080 to U+009F) too, not other characters.
+        assert_eq!(one_line("a\u{85}b\u{9f}\u{7f}"), "a\\u{85}b\\u{9f}\\u{7f}");
+        assert_eq!(one_line("no\u{a0}break, ©, €"), "no\u{a0}break, ©, €");
     }
 }
