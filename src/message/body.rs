@@ -1,5 +1,6 @@
-//! Body text as rules want it: HTML turned into text, and the text the
-//! sender wrote in this message told apart from the quoted history below it.
+//! Body text as rules want it: a part as text (an HTML part's from its
+//! view), and the text the sender wrote in this message told apart from
+//! the quoted history below it.
 
 use super::{BodyKind, BodyPart, HtmlView};
 use crate::gate::{self, Screened};
