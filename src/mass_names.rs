@@ -5,6 +5,7 @@
 
 use crate::gate;
 use regex::RegexSet;
+use std::sync::OnceLock;
 
 /// Built-in everyone-style list names; `*` matches any run of characters.
 const MASS_LIST_NAMES: &[&str] = &[
@@ -81,15 +82,23 @@ pub(crate) struct MassNames {
     /// must contain to match (see `gate.rs`); `None` when some name has no
     /// piece the gate can test.
     gate: Option<gate::ShortWords>,
+    /// Each name as an anchored, case-insensitive pattern.
+    patterns: Vec<String>,
     /// All names in one regex: almost no local part is a list name, and one
     /// `is_match` says so faster than the set's overlapping search.
-    any: regex::Regex,
-    set: RegexSet,
+    any: OnceLock<regex::Regex>,
+    set: OnceLock<RegexSet>,
 }
 
 impl MassNames {
     /// The built-in names and `configured`; fails when there are too many,
     /// or too long, to compile into one matcher (the regex size limit).
+    ///
+    /// Configured names are compiled here, so that a configuration with
+    /// too many fails as it is read; the built-in ones alone, which always
+    /// compile, the first time a local part gets past the gate: most runs
+    /// never need them, and compiling them was over half the instructions
+    /// of a one-message check's start-up.
     pub(crate) fn new(configured: &[String]) -> Result<Self, String> {
         let names: Vec<String> = MASS_LIST_NAMES
             .iter()
@@ -100,19 +109,9 @@ impl MassNames {
             .iter()
             .map(|name| {
                 let parts: Vec<String> = name.split('*').map(regex::escape).collect();
-                format!("^{}$", parts.join(".+"))
+                format!("(?i)^{}$", parts.join(".+"))
             })
             .collect();
-        // The names are escaped, so only the size limit can refuse them.
-        let too_big = |e: regex::Error| {
-            format!(
-                "{} names are too many or too long to match at once ({})",
-                configured.len(),
-                e.to_string().trim_end_matches('.').to_lowercase()
-            )
-        };
-        let any = regex::Regex::new(&format!("(?i){}", patterns.join("|"))).map_err(too_big)?;
-        let set = RegexSet::new(patterns.iter().map(|p| format!("(?i){p}"))).map_err(too_big)?;
         // A piece with non-ASCII letters could differ in case beyond what
         // the gate folds: such a name turns the gate off.
         let pieces: Option<Vec<&str>> = names
@@ -124,12 +123,50 @@ impl MassNames {
             })
             .collect();
         let gate = pieces.map(|pieces| gate::short_words(&pieces));
-        Ok(MassNames {
+        let names = MassNames {
             names,
             gate,
-            any,
-            set,
-        })
+            patterns,
+            any: OnceLock::new(),
+            set: OnceLock::new(),
+        };
+        if !configured.is_empty() {
+            // The names are escaped, so only the size limit can refuse them.
+            let too_big = |e: regex::Error| {
+                format!(
+                    "{} names are too many or too long to match at once ({})",
+                    configured.len(),
+                    e.to_string().trim_end_matches('.').to_lowercase()
+                )
+            };
+            let any = names.compile_any().map_err(too_big)?;
+            let set = names.compile_set().map_err(too_big)?;
+            let _ = (names.any.set(any), names.set.set(set));
+        }
+        Ok(names)
+    }
+
+    fn compile_any(&self) -> Result<regex::Regex, regex::Error> {
+        regex::Regex::new(&self.patterns.join("|"))
+    }
+
+    fn compile_set(&self) -> Result<RegexSet, regex::Error> {
+        RegexSet::new(&self.patterns)
+    }
+
+    // Compiled in `new` unless every name is built in, and those compile
+    // (the tests compile them): `expect` cannot fail.
+    #[allow(clippy::expect_used)]
+    fn any(&self) -> &regex::Regex {
+        self.any
+            .get_or_init(|| self.compile_any().expect("the built-in names compile"))
+    }
+
+    // As `any`.
+    #[allow(clippy::expect_used)]
+    fn set(&self) -> &RegexSet {
+        self.set
+            .get_or_init(|| self.compile_set().expect("the built-in names compile"))
     }
 
     /// The name `local_part` matches, if any.
@@ -137,14 +174,14 @@ impl MassNames {
         // No list name is this long; keeps hostile input cheap.
         if local_part.len() > 128
             || self.gate.as_ref().is_some_and(|g| !g.is_match(local_part))
-            || !self.any.is_match(local_part)
+            || !self.any().is_match(local_part)
         {
             return None;
         }
         // The built-in names come first; configured ones are the
         // organisation's own and match as written.
         let small_group = names_a_small_group(local_part);
-        self.set
+        self.set()
             .matches(local_part)
             .iter()
             .find(|&i| i >= MASS_LIST_NAMES.len() || !small_group)
