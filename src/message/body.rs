@@ -572,20 +572,6 @@ mod tests {
     }
 
     #[test]
-    fn html_cells_and_blocks_are_separated() {
-        let text = crate::message::HtmlView::parse(
-            "<table><tr><td>SSN</td><td>123</td></tr><tr><th>Name</th><td>Ann</td></tr></table><div>one</div><div>two</div><thead>x</thead>",
-        )
-        .text;
-        let lines: Vec<&str> = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect();
-        assert_eq!(lines, ["SSN 123", "Name Ann", "one", "two", "x"]);
-    }
-
-    #[test]
     fn splits_paragraphs_on_blank_lines() {
         let text = "\n\nHi Ann,\n\nLine one\nline two\n  \t\nEnd\n\n\n";
         assert_eq!(
