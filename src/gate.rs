@@ -870,14 +870,20 @@ impl Screened {
     /// matches wherever the pattern does.
     #[cfg(test)]
     pub(crate) fn copy_agrees(&self, text: &str) -> bool {
-        let spans = |re: &Regex| re.find_iter(text).map(|m| m.range()).collect::<Vec<_>>();
         let unicode = self.unicode().regex();
         if text.is_ascii() {
-            spans(self.ascii.regex()) == spans(unicode)
+            spans(self.ascii.regex(), text) == spans(unicode, text)
         } else {
             !unicode.is_match(text) || self.may_match(text)
         }
     }
+}
+
+/// Where `re` matches in `text`, for tests that compare two patterns'
+/// matches.
+#[cfg(test)]
+pub(crate) fn spans(re: &Regex, text: &str) -> Vec<std::ops::Range<usize>> {
+    re.find_iter(text).map(|m| m.range()).collect()
 }
 
 /// Rewrites a [`Screened`] pattern for its [`bytes`] copy, to match as it
@@ -1166,7 +1172,7 @@ pub(crate) fn texts(hir: &Hir) -> proptest::strategy::BoxedStrategy<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Pattern, Screened, Twin, WINDOW};
+    use super::{Pattern, Screened, Twin, WINDOW, spans};
     use proptest::prelude::*;
 
     proptest! {
@@ -1213,11 +1219,9 @@ mod tests {
         ) {
             for (pattern, expected) in PATTERNS.iter() {
                 prop_assert_eq!(pattern.is_match(&text), expected.is_match(&text), "{:?}", expected);
-                let spans = pattern
-                    .matching(&text)
-                    .map(|re| re.find_iter(&text).map(|m| m.range()).collect::<Vec<_>>());
+                let found = pattern.matching(&text).map(|re| spans(re, &text));
                 let expected: Vec<_> = expected.find_iter(&text).map(|m| m.range()).collect();
-                prop_assert_eq!(spans.unwrap_or_default(), expected);
+                prop_assert_eq!(found.unwrap_or_default(), expected);
             }
         }
     }
@@ -1383,9 +1387,9 @@ mod tests {
         assert!(!parts.is_match("the holder"));
         // Both parts, their matches in the text's order.
         let text = "hold and keep";
-        let found: Vec<_> = parts
+        let found = parts
             .screen(text)
-            .map(|re| re.find_iter(text).map(|m| m.range()).collect())
+            .map(|re| spans(re, text))
             .unwrap_or_default();
         assert_eq!(found, vec![0..4, 9..13]);
         assert!(parts.joined[3].get().is_some());
@@ -1428,9 +1432,6 @@ mod tests {
     fn twins_match_alike_on_ascii_text() {
         static TWIN: Twin =
             Twin::new(r"(?i)\bk\w*\s.{0,3}(?:é|s\b)|^\W*(?P<web>web\s*version)\W*$|[^a-z]{2,}");
-        let spans = |re: &regex_automata::meta::Regex, text: &str| {
-            re.find_iter(text).map(|m| m.range()).collect::<Vec<_>>()
-        };
         let unicode = super::gated(TWIN.pattern);
         for text in [
             "Keep it ok is",
@@ -1480,9 +1481,6 @@ mod tests {
         let screened = Screened::gated(
             r"(?i)\bthank(?:s|\s+you)\s+(?:(?-i:\w)+\s+){0,2}for\b|\b(?:va|podr[aá]s?)\b{end}|\bx(?-i:\w)*y",
         );
-        let spans = |re: &regex_automata::meta::Regex, text: &str| {
-            re.find_iter(text).map(|m| m.range()).collect::<Vec<_>>()
-        };
         for text in [
             "Thanks a lot for it; thanks for, thank you all for",
             "thanks my dear for, thanks_a_lot for",
@@ -1543,11 +1541,9 @@ mod tests {
             for (screened, expected) in WIDENED.iter() {
                 prop_assert!(screened.copy_agrees(&text), "{:?} {:?}", expected, text);
                 prop_assert_eq!(screened.is_match(&text), expected.is_match(&text), "{:?}", expected);
-                let spans = screened
-                    .screen(&text)
-                    .map(|re| re.find_iter(&text).map(|m| m.range()).collect::<Vec<_>>());
+                let found = screened.screen(&text).map(|re| spans(re, &text));
                 let expected: Vec<_> = expected.find_iter(&text).map(|m| m.range()).collect();
-                prop_assert_eq!(spans.unwrap_or_default(), expected);
+                prop_assert_eq!(found.unwrap_or_default(), expected);
             }
         }
     }

@@ -754,8 +754,7 @@ mod tests {
             ]
         ) {
             let spans = |re: Option<&regex_automata::meta::Regex>| {
-                re.map(|re| re.find_iter(&text).map(|m| m.range()).collect::<Vec<_>>())
-                    .unwrap_or_default()
+                re.map(|re| crate::gate::spans(re, &text)).unwrap_or_default()
             };
             for (parts, whole, words) in WHOLE.iter() {
                 proptest::prop_assert!(whole.copy_agrees(&text), "{:?}", text);
