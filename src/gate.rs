@@ -563,11 +563,6 @@ impl Pattern {
         Pattern::new(pattern, &syntax::Config::new(), gated_config())
     }
 
-    /// See [`bytes`].
-    pub(crate) fn bytes(pattern: &str) -> Self {
-        Pattern::new(pattern, &bytes_syntax(), bytes_config())
-    }
-
     // Constant patterns, compiled by every test run: `expect` cannot fail.
     #[allow(clippy::expect_used)]
     fn new(pattern: &str, syntax: &syntax::Config, config: meta::Config) -> Self {
@@ -698,50 +693,6 @@ impl Pattern {
 
 fn gated_config() -> meta::Config {
     Regex::config().auto_prefilter(false)
-}
-
-/// A [`gated`] pattern compiled as needed in two forms: without Unicode for
-/// ASCII text, as written for any other. On ASCII characters the ASCII
-/// `\w`, `\s`, `\d`, `\b`, `.` and case folding agree with the Unicode
-/// ones, so on ASCII text both forms find the same matches; the ASCII form
-/// compiles to a fraction of the states (a `.{0,200}` or `[^\n]{0,120}` is
-/// hundreds of UTF-8 states in each direction), and nearly all text that
-/// reaches such a pattern is ASCII, so most runs never compile the other.
-/// A non-ASCII character may stand in the pattern as a literal, not inside
-/// a class (the ASCII form refuses that; the tests build both forms).
-pub(crate) struct Twin {
-    pattern: &'static str,
-    ascii: OnceLock<Pattern>,
-    unicode: OnceLock<Pattern>,
-}
-
-impl Twin {
-    pub(crate) const fn new(pattern: &'static str) -> Self {
-        Twin {
-            pattern,
-            ascii: OnceLock::new(),
-            unicode: OnceLock::new(),
-        }
-    }
-
-    /// The form for `text`.
-    fn for_text(&self, text: &str) -> &Pattern {
-        if text.is_ascii() {
-            self.ascii.get_or_init(|| Pattern::bytes(self.pattern))
-        } else {
-            self.unicode.get_or_init(|| Pattern::gated(self.pattern))
-        }
-    }
-
-    pub(crate) fn is_match(&self, text: &str) -> bool {
-        self.for_text(text).is_match(text)
-    }
-
-    /// See [`texts`].
-    #[cfg(test)]
-    pub(crate) fn texts(&self) -> proptest::strategy::BoxedStrategy<String> {
-        self.for_text("é").texts()
-    }
 }
 
 /// A [`gated`] pattern over bytes, without Unicode. A class such as
@@ -1056,13 +1007,18 @@ static NON_ASCII_AST: LazyLock<Ast> = LazyLock::new(|| {
         .expect("a valid pattern")
 });
 
-/// A [`Screened`] pattern of parts (a language's phrases), each behind
-/// the words every match of it holds: for a text, only the parts whose
-/// words it holds are joined (in their order) into the pattern that is
-/// compiled and run. A part without its words in a text cannot match
-/// there, so the joined pattern finds the same matches as the whole one
-/// would: mail in English compiles no other language's phrases.
+/// A [`Screened`] pattern of parts (a language's phrases, a kind of
+/// request), each behind the words every match of it holds: for a text,
+/// only the parts whose words it holds are searched, each compiled the
+/// first time a text needs it. A part without its words in a text cannot
+/// match there, so the parts searched find what the whole pattern would
+/// (see [`Parts::find_iter`]): mail in English compiles no other language's
+/// phrases, and a legal footer's `confidential` none of the requests
+/// without that word. Each part is compiled alone, once: a pattern compiled
+/// for each set of parts a text holds cost more than the whole pattern
+/// over the public real mail, as its texts hold many different sets.
 pub(crate) fn parts(flags: &str, parts: &[(&[&str], &str)]) -> Parts {
+    assert!(parts.len() <= usize::BITS as usize, "a part is a bit");
     let mut listed = Vec::new();
     let mut word_parts = Vec::new();
     for (part, (words, _)) in parts.iter().enumerate() {
@@ -1077,51 +1033,72 @@ pub(crate) fn parts(flags: &str, parts: &[(&[&str], &str)]) -> Parts {
         parts: parts.iter().map(|(_, part)| part.to_string()).collect(),
         words: words(&listed),
         word_parts,
-        joined: (0..1 << parts.len()).map(|_| OnceLock::new()).collect(),
+        compiled: parts.iter().map(|_| OnceLock::new()).collect(),
     }
 }
 
 /// See [`parts`].
 pub(crate) struct Parts {
-    /// Flags for the whole pattern, such as `(?im)`.
+    /// Flags for every part, such as `(?im)`.
     flags: String,
     /// Each part's pattern, in their order.
     parts: Vec<String>,
     /// Every part's words.
     words: Words,
-    /// For each word of `words`, the parts it stands for, as bits (a
-    /// pattern has a few parts: there is a pattern for each set of them).
+    /// For each word of `words`, the parts it stands for, as bits.
     word_parts: Vec<usize>,
-    /// For each set of parts, their pattern, compiled when first needed.
-    joined: Vec<OnceLock<Screened>>,
+    /// Each part's pattern, compiled when first needed.
+    compiled: Vec<OnceLock<Screened>>,
 }
 
 impl Parts {
-    /// The pattern of the parts `text` holds words of, if any.
-    fn for_text(&self, text: &str) -> Option<&Screened> {
-        let all = self.joined.len() - 1;
+    /// The parts `text` holds words of, in their order.
+    fn held<'p>(&'p self, text: &str) -> impl Iterator<Item = &'p Screened> {
+        let all = (1 << self.parts.len()) - 1;
         let mut held = 0;
         self.words.each_counted(text, |index| {
             held |= self.word_parts[index];
             held == all
         });
-        let joined = self.joined.get(held).filter(|_| held != 0)?;
-        Some(joined.get_or_init(|| {
-            let parts: Vec<&str> = (self.parts.iter().enumerate())
-                .filter(|(part, _)| held & 1 << part != 0)
-                .map(|(_, pattern)| pattern.as_str())
-                .collect();
-            Screened::gated(&format!("{}{}", self.flags, parts.join("|")))
-        }))
+        (self.compiled.iter().zip(&self.parts).enumerate())
+            .filter(move |(part, _)| held & 1 << part != 0)
+            .map(|(_, (compiled, pattern))| {
+                compiled.get_or_init(|| Screened::gated(&format!("{}{pattern}", self.flags)))
+            })
     }
 
-    /// See [`Screened::screen`].
-    pub(crate) fn screen(&self, text: &str) -> Option<&Regex> {
-        self.for_text(text)?.screen(text)
+    /// The whole pattern's matches in `text`, as the regex crate's
+    /// `find_iter` would find them: at each place the leftmost match of
+    /// any part, the first part's where several start there (as in an
+    /// alternation, which prefers its first alternative), the search going
+    /// on after it. A part's next match, found once, stays its next until a
+    /// match before it has been taken. (None of the parts matches the empty
+    /// string; were one to, the search would still move on.)
+    pub(crate) fn find_iter<'t>(
+        &'t self,
+        text: &'t str,
+    ) -> impl Iterator<Item = std::ops::Range<usize>> + 't {
+        let mut searched: Vec<(&Regex, Option<std::ops::Range<usize>>)> = self
+            .held(text)
+            .filter_map(|part| part.screen(text))
+            .map(|re| (re, re.find(text).map(|m| m.range())))
+            .collect();
+        let mut at = 0;
+        std::iter::from_fn(move || {
+            for (re, next) in &mut searched {
+                if next.as_ref().is_some_and(|m| m.start < at) {
+                    *next = re.search(&Input::new(text).range(at..)).map(|m| m.range());
+                }
+            }
+            let found =
+                (searched.iter().filter_map(|(_, next)| next.clone())).min_by_key(|m| m.start)?;
+            at = found.end.max(found.start + 1);
+            Some(found)
+        })
     }
 
     pub(crate) fn is_match(&self, text: &str) -> bool {
-        self.for_text(text).is_some_and(|p| p.is_match(text))
+        self.held(text).any(|part| part.is_match(text))
     }
 
     /// All the parts, as one pattern.
@@ -1172,7 +1149,7 @@ pub(crate) fn texts(hir: &Hir) -> proptest::strategy::BoxedStrategy<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Pattern, Screened, Twin, WINDOW, spans};
+    use super::{Pattern, Screened, WINDOW, spans};
     use proptest::prelude::*;
 
     proptest! {
@@ -1204,7 +1181,8 @@ mod tests {
                 .map(|p| (Pattern::gated(p), crate_regex(p)))
                 .collect();
             let bytes = format!(r"(?i)a{}{{0,3}}b", super::any_char_but(r"\n"));
-            patterns.push((Pattern::bytes(&bytes), crate_regex(r"(?i)a[^\n]{0,3}b")));
+            let bytes = Pattern::new(&bytes, &super::bytes_syntax(), super::bytes_config());
+            patterns.push((bytes, crate_regex(r"(?i)a[^\n]{0,3}b")));
             patterns
         });
 
@@ -1379,20 +1357,48 @@ mod tests {
             "(?i)",
             &[(&["keep"], r"\bkeep\b"), (&["hold"], r"\bhold\b")],
         );
-        assert!(parts.screen("nothing here").is_none());
-        assert!(parts.joined.iter().all(|p| p.get().is_none()));
-        assert!(parts.screen("KEEP it").is_some());
-        assert!(parts.joined[1].get().is_some());
-        assert!(parts.joined[2].get().is_none() && parts.joined[3].get().is_none());
+        assert_eq!(parts.find_iter("nothing here").count(), 0);
+        assert!(parts.compiled.iter().all(|p| p.get().is_none()));
+        assert_eq!(parts.find_iter("KEEP it").collect::<Vec<_>>(), vec![0..4]);
+        assert!(parts.compiled[0].get().is_some() && parts.compiled[1].get().is_none());
         assert!(!parts.is_match("the holder"));
         // Both parts, their matches in the text's order.
-        let text = "hold and keep";
-        let found = parts
-            .screen(text)
-            .map(|re| spans(re, text))
-            .unwrap_or_default();
+        let found: Vec<_> = parts.find_iter("hold and keep").collect();
         assert_eq!(found, vec![0..4, 9..13]);
-        assert!(parts.joined[3].get().is_some());
+        assert!(parts.compiled[1].get().is_some());
+    }
+
+    /// Parts that match at the same places find what their alternation
+    /// finds: the first part where two start together, the leftmost
+    /// otherwise, and nothing inside a match already taken.
+    #[test]
+    fn parts_take_turns_as_an_alternation_does() {
+        let texts = [
+            "xabcd abcd ab",
+            "abcdab abab cdab",
+            "ab\nabcd\n\u{e9}abcd",
+            "abcd",
+            "",
+        ];
+        for order in [["ab", "abcd"], ["abcd", "ab"]] {
+            let parts = super::parts(
+                "(?m)",
+                &[
+                    (&["ab"], order[0]),
+                    (&["ab", "cd"], &format!("{}$|cd", order[1])),
+                ],
+            );
+            let whole = parts.whole();
+            for text in texts {
+                let found: Vec<_> = parts.find_iter(text).collect();
+                let expected = whole
+                    .screen(text)
+                    .map(|re| spans(re, text))
+                    .unwrap_or_default();
+                assert_eq!(found, expected, "{order:?} {text:?}");
+                assert_eq!(parts.is_match(text), whole.is_match(text), "{text:?}");
+            }
+        }
     }
 
     #[test]
@@ -1424,32 +1430,6 @@ mod tests {
         text.push_str(&"y ".repeat(WINDOW));
         text.push_str(" legger");
         assert!(gate.is_match(&text));
-    }
-
-    /// The ASCII form answers for ASCII text: it must find what the
-    /// Unicode form finds there.
-    #[test]
-    fn twins_match_alike_on_ascii_text() {
-        static TWIN: Twin =
-            Twin::new(r"(?i)\bk\w*\s.{0,3}(?:é|s\b)|^\W*(?P<web>web\s*version)\W*$|[^a-z]{2,}");
-        let unicode = super::gated(TWIN.pattern);
-        for text in [
-            "Keep it ok is",
-            "KEEP a bus stop",
-            "-- Web Version --",
-            "kx  yes",
-            "k_9\tabs",
-        ] {
-            let ascii = TWIN.for_text(text);
-            assert!(std::ptr::eq(ascii, TWIN.for_text("")));
-            assert_eq!(spans(ascii.regex(), text), spans(&unicode, text), "{text}");
-        }
-        // Other text goes to the Unicode form: `\W`, `\w`, `.` and case
-        // folding by Unicode rules.
-        assert!(TWIN.is_match("Kéé é"));
-        assert!(TWIN.is_match("\u{212a}eep it\u{a0}ok é"));
-        assert!(TWIN.is_match("\u{2014} Web version \u{2014}"));
-        assert!(!TWIN.is_match("x\u{e9}"));
     }
 
     #[test]

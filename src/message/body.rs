@@ -361,12 +361,14 @@ macro_rules! history_start {
 }
 
 /// A line at which the rest of the text is history, not new writing.
-static HISTORY_START: gate::Twin = gate::Twin::new(history_start!(".{0,200}", ".{0,120}"));
+static HISTORY_START: LazyLock<Screened> =
+    LazyLock::new(|| Screened::gated(history_start!(".{0,200}", ".{0,120}")));
 
 /// [`HISTORY_START`] for a line of at most [`SHORT_LINE`] characters, where
 /// its bounded runs cannot reach their bounds: the same matches, from a
 /// fifth of the instructions to compile.
-static SHORT_HISTORY_START: gate::Twin = gate::Twin::new(history_start!(".*", ".*"));
+static SHORT_HISTORY_START: LazyLock<Screened> =
+    LazyLock::new(|| Screened::gated(history_start!(".*", ".*")));
 const SHORT_LINE: usize = 120;
 
 // Inlined, so that the test of the last character costs most lines no

@@ -280,9 +280,8 @@ impl ConfidentialBroad {
                 let request = requests
                     .iter()
                     .filter(|(words, _)| words.is_match(paragraph))
-                    .filter_map(|(_, pattern)| pattern.screen(paragraph))
-                    .flat_map(|re| re.find_iter(paragraph))
-                    .map(|m| &paragraph[m.range()])
+                    .flat_map(|(_, pattern)| pattern.find_iter(paragraph))
+                    .map(|found| &paragraph[found])
                     .map(|found| (found, kind_of(found)))
                     .find(|&(_, kind)| kind == Kind::Confidential || embargo_counts);
                 if let Some((found, kind)) = request
@@ -371,8 +370,8 @@ fn kind_of(marking: &str) -> Kind {
 }
 
 /// The kind of the first match of a marking pattern that counts.
-fn first_kind(re: &gate::Pattern, text: &str, embargo_counts: bool) -> Option<Kind> {
-    re.matching(text)?
+fn first_kind(re: &Screened, text: &str, embargo_counts: bool) -> Option<Kind> {
+    re.screen(text)?
         .find_iter(text)
         .map(|m| kind_of(&text[m.range()]))
         .find(|&k| k == Kind::Confidential || embargo_counts)
@@ -382,8 +381,8 @@ fn first_kind(re: &gate::Pattern, text: &str, embargo_counts: bool) -> Option<Ki
 const FIRST_LINES: usize = 5;
 
 /// Markings that mean the same wherever they stand in a subject or a first line.
-static STRONG: LazyLock<gate::Pattern> = LazyLock::new(|| {
-    gate::Pattern::gated(concat!(
+static STRONG: LazyLock<Screened> = LazyLock::new(|| {
+    Screened::gated(concat!(
         r"(?i)\b(?:strictly|highly|company|commercially)[\s-]+confidential\b",
         r"|\b(?:private|personal)\s+(?:and|&)\s+confidential\b",
         r"|\bstrictly\s+private\b",
@@ -400,9 +399,8 @@ static STRONG: LazyLock<gate::Pattern> = LazyLock::new(|| {
 /// internal use, do not forward. These languages' patterns stand apart,
 /// behind their own words, so that mail in English compiles and runs none
 /// of them, and mail in these runs only them.
-static STRONG_MORE: LazyLock<gate::Pattern> = LazyLock::new(|| {
-    gate::Pattern::gated(&format!(r"(?i){STRICT}|{INTERNAL_USE}|{DO_NOT_FORWARD}"))
-});
+static STRONG_MORE: LazyLock<Screened> =
+    LazyLock::new(|| Screened::gated(&format!(r"(?i){STRICT}|{INTERNAL_USE}|{DO_NOT_FORWARD}")));
 
 /// "Strictly confidential" in the other languages the rule knows.
 const STRICT: &str = concat!(
@@ -456,31 +454,31 @@ const LABEL_MORE: &str = concat!(
 );
 
 /// `Confidential: ...`, `CONFIDENTIAL`, `** Confidential - draft **`.
-static LABEL_START: LazyLock<gate::Pattern> = LazyLock::new(|| label_start(LABEL));
-static LABEL_START_MORE: LazyLock<gate::Pattern> = LazyLock::new(|| label_start(LABEL_MORE));
+static LABEL_START: LazyLock<Screened> = LazyLock::new(|| label_start(LABEL));
+static LABEL_START_MORE: LazyLock<Screened> = LazyLock::new(|| label_start(LABEL_MORE));
 
-fn label_start(label: &str) -> gate::Pattern {
-    gate::Pattern::gated(&format!(
+fn label_start(label: &str) -> Screened {
+    Screened::gated(&format!(
         r"(?i)^[\s\[\(\*#_=~<>|:-]*(?:(?:classification|sensitivity|security|marking|status)\s*:\s*)?{label}\s*(?:$|[\]\)\*:|/.,!;>]|[-–—]\s)"
     ))
 }
 
 /// `Q3 plan - confidential`, `details (IN CONFIDENCE)`.
-static LABEL_END: LazyLock<gate::Pattern> = LazyLock::new(|| label_end(LABEL));
-static LABEL_END_MORE: LazyLock<gate::Pattern> = LazyLock::new(|| label_end(LABEL_MORE));
+static LABEL_END: LazyLock<Screened> = LazyLock::new(|| label_end(LABEL));
+static LABEL_END_MORE: LazyLock<Screened> = LazyLock::new(|| label_end(LABEL_MORE));
 
-fn label_end(label: &str) -> gate::Pattern {
-    gate::Pattern::gated(&format!(
+fn label_end(label: &str) -> Screened {
+    Screened::gated(&format!(
         r"(?i)(?:[\(\[\*<]|\s[-–—|:/]|,)\s*{label}[\s\]\)\*.!>]*$"
     ))
 }
 
 /// `[Confidential]` or `(internal only)` anywhere.
-static LABEL_BRACKET: LazyLock<gate::Pattern> = LazyLock::new(|| label_bracket(LABEL));
-static LABEL_BRACKET_MORE: LazyLock<gate::Pattern> = LazyLock::new(|| label_bracket(LABEL_MORE));
+static LABEL_BRACKET: LazyLock<Screened> = LazyLock::new(|| label_bracket(LABEL));
+static LABEL_BRACKET_MORE: LazyLock<Screened> = LazyLock::new(|| label_bracket(LABEL_MORE));
 
-fn label_bracket(label: &str) -> gate::Pattern {
-    gate::Pattern::gated(&format!(r"(?i)[\[\(\*<]\s*{label}\s*[\]\)\*>]"))
+fn label_bracket(label: &str) -> Screened {
+    Screened::gated(&format!(r"(?i)[\[\(\*<]\s*{label}\s*[\]\)\*>]"))
 }
 
 /// The words of every [`STRONG`] and [`LABEL`] alternative (see
@@ -584,57 +582,182 @@ const OTHER_LANGUAGE_WORDS: &[&[&[&str]]] = &[
 ];
 
 /// Requests in running text that the message not travel. Every `\b`
-/// stands beside an ASCII letter (see [`Screened`]).
-static REQUEST: LazyLock<Screened> = LazyLock::new(|| {
+/// stands beside an ASCII letter (see [`Screened`]). In parts, each behind
+/// the words every match of it holds (see `gate.rs`): a legal footer's
+/// `confidential` compiles the few requests with that word, not the
+/// `keep ...` and `do not forward ...` ones.
+static REQUEST: LazyLock<gate::Parts> = LazyLock::new(|| {
     let subject = r"(?:this|it|that|these|them|the\s+(?-i:\w)+(?:\s+(?-i:\w)+)?)";
     let degree = r"(?:(?:strictly|completely|absolutely|totally|highly|very|still)\s+)?";
     // The end of the request: `keep this confidential.`, `... for now`, not
     // `keep the server confidential logs`.
     let end = r"(?:\s*(?:[.,;:!)]|$)|\s+(?:for|until|please|and|from|at|as|within|between|among|to|outside|beyond)\b)";
-    Screened::gated(&format!(
+    let spread = |part: &str| {
+        part.replace("{subject}", subject)
+            .replace("{degree}", degree)
+            .replace("{end}", end)
+    };
+    let words: [&[&str]; 10] = [
+        &[r"\bkeep\b"],
+        &[
+            r"\bconfiden",
+            r"\bembargo",
+            r"\bdistribution\b",
+            r"\bcirculation\b",
+            r"\bpublication\b",
+        ],
+        &[r"\btreat\b"],
+        &[
+            r"\bforward\b",
+            r"\bshare\b",
+            r"\bcirculate\b",
+            r"\bdistribute\b",
+            r"\bpass\b",
+        ],
+        &[r"\bconfiden"],
+        &[r"\bstrictly\b"],
+        &[r"\binternal\b"],
+        &[r"\bdistribution\b", r"\bcirculation\b", r"\bpublication\b"],
+        &[r"\bembargo"],
+        &[r"\bconfiden"],
+    ];
+    let patterns = [
         concat!(
-            r"(?im)\bkeep\s+{subject}\s+{degree}(?:confidential|between\s+(?:us|ourselves|you\s+and\s+me)|under\s+wraps){end}",
+            r"\bkeep\s+{subject}\s+{degree}(?:confidential|between\s+(?:us|ourselves|you\s+and\s+me)|under\s+wraps){end}",
             r"|\bkeep\s+(?:this|it|that)\s+{degree}private{end}",
-            r"|\b(?:this|it|which|everything\s+below|the\s+following|this\s+(?:e-?mail|message|note|information|list|plan|document|update|news))\s+(?:is|are)\s+{degree}(?:confidential|embargoed|under\s+embargo|not\s+for\s+(?:distribution|circulation|publication)){end}",
-            r"|\btreat\s+{subject}\s+(?:as\s+)?{degree}confidential{end}",
+        ),
+        r"\b(?:this|it|which|everything\s+below|the\s+following|this\s+(?:e-?mail|message|note|information|list|plan|document|update|news))\s+(?:is|are)\s+{degree}(?:confidential|embargoed|under\s+embargo|not\s+for\s+(?:distribution|circulation|publication)){end}",
+        concat!(
+            r"\btreat\s+{subject}\s+(?:as\s+)?{degree}confidential{end}",
             r"|\btreat\s+(?:this|it|these|them)\s+in\s+(?:strict(?:est)?\s+)?confidence\b",
-            r"|\b(?:do\s+not|don't|don’t|never)\s+(?:forward|share|circulate|distribute|pass\s+on)\s+(?:this|it|these)",
+        ),
+        concat!(
+            r"\b(?:do\s+not|don't|don’t|never)\s+(?:forward|share|circulate|distribute|pass\s+on)\s+(?:this|it|these)",
             r"(?:\s+(?:e-?mail|message|note|information|news|document|plan|update))?",
             r"(?:\s+(?:with\s+anyone|outside|beyond|any\s+further|further|yet|to\s+anyone|with\s+(?:the\s+)?(?:team|others|staff))\b|\s*[.,;!)]|\s*$)",
-            r"|\b(?:strictly|highly|company|commercially)[\s-]+confidential\b",
-            r"|\b(?:private|personal)\s+(?:and|&)\s+confidential\b",
-            r"|\bstrictly\s+private\b",
-            r"|\bfor\s+internal\s+use\s+only\b",
-            r"|\bnot\s+for\s+(?:further\s+|external\s+|wider\s+|public\s+)?(?:distribution|circulation|publication)\b",
-            r"|\b(?:embargoed|under\s+embargo)\s+until\b",
-            r"|\bin\s+strict(?:est)?\s+confidence\b",
         ),
-        subject = subject,
-        degree = degree,
-        end = end,
-    ))
+        concat!(
+            r"\b(?:strictly|highly|company|commercially)[\s-]+confidential\b",
+            r"|\b(?:private|personal)\s+(?:and|&)\s+confidential\b",
+        ),
+        r"\bstrictly\s+private\b",
+        r"\bfor\s+internal\s+use\s+only\b",
+        r"\bnot\s+for\s+(?:further\s+|external\s+|wider\s+|public\s+)?(?:distribution|circulation|publication)\b",
+        r"\b(?:embargoed|under\s+embargo)\s+until\b",
+        r"\bin\s+strict(?:est)?\s+confidence\b",
+    ]
+    .map(spread);
+    let parts: Vec<(&[&str], &str)> = words
+        .into_iter()
+        .zip(&patterns)
+        .map(|(words, pattern)| (words, pattern.as_str()))
+        .collect();
+    gate::parts("(?im)", &parts)
 });
 
 /// [`REQUEST`] in the languages of [`STRONG_MORE`]: their markings, and
-/// requests to keep it so.
-static REQUEST_MORE: LazyLock<Screened> = LazyLock::new(|| {
-    Screened::gated(&format!(
-        concat!(
-            r"(?im){STRICT}|{INTERNAL_USE}|{DO_NOT_FORWARD}",
-            r"|\b(?:bitte\s+)?(?:streng\s+)?vertraulich\s+(?:zu\s+)?behandeln\b|\b(?:ist|sind)\s+(?:streng\s+)?vertraulich\b",
-            r"|\b(?:est|sont)\s+(?:strictement\s+)?confidentiel(?:le)?s?\b|\bgarde[rz]?\s+(?:cela\s+|ceci\s+|le\s+|la\s+|les\s+)?(?:strictement\s+)?confidentiel",
-            r"|\b(?:es|son)\s+(?:estrictamente\s+)?confidencial(?:es)?\b|\bmant[eé]n(?:lo|la|los|las|gan|ga|er|ed)?\s+(?:esto\s+)?(?:en\s+)?(?:estricta\s+)?confidencial",
-            r"|\b(?:trattare|trattate|tenere|tenete|mantenere|mantenete)\s+(?:come\s+)?(?:strettamente\s+)?(?:riservat[oaie]|confidenzial[ei])\b",
-            r"|\btratar\s+como\s+confidencia(?:l|is)\b|\bmanter\s+(?:em\s+)?(?:sigilo|confidencial)",
-            r"|\b(?:is|zijn)\s+(?:strikt\s+)?vertrouwelijk\b|\bvertrouwelijk\s+behandelen\b",
-            r"|\b(?:jest|są)\s+(?:ściśle\s+)?poufn[eay]\b|\btraktowa(?-i:\w)*\s+jako\s+poufn",
-            r"|\bbehandl(?:a|as|e|es)\s+(?:detta\s+|dette\s+)?(?:konfidentiellt|fortroligt|konfidensielt)\b",
-            r"|\bon\s+luottamuksellinen\b",
-        ),
-        STRICT = STRICT,
-        INTERNAL_USE = INTERNAL_USE,
-        DO_NOT_FORWARD = DO_NOT_FORWARD,
-    ))
+/// requests to keep it so. In parts: the markings of all the languages,
+/// each kind behind its words, then each language's requests behind its
+/// own, so that a German newsletter's `nicht weiterleiten` compiles the
+/// do-not-forward phrases alone.
+static REQUEST_MORE: LazyLock<gate::Parts> = LazyLock::new(|| {
+    gate::parts(
+        "(?im)",
+        &[
+            (
+                &[
+                    "poufn",
+                    "vertraulich",
+                    "confidentiel",
+                    "confidencia",
+                    "riservat",
+                    "confidenzial",
+                    "vertrouwelijk",
+                    "konfidentiell",
+                    "fortrolig",
+                    "konfidensiel",
+                    "luottamuksel",
+                ],
+                STRICT,
+            ),
+            (
+                &[
+                    "gebrauch",
+                    "vs-nfd",
+                    "vs - nfd",
+                    "vs – nfd",
+                    "interne",
+                    "restreinte",
+                    "interno",
+                    "gebruik",
+                    "wewn",
+                    "bruk",
+                    "brug",
+                    "offentlighet",
+                    "sisäise",
+                    "sisÄise",
+                ],
+                INTERNAL_USE,
+            ),
+            (
+                &[
+                    "weiter",
+                    "diffuser",
+                    "transférer",
+                    "transfÉrer",
+                    "suivre",
+                    "reenviar",
+                    "difundir",
+                    "distribuir",
+                    "inoltrare",
+                    "divulga",
+                    "diffondere",
+                    "encaminhar",
+                    "doorsturen",
+                    "przekazywa",
+                    "vidarebefordr",
+                    "spridas",
+                    "videresend",
+                    "deles",
+                    "eteenp",
+                ],
+                DO_NOT_FORWARD,
+            ),
+            (
+                &["vertraulich"],
+                r"\b(?:bitte\s+)?(?:streng\s+)?vertraulich\s+(?:zu\s+)?behandeln\b|\b(?:ist|sind)\s+(?:streng\s+)?vertraulich\b",
+            ),
+            (
+                &["confidentiel"],
+                r"\b(?:est|sont)\s+(?:strictement\s+)?confidentiel(?:le)?s?\b|\bgarde[rz]?\s+(?:cela\s+|ceci\s+|le\s+|la\s+|les\s+)?(?:strictement\s+)?confidentiel",
+            ),
+            (
+                &["confidencial"],
+                r"\b(?:es|son)\s+(?:estrictamente\s+)?confidencial(?:es)?\b|\bmant[eé]n(?:lo|la|los|las|gan|ga|er|ed)?\s+(?:esto\s+)?(?:en\s+)?(?:estricta\s+)?confidencial",
+            ),
+            (
+                &["riservat", "confidenzial"],
+                r"\b(?:trattare|trattate|tenere|tenete|mantenere|mantenete)\s+(?:come\s+)?(?:strettamente\s+)?(?:riservat[oaie]|confidenzial[ei])\b",
+            ),
+            (
+                &["confidencia", "sigilo"],
+                r"\btratar\s+como\s+confidencia(?:l|is)\b|\bmanter\s+(?:em\s+)?(?:sigilo|confidencial)",
+            ),
+            (
+                &["vertrouwelijk"],
+                r"\b(?:is|zijn)\s+(?:strikt\s+)?vertrouwelijk\b|\bvertrouwelijk\s+behandelen\b",
+            ),
+            (
+                &["poufn"],
+                r"\b(?:jest|są)\s+(?:ściśle\s+)?poufn[eay]\b|\btraktowa(?-i:\w)*\s+jako\s+poufn",
+            ),
+            (
+                &["konfidentiell", "fortrolig", "konfidensiel"],
+                r"\bbehandl(?:a|as|e|es)\s+(?:detta\s+|dette\s+)?(?:konfidentiellt|fortroligt|konfidensielt)\b",
+            ),
+            (&["luottamuksel"], r"\bon\s+luottamuksellinen\b"),
+        ],
+    )
 });
 
 /// The words of every [`REQUEST`] alternative (see `gate.rs`): most text
@@ -1066,10 +1189,22 @@ mod tests {
         }
     }
 
+    /// The request patterns whole, each with its parts and gate.
+    static REQUESTS_WHOLE: LazyLock<[(&gate::Parts, gate::Screened, &gate::AllOf); 2]> =
+        LazyLock::new(|| {
+            [
+                (&*REQUEST, REQUEST.whole(), &*REQUEST_WORDS),
+                (&*REQUEST_MORE, REQUEST_MORE.whole(), &*REQUEST_WORDS_MORE),
+            ]
+        });
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
         /// Every text a marking or request pattern matches passes the gate
-        /// in front of it: each alternative's words are all there.
+        /// in front of it: each alternative's words are all there. The
+        /// copies that screen text answer as the patterns (see `gate.rs`),
+        /// and the parts of a request pattern its words pick find what the
+        /// whole pattern finds.
         #[test]
         fn the_gates_let_every_marking_through(
             text in proptest::prop_oneof![
@@ -1081,24 +1216,28 @@ mod tests {
                 LABEL_START_MORE.texts(),
                 LABEL_END_MORE.texts(),
                 LABEL_BRACKET_MORE.texts(),
-                REQUEST.texts(),
-                REQUEST_MORE.texts(),
+                REQUESTS_WHOLE[0].1.texts(),
+                REQUESTS_WHOLE[1].1.texts(),
             ]
         ) {
-            let english: [&gate::Pattern; 4] = [&STRONG, &LABEL_START, &LABEL_END, &LABEL_BRACKET];
-            let more: [&gate::Pattern; 4] =
+            let english: [&Screened; 4] = [&STRONG, &LABEL_START, &LABEL_END, &LABEL_BRACKET];
+            let more: [&Screened; 4] =
                 [&STRONG_MORE, &LABEL_START_MORE, &LABEL_END_MORE, &LABEL_BRACKET_MORE];
             for (gate, patterns) in [(&LABEL_WORDS, english), (&LABEL_WORDS_MORE, more)] {
                 let matched = patterns.iter().any(|p| p.is_match(&text));
                 proptest::prop_assert!(!matched || gate.is_match(&text), "{:?}", text);
+                for pattern in patterns {
+                    proptest::prop_assert!(pattern.copy_agrees(&text), "{:?}", text);
+                }
             }
-            for (gate, pattern) in [(&REQUEST_WORDS, &REQUEST), (&REQUEST_WORDS_MORE, &REQUEST_MORE)] {
-                proptest::prop_assert!(
-                    !pattern.is_match(&text) || gate.is_match(&text),
-                    "{:?}",
-                    text
-                );
-                proptest::prop_assert!(pattern.copy_agrees(&text), "{:?}", text);
+            for (parts, whole, gate) in REQUESTS_WHOLE.iter() {
+                let matched = whole.is_match(&text);
+                proptest::prop_assert!(!matched || gate.is_match(&text), "{:?}", text);
+                proptest::prop_assert!(whole.copy_agrees(&text), "{:?}", text);
+                proptest::prop_assert_eq!(parts.is_match(&text), matched, "{:?}", text);
+                let found: Vec<_> = parts.find_iter(&text).collect();
+                let spans = whole.screen(&text).map(|re| gate::spans(re, &text));
+                proptest::prop_assert_eq!(found, spans.unwrap_or_default(), "{:?}", text);
             }
             // Searched together, the gates answer as each alone.
             let alone = [&LABEL_WORDS, &LABEL_WORDS_MORE, &REQUEST_WORDS, &REQUEST_WORDS_MORE]

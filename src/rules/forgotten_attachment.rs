@@ -567,11 +567,11 @@ fn promise_in<'t>(
     if !phrases.words.is_match(text) {
         return None;
     }
-    for re in patterns.filter_map(|p| p.screen(text)) {
-        for m in re.find_iter(text) {
-            let clause = clause(text, m.start(), m.end());
+    for pattern in patterns {
+        for found in pattern.find_iter(text) {
+            let clause = clause(text, found.start, found.end);
             if !(phrases.not_a_promise)(clause) && !attached_elsewhere(clause) {
-                let phrase = text[m.range()].trim();
+                let phrase = text[found].trim();
                 // "PFA" is matched with the word after it.
                 return Some(match phrase.get(..3) {
                     Some(pfa) if pfa.eq_ignore_ascii_case("pfa") => pfa,
@@ -765,7 +765,7 @@ mod tests {
                     "{:?}",
                     text
                 );
-                let found = spans(parts.screen(&text));
+                let found: Vec<_> = parts.find_iter(&text).collect();
                 proptest::prop_assert_eq!(found, if gated { spans(whole.screen(&text)) } else { vec![] });
             }
             for phrases in &LANGUAGES {

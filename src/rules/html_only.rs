@@ -131,12 +131,15 @@ fn is_url(word: &str) -> bool {
 }
 
 /// "View this email in your browser", "Having trouble reading this
-/// email? View it online", "Web version".
-static WEB_VERSION: gate::Twin = gate::Twin::new(concat!(
-    r"(?i)\b(?:view|read|see|open|display)\b.{0,40}\b(?:browser|online|web\s*version|on\s+the\s+web|on\s+our\s+website)\b",
-    r"|\btrouble\s+(?:viewing|reading|seeing|displaying)\b",
-    r"|^\W*(?:web|online|browser)\s*version\W*$",
-));
+/// email? View it online", "Web version". Every `\b` stands beside an
+/// ASCII letter (see [`gate::Screened`]).
+static WEB_VERSION: LazyLock<gate::Screened> = LazyLock::new(|| {
+    gate::Screened::gated(concat!(
+        r"(?i)\b(?:view|read|see|open|display)\b.{0,40}\b(?:browser|online|web\s*version|on\s+the\s+web|on\s+our\s+website)\b",
+        r"|\btrouble\s+(?:viewing|reading|seeing|displaying)\b",
+        r"|^\W*(?:web|online|browser)\s*version\W*$",
+    ))
+});
 
 /// A word of every [`WEB_VERSION`] alternative (see `gate.rs`).
 static WEB_VERSION_WORDS: LazyLock<gate::Words> =
