@@ -79,12 +79,26 @@ fn words_of(parsed: Vec<Word>) -> Words {
             literals(&words)
         })
         .collect();
+    let first = |word: &Word| word.lower.first().copied().map_or(0, usize::from);
+    let mut starts = Box::new([0u16; 257]);
+    for word in &parsed {
+        starts[first(word) + 1] += 1;
+    }
+    for byte in 0..256 {
+        starts[byte + 1] += starts[byte];
+    }
+    let mut by_first: Vec<u16> = (0..parsed.len())
+        .filter_map(|i| u16::try_from(i).ok())
+        .collect();
+    by_first.sort_by_key(|&i| first(&parsed[usize::from(i)]));
     Words {
         long,
         short: (!short.is_empty()).then(|| literals(&short)),
         overlap: longest.saturating_sub(1),
         bounded: parsed.iter().any(|w| w.start || w.end),
         words: parsed,
+        by_first,
+        starts,
     }
 }
 
@@ -112,10 +126,7 @@ impl Word {
                 .is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_')
         };
         let begin = offset + at;
-        // Most words are told apart by their first byte, without a call
-        // to compare the rest: a searcher of many words stops often.
-        lowered.get(at) == self.lower.first()
-            && lowered[at..].starts_with(&self.lower)
+        lowered[at..].starts_with(&self.lower)
             && !(self.start && begin > 0 && is_word_byte(begin - 1))
             && !(self.end && is_word_byte(begin + self.lower.len()))
     }
@@ -377,6 +388,12 @@ pub(crate) struct Words {
     /// Every word: where the searcher stops, these say which words stand
     /// there and whether they count.
     words: Vec<Word>,
+    /// The indexes of `words` by their first byte: those of words starting
+    /// with byte `b` are `by_first[starts[b]..starts[b + 1]]`, in order. A
+    /// searcher of many words stops often (at every `inte` of `interest`
+    /// for `internal`), and only the few words starting there are asked.
+    by_first: Vec<u16>,
+    starts: Box<[u16; 257]>,
     /// Whether some word must stand at a word's edge: else any word the
     /// searcher finds counts.
     bounded: bool,
@@ -410,8 +427,8 @@ impl Words {
                 // (`pass` and `passport`): every word is asked there.
                 let mut from = 0;
                 while let Some(at) = searcher.find_from(lowered, from) {
-                    let found = self.words.iter().enumerate().any(|(index, word)| {
-                        word.counts_at(lowered, at, text, offset) && counted(index)
+                    let found = self.starting(lowered[at]).any(|index| {
+                        self.words[index].counts_at(lowered, at, text, offset) && counted(index)
                     });
                     if found {
                         return true;
@@ -421,6 +438,15 @@ impl Words {
                 false
             })
         })
+    }
+
+    /// The indexes of the words starting with `byte`, in order.
+    fn starting(&self, byte: u8) -> impl Iterator<Item = usize> {
+        let byte = usize::from(byte);
+        let (start, end) = (self.starts[byte], self.starts[byte + 1]);
+        self.by_first[usize::from(start)..usize::from(end)]
+            .iter()
+            .map(|&index| usize::from(index))
     }
 
     fn searchers(&self) -> impl Iterator<Item = &Literals> {
