@@ -368,6 +368,10 @@ mod tests {
             "numéro de passeport 12AB34567",
             "PASSPORT NUMBER 123456789",
             "Passport:\n  AB1234567",
+            // A label's edge beside characters other than ASCII: after a
+            // quote or a dash, and in text with other letters elsewhere.
+            "«Passport» AB1234567",
+            "Reiseunterlagen für Jörg \u{2014}passport AB1234567",
         ] {
             assert_eq!(kinds(text), [Kind::Passport], "{text}");
         }
@@ -381,6 +385,8 @@ mod tests {
             "My passport finally came back! Flight is BA0500",
             "my passport came, flight BA0500 on the 28th",
             "Passport renewed. Booking ref XK4471 confirmed",
+            // Glued to a letter other than ASCII: not a word's start.
+            "Épassport AB1234567",
         ] {
             assert!(kinds(text).is_empty(), "{text}: {:?}", found(text));
         }
