@@ -79,6 +79,10 @@ fn words_of(parsed: Vec<Word>) -> Words {
             literals(&words)
         })
         .collect();
+    assert!(
+        parsed.len() <= usize::from(u16::MAX),
+        "a gate has a few dozen words"
+    );
     let first = |word: &Word| word.lower.first().copied().map_or(0, usize::from);
     let mut starts = Box::new([0u16; 257]);
     for word in &parsed {
@@ -87,9 +91,7 @@ fn words_of(parsed: Vec<Word>) -> Words {
     for byte in 0..256 {
         starts[byte + 1] += starts[byte];
     }
-    let mut by_first: Vec<u16> = (0..parsed.len())
-        .filter_map(|i| u16::try_from(i).ok())
-        .collect();
+    let mut by_first: Vec<u16> = (0..=u16::MAX).take(parsed.len()).collect();
     by_first.sort_by_key(|&i| first(&parsed[usize::from(i)]));
     Words {
         long,
