@@ -1046,7 +1046,7 @@ static NON_ASCII_AST: LazyLock<Ast> = LazyLock::new(|| {
 /// for each set of parts a text holds cost more than the whole pattern
 /// over the public real mail, as its texts hold many different sets.
 pub(crate) fn parts(flags: &str, parts: &[(&[&str], &str)]) -> Parts {
-    assert!(parts.len() <= usize::BITS as usize, "a part is a bit");
+    assert!(parts.len() < usize::BITS as usize, "a part is a bit");
     let mut listed = Vec::new();
     let mut word_parts = Vec::new();
     for (part, (words, _)) in parts.iter().enumerate() {

@@ -592,65 +592,73 @@ static REQUEST: LazyLock<gate::Parts> = LazyLock::new(|| {
     // The end of the request: `keep this confidential.`, `... for now`, not
     // `keep the server confidential logs`.
     let end = r"(?:\s*(?:[.,;:!)]|$)|\s+(?:for|until|please|and|from|at|as|within|between|among|to|outside|beyond)\b)";
-    let spread = |part: &str| {
-        part.replace("{subject}", subject)
-            .replace("{degree}", degree)
-            .replace("{end}", end)
-    };
-    let words: [&[&str]; 10] = [
-        &[r"\bkeep\b"],
-        &[
-            r"\bconfiden",
-            r"\bembargo",
-            r"\bdistribution\b",
-            r"\bcirculation\b",
-            r"\bpublication\b",
-        ],
-        &[r"\btreat\b"],
-        &[
-            r"\bforward\b",
-            r"\bshare\b",
-            r"\bcirculate\b",
-            r"\bdistribute\b",
-            r"\bpass\b",
-        ],
-        &[r"\bconfiden"],
-        &[r"\bstrictly\b"],
-        &[r"\binternal\b"],
-        &[r"\bdistribution\b", r"\bcirculation\b", r"\bpublication\b"],
-        &[r"\bembargo"],
-        &[r"\bconfiden"],
+    let parts: [(&[&str], &str); 10] = [
+        (
+            &[r"\bkeep\b"],
+            concat!(
+                r"\bkeep\s+{subject}\s+{degree}(?:confidential|between\s+(?:us|ourselves|you\s+and\s+me)|under\s+wraps){end}",
+                r"|\bkeep\s+(?:this|it|that)\s+{degree}private{end}",
+            ),
+        ),
+        (
+            &[
+                r"\bconfiden",
+                r"\bembargo",
+                r"\bdistribution\b",
+                r"\bcirculation\b",
+                r"\bpublication\b",
+            ],
+            r"\b(?:this|it|which|everything\s+below|the\s+following|this\s+(?:e-?mail|message|note|information|list|plan|document|update|news))\s+(?:is|are)\s+{degree}(?:confidential|embargoed|under\s+embargo|not\s+for\s+(?:distribution|circulation|publication)){end}",
+        ),
+        (
+            &[r"\btreat\b"],
+            concat!(
+                r"\btreat\s+{subject}\s+(?:as\s+)?{degree}confidential{end}",
+                r"|\btreat\s+(?:this|it|these|them)\s+in\s+(?:strict(?:est)?\s+)?confidence\b",
+            ),
+        ),
+        (
+            &[
+                r"\bforward\b",
+                r"\bshare\b",
+                r"\bcirculate\b",
+                r"\bdistribute\b",
+                r"\bpass\b",
+            ],
+            concat!(
+                r"\b(?:do\s+not|don't|don’t|never)\s+(?:forward|share|circulate|distribute|pass\s+on)\s+(?:this|it|these)",
+                r"(?:\s+(?:e-?mail|message|note|information|news|document|plan|update))?",
+                r"(?:\s+(?:with\s+anyone|outside|beyond|any\s+further|further|yet|to\s+anyone|with\s+(?:the\s+)?(?:team|others|staff))\b|\s*[.,;!)]|\s*$)",
+            ),
+        ),
+        (
+            &[r"\bconfiden"],
+            concat!(
+                r"\b(?:strictly|highly|company|commercially)[\s-]+confidential\b",
+                r"|\b(?:private|personal)\s+(?:and|&)\s+confidential\b",
+            ),
+        ),
+        (&[r"\bstrictly\b"], r"\bstrictly\s+private\b"),
+        (&[r"\binternal\b"], r"\bfor\s+internal\s+use\s+only\b"),
+        (
+            &[r"\bdistribution\b", r"\bcirculation\b", r"\bpublication\b"],
+            r"\bnot\s+for\s+(?:further\s+|external\s+|wider\s+|public\s+)?(?:distribution|circulation|publication)\b",
+        ),
+        (
+            &[r"\bembargo"],
+            r"\b(?:embargoed|under\s+embargo)\s+until\b",
+        ),
+        (&[r"\bconfiden"], r"\bin\s+strict(?:est)?\s+confidence\b"),
     ];
-    let patterns = [
-        concat!(
-            r"\bkeep\s+{subject}\s+{degree}(?:confidential|between\s+(?:us|ourselves|you\s+and\s+me)|under\s+wraps){end}",
-            r"|\bkeep\s+(?:this|it|that)\s+{degree}private{end}",
-        ),
-        r"\b(?:this|it|which|everything\s+below|the\s+following|this\s+(?:e-?mail|message|note|information|list|plan|document|update|news))\s+(?:is|are)\s+{degree}(?:confidential|embargoed|under\s+embargo|not\s+for\s+(?:distribution|circulation|publication)){end}",
-        concat!(
-            r"\btreat\s+{subject}\s+(?:as\s+)?{degree}confidential{end}",
-            r"|\btreat\s+(?:this|it|these|them)\s+in\s+(?:strict(?:est)?\s+)?confidence\b",
-        ),
-        concat!(
-            r"\b(?:do\s+not|don't|don’t|never)\s+(?:forward|share|circulate|distribute|pass\s+on)\s+(?:this|it|these)",
-            r"(?:\s+(?:e-?mail|message|note|information|news|document|plan|update))?",
-            r"(?:\s+(?:with\s+anyone|outside|beyond|any\s+further|further|yet|to\s+anyone|with\s+(?:the\s+)?(?:team|others|staff))\b|\s*[.,;!)]|\s*$)",
-        ),
-        concat!(
-            r"\b(?:strictly|highly|company|commercially)[\s-]+confidential\b",
-            r"|\b(?:private|personal)\s+(?:and|&)\s+confidential\b",
-        ),
-        r"\bstrictly\s+private\b",
-        r"\bfor\s+internal\s+use\s+only\b",
-        r"\bnot\s+for\s+(?:further\s+|external\s+|wider\s+|public\s+)?(?:distribution|circulation|publication)\b",
-        r"\b(?:embargoed|under\s+embargo)\s+until\b",
-        r"\bin\s+strict(?:est)?\s+confidence\b",
-    ]
-    .map(spread);
-    let parts: Vec<(&[&str], &str)> = words
-        .into_iter()
-        .zip(&patterns)
-        .map(|(words, pattern)| (words, pattern.as_str()))
+    let spread = parts.map(|(words, part)| {
+        let pattern = part
+            .replace("{subject}", subject)
+            .replace("{degree}", degree)
+            .replace("{end}", end);
+        (words, pattern)
+    });
+    let parts: Vec<(&[&str], &str)> = (spread.iter())
+        .map(|(words, pattern)| (*words, pattern.as_str()))
         .collect();
     gate::parts("(?im)", &parts)
 });
