@@ -467,8 +467,7 @@ impl Words {
             loop {
                 let end = (start + window).min(text.len());
                 lowered.clear();
-                lowered.extend_from_slice(&text[start..end]);
-                lowered.make_ascii_lowercase();
+                lowered.extend(text[start..end].iter().map(u8::to_ascii_lowercase));
                 if found(lowered, text, start) {
                     return true;
                 }
