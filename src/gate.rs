@@ -1095,33 +1095,13 @@ impl Parts {
     }
 
     /// The whole pattern's matches in `text`, as the regex crate's
-    /// `find_iter` would find them: at each place the leftmost match of
-    /// any part, the first part's where several start there (as in an
-    /// alternation, which prefers its first alternative), the search going
-    /// on after it. A part's next match, found once, stays its next until a
-    /// match before it has been taken. (None of the parts matches the empty
-    /// string; were one to, the search would still move on.)
+    /// `find_iter` would find them (see [`in_turns`]).
     pub(crate) fn find_iter<'t>(
         &'t self,
         text: &'t str,
     ) -> impl Iterator<Item = std::ops::Range<usize>> + 't {
-        let mut searched: Vec<(&Regex, Option<std::ops::Range<usize>>)> = self
-            .held(text)
-            .filter_map(|part| part.screen(text))
-            .map(|re| (re, re.find(text).map(|m| m.range())))
-            .collect();
-        let mut at = 0;
-        std::iter::from_fn(move || {
-            for (re, next) in &mut searched {
-                if next.as_ref().is_some_and(|m| m.start < at) {
-                    *next = re.search(&Input::new(text).range(at..)).map(|m| m.range());
-                }
-            }
-            let found =
-                (searched.iter().filter_map(|(_, next)| next.clone())).min_by_key(|m| m.start)?;
-            at = found.end.max(found.start + 1);
-            Some(found)
-        })
+        let held = self.held(text).filter_map(|part| part.screen(text));
+        in_turns(text, held.collect()).map(|(_, found)| found)
     }
 
     pub(crate) fn is_match(&self, text: &str) -> bool {
@@ -1133,6 +1113,37 @@ impl Parts {
     pub(crate) fn whole(&self) -> Screened {
         Screened::gated(&format!("{}{}", self.flags, self.parts.join("|")))
     }
+}
+
+/// The matches in `text` of several patterns, as the regex crate's
+/// `find_iter` would find those of one alternation of them in their order,
+/// each with its pattern's index: at each place the leftmost match of any
+/// pattern, the first pattern's where several start there (an alternation
+/// prefers its first alternative), the search going on after it. A
+/// pattern's next match, found once, stays its next until a match before it
+/// has been taken. (None of the patterns matches the empty string; were one
+/// to, the search would still move on.)
+pub(crate) fn in_turns<'t>(
+    text: &'t str,
+    patterns: Vec<&'t Regex>,
+) -> impl Iterator<Item = (usize, std::ops::Range<usize>)> + 't {
+    let mut searched: Vec<(&Regex, Option<std::ops::Range<usize>>)> = patterns
+        .into_iter()
+        .map(|re| (re, re.find(text).map(|m| m.range())))
+        .collect();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        for (re, next) in &mut searched {
+            if next.as_ref().is_some_and(|m| m.start < at) {
+                *next = re.search(&Input::new(text).range(at..)).map(|m| m.range());
+            }
+        }
+        let found = (searched.iter().enumerate())
+            .filter_map(|(n, (_, next))| Some((n, next.clone()?)))
+            .min_by_key(|(_, m)| m.start)?;
+        at = found.1.end.max(found.1.start + 1);
+        Some(found)
+    })
 }
 
 /// Texts a pattern's `hir` matches, but for its anchors and word

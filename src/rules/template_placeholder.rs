@@ -296,37 +296,16 @@ fn over_bytes(pattern: &str) -> regex_automata::meta::Regex {
 
 /// The placeholders of every syntax in `text`, left to right, as one
 /// pattern of all of them (each syntax an alternative, in order) finds
-/// them: at each place the leftmost match of any syntax, the first syntax
-/// of those that match there; the next search from its end. Each syntax's
-/// next match is kept until the search passes its start.
+/// them (see [`gate::in_turns`]); a syntax whose opening the text lacks is
+/// neither compiled nor run.
 fn placeholders(text: &str) -> Vec<(Syntax, std::ops::Range<usize>)> {
-    let mut next: [Option<Option<std::ops::Range<usize>>>; 9] = Default::default();
-    for (held, (_, opening, _)) in next.iter_mut().zip(&SYNTAXES) {
-        if !text.contains(opening) {
-            *held = Some(None);
-        }
-    }
-    let mut found = Vec::new();
-    let mut at = 0;
-    loop {
-        for (n, held) in next.iter_mut().enumerate() {
-            if held
-                .as_ref()
-                .is_none_or(|m| m.as_ref().is_some_and(|m| m.start < at))
-            {
-                let input = regex_automata::Input::new(text).range(at..);
-                *held = Some(pattern(n).find(input).map(|m| m.range()));
-            }
-        }
-        let first = (next.iter().enumerate())
-            .filter_map(|(n, held)| Some((n, held.clone().flatten()?)))
-            .min_by_key(|(n, m)| (m.start, *n));
-        let Some((n, m)) = first else {
-            return found;
-        };
-        at = m.end;
-        found.push((SYNTAXES[n].0, m));
-    }
+    let held: Vec<(Syntax, &regex_automata::meta::Regex)> = (SYNTAXES.iter().enumerate())
+        .filter(|(_, (_, opening, _))| text.contains(opening))
+        .map(|(n, (syntax, ..))| (*syntax, pattern(n)))
+        .collect();
+    gate::in_turns(text, held.iter().map(|(_, re)| *re).collect())
+        .map(|(n, found)| (held[n].0, found))
+        .collect()
 }
 
 /// The opening of every [`SYNTAXES`] pattern but the bracketed
